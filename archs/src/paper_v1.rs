@@ -1,0 +1,369 @@
+//! `paper-v1`: the closed forms of Yan et al. v1 (arXiv 2409.08290v1), exactly, for the
+//! classical and spatial variants, expressed as actions so any price table can price them.
+//!
+//! Energy per synapse (pJ), with ρ the baseline's non-zero fraction, F synapses per neuron and
+//! R the DRAM reuse factor:
+//!
+//! | variant | ANN | SNN |
+//! |---|---|---|
+//! | classical | ρ·80.23 + 2020/R | T·s_r·(64.32 + 0.03/F) + T·64.35/F + (2·2020/R)·T/(T+1) |
+//! | spatial | ρ·20.23 | T·s_r·20.03 + T·40.06/F |
+//!
+//! With the `paper-v1` prices the actions below add up to these constants: 80.23 = four SRAM
+//! accesses (weight, input, psum read and write) + MUL + ADD; 2020 = a DRAM read + an SRAM
+//! write; 20.23 = one move between PEs + MUL + ADD; 20.03 = one spike move + ADD; 40.06 = a
+//! membrane read and write + two ADDs. The paper's code gives 64.32 (per synaptic event) and
+//! 64.35 (per neuron per step) only as totals, so they are composite actions only a table
+//! publishing them can price.
+//!
+//! Each layer's energy is its synapse count S times the per-synapse energy, so totals over a
+//! network are S_total times the closed form when F, R and ρ are network-wide.
+
+use serde::{Deserialize, Serialize};
+use snnergy_core::{
+    ActionKind, Actions, ArchError, Architecture, Assumption, Category, CompositeName, ComputeOp,
+    Format, Interconnect, LayerActivity, Memory, Network,
+};
+
+/// Composite: one synaptic event of the classical SNN (64.32 pJ in v1).
+pub const CLASSICAL_SNN_EVENT: &str = "paper-v1/classical-snn-synaptic-event";
+/// Composite: one neuron update per time step of the classical SNN (64.35 pJ in v1).
+pub const CLASSICAL_SNN_NEURON_STEP: &str = "paper-v1/classical-snn-neuron-step";
+
+/// Which of the paper's hardware models.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum PaperVariant {
+    /// DRAM → SRAM buffer → PE memory hierarchy.
+    #[default]
+    Classical,
+    /// Layer-per-PE spatial dataflow with stationary weights.
+    Spatial,
+}
+
+/// A network-wide quantity: a number, the network's average, or each layer's own value.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Quantity {
+    /// A fixed value.
+    Value(f64),
+    /// `"average"` (over weighted layers) or `"per-layer"`.
+    Mode(String),
+}
+
+impl Default for Quantity {
+    fn default() -> Self {
+        Quantity::Mode("average".into())
+    }
+}
+
+/// `[[architecture]] type = "paper-v1"`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PaperV1Config {
+    /// `classical` or `spatial`.
+    #[serde(default)]
+    pub variant: PaperVariant,
+    /// Synapses per neuron F.
+    #[serde(default)]
+    pub fanin: Quantity,
+    /// DRAM reuse factor R (uses of each weight per DRAM fetch).
+    #[serde(default)]
+    pub reuse: Quantity,
+    /// Baseline non-zero fraction ρ; default: the activity's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rho: Option<f64>,
+    /// Capacity of the on-chip SRAM, KiB (only capacity-dependent price tables use it).
+    #[serde(default = "default_sram_kib")]
+    pub sram_kib: f64,
+}
+
+fn default_sram_kib() -> f64 {
+    32.0
+}
+
+impl Default for PaperV1Config {
+    fn default() -> Self {
+        Self {
+            variant: PaperVariant::Classical,
+            fanin: Quantity::default(),
+            reuse: Quantity::default(),
+            rho: None,
+            sram_kib: default_sram_kib(),
+        }
+    }
+}
+
+/// The documented parameters.
+pub const PARAMS: &[(&str, &str)] = &[
+    (
+        "variant",
+        "`classical` (DRAM → SRAM → PE) or `spatial` (layer-per-PE dataflow)",
+    ),
+    (
+        "fanin",
+        "synapses per neuron F: a number (the paper: 2395), \"average\" (the network's S/N) or \"per-layer\"",
+    ),
+    (
+        "reuse",
+        "DRAM reuse factor R: a number (the paper: 216), \"average\" (the network's S/W) or \"per-layer\"",
+    ),
+    (
+        "rho",
+        "baseline non-zero activation fraction ρ (the paper: 0.45); default: the activity's per layer",
+    ),
+    (
+        "sram_kib",
+        "on-chip SRAM capacity in KiB for capacity-dependent price tables; default 32 (Horowitz's 20 pJ point, the paper's SRAM price)",
+    ),
+];
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Resolved {
+    Value(f64),
+    Average,
+    PerLayer,
+}
+
+/// The paper-v1 architecture.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PaperV1 {
+    config: PaperV1Config,
+    fanin: Resolved,
+    reuse: Resolved,
+}
+
+fn resolve(key: &str, q: &Quantity) -> Result<Resolved, String> {
+    match q {
+        Quantity::Value(v) if v.is_finite() && *v > 0.0 => Ok(Resolved::Value(*v)),
+        Quantity::Value(v) => Err(format!("`{key}` = {v} must be a positive number")),
+        Quantity::Mode(m) if m == "average" => Ok(Resolved::Average),
+        Quantity::Mode(m) if m == "per-layer" => Ok(Resolved::PerLayer),
+        Quantity::Mode(m) => Err(format!(
+            "`{key}` = \"{m}\": expected a number, \"average\" or \"per-layer\""
+        )),
+    }
+}
+
+impl PaperV1 {
+    /// Validates the configuration.
+    pub fn new(config: PaperV1Config) -> Result<Self, String> {
+        let fanin = resolve("fanin", &config.fanin)?;
+        let reuse = resolve("reuse", &config.reuse)?;
+        if let Some(rho) = config.rho
+            && !(0.0..=1.0).contains(&rho)
+        {
+            return Err(format!("`rho` = {rho} is outside [0, 1]"));
+        }
+        if !(config.sram_kib.is_finite() && config.sram_kib > 0.0) {
+            return Err(format!(
+                "`sram_kib` = {}: the buffer needs a positive capacity",
+                config.sram_kib
+            ));
+        }
+        Ok(Self {
+            config,
+            fanin,
+            reuse,
+        })
+    }
+
+    fn quantity(&self, r: Resolved, network: &Network, layer: usize, fanin: bool) -> f64 {
+        let l = &network.layers[layer];
+        match r {
+            Resolved::Value(v) => v,
+            Resolved::Average => {
+                let t = network.totals();
+                if fanin {
+                    t.mean_fan_in()
+                } else {
+                    t.mean_reuse()
+                }
+            }
+            Resolved::PerLayer => {
+                if fanin {
+                    l.fan_in() as f64
+                } else {
+                    l.weight_reuse()
+                }
+            }
+        }
+    }
+}
+
+impl Architecture for PaperV1 {
+    fn evaluate(
+        &self,
+        network: &Network,
+        layer: usize,
+        format: &Format,
+        activity: &LayerActivity,
+        out: &mut Actions,
+    ) -> Result<(), ArchError> {
+        let l = &network.layers[layer];
+        if !l.is_weighted() {
+            // The closed forms count synapses of weighted layers only.
+            return Ok(());
+        }
+        let s = l.synapses() as f64;
+        let f = self.quantity(self.fanin, network, layer, true);
+        let r = self.quantity(self.reuse, network, layer, false);
+        // The closed forms have no analog input: a direct-coded first layer is priced as if
+        // its input fired at the layer's own rate (equal to every other layer's under a
+        // uniform assumption).
+        let (rate, nonzero) = if activity.analog_input {
+            (activity.output_rate, activity.output_nonzero)
+        } else {
+            (activity.input_rate, activity.input_nonzero)
+        };
+        let rho = self.config.rho.unwrap_or(nonzero);
+        let sram = (self.config.sram_kib * 1024.0) as u64;
+        let add = ActionKind::compute(ComputeOp::Add, 8);
+        let mul = ActionKind::compute(ComputeOp::Mul, 8);
+        match (self.config.variant, format) {
+            (PaperVariant::Classical, Format::Qnn(_)) => {
+                let macs = s * rho;
+                out.push(
+                    ActionKind::read(Memory::Sram, 8, sram),
+                    Category::Weights,
+                    macs,
+                );
+                out.push(
+                    ActionKind::read(Memory::Sram, 8, sram),
+                    Category::Activations,
+                    macs,
+                );
+                out.push(
+                    ActionKind::read(Memory::Sram, 8, sram),
+                    Category::PartialSums,
+                    macs,
+                );
+                out.push(
+                    ActionKind::write(Memory::Sram, 8, sram),
+                    Category::PartialSums,
+                    macs,
+                );
+                out.push(mul, Category::Compute, macs);
+                out.push(add, Category::Compute, macs);
+                out.push(
+                    ActionKind::read(Memory::Dram, 8, 0),
+                    Category::Weights,
+                    s / r,
+                );
+                out.push(
+                    ActionKind::write(Memory::Sram, 8, sram),
+                    Category::Weights,
+                    s / r,
+                );
+            }
+            (PaperVariant::Classical, Format::Snn(snn)) => {
+                let t = snn.timesteps as f64;
+                let events = s * t * rate;
+                out.push(
+                    ActionKind::Composite {
+                        name: CompositeName::new(CLASSICAL_SNN_EVENT),
+                    },
+                    Category::Membrane,
+                    events,
+                );
+                // Reset after each spike: T·s_r·0.03/F per synapse.
+                out.push(add, Category::Compute, events / f);
+                out.push(
+                    ActionKind::Composite {
+                        name: CompositeName::new(CLASSICAL_SNN_NEURON_STEP),
+                    },
+                    Category::Membrane,
+                    s * t / f,
+                );
+                let reload = s * 2.0 / r * t / (t + 1.0);
+                out.push(
+                    ActionKind::read(Memory::Dram, 8, 0),
+                    Category::Weights,
+                    reload,
+                );
+                out.push(
+                    ActionKind::write(Memory::Sram, 8, sram),
+                    Category::Weights,
+                    reload,
+                );
+            }
+            (PaperVariant::Spatial, Format::Qnn(_)) => {
+                let macs = s * rho;
+                out.push(
+                    ActionKind::Transfer {
+                        net: Interconnect::Link,
+                        bits: 8,
+                    },
+                    Category::Activations,
+                    macs,
+                );
+                out.push(mul, Category::Compute, macs);
+                out.push(add, Category::Compute, macs);
+            }
+            (PaperVariant::Spatial, Format::Snn(snn)) => {
+                let t = snn.timesteps as f64;
+                let events = s * t * rate;
+                out.push(
+                    ActionKind::Transfer {
+                        net: Interconnect::Link,
+                        bits: 1,
+                    },
+                    Category::Activations,
+                    events,
+                );
+                out.push(add, Category::Compute, events);
+                let steps = s * t / f;
+                out.push(
+                    ActionKind::read(Memory::Sram, 8, sram),
+                    Category::Membrane,
+                    steps,
+                );
+                out.push(
+                    ActionKind::write(Memory::Sram, 8, sram),
+                    Category::Membrane,
+                    steps,
+                );
+                out.push(add, Category::Compute, 2.0 * steps);
+            }
+        }
+        Ok(())
+    }
+
+    fn assumptions(&self) -> Vec<Assumption> {
+        let q = |r: Resolved| match r {
+            Resolved::Value(v) => v.to_string(),
+            Resolved::Average => "network average".into(),
+            Resolved::PerLayer => "per layer".into(),
+        };
+        vec![
+            Assumption::new(
+                "variant",
+                match self.config.variant {
+                    PaperVariant::Classical => "classical",
+                    PaperVariant::Spatial => "spatial",
+                },
+                "the v1 closed forms, as actions",
+            ),
+            Assumption::new("F (synapses per neuron)", q(self.fanin), "the paper: 2395"),
+            Assumption::new("R (DRAM reuse)", q(self.reuse), "the paper: 216"),
+            Assumption::new(
+                "ρ (baseline non-zero fraction)",
+                self.config
+                    .rho
+                    .map(|r| r.to_string())
+                    .unwrap_or_else(|| "from the activity".into()),
+                "the paper: 0.45",
+            ),
+            Assumption::new(
+                "operand width",
+                "8 bits",
+                "v1 prices every operation and access at 8 bits, whatever the format's widths",
+            ),
+            Assumption::new(
+                "SRAM capacity",
+                format!("{} KiB", self.config.sram_kib),
+                "only capacity-dependent tables use it",
+            ),
+        ]
+    }
+}

@@ -1,0 +1,142 @@
+//! `snnergy bench`: evaluation speed and peak memory of the analytic path, measured in one
+//! process so the figures are comparable on a shared machine.
+
+use std::time::{Duration, Instant};
+
+use clap::Args;
+use snnergy::core::activity::OperatingPoint;
+use snnergy::core::{AnalysisSettings, Evaluator, Pipeline, Workload};
+
+/// The shipped paper-v1 pipeline, so the benchmark does not depend on the working folder.
+const PAPER_V1: &str = include_str!("../../pipelines/paper-v1.toml");
+
+#[derive(Args, Debug)]
+pub struct BenchArgs {
+    /// Seconds to spend on the layer-evaluation rate.
+    #[arg(long, default_value_t = 2.0)]
+    seconds: f64,
+    /// Points of the spike-rate sweep.
+    #[arg(long, default_value_t = 1001)]
+    sweep_points: u32,
+}
+
+/// Peak resident memory of this process (Linux), MiB.
+fn peak_rss_mib() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024.0)
+}
+
+fn time<T>(f: impl FnOnce() -> T) -> (T, Duration) {
+    let start = Instant::now();
+    let out = f();
+    (out, start.elapsed())
+}
+
+pub fn bench(args: BenchArgs) -> anyhow::Result<()> {
+    let registry = crate::registry()?;
+    println!("snnergy bench (one thread; figures from this run only)\n");
+
+    // 1. Layer evaluations per second: every architecture of the paper-v1 pipeline on VGG16
+    //    (CIFAR), alternating SNN and baseline formats and varying the spike rate so nothing
+    //    is constant-folded.
+    let pipeline = Pipeline::from_toml(PAPER_V1, None, &registry)?;
+    let net = &pipeline.workloads[0].network;
+    let settings = &pipeline.settings;
+    let vgg16 = snnergy::models::Vgg::new(
+        snnergy::models::VggDepth::Vgg16,
+        snnergy::models::ModelConfig::default(),
+    )
+    .network()?;
+    for slot in &pipeline.architectures {
+        for (label, network) in [
+            ("paper-v1 pipeline network", net),
+            ("vgg16-cifar10", &vgg16),
+        ] {
+            let mut ev = Evaluator::new(
+                &slot.label,
+                slot.arch.as_ref(),
+                slot.energy.as_ref(),
+                network,
+                settings.input_coding,
+            );
+            let snn = settings.snn_format(6);
+            let base = settings.baseline_format(6);
+            let mut points: Vec<OperatingPoint> = (0..64)
+                .map(|i| OperatingPoint::uniform(network, i as f64 / 63.0, 0.45))
+                .collect();
+            points.rotate_left(1);
+            let budget = Duration::from_secs_f64(args.seconds / 4.0);
+            let start = Instant::now();
+            let mut sink = 0.0;
+            let mut i = 0usize;
+            while start.elapsed() < budget {
+                for _ in 0..64 {
+                    let p = &points[i % points.len()];
+                    let f = if i % 2 == 0 { &snn } else { &base };
+                    sink += ev.total(f, p)?;
+                    i += 1;
+                }
+            }
+            let secs = start.elapsed().as_secs_f64();
+            let rate = ev.evaluations() as f64 / secs;
+            println!(
+                "layer evaluations/s  {:<14} on {:<26} {:>12.0}  ({} layers × {} network evaluations, checksum {:.3e})",
+                slot.label,
+                label,
+                rate,
+                network.layers.len(),
+                i,
+                sink
+            );
+        }
+    }
+    println!();
+
+    // 2. The full paper-v1 pipeline as shipped (T = 1..16, break-even, sweeps).
+    let ((), dt) = {
+        let (r, dt) = time(|| pipeline.run());
+        r?;
+        ((), dt)
+    };
+    println!(
+        "paper-v1 pipeline, full run:                 {:>9.1} ms",
+        dt.as_secs_f64() * 1e3
+    );
+
+    // 3. VGG16 (CIFAR) sweep: T = 1..16 × N spike rates on every architecture of the pipeline,
+    //    plus the break-even search per T.
+    let mut s = AnalysisSettings {
+        timesteps: (1..=16).collect(),
+        sweep_points: args.sweep_points,
+        ..pipeline.settings.clone()
+    };
+    s.title = Some("bench".into());
+    let sweep = Pipeline {
+        file: None,
+        base_dir: pipeline.base_dir.clone(),
+        settings: s,
+        workloads: vec![snnergy::core::WorkloadSlot {
+            label: "vgg16-cifar10".into(),
+            network: vgg16.clone(),
+        }],
+        activity: pipeline.activity.clone(),
+        architectures: pipeline.architectures.clone(),
+    };
+    let (report, dt) = time(|| sweep.run());
+    let report = report?;
+    let points: usize = report.sweeps.iter().map(|s| s.snn_pj.len()).sum();
+    println!(
+        "VGG16 sweep, T = 1..16 × {} rates × {} architectures ({} SNN network evaluations + break-even): {:>9.1} ms",
+        args.sweep_points,
+        pipeline.architectures.len(),
+        points,
+        dt.as_secs_f64() * 1e3
+    );
+    match peak_rss_mib() {
+        Some(m) => println!("peak resident memory:                        {m:>9.1} MiB"),
+        None => println!("peak resident memory: not available on this system"),
+    }
+    Ok(())
+}

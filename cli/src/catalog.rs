@@ -1,0 +1,112 @@
+//! `snnergy list` and `snnergy describe TYPE`.
+
+use anyhow::bail;
+use clap::Args;
+use comfy_table::{Cell, Table, presets};
+use snnergy::core::Kind;
+use snnergy::core::registry::closest;
+
+#[derive(Args, Debug)]
+pub struct ListArgs {
+    /// Only this kind: workload, activity, architecture, energy, regularizer.
+    kind: Option<String>,
+    /// Print as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct DescribeArgs {
+    /// The type name, as in `type = "…"`.
+    name: String,
+}
+
+fn parse_kind(s: &str) -> anyhow::Result<Kind> {
+    let kinds: Vec<&str> = Kind::ALL.iter().map(|k| k.section()).collect();
+    Kind::ALL
+        .iter()
+        .copied()
+        .find(|k| k.section() == s || k.to_string() == s)
+        .ok_or_else(|| {
+            anyhow::anyhow!(
+                "unknown kind `{s}` (kinds: {}){}",
+                kinds.join(", "),
+                closest(s, kinds.iter().copied())
+                    .map(|b| format!("; did you mean `{b}`?"))
+                    .unwrap_or_default()
+            )
+        })
+}
+
+pub fn list(args: ListArgs) -> anyhow::Result<()> {
+    let registry = crate::registry()?;
+    let kinds: Vec<Kind> = match &args.kind {
+        Some(k) => vec![parse_kind(k)?],
+        None => Kind::ALL.to_vec(),
+    };
+    if args.json {
+        let items: Vec<_> = kinds.iter().flat_map(|k| registry.infos(*k)).collect();
+        println!("{}", serde_json::to_string_pretty(&items)?);
+        return Ok(());
+    }
+    for kind in kinds {
+        let infos = registry.infos(kind);
+        println!("{} ([{}]):", kind, kind.section());
+        if infos.is_empty() {
+            println!("  (none registered)\n");
+            continue;
+        }
+        let mut t = Table::new();
+        t.load_style(presets::NOTHING);
+        for i in infos {
+            let origin = match &i.origin {
+                snnergy::core::Origin::Builtin => String::new(),
+                o => format!(" [{o}]"),
+            };
+            t.add_row(vec![
+                Cell::new(format!("  {}", i.name)),
+                Cell::new(format!("{}{origin}", i.summary)),
+            ]);
+        }
+        println!("{t}\n");
+    }
+    Ok(())
+}
+
+pub fn describe(args: DescribeArgs) -> anyhow::Result<()> {
+    let registry = crate::registry()?;
+    let found = registry.find(&args.name);
+    if found.is_empty() {
+        let names = registry.all_names();
+        let hint = closest(&args.name, names.iter().copied())
+            .map(|b| format!("; did you mean `{b}`?"))
+            .unwrap_or_default();
+        bail!(
+            "no component is registered as `{}`{hint} (see `snnergy list`)",
+            args.name
+        );
+    }
+    for (n, info) in found.iter().enumerate() {
+        if n > 0 {
+            println!();
+        }
+        println!("{} `{}` ({})", info.kind, info.name, info.origin);
+        println!("{}\n", info.summary);
+        if info.params.is_empty() {
+            println!("Parameters: none\n");
+        } else {
+            println!("Parameters:");
+            for p in &info.params {
+                let default = info
+                    .defaults
+                    .get(&p.name)
+                    .map(|v| format!(" (default {v})"))
+                    .unwrap_or_default();
+                println!("  {}{default}\n      {}", p.name, p.doc);
+            }
+            println!();
+        }
+        println!("Example:\n\n{}", info.example_toml());
+    }
+    Ok(())
+}

@@ -1,0 +1,108 @@
+//! Terminal tables of a report.
+
+use comfy_table::{Cell, CellAlignment, Table, presets};
+use snnergy::core::Report;
+use snnergy::core::report::BreakEvenStatus;
+
+fn table(header: &[&str]) -> Table {
+    let mut t = Table::new();
+    t.load_style(presets::UTF8_BORDERS_ONLY);
+    t.set_header(header.iter().map(|h| Cell::new(h)));
+    t
+}
+
+fn right(s: String) -> Cell {
+    Cell::new(s).set_alignment(CellAlignment::Right)
+}
+
+/// The comparisons at the report's headline T (all T when `all`), and every break-even rate.
+pub fn print_report(report: &Report, all: bool) {
+    println!("{}\n", report.title);
+    let headline = report.headline_timesteps();
+    let rows: Vec<_> = report
+        .comparisons
+        .iter()
+        .filter(|c| all || c.timesteps == headline)
+        .collect();
+    if !rows.is_empty() {
+        let mut t = table(&[
+            "architecture",
+            "workload",
+            "activity",
+            "T",
+            "spike rate",
+            "SNN µJ",
+            "baseline",
+            "baseline µJ",
+            "SNN/base",
+            "verdict",
+        ]);
+        for c in rows {
+            t.add_row(vec![
+                Cell::new(&c.architecture),
+                Cell::new(&c.workload),
+                Cell::new(&c.operating_point),
+                right(c.timesteps.to_string()),
+                right(format!("{:.3} %", 100.0 * c.spike_rate)),
+                right(format!("{:.4}", c.snn_pj * 1e-6)),
+                Cell::new(&c.baseline),
+                right(format!("{:.4}", c.baseline_pj * 1e-6)),
+                right(format!("{:.3}", c.ratio)),
+                Cell::new(if c.snn_wins { "SNN wins" } else { "SNN loses" }),
+            ]);
+        }
+        if !all && report.settings.timesteps.len() > 1 {
+            println!("Comparisons at T = {headline} (every T is in the report files):");
+        }
+        println!("{t}\n");
+    }
+    if !report.breakeven.is_empty() {
+        // One row per workload and T, one column per architecture: the shape people compare.
+        let mut archs: Vec<&str> = Vec::new();
+        let mut rows: Vec<(&str, u32)> = Vec::new();
+        for b in &report.breakeven {
+            if !archs.contains(&b.architecture.as_str()) {
+                archs.push(&b.architecture);
+            }
+            if !rows.contains(&(b.workload.as_str(), b.timesteps)) {
+                rows.push((&b.workload, b.timesteps));
+            }
+        }
+        let mut header = vec!["workload", "T", "baseline"];
+        header.extend(archs.iter().copied());
+        let mut t = table(&header);
+        for (w, ts) in rows {
+            let mut cells = vec![Cell::new(w), right(ts.to_string())];
+            let mut baseline = String::new();
+            let mut values = Vec::new();
+            for a in &archs {
+                let b = report
+                    .breakeven
+                    .iter()
+                    .find(|b| b.workload == w && b.timesteps == ts && b.architecture == *a);
+                values.push(right(match b {
+                    None => "—".into(),
+                    Some(b) => {
+                        baseline = b.baseline.clone();
+                        match b.status {
+                            BreakEvenStatus::Crossing => {
+                                format!("{:.3} %", 100.0 * b.spike_rate.unwrap_or(0.0))
+                            }
+                            BreakEvenStatus::SnnNeverWins => "never wins".into(),
+                            BreakEvenStatus::SnnAlwaysWins => "always wins".into(),
+                        }
+                    }
+                }));
+            }
+            cells.push(Cell::new(baseline));
+            cells.extend(values);
+            t.add_row(cells);
+        }
+        println!(
+            "Break-even spike rate (the SNN wins below it; required sparsity = 1 − rate):\n{t}\n"
+        );
+    }
+    for v in report.verdicts() {
+        println!("- {}", v.replace("**", ""));
+    }
+}

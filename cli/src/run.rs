@@ -1,0 +1,48 @@
+//! `snnergy run PIPELINE`.
+
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use clap::Args;
+use snnergy::core::Pipeline;
+
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    /// The pipeline file (TOML).
+    pipeline: PathBuf,
+    /// Output folder (default: the pipeline's `[analysis] output`, else snnergy-out/<name>).
+    #[arg(short, long)]
+    out: Option<PathBuf>,
+    /// Print the report as JSON on stdout instead of tables (files are still written).
+    #[arg(long)]
+    json: bool,
+    /// Print the comparisons at every T, not only the headline T.
+    #[arg(long)]
+    all: bool,
+}
+
+pub fn run(args: RunArgs) -> anyhow::Result<()> {
+    let registry = crate::registry()?;
+    let pipeline = Pipeline::from_file(&args.pipeline, &registry)?;
+    let report = pipeline.run()?;
+    let dir = args
+        .out
+        .clone()
+        .or_else(|| pipeline.output_dir())
+        .unwrap_or_else(|| crate::default_output(&args.pipeline));
+    let written = report
+        .write_to(&dir, &[])
+        .with_context(|| format!("writing the report to {}", dir.display()))?;
+    if args.json {
+        print!("{}", report.to_json());
+    } else {
+        crate::output::print_report(&report, args.all);
+        println!();
+    }
+    let names: Vec<String> = written
+        .iter()
+        .filter_map(|p| p.file_name().map(|f| f.to_string_lossy().into_owned()))
+        .collect();
+    eprintln!("report written to {} ({})", dir.display(), names.join(", "));
+    Ok(())
+}

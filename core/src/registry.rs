@@ -1,0 +1,462 @@
+//! The registry maps type names to factories, one table per component kind.
+//!
+//! A factory turns the keys of a TOML table (handed over as an erased deserializer) into a
+//! trait object. Built-ins arrive through `inventory` at start-up ([`Registry::builtin`]),
+//! embedders call [`Registry::register`] at run time, and the plugin loader registers
+//! factories that wrap a foreign library. inventory alone is not enough: its registrations
+//! are frozen at link time and never cross a dynamically loaded library.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::energy::EnergyModel;
+use crate::error::{ConfigError, RegistryError};
+use crate::traits::{ActivitySource, Architecture, Regularizer, Workload};
+
+/// The kinds of components a pipeline is built from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Kind {
+    /// Produces a network (`[workload]`).
+    Workload,
+    /// Supplies spike activity (`[activity]`).
+    Activity,
+    /// Counts actions on hardware (`[[architecture]]`).
+    Architecture,
+    /// Prices actions (`[energy]`).
+    EnergyModel,
+    /// Training penalty (`[[train.regularizer]]`).
+    Regularizer,
+}
+
+impl Kind {
+    /// Every kind, in listing order.
+    pub const ALL: [Kind; 5] = [
+        Kind::Workload,
+        Kind::Activity,
+        Kind::Architecture,
+        Kind::EnergyModel,
+        Kind::Regularizer,
+    ];
+
+    /// The pipeline section that holds components of this kind.
+    pub fn section(&self) -> &'static str {
+        match self {
+            Kind::Workload => "workload",
+            Kind::Activity => "activity",
+            Kind::Architecture => "architecture",
+            Kind::EnergyModel => "energy",
+            Kind::Regularizer => "regularizer",
+        }
+    }
+}
+
+impl fmt::Display for Kind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Kind::Workload => "workload",
+            Kind::Activity => "activity",
+            Kind::Architecture => "architecture",
+            Kind::EnergyModel => "energy model",
+            Kind::Regularizer => "regularizer",
+        })
+    }
+}
+
+/// One documented parameter of a component.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Param {
+    /// Key in the TOML table.
+    pub name: String,
+    /// What it means, its unit, and why the default is what it is.
+    pub doc: String,
+}
+
+/// Where a component comes from.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Origin {
+    /// Compiled into snnergy.
+    Builtin,
+    /// Registered by the embedding program.
+    Runtime,
+    /// Loaded from a plugin library.
+    Plugin(PathBuf),
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Origin::Builtin => f.write_str("built-in"),
+            Origin::Runtime => f.write_str("registered at run time"),
+            Origin::Plugin(p) => write!(f, "plugin {}", p.display()),
+        }
+    }
+}
+
+/// What `list` and `describe` show about a component.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ComponentInfo {
+    /// Kind.
+    pub kind: Kind,
+    /// Type name used as `type = "…"`.
+    pub name: String,
+    /// One line.
+    pub summary: String,
+    /// Documented parameters.
+    pub params: Vec<Param>,
+    /// Every parameter with a default, with that default.
+    pub defaults: toml::Table,
+    /// A complete table (without `type`) that parses and runs.
+    pub example: toml::Table,
+    /// Where it comes from.
+    pub origin: Origin,
+}
+
+impl ComponentInfo {
+    /// The example as a TOML table with `type` first, ready to paste into a pipeline.
+    pub fn example_toml(&self) -> String {
+        let mut table = toml::Table::new();
+        table.insert("type".into(), toml::Value::String(self.name.clone()));
+        for (k, v) in &self.example {
+            table.insert(k.clone(), v.clone());
+        }
+        let header = match self.kind {
+            Kind::Architecture => "[[architecture]]",
+            Kind::Regularizer => "[[train.regularizer]]",
+            k => return format!("[{}]\n{}", k.section(), render_table(&table)),
+        };
+        format!("{header}\n{}", render_table(&table))
+    }
+}
+
+fn render_table(table: &toml::Table) -> String {
+    // `type` first so a reader sees what the table is before its parameters.
+    let mut out = String::new();
+    if let Some(t) = table.get("type") {
+        out.push_str(&format!("type = {t}\n"));
+    }
+    let mut rest = table.clone();
+    rest.remove("type");
+    out.push_str(&toml::to_string(&rest).unwrap_or_default());
+    out
+}
+
+/// Builds a component from its configuration.
+pub type Factory<T> = Arc<
+    dyn Fn(&mut dyn erased_serde::Deserializer<'_>) -> Result<Box<T>, ConfigError> + Send + Sync,
+>;
+
+/// A registered component.
+pub struct Entry<T: ?Sized> {
+    /// Its documentation.
+    pub info: ComponentInfo,
+    /// Its factory.
+    pub factory: Factory<T>,
+}
+
+impl<T: ?Sized> fmt::Debug for Entry<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Entry").field("info", &self.info).finish()
+    }
+}
+
+impl<T: ?Sized> Clone for Entry<T> {
+    fn clone(&self) -> Self {
+        Self {
+            info: self.info.clone(),
+            factory: self.factory.clone(),
+        }
+    }
+}
+
+/// The component tables.
+#[derive(Debug, Default, Clone)]
+pub struct Registry {
+    workloads: BTreeMap<String, Entry<dyn Workload>>,
+    activities: BTreeMap<String, Entry<dyn ActivitySource>>,
+    architectures: BTreeMap<String, Entry<dyn Architecture>>,
+    energy_models: BTreeMap<String, Entry<dyn EnergyModel>>,
+    regularizers: BTreeMap<String, Entry<dyn Regularizer>>,
+}
+
+/// Links a trait-object type to its kind and table, so registration and building are generic.
+pub trait Component: 'static {
+    /// The kind.
+    const KIND: Kind;
+    /// Its table.
+    fn table(registry: &Registry) -> &BTreeMap<String, Entry<Self>>;
+    /// Its table, mutably.
+    fn table_mut(registry: &mut Registry) -> &mut BTreeMap<String, Entry<Self>>;
+}
+
+macro_rules! component {
+    ($t:ty, $kind:expr, $field:ident) => {
+        impl Component for $t {
+            const KIND: Kind = $kind;
+            fn table(registry: &Registry) -> &BTreeMap<String, Entry<Self>> {
+                &registry.$field
+            }
+            fn table_mut(registry: &mut Registry) -> &mut BTreeMap<String, Entry<Self>> {
+                &mut registry.$field
+            }
+        }
+    };
+}
+
+component!(dyn Workload, Kind::Workload, workloads);
+component!(dyn ActivitySource, Kind::Activity, activities);
+component!(dyn Architecture, Kind::Architecture, architectures);
+component!(dyn EnergyModel, Kind::EnergyModel, energy_models);
+component!(dyn Regularizer, Kind::Regularizer, regularizers);
+
+/// The static description of a component a crate registers.
+#[derive(Clone, Copy, Debug)]
+pub struct Spec<'a> {
+    /// Type name.
+    pub name: &'a str,
+    /// One line.
+    pub summary: &'a str,
+    /// `(key, doc)` for every parameter.
+    pub params: &'a [(&'a str, &'a str)],
+}
+
+/// A built-in's registration hook, collected by `inventory` at start-up.
+#[derive(Debug)]
+pub struct Builtin {
+    /// Adds the crate's components to the registry.
+    pub register: fn(&mut Registry) -> Result<(), RegistryError>,
+}
+
+inventory::collect!(Builtin);
+
+/// Submits a function `fn(&mut Registry) -> Result<(), RegistryError>` to run when a
+/// registry of built-ins is created.
+#[macro_export]
+macro_rules! register_builtins {
+    ($f:path) => {
+        $crate::inventory::submit! { $crate::registry::Builtin { register: $f } }
+    };
+}
+
+/// Converts a config value to a TOML table (for defaults and examples).
+pub fn to_table<C: Serialize>(config: &C) -> toml::Table {
+    match toml::Table::try_from(config) {
+        Ok(t) => t,
+        Err(e) => {
+            tracing::error!("a component's configuration does not serialize to TOML: {e}");
+            toml::Table::new()
+        }
+    }
+}
+
+/// Deserializes a typed configuration from an erased deserializer, keeping the path of the
+/// key that failed.
+pub fn deserialize_config<C: DeserializeOwned>(
+    de: &mut dyn erased_serde::Deserializer<'_>,
+) -> Result<C, ConfigError> {
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        let err = ConfigError::new(e.into_inner().to_string());
+        if path == "." { err } else { err.at_key(path) }
+    })
+}
+
+impl Registry {
+    /// An empty registry.
+    pub fn empty() -> Self {
+        Self::default()
+    }
+
+    /// A registry holding every built-in linked into this program.
+    pub fn builtin() -> Result<Self, RegistryError> {
+        let mut r = Self::empty();
+        let mut hooks: Vec<&Builtin> = inventory::iter::<Builtin>.into_iter().collect();
+        // inventory's order depends on link order; sort for deterministic listings and errors.
+        hooks.sort_by_key(|b| b.register as usize);
+        for b in hooks {
+            (b.register)(&mut r)?;
+        }
+        Ok(r)
+    }
+
+    /// Registers a component whose configuration type is `C`; `build` turns a parsed
+    /// configuration into the component. Defaults and the example come from `C::default()`.
+    pub fn register<T, C, F>(&mut self, spec: Spec<'_>, build: F) -> Result<(), RegistryError>
+    where
+        T: Component + ?Sized,
+        C: Serialize + DeserializeOwned + Default + 'static,
+        F: Fn(C) -> Result<Box<T>, ConfigError> + Send + Sync + 'static,
+    {
+        self.register_with_origin::<T, C, F>(spec, Origin::Builtin, build)
+    }
+
+    /// Like [`Registry::register`], recording where the component comes from.
+    pub fn register_with_origin<T, C, F>(
+        &mut self,
+        spec: Spec<'_>,
+        origin: Origin,
+        build: F,
+    ) -> Result<(), RegistryError>
+    where
+        T: Component + ?Sized,
+        C: Serialize + DeserializeOwned + Default + 'static,
+        F: Fn(C) -> Result<Box<T>, ConfigError> + Send + Sync + 'static,
+    {
+        let defaults = to_table(&C::default());
+        let info = ComponentInfo {
+            kind: T::KIND,
+            name: spec.name.to_string(),
+            summary: spec.summary.to_string(),
+            params: spec
+                .params
+                .iter()
+                .map(|(name, doc)| Param {
+                    name: (*name).to_string(),
+                    doc: (*doc).to_string(),
+                })
+                .collect(),
+            example: defaults.clone(),
+            defaults,
+            origin,
+        };
+        let factory: Factory<T> = Arc::new(move |de| build(deserialize_config::<C>(de)?));
+        self.insert(info, factory)
+    }
+
+    /// Registers a component from a ready-made description and factory (plugins use this).
+    pub fn insert<T: Component + ?Sized>(
+        &mut self,
+        info: ComponentInfo,
+        factory: Factory<T>,
+    ) -> Result<(), RegistryError> {
+        let table = T::table_mut(self);
+        if let Some(existing) = table.get(&info.name) {
+            return Err(RegistryError::Duplicate {
+                kind: T::KIND.to_string(),
+                name: info.name.clone(),
+                existing: existing.info.origin.to_string(),
+                new: info.origin.to_string(),
+            });
+        }
+        table.insert(info.name.clone(), Entry { info, factory });
+        Ok(())
+    }
+
+    /// Whether `name` is registered as a `T`.
+    pub fn contains<T: Component + ?Sized>(&self, name: &str) -> bool {
+        T::table(self).contains_key(name)
+    }
+
+    /// The entry for `name`, if registered as a `T`.
+    pub fn entry<T: Component + ?Sized>(&self, name: &str) -> Option<&Entry<T>> {
+        T::table(self).get(name)
+    }
+
+    /// Builds a `T` named `name` from `params` (the table without its `type` key). Unknown
+    /// keys are rejected with the closest valid key; unknown names list the valid ones.
+    pub fn build<T: Component + ?Sized>(
+        &self,
+        name: &str,
+        params: toml::Table,
+    ) -> Result<Box<T>, ConfigError> {
+        let table = T::table(self);
+        let Some(entry) = table.get(name) else {
+            return Err(ConfigError::new(unknown_name_message(
+                T::KIND,
+                name,
+                table.keys().map(String::as_str),
+            ))
+            .at_key("type"));
+        };
+        check_keys(&entry.info, &params)?;
+        let mut de = <dyn erased_serde::Deserializer>::erase(toml::Value::Table(params));
+        (entry.factory)(&mut de)
+    }
+
+    /// Descriptions of every component of `kind`, by name.
+    pub fn infos(&self, kind: Kind) -> Vec<&ComponentInfo> {
+        fn infos<T: Component + ?Sized>(r: &Registry) -> Vec<&ComponentInfo> {
+            T::table(r).values().map(|e| &e.info).collect()
+        }
+        match kind {
+            Kind::Workload => infos::<dyn Workload>(self),
+            Kind::Activity => infos::<dyn ActivitySource>(self),
+            Kind::Architecture => infos::<dyn Architecture>(self),
+            Kind::EnergyModel => infos::<dyn EnergyModel>(self),
+            Kind::Regularizer => infos::<dyn Regularizer>(self),
+        }
+    }
+
+    /// Descriptions of every component named `name`, of any kind.
+    pub fn find(&self, name: &str) -> Vec<&ComponentInfo> {
+        Kind::ALL
+            .iter()
+            .flat_map(|k| self.infos(*k))
+            .filter(|i| i.name == name)
+            .collect()
+    }
+
+    /// Every registered name, of any kind.
+    pub fn all_names(&self) -> Vec<&str> {
+        Kind::ALL
+            .iter()
+            .flat_map(|k| self.infos(*k))
+            .map(|i| i.name.as_str())
+            .collect()
+    }
+}
+
+/// "unknown architecture `x`; did you mean `y`? registered: a, b, c".
+pub fn unknown_name_message<'a>(
+    kind: Kind,
+    name: &str,
+    valid: impl Iterator<Item = &'a str> + Clone,
+) -> String {
+    let mut msg = format!("unknown {kind} type `{name}`");
+    if let Some(best) = closest(name, valid.clone()) {
+        msg.push_str(&format!("; did you mean `{best}`?"));
+    }
+    let list: Vec<&str> = valid.collect();
+    if list.is_empty() {
+        msg.push_str(&format!(" (no {kind} types are registered)"));
+    } else {
+        msg.push_str(&format!(" (registered {kind} types: {})", list.join(", ")));
+    }
+    msg
+}
+
+/// The closest candidate by edit distance, if it is close enough to be a likely typo.
+pub fn closest<'a>(name: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+    candidates
+        .map(|c| (strsim::damerau_levenshtein(name, c), c))
+        .filter(|(d, c)| *d <= 2.max(c.len() / 3))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c)
+}
+
+fn check_keys(info: &ComponentInfo, params: &toml::Table) -> Result<(), ConfigError> {
+    for key in params.keys() {
+        if info.params.iter().any(|p| &p.name == key) {
+            continue;
+        }
+        let valid = info.params.iter().map(|p| p.name.as_str());
+        let mut msg = format!("unknown key for {} `{}`", info.kind, info.name);
+        if let Some(best) = closest(key, valid.clone()) {
+            msg.push_str(&format!("; did you mean `{best}`?"));
+        }
+        let list: Vec<&str> = valid.collect();
+        if list.is_empty() {
+            msg.push_str(" (it takes no parameters)");
+        } else {
+            msg.push_str(&format!(" (valid keys: {})", list.join(", ")));
+        }
+        return Err(ConfigError::new(msg).at_key(key.clone()));
+    }
+    Ok(())
+}

@@ -1,0 +1,209 @@
+//! `custom`: a network whose layers are listed in the pipeline.
+//!
+//! ```toml
+//! [workload]
+//! type = "custom"
+//! name = "lenet-ish"
+//! input = [1, 28, 28]
+//! layers = [
+//!   { op = "conv", name = "conv1", out = 16, kernel = 5, padding = 2 },
+//!   { op = "avgpool", kernel = 2 },
+//!   { op = "conv", name = "conv2", out = 32, kernel = 5 },
+//!   { op = "avgpool", kernel = 2 },
+//!   { op = "linear", name = "fc", out = 10 },
+//! ]
+//! ```
+
+use serde::{Deserialize, Serialize};
+use snnergy_core::{Network, NetworkBuilder, Shape, Source, Workload, WorkloadError};
+
+pub(crate) const PARAMS: &[(&str, &str)] = &[
+    ("network", "network name used in reports"),
+    ("input", "input shape [channels, height, width]"),
+    (
+        "layers",
+        "layers in order: {op = \"conv\"|\"linear\"|\"avgpool\"|\"maxpool\"|\"add\", name, out, kernel, stride, padding, from, inputs, neuron, bias, batchnorm}; `from` names the source layer (default: the previous one, `input` for the network input), `inputs` lists an add's sources; `neuron` defaults to true for conv, linear and add, except for the last layer (the readout)",
+    ),
+];
+
+/// One layer of a custom network.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CustomLayer {
+    /// `conv`, `linear`, `avgpool`, `maxpool` or `add`.
+    pub op: String,
+    /// Name (default `<op><index>`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Output channels (conv) or features (linear).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub out: Option<u32>,
+    /// Kernel or window side (default 3 for conv, 2 for pooling).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kernel: Option<u32>,
+    /// Stride (default 1 for conv, the kernel for pooling).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stride: Option<u32>,
+    /// Zero padding (default 0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub padding: Option<u32>,
+    /// Source layer name, or `input`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
+    /// Sources of an `add`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub inputs: Vec<String>,
+    /// Whether a spiking neuron follows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub neuron: Option<bool>,
+    /// Whether the layer has a bias.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bias: Option<bool>,
+    /// Name of a BatchNorm that follows (folded for inference).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batchnorm: Option<String>,
+}
+
+/// A network listed layer by layer.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Custom {
+    /// Network name.
+    #[serde(default = "default_name")]
+    pub network: String,
+    /// Input shape.
+    pub input: [u32; 3],
+    /// Layers in order.
+    pub layers: Vec<CustomLayer>,
+}
+
+fn default_name() -> String {
+    "custom".into()
+}
+
+fn layer(op: &str, name: &str, out: Option<u32>, kernel: Option<u32>) -> CustomLayer {
+    CustomLayer {
+        op: op.into(),
+        name: Some(name.into()),
+        out,
+        kernel,
+        stride: None,
+        padding: None,
+        from: None,
+        inputs: Vec::new(),
+        neuron: None,
+        bias: None,
+        batchnorm: None,
+    }
+}
+
+impl Default for Custom {
+    fn default() -> Self {
+        let mut conv1 = layer("conv", "conv1", Some(16), Some(5));
+        conv1.padding = Some(2);
+        Self {
+            network: "lenet-like".into(),
+            input: [1, 28, 28],
+            layers: vec![
+                conv1,
+                layer("avgpool", "pool1", None, Some(2)),
+                layer("conv", "conv2", Some(32), Some(5)),
+                layer("avgpool", "pool2", None, Some(2)),
+                layer("linear", "fc1", Some(128), None),
+                layer("linear", "fc2", Some(10), None),
+            ],
+        }
+    }
+}
+
+impl Workload for Custom {
+    fn network(&self) -> Result<Network, WorkloadError> {
+        let [c, h, w] = self.input;
+        let mut b = NetworkBuilder::new(self.network.clone(), Shape::new(c, h, w));
+        let mut names: Vec<String> = Vec::new();
+        let last = self.layers.len().saturating_sub(1);
+        for (i, l) in self.layers.iter().enumerate() {
+            let name = l.name.clone().unwrap_or_else(|| format!("{}{i}", l.op));
+            let err = |message: String| WorkloadError::Layer {
+                network: self.network.clone(),
+                layer: name.clone(),
+                message,
+            };
+            let lookup = |n: &str| -> Result<Source, WorkloadError> {
+                if n == "input" {
+                    return Ok(Source::Input);
+                }
+                names
+                    .iter()
+                    .position(|x| x == n)
+                    .map(Source::Layer)
+                    .ok_or_else(|| {
+                        err(format!(
+                            "source `{n}` is not an earlier layer (earlier layers: {})",
+                            if names.is_empty() {
+                                "none".to_string()
+                            } else {
+                                names.join(", ")
+                            }
+                        ))
+                    })
+            };
+            if let Some(from) = &l.from {
+                let s = lookup(from)?;
+                b.set_current(s);
+            }
+            let out = || {
+                l.out
+                    .filter(|o| *o > 0)
+                    .ok_or_else(|| err(format!("`{}` needs `out` > 0", l.op)))
+            };
+            let neuron = l.neuron.unwrap_or(i != last);
+            let bias = l.bias.unwrap_or(false);
+            match l.op.as_str() {
+                "conv" => {
+                    b.conv(
+                        name.clone(),
+                        out()?,
+                        l.kernel.unwrap_or(3),
+                        l.stride.unwrap_or(1),
+                        l.padding.unwrap_or(0),
+                        bias,
+                        l.batchnorm.clone(),
+                        neuron,
+                    )?;
+                }
+                "linear" => {
+                    b.linear(name.clone(), out()?, bias, neuron);
+                }
+                "avgpool" | "maxpool" => {
+                    let k = l.kernel.unwrap_or(2);
+                    b.pool(
+                        name.clone(),
+                        l.op == "maxpool",
+                        k,
+                        l.stride.unwrap_or(k),
+                        l.padding.unwrap_or(0),
+                    )?;
+                }
+                "add" => {
+                    if l.inputs.len() < 2 {
+                        return Err(err("`add` needs `inputs` naming at least two layers".into()));
+                    }
+                    let sources = l
+                        .inputs
+                        .iter()
+                        .map(|n| lookup(n))
+                        .collect::<Result<Vec<_>, _>>()?;
+                    b.add(name.clone(), &sources)?;
+                }
+                other => {
+                    return Err(err(format!(
+                        "unknown op `{other}` (valid: conv, linear, avgpool, maxpool, add)"
+                    )));
+                }
+            }
+            names.push(name);
+        }
+        b.finish()
+    }
+}
