@@ -24,6 +24,7 @@
 pub mod action;
 pub mod activity;
 pub mod analysis;
+pub mod conformance;
 pub mod energy;
 pub mod error;
 pub mod format;
