@@ -8,6 +8,7 @@ mod bench;
 mod breakeven;
 mod catalog;
 mod output;
+mod plugin;
 mod run;
 
 use std::path::PathBuf;
@@ -27,6 +28,11 @@ struct Cli {
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     verbose: u8,
 
+    /// Load a hardware plugin (shared library) first; repeatable. Libraries named by
+    /// SNNERGY_PLUGIN_PATH (directories searched for libraries, or library files) load too.
+    #[arg(long = "plugin", value_name = "PATH", global = true)]
+    plugins: Vec<PathBuf>,
+
     #[command(subcommand)]
     command: Command,
 }
@@ -43,6 +49,8 @@ enum Command {
     Breakeven(breakeven::BreakevenArgs),
     /// Measure evaluation speed and memory of the analytic path.
     Bench(bench::BenchArgs),
+    /// Check a hardware plugin: what it provides, and the conformance suite on it.
+    Plugin(plugin::PluginArgs),
 }
 
 fn init_logging(verbose: u8) {
@@ -63,12 +71,14 @@ fn init_logging(verbose: u8) {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.verbose);
+    plugin::set_requested(cli.plugins.clone());
     let result = match cli.command {
         Command::Run(a) => run::run(a),
         Command::List(a) => catalog::list(a),
         Command::Describe(a) => catalog::describe(a),
         Command::Breakeven(a) => breakeven::breakeven(a),
         Command::Bench(a) => bench::bench(a),
+        Command::Plugin(a) => plugin::plugin(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -82,9 +92,11 @@ fn main() -> ExitCode {
     }
 }
 
-/// The registry of built-ins, as every command starts from.
+/// The registry every command starts from: the built-ins and the requested plugins.
 pub(crate) fn registry() -> anyhow::Result<snnergy::core::Registry> {
-    Ok(snnergy::registry()?)
+    let mut registry = snnergy::registry()?;
+    plugin::load_requested(&mut registry)?;
+    Ok(registry)
 }
 
 /// Default output folder for a pipeline without `[analysis] output`.

@@ -187,6 +187,9 @@ pub enum Error {
     /// Registry.
     #[error(transparent)]
     Registry(#[from] RegistryError),
+    /// A plugin library.
+    #[error(transparent)]
+    Plugin(#[from] crate::plugin::PluginError),
     /// A result that must not reach a report (NaN, negative or zero energy).
     #[error("{0}")]
     InvalidResult(String),

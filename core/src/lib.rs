@@ -9,7 +9,7 @@
 //! - the extension traits — [`Workload`], [`Architecture`], [`EnergyModel`],
 //!   [`ActivitySource`] and [`Regularizer`];
 //! - the [`Registry`] that maps `type = "…"` names to factories (built-ins via `inventory`,
-//!   embedders at run time, plugins through the loader);
+//!   embedders at run time, shared-library plugins through the [`plugin`] loader);
 //! - [`Pipeline`]s read from TOML, and the [`analysis`] that compares an SNN with its baseline
 //!   and solves for the break-even spike rate.
 //!
@@ -30,6 +30,7 @@ pub mod error;
 pub mod format;
 pub mod network;
 pub mod pipeline;
+pub mod plugin;
 pub mod registry;
 pub mod report;
 pub mod traits;
@@ -50,6 +51,7 @@ pub use error::{
 pub use format::{Format, Neuron, QnnFormat, SnnFormat, capacity_matched_bits};
 pub use network::{InputCoding, Layer, LayerKind, Network, NetworkBuilder, Shape, Source};
 pub use pipeline::{Pipeline, PipelineBuilder};
+pub use plugin::{PluginError, PluginErrorKind};
 pub use registry::{ComponentInfo, Kind, Origin, Registry, Spec};
 pub use report::Report;
 pub use traits::{

@@ -23,6 +23,10 @@
 //! Each component table has `type = "…"` and its own keys; a few keys are common to a section
 //! (`name` on workloads and architectures, `energy` on architectures). Errors carry the file,
 //! the line and the key.
+//!
+//! `[plugins] load = ["path/to/libmy_chip.so"]` loads hardware plugins (paths relative to the
+//! pipeline file) before any component is built, into a copy of the registry the pipeline is
+//! built with: their components are available to this pipeline only.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -36,7 +40,14 @@ use crate::report::Report;
 use crate::traits::{ActivitySource, Architecture, Workload};
 
 /// Top-level sections a pipeline may have.
-pub const SECTIONS: &[&str] = &["analysis", "workload", "activity", "energy", "architecture"];
+pub const SECTIONS: &[&str] = &[
+    "analysis",
+    "workload",
+    "activity",
+    "energy",
+    "architecture",
+    "plugins",
+];
 
 /// A built pipeline, ready to run.
 #[derive(Debug)]
@@ -236,6 +247,8 @@ impl Document {
             .and_then(|f| f.parent())
             .map(Path::to_path_buf)
             .unwrap_or_else(|| PathBuf::from("."));
+        let with_plugins = self.load_plugins(registry, &base_dir)?;
+        let registry = with_plugins.as_ref().unwrap_or(registry);
 
         let settings: AnalysisSettings = match self.table.get("analysis") {
             None => AnalysisSettings::default(),
@@ -358,6 +371,67 @@ impl Document {
             activity,
             architectures,
         })
+    }
+
+    /// Loads the libraries of `[plugins] load` into a copy of `registry`; `None` without any.
+    fn load_plugins(
+        &self,
+        registry: &Registry,
+        base_dir: &Path,
+    ) -> Result<Option<Registry>, ConfigError> {
+        let Some(section) = self.table.get("plugins") else {
+            return Ok(None);
+        };
+        let at = vec![Seg::Key("plugins".into())];
+        let toml::Value::Table(table) = section else {
+            return Err(self.error(
+                &at,
+                format!(
+                    "expected a table `[plugins]` with `load = [\"path\", …]`, found {}",
+                    section.type_str()
+                ),
+            ));
+        };
+        for key in table.keys() {
+            if key != "load" {
+                let mut path = at.clone();
+                path.push(Seg::Key(key.clone()));
+                return Err(self.error(
+                    &path,
+                    format!("unknown key in [plugins] (valid keys: load)"),
+                ));
+            }
+        }
+        let mut load_at = at.clone();
+        load_at.push(Seg::Key("load".into()));
+        let items = match table.get("load") {
+            None => return Ok(None),
+            Some(toml::Value::Array(items)) => items,
+            Some(other) => {
+                return Err(self.error(
+                    &load_at,
+                    format!(
+                        "expected a list of library paths, found {}",
+                        other.type_str()
+                    ),
+                ));
+            }
+        };
+        let mut with = registry.clone();
+        for (i, item) in items.iter().enumerate() {
+            let mut item_at = load_at.clone();
+            item_at.push(Seg::Index(i));
+            let Some(path) = item.as_str() else {
+                return Err(self.error(
+                    &item_at,
+                    format!("expected a library path, found {}", item.type_str()),
+                ));
+            };
+            let path = crate::activity::resolve(base_dir, Path::new(path));
+            with.load_plugin(&path)
+                .map_err(|e| self.error(&item_at, e.to_string()))?;
+        }
+        Ok(Some(with))
     }
 
     /// The component tables of a section (a table or an array of tables), with their paths.
