@@ -45,6 +45,8 @@ use snnergy_core::{
     RegistryError,
 };
 
+pub mod testing;
+
 pub use snnergy_core;
 pub use snnergy_core::plugin::abi as c_abi;
 
