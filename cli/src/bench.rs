@@ -18,6 +18,10 @@ pub struct BenchArgs {
     /// Points of the spike-rate sweep.
     #[arg(long, default_value_t = 1001)]
     sweep_points: u32,
+    /// Only measure the plugin boundary: the built-in paper-v1 directly and through the
+    /// plugin ABI, and every architecture loaded with --plugin.
+    #[arg(long)]
+    boundary: bool,
 }
 
 /// Peak resident memory of this process (Linux), MiB.
@@ -37,6 +41,9 @@ fn time<T>(f: impl FnOnce() -> T) -> (T, Duration) {
 pub fn bench(args: BenchArgs) -> anyhow::Result<()> {
     let registry = crate::registry()?;
     println!("snnergy bench (one thread; figures from this run only)\n");
+    if args.boundary {
+        return crate::bench_boundary::boundary(&registry, args.seconds);
+    }
 
     // 1. Layer evaluations per second: every architecture of the paper-v1 pipeline on VGG16
     //    (CIFAR), alternating SNN and baseline formats and varying the spike rate so nothing
@@ -134,6 +141,8 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<()> {
         points,
         dt.as_secs_f64() * 1e3
     );
+    println!();
+    crate::bench_boundary::boundary(&registry, args.seconds)?;
     match peak_rss_mib() {
         Some(m) => println!("peak resident memory:                        {m:>9.1} MiB"),
         None => println!("peak resident memory: not available on this system"),

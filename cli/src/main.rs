@@ -5,6 +5,7 @@
 //! Exit codes: 0 on success, 2 on any error (bad input included), with the error on stderr.
 
 mod bench;
+mod bench_boundary;
 mod breakeven;
 mod catalog;
 mod output;

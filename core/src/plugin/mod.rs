@@ -368,6 +368,28 @@ fn max_level() -> u32 {
     }
 }
 
+/// Opens a plugin table that is linked into this program instead of loaded from a library
+/// (the same C boundary without the dynamic loader: benchmarks of the boundary's cost, tests).
+/// `label` stands for the library path in messages and origins; opening the same label again
+/// returns the first table opened under it.
+///
+/// # Safety
+/// `table` must satisfy the ABI: a valid [`PluginV1`] (or a table whose header tells what it
+/// is) with functions and strings that live for the rest of the process.
+pub unsafe fn open_linked(label: &Path, table: *const PluginV1) -> Result<Arc<Library>, PluginError> {
+    let mut loaded = loaded().lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(lib) = loaded.get(label) {
+        return Ok(lib.clone());
+    }
+    if table.is_null() {
+        return Err(PluginError::new(label, PluginErrorKind::StartFailed, "no table"));
+    }
+    // SAFETY: guaranteed by the caller.
+    let lib = Arc::new(unsafe { from_table(label, table) }?);
+    loaded.insert(label.to_path_buf(), lib.clone());
+    Ok(lib)
+}
+
 /// Loads the plugin at `path` (once per canonical path; later calls return the same library).
 pub fn open(path: &Path) -> Result<Arc<Library>, PluginError> {
     let canonical = path.canonicalize().map_err(|e| {
@@ -444,6 +466,17 @@ fn load_new(path: &Path) -> Result<Library, PluginError> {
             ),
         ));
     }
+    // SAFETY: the table comes from the library's entry point, which lives forever.
+    unsafe { from_table(path, table_ptr) }
+}
+
+/// Validates a plugin table and asks it what it provides. `label` names the library in
+/// messages and origins.
+///
+/// # Safety
+/// `table_ptr` points to a table that starts with a [`TableHeader`], is as large as its
+/// `struct_size` says, and stays valid for the life of the process.
+unsafe fn from_table(path: &Path, table_ptr: *const PluginV1) -> Result<Library, PluginError> {
     // Only the header is known to exist until its size says more.
     // SAFETY: every table version starts with the header.
     let header = unsafe { std::ptr::read(table_ptr as *const TableHeader) };
@@ -595,6 +628,13 @@ impl Registry {
     /// registered by anyone else is an error naming both.
     pub fn load_plugin(&mut self, path: &Path) -> Result<Arc<Library>, PluginError> {
         let lib = open(path)?;
+        self.register_library(&lib)?;
+        Ok(lib)
+    }
+
+    /// Registers every component of an opened library, all or nothing (see
+    /// [`Registry::load_plugin`]).
+    pub fn register_library(&mut self, lib: &Arc<Library>) -> Result<(), PluginError> {
         let origin = Origin::Plugin(lib.path.clone());
         let mut new = Vec::new();
         for c in lib.components() {
@@ -652,7 +692,7 @@ impl Registry {
             // Checked above; kept as an error rather than a panic.
             result.map_err(|e| lib.error(PluginErrorKind::Duplicate, e.to_string()))?;
         }
-        Ok(lib)
+        Ok(())
     }
 
     /// Loads every library [`SEARCH_PATH_VAR`] names (see there for what it means).
@@ -830,16 +870,21 @@ impl ForeignArchitecture {
             )));
         }
         for (actions, slot) in response.layers.into_iter().zip(out.iter_mut()) {
-            for a in actions {
-                if !(a.count.is_finite() && a.count >= 0.0) {
+            for (k, category, count) in actions {
+                let Some(kind) = response.kinds.get(k) else {
                     return Err(fail(format!(
-                        "`evaluate` counted {} × `{}` ({}): counts must be finite and non-negative",
-                        a.count,
-                        a.kind,
-                        a.category.name()
+                        "`evaluate` refers to action kind #{k} of {}",
+                        response.kinds.len()
+                    )));
+                };
+                let count = count.unwrap_or(f64::NAN);
+                if !(count.is_finite() && count >= 0.0) {
+                    return Err(fail(format!(
+                        "`evaluate` counted {count} × `{kind}` ({}): counts must be finite and non-negative",
+                        category.name()
                     )));
                 }
-                slot.push(a.kind, a.category, a.count);
+                slot.push(*kind, category, count);
             }
         }
         Ok(())

@@ -8,7 +8,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
-use crate::action::{Action, ActionKind};
+use crate::action::{ActionKind, Category};
 use crate::activity::LayerActivity;
 use crate::energy::{Derivation, PriceSource};
 use crate::traits::Assumption;
@@ -122,13 +122,27 @@ pub struct EvaluateRequest<'a> {
     pub layers: Vec<LayerRequest>,
 }
 
-/// Answer of `evaluate`: the actions of each requested layer, in request order.
+/// One counted action in an [`EvaluateResponse`]: index into `kinds`, what it served, how many
+/// (`null` stands for a count JSON cannot hold: NaN or infinite, which the host rejects).
+pub type WireAction = (usize, Category, Option<f64>);
+
+/// Answer of `evaluate`: the actions of each requested layer, in request order. Each distinct
+/// action kind is written once in `kinds` and referred to by index, so a network's answer
+/// stays small and quick to parse:
+///
+/// ```json
+/// {"schema": 1,
+///  "kinds": [{"action": "memory", "level": "dram", "access": "read", "bits": 8, "capacity_bytes": 0}],
+///  "layers": [[[0, "weights", 1728.0]], []]}
+/// ```
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct EvaluateResponse {
     /// Schema.
     pub schema: u32,
+    /// Distinct action kinds.
+    pub kinds: Vec<ActionKind>,
     /// Actions per requested layer.
-    pub layers: Vec<Vec<Action>>,
+    pub layers: Vec<Vec<WireAction>>,
 }
 
 /// Request of `price`.

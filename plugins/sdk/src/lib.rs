@@ -30,6 +30,7 @@
 #![warn(missing_docs)]
 
 use std::cell::RefCell;
+use std::collections::HashMap;
 use std::ffi::c_void;
 use std::fmt;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -41,7 +42,7 @@ use snnergy_core::plugin::abi::{self, Buf, HostV1, PluginV1, Status, StrRef};
 use snnergy_core::plugin::wire;
 use snnergy_core::registry::Spec;
 use snnergy_core::{
-    Actions, ArchError, Architecture, ConfigError, EnergyModel, Format, Network, Origin, Registry,
+    ActionKind, Actions, ArchError, Architecture, ConfigError, EnergyModel, Format, Network, Origin, Registry,
     RegistryError,
 };
 
@@ -263,6 +264,25 @@ pub fn register(registry: &mut Registry, components: &[Component]) -> Result<(),
         (c.register)(registry, Origin::Runtime)?;
     }
     Ok(())
+}
+
+/// The plugin table for `components` linked into the running program, for
+/// [`snnergy_core::plugin::open_linked`]: the full C boundary (JSON, handles, buffers,
+/// caught panics) without a shared library. Benchmarks use it to measure what the boundary
+/// costs against the same model called directly. A program has one such table; the first
+/// call decides its components.
+pub fn linked_table(
+    name: &'static str,
+    version: &'static str,
+    components: &'static [Component],
+) -> *const PluginV1 {
+    let _ = PLUGIN.set(Plugin {
+        name,
+        version,
+        components,
+        library_path: None,
+    });
+    &TABLE.0
 }
 
 /// Exports architectures and energy models as a snnergy plugin: generates the C entry point
@@ -701,21 +721,47 @@ unsafe extern "C" fn evaluate_shim(handle: *mut c_void, request: StrRef, out: *m
                         .map_err(arch_error)?;
                 }
             }
-            // Written piecewise to avoid collecting the actions again; the shape is
-            // wire::EvaluateResponse.
-            let mut buf = Vec::with_capacity(64 + 96 * actions.iter().map(Actions::len).sum::<usize>());
-            buf.extend_from_slice(format!("{{\"schema\":{},\"layers\":[", abi::SCHEMA).as_bytes());
-            for (i, a) in actions.iter().enumerate() {
-                if i > 0 {
-                    buf.push(b',');
-                }
-                serde_json::to_writer(&mut buf, a.as_slice())
-                    .map_err(|e| error(format!("cannot serialize actions: {e}")))?;
-            }
-            buf.extend_from_slice(b"]}");
-            Ok(buf)
+            encode_actions(&actions)
         })
     }
+}
+
+/// Writes a [`wire::EvaluateResponse`] straight from the actions, each distinct kind once.
+fn encode_actions(actions: &[Actions]) -> Result<Vec<u8>, wire::ErrorMessage> {
+    use std::io::Write as _;
+    let mut kinds: Vec<ActionKind> = Vec::new();
+    let mut index: HashMap<ActionKind, usize> = HashMap::new();
+    let mut body = Vec::with_capacity(32 * actions.iter().map(Actions::len).sum::<usize>() + 16);
+    let io = |e: std::io::Error| error(format!("cannot write the answer: {e}"));
+    body.push(b'[');
+    for (i, layer) in actions.iter().enumerate() {
+        if i > 0 {
+            body.push(b',');
+        }
+        body.push(b'[');
+        for (j, a) in layer.as_slice().iter().enumerate() {
+            let k = *index.entry(a.kind).or_insert_with(|| {
+                kinds.push(a.kind);
+                kinds.len() - 1
+            });
+            if j > 0 {
+                body.push(b',');
+            }
+            write!(body, "[{k},\"{}\",", a.category.name()).map_err(io)?;
+            // serde_json writes NaN and infinities as null, which the host reports.
+            serde_json::to_writer(&mut body, &a.count).map_err(|e| error(e.to_string()))?;
+            body.push(b']');
+        }
+        body.push(b']');
+    }
+    body.push(b']');
+    let mut out = Vec::with_capacity(body.len() + 64 * kinds.len() + 32);
+    write!(out, "{{\"schema\":{},\"kinds\":", abi::SCHEMA).map_err(io)?;
+    serde_json::to_writer(&mut out, &kinds).map_err(|e| error(e.to_string()))?;
+    out.extend_from_slice(b",\"layers\":");
+    out.extend_from_slice(&body);
+    out.push(b'}');
+    Ok(out)
 }
 
 unsafe extern "C" fn price_shim(handle: *mut c_void, request: StrRef, out: *mut Buf) -> Status {
