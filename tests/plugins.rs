@@ -43,22 +43,35 @@ fn scratch() -> PathBuf {
     dir
 }
 
-/// A copy of the fault plugin whose file name selects `mode`. Written under a temporary name
-/// and renamed, so a copy another process still has mapped is never overwritten in place.
-fn fault_copy(mode: &str) -> PathBuf {
+/// A fresh copy of `src` named `name` in the scratch folder, made once per test process.
+/// Written under a temporary name and renamed, so a copy another process still has mapped is
+/// never overwritten in place.
+fn copy_of(src: &Path, name: &str) -> PathBuf {
     static MADE: Mutex<Vec<String>> = Mutex::new(Vec::new());
-    let path = scratch().join(format!(
-        "fault-{mode}{}",
-        std::env::consts::DLL_SUFFIX
-    ));
+    let path = scratch().join(name);
     let mut made = MADE.lock().unwrap_or_else(|p| p.into_inner());
-    if !made.iter().any(|m| m == mode) {
-        let tmp = scratch().join(format!("fault-{mode}.{}.tmp", std::process::id()));
-        std::fs::copy(&libraries().fault, &tmp).unwrap();
+    if !made.iter().any(|m| m == name) {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).unwrap();
+        }
+        let tmp = scratch().join(format!(
+            "{}.{}.tmp",
+            name.replace('/', "-"),
+            std::process::id()
+        ));
+        std::fs::copy(src, &tmp).unwrap();
         std::fs::rename(&tmp, &path).unwrap();
-        made.push(mode.to_string());
+        made.push(name.to_string());
     }
     path
+}
+
+/// A copy of the fault plugin whose file name selects `mode`.
+fn fault_copy(mode: &str) -> PathBuf {
+    copy_of(
+        &libraries().fault,
+        &format!("fault-{mode}{}", std::env::consts::DLL_SUFFIX),
+    )
 }
 
 fn builtins() -> Registry {
@@ -120,14 +133,21 @@ fn without_plugin_assumption(json: &str) -> serde_json::Value {
 #[test]
 fn loaded_plugin_gives_the_same_report_as_the_statically_linked_model() {
     let mut linked = builtins();
-    snnergy_plugin_sdk::register(&mut linked, snnergy_example_systolic::SNNERGY_COMPONENTS).unwrap();
-    let static_report = Pipeline::from_toml(MIXED, None, &linked).unwrap().run().unwrap();
+    snnergy_plugin_sdk::register(&mut linked, snnergy_example_systolic::SNNERGY_COMPONENTS)
+        .unwrap();
+    let static_report = Pipeline::from_toml(MIXED, None, &linked)
+        .unwrap()
+        .run()
+        .unwrap();
 
     let text = format!(
         "[plugins]\nload = [\"{}\"]\n{MIXED}",
         toml_path(&libraries().systolic)
     );
-    let loaded_report = Pipeline::from_toml(&text, None, &builtins()).unwrap().run().unwrap();
+    let loaded_report = Pipeline::from_toml(&text, None, &builtins())
+        .unwrap()
+        .run()
+        .unwrap();
 
     assert!(!static_report.comparisons.is_empty());
     assert_eq!(
@@ -140,7 +160,10 @@ fn loaded_plugin_gives_the_same_report_as_the_statically_linked_model() {
         .iter()
         .filter(|a| a.assumptions.iter().any(|x| x.key == "plugin"))
         .count();
-    assert_eq!(plugin_rows, 2, "both systolic-array slots name their plugin");
+    assert_eq!(
+        plugin_rows, 2,
+        "both systolic-array slots name their plugin"
+    );
 }
 
 fn network(name: &str) -> Network {
@@ -181,8 +204,14 @@ fn loaded_example_passes_the_conformance_suite() {
         ..Default::default()
     };
     for name in ["vgg16", "resnet20"] {
-        check_architecture("systolic-array", arch.as_ref(), energy.as_ref(), &network(name), &settings)
-            .assert_passed();
+        check_architecture(
+            "systolic-array",
+            arch.as_ref(),
+            energy.as_ref(),
+            &network(name),
+            &settings,
+        )
+        .assert_passed();
     }
 }
 
@@ -206,26 +235,43 @@ fn plugin_components_are_documented_and_name_their_library() {
     let info = &r.find("systolic-array")[0];
     assert_eq!(info.origin, Origin::Plugin(lib.path().to_path_buf()));
     assert_eq!(info.kind, Kind::Architecture);
-    assert!(info.params.iter().any(|p| p.name == "rows" && p.doc.contains("128")));
-    assert_eq!(info.defaults.get("rows").and_then(|v| v.as_integer()), Some(128));
+    assert!(
+        info.params
+            .iter()
+            .any(|p| p.name == "rows" && p.doc.contains("128"))
+    );
+    assert_eq!(
+        info.defaults.get("rows").and_then(|v| v.as_integer()),
+        Some(128)
+    );
     let energy = &r.find("eyeriss-relative")[0];
     assert_eq!(energy.kind, Kind::EnergyModel);
     assert_eq!(lib.abi_version(), (1, 0));
-    assert!(lib.rustc_version().starts_with("rustc "), "{}", lib.rustc_version());
+    assert!(
+        lib.rustc_version().starts_with("rustc "),
+        "{}",
+        lib.rustc_version()
+    );
 }
 
 fn load_error(path: &Path) -> snnergy::core::PluginError {
-    builtins().load_plugin(path).expect_err("the library must be rejected")
+    builtins()
+        .load_plugin(path)
+        .expect_err("the library must be rejected")
 }
 
 fn assert_names(message: &str, path: &Path, what: &str) {
     let canonical = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
     assert!(
-        message.contains(&path.display().to_string()) || message.contains(&canonical.display().to_string()),
+        message.contains(&path.display().to_string())
+            || message.contains(&canonical.display().to_string()),
         "the error does not name the library {}: {message}",
         path.display()
     );
-    assert!(message.contains(what), "the error does not say `{what}`: {message}");
+    assert!(
+        message.contains(what),
+        "the error does not say `{what}`: {message}"
+    );
 }
 
 #[test]
@@ -249,7 +295,11 @@ fn a_file_that_is_not_a_library_is_rejected_naming_it() {
 fn a_library_without_the_entry_symbol_is_rejected_naming_it() {
     let e = load_error(&libraries().no_entry);
     assert_eq!(e.kind, PluginErrorKind::NoEntryPoint);
-    assert_names(&e.to_string(), &libraries().no_entry, "no `snnergy_plugin_v1` symbol");
+    assert_names(
+        &e.to_string(),
+        &libraries().no_entry,
+        "no `snnergy_plugin_v1` symbol",
+    );
 }
 
 #[test]
@@ -257,7 +307,11 @@ fn a_table_of_another_abi_major_is_rejected_naming_it() {
     let path = fault_copy("wrong-major");
     let e = load_error(&path);
     assert_eq!(e.kind, PluginErrorKind::AbiMismatch);
-    assert_names(&e.to_string(), &path, "plugin ABI 2.0, this snnergy speaks ABI 1.0");
+    assert_names(
+        &e.to_string(),
+        &path,
+        "plugin ABI 2.0, this snnergy speaks ABI 1.0",
+    );
 }
 
 #[test]
@@ -274,8 +328,16 @@ fn a_name_already_registered_is_rejected_naming_both_origins() {
     let mut r = builtins();
     let e = r.load_plugin(&path).expect_err("paper-v1 is taken");
     assert_eq!(e.kind, PluginErrorKind::Duplicate);
-    assert_names(&e.to_string(), &path, "architecture `paper-v1`, which is already registered (built-in)");
-    assert_eq!(r.find("paper-v1")[0].origin, Origin::Builtin, "the built-in stays");
+    assert_names(
+        &e.to_string(),
+        &path,
+        "architecture `paper-v1`, which is already registered (built-in)",
+    );
+    assert_eq!(
+        r.find("paper-v1")[0].origin,
+        Origin::Builtin,
+        "the built-in stays"
+    );
 }
 
 /// Runs a pipeline with `fault-arch` (or the given table) from the fault plugin copy `mode`.
@@ -286,7 +348,9 @@ fn run_fault(mode: &str, architecture: &str) -> String {
         toml_path(&path)
     );
     let pipeline = Pipeline::from_toml(&text, None, &builtins()).expect("the pipeline builds");
-    let err = pipeline.run().expect_err("the fault must surface as an error");
+    let err = pipeline
+        .run()
+        .expect_err("the fault must surface as an error");
     let message = err.to_string();
     assert_names(&message, &path, "");
     message
@@ -296,8 +360,14 @@ fn run_fault(mode: &str, architecture: &str) -> String {
 fn a_panic_in_evaluate_is_an_error_naming_the_plugin() {
     let arch = "[[architecture]]\ntype = \"fault-arch\"\n";
     let message = run_fault("panics", arch);
-    assert!(message.contains("`evaluate` panicked: fault injected: evaluate panics"), "{message}");
-    assert!(message.contains("src/lib.rs"), "the panic's location is reported: {message}");
+    assert!(
+        message.contains("`evaluate` panicked: fault injected: evaluate panics"),
+        "{message}"
+    );
+    assert!(
+        message.contains("src/lib.rs"),
+        "the panic's location is reported: {message}"
+    );
     // The process goes on, and the plugin answers (with the same error) the next time too.
     assert_eq!(run_fault("panics", arch), message);
 }
@@ -305,14 +375,20 @@ fn a_panic_in_evaluate_is_an_error_naming_the_plugin() {
 #[test]
 fn invalid_json_from_evaluate_is_an_error_naming_the_plugin() {
     let message = run_fault("invalid-json", "[[architecture]]\ntype = \"fault-arch\"\n");
-    assert!(message.contains("`evaluate` answered invalid JSON"), "{message}");
+    assert!(
+        message.contains("`evaluate` answered invalid JSON"),
+        "{message}"
+    );
 }
 
 #[test]
 fn a_negative_count_is_an_error_naming_the_plugin() {
     let message = run_fault("negative", "[[architecture]]\ntype = \"fault-arch\"\n");
     assert!(message.contains("counted -5 × `add 8-bit`"), "{message}");
-    assert!(message.contains("counts must be finite and non-negative"), "{message}");
+    assert!(
+        message.contains("counts must be finite and non-negative"),
+        "{message}"
+    );
 }
 
 #[test]
@@ -322,7 +398,10 @@ fn a_negative_price_is_an_error_naming_the_plugin() {
         "[[architecture]]\ntype = \"paper-v1\"\nvariant = \"spatial\"\nenergy = \"fault-prices\"\n",
     );
     assert!(message.contains("`price` answered -1 pJ"), "{message}");
-    assert!(message.contains("energy model `fault-prices` cannot price"), "{message}");
+    assert!(
+        message.contains("energy model `fault-prices` cannot price"),
+        "{message}"
+    );
 }
 
 #[test]
@@ -331,7 +410,13 @@ fn an_energy_model_plugin_prices_through_the_boundary() {
     r.load_plugin(&fault_copy("healthy")).unwrap();
     let model: Box<dyn EnergyModel> = r.build("fault-prices", toml::Table::new()).unwrap();
     assert_eq!(model.name(), "fault-prices");
-    assert_eq!(model.price(&ActionKind::compute(ComputeOp::Mul, 8)).unwrap().pj, 0.2);
+    assert_eq!(
+        model
+            .price(&ActionKind::compute(ComputeOp::Mul, 8))
+            .unwrap()
+            .pj,
+        0.2
+    );
     let e = model
         .price(&ActionKind::read(snnergy::core::Memory::Dram, 64, 0))
         .unwrap_err();
@@ -344,27 +429,36 @@ fn plugin_parameters_are_checked_like_built_in_ones() {
     let base = format!(
         "[plugins]\nload = [\"{lib}\"]\n[workload]\ntype = \"vgg16\"\n[energy]\ntype = \"horowitz-45nm\"\n[[architecture]]\ntype = \"systolic-array\"\n"
     );
-    let e = Pipeline::from_toml(&format!("{base}rowz = 4\n"), Some(Path::new("p.toml")), &builtins())
-        .unwrap_err()
-        .to_string();
-    assert!(e.contains("p.toml:9:") && e.contains("did you mean `rows`?"), "{e}");
-    let e = Pipeline::from_toml(&format!("{base}rows = 0\n"), Some(Path::new("p.toml")), &builtins())
-        .unwrap_err()
-        .to_string();
-    assert!(e.contains("p.toml:9: `architecture[0].rows`: rows = 0"), "{e}");
+    let e = Pipeline::from_toml(
+        &format!("{base}rowz = 4\n"),
+        Some(Path::new("p.toml")),
+        &builtins(),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        e.contains("p.toml:9:") && e.contains("did you mean `rows`?"),
+        "{e}"
+    );
+    let e = Pipeline::from_toml(
+        &format!("{base}rows = 0\n"),
+        Some(Path::new("p.toml")),
+        &builtins(),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        e.contains("p.toml:9: `architecture[0].rows`: rows = 0"),
+        "{e}"
+    );
     assert_names(&e, &libraries().systolic, "");
 }
 
 #[test]
 fn the_plugins_section_resolves_paths_against_the_pipeline_file() {
-    let dir = scratch().join("relative");
-    std::fs::create_dir_all(&dir).unwrap();
     let name = format!("systolic-copy{}", std::env::consts::DLL_SUFFIX);
-    if !dir.join(&name).exists() {
-        let tmp = dir.join(format!("{name}.{}.tmp", std::process::id()));
-        std::fs::copy(&libraries().systolic, &tmp).unwrap();
-        std::fs::rename(&tmp, dir.join(&name)).unwrap();
-    }
+    let lib = copy_of(&libraries().systolic, &format!("relative/{name}"));
+    let dir = lib.parent().unwrap().to_path_buf();
     let pipeline = dir.join("pipeline.toml");
     std::fs::write(
         &pipeline,
@@ -373,12 +467,24 @@ fn the_plugins_section_resolves_paths_against_the_pipeline_file() {
         ),
     )
     .unwrap();
-    let report = Pipeline::from_file(&pipeline, &builtins()).unwrap().run().unwrap();
+    let report = Pipeline::from_file(&pipeline, &builtins())
+        .unwrap()
+        .run()
+        .unwrap();
     assert!(report.comparisons.iter().all(|c| c.snn_pj > 0.0));
 
-    std::fs::write(&pipeline, "[workload]\ntype = \"resnet20\"\n\n[plugins]\nload = [\"missing.so\"]\n").unwrap();
-    let e = Pipeline::from_file(&pipeline, &builtins()).unwrap_err().to_string();
-    assert!(e.contains("pipeline.toml:5: `plugins.load[0]`: plugin "), "{e}");
+    std::fs::write(
+        &pipeline,
+        "[workload]\ntype = \"resnet20\"\n\n[plugins]\nload = [\"missing.so\"]\n",
+    )
+    .unwrap();
+    let e = Pipeline::from_file(&pipeline, &builtins())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("pipeline.toml:5: `plugins.load[0]`: plugin "),
+        "{e}"
+    );
     assert!(e.contains("missing.so: cannot open the library"), "{e}");
 }
 
@@ -413,5 +519,8 @@ fn plugin_log_records_reach_the_host_subscriber() {
     });
     let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
     assert!(text.contains("fault-arch built"), "{text}");
-    assert!(text.contains("snnergy_test_fault_plugin"), "the plugin's target is kept: {text}");
+    assert!(
+        text.contains("snnergy_test_fault_plugin"),
+        "the plugin's target is kept: {text}"
+    );
 }

@@ -13,8 +13,8 @@ use std::time::{Duration, Instant};
 use snnergy::archs::{PaperV1, PaperV1Config, PaperVariant, paper_v1::Quantity};
 use snnergy::core::activity::{OperatingPoint, layer_activities};
 use snnergy::core::{
-    Actions, AnalysisSettings, Architecture, Assumption, ConfigError, EnergyModel, Evaluator,
-    Kind, LayerActivity, Network, Origin, Registry, Workload,
+    Actions, AnalysisSettings, Architecture, Assumption, ConfigError, EnergyModel, Evaluator, Kind,
+    LayerActivity, Network, Origin, Registry, Workload,
 };
 use snnergy_plugin_sdk::{Component, PluginArchitecture};
 
@@ -23,7 +23,11 @@ use snnergy_plugin_sdk::{Component, PluginArchitecture};
 struct PaperV1ThroughAbi(PaperV1);
 
 impl Architecture for PaperV1ThroughAbi {
-    fn check(&self, n: &Network, f: &snnergy::core::Format) -> Result<(), snnergy::core::ArchError> {
+    fn check(
+        &self,
+        n: &Network,
+        f: &snnergy::core::Format,
+    ) -> Result<(), snnergy::core::ArchError> {
         self.0.check(n, f)
     }
     fn evaluate(
@@ -65,7 +69,12 @@ fn config() -> PaperV1Config {
 
 /// Nanoseconds per layer-evaluation over `budget`, evaluating whole networks through
 /// `evaluate_network` (what analyses do), alternating SNN and baseline and varying the rate.
-fn per_network(arch: &dyn Architecture, energy: &dyn EnergyModel, net: &Network, budget: Duration) -> anyhow::Result<(f64, f64)> {
+fn per_network(
+    arch: &dyn Architecture,
+    energy: &dyn EnergyModel,
+    net: &Network,
+    budget: Duration,
+) -> anyhow::Result<(f64, f64)> {
     let settings = AnalysisSettings::default();
     let (snn, base) = (settings.snn_format(6), settings.baseline_format(6));
     let points: Vec<OperatingPoint> = (0..64)
@@ -80,15 +89,28 @@ fn per_network(arch: &dyn Architecture, energy: &dyn EnergyModel, net: &Network,
             i += 1;
         }
     }
-    Ok((start.elapsed().as_nanos() as f64 / ev.evaluations() as f64, sink))
+    Ok((
+        start.elapsed().as_nanos() as f64 / ev.evaluations() as f64,
+        sink,
+    ))
 }
 
 /// Nanoseconds per layer-evaluation with one `evaluate` call per layer.
-fn per_layer(arch: &dyn Architecture, net: &Network, budget: Duration) -> anyhow::Result<(f64, f64)> {
+fn per_layer(
+    arch: &dyn Architecture,
+    net: &Network,
+    budget: Duration,
+) -> anyhow::Result<(f64, f64)> {
     let settings = AnalysisSettings::default();
     let (snn, base) = (settings.snn_format(6), settings.baseline_format(6));
     let acts: Vec<Vec<LayerActivity>> = (0..16)
-        .map(|i| layer_activities(net, &OperatingPoint::uniform(net, i as f64 / 15.0, 0.45), settings.input_coding))
+        .map(|i| {
+            layer_activities(
+                net,
+                &OperatingPoint::uniform(net, i as f64 / 15.0, 0.45),
+                settings.input_coding,
+            )
+        })
         .collect();
     let mut out = Actions::new();
     let (start, mut sink, mut calls, mut i) = (Instant::now(), 0.0, 0u64, 0usize);
@@ -106,7 +128,12 @@ fn per_layer(arch: &dyn Architecture, net: &Network, budget: Duration) -> anyhow
 }
 
 /// The two copies must agree exactly before their speed means anything.
-fn same_numbers(a: &dyn Architecture, b: &dyn Architecture, energy: &dyn EnergyModel, net: &Network) -> anyhow::Result<()> {
+fn same_numbers(
+    a: &dyn Architecture,
+    b: &dyn Architecture,
+    energy: &dyn EnergyModel,
+    net: &Network,
+) -> anyhow::Result<()> {
     let settings = AnalysisSettings::default();
     let mut x = Evaluator::new("direct", a, energy, net, settings.input_coding);
     let mut y = Evaluator::new("through the ABI", b, energy, net, settings.input_coding);
@@ -139,9 +166,15 @@ fn networks(registry: &Registry) -> anyhow::Result<Vec<Network>> {
 pub fn boundary(registry: &Registry, seconds: f64) -> anyhow::Result<()> {
     println!("plugin boundary (ns per layer-evaluation; µs = ns / 1000):");
     let budget = Duration::from_secs_f64((seconds / 8.0).max(0.05));
-    let table = snnergy_plugin_sdk::linked_table("snnergy-bench", env!("CARGO_PKG_VERSION"), THROUGH_ABI);
+    let table =
+        snnergy_plugin_sdk::linked_table("snnergy-bench", env!("CARGO_PKG_VERSION"), THROUGH_ABI);
     // SAFETY: the SDK's table satisfies the ABI and lives for the process.
-    let lib = unsafe { snnergy::core::plugin::open_linked(Path::new("<linked paper-v1 through the plugin ABI>"), table) }?;
+    let lib = unsafe {
+        snnergy::core::plugin::open_linked(
+            Path::new("<linked paper-v1 through the plugin ABI>"),
+            table,
+        )
+    }?;
     let mut with_abi = registry.clone();
     with_abi.register_library(&lib)?;
     let params = toml::Table::try_from(config())?;
@@ -173,7 +206,9 @@ pub fn boundary(registry: &Registry, seconds: f64) -> anyhow::Result<()> {
     }
     // Architectures loaded from libraries, as they come.
     for info in registry.infos(Kind::Architecture) {
-        let Origin::Plugin(path) = &info.origin else { continue };
+        let Origin::Plugin(path) = &info.origin else {
+            continue;
+        };
         let arch: Box<dyn Architecture> = registry
             .build(&info.name, info.example.clone())
             .map_err(|e| anyhow::anyhow!("{e}"))?;

@@ -118,7 +118,11 @@ fn check(args: CheckArgs) -> anyhow::Result<()> {
     let (archs, models) = (mine(Kind::Architecture), mine(Kind::EnergyModel));
     println!("\nprovides:");
     for kind in [Kind::Architecture, Kind::EnergyModel] {
-        for info in registry.infos(kind).into_iter().filter(|i| i.origin == origin) {
+        for info in registry
+            .infos(kind)
+            .into_iter()
+            .filter(|i| i.origin == origin)
+        {
             println!(
                 "  {kind:<12} {:<20} {} ({} parameters)",
                 info.name,
@@ -154,10 +158,16 @@ fn check(args: CheckArgs) -> anyhow::Result<()> {
 
     for name in &models {
         println!("\nenergy model `{name}`:");
-        let info = registry.entry::<dyn EnergyModel>(name).map(|e| e.info.clone());
+        let info = registry
+            .entry::<dyn EnergyModel>(name)
+            .map(|e| e.info.clone());
         let example = info.map(|i| i.example).unwrap_or_default();
         match registry.build::<dyn EnergyModel>(name, example) {
-            Err(e) => verdict(false, "builds from its example configuration", &e.to_string()),
+            Err(e) => verdict(
+                false,
+                "builds from its example configuration",
+                &e.to_string(),
+            ),
             Ok(model) => {
                 verdict(true, "builds from its example configuration", "");
                 let mut priced = 0;
@@ -165,9 +175,18 @@ fn check(args: CheckArgs) -> anyhow::Result<()> {
                     match model.price(&action) {
                         Ok(p) => {
                             priced += 1;
-                            println!("        {:<30} {:>10.4} {}", action.to_string(), p.pj, action.unit());
+                            println!(
+                                "        {:<30} {:>10.4} {}",
+                                action.to_string(),
+                                p.pj,
+                                action.unit()
+                            );
                         }
-                        Err(e) => println!("        {:<30} not priced: {}", action.to_string(), e.reason),
+                        Err(e) => println!(
+                            "        {:<30} not priced: {}",
+                            action.to_string(),
+                            e.reason
+                        ),
                     }
                 }
                 verdict(
@@ -206,7 +225,11 @@ fn check(args: CheckArgs) -> anyhow::Result<()> {
                 a
             }
             Err(e) => {
-                verdict(false, "builds from its example configuration", &e.to_string());
+                verdict(
+                    false,
+                    "builds from its example configuration",
+                    &e.to_string(),
+                );
                 continue;
             }
         };

@@ -24,7 +24,9 @@ fn systolic() -> &'static Path {
 }
 
 fn scratch(name: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("cli-plugins").join(name);
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join("cli-plugins")
+        .join(name);
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
@@ -59,8 +61,14 @@ fn plugin_check_lists_the_components_and_passes_the_example() {
     assert!(out.status.success(), "{stdout}\n{}", text(&out.stderr));
     assert!(stdout.contains("architecture systolic-array"), "{stdout}");
     assert!(stdout.contains("energy model eyeriss-relative"), "{stdout}");
-    assert!(stdout.contains("on vgg16-cifar10:") && stdout.contains("on resnet20-cifar10:"), "{stdout}");
-    assert!(stdout.contains("pass  categories add up to the total"), "{stdout}");
+    assert!(
+        stdout.contains("on vgg16-cifar10:") && stdout.contains("on resnet20-cifar10:"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("pass  categories add up to the total"),
+        "{stdout}"
+    );
     assert!(stdout.contains("13 passed, 0 failed"), "{stdout}");
 }
 
@@ -77,12 +85,24 @@ fn the_template_passes_plugin_check() {
 #[test]
 fn plugin_check_reports_failures_and_exits_with_an_error() {
     let lib = fault_copy(&scratch("check"), "panics");
-    let out = snnergy(&["plugin", "check", lib.to_str().unwrap(), "--timesteps", "2"], &[]);
+    let out = snnergy(
+        &["plugin", "check", lib.to_str().unwrap(), "--timesteps", "2"],
+        &[],
+    );
     let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
     assert_eq!(out.status.code(), Some(2), "{stdout}\n{stderr}");
-    assert!(stdout.contains("FAIL  silent SNN does no spike-driven work"), "{stdout}");
-    assert!(stdout.contains("`evaluate` panicked: fault injected"), "{stdout}");
-    assert!(stderr.contains("fails") && stderr.contains(lib.to_str().unwrap()), "{stderr}");
+    assert!(
+        stdout.contains("FAIL  silent SNN does no spike-driven work"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("`evaluate` panicked: fault injected"),
+        "{stdout}"
+    );
+    assert!(
+        stderr.contains("fails") && stderr.contains(lib.to_str().unwrap()),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -92,35 +112,68 @@ fn plugin_flag_adds_components_to_list_and_describe() {
     let stdout = text(&out.stdout);
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(stdout.contains("systolic-array"), "{stdout}");
-    assert!(stdout.contains(&format!("[plugin {}]", systolic().canonicalize().unwrap().display())), "{stdout}");
+    assert!(
+        stdout.contains(&format!(
+            "[plugin {}]",
+            systolic().canonicalize().unwrap().display()
+        )),
+        "{stdout}"
+    );
 
     let out = snnergy(&["describe", "systolic-array", "--plugin", lib], &[]);
     let stdout = text(&out.stdout);
     assert!(out.status.success(), "{}", text(&out.stderr));
-    assert!(stdout.contains("skip_empty_rows (default true)"), "{stdout}");
-    assert!(stdout.contains("[[architecture]]\ntype = \"systolic-array\""), "{stdout}");
+    assert!(
+        stdout.contains("skip_empty_rows (default true)"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("[[architecture]]\ntype = \"systolic-array\""),
+        "{stdout}"
+    );
 
     let out = snnergy(&["list"], &[]);
-    assert!(!text(&out.stdout).contains("systolic-array"), "no plugin without the flag");
+    assert!(
+        !text(&out.stdout).contains("systolic-array"),
+        "no plugin without the flag"
+    );
 }
 
 #[test]
 fn search_path_loads_every_library_of_a_directory() {
     let dir = scratch("search-path");
-    let name = format!("{}snnergy_example_systolic{}", std::env::consts::DLL_PREFIX, std::env::consts::DLL_SUFFIX);
+    let name = format!(
+        "{}snnergy_example_systolic{}",
+        std::env::consts::DLL_PREFIX,
+        std::env::consts::DLL_SUFFIX
+    );
     let tmp = dir.join(format!("{name}.tmp"));
     std::fs::copy(systolic(), &tmp).unwrap();
     std::fs::rename(&tmp, dir.join(&name)).unwrap();
-    std::fs::write(dir.join("README.txt"), "not a library: ignored by its suffix\n").unwrap();
-    let out = snnergy(&["list", "energy"], &[("SNNERGY_PLUGIN_PATH", dir.as_os_str())]);
+    std::fs::write(
+        dir.join("README.txt"),
+        "not a library: ignored by its suffix\n",
+    )
+    .unwrap();
+    let out = snnergy(
+        &["list", "energy"],
+        &[("SNNERGY_PLUGIN_PATH", dir.as_os_str())],
+    );
     assert!(out.status.success(), "{}", text(&out.stderr));
-    assert!(text(&out.stdout).contains("eyeriss-relative"), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stdout).contains("eyeriss-relative"),
+        "{}",
+        text(&out.stdout)
+    );
 
     let missing = dir.join("no-such-dir");
     let out = snnergy(&["list"], &[("SNNERGY_PLUGIN_PATH", missing.as_os_str())]);
     assert_eq!(out.status.code(), Some(2));
     let stderr = text(&out.stderr);
-    assert!(stderr.contains("SNNERGY_PLUGIN_PATH") && stderr.contains("does not exist"), "{stderr}");
+    assert!(
+        stderr.contains("SNNERGY_PLUGIN_PATH") && stderr.contains("does not exist"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -130,7 +183,10 @@ fn a_broken_plugin_on_the_command_line_is_an_error_not_a_fallback() {
     let out = snnergy(&["--plugin", lib.to_str().unwrap(), "list"], &[]);
     assert_eq!(out.status.code(), Some(2));
     let stderr = text(&out.stderr);
-    assert!(stderr.contains("plugin ABI 2.0") && stderr.contains(lib.to_str().unwrap()), "{stderr}");
+    assert!(
+        stderr.contains("plugin ABI 2.0") && stderr.contains(lib.to_str().unwrap()),
+        "{stderr}"
+    );
     assert!(text(&out.stdout).is_empty(), "nothing is listed");
 }
 
@@ -147,7 +203,16 @@ fn run_uses_a_plugin_from_the_pipeline() {
     )
     .unwrap();
     let out_dir = dir.join("out");
-    let out = snnergy(&["run", pipeline.to_str().unwrap(), "-o", out_dir.to_str().unwrap(), "--json"], &[]);
+    let out = snnergy(
+        &[
+            "run",
+            pipeline.to_str().unwrap(),
+            "-o",
+            out_dir.to_str().unwrap(),
+            "--json",
+        ],
+        &[],
+    );
     assert!(out.status.success(), "{}", text(&out.stderr));
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["comparisons"][0]["architecture"], "systolic-array");

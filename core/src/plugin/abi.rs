@@ -184,7 +184,8 @@ pub type CreateFn = unsafe extern "C" fn(
 ) -> Status;
 
 /// `call(handle, request, out)`: a request on a live handle, JSON in, JSON out.
-pub type CallFn = unsafe extern "C" fn(handle: *mut c_void, request: StrRef, out: *mut Buf) -> Status;
+pub type CallFn =
+    unsafe extern "C" fn(handle: *mut c_void, request: StrRef, out: *mut Buf) -> Status;
 
 /// `destroy(handle)`: releases a handle from `create`.
 pub type DestroyFn = unsafe extern "C" fn(handle: *mut c_void);
@@ -231,9 +232,14 @@ pub type EntryV1 = unsafe extern "C" fn(host: *const HostV1) -> *const PluginV1;
 
 // The header must be a prefix of the table, field for field.
 const _: () = {
-    assert!(core::mem::offset_of!(PluginV1, abi_major) == core::mem::offset_of!(TableHeader, abi_major));
-    assert!(core::mem::offset_of!(PluginV1, abi_minor) == core::mem::offset_of!(TableHeader, abi_minor));
     assert!(
-        core::mem::offset_of!(PluginV1, struct_size) == core::mem::offset_of!(TableHeader, struct_size)
+        core::mem::offset_of!(PluginV1, abi_major) == core::mem::offset_of!(TableHeader, abi_major)
+    );
+    assert!(
+        core::mem::offset_of!(PluginV1, abi_minor) == core::mem::offset_of!(TableHeader, abi_minor)
+    );
+    assert!(
+        core::mem::offset_of!(PluginV1, struct_size)
+            == core::mem::offset_of!(TableHeader, struct_size)
     );
 };

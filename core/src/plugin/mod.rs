@@ -318,8 +318,12 @@ fn parse_answer<T: DeserializeOwned>(what: &str, text: &str) -> Result<T, String
             ));
         }
     }
-    serde_json::from_str(text)
-        .map_err(|e| format!("`{what}` answered malformed JSON ({e}): {}", truncate(text, 120)))
+    serde_json::from_str(text).map_err(|e| {
+        format!(
+            "`{what}` answered malformed JSON ({e}): {}",
+            truncate(text, 120)
+        )
+    })
 }
 
 fn truncate(s: &str, n: usize) -> String {
@@ -347,10 +351,18 @@ extern "C" fn host_log(level: u32, target: StrRef, message: StrRef) {
         // SAFETY: as above.
         let message = String::from_utf8_lossy(unsafe { message.as_bytes() });
         match level {
-            abi::LEVEL_ERROR => tracing::error!(target: "snnergy::plugin", plugin = %target, "{message}"),
-            abi::LEVEL_WARN => tracing::warn!(target: "snnergy::plugin", plugin = %target, "{message}"),
-            abi::LEVEL_INFO => tracing::info!(target: "snnergy::plugin", plugin = %target, "{message}"),
-            abi::LEVEL_DEBUG => tracing::debug!(target: "snnergy::plugin", plugin = %target, "{message}"),
+            abi::LEVEL_ERROR => {
+                tracing::error!(target: "snnergy::plugin", plugin = %target, "{message}")
+            }
+            abi::LEVEL_WARN => {
+                tracing::warn!(target: "snnergy::plugin", plugin = %target, "{message}")
+            }
+            abi::LEVEL_INFO => {
+                tracing::info!(target: "snnergy::plugin", plugin = %target, "{message}")
+            }
+            abi::LEVEL_DEBUG => {
+                tracing::debug!(target: "snnergy::plugin", plugin = %target, "{message}")
+            }
             _ => tracing::trace!(target: "snnergy::plugin", plugin = %target, "{message}"),
         }
     });
@@ -376,13 +388,20 @@ fn max_level() -> u32 {
 /// # Safety
 /// `table` must satisfy the ABI: a valid [`PluginV1`] (or a table whose header tells what it
 /// is) with functions and strings that live for the rest of the process.
-pub unsafe fn open_linked(label: &Path, table: *const PluginV1) -> Result<Arc<Library>, PluginError> {
+pub unsafe fn open_linked(
+    label: &Path,
+    table: *const PluginV1,
+) -> Result<Arc<Library>, PluginError> {
     let mut loaded = loaded().lock().unwrap_or_else(|p| p.into_inner());
     if let Some(lib) = loaded.get(label) {
         return Ok(lib.clone());
     }
     if table.is_null() {
-        return Err(PluginError::new(label, PluginErrorKind::StartFailed, "no table"));
+        return Err(PluginError::new(
+            label,
+            PluginErrorKind::StartFailed,
+            "no table",
+        ));
     }
     // SAFETY: guaranteed by the caller.
     let lib = Arc::new(unsafe { from_table(label, table) }?);
@@ -746,7 +765,9 @@ pub fn search_path(value: &std::ffi::OsStr) -> Result<Vec<PathBuf>, PluginError>
     Ok(out)
 }
 
-fn config_json(de: &mut dyn erased_serde::Deserializer<'_>) -> Result<serde_json::Value, ConfigError> {
+fn config_json(
+    de: &mut dyn erased_serde::Deserializer<'_>,
+) -> Result<serde_json::Value, ConfigError> {
     erased_serde::deserialize::<serde_json::Value>(de)
         .map_err(|e| ConfigError::new(format!("configuration cannot be passed to the plugin: {e}")))
 }
@@ -840,7 +861,8 @@ impl ForeignArchitecture {
         let single = (layers.len() == 1).then(|| layers[0].index);
         let count = layers.len();
         // Written by hand around the cached network text; the shape is wire::EvaluateRequest.
-        let mut text = String::with_capacity(net.len() + format_json.len() + layers_json.len() + 64);
+        let mut text =
+            String::with_capacity(net.len() + format_json.len() + layers_json.len() + 64);
         text.push_str("{\"schema\":");
         text.push_str(&abi::SCHEMA.to_string());
         text.push_str(",\"network\":");
@@ -861,8 +883,7 @@ impl ForeignArchitecture {
                 unsafe { (self.lib.table.evaluate)(self.handle.0, StrRef::new(&text), buf) }
             })
             .map_err(|e| fail(e.describe("evaluate")))?;
-        let response: wire::EvaluateResponse =
-            parse_answer("evaluate", &answer).map_err(&fail)?;
+        let response: wire::EvaluateResponse = parse_answer("evaluate", &answer).map_err(&fail)?;
         if response.layers.len() != count {
             return Err(fail(format!(
                 "`evaluate` answered {} layers for {count} requested",

@@ -42,8 +42,8 @@ use snnergy_core::plugin::abi::{self, Buf, HostV1, PluginV1, Status, StrRef};
 use snnergy_core::plugin::wire;
 use snnergy_core::registry::Spec;
 use snnergy_core::{
-    ActionKind, Actions, ArchError, Architecture, ConfigError, EnergyModel, Format, Network, Origin, Registry,
-    RegistryError,
+    ActionKind, Actions, ArchError, Architecture, ConfigError, EnergyModel, Format, Network,
+    Origin, Registry, RegistryError,
 };
 
 pub mod testing;
@@ -187,7 +187,10 @@ impl Component {
                 created,
             ))
         }
-        fn register<T: PluginArchitecture>(r: &mut Registry, origin: Origin) -> Result<(), RegistryError> {
+        fn register<T: PluginArchitecture>(
+            r: &mut Registry,
+            origin: Origin,
+        ) -> Result<(), RegistryError> {
             r.register_with_origin::<dyn Architecture, T::Config, _>(
                 Spec {
                     name: T::NAME,
@@ -230,7 +233,10 @@ impl Component {
             };
             Ok((Instance::EnergyModel(Box::new(model)), created))
         }
-        fn register<T: PluginEnergyModel>(r: &mut Registry, origin: Origin) -> Result<(), RegistryError> {
+        fn register<T: PluginEnergyModel>(
+            r: &mut Registry,
+            origin: Origin,
+        ) -> Result<(), RegistryError> {
             r.register_with_origin::<dyn EnergyModel, T::Config, _>(
                 Spec {
                     name: T::NAME,
@@ -709,7 +715,8 @@ unsafe extern "C" fn evaluate_shim(handle: *mut c_void, request: StrRef, out: *m
                 )));
             }
             let mut actions = vec![Actions::new(); req.layers.len()];
-            let whole = req.layers.len() == n && req.layers.iter().enumerate().all(|(i, l)| l.index == i);
+            let whole =
+                req.layers.len() == n && req.layers.iter().enumerate().all(|(i, l)| l.index == i);
             if whole {
                 // The whole network in order: let the architecture batch it.
                 let activity: Vec<_> = req.layers.iter().map(|l| l.activity).collect();

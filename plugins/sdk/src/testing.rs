@@ -12,7 +12,8 @@ use std::process::Command;
 /// The target folder and the profile of the running test executable
 /// (`<target>/<profile>/deps/<test>`).
 fn target_and_profile() -> Result<(PathBuf, String), String> {
-    let exe = std::env::current_exe().map_err(|e| format!("cannot locate the test executable: {e}"))?;
+    let exe =
+        std::env::current_exe().map_err(|e| format!("cannot locate the test executable: {e}"))?;
     let deps = exe.parent().ok_or("the test executable has no folder")?;
     let profile_dir = if deps.file_name().is_some_and(|n| n == "deps") {
         deps.parent().ok_or("the deps folder has no parent")?
@@ -24,7 +25,9 @@ fn target_and_profile() -> Result<(PathBuf, String), String> {
         .and_then(|n| n.to_str())
         .ok_or("unreadable profile folder")?
         .to_string();
-    let target = profile_dir.parent().ok_or("the profile folder has no parent")?;
+    let target = profile_dir
+        .parent()
+        .ok_or("the profile folder has no parent")?;
     Ok((target.to_path_buf(), profile))
 }
 

@@ -63,8 +63,8 @@
 use serde::{Deserialize, Serialize};
 use snnergy_plugin_sdk::snnergy_core::{
     ActionKind, Actions, ArchError, Architecture, Assumption, Category, ComputeOp, ConfigError,
-    Derivation, EnergyModel, Format, Interconnect, LayerActivity, LayerKind, Memory, Neuron,
-    Network, Price, PriceError, PriceSource, Source,
+    Derivation, EnergyModel, Format, Interconnect, LayerActivity, LayerKind, Memory, Network,
+    Neuron, Price, PriceError, PriceSource, Source,
 };
 use snnergy_plugin_sdk::{PluginArchitecture, PluginEnergyModel};
 
@@ -122,7 +122,10 @@ pub const SYSTOLIC_PARAMS: &[(&str, &str)] = &[
         "rows",
         "PE rows, along the fan-in K (default 128: a mid-size edge array; Google's TPU v1 has 256, Jouppi et al. ISCA 2017)",
     ),
-    ("cols", "PE columns, along the output channels N (default 128)"),
+    (
+        "cols",
+        "PE columns, along the output channels N (default 128)",
+    ),
     (
         "weight_sram_kib",
         "weight buffer, KiB; must hold one rows × cols tile (default 256)",
@@ -172,7 +175,10 @@ impl SystolicArray {
     pub fn new(config: SystolicConfig) -> Result<Self, ConfigError> {
         for (key, v) in [("rows", config.rows), ("cols", config.cols)] {
             if v == 0 {
-                return Err(ConfigError::new(format!("{key} = 0: the array needs at least one")).at_key(key));
+                return Err(
+                    ConfigError::new(format!("{key} = 0: the array needs at least one"))
+                        .at_key(key),
+                );
             }
         }
         for (key, v) in [
@@ -180,7 +186,10 @@ impl SystolicArray {
             ("act_sram_kib", config.act_sram_kib),
         ] {
             if !(v.is_finite() && v > 0.0) {
-                return Err(ConfigError::new(format!("{key} = {v}: a buffer needs a positive capacity")).at_key(key));
+                return Err(ConfigError::new(format!(
+                    "{key} = {v}: a buffer needs a positive capacity"
+                ))
+                .at_key(key));
             }
         }
         Ok(Self { config })
@@ -221,14 +230,37 @@ impl SystolicArray {
         let w = w as f64;
         let buf = self.capacity(self.config.weight_sram_kib);
         if !self.config.weights_on_chip {
-            out.push(ActionKind::read(Memory::Dram, bits, 0), Category::Weights, w);
-            out.push(ActionKind::write(Memory::Sram, bits, buf), Category::Weights, w);
+            out.push(
+                ActionKind::read(Memory::Dram, bits, 0),
+                Category::Weights,
+                w,
+            );
+            out.push(
+                ActionKind::write(Memory::Sram, bits, buf),
+                Category::Weights,
+                w,
+            );
         }
-        out.push(ActionKind::read(Memory::Sram, bits, buf), Category::Weights, w);
-        out.push(ActionKind::write(Memory::Register, bits, 0), Category::Weights, w);
+        out.push(
+            ActionKind::read(Memory::Sram, bits, buf),
+            Category::Weights,
+            w,
+        );
+        out.push(
+            ActionKind::write(Memory::Register, bits, 0),
+            Category::Weights,
+            w,
+        );
     }
 
-    fn weighted(&self, network: &Network, layer: usize, format: &Format, a: &LayerActivity, out: &mut Actions) {
+    fn weighted(
+        &self,
+        network: &Network,
+        layer: usize,
+        format: &Format,
+        a: &LayerActivity,
+        out: &mut Actions,
+    ) {
         let l = &network.layers[layer];
         let n = l.output.c as u64;
         let m = l.neurons() / n.max(1);
@@ -241,29 +273,59 @@ impl SystolicArray {
         let act_cap = kib_bits(self.config.act_sram_kib);
         let psum_cols = cols.min(n) as f64;
         // Row folds: all full except possibly the last.
-        let folds: Vec<f64> = (0..f_k)
-            .map(|i| (k - i * rows).min(rows) as f64)
-            .collect();
+        let folds: Vec<f64> = (0..f_k).map(|i| (k - i * rows).min(rows) as f64).collect();
         self.weights(l.weights(), format.weight_bits(), out);
         match format {
             Format::Qnn(q) => {
-                let a_in = if a.analog_input { IMAGE_BITS } else { q.activation_bits };
+                let a_in = if a.analog_input {
+                    IMAGE_BITS
+                } else {
+                    q.activation_bits
+                };
                 let p = q.accumulator_bits;
                 let input_fits = l.input_size() as f64 * a_in as f64 <= act_cap;
-                out.push(self.act_read(input_fits, a_in), Category::Activations, mf * kf * f_n as f64);
+                out.push(
+                    self.act_read(input_fits, a_in),
+                    Category::Activations,
+                    mf * kf * f_n as f64,
+                );
                 out.push(self.hop(a_in), Category::Activations, s);
                 let macs = s * a.input_nonzero;
-                out.push(ActionKind::compute(ComputeOp::Mul, a_in.max(q.weight_bits)), Category::Compute, macs);
-                out.push(ActionKind::compute(ComputeOp::Add, p), Category::Compute, macs);
+                out.push(
+                    ActionKind::compute(ComputeOp::Mul, a_in.max(q.weight_bits)),
+                    Category::Compute,
+                    macs,
+                );
+                out.push(
+                    ActionKind::compute(ComputeOp::Add, p),
+                    Category::Compute,
+                    macs,
+                );
                 out.push(self.hop(p), Category::PartialSums, s);
                 let psum_fits = mf * psum_cols * p as f64 <= act_cap;
-                out.push(self.act_write(psum_fits, p), Category::PartialSums, mf * nf * f_k as f64);
+                out.push(
+                    self.act_write(psum_fits, p),
+                    Category::PartialSums,
+                    mf * nf * f_k as f64,
+                );
                 let extra = mf * nf * (f_k - 1) as f64;
                 out.push(self.act_read(psum_fits, p), Category::PartialSums, extra);
-                out.push(ActionKind::compute(ComputeOp::Add, p), Category::Compute, extra);
-                out.push(ActionKind::compute(ComputeOp::Compare, p), Category::Compute, mf * nf);
+                out.push(
+                    ActionKind::compute(ComputeOp::Add, p),
+                    Category::Compute,
+                    extra,
+                );
+                out.push(
+                    ActionKind::compute(ComputeOp::Compare, p),
+                    Category::Compute,
+                    mf * nf,
+                );
                 let output_fits = l.neurons() as f64 * q.activation_bits as f64 <= act_cap;
-                out.push(self.act_write(output_fits, q.activation_bits), Category::Outputs, mf * nf);
+                out.push(
+                    self.act_write(output_fits, q.activation_bits),
+                    Category::Outputs,
+                    mf * nf,
+                );
             }
             Format::Snn(snn) => {
                 let t = snn.timesteps as f64;
@@ -272,34 +334,80 @@ impl SystolicArray {
                 if a.analog_input {
                     // Direct coding: the dense image enters every step as multi-bit values.
                     let input_fits = l.input_size() as f64 * IMAGE_BITS as f64 <= act_cap;
-                    out.push(self.act_read(input_fits, IMAGE_BITS), Category::Activations, mf * kf * f_n as f64 * t);
+                    out.push(
+                        self.act_read(input_fits, IMAGE_BITS),
+                        Category::Activations,
+                        mf * kf * f_n as f64 * t,
+                    );
                     out.push(self.hop(IMAGE_BITS), Category::Activations, s * t);
-                    out.push(ActionKind::compute(ComputeOp::Mul, IMAGE_BITS.max(snn.weight_bits)), Category::Compute, s * t);
-                    out.push(ActionKind::compute(ComputeOp::Add, v), Category::Compute, s * t);
+                    out.push(
+                        ActionKind::compute(ComputeOp::Mul, IMAGE_BITS.max(snn.weight_bits)),
+                        Category::Compute,
+                        s * t,
+                    );
+                    out.push(
+                        ActionKind::compute(ComputeOp::Add, v),
+                        Category::Compute,
+                        s * t,
+                    );
                     out.push(self.hop(v), Category::PartialSums, s * t);
-                    self.accumulate(&vec![1.0; folds.len()], mf * nf * t, mf * psum_cols * t * v as f64 <= act_cap, v, out);
+                    self.accumulate(
+                        &vec![1.0; folds.len()],
+                        mf * nf * t,
+                        mf * psum_cols * t * v as f64 <= act_cap,
+                        v,
+                        out,
+                    );
                 } else {
                     let r = a.input_rate;
                     let event = address_bits(l.input.numel());
                     let input_fits = l.input_size() as f64 * t * r * event as f64 <= act_cap;
-                    out.push(self.act_read(input_fits, event), Category::Activations, mf * kf * t * r * f_n as f64);
+                    out.push(
+                        self.act_read(input_fits, event),
+                        Category::Activations,
+                        mf * kf * t * r * f_n as f64,
+                    );
                     out.push(self.hop(1), Category::Activations, s * t * r);
-                    out.push(ActionKind::compute(ComputeOp::Add, v), Category::Compute, s * t * r);
+                    out.push(
+                        ActionKind::compute(ComputeOp::Add, v),
+                        Category::Compute,
+                        s * t * r,
+                    );
                     // Probability that a stream row carries a spike within each row fold.
                     let live: Vec<f64> = folds
                         .iter()
-                        .map(|kf| if self.config.skip_empty_rows { 1.0 - (1.0 - r).powf(*kf) } else { 1.0 })
+                        .map(|kf| {
+                            if self.config.skip_empty_rows {
+                                1.0 - (1.0 - r).powf(*kf)
+                            } else {
+                                1.0
+                            }
+                        })
                         .collect();
                     let hops: f64 = folds.iter().zip(&live).map(|(k, p)| k * p).sum();
                     out.push(self.hop(v), Category::PartialSums, mf * t * nf * hops);
-                    self.accumulate(&live, mf * nf * t, mf * psum_cols * t * v as f64 <= act_cap, v, out);
+                    self.accumulate(
+                        &live,
+                        mf * nf * t,
+                        mf * psum_cols * t * v as f64 <= act_cap,
+                        v,
+                        out,
+                    );
                 }
                 self.neurons(l.neurons() as f64, snn, t, out);
                 let r_out = a.output_rate;
-                out.push(ActionKind::compute(ComputeOp::Add, v), Category::Compute, neurons * t * r_out);
+                out.push(
+                    ActionKind::compute(ComputeOp::Add, v),
+                    Category::Compute,
+                    neurons * t * r_out,
+                );
                 let event = address_bits(l.neurons());
                 let output_fits = neurons * t * r_out * event as f64 <= act_cap;
-                out.push(self.act_write(output_fits, event), Category::Outputs, neurons * t * r_out);
+                out.push(
+                    self.act_write(output_fits, event),
+                    Category::Outputs,
+                    neurons * t * r_out,
+                );
             }
         }
     }
@@ -311,28 +419,73 @@ impl SystolicArray {
         let any = 1.0 - live.iter().map(|p| 1.0 - p).product::<f64>();
         // The first non-empty fold writes; every later one reads, adds and writes.
         let rmw = (writes - any).max(0.0);
-        out.push(self.act_write(fits, bits), Category::PartialSums, outputs * writes);
-        out.push(self.act_read(fits, bits), Category::PartialSums, outputs * rmw);
-        out.push(ActionKind::compute(ComputeOp::Add, bits), Category::Compute, outputs * rmw);
+        out.push(
+            self.act_write(fits, bits),
+            Category::PartialSums,
+            outputs * writes,
+        );
+        out.push(
+            self.act_read(fits, bits),
+            Category::PartialSums,
+            outputs * rmw,
+        );
+        out.push(
+            ActionKind::compute(ComputeOp::Add, bits),
+            Category::Compute,
+            outputs * rmw,
+        );
     }
 
     /// Per neuron per step: membrane read, add of the input, threshold compare, write (and the
     /// leak multiply of a LIF neuron).
-    fn neurons(&self, neurons: f64, snn: &snnergy_plugin_sdk::snnergy_core::SnnFormat, t: f64, out: &mut Actions) {
+    fn neurons(
+        &self,
+        neurons: f64,
+        snn: &snnergy_plugin_sdk::snnergy_core::SnnFormat,
+        t: f64,
+        out: &mut Actions,
+    ) {
         let v = snn.membrane_bits;
         let updates = neurons * t;
         let cap = self.capacity(self.config.act_sram_kib);
-        out.push(ActionKind::read(Memory::Sram, v, cap), Category::Membrane, updates);
-        out.push(ActionKind::compute(ComputeOp::Add, v), Category::Compute, updates);
-        out.push(ActionKind::compute(ComputeOp::Compare, v), Category::Compute, updates);
+        out.push(
+            ActionKind::read(Memory::Sram, v, cap),
+            Category::Membrane,
+            updates,
+        );
+        out.push(
+            ActionKind::compute(ComputeOp::Add, v),
+            Category::Compute,
+            updates,
+        );
+        out.push(
+            ActionKind::compute(ComputeOp::Compare, v),
+            Category::Compute,
+            updates,
+        );
         if let Neuron::Lif { .. } = snn.neuron {
-            out.push(ActionKind::compute(ComputeOp::Mul, v), Category::Compute, updates);
+            out.push(
+                ActionKind::compute(ComputeOp::Mul, v),
+                Category::Compute,
+                updates,
+            );
         }
-        out.push(ActionKind::write(Memory::Sram, v, cap), Category::Membrane, updates);
+        out.push(
+            ActionKind::write(Memory::Sram, v, cap),
+            Category::Membrane,
+            updates,
+        );
     }
 
     /// Pooling and residual additions on the vector unit.
-    fn vector(&self, network: &Network, layer: usize, format: &Format, a: &LayerActivity, out: &mut Actions) {
+    fn vector(
+        &self,
+        network: &Network,
+        layer: usize,
+        format: &Format,
+        a: &LayerActivity,
+        out: &mut Actions,
+    ) {
         let l = &network.layers[layer];
         let act_cap = kib_bits(self.config.act_sram_kib);
         // Inputs combined per output: window size for pooling, number of sources for an add.
@@ -347,16 +500,32 @@ impl SystolicArray {
         let n = l.neurons() as f64;
         match format {
             Format::Qnn(q) => {
-                let bits = if a.analog_input { IMAGE_BITS } else { q.activation_bits };
+                let bits = if a.analog_input {
+                    IMAGE_BITS
+                } else {
+                    q.activation_bits
+                };
                 let fits = l.input_size() as f64 * bits as f64 <= act_cap;
                 out.push(self.act_read(fits, bits), Category::Activations, reads);
-                let acc = if combine == ComputeOp::Add { q.accumulator_bits } else { bits };
+                let acc = if combine == ComputeOp::Add {
+                    q.accumulator_bits
+                } else {
+                    bits
+                };
                 out.push(ActionKind::compute(combine, acc), Category::Compute, reads);
                 if l.neuron {
-                    out.push(ActionKind::compute(ComputeOp::Compare, q.accumulator_bits), Category::Compute, n);
+                    out.push(
+                        ActionKind::compute(ComputeOp::Compare, q.accumulator_bits),
+                        Category::Compute,
+                        n,
+                    );
                 }
                 let fits = n * q.activation_bits as f64 <= act_cap;
-                out.push(self.act_write(fits, q.activation_bits), Category::Outputs, n);
+                out.push(
+                    self.act_write(fits, q.activation_bits),
+                    Category::Outputs,
+                    n,
+                );
             }
             Format::Snn(snn) => {
                 let t = snn.timesteps as f64;
@@ -367,17 +536,30 @@ impl SystolicArray {
                 } else {
                     (event, reads * t * a.input_rate)
                 };
-                let fits = l.input_size() as f64 * t * a.input_rate * per_input_bits as f64 <= act_cap;
-                out.push(self.act_read(fits, per_input_bits), Category::Activations, events);
+                let fits =
+                    l.input_size() as f64 * t * a.input_rate * per_input_bits as f64 <= act_cap;
+                out.push(
+                    self.act_read(fits, per_input_bits),
+                    Category::Activations,
+                    events,
+                );
                 let acc = if combine == ComputeOp::Add { v } else { 1 };
                 out.push(ActionKind::compute(combine, acc), Category::Compute, events);
                 if l.neuron {
                     self.neurons(n, snn, t, out);
-                    out.push(ActionKind::compute(ComputeOp::Add, v), Category::Compute, n * t * a.output_rate);
+                    out.push(
+                        ActionKind::compute(ComputeOp::Add, v),
+                        Category::Compute,
+                        n * t * a.output_rate,
+                    );
                 }
                 let event = address_bits(l.neurons());
                 let fits = n * t * a.output_rate * event as f64 <= act_cap;
-                out.push(self.act_write(fits, event), Category::Outputs, n * t * a.output_rate);
+                out.push(
+                    self.act_write(fits, event),
+                    Category::Outputs,
+                    n * t * a.output_rate,
+                );
             }
         }
     }
@@ -433,7 +615,10 @@ impl Architecture for SystolicArray {
             architecture: "systolic-array".into(),
             message: format!("no layer #{layer} in network `{}`", network.name),
         })?;
-        if l.sources.iter().any(|s| matches!(s, Source::Layer(j) if *j >= layer)) {
+        if l.sources
+            .iter()
+            .any(|s| matches!(s, Source::Layer(j) if *j >= layer))
+        {
             return Err(ArchError::Layer {
                 architecture: "systolic-array".into(),
                 layer: l.name.clone(),
@@ -456,7 +641,11 @@ impl Architecture for SystolicArray {
                 format!("{} × {} PEs", c.rows, c.cols),
                 "weight stationary; layers mapped as M×K by K×N products (SCALE-Sim)",
             ),
-            Assumption::new("weight buffer", format!("{} KiB", c.weight_sram_kib), "one tile at a time"),
+            Assumption::new(
+                "weight buffer",
+                format!("{} KiB", c.weight_sram_kib),
+                "one tile at a time",
+            ),
             Assumption::new(
                 "activation buffers",
                 format!("2 × {} KiB", c.act_sram_kib),
@@ -464,7 +653,11 @@ impl Architecture for SystolicArray {
             ),
             Assumption::new(
                 "weights",
-                if c.weights_on_chip { "resident on chip" } else { "from DRAM once per inference" },
+                if c.weights_on_chip {
+                    "resident on chip"
+                } else {
+                    "from DRAM once per inference"
+                },
                 "each tile is loaded once and the whole stream flows through it",
             ),
             Assumption::new(
@@ -492,8 +685,7 @@ impl Architecture for SystolicArray {
 impl PluginArchitecture for SystolicArray {
     type Config = SystolicConfig;
     const NAME: &'static str = "systolic-array";
-    const SUMMARY: &'static str =
-        "weight-stationary systolic array (SCALE-Sim mapping) running SNN time steps streamed through stationary tiles (SATA)";
+    const SUMMARY: &'static str = "weight-stationary systolic array (SCALE-Sim mapping) running SNN time steps streamed through stationary tiles (SATA)";
     const PARAMS: &'static [(&'static str, &'static str)] = SYSTOLIC_PARAMS;
 
     fn build(config: SystolicConfig) -> Result<Self, ConfigError> {
@@ -550,7 +742,9 @@ impl EyerissRelative {
             ("mul_pj", config.mul_pj),
         ] {
             if !(v.is_finite() && v > 0.0) {
-                return Err(ConfigError::new(format!("{key} = {v} pJ must be positive")).at_key(key));
+                return Err(
+                    ConfigError::new(format!("{key} = {v} pJ must be positive")).at_key(key)
+                );
             }
         }
         if config.word_bits == 0 {
@@ -642,8 +836,7 @@ impl EnergyModel for EyerissRelative {
 impl PluginEnergyModel for EyerissRelative {
     type Config = EyerissConfig;
     const NAME: &'static str = "eyeriss-relative";
-    const SUMMARY: &'static str =
-        "Eyeriss-normalized data movement (RF 1×, inter-PE 2×, buffer 6×, DRAM 200× of a MAC) with Horowitz 45 nm arithmetic";
+    const SUMMARY: &'static str = "Eyeriss-normalized data movement (RF 1×, inter-PE 2×, buffer 6×, DRAM 200× of a MAC) with Horowitz 45 nm arithmetic";
     const PARAMS: &'static [(&'static str, &'static str)] = &[
         (
             "unit_pj",
@@ -653,8 +846,14 @@ impl PluginEnergyModel for EyerissRelative {
             "word_bits",
             "width the relative costs refer to, bits; other widths scale per bit (default 16, Eyeriss's word)",
         ),
-        ("add_pj", "8-bit ADD, pJ; scaled linearly with width (default 0.03, Horowitz)"),
-        ("mul_pj", "8-bit MUL, pJ; scaled quadratically with width (default 0.2, Horowitz)"),
+        (
+            "add_pj",
+            "8-bit ADD, pJ; scaled linearly with width (default 0.03, Horowitz)",
+        ),
+        (
+            "mul_pj",
+            "8-bit MUL, pJ; scaled quadratically with width (default 0.2, Horowitz)",
+        ),
     ];
 
     fn build(config: EyerissConfig) -> Result<Self, ConfigError> {

@@ -46,8 +46,8 @@ pub struct MyChip {
 
 impl Architecture for MyChip {
     fn check(&self, network: &Network, format: &Format) -> Result<(), ArchError> {
-        let bits: u64 = network.layers.iter().map(|l| l.weights()).sum::<u64>()
-            * format.weight_bits() as u64;
+        let bits: u64 =
+            network.layers.iter().map(|l| l.weights()).sum::<u64>() * format.weight_bits() as u64;
         if bits / 8 > self.sram_bytes {
             return Err(ArchError::Config {
                 architecture: "my-chip".into(),
@@ -84,12 +84,28 @@ impl Architecture for MyChip {
                 let t = snn.timesteps as f64;
                 let v = snn.membrane_bits;
                 // A direct-coded first layer sees the dense image every step.
-                let rate = if activity.analog_input { 1.0 } else { activity.input_rate };
+                let rate = if activity.analog_input {
+                    1.0
+                } else {
+                    activity.input_rate
+                };
                 out.push(sram(ADDRESS_BITS), Category::Activations, inputs * t * rate);
                 out.push(sram(w), Category::Weights, synapses * t * rate);
-                out.push(ActionKind::compute(ComputeOp::Add, v), Category::Compute, synapses * t * rate);
-                out.push(ActionKind::write(Memory::Register, v, 0), Category::Membrane, synapses * t * rate);
-                out.push(ActionKind::compute(ComputeOp::Compare, v), Category::Compute, neurons * t);
+                out.push(
+                    ActionKind::compute(ComputeOp::Add, v),
+                    Category::Compute,
+                    synapses * t * rate,
+                );
+                out.push(
+                    ActionKind::write(Memory::Register, v, 0),
+                    Category::Membrane,
+                    synapses * t * rate,
+                );
+                out.push(
+                    ActionKind::compute(ComputeOp::Compare, v),
+                    Category::Compute,
+                    neurons * t,
+                );
                 let spikes = neurons * t * activity.output_rate;
                 out.push(sram_write(ADDRESS_BITS), Category::Outputs, spikes);
             }
@@ -97,10 +113,26 @@ impl Architecture for MyChip {
                 let macs = synapses * activity.input_nonzero;
                 out.push(sram(q.activation_bits), Category::Activations, inputs);
                 out.push(sram(w), Category::Weights, macs);
-                out.push(ActionKind::compute(ComputeOp::Mul, w.max(q.activation_bits)), Category::Compute, macs);
-                out.push(ActionKind::compute(ComputeOp::Add, q.accumulator_bits), Category::Compute, macs);
-                out.push(ActionKind::write(Memory::Register, q.accumulator_bits, 0), Category::PartialSums, macs);
-                out.push(ActionKind::compute(ComputeOp::Compare, q.accumulator_bits), Category::Compute, neurons);
+                out.push(
+                    ActionKind::compute(ComputeOp::Mul, w.max(q.activation_bits)),
+                    Category::Compute,
+                    macs,
+                );
+                out.push(
+                    ActionKind::compute(ComputeOp::Add, q.accumulator_bits),
+                    Category::Compute,
+                    macs,
+                );
+                out.push(
+                    ActionKind::write(Memory::Register, q.accumulator_bits, 0),
+                    Category::PartialSums,
+                    macs,
+                );
+                out.push(
+                    ActionKind::compute(ComputeOp::Compare, q.accumulator_bits),
+                    Category::Compute,
+                    neurons,
+                );
                 out.push(sram_write(q.activation_bits), Category::Outputs, neurons);
             }
         }
@@ -127,7 +159,11 @@ impl PluginArchitecture for MyChip {
 
     fn build(config: MyChipConfig) -> Result<Self, ConfigError> {
         if !(config.sram_kib.is_finite() && config.sram_kib > 0.0) {
-            return Err(ConfigError::new(format!("sram_kib = {} must be positive", config.sram_kib)).at_key("sram_kib"));
+            return Err(ConfigError::new(format!(
+                "sram_kib = {} must be positive",
+                config.sram_kib
+            ))
+            .at_key("sram_kib"));
         }
         Ok(MyChip {
             sram_bytes: (config.sram_kib * 1024.0) as u64,

@@ -92,7 +92,11 @@ impl Architecture for FaultArch {
         match mode() {
             Mode::Panics => panic!("fault injected: evaluate panics"),
             Mode::Negative => {
-                out.push(ActionKind::compute(ComputeOp::Add, 8), Category::Compute, -5.0);
+                out.push(
+                    ActionKind::compute(ComputeOp::Add, 8),
+                    Category::Compute,
+                    -5.0,
+                );
                 return Ok(());
             }
             _ => {}
@@ -102,7 +106,11 @@ impl Architecture for FaultArch {
         match format {
             Format::Snn(f) => {
                 let t = f.timesteps as f64;
-                out.push(ActionKind::compute(ComputeOp::Add, 16), Category::Compute, s * t * a.input_rate);
+                out.push(
+                    ActionKind::compute(ComputeOp::Add, 16),
+                    Category::Compute,
+                    s * t * a.input_rate,
+                );
                 out.push(
                     ActionKind::compute(ComputeOp::Compare, 16),
                     Category::Compute,
@@ -111,8 +119,16 @@ impl Architecture for FaultArch {
             }
             Format::Qnn(_) => {
                 let macs = s * a.input_nonzero;
-                out.push(ActionKind::compute(ComputeOp::Mul, 8), Category::Compute, macs);
-                out.push(ActionKind::compute(ComputeOp::Add, 16), Category::Compute, macs);
+                out.push(
+                    ActionKind::compute(ComputeOp::Mul, 8),
+                    Category::Compute,
+                    macs,
+                );
+                out.push(
+                    ActionKind::compute(ComputeOp::Add, 16),
+                    Category::Compute,
+                    macs,
+                );
             }
         }
         Ok(())
@@ -122,7 +138,8 @@ impl Architecture for FaultArch {
 impl PluginArchitecture for FaultArch {
     type Config = NoParams;
     const NAME: &'static str = "fault-arch";
-    const SUMMARY: &'static str = "test architecture whose behaviour depends on the library's file name";
+    const SUMMARY: &'static str =
+        "test architecture whose behaviour depends on the library's file name";
     const PARAMS: &'static [(&'static str, &'static str)] = &[];
 
     fn build(_: NoParams) -> Result<Self, ConfigError> {
@@ -136,7 +153,14 @@ impl PluginArchitecture for FaultArch {
 pub struct Impostor;
 
 impl Architecture for Impostor {
-    fn evaluate(&self, _: &Network, _: usize, _: &Format, _: &LayerActivity, _: &mut Actions) -> Result<(), ArchError> {
+    fn evaluate(
+        &self,
+        _: &Network,
+        _: usize,
+        _: &Format,
+        _: &LayerActivity,
+        _: &mut Actions,
+    ) -> Result<(), ArchError> {
         Ok(())
     }
 }
@@ -164,7 +188,12 @@ impl EnergyModel for FaultPrices {
     fn price(&self, action: &ActionKind) -> Result<Price, PriceError> {
         let pj = match (mode(), action) {
             (Mode::Negative, _) => -1.0,
-            (_, ActionKind::Compute { op: ComputeOp::Mul, .. }) => 0.2,
+            (
+                _,
+                ActionKind::Compute {
+                    op: ComputeOp::Mul, ..
+                },
+            ) => 0.2,
             (_, ActionKind::Compute { .. }) => 0.03,
             _ => {
                 return Err(PriceError {
@@ -212,7 +241,10 @@ static DUPLICATE: &[Component] = &[Component::architecture::<Impostor>()];
 unsafe extern "C" fn invalid_json_evaluate(_: *mut c_void, _: StrRef, out: *mut Buf) -> Status {
     // SAFETY: `out` comes from the host.
     unsafe {
-        snnergy_plugin_sdk::__private::write_buf(out, b"{\"schema\":1,\"layers\":[[{\"kind\":".to_vec())
+        snnergy_plugin_sdk::__private::write_buf(
+            out,
+            b"{\"schema\":1,\"layers\":[[{\"kind\":".to_vec(),
+        )
     };
     c_abi::STATUS_OK
 }
@@ -228,10 +260,19 @@ pub unsafe extern "C" fn snnergy_plugin_v1(host: *const HostV1) -> *const Plugin
         .map(|h| String::from_utf8_lossy(unsafe { h.library_path.as_bytes() }).into_owned())
         .unwrap_or_default();
     let mode = *MODE.get_or_init(|| Mode::from_path(&path));
-    let components = if mode == Mode::Duplicate { DUPLICATE } else { NORMAL };
+    let components = if mode == Mode::Duplicate {
+        DUPLICATE
+    } else {
+        NORMAL
+    };
     // SAFETY: forwarded from the loader.
     let table = unsafe {
-        snnergy_plugin_sdk::__private::entry(host, env!("CARGO_PKG_NAME"), env!("CARGO_PKG_VERSION"), components)
+        snnergy_plugin_sdk::__private::entry(
+            host,
+            env!("CARGO_PKG_NAME"),
+            env!("CARGO_PKG_VERSION"),
+            components,
+        )
     };
     if table.is_null() {
         return table;
