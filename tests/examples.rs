@@ -91,3 +91,36 @@ fn every_parameter_a_component_serializes_is_documented() {
         }
     }
 }
+
+#[test]
+fn every_registered_regularizer_example_builds_prepares_and_penalizes() {
+    use snnergy::core::{RegularizedLayer, Regularizer, Workload};
+    let reg = registry();
+    let net = snnergy::models::Vgg::new(
+        snnergy::models::VggDepth::Vgg16,
+        snnergy::models::ModelConfig::default(),
+    )
+    .network()
+    .unwrap();
+    let infos = reg.infos(Kind::Regularizer);
+    assert!(infos.len() >= 4);
+    for info in infos {
+        let doc: toml::Table = toml::from_str(&info.example_toml()).unwrap();
+        let mut table = doc["train"]["regularizer"][0].as_table().unwrap().clone();
+        table.remove("type");
+        let mut r: Box<dyn Regularizer> = reg.build(&info.name, table).unwrap();
+        r.prepare(&net, 6, &reg)
+            .unwrap_or_else(|e| panic!("`{}` prepare: {e}", info.name));
+        let layer = RegularizedLayer {
+            network: &net,
+            index: 3,
+            timesteps: 6,
+        };
+        let a = vec![0.5f32; 16];
+        let w = vec![0.1f32; 16];
+        let mut g = vec![0.0f32; 16];
+        let p = r.activation_penalty(&layer, &a, &mut g)
+            + r.weight_penalty(&layer, &w, &[4, 4], &mut g);
+        assert!(p.is_finite() && p > 0.0, "`{}`: penalty {p}", info.name);
+    }
+}
