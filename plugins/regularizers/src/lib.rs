@@ -213,6 +213,9 @@ impl Default for EnergyAwareConfig {
     }
 }
 
+/// An architecture with the price table it is evaluated with.
+type PricedArchitecture = (Box<dyn Architecture>, Box<dyn EnergyModel>);
+
 /// The energy-aware spike penalty. Its per-layer weights are set by [`Regularizer::prepare`].
 #[derive(Debug)]
 pub struct EnergyAware {
@@ -259,7 +262,7 @@ impl EnergyAware {
     fn build(
         &self,
         registry: &Registry,
-    ) -> Result<(Box<dyn Architecture>, Box<dyn EnergyModel>), ConfigError> {
+    ) -> Result<PricedArchitecture, ConfigError> {
         let mut arch = self.config.architecture.clone();
         let ty = match arch.remove("type") {
             Some(toml::Value::String(s)) => s,
