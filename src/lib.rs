@@ -2,8 +2,9 @@
 //! it replaces, on this hardware?
 //!
 //! This is the facade for embedding snnergy in a program: one dependency that brings the core
-//! ([`core`]), the built-in hardware models and price tables ([`archs`]) and workloads
-//! ([`models`]), and a [`registry`] holding all of them.
+//! ([`core`]), the built-in hardware models and price tables ([`archs`]), workloads
+//! ([`models`]) and training regularizers ([`regularizers`]), and a [`registry`] holding all
+//! of them.
 //!
 //! ```no_run
 //! use snnergy::prelude::*;
@@ -26,6 +27,7 @@
 pub use snnergy_archs as archs;
 pub use snnergy_core as core;
 pub use snnergy_models as models;
+pub use snnergy_regularizers as regularizers;
 
 /// The names most programs need.
 pub mod prelude {
@@ -41,9 +43,10 @@ pub mod prelude {
 pub fn registry() -> Result<snnergy_core::Registry, snnergy_core::RegistryError> {
     // inventory's registrations live in each crate's object code; naming an item of every
     // built-in crate keeps the linker from dropping a crate nothing else refers to.
-    let _keep: [*const (); 2] = [
+    let _keep: [*const (); 3] = [
         snnergy_archs::tables::builtin as *const (),
         snnergy_models::InputSpec::resolve as *const (),
+        snnergy_regularizers::EnergyAware::new as *const (),
     ];
     snnergy_core::Registry::builtin()
 }

@@ -68,6 +68,31 @@ fn timesteps_value(s: &str) -> toml::Value {
     }
 }
 
+/// Rephrases an error about the pipeline built in memory in terms of the flags that set it.
+fn flag_error(e: snnergy::core::Error) -> anyhow::Error {
+    let mut msg = e.to_string();
+    if let snnergy::core::Error::Config(c) = &e {
+        msg = c.message.clone();
+        if let Some(key) = &c.key {
+            let flag = [
+                ("analysis.timesteps", "--timesteps"),
+                ("analysis.baseline", "--baseline"),
+                ("analysis.input_coding", "--input-coding"),
+                ("workload", "--workload/--input"),
+                ("activity", "--spike-rate/--nonzero"),
+                ("energy", "--energy"),
+                ("architecture", "--arch"),
+            ]
+            .iter()
+            .find(|(k, _)| key.starts_with(k))
+            .map(|(_, f)| *f)
+            .unwrap_or(key);
+            msg = format!("{flag} (`{key}`): {msg}");
+        }
+    }
+    anyhow::anyhow!(msg)
+}
+
 pub fn breakeven(args: BreakevenArgs) -> anyhow::Result<()> {
     let registry = crate::registry()?;
     let mut doc = toml::Table::new();
@@ -111,23 +136,17 @@ pub fn breakeven(args: BreakevenArgs) -> anyhow::Result<()> {
     let mut labels = std::collections::HashSet::new();
     for spec in &args.archs {
         let mut t = arch_table(spec)?;
-        // Two variants of one type need distinct labels.
-        if !labels.insert(spec.split(':').next().unwrap_or(spec).to_string()) {
-            t.insert("name".into(), toml::Value::String(spec.clone()));
-        } else if spec.contains(':') {
+        // Two variants of one type need distinct labels: a spec with parameters is its own.
+        let ty = spec.split(':').next().unwrap_or(spec).to_string();
+        if spec.contains(':') || !labels.insert(ty) {
             t.insert("name".into(), toml::Value::String(spec.clone()));
         }
         archs.push(toml::Value::Table(t));
     }
     doc.insert("architecture".into(), toml::Value::Array(archs));
     let text = toml::to_string(&doc).context("building the pipeline from flags")?;
-    let pipeline = Pipeline::from_toml(&text, None, &registry).map_err(|e| {
-        anyhow::anyhow!(
-            "{}",
-            e.to_string().replace("line ", "flag-built pipeline, line ")
-        )
-    })?;
-    let mut report = pipeline.run()?;
+    let pipeline = Pipeline::from_toml(&text, None, &registry).map_err(flag_error)?;
+    let mut report = pipeline.run().map_err(flag_error)?;
     if args.spike_rates.is_empty() {
         // The 5 % point only gave the search its activity shape; nobody asked to compare there.
         report.comparisons.clear();

@@ -230,47 +230,37 @@ impl Default for Uniform {
 }
 
 impl Uniform {
-    /// Validates and returns the spike rates.
-    pub fn rates(&self) -> Result<Vec<f64>, ActivityError> {
-        let rates: Vec<f64> = match (self.spike_rates.is_empty(), self.sparsity.is_empty()) {
-            (false, true) => self.spike_rates.clone(),
-            (true, false) => self.sparsity.iter().map(|s| 1.0 - s).collect(),
+    /// Validates and returns the spike rates; errors name the offending key.
+    pub fn checked_rates(&self) -> Result<Vec<f64>, crate::error::ConfigError> {
+        use crate::error::ConfigError;
+        let (key, given) = match (self.spike_rates.is_empty(), self.sparsity.is_empty()) {
+            (false, true) => ("spike_rates", &self.spike_rates),
+            (true, false) => ("sparsity", &self.sparsity),
             (true, true) => {
-                return Err(ActivityError::Invalid(
-                    "uniform activity needs `spike_rates` or `sparsity` (a list of values in [0, 1])"
-                        .into(),
+                return Err(ConfigError::new(
+                    "uniform activity needs `spike_rates` or `sparsity` (a list of values in [0, 1])",
                 ));
             }
             (false, false) => {
-                return Err(ActivityError::Invalid(
-                    "uniform activity takes `spike_rates` or `sparsity`, not both".into(),
-                ));
+                return Err(ConfigError::new(
+                    "uniform activity takes `spike_rates` or `sparsity`, not both",
+                )
+                .at_key("sparsity"));
             }
         };
-        let key = if self.spike_rates.is_empty() {
-            "sparsity"
-        } else {
-            "spike_rates"
-        };
-        let given = if self.spike_rates.is_empty() {
-            &self.sparsity
-        } else {
-            &self.spike_rates
-        };
-        for v in given {
-            if !(0.0..=1.0).contains(v) {
-                return Err(ActivityError::Invalid(format!(
-                    "`{key}` value {v} is outside [0, 1]"
-                )));
-            }
+        if let Some(v) = given.iter().find(|v| !(0.0..=1.0).contains(*v)) {
+            return Err(ConfigError::new(format!("{v} is outside [0, 1]")).at_key(key));
         }
         if !(0.0..=1.0).contains(&self.nonzero) {
-            return Err(ActivityError::Invalid(format!(
-                "`nonzero` = {} is outside [0, 1]",
-                self.nonzero
-            )));
+            return Err(
+                ConfigError::new(format!("{} is outside [0, 1]", self.nonzero)).at_key("nonzero"),
+            );
         }
-        Ok(rates)
+        Ok(if key == "sparsity" {
+            given.iter().map(|s| 1.0 - s).collect()
+        } else {
+            given.clone()
+        })
     }
 }
 
@@ -281,7 +271,8 @@ impl ActivitySource for Uniform {
         _ctx: &ActivityContext<'_>,
     ) -> Result<Vec<OperatingPoint>, ActivityError> {
         Ok(self
-            .rates()?
+            .checked_rates()
+            .map_err(|e| ActivityError::Invalid(e.to_string()))?
             .into_iter()
             .map(|r| OperatingPoint::uniform(network, r, self.nonzero))
             .collect())

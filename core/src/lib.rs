@@ -80,7 +80,7 @@ fn register(r: &mut Registry) -> Result<(), RegistryError> {
             ],
         },
         |c| {
-            c.rates().map_err(|e| ConfigError::new(e.to_string()))?;
+            c.checked_rates()?;
             Ok(Box::new(c))
         },
     )?;

@@ -559,7 +559,7 @@ pub struct PipelineBuilder {
     settings: AnalysisSettings,
     workloads: Vec<(String, Box<dyn Workload>)>,
     activity: Option<Arc<dyn ActivitySource>>,
-    architectures: Vec<(String, String, Arc<dyn Architecture>, Arc<dyn EnergyModel>)>,
+    architectures: Vec<ArchSlot>,
     base_dir: Option<PathBuf>,
 }
 
@@ -590,8 +590,12 @@ impl PipelineBuilder {
         energy: Arc<dyn EnergyModel>,
     ) -> Self {
         let label = label.into();
-        self.architectures
-            .push((label.clone(), label, Arc::new(architecture), energy));
+        self.architectures.push(ArchSlot {
+            type_name: label.clone(),
+            label,
+            arch: Arc::new(architecture),
+            energy,
+        });
         self
     }
 
@@ -605,8 +609,12 @@ impl PipelineBuilder {
         energy: Arc<dyn EnergyModel>,
     ) -> Result<Self, ConfigError> {
         let arch: Box<dyn Architecture> = registry.build(type_name, params)?;
-        self.architectures
-            .push((label.into(), type_name.to_string(), Arc::from(arch), energy));
+        self.architectures.push(ArchSlot {
+            label: label.into(),
+            type_name: type_name.to_string(),
+            arch: Arc::from(arch),
+            energy,
+        });
         Ok(self)
     }
 
@@ -634,16 +642,7 @@ impl PipelineBuilder {
             activity: self
                 .activity
                 .unwrap_or_else(|| Arc::new(Uniform::default())),
-            architectures: self
-                .architectures
-                .into_iter()
-                .map(|(label, type_name, arch, energy)| ArchSlot {
-                    label,
-                    type_name,
-                    arch,
-                    energy,
-                })
-                .collect(),
+            architectures: self.architectures,
         })
     }
 }

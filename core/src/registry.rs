@@ -126,25 +126,25 @@ impl ComponentInfo {
         for (k, v) in &self.example {
             table.insert(k.clone(), v.clone());
         }
-        let header = match self.kind {
-            Kind::Architecture => "[[architecture]]",
-            Kind::Regularizer => "[[train.regularizer]]",
-            k => return format!("[{}]\n{}", k.section(), render_table(&table)),
-        };
-        format!("{header}\n{}", render_table(&table))
+        // Rendering the table inside its section makes nested arrays of tables come out as
+        // `[[workload.layers]]`, which parses back into the same component.
+        let mut doc = toml::Table::new();
+        let table = toml::Value::Table(table);
+        match self.kind {
+            Kind::Architecture => {
+                doc.insert("architecture".into(), toml::Value::Array(vec![table]));
+            }
+            Kind::Regularizer => {
+                let mut train = toml::Table::new();
+                train.insert("regularizer".into(), toml::Value::Array(vec![table]));
+                doc.insert("train".into(), toml::Value::Table(train));
+            }
+            k => {
+                doc.insert(k.section().into(), table);
+            }
+        }
+        toml::to_string(&doc).unwrap_or_default()
     }
-}
-
-fn render_table(table: &toml::Table) -> String {
-    // `type` first so a reader sees what the table is before its parameters.
-    let mut out = String::new();
-    if let Some(t) = table.get("type") {
-        out.push_str(&format!("type = {t}\n"));
-    }
-    let mut rest = table.clone();
-    rest.remove("type");
-    out.push_str(&toml::to_string(&rest).unwrap_or_default());
-    out
 }
 
 /// Builds a component from its configuration.
@@ -262,7 +262,13 @@ pub fn deserialize_config<C: DeserializeOwned>(
 ) -> Result<C, ConfigError> {
     serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();
-        let err = ConfigError::new(e.into_inner().to_string());
+        // toml appends "in `key`" to its messages; the key is reported separately.
+        let message = e.into_inner().to_string();
+        let message = match message.rsplit_once("\nin `") {
+            Some((head, _)) => head.to_string(),
+            None => message,
+        };
+        let err = ConfigError::new(message.trim().to_string());
         if path == "." { err } else { err.at_key(path) }
     })
 }

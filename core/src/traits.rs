@@ -130,6 +130,19 @@ pub struct RegularizedLayer<'a> {
 /// A training penalty that pushes sparsity (or weight structure). Works on flat `f32` slices
 /// so the core stays free of any tensor library; gradients are added into `grad`.
 pub trait Regularizer: Send + Sync + fmt::Debug {
+    /// Called once before training `network` for an SNN of `timesteps` steps, with the
+    /// registry the pipeline was built from (so a regularizer can build architectures and
+    /// price tables, plugins included). Errors name the offending key.
+    fn prepare(
+        &mut self,
+        network: &Network,
+        timesteps: u32,
+        registry: &crate::registry::Registry,
+    ) -> Result<(), crate::error::ConfigError> {
+        let _ = (network, timesteps, registry);
+        Ok(())
+    }
+
     /// Penalty on a layer's quantized activations `a` (batch-flattened); adds ∂penalty/∂a to
     /// `grad` and returns the penalty.
     fn activation_penalty(&self, layer: &RegularizedLayer<'_>, a: &[f32], grad: &mut [f32]) -> f64 {

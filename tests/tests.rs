@@ -1,0 +1,11 @@
+//! Integration tests of snnergy used as a library, the way a user's program or pipeline does.
+//! One test binary with a module per topic keeps link time down.
+
+mod bad_input;
+mod embedding;
+mod examples;
+mod paper_v1;
+mod plugins;
+mod profiles;
+mod properties;
+mod util;

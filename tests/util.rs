@@ -1,0 +1,27 @@
+//! Helpers shared by the integration tests.
+
+use std::path::{Path, PathBuf};
+
+use snnergy::core::{Error, Pipeline, Registry, Report};
+
+pub fn registry() -> Registry {
+    snnergy::registry().expect("built-ins register without conflicts")
+}
+
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Builds and runs a pipeline written in a test, as if it were the file `dir/name`.
+pub fn run_toml(text: &str, dir: &Path, name: &str) -> Result<Report, Error> {
+    let file = dir.join(name);
+    Pipeline::from_toml(text, Some(&file), &registry())?.run()
+}
+
+/// A fresh folder under the target directory for files a test writes.
+pub fn scratch(name: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
