@@ -473,6 +473,17 @@ fn the_plugins_section_resolves_paths_against_the_pipeline_file() {
         .unwrap();
     assert!(report.comparisons.iter().all(|c| c.snn_pj > 0.0));
 
+    std::fs::write(&pipeline, "[plugins]\nlaod = [\"x.so\"]\n").unwrap();
+    let e = Pipeline::from_file(&pipeline, &builtins())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains(
+            "pipeline.toml:2: `plugins.laod`: unknown key in [plugins]; did you mean `load`?"
+        ),
+        "{e}"
+    );
+
     std::fs::write(
         &pipeline,
         "[workload]\ntype = \"resnet20\"\n\n[plugins]\nload = [\"missing.so\"]\n",

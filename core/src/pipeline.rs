@@ -396,9 +396,12 @@ impl Document {
             if key != "load" {
                 let mut path = at.clone();
                 path.push(Seg::Key(key.clone()));
+                let hint = closest(key, ["load"].into_iter())
+                    .map(|b| format!("; did you mean `{b}`?"))
+                    .unwrap_or_default();
                 return Err(self.error(
                     &path,
-                    format!("unknown key in [plugins] (valid keys: load)"),
+                    format!("unknown key in [plugins]{hint} (valid keys: load)"),
                 ));
             }
         }
