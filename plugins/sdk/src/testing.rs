@@ -2,9 +2,12 @@
 //!
 //! `cargo test` builds the libraries tests link against, but not the `cdylib` of another
 //! package (nor, for an integration test, of its own), so a test that loads a plugin from disk
-//! builds it first with [`build_libraries`]: it runs `cargo build` for the named packages
-//! into the very target folder and profile of the running test, so nothing is compiled twice
-//! and the library is current.
+//! builds it first with [`build_libraries`]: it runs `cargo build --workspace --all-targets`
+//! into the very target folder and profile of the running test. Building every target of the
+//! workspace resolves dependency features exactly as `cargo test --workspace` did, so the
+//! dependencies it compiled are reused and only the shared libraries are linked; building
+//! just the plugin packages would resolve features differently and compile the dependencies
+//! a second time.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -41,14 +44,15 @@ pub fn library_path(target: &Path, profile: &str, package: &str) -> PathBuf {
     ))
 }
 
-/// Builds the `cdylib`s of `packages` (one `cargo build` for all of them) in the running
-/// test's target folder and profile, from the current directory's workspace, and returns
-/// their paths in the same order.
+/// Builds the workspace of the running test (current directory, or `CARGO_MANIFEST_DIR`) in
+/// its target folder and profile, and returns the shared libraries of `packages` in the same
+/// order; an error if one of them produced none.
 pub fn build_libraries(packages: &[&str]) -> Result<Vec<PathBuf>, String> {
     let (target, profile) = target_and_profile()?;
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut cmd = Command::new(cargo);
-    cmd.arg("build").arg("--target-dir").arg(&target);
+    cmd.args(["build", "--workspace", "--all-targets", "--target-dir"])
+        .arg(&target);
     match profile.as_str() {
         "debug" => {}
         "release" => {
@@ -57,9 +61,6 @@ pub fn build_libraries(packages: &[&str]) -> Result<Vec<PathBuf>, String> {
         other => {
             cmd.args(["--profile", other]);
         }
-    }
-    for p in packages {
-        cmd.args(["-p", p]);
     }
     if let Some(dir) = std::env::var_os("CARGO_MANIFEST_DIR") {
         cmd.current_dir(dir);
