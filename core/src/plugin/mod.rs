@@ -205,10 +205,6 @@ impl Library {
         call_table(&self.table, f)
     }
 
-    fn parse<T: DeserializeOwned>(&self, what: &str, text: &str) -> Result<T, String> {
-        parse_answer(what, text)
-    }
-
     fn create(
         self: &Arc<Self>,
         kind: u32,
@@ -238,7 +234,7 @@ impl Library {
                         "`create` of `{name}` returned no handle {from}"
                     )));
                 }
-                match self.parse::<wire::Created>("create", &text) {
+                match parse_answer::<wire::Created>("create", &text) {
                     Ok(created) => Ok((handle, created)),
                     Err(e) => {
                         // SAFETY: the handle came from this table's `create`.
@@ -293,36 +289,37 @@ fn call_table(table: &PluginV1, f: impl FnOnce(*mut Buf) -> Status) -> Result<St
     }
 }
 
-fn parse_answer<T: DeserializeOwned>(what: &str, text: &str) -> Result<T, String> {
+fn parse_answer<T: DeserializeOwned + wire::Versioned>(
+    what: &str,
+    text: &str,
+) -> Result<T, String> {
+    let schema_error = |s: u32| {
+        format!(
+            "`{what}` answered in JSON schema {s}; this snnergy reads schema {}",
+            abi::SCHEMA
+        )
+    };
+    // The common case parses once; the diagnosis below runs only for a bad answer.
+    let err = match serde_json::from_str::<T>(text) {
+        Ok(t) if t.schema() == abi::SCHEMA => return Ok(t),
+        Ok(t) => return Err(schema_error(t.schema())),
+        Err(e) => e,
+    };
     #[derive(serde::Deserialize)]
     struct Schema {
         schema: Option<u32>,
     }
-    match serde_json::from_str::<Schema>(text) {
-        Ok(Schema {
-            schema: Some(abi::SCHEMA),
-        }) => {}
-        Ok(Schema { schema: Some(s) }) => {
-            return Err(format!(
-                "`{what}` answered in JSON schema {s}; this snnergy reads schema {}",
-                abi::SCHEMA
-            ));
-        }
-        Ok(Schema { schema: None }) => {
-            return Err(format!("`{what}` answered JSON without a `schema` field"));
-        }
-        Err(e) => {
-            return Err(format!(
-                "`{what}` answered invalid JSON ({e}): {}",
-                truncate(text, 120)
-            ));
-        }
-    }
-    serde_json::from_str(text).map_err(|e| {
-        format!(
-            "`{what}` answered malformed JSON ({e}): {}",
+    Err(match serde_json::from_str::<Schema>(text) {
+        Ok(Schema { schema: Some(s) }) if s != abi::SCHEMA => schema_error(s),
+        Ok(Schema { schema: None }) => format!("`{what}` answered JSON without a `schema` field"),
+        Ok(_) => format!(
+            "`{what}` answered malformed JSON ({err}): {}",
             truncate(text, 120)
-        )
+        ),
+        Err(e) => format!(
+            "`{what}` answered invalid JSON ({e}): {}",
+            truncate(text, 120)
+        ),
     })
 }
 
@@ -1094,5 +1091,60 @@ impl EnergyModel for ForeignEnergyModel {
 
     fn sources(&self) -> Vec<PriceSource> {
         self.sources.clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_defaults_become_toml_without_nulls() {
+        let v = serde_json::json!({"rows": 128, "kib": 2.5, "name": null, "list": [1, null, 2], "t": {"a": true}});
+        let t = json_to_toml_table(&v).unwrap();
+        assert_eq!(t.get("rows").and_then(|v| v.as_integer()), Some(128));
+        assert_eq!(t.get("kib").and_then(|v| v.as_float()), Some(2.5));
+        assert!(
+            !t.contains_key("name"),
+            "TOML has no null: the key is left out"
+        );
+        assert_eq!(t["list"].as_array().unwrap().len(), 2);
+        assert!(json_to_toml_table(&serde_json::json!([1, 2])).is_err());
+    }
+
+    #[test]
+    fn answers_of_another_schema_or_without_one_are_rejected() {
+        let e = parse_answer::<wire::Done>("check", r#"{"schema": 2}"#).unwrap_err();
+        assert!(
+            e.contains("JSON schema 2; this snnergy reads schema 1"),
+            "{e}"
+        );
+        let e = parse_answer::<wire::Done>("check", r#"{"ok": true}"#).unwrap_err();
+        assert!(e.contains("without a `schema` field"), "{e}");
+        let e = parse_answer::<wire::Done>("check", "{\"schema\":1").unwrap_err();
+        assert!(e.contains("invalid JSON"), "{e}");
+        assert!(parse_answer::<wire::Done>("check", r#"{"schema": 1}"#).is_ok());
+    }
+
+    #[test]
+    fn the_search_path_lists_libraries_of_directories_in_name_order() {
+        let dir = std::env::temp_dir().join(format!("snnergy-search-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let lib = |n: &str| dir.join(format!("{n}{}", std::env::consts::DLL_SUFFIX));
+        for n in ["b", "a"] {
+            std::fs::write(lib(n), "").unwrap();
+        }
+        std::fs::write(dir.join("notes.txt"), "").unwrap();
+        let value = std::env::join_paths([dir.clone(), PathBuf::new()]).unwrap();
+        assert_eq!(search_path(&value).unwrap(), vec![lib("a"), lib("b")]);
+        let missing = std::env::join_paths([dir.join("nope")]).unwrap();
+        let e = search_path(&missing).unwrap_err();
+        assert_eq!(e.kind, PluginErrorKind::NotFound);
+        assert!(
+            e.to_string()
+                .contains("SNNERGY_PLUGIN_PATH but does not exist"),
+            "{e}"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

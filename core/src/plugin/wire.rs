@@ -13,6 +13,31 @@ use crate::activity::LayerActivity;
 use crate::energy::{Derivation, PriceSource};
 use crate::traits::Assumption;
 
+/// A message that carries its schema version.
+pub trait Versioned {
+    /// The `schema` field.
+    fn schema(&self) -> u32;
+}
+
+macro_rules! versioned {
+    ($($t:ty),*) => {
+        $(impl Versioned for $t {
+            fn schema(&self) -> u32 {
+                self.schema
+            }
+        })*
+    };
+}
+
+versioned!(
+    Describe,
+    Created,
+    EvaluateResponse,
+    PriceResponse,
+    Done,
+    ErrorMessage
+);
+
 /// Kind of a component, as named in JSON.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
