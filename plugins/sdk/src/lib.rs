@@ -25,7 +25,9 @@
 //! The `rlib` crate type lets tests and embedders link the same model statically:
 //! [`register`] adds the exported components to a [`Registry`](snnergy_core::Registry)
 //! directly, which is how snnergy checks that a loaded plugin gives the very numbers its
-//! statically linked twin gives.
+//! statically linked twin gives. The entry point is an unmangled symbol, so one program can
+//! link at most one plugin crate statically (two would define `snnergy_plugin_v1` twice);
+//! loading any number of them as libraries is fine.
 
 #![warn(missing_docs)]
 
