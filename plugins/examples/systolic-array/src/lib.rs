@@ -44,9 +44,10 @@
 //! 2016), or as a link transfer (`pe_hop = "link"`) for tables that list one. Data that does
 //! not fit its buffer goes to DRAM: an input larger than an activation buffer is read from
 //! DRAM, an output larger than it is written to DRAM, and partial sums of one column fold
-//! (M·cols values, times T for the SNN) that exceed it are accumulated in DRAM. Pooling and
-//! residual additions run on a vector unit beside the activation buffers. Leakage and idle
-//! PEs are not modelled (like every snnergy model, energies are dynamic).
+//! (M·cols values, times T for the SNN) or SNN membranes (one per neuron) that exceed it are
+//! kept in DRAM. Pooling and residual additions run on a vector unit beside the activation
+//! buffers. Grouped convolutions are mapped over their per-group fan-in. Leakage and idle PEs
+//! are not modelled (like every snnergy model, energies are dynamic).
 //!
 //! # `eyeriss-relative`
 //!
@@ -447,12 +448,10 @@ impl SystolicArray {
     ) {
         let v = snn.membrane_bits;
         let updates = neurons * t;
-        let cap = self.capacity(self.config.act_sram_kib);
-        out.push(
-            ActionKind::read(Memory::Sram, v, cap),
-            Category::Membrane,
-            updates,
-        );
+        // Membranes live in the output buffer beside the partial sums; a layer whose
+        // membranes do not fit keeps them in DRAM.
+        let fits = neurons * v as f64 <= kib_bits(self.config.act_sram_kib);
+        out.push(self.act_read(fits, v), Category::Membrane, updates);
         out.push(
             ActionKind::compute(ComputeOp::Add, v),
             Category::Compute,
@@ -470,11 +469,7 @@ impl SystolicArray {
                 updates,
             );
         }
-        out.push(
-            ActionKind::write(Memory::Sram, v, cap),
-            Category::Membrane,
-            updates,
-        );
+        out.push(self.act_write(fits, v), Category::Membrane, updates);
     }
 
     /// Pooling and residual additions on the vector unit.
