@@ -106,6 +106,9 @@ pub struct AnalysisSettings {
     /// Output folder, relative to the pipeline file.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub output: Option<std::path::PathBuf>,
+    /// `[analysis.sensitivity]`: the one-at-a-time ±range study of the break-even spike rate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sensitivity: Option<crate::sensitivity::SensitivitySettings>,
 }
 
 impl Default for AnalysisSettings {
@@ -124,6 +127,7 @@ impl Default for AnalysisSettings {
             breakeven: true,
             sweep_points: default_sweep_points(),
             output: None,
+            sensitivity: None,
         }
     }
 }
@@ -220,6 +224,9 @@ impl AnalysisSettings {
             ))
             .at_key("analysis.sweep_points"));
         }
+        if let Some(s) = &self.sensitivity {
+            s.validate()?;
+        }
         Ok(())
     }
 
@@ -268,6 +275,9 @@ pub struct ArchSlot {
     pub arch: Arc<dyn Architecture>,
     /// Its energy model.
     pub energy: Arc<dyn EnergyModel>,
+    /// The parameter table it was built from (without `type`, `name`, `energy`), so studies
+    /// can rebuild it with one parameter changed; `None` when it was built in code.
+    pub params: Option<toml::Table>,
 }
 
 /// A workload's network with its label.
