@@ -102,12 +102,15 @@ impl OperatingPoint {
     }
 
     /// This point with every spike rate multiplied by `alpha` and clamped to 1 (non-zero
-    /// fractions unchanged): the one-parameter family break-even search walks along.
+    /// fractions unchanged): the one-parameter family break-even search walks along. The
+    /// encoded input's rate scales with the layers', so under rate coding the first layer's
+    /// work follows the family too.
     pub fn scaled(&self, alpha: f64) -> OperatingPoint {
         let mut p = self.clone();
         for r in &mut p.layers {
             r.spike_rate = (r.spike_rate * alpha).min(1.0);
         }
+        p.input.spike_rate = (p.input.spike_rate * alpha).min(1.0);
         p
     }
 }

@@ -524,6 +524,7 @@ pub fn activity_shape(network: &Network, point: &OperatingPoint) -> (OperatingPo
                 r.spike_rate = 1.0;
             }
         }
+        shape.input.spike_rate = 1.0;
         return (shape, 1.0);
     }
     let min_positive = explicit_rates()
@@ -533,6 +534,7 @@ pub fn activity_shape(network: &Network, point: &OperatingPoint) -> (OperatingPo
     for r in &mut shape.layers {
         r.spike_rate /= max;
     }
+    shape.input.spike_rate /= max;
     (shape, max / min_positive)
 }
 
