@@ -35,7 +35,8 @@ fn draw(
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, size).into_drawing_area();
-        root.fill(&WHITE).map_err(|e| plot_err(figure)(e.to_string()))?;
+        root.fill(&WHITE)
+            .map_err(|e| plot_err(figure)(e.to_string()))?;
         f(&root).map_err(plot_err(figure))?;
         root.present()
             .map_err(|e| plot_err(figure)(e.to_string()))?;
@@ -80,7 +81,11 @@ fn workloads(report: &Report) -> Vec<String> {
 }
 
 fn architectures(report: &Report) -> Vec<String> {
-    report.architectures.iter().map(|a| a.name.clone()).collect()
+    report
+        .architectures
+        .iter()
+        .map(|a| a.name.clone())
+        .collect()
 }
 
 /// Energy per inference (µJ) against spike rate for `workload` at the headline T: one panel
@@ -153,7 +158,10 @@ pub fn energy_vs_spike_rate(report: &Report, workload: &str) -> Result<Option<St
             let base = colour(1);
             chart
                 .draw_series(LineSeries::new(
-                    [(0.0, s.baseline_pj * 1e-6), (xmax * 100.0, s.baseline_pj * 1e-6)],
+                    [
+                        (0.0, s.baseline_pj * 1e-6),
+                        (xmax * 100.0, s.baseline_pj * 1e-6),
+                    ],
                     base.stroke_width(2),
                 ))
                 .msg()?
@@ -309,11 +317,7 @@ pub fn layer_breakdown(c: &Comparison) -> Result<String, Error> {
                 .x_labels(n)
                 .x_label_formatter(&fmt)
                 .y_label_formatter(&|v| number(*v))
-                .x_label_style(
-                    (FONT, 11)
-                        .into_font()
-                        .transform(FontTransform::Rotate90),
-                )
+                .x_label_style((FONT, 11).into_font().transform(FontTransform::Rotate90))
                 .x_desc(if snn { "" } else { "layer" })
                 .y_desc("energy (µJ)")
                 .draw()
@@ -440,7 +444,11 @@ pub fn tornado(t: &Tornado) -> Result<String, Error> {
                 let s = if side == 0 { &r.low } else { &r.high };
                 let v = s.as_ref()?.effective() * 100.0;
                 let y = (n - 1 - i) as f64;
-                let (a, b) = if v < nominal { (v, nominal) } else { (nominal, v) };
+                let (a, b) = if v < nominal {
+                    (v, nominal)
+                } else {
+                    (nominal, v)
+                };
                 Some(Rectangle::new(
                     [(a, y - 0.35), (b.max(a + 1e-9), y + 0.35)],
                     col.mix(0.8).filled(),
@@ -560,7 +568,11 @@ pub fn write_figures(report: &Report, dir: &Path) -> Result<Vec<(String, String)
                 "Sensitivity of the break-even spike rate, {} on {}, T = {}",
                 s.architecture, s.workload, s.timesteps
             ),
-            format!("tornado-{}-{}.svg", slug(&s.workload), slug(&s.architecture)),
+            format!(
+                "tornado-{}-{}.svg",
+                slug(&s.workload),
+                slug(&s.architecture)
+            ),
             tornado(s)?,
         ));
     }

@@ -31,7 +31,7 @@ use snnergy_core::{
 };
 
 use crate::common::{
-    DirectInput, Dims, LoopOrder, QnnWork, SnnWork, bits_param, check_format, layer_error,
+    Dims, DirectInput, LoopOrder, QnnWork, SnnWork, bits_param, check_format, layer_error,
     mul_bits, network_sum, positive, put,
 };
 
@@ -243,8 +243,14 @@ impl Classical {
         }
         let word = self.config.dram_word_bits;
         let n = passes * self.words(d.w * wb as f64);
-        put(out, ActionKind::read(Memory::Dram, word, 0), Category::Weights, n);
-        put(out, 
+        put(
+            out,
+            ActionKind::read(Memory::Dram, word, 0),
+            Category::Weights,
+            n,
+        );
+        put(
+            out,
             ActionKind::write(Memory::Sram, word, self.wcap),
             Category::Weights,
             n,
@@ -255,8 +261,18 @@ impl Classical {
         let word = self.config.dram_word_bits;
         let n = self.words(values * bits as f64);
         if n > 0.0 {
-            put(out, ActionKind::write(Memory::Dram, word, 0), Category::Outputs, n);
-            put(out, ActionKind::read(Memory::Dram, word, 0), Category::Outputs, n);
+            put(
+                out,
+                ActionKind::write(Memory::Dram, word, 0),
+                Category::Outputs,
+                n,
+            );
+            put(
+                out,
+                ActionKind::read(Memory::Dram, word, 0),
+                Category::Outputs,
+                n,
+            );
         }
     }
 
@@ -270,7 +286,8 @@ impl Classical {
         let acc_write = ActionKind::write(Memory::Sram, mb, acap);
 
         // Spike-driven work.
-        put(out, 
+        put(
+            out,
             ActionKind::read(Memory::Sram, 1, acap),
             Category::Activations,
             w.input_spikes,
@@ -278,7 +295,8 @@ impl Classical {
         match d.op {
             crate::common::Op::Weighted | crate::common::Op::Add => {
                 if d.weighted() {
-                    put(out, 
+                    put(
+                        out,
                         ActionKind::read(Memory::Sram, wb, wcap),
                         Category::Weights,
                         w.events,
@@ -289,7 +307,8 @@ impl Classical {
                 put(out, add, Category::Compute, w.events);
             }
             crate::common::Op::AvgPool => put(out, add, Category::Compute, w.events),
-            crate::common::Op::MaxPool => put(out, 
+            crate::common::Op::MaxPool => put(
+                out,
                 ActionKind::compute(ComputeOp::Compare, mb),
                 Category::Compute,
                 w.events,
@@ -300,18 +319,21 @@ impl Classical {
         if w.analog_macs > 0.0 {
             let ib = self.config.input_bits;
             if d.weighted() {
-                put(out, 
+                put(
+                    out,
                     ActionKind::read(Memory::Sram, wb, wcap),
                     Category::Weights,
                     w.analog_macs,
                 );
-                put(out, 
+                put(
+                    out,
                     ActionKind::compute(ComputeOp::Mul, mul_bits(wb, ib)),
                     Category::Compute,
                     w.analog_macs,
                 );
             }
-            put(out, 
+            put(
+                out,
                 ActionKind::read(Memory::Sram, ib, acap),
                 Category::Activations,
                 w.analog_inputs,
@@ -328,19 +350,22 @@ impl Classical {
         put(out, acc_read, Category::Membrane, w.neuron_steps);
         put(out, acc_write, Category::Membrane, w.neuron_steps);
         if let Neuron::Lif { .. } = s.neuron {
-            put(out, 
+            put(
+                out,
                 ActionKind::compute(ComputeOp::Mul, mb),
                 Category::Compute,
                 w.neuron_steps,
             );
         }
-        put(out, 
+        put(
+            out,
             ActionKind::compute(ComputeOp::Compare, mb),
             Category::Compute,
             w.thresholds,
         );
         put(out, add, Category::Compute, w.resets);
-        put(out, 
+        put(
+            out,
             ActionKind::write(Memory::Sram, 1, acap),
             Category::Outputs,
             w.out_spikes,
@@ -368,8 +393,14 @@ impl Classical {
         if !layer_major && !plan.membranes_resident && d.stateful() {
             let word = self.config.dram_word_bits;
             let n = self.words(w.neuron_steps * mb as f64);
-            put(out, ActionKind::read(Memory::Dram, word, 0), Category::Membrane, n);
-            put(out, 
+            put(
+                out,
+                ActionKind::read(Memory::Dram, word, 0),
+                Category::Membrane,
+                n,
+            );
+            put(
+                out,
                 ActionKind::write(Memory::Dram, word, 0),
                 Category::Membrane,
                 n,
@@ -390,39 +421,46 @@ impl Classical {
         let ib = w.input_bits;
         match d.op {
             crate::common::Op::Weighted => {
-                put(out, 
+                put(
+                    out,
                     ActionKind::read(Memory::Sram, wb, wcap),
                     Category::Weights,
                     w.ops,
                 );
-                put(out, 
+                put(
+                    out,
                     ActionKind::read(Memory::Sram, ib, acap),
                     Category::Activations,
                     w.ops,
                 );
-                put(out, 
+                put(
+                    out,
                     ActionKind::read(Memory::Sram, accb, acap),
                     Category::PartialSums,
                     w.ops,
                 );
-                put(out, 
+                put(
+                    out,
                     ActionKind::write(Memory::Sram, accb, acap),
                     Category::PartialSums,
                     w.ops,
                 );
-                put(out, 
+                put(
+                    out,
                     ActionKind::compute(ComputeOp::Mul, mul_bits(wb, ib)),
                     Category::Compute,
                     w.ops,
                 );
-                put(out, 
+                put(
+                    out,
                     ActionKind::compute(ComputeOp::Add, accb),
                     Category::Compute,
                     w.ops,
                 );
             }
             op => {
-                put(out, 
+                put(
+                    out,
                     ActionKind::read(Memory::Sram, ib, acap),
                     Category::Activations,
                     w.ops,
@@ -432,15 +470,22 @@ impl Classical {
                 } else {
                     ComputeOp::Add
                 };
-                put(out, ActionKind::compute(kind, accb), Category::Compute, w.ops);
+                put(
+                    out,
+                    ActionKind::compute(kind, accb),
+                    Category::Compute,
+                    w.ops,
+                );
             }
         }
-        put(out, 
+        put(
+            out,
             ActionKind::compute(ComputeOp::Compare, accb),
             Category::Compute,
             w.quantize,
         );
-        put(out, 
+        put(
+            out,
             ActionKind::write(Memory::Sram, ab, acap),
             Category::Outputs,
             w.outputs,

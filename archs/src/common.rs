@@ -4,8 +4,8 @@
 
 use serde::{Deserialize, Serialize};
 use snnergy_core::{
-    ActionKind, Actions, ArchError, Category, ConfigError, Format, Layer, LayerActivity, LayerKind, Network,
-    QnnFormat,
+    ActionKind, Actions, ArchError, Category, ConfigError, Format, Layer, LayerActivity, LayerKind,
+    Network, QnnFormat,
 };
 
 /// The order in which an SNN's layers and time steps are executed.

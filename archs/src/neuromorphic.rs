@@ -27,11 +27,12 @@
 use serde::{Deserialize, Serialize};
 use snnergy_core::{
     ActionKind, Actions, ArchError, Architecture, Assumption, Category, ComputeOp, ConfigError,
-    Format, Interconnect, LayerActivity, LayerKind, Memory, Network, Neuron, QnnFormat, SnnFormat, Source,
+    Format, Interconnect, LayerActivity, LayerKind, Memory, Network, Neuron, QnnFormat, SnnFormat,
+    Source,
 };
 
 use crate::common::{
-    DirectInput, Dims, Op, QnnWork, SnnWork, bits_param, check_format, layer_error, mul_bits,
+    Dims, DirectInput, Op, QnnWork, SnnWork, bits_param, check_format, layer_error, mul_bits,
     positive, put,
 };
 
@@ -134,7 +135,10 @@ pub const PARAMS: &[(&str, &str)] = &[
         "direct_input",
         "direct-coded first layer: \"once\" (default: the image enters once, its MACs are done once and the stored current is added every step) or \"every-step\"",
     ),
-    ("input_bits", "bits of an analog input value (image pixel); default 8"),
+    (
+        "input_bits",
+        "bits of an analog input value (image pixel); default 8",
+    ),
 ];
 
 /// The neuromorphic architecture.
@@ -224,10 +228,8 @@ impl Neuromorphic {
     /// Validates the configuration.
     pub fn new(config: NeuromorphicConfig) -> Result<Self, ConfigError> {
         if config.neurons_per_core == 0 {
-            return Err(
-                ConfigError::new("0: a core must hold at least one neuron")
-                    .at_key("neurons_per_core"),
-            );
+            return Err(ConfigError::new("0: a core must hold at least one neuron")
+                .at_key("neurons_per_core"));
         }
         let kib = positive("synapse_kib", config.synapse_kib, "the synapse memory")?;
         bits_param("packet_bits", config.packet_bits)?;
@@ -322,7 +324,7 @@ impl Neuromorphic {
                     // One row: a contiguous run of columns (the serpentine only flips its
                     // direction, not its extent).
                     let (a, b) = (start - r0 * cols, end - r0 * cols);
-                    if r0 as u64 % 2 == 0 {
+                    if (r0 as u64).is_multiple_of(2) {
                         (a, b)
                     } else {
                         (cols - 1.0 - b, cols - 1.0 - a)
@@ -542,7 +544,12 @@ impl Neuromorphic {
 
     /// The core count and mesh a network maps to with `format` (for reports and tests).
     pub fn cores(&self, network: &Network, format: &Format) -> Result<f64, ArchError> {
-        Ok(self.plan(network, format)?.layers.iter().map(|l| l.cores).sum())
+        Ok(self
+            .plan(network, format)?
+            .layers
+            .iter()
+            .map(|l| l.cores)
+            .sum())
     }
 }
 

@@ -24,7 +24,7 @@ use snnergy_core::{
 };
 
 use crate::common::{
-    DirectInput, Dims, LoopOrder, Op, QnnWork, SnnWork, bits_param, check_format, layer_error,
+    Dims, DirectInput, LoopOrder, Op, QnnWork, SnnWork, bits_param, check_format, layer_error,
     mul_bits, network_sum, positive, put,
 };
 
@@ -177,7 +177,10 @@ pub const PARAMS: &[(&str, &str)] = &[
         "direct_input",
         "direct-coded first layer: \"once\" (default: MACs once, the stored current added every step) or \"every-step\"",
     ),
-    ("input_bits", "bits of an analog input value (image pixel); default 8"),
+    (
+        "input_bits",
+        "bits of an analog input value (image pixel); default 8",
+    ),
 ];
 
 /// The spatial architecture.
@@ -289,7 +292,12 @@ impl Spatial {
             let wb = format.weight_bits();
             let word = self.config.dram_word_bits;
             let n = reloads * d.w * wb as f64 / word as f64;
-            put(out, ActionKind::read(Memory::Dram, word, 0), Category::Weights, n);
+            put(
+                out,
+                ActionKind::read(Memory::Dram, word, 0),
+                Category::Weights,
+                n,
+            );
             put(
                 out,
                 self.write(self.config.weight_memory, word),
@@ -481,8 +489,12 @@ impl Architecture for Spatial {
                     PeMemory::Wired => {
                         "one weight per PE, wired to the multiplier: reading it costs nothing beyond the operation (v1)"
                     }
-                    PeMemory::Register => "a PE reads its stationary weight from its register file per operation",
-                    PeMemory::Sram => "a PE reads its stationary weight from its local SRAM per operation",
+                    PeMemory::Register => {
+                        "a PE reads its stationary weight from its register file per operation"
+                    }
+                    PeMemory::Sram => {
+                        "a PE reads its stationary weight from its local SRAM per operation"
+                    }
                 },
             ),
             Assumption::new(
@@ -505,7 +517,11 @@ impl Architecture for Spatial {
                 c.link_hops,
                 "links crossed per delivered value (one per synapse, as in v1)",
             ),
-            Assumption::new("spike width", format!("{} bits", c.spike_bits), "per spike on a link"),
+            Assumption::new(
+                "spike width",
+                format!("{} bits", c.spike_bits),
+                "per spike on a link",
+            ),
             Assumption::new(
                 "loop order",
                 c.loop_order.name(),

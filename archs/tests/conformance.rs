@@ -81,7 +81,9 @@ fn conform(label: &str, arch: &dyn Architecture, energy: &dyn snnergy_core::Ener
 fn classical_conforms_on_vgg16_and_resnet18_in_both_loop_orders() {
     use snnergy_archs::{Classical, ClassicalConfig, DirectInput, LoopOrder};
     for loop_order in [LoopOrder::LayerMajor, LoopOrder::TimestepMajor] {
-        for (zero_skipping, direct_input) in [(true, DirectInput::Once), (false, DirectInput::EveryStep)] {
+        for (zero_skipping, direct_input) in
+            [(true, DirectInput::Once), (false, DirectInput::EveryStep)]
+        {
             let arch = Classical::new(ClassicalConfig {
                 loop_order,
                 zero_skipping,
@@ -92,7 +94,11 @@ fn classical_conforms_on_vgg16_and_resnet18_in_both_loop_orders() {
                 ..ClassicalConfig::default()
             })
             .unwrap();
-            for table in [tables::horowitz_45nm(), tables::paper_v1(), tables::yan_22nm()] {
+            for table in [
+                tables::horowitz_45nm(),
+                tables::paper_v1(),
+                tables::yan_22nm(),
+            ] {
                 conform(&format!("classical {loop_order:?}"), &arch, &table);
             }
         }
@@ -104,7 +110,12 @@ fn spatial_conforms_on_vgg16_and_resnet18() {
     use snnergy_archs::{LoopOrder, PeMemory, Spatial, SpatialConfig};
     for (weight_memory, state_memory, capacity, loop_order) in [
         (PeMemory::Wired, PeMemory::Sram, 64.0, LoopOrder::LayerMajor),
-        (PeMemory::Sram, PeMemory::Sram, 4.0, LoopOrder::TimestepMajor),
+        (
+            PeMemory::Sram,
+            PeMemory::Sram,
+            4.0,
+            LoopOrder::TimestepMajor,
+        ),
     ] {
         let arch = Spatial::new(SpatialConfig {
             weight_memory,

@@ -78,7 +78,7 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<()> {
             while start.elapsed() < budget {
                 for _ in 0..64 {
                     let p = &points[i % points.len()];
-                    let f = if i % 2 == 0 { &snn } else { &base };
+                    let f = if i.is_multiple_of(2) { &snn } else { &base };
                     sink += ev.total(f, p)?;
                     i += 1;
                 }

@@ -112,9 +112,8 @@ pub fn breakeven(args: BreakevenArgs) -> anyhow::Result<()> {
     for spec in &args.archs {
         let mut t = arch_table(spec)?;
         // Two variants of one type need distinct labels.
-        if !labels.insert(spec.split(':').next().unwrap_or(spec).to_string()) {
-            t.insert("name".into(), toml::Value::String(spec.clone()));
-        } else if spec.contains(':') {
+        let repeated = !labels.insert(spec.split(':').next().unwrap_or(spec).to_string());
+        if repeated || spec.contains(':') {
             t.insert("name".into(), toml::Value::String(spec.clone()));
         }
         archs.push(toml::Value::Table(t));

@@ -620,3 +620,27 @@ pub fn resolve(base: &Path, path: &Path) -> PathBuf {
         base.join(path)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::network::{NetworkBuilder, Shape};
+
+    #[test]
+    fn scaling_a_point_scales_the_rate_coded_input_with_the_layers() {
+        let mut b = NetworkBuilder::new("n", Shape::new(3, 8, 8));
+        b.conv("c", 4, 3, 1, 1, false, None, true).unwrap();
+        let net = b.finish().unwrap();
+        let p = OperatingPoint::uniform(&net, 0.2, 0.45).scaled(2.0);
+        assert_eq!(p.layers[0].spike_rate, 0.4);
+        assert_eq!(p.input.spike_rate, 0.4);
+        assert_eq!(p.input.nonzero, 0.45);
+        assert_eq!(
+            OperatingPoint::uniform(&net, 0.8, 0.45)
+                .scaled(2.0)
+                .input
+                .spike_rate,
+            1.0
+        );
+    }
+}

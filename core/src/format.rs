@@ -76,10 +76,10 @@ impl Format {
                 }
                 bits("weight_bits", s.weight_bits)?;
                 bits("membrane_bits", s.membrane_bits)?;
-                if let Neuron::Lif { leak } = s.neuron {
-                    if !(leak > 0.0 && leak <= 1.0) {
-                        return Err(format!("LIF leak = {leak} is outside (0, 1]"));
-                    }
+                if let Neuron::Lif { leak } = s.neuron
+                    && !(leak > 0.0 && leak <= 1.0)
+                {
+                    return Err(format!("LIF leak = {leak} is outside (0, 1]"));
                 }
                 Ok(())
             }

@@ -323,16 +323,16 @@ impl Network {
                 }
             }
             match &l.kind {
-                LayerKind::Conv2d { groups, .. } => {
-                    if *groups == 0 || l.input.c % groups != 0 || l.output.c % groups != 0 {
-                        return Err(err(
-                            &l.name,
-                            format!(
-                                "groups = {groups} does not divide channels {} → {}",
-                                l.input.c, l.output.c
-                            ),
-                        ));
-                    }
+                LayerKind::Conv2d { groups, .. }
+                    if (*groups == 0 || l.input.c % groups != 0 || l.output.c % groups != 0) =>
+                {
+                    return Err(err(
+                        &l.name,
+                        format!(
+                            "groups = {groups} does not divide channels {} → {}",
+                            l.input.c, l.output.c
+                        ),
+                    ));
                 }
                 LayerKind::Add if l.sources.len() < 2 => {
                     return Err(err(&l.name, "an add needs at least two inputs".into()));

@@ -592,7 +592,9 @@ impl Report {
             md.push_str("| input | kind | low value | break-even | high value | break-even | swing | verdict |\n|---|---|---:|---:|---:|---:|---:|---|\n");
             for r in &t.rows {
                 let v = |s: &Option<crate::sensitivity::Side>| {
-                    s.as_ref().map(|s| s.value.clone()).unwrap_or_else(|| "—".into())
+                    s.as_ref()
+                        .map(|s| s.value.clone())
+                        .unwrap_or_else(|| "—".into())
                 };
                 let _ = writeln!(
                     md,

@@ -209,8 +209,18 @@ fn side(
     })
 }
 
-fn row(kind: &str, name: &str, nominal: &Side, low: Option<Side>, high: Option<Side>) -> TornadoRow {
-    let eff = |s: &Option<Side>| s.as_ref().map(Side::effective).unwrap_or(nominal.effective());
+fn row(
+    kind: &str,
+    name: &str,
+    nominal: &Side,
+    low: Option<Side>,
+    high: Option<Side>,
+) -> TornadoRow {
+    let eff = |s: &Option<Side>| {
+        s.as_ref()
+            .map(Side::effective)
+            .unwrap_or(nominal.effective())
+    };
     let flips = [&low, &high]
         .iter()
         .any(|s| s.as_ref().is_some_and(|s| s.snn_wins != nominal.snn_wins));
@@ -272,7 +282,13 @@ pub fn analyze(
         };
         for slot in architectures {
             let energy = slot.energy.as_ref();
-            let nominal = side(&p, &slot.label, slot.arch.as_ref(), energy, "nominal".into())?;
+            let nominal = side(
+                &p,
+                &slot.label,
+                slot.arch.as_ref(),
+                energy,
+                "nominal".into(),
+            )?;
             let mut rows = Vec::new();
             let mut notes = Vec::new();
             if study.prices {

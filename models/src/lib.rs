@@ -178,7 +178,7 @@ fn register(r: &mut Registry) -> Result<(), RegistryError> {
             summary: "a network whose layers are listed in the pipeline (conv, linear, avgpool, maxpool, add)",
             params: custom::PARAMS,
         },
-        |c| boxed(c),
+        boxed,
     )?;
     Ok(())
 }
