@@ -112,7 +112,7 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<()> {
 
     // 3. VGG16 (CIFAR) sweep: T = 1..16 × N spike rates on every architecture of each
     //    pipeline, plus the break-even search per T.
-    for (name, p) in [("paper-v1", &pipeline), ("vgg16-cifar10", &main)] {
+    for p in [&pipeline, &main] {
         let mut s = AnalysisSettings {
             timesteps: (1..=16).collect(),
             sweep_points: args.sweep_points,
@@ -143,7 +143,6 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<()> {
             points,
             dt.as_secs_f64() * 1e3
         );
-        let _ = name;
     }
     match peak_rss_mib() {
         Some(m) => println!("peak resident memory:                        {m:>9.1} MiB"),
