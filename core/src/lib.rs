@@ -32,6 +32,7 @@ pub mod network;
 pub mod pipeline;
 pub mod registry;
 pub mod report;
+pub mod sensitivity;
 pub mod traits;
 
 #[doc(hidden)]

@@ -83,8 +83,21 @@ impl Pipeline {
             .map(|o| crate::activity::resolve(&self.base_dir, o))
     }
 
-    /// Runs the analysis.
+    /// Runs the analysis (and the sensitivity study, if configured, rebuilding architectures
+    /// with the built-in registry).
     pub fn run(&self) -> Result<Report, Error> {
+        let registry = self
+            .settings
+            .sensitivity
+            .as_ref()
+            .filter(|s| s.parameters)
+            .and_then(|_| Registry::builtin().ok());
+        self.run_with(registry.as_ref())
+    }
+
+    /// Runs the analysis; a configured sensitivity study rebuilds architectures with varied
+    /// parameters through `registry` (without one, only prices are varied).
+    pub fn run_with(&self, registry: Option<&Registry>) -> Result<Report, Error> {
         let mut report = analyze(
             &self.settings,
             &self.workloads,
@@ -101,6 +114,17 @@ impl Pipeline {
                     .map(|s| s.to_string_lossy())
                     .unwrap_or_default()
             );
+        }
+        if let Some(study) = &self.settings.sensitivity {
+            report.sensitivity = crate::sensitivity::analyze(
+                &self.settings,
+                study,
+                &self.workloads,
+                &self.architectures,
+                self.activity.as_ref(),
+                &self.base_dir,
+                registry,
+            )?;
         }
         Ok(report)
     }
@@ -287,6 +311,11 @@ impl Document {
                 .and_then(|v| v.as_str())
                 .unwrap_or_default()
                 .to_string();
+            let arch_params = {
+                let mut t = params.clone();
+                t.remove("type");
+                t
+            };
             let arch: Box<dyn Architecture> = self.build_component(registry, &at, params)?;
             let energy = match common.get("energy") {
                 Some(v) => {
@@ -348,6 +377,7 @@ impl Document {
                 type_name,
                 arch: Arc::from(arch),
                 energy,
+                params: Some(arch_params),
             });
         }
         Ok(Pipeline {
@@ -521,6 +551,7 @@ impl PipelineBuilder {
             label,
             arch: Arc::new(architecture),
             energy,
+            params: None,
         });
         self
     }
@@ -534,12 +565,13 @@ impl PipelineBuilder {
         params: toml::Table,
         energy: Arc<dyn EnergyModel>,
     ) -> Result<Self, ConfigError> {
-        let arch: Box<dyn Architecture> = registry.build(type_name, params)?;
+        let arch: Box<dyn Architecture> = registry.build(type_name, params.clone())?;
         self.architectures.push(ArchSlot {
             label: label.into(),
             type_name: type_name.to_string(),
             arch: Arc::from(arch),
             energy,
+            params: Some(params),
         });
         Ok(self)
     }

@@ -259,10 +259,7 @@ impl EnergyAware {
         &self.marginal_pj
     }
 
-    fn build(
-        &self,
-        registry: &Registry,
-    ) -> Result<PricedArchitecture, ConfigError> {
+    fn build(&self, registry: &Registry) -> Result<PricedArchitecture, ConfigError> {
         let mut arch = self.config.architecture.clone();
         let ty = match arch.remove("type") {
             Some(toml::Value::String(s)) => s,
