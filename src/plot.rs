@@ -288,7 +288,7 @@ pub fn layer_breakdown(c: &Comparison) -> Result<String, Error> {
         for (area, snn) in [(&top, true), (&bottom, false)] {
             let title = if snn {
                 format!(
-                    "SNN, T = {} (spike rate {:.2} %) — {} on {}",
+                    "SNN, T = {} (spike rate {:.2} %) per layer — {} on {}",
                     c.timesteps,
                     100.0 * c.spike_rate,
                     c.architecture,
@@ -296,7 +296,7 @@ pub fn layer_breakdown(c: &Comparison) -> Result<String, Error> {
                 )
             } else {
                 format!(
-                    "{} baseline (ρ = {:.2}) — {} on {}",
+                    "{} baseline (ρ = {:.2}) per layer — {} on {}",
                     c.baseline, c.nonzero, c.architecture, c.workload
                 )
             };
@@ -318,7 +318,8 @@ pub fn layer_breakdown(c: &Comparison) -> Result<String, Error> {
                 .x_label_formatter(&fmt)
                 .y_label_formatter(&|v| number(*v))
                 .x_label_style((FONT, 11).into_font().transform(FontTransform::Rotate90))
-                .x_desc(if snn { "" } else { "layer" })
+                // No axis title: plotters would rotate it with the labels; the captions say
+                // the bars are layers.
                 .y_desc("energy (µJ)")
                 .draw()
                 .msg()?;
