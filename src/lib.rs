@@ -3,8 +3,8 @@
 //!
 //! This is the facade for embedding snnergy in a program: one dependency that brings the core
 //! ([`core`]), the built-in hardware models and price tables ([`archs`]), workloads
-//! ([`models`]) and training regularizers ([`regularizers`]), and a [`registry`] holding all
-//! of them.
+//! ([`models`]) and training regularizers ([`regularizers`]), a [`registry`] holding all of
+//! them, and the SVG figures of a report ([`plot`]).
 //!
 //! ```no_run
 //! use snnergy::prelude::*;
@@ -23,6 +23,8 @@
 //! [`ActivitySource`](core::ActivitySource) and are added with
 //! [`Registry::register`](core::Registry::register) (for TOML pipelines) or passed straight to
 //! [`Pipeline::builder`](core::Pipeline::builder).
+
+pub mod plot;
 
 pub use snnergy_archs as archs;
 pub use snnergy_core as core;

@@ -535,3 +535,30 @@ fn plugin_log_records_reach_the_host_subscriber() {
         "the plugin's target is kept: {text}"
     );
 }
+
+#[test]
+fn a_sensitivity_study_varies_the_parameters_of_a_plugin_architecture() {
+    let text = format!(
+        "[plugins]\nload = [\"{}\"]\n[analysis]\ntimesteps = 4\nsweep_points = 0\n[analysis.sensitivity]\ntimesteps = 4\n[workload]\ntype = \"resnet20\"\n[activity]\ntype = \"uniform\"\nspike_rates = [0.01]\n[energy]\ntype = \"eyeriss-relative\"\n[[architecture]]\ntype = \"systolic-array\"\n",
+        toml_path(&libraries().systolic)
+    );
+    let pipeline = Pipeline::from_toml(&text, None, &builtins()).unwrap();
+    // As `snnergy run` does: the registry it has knows only the built-ins.
+    let report = pipeline.run_with(Some(&builtins())).unwrap();
+    let tornado = &report.sensitivity[0];
+    assert!(
+        tornado.notes.iter().all(|n| !n.contains("not varied")),
+        "{:?}",
+        tornado.notes
+    );
+    for key in ["rows", "cols", "act_sram_kib"] {
+        assert!(
+            tornado
+                .rows
+                .iter()
+                .any(|r| r.kind == "parameter" && r.name == key),
+            "no tornado row for `{key}`: {:?}",
+            tornado.rows.iter().map(|r| &r.name).collect::<Vec<_>>()
+        );
+    }
+}

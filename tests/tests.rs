@@ -4,7 +4,9 @@
 mod bad_input;
 mod embedding;
 mod examples;
+mod figures;
 mod paper_v1;
+mod pipelines;
 mod plugins;
 mod profiles;
 mod properties;

@@ -3,6 +3,9 @@
 //! Architectures count the actions a layer performs ([`Architecture`]); price tables say what
 //! each action costs ([`EnergyModel`]). This crate holds:
 //!
+//! - `classical`, `neuromorphic` and `spatial`: the three hardware families of DESIGN §4,
+//!   counted from first principles on each layer's real shape, with every rule a documented
+//!   parameter (see [`classical`], [`neuromorphic`], [`spatial`]);
 //! - `paper-v1`: the v1 closed forms of Yan et al. for the classical and spatial hardware,
 //!   reproduced exactly as actions (see [`paper_v1`]);
 //! - the price tables `horowitz-45nm`, `paper-v1`, `yan-22nm` and the user's own `table`
@@ -10,14 +13,22 @@
 
 #![warn(missing_docs)]
 
+pub mod classical;
+mod common;
+pub mod neuromorphic;
 pub mod paper_v1;
+pub mod spatial;
 pub mod tables;
 
 use serde::{Deserialize, Serialize};
 use snnergy_core::registry::Spec;
 use snnergy_core::{Architecture, ConfigError, EnergyModel, Registry, RegistryError};
 
+pub use classical::{Classical, ClassicalConfig};
+pub use common::{DirectInput, LoopOrder};
+pub use neuromorphic::{Neuromorphic, NeuromorphicConfig};
 pub use paper_v1::{PaperV1, PaperV1Config, PaperVariant};
+pub use spatial::{PeMemory, Spatial, SpatialConfig};
 pub use tables::PriceTable;
 
 /// Configuration of a component without parameters.
@@ -26,6 +37,36 @@ pub use tables::PriceTable;
 pub struct NoParams {}
 
 fn register(r: &mut Registry) -> Result<(), RegistryError> {
+    r.register::<dyn Architecture, ClassicalConfig, _>(
+        Spec {
+            name: "classical",
+            summary: "DRAM → on-chip buffer (weight and activation banks) → PE array; weight residency and loop order computed per layer",
+            params: classical::PARAMS,
+        },
+        |c| {
+            Classical::new(c).map(|a| Box::new(a) as Box<dyn Architecture>)
+        },
+    )?;
+    r.register::<dyn Architecture, NeuromorphicConfig, _>(
+        Spec {
+            name: "neuromorphic",
+            summary: "cores with local synapse and neuron memory on a 2-D mesh; spikes routed as (multicast) packets over the mapped layers",
+            params: neuromorphic::PARAMS,
+        },
+        |c| {
+            Neuromorphic::new(c).map(|a| Box::new(a) as Box<dyn Architecture>)
+        },
+    )?;
+    r.register::<dyn Architecture, SpatialConfig, _>(
+        Spec {
+            name: "spatial",
+            summary: "every layer on its own PEs, weights stationary, activations and spikes streamed over short links",
+            params: spatial::PARAMS,
+        },
+        |c| {
+            Spatial::new(c).map(|a| Box::new(a) as Box<dyn Architecture>)
+        },
+    )?;
     r.register::<dyn Architecture, PaperV1Config, _>(
         Spec {
             name: "paper-v1",
@@ -95,6 +136,29 @@ fn register(r: &mut Registry) -> Result<(), RegistryError> {
             Ok(Box::new(t))
         },
     )?;
+    // Each architecture's example names the table it is meant to be priced with, and the
+    // spatial one the memories that table can price (the paper's reading: weights wired into
+    // the PEs, membranes in SRAM), so every example runs as printed.
+    let examples: [(&str, &[(&str, &str)]); 4] = [
+        ("paper-v1", &[("energy", "paper-v1")]),
+        ("classical", &[("energy", "horowitz-45nm")]),
+        ("neuromorphic", &[("energy", "yan-22nm")]),
+        (
+            "spatial",
+            &[
+                ("energy", "paper-v1"),
+                ("weight_memory", "wired"),
+                ("state_memory", "sram"),
+            ],
+        ),
+    ];
+    for (name, overrides) in examples {
+        let table: toml::Table = overrides
+            .iter()
+            .map(|(k, v)| (k.to_string(), toml::Value::String(v.to_string())))
+            .collect();
+        r.set_example::<dyn Architecture>(name, table);
+    }
     Ok(())
 }
 

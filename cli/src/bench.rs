@@ -7,8 +7,11 @@ use clap::Args;
 use snnergy::core::activity::OperatingPoint;
 use snnergy::core::{AnalysisSettings, Evaluator, Pipeline, Workload};
 
-/// The shipped paper-v1 pipeline, so the benchmark does not depend on the working folder.
+/// The shipped pipelines, so the benchmark does not depend on the working folder: the
+/// paper-v1 closed forms (the analytic-core baseline) and the three first-principles
+/// architectures of the main VGG16 job.
 const PAPER_V1: &str = include_str!("../../pipelines/paper-v1.toml");
+const VGG16_CIFAR10: &str = include_str!("../../pipelines/vgg16-cifar10.toml");
 
 #[derive(Args, Debug)]
 pub struct BenchArgs {
@@ -45,10 +48,11 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<()> {
         return crate::bench_boundary::boundary(&registry, args.seconds);
     }
 
-    // 1. Layer evaluations per second: every architecture of the paper-v1 pipeline on VGG16
-    //    (CIFAR), alternating SNN and baseline formats and varying the spike rate so nothing
-    //    is constant-folded.
+    // 1. Layer evaluations per second: every architecture of the paper-v1 pipeline and of the
+    //    VGG16 pipeline on VGG16 (CIFAR), alternating SNN and baseline formats and varying the
+    //    spike rate so nothing is constant-folded.
     let pipeline = Pipeline::from_toml(PAPER_V1, None, &registry)?;
+    let main = Pipeline::from_toml(VGG16_CIFAR10, None, &registry)?;
     let net = &pipeline.workloads[0].network;
     let settings = &pipeline.settings;
     let vgg16 = snnergy::models::Vgg::new(
@@ -56,7 +60,7 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<()> {
         snnergy::models::ModelConfig::default(),
     )
     .network()?;
-    for slot in &pipeline.architectures {
+    for slot in pipeline.architectures.iter().chain(&main.architectures) {
         for (label, network) in [
             ("paper-v1 pipeline network", net),
             ("vgg16-cifar10", &vgg16),
@@ -74,7 +78,7 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<()> {
                 .map(|i| OperatingPoint::uniform(network, i as f64 / 63.0, 0.45))
                 .collect();
             points.rotate_left(1);
-            let budget = Duration::from_secs_f64(args.seconds / 4.0);
+            let budget = Duration::from_secs_f64(args.seconds / 10.0);
             let start = Instant::now();
             let mut sink = 0.0;
             let mut i = 0usize;
@@ -89,8 +93,9 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<()> {
             let secs = start.elapsed().as_secs_f64();
             let rate = ev.evaluations() as f64 / secs;
             println!(
-                "layer evaluations/s  {:<14} on {:<26} {:>12.0}  ({} layers × {} network evaluations, checksum {:.3e})",
+                "layer evaluations/s  {:<14} ({:<13}) on {:<26} {:>12.0}  ({} layers × {} network evaluations, checksum {:.3e})",
                 slot.label,
+                slot.energy.name(),
                 label,
                 rate,
                 network.layers.len(),
@@ -101,46 +106,52 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<()> {
     }
     println!();
 
-    // 2. The full paper-v1 pipeline as shipped (T = 1..16, break-even, sweeps).
-    let ((), dt) = {
-        let (r, dt) = time(|| pipeline.run());
+    // 2. The pipelines as shipped (T = 1..16, break-even, sweeps; the VGG16 one also runs
+    //    its sensitivity study).
+    for (name, p) in [("paper-v1", &pipeline), ("vgg16-cifar10", &main)] {
+        let (r, dt) = time(|| p.run_with(Some(&registry)));
         r?;
-        ((), dt)
-    };
-    println!(
-        "paper-v1 pipeline, full run:                 {:>9.1} ms",
-        dt.as_secs_f64() * 1e3
-    );
+        println!(
+            "{name} pipeline, full run: {:>9.1} ms",
+            dt.as_secs_f64() * 1e3
+        );
+    }
 
-    // 3. VGG16 (CIFAR) sweep: T = 1..16 × N spike rates on every architecture of the pipeline,
-    //    plus the break-even search per T.
-    let mut s = AnalysisSettings {
-        timesteps: (1..=16).collect(),
-        sweep_points: args.sweep_points,
-        ..pipeline.settings.clone()
-    };
-    s.title = Some("bench".into());
-    let sweep = Pipeline {
-        file: None,
-        base_dir: pipeline.base_dir.clone(),
-        settings: s,
-        workloads: vec![snnergy::core::WorkloadSlot {
-            label: "vgg16-cifar10".into(),
-            network: vgg16.clone(),
-        }],
-        activity: pipeline.activity.clone(),
-        architectures: pipeline.architectures.clone(),
-    };
-    let (report, dt) = time(|| sweep.run());
-    let report = report?;
-    let points: usize = report.sweeps.iter().map(|s| s.snn_pj.len()).sum();
-    println!(
-        "VGG16 sweep, T = 1..16 × {} rates × {} architectures ({} SNN network evaluations + break-even): {:>9.1} ms",
-        args.sweep_points,
-        pipeline.architectures.len(),
-        points,
-        dt.as_secs_f64() * 1e3
-    );
+    // 3. VGG16 (CIFAR) sweep: T = 1..16 × N spike rates on every architecture of each
+    //    pipeline, plus the break-even search per T.
+    for p in [&pipeline, &main] {
+        let mut s = AnalysisSettings {
+            timesteps: (1..=16).collect(),
+            sweep_points: args.sweep_points,
+            sensitivity: None,
+            ..p.settings.clone()
+        };
+        s.title = Some("bench".into());
+        let sweep = Pipeline {
+            file: None,
+            base_dir: p.base_dir.clone(),
+            settings: s,
+            workloads: vec![snnergy::core::WorkloadSlot {
+                label: "vgg16-cifar10".into(),
+                network: vgg16.clone(),
+            }],
+            activity: p.activity.clone(),
+            architectures: p.architectures.clone(),
+            plugins: p.plugins.clone(),
+        };
+        let (report, dt) = time(|| sweep.run());
+        let report = report?;
+        let points: usize = report.sweeps.iter().map(|s| s.snn_pj.len()).sum();
+        let labels: Vec<&str> = p.architectures.iter().map(|a| a.label.as_str()).collect();
+        println!(
+            "VGG16 sweep, T = 1..16 × {} rates × {} architectures [{}] ({} SNN network evaluations + break-even): {:>9.1} ms",
+            args.sweep_points,
+            p.architectures.len(),
+            labels.join(", "),
+            points,
+            dt.as_secs_f64() * 1e3
+        );
+    }
     println!();
     crate::bench_boundary::boundary(&registry, args.seconds)?;
     match peak_rss_mib() {

@@ -55,6 +55,7 @@ pub fn print_report(report: &Report, all: bool) {
             println!("Comparisons at T = {headline} (every T is in the report files):");
         }
         println!("{t}\n");
+        print_shares(report, headline);
     }
     if !report.breakeven.is_empty() {
         // One row per workload and T, one column per architecture: the shape people compare.
@@ -104,5 +105,49 @@ pub fn print_report(report: &Report, all: bool) {
     }
     for v in report.verdicts() {
         println!("- {}", v.replace("**", ""));
+    }
+}
+
+/// Where the energy goes at the headline T: each category's share of the SNN's and of the
+/// baseline's energy, per architecture and workload (first operating point).
+fn print_shares(report: &Report, headline: u32) {
+    use snnergy::core::Category;
+    let mut header = vec!["architecture", "workload", "energy"];
+    header.extend(Category::ALL.iter().map(|c| c.name()));
+    let mut t = table(&header);
+    let mut seen = Vec::new();
+    for c in report
+        .comparisons
+        .iter()
+        .filter(|c| c.timesteps == headline)
+    {
+        if seen.contains(&(&c.architecture, &c.workload)) {
+            continue;
+        }
+        seen.push((&c.architecture, &c.workload));
+        for (what, by, total) in [
+            (
+                format!("SNN (T = {})", c.timesteps),
+                &c.snn_breakdown,
+                c.snn_pj,
+            ),
+            (c.baseline.clone(), &c.baseline_breakdown, c.baseline_pj),
+        ] {
+            let mut row = vec![
+                Cell::new(&c.architecture),
+                Cell::new(&c.workload),
+                Cell::new(what),
+            ];
+            row.extend(Category::ALL.iter().map(|k| {
+                right(format!(
+                    "{:.1} %",
+                    100.0 * by.get(k.name()).copied().unwrap_or(0.0) / total
+                ))
+            }));
+            t.add_row(row);
+        }
+    }
+    if !seen.is_empty() {
+        println!("Share of energy by category at T = {headline}:\n{t}\n");
     }
 }

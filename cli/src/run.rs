@@ -1,4 +1,4 @@
-//! `snnergy run PIPELINE`.
+//! `snnergy run PIPELINE`: the analysis, its report files and its SVG figures.
 
 use std::path::PathBuf;
 
@@ -24,15 +24,18 @@ pub struct RunArgs {
 pub fn run(args: RunArgs) -> anyhow::Result<()> {
     let registry = crate::registry()?;
     let pipeline = Pipeline::from_file(&args.pipeline, &registry)?;
-    let report = pipeline.run()?;
+    let report = pipeline.run_with(Some(&registry))?;
     let dir = args
         .out
         .clone()
         .or_else(|| pipeline.output_dir())
         .unwrap_or_else(|| crate::default_output(&args.pipeline));
-    let written = report
-        .write_to(&dir, &[])
+    let figures = snnergy::plot::write_figures(&report, &dir)
+        .with_context(|| format!("drawing the figures into {}", dir.display()))?;
+    let mut written = report
+        .write_to(&dir, &figures)
         .with_context(|| format!("writing the report to {}", dir.display()))?;
+    written.extend(figures.iter().map(|(_, name)| dir.join(name)));
     if args.json {
         print!("{}", report.to_json());
     } else {

@@ -218,4 +218,10 @@ fn run_uses_a_plugin_from_the_pipeline() {
     assert_eq!(report["comparisons"][0]["architecture"], "systolic-array");
     assert!(report["comparisons"][0]["snn_pj"].as_f64().unwrap() > 0.0);
     assert!(out_dir.join("report.json").is_file());
+    let plot = std::fs::read_to_string(out_dir.join("energy-vs-spike-rate-resnet20-cifar10.svg"))
+        .expect("the energy plot is written");
+    assert!(
+        plot.contains("systolic-array"),
+        "the plot shows the plugin's architecture"
+    );
 }

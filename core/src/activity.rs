@@ -102,12 +102,15 @@ impl OperatingPoint {
     }
 
     /// This point with every spike rate multiplied by `alpha` and clamped to 1 (non-zero
-    /// fractions unchanged): the one-parameter family break-even search walks along.
+    /// fractions unchanged): the one-parameter family break-even search walks along. The
+    /// encoded input's rate scales with the layers', so under rate coding the first layer's
+    /// work follows the family too.
     pub fn scaled(&self, alpha: f64) -> OperatingPoint {
         let mut p = self.clone();
         for r in &mut p.layers {
             r.spike_rate = (r.spike_rate * alpha).min(1.0);
         }
+        p.input.spike_rate = (p.input.spike_rate * alpha).min(1.0);
         p
     }
 }
@@ -606,5 +609,29 @@ pub fn resolve(base: &Path, path: &Path) -> PathBuf {
         path.to_path_buf()
     } else {
         base.join(path)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::network::{NetworkBuilder, Shape};
+
+    #[test]
+    fn scaling_a_point_scales_the_rate_coded_input_with_the_layers() {
+        let mut b = NetworkBuilder::new("n", Shape::new(3, 8, 8));
+        b.conv("c", 4, 3, 1, 1, false, None, true).unwrap();
+        let net = b.finish().unwrap();
+        let p = OperatingPoint::uniform(&net, 0.2, 0.45).scaled(2.0);
+        assert_eq!(p.layers[0].spike_rate, 0.4);
+        assert_eq!(p.input.spike_rate, 0.4);
+        assert_eq!(p.input.nonzero, 0.45);
+        assert_eq!(
+            OperatingPoint::uniform(&net, 0.8, 0.45)
+                .scaled(2.0)
+                .input
+                .spike_rate,
+            1.0
+        );
     }
 }

@@ -106,6 +106,9 @@ pub struct AnalysisSettings {
     /// Output folder, relative to the pipeline file.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub output: Option<std::path::PathBuf>,
+    /// `[analysis.sensitivity]`: the one-at-a-time ±range study of the break-even spike rate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sensitivity: Option<crate::sensitivity::SensitivitySettings>,
 }
 
 impl Default for AnalysisSettings {
@@ -124,6 +127,7 @@ impl Default for AnalysisSettings {
             breakeven: true,
             sweep_points: default_sweep_points(),
             output: None,
+            sensitivity: None,
         }
     }
 }
@@ -220,6 +224,9 @@ impl AnalysisSettings {
             ))
             .at_key("analysis.sweep_points"));
         }
+        if let Some(s) = &self.sensitivity {
+            s.validate()?;
+        }
         Ok(())
     }
 
@@ -268,6 +275,9 @@ pub struct ArchSlot {
     pub arch: Arc<dyn Architecture>,
     /// Its energy model.
     pub energy: Arc<dyn EnergyModel>,
+    /// The parameter table it was built from (without `type`, `name`, `energy`), so studies
+    /// can rebuild it with one parameter changed; `None` when it was built in code.
+    pub params: Option<toml::Table>,
 }
 
 /// A workload's network with its label.
@@ -514,6 +524,7 @@ pub fn activity_shape(network: &Network, point: &OperatingPoint) -> (OperatingPo
                 r.spike_rate = 1.0;
             }
         }
+        shape.input.spike_rate = 1.0;
         return (shape, 1.0);
     }
     let min_positive = explicit_rates()
@@ -523,6 +534,7 @@ pub fn activity_shape(network: &Network, point: &OperatingPoint) -> (OperatingPo
     for r in &mut shape.layers {
         r.spike_rate /= max;
     }
+    shape.input.spike_rate /= max;
     (shape, max / min_positive)
 }
 

@@ -33,6 +33,7 @@ pub mod pipeline;
 pub mod plugin;
 pub mod registry;
 pub mod report;
+pub mod sensitivity;
 pub mod traits;
 
 #[doc(hidden)]

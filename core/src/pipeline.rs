@@ -49,6 +49,9 @@ pub const SECTIONS: &[&str] = &[
     "plugins",
 ];
 
+/// A registry extended by a pipeline's `[plugins]`, with the libraries it loaded.
+type WithPlugins = (Registry, Vec<Arc<crate::plugin::Library>>);
+
 /// A built pipeline, ready to run.
 #[derive(Debug)]
 pub struct Pipeline {
@@ -64,6 +67,9 @@ pub struct Pipeline {
     pub activity: Arc<dyn ActivitySource>,
     /// Architectures with their energy models.
     pub architectures: Vec<ArchSlot>,
+    /// Plugin libraries its `[plugins]` section loaded: a sensitivity study rebuilds their
+    /// components too.
+    pub plugins: Vec<Arc<crate::plugin::Library>>,
 }
 
 impl Pipeline {
@@ -94,8 +100,33 @@ impl Pipeline {
             .map(|o| crate::activity::resolve(&self.base_dir, o))
     }
 
-    /// Runs the analysis.
+    /// Runs the analysis (and the sensitivity study, if configured, rebuilding architectures
+    /// with the built-in registry).
     pub fn run(&self) -> Result<Report, Error> {
+        let registry = self
+            .settings
+            .sensitivity
+            .as_ref()
+            .filter(|s| s.parameters)
+            .and_then(|_| Registry::builtin().ok());
+        self.run_with(registry.as_ref())
+    }
+
+    /// Runs the analysis; a configured sensitivity study rebuilds architectures with varied
+    /// parameters through `registry` (without one, only prices are varied).
+    pub fn run_with(&self, registry: Option<&Registry>) -> Result<Report, Error> {
+        // The pipeline's own plugins join whatever registry rebuilds its components.
+        let with_plugins = match registry {
+            Some(r) if !self.plugins.is_empty() => {
+                let mut r = r.clone();
+                for lib in &self.plugins {
+                    r.register_library(lib)?;
+                }
+                Some(r)
+            }
+            _ => None,
+        };
+        let registry = with_plugins.as_ref().or(registry);
         let mut report = analyze(
             &self.settings,
             &self.workloads,
@@ -112,6 +143,17 @@ impl Pipeline {
                     .map(|s| s.to_string_lossy())
                     .unwrap_or_default()
             );
+        }
+        if let Some(study) = &self.settings.sensitivity {
+            report.sensitivity = crate::sensitivity::analyze(
+                &self.settings,
+                study,
+                &self.workloads,
+                &self.architectures,
+                self.activity.as_ref(),
+                &self.base_dir,
+                registry,
+            )?;
         }
         Ok(report)
     }
@@ -247,7 +289,10 @@ impl Document {
             .and_then(|f| f.parent())
             .map(Path::to_path_buf)
             .unwrap_or_else(|| PathBuf::from("."));
-        let with_plugins = self.load_plugins(registry, &base_dir)?;
+        let (with_plugins, plugins) = match self.load_plugins(registry, &base_dir)? {
+            Some((r, libs)) => (Some(r), libs),
+            None => (None, Vec::new()),
+        };
         let registry = with_plugins.as_ref().unwrap_or(registry);
 
         let settings: AnalysisSettings = match self.table.get("analysis") {
@@ -300,6 +345,11 @@ impl Document {
                 .and_then(|v| v.as_str())
                 .unwrap_or_default()
                 .to_string();
+            let arch_params = {
+                let mut t = params.clone();
+                t.remove("type");
+                t
+            };
             let arch: Box<dyn Architecture> = self.build_component(registry, &at, params)?;
             let energy = match common.get("energy") {
                 Some(v) => {
@@ -361,6 +411,7 @@ impl Document {
                 type_name,
                 arch: Arc::from(arch),
                 energy,
+                params: Some(arch_params),
             });
         }
         Ok(Pipeline {
@@ -370,6 +421,7 @@ impl Document {
             workloads,
             activity,
             architectures,
+            plugins,
         })
     }
 
@@ -378,7 +430,7 @@ impl Document {
         &self,
         registry: &Registry,
         base_dir: &Path,
-    ) -> Result<Option<Registry>, ConfigError> {
+    ) -> Result<Option<WithPlugins>, ConfigError> {
         let Some(section) = self.table.get("plugins") else {
             return Ok(None);
         };
@@ -421,6 +473,7 @@ impl Document {
             }
         };
         let mut with = registry.clone();
+        let mut libs = Vec::new();
         for (i, item) in items.iter().enumerate() {
             let mut item_at = load_at.clone();
             item_at.push(Seg::Index(i));
@@ -431,10 +484,12 @@ impl Document {
                 ));
             };
             let path = crate::activity::resolve(base_dir, Path::new(path));
-            with.load_plugin(&path)
-                .map_err(|e| self.error(&item_at, e.to_string()))?;
+            libs.push(
+                with.load_plugin(&path)
+                    .map_err(|e| self.error(&item_at, e.to_string()))?,
+            );
         }
-        Ok(Some(with))
+        Ok(Some((with, libs)))
     }
 
     /// The component tables of a section (a table or an array of tables), with their paths.
@@ -598,6 +653,7 @@ impl PipelineBuilder {
             label,
             arch: Arc::new(architecture),
             energy,
+            params: None,
         });
         self
     }
@@ -611,12 +667,13 @@ impl PipelineBuilder {
         params: toml::Table,
         energy: Arc<dyn EnergyModel>,
     ) -> Result<Self, ConfigError> {
-        let arch: Box<dyn Architecture> = registry.build(type_name, params)?;
+        let arch: Box<dyn Architecture> = registry.build(type_name, params.clone())?;
         self.architectures.push(ArchSlot {
             label: label.into(),
             type_name: type_name.to_string(),
             arch: Arc::from(arch),
             energy,
+            params: Some(params),
         });
         Ok(self)
     }
@@ -646,6 +703,7 @@ impl PipelineBuilder {
                 .activity
                 .unwrap_or_else(|| Arc::new(Uniform::default())),
             architectures: self.architectures,
+            plugins: Vec::new(),
         })
     }
 }

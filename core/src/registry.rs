@@ -354,6 +354,26 @@ impl Registry {
         Ok(())
     }
 
+    /// Overrides keys of a registered component's example, for components whose defaults
+    /// need companions to run (for instance the price table an architecture is meant for, as
+    /// `energy = "…"`, which a pipeline reads from the architecture's table). Returns false
+    /// when `name` is not registered as a `T`.
+    pub fn set_example<T: Component + ?Sized>(
+        &mut self,
+        name: &str,
+        overrides: toml::Table,
+    ) -> bool {
+        match T::table_mut(self).get_mut(name) {
+            Some(entry) => {
+                for (k, v) in overrides {
+                    entry.info.example.insert(k, v);
+                }
+                true
+            }
+            None => false,
+        }
+    }
+
     /// Whether `name` is registered as a `T`.
     pub fn contains<T: Component + ?Sized>(&self, name: &str) -> bool {
         T::table(self).contains_key(name)

@@ -243,6 +243,9 @@ pub struct Report {
     pub breakeven: Vec<BreakEven>,
     /// Energy against spike rate.
     pub sweeps: Vec<Sweep>,
+    /// One-at-a-time sensitivity of the break-even spike rate (tornado), if configured.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sensitivity: Vec<crate::sensitivity::Tornado>,
 }
 
 impl Report {
@@ -280,6 +283,7 @@ impl Report {
             comparisons: Vec::new(),
             breakeven: Vec::new(),
             sweeps: Vec::new(),
+            sensitivity: Vec::new(),
         }
     }
 
@@ -418,6 +422,10 @@ impl Report {
             md.push('\n');
         }
 
+        if !self.sensitivity.is_empty() {
+            md.push_str(&self.sensitivity_markdown());
+        }
+
         if !self.comparisons.is_empty() {
             md.push_str("## Comparisons\n\n| architecture | workload | activity | T | spike rate | ρ | SNN (µJ) | baseline (µJ) | SNN / baseline | SNN pJ/synapse | baseline pJ/synapse | twin bound |\n|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|\n");
             for c in &self.comparisons {
@@ -550,6 +558,65 @@ impl Report {
         md
     }
 
+    fn sensitivity_markdown(&self) -> String {
+        let mut md = String::from("## Sensitivity\n\n");
+        let pct = |s: &Option<crate::sensitivity::Side>| match s {
+            None => "rejected".to_string(),
+            Some(s) => match (s.status, s.breakeven) {
+                (BreakEvenStatus::SnnNeverWins, _) => "never wins".into(),
+                (BreakEvenStatus::SnnAlwaysWins, _) => "always wins".into(),
+                (_, r) => format!("{:.3} %", 100.0 * r.unwrap_or(0.0)),
+            },
+        };
+        for t in &self.sensitivity {
+            let _ = writeln!(
+                md,
+                "### {} on {}, T = {} (±{:.0} %)\n\nBreak-even spike rate when one input at a time is scaled by ×{} and ×{}; nominal {} (against the {}). The verdict at the `{}` activity (spike rate {:.2} %: SNN {}) {}.\n",
+                t.architecture,
+                t.workload,
+                t.timesteps,
+                100.0 * t.range,
+                1.0 - t.range,
+                1.0 + t.range,
+                pct(&Some(t.nominal.clone())),
+                t.baseline,
+                t.operating_point,
+                100.0 * t.spike_rate,
+                if t.nominal.snn_wins { "wins" } else { "loses" },
+                if t.flips() {
+                    "**flips** within the range (rows marked below)"
+                } else {
+                    "holds across the whole range"
+                }
+            );
+            md.push_str("| input | kind | low value | break-even | high value | break-even | swing | verdict |\n|---|---|---:|---:|---:|---:|---:|---|\n");
+            for r in &t.rows {
+                let v = |s: &Option<crate::sensitivity::Side>| {
+                    s.as_ref()
+                        .map(|s| s.value.clone())
+                        .unwrap_or_else(|| "—".into())
+                };
+                let _ = writeln!(
+                    md,
+                    "| {} | {} | {} | {} | {} | {} | {:.3} pp | {} |",
+                    r.name,
+                    r.kind,
+                    v(&r.low),
+                    pct(&r.low),
+                    v(&r.high),
+                    pct(&r.high),
+                    100.0 * r.swing,
+                    if r.flips { "**flips**" } else { "holds" }
+                );
+            }
+            for n in &t.notes {
+                let _ = writeln!(md, "\nNote: {n}");
+            }
+            md.push('\n');
+        }
+        md
+    }
+
     /// The T verdicts are stated at: `headline_timesteps` if set, else 6 (the paper's setting)
     /// if analysed, else the middle of the analysed list.
     pub fn headline_timesteps(&self) -> u32 {
@@ -584,8 +651,31 @@ impl Report {
                 Some(_) => "; it wins at every spike rate".to_string(),
                 None => String::new(),
             };
+            let flips = self
+                .sensitivity
+                .iter()
+                .filter(|t| {
+                    t.architecture == c.architecture
+                        && t.workload == c.workload
+                        && t.timesteps == c.timesteps
+                })
+                .flat_map(|t| {
+                    t.rows
+                        .iter()
+                        .filter(|r| r.flips)
+                        .map(move |r| format!("{} (±{:.0} %)", r.name, 100.0 * t.range))
+                })
+                .collect::<Vec<_>>();
+            let flip_text = if flips.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    " The verdict is fragile: it flips when one of these changes within its range: {}.",
+                    flips.join(", ")
+                )
+            };
             out.push(format!(
-                "**{}**, {} at T = {}, spike rate {:.2} %: the SNN {} ({:.3}× the energy of the {}){be_text}.",
+                "**{}**, {} at T = {}, spike rate {:.2} %: the SNN {} ({:.3}× the energy of the {}){be_text}.{flip_text}",
                 c.architecture,
                 c.workload,
                 c.timesteps,
