@@ -562,3 +562,41 @@ fn a_sensitivity_study_varies_the_parameters_of_a_plugin_architecture() {
         );
     }
 }
+
+#[test]
+fn threads_evaluating_different_networks_through_one_instance_get_the_linked_numbers() {
+    // The host names a network by number once the plugin holds it; two threads alternating
+    // networks on one handle make the plugin ask for networks again, which must not change a
+    // single number.
+    let mut r = builtins();
+    r.load_plugin(&libraries().systolic).unwrap();
+    let loaded: Box<dyn Architecture> = r.build("systolic-array", toml::Table::new()).unwrap();
+    let linked = snnergy_example_systolic::SystolicArray::new(Default::default()).unwrap();
+    let nets = [network("resnet20"), network("vgg16")];
+    let settings = AnalysisSettings::default();
+    std::thread::scope(|s| {
+        for net in &nets {
+            let (loaded, linked, settings) = (&loaded, &linked, &settings);
+            s.spawn(move || {
+                for round in 0..10 {
+                    let point =
+                        snnergy::core::OperatingPoint::uniform(net, 0.01 * round as f64, 0.4);
+                    let acts =
+                        snnergy::core::activity::layer_activities(net, &point, Default::default());
+                    let f = if round % 2 == 0 {
+                        settings.snn_format(4)
+                    } else {
+                        settings.baseline_format(4)
+                    };
+                    loaded.check(net, &f).unwrap();
+                    for (i, a) in acts.iter().enumerate() {
+                        let (mut x, mut y) = (Actions::new(), Actions::new());
+                        loaded.evaluate(net, i, &f, a, &mut x).unwrap();
+                        linked.evaluate(net, i, &f, a, &mut y).unwrap();
+                        assert_eq!(x.as_slice(), y.as_slice(), "{} layer {i}", net.name);
+                    }
+                }
+            });
+        }
+    });
+}

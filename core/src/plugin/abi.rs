@@ -51,6 +51,9 @@ pub const STATUS_OK: Status = 0;
 pub const STATUS_ERROR: Status = 1;
 /// The plugin panicked; the output buffer holds a JSON error with the panic message.
 pub const STATUS_PANIC: Status = 2;
+/// The request named its network by `network_id` only, and the plugin does not hold that
+/// network (any more): the host sends the request again with the network in full.
+pub const STATUS_NEED_NETWORK: Status = 3;
 
 /// Component kind codes used by `create`.
 pub const KIND_ARCHITECTURE: u32 = 1;
@@ -211,11 +214,15 @@ pub struct PluginV1 {
     pub describe: DescribeFn,
     /// See [`CreateFn`].
     pub create: CreateFn,
-    /// Architecture handles: `{"schema", "network", "format"}` → `{"schema"}` or an error.
+    /// Architecture handles: `{"schema", "network_id", "network"?, "format"}` → `{"schema"}`
+    /// or an error.
     pub check: CallFn,
-    /// Architecture handles: `{"schema", "network", "format", "layers": [{"index",
-    /// "activity"}]}` → `{"schema", "layers": [[action, …], …]}` in request order. One call
-    /// can cover a whole network.
+    /// Architecture handles: `{"schema", "network_id", "network"?, "format", "layers":
+    /// [{"index", "activity"}]}` → `{"schema", "kinds", "layers"}` in request order (see
+    /// [`super::wire::EvaluateResponse`]). One call can cover a whole network. The host
+    /// numbers each network it sends (never reusing a number for another network) and leaves
+    /// `network` out when it sent that network to this handle before; a plugin that no longer
+    /// holds it answers [`STATUS_NEED_NETWORK`].
     pub evaluate: CallFn,
     /// Energy-model handles: `{"schema", "action"}` → `{"schema", "pj", "source",
     /// "derivation"}`.

@@ -29,6 +29,7 @@ use std::collections::BTreeMap;
 use std::ffi::c_void;
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use serde::de::DeserializeOwned;
@@ -143,6 +144,7 @@ unsafe impl Sync for Handle {}
 /// A failed call: status and the plugin's message.
 struct CallError {
     panicked: bool,
+    need_network: bool,
     message: String,
     key: Option<String>,
 }
@@ -269,7 +271,7 @@ fn call_table(table: &PluginV1, f: impl FnOnce(*mut Buf) -> Status) -> Result<St
     }
     match status {
         abi::STATUS_OK => Ok(text),
-        abi::STATUS_ERROR | abi::STATUS_PANIC => {
+        abi::STATUS_ERROR | abi::STATUS_PANIC | abi::STATUS_NEED_NETWORK => {
             let (message, key) = match serde_json::from_str::<wire::ErrorMessage>(&text) {
                 Ok(e) => (e.message, e.key),
                 Err(_) if text.is_empty() => ("(no message)".to_string(), None),
@@ -277,12 +279,14 @@ fn call_table(table: &PluginV1, f: impl FnOnce(*mut Buf) -> Status) -> Result<St
             };
             Err(CallError {
                 panicked: status == abi::STATUS_PANIC,
+                need_network: status == abi::STATUS_NEED_NETWORK,
                 message,
                 key,
             })
         }
         other => Err(CallError {
             panicked: false,
+            need_network: false,
             message: format!("unknown status {other} (answer: {text})"),
             key: None,
         }),
@@ -775,9 +779,15 @@ pub struct ForeignArchitecture {
     handle: Handle,
     name: String,
     assumptions: Vec<Assumption>,
-    // The last network sent, with its JSON: analyses evaluate one network many times.
-    network_cache: Mutex<Option<(Network, Arc<str>)>>,
+    // The last network serialized, with its JSON and number: analyses evaluate one network
+    // many times.
+    network_cache: Mutex<Option<(Network, Arc<str>, u64)>>,
+    // Number of the network last sent in full to this handle (0: none).
+    sent: AtomicU64,
 }
+
+/// Numbers networks sent to plugins; never reused within a process.
+static NEXT_NETWORK_ID: AtomicU64 = AtomicU64::new(1);
 
 impl fmt::Debug for ForeignArchitecture {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -802,6 +812,7 @@ impl ForeignArchitecture {
             name: name.to_string(),
             assumptions: created.assumptions,
             network_cache: Mutex::new(None),
+            sent: AtomicU64::new(0),
         })
     }
 
@@ -810,18 +821,62 @@ impl ForeignArchitecture {
         &self.lib
     }
 
-    fn network_json(&self, network: &Network) -> Result<Arc<str>, ArchError> {
+    fn network_json(&self, network: &Network) -> Result<(Arc<str>, u64), ArchError> {
         let mut cache = self.network_cache.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some((n, json)) = cache.as_ref()
+        if let Some((n, json, id)) = cache.as_ref()
             && n == network
         {
-            return Ok(json.clone());
+            return Ok((json.clone(), *id));
         }
         let json: Arc<str> = serde_json::to_string(network)
             .map_err(|e| self.config_error(format!("cannot serialize the network: {e}")))?
             .into();
-        *cache = Some((network.clone(), json.clone()));
-        Ok(json)
+        let id = NEXT_NETWORK_ID.fetch_add(1, Ordering::Relaxed);
+        *cache = Some((network.clone(), json.clone(), id));
+        Ok((json, id))
+    }
+
+    /// Sends a request about `network` through `function`: by number when this handle was
+    /// sent the network before, in full otherwise (and again in full if the plugin asks).
+    /// `rest` is the request's JSON after the network, starting with a comma.
+    fn send(
+        &self,
+        function: abi::CallFn,
+        network: &Network,
+        rest: &str,
+    ) -> Result<String, CallError> {
+        let (net, id) = self.network_json(network).map_err(|e| CallError {
+            panicked: false,
+            need_network: false,
+            message: e.to_string(),
+            key: None,
+        })?;
+        let text = |full: bool| {
+            let mut t = String::with_capacity(rest.len() + if full { net.len() } else { 0 } + 64);
+            t.push_str(&format!("{{\"schema\":{},\"network_id\":{id}", abi::SCHEMA));
+            if full {
+                t.push_str(",\"network\":");
+                t.push_str(&net);
+            }
+            t.push_str(rest);
+            t.push('}');
+            t
+        };
+        let call = |text: &str| {
+            self.lib.call(|buf| {
+                // SAFETY: live handle of this table; the request outlives the call.
+                unsafe { function(self.handle.0, StrRef::new(text), buf) }
+            })
+        };
+        let lean = self.sent.load(Ordering::Relaxed) == id;
+        let answer = match call(&text(!lean)) {
+            Err(e) if e.need_network && lean => call(&text(true)),
+            other => other,
+        };
+        if answer.is_ok() {
+            self.sent.store(id, Ordering::Relaxed);
+        }
+        answer
     }
 
     fn config_error(&self, message: String) -> ArchError {
@@ -850,35 +905,20 @@ impl ForeignArchitecture {
         layers: Vec<wire::LayerRequest>,
         out: &mut [Actions],
     ) -> Result<(), ArchError> {
-        let net = self.network_json(network)?;
         let format_json = serde_json::to_string(format)
             .map_err(|e| self.config_error(format!("cannot serialize the format: {e}")))?;
         let layers_json = serde_json::to_string(&layers)
             .map_err(|e| self.config_error(format!("cannot serialize the activity: {e}")))?;
         let single = (layers.len() == 1).then(|| layers[0].index);
         let count = layers.len();
-        // Written by hand around the cached network text; the shape is wire::EvaluateRequest.
-        let mut text =
-            String::with_capacity(net.len() + format_json.len() + layers_json.len() + 64);
-        text.push_str("{\"schema\":");
-        text.push_str(&abi::SCHEMA.to_string());
-        text.push_str(",\"network\":");
-        text.push_str(&net);
-        text.push_str(",\"format\":");
-        text.push_str(&format_json);
-        text.push_str(",\"layers\":");
-        text.push_str(&layers_json);
-        text.push('}');
         let fail = |message: String| match single {
             Some(i) => self.layer_error(network, i, message),
             None => self.config_error(message),
         };
+        // The shape is wire::EvaluateRequest.
+        let rest = format!(",\"format\":{format_json},\"layers\":{layers_json}");
         let answer = self
-            .lib
-            .call(|buf| {
-                // SAFETY: live handle of this table; the request outlives the call.
-                unsafe { (self.lib.table.evaluate)(self.handle.0, StrRef::new(&text), buf) }
-            })
+            .send(self.lib.table.evaluate, network, &rest)
             .map_err(|e| fail(e.describe("evaluate")))?;
         let response: wire::EvaluateResponse = parse_answer("evaluate", &answer).map_err(&fail)?;
         if response.layers.len() != count {
@@ -918,21 +958,16 @@ impl Drop for ForeignArchitecture {
 
 impl Architecture for ForeignArchitecture {
     fn check(&self, network: &Network, format: &Format) -> Result<(), ArchError> {
-        let net = self.network_json(network)?;
         let format_json = serde_json::to_string(format)
             .map_err(|e| self.config_error(format!("cannot serialize the format: {e}")))?;
-        let text = format!(
-            "{{\"schema\":{},\"network\":{net},\"format\":{format_json}}}",
-            abi::SCHEMA
-        );
         let answer = self
-            .lib
-            .call(|buf| {
-                // SAFETY: live handle of this table; the request outlives the call.
-                unsafe { (self.lib.table.check)(self.handle.0, StrRef::new(&text), buf) }
-            })
+            .send(
+                self.lib.table.check,
+                network,
+                &format!(",\"format\":{format_json}"),
+            )
             .map_err(|e| {
-                if e.panicked {
+                if e.panicked || e.need_network {
                     self.config_error(e.describe("check"))
                 } else {
                     // The plugin's own message already names the layer and the limit.

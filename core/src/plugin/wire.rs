@@ -2,8 +2,8 @@
 //! two sides cannot drift apart; a plugin written without the SDK follows the same shapes.
 //!
 //! Requests that carry a network borrow it as raw JSON ([`RawValue`]) so the host can
-//! serialize a network once and reuse the text for every evaluation of it, and the plugin can
-//! recognise a network it has already parsed.
+//! serialize a network once and reuse the text; the host numbers its networks, so a request
+//! about a network the plugin already holds names it by number and does not carry it.
 
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
@@ -115,9 +115,13 @@ pub struct Created {
 pub struct CheckRequest<'a> {
     /// Schema.
     pub schema: u32,
-    /// The network (a [`Network`](crate::Network)).
-    #[serde(borrow)]
-    pub network: &'a RawValue,
+    /// The host's number for the network (0: none), the same for the same network.
+    #[serde(default)]
+    pub network_id: u64,
+    /// The network (a [`Network`](crate::Network)); left out when the host sent network
+    /// `network_id` to this handle before.
+    #[serde(default, borrow)]
+    pub network: Option<&'a RawValue>,
     /// The format (a [`Format`](crate::Format)).
     #[serde(borrow)]
     pub format: &'a RawValue,
@@ -137,9 +141,13 @@ pub struct LayerRequest {
 pub struct EvaluateRequest<'a> {
     /// Schema.
     pub schema: u32,
-    /// The network (a [`Network`](crate::Network)).
-    #[serde(borrow)]
-    pub network: &'a RawValue,
+    /// The host's number for the network (0: none), the same for the same network.
+    #[serde(default)]
+    pub network_id: u64,
+    /// The network (a [`Network`](crate::Network)); left out when the host sent network
+    /// `network_id` to this handle before.
+    #[serde(default, borrow)]
+    pub network: Option<&'a RawValue>,
     /// The format (a [`Format`](crate::Format)).
     #[serde(borrow)]
     pub format: &'a RawValue,

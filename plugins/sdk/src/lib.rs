@@ -40,6 +40,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use serde_json::value::RawValue;
 use snnergy_core::plugin::abi::{self, Buf, HostV1, PluginV1, Status, StrRef};
 use snnergy_core::plugin::wire;
 use snnergy_core::registry::Spec;
@@ -94,9 +95,9 @@ pub trait PluginEnergyModel: EnergyModel + Sized + 'static {
 enum Instance {
     Architecture {
         arch: Box<dyn Architecture>,
-        // The last network received, by its JSON text: an analysis evaluates one network many
-        // times, and parsing it is most of the cost of a call.
-        network: Mutex<Option<(String, Arc<Network>)>>,
+        // The last network received, by the host's number for it: an analysis evaluates one
+        // network many times, and parsing it would be most of the cost of a call.
+        network: Mutex<Option<(u64, Arc<Network>)>>,
     },
     EnergyModel(Box<dyn EnergyModel>),
 }
@@ -546,19 +547,31 @@ pub mod __private {
     }
 }
 
+/// A failed call: its status and message.
+struct Failure {
+    status: Status,
+    message: wire::ErrorMessage,
+}
+
+impl From<wire::ErrorMessage> for Failure {
+    fn from(message: wire::ErrorMessage) -> Self {
+        Self {
+            status: abi::STATUS_ERROR,
+            message,
+        }
+    }
+}
+
 /// Runs `f` with panics caught, writing its answer or error to `out`.
 ///
 /// # Safety
 /// `out` is null or points to a writable [`Buf`].
-unsafe fn guarded(
-    out: *mut Buf,
-    f: impl FnOnce() -> Result<Vec<u8>, wire::ErrorMessage>,
-) -> Status {
+unsafe fn guarded(out: *mut Buf, f: impl FnOnce() -> Result<Vec<u8>, Failure>) -> Status {
     let (status, bytes) = match catch_unwind(AssertUnwindSafe(f)) {
         Ok(Ok(bytes)) => (abi::STATUS_OK, bytes),
-        Ok(Err(e)) => (
-            abi::STATUS_ERROR,
-            serde_json::to_vec(&e).unwrap_or_else(|_| e.message.into_bytes()),
+        Ok(Err(Failure { status, message })) => (
+            status,
+            serde_json::to_vec(&message).unwrap_or_else(|_| message.message.into_bytes()),
         ),
         Err(payload) => {
             let e = wire::ErrorMessage {
@@ -606,14 +619,14 @@ unsafe extern "C" fn describe_shim(out: *mut Buf) -> Status {
     unsafe {
         guarded(out, || {
             let p = plugin()?;
-            json(&wire::Describe {
+            Ok(json(&wire::Describe {
                 schema: abi::SCHEMA,
                 plugin: wire::PluginDoc {
                     name: p.name.to_string(),
                     version: p.version.to_string(),
                 },
                 components: p.components.iter().map(|c| (c.describe)()).collect(),
-            })
+            })?)
         })
     }
 }
@@ -634,7 +647,7 @@ unsafe extern "C" fn create_shim(
             let kind = match kind {
                 abi::KIND_ARCHITECTURE => wire::ComponentKind::Architecture,
                 abi::KIND_ENERGY_MODEL => wire::ComponentKind::EnergyModel,
-                other => return Err(error(format!("unknown component kind code {other}"))),
+                other => return Err(error(format!("unknown component kind code {other}")).into()),
             };
             let c = p
                 .components
@@ -644,7 +657,7 @@ unsafe extern "C" fn create_shim(
             let (instance, created) = (c.create)(config)?;
             let answer = json(&created)?;
             if handle.is_null() {
-                return Err(error("no place to store the handle"));
+                return Err(error("no place to store the handle").into());
             }
             *handle = Box::into_raw(Box::new(instance)) as *mut c_void;
             Ok(answer)
@@ -659,23 +672,33 @@ unsafe fn instance<'a>(handle: *mut c_void) -> Result<&'a Instance, wire::ErrorM
     unsafe { (handle as *const Instance).as_ref() }.ok_or_else(|| error("null handle"))
 }
 
+/// The architecture behind `instance` and the request's network: parsed from the request,
+/// or the one held under `id` when the request names it by number only.
 fn architecture<'a>(
     instance: &'a Instance,
-    network_json: &str,
-) -> Result<(&'a dyn Architecture, Arc<Network>), wire::ErrorMessage> {
+    id: u64,
+    network_json: Option<&RawValue>,
+) -> Result<(&'a dyn Architecture, Arc<Network>), Failure> {
     let Instance::Architecture { arch, network } = instance else {
-        return Err(error("the handle is an energy model, not an architecture"));
+        return Err(error("the handle is an energy model, not an architecture").into());
     };
     let mut cache = network.lock().unwrap_or_else(|p| p.into_inner());
-    if let Some((text, net)) = cache.as_ref()
-        && text == network_json
+    if let Some((held, net)) = cache.as_ref()
+        && id != 0
+        && *held == id
     {
         return Ok((arch.as_ref(), net.clone()));
     }
-    let net: Network = serde_json::from_str(network_json)
+    let Some(json) = network_json else {
+        return Err(Failure {
+            status: abi::STATUS_NEED_NETWORK,
+            message: error(format!("network #{id} is not held by this handle")),
+        });
+    };
+    let net: Network = serde_json::from_str(json.get())
         .map_err(|e| error(format!("request carries a malformed network: {e}")))?;
     let net = Arc::new(net);
-    *cache = Some((network_json.to_string(), net.clone()));
+    *cache = Some((id, net.clone()));
     Ok((arch.as_ref(), net))
 }
 
@@ -689,13 +712,13 @@ unsafe extern "C" fn check_shim(handle: *mut c_void, request: StrRef, out: *mut 
         guarded(out, || {
             let req: wire::CheckRequest<'_> = serde_json::from_str(request_text(request)?)
                 .map_err(|e| error(format!("malformed check request: {e}")))?;
-            let (arch, network) = architecture(instance(handle)?, req.network.get())?;
+            let (arch, network) = architecture(instance(handle)?, req.network_id, req.network)?;
             let format: Format = serde_json::from_str(req.format.get())
                 .map_err(|e| error(format!("malformed format: {e}")))?;
             arch.check(&network, &format).map_err(arch_error)?;
-            json(&wire::Done {
+            Ok(json(&wire::Done {
                 schema: abi::SCHEMA,
-            })
+            })?)
         })
     }
 }
@@ -706,7 +729,7 @@ unsafe extern "C" fn evaluate_shim(handle: *mut c_void, request: StrRef, out: *m
         guarded(out, || {
             let req: wire::EvaluateRequest<'_> = serde_json::from_str(request_text(request)?)
                 .map_err(|e| error(format!("malformed evaluate request: {e}")))?;
-            let (arch, network) = architecture(instance(handle)?, req.network.get())?;
+            let (arch, network) = architecture(instance(handle)?, req.network_id, req.network)?;
             let format: Format = serde_json::from_str(req.format.get())
                 .map_err(|e| error(format!("malformed format: {e}")))?;
             let n = network.layers.len();
@@ -714,7 +737,8 @@ unsafe extern "C" fn evaluate_shim(handle: *mut c_void, request: StrRef, out: *m
                 return Err(error(format!(
                     "layer index {} is outside network `{}` of {n} layers",
                     bad.index, network.name
-                )));
+                ))
+                .into());
             }
             let mut actions = vec![Actions::new(); req.layers.len()];
             let whole =
@@ -730,7 +754,7 @@ unsafe extern "C" fn evaluate_shim(handle: *mut c_void, request: StrRef, out: *m
                         .map_err(arch_error)?;
                 }
             }
-            encode_actions(&actions)
+            Ok(encode_actions(&actions)?)
         })
     }
 }
@@ -780,16 +804,16 @@ unsafe extern "C" fn price_shim(handle: *mut c_void, request: StrRef, out: *mut 
             let req: wire::PriceRequest = serde_json::from_str(request_text(request)?)
                 .map_err(|e| error(format!("malformed price request: {e}")))?;
             let Instance::EnergyModel(model) = instance(handle)? else {
-                return Err(error("the handle is an architecture, not an energy model"));
+                return Err(error("the handle is an architecture, not an energy model").into());
             };
             // The host names the model and the action; the reason is what it lacks.
             let p = model.price(&req.action).map_err(|e| error(e.reason))?;
-            json(&wire::PriceResponse {
+            Ok(json(&wire::PriceResponse {
                 schema: abi::SCHEMA,
                 pj: p.pj,
                 source: p.source,
                 derivation: p.derivation,
-            })
+            })?)
         })
     }
 }
