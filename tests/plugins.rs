@@ -600,3 +600,23 @@ fn threads_evaluating_different_networks_through_one_instance_get_the_linked_num
         }
     });
 }
+
+#[test]
+fn a_plugin_that_asks_for_the_network_again_gets_it() {
+    let text = |path: &Path| {
+        format!(
+            "[plugins]\nload = [\"{}\"]\n[analysis]\ntimesteps = [2, 4]\nsweep_points = 5\n[workload]\ntype = \"resnet20\"\n[energy]\ntype = \"fault-prices\"\n[[architecture]]\ntype = \"fault-arch\"\n",
+            toml_path(path)
+        )
+    };
+    let run = |mode: &str| {
+        let p = Pipeline::from_toml(&text(&fault_copy(mode)), None, &builtins()).unwrap();
+        p.run().unwrap().to_json()
+    };
+    // Every request after the first names the network by number; the forgetful copy answers
+    // each with STATUS_NEED_NETWORK and gets the network again.
+    assert_eq!(
+        without_plugin_assumption(&run("forgetful")),
+        without_plugin_assumption(&run("healthy"))
+    );
+}

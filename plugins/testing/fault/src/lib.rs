@@ -14,6 +14,7 @@
 //! | `invalid-json` | `evaluate` answers truncated JSON |
 //! | `negative` | `fault-arch` counts −5 additions, `fault-prices` prices everything at −1 pJ |
 //! | `duplicate` | advertises an architecture named `paper-v1`, a built-in's name |
+//! | `forgetful` | `evaluate` never holds a network: every request naming one by number only is answered with `STATUS_NEED_NETWORK` |
 //! | anything else | a small, healthy architecture and price list |
 
 use std::ffi::c_void;
@@ -42,6 +43,8 @@ pub enum Mode {
     Negative,
     /// A component named like a built-in.
     Duplicate,
+    /// Forgets every network.
+    Forgetful,
     /// No fault.
     Healthy,
 }
@@ -56,6 +59,7 @@ impl Mode {
             ("invalid-json", Mode::InvalidJson),
             ("negative", Mode::Negative),
             ("duplicate", Mode::Duplicate),
+            ("forgetful", Mode::Forgetful),
         ]
         .into_iter()
         .find(|(k, _)| name.contains(k))
@@ -249,6 +253,33 @@ unsafe extern "C" fn invalid_json_evaluate(_: *mut c_void, _: StrRef, out: *mut 
     c_abi::STATUS_OK
 }
 
+/// The SDK's `evaluate`, which the forgetful mode calls when a request carries its network.
+static SDK_EVALUATE: OnceLock<c_abi::CallFn> = OnceLock::new();
+
+unsafe extern "C" fn forgetful_evaluate(
+    handle: *mut c_void,
+    request: StrRef,
+    out: *mut Buf,
+) -> Status {
+    // SAFETY: the host passes a string valid for the call.
+    let text = String::from_utf8_lossy(unsafe { request.as_bytes() });
+    if !text.contains("\"network\":") {
+        // SAFETY: `out` comes from the host.
+        unsafe {
+            snnergy_plugin_sdk::__private::write_buf(
+                out,
+                b"{\"schema\":1,\"message\":\"this plugin holds no network\"}".to_vec(),
+            )
+        };
+        return c_abi::STATUS_NEED_NETWORK;
+    }
+    match SDK_EVALUATE.get() {
+        // SAFETY: forwarding the host's arguments to the SDK's own function.
+        Some(f) => unsafe { f(handle, request, out) },
+        None => c_abi::STATUS_ERROR,
+    }
+}
+
 /// The entry point, with the table adjusted to the injected fault.
 ///
 /// # Safety
@@ -283,6 +314,10 @@ pub unsafe extern "C" fn snnergy_plugin_v1(host: *const HostV1) -> *const Plugin
         Mode::WrongMajor => adjusted.abi_major = 2,
         Mode::SmallTable => adjusted.struct_size = 12,
         Mode::InvalidJson => adjusted.evaluate = invalid_json_evaluate,
+        Mode::Forgetful => {
+            let _ = SDK_EVALUATE.set(adjusted.evaluate);
+            adjusted.evaluate = forgetful_evaluate;
+        }
         _ => return table,
     }
     Box::leak(Box::new(adjusted))
