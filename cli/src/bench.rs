@@ -43,7 +43,7 @@ fn time<T>(f: impl FnOnce() -> T) -> (T, Duration) {
 
 pub fn bench(args: BenchArgs) -> anyhow::Result<()> {
     let registry = crate::registry()?;
-    println!("snnergy bench (one thread; figures from this run only)\n");
+    outln!("snnergy bench (one thread; figures from this run only)\n");
     if args.boundary {
         return crate::bench_boundary::boundary(&registry, args.seconds);
     }
@@ -92,7 +92,7 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<()> {
             }
             let secs = start.elapsed().as_secs_f64();
             let rate = ev.evaluations() as f64 / secs;
-            println!(
+            outln!(
                 "layer evaluations/s  {:<14} ({:<13}) on {:<26} {:>12.0}  ({} layers × {} network evaluations, checksum {:.3e})",
                 slot.label,
                 slot.energy.name(),
@@ -104,14 +104,14 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<()> {
             );
         }
     }
-    println!();
+    outln!();
 
     // 2. The pipelines as shipped (T = 1..16, break-even, sweeps; the VGG16 one also runs
     //    its sensitivity study).
     for (name, p) in [("paper-v1", &pipeline), ("vgg16-cifar10", &main)] {
         let (r, dt) = time(|| p.run_with(Some(&registry)));
         r?;
-        println!(
+        outln!(
             "{name} pipeline, full run: {:>9.1} ms",
             dt.as_secs_f64() * 1e3
         );
@@ -143,7 +143,7 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<()> {
         let report = report?;
         let points: usize = report.sweeps.iter().map(|s| s.snn_pj.len()).sum();
         let labels: Vec<&str> = p.architectures.iter().map(|a| a.label.as_str()).collect();
-        println!(
+        outln!(
             "VGG16 sweep, T = 1..16 × {} rates × {} architectures [{}] ({} SNN network evaluations + break-even): {:>9.1} ms",
             args.sweep_points,
             p.architectures.len(),
@@ -152,11 +152,11 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<()> {
             dt.as_secs_f64() * 1e3
         );
     }
-    println!();
+    outln!();
     crate::bench_boundary::boundary(&registry, args.seconds)?;
     match peak_rss_mib() {
-        Some(m) => println!("peak resident memory:                        {m:>9.1} MiB"),
-        None => println!("peak resident memory: not available on this system"),
+        Some(m) => outln!("peak resident memory:                        {m:>9.1} MiB"),
+        None => outln!("peak resident memory: not available on this system"),
     }
     Ok(())
 }

@@ -164,7 +164,7 @@ fn networks(registry: &Registry) -> anyhow::Result<Vec<Network>> {
 }
 
 pub fn boundary(registry: &Registry, seconds: f64) -> anyhow::Result<()> {
-    println!("plugin boundary (ns per layer-evaluation; µs = ns / 1000):");
+    outln!("plugin boundary (ns per layer-evaluation; µs = ns / 1000):");
     let budget = Duration::from_secs_f64((seconds / 8.0).max(0.05));
     let table =
         snnergy_plugin_sdk::linked_table("snnergy-bench", env!("CARGO_PKG_VERSION"), THROUGH_ABI);
@@ -194,7 +194,7 @@ pub fn boundary(registry: &Registry, seconds: f64) -> anyhow::Result<()> {
         let (b, _) = per_network(through.as_ref(), energy.as_ref(), &net, budget)?;
         let (dl, _) = per_layer(&direct, &net, budget)?;
         let (bl, _) = per_layer(through.as_ref(), &net, budget)?;
-        println!(
+        outln!(
             "  paper-v1 on {:<18} built in {:>8.0}   through the ABI, one call per network {:>8.0} (+{:.0})   one call per layer {:>8.0} (+{:.0})",
             format!("{} ({} layers)", net.name, net.layers.len()),
             d,
@@ -215,7 +215,7 @@ pub fn boundary(registry: &Registry, seconds: f64) -> anyhow::Result<()> {
         for net in networks(registry)? {
             let (b, _) = per_network(arch.as_ref(), horowitz.as_ref(), &net, budget)?;
             let (bl, _) = per_layer(arch.as_ref(), &net, budget)?;
-            println!(
+            outln!(
                 "  {} on {:<18} from {}: one call per network {:>8.0}   one call per layer {:>8.0}",
                 info.name,
                 format!("{} ({} layers)", net.name, net.layers.len()),

@@ -152,7 +152,7 @@ pub fn breakeven(args: BreakevenArgs) -> anyhow::Result<()> {
         report.comparisons.clear();
     }
     if args.json {
-        print!("{}", report.to_json());
+        out!("{}", report.to_json());
     } else {
         crate::output::print_report(&report, true);
     }

@@ -46,14 +46,14 @@ pub fn list(args: ListArgs) -> anyhow::Result<()> {
     };
     if args.json {
         let items: Vec<_> = kinds.iter().flat_map(|k| registry.infos(*k)).collect();
-        println!("{}", serde_json::to_string_pretty(&items)?);
+        outln!("{}", serde_json::to_string_pretty(&items)?);
         return Ok(());
     }
     for kind in kinds {
         let infos = registry.infos(kind);
-        println!("{} ([{}]):", kind, kind.section());
+        outln!("{} ([{}]):", kind, kind.section());
         if infos.is_empty() {
-            println!("  (none registered)\n");
+            outln!("  (none registered)\n");
             continue;
         }
         let mut t = Table::new();
@@ -68,7 +68,7 @@ pub fn list(args: ListArgs) -> anyhow::Result<()> {
                 Cell::new(format!("{}{origin}", i.summary)),
             ]);
         }
-        println!("{t}\n");
+        outln!("{t}\n");
     }
     Ok(())
 }
@@ -88,25 +88,25 @@ pub fn describe(args: DescribeArgs) -> anyhow::Result<()> {
     }
     for (n, info) in found.iter().enumerate() {
         if n > 0 {
-            println!();
+            outln!();
         }
-        println!("{} `{}` ({})", info.kind, info.name, info.origin);
-        println!("{}\n", info.summary);
+        outln!("{} `{}` ({})", info.kind, info.name, info.origin);
+        outln!("{}\n", info.summary);
         if info.params.is_empty() {
-            println!("Parameters: none\n");
+            outln!("Parameters: none\n");
         } else {
-            println!("Parameters:");
+            outln!("Parameters:");
             for p in &info.params {
                 let default = info
                     .defaults
                     .get(&p.name)
                     .map(|v| format!(" (default {v})"))
                     .unwrap_or_default();
-                println!("  {}{default}\n      {}", p.name, p.doc);
+                outln!("  {}{default}\n      {}", p.name, p.doc);
             }
-            println!();
+            outln!();
         }
-        println!("Example:\n\n{}", info.example_toml());
+        outln!("Example:\n\n{}", info.example_toml());
     }
     Ok(())
 }

@@ -4,6 +4,36 @@
 //!
 //! Exit codes: 0 on success, 2 on any error (bad input included), with the error on stderr.
 
+/// `println!` that ends the process quietly when stdout is closed (`snnergy list | head`),
+/// as command-line tools do, instead of panicking.
+macro_rules! outln {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        if let Err(e) = writeln!(std::io::stdout(), $($t)*) {
+            $crate::stdout_failed(e);
+        }
+    }};
+}
+
+/// `print!` with the same handling of a closed stdout.
+macro_rules! out {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        if let Err(e) = write!(std::io::stdout(), $($t)*) {
+            $crate::stdout_failed(e);
+        }
+    }};
+}
+
+/// A closed pipe ends the program successfully; any other write error is reported.
+pub(crate) fn stdout_failed(e: std::io::Error) {
+    if e.kind() == std::io::ErrorKind::BrokenPipe {
+        std::process::exit(0);
+    }
+    eprintln!("error: cannot write to stdout: {e}");
+    std::process::exit(2);
+}
+
 mod bench;
 mod bench_boundary;
 mod breakeven;

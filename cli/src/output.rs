@@ -17,7 +17,7 @@ fn right(s: String) -> Cell {
 
 /// The comparisons at the report's headline T (all T when `all`), and every break-even rate.
 pub fn print_report(report: &Report, all: bool) {
-    println!("{}\n", report.title);
+    outln!("{}\n", report.title);
     let headline = report.headline_timesteps();
     let rows: Vec<_> = report
         .comparisons
@@ -52,9 +52,9 @@ pub fn print_report(report: &Report, all: bool) {
             ]);
         }
         if !all && report.settings.timesteps.len() > 1 {
-            println!("Comparisons at T = {headline} (every T is in the report files):");
+            outln!("Comparisons at T = {headline} (every T is in the report files):");
         }
-        println!("{t}\n");
+        outln!("{t}\n");
         print_shares(report, headline);
     }
     if !report.breakeven.is_empty() {
@@ -99,12 +99,12 @@ pub fn print_report(report: &Report, all: bool) {
             cells.extend(values);
             t.add_row(cells);
         }
-        println!(
+        outln!(
             "Break-even spike rate (the SNN wins below it; required sparsity = 1 − rate):\n{t}\n"
         );
     }
     for v in report.verdicts() {
-        println!("- {}", v.replace("**", ""));
+        outln!("- {}", v.replace("**", ""));
     }
 }
 
@@ -148,6 +148,6 @@ fn print_shares(report: &Report, headline: u32) {
         }
     }
     if !seen.is_empty() {
-        println!("Share of energy by category at T = {headline}:\n{t}\n");
+        outln!("Share of energy by category at T = {headline}:\n{t}\n");
     }
 }

@@ -99,9 +99,9 @@ fn check(args: CheckArgs) -> anyhow::Result<()> {
     let mut registry = crate::registry()?;
     let lib = registry.load_plugin(&args.path)?;
     let (major, minor) = lib.abi_version();
-    println!("plugin     {}", lib.path().display());
-    println!("crate      {} {}", lib.plugin().name, lib.plugin().version);
-    println!(
+    outln!("plugin     {}", lib.path().display());
+    outln!("crate      {} {}", lib.plugin().name, lib.plugin().version);
+    outln!(
         "built with snnergy-plugin-sdk {}, {}; plugin ABI {major}.{minor}",
         lib.sdk_version(),
         lib.rustc_version()
@@ -116,14 +116,14 @@ fn check(args: CheckArgs) -> anyhow::Result<()> {
             .collect()
     };
     let (archs, models) = (mine(Kind::Architecture), mine(Kind::EnergyModel));
-    println!("\nprovides:");
+    outln!("\nprovides:");
     for kind in [Kind::Architecture, Kind::EnergyModel] {
         for info in registry
             .infos(kind)
             .into_iter()
             .filter(|i| i.origin == origin)
         {
-            println!(
+            outln!(
                 "  {kind:<12} {:<20} {} ({} parameters)",
                 info.name,
                 info.summary,
@@ -145,7 +145,7 @@ fn check(args: CheckArgs) -> anyhow::Result<()> {
         } else {
             failed += 1;
         }
-        println!(
+        outln!(
             "  {}  {what}{}",
             if ok { "pass" } else { "FAIL" },
             if detail.is_empty() {
@@ -157,7 +157,7 @@ fn check(args: CheckArgs) -> anyhow::Result<()> {
     };
 
     for name in &models {
-        println!("\nenergy model `{name}`:");
+        outln!("\nenergy model `{name}`:");
         let info = registry
             .entry::<dyn EnergyModel>(name)
             .map(|e| e.info.clone());
@@ -175,14 +175,14 @@ fn check(args: CheckArgs) -> anyhow::Result<()> {
                     match model.price(&action) {
                         Ok(p) => {
                             priced += 1;
-                            println!(
+                            outln!(
                                 "        {:<30} {:>10.4} {}",
                                 action.to_string(),
                                 p.pj,
                                 action.unit()
                             );
                         }
-                        Err(e) => println!(
+                        Err(e) => outln!(
                             "        {:<30} not priced: {}",
                             action.to_string(),
                             e.reason
@@ -214,7 +214,7 @@ fn check(args: CheckArgs) -> anyhow::Result<()> {
         networks(&registry)?
     };
     for name in &archs {
-        println!("\narchitecture `{name}` priced by `{energy_name}`:");
+        outln!("\narchitecture `{name}` priced by `{energy_name}`:");
         let example = registry
             .entry::<dyn Architecture>(name)
             .map(|e| e.info.example.clone())
@@ -237,7 +237,7 @@ fn check(args: CheckArgs) -> anyhow::Result<()> {
             .build(&energy_name, toml::Table::new())
             .map_err(|e| anyhow::anyhow!("energy model `{energy_name}`: {e}"))?;
         for net in &nets {
-            println!("  on {}:", net.name);
+            outln!("  on {}:", net.name);
             let mut mapped = true;
             for &t in &settings.timesteps {
                 for f in [settings.snn_format(t), settings.baseline_format(t)] {
@@ -256,7 +256,7 @@ fn check(args: CheckArgs) -> anyhow::Result<()> {
             }
         }
     }
-    println!("\n{passed} passed, {failed} failed");
+    outln!("\n{passed} passed, {failed} failed");
     if failed > 0 {
         bail!(
             "plugin {} fails {failed} check{}",

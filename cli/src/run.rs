@@ -37,10 +37,10 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
         .with_context(|| format!("writing the report to {}", dir.display()))?;
     written.extend(figures.iter().map(|(_, name)| dir.join(name)));
     if args.json {
-        print!("{}", report.to_json());
+        out!("{}", report.to_json());
     } else {
         crate::output::print_report(&report, args.all);
-        println!();
+        outln!();
     }
     let names: Vec<String> = written
         .iter()
