@@ -1,0 +1,57 @@
+//! snnergy-engine: runs spiking networks and their quantized twins on real data, so the
+//! spike rates an energy analysis uses are measured rather than assumed.
+//!
+//! - [`model`]: a core [`Network`](snnergy_core::Network) with parameters, loaded from and
+//!   saved to safetensors under PyTorch's module names, compiled with BatchNorm folded.
+//! - [`sim`]: the QNN twin (Q_T after every neuron layer) and the converted SNN stepped in
+//!   time (IF or LIF, reset by subtraction or to zero, direct or rate input coding, readout by
+//!   membrane or spike count), with per-layer spike counts and the deviation from the twin.
+//! - [`ops`]: im2col + GEMM kernels and event-driven kernels that only touch active inputs.
+//! - [`run`]: data sets in batches, chunks of each batch in parallel (rayon), the
+//!   [`Measurement`](run::Measurement) that becomes an activity profile.
+//! - [`data`]: IDX (MNIST, Fashion-MNIST) and CIFAR-10 binary readers.
+//! - [`activity`]: `[activity] type = "engine"` for pipelines.
+//!
+//! Tensors are f32 in NCHW order. GEMMs use matrixmultiply through ndarray, single-threaded;
+//! parallelism is over chunks of the batch only, never nested.
+
+#![warn(missing_docs)]
+
+pub mod activity;
+pub mod data;
+pub mod error;
+pub mod model;
+pub mod ops;
+pub mod rng;
+pub mod run;
+pub mod sim;
+
+pub use activity::{EngineActivity, EngineActivityConfig, EngineSettings};
+pub use data::{Dataset, Split};
+pub use error::EngineError;
+pub use model::{Compiled, Model};
+pub use run::{Measurement, RunOptions, run_dataset, run_images};
+pub use sim::SnnConfig;
+
+use snnergy_core::registry::Spec;
+use snnergy_core::{ActivitySource, ConfigError, Registry, RegistryError};
+
+fn register(r: &mut Registry) -> Result<(), RegistryError> {
+    r.register::<dyn ActivitySource, EngineActivityConfig, _>(
+        Spec {
+            name: "engine",
+            summary: "per-layer spike rates measured by running the converted SNN and its QNN twin on real data (needs weights)",
+            params: activity::PARAMS,
+        },
+        |c| {
+            EngineActivity::new(c)
+                .map(|a| Box::new(a) as Box<dyn ActivitySource>)
+                .map_err(|e| ConfigError::new(e.to_string()))
+        },
+    )
+}
+
+snnergy_core::register_builtins!(register);
+
+/// An item of this crate that a binary can name so the linker keeps its registration.
+pub fn link() {}

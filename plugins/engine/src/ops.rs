@@ -1,0 +1,266 @@
+//! The compute kernels, each over a chunk of images in NCHW order. They run on one thread:
+//! the caller parallelizes over chunks of the batch, so threading is never nested.
+//!
+//! Dense convolution is im2col + one GEMM per sub-batch (matrixmultiply through ndarray,
+//! single-threaded). The event-driven kernels walk the non-zero inputs only and scatter
+//! `value × weight row` into the outputs they reach, so their work is proportional to the
+//! number of active inputs: with binary spikes at rate r they do r times the dense work.
+
+use std::cell::RefCell;
+
+use ndarray::linalg::general_mat_mul;
+use ndarray::{ArrayView2, ArrayViewMut2};
+
+use crate::model::{ConvOp, LinearOp, PoolOp};
+
+/// Floats an im2col buffer may hold before a chunk is split into sub-batches (16 MiB):
+/// large enough for GEMMs that run at full speed, small enough to stay out of the way.
+const COL_BUDGET: usize = 1 << 22;
+
+thread_local! {
+    static COL: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
+    static GEMM_OUT: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
+    static ACC: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
+}
+
+fn grow(buf: &mut Vec<f32>, len: usize) {
+    if buf.len() < len {
+        buf.resize(len, 0.0);
+    }
+}
+
+/// Number of non-zero values.
+pub fn count_nonzero(x: &[f32]) -> usize {
+    x.iter().filter(|v| **v != 0.0).count()
+}
+
+/// Dense convolution of `n` images: im2col, GEMM, bias.
+pub fn conv_dense(op: &ConvOp, x: &[f32], n: usize, out: &mut [f32]) {
+    let (ci, h, w) = (
+        op.input.c as usize,
+        op.input.h as usize,
+        op.input.w as usize,
+    );
+    let (co, ho, wo) = (
+        op.output.c as usize,
+        op.output.h as usize,
+        op.output.w as usize,
+    );
+    let [kh, kw] = op.kernel;
+    let [sh, sw] = op.stride;
+    let [ph, pw] = op.padding;
+    let k = ci * kh * kw;
+    let hw_out = ho * wo;
+    let in_len = ci * h * w;
+    let out_len = co * hw_out;
+    let per_batch = (COL_BUDGET / (k * hw_out).max(1)).clamp(1, n.max(1));
+    COL.with_borrow_mut(|col| {
+        GEMM_OUT.with_borrow_mut(|y| {
+            let mut b0 = 0;
+            while b0 < n {
+                let nb = per_batch.min(n - b0);
+                let cols = nb * hw_out;
+                grow(col, k * cols);
+                grow(y, co * cols);
+                for c in 0..ci {
+                    for ky in 0..kh {
+                        for kx in 0..kw {
+                            let r = (c * kh + ky) * kw + kx;
+                            let row = &mut col[r * cols..(r + 1) * cols];
+                            // Output columns whose input column ix = ox·sw + kx − pw is inside.
+                            let lo = pw.saturating_sub(kx).div_ceil(sw);
+                            let hi = if w + pw > kx {
+                                ((w + pw - kx - 1) / sw + 1).min(wo)
+                            } else {
+                                0
+                            };
+                            for b in 0..nb {
+                                let plane = &x[(b0 + b) * in_len + c * h * w..][..h * w];
+                                for oy in 0..ho {
+                                    let dst = &mut row[b * hw_out + oy * wo..][..wo];
+                                    let iy = (oy * sh + ky) as isize - ph as isize;
+                                    if iy < 0 || iy >= h as isize || lo >= hi {
+                                        dst.fill(0.0);
+                                        continue;
+                                    }
+                                    let src = &plane[iy as usize * w..][..w];
+                                    dst[..lo].fill(0.0);
+                                    dst[hi..].fill(0.0);
+                                    if sw == 1 {
+                                        let start = lo + kx - pw;
+                                        dst[lo..hi].copy_from_slice(&src[start..start + hi - lo]);
+                                    } else {
+                                        for (ox, d) in dst[lo..hi].iter_mut().enumerate() {
+                                            *d = src[(ox + lo) * sw + kx - pw];
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+                let colv = ArrayView2::from_shape((k, cols), &col[..k * cols])
+                    .expect("im2col buffer holds k × cols values");
+                let mut yv = ArrayViewMut2::from_shape((co, cols), &mut y[..co * cols])
+                    .expect("GEMM buffer holds co × cols values");
+                general_mat_mul(1.0, &op.w, &colv, 0.0, &mut yv);
+                for b in 0..nb {
+                    let dst = &mut out[(b0 + b) * out_len..][..out_len];
+                    for (o, bias) in op.bias.iter().enumerate() {
+                        let src = &y[o * cols + b * hw_out..][..hw_out];
+                        for (d, s) in dst[o * hw_out..][..hw_out].iter_mut().zip(src) {
+                            *d = s + bias;
+                        }
+                    }
+                }
+                b0 += nb;
+            }
+        })
+    });
+}
+
+/// Event-driven convolution of `n` images: for every non-zero input, add value × the
+/// weights of each output it reaches (outputs accumulated channel-last so each update is a
+/// contiguous row of `out_channels`), then bias.
+pub fn conv_sparse(op: &ConvOp, x: &[f32], n: usize, out: &mut [f32]) {
+    let (ci, h, w) = (
+        op.input.c as usize,
+        op.input.h as usize,
+        op.input.w as usize,
+    );
+    let (co, ho, wo) = (
+        op.output.c as usize,
+        op.output.h as usize,
+        op.output.w as usize,
+    );
+    let [kh, kw] = op.kernel;
+    let [sh, sw] = op.stride;
+    let [ph, pw] = op.padding;
+    let hw_out = ho * wo;
+    let in_len = ci * h * w;
+    let out_len = co * hw_out;
+    ACC.with_borrow_mut(|acc| {
+        grow(acc, out_len);
+        for b in 0..n {
+            let acc = &mut acc[..out_len];
+            acc.fill(0.0);
+            let img = &x[b * in_len..][..in_len];
+            for (idx, &v) in img.iter().enumerate() {
+                if v == 0.0 {
+                    continue;
+                }
+                let c = idx / (h * w);
+                let iy = (idx / w) % h;
+                let ix = idx % w;
+                for ky in 0..kh {
+                    let t = iy + ph;
+                    if t < ky || (t - ky) % sh != 0 {
+                        continue;
+                    }
+                    let oy = (t - ky) / sh;
+                    if oy >= ho {
+                        continue;
+                    }
+                    for kx in 0..kw {
+                        let u = ix + pw;
+                        if u < kx || (u - kx) % sw != 0 {
+                            continue;
+                        }
+                        let ox = (u - kx) / sw;
+                        if ox >= wo {
+                            continue;
+                        }
+                        let r = (c * kh + ky) * kw + kx;
+                        let wrow = &op.w_t[r * co..][..co];
+                        let arow = &mut acc[(oy * wo + ox) * co..][..co];
+                        for (a, wv) in arow.iter_mut().zip(wrow) {
+                            *a += v * wv;
+                        }
+                    }
+                }
+            }
+            let dst = &mut out[b * out_len..][..out_len];
+            for (o, bias) in op.bias.iter().enumerate() {
+                for (p, d) in dst[o * hw_out..][..hw_out].iter_mut().enumerate() {
+                    *d = acc[p * co + o] + bias;
+                }
+            }
+        }
+    });
+}
+
+/// Dense linear layer over `n` flattened inputs.
+pub fn linear_dense(op: &LinearOp, x: &[f32], n: usize, out: &mut [f32]) {
+    let (o, i) = op.w.dim();
+    let xv = ArrayView2::from_shape((n, i), &x[..n * i]).expect("input holds n × in values");
+    let mut yv =
+        ArrayViewMut2::from_shape((n, o), &mut out[..n * o]).expect("output holds n × out values");
+    general_mat_mul(1.0, &xv, &op.w.t(), 0.0, &mut yv);
+    for row in out[..n * o].chunks_exact_mut(o) {
+        for (d, b) in row.iter_mut().zip(&op.bias) {
+            *d += b;
+        }
+    }
+}
+
+/// Event-driven linear layer: value × weight row for each non-zero input, then bias.
+pub fn linear_sparse(op: &LinearOp, x: &[f32], n: usize, out: &mut [f32]) {
+    let (o, i) = op.w.dim();
+    for b in 0..n {
+        let dst = &mut out[b * o..][..o];
+        dst.fill(0.0);
+        for (idx, &v) in x[b * i..][..i].iter().enumerate() {
+            if v == 0.0 {
+                continue;
+            }
+            for (d, wv) in dst.iter_mut().zip(&op.w_t[idx * o..][..o]) {
+                *d += v * wv;
+            }
+        }
+        for (d, bias) in dst.iter_mut().zip(&op.bias) {
+            *d += bias;
+        }
+    }
+}
+
+/// Average (`max = false`, counting padded zeros as PyTorch's default does) or max pooling
+/// (padding ignored) of `n` images.
+pub fn pool(op: &PoolOp, max: bool, x: &[f32], n: usize, out: &mut [f32]) {
+    let (c, h, w) = (
+        op.input.c as usize,
+        op.input.h as usize,
+        op.input.w as usize,
+    );
+    let (ho, wo) = (op.output.h as usize, op.output.w as usize);
+    let (k, s, p) = (op.kernel, op.stride, op.padding);
+    let area = (k * k) as f32;
+    for (plane, dst) in x[..n * c * h * w]
+        .chunks_exact(h * w)
+        .zip(out[..n * c * ho * wo].chunks_exact_mut(ho * wo))
+    {
+        for oy in 0..ho {
+            for ox in 0..wo {
+                let mut acc = if max { f32::NEG_INFINITY } else { 0.0 };
+                for ky in 0..k {
+                    let iy = (oy * s + ky) as isize - p as isize;
+                    if iy < 0 || iy >= h as isize {
+                        continue;
+                    }
+                    for kx in 0..k {
+                        let ix = (ox * s + kx) as isize - p as isize;
+                        if ix < 0 || ix >= w as isize {
+                            continue;
+                        }
+                        let v = plane[iy as usize * w + ix as usize];
+                        if max {
+                            acc = acc.max(v);
+                        } else {
+                            acc += v;
+                        }
+                    }
+                }
+                dst[oy * wo + ox] = if max { acc } else { acc / area };
+            }
+        }
+    }
+}
