@@ -2,8 +2,9 @@
 //! it replaces, on this hardware?
 //!
 //! This is the facade for embedding snnergy in a program: one dependency that brings the core
-//! ([`core`]), the built-in hardware models and price tables ([`archs`]) and workloads
-//! ([`models`]), and a [`registry`] holding all of them.
+//! ([`core`]), the built-in hardware models and price tables ([`archs`]), workloads
+//! ([`models`]), the SNN engine that measures spike activity ([`engine`]), and a [`registry`]
+//! holding all of them.
 //!
 //! ```no_run
 //! use snnergy::prelude::*;
@@ -25,6 +26,7 @@
 
 pub use snnergy_archs as archs;
 pub use snnergy_core as core;
+pub use snnergy_engine as engine;
 pub use snnergy_models as models;
 
 /// The names most programs need.
@@ -36,14 +38,15 @@ pub mod prelude {
     };
 }
 
-/// A registry of every built-in component (workloads, activity sources, architectures, price
-/// tables).
+/// A registry of every built-in component (workloads, activity sources including the engine's,
+/// architectures, price tables).
 pub fn registry() -> Result<snnergy_core::Registry, snnergy_core::RegistryError> {
     // inventory's registrations live in each crate's object code; naming an item of every
     // built-in crate keeps the linker from dropping a crate nothing else refers to.
-    let _keep: [*const (); 2] = [
+    let _keep: [*const (); 3] = [
         snnergy_archs::tables::builtin as *const (),
         snnergy_models::InputSpec::resolve as *const (),
+        snnergy_engine::link as *const (),
     ];
     snnergy_core::Registry::builtin()
 }

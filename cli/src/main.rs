@@ -7,6 +7,7 @@
 mod bench;
 mod breakeven;
 mod catalog;
+mod engine;
 mod output;
 mod run;
 
@@ -43,6 +44,8 @@ enum Command {
     Breakeven(breakeven::BreakevenArgs),
     /// Measure evaluation speed and memory of the analytic path.
     Bench(bench::BenchArgs),
+    /// Run a converted SNN and its QNN twin on data: per-layer spike rates and a profile.
+    Engine(Box<engine::EngineArgs>),
 }
 
 fn init_logging(verbose: u8) {
@@ -69,6 +72,7 @@ fn main() -> ExitCode {
         Command::Describe(a) => catalog::describe(a),
         Command::Breakeven(a) => breakeven::breakeven(a),
         Command::Bench(a) => bench::bench(a),
+        Command::Engine(a) => engine::engine(*a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -439,14 +439,16 @@ impl ProfileFile {
                 let t = num(i, "timesteps")?;
                 timesteps = Some(t as u32);
             }
-            let count = |c: Option<usize>, what: &str| -> Result<Option<u64>, (Option<usize>, String)> {
-                match c.map(|i| record.get(i).unwrap_or("")) {
-                    None | Some("") => Ok(None),
-                    Some(s) => s.parse::<u64>().map(Some).map_err(|_| {
-                        (line, format!("`{what}` = `{s}` is not a whole number"))
-                    }),
-                }
-            };
+            let count =
+                |c: Option<usize>, what: &str| -> Result<Option<u64>, (Option<usize>, String)> {
+                    match c.map(|i| record.get(i).unwrap_or("")) {
+                        None | Some("") => Ok(None),
+                        Some(s) => s
+                            .parse::<u64>()
+                            .map(Some)
+                            .map_err(|_| (line, format!("`{what}` = `{s}` is not a whole number"))),
+                    }
+                };
             layers.push(ProfileEntry {
                 name,
                 spike_rate: num(rate, "spike_rate")?,

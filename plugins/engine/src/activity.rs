@@ -157,7 +157,9 @@ impl EngineSettings {
     pub fn validate(&self) -> Result<()> {
         crate::run::validate(&self.snn_config(1))?;
         if self.batch == 0 {
-            return Err(EngineError::Invalid("batch = 0: a batch needs images".into()));
+            return Err(EngineError::Invalid(
+                "batch = 0: a batch needs images".into(),
+            ));
         }
         if self.mean.len() != self.std.len() {
             return Err(EngineError::Invalid(format!(
@@ -325,7 +327,10 @@ pub const PARAMS: &[(&str, &str)] = &[
         "input density at or below which `auto` takes the event-driven path; default 0.15",
     ),
     ("seed", "seed of the rate coder; default 0"),
-    ("step_rates", "record the spike rate of every time step; default false"),
+    (
+        "step_rates",
+        "record the spike rate of every time step; default false",
+    ),
 ];
 
 /// The `engine` activity source.
@@ -444,7 +449,10 @@ impl ActivitySource for EngineActivity {
         if let Some(p) = &self.config.profile {
             let p = resolve(
                 ctx.base_dir,
-                Path::new(&p.to_string_lossy().replace("{T}", &ctx.timesteps.to_string())),
+                Path::new(
+                    &p.to_string_lossy()
+                        .replace("{T}", &ctx.timesteps.to_string()),
+                ),
             );
             profile.write(&p)?;
         }
@@ -465,7 +473,10 @@ impl ActivitySource for EngineActivity {
         vec![
             Assumption::new(
                 "activity",
-                format!("measured by the engine, weights {}", self.config.weights.display()),
+                format!(
+                    "measured by the engine, weights {}",
+                    self.config.weights.display()
+                ),
                 "per-layer spike rates of the converted SNN and zero fractions of its QNN twin on real data",
             ),
             Assumption::new(

@@ -47,7 +47,8 @@ fn data_err(file: &Path, message: impl Into<String>) -> EngineError {
 
 /// Reads a whole file, un-gzipping it if it starts with the gzip magic bytes.
 fn read_maybe_gz(path: &Path, what: &str) -> Result<Vec<u8>> {
-    let raw = std::fs::read(path).map_err(|e| data_err(path, format!("cannot read {what}: {e}")))?;
+    let raw =
+        std::fs::read(path).map_err(|e| data_err(path, format!("cannot read {what}: {e}")))?;
     if raw.starts_with(&[0x1f, 0x8b]) {
         let mut out = Vec::new();
         flate2::read::MultiGzDecoder::new(&raw[..])
@@ -64,7 +65,10 @@ pub fn read_idx(path: &Path) -> Result<(Vec<usize>, Vec<u8>)> {
     const FORMAT: &str = "IDX of unsigned bytes (magic 0x0000080N, big-endian dimension sizes, then the data), optionally gzipped";
     let bytes = read_maybe_gz(path, "an IDX file")?;
     if bytes.len() < 4 || bytes[0] != 0 || bytes[1] != 0 {
-        return Err(data_err(path, format!("not an IDX file: expected {FORMAT}")));
+        return Err(data_err(
+            path,
+            format!("not an IDX file: expected {FORMAT}"),
+        ));
     }
     if bytes[2] != 0x08 {
         return Err(data_err(
@@ -84,7 +88,9 @@ pub fn read_idx(path: &Path) -> Result<(Vec<usize>, Vec<u8>)> {
         ));
     }
     let dims: Vec<usize> = (0..ndim)
-        .map(|d| u32::from_be_bytes(bytes[4 + 4 * d..8 + 4 * d].try_into().unwrap_or([0; 4])) as usize)
+        .map(|d| {
+            u32::from_be_bytes(bytes[4 + 4 * d..8 + 4 * d].try_into().unwrap_or([0; 4])) as usize
+        })
         .collect();
     let n: usize = dims.iter().product();
     if bytes.len() - header != n {
@@ -144,7 +150,10 @@ impl Dataset {
         if dims.len() != 3 {
             return Err(data_err(
                 images,
-                format!("image IDX has {} dimensions {dims:?}; expected 3 (n, rows, columns)", dims.len()),
+                format!(
+                    "image IDX has {} dimensions {dims:?}; expected 3 (n, rows, columns)",
+                    dims.len()
+                ),
             ));
         }
         let (ldims, label_bytes) = read_idx(labels)?;
@@ -180,7 +189,7 @@ impl Dataset {
         }
         for f in files {
             let bytes = read_maybe_gz(f, "a CIFAR-10 binary batch")?;
-            if bytes.is_empty() || bytes.len() % REC != 0 {
+            if bytes.is_empty() || !bytes.len().is_multiple_of(REC) {
                 return Err(data_err(
                     f,
                     format!(
@@ -260,11 +269,15 @@ impl Dataset {
                 )));
             }
             if v.iter().any(|x| !x.is_finite()) {
-                return Err(EngineError::Invalid(format!("normalization {what} is not finite")));
+                return Err(EngineError::Invalid(format!(
+                    "normalization {what} is not finite"
+                )));
             }
         }
         if std.iter().any(|s| *s <= 0.0) {
-            return Err(EngineError::Invalid("normalization std must be positive".into()));
+            return Err(EngineError::Invalid(
+                "normalization std must be positive".into(),
+            ));
         }
         let widen = |v: Vec<f32>| if v.len() == 1 { vec![v[0]; c] } else { v };
         self.normalize = Some((widen(mean), widen(std)));

@@ -271,8 +271,7 @@ impl Model {
             }
             check_finite(&s.name, &t.data)?;
             if s.role == Role::BnVar
-                && let Some((index, &value)) =
-                    t.data.iter().enumerate().find(|(_, v)| **v < 0.0)
+                && let Some((index, &value)) = t.data.iter().enumerate().find(|(_, v)| **v < 0.0)
             {
                 return Err(EngineError::Invalid(format!(
                     "tensor `{}` (BatchNorm running variance) is negative ({value}) at index {index}",
@@ -393,7 +392,11 @@ impl Model {
         if old.shape != tensor.shape {
             return Err(EngineError::ShapeMismatch {
                 tensor: name.to_string(),
-                layer: name.rsplit_once('.').map(|p| p.0).unwrap_or(name).to_string(),
+                layer: name
+                    .rsplit_once('.')
+                    .map(|p| p.0)
+                    .unwrap_or(name)
+                    .to_string(),
                 expected: old.shape.clone(),
                 found: tensor.shape,
             });

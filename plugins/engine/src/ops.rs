@@ -154,7 +154,7 @@ pub fn conv_sparse(op: &ConvOp, x: &[f32], n: usize, out: &mut [f32]) {
                 let ix = idx % w;
                 for ky in 0..kh {
                     let t = iy + ph;
-                    if t < ky || (t - ky) % sh != 0 {
+                    if t < ky || !(t - ky).is_multiple_of(sh) {
                         continue;
                     }
                     let oy = (t - ky) / sh;
@@ -163,7 +163,7 @@ pub fn conv_sparse(op: &ConvOp, x: &[f32], n: usize, out: &mut [f32]) {
                     }
                     for kx in 0..kw {
                         let u = ix + pw;
-                        if u < kx || (u - kx) % sw != 0 {
+                        if u < kx || !(u - kx).is_multiple_of(sw) {
                             continue;
                         }
                         let ox = (u - kx) / sw;

@@ -89,9 +89,8 @@ impl Measurement {
                 }
             })
             .collect();
-        let input_rate = (cfg.coding == Coding::Rate).then(|| {
-            counts.input_spikes as f64 / (net.network.input.numel() as f64 * images * t)
-        });
+        let input_rate = (cfg.coding == Coding::Rate)
+            .then(|| counts.input_spikes as f64 / (net.network.input.numel() as f64 * images * t));
         Self {
             network: net.network.name.clone(),
             images: counts.images,
@@ -214,7 +213,7 @@ pub fn run_images(
     if x.is_empty() {
         return Err(EngineError::Invalid("no images to simulate".into()));
     }
-    if x.len() % len != 0 {
+    if !x.len().is_multiple_of(len) {
         return Err(EngineError::Invalid(format!(
             "{} input values are not a whole number of {} images",
             x.len(),

@@ -42,8 +42,20 @@ fn write_idx(path: &std::path::Path, magic: u32, dims: &[u32], data: &[u8], gz: 
 fn raw_idx_files_read_like_gzipped_ones() {
     let dir = common::temp_dir("idx-raw");
     let px: Vec<u8> = (0..2 * 3 * 4).map(|i| i as u8 * 10).collect();
-    write_idx(&dir.join("train-images-idx3-ubyte"), 0x803, &[2, 3, 4], &px, false);
-    write_idx(&dir.join("train-labels-idx1-ubyte.gz"), 0x801, &[2], &[4, 7], true);
+    write_idx(
+        &dir.join("train-images-idx3-ubyte"),
+        0x803,
+        &[2, 3, 4],
+        &px,
+        false,
+    );
+    write_idx(
+        &dir.join("train-labels-idx1-ubyte.gz"),
+        0x801,
+        &[2],
+        &[4, 7],
+        true,
+    );
     let d = Dataset::idx(&dir, Split::Train).unwrap();
     assert_eq!(d.shape, [1, 3, 4]);
     assert_eq!(d.labels, vec![4, 7]);
@@ -54,14 +66,36 @@ fn raw_idx_files_read_like_gzipped_ones() {
 fn missing_and_corrupt_idx_files_are_named_with_the_expected_format() {
     let dir = common::temp_dir("idx-bad");
     let msg = Dataset::idx(&dir, Split::Test).unwrap_err().to_string();
-    assert!(msg.contains("t10k-images-idx3-ubyte") && msg.contains("IDX"), "{msg}");
+    assert!(
+        msg.contains("t10k-images-idx3-ubyte") && msg.contains("IDX"),
+        "{msg}"
+    );
 
-    write_idx(&dir.join("t10k-images-idx3-ubyte"), 0x803, &[5, 3, 4], &[0; 20], false);
-    write_idx(&dir.join("t10k-labels-idx1-ubyte"), 0x801, &[5], &[0; 5], false);
+    write_idx(
+        &dir.join("t10k-images-idx3-ubyte"),
+        0x803,
+        &[5, 3, 4],
+        &[0; 20],
+        false,
+    );
+    write_idx(
+        &dir.join("t10k-labels-idx1-ubyte"),
+        0x801,
+        &[5],
+        &[0; 5],
+        false,
+    );
     let msg = Dataset::idx(&dir, Split::Test).unwrap_err().to_string();
-    assert!(msg.contains("t10k-images-idx3-ubyte") && msg.contains("60 bytes"), "{msg}");
+    assert!(
+        msg.contains("t10k-images-idx3-ubyte") && msg.contains("60 bytes"),
+        "{msg}"
+    );
 
-    std::fs::write(dir.join("t10k-images-idx3-ubyte"), b"\x1f\x8bnot gzip at all").unwrap();
+    std::fs::write(
+        dir.join("t10k-images-idx3-ubyte"),
+        b"\x1f\x8bnot gzip at all",
+    )
+    .unwrap();
     let msg = Dataset::idx(&dir, Split::Test).unwrap_err().to_string();
     assert!(msg.contains("gzip"), "{msg}");
 
@@ -73,7 +107,13 @@ fn missing_and_corrupt_idx_files_are_named_with_the_expected_format() {
 #[test]
 fn an_empty_dataset_is_refused() {
     let dir = common::temp_dir("idx-empty");
-    write_idx(&dir.join("t10k-images-idx3-ubyte"), 0x803, &[0, 28, 28], &[], false);
+    write_idx(
+        &dir.join("t10k-images-idx3-ubyte"),
+        0x803,
+        &[0, 28, 28],
+        &[],
+        false,
+    );
     write_idx(&dir.join("t10k-labels-idx1-ubyte"), 0x801, &[0], &[], false);
     let msg = Dataset::idx(&dir, Split::Test).unwrap_err().to_string();
     assert!(msg.contains("no images"), "{msg}");
@@ -100,7 +140,12 @@ fn cifar10_binary_batches_read_records_of_label_and_planes() {
 
     std::fs::write(dir.join("test_batch.bin"), &bytes[..100]).unwrap();
     let msg = Dataset::cifar10(&dir, Split::Test).unwrap_err().to_string();
-    assert!(msg.contains("test_batch.bin") && msg.contains("3072"), "{msg}");
-    let msg = Dataset::cifar10(&dir, Split::Train).unwrap_err().to_string();
+    assert!(
+        msg.contains("test_batch.bin") && msg.contains("3072"),
+        "{msg}"
+    );
+    let msg = Dataset::cifar10(&dir, Split::Train)
+        .unwrap_err()
+        .to_string();
     assert!(msg.contains("data_batch_1.bin"), "{msg}");
 }

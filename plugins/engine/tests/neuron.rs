@@ -320,12 +320,18 @@ fn rate_coding_is_seeded_and_independent_of_chunking() {
     let whole = simulate(&compiled, &x, 16, &[], 0, &cfg);
     let half = simulate(&compiled, &x[8 * 784..], 8, &[], 8, &cfg);
     let n0 = 8 * 28 * 28 * 8;
-    assert_eq!(&whole.neuron_spikes[0][8 * 28 * 28 * 8..], &half.neuron_spikes[0][..]);
+    assert_eq!(
+        &whole.neuron_spikes[0][8 * 28 * 28 * 8..],
+        &half.neuron_spikes[0][..]
+    );
     assert_eq!(whole.neuron_spikes[0].len(), 2 * n0);
     // Input rate ≈ mean pixel value.
     let mean: f64 = x.iter().map(|v| *v as f64).sum::<f64>() / x.len() as f64;
     let rate = whole.counts.input_spikes as f64 / (x.len() as f64 * 4.0);
-    assert!((rate - mean).abs() < 0.01, "input rate {rate} vs mean pixel {mean}");
+    assert!(
+        (rate - mean).abs() < 0.01,
+        "input rate {rate} vs mean pixel {mean}"
+    );
     let other = simulate(&compiled, &x, 16, &[], 0, &SnnConfig { seed: 10, ..cfg });
     assert_ne!(whole.neuron_spikes[0], other.neuron_spikes[0]);
 }

@@ -69,7 +69,11 @@ profile = "profile-T{{T}}.json"
     let report = pipeline.run().unwrap();
     assert_eq!(report.comparisons.len(), 2);
     for c in &report.comparisons {
-        assert!(c.operating_point.contains("engine"), "{}", c.operating_point);
+        assert!(
+            c.operating_point.contains("engine"),
+            "{}",
+            c.operating_point
+        );
     }
     for t in [4, 6] {
         let p = ProfileFile::read(&dir.join(format!("profile-T{t}.json"))).unwrap();
@@ -109,8 +113,14 @@ fn a_measured_profile_written_as_csv_reads_back_as_the_same_operating_point() {
     let json = dir.join("p.json");
     profile.write(&csv).unwrap();
     profile.write(&json).unwrap();
-    let a = ProfileFile::read(&csv).unwrap().to_point(&net, &csv, None).unwrap();
-    let b = ProfileFile::read(&json).unwrap().to_point(&net, &json, None).unwrap();
+    let a = ProfileFile::read(&csv)
+        .unwrap()
+        .to_point(&net, &csv, None)
+        .unwrap();
+    let b = ProfileFile::read(&json)
+        .unwrap()
+        .to_point(&net, &json, None)
+        .unwrap();
     // serde_json's default float parser may be one ulp off the CSV reader's exact one.
     for (x, y) in a.layers.iter().zip(&b.layers) {
         assert!((x.spike_rate - y.spike_rate).abs() < 1e-15);

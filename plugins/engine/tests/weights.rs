@@ -27,7 +27,7 @@ fn write_safetensors(path: &std::path::Path, tensors: &[(&str, Vec<usize>, Vec<f
         ));
     }
     header.push('}');
-    while header.len() % 8 != 0 {
+    while !header.len().is_multiple_of(8) {
         header.push(' ');
     }
     let mut bytes = (header.len() as u64).to_le_bytes().to_vec();
@@ -44,10 +44,18 @@ fn every_builtin_workload_builds_as_an_engine_network_with_pytorch_tensor_names(
         Vgg::new(VggDepth::Vgg13, cfg.clone()).network().unwrap(),
         Vgg::new(VggDepth::Vgg16, cfg.clone()).network().unwrap(),
         Vgg::new(VggDepth::Vgg19, cfg.clone()).network().unwrap(),
-        ResNet::new(ResNetDepth::ResNet18, cfg.clone()).network().unwrap(),
-        ResNet::new(ResNetDepth::ResNet19, cfg.clone()).network().unwrap(),
-        ResNet::new(ResNetDepth::ResNet20, cfg.clone()).network().unwrap(),
-        ResNet::new(ResNetDepth::ResNet34, cfg.clone()).network().unwrap(),
+        ResNet::new(ResNetDepth::ResNet18, cfg.clone())
+            .network()
+            .unwrap(),
+        ResNet::new(ResNetDepth::ResNet19, cfg.clone())
+            .network()
+            .unwrap(),
+        ResNet::new(ResNetDepth::ResNet20, cfg.clone())
+            .network()
+            .unwrap(),
+        ResNet::new(ResNetDepth::ResNet34, cfg.clone())
+            .network()
+            .unwrap(),
     ];
     for net in &nets {
         let specs = tensor_specs(net).unwrap();
@@ -106,7 +114,10 @@ fn weights_survive_a_safetensors_round_trip() {
     let back = Model::load(common::small_vgg(), &path).unwrap();
     assert_eq!(model.params(), back.params());
     assert_eq!(back.param("bn2.running_var").unwrap().shape, vec![16]);
-    assert_eq!(back.param("fc1.weight").unwrap().shape, vec![32, 16 * 7 * 7]);
+    assert_eq!(
+        back.param("fc1.weight").unwrap().shape,
+        vec![32, 16 * 7 * 7]
+    );
 }
 
 #[test]
@@ -118,16 +129,28 @@ fn batchnorm_is_folded_into_the_convolution() {
         data: v,
     };
     model
-        .set_param("bn1.weight", c((0..8).map(|i| 0.5 + i as f32 * 0.25).collect()))
+        .set_param(
+            "bn1.weight",
+            c((0..8).map(|i| 0.5 + i as f32 * 0.25).collect()),
+        )
         .unwrap();
     model
-        .set_param("bn1.bias", c((0..8).map(|i| i as f32 * 0.1 - 0.3).collect()))
+        .set_param(
+            "bn1.bias",
+            c((0..8).map(|i| i as f32 * 0.1 - 0.3).collect()),
+        )
         .unwrap();
     model
-        .set_param("bn1.running_mean", c((0..8).map(|i| i as f32 * 0.05).collect()))
+        .set_param(
+            "bn1.running_mean",
+            c((0..8).map(|i| i as f32 * 0.05).collect()),
+        )
         .unwrap();
     model
-        .set_param("bn1.running_var", c((0..8).map(|i| 0.5 + i as f32).collect()))
+        .set_param(
+            "bn1.running_var",
+            c((0..8).map(|i| 0.5 + i as f32).collect()),
+        )
         .unwrap();
     let compiled = model.compile().unwrap();
     let snnergy_engine::model::Op::Conv(conv) = &compiled.ops[0] else {
@@ -166,7 +189,10 @@ fn weights_of_the_wrong_shape_name_the_tensor_and_both_shapes() {
     let msg = err.to_string();
     assert!(matches!(err, EngineError::ShapeMismatch { .. }), "{msg}");
     assert!(msg.contains("fc1.weight"), "{msg}");
-    assert!(msg.contains("[784, 32]") && msg.contains("[32, 784]"), "{msg}");
+    assert!(
+        msg.contains("[784, 32]") && msg.contains("[32, 784]"),
+        "{msg}"
+    );
 }
 
 #[test]
@@ -181,7 +207,9 @@ fn a_missing_tensor_is_named_with_its_layer_and_file() {
         .map(|(k, t)| (k.as_str(), t.shape.clone(), t.data.clone()))
         .collect();
     write_safetensors(&path, &tensors);
-    let msg = Model::load(common::small_vgg(), &path).unwrap_err().to_string();
+    let msg = Model::load(common::small_vgg(), &path)
+        .unwrap_err()
+        .to_string();
     assert!(msg.contains("bn2.running_mean"), "{msg}");
     assert!(msg.contains("conv2"), "{msg}");
     assert!(msg.contains("w.safetensors"), "{msg}");
@@ -204,7 +232,9 @@ fn nan_in_weights_or_inputs_is_refused() {
         })
         .collect();
     write_safetensors(&path, &tensors);
-    let msg = Model::load(common::small_vgg(), &path).unwrap_err().to_string();
+    let msg = Model::load(common::small_vgg(), &path)
+        .unwrap_err()
+        .to_string();
     assert!(msg.contains("conv2.weight") && msg.contains("17"), "{msg}");
 
     let compiled = model.compile().unwrap();
@@ -241,16 +271,24 @@ fn a_file_that_is_not_safetensors_is_named() {
     let dir = common::temp_dir("garbage");
     let path = dir.join("w.safetensors");
     std::fs::write(&path, b"definitely not safetensors").unwrap();
-    let msg = Model::load(common::small_vgg(), &path).unwrap_err().to_string();
-    assert!(msg.contains("w.safetensors") && msg.contains("not a safetensors file"), "{msg}");
+    let msg = Model::load(common::small_vgg(), &path)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        msg.contains("w.safetensors") && msg.contains("not a safetensors file"),
+        "{msg}"
+    );
     let missing = dir.join("absent.safetensors");
-    let msg = Model::load(common::small_vgg(), &missing).unwrap_err().to_string();
+    let msg = Model::load(common::small_vgg(), &missing)
+        .unwrap_err()
+        .to_string();
     assert!(msg.contains("absent.safetensors"), "{msg}");
 }
 
 #[test]
 fn unsupported_layers_are_named() {
-    let mut b = snnergy_core::NetworkBuilder::new("bn-after-pool", snnergy_core::Shape::new(1, 4, 4));
+    let mut b =
+        snnergy_core::NetworkBuilder::new("bn-after-pool", snnergy_core::Shape::new(1, 4, 4));
     b.pool("pool", false, 2, 2, 0).unwrap();
     b.linear("fc", 2, false, false);
     let mut net = b.finish().unwrap();
