@@ -43,10 +43,10 @@ pub struct EngineArgs {
     split: Option<String>,
     /// Per-channel normalization mean (repeat per channel; with --std).
     #[arg(long, num_args = 1..)]
-    mean: Vec<f32>,
+    mean: Vec<f64>,
     /// Per-channel normalization standard deviation.
     #[arg(long, num_args = 1..)]
-    std: Vec<f32>,
+    std: Vec<f64>,
     /// Images to simulate (0: the whole split).
     #[arg(long)]
     samples: Option<usize>,
@@ -55,13 +55,13 @@ pub struct EngineArgs {
     batch: Option<usize>,
     /// Firing threshold θ (default 1 − 1e-4).
     #[arg(long)]
-    threshold: Option<f32>,
+    threshold: Option<f64>,
     /// `if` or `lif`.
     #[arg(long)]
     neuron: Option<String>,
     /// Membrane fraction kept per step for `lif`.
     #[arg(long)]
-    leak: Option<f32>,
+    leak: Option<f64>,
     /// `subtract` or `zero`.
     #[arg(long)]
     reset: Option<String>,
@@ -76,7 +76,7 @@ pub struct EngineArgs {
     path: Option<String>,
     /// Input density at or below which `auto` goes event-driven.
     #[arg(long)]
-    sparse_below: Option<f32>,
+    sparse_below: Option<f64>,
     /// Seed of the rate coder.
     #[arg(long)]
     seed: Option<u64>,
@@ -99,11 +99,11 @@ fn settings(a: &EngineArgs) -> anyhow::Result<EngineSettings> {
         }
     };
     let s = |v: &Option<String>| v.clone().map(toml::Value::String);
-    let f = |v: Option<f32>| v.map(|x| toml::Value::Float(x as f64));
+    let f = |v: Option<f64>| v.map(toml::Value::Float);
     let i = |v: Option<u64>| -> Option<toml::Value> { v.map(|x| toml::Value::Integer(x as i64)) };
-    let floats = |v: &[f32]| {
+    let floats = |v: &[f64]| {
         (!v.is_empty())
-            .then(|| toml::Value::Array(v.iter().map(|x| toml::Value::Float(*x as f64)).collect()))
+            .then(|| toml::Value::Array(v.iter().map(|x| toml::Value::Float(*x)).collect()))
     };
     put("dataset", s(&a.dataset));
     put(

@@ -49,10 +49,10 @@ pub struct EngineSettings {
     pub split: Split,
     /// Per-channel mean subtracted from pixels in [0, 1] (empty: no normalization).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub mean: Vec<f32>,
+    pub mean: Vec<f64>,
     /// Per-channel standard deviation (with `mean`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub std: Vec<f32>,
+    pub std: Vec<f64>,
     /// Images to simulate (0: the whole split).
     #[serde(default = "default_samples")]
     pub samples: usize,
@@ -61,13 +61,13 @@ pub struct EngineSettings {
     pub batch: usize,
     /// Firing threshold θ.
     #[serde(default = "default_threshold")]
-    pub threshold: f32,
+    pub threshold: f64,
     /// `if` or `lif`.
     #[serde(default)]
     pub neuron: NeuronKind,
     /// Membrane fraction kept per step for `lif`.
     #[serde(default = "default_leak")]
-    pub leak: f32,
+    pub leak: f64,
     /// `subtract` or `zero`.
     #[serde(default)]
     pub reset: Reset,
@@ -82,7 +82,7 @@ pub struct EngineSettings {
     pub path: PathChoice,
     /// Input density at or below which `auto` goes event-driven.
     #[serde(default = "default_sparse_below")]
-    pub sparse_below: f32,
+    pub sparse_below: f64,
     /// Seed of the rate coder.
     #[serde(default)]
     pub seed: u64,
@@ -97,13 +97,13 @@ fn default_samples() -> usize {
 fn default_batch() -> usize {
     64
 }
-fn default_threshold() -> f32 {
+fn default_threshold() -> f64 {
     DEFAULT_THRESHOLD
 }
-fn default_leak() -> f32 {
+fn default_leak() -> f64 {
     0.9
 }
-fn default_sparse_below() -> f32 {
+fn default_sparse_below() -> f64 {
     DEFAULT_SPARSE_BELOW
 }
 
@@ -136,10 +136,10 @@ impl EngineSettings {
     pub fn snn_config(&self, timesteps: u32) -> SnnConfig {
         SnnConfig {
             timesteps,
-            threshold: self.threshold,
+            threshold: self.threshold as f32,
             neuron: self.neuron,
             leak: if self.neuron == NeuronKind::Lif {
-                self.leak
+                self.leak as f32
             } else {
                 1.0
             },
@@ -147,7 +147,7 @@ impl EngineSettings {
             coding: self.coding,
             readout: self.readout,
             path: self.path,
-            sparse_below: self.sparse_below,
+            sparse_below: self.sparse_below as f32,
             seed: self.seed,
             step_rates: self.step_rates,
         }
@@ -206,7 +206,8 @@ impl EngineSettings {
         if self.mean.is_empty() {
             Ok(ds)
         } else {
-            ds.with_normalization(self.mean.clone(), self.std.clone())
+            let f = |v: &[f64]| v.iter().map(|x| *x as f32).collect();
+            ds.with_normalization(f(&self.mean), f(&self.std))
         }
     }
 

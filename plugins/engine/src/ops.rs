@@ -6,8 +6,6 @@
 //! `value × weight row` into the outputs they reach, so their work is proportional to the
 //! number of active inputs: with binary spikes at rate r they do r times the dense work.
 
-use std::cell::RefCell;
-
 use ndarray::linalg::general_mat_mul;
 use ndarray::{ArrayView2, ArrayViewMut2};
 
@@ -17,10 +15,13 @@ use crate::model::{ConvOp, LinearOp, PoolOp};
 /// large enough for GEMMs that run at full speed, small enough to stay out of the way.
 const COL_BUDGET: usize = 1 << 22;
 
-thread_local! {
-    static COL: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
-    static GEMM_OUT: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
-    static ACC: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
+/// Working memory of the kernels, owned by one chunk's simulation and reused across layers
+/// and time steps.
+#[derive(Debug, Default)]
+pub struct Scratch {
+    col: Vec<f32>,
+    y: Vec<f32>,
+    acc: Vec<f32>,
 }
 
 fn grow(buf: &mut Vec<f32>, len: usize) {
@@ -35,7 +36,7 @@ pub fn count_nonzero(x: &[f32]) -> usize {
 }
 
 /// Dense convolution of `n` images: im2col, GEMM, bias.
-pub fn conv_dense(op: &ConvOp, x: &[f32], n: usize, out: &mut [f32]) {
+pub fn conv_dense(op: &ConvOp, x: &[f32], n: usize, out: &mut [f32], scratch: &mut Scratch) {
     let (ci, h, w) = (
         op.input.c as usize,
         op.input.h as usize,
@@ -54,8 +55,9 @@ pub fn conv_dense(op: &ConvOp, x: &[f32], n: usize, out: &mut [f32]) {
     let in_len = ci * h * w;
     let out_len = co * hw_out;
     let per_batch = (COL_BUDGET / (k * hw_out).max(1)).clamp(1, n.max(1));
-    COL.with_borrow_mut(|col| {
-        GEMM_OUT.with_borrow_mut(|y| {
+    let Scratch { col, y, .. } = scratch;
+    {
+        {
             let mut b0 = 0;
             while b0 < n {
                 let nb = per_batch.min(n - b0);
@@ -115,14 +117,57 @@ pub fn conv_dense(op: &ConvOp, x: &[f32], n: usize, out: &mut [f32]) {
                 }
                 b0 += nb;
             }
-        })
-    });
+        }
+    }
+}
+
+/// Runs `$body` compiled for the widest vector unit the CPU has. The event-driven kernels are
+/// plain loops the compiler vectorizes; built for baseline x86-64 they would use 4-wide SSE
+/// while matrixmultiply picks AVX2/AVX-512 at run time. Only multiplies and adds are used
+/// (Rust never contracts them into FMAs), so every variant rounds identically.
+macro_rules! dispatch {
+    ($generic:ident, $avx2:ident, $avx512:ident, ($($arg:expr),*)) => {{
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::arch::is_x86_feature_detected!("avx512f") {
+                // SAFETY: the CPU supports AVX-512F, checked just above.
+                return unsafe { $avx512($($arg),*) };
+            }
+            if std::arch::is_x86_feature_detected!("avx2") {
+                // SAFETY: the CPU supports AVX2, checked just above.
+                return unsafe { $avx2($($arg),*) };
+            }
+        }
+        $generic($($arg),*)
+    }};
 }
 
 /// Event-driven convolution of `n` images: for every non-zero input, add value × the
 /// weights of each output it reaches (outputs accumulated channel-last so each update is a
 /// contiguous row of `out_channels`), then bias.
-pub fn conv_sparse(op: &ConvOp, x: &[f32], n: usize, out: &mut [f32]) {
+pub fn conv_sparse(op: &ConvOp, x: &[f32], n: usize, out: &mut [f32], scratch: &mut Scratch) {
+    dispatch!(
+        conv_sparse_generic,
+        conv_sparse_avx2,
+        conv_sparse_avx512,
+        (op, x, n, out, &mut scratch.acc)
+    )
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn conv_sparse_avx2(op: &ConvOp, x: &[f32], n: usize, out: &mut [f32], acc: &mut Vec<f32>) {
+    conv_sparse_generic(op, x, n, out, acc)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+fn conv_sparse_avx512(op: &ConvOp, x: &[f32], n: usize, out: &mut [f32], acc: &mut Vec<f32>) {
+    conv_sparse_generic(op, x, n, out, acc)
+}
+
+#[inline(always)]
+fn conv_sparse_generic(op: &ConvOp, x: &[f32], n: usize, out: &mut [f32], acc: &mut Vec<f32>) {
     let (ci, h, w) = (
         op.input.c as usize,
         op.input.h as usize,
@@ -139,7 +184,7 @@ pub fn conv_sparse(op: &ConvOp, x: &[f32], n: usize, out: &mut [f32]) {
     let hw_out = ho * wo;
     let in_len = ci * h * w;
     let out_len = co * hw_out;
-    ACC.with_borrow_mut(|acc| {
+    {
         grow(acc, out_len);
         for b in 0..n {
             let acc = &mut acc[..out_len];
@@ -186,7 +231,7 @@ pub fn conv_sparse(op: &ConvOp, x: &[f32], n: usize, out: &mut [f32]) {
                 }
             }
         }
-    });
+    }
 }
 
 /// Dense linear layer over `n` flattened inputs.
@@ -205,6 +250,28 @@ pub fn linear_dense(op: &LinearOp, x: &[f32], n: usize, out: &mut [f32]) {
 
 /// Event-driven linear layer: value × weight row for each non-zero input, then bias.
 pub fn linear_sparse(op: &LinearOp, x: &[f32], n: usize, out: &mut [f32]) {
+    dispatch!(
+        linear_sparse_generic,
+        linear_sparse_avx2,
+        linear_sparse_avx512,
+        (op, x, n, out)
+    )
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn linear_sparse_avx2(op: &LinearOp, x: &[f32], n: usize, out: &mut [f32]) {
+    linear_sparse_generic(op, x, n, out)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+fn linear_sparse_avx512(op: &LinearOp, x: &[f32], n: usize, out: &mut [f32]) {
+    linear_sparse_generic(op, x, n, out)
+}
+
+#[inline(always)]
+fn linear_sparse_generic(op: &LinearOp, x: &[f32], n: usize, out: &mut [f32]) {
     let (o, i) = op.w.dim();
     for b in 0..n {
         let dst = &mut out[b * o..][..o];

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use snnergy_core::{LayerKind, Source};
 
 use crate::model::{Compiled, Op};
-use crate::ops;
+use crate::ops::{self, Scratch};
 use crate::rng::SplitMix64;
 
 /// The neuron model.
@@ -101,24 +101,24 @@ pub struct SnnConfig {
 
 /// The paper's threshold: just below 1, so T·x/θ lands on ⌊T·x⌋ even when repeated f32
 /// addition leaves a membrane a hair below an integer level.
-pub const DEFAULT_THRESHOLD: f32 = 1.0 - 1e-4;
+pub const DEFAULT_THRESHOLD: f64 = 0.9999;
 
 /// Input density at or below which the event-driven kernels beat im2col + GEMM on this
 /// engine (measured with the bench example; see the crate docs).
-pub const DEFAULT_SPARSE_BELOW: f32 = 0.15;
+pub const DEFAULT_SPARSE_BELOW: f64 = 0.15;
 
 impl Default for SnnConfig {
     fn default() -> Self {
         Self {
             timesteps: 6,
-            threshold: DEFAULT_THRESHOLD,
+            threshold: DEFAULT_THRESHOLD as f32,
             neuron: NeuronKind::If,
             leak: 1.0,
             reset: Reset::Subtract,
             coding: Coding::Direct,
             readout: Readout::Membrane,
             path: PathChoice::Auto,
-            sparse_below: DEFAULT_SPARSE_BELOW,
+            sparse_below: DEFAULT_SPARSE_BELOW as f32,
             seed: 0,
             step_rates: false,
         }
@@ -209,6 +209,7 @@ fn apply(
     out: &mut [f32],
     path: PathChoice,
     sparse_below: f32,
+    scratch: &mut Scratch,
 ) -> Option<bool> {
     let layer = &net.network.layers[i];
     let src = |s: &Source| -> &[f32] {
@@ -230,9 +231,9 @@ fn apply(
         Op::Conv(op) => {
             let s = sparse(x);
             if s {
-                ops::conv_sparse(op, x, n, out);
+                ops::conv_sparse(op, x, n, out, scratch);
             } else {
-                ops::conv_dense(op, x, n, out);
+                ops::conv_dense(op, x, n, out, scratch);
             }
             Some(s)
         }
@@ -276,10 +277,21 @@ pub fn twin_count(z: f32, timesteps: u32, threshold: f32) -> u32 {
 /// The QNN twin on `n` images: every layer's output (quantized after neurons).
 pub fn twin_forward(net: &Compiled, x: &[f32], n: usize, cfg: &SnnConfig) -> Vec<Vec<f32>> {
     let t = cfg.timesteps as f32;
+    let mut scratch = Scratch::default();
     let mut outs: Vec<Vec<f32>> = Vec::with_capacity(net.ops.len());
     for i in 0..net.ops.len() {
         let mut out = vec![0.0; out_len(net, i) * n];
-        apply(net, i, x, &outs, n, &mut out, PathChoice::Dense, 0.0);
+        apply(
+            net,
+            i,
+            x,
+            &outs,
+            n,
+            &mut out,
+            PathChoice::Dense,
+            0.0,
+            &mut scratch,
+        );
         if net.network.layers[i].neuron {
             for v in &mut out {
                 *v = twin_count(*v, cfg.timesteps, cfg.threshold) as f32 / t;
@@ -381,6 +393,7 @@ pub fn simulate(
     } else {
         Vec::new()
     };
+    let mut scratch = Scratch::default();
     let mut coders: Vec<SplitMix64> = (0..n as u64)
         .map(|b| SplitMix64::stream(cfg.seed, first_index + b))
         .collect();
@@ -413,7 +426,17 @@ pub fn simulate(
             } else {
                 cfg.path
             };
-            match apply(net, i, input, prev, n, out, path, cfg.sparse_below) {
+            match apply(
+                net,
+                i,
+                input,
+                prev,
+                n,
+                out,
+                path,
+                cfg.sparse_below,
+                &mut scratch,
+            ) {
                 Some(true) => counts.layers[i].sparse_calls += 1,
                 Some(false) => counts.layers[i].dense_calls += 1,
                 None => {}
@@ -426,21 +449,20 @@ pub fn simulate(
             if fires(i) {
                 let v = &mut membrane[i];
                 let sp = &mut spikes[i];
-                let mut step_total = 0u64;
+                let mut step_total = 0u32;
+                let theta = cfg.threshold;
+                let subtract = cfg.reset == Reset::Subtract;
+                // Branch-free so the compiler vectorizes it: s is 0 or 1, and m − 0·θ, m·1
+                // leave the membrane bit for bit unchanged when nothing fires.
                 for ((z, m), c) in out.iter_mut().zip(v.iter_mut()).zip(sp.iter_mut()) {
-                    *m = leak * *m + *z;
-                    if *m >= cfg.threshold {
-                        *m = match cfg.reset {
-                            Reset::Subtract => *m - cfg.threshold,
-                            Reset::Zero => 0.0,
-                        };
-                        *z = 1.0;
-                        *c += 1;
-                        step_total += 1;
-                    } else {
-                        *z = 0.0;
-                    }
+                    let u = leak * *m + *z;
+                    let s = if u >= theta { 1.0f32 } else { 0.0 };
+                    *m = if subtract { u - s * theta } else { u * (1.0 - s) };
+                    *z = s;
+                    *c += s as u32;
+                    step_total += s as u32;
                 }
+                let step_total = step_total as u64;
                 if let Some(s) = counts.layers[i].step_spikes.get_mut(t) {
                     *s += step_total;
                 }
