@@ -184,50 +184,55 @@ fn conv_sparse_generic(op: &ConvOp, x: &[f32], n: usize, out: &mut [f32], acc: &
     let hw_out = ho * wo;
     let in_len = ci * h * w;
     let out_len = co * hw_out;
-    {
-        grow(acc, out_len);
-        for b in 0..n {
-            let acc = &mut acc[..out_len];
-            acc.fill(0.0);
-            let img = &x[b * in_len..][..in_len];
-            for (idx, &v) in img.iter().enumerate() {
-                if v == 0.0 {
-                    continue;
-                }
-                let c = idx / (h * w);
-                let iy = (idx / w) % h;
-                let ix = idx % w;
-                for ky in 0..kh {
-                    let t = iy + ph;
-                    if t < ky || !(t - ky).is_multiple_of(sh) {
+    // For each input row (column): the kernel rows (columns) and output rows (columns) it
+    // reaches, so the scatter loop has no divisions or bounds tests.
+    let reach = |size: usize, k: usize, s: usize, p: usize, o: usize| -> Vec<Vec<(usize, usize)>> {
+        (0..size)
+            .map(|i| {
+                (0..k)
+                    .filter_map(|kk| {
+                        let t = (i + p).checked_sub(kk)?;
+                        (t.is_multiple_of(s) && t / s < o).then_some((kk, t / s))
+                    })
+                    .collect()
+            })
+            .collect()
+    };
+    let rows = reach(h, kh, sh, ph, ho);
+    let cols = reach(w, kw, sw, pw, wo);
+    grow(acc, out_len);
+    for b in 0..n {
+        let acc = &mut acc[..out_len];
+        acc.fill(0.0);
+        let img = &x[b * in_len..][..in_len];
+        for (c, plane) in img.chunks_exact(h * w).enumerate() {
+            for (iy, line) in plane.chunks_exact(w).enumerate() {
+                for (ix, &v) in line.iter().enumerate() {
+                    if v == 0.0 {
                         continue;
                     }
-                    let oy = (t - ky) / sh;
-                    if oy >= ho {
-                        continue;
-                    }
-                    for kx in 0..kw {
-                        let u = ix + pw;
-                        if u < kx || !(u - kx).is_multiple_of(sw) {
-                            continue;
-                        }
-                        let ox = (u - kx) / sw;
-                        if ox >= wo {
-                            continue;
-                        }
-                        let r = (c * kh + ky) * kw + kx;
-                        let wrow = &op.w_t[r * co..][..co];
-                        let arow = &mut acc[(oy * wo + ox) * co..][..co];
-                        for (a, wv) in arow.iter_mut().zip(wrow) {
-                            *a += v * wv;
+                    for &(ky, oy) in &rows[iy] {
+                        for &(kx, ox) in &cols[ix] {
+                            let r = (c * kh + ky) * kw + kx;
+                            let wrow = &op.w_t[r * co..][..co];
+                            let arow = &mut acc[(oy * wo + ox) * co..][..co];
+                            for (a, wv) in arow.iter_mut().zip(wrow) {
+                                *a += v * wv;
+                            }
                         }
                     }
                 }
             }
-            let dst = &mut out[b * out_len..][..out_len];
+        }
+        // Channel-last accumulator to NCHW, in blocks of positions so the strided reads stay
+        // in L1.
+        let dst = &mut out[b * out_len..][..out_len];
+        const BLOCK: usize = 16;
+        for p0 in (0..hw_out).step_by(BLOCK) {
+            let p1 = (p0 + BLOCK).min(hw_out);
             for (o, bias) in op.bias.iter().enumerate() {
-                for (p, d) in dst[o * hw_out..][..hw_out].iter_mut().enumerate() {
-                    *d = acc[p * co + o] + bias;
+                for p in p0..p1 {
+                    dst[o * hw_out + p] = acc[p * co + o] + bias;
                 }
             }
         }
@@ -301,6 +306,22 @@ pub fn pool(op: &PoolOp, max: bool, x: &[f32], n: usize, out: &mut [f32]) {
     let (ho, wo) = (op.output.h as usize, op.output.w as usize);
     let (k, s, p) = (op.kernel, op.stride, op.padding);
     let area = (k * k) as f32;
+    if !max && k == 2 && s == 2 && p == 0 {
+        // The VGG/SNN case: each output is the mean of a 2×2 block.
+        for (plane, dst) in x[..n * c * h * w]
+            .chunks_exact(h * w)
+            .zip(out[..n * c * ho * wo].chunks_exact_mut(ho * wo))
+        {
+            for (oy, row) in dst.chunks_exact_mut(wo).enumerate() {
+                let a = &plane[2 * oy * w..][..w];
+                let b = &plane[(2 * oy + 1) * w..][..w];
+                for (ox, d) in row.iter_mut().enumerate() {
+                    *d = (a[2 * ox] + a[2 * ox + 1] + b[2 * ox] + b[2 * ox + 1]) / area;
+                }
+            }
+        }
+        return;
+    }
     for (plane, dst) in x[..n * c * h * w]
         .chunks_exact(h * w)
         .zip(out[..n * c * ho * wo].chunks_exact_mut(ho * wo))

@@ -271,7 +271,8 @@ fn apply(
 #[inline]
 pub fn twin_count(z: f32, timesteps: u32, threshold: f32) -> u32 {
     let t = timesteps as f32;
-    (t * z / threshold).clamp(0.0, t).floor() as u32
+    // Truncation is the floor here: the value is clamped to [0, T] first.
+    (t * z / threshold).clamp(0.0, t) as u32
 }
 
 /// The QNN twin on `n` images: every layer's output (quantized after neurons).
@@ -457,7 +458,11 @@ pub fn simulate(
                 for ((z, m), c) in out.iter_mut().zip(v.iter_mut()).zip(sp.iter_mut()) {
                     let u = leak * *m + *z;
                     let s = if u >= theta { 1.0f32 } else { 0.0 };
-                    *m = if subtract { u - s * theta } else { u * (1.0 - s) };
+                    *m = if subtract {
+                        u - s * theta
+                    } else {
+                        u * (1.0 - s)
+                    };
                     *z = s;
                     *c += s as u32;
                     step_total += s as u32;
@@ -477,7 +482,8 @@ pub fn simulate(
         }
         let c = &mut counts.layers[i];
         for (s, q) in spikes[i].iter().zip(&twin[i]) {
-            let tw = (q * tf).round() as u32;
+            // q = k / T exactly up to rounding; k ≤ T is small, so + 0.5 and truncation round it.
+            let tw = (q * tf + 0.5) as u32;
             c.spikes += *s as u64;
             c.twin_spikes += tw as u64;
             c.twin_nonzero += (tw > 0) as u64;
