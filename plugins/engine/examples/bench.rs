@@ -59,12 +59,27 @@ fn peak_rss_mib() -> f64 {
         .unwrap_or(f64::NAN)
 }
 
+/// User + system CPU time of this process (Linux), seconds: less sensitive than wall time to
+/// other work on a shared machine.
+fn cpu_seconds() -> f64 {
+    std::fs::read_to_string("/proc/self/stat")
+        .ok()
+        .and_then(|s| {
+            let rest = s.rsplit_once(')')?.1;
+            let f: Vec<&str> = rest.split_whitespace().collect();
+            let ticks = f.get(11)?.parse::<f64>().ok()? + f.get(12)?.parse::<f64>().ok()?;
+            Some(ticks / 100.0)
+        })
+        .unwrap_or(f64::NAN)
+}
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
     let (mut weights, mut data, mut dataset) = (None, None, String::from("idx"));
     let (mut channels, mut size, mut t, mut batch, mut batches) =
         (1u32, 28u32, 6u32, 64usize, 8usize);
     let mut path = PathChoice::Auto;
+    let mut sparse_below = SnnConfig::default().sparse_below;
     while let Some(a) = args.next() {
         let mut v = || args.next().ok_or(format!("{a} needs a value"));
         match a.as_str() {
@@ -76,6 +91,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "--timesteps" => t = v()?.parse()?,
             "--batch" => batch = v()?.parse()?,
             "--batches" => batches = v()?.parse()?,
+            "--sparse-below" => sparse_below = v()?.parse()?,
             "--path" => {
                 path = match v()?.as_str() {
                     "dense" => PathChoice::Dense,
@@ -101,6 +117,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let cfg = SnnConfig {
         timesteps: t,
         path,
+        sparse_below,
         ..SnnConfig::default()
     };
     let n = (batch * batches).min(ds.len());
@@ -108,6 +125,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let x = ds.batch(0..batch.min(n));
     run_images(&compiled, &x, &ds.labels[..batch.min(n)], 0, &cfg)?;
     let start = Instant::now();
+    let cpu0 = cpu_seconds();
     let mut spikes = 0u64;
     let mut neurons = 0u64;
     let mut b0 = 0;
@@ -124,8 +142,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         b0 = b1;
     }
     let secs = start.elapsed().as_secs_f64();
+    let cpu = cpu_seconds() - cpu0;
     println!(
-        "{{\"impl\": \"snnergy\", \"path\": \"{}\", \"input\": \"{channels}x{size}x{size}\", \"timesteps\": {t}, \"batch\": {batch}, \"images\": {n}, \"seconds\": {secs:.4}, \"images_per_s\": {:.2}, \"spike_rate\": {:.5}, \"peak_rss_mib\": {:.1}, \"threads\": {}}}",
+        "{{\"impl\": \"snnergy\", \"path\": \"{}\", \"input\": \"{channels}x{size}x{size}\", \"timesteps\": {t}, \"batch\": {batch}, \"images\": {n}, \"seconds\": {secs:.4}, \"images_per_s\": {:.2}, \"cpu_seconds\": {cpu:.4}, \"spike_rate\": {:.5}, \"peak_rss_mib\": {:.1}, \"threads\": {}}}",
         match path {
             PathChoice::Dense => "dense",
             PathChoice::Sparse => "event-driven",

@@ -486,10 +486,26 @@ pub struct ConvOp {
     pub padding: [usize; 2],
     /// `[out, in·kh·kw]`.
     pub w: Array2<f32>,
-    /// `[in·kh·kw, out]`, row-major.
+    /// `[in, kh, kw reversed, out]`, row-major: the weights an input reaches outputs with,
+    /// kernel columns reversed so that, at stride 1, the outputs a row of the kernel reaches
+    /// and their weights are both contiguous.
     pub w_t: Vec<f32>,
     /// Bias per output channel (BatchNorm folded in).
     pub bias: Vec<f32>,
+}
+
+/// `[out, in·kh·kw]` → `[in, kh, kw reversed, out]`.
+fn scatter_layout(w: &Array2<f32>, kw: usize) -> Vec<f32> {
+    let (co, k) = w.dim();
+    let mut t = vec![0.0; k * co];
+    for r in 0..k {
+        let (base, kx) = (r - r % kw, r % kw);
+        let row = base + (kw - 1 - kx);
+        for o in 0..co {
+            t[row * co + o] = w[[o, r]];
+        }
+    }
+    t
 }
 
 impl ConvOp {
@@ -503,7 +519,7 @@ impl ConvOp {
         else {
             unreachable!("ConvOp::new is called for convolutions only")
         };
-        let w_t = w.t().iter().copied().collect();
+        let w_t = scatter_layout(&w, kernel[1] as usize);
         Self {
             input,
             output,
@@ -517,7 +533,7 @@ impl ConvOp {
     }
 
     fn refresh(&mut self) {
-        self.w_t = self.w.t().iter().copied().collect();
+        self.w_t = scatter_layout(&self.w, self.kernel[1]);
     }
 }
 

@@ -200,6 +200,20 @@ fn conv_sparse_generic(op: &ConvOp, x: &[f32], n: usize, out: &mut [f32], acc: &
     };
     let rows = reach(h, kh, sh, ph, ho);
     let cols = reach(w, kw, sw, pw, wo);
+    // With the kernel columns stored reversed, the columns an input reaches form one run:
+    // first reversed kernel column, first output column, and how many.
+    let spans: Vec<(usize, usize, usize)> = cols
+        .iter()
+        .map(
+            |v| match (v.iter().map(|p| p.0).min(), v.iter().map(|p| p.0).max()) {
+                (Some(lo), Some(hi)) => {
+                    let ox = v.iter().find(|p| p.0 == hi).map_or(0, |p| p.1);
+                    (kw - 1 - hi, ox, hi - lo + 1)
+                }
+                _ => (0, 0, 0),
+            },
+        )
+        .collect();
     grow(acc, out_len);
     for b in 0..n {
         let acc = &mut acc[..out_len];
@@ -212,12 +226,22 @@ fn conv_sparse_generic(op: &ConvOp, x: &[f32], n: usize, out: &mut [f32], acc: &
                         continue;
                     }
                     for &(ky, oy) in &rows[iy] {
-                        for &(kx, ox) in &cols[ix] {
-                            let r = (c * kh + ky) * kw + kx;
-                            let wrow = &op.w_t[r * co..][..co];
-                            let arow = &mut acc[(oy * wo + ox) * co..][..co];
+                        let base = (c * kh + ky) * kw;
+                        if sw == 1 {
+                            let (kr, ox, count) = spans[ix];
+                            let len = count * co;
+                            let wrow = &op.w_t[(base + kr) * co..][..len];
+                            let arow = &mut acc[(oy * wo + ox) * co..][..len];
                             for (a, wv) in arow.iter_mut().zip(wrow) {
                                 *a += v * wv;
+                            }
+                        } else {
+                            for &(kx, ox) in &cols[ix] {
+                                let wrow = &op.w_t[(base + kw - 1 - kx) * co..][..co];
+                                let arow = &mut acc[(oy * wo + ox) * co..][..co];
+                                for (a, wv) in arow.iter_mut().zip(wrow) {
+                                    *a += v * wv;
+                                }
                             }
                         }
                     }
@@ -351,4 +375,69 @@ pub fn pool(op: &PoolOp, max: bool, x: &[f32], n: usize, out: &mut [f32]) {
             }
         }
     }
+}
+
+/// One time step of a layer of neurons: integrate `z` into the membranes `v` (keeping `leak`
+/// of the old value), fire where the membrane reaches `theta`, reset by subtraction or to
+/// zero, and leave the spikes (0 or 1) in `z`. Returns the number of spikes.
+pub fn fire(
+    z: &mut [f32],
+    v: &mut [f32],
+    counts: &mut [u32],
+    leak: f32,
+    theta: f32,
+    subtract: bool,
+) -> u64 {
+    dispatch!(
+        fire_generic,
+        fire_avx2,
+        fire_avx512,
+        (z, v, counts, leak, theta, subtract)
+    )
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn fire_avx2(z: &mut [f32], v: &mut [f32], c: &mut [u32], leak: f32, theta: f32, sub: bool) -> u64 {
+    fire_generic(z, v, c, leak, theta, sub)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+fn fire_avx512(
+    z: &mut [f32],
+    v: &mut [f32],
+    c: &mut [u32],
+    leak: f32,
+    theta: f32,
+    sub: bool,
+) -> u64 {
+    fire_generic(z, v, c, leak, theta, sub)
+}
+
+#[inline(always)]
+fn fire_generic(
+    z: &mut [f32],
+    v: &mut [f32],
+    counts: &mut [u32],
+    leak: f32,
+    theta: f32,
+    subtract: bool,
+) -> u64 {
+    let mut total = 0u32;
+    // Branch-free so it vectorizes: s is 0 or 1, and m − 0·θ and m·1 leave the membrane bit
+    // for bit unchanged when nothing fires.
+    for ((z, m), c) in z.iter_mut().zip(v.iter_mut()).zip(counts.iter_mut()) {
+        let u = leak * *m + *z;
+        let s = if u >= theta { 1.0f32 } else { 0.0 };
+        *m = if subtract {
+            u - s * theta
+        } else {
+            u * (1.0 - s)
+        };
+        *z = s;
+        *c += s as u32;
+        total += s as u32;
+    }
+    total as u64
 }

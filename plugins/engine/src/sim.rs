@@ -282,6 +282,10 @@ pub fn twin_forward(net: &Compiled, x: &[f32], n: usize, cfg: &SnnConfig) -> Vec
     let mut outs: Vec<Vec<f32>> = Vec::with_capacity(net.ops.len());
     for i in 0..net.ops.len() {
         let mut out = vec![0.0; out_len(net, i) * n];
+        // The twin's inputs after the first layer are quantized (k/T) and often zero: it
+        // takes the same kernel choice as the SNN; the analog image always goes dense.
+        let analog = net.network.layers[i].sources.contains(&Source::Input);
+        let path = if analog { PathChoice::Dense } else { cfg.path };
         apply(
             net,
             i,
@@ -289,8 +293,8 @@ pub fn twin_forward(net: &Compiled, x: &[f32], n: usize, cfg: &SnnConfig) -> Vec
             &outs,
             n,
             &mut out,
-            PathChoice::Dense,
-            0.0,
+            path,
+            cfg.sparse_below,
             &mut scratch,
         );
         if net.network.layers[i].neuron {
@@ -450,24 +454,14 @@ pub fn simulate(
             if fires(i) {
                 let v = &mut membrane[i];
                 let sp = &mut spikes[i];
-                let mut step_total = 0u32;
-                let theta = cfg.threshold;
-                let subtract = cfg.reset == Reset::Subtract;
-                // Branch-free so the compiler vectorizes it: s is 0 or 1, and m − 0·θ, m·1
-                // leave the membrane bit for bit unchanged when nothing fires.
-                for ((z, m), c) in out.iter_mut().zip(v.iter_mut()).zip(sp.iter_mut()) {
-                    let u = leak * *m + *z;
-                    let s = if u >= theta { 1.0f32 } else { 0.0 };
-                    *m = if subtract {
-                        u - s * theta
-                    } else {
-                        u * (1.0 - s)
-                    };
-                    *z = s;
-                    *c += s as u32;
-                    step_total += s as u32;
-                }
-                let step_total = step_total as u64;
+                let step_total = ops::fire(
+                    out,
+                    v,
+                    sp,
+                    leak,
+                    cfg.threshold,
+                    cfg.reset == Reset::Subtract,
+                );
                 if let Some(s) = counts.layers[i].step_spikes.get_mut(t) {
                     *s += step_total;
                 }

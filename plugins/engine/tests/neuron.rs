@@ -335,3 +335,56 @@ fn rate_coding_is_seeded_and_independent_of_chunking() {
     let other = simulate(&compiled, &x, 16, &[], 0, &SnnConfig { seed: 10, ..cfg });
     assert_ne!(whole.neuron_spikes[0], other.neuron_spikes[0]);
 }
+
+#[test]
+fn event_driven_convolution_equals_dense_for_every_kernel_stride_and_padding() {
+    use snnergy_engine::model::Op;
+    use snnergy_engine::ops::{Scratch, conv_dense, conv_sparse};
+    use snnergy_engine::rng::SplitMix64;
+    let mut g = SplitMix64::new(3);
+    for (k, s, p) in [
+        (1, 1, 0),
+        (3, 1, 1),
+        (3, 2, 1),
+        (5, 1, 2),
+        (5, 2, 0),
+        (3, 3, 2),
+        (2, 2, 0),
+    ] {
+        let mut b = NetworkBuilder::new("conv", Shape::new(3, 11, 9));
+        b.conv("c", 5, k, s, p, true, None, true).unwrap();
+        let net = b.finish().unwrap();
+        let mut compiled = Model::random(net, 8).unwrap().compile().unwrap();
+        compiled.round_to_grid(8).unwrap();
+        let Op::Conv(op) = &compiled.ops[0] else {
+            panic!("a convolution")
+        };
+        let n = 3;
+        // Binary spikes at 20 % and pooled-spike values (multiples of 1/4).
+        let x: Vec<f32> = (0..n * 3 * 11 * 9)
+            .map(|i| {
+                let r = g.next_f32();
+                if r < 0.2 {
+                    if i % 2 == 0 {
+                        1.0
+                    } else {
+                        0.25 * (1 + i % 4) as f32
+                    }
+                } else {
+                    0.0
+                }
+            })
+            .collect();
+        let len = n * op.output.numel() as usize;
+        let (mut dense, mut sparse) = (vec![0.0; len], vec![0.0; len]);
+        let mut scratch = Scratch::default();
+        conv_dense(op, &x, n, &mut dense, &mut scratch);
+        conv_sparse(op, &x, n, &mut sparse, &mut scratch);
+        let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
+        assert_eq!(
+            bits(&dense),
+            bits(&sparse),
+            "kernel {k}, stride {s}, padding {p}"
+        );
+    }
+}
