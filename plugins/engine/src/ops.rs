@@ -30,6 +30,21 @@ fn grow(buf: &mut Vec<f32>, len: usize) {
     }
 }
 
+/// a += v·w. A binary spike (v = 1) is a plain add: v·w = w exactly, so both forms give the
+/// same bits, and the add skips a multiply per synapse.
+#[inline(always)]
+fn axpy(a: &mut [f32], v: f32, w: &[f32]) {
+    if v == 1.0 {
+        for (x, y) in a.iter_mut().zip(w) {
+            *x += y;
+        }
+    } else {
+        for (x, y) in a.iter_mut().zip(w) {
+            *x += v * y;
+        }
+    }
+}
+
 /// Number of non-zero values.
 pub fn count_nonzero(x: &[f32]) -> usize {
     x.iter().filter(|v| **v != 0.0).count()
@@ -232,16 +247,12 @@ fn conv_sparse_generic(op: &ConvOp, x: &[f32], n: usize, out: &mut [f32], acc: &
                             let len = count * co;
                             let wrow = &op.w_t[(base + kr) * co..][..len];
                             let arow = &mut acc[(oy * wo + ox) * co..][..len];
-                            for (a, wv) in arow.iter_mut().zip(wrow) {
-                                *a += v * wv;
-                            }
+                            axpy(arow, v, wrow);
                         } else {
                             for &(kx, ox) in &cols[ix] {
                                 let wrow = &op.w_t[(base + kw - 1 - kx) * co..][..co];
                                 let arow = &mut acc[(oy * wo + ox) * co..][..co];
-                                for (a, wv) in arow.iter_mut().zip(wrow) {
-                                    *a += v * wv;
-                                }
+                                axpy(arow, v, wrow);
                             }
                         }
                     }
@@ -309,9 +320,7 @@ fn linear_sparse_generic(op: &LinearOp, x: &[f32], n: usize, out: &mut [f32]) {
             if v == 0.0 {
                 continue;
             }
-            for (d, wv) in dst.iter_mut().zip(&op.w_t[idx * o..][..o]) {
-                *d += v * wv;
-            }
+            axpy(dst, v, &op.w_t[idx * o..][..o]);
         }
         for (d, bias) in dst.iter_mut().zip(&op.bias) {
             *d += bias;
