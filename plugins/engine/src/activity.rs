@@ -455,6 +455,13 @@ impl ActivitySource for EngineActivity {
                         .replace("{T}", &ctx.timesteps.to_string()),
                 ),
             );
+            if let Some(dir) = p.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir).map_err(|e| ActivityError::File {
+                    file: p.clone(),
+                    line: None,
+                    message: format!("cannot create the profile's folder: {e}"),
+                })?;
+            }
             profile.write(&p)?;
         }
         let mut point = profile.to_point(network, Path::new(&label), None)?;
