@@ -80,6 +80,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         (1u32, 28u32, 6u32, 64usize, 8usize);
     let mut path = PathChoice::Auto;
     let mut sparse_below = SnnConfig::default().sparse_below;
+    let mut twin = true;
     while let Some(a) = args.next() {
         let mut v = || args.next().ok_or(format!("{a} needs a value"));
         match a.as_str() {
@@ -92,6 +93,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "--batch" => batch = v()?.parse()?,
             "--batches" => batches = v()?.parse()?,
             "--sparse-below" => sparse_below = v()?.parse()?,
+            "--no-twin" => twin = false,
             "--path" => {
                 path = match v()?.as_str() {
                     "dense" => PathChoice::Dense,
@@ -118,6 +120,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         timesteps: t,
         path,
         sparse_below,
+        twin,
         ..SnnConfig::default()
     };
     let n = (batch * batches).min(ds.len());
@@ -144,7 +147,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let secs = start.elapsed().as_secs_f64();
     let cpu = cpu_seconds() - cpu0;
     println!(
-        "{{\"impl\": \"snnergy\", \"path\": \"{}\", \"input\": \"{channels}x{size}x{size}\", \"timesteps\": {t}, \"batch\": {batch}, \"images\": {n}, \"seconds\": {secs:.4}, \"images_per_s\": {:.2}, \"cpu_seconds\": {cpu:.4}, \"spike_rate\": {:.5}, \"peak_rss_mib\": {:.1}, \"threads\": {}}}",
+        "{{\"impl\": \"snnergy\", \"path\": \"{}\", \"input\": \"{channels}x{size}x{size}\", \"timesteps\": {t}, \"twin\": {twin}, \"batch\": {batch}, \"images\": {n}, \"seconds\": {secs:.4}, \"images_per_s\": {:.2}, \"cpu_seconds\": {cpu:.4}, \"spike_rate\": {:.5}, \"peak_rss_mib\": {:.1}, \"threads\": {}}}",
         match path {
             PathChoice::Dense => "dense",
             PathChoice::Sparse => "event-driven",

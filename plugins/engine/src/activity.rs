@@ -150,6 +150,7 @@ impl EngineSettings {
             sparse_below: self.sparse_below as f32,
             seed: self.seed,
             step_rates: self.step_rates,
+            twin: true,
         }
     }
 

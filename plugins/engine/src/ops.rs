@@ -234,8 +234,11 @@ fn conv_sparse_generic(op: &ConvOp, x: &[f32], n: usize, out: &mut [f32], acc: &
         let acc = &mut acc[..out_len];
         acc.fill(0.0);
         let img = &x[b * in_len..][..in_len];
-        for (c, plane) in img.chunks_exact(h * w).enumerate() {
-            for (iy, line) in plane.chunks_exact(w).enumerate() {
+        // Input rows outermost: the outputs one input row reaches are a few output rows,
+        // which stay in L1 while every channel of that input row is scattered into them.
+        for iy in 0..h {
+            for c in 0..ci {
+                let line = &img[(c * h + iy) * w..][..w];
                 for (ix, &v) in line.iter().enumerate() {
                     if v == 0.0 {
                         continue;

@@ -274,6 +274,11 @@ pub fn run_dataset(
     opts: &RunOptions,
 ) -> Result<Measurement> {
     validate(cfg)?;
+    if !cfg.twin {
+        return Err(EngineError::Invalid(
+            "a measurement needs the QNN twin (its zero fractions and the agreement)".into(),
+        ));
+    }
     let [c, h, w] = data.shape;
     let input = net.network.input;
     if [input.c as usize, input.h as usize, input.w as usize] != data.shape {

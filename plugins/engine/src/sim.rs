@@ -97,6 +97,9 @@ pub struct SnnConfig {
     pub seed: u64,
     /// Record spikes per time step.
     pub step_rates: bool,
+    /// Run the QNN twin alongside (its zero fractions, the deviation and the agreement). Off
+    /// only for speed measurements of the SNN alone: the twin statistics are then zero.
+    pub twin: bool,
 }
 
 /// The paper's threshold: just below 1, so T·x/θ lands on ⌊T·x⌋ even when repeated f32
@@ -121,6 +124,7 @@ impl Default for SnnConfig {
             sparse_below: DEFAULT_SPARSE_BELOW as f32,
             seed: 0,
             step_rates: false,
+            twin: true,
         }
     }
 }
@@ -358,7 +362,22 @@ pub fn simulate(
     };
     let fires = |i: usize| layers[i].neuron || (i == last && cfg.readout == Readout::SpikeCount);
 
-    let twin = twin_forward(net, x, n, cfg);
+    let twin = if cfg.twin {
+        twin_forward(net, x, n, cfg)
+    } else {
+        Vec::new()
+    };
+    // Layers whose inputs are the same at every step (a direct-coded image, or layers without
+    // neurons fed only by such): their synaptic current is computed once and reused.
+    let mut constant = vec![false; nl];
+    for i in 0..nl {
+        constant[i] = cfg.coding == Coding::Direct
+            && layers[i].sources.iter().all(|s| match s {
+                Source::Input => true,
+                Source::Layer(j) => constant[*j] && !fires(*j),
+            });
+    }
+    let mut cached: Vec<Vec<f32>> = vec![Vec::new(); nl];
 
     let mut cur: Vec<Vec<f32>> = (0..nl).map(|i| vec![0.0; out_len(net, i) * n]).collect();
     let mut membrane: Vec<Vec<f32>> = (0..nl)
@@ -431,20 +450,27 @@ pub fn simulate(
             } else {
                 cfg.path
             };
-            match apply(
-                net,
-                i,
-                input,
-                prev,
-                n,
-                out,
-                path,
-                cfg.sparse_below,
-                &mut scratch,
-            ) {
-                Some(true) => counts.layers[i].sparse_calls += 1,
-                Some(false) => counts.layers[i].dense_calls += 1,
-                None => {}
+            if constant[i] && t > 0 {
+                out.copy_from_slice(&cached[i]);
+            } else {
+                match apply(
+                    net,
+                    i,
+                    input,
+                    prev,
+                    n,
+                    out,
+                    path,
+                    cfg.sparse_below,
+                    &mut scratch,
+                ) {
+                    Some(true) => counts.layers[i].sparse_calls += 1,
+                    Some(false) => counts.layers[i].dense_calls += 1,
+                    None => {}
+                }
+                if constant[i] {
+                    cached[i] = out.clone();
+                }
             }
             if i == last {
                 for (a, z) in integrated.iter_mut().zip(out.iter()) {
@@ -475,6 +501,10 @@ pub fn simulate(
             continue;
         }
         let c = &mut counts.layers[i];
+        if !cfg.twin {
+            c.spikes = spikes[i].iter().map(|s| *s as u64).sum();
+            continue;
+        }
         for (s, q) in spikes[i].iter().zip(&twin[i]) {
             // q = k / T exactly up to rounding; k ≤ T is small, so + 0.5 and truncation round it.
             let tw = (q * tf + 0.5) as u32;
@@ -506,14 +536,18 @@ pub fn simulate(
         } else {
             argmax(m)
         };
-        let tw = argmax(&twin[last][b * classes..][..classes]);
-        counts.agree += (s == tw) as u64;
         if let Some(&label) = labels.get(b) {
             counts.snn_correct += (s == label as usize) as u64;
-            counts.twin_correct += (tw == label as usize) as u64;
         }
         snn_class.push(s);
-        twin_class.push(tw);
+        if cfg.twin {
+            let tw = argmax(&twin[last][b * classes..][..classes]);
+            counts.agree += (s == tw) as u64;
+            if let Some(&label) = labels.get(b) {
+                counts.twin_correct += (tw == label as usize) as u64;
+            }
+            twin_class.push(tw);
+        }
     }
     for (i, sp) in spikes.iter_mut().enumerate() {
         if !layers[i].neuron {

@@ -10,8 +10,9 @@ over three channels, written as a CIFAR-10 binary batch so the engine reads them
 CIFAR reader). Weights: the trained ones for 28x28 if given; otherwise PyTorch's default
 initialization with BatchNorm shifts calibrated layer by layer so the QNN twin fires at a
 target rate (--rates). Each measurement runs in its own process (peak memory is that
-process's VmHWM). Both sides do the same work per batch: the QNN twin, T steps of the SNN,
-per-layer spike counts. PyTorch runs its SNN densely (conv2d per step), as SNN libraries on
+process's VmHWM). Both sides do the same work per batch: T steps of the SNN (the first layer's
+current computed once, as the image does not change under direct coding) and per-layer spike
+counts; with --with-twin also the QNN twin, as a measurement does. PyTorch runs its SNN densely (conv2d per step), as SNN libraries on
 CPU do; the engine runs dense (im2col + GEMM), event-driven, and auto.
 """
 
@@ -64,7 +65,8 @@ def torch_child(args):
         spikes = neurons = 0
         for j in range(0, len(x), args.batch):
             xb = x[j : j + args.batch]
-            twin_run(layers, xb, args.T, theta)
+            if args.with_twin:
+                twin_run(layers, xb, args.T, theta)
             counts, _ = snn_run(layers, xb, args.T, theta)
             for c in counts.values():
                 spikes += int(c.sum())
@@ -72,6 +74,7 @@ def torch_child(args):
         secs = time.time() - start
     print(json.dumps({
         "impl": "pytorch", "path": "dense", "input": f"{ch}x{size}x{size}", "timesteps": args.T,
+        "twin": args.with_twin,
         "batch": args.batch, "images": len(x), "seconds": round(secs, 4),
         "images_per_s": round(len(x) / secs, 2), "spike_rate": round(spikes / (neurons * args.T), 5),
         "peak_rss_mib": round(peak_rss_mib(), 1), "threads": torch.get_num_threads(),
@@ -115,6 +118,10 @@ def main():
     p.add_argument("--batch", type=int, default=64)
     p.add_argument("--batches", type=int, default=6)
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument(
+        "--with-twin", action="store_true",
+        help="also run the QNN twin on both sides (what a measurement does); default: the SNN alone",
+    )
     p.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--size", type=int, default=28, help=argparse.SUPPRESS)
     p.add_argument("--weights", help=argparse.SUPPRESS)
@@ -152,14 +159,15 @@ def main():
             out = subprocess.run(
                 [args.bin, "--weights", w, *data, "--channels", str(ch), "--size", str(size),
                  "--timesteps", str(args.T), "--batch", str(args.batch), "--batches", str(args.batches),
-                 "--path", path],
+                 "--path", path, *([] if args.with_twin else ["--no-twin"])],
                 check=True, capture_output=True, text=True,
                 env={**os.environ, "RAYON_NUM_THREADS": str(args.threads)},
             ).stdout
             results[path] = json.loads(out.strip().splitlines()[-1])
         out = subprocess.run(
             [sys.executable, __file__, "--child", "--size", str(size), "--weights", w, "--T", str(args.T),
-             "--batch", str(args.batch), "--batches", str(args.batches), "--threads", str(args.threads)],
+             "--batch", str(args.batch), "--batches", str(args.batches), "--threads", str(args.threads),
+             *(["--with-twin"] if args.with_twin else [])],
             check=True, capture_output=True, text=True,
         ).stdout
         results["pytorch"] = json.loads(out.strip().splitlines()[-1])
@@ -176,7 +184,10 @@ def main():
             f"auto {results['auto']['images_per_s']:7.1f} ({results['auto']['images_per_s'] / pt:4.2f}x)",
             flush=True,
         )
-    print(f"T = {args.T}, batch {args.batch}, {n} images per measurement, {args.threads} threads each, torch {torch.__version__}")
+    print(
+        f"T = {args.T}, batch {args.batch}, {n} images per measurement, {args.threads} threads each, "
+        f"{'SNN + QNN twin' if args.with_twin else 'SNN alone'}, torch {torch.__version__}"
+    )
 
 
 if __name__ == "__main__":

@@ -176,12 +176,20 @@ def snn_run(layers, x, T, theta, record=True):
     integrated output."""
     mem = {}
     counts = {}
+    cache = {}
     out = None
     for t in range(T):
         s = x
         for kind, name, w, b in layers:
             if kind == "conv":
-                z = F.conv2d(s, w, b, padding=1)
+                if s is x:
+                    # Direct coding: the image, hence the first layer's current, is the same
+                    # at every step (the engine computes it once too).
+                    if name not in cache:
+                        cache[name] = F.conv2d(x, w, b, padding=1)
+                    z = cache[name]
+                else:
+                    z = F.conv2d(s, w, b, padding=1)
                 v = mem.get(name)
                 v = z if v is None else v + z
                 spk = (v >= theta).to(z.dtype)
