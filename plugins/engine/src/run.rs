@@ -248,15 +248,17 @@ pub fn run_images(
             let m = xs.len() / len;
             let lo = (k * chunk).min(labels.len());
             let hi = (k * chunk + m).min(labels.len());
-            simulate(
+            let sim = simulate(
                 net,
                 xs,
                 m,
                 &labels[lo..hi],
                 first_index + (k * chunk) as u64,
                 cfg,
-            )
-            .counts
+            );
+            let counts = sim.counts.clone();
+            sim.recycle();
+            counts
         })
         .collect();
     let mut total = ChunkCounts::default();

@@ -11,6 +11,8 @@ use serde::{Deserialize, Serialize};
 use snnergy_core::{LayerKind, Source};
 
 use crate::model::{Compiled, Op};
+use std::cell::RefCell;
+
 use crate::ops::{self, Scratch};
 use crate::rng::SplitMix64;
 
@@ -271,6 +273,73 @@ fn apply(
     }
 }
 
+/// Buffers of finished simulations, kept per thread for the next chunk. Batches of large
+/// images would otherwise map, fault in and unmap tens of MiB per batch.
+#[derive(Debug, Default)]
+struct Pool {
+    f32s: Vec<Vec<f32>>,
+    u32s: Vec<Vec<u32>>,
+    scratch: Option<Scratch>,
+}
+
+thread_local! {
+    static POOL: RefCell<Pool> = RefCell::new(Pool::default());
+}
+
+/// How many buffers of each type a thread keeps.
+const POOL_SIZE: usize = 96;
+
+fn take<T: Clone + Default>(pool: &mut Vec<Vec<T>>, len: usize) -> Vec<T> {
+    match pool.iter().position(|v| v.capacity() >= len) {
+        Some(i) => {
+            let mut v = pool.swap_remove(i);
+            v.clear();
+            v.resize(len, T::default());
+            v
+        }
+        None => vec![T::default(); len],
+    }
+}
+
+fn zeros(len: usize) -> Vec<f32> {
+    POOL.with_borrow_mut(|p| take(&mut p.f32s, len))
+}
+
+fn zeros_u32(len: usize) -> Vec<u32> {
+    POOL.with_borrow_mut(|p| take(&mut p.u32s, len))
+}
+
+fn recycle(f: impl IntoIterator<Item = Vec<f32>>, u: impl IntoIterator<Item = Vec<u32>>) {
+    POOL.with_borrow_mut(|p| {
+        for v in f {
+            if v.capacity() > 0 && p.f32s.len() < POOL_SIZE {
+                p.f32s.push(v);
+            }
+        }
+        for v in u {
+            if v.capacity() > 0 && p.u32s.len() < POOL_SIZE {
+                p.u32s.push(v);
+            }
+        }
+    });
+}
+
+fn take_scratch() -> Scratch {
+    POOL.with_borrow_mut(|p| p.scratch.take())
+        .unwrap_or_default()
+}
+
+fn return_scratch(s: Scratch) {
+    POOL.with_borrow_mut(|p| p.scratch = Some(s));
+}
+
+impl Simulation {
+    /// Hands the buffers back to this thread's pool for the next chunk.
+    pub fn recycle(self) {
+        recycle([self.output_membrane], self.neuron_spikes);
+    }
+}
+
 /// Q(z) = ⌊clamp(T·z/θ, 0, T)⌋: the twin's spike count for pre-activation z.
 #[inline]
 pub fn twin_count(z: f32, timesteps: u32, threshold: f32) -> u32 {
@@ -282,10 +351,10 @@ pub fn twin_count(z: f32, timesteps: u32, threshold: f32) -> u32 {
 /// The QNN twin on `n` images: every layer's output (quantized after neurons).
 pub fn twin_forward(net: &Compiled, x: &[f32], n: usize, cfg: &SnnConfig) -> Vec<Vec<f32>> {
     let t = cfg.timesteps as f32;
-    let mut scratch = Scratch::default();
+    let mut scratch = take_scratch();
     let mut outs: Vec<Vec<f32>> = Vec::with_capacity(net.ops.len());
     for i in 0..net.ops.len() {
-        let mut out = vec![0.0; out_len(net, i) * n];
+        let mut out = zeros(out_len(net, i) * n);
         // The twin's inputs after the first layer are quantized (k/T) and often zero: it
         // takes the same kernel choice as the SNN; the analog image always goes dense.
         let analog = net.network.layers[i].sources.contains(&Source::Input);
@@ -308,6 +377,7 @@ pub fn twin_forward(net: &Compiled, x: &[f32], n: usize, cfg: &SnnConfig) -> Vec
         }
         outs.push(out);
     }
+    return_scratch(scratch);
     outs
 }
 
@@ -379,11 +449,11 @@ pub fn simulate(
     }
     let mut cached: Vec<Vec<f32>> = vec![Vec::new(); nl];
 
-    let mut cur: Vec<Vec<f32>> = (0..nl).map(|i| vec![0.0; out_len(net, i) * n]).collect();
+    let mut cur: Vec<Vec<f32>> = (0..nl).map(|i| zeros(out_len(net, i) * n)).collect();
     let mut membrane: Vec<Vec<f32>> = (0..nl)
         .map(|i| {
             if fires(i) {
-                vec![0.0; out_len(net, i) * n]
+                zeros(out_len(net, i) * n)
             } else {
                 Vec::new()
             }
@@ -392,13 +462,13 @@ pub fn simulate(
     let mut spikes: Vec<Counts> = (0..nl)
         .map(|i| {
             if fires(i) {
-                vec![0; out_len(net, i) * n]
+                zeros_u32(out_len(net, i) * n)
             } else {
                 Vec::new()
             }
         })
         .collect();
-    let mut integrated = vec![0.0f32; out_len(net, last) * n];
+    let mut integrated = zeros(out_len(net, last) * n);
     let mut counts = ChunkCounts {
         images: n as u64,
         layers: vec![LayerCounts::default(); nl],
@@ -413,11 +483,11 @@ pub fn simulate(
     }
     let in_len = net.network.input.numel() as usize;
     let mut coded = if cfg.coding == Coding::Rate {
-        vec![0.0f32; in_len * n]
+        zeros(in_len * n)
     } else {
         Vec::new()
     };
-    let mut scratch = Scratch::default();
+    let mut scratch = take_scratch();
     let mut coders: Vec<SplitMix64> = (0..n as u64)
         .map(|b| SplitMix64::stream(cfg.seed, first_index + b))
         .collect();
@@ -469,7 +539,9 @@ pub fn simulate(
                     None => {}
                 }
                 if constant[i] {
-                    cached[i] = out.clone();
+                    let mut c = zeros(out.len());
+                    c.copy_from_slice(out);
+                    cached[i] = c;
                 }
             }
             if i == last {
@@ -551,9 +623,18 @@ pub fn simulate(
     }
     for (i, sp) in spikes.iter_mut().enumerate() {
         if !layers[i].neuron {
-            sp.clear();
+            recycle([], [std::mem::take(sp)]);
         }
     }
+    return_scratch(scratch);
+    recycle(
+        cur.into_iter()
+            .chain(membrane)
+            .chain(cached)
+            .chain(twin)
+            .chain([coded]),
+        [],
+    );
     Simulation {
         counts,
         neuron_spikes: spikes,

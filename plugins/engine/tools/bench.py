@@ -118,6 +118,7 @@ def main():
     p.add_argument("--batch", type=int, default=64)
     p.add_argument("--batches", type=int, default=6)
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--repeat", type=int, default=3, help="runs per implementation; the fastest counts")
     p.add_argument(
         "--with-twin", action="store_true",
         help="also run the QNN twin on both sides (what a measurement does); default: the SNN alone",
@@ -154,8 +155,7 @@ def main():
     for label, size, w in configs:
         ch = 1 if size == 28 else 3
         data = ["--data", FMNIST, "--dataset", "idx"] if size == 28 else ["--data", tmp, "--dataset", "cifar10"]
-        results = {}
-        for path in ("dense", "sparse", "auto"):
+        def engine(path):
             out = subprocess.run(
                 [args.bin, "--weights", w, *data, "--channels", str(ch), "--size", str(size),
                  "--timesteps", str(args.T), "--batch", str(args.batch), "--batches", str(args.batches),
@@ -163,14 +163,26 @@ def main():
                 check=True, capture_output=True, text=True,
                 env={**os.environ, "RAYON_NUM_THREADS": str(args.threads)},
             ).stdout
-            results[path] = json.loads(out.strip().splitlines()[-1])
-        out = subprocess.run(
-            [sys.executable, __file__, "--child", "--size", str(size), "--weights", w, "--T", str(args.T),
-             "--batch", str(args.batch), "--batches", str(args.batches), "--threads", str(args.threads),
-             *(["--with-twin"] if args.with_twin else [])],
-            check=True, capture_output=True, text=True,
-        ).stdout
-        results["pytorch"] = json.loads(out.strip().splitlines()[-1])
+            return json.loads(out.strip().splitlines()[-1])
+
+        def pytorch():
+            out = subprocess.run(
+                [sys.executable, __file__, "--child", "--size", str(size), "--weights", w, "--T", str(args.T),
+                 "--batch", str(args.batch), "--batches", str(args.batches), "--threads", str(args.threads),
+                 *(["--with-twin"] if args.with_twin else [])],
+                check=True, capture_output=True, text=True,
+            ).stdout
+            return json.loads(out.strip().splitlines()[-1])
+
+        # The machine is shared: every implementation runs --repeat times, interleaved, and
+        # keeps its fastest run.
+        results = {}
+        for _ in range(args.repeat):
+            for key, run in (("pytorch", pytorch), ("dense", lambda: engine("dense")),
+                             ("sparse", lambda: engine("sparse")), ("auto", lambda: engine("auto"))):
+                r = run()
+                if key not in results or r["images_per_s"] > results[key]["images_per_s"]:
+                    results[key] = r
         rows.append((label, size, results))
         pt = results["pytorch"]["images_per_s"]
         print(json.dumps({"weights": label, **{k: v for k, v in results.items()}}), file=sys.stderr)
@@ -186,7 +198,7 @@ def main():
         )
     print(
         f"T = {args.T}, batch {args.batch}, {n} images per measurement, {args.threads} threads each, "
-        f"{'SNN + QNN twin' if args.with_twin else 'SNN alone'}, torch {torch.__version__}"
+        f"{'SNN + QNN twin' if args.with_twin else 'SNN alone'}, best of {args.repeat}, torch {torch.__version__}"
     )
 
 
