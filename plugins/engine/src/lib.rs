@@ -15,6 +15,18 @@
 //! Tensors are f32 in NCHW order. GEMMs use matrixmultiply through ndarray, single-threaded;
 //! parallelism is over chunks of the batch only, never nested.
 //!
+//! # Speed
+//!
+//! Dense layers run im2col + one GEMM per sub-batch (matrixmultiply with its AVX-512 kernels,
+//! single-threaded); layers whose input is sparse run event-driven kernels that touch only
+//! the active inputs (branch-free compaction, then contiguous `value × weight-row` updates of
+//! a channel-last accumulator), vectorized for AVX2/AVX-512 when the CPU has them. `auto`
+//! picks per layer and step by measured input density. Under direct coding the first layer's
+//! current is computed once, as the image does not change between steps. Chunks of each
+//! batch run in parallel on rayon's pool; buffers are reused per thread across chunks.
+//! `cargo run --release -p snnergy-engine --example bench` measures one configuration;
+//! `plugins/engine/tools/bench.py` runs it next to the same SNN in PyTorch.
+//!
 //! # What is exact and what is not
 //!
 //! - An IF neuron with reset by subtraction driven by a constant current z for T steps fires
