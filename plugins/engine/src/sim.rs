@@ -356,10 +356,15 @@ pub fn twin_forward(net: &Compiled, x: &[f32], n: usize, cfg: &SnnConfig) -> Vec
     let mut outs: Vec<Vec<f32>> = Vec::with_capacity(net.ops.len());
     for i in 0..net.ops.len() {
         let mut out = zeros(out_len(net, i) * n);
-        // The twin's inputs after the first layer are quantized (k/T) and often zero: it
-        // takes the same kernel choice as the SNN; the analog image always goes dense.
+        // The twin's inputs after the first layer are quantized (k/T) and often zero, but
+        // denser than spikes: it picks its kernels by density unless everything is to run
+        // dense. The analog image always goes dense.
         let analog = net.network.layers[i].sources.contains(&Source::Input);
-        let path = if analog { PathChoice::Dense } else { cfg.path };
+        let path = match cfg.path {
+            _ if analog => PathChoice::Dense,
+            PathChoice::Dense => PathChoice::Dense,
+            PathChoice::Sparse | PathChoice::Auto => PathChoice::Auto,
+        };
         apply(
             net,
             i,
