@@ -14,8 +14,10 @@
 //! `L` is the layer's name in the workload (`features.0`, `layer1.0.conv1`, `fc`), `B` its
 //! `batchnorm` module name (`features.1`, `layer1.0.bn1`, `bn1`). A linear layer's `in` is
 //! the flattened input in `c, h, w` order, as `torch.flatten` gives it. BatchNorm uses
-//! PyTorch's default ε = 1e-5. Tensors may be stored as F32, F64, F16 or BF16; extra tensors
-//! (`num_batches_tracked`, optimizer state) are ignored, other unused tensors are logged.
+//! PyTorch's default ε = 1e-5. Tensors may be stored as F32, F64, F16 or BF16. A tensor of a
+//! module the network has but does not use (a conv bias where the workload has none) is an
+//! error, as ignoring it would compute another network; `num_batches_tracked` is ignored and
+//! tensors of other modules are logged as unused.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -279,6 +281,31 @@ impl Model {
                 )));
             }
             params.insert(s.name.clone(), t);
+        }
+        // A tensor of a module the network has, but that the network does not use (a conv
+        // bias where the workload has none), means the description and the weights disagree:
+        // ignoring it would silently compute something else.
+        for name in tensors.keys() {
+            let Some((module, _)) = name.rsplit_once('.') else {
+                continue;
+            };
+            if name.ends_with("num_batches_tracked") {
+                continue;
+            }
+            let owner = network
+                .layers
+                .iter()
+                .find(|l| l.name == module || l.batchnorm.as_deref() == Some(module));
+            if let Some(l) = owner {
+                return Err(EngineError::Invalid(format!(
+                    "{}: tensor `{name}` belongs to layer `{}` of network `{}`, which does not use it (bias = {}, batchnorm = {}): the network description does not match the weights",
+                    origin.display(),
+                    l.name,
+                    network.name,
+                    l.bias,
+                    l.batchnorm.as_deref().unwrap_or("none")
+                )));
+            }
         }
         let unused: Vec<&String> = tensors
             .keys()

@@ -296,3 +296,27 @@ fn unsupported_layers_are_named() {
     let msg = tensor_specs(&net).unwrap_err().to_string();
     assert!(msg.contains("pool") && msg.contains("BatchNorm"), "{msg}");
 }
+
+#[test]
+fn a_tensor_the_network_does_not_use_is_an_error_not_ignored() {
+    // A conv bias in the file where the workload's conv has none (e.g. a CIFAR VGG trained with
+    // biased convolutions): ignoring it would silently compute another network.
+    let dir = common::temp_dir("extra");
+    let path = dir.join("w.safetensors");
+    let model = Model::random(common::small_vgg(), 4).unwrap();
+    let mut tensors: Vec<(&str, Vec<usize>, Vec<f32>)> = model
+        .params()
+        .iter()
+        .map(|(k, t)| (k.as_str(), t.shape.clone(), t.data.clone()))
+        .collect();
+    tensors.push(("conv2.bias", vec![16], vec![0.5; 16]));
+    tensors.push(("optimizer.step", vec![1], vec![3.0]));
+    write_safetensors(&path, &tensors);
+    let msg = Model::load(common::small_vgg(), &path)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        msg.contains("conv2.bias") && msg.contains("does not use it"),
+        "{msg}"
+    );
+}
