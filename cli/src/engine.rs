@@ -232,7 +232,11 @@ pub fn engine(a: EngineArgs) -> anyhow::Result<()> {
             right(format!("{:.4}", 1.0 - l.twin_zero_fraction)),
             right(format!("{:.4}", l.mean_abs_deviation)),
             right(format!("{:.2} %", 100.0 * l.fraction_differing)),
-            right(format!("{:.0} %", 100.0 * l.sparse_share)),
+            right(
+                l.sparse_share
+                    .map(|s| format!("{:.0} %", 100.0 * s))
+                    .unwrap_or_else(|| "–".into()),
+            ),
         ]);
     }
     println!(

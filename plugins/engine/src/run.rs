@@ -33,8 +33,9 @@ pub struct LayerMeasurement {
     pub fraction_differing: f64,
     /// Spike rate per time step (when recorded).
     pub step_rates: Vec<f64>,
-    /// Share of this layer's evaluations that took the event-driven path.
-    pub sparse_share: f64,
+    /// Share of this layer's evaluations that took the event-driven path (none for layers
+    /// without synaptic weights, e.g. a residual add).
+    pub sparse_share: Option<f64>,
 }
 
 /// What a run measured.
@@ -84,8 +85,8 @@ impl Measurement {
                     mean_abs_deviation: c.abs_deviation as f64 / total,
                     fraction_differing: c.neurons_differing as f64 / total,
                     step_rates: c.step_spikes.iter().map(|s| *s as f64 / total).collect(),
-                    sparse_share: c.sparse_calls as f64
-                        / (c.sparse_calls + c.dense_calls).max(1) as f64,
+                    sparse_share: (c.sparse_calls + c.dense_calls > 0)
+                        .then(|| c.sparse_calls as f64 / (c.sparse_calls + c.dense_calls) as f64),
                 }
             })
             .collect();
