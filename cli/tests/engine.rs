@@ -110,3 +110,21 @@ fn engine_command_prints_rates_and_writes_a_profile_from_saved_weights() {
         "{stderr}"
     );
 }
+
+#[test]
+fn the_engine_activity_is_registered_in_the_snnergy_binary() {
+    let out = Command::new(env!("CARGO_BIN_EXE_snnergy"))
+        .args(["describe", "engine"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("type = \"engine\"") && stdout.contains("weights"),
+        "{stdout}"
+    );
+}
