@@ -326,7 +326,7 @@ pub const PARAMS: &[(&str, &str)] = &[
     ),
     (
         "sparse_below",
-        "input density at or below which `auto` takes the event-driven path; default 0.15",
+        "input density at or below which `auto` takes the event-driven path; default 0.25",
     ),
     ("seed", "seed of the rate coder; default 0"),
     (

@@ -461,17 +461,20 @@ fn fire_generic(
     let mut total = 0u32;
     // Branch-free so it vectorizes: s is 0 or 1, and m − 0·θ and m·1 leave the membrane bit
     // for bit unchanged when nothing fires.
+    // Counting goes through the comparison (bool → integer), not the float spike: a
+    // saturating f32 → u32 conversion does not vectorize.
     for ((z, m), c) in z.iter_mut().zip(v.iter_mut()).zip(counts.iter_mut()) {
         let u = leak * *m + *z;
-        let s = if u >= theta { 1.0f32 } else { 0.0 };
+        let fired = u >= theta;
+        let s = if fired { 1.0f32 } else { 0.0 };
         *m = if subtract {
             u - s * theta
         } else {
             u * (1.0 - s)
         };
         *z = s;
-        *c += s as u32;
-        total += s as u32;
+        *c += fired as u32;
+        total += fired as u32;
     }
     total as u64
 }
