@@ -3,8 +3,9 @@
 //!
 //! This is the facade for embedding snnergy in a program: one dependency that brings the core
 //! ([`core`]), the built-in hardware models and price tables ([`archs`]), workloads
-//! ([`models`]) and training regularizers ([`regularizers`]), a [`registry`] holding all of
-//! them, and the SVG figures of a report ([`plot`]).
+//! ([`models`]) and training regularizers ([`regularizers`]), the SNN engine that measures
+//! spike activity ([`engine`]), a [`registry`] holding all of them, and the SVG figures of a
+//! report ([`plot`]).
 //!
 //! ```no_run
 //! use snnergy::prelude::*;
@@ -28,6 +29,7 @@ pub mod plot;
 
 pub use snnergy_archs as archs;
 pub use snnergy_core as core;
+pub use snnergy_engine as engine;
 pub use snnergy_models as models;
 pub use snnergy_regularizers as regularizers;
 
@@ -40,15 +42,16 @@ pub mod prelude {
     };
 }
 
-/// A registry of every built-in component (workloads, activity sources, architectures, price
-/// tables).
+/// A registry of every built-in component (workloads, activity sources including the engine's,
+/// architectures, price tables).
 pub fn registry() -> Result<snnergy_core::Registry, snnergy_core::RegistryError> {
     // inventory's registrations live in each crate's object code; naming an item of every
     // built-in crate keeps the linker from dropping a crate nothing else refers to.
-    let _keep: [*const (); 3] = [
+    let _keep: [*const (); 4] = [
         snnergy_archs::tables::builtin as *const (),
         snnergy_models::InputSpec::resolve as *const (),
         snnergy_regularizers::EnergyAware::new as *const (),
+        snnergy_engine::link as *const (),
     ];
     snnergy_core::Registry::builtin()
 }

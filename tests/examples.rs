@@ -14,9 +14,20 @@ fn pipeline_with(kind: Kind, example: &str) -> String {
     } else {
         "[[architecture]]\ntype = \"paper-v1\"\nvariant = \"spatial\"\n"
     };
+    // The engine measures a network it has weights for: the shipped Fashion-MNIST one.
+    let workload = if kind == Kind::Activity && example.contains("type = \"engine\"") {
+        let text =
+            std::fs::read_to_string(repo().join("pipelines/engine-fashion-mnist.toml")).unwrap();
+        let doc: toml::Table = toml::from_str(&text).unwrap();
+        let mut t = toml::Table::new();
+        t.insert("workload".into(), doc["workload"].clone());
+        toml::to_string(&t).unwrap()
+    } else {
+        "[workload]\ntype = \"vgg16\"\n".to_string()
+    };
     let mut sections = vec!["[analysis]\ntimesteps = [4]\nsweep_points = 3\n".to_string()];
     let defaults = [
-        (Kind::Workload, "[workload]\ntype = \"vgg16\"\n"),
+        (Kind::Workload, workload.as_str()),
         (
             Kind::Activity,
             "[activity]\ntype = \"uniform\"\nspike_rates = [0.05]\n",

@@ -58,13 +58,14 @@ fn json_and_csv_profiles_with_the_same_rates_give_the_same_report() {
                 name: f[0].into(),
                 spike_rate: f[1].parse().unwrap(),
                 nonzero: Some(f[2].parse().unwrap()),
-                line: None,
+                ..ProfileEntry::default()
             }
         })
         .collect();
     ProfileFile {
         timesteps: Some(6),
         layers: entries,
+        ..ProfileFile::default()
     }
     .write(&dir.join("p.json"))
     .unwrap();

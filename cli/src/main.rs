@@ -38,6 +38,7 @@ mod bench;
 mod bench_boundary;
 mod breakeven;
 mod catalog;
+mod engine;
 mod output;
 mod plugin;
 mod run;
@@ -82,6 +83,8 @@ enum Command {
     Bench(bench::BenchArgs),
     /// Check a hardware plugin: what it provides, and the conformance suite on it.
     Plugin(plugin::PluginArgs),
+    /// Run a converted SNN and its QNN twin on data: per-layer spike rates and a profile.
+    Engine(Box<engine::EngineArgs>),
 }
 
 fn init_logging(verbose: u8) {
@@ -110,6 +113,7 @@ fn main() -> ExitCode {
         Command::Breakeven(a) => breakeven::breakeven(a),
         Command::Bench(a) => bench::bench(a),
         Command::Plugin(a) => plugin::plugin(a),
+        Command::Engine(a) => engine::engine(*a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -316,7 +316,7 @@ impl Default for Profile {
 }
 
 /// One row of a profile file.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct ProfileEntry {
     /// Layer name as in the workload.
     pub name: String,
@@ -328,14 +328,26 @@ pub struct ProfileEntry {
     /// 1-based line in the file (CSV), for errors.
     #[serde(skip)]
     pub line: Option<usize>,
+    /// Neurons of the layer per sample, if measured (informational).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub neurons: Option<u64>,
+    /// Spikes counted over all samples and steps, if measured (informational).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spikes: Option<u64>,
+    /// Spike rate at each time step, if recorded (informational).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub step_rates: Vec<f64>,
 }
 
 /// A profile file's content.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct ProfileFile {
     /// Time steps the profile was measured at.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timesteps: Option<u32>,
+    /// Samples (images) the profile was measured on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub samples: Option<u64>,
     /// Per-layer entries.
     pub layers: Vec<ProfileEntry>,
 }
@@ -392,6 +404,8 @@ impl ProfileFile {
         ))?;
         let nonzero = col("nonzero");
         let timesteps_col = col("timesteps");
+        let neurons_col = col("neurons");
+        let spikes_col = col("spikes");
         let mut layers = Vec::new();
         let mut timesteps = None;
         for record in reader.records() {
@@ -419,14 +433,31 @@ impl ProfileFile {
                 let t = num(i, "timesteps")?;
                 timesteps = Some(t as u32);
             }
+            let count =
+                |c: Option<usize>, what: &str| -> Result<Option<u64>, (Option<usize>, String)> {
+                    match c.map(|i| record.get(i).unwrap_or("")) {
+                        None | Some("") => Ok(None),
+                        Some(s) => s
+                            .parse::<u64>()
+                            .map(Some)
+                            .map_err(|_| (line, format!("`{what}` = `{s}` is not a whole number"))),
+                    }
+                };
             layers.push(ProfileEntry {
                 name,
                 spike_rate: num(rate, "spike_rate")?,
                 nonzero: nz,
                 line,
+                neurons: count(neurons_col, "neurons")?,
+                spikes: count(spikes_col, "spikes")?,
+                step_rates: Vec::new(),
             });
         }
-        Ok(Self { timesteps, layers })
+        Ok(Self {
+            timesteps,
+            samples: None,
+            layers,
+        })
     }
 
     /// Turns the file into an operating point for `network`, checking that every layer it
@@ -553,10 +584,31 @@ impl ProfileFile {
         };
         let text = match path.extension().and_then(|e| e.to_str()) {
             Some("csv") => {
-                let mut s = String::from("layer,spike_rate,nonzero\n");
+                // Measured profiles carry their counts and T as extra columns, which the
+                // reader takes (timesteps) or ignores (neurons, spikes).
+                let counts = self
+                    .layers
+                    .iter()
+                    .any(|e| e.neurons.is_some() || e.spikes.is_some());
+                let mut s = String::from("layer,spike_rate,nonzero");
+                if counts {
+                    s.push_str(",neurons,spikes");
+                }
+                if self.timesteps.is_some() {
+                    s.push_str(",timesteps");
+                }
+                s.push('\n');
+                let opt = |v: Option<u64>| v.map(|v| v.to_string()).unwrap_or_default();
                 for e in &self.layers {
                     let nz = e.nonzero.map(|v| v.to_string()).unwrap_or_default();
-                    s.push_str(&format!("{},{},{}\n", e.name, e.spike_rate, nz));
+                    s.push_str(&format!("{},{},{}", e.name, e.spike_rate, nz));
+                    if counts {
+                        s.push_str(&format!(",{},{}", opt(e.neurons), opt(e.spikes)));
+                    }
+                    if let Some(t) = self.timesteps {
+                        s.push_str(&format!(",{t}"));
+                    }
+                    s.push('\n');
                 }
                 s
             }

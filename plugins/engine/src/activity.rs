@@ -1,0 +1,515 @@
+//! `[activity] type = "engine"`: measure per-layer spike rates by running the SNN (and its
+//! QNN twin for the non-zero fractions) on real data, at each T the analysis asks for.
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use serde::{Deserialize, Serialize};
+use snnergy_core::activity::resolve;
+use snnergy_core::{
+    ActivityContext, ActivityError, ActivitySource, Assumption, Network, OperatingPoint, Registry,
+    Workload,
+};
+
+use crate::data::{DEBIAN_FASHION_MNIST, Dataset, Split};
+use crate::error::{EngineError, Result};
+use crate::model::Model;
+use crate::run::{Measurement, RunOptions, run_dataset};
+use crate::sim::{
+    Coding, DEFAULT_SPARSE_BELOW, DEFAULT_THRESHOLD, NeuronKind, PathChoice, Readout, Reset,
+    SnnConfig,
+};
+
+/// Which data set format to read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum DatasetKind {
+    /// Fashion-MNIST IDX files (default folder: Debian's `dataset-fashion-mnist`).
+    #[default]
+    FashionMnist,
+    /// MNIST IDX files (give `data`).
+    Mnist,
+    /// CIFAR-10 binary batches (give `data`).
+    Cifar10,
+}
+
+/// Data, neuron and run settings of the engine, shared by the `engine` activity source and
+/// the `snnergy engine` command.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EngineSettings {
+    /// Data set format.
+    #[serde(default)]
+    pub dataset: DatasetKind,
+    /// Folder holding the data set files.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data: Option<PathBuf>,
+    /// Test or training split.
+    #[serde(default)]
+    pub split: Split,
+    /// Per-channel mean subtracted from pixels in [0, 1] (empty: no normalization).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mean: Vec<f64>,
+    /// Per-channel standard deviation (with `mean`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub std: Vec<f64>,
+    /// Images to simulate (0: the whole split).
+    #[serde(default = "default_samples")]
+    pub samples: usize,
+    /// Images per batch.
+    #[serde(default = "default_batch")]
+    pub batch: usize,
+    /// Firing threshold θ.
+    #[serde(default = "default_threshold")]
+    pub threshold: f64,
+    /// `if` or `lif`.
+    #[serde(default)]
+    pub neuron: NeuronKind,
+    /// Membrane fraction kept per step for `lif`.
+    #[serde(default = "default_leak")]
+    pub leak: f64,
+    /// `subtract` or `zero`.
+    #[serde(default)]
+    pub reset: Reset,
+    /// `direct` or `rate`.
+    #[serde(default)]
+    pub coding: Coding,
+    /// `membrane` or `spike-count`.
+    #[serde(default)]
+    pub readout: Readout,
+    /// `auto`, `dense` or `sparse`.
+    #[serde(default)]
+    pub path: PathChoice,
+    /// Input density at or below which `auto` goes event-driven.
+    #[serde(default = "default_sparse_below")]
+    pub sparse_below: f64,
+    /// Seed of the rate coder.
+    #[serde(default)]
+    pub seed: u64,
+    /// Record the spike rate of every time step.
+    #[serde(default)]
+    pub step_rates: bool,
+}
+
+fn default_samples() -> usize {
+    256
+}
+fn default_batch() -> usize {
+    64
+}
+fn default_threshold() -> f64 {
+    DEFAULT_THRESHOLD
+}
+fn default_leak() -> f64 {
+    0.9
+}
+fn default_sparse_below() -> f64 {
+    DEFAULT_SPARSE_BELOW
+}
+
+impl Default for EngineSettings {
+    fn default() -> Self {
+        Self {
+            dataset: DatasetKind::FashionMnist,
+            data: None,
+            split: Split::Test,
+            mean: Vec::new(),
+            std: Vec::new(),
+            samples: default_samples(),
+            batch: default_batch(),
+            threshold: default_threshold(),
+            neuron: NeuronKind::If,
+            leak: default_leak(),
+            reset: Reset::Subtract,
+            coding: Coding::Direct,
+            readout: Readout::Membrane,
+            path: PathChoice::Auto,
+            sparse_below: default_sparse_below(),
+            seed: 0,
+            step_rates: false,
+        }
+    }
+}
+
+impl EngineSettings {
+    /// The SNN settings at `timesteps`.
+    pub fn snn_config(&self, timesteps: u32) -> SnnConfig {
+        SnnConfig {
+            timesteps,
+            threshold: self.threshold as f32,
+            neuron: self.neuron,
+            leak: if self.neuron == NeuronKind::Lif {
+                self.leak as f32
+            } else {
+                1.0
+            },
+            reset: self.reset,
+            coding: self.coding,
+            readout: self.readout,
+            path: self.path,
+            sparse_below: self.sparse_below as f32,
+            seed: self.seed,
+            step_rates: self.step_rates,
+            twin: true,
+        }
+    }
+
+    /// Checks everything that does not need files.
+    pub fn validate(&self) -> Result<()> {
+        crate::run::validate(&self.snn_config(1))?;
+        if self.batch == 0 {
+            return Err(EngineError::Invalid(
+                "batch = 0: a batch needs images".into(),
+            ));
+        }
+        if self.mean.len() != self.std.len() {
+            return Err(EngineError::Invalid(format!(
+                "normalization needs as many `std` values as `mean` values ({} and {})",
+                self.mean.len(),
+                self.std.len()
+            )));
+        }
+        if self.coding == Coding::Rate && !self.mean.is_empty() {
+            return Err(EngineError::Invalid(
+                "rate coding fires each pixel with probability equal to its value in [0, 1]: drop `mean`/`std`".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The data folder, resolved against `base_dir`.
+    pub fn data_dir(&self, base_dir: &Path) -> Result<PathBuf> {
+        match (&self.data, self.dataset) {
+            (Some(d), _) => Ok(resolve(base_dir, d)),
+            (None, DatasetKind::FashionMnist) => Ok(PathBuf::from(DEBIAN_FASHION_MNIST)),
+            (None, k) => Err(EngineError::Invalid(format!(
+                "dataset `{}` has no default location: set `data` to the folder holding its files",
+                match k {
+                    DatasetKind::Mnist => "mnist",
+                    _ => "cifar10",
+                }
+            ))),
+        }
+    }
+
+    /// Loads the data set (only the images that will be simulated are kept).
+    pub fn load_data(&self, base_dir: &Path) -> Result<Dataset> {
+        let dir = self.data_dir(base_dir)?;
+        let ds = match self.dataset {
+            DatasetKind::FashionMnist | DatasetKind::Mnist => Dataset::idx(&dir, self.split)?,
+            DatasetKind::Cifar10 => Dataset::cifar10(&dir, self.split)?,
+        };
+        let ds = if self.samples > 0 {
+            ds.take(self.samples)
+        } else {
+            ds
+        };
+        if self.mean.is_empty() {
+            Ok(ds)
+        } else {
+            let f = |v: &[f64]| v.iter().map(|x| *x as f32).collect();
+            ds.with_normalization(f(&self.mean), f(&self.std))
+        }
+    }
+
+    /// Loads weights for `network`, the data, and runs at `timesteps`.
+    pub fn measure(
+        &self,
+        network: Network,
+        weights: &Path,
+        base_dir: &Path,
+        timesteps: u32,
+        progress: bool,
+    ) -> Result<Measurement> {
+        self.validate()?;
+        let cfg = self.snn_config(timesteps);
+        crate::run::validate(&cfg)?;
+        let model = Model::load(network, weights)?;
+        let compiled = model.compile()?;
+        let data = self.load_data(base_dir)?;
+        run_dataset(
+            &compiled,
+            &data,
+            &cfg,
+            &RunOptions {
+                samples: self.samples,
+                batch: self.batch,
+                progress,
+            },
+        )
+    }
+}
+
+/// `[activity] type = "engine"`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EngineActivityConfig {
+    /// The network to run: a workload type name or a workload table; default: the analysed
+    /// workload itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<toml::Value>,
+    /// Weights (safetensors), relative to the pipeline file.
+    pub weights: PathBuf,
+    /// Where to write the measured profile (`{T}` is replaced by the time steps); optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profile: Option<PathBuf>,
+    /// Data and neuron settings.
+    #[serde(flatten)]
+    pub settings: EngineSettings,
+}
+
+impl Default for EngineActivityConfig {
+    fn default() -> Self {
+        Self {
+            model: None,
+            weights: PathBuf::from("weights.safetensors"),
+            profile: None,
+            settings: EngineSettings::default(),
+        }
+    }
+}
+
+/// The documented parameters.
+pub const PARAMS: &[(&str, &str)] = &[
+    (
+        "model",
+        "network to run: a workload type name (\"vgg11\") or table ({type = \"custom\", …}); default: the analysed workload. Its neuron layers must carry the workload's names",
+    ),
+    (
+        "weights",
+        "safetensors file with PyTorch module names (L.weight, L.bias, BN.weight/bias/running_mean/running_var), relative to the pipeline",
+    ),
+    (
+        "profile",
+        "optional path to write the measured profile to (.json or .csv; `{T}` is replaced by T)",
+    ),
+    (
+        "dataset",
+        "`fashion-mnist` (IDX; default folder /usr/share/datasets/fashion-mnist), `mnist` (IDX) or `cifar10` (binary batches)",
+    ),
+    (
+        "data",
+        "folder with the data set files (IDX: t10k-/train-images-idx3-ubyte[.gz] and labels; CIFAR-10: test_batch.bin, data_batch_N.bin)",
+    ),
+    ("split", "`test` (default) or `train`"),
+    (
+        "mean",
+        "per-channel mean subtracted from pixels scaled to [0, 1] (with `std`); default none",
+    ),
+    ("std", "per-channel standard deviation (with `mean`)"),
+    (
+        "samples",
+        "images to simulate, the first of the split (0: all); default 256",
+    ),
+    ("batch", "images per batch; default 64"),
+    (
+        "threshold",
+        "firing threshold θ; default 0.9999 (1 − 1e-4, the reference code's)",
+    ),
+    ("neuron", "`if` (default) or `lif`"),
+    (
+        "leak",
+        "membrane fraction kept per step for `lif`; default 0.9",
+    ),
+    ("reset", "`subtract` (default) or `zero`"),
+    (
+        "coding",
+        "`direct` (analog image into the first layer every step, default) or `rate` (seeded Bernoulli spikes); should match [analysis] input_coding",
+    ),
+    (
+        "readout",
+        "`membrane` (default: output layer integrates, largest wins) or `spike-count`",
+    ),
+    (
+        "path",
+        "synaptic kernels: `auto` (event-driven below `sparse_below` input density), `dense` or `sparse`; the spikes do not depend on it beyond f32 rounding",
+    ),
+    (
+        "sparse_below",
+        "input density at or below which `auto` takes the event-driven path; default 0.25",
+    ),
+    ("seed", "seed of the rate coder; default 0"),
+    (
+        "step_rates",
+        "record the spike rate of every time step; default false",
+    ),
+];
+
+/// The `engine` activity source.
+#[derive(Debug)]
+pub struct EngineActivity {
+    config: EngineActivityConfig,
+    measurements: Mutex<Vec<Measurement>>,
+}
+
+fn act_err(e: impl std::fmt::Display) -> ActivityError {
+    ActivityError::Invalid(format!("engine: {e}"))
+}
+
+impl EngineActivity {
+    /// Checks the configuration (no files are read until the analysis runs).
+    pub fn new(config: EngineActivityConfig) -> Result<Self> {
+        config.settings.validate()?;
+        if let Some(m) = &config.model
+            && !matches!(m, toml::Value::String(_) | toml::Value::Table(_))
+        {
+            return Err(EngineError::Invalid(format!(
+                "`model` must be a workload type name or a workload table, found {}",
+                m.type_str()
+            )));
+        }
+        Ok(Self {
+            config,
+            measurements: Mutex::new(Vec::new()),
+        })
+    }
+
+    /// The measurements made so far (one per T analysed).
+    pub fn measurements(&self) -> Vec<Measurement> {
+        self.measurements
+            .lock()
+            .map(|m| m.clone())
+            .unwrap_or_default()
+    }
+
+    fn model_network(&self, analysed: &Network) -> Result<Network> {
+        let Some(model) = &self.config.model else {
+            return Ok(analysed.clone());
+        };
+        let registry = Registry::builtin().map_err(|e| EngineError::Invalid(e.to_string()))?;
+        let (name, params) = match model {
+            toml::Value::String(s) => (s.clone(), toml::Table::new()),
+            toml::Value::Table(t) => {
+                let mut t = t.clone();
+                let Some(toml::Value::String(name)) = t.remove("type") else {
+                    return Err(EngineError::Invalid(
+                        "`model` table needs `type = \"<workload>\"`".into(),
+                    ));
+                };
+                (name, t)
+            }
+            _ => unreachable!("checked in EngineActivity::new"),
+        };
+        let w: Box<dyn Workload> = registry
+            .build(&name, params)
+            .map_err(|e| EngineError::Invalid(format!("`model`: {e}")))?;
+        let net = w
+            .network()
+            .map_err(|e| EngineError::Invalid(format!("`model`: {e}")))?;
+        let names = |n: &Network| -> Vec<String> {
+            n.layers
+                .iter()
+                .filter(|l| l.neuron)
+                .map(|l| l.name.clone())
+                .collect()
+        };
+        if names(&net) != names(analysed) {
+            return Err(EngineError::Invalid(format!(
+                "`model` network `{}` does not have the neuron layers of the analysed workload `{}`",
+                net.name, analysed.name
+            )));
+        }
+        Ok(net)
+    }
+}
+
+impl ActivitySource for EngineActivity {
+    fn operating_points(
+        &self,
+        network: &Network,
+        ctx: &ActivityContext<'_>,
+    ) -> std::result::Result<Vec<OperatingPoint>, ActivityError> {
+        let net = self.model_network(network).map_err(act_err)?;
+        let weights = resolve(ctx.base_dir, &self.config.weights);
+        let m = self
+            .config
+            .settings
+            .measure(net, &weights, ctx.base_dir, ctx.timesteps, true)
+            .map_err(act_err)?;
+        tracing::info!(
+            network = %m.network,
+            timesteps = m.timesteps,
+            images = m.images,
+            "engine: mean spike rate {:.4}, top-1 agreement with the QNN twin {:.2} %, SNN accuracy {:.2} %, twin accuracy {:.2} %",
+            m.mean_spike_rate(),
+            100.0 * m.top1_agreement,
+            100.0 * m.snn_accuracy,
+            100.0 * m.twin_accuracy
+        );
+        let profile = m.to_profile();
+        let label = format!(
+            "engine {} ({} images, T={}, top-1 agreement with twin {:.1} %)",
+            self.config
+                .weights
+                .file_name()
+                .map(|f| f.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            m.images,
+            m.timesteps,
+            100.0 * m.top1_agreement
+        );
+        if let Some(p) = &self.config.profile {
+            let p = resolve(
+                ctx.base_dir,
+                Path::new(
+                    &p.to_string_lossy()
+                        .replace("{T}", &ctx.timesteps.to_string()),
+                ),
+            );
+            if let Some(dir) = p.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir).map_err(|e| ActivityError::File {
+                    file: p.clone(),
+                    line: None,
+                    message: format!("cannot create the profile's folder: {e}"),
+                })?;
+            }
+            profile.write(&p)?;
+        }
+        let mut point = profile.to_point(network, Path::new(&label), None)?;
+        point.label = label;
+        if let Ok(mut all) = self.measurements.lock() {
+            all.push(m);
+        }
+        Ok(vec![point])
+    }
+
+    fn depends_on_timesteps(&self) -> bool {
+        true
+    }
+
+    fn assumptions(&self) -> Vec<Assumption> {
+        let s = &self.config.settings;
+        vec![
+            Assumption::new(
+                "activity",
+                format!(
+                    "measured by the engine, weights {}",
+                    self.config.weights.display()
+                ),
+                "per-layer spike rates of the converted SNN and zero fractions of its QNN twin on real data",
+            ),
+            Assumption::new(
+                "engine data",
+                format!(
+                    "{:?} {:?}, {} images",
+                    s.dataset,
+                    s.split,
+                    if s.samples == 0 {
+                        "all".to_string()
+                    } else {
+                        s.samples.to_string()
+                    }
+                ),
+                "the first images of the split",
+            ),
+            Assumption::new(
+                "engine neuron",
+                format!(
+                    "{:?}, θ = {}, reset {:?}, {:?} coding, {:?} readout",
+                    s.neuron, s.threshold, s.reset, s.coding, s.readout
+                ),
+                "the twin quantizes with the same θ: Q(z) = ⌊clamp(T·z/θ, 0, T)⌋/T",
+            ),
+        ]
+    }
+}

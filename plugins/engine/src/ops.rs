@@ -1,0 +1,480 @@
+//! The compute kernels, each over a chunk of images in NCHW order. They run on one thread:
+//! the caller parallelizes over chunks of the batch, so threading is never nested.
+//!
+//! Dense convolution is im2col + one GEMM per sub-batch (matrixmultiply through ndarray,
+//! single-threaded). The event-driven kernels walk the non-zero inputs only and scatter
+//! `value × weight row` into the outputs they reach, so their work is proportional to the
+//! number of active inputs: with binary spikes at rate r they do r times the dense work.
+
+use ndarray::linalg::general_mat_mul;
+use ndarray::{ArrayView2, ArrayViewMut2};
+
+use crate::model::{ConvOp, LinearOp, PoolOp};
+
+/// Floats an im2col buffer may hold before a chunk is split into sub-batches (1 MiB): im2col
+/// writes it and the GEMM packs it again, so it must stay in L2. Measured with the bench
+/// example: 1 MiB ran 20–25 % faster than 16 MiB on the VGG-style network.
+const COL_BUDGET: usize = 1 << 18;
+
+/// Working memory of the kernels, owned by one chunk's simulation and reused across layers
+/// and time steps.
+#[derive(Debug, Default)]
+pub struct Scratch {
+    col: Vec<f32>,
+    y: Vec<f32>,
+    acc: Vec<f32>,
+}
+
+fn grow(buf: &mut Vec<f32>, len: usize) {
+    if buf.len() < len {
+        buf.resize(len, 0.0);
+    }
+}
+
+/// a += v·w. A binary spike (v = 1) is a plain add: v·w = w exactly, so both forms give the
+/// same bits, and the add skips a multiply per synapse.
+#[inline(always)]
+fn axpy(a: &mut [f32], v: f32, w: &[f32]) {
+    if v == 1.0 {
+        for (x, y) in a.iter_mut().zip(w) {
+            *x += y;
+        }
+    } else {
+        for (x, y) in a.iter_mut().zip(w) {
+            *x += v * y;
+        }
+    }
+}
+
+/// Number of non-zero values.
+pub fn count_nonzero(x: &[f32]) -> usize {
+    x.iter().filter(|v| **v != 0.0).count()
+}
+
+/// Dense convolution of `n` images: im2col, GEMM, bias.
+pub fn conv_dense(op: &ConvOp, x: &[f32], n: usize, out: &mut [f32], scratch: &mut Scratch) {
+    let (ci, h, w) = (
+        op.input.c as usize,
+        op.input.h as usize,
+        op.input.w as usize,
+    );
+    let (co, ho, wo) = (
+        op.output.c as usize,
+        op.output.h as usize,
+        op.output.w as usize,
+    );
+    let [kh, kw] = op.kernel;
+    let [sh, sw] = op.stride;
+    let [ph, pw] = op.padding;
+    let k = ci * kh * kw;
+    let hw_out = ho * wo;
+    let in_len = ci * h * w;
+    let out_len = co * hw_out;
+    let per_batch = (COL_BUDGET / (k * hw_out).max(1)).clamp(1, n.max(1));
+    let Scratch { col, y, .. } = scratch;
+    {
+        {
+            let mut b0 = 0;
+            while b0 < n {
+                let nb = per_batch.min(n - b0);
+                let cols = nb * hw_out;
+                grow(col, k * cols);
+                grow(y, co * cols);
+                for c in 0..ci {
+                    for ky in 0..kh {
+                        for kx in 0..kw {
+                            let r = (c * kh + ky) * kw + kx;
+                            let row = &mut col[r * cols..(r + 1) * cols];
+                            // Output columns whose input column ix = ox·sw + kx − pw is inside.
+                            let lo = pw.saturating_sub(kx).div_ceil(sw);
+                            let hi = if w + pw > kx {
+                                ((w + pw - kx - 1) / sw + 1).min(wo)
+                            } else {
+                                0
+                            };
+                            for b in 0..nb {
+                                let plane = &x[(b0 + b) * in_len + c * h * w..][..h * w];
+                                for oy in 0..ho {
+                                    let dst = &mut row[b * hw_out + oy * wo..][..wo];
+                                    let iy = (oy * sh + ky) as isize - ph as isize;
+                                    if iy < 0 || iy >= h as isize || lo >= hi {
+                                        dst.fill(0.0);
+                                        continue;
+                                    }
+                                    let src = &plane[iy as usize * w..][..w];
+                                    dst[..lo].fill(0.0);
+                                    dst[hi..].fill(0.0);
+                                    if sw == 1 {
+                                        let start = lo + kx - pw;
+                                        dst[lo..hi].copy_from_slice(&src[start..start + hi - lo]);
+                                    } else {
+                                        for (ox, d) in dst[lo..hi].iter_mut().enumerate() {
+                                            *d = src[(ox + lo) * sw + kx - pw];
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+                let colv = ArrayView2::from_shape((k, cols), &col[..k * cols])
+                    .expect("im2col buffer holds k × cols values");
+                if nb == 1 {
+                    // One image: its NCHW output block is the GEMM's co × hw result.
+                    let dst = &mut out[b0 * out_len..][..out_len];
+                    let mut yv = ArrayViewMut2::from_shape((co, cols), &mut *dst)
+                        .expect("an image's output holds co × hw values");
+                    general_mat_mul(1.0, &op.w, &colv, 0.0, &mut yv);
+                    for (o, bias) in op.bias.iter().enumerate() {
+                        for d in &mut dst[o * hw_out..][..hw_out] {
+                            *d += bias;
+                        }
+                    }
+                    b0 += nb;
+                    continue;
+                }
+                let mut yv = ArrayViewMut2::from_shape((co, cols), &mut y[..co * cols])
+                    .expect("GEMM buffer holds co × cols values");
+                general_mat_mul(1.0, &op.w, &colv, 0.0, &mut yv);
+                for b in 0..nb {
+                    let dst = &mut out[(b0 + b) * out_len..][..out_len];
+                    for (o, bias) in op.bias.iter().enumerate() {
+                        let src = &y[o * cols + b * hw_out..][..hw_out];
+                        for (d, s) in dst[o * hw_out..][..hw_out].iter_mut().zip(src) {
+                            *d = s + bias;
+                        }
+                    }
+                }
+                b0 += nb;
+            }
+        }
+    }
+}
+
+/// Runs `$body` compiled for the widest vector unit the CPU has. The event-driven kernels are
+/// plain loops the compiler vectorizes; built for baseline x86-64 they would use 4-wide SSE
+/// while matrixmultiply picks AVX2/AVX-512 at run time. Only multiplies and adds are used
+/// (Rust never contracts them into FMAs), so every variant rounds identically.
+macro_rules! dispatch {
+    ($generic:ident, $avx2:ident, $avx512:ident, ($($arg:expr),*)) => {{
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::arch::is_x86_feature_detected!("avx512f") {
+                // SAFETY: the CPU supports AVX-512F, checked just above.
+                return unsafe { $avx512($($arg),*) };
+            }
+            if std::arch::is_x86_feature_detected!("avx2") {
+                // SAFETY: the CPU supports AVX2, checked just above.
+                return unsafe { $avx2($($arg),*) };
+            }
+        }
+        $generic($($arg),*)
+    }};
+}
+
+/// Event-driven convolution of `n` images: for every non-zero input, add value × the
+/// weights of each output it reaches (outputs accumulated channel-last so each update is a
+/// contiguous row of `out_channels`), then bias.
+pub fn conv_sparse(op: &ConvOp, x: &[f32], n: usize, out: &mut [f32], scratch: &mut Scratch) {
+    dispatch!(
+        conv_sparse_generic,
+        conv_sparse_avx2,
+        conv_sparse_avx512,
+        (op, x, n, out, &mut scratch.acc)
+    )
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn conv_sparse_avx2(op: &ConvOp, x: &[f32], n: usize, out: &mut [f32], acc: &mut Vec<f32>) {
+    conv_sparse_generic(op, x, n, out, acc)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+fn conv_sparse_avx512(op: &ConvOp, x: &[f32], n: usize, out: &mut [f32], acc: &mut Vec<f32>) {
+    conv_sparse_generic(op, x, n, out, acc)
+}
+
+#[inline(always)]
+fn conv_sparse_generic(op: &ConvOp, x: &[f32], n: usize, out: &mut [f32], acc: &mut Vec<f32>) {
+    let (ci, h, w) = (
+        op.input.c as usize,
+        op.input.h as usize,
+        op.input.w as usize,
+    );
+    let (co, ho, wo) = (
+        op.output.c as usize,
+        op.output.h as usize,
+        op.output.w as usize,
+    );
+    let [kh, kw] = op.kernel;
+    let [sh, sw] = op.stride;
+    let [ph, pw] = op.padding;
+    let hw_out = ho * wo;
+    let in_len = ci * h * w;
+    let out_len = co * hw_out;
+    // For each input row (column): the kernel rows (columns) and output rows (columns) it
+    // reaches, so the scatter loop has no divisions or bounds tests.
+    let reach = |size: usize, k: usize, s: usize, p: usize, o: usize| -> Vec<Vec<(usize, usize)>> {
+        (0..size)
+            .map(|i| {
+                (0..k)
+                    .filter_map(|kk| {
+                        let t = (i + p).checked_sub(kk)?;
+                        (t.is_multiple_of(s) && t / s < o).then_some((kk, t / s))
+                    })
+                    .collect()
+            })
+            .collect()
+    };
+    let rows = reach(h, kh, sh, ph, ho);
+    let cols = reach(w, kw, sw, pw, wo);
+    // With the kernel columns stored reversed, the columns an input reaches form one run:
+    // first reversed kernel column, first output column, and how many.
+    let spans: Vec<(usize, usize, usize)> = cols
+        .iter()
+        .map(
+            |v| match (v.iter().map(|p| p.0).min(), v.iter().map(|p| p.0).max()) {
+                (Some(lo), Some(hi)) => {
+                    let ox = v.iter().find(|p| p.0 == hi).map_or(0, |p| p.1);
+                    (kw - 1 - hi, ox, hi - lo + 1)
+                }
+                _ => (0, 0, 0),
+            },
+        )
+        .collect();
+    grow(acc, out_len);
+    let mut active = vec![0u32; w + 1];
+    for b in 0..n {
+        let acc = &mut acc[..out_len];
+        acc.fill(0.0);
+        let img = &x[b * in_len..][..in_len];
+        // Input rows outermost: the outputs one input row reaches are a few output rows,
+        // which stay in L1 while every channel of that input row is scattered into them.
+        for iy in 0..h {
+            for c in 0..ci {
+                let line = &img[(c * h + iy) * w..][..w];
+                // Compact the active columns first, without branches: at spike rates of a
+                // few percent a test per input would mispredict on almost every spike.
+                let mut k = 0;
+                for (ix, &v) in line.iter().enumerate() {
+                    active[k] = ix as u32;
+                    k += (v != 0.0) as usize;
+                }
+                for &ix in &active[..k] {
+                    let ix = ix as usize;
+                    let v = line[ix];
+                    for &(ky, oy) in &rows[iy] {
+                        let base = (c * kh + ky) * kw;
+                        if sw == 1 {
+                            let (kr, ox, count) = spans[ix];
+                            let len = count * co;
+                            let wrow = &op.w_t[(base + kr) * co..][..len];
+                            let arow = &mut acc[(oy * wo + ox) * co..][..len];
+                            axpy(arow, v, wrow);
+                        } else {
+                            for &(kx, ox) in &cols[ix] {
+                                let wrow = &op.w_t[(base + kw - 1 - kx) * co..][..co];
+                                let arow = &mut acc[(oy * wo + ox) * co..][..co];
+                                axpy(arow, v, wrow);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        // Channel-last accumulator to NCHW, in blocks of positions so the strided reads stay
+        // in L1.
+        let dst = &mut out[b * out_len..][..out_len];
+        const BLOCK: usize = 16;
+        for p0 in (0..hw_out).step_by(BLOCK) {
+            let p1 = (p0 + BLOCK).min(hw_out);
+            for (o, bias) in op.bias.iter().enumerate() {
+                for p in p0..p1 {
+                    dst[o * hw_out + p] = acc[p * co + o] + bias;
+                }
+            }
+        }
+    }
+}
+
+/// Dense linear layer over `n` flattened inputs.
+pub fn linear_dense(op: &LinearOp, x: &[f32], n: usize, out: &mut [f32]) {
+    let (o, i) = op.w.dim();
+    let xv = ArrayView2::from_shape((n, i), &x[..n * i]).expect("input holds n × in values");
+    let mut yv =
+        ArrayViewMut2::from_shape((n, o), &mut out[..n * o]).expect("output holds n × out values");
+    general_mat_mul(1.0, &xv, &op.w.t(), 0.0, &mut yv);
+    for row in out[..n * o].chunks_exact_mut(o) {
+        for (d, b) in row.iter_mut().zip(&op.bias) {
+            *d += b;
+        }
+    }
+}
+
+/// Event-driven linear layer: value × weight row for each non-zero input, then bias.
+pub fn linear_sparse(op: &LinearOp, x: &[f32], n: usize, out: &mut [f32]) {
+    dispatch!(
+        linear_sparse_generic,
+        linear_sparse_avx2,
+        linear_sparse_avx512,
+        (op, x, n, out)
+    )
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn linear_sparse_avx2(op: &LinearOp, x: &[f32], n: usize, out: &mut [f32]) {
+    linear_sparse_generic(op, x, n, out)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+fn linear_sparse_avx512(op: &LinearOp, x: &[f32], n: usize, out: &mut [f32]) {
+    linear_sparse_generic(op, x, n, out)
+}
+
+#[inline(always)]
+fn linear_sparse_generic(op: &LinearOp, x: &[f32], n: usize, out: &mut [f32]) {
+    let (o, i) = op.w.dim();
+    for b in 0..n {
+        let dst = &mut out[b * o..][..o];
+        dst.fill(0.0);
+        for (idx, &v) in x[b * i..][..i].iter().enumerate() {
+            if v == 0.0 {
+                continue;
+            }
+            axpy(dst, v, &op.w_t[idx * o..][..o]);
+        }
+        for (d, bias) in dst.iter_mut().zip(&op.bias) {
+            *d += bias;
+        }
+    }
+}
+
+/// Average (`max = false`, counting padded zeros as PyTorch's default does) or max pooling
+/// (padding ignored) of `n` images.
+pub fn pool(op: &PoolOp, max: bool, x: &[f32], n: usize, out: &mut [f32]) {
+    let (c, h, w) = (
+        op.input.c as usize,
+        op.input.h as usize,
+        op.input.w as usize,
+    );
+    let (ho, wo) = (op.output.h as usize, op.output.w as usize);
+    let (k, s, p) = (op.kernel, op.stride, op.padding);
+    let area = (k * k) as f32;
+    if !max && k == 2 && s == 2 && p == 0 {
+        // The VGG/SNN case: each output is the mean of a 2×2 block.
+        for (plane, dst) in x[..n * c * h * w]
+            .chunks_exact(h * w)
+            .zip(out[..n * c * ho * wo].chunks_exact_mut(ho * wo))
+        {
+            for (oy, row) in dst.chunks_exact_mut(wo).enumerate() {
+                let a = &plane[2 * oy * w..][..w];
+                let b = &plane[(2 * oy + 1) * w..][..w];
+                for (ox, d) in row.iter_mut().enumerate() {
+                    *d = (a[2 * ox] + a[2 * ox + 1] + b[2 * ox] + b[2 * ox + 1]) / area;
+                }
+            }
+        }
+        return;
+    }
+    for (plane, dst) in x[..n * c * h * w]
+        .chunks_exact(h * w)
+        .zip(out[..n * c * ho * wo].chunks_exact_mut(ho * wo))
+    {
+        for oy in 0..ho {
+            for ox in 0..wo {
+                let mut acc = if max { f32::NEG_INFINITY } else { 0.0 };
+                for ky in 0..k {
+                    let iy = (oy * s + ky) as isize - p as isize;
+                    if iy < 0 || iy >= h as isize {
+                        continue;
+                    }
+                    for kx in 0..k {
+                        let ix = (ox * s + kx) as isize - p as isize;
+                        if ix < 0 || ix >= w as isize {
+                            continue;
+                        }
+                        let v = plane[iy as usize * w + ix as usize];
+                        if max {
+                            acc = acc.max(v);
+                        } else {
+                            acc += v;
+                        }
+                    }
+                }
+                dst[oy * wo + ox] = if max { acc } else { acc / area };
+            }
+        }
+    }
+}
+
+/// One time step of a layer of neurons: integrate `z` into the membranes `v` (keeping `leak`
+/// of the old value), fire where the membrane reaches `theta`, reset by subtraction or to
+/// zero, and leave the spikes (0 or 1) in `z`. Returns the number of spikes.
+pub fn fire(
+    z: &mut [f32],
+    v: &mut [f32],
+    counts: &mut [u32],
+    leak: f32,
+    theta: f32,
+    subtract: bool,
+) -> u64 {
+    dispatch!(
+        fire_generic,
+        fire_avx2,
+        fire_avx512,
+        (z, v, counts, leak, theta, subtract)
+    )
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn fire_avx2(z: &mut [f32], v: &mut [f32], c: &mut [u32], leak: f32, theta: f32, sub: bool) -> u64 {
+    fire_generic(z, v, c, leak, theta, sub)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+fn fire_avx512(
+    z: &mut [f32],
+    v: &mut [f32],
+    c: &mut [u32],
+    leak: f32,
+    theta: f32,
+    sub: bool,
+) -> u64 {
+    fire_generic(z, v, c, leak, theta, sub)
+}
+
+#[inline(always)]
+fn fire_generic(
+    z: &mut [f32],
+    v: &mut [f32],
+    counts: &mut [u32],
+    leak: f32,
+    theta: f32,
+    subtract: bool,
+) -> u64 {
+    let mut total = 0u32;
+    // Branch-free so it vectorizes: s is 0 or 1, and m − 0·θ and m·1 leave the membrane bit
+    // for bit unchanged when nothing fires.
+    // Counting goes through the comparison (bool → integer), not the float spike: a
+    // saturating f32 → u32 conversion does not vectorize.
+    for ((z, m), c) in z.iter_mut().zip(v.iter_mut()).zip(counts.iter_mut()) {
+        let u = leak * *m + *z;
+        let fired = u >= theta;
+        let s = if fired { 1.0f32 } else { 0.0 };
+        *m = if subtract {
+            u - s * theta
+        } else {
+            u * (1.0 - s)
+        };
+        *z = s;
+        *c += fired as u32;
+        total += fired as u32;
+    }
+    total as u64
+}

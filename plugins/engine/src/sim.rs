@@ -1,0 +1,651 @@
+//! The QNN twin and the time-stepped SNN over one chunk of images.
+//!
+//! The twin applies Q(z) = ⌊clamp(T·z/θ, 0, T)⌋ / T after every layer with a neuron: with
+//! θ = 1 this is Q_T of Yan et al. (Eq. 2); with the SNN's θ it is exactly what an IF neuron
+//! with that threshold and reset by subtraction computes from a constant input z in T steps
+//! (⌊T·z/θ⌋ spikes, each worth 1). The SNN runs step by step: at step t every layer, in
+//! order, takes the spikes its sources emitted at step t, so a spike crosses the whole
+//! network within the step it was emitted in, as on neuromorphic hardware.
+
+use serde::{Deserialize, Serialize};
+use snnergy_core::{LayerKind, Source};
+
+use crate::model::{Compiled, Op};
+use std::cell::RefCell;
+
+use crate::ops::{self, Scratch};
+use crate::rng::SplitMix64;
+
+/// The neuron model.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum NeuronKind {
+    /// Integrate-and-fire: no leak.
+    #[default]
+    If,
+    /// Leaky integrate-and-fire: the membrane keeps a fraction `leak` of its value per step.
+    Lif,
+}
+
+/// What a spike does to the membrane.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum Reset {
+    /// Subtract the threshold (keeps the surplus; what makes IF match Q_T).
+    #[default]
+    Subtract,
+    /// Set the membrane to zero.
+    Zero,
+}
+
+/// How the image enters the SNN.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum Coding {
+    /// The analog image drives the first layer at every step (the paper's code).
+    #[default]
+    Direct,
+    /// Each pixel p ∈ [0, 1] fires with probability p at every step (seeded Bernoulli).
+    Rate,
+}
+
+/// How the class is read from the output layer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum Readout {
+    /// The output layer integrates without firing; the class with the largest membrane wins.
+    #[default]
+    Membrane,
+    /// The output layer fires (IF with the same threshold); most spikes wins, ties broken by
+    /// the integrated input.
+    SpikeCount,
+}
+
+/// Which synaptic kernel a layer uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum PathChoice {
+    /// Event-driven when the layer's input density is at most `sparse_below`, dense otherwise.
+    #[default]
+    Auto,
+    /// Always im2col + GEMM.
+    Dense,
+    /// Always event-driven.
+    Sparse,
+}
+
+/// Settings of an SNN run.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct SnnConfig {
+    /// Time steps T.
+    pub timesteps: u32,
+    /// Firing threshold θ.
+    pub threshold: f32,
+    /// Neuron model.
+    pub neuron: NeuronKind,
+    /// Membrane fraction kept per step (LIF only).
+    pub leak: f32,
+    /// Reset.
+    pub reset: Reset,
+    /// Input coding.
+    pub coding: Coding,
+    /// Readout.
+    pub readout: Readout,
+    /// Kernel choice.
+    pub path: PathChoice,
+    /// Input density at or below which `auto` takes the event-driven path.
+    pub sparse_below: f32,
+    /// Seed of the rate coder.
+    pub seed: u64,
+    /// Record spikes per time step.
+    pub step_rates: bool,
+    /// Run the QNN twin alongside (its zero fractions, the deviation and the agreement). Off
+    /// only for speed measurements of the SNN alone: the twin statistics are then zero.
+    pub twin: bool,
+}
+
+/// The paper's threshold: just below 1, so T·x/θ lands on ⌊T·x⌋ even when repeated f32
+/// addition leaves a membrane a hair below an integer level.
+pub const DEFAULT_THRESHOLD: f64 = 0.9999;
+
+/// Input density at or below which `auto` takes the event-driven path. On the VGG-style
+/// network of `plugins/engine/tools/bench.py` (spike rates 5–10 %, 1×28×28 and 3×32×32)
+/// 0.25 used the least CPU time of 0.10, 0.15, 0.25 and 0.35, by a few percent.
+pub const DEFAULT_SPARSE_BELOW: f64 = 0.25;
+
+impl Default for SnnConfig {
+    fn default() -> Self {
+        Self {
+            timesteps: 6,
+            threshold: DEFAULT_THRESHOLD as f32,
+            neuron: NeuronKind::If,
+            leak: 1.0,
+            reset: Reset::Subtract,
+            coding: Coding::Direct,
+            readout: Readout::Membrane,
+            path: PathChoice::Auto,
+            sparse_below: DEFAULT_SPARSE_BELOW as f32,
+            seed: 0,
+            step_rates: false,
+            twin: true,
+        }
+    }
+}
+
+/// Spike statistics of one layer, summed over images.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct LayerCounts {
+    /// SNN spikes.
+    pub spikes: u64,
+    /// SNN spikes per time step (when recorded).
+    pub step_spikes: Vec<u64>,
+    /// Non-zero outputs of the QNN twin.
+    pub twin_nonzero: u64,
+    /// Σ over neurons of T × the twin's output: the spikes an exact conversion would emit.
+    pub twin_spikes: u64,
+    /// Σ over neurons of |SNN spikes − T × twin output|.
+    pub abs_deviation: u64,
+    /// Neurons whose spike count differs from T × twin output.
+    pub neurons_differing: u64,
+    /// Layer evaluations on the event-driven path.
+    pub sparse_calls: u64,
+    /// Layer evaluations on the dense path.
+    pub dense_calls: u64,
+}
+
+/// What one chunk of images produced.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ChunkCounts {
+    /// Images.
+    pub images: u64,
+    /// Per layer, in network order (all zero for layers without neurons).
+    pub layers: Vec<LayerCounts>,
+    /// Input spikes under rate coding.
+    pub input_spikes: u64,
+    /// Images whose SNN class equals the twin's.
+    pub agree: u64,
+    /// Images the SNN classifies correctly.
+    pub snn_correct: u64,
+    /// Images the twin classifies correctly.
+    pub twin_correct: u64,
+}
+
+impl ChunkCounts {
+    /// Adds `other` into `self`.
+    pub fn merge(&mut self, other: &ChunkCounts) {
+        self.images += other.images;
+        self.input_spikes += other.input_spikes;
+        self.agree += other.agree;
+        self.snn_correct += other.snn_correct;
+        self.twin_correct += other.twin_correct;
+        if self.layers.is_empty() {
+            self.layers = vec![LayerCounts::default(); other.layers.len()];
+        }
+        for (a, b) in self.layers.iter_mut().zip(&other.layers) {
+            a.spikes += b.spikes;
+            if a.step_spikes.len() < b.step_spikes.len() {
+                a.step_spikes.resize(b.step_spikes.len(), 0);
+            }
+            for (x, y) in a.step_spikes.iter_mut().zip(&b.step_spikes) {
+                *x += y;
+            }
+            a.twin_nonzero += b.twin_nonzero;
+            a.twin_spikes += b.twin_spikes;
+            a.abs_deviation += b.abs_deviation;
+            a.neurons_differing += b.neurons_differing;
+            a.sparse_calls += b.sparse_calls;
+            a.dense_calls += b.dense_calls;
+        }
+    }
+}
+
+/// Per-image length of a layer's output.
+fn out_len(net: &Compiled, i: usize) -> usize {
+    net.network.layers[i].output.numel() as usize
+}
+
+/// Runs layer `i`'s synaptic op on `src` (its first source) or sums sources for an add.
+/// Returns whether the event-driven path was taken.
+#[allow(clippy::too_many_arguments)]
+fn apply(
+    net: &Compiled,
+    i: usize,
+    input: &[f32],
+    prev: &[Vec<f32>],
+    n: usize,
+    out: &mut [f32],
+    path: PathChoice,
+    sparse_below: f32,
+    scratch: &mut Scratch,
+) -> Option<bool> {
+    let layer = &net.network.layers[i];
+    let src = |s: &Source| -> &[f32] {
+        match s {
+            Source::Input => input,
+            Source::Layer(j) => &prev[*j],
+        }
+    };
+    let x = src(&layer.sources[0]);
+    let sparse = |x: &[f32]| match path {
+        PathChoice::Dense => false,
+        PathChoice::Sparse => true,
+        PathChoice::Auto => {
+            let len = layer.input.numel() as usize * n;
+            (ops::count_nonzero(&x[..len]) as f32) <= sparse_below * len as f32
+        }
+    };
+    match &net.ops[i] {
+        Op::Conv(op) => {
+            let s = sparse(x);
+            if s {
+                ops::conv_sparse(op, x, n, out, scratch);
+            } else {
+                ops::conv_dense(op, x, n, out, scratch);
+            }
+            Some(s)
+        }
+        Op::Linear(op) => {
+            let s = sparse(x);
+            if s {
+                ops::linear_sparse(op, x, n, out);
+            } else {
+                ops::linear_dense(op, x, n, out);
+            }
+            Some(s)
+        }
+        Op::AvgPool(op) => {
+            ops::pool(op, false, x, n, out);
+            None
+        }
+        Op::MaxPool(op) => {
+            ops::pool(op, true, x, n, out);
+            None
+        }
+        Op::Add => {
+            let len = out_len(net, i) * n;
+            out[..len].copy_from_slice(&x[..len]);
+            for s in &layer.sources[1..] {
+                for (o, v) in out[..len].iter_mut().zip(src(s)) {
+                    *o += v;
+                }
+            }
+            None
+        }
+    }
+}
+
+/// Buffers of finished simulations, kept per thread for the next chunk. Batches of large
+/// images would otherwise map, fault in and unmap tens of MiB per batch.
+#[derive(Debug, Default)]
+struct Pool {
+    f32s: Vec<Vec<f32>>,
+    u32s: Vec<Vec<u32>>,
+    scratch: Option<Scratch>,
+}
+
+thread_local! {
+    static POOL: RefCell<Pool> = RefCell::new(Pool::default());
+}
+
+/// How many buffers of each type a thread keeps.
+const POOL_SIZE: usize = 96;
+
+fn take<T: Clone + Default>(pool: &mut Vec<Vec<T>>, len: usize) -> Vec<T> {
+    match pool.iter().position(|v| v.capacity() >= len) {
+        Some(i) => {
+            let mut v = pool.swap_remove(i);
+            v.clear();
+            v.resize(len, T::default());
+            v
+        }
+        None => vec![T::default(); len],
+    }
+}
+
+fn zeros(len: usize) -> Vec<f32> {
+    POOL.with_borrow_mut(|p| take(&mut p.f32s, len))
+}
+
+fn zeros_u32(len: usize) -> Vec<u32> {
+    POOL.with_borrow_mut(|p| take(&mut p.u32s, len))
+}
+
+fn recycle(f: impl IntoIterator<Item = Vec<f32>>, u: impl IntoIterator<Item = Vec<u32>>) {
+    POOL.with_borrow_mut(|p| {
+        for v in f {
+            if v.capacity() > 0 && p.f32s.len() < POOL_SIZE {
+                p.f32s.push(v);
+            }
+        }
+        for v in u {
+            if v.capacity() > 0 && p.u32s.len() < POOL_SIZE {
+                p.u32s.push(v);
+            }
+        }
+    });
+}
+
+fn take_scratch() -> Scratch {
+    POOL.with_borrow_mut(|p| p.scratch.take())
+        .unwrap_or_default()
+}
+
+fn return_scratch(s: Scratch) {
+    POOL.with_borrow_mut(|p| p.scratch = Some(s));
+}
+
+impl Simulation {
+    /// Hands the buffers back to this thread's pool for the next chunk.
+    pub fn recycle(self) {
+        recycle([self.output_membrane], self.neuron_spikes);
+    }
+}
+
+/// Q(z) = ⌊clamp(T·z/θ, 0, T)⌋: the twin's spike count for pre-activation z.
+#[inline]
+pub fn twin_count(z: f32, timesteps: u32, threshold: f32) -> u32 {
+    let t = timesteps as f32;
+    // Truncation is the floor here: the value is clamped to [0, T] first.
+    (t * z / threshold).clamp(0.0, t) as u32
+}
+
+/// The QNN twin on `n` images: every layer's output (quantized after neurons).
+pub fn twin_forward(net: &Compiled, x: &[f32], n: usize, cfg: &SnnConfig) -> Vec<Vec<f32>> {
+    let t = cfg.timesteps as f32;
+    let mut scratch = take_scratch();
+    let mut outs: Vec<Vec<f32>> = Vec::with_capacity(net.ops.len());
+    for i in 0..net.ops.len() {
+        let mut out = zeros(out_len(net, i) * n);
+        // The twin's inputs after the first layer are quantized (k/T) and often zero, but
+        // denser than spikes: it picks its kernels by density unless everything is to run
+        // dense. The analog image always goes dense.
+        let analog = net.network.layers[i].sources.contains(&Source::Input);
+        let path = match cfg.path {
+            _ if analog => PathChoice::Dense,
+            PathChoice::Dense => PathChoice::Dense,
+            PathChoice::Sparse | PathChoice::Auto => PathChoice::Auto,
+        };
+        apply(
+            net,
+            i,
+            x,
+            &outs,
+            n,
+            &mut out,
+            path,
+            cfg.sparse_below,
+            &mut scratch,
+        );
+        if net.network.layers[i].neuron {
+            for v in &mut out {
+                *v = twin_count(*v, cfg.timesteps, cfg.threshold) as f32 / t;
+            }
+        }
+        outs.push(out);
+    }
+    return_scratch(scratch);
+    outs
+}
+
+fn argmax(v: &[f32]) -> usize {
+    let mut best = 0;
+    for (i, x) in v.iter().enumerate() {
+        if *x > v[best] {
+            best = i;
+        }
+    }
+    best
+}
+
+/// Spike counts per neuron of one layer (for tests and the reference comparison).
+pub type Counts = Vec<u32>;
+
+/// Result of [`simulate`]: the counts and, per layer with neurons, each neuron's spikes.
+#[derive(Clone, Debug)]
+pub struct Simulation {
+    /// Statistics.
+    pub counts: ChunkCounts,
+    /// Spike counts per neuron for every layer with a neuron (empty for others), images
+    /// concatenated.
+    pub neuron_spikes: Vec<Counts>,
+    /// Class chosen by the SNN per image.
+    pub snn_class: Vec<usize>,
+    /// Class chosen by the twin per image.
+    pub twin_class: Vec<usize>,
+    /// The output layer's integrated input (Σ over steps), images concatenated.
+    pub output_membrane: Vec<f32>,
+}
+
+/// Runs the twin and the SNN on `n` images `x` (NCHW, values as given to the first layer)
+/// with labels `labels` (may be empty). `first_index` is the global index of the first image,
+/// which seeds its rate coder so results do not depend on how the batch was chunked.
+pub fn simulate(
+    net: &Compiled,
+    x: &[f32],
+    n: usize,
+    labels: &[u8],
+    first_index: u64,
+    cfg: &SnnConfig,
+) -> Simulation {
+    let layers = &net.network.layers;
+    let nl = layers.len();
+    let steps = cfg.timesteps as usize;
+    let last = nl - 1;
+    let leak = if cfg.neuron == NeuronKind::Lif {
+        cfg.leak
+    } else {
+        1.0
+    };
+    let fires = |i: usize| layers[i].neuron || (i == last && cfg.readout == Readout::SpikeCount);
+
+    let twin = if cfg.twin {
+        twin_forward(net, x, n, cfg)
+    } else {
+        Vec::new()
+    };
+    // Layers whose inputs are the same at every step (a direct-coded image, or layers without
+    // neurons fed only by such): their synaptic current is computed once and reused.
+    let mut constant = vec![false; nl];
+    for i in 0..nl {
+        constant[i] = cfg.coding == Coding::Direct
+            && layers[i].sources.iter().all(|s| match s {
+                Source::Input => true,
+                Source::Layer(j) => constant[*j] && !fires(*j),
+            });
+    }
+    let mut cached: Vec<Vec<f32>> = vec![Vec::new(); nl];
+
+    let mut cur: Vec<Vec<f32>> = (0..nl).map(|i| zeros(out_len(net, i) * n)).collect();
+    let mut membrane: Vec<Vec<f32>> = (0..nl)
+        .map(|i| {
+            if fires(i) {
+                zeros(out_len(net, i) * n)
+            } else {
+                Vec::new()
+            }
+        })
+        .collect();
+    let mut spikes: Vec<Counts> = (0..nl)
+        .map(|i| {
+            if fires(i) {
+                zeros_u32(out_len(net, i) * n)
+            } else {
+                Vec::new()
+            }
+        })
+        .collect();
+    let mut integrated = zeros(out_len(net, last) * n);
+    let mut counts = ChunkCounts {
+        images: n as u64,
+        layers: vec![LayerCounts::default(); nl],
+        ..Default::default()
+    };
+    if cfg.step_rates {
+        for (i, c) in counts.layers.iter_mut().enumerate() {
+            if layers[i].neuron {
+                c.step_spikes = vec![0; steps];
+            }
+        }
+    }
+    let in_len = net.network.input.numel() as usize;
+    let mut coded = if cfg.coding == Coding::Rate {
+        zeros(in_len * n)
+    } else {
+        Vec::new()
+    };
+    let mut scratch = take_scratch();
+    let mut coders: Vec<SplitMix64> = (0..n as u64)
+        .map(|b| SplitMix64::stream(cfg.seed, first_index + b))
+        .collect();
+
+    for t in 0..steps {
+        let input: &[f32] = match cfg.coding {
+            Coding::Direct => x,
+            Coding::Rate => {
+                for (b, g) in coders.iter_mut().enumerate() {
+                    for (o, p) in coded[b * in_len..][..in_len]
+                        .iter_mut()
+                        .zip(&x[b * in_len..][..in_len])
+                    {
+                        *o = if g.next_f32() < *p { 1.0 } else { 0.0 };
+                    }
+                }
+                counts.input_spikes += coded.iter().filter(|v| **v != 0.0).count() as u64;
+                &coded
+            }
+        };
+        for i in 0..nl {
+            let (prev, rest) = cur.split_at_mut(i);
+            let out = &mut rest[0];
+            // A direct-coded image is analog and dense: it always takes the GEMM path.
+            let analog_input = cfg.coding == Coding::Direct
+                && layers[i].sources.contains(&Source::Input)
+                && matches!(layers[i].kind, LayerKind::Conv2d { .. } | LayerKind::Linear);
+            let path = if analog_input {
+                PathChoice::Dense
+            } else {
+                cfg.path
+            };
+            if constant[i] && t > 0 {
+                out.copy_from_slice(&cached[i]);
+            } else {
+                match apply(
+                    net,
+                    i,
+                    input,
+                    prev,
+                    n,
+                    out,
+                    path,
+                    cfg.sparse_below,
+                    &mut scratch,
+                ) {
+                    Some(true) => counts.layers[i].sparse_calls += 1,
+                    Some(false) => counts.layers[i].dense_calls += 1,
+                    None => {}
+                }
+                if constant[i] {
+                    let mut c = zeros(out.len());
+                    c.copy_from_slice(out);
+                    cached[i] = c;
+                }
+            }
+            if i == last {
+                for (a, z) in integrated.iter_mut().zip(out.iter()) {
+                    *a += z;
+                }
+            }
+            if fires(i) {
+                let v = &mut membrane[i];
+                let sp = &mut spikes[i];
+                let step_total = ops::fire(
+                    out,
+                    v,
+                    sp,
+                    leak,
+                    cfg.threshold,
+                    cfg.reset == Reset::Subtract,
+                );
+                if let Some(s) = counts.layers[i].step_spikes.get_mut(t) {
+                    *s += step_total;
+                }
+            }
+        }
+    }
+
+    let tf = cfg.timesteps as f32;
+    for i in 0..nl {
+        if !layers[i].neuron {
+            continue;
+        }
+        let c = &mut counts.layers[i];
+        if !cfg.twin {
+            c.spikes = spikes[i].iter().map(|s| *s as u64).sum();
+            continue;
+        }
+        for (s, q) in spikes[i].iter().zip(&twin[i]) {
+            // q = k / T exactly up to rounding; k ≤ T is small, so + 0.5 and truncation round it.
+            let tw = (q * tf + 0.5) as u32;
+            c.spikes += *s as u64;
+            c.twin_spikes += tw as u64;
+            c.twin_nonzero += (tw > 0) as u64;
+            let d = s.abs_diff(tw) as u64;
+            c.abs_deviation += d;
+            c.neurons_differing += (d > 0) as u64;
+        }
+    }
+
+    let classes = out_len(net, last);
+    let mut snn_class = Vec::with_capacity(n);
+    let mut twin_class = Vec::with_capacity(n);
+    for b in 0..n {
+        let m = &integrated[b * classes..][..classes];
+        let s = if fires(last) {
+            let sp = &spikes[last][b * classes..][..classes];
+            let top = *sp.iter().max().unwrap_or(&0);
+            // Most spikes wins; among those, the largest integrated input.
+            let mut best = None;
+            for k in 0..classes {
+                if sp[k] == top && best.is_none_or(|j: usize| m[k] > m[j]) {
+                    best = Some(k);
+                }
+            }
+            best.unwrap_or(0)
+        } else {
+            argmax(m)
+        };
+        if let Some(&label) = labels.get(b) {
+            counts.snn_correct += (s == label as usize) as u64;
+        }
+        snn_class.push(s);
+        if cfg.twin {
+            let tw = argmax(&twin[last][b * classes..][..classes]);
+            counts.agree += (s == tw) as u64;
+            if let Some(&label) = labels.get(b) {
+                counts.twin_correct += (tw == label as usize) as u64;
+            }
+            twin_class.push(tw);
+        }
+    }
+    for (i, sp) in spikes.iter_mut().enumerate() {
+        if !layers[i].neuron {
+            recycle([], [std::mem::take(sp)]);
+        }
+    }
+    return_scratch(scratch);
+    recycle(
+        cur.into_iter()
+            .chain(membrane)
+            .chain(cached)
+            .chain(twin)
+            .chain([coded]),
+        [],
+    );
+    Simulation {
+        counts,
+        neuron_spikes: spikes,
+        snn_class,
+        twin_class,
+        output_membrane: integrated,
+    }
+}

@@ -1,0 +1,158 @@
+//! `[activity] type = "engine"` in a pipeline: weights and data in, energy verdicts out.
+
+mod common;
+
+use snnergy_core::activity::ProfileFile;
+use snnergy_core::{Pipeline, Registry};
+use snnergy_engine::Model;
+
+fn registry() -> Registry {
+    // Name an item of each built-in crate so the linker keeps its registrations.
+    let _keep: [*const (); 3] = [
+        snnergy_archs::tables::builtin as *const (),
+        snnergy_models::InputSpec::resolve as *const (),
+        snnergy_engine::link as *const (),
+    ];
+    Registry::builtin().unwrap()
+}
+
+const WORKLOAD: &str = r#"
+[workload]
+type = "custom"
+network = "small-vgg"
+input = [1, 28, 28]
+layers = [
+  { op = "conv", name = "conv1", out = 8, kernel = 3, padding = 1, batchnorm = "bn1" },
+  { op = "avgpool", name = "pool1", kernel = 2 },
+  { op = "conv", name = "conv2", out = 16, kernel = 3, padding = 1, batchnorm = "bn2" },
+  { op = "avgpool", name = "pool2", kernel = 2 },
+  { op = "linear", name = "fc1", out = 32, bias = true },
+  { op = "linear", name = "fc2", out = 10, bias = true },
+]
+
+[energy]
+type = "paper-v1"
+
+[[architecture]]
+type = "paper-v1"
+name = "v1-spatial"
+variant = "spatial"
+"#;
+
+#[test]
+fn an_engine_activity_turns_weights_and_data_into_verdicts_at_each_t() {
+    let dir = common::temp_dir("pipeline");
+    Model::random(common::small_vgg(), 21)
+        .unwrap()
+        .save(&dir.join("small.safetensors"))
+        .unwrap();
+    let toml = format!(
+        r#"
+[analysis]
+timesteps = [4, 6]
+sweep_points = 0
+{WORKLOAD}
+[activity]
+type = "engine"
+weights = "small.safetensors"
+data = "{data}"
+samples = 48
+batch = 16
+step_rates = true
+profile = "profile-T{{T}}.json"
+"#,
+        data = common::fixture_dir().display()
+    );
+    let file = dir.join("pipeline.toml");
+    std::fs::write(&file, &toml).unwrap();
+    let pipeline = Pipeline::from_file(&file, &registry()).unwrap();
+    let report = pipeline.run().unwrap();
+    assert_eq!(report.comparisons.len(), 2);
+    for c in &report.comparisons {
+        assert!(
+            c.operating_point.contains("engine"),
+            "{}",
+            c.operating_point
+        );
+    }
+    for t in [4, 6] {
+        let p = ProfileFile::read(&dir.join(format!("profile-T{t}.json"))).unwrap();
+        assert_eq!(p.timesteps, Some(t));
+        assert_eq!(p.samples, Some(48));
+        let names: Vec<&str> = p.layers.iter().map(|l| l.name.as_str()).collect();
+        assert_eq!(names, ["conv1", "conv2", "fc1"]);
+        for l in &p.layers {
+            assert_eq!(l.step_rates.len(), t as usize);
+            let mean = l.step_rates.iter().sum::<f64>() / t as f64;
+            assert!((mean - l.spike_rate).abs() < 1e-12);
+            assert!(l.nonzero.is_some() && l.neurons.is_some() && l.spikes.is_some());
+        }
+        assert_eq!(p.layers[0].neurons, Some(8 * 28 * 28));
+    }
+}
+
+#[test]
+fn a_measured_profile_written_as_csv_reads_back_as_the_same_operating_point() {
+    let dir = common::temp_dir("profile-csv");
+    let net = common::small_vgg();
+    let compiled = Model::random(net.clone(), 3).unwrap().compile().unwrap();
+    let data = common::fixture().take(32);
+    let cfg = snnergy_engine::SnnConfig::default();
+    let m = snnergy_engine::run_dataset(
+        &compiled,
+        &data,
+        &cfg,
+        &snnergy_engine::RunOptions {
+            progress: false,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let profile = m.to_profile();
+    let csv = dir.join("p.csv");
+    let json = dir.join("p.json");
+    profile.write(&csv).unwrap();
+    profile.write(&json).unwrap();
+    let a = ProfileFile::read(&csv)
+        .unwrap()
+        .to_point(&net, &csv, None)
+        .unwrap();
+    let b = ProfileFile::read(&json)
+        .unwrap()
+        .to_point(&net, &json, None)
+        .unwrap();
+    // serde_json's default float parser may be one ulp off the CSV reader's exact one.
+    for (x, y) in a.layers.iter().zip(&b.layers) {
+        assert!((x.spike_rate - y.spike_rate).abs() < 1e-15);
+        assert!((x.nonzero - y.nonzero).abs() < 1e-15);
+    }
+    assert_eq!(a.measured_timesteps, Some(6));
+    let back = ProfileFile::read(&csv).unwrap();
+    assert_eq!(back.layers[0].spikes, Some(m.layers[0].spikes));
+}
+
+#[test]
+fn engine_activity_errors_name_the_missing_file() {
+    let dir = common::temp_dir("pipeline-missing");
+    let toml = format!(
+        r#"
+{WORKLOAD}
+[activity]
+type = "engine"
+weights = "absent.safetensors"
+data = "{data}"
+"#,
+        data = common::fixture_dir().display()
+    );
+    let file = dir.join("pipeline.toml");
+    std::fs::write(&file, &toml).unwrap();
+    let pipeline = Pipeline::from_file(&file, &registry()).unwrap();
+    let msg = pipeline.run().unwrap_err().to_string();
+    assert!(msg.contains("absent.safetensors"), "{msg}");
+
+    let bad = toml.replace("type = \"engine\"", "type = \"engine\"\nthreshold = -1.0");
+    let msg = Pipeline::from_toml(&bad, Some(&file), &registry())
+        .unwrap_err()
+        .to_string();
+    assert!(msg.contains("threshold"), "{msg}");
+}
