@@ -83,6 +83,10 @@ pub struct EngineArgs {
     /// Record the spike rate of every time step.
     #[arg(long)]
     step_rates: bool,
+    /// Quantizer shift φ the weights were trained with: membranes start at φ·θ and the twin
+    /// quantizes ⌊T·z/θ + φ⌋ (0: the paper's Q_T, 0.5: QCFS).
+    #[arg(long)]
+    shift: Option<f64>,
     /// Write the measured profile here (.json or .csv).
     #[arg(short, long)]
     out: Option<PathBuf>,
@@ -126,6 +130,7 @@ fn settings(a: &EngineArgs) -> anyhow::Result<EngineSettings> {
     put("path", s(&a.path));
     put("sparse_below", f(a.sparse_below));
     put("seed", i(a.seed));
+    put("shift", f(a.shift));
     put(
         "step_rates",
         a.step_rates.then_some(toml::Value::Boolean(true)),

@@ -190,6 +190,12 @@ pub fn validate(cfg: &SnnConfig) -> Result<()> {
             cfg.leak
         )));
     }
+    if !(0.0..1.0).contains(&cfg.shift) {
+        return Err(EngineError::Invalid(format!(
+            "shift = {} is outside [0, 1) (0: the paper's Q_T, 0.5: QCFS)",
+            cfg.shift
+        )));
+    }
     if !(0.0..=1.0).contains(&cfg.sparse_below) {
         return Err(EngineError::Invalid(format!(
             "sparse_below = {} is outside [0, 1]",
