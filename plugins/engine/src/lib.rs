@@ -11,6 +11,8 @@
 //!   [`Measurement`](run::Measurement) that becomes an activity profile.
 //! - [`data`]: IDX (MNIST, Fashion-MNIST) and CIFAR-10 binary readers.
 //! - [`activity`]: `[activity] type = "engine"` for pipelines.
+//! - [`train`]: QNN training for conversion (Q_T with a straight-through gradient, BatchNorm,
+//!   SGD/Adam, schedules, augmentation, regularizers), checkpoints, `[train]` for pipelines.
 //!
 //! Tensors are f32 in NCHW order. GEMMs use matrixmultiply through ndarray, single-threaded;
 //! parallelism is over chunks of the batch only, never nested.
@@ -51,6 +53,7 @@ pub mod ops;
 pub mod rng;
 pub mod run;
 pub mod sim;
+pub mod train;
 
 pub use activity::{EngineActivity, EngineActivityConfig, EngineSettings};
 pub use data::{Dataset, Split};

@@ -87,7 +87,9 @@ fn membrane_started_at_half_threshold_fires_the_qcfs_count_of_its_twin() {
         let sim = simulate(&net, &xs, xs.len(), &[], 0, &cfg);
         for (x, n) in xs.iter().zip(&sim.neuron_spikes[0]) {
             let theta = cfg.threshold as f64;
-            let expected = (t as f64 * *x as f64 / theta + 0.5).floor().clamp(0.0, t as f64);
+            let expected = (t as f64 * *x as f64 / theta + 0.5)
+                .floor()
+                .clamp(0.0, t as f64);
             assert_eq!(*n as f64, expected, "x = {x}, T = {t}");
         }
         assert_eq!(sim.counts.layers[0].neurons_differing, 0, "T = {t}");
