@@ -13,7 +13,7 @@ use crate::model::Compiled;
 use crate::sim::{ChunkCounts, Coding, SnnConfig, simulate};
 
 /// Per-layer result of a run.
-#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct LayerMeasurement {
     /// Layer name.
     pub name: String,
@@ -39,7 +39,7 @@ pub struct LayerMeasurement {
 }
 
 /// What a run measured.
-#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Measurement {
     /// Network name.
     pub network: String,

@@ -159,7 +159,7 @@ impl StepStats {
 }
 
 /// What one epoch did.
-#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct EpochStats {
     /// 1-based epoch.
     pub epoch: u32,
