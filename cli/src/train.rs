@@ -134,8 +134,13 @@ fn run(
             ));
         }
         None => bail!(
-            "{}: the pipeline has no [train] section (see `snnergy describe train`)",
-            path.display()
+            "{}: the pipeline has no [train] section (an example: pipelines/train-fashion-mnist.toml; its keys: {})",
+            path.display(),
+            train::config::PARAMS
+                .iter()
+                .map(|(k, _)| *k)
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
     };
     let mut cfg = TrainConfig::from_table(&table).map_err(|e| located(&doc, &at, e))?;
@@ -368,9 +373,13 @@ fn engine_activity(doc: &Document, cfg: &TrainConfig) -> anyhow::Result<Arc<Engi
         ));
     }
     table.insert("shift".into(), toml::Value::Float(cfg.shift));
+    // Absolute: the activity resolves relative paths against the pipeline's folder, and
+    // the checkpoint path is already resolved.
+    let weights = std::path::absolute(&cfg.checkpoint)
+        .with_context(|| format!("resolving {}", cfg.checkpoint.display()))?;
     table.insert(
         "weights".into(),
-        toml::Value::String(cfg.checkpoint.display().to_string()),
+        toml::Value::String(weights.display().to_string()),
     );
     let config: EngineActivityConfig = EngineActivityConfig::deserialize(toml::Value::Table(table))
         .map_err(|e| located(doc, &at, snnergy::core::ConfigError::new(e.to_string())))?;

@@ -16,8 +16,9 @@
 //! the flattened input in `c, h, w` order, as `torch.flatten` gives it. BatchNorm uses
 //! PyTorch's default ε = 1e-5. Tensors may be stored as F32, F64, F16 or BF16. A tensor of a
 //! module the network has but does not use (a conv bias where the workload has none) is an
-//! error, as ignoring it would compute another network; `num_batches_tracked` is ignored and
-//! tensors of other modules are logged as unused.
+//! error, as ignoring it would compute another network; `num_batches_tracked` and the
+//! `optimizer.*` state of a training checkpoint are ignored, and tensors of other modules are
+//! logged as unused.
 
 use std::collections::BTreeMap;
 use std::path::Path;
