@@ -225,3 +225,26 @@ fn a_missing_pipeline_file_is_named() {
         &["does-not-exist.toml", "cannot read pipeline"],
     );
 }
+
+#[test]
+fn a_bit_width_above_32_names_its_line_and_key() {
+    let msg = error_of(&GOOD.replace("timesteps = [6]", "timesteps = [6]\nweight_bits = 40"));
+    assert_mentions(
+        &msg,
+        &[
+            "pipeline.toml:3",
+            "`analysis.weight_bits`",
+            "outside 1..=32",
+        ],
+    );
+}
+
+#[test]
+fn a_bad_key_inside_a_custom_layer_list_points_at_that_layer() {
+    let text = GOOD.replace(
+        "type = \"vgg16\"",
+        "type = \"custom\"\ninput = [1, 28, 28]\nlayers = [\n  { op = \"conv\", out = 8 },\n  { op = \"linear\", out = 10, kernal = 3 },\n]",
+    );
+    let msg = error_of(&text);
+    assert_mentions(&msg, &["pipeline.toml:9", "workload.layers[1]", "kernal"]);
+}

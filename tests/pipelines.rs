@@ -103,3 +103,16 @@ fn sensitivity_flags_a_verdict_that_flips_within_the_range() {
     assert!(t.rows.iter().all(|r| r.kind == "price"));
     assert!(t.notes.iter().any(|n| n.contains("no registry")));
 }
+
+#[test]
+fn the_same_pipeline_gives_the_same_bytes_twice() {
+    let a = common::shipped("vgg16-cifar10.toml", &[4, 6], 11)
+        .run()
+        .unwrap();
+    let b = common::shipped("vgg16-cifar10.toml", &[4, 6], 11)
+        .run()
+        .unwrap();
+    assert_eq!(a.to_json(), b.to_json());
+    assert_eq!(a.to_markdown(&[]), b.to_markdown(&[]));
+    assert_eq!(a.comparisons_csv(), b.comparisons_csv());
+}

@@ -51,7 +51,12 @@ pub fn list(args: ListArgs) -> anyhow::Result<()> {
     }
     for kind in kinds {
         let infos = registry.infos(kind);
-        outln!("{} ([{}]):", kind, kind.section());
+        let header = match kind {
+            Kind::Architecture => "[[architecture]]".to_string(),
+            Kind::Regularizer => "[[train.regularizer]]".to_string(),
+            k => format!("[{}]", k.section()),
+        };
+        outln!("{kind} ({header}):");
         if infos.is_empty() {
             outln!("  (none registered)\n");
             continue;
@@ -68,7 +73,13 @@ pub fn list(args: ListArgs) -> anyhow::Result<()> {
                 Cell::new(format!("{}{origin}", i.summary)),
             ]);
         }
-        outln!("{t}\n");
+        // The borderless preset pads every row to the widest; trailing blanks help nobody.
+        let text: Vec<String> = t
+            .to_string()
+            .lines()
+            .map(|l| l.trim_end().to_string())
+            .collect();
+        outln!("{}\n", text.join("\n"));
     }
     Ok(())
 }

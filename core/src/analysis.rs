@@ -591,6 +591,7 @@ pub fn analyze(
                     let ctx = ActivityContext {
                         base_dir,
                         timesteps: t,
+                        input_coding: settings.input_coding,
                     };
                     let p = activity.operating_points(net, &ctx)?;
                     for point in &p {

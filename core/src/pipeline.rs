@@ -258,12 +258,12 @@ impl Document {
     pub fn locate(&self, at: &[Seg], err: ConfigError) -> ConfigError {
         let mut path = at.to_vec();
         if let Some(k) = &err.key {
-            let first = k.split(['.', '[']).next().unwrap_or(k);
-            path.push(Seg::Key(first.to_string()));
+            path.extend(parse_key_path(k));
         }
-        let full_key = match &err.key {
-            Some(k) => format!("{}.{k}", path_string(at)),
-            None => path_string(at),
+        let full_key = match (&err.key, at.is_empty()) {
+            (Some(k), true) => k.clone(),
+            (Some(k), false) => format!("{}.{k}", path_string(at)),
+            (None, _) => path_string(at),
         };
         ConfigError {
             file: err.file.clone().or_else(|| self.file.clone()),
@@ -602,6 +602,31 @@ pub fn path_string(path: &[Seg]) -> String {
         }
     }
     s
+}
+
+/// Splits a dotted key path such as `layers[2].kernel` into segments.
+fn parse_key_path(key: &str) -> Vec<Seg> {
+    let mut out = Vec::new();
+    for part in key.split('.').filter(|p| !p.is_empty()) {
+        let mut rest = part;
+        if let Some(i) = rest.find('[') {
+            if i > 0 {
+                out.push(Seg::Key(rest[..i].to_string()));
+            }
+            rest = &rest[i..];
+            while let Some(stripped) = rest.strip_prefix('[') {
+                let Some(end) = stripped.find(']') else { break };
+                match stripped[..end].parse() {
+                    Ok(n) => out.push(Seg::Index(n)),
+                    Err(_) => break,
+                }
+                rest = &stripped[end + 1..];
+            }
+        } else {
+            out.push(Seg::Key(rest.to_string()));
+        }
+    }
+    out
 }
 
 /// 1-based line of byte offset `pos` in `text`.

@@ -265,6 +265,7 @@ pub fn analyze(
         let ctx = ActivityContext {
             base_dir,
             timesteps: t,
+            input_coding: settings.input_coding,
         };
         let points = activity.operating_points(net, &ctx)?;
         let Some(point) = points.first() else {

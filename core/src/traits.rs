@@ -93,6 +93,9 @@ pub struct ActivityContext<'a> {
     pub base_dir: &'a Path,
     /// Time steps of the SNN being analysed.
     pub timesteps: u32,
+    /// How the analysis assumes the input reaches the first layer; a source that measures
+    /// activity must measure it the same way.
+    pub input_coding: crate::network::InputCoding,
 }
 
 /// Supplies spike activity: a uniform assumption, a measured profile, or a live engine run.

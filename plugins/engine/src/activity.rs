@@ -320,7 +320,7 @@ pub const PARAMS: &[(&str, &str)] = &[
     ("reset", "`subtract` (default) or `zero`"),
     (
         "coding",
-        "`direct` (analog image into the first layer every step, default) or `rate` (seeded Bernoulli spikes); should match [analysis] input_coding",
+        "`direct` (analog image into the first layer every step, default) or `rate` (seeded Bernoulli spikes); must match [analysis] input_coding",
     ),
     (
         "readout",
@@ -429,6 +429,16 @@ impl ActivitySource for EngineActivity {
         network: &Network,
         ctx: &ActivityContext<'_>,
     ) -> std::result::Result<Vec<OperatingPoint>, ActivityError> {
+        let measured = match self.config.settings.coding {
+            Coding::Direct => snnergy_core::InputCoding::Direct,
+            Coding::Rate => snnergy_core::InputCoding::Rate,
+        };
+        if measured != ctx.input_coding {
+            return Err(ActivityError::Invalid(format!(
+                "the engine's `coding` ({measured:?}) differs from [analysis] input_coding ({:?}): the energy models would price a first layer other than the one measured; set both the same",
+                ctx.input_coding
+            )));
+        }
         let net = self.model_network(network).map_err(act_err)?;
         let weights = resolve(ctx.base_dir, &self.config.weights);
         let m = self

@@ -156,3 +156,37 @@ data = "{data}"
         .to_string();
     assert!(msg.contains("threshold"), "{msg}");
 }
+
+#[test]
+fn an_engine_coding_other_than_the_analysis_input_coding_is_an_error() {
+    let dir = common::temp_dir("pipeline-coding");
+    Model::random(common::small_vgg(), 21)
+        .unwrap()
+        .save(&dir.join("small.safetensors"))
+        .unwrap();
+    let toml = format!(
+        r#"
+[analysis]
+timesteps = [4]
+input_coding = "direct"
+{WORKLOAD}
+[activity]
+type = "engine"
+weights = "small.safetensors"
+data = "{data}"
+samples = 16
+coding = "rate"
+"#,
+        data = common::fixture_dir().display()
+    );
+    let file = dir.join("pipeline.toml");
+    let err = Pipeline::from_toml(&toml, Some(&file), &registry())
+        .unwrap()
+        .run()
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("differs from [analysis] input_coding"),
+        "{err}"
+    );
+}
