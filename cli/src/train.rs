@@ -182,6 +182,9 @@ fn run(
         let mut r: Box<dyn Regularizer> = doc.build_component(&registry, &at, t.clone())?;
         r.prepare(&network, timesteps, &registry)
             .map_err(|e| located(&doc, &at, e))?;
+        if let Some(s) = r.summary() {
+            eprintln!("{s}");
+        }
         regularizers.push(r);
     }
 

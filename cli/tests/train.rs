@@ -224,3 +224,52 @@ fn bad_training_input_names_file_line_and_key() {
     assert!(!out.status.success());
     assert!(err.contains("conv2.weight"), "{err}");
 }
+
+#[test]
+fn the_shipped_training_pipeline_trains_converts_and_prices_on_the_fixture() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let text_ = std::fs::read_to_string(root.join("pipelines/train-fashion-mnist.toml")).unwrap();
+    let mut doc: toml::Table = text_.parse().unwrap();
+    let dir = temp_dir("shipped");
+    let data = dir.join("data").display().to_string();
+    // The shipped network and settings, on the fixture and for one short epoch.
+    let train = doc["train"].as_table_mut().unwrap();
+    train.remove("dataset");
+    train.insert("data".into(), data.clone().into());
+    train.insert("samples".into(), 256.into());
+    train.insert("test_samples".into(), 100.into());
+    train.insert("epochs".into(), 1.into());
+    train.insert(
+        "checkpoint".into(),
+        dir.join("ckpt.safetensors").display().to_string().into(),
+    );
+    let activity = doc["activity"].as_table_mut().unwrap();
+    activity.remove("dataset");
+    activity.insert("data".into(), data.into());
+    activity.insert("samples".into(), 100.into());
+    doc["analysis"].as_table_mut().unwrap().insert(
+        "output".into(),
+        dir.join("out").display().to_string().into(),
+    );
+    let p = dir.join("shipped.toml");
+    std::fs::write(&p, toml::to_string(&doc).unwrap()).unwrap();
+
+    let out = snnergy(&["train", p.to_str().unwrap()]);
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("epoch 1/1"), "{stderr}");
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("out/train.json")).unwrap())
+            .unwrap();
+    assert_eq!(summary["shift"], 0.5);
+    let archs: Vec<&str> = summary["energy"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["architecture"].as_str().unwrap())
+        .collect();
+    assert_eq!(archs, ["classical", "spatial", "neuromorphic"], "{stdout}");
+    for e in summary["energy"].as_array().unwrap() {
+        assert!(e["ratio"].as_f64().unwrap() > 0.0, "{e}");
+    }
+}

@@ -3,7 +3,7 @@
 #
 #   1. train the unregularized VGG-style QNN of pipelines/train-fashion-mnist.toml on
 #      Fashion-MNIST (T = 6, QCFS shift 0.5, 12 epochs);
-#   2. fine-tune it for 2 epochs without a regularizer (the control) and with each regularizer
+#   2. fine-tune it for 3 epochs without a regularizer (the control) and with each regularizer
 #      at several strengths (activation-l1; energy-aware priced on each of the three
 #      architectures; weight-l2; weight-gram), one generated pipeline per run;
 #   3. every run converts its network to the SNN, measures its spikes on the 10 000 test
@@ -45,7 +45,7 @@ variant() {
     | awk -v block="$(cat <<EOF
 [train]
 dataset = "fashion-mnist"
-epochs = 2
+epochs = 3
 batch = 128
 shift = 0.5
 optimizer = "adamw"
@@ -76,10 +76,10 @@ SPATIAL='{ type = "spatial", weight_memory = "wired", state_memory = "sram" }'
 NEUROMORPHIC='{ type = "neuromorphic" }'
 
 variant control ""
-for w in ${L1:-2e-7 5e-7 1e-6 2e-6}; do
+for w in ${L1:-1e-6 2e-6 3e-6 5e-6}; do
   variant "l1-$w" "$(reg activation-l1 $w)"
 done
-for w in 5e-7 1e-6 2e-6; do
+for w in ${EA:-2e-6 3e-6 5e-6}; do
   variant "ea-classical-$w" "$(energy_aware "$CLASSICAL" horowitz-45nm $w)"
   variant "ea-spatial-$w" "$(energy_aware "$SPATIAL" paper-v1 $w)"
   variant "ea-neuromorphic-$w" "$(energy_aware "$NEUROMORPHIC" yan-22nm $w)"
@@ -91,10 +91,10 @@ variant gram-2e-2 "$(reg weight-gram 2e-2)"
 
 # 4. The table and the plot.
 runs=("$OUT/runs/base")
-for r in control l1-2e-7 l1-5e-7 l1-1e-6 l1-2e-6 \
-  ea-classical-5e-7 ea-classical-1e-6 ea-classical-2e-6 \
-  ea-spatial-5e-7 ea-spatial-1e-6 ea-spatial-2e-6 \
-  ea-neuromorphic-5e-7 ea-neuromorphic-1e-6 ea-neuromorphic-2e-6 \
+for r in control l1-1e-6 l1-2e-6 l1-3e-6 l1-5e-6 \
+  ea-classical-2e-6 ea-classical-3e-6 ea-classical-5e-6 \
+  ea-spatial-2e-6 ea-spatial-3e-6 ea-spatial-5e-6 \
+  ea-neuromorphic-2e-6 ea-neuromorphic-3e-6 ea-neuromorphic-5e-6 \
   l2-5e-3 l2-5e-2 gram-2e-3 gram-2e-2; do
   [[ -f $OUT/runs/$r/train.json ]] && runs+=("$OUT/runs/$r")
 done
