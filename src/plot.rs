@@ -704,7 +704,14 @@ pub fn training_tradeoff(
                         ))
                         .msg()?
                         .label("break-even (ratio 1)")
-                        .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLACK));
+                        .legend(|(x, y)| {
+                            plotters::element::DashedPathElement::new(
+                                vec![(x, y), (x + 20, y)],
+                                6,
+                                4,
+                                BLACK,
+                            )
+                        });
                 }
                 for (f, family) in families.iter().enumerate() {
                     let c = colour(f);
@@ -725,11 +732,9 @@ pub fn training_tradeoff(
                 }
                 chart
                     .configure_series_labels()
-                    .position(if k == 0 {
-                        SeriesLabelPosition::LowerRight
-                    } else {
-                        SeriesLabelPosition::UpperLeft
-                    })
+                    // Lower right is high accuracy at few spikes, or at a low energy ratio: the
+                    // corner trained networks rarely reach.
+                    .position(SeriesLabelPosition::LowerRight)
                     .background_style(WHITE.mix(0.85))
                     .border_style(BLACK)
                     .label_font((FONT, 12))

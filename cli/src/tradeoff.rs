@@ -43,6 +43,8 @@ fn strengths(s: &Summary) -> String {
     s.regularizers
         .iter()
         .map(|r| match r.get("weight") {
+            // 2e-6, not 0.000002: strengths span decades.
+            Some(toml::Value::Float(w)) if *w != 0.0 && w.abs() < 1e-2 => format!("{w:e}"),
             Some(v) => format!("{v}"),
             None => "?".into(),
         })
@@ -87,43 +89,46 @@ pub fn write(runs: &[Summary], out: &Path) -> anyhow::Result<()> {
     };
     let m = |r: &Summary| r.measurement.clone().expect("checked by the caller");
 
+    let energy = |r: &Summary, a: &str| r.energy.iter().find(|e| e.architecture == a).cloned();
+
     let mut md = String::new();
     let mut csv = String::from(
-        "run,regularizers,strength,qnn_accuracy,snn_accuracy,top1_agreement,spike_rate,epochs",
+        "run,regularizers,strength,qnn_accuracy,snn_accuracy,top1_agreement,spike_rate,qnn_nonzero,epochs",
     );
     for a in &archs {
-        write!(csv, ",ratio_{a}")?;
+        write!(csv, ",snn_uj_{a},qnn_uj_{a},ratio_{a}")?;
     }
     csv.push('\n');
     writeln!(
         md,
-        "| run | regularizer | λ | QNN accuracy | SNN accuracy | SNN − QNN | spike rate |{}",
+        "| run | regularizer | λ | QNN accuracy | SNN accuracy | SNN − QNN | spike rate | QNN non-zero |{}",
         archs
             .iter()
-            .map(|a| format!(" SNN/QNN energy, {a} |"))
+            .map(|a| format!(" {a}: SNN / QNN µJ (ratio) |"))
             .collect::<String>()
     )?;
     writeln!(
         md,
-        "|---|---|---|---:|---:|---:|---:|{}",
+        "|---|---|---|---:|---:|---:|---:|---:|{}",
         "---:|".repeat(archs.len())
     )?;
     for r in runs {
         let me = m(r);
         write!(
             md,
-            "| {} | {} | {} | {:.2} % | {:.2} % | {:+.2} | {:.2} % |",
+            "| {} | {} | {} | {:.2} % | {:.2} % | {:+.2} | {:.2} % | {:.2} % |",
             r.name,
             family(r),
             strengths(r),
             100.0 * me.twin_accuracy,
             100.0 * me.snn_accuracy,
             100.0 * (me.snn_accuracy - me.twin_accuracy),
-            100.0 * me.mean_spike_rate()
+            100.0 * me.mean_spike_rate(),
+            100.0 * me.mean_twin_nonzero()
         )?;
         write!(
             csv,
-            "{},{},{},{:.6},{:.6},{:.6},{:.6},{}",
+            "{},{},{},{:.6},{:.6},{:.6},{:.6},{:.6},{}",
             r.name,
             family(r).replace(',', ";"),
             strengths(r).replace(", ", ";"),
@@ -131,11 +136,32 @@ pub fn write(runs: &[Summary], out: &Path) -> anyhow::Result<()> {
             me.snn_accuracy,
             me.top1_agreement,
             me.mean_spike_rate(),
+            me.mean_twin_nonzero(),
             r.epochs
         )?;
         for a in &archs {
-            write!(md, " {:.3} |", ratio(r, a))?;
-            write!(csv, ",{:.6}", ratio(r, a))?;
+            match energy(r, a) {
+                Some(e) => {
+                    write!(
+                        md,
+                        " {:.1} / {:.1} ({:.3}) |",
+                        e.snn_pj * 1e-6,
+                        e.baseline_pj * 1e-6,
+                        e.ratio
+                    )?;
+                    write!(
+                        csv,
+                        ",{:.4},{:.4},{:.6}",
+                        e.snn_pj * 1e-6,
+                        e.baseline_pj * 1e-6,
+                        e.ratio
+                    )?;
+                }
+                None => {
+                    md.push_str(" – |");
+                    csv.push_str(",,,");
+                }
+            }
         }
         md.push('\n');
         csv.push('\n');

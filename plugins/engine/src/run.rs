@@ -148,6 +148,18 @@ impl Measurement {
             .sum();
         if n > 0.0 { s / n } else { 0.0 }
     }
+
+    /// Fraction of the twin's activations that are non-zero, over all neurons: what a
+    /// zero-skipping QNN pays for, as the spike rate is what the SNN pays for.
+    pub fn mean_twin_nonzero(&self) -> f64 {
+        let n: f64 = self.layers.iter().map(|l| l.neurons as f64).sum();
+        let s: f64 = self
+            .layers
+            .iter()
+            .map(|l| (1.0 - l.twin_zero_fraction) * l.neurons as f64)
+            .sum();
+        if n > 0.0 { s / n } else { 0.0 }
+    }
 }
 
 /// How a data set is run.
