@@ -12,36 +12,11 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use snnergy_core::{Network, NetworkBuilder, Shape};
+mod common;
+
+use common::vgg_style;
 use snnergy_engine::train::{TrainConfig, Trainer, init_model};
 use snnergy_engine::{Dataset, Split};
-
-fn vgg_style() -> Network {
-    let mut b = NetworkBuilder::new("fmnist-vgg", Shape::new(1, 28, 28));
-    let conv = |b: &mut NetworkBuilder, i: u32, out: u32| {
-        b.conv(
-            format!("features.{i}"),
-            out,
-            3,
-            1,
-            1,
-            false,
-            Some(format!("features.{}", i + 1)),
-            true,
-        )
-        .expect("valid convolution")
-    };
-    conv(&mut b, 0, 32);
-    conv(&mut b, 3, 32);
-    b.pool("features.6", false, 2, 2, 0).expect("valid pool");
-    conv(&mut b, 7, 64);
-    conv(&mut b, 10, 64);
-    b.pool("features.13", false, 2, 2, 0).expect("valid pool");
-    conv(&mut b, 14, 128);
-    b.pool("features.17", false, 2, 2, 0).expect("valid pool");
-    b.linear("classifier", 10, true, false);
-    b.finish().expect("valid network")
-}
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut data = PathBuf::from(snnergy_engine::data::DEBIAN_FASHION_MNIST);
@@ -61,7 +36,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let cfg: TrainConfig = TrainConfig::from_table(&toml::from_str(
         "checkpoint = \"unused\"\noptimizer = \"adam\"\nlr = 1e-3",
     )?)?;
-    let model = init_model(vgg_style(), 0)?;
+    let model = init_model(vgg_style("fmnist-vgg", 1, 28), 0)?;
     let mut trainer = Trainer::new(&model, &cfg, 6, Vec::new())?;
     let batches: Vec<(Vec<f32>, Vec<u8>)> = (0..warmup + steps)
         .map(|s| {
