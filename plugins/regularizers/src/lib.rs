@@ -38,7 +38,7 @@ fn check_weight(key: &str, w: f64) -> Result<(), ConfigError> {
 
 /// `activation-l1`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct ActivationL1 {
     /// λ (the reference code uses 1e-6 to 1e-8).
     pub weight: f64,
@@ -67,7 +67,7 @@ fn l1(weight: f64, a: &[f32], grad: &mut [f32]) -> f64 {
 
 /// `weight-l2`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct WeightL2 {
     /// λ (the reference code uses 0.05 as weight decay).
     pub weight: f64,
@@ -99,7 +99,7 @@ impl Regularizer for WeightL2 {
 
 /// `weight-gram`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct WeightGram {
     /// β (the reference code defines 2e-3, with the term switched off).
     pub weight: f64,
@@ -170,7 +170,7 @@ impl Regularizer for WeightGram {
 
 /// `energy-aware`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct EnergyAwareConfig {
     /// λ: penalty per (energy-weighted) spike fraction; comparable to `activation-l1`'s.
     pub weight: f64,
