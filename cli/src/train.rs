@@ -134,13 +134,8 @@ fn run(
             ));
         }
         None => bail!(
-            "{}: the pipeline has no [train] section (an example: pipelines/train-fashion-mnist.toml; its keys: {})",
-            path.display(),
-            train::config::PARAMS
-                .iter()
-                .map(|(k, _)| *k)
-                .collect::<Vec<_>>()
-                .join(", ")
+            "{}: the pipeline has no [train] section (its keys: `snnergy describe train`; an example: pipelines/train-fashion-mnist.toml)",
+            path.display()
         ),
     };
     let mut cfg = TrainConfig::from_table(&table).map_err(|e| located(&doc, &at, e))?;

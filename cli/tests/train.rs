@@ -273,3 +273,28 @@ fn the_shipped_training_pipeline_trains_converts_and_prices_on_the_fixture() {
         assert!(e["ratio"].as_f64().unwrap() > 0.0, "{e}");
     }
 }
+
+#[test]
+fn the_train_section_keys_are_described_and_a_pipeline_without_one_points_there() {
+    let out = snnergy(&["describe", "train"]);
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stderr}");
+    for key in [
+        "optimizer",
+        "checkpoint",
+        "crop_padding",
+        "[[train.regularizer]]",
+    ] {
+        assert!(stdout.contains(&format!("  {key}\n")), "{key}: {stdout}");
+    }
+
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let p = root.join("pipelines/vgg16-cifar10.toml");
+    let out = snnergy(&["train", p.to_str().unwrap()]);
+    let (_, stderr) = text(&out);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("no [train] section") && stderr.contains("snnergy describe train"),
+        "{stderr}"
+    );
+}

@@ -11,7 +11,7 @@
 #   4. `snnergy train compare` writes the table and the plot into plugins/engine/experiment/.
 #
 #   apt-get install dataset-fashion-mnist
-#   plugins/engine/tools/experiment.sh            # about 70 minutes on 2 cores
+#   plugins/engine/tools/experiment.sh            # about 85 minutes on 2 cores
 #
 # Environment: OUT (default snnergy-out/experiment), SNNERGY (default the release binary),
 # ONLY="name …" to rerun some runs only (the base is reused if its checkpoint exists).
