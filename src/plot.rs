@@ -599,3 +599,149 @@ mod tests {
         assert_eq!(slug("neuromorphic"), "neuromorphic");
     }
 }
+
+/// One trained network in a training trade-off figure.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TradeoffPoint {
+    /// Run name.
+    pub name: String,
+    /// Series it belongs to (e.g. the regularizer).
+    pub family: String,
+    /// Accuracy of the converted SNN, in [0, 1].
+    pub accuracy: f64,
+    /// Mean spike rate of the converted SNN, in [0, 1].
+    pub spike_rate: f64,
+    /// SNN / QNN energy per architecture, in the order of the architectures given.
+    pub ratios: Vec<f64>,
+}
+
+/// The accuracy–sparsity–energy trade-off of trained networks: SNN accuracy against spike
+/// rate, then for every architecture the SNN/QNN energy ratio against accuracy (below 1 the
+/// SNN wins), one series per family, points in order of increasing spike rate.
+pub fn training_tradeoff(
+    points: &[TradeoffPoint],
+    architectures: &[String],
+) -> Result<String, Error> {
+    let mut families: Vec<&str> = Vec::new();
+    for p in points {
+        if !families.contains(&p.family.as_str()) {
+            families.push(&p.family);
+        }
+    }
+    let panels = 1 + architectures.len();
+    let cols = panels.min(2);
+    let rows = panels.div_ceil(cols);
+    let range = |v: &mut dyn Iterator<Item = f64>| {
+        let (lo, hi) = v.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), x| {
+            (a.min(x), b.max(x))
+        });
+        if lo.is_finite() {
+            let pad = ((hi - lo) * 0.08).max(1e-3);
+            (lo - pad, hi + pad)
+        } else {
+            (0.0, 1.0)
+        }
+    };
+    let (alo, ahi) = range(&mut points.iter().map(|p| 100.0 * p.accuracy));
+    let (_, shi) = range(&mut points.iter().map(|p| 100.0 * p.spike_rate));
+    draw(
+        "training trade-off",
+        (560 * cols as u32, 420 * rows as u32),
+        |root| {
+            let areas = root.split_evenly((rows, cols));
+            for (k, area) in areas.iter().enumerate().take(panels) {
+                // Panel 0: accuracy against spike rate; panel k: energy ratio on architecture k−1.
+                let xy: Vec<(f64, f64, usize)> = points
+                    .iter()
+                    .filter_map(|p| {
+                        let f = families.iter().position(|f| *f == p.family)?;
+                        if k == 0 {
+                            Some((100.0 * p.spike_rate, 100.0 * p.accuracy, f))
+                        } else {
+                            let r = *p.ratios.get(k - 1)?;
+                            r.is_finite().then_some((100.0 * p.accuracy, r, f))
+                        }
+                    })
+                    .collect();
+                let (x_range, y_range, caption, x_desc, y_desc) = if k == 0 {
+                    (
+                        0.0..shi,
+                        alo..ahi,
+                        "SNN accuracy against spike rate".to_string(),
+                        "mean spike rate (%)",
+                        "SNN accuracy (%)",
+                    )
+                } else {
+                    let (lo, hi) = range(&mut xy.iter().map(|p| p.1));
+                    (
+                        alo..ahi,
+                        lo.min(0.95)..hi.max(1.05),
+                        format!("SNN/QNN energy on {}", architectures[k - 1]),
+                        "SNN accuracy (%)",
+                        "SNN energy / QNN energy",
+                    )
+                };
+                let mut chart = ChartBuilder::on(area)
+                    .caption(caption, (FONT, 16))
+                    .margin(12)
+                    .x_label_area_size(40)
+                    .y_label_area_size(60)
+                    .build_cartesian_2d(x_range.clone(), y_range)
+                    .msg()?;
+                chart
+                    .configure_mesh()
+                    .x_desc(x_desc)
+                    .y_desc(y_desc)
+                    .draw()
+                    .msg()?;
+                if k > 0 {
+                    chart
+                        .draw_series(DashedLineSeries::new(
+                            [(x_range.start, 1.0), (x_range.end, 1.0)],
+                            6,
+                            4,
+                            BLACK.stroke_width(1),
+                        ))
+                        .msg()?
+                        .label("break-even (ratio 1)")
+                        .legend(|(x, y)| {
+                            plotters::element::DashedPathElement::new(
+                                vec![(x, y), (x + 20, y)],
+                                6,
+                                4,
+                                BLACK,
+                            )
+                        });
+                }
+                for (f, family) in families.iter().enumerate() {
+                    let c = colour(f);
+                    let mut series: Vec<(f64, f64)> =
+                        xy.iter().filter(|p| p.2 == f).map(|p| (p.0, p.1)).collect();
+                    series.sort_by(|a, b| a.0.total_cmp(&b.0));
+                    if series.is_empty() {
+                        continue;
+                    }
+                    chart
+                        .draw_series(LineSeries::new(series.clone(), c.stroke_width(1)))
+                        .msg()?;
+                    chart
+                        .draw_series(series.iter().map(|p| Circle::new(*p, 4, c.filled())))
+                        .msg()?
+                        .label(family.to_string())
+                        .legend(move |(x, y)| Circle::new((x + 10, y), 4, c.filled()));
+                }
+                chart
+                    .configure_series_labels()
+                    // Lower right is high accuracy at few spikes, or at a low energy ratio: the
+                    // corner trained networks rarely reach.
+                    .position(SeriesLabelPosition::LowerRight)
+                    .background_style(WHITE.mix(0.85))
+                    .border_style(BLACK)
+                    .label_font((FONT, 12))
+                    .draw()
+                    .msg()?;
+            }
+            Ok(())
+        },
+    )
+}

@@ -85,6 +85,20 @@ pub fn list(args: ListArgs) -> anyhow::Result<()> {
 }
 
 pub fn describe(args: DescribeArgs) -> anyhow::Result<()> {
+    // `[train]` is a pipeline section, not a registered type, but users look for its keys
+    // the same way.
+    if args.name == "train" {
+        outln!("pipeline section [train] (`snnergy train PIPELINE`)");
+        outln!(
+            "trains the pipeline's workload as the QNN of its SNN, then converts it and gives the energy verdict\n"
+        );
+        outln!("Keys:");
+        for (key, doc) in snnergy::engine::train::config::PARAMS {
+            outln!("  {key}\n      {doc}");
+        }
+        outln!("\nExample: pipelines/train-fashion-mnist.toml");
+        return Ok(());
+    }
     let registry = crate::registry()?;
     let found = registry.find(&args.name);
     if found.is_empty() {

@@ -83,6 +83,10 @@ pub struct EngineArgs {
     /// Record the spike rate of every time step.
     #[arg(long)]
     step_rates: bool,
+    /// Quantizer shift φ the weights were trained with: membranes start at φ·θ and the twin
+    /// quantizes ⌊T·z/θ + φ⌋ (0: the paper's Q_T, 0.5: QCFS).
+    #[arg(long)]
+    shift: Option<f64>,
     /// Write the measured profile here (.json or .csv).
     #[arg(short, long)]
     out: Option<PathBuf>,
@@ -126,6 +130,7 @@ fn settings(a: &EngineArgs) -> anyhow::Result<EngineSettings> {
     put("path", s(&a.path));
     put("sparse_below", f(a.sparse_below));
     put("seed", i(a.seed));
+    put("shift", f(a.shift));
     put(
         "step_rates",
         a.step_rates.then_some(toml::Value::Boolean(true)),
@@ -207,6 +212,17 @@ pub fn engine(a: EngineArgs) -> anyhow::Result<()> {
         println!("{}", serde_json::to_string_pretty(&m)?);
         return Ok(());
     }
+    print_measurement(&m, &data.source, cfg.threshold);
+    println!(
+        "{:.2} s, {:.1} images/s",
+        m.seconds,
+        m.images as f64 / m.seconds.max(1e-9)
+    );
+    Ok(())
+}
+
+/// The per-layer table of a measurement and its summary line.
+pub(crate) fn print_measurement(m: &snnergy::engine::Measurement, source: &Path, threshold: f32) {
     let mut t = Table::new();
     t.load_style(presets::UTF8_BORDERS_ONLY);
     t.set_header(
@@ -243,9 +259,9 @@ pub fn engine(a: EngineArgs) -> anyhow::Result<()> {
         "{} on {} images of {}, T = {}, θ = {}",
         m.network,
         m.images,
-        data.source.display(),
+        source.display(),
         m.timesteps,
-        cfg.threshold
+        threshold
     );
     println!("{t}");
     if let Some(r) = m.input_rate {
@@ -259,10 +275,4 @@ pub fn engine(a: EngineArgs) -> anyhow::Result<()> {
         100.0 * m.snn_accuracy,
         100.0 * m.twin_accuracy
     );
-    println!(
-        "{:.2} s, {:.1} images/s",
-        m.seconds,
-        m.images as f64 / m.seconds.max(1e-9)
-    );
-    Ok(())
 }

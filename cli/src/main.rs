@@ -42,6 +42,8 @@ mod engine;
 mod output;
 mod plugin;
 mod run;
+mod tradeoff;
+mod train;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -85,6 +87,8 @@ enum Command {
     Plugin(plugin::PluginArgs),
     /// Run a converted SNN and its QNN twin on data: per-layer spike rates and a profile.
     Engine(Box<engine::EngineArgs>),
+    /// Train a pipeline's network as a QNN ([train]), convert it and give the energy verdict.
+    Train(train::TrainArgs),
 }
 
 fn init_logging(verbose: u8) {
@@ -114,6 +118,7 @@ fn main() -> ExitCode {
         Command::Bench(a) => bench::bench(a),
         Command::Plugin(a) => plugin::plugin(a),
         Command::Engine(a) => engine::engine(*a),
+        Command::Train(a) => train::train(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

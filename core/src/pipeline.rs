@@ -47,6 +47,8 @@ pub const SECTIONS: &[&str] = &[
     "energy",
     "architecture",
     "plugins",
+    // Kept raw and interpreted by `snnergy train` (the engine's training), not built here.
+    "train",
 ];
 
 /// A registry extended by a pipeline's `[plugins]`, with the libraries it loaded.

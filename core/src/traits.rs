@@ -164,4 +164,10 @@ pub trait Regularizer: Send + Sync + fmt::Debug {
         let _ = (layer, w, shape, grad);
         0.0
     }
+
+    /// What `prepare` decided that the user should see before training (e.g. per-layer
+    /// weights), one line; `None` when there is nothing to say.
+    fn summary(&self) -> Option<String> {
+        None
+    }
 }

@@ -13,39 +13,11 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use snnergy_core::{Network, NetworkBuilder, Shape};
+mod common;
+
+use common::vgg_style;
 use snnergy_engine::sim::{PathChoice, SnnConfig};
 use snnergy_engine::{Dataset, Model, Split, run_images};
-
-fn vgg_style(channels: u32, size: u32) -> Network {
-    let mut b = NetworkBuilder::new(
-        format!("vgg-style-{channels}x{size}"),
-        Shape::new(channels, size, size),
-    );
-    let conv = |b: &mut NetworkBuilder, i: u32, out: u32| {
-        b.conv(
-            format!("features.{i}"),
-            out,
-            3,
-            1,
-            1,
-            false,
-            Some(format!("features.{}", i + 1)),
-            true,
-        )
-        .expect("valid convolution")
-    };
-    conv(&mut b, 0, 32);
-    conv(&mut b, 3, 32);
-    b.pool("features.6", false, 2, 2, 0).expect("valid pool");
-    conv(&mut b, 7, 64);
-    conv(&mut b, 10, 64);
-    b.pool("features.13", false, 2, 2, 0).expect("valid pool");
-    conv(&mut b, 14, 128);
-    b.pool("features.17", false, 2, 2, 0).expect("valid pool");
-    b.linear("classifier", 10, true, false);
-    b.finish().expect("valid network")
-}
 
 fn peak_rss_mib() -> f64 {
     std::fs::read_to_string("/proc/self/status")
@@ -105,7 +77,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             other => return Err(format!("unknown argument `{other}`").into()),
         }
     }
-    let net = vgg_style(channels, size);
+    let net = vgg_style(&format!("vgg-style-{channels}x{size}"), channels, size);
     let model = match &weights {
         Some(w) => Model::load(net, w)?,
         None => Model::random(net, 1)?,

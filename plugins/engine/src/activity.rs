@@ -89,6 +89,10 @@ pub struct EngineSettings {
     /// Record the spike rate of every time step.
     #[serde(default)]
     pub step_rates: bool,
+    /// Quantizer shift φ: membranes start at φ·θ, the twin quantizes ⌊T·z/θ + φ⌋ (0: Q_T of
+    /// the paper; 0.5: QCFS). Must be the φ the network was trained with.
+    #[serde(default)]
+    pub shift: f64,
 }
 
 fn default_samples() -> usize {
@@ -127,6 +131,7 @@ impl Default for EngineSettings {
             sparse_below: default_sparse_below(),
             seed: 0,
             step_rates: false,
+            shift: 0.0,
         }
     }
 }
@@ -151,6 +156,7 @@ impl EngineSettings {
             seed: self.seed,
             step_rates: self.step_rates,
             twin: true,
+            shift: self.shift as f32,
         }
     }
 
@@ -332,6 +338,10 @@ pub const PARAMS: &[(&str, &str)] = &[
     (
         "step_rates",
         "record the spike rate of every time step; default false",
+    ),
+    (
+        "shift",
+        "quantizer shift φ in [0, 1): membranes start at φ·θ and the twin quantizes ⌊T·z/θ + φ⌋; 0 (default) is the paper's Q_T, 0.5 the QCFS quantizer (Bu et al., ICLR 2022). Must match the φ the weights were trained with",
     ),
 ];
 
@@ -515,10 +525,10 @@ impl ActivitySource for EngineActivity {
             Assumption::new(
                 "engine neuron",
                 format!(
-                    "{:?}, θ = {}, reset {:?}, {:?} coding, {:?} readout",
-                    s.neuron, s.threshold, s.reset, s.coding, s.readout
+                    "{:?}, θ = {}, reset {:?}, {:?} coding, {:?} readout, membranes start at {}·θ",
+                    s.neuron, s.threshold, s.reset, s.coding, s.readout, s.shift
                 ),
-                "the twin quantizes with the same θ: Q(z) = ⌊clamp(T·z/θ, 0, T)⌋/T",
+                "the twin quantizes with the same θ and shift φ: Q(z) = ⌊clamp(T·z/θ + φ, 0, T)⌋/T",
             ),
         ]
     }

@@ -295,18 +295,33 @@ impl Dataset {
     /// Images `range` as f32 NCHW, scaled to [0, 1] and normalized.
     pub fn batch(&self, range: std::ops::Range<usize>) -> Vec<f32> {
         let len = self.image_len();
+        let mut out = Vec::with_capacity(range.len() * len);
+        for i in range {
+            self.push_image(i, &mut out);
+        }
+        out
+    }
+
+    /// Images `indices`, in that order, as f32 NCHW, scaled and normalized as by
+    /// [`Dataset::batch`].
+    pub fn gather(&self, indices: &[usize]) -> Vec<f32> {
+        let mut out = Vec::with_capacity(indices.len() * self.image_len());
+        for &i in indices {
+            self.push_image(i, &mut out);
+        }
+        out
+    }
+
+    fn push_image(&self, i: usize, out: &mut Vec<f32>) {
+        let len = self.image_len();
         let plane = self.shape[1] * self.shape[2];
-        let px = &self.pixels[range.start * len..range.end * len];
+        let px = &self.pixels[i * len..(i + 1) * len];
         match &self.normalize {
-            None => px.iter().map(|p| *p as f32 / 255.0).collect(),
-            Some((mean, std)) => px
-                .iter()
-                .enumerate()
-                .map(|(i, p)| {
-                    let c = (i % len) / plane;
-                    (*p as f32 / 255.0 - mean[c]) / std[c]
-                })
-                .collect(),
+            None => out.extend(px.iter().map(|p| *p as f32 / 255.0)),
+            Some((mean, std)) => out.extend(px.iter().enumerate().map(|(k, p)| {
+                let c = k / plane;
+                (*p as f32 / 255.0 - mean[c]) / std[c]
+            })),
         }
     }
 }

@@ -11,6 +11,8 @@
 //!   [`Measurement`](run::Measurement) that becomes an activity profile.
 //! - [`data`]: IDX (MNIST, Fashion-MNIST) and CIFAR-10 binary readers.
 //! - [`activity`]: `[activity] type = "engine"` for pipelines.
+//! - [`train`]: QNN training for conversion (Q_T with a straight-through gradient, BatchNorm,
+//!   SGD/Adam, schedules, augmentation, regularizers), checkpoints, `[train]` for pipelines.
 //!
 //! Tensors are f32 in NCHW order. GEMMs use matrixmultiply through ndarray, single-threaded;
 //! parallelism is over chunks of the batch only, never nested.
@@ -35,6 +37,11 @@
 //!   the sums are exact (weights on a fixed-point grid, [`Compiled::round_to_grid`]); with
 //!   full-precision weights a neuron whose T·z/θ lies within rounding of an integer may differ
 //!   by one spike (tested: fewer than 1 in 10⁵ neurons on real images).
+//! - With a quantizer shift φ (`shift`; 0.5 is the QCFS quantizer of Bu et al., ICLR 2022) the
+//!   membranes start at φ·θ and the twin quantizes ⌊T·z/θ + φ⌋: the same exactness holds for
+//!   the first layer, and the spikes of each neuron are centred in the time window instead of
+//!   arriving late, which keeps deeper layers close to the twin at small T. The network must
+//!   have been trained with the same φ ([`train`]).
 //! - Deeper layers of the time-stepped SNN deviate from the twin (spikes arrive over time, not
 //!   as a rate); the deviation is measured per layer and reported, never hidden.
 //! - The dense and event-driven kernels sum the same terms in a different order: on a weight
@@ -51,6 +58,7 @@ pub mod ops;
 pub mod rng;
 pub mod run;
 pub mod sim;
+pub mod train;
 
 pub use activity::{EngineActivity, EngineActivityConfig, EngineSettings};
 pub use data::{Dataset, Split};

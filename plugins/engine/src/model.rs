@@ -16,8 +16,9 @@
 //! the flattened input in `c, h, w` order, as `torch.flatten` gives it. BatchNorm uses
 //! PyTorch's default ε = 1e-5. Tensors may be stored as F32, F64, F16 or BF16. A tensor of a
 //! module the network has but does not use (a conv bias where the workload has none) is an
-//! error, as ignoring it would compute another network; `num_batches_tracked` is ignored and
-//! tensors of other modules are logged as unused.
+//! error, as ignoring it would compute another network; `num_batches_tracked` and the
+//! `optimizer.*` state of a training checkpoint are ignored, and tensors of other modules are
+//! logged as unused.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -226,6 +227,85 @@ fn to_f32(file: &Path, name: &str, view: &TensorView<'_>) -> Result<Vec<f32>> {
     Ok(out)
 }
 
+/// Prefix of the optimizer-state tensors in a training checkpoint.
+pub const OPTIMIZER_PREFIX: &str = "optimizer.";
+
+/// Every tensor of a safetensors file as f32 (`num_batches_tracked` skipped), and the file's
+/// metadata.
+pub fn read_tensors(
+    path: &Path,
+) -> Result<(
+    BTreeMap<String, Tensor>,
+    std::collections::HashMap<String, String>,
+)> {
+    let bytes = std::fs::read(path).map_err(|e| EngineError::WeightsFile {
+        file: path.to_path_buf(),
+        message: format!("cannot read weights: {e}"),
+    })?;
+    let (_, meta) = SafeTensors::read_metadata(&bytes).map_err(|e| EngineError::WeightsFile {
+        file: path.to_path_buf(),
+        message: format!("not a safetensors file ({e})"),
+    })?;
+    let st = SafeTensors::deserialize(&bytes).map_err(|e| EngineError::WeightsFile {
+        file: path.to_path_buf(),
+        message: format!("not a safetensors file ({e})"),
+    })?;
+    let mut tensors = BTreeMap::new();
+    for (name, view) in st.iter() {
+        if name.ends_with("num_batches_tracked") {
+            continue;
+        }
+        let data = to_f32(path, name, &view)?;
+        tensors.insert(
+            name.to_string(),
+            Tensor {
+                shape: view.shape().to_vec(),
+                data,
+            },
+        );
+    }
+    Ok((tensors, meta.metadata().clone().unwrap_or_default()))
+}
+
+/// Writes F32 tensors and metadata to a safetensors file, through a temporary file renamed
+/// into place, so an interrupted write never leaves a truncated file behind.
+pub fn write_tensors(
+    path: &Path,
+    tensors: &BTreeMap<String, Tensor>,
+    meta: std::collections::HashMap<String, String>,
+) -> Result<()> {
+    let bytes: Vec<(&String, Vec<u8>, &Vec<usize>)> = tensors
+        .iter()
+        .map(|(k, t)| {
+            (
+                k,
+                t.data.iter().flat_map(|v| v.to_le_bytes()).collect(),
+                &t.shape,
+            )
+        })
+        .collect();
+    let views = bytes
+        .iter()
+        .map(|(k, b, s)| {
+            TensorView::new(Dtype::F32, (*s).clone(), b)
+                .map(|v| ((*k).clone(), v))
+                .map_err(|e| EngineError::Invalid(format!("tensor `{k}`: {e}")))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let err = |e: String| EngineError::WeightsFile {
+        file: path.to_path_buf(),
+        message: format!("cannot write weights: {e}"),
+    };
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| err(e.to_string()))?;
+    }
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    let tmp = std::path::PathBuf::from(tmp);
+    safetensors::serialize_to_file(views, Some(meta), &tmp).map_err(|e| err(e.to_string()))?;
+    std::fs::rename(&tmp, path).map_err(|e| err(e.to_string()))
+}
+
 impl Model {
     /// The network.
     pub fn network(&self) -> &Network {
@@ -323,63 +403,23 @@ impl Model {
         Ok(Self { network, params })
     }
 
-    /// Loads weights for `network` from a safetensors file.
+    /// Loads weights for `network` from a safetensors file. Tensors named `optimizer.*` (the
+    /// optimizer state a training checkpoint carries) are skipped.
     pub fn load(network: Network, path: &Path) -> Result<Self> {
-        let bytes = std::fs::read(path).map_err(|e| EngineError::WeightsFile {
-            file: path.to_path_buf(),
-            message: format!("cannot read weights: {e}"),
-        })?;
-        let st = SafeTensors::deserialize(&bytes).map_err(|e| EngineError::WeightsFile {
-            file: path.to_path_buf(),
-            message: format!("not a safetensors file ({e})"),
-        })?;
-        let mut tensors = BTreeMap::new();
-        for (name, view) in st.iter() {
-            if name.ends_with("num_batches_tracked") {
-                continue;
-            }
-            let data = to_f32(path, name, &view)?;
-            tensors.insert(
-                name.to_string(),
-                Tensor {
-                    shape: view.shape().to_vec(),
-                    data,
-                },
-            );
-        }
+        let (tensors, _) = read_tensors(path)?;
+        let tensors = tensors
+            .into_iter()
+            .filter(|(k, _)| !k.starts_with(OPTIMIZER_PREFIX))
+            .collect();
         Self::from_tensors(network, tensors, path)
     }
 
     /// Saves the parameters as F32 safetensors under the names described in the module docs.
     pub fn save(&self, path: &Path) -> Result<()> {
-        let bytes: Vec<(String, Vec<u8>, Vec<usize>)> = self
-            .params
-            .iter()
-            .map(|(k, t)| {
-                (
-                    k.clone(),
-                    t.data.iter().flat_map(|v| v.to_le_bytes()).collect(),
-                    t.shape.clone(),
-                )
-            })
-            .collect();
-        let views = bytes
-            .iter()
-            .map(|(k, b, s)| {
-                TensorView::new(Dtype::F32, s.clone(), b)
-                    .map(|v| (k.clone(), v))
-                    .map_err(|e| EngineError::Invalid(format!("tensor `{k}`: {e}")))
-            })
-            .collect::<Result<Vec<_>>>()?;
         let mut meta = std::collections::HashMap::new();
         meta.insert("network".to_string(), self.network.name.clone());
         meta.insert("format".to_string(), "pt".to_string());
-        safetensors::serialize_to_file(views, Some(meta), path).map_err(|e| {
-            EngineError::WeightsFile {
-                file: path.to_path_buf(),
-                message: format!("cannot write weights: {e}"),
-            }
-        })
+        write_tensors(path, &self.params, meta)
     }
 
     /// Seeded random parameters: He-uniform weights (bound √(6 / fan-in)), zero biases and

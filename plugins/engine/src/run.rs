@@ -13,7 +13,7 @@ use crate::model::Compiled;
 use crate::sim::{ChunkCounts, Coding, SnnConfig, simulate};
 
 /// Per-layer result of a run.
-#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct LayerMeasurement {
     /// Layer name.
     pub name: String,
@@ -39,7 +39,7 @@ pub struct LayerMeasurement {
 }
 
 /// What a run measured.
-#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Measurement {
     /// Network name.
     pub network: String,
@@ -148,6 +148,18 @@ impl Measurement {
             .sum();
         if n > 0.0 { s / n } else { 0.0 }
     }
+
+    /// Fraction of the twin's activations that are non-zero, over all neurons: what a
+    /// zero-skipping QNN pays for, as the spike rate is what the SNN pays for.
+    pub fn mean_twin_nonzero(&self) -> f64 {
+        let n: f64 = self.layers.iter().map(|l| l.neurons as f64).sum();
+        let s: f64 = self
+            .layers
+            .iter()
+            .map(|l| (1.0 - l.twin_zero_fraction) * l.neurons as f64)
+            .sum();
+        if n > 0.0 { s / n } else { 0.0 }
+    }
 }
 
 /// How a data set is run.
@@ -188,6 +200,12 @@ pub fn validate(cfg: &SnnConfig) -> Result<()> {
         return Err(EngineError::Invalid(format!(
             "leak = {} is outside (0, 1]",
             cfg.leak
+        )));
+    }
+    if !(0.0..1.0).contains(&cfg.shift) {
+        return Err(EngineError::Invalid(format!(
+            "shift = {} is outside [0, 1) (0: the paper's Q_T, 0.5: QCFS)",
+            cfg.shift
         )));
     }
     if !(0.0..=1.0).contains(&cfg.sparse_below) {

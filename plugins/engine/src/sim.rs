@@ -1,9 +1,12 @@
 //! The QNN twin and the time-stepped SNN over one chunk of images.
 //!
-//! The twin applies Q(z) = ⌊clamp(T·z/θ, 0, T)⌋ / T after every layer with a neuron: with
-//! θ = 1 this is Q_T of Yan et al. (Eq. 2); with the SNN's θ it is exactly what an IF neuron
-//! with that threshold and reset by subtraction computes from a constant input z in T steps
-//! (⌊T·z/θ⌋ spikes, each worth 1). The SNN runs step by step: at step t every layer, in
+//! The twin applies Q(z) = ⌊clamp(T·z/θ + φ, 0, T)⌋ / T after every layer with a neuron: with
+//! θ = 1 and φ = 0 this is Q_T of Yan et al. (Eq. 2); with the SNN's θ it is exactly what an IF
+//! neuron with that threshold, reset by subtraction and membrane starting at φ·θ computes from
+//! a constant input z in T steps (⌊T·z/θ + φ⌋ spikes, each worth 1). φ = 1/2 is the
+//! quantization-clip-floor-shift (QCFS) quantizer of Bu et al. (ICLR 2022): its half step
+//! centres each neuron's spikes in the time window, so deeper layers, whose inputs arrive as
+//! spike trains rather than as a constant current, match the twin in expectation. The SNN runs step by step: at step t every layer, in
 //! order, takes the spikes its sources emitted at step t, so a spike crosses the whole
 //! network within the step it was emitted in, as on neuromorphic hardware.
 
@@ -102,6 +105,10 @@ pub struct SnnConfig {
     /// Run the QNN twin alongside (its zero fractions, the deviation and the agreement). Off
     /// only for speed measurements of the SNN alone: the twin statistics are then zero.
     pub twin: bool,
+    /// Quantizer shift φ ∈ [0, 1): membranes start at φ·θ and the twin quantizes
+    /// ⌊T·z/θ + φ⌋. 0 is the paper's Q_T; 0.5 the QCFS quantizer (the network must have been
+    /// trained with the same φ).
+    pub shift: f32,
 }
 
 /// The paper's threshold: just below 1, so T·x/θ lands on ⌊T·x⌋ even when repeated f32
@@ -128,6 +135,7 @@ impl Default for SnnConfig {
             seed: 0,
             step_rates: false,
             twin: true,
+            shift: 0.0,
         }
     }
 }
@@ -344,9 +352,16 @@ impl Simulation {
 /// Q(z) = ⌊clamp(T·z/θ, 0, T)⌋: the twin's spike count for pre-activation z.
 #[inline]
 pub fn twin_count(z: f32, timesteps: u32, threshold: f32) -> u32 {
+    quantize_count(z, timesteps, threshold, 0.0)
+}
+
+/// Q(z) = ⌊clamp(T·z/θ + φ, 0, T)⌋: the spike count of an IF neuron whose membrane starts at
+/// φ·θ, driven by a constant z for T steps.
+#[inline]
+pub fn quantize_count(z: f32, timesteps: u32, threshold: f32, shift: f32) -> u32 {
     let t = timesteps as f32;
     // Truncation is the floor here: the value is clamped to [0, T] first.
-    (t * z / threshold).clamp(0.0, t) as u32
+    (t * z / threshold + shift).clamp(0.0, t) as u32
 }
 
 /// The QNN twin on `n` images: every layer's output (quantized after neurons).
@@ -378,7 +393,7 @@ pub fn twin_forward(net: &Compiled, x: &[f32], n: usize, cfg: &SnnConfig) -> Vec
         );
         if net.network.layers[i].neuron {
             for v in &mut out {
-                *v = twin_count(*v, cfg.timesteps, cfg.threshold) as f32 / t;
+                *v = quantize_count(*v, cfg.timesteps, cfg.threshold, cfg.shift) as f32 / t;
             }
         }
         outs.push(out);
@@ -459,7 +474,11 @@ pub fn simulate(
     let mut membrane: Vec<Vec<f32>> = (0..nl)
         .map(|i| {
             if fires(i) {
-                zeros(out_len(net, i) * n)
+                let mut v = zeros(out_len(net, i) * n);
+                if cfg.shift != 0.0 {
+                    v.fill(cfg.shift * cfg.threshold);
+                }
+                v
             } else {
                 Vec::new()
             }

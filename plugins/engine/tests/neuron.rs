@@ -73,6 +73,30 @@ fn if_neuron_with_constant_current_fires_floor_t_x_over_theta_times_clamped() {
 }
 
 #[test]
+fn membrane_started_at_half_threshold_fires_the_qcfs_count_of_its_twin() {
+    // QCFS: v(0) = θ/2 makes an IF neuron fire ⌊T·x/θ + 1/2⌋ times (clamped to 0..T), and the
+    // twin with the same shift quantizes to exactly that.
+    let net = single_neuron();
+    let xs: Vec<f32> = (-40..=160).map(|i| i as f32 / 97.0).collect();
+    for t in [1u32, 2, 4, 6, 8, 16] {
+        let cfg = SnnConfig {
+            timesteps: t,
+            shift: 0.5,
+            ..SnnConfig::default()
+        };
+        let sim = simulate(&net, &xs, xs.len(), &[], 0, &cfg);
+        for (x, n) in xs.iter().zip(&sim.neuron_spikes[0]) {
+            let theta = cfg.threshold as f64;
+            let expected = (t as f64 * *x as f64 / theta + 0.5)
+                .floor()
+                .clamp(0.0, t as f64);
+            assert_eq!(*n as f64, expected, "x = {x}, T = {t}");
+        }
+        assert_eq!(sim.counts.layers[0].neurons_differing, 0, "T = {t}");
+    }
+}
+
+#[test]
 fn reset_to_zero_discards_the_surplus() {
     let net = single_neuron();
     let cfg = SnnConfig {

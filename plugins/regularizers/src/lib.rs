@@ -38,7 +38,7 @@ fn check_weight(key: &str, w: f64) -> Result<(), ConfigError> {
 
 /// `activation-l1`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct ActivationL1 {
     /// λ (the reference code uses 1e-6 to 1e-8).
     pub weight: f64,
@@ -67,7 +67,7 @@ fn l1(weight: f64, a: &[f32], grad: &mut [f32]) -> f64 {
 
 /// `weight-l2`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct WeightL2 {
     /// λ (the reference code uses 0.05 as weight decay).
     pub weight: f64,
@@ -99,7 +99,7 @@ impl Regularizer for WeightL2 {
 
 /// `weight-gram`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct WeightGram {
     /// β (the reference code defines 2e-3, with the term switched off).
     pub weight: f64,
@@ -170,7 +170,7 @@ impl Regularizer for WeightGram {
 
 /// `energy-aware`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct EnergyAwareConfig {
     /// λ: penalty per (energy-weighted) spike fraction; comparable to `activation-l1`'s.
     pub weight: f64,
@@ -181,9 +181,6 @@ pub struct EnergyAwareConfig {
     /// Spike rate of the operating point where marginal energies are taken.
     #[serde(default = "default_reference_rate")]
     pub reference_rate: f64,
-    /// Baseline non-zero fraction at that point (affects nothing SNN-side; kept for clarity).
-    #[serde(default = "default_nonzero")]
-    pub nonzero: f64,
     /// Input coding of the SNN being trained (as `[analysis] input_coding`).
     #[serde(default)]
     pub input_coding: InputCoding,
@@ -191,9 +188,6 @@ pub struct EnergyAwareConfig {
 
 fn default_reference_rate() -> f64 {
     0.05
-}
-fn default_nonzero() -> f64 {
-    0.45
 }
 
 impl Default for EnergyAwareConfig {
@@ -207,7 +201,6 @@ impl Default for EnergyAwareConfig {
             architecture: arch,
             energy: toml::Value::String("paper-v1".into()),
             reference_rate: default_reference_rate(),
-            nonzero: default_nonzero(),
             input_coding: InputCoding::Direct,
         }
     }
@@ -224,6 +217,8 @@ pub struct EnergyAware {
     weights: Vec<f64>,
     /// Marginal energy of one spike per layer, pJ.
     marginal_pj: Vec<f64>,
+    /// Layer names, for the summary.
+    names: Vec<String>,
 }
 
 impl EnergyAware {
@@ -237,15 +232,11 @@ impl EnergyAware {
             ))
             .at_key("reference_rate"));
         }
-        if !(0.0..=1.0).contains(&config.nonzero) {
-            return Err(
-                ConfigError::new(format!("{} is outside [0, 1]", config.nonzero)).at_key("nonzero"),
-            );
-        }
         Ok(Self {
             config,
             weights: Vec::new(),
             marginal_pj: Vec::new(),
+            names: Vec::new(),
         })
     }
 
@@ -317,8 +308,8 @@ impl Regularizer for EnergyAware {
         let (arch, energy) = self.build(registry)?;
         let settings = AnalysisSettings::default();
         let format = settings.snn_format(timesteps.max(1));
-        let base =
-            OperatingPoint::uniform(network, self.config.reference_rate, self.config.nonzero);
+        // The baseline's non-zero fraction does not enter the SNN's energy; any value will do.
+        let base = OperatingPoint::uniform(network, self.config.reference_rate, 1.0);
         let mut ev = Evaluator::new(
             "energy-aware",
             arch.as_ref(),
@@ -362,7 +353,29 @@ impl Regularizer for EnergyAware {
         }
         self.weights = marginal.iter().map(|m| m / mean).collect();
         self.marginal_pj = marginal;
+        self.names = network.layers.iter().map(|l| l.name.clone()).collect();
         Ok(())
+    }
+
+    fn summary(&self) -> Option<String> {
+        let layers: Vec<String> = self
+            .names
+            .iter()
+            .zip(self.marginal_pj.iter().zip(&self.weights))
+            .filter(|(_, (_, w))| **w > 0.0)
+            .map(|(n, (pj, w))| format!("{n} {pj:.2} pJ (×{w:.2})"))
+            .collect();
+        (!layers.is_empty()).then(|| {
+            format!(
+                "energy-aware on {}: energy of one more spike, by layer: {}",
+                self.config
+                    .architecture
+                    .get("type")
+                    .and_then(|t| t.as_str())
+                    .unwrap_or("?"),
+                layers.join(", ")
+            )
+        })
     }
 
     fn activation_penalty(&self, layer: &RegularizedLayer<'_>, a: &[f32], grad: &mut [f32]) -> f64 {
@@ -424,7 +437,6 @@ fn register(r: &mut Registry) -> Result<(), RegistryError> {
                 ("architecture", "the architecture spikes are priced on: a table with `type` and its keys"),
                 ("energy", "price table: a type name or a table with `type`"),
                 ("reference_rate", "spike rate of the operating point where marginal energies are taken (default 0.05)"),
-                ("nonzero", "baseline non-zero fraction at that point (default 0.45)"),
                 ("input_coding", "\"direct\" (default) or \"rate\", as the SNN being trained"),
             ],
         },

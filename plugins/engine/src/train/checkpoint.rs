@@ -1,0 +1,185 @@
+//! Training checkpoints: one safetensors file holding the network's tensors under PyTorch's
+//! names (what [`Model::load`] and the engine read) and the optimizer state as
+//! `optimizer.<tensor>.<buffer>` (`momentum_buffer` for SGD, `exp_avg` and `exp_avg_sq` for
+//! Adam, as PyTorch names them), with the epoch, the optimizer's step count and its kind in
+//! the file's metadata.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+
+use snnergy_core::{Network, Regularizer};
+
+use super::Trainer;
+use super::config::TrainConfig;
+use crate::error::{EngineError, Result};
+use crate::model::{Model, OPTIMIZER_PREFIX, Tensor, read_tensors, write_tensors};
+
+const EPOCH: &str = "snnergy.epoch";
+const STEPS: &str = "snnergy.optimizer_steps";
+const OPTIMIZER: &str = "snnergy.optimizer";
+const TIMESTEPS: &str = "snnergy.timesteps";
+const SHIFT: &str = "snnergy.shift";
+
+/// Writes the trainer's tensors and optimizer state to `path`.
+pub fn save(path: &Path, trainer: &Trainer) -> Result<()> {
+    let mut tensors: BTreeMap<String, Tensor> = BTreeMap::new();
+    let names = trainer.optimizer.state_names();
+    let trained = trainer.slots().iter().filter(|s| s.trained());
+    for (k, slot) in trained.enumerate() {
+        for (b, buf) in names.iter().enumerate() {
+            let data = if b == 0 {
+                &trainer.optimizer.first[k]
+            } else {
+                &trainer.optimizer.second[k]
+            };
+            tensors.insert(
+                format!("{OPTIMIZER_PREFIX}{}.{buf}", slot.name),
+                Tensor {
+                    shape: slot.shape.clone(),
+                    data: data.clone(),
+                },
+            );
+        }
+    }
+    for slot in trainer.slots() {
+        tensors.insert(
+            slot.name.clone(),
+            Tensor {
+                shape: slot.shape.clone(),
+                data: slot.value.clone(),
+            },
+        );
+    }
+    let mut meta = HashMap::new();
+    meta.insert("network".to_string(), trainer.network().name.clone());
+    meta.insert("format".to_string(), "pt".to_string());
+    meta.insert(EPOCH.to_string(), trainer.epoch.to_string());
+    meta.insert(STEPS.to_string(), trainer.optimizer.steps.to_string());
+    meta.insert(
+        OPTIMIZER.to_string(),
+        trainer.optimizer.kind.name().to_string(),
+    );
+    meta.insert(TIMESTEPS.to_string(), trainer.timesteps().to_string());
+    meta.insert(SHIFT.to_string(), trainer.quantizer().shift.to_string());
+    write_tensors(path, &tensors, meta)
+}
+
+fn bad(path: &Path, message: String) -> EngineError {
+    EngineError::WeightsFile {
+        file: path.to_path_buf(),
+        message,
+    }
+}
+
+/// A trainer continuing from the checkpoint at `path`: its tensors (checked against
+/// `network`: a tensor missing or of another shape is named), its optimizer state (which must
+/// be of `cfg`'s optimizer) and its epoch.
+pub fn resume(
+    path: &Path,
+    network: Network,
+    cfg: &TrainConfig,
+    timesteps: u32,
+    regularizers: Vec<Box<dyn Regularizer>>,
+) -> Result<Trainer> {
+    if !path.is_file() {
+        return Err(bad(
+            path,
+            "`resume` needs the checkpoint of an earlier run, and there is none".into(),
+        ));
+    }
+    let (tensors, meta) = read_tensors(path)?;
+    let get = |key: &str| -> Result<&String> {
+        meta.get(key).ok_or_else(|| {
+            bad(
+                path,
+                format!("not a training checkpoint of snnergy (no `{key}` in its metadata): start from it with `init` instead"),
+            )
+        })
+    };
+    let kind = get(OPTIMIZER)?;
+    if kind != cfg.optimizer.name() {
+        return Err(bad(
+            path,
+            format!(
+                "the checkpoint holds the state of optimizer `{kind}`, [train] asks for `{}`",
+                cfg.optimizer.name()
+            ),
+        ));
+    }
+    let parse = |key: &str| -> Result<u64> {
+        get(key)?
+            .parse()
+            .map_err(|_| bad(path, format!("metadata `{key}` is not a number")))
+    };
+    let epoch = parse(EPOCH)? as u32;
+    let steps = parse(STEPS)?;
+    if let Ok(t) = parse(TIMESTEPS)
+        && t != timesteps as u64
+    {
+        return Err(bad(
+            path,
+            format!("the checkpoint was trained for T = {t}, this run is for T = {timesteps}"),
+        ));
+    }
+    if let Some(shift) = meta.get(SHIFT).and_then(|s| s.parse::<f32>().ok())
+        && shift != cfg.shift as f32
+    {
+        return Err(bad(
+            path,
+            format!(
+                "the checkpoint was trained with quantizer shift {shift}, [train] shift = {}",
+                cfg.shift
+            ),
+        ));
+    }
+    let (mut state, params): (BTreeMap<_, _>, BTreeMap<_, _>) = tensors
+        .into_iter()
+        .partition(|(k, _)| k.starts_with(OPTIMIZER_PREFIX));
+    let model = Model::from_tensors(network, params, path)?;
+    let mut trainer = Trainer::new(&model, cfg, timesteps, regularizers)?;
+    let names = trainer.optimizer.state_names();
+    let trained: Vec<(String, Vec<usize>)> = trainer
+        .slots()
+        .iter()
+        .filter(|s| s.trained())
+        .map(|s| (s.name.clone(), s.shape.clone()))
+        .collect();
+    for (k, (name, shape)) in trained.iter().enumerate() {
+        for (b, buf) in names.iter().enumerate() {
+            let key = format!("{OPTIMIZER_PREFIX}{name}.{buf}");
+            let t = state
+                .remove(&key)
+                .ok_or_else(|| EngineError::MissingTensor {
+                    file: path.to_path_buf(),
+                    tensor: key.clone(),
+                    layer: name
+                        .rsplit_once('.')
+                        .map_or(name.as_str(), |p| p.0)
+                        .to_string(),
+                    expected: shape.clone(),
+                })?;
+            if &t.shape != shape {
+                return Err(EngineError::ShapeMismatch {
+                    tensor: key,
+                    layer: name.clone(),
+                    expected: shape.clone(),
+                    found: t.shape,
+                });
+            }
+            if b == 0 {
+                trainer.optimizer.first[k] = t.data;
+            } else {
+                trainer.optimizer.second[k] = t.data;
+            }
+        }
+    }
+    if let Some(extra) = state.keys().next() {
+        return Err(bad(
+            path,
+            format!("optimizer state `{extra}` belongs to no tensor of the network"),
+        ));
+    }
+    trainer.optimizer.steps = steps;
+    trainer.epoch = epoch;
+    Ok(trainer)
+}

@@ -1,0 +1,446 @@
+//! `[train]`: what to train, on what, for how long, with which optimizer, schedule and
+//! regularizers. Parsed from the raw table a pipeline keeps; errors name the key.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use snnergy_core::{ConfigError, Network, Registry, Regularizer};
+
+use crate::activity::{DatasetKind, EngineSettings};
+use crate::data::{Dataset, Split};
+use crate::error::Result;
+
+/// The optimizer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum OptimizerKind {
+    /// SGD with momentum (PyTorch's formulation: v ← μ·v + g, w ← w − lr·v).
+    Sgd,
+    /// Adam; `weight_decay` adds λ·w to the gradient.
+    #[default]
+    Adam,
+    /// Adam with decoupled weight decay (w ← w − lr·λ·w).
+    Adamw,
+}
+
+impl OptimizerKind {
+    /// The name used in TOML and checkpoints.
+    pub fn name(self) -> &'static str {
+        match self {
+            OptimizerKind::Sgd => "sgd",
+            OptimizerKind::Adam => "adam",
+            OptimizerKind::Adamw => "adamw",
+        }
+    }
+}
+
+/// The learning-rate schedule (after the warm-up, if any).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum ScheduleKind {
+    /// The same rate throughout.
+    Constant,
+    /// Multiplied by `gamma` every `step_size` epochs.
+    Step,
+    /// Cosine decay from `lr` to `min_lr` over the run.
+    #[default]
+    Cosine,
+}
+
+/// `[train]`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrainConfig {
+    /// Data set format.
+    #[serde(default)]
+    pub dataset: DatasetKind,
+    /// Folder with the data set files (default for Fashion-MNIST: Debian's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data: Option<PathBuf>,
+    /// Per-channel normalization mean (pixels scaled to [0, 1]); none by default.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mean: Vec<f64>,
+    /// Per-channel standard deviation (with `mean`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub std: Vec<f64>,
+    /// Training images used (the first of the training split; 0: all).
+    #[serde(default)]
+    pub samples: usize,
+    /// Test images the QNN accuracy is measured on after each epoch (0: all).
+    #[serde(default)]
+    pub test_samples: usize,
+    /// Passes over the training images.
+    #[serde(default = "default_epochs")]
+    pub epochs: u32,
+    /// Images per step (a last partial batch is dropped, as BatchNorm needs full batches).
+    #[serde(default = "default_batch")]
+    pub batch: usize,
+    /// T of Q_T; default: the pipeline's headline T.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timesteps: Option<u32>,
+    /// θ of the training quantizer (the paper's Q_T: 1).
+    #[serde(default = "default_threshold")]
+    pub threshold: f64,
+    /// Quantizer shift φ: 0 the paper's Q_T, 0.5 the QCFS quantizer. The SNN must start its
+    /// membranes at φ·θ (the engine's `shift`).
+    #[serde(default)]
+    pub shift: f64,
+    /// Clip of the gradient entering the straight-through estimator.
+    #[serde(default = "default_ste_clip")]
+    pub ste_clip: f64,
+    /// Seed of initialization, shuffling and augmentation.
+    #[serde(default)]
+    pub seed: u64,
+    /// `sgd`, `adam` or `adamw`.
+    #[serde(default)]
+    pub optimizer: OptimizerKind,
+    /// Peak learning rate (default 0.1 for SGD, 1e-3 for Adam).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lr: Option<f64>,
+    /// SGD momentum.
+    #[serde(default = "default_momentum")]
+    pub momentum: f64,
+    /// Nesterov momentum (SGD).
+    #[serde(default)]
+    pub nesterov: bool,
+    /// Adam's β₁, β₂.
+    #[serde(default = "default_betas")]
+    pub betas: [f64; 2],
+    /// Adam's ε.
+    #[serde(default = "default_eps")]
+    pub eps: f64,
+    /// Weight decay λ on convolution and linear weights (not on biases or BatchNorm).
+    #[serde(default)]
+    pub weight_decay: f64,
+    /// `constant`, `step` or `cosine`.
+    #[serde(default)]
+    pub schedule: ScheduleKind,
+    /// Linear warm-up from 0 over this many epochs (fractions allowed).
+    #[serde(default)]
+    pub warmup_epochs: f64,
+    /// Epochs between decays of the `step` schedule.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step_size: Option<u32>,
+    /// Decay factor of the `step` schedule.
+    #[serde(default = "default_gamma")]
+    pub gamma: f64,
+    /// Final rate of the `cosine` schedule.
+    #[serde(default)]
+    pub min_lr: f64,
+    /// Momentum of BatchNorm's running statistics (PyTorch's 0.1).
+    #[serde(default = "default_bn_momentum")]
+    pub bn_momentum: f64,
+    /// Random-crop padding in pixels (0: no cropping).
+    #[serde(default)]
+    pub crop_padding: usize,
+    /// Random horizontal flips.
+    #[serde(default)]
+    pub flip: bool,
+    /// Where weights and optimizer state are saved after every epoch (safetensors).
+    pub checkpoint: PathBuf,
+    /// Weights to start from (safetensors; fine-tuning), instead of a seeded initialization.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub init: Option<PathBuf>,
+    /// Continue from `checkpoint` (weights, optimizer state, epoch).
+    #[serde(default)]
+    pub resume: bool,
+    /// Regularizers (`[[train.regularizer]]`), as raw tables built through the registry.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub regularizer: Vec<toml::Table>,
+}
+
+fn default_epochs() -> u32 {
+    10
+}
+fn default_batch() -> usize {
+    128
+}
+fn default_threshold() -> f64 {
+    1.0
+}
+fn default_ste_clip() -> f64 {
+    100.0
+}
+fn default_momentum() -> f64 {
+    0.9
+}
+fn default_betas() -> [f64; 2] {
+    [0.9, 0.999]
+}
+fn default_eps() -> f64 {
+    1e-8
+}
+fn default_gamma() -> f64 {
+    0.1
+}
+fn default_bn_momentum() -> f64 {
+    0.1
+}
+
+/// The documented keys of `[train]`.
+pub const PARAMS: &[(&str, &str)] = &[
+    (
+        "dataset",
+        "`fashion-mnist` (default; Debian's folder), `mnist` or `cifar10`",
+    ),
+    (
+        "data",
+        "folder with the data set files (training and test splits), relative to the pipeline",
+    ),
+    ("mean", "per-channel normalization mean; default none"),
+    ("std", "per-channel normalization standard deviation"),
+    ("samples", "training images used, the first ones (0: all)"),
+    (
+        "test_samples",
+        "test images the QNN accuracy is measured on after each epoch (0: all)",
+    ),
+    ("epochs", "passes over the training images; default 10"),
+    (
+        "batch",
+        "images per step; default 128 (a last partial batch is dropped)",
+    ),
+    ("timesteps", "T of Q_T; default the pipeline's headline T"),
+    (
+        "threshold",
+        "θ of the training quantizer Q(y) = ⌊clamp(T·y/θ + φ, 0, T)⌋/T; default 1",
+    ),
+    (
+        "shift",
+        "quantizer shift φ in [0, 1): 0 (default) the paper's Q_T, 0.5 the QCFS quantizer; the SNN must use the same (engine `shift`)",
+    ),
+    (
+        "ste_clip",
+        "clip of the gradient entering the straight-through estimator; default 100",
+    ),
+    ("seed", "seed of initialization, shuffling and augmentation"),
+    ("optimizer", "`sgd`, `adam` (default) or `adamw`"),
+    ("lr", "peak learning rate; default 0.1 (sgd), 1e-3 (adam)"),
+    ("momentum", "SGD momentum; default 0.9"),
+    ("nesterov", "Nesterov momentum for SGD; default false"),
+    ("betas", "Adam's β₁, β₂; default [0.9, 0.999]"),
+    ("eps", "Adam's ε; default 1e-8"),
+    (
+        "weight_decay",
+        "weight decay on convolution and linear weights; default 0",
+    ),
+    ("schedule", "`constant`, `step` or `cosine` (default)"),
+    (
+        "warmup_epochs",
+        "linear warm-up from 0 over this many epochs; default 0",
+    ),
+    (
+        "step_size",
+        "epochs between decays of the `step` schedule; default epochs / 3",
+    ),
+    ("gamma", "decay factor of the `step` schedule; default 0.1"),
+    ("min_lr", "final rate of the `cosine` schedule; default 0"),
+    (
+        "bn_momentum",
+        "momentum of BatchNorm's running statistics; default 0.1",
+    ),
+    (
+        "crop_padding",
+        "random crops after padding by this many pixels; default 0 (off)",
+    ),
+    ("flip", "random horizontal flips; default false"),
+    (
+        "checkpoint",
+        "safetensors file written after every epoch: the weights under PyTorch's names (the engine loads them) plus `optimizer.*` state",
+    ),
+    (
+        "init",
+        "weights to start from (fine-tuning) instead of a seeded initialization",
+    ),
+    (
+        "resume",
+        "continue from `checkpoint`: weights, optimizer state and epoch",
+    ),
+    (
+        "[[train.regularizer]]",
+        "regularizers: tables with `type` (activation-l1, weight-l2, weight-gram, energy-aware, …) and their keys",
+    ),
+];
+
+fn positive(key: &str, v: f64) -> std::result::Result<(), ConfigError> {
+    if v.is_finite() && v > 0.0 {
+        Ok(())
+    } else {
+        Err(ConfigError::new(format!("{v}: must be a positive finite number")).at_key(key))
+    }
+}
+
+fn non_negative(key: &str, v: f64) -> std::result::Result<(), ConfigError> {
+    if v.is_finite() && v >= 0.0 {
+        Ok(())
+    } else {
+        Err(ConfigError::new(format!("{v}: must be a finite number ≥ 0")).at_key(key))
+    }
+}
+
+impl TrainConfig {
+    /// Parses `[train]` (without resolving paths); errors carry the key inside the table.
+    pub fn from_table(table: &toml::Table) -> std::result::Result<Self, ConfigError> {
+        let mut de = <dyn erased_serde::Deserializer>::erase(toml::Value::Table(table.clone()));
+        let c: Self = snnergy_core::registry::deserialize_config(&mut de)?;
+        c.validate()?;
+        Ok(c)
+    }
+
+    /// Checks ranges: every learning-rate, decay and schedule value, T and the batch.
+    pub fn validate(&self) -> std::result::Result<(), ConfigError> {
+        if self.epochs == 0 {
+            return Err(ConfigError::new("0: train for at least one epoch").at_key("epochs"));
+        }
+        if self.batch < 2 {
+            return Err(ConfigError::new(format!(
+                "{}: BatchNorm needs at least 2 images per batch",
+                self.batch
+            ))
+            .at_key("batch"));
+        }
+        if self.timesteps == Some(0) {
+            return Err(ConfigError::new("0: Q_T needs T ≥ 1").at_key("timesteps"));
+        }
+        if let Some(lr) = self.lr {
+            positive("lr", lr)?;
+        }
+        positive("threshold", self.threshold)?;
+        positive("ste_clip", self.ste_clip)?;
+        if !(0.0..1.0).contains(&self.shift) {
+            return Err(ConfigError::new(format!(
+                "{}: the shift lies in [0, 1) (0: Q_T, 0.5: QCFS)",
+                self.shift
+            ))
+            .at_key("shift"));
+        }
+        if !(0.0..1.0).contains(&self.momentum) {
+            return Err(
+                ConfigError::new(format!("{}: must lie in [0, 1)", self.momentum))
+                    .at_key("momentum"),
+            );
+        }
+        for (i, b) in self.betas.iter().enumerate() {
+            if !(0.0..1.0).contains(b) {
+                return Err(ConfigError::new(format!("{b}: must lie in [0, 1)"))
+                    .at_key(format!("betas[{i}]")));
+            }
+        }
+        positive("eps", self.eps)?;
+        non_negative("weight_decay", self.weight_decay)?;
+        non_negative("warmup_epochs", self.warmup_epochs)?;
+        if self.step_size == Some(0) {
+            return Err(ConfigError::new("0: must be at least 1 epoch").at_key("step_size"));
+        }
+        if !(self.gamma.is_finite() && self.gamma > 0.0 && self.gamma <= 1.0) {
+            return Err(
+                ConfigError::new(format!("{}: must lie in (0, 1]", self.gamma)).at_key("gamma"),
+            );
+        }
+        non_negative("min_lr", self.min_lr)?;
+        if self.min_lr > self.peak_lr() {
+            return Err(ConfigError::new(format!(
+                "{}: above the peak learning rate {}",
+                self.min_lr,
+                self.peak_lr()
+            ))
+            .at_key("min_lr"));
+        }
+        if !(self.bn_momentum > 0.0 && self.bn_momentum <= 1.0) {
+            return Err(
+                ConfigError::new(format!("{}: must lie in (0, 1]", self.bn_momentum))
+                    .at_key("bn_momentum"),
+            );
+        }
+        if self.mean.len() != self.std.len() {
+            return Err(ConfigError::new(format!(
+                "{} values for {} `mean` values",
+                self.std.len(),
+                self.mean.len()
+            ))
+            .at_key("std"));
+        }
+        if self.resume && self.init.is_some() {
+            return Err(ConfigError::new(
+                "`resume` continues from `checkpoint`; `init` starts from other weights: use one",
+            )
+            .at_key("init"));
+        }
+        Ok(())
+    }
+
+    /// The peak learning rate (the optimizer's default unless `lr` is set).
+    pub fn peak_lr(&self) -> f64 {
+        self.lr.unwrap_or(match self.optimizer {
+            OptimizerKind::Sgd => 0.1,
+            OptimizerKind::Adam | OptimizerKind::Adamw => 1e-3,
+        })
+    }
+
+    /// T of the quantizer: `timesteps`, else `default`.
+    pub fn timesteps_or(&self, default: u32) -> u32 {
+        self.timesteps.unwrap_or(default)
+    }
+
+    /// Resolves relative paths (data, checkpoint, init) against `base_dir`.
+    pub fn resolve_paths(&mut self, base_dir: &Path) {
+        let r = |p: &Path| snnergy_core::activity::resolve(base_dir, p);
+        self.data = self.data.as_deref().map(r);
+        self.checkpoint = r(&self.checkpoint);
+        self.init = self.init.as_deref().map(r);
+    }
+
+    fn settings(&self, split: Split, samples: usize) -> EngineSettings {
+        EngineSettings {
+            dataset: self.dataset,
+            data: self.data.clone(),
+            split,
+            mean: self.mean.clone(),
+            std: self.std.clone(),
+            samples,
+            ..EngineSettings::default()
+        }
+    }
+
+    /// The training images (paths resolved against `base_dir`).
+    pub fn train_data(&self, base_dir: &Path) -> Result<Dataset> {
+        self.settings(Split::Train, self.samples)
+            .load_data(base_dir)
+    }
+
+    /// The test images.
+    pub fn test_data(&self, base_dir: &Path) -> Result<Dataset> {
+        self.settings(Split::Test, self.test_samples)
+            .load_data(base_dir)
+    }
+
+    /// Builds the regularizers through `registry` and prepares them for `network` at
+    /// `timesteps`; errors carry `regularizer[i].key`.
+    pub fn regularizers(
+        &self,
+        registry: &Registry,
+        network: &Network,
+        timesteps: u32,
+    ) -> std::result::Result<Vec<Box<dyn Regularizer>>, ConfigError> {
+        let mut out = Vec::new();
+        for (i, table) in self.regularizer.iter().enumerate() {
+            let at = |e: ConfigError| {
+                let key = match &e.key {
+                    Some(k) => format!("regularizer[{i}].{k}"),
+                    None => format!("regularizer[{i}]"),
+                };
+                ConfigError {
+                    key: Some(key),
+                    ..e
+                }
+            };
+            let mut t = table.clone();
+            let Some(toml::Value::String(ty)) = t.remove("type") else {
+                return Err(at(ConfigError::new("needs `type = \"<regularizer>\"`")));
+            };
+            let mut r: Box<dyn Regularizer> = registry.build(&ty, t).map_err(at)?;
+            r.prepare(network, timesteps, registry).map_err(at)?;
+            out.push(r);
+        }
+        Ok(out)
+    }
+}
