@@ -6,9 +6,10 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use anyhow::Context as _;
+use snnergy::engine::Measurement;
 use snnergy::plot::TradeoffPoint;
 
-use crate::train::Summary;
+use crate::train::{EnergyRow, Summary};
 
 /// The series a run belongs to: its regularizers (energy-aware with the architecture it
 /// prices spikes on).
@@ -72,6 +73,15 @@ fn ratio_at(runs: &[(f64, f64)], accuracy: f64) -> Option<f64> {
         .map(|p| p.1)
 }
 
+fn energy<'a>(r: &'a Summary, architecture: &str) -> Option<&'a EnergyRow> {
+    r.energy.iter().find(|e| e.architecture == architecture)
+}
+
+/// The run's measurement; `compare` admits only runs that have one.
+fn m(r: &Summary) -> &Measurement {
+    r.measurement.as_ref().expect("checked by the caller")
+}
+
 pub fn write(runs: &[Summary], out: &Path) -> anyhow::Result<()> {
     let mut archs: Vec<String> = Vec::new();
     for r in runs {
@@ -81,15 +91,8 @@ pub fn write(runs: &[Summary], out: &Path) -> anyhow::Result<()> {
             }
         }
     }
-    let ratio = |r: &Summary, a: &str| {
-        r.energy
-            .iter()
-            .find(|e| e.architecture == a)
-            .map_or(f64::NAN, |e| e.ratio)
-    };
-    let m = |r: &Summary| r.measurement.clone().expect("checked by the caller");
-
-    let energy = |r: &Summary, a: &str| r.energy.iter().find(|e| e.architecture == a).cloned();
+    let ratio = |r: &Summary, a: &str| energy(r, a).map_or(f64::NAN, |e| e.ratio);
+    let snn_pj = |r: &Summary, a: &str| energy(r, a).map_or(f64::NAN, |e| e.snn_pj);
 
     let mut md = String::new();
     let mut csv = String::from(
@@ -171,12 +174,6 @@ pub fn write(runs: &[Summary], out: &Path) -> anyhow::Result<()> {
     // energy-aware run priced its spikes on. Both the SNN's own energy and its ratio to the
     // QNN are compared: activation penalties sparsify the QNN twin too, so the two can
     // disagree.
-    let snn_pj = |r: &Summary, a: &str| {
-        r.energy
-            .iter()
-            .find(|e| e.architecture == a)
-            .map_or(f64::NAN, |e| e.snn_pj)
-    };
     let l1: Vec<&Summary> = runs
         .iter()
         .filter(|r| family(r) == "activation-l1")
