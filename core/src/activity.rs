@@ -655,19 +655,56 @@ impl ActivitySource for Profile {
     }
 }
 
-/// Resolves `path` against `base` unless it is absolute.
+/// Resolves `path` against `base` unless it is absolute, folding `dir/..` away as Cargo does
+/// for manifest paths, so messages say `snnergy-out/x`, not `pipelines/../snnergy-out/x`.
 pub fn resolve(base: &Path, path: &Path) -> PathBuf {
-    if path.is_absolute() {
+    use std::path::Component;
+    let joined = if path.is_absolute() {
         path.to_path_buf()
     } else {
         base.join(path)
+    };
+    let mut out = PathBuf::new();
+    for c in joined.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir
+                if matches!(out.components().next_back(), Some(Component::Normal(_))) =>
+            {
+                out.pop();
+            }
+            // `/..` is `/`.
+            Component::ParentDir if out.has_root() && out.parent().is_none() => {}
+            other => out.push(other),
+        }
     }
+    if out.as_os_str().is_empty() {
+        out.push(".");
+    }
+    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::network::{NetworkBuilder, Shape};
+
+    #[test]
+    fn relative_paths_resolve_against_the_base_without_detours() {
+        let r = |b: &str, p: &str| resolve(Path::new(b), Path::new(p));
+        assert_eq!(
+            r("pipelines", "../snnergy-out/x"),
+            Path::new("snnergy-out/x")
+        );
+        assert_eq!(
+            r("pipelines", "./weights/w.st"),
+            Path::new("pipelines/weights/w.st")
+        );
+        assert_eq!(r("pipelines", ".."), Path::new("."));
+        assert_eq!(r("", "../x"), Path::new("../x"));
+        assert_eq!(r("/a/b", "../../../x"), Path::new("/x"));
+        assert_eq!(r("pipelines", "/abs/p"), Path::new("/abs/p"));
+    }
 
     #[test]
     fn scaling_a_point_scales_the_rate_coded_input_with_the_layers() {
