@@ -298,3 +298,26 @@ fn the_train_section_keys_are_described_and_a_pipeline_without_one_points_there(
         "{stderr}"
     );
 }
+
+#[test]
+fn an_oversized_batch_or_an_unwritable_checkpoint_fails_before_any_epoch() {
+    let t = pipeline("", "").replace("batch = 50", "batch = 5000");
+    let (err, _) = fails("batch", &t);
+    assert!(
+        err.contains("batch = 5000") && err.contains("200 training images"),
+        "{err}"
+    );
+    assert!(!err.contains("epoch 1/"), "{err}");
+
+    // The checkpoint's folder would have to be inside a file.
+    let t = pipeline("", "").replace(
+        "checkpoint = \"ckpt.safetensors\"",
+        "checkpoint = \"p.toml/ckpt.safetensors\"",
+    );
+    let (err, _) = fails("unwritable", &t);
+    assert!(
+        err.contains("ckpt.safetensors") && err.contains("cannot write"),
+        "{err}"
+    );
+    assert!(!err.contains("epoch 1/"), "{err}");
+}

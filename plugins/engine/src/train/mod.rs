@@ -847,11 +847,7 @@ impl Trainer {
     ) -> Result<(StepStats, f64, f64)> {
         let steps = data.len() / cfg.batch;
         if steps == 0 {
-            return Err(EngineError::Invalid(format!(
-                "{} training images make no batch of {}",
-                data.len(),
-                cfg.batch
-            )));
+            return Err(no_full_batch(cfg.batch, data.len()));
         }
         let order = shuffle(data.len(), cfg.seed, self.epoch);
         let aug = Augment::new(cfg, data);
@@ -1015,6 +1011,12 @@ pub struct TrainOutcome {
     pub test_accuracy: f64,
 }
 
+fn no_full_batch(batch: usize, images: usize) -> EngineError {
+    EngineError::Invalid(format!(
+        "[train] batch = {batch}: the {images} training images make no full batch (a last partial batch is dropped)"
+    ))
+}
+
 /// Trains as `cfg` says (paths already resolved): initializes (seeded, from `init`, or from
 /// `checkpoint` when resuming), runs the remaining epochs, measures the QNN on the test
 /// images and saves the checkpoint after each. `on_epoch` sees every epoch's statistics;
@@ -1041,6 +1043,9 @@ pub fn run(
             train.shape[2]
         )));
     }
+    if train.len() < cfg.batch {
+        return Err(no_full_batch(cfg.batch, train.len()));
+    }
     let mut trainer = if cfg.resume {
         checkpoint::resume(&cfg.checkpoint, network, cfg, timesteps, regularizers)?
     } else {
@@ -1051,6 +1056,11 @@ pub fn run(
         Trainer::new(&model, cfg, timesteps, regularizers)?
     };
     let schedule = Schedule::new(cfg, train.len() / cfg.batch);
+    if trainer.epoch < cfg.epochs {
+        // A checkpoint that cannot be written should fail now, not after an epoch of work;
+        // the starting state is a valid checkpoint to resume from.
+        checkpoint::save(&cfg.checkpoint, &trainer)?;
+    }
     let mut history = Vec::new();
     while trainer.epoch < cfg.epochs {
         let epoch = trainer.epoch + 1;
