@@ -27,12 +27,12 @@
 use serde::{Deserialize, Serialize};
 use snnergy_core::{
     ActionKind, Actions, ArchError, Architecture, Assumption, Category, ComputeOp, ConfigError,
-    Format, LayerActivity, Memory, Network, Neuron, QnnFormat, SnnFormat,
+    Format, LayerActivity, Memory, Network, QnnFormat, SnnFormat,
 };
 
 use crate::common::{
     Dims, DirectInput, LoopOrder, QnnWork, SnnWork, bits_param, check_format, layer_error,
-    mul_bits, network_sum, positive, put,
+    mul_bits, network_sum, neuron_arithmetic, positive, put, qnn_arithmetic,
 };
 
 /// `[[architecture]] type = "classical"`.
@@ -349,21 +349,7 @@ impl Classical {
         // Time-driven work: every neuron every step.
         put(out, acc_read, Category::Membrane, w.neuron_steps);
         put(out, acc_write, Category::Membrane, w.neuron_steps);
-        if let Neuron::Lif { .. } = s.neuron {
-            put(
-                out,
-                ActionKind::compute(ComputeOp::Mul, mb),
-                Category::Compute,
-                w.neuron_steps,
-            );
-        }
-        put(
-            out,
-            ActionKind::compute(ComputeOp::Compare, mb),
-            Category::Compute,
-            w.thresholds,
-        );
-        put(out, add, Category::Compute, w.resets);
+        neuron_arithmetic(out, s.neuron, mb, &w);
         put(
             out,
             ActionKind::write(Memory::Sram, 1, acap),
@@ -419,65 +405,35 @@ impl Classical {
         let (wcap, acap) = (self.wcap, self.acap);
         let w = QnnWork::of(d, q, act, self.config.zero_skipping, self.config.input_bits);
         let ib = w.input_bits;
-        match d.op {
-            crate::common::Op::Weighted => {
-                put(
-                    out,
-                    ActionKind::read(Memory::Sram, wb, wcap),
-                    Category::Weights,
-                    w.ops,
-                );
-                put(
-                    out,
-                    ActionKind::read(Memory::Sram, ib, acap),
-                    Category::Activations,
-                    w.ops,
-                );
-                put(
-                    out,
-                    ActionKind::read(Memory::Sram, accb, acap),
-                    Category::PartialSums,
-                    w.ops,
-                );
-                put(
-                    out,
-                    ActionKind::write(Memory::Sram, accb, acap),
-                    Category::PartialSums,
-                    w.ops,
-                );
-                put(
-                    out,
-                    ActionKind::compute(ComputeOp::Mul, mul_bits(wb, ib)),
-                    Category::Compute,
-                    w.ops,
-                );
-                put(
-                    out,
-                    ActionKind::compute(ComputeOp::Add, accb),
-                    Category::Compute,
-                    w.ops,
-                );
-            }
-            op => {
-                put(
-                    out,
-                    ActionKind::read(Memory::Sram, ib, acap),
-                    Category::Activations,
-                    w.ops,
-                );
-                let kind = if op == crate::common::Op::MaxPool {
-                    ComputeOp::Compare
-                } else {
-                    ComputeOp::Add
-                };
-                put(
-                    out,
-                    ActionKind::compute(kind, accb),
-                    Category::Compute,
-                    w.ops,
-                );
-            }
+        if d.weighted() {
+            put(
+                out,
+                ActionKind::read(Memory::Sram, wb, wcap),
+                Category::Weights,
+                w.ops,
+            );
         }
+        put(
+            out,
+            ActionKind::read(Memory::Sram, ib, acap),
+            Category::Activations,
+            w.ops,
+        );
+        if d.weighted() {
+            put(
+                out,
+                ActionKind::read(Memory::Sram, accb, acap),
+                Category::PartialSums,
+                w.ops,
+            );
+            put(
+                out,
+                ActionKind::write(Memory::Sram, accb, acap),
+                Category::PartialSums,
+                w.ops,
+            );
+        }
+        qnn_arithmetic(out, d.op, q, &w);
         put(
             out,
             ActionKind::compute(ComputeOp::Compare, accb),

@@ -4,8 +4,8 @@
 
 use serde::{Deserialize, Serialize};
 use snnergy_core::{
-    ActionKind, Actions, ArchError, Category, ConfigError, Format, Layer, LayerActivity, LayerKind,
-    Network, QnnFormat,
+    ActionKind, Actions, ArchError, Category, ComputeOp, ConfigError, Format, Layer, LayerActivity,
+    LayerKind, Network, Neuron, QnnFormat,
 };
 
 /// The order in which an SNN's layers and time steps are executed.
@@ -269,6 +269,63 @@ pub(crate) fn put(out: &mut Actions, kind: ActionKind, category: Category, count
     if count != 0.0 {
         out.push(kind, category, count);
     }
+}
+
+/// The arithmetic of a spiking layer's neurons, the same on every architecture (their
+/// membrane accesses are not): the leak multiply of an LIF neuron every step, the threshold
+/// comparison and the subtraction after each spike.
+pub(crate) fn neuron_arithmetic(
+    out: &mut Actions,
+    neuron: Neuron,
+    membrane_bits: u32,
+    w: &SnnWork,
+) {
+    if let Neuron::Lif { .. } = neuron {
+        put(
+            out,
+            ActionKind::compute(ComputeOp::Mul, membrane_bits),
+            Category::Compute,
+            w.neuron_steps,
+        );
+    }
+    put(
+        out,
+        ActionKind::compute(ComputeOp::Compare, membrane_bits),
+        Category::Compute,
+        w.thresholds,
+    );
+    put(
+        out,
+        ActionKind::compute(ComputeOp::Add, membrane_bits),
+        Category::Compute,
+        w.resets,
+    );
+}
+
+/// The arithmetic of a QNN layer's operations, the same on every architecture (their memory
+/// accesses are not): a multiply and an add per MAC of a weighted layer, a comparison per
+/// input of a max pool, an add per input of an average pool or residual sum.
+pub(crate) fn qnn_arithmetic(out: &mut Actions, op: Op, q: &QnnFormat, w: &QnnWork) {
+    let accb = q.accumulator_bits;
+    if op == Op::Weighted {
+        put(
+            out,
+            ActionKind::compute(ComputeOp::Mul, mul_bits(q.weight_bits, w.input_bits)),
+            Category::Compute,
+            w.ops,
+        );
+    }
+    let kind = if op == Op::MaxPool {
+        ComputeOp::Compare
+    } else {
+        ComputeOp::Add
+    };
+    put(
+        out,
+        ActionKind::compute(kind, accb),
+        Category::Compute,
+        w.ops,
+    );
 }
 
 /// Σ over the network of a per-layer quantity.

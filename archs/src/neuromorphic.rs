@@ -27,13 +27,12 @@
 use serde::{Deserialize, Serialize};
 use snnergy_core::{
     ActionKind, Actions, ArchError, Architecture, Assumption, Category, ComputeOp, ConfigError,
-    Format, Interconnect, LayerActivity, LayerKind, Memory, Network, Neuron, QnnFormat, SnnFormat,
-    Source,
+    Format, Interconnect, LayerActivity, LayerKind, Memory, Network, QnnFormat, SnnFormat, Source,
 };
 
 use crate::common::{
     Dims, DirectInput, Op, QnnWork, SnnWork, bits_param, check_format, layer_error, mul_bits,
-    positive, put,
+    neuron_arithmetic, positive, put, qnn_arithmetic,
 };
 
 /// `[[architecture]] type = "neuromorphic"`.
@@ -466,21 +465,7 @@ impl Neuromorphic {
 
         put(out, m_read, Category::Membrane, w.neuron_steps);
         put(out, m_write, Category::Membrane, w.neuron_steps);
-        if let Neuron::Lif { .. } = s.neuron {
-            put(
-                out,
-                ActionKind::compute(ComputeOp::Mul, mb),
-                Category::Compute,
-                w.neuron_steps,
-            );
-        }
-        put(
-            out,
-            ActionKind::compute(ComputeOp::Compare, mb),
-            Category::Compute,
-            w.thresholds,
-        );
-        put(out, add, Category::Compute, w.resets);
+        neuron_arithmetic(out, s.neuron, mb, &w);
     }
 
     fn qnn(&self, d: &Dims, q: &QnnFormat, act: &LayerActivity, hops: f64, out: &mut Actions) {
@@ -496,40 +481,15 @@ impl Neuromorphic {
             Category::Activations,
             w.inputs * hops,
         );
-        match d.op {
-            Op::Weighted => {
-                put(
-                    out,
-                    ActionKind::read(Memory::Sram, wb, self.synapse_bytes),
-                    Category::Weights,
-                    w.ops,
-                );
-                put(
-                    out,
-                    ActionKind::compute(ComputeOp::Mul, mul_bits(wb, w.input_bits)),
-                    Category::Compute,
-                    w.ops,
-                );
-                put(
-                    out,
-                    ActionKind::compute(ComputeOp::Add, accb),
-                    Category::Compute,
-                    w.ops,
-                );
-            }
-            Op::MaxPool => put(
+        if d.weighted() {
+            put(
                 out,
-                ActionKind::compute(ComputeOp::Compare, accb),
-                Category::Compute,
+                ActionKind::read(Memory::Sram, wb, self.synapse_bytes),
+                Category::Weights,
                 w.ops,
-            ),
-            Op::AvgPool | Op::Add => put(
-                out,
-                ActionKind::compute(ComputeOp::Add, accb),
-                Category::Compute,
-                w.ops,
-            ),
+            );
         }
+        qnn_arithmetic(out, d.op, q, &w);
         put(out, a_read, Category::PartialSums, w.ops);
         put(out, a_write, Category::PartialSums, w.ops);
         let outputs = if d.stateful() { d.n } else { 0.0 };

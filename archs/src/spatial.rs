@@ -20,12 +20,12 @@
 use serde::{Deserialize, Serialize};
 use snnergy_core::{
     ActionKind, Actions, ArchError, Architecture, Assumption, Category, ComputeOp, ConfigError,
-    Format, Interconnect, LayerActivity, Memory, Network, Neuron, QnnFormat, SnnFormat,
+    Format, Interconnect, LayerActivity, Memory, Network, QnnFormat, SnnFormat,
 };
 
 use crate::common::{
     Dims, DirectInput, LoopOrder, Op, QnnWork, SnnWork, bits_param, check_format, layer_error,
-    mul_bits, network_sum, positive, put,
+    mul_bits, network_sum, neuron_arithmetic, positive, put, qnn_arithmetic,
 };
 
 /// Where a PE keeps a value.
@@ -371,21 +371,7 @@ impl Spatial {
             Category::Membrane,
             w.neuron_steps,
         );
-        if let Neuron::Lif { .. } = s.neuron {
-            put(
-                out,
-                ActionKind::compute(ComputeOp::Mul, mb),
-                Category::Compute,
-                w.neuron_steps,
-            );
-        }
-        put(
-            out,
-            ActionKind::compute(ComputeOp::Compare, mb),
-            Category::Compute,
-            w.thresholds,
-        );
-        put(out, add, Category::Compute, w.resets);
+        neuron_arithmetic(out, s.neuron, mb, &w);
         match c.loop_order {
             LoopOrder::LayerMajor => 1.0,
             LoopOrder::TimestepMajor => t,
@@ -402,37 +388,10 @@ impl Spatial {
             Category::Activations,
             w.ops * c.link_hops,
         );
-        match d.op {
-            Op::Weighted => {
-                if let Some(r) = self.read(c.weight_memory, wb) {
-                    put(out, r, Category::Weights, w.ops);
-                }
-                put(
-                    out,
-                    ActionKind::compute(ComputeOp::Mul, mul_bits(wb, w.input_bits)),
-                    Category::Compute,
-                    w.ops,
-                );
-                put(
-                    out,
-                    ActionKind::compute(ComputeOp::Add, accb),
-                    Category::Compute,
-                    w.ops,
-                );
-            }
-            Op::MaxPool => put(
-                out,
-                ActionKind::compute(ComputeOp::Compare, accb),
-                Category::Compute,
-                w.ops,
-            ),
-            Op::AvgPool | Op::Add => put(
-                out,
-                ActionKind::compute(ComputeOp::Add, accb),
-                Category::Compute,
-                w.ops,
-            ),
+        if let Some(r) = self.read(c.weight_memory, wb).filter(|_| d.weighted()) {
+            put(out, r, Category::Weights, w.ops);
         }
+        qnn_arithmetic(out, d.op, q, &w);
         put(
             out,
             ActionKind::compute(ComputeOp::Compare, accb),
