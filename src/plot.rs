@@ -55,6 +55,22 @@ impl<T, E: std::fmt::Display> Msg<T> for Result<T, E> {
     }
 }
 
+/// The legend every figure uses: boxed, on a translucent white ground.
+fn legend<'a, DB: DrawingBackend + 'a, CT: CoordTranslate>(
+    chart: &mut ChartContext<'a, DB, CT>,
+    at: SeriesLabelPosition,
+    font_size: u32,
+) -> Result<(), String> {
+    chart
+        .configure_series_labels()
+        .position(at)
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .label_font((FONT, font_size))
+        .draw()
+        .msg()
+}
+
 /// Colour of series `i`.
 fn colour(i: usize) -> RGBColor {
     const C: [RGBColor; 8] = [
@@ -185,14 +201,7 @@ pub fn energy_vs_spike_rate(report: &Report, workload: &str) -> Result<Option<St
                     .draw_series(std::iter::once(Circle::new((x, y), 5, mark.filled())))
                     .msg()?;
             }
-            chart
-                .configure_series_labels()
-                .position(SeriesLabelPosition::UpperLeft)
-                .background_style(WHITE.mix(0.85))
-                .border_style(BLACK)
-                .label_font((FONT, 13))
-                .draw()
-                .msg()?;
+            legend(&mut chart, SeriesLabelPosition::UpperLeft, 13)?;
         }
         Ok(())
     })?;
@@ -256,14 +265,7 @@ pub fn breakeven_vs_timesteps(report: &Report, workload: &str) -> Result<Option<
                 .draw_series(pts.into_iter().map(|p| Circle::new(p, 3, c.filled())))
                 .msg()?;
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .label_font((FONT, 13))
-            .draw()
-            .msg()?;
+        legend(&mut chart, SeriesLabelPosition::UpperRight, 13)?;
         Ok(())
     })?;
     Ok(Some(svg))
@@ -353,14 +355,7 @@ pub fn layer_breakdown(c: &Comparison) -> Result<String, Error> {
                 }
             }
             if snn {
-                chart
-                    .configure_series_labels()
-                    .position(SeriesLabelPosition::UpperRight)
-                    .background_style(WHITE.mix(0.85))
-                    .border_style(BLACK)
-                    .label_font((FONT, 13))
-                    .draw()
-                    .msg()?;
+                legend(&mut chart, SeriesLabelPosition::UpperRight, 13)?;
             }
         }
         Ok(())
@@ -482,14 +477,7 @@ pub fn tornado(t: &Tornado) -> Result<String, Error> {
             .msg()?
             .label(format!("activity ({}) {x:.2} %", t.operating_point))
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], act));
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::LowerRight)
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .label_font((FONT, 12))
-            .draw()
-            .msg()?;
+        legend(&mut chart, SeriesLabelPosition::LowerRight, 12)?;
         Ok(())
     })
 }
@@ -730,16 +718,9 @@ pub fn training_tradeoff(
                         .label(family.to_string())
                         .legend(move |(x, y)| Circle::new((x + 10, y), 4, c.filled()));
                 }
-                chart
-                    .configure_series_labels()
-                    // Lower right is high accuracy at few spikes, or at a low energy ratio: the
-                    // corner trained networks rarely reach.
-                    .position(SeriesLabelPosition::LowerRight)
-                    .background_style(WHITE.mix(0.85))
-                    .border_style(BLACK)
-                    .label_font((FONT, 12))
-                    .draw()
-                    .msg()?;
+                // Lower right is high accuracy at few spikes, or at a low energy ratio: the
+                // corner trained networks rarely reach.
+                legend(&mut chart, SeriesLabelPosition::LowerRight, 12)?;
             }
             Ok(())
         },
