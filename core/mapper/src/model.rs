@@ -722,14 +722,9 @@ impl<'a> Ctx<'a> {
         let add_acc = ComputeOp::Add {
             bits: self.problem.accum_bits,
         };
-        if ops > updates {
-            out.ops.push(OpCount {
-                op: add_acc,
-                count: ops - updates,
-                scale: op_scale,
-                what: "spatial reduction of partial sums",
-            });
-        }
+        // Spatial reduction below the innermost keeper is done by the units' own adders (a
+        // systolic column or forwarding chain adds each product to the passing partial sum),
+        // which the operation above already counts.
         for j in ia..l_n {
             out.transfers.push(TransferCount {
                 network: j,

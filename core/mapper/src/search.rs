@@ -57,7 +57,7 @@ impl Default for SearchOptions {
             objective: Objective::Energy,
             constraints: Constraints::default(),
             exhaustive_limit: 20_000,
-            spatial_candidates: 6,
+            spatial_candidates: 4,
             min_utilization_ratio: 0.25,
             max_evaluations: 200_000,
         }
@@ -734,7 +734,17 @@ impl<'c, 'a> Search<'c, 'a> {
             }
             if !exhaustive {
                 // Keep the best unrolling of each set of unrolled dimensions.
-                next.sort_by(|a, b| b.1.cmp(&a.1));
+                // Fuller arrays first; among equals, fewer unrolled dimensions (simpler
+                // networks), then enumeration order.
+                let ndims = |s: &Spatial| -> u32 {
+                    s.iter()
+                        .map(|(a, b)| {
+                            (0..NDIMS).filter(|&d| a[d] > 1).count() as u32
+                                + (0..NDIMS).filter(|&d| b[d] > 1).count() as u32
+                        })
+                        .sum()
+                };
+                next.sort_by(|a, b| b.1.cmp(&a.1).then(ndims(&a.0).cmp(&ndims(&b.0))));
                 let mut groups: BTreeMap<Vec<(u16, u16)>, ()> = BTreeMap::new();
                 let best = next.first().map(|x| x.1).unwrap_or(1) as f64;
                 next.retain(|(s, u)| {
@@ -955,23 +965,33 @@ pub(crate) fn search(
         last_error: None,
     };
     let keeps = s.keep_options();
-    let all_spatial = s.spatial_candidates(true, usize::MAX, 0.0);
-    let space = s
-        .exhaustive_size(&all_spatial)
-        .saturating_mul(keeps.len() as u128);
-    let exhaustive = space <= options.exhaustive_limit as u128;
-    if exhaustive {
-        for k in &keeps {
-            for sp in &all_spatial {
-                s.exhaustive(k, sp);
+    // Temporal placements alone (no spatial unrolling) bound the space from below; only when
+    // they are few is enumerating the spatial unrollings worth it.
+    let none: Spatial = vec![([1; NDIMS], [1; NDIMS]); ctx.nlev];
+    let lower = s.exhaustive_size(std::slice::from_ref(&none));
+    let mut exhaustive = false;
+    if lower.saturating_mul(keeps.len() as u128) <= options.exhaustive_limit as u128 {
+        let all_spatial = s.spatial_candidates(true, usize::MAX, 0.0);
+        let space = s
+            .exhaustive_size(&all_spatial)
+            .saturating_mul(keeps.len() as u128);
+        if space <= options.exhaustive_limit as u128 {
+            exhaustive = true;
+            for k in &keeps {
+                for sp in &all_spatial {
+                    s.exhaustive(k, sp);
+                }
             }
         }
-    } else {
+    }
+    if !exhaustive {
         let spatial = s.spatial_candidates(
             false,
             options.spatial_candidates,
             options.min_utilization_ratio,
         );
+        // Each unrolling from two starts: a greedy bottom-up fill, and every free factor in
+        // the outermost level.
         for k in &keeps {
             for sp in &spatial {
                 if s.exhausted() {
