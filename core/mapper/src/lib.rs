@@ -49,7 +49,9 @@
 //!   instance: the tile × the number of times it changes. Walking the temporal loops above ℓ
 //!   from the innermost outward, the first run of loops irrelevant to the data space does not
 //!   change the tile (stationarity); from the first relevant loop on, every loop multiplies.
-//!   Loops of factor 1 are absent. Sliding window (a level flag): if that first relevant loop
+//!   Loops of factor 1 are absent. A tile is identified by the indices of those relevant
+//!   loops: it is refetched whenever one changes, even if a window coincidence makes the new
+//!   set of elements equal the old one (as every analytic mapping model does). Sliding window (a level flag): if that first relevant loop
 //!   is over P (Q) for inputs, each of its steps after the first brings only
 //!   min(rows, step·stride) new rows (columns), where the step is the P extent inside the loop.
 //!   Totals multiply by the instances in use (the product of the spatial factors above ℓ).
