@@ -92,7 +92,7 @@ impl Size {
                 // A capital B is bytes, a lower-case b bits (as in "64 B" against "64 b").
                 let mult = if unit.trim() == "B" { 8.0 } else { mult };
                 let bits = v * mult;
-                if !(bits.is_finite() && bits >= 0.0 && bits < 1e30) {
+                if !(bits.is_finite() && (0.0..1e30).contains(&bits)) {
                     return Err(format!("`{s}`: not a usable size"));
                 }
                 Ok(bits.round() as u128)

@@ -105,7 +105,7 @@ impl Compact {
     }
 
     /// Back to the public form.
-    pub fn to_mapping(&self, hw: &Hardware) -> Mapping {
+    pub fn to_mapping(self, hw: &Hardware) -> Mapping {
         let mut levels = Vec::with_capacity(self.nlev);
         for l in 0..self.nlev {
             let lvl = &hw.levels[l];

@@ -1048,6 +1048,7 @@ impl<'a> Ctx<'a> {
 
     /// A tile moving from parent `p` to child `c`: reads at the parent, fills at the child,
     /// and the transfers over every network between them (multicast on the last one).
+    #[allow(clippy::too_many_arguments)]
     fn push_move(
         &self,
         out: &mut Counts,

@@ -435,9 +435,7 @@ impl Problem {
         }
         // Every count is an f64 at the end; products of sizes beyond 2^60 lose meaning.
         let ops = self.ops();
-        let steps = ops
-            .checked_mul(self.neuron_steps_per_accum as u128)
-            .unwrap_or(u128::MAX);
+        let steps = ops.saturating_mul(self.neuron_steps_per_accum as u128);
         if steps > 1u128 << 60 {
             return Err(err(
                 "dims",

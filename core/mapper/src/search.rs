@@ -188,7 +188,7 @@ fn resolve(ctx: &Ctx, cons: &Constraints) -> Result<Resolved, MapperError> {
                 fixed = fixed.saturating_mul(f as u128);
             }
         }
-        if dims[d] as u128 % fixed != 0 {
+        if !(dims[d] as u128).is_multiple_of(fixed) {
             return Err(err(
                 "-",
                 &format!("factors.{}", Dim::ALL[d]),
@@ -468,7 +468,7 @@ impl<'c, 'a> Search<'c, 'a> {
                         continue;
                     }
                     for &p in &uniq {
-                        if self.exhausted() || m.tf[a][d] as u64 % p != 0 {
+                        if self.exhausted() || !(m.tf[a][d] as u64).is_multiple_of(p) {
                             return improved;
                         }
                         let mut c = *m;
@@ -652,6 +652,7 @@ impl<'c, 'a> Search<'c, 'a> {
                 })
                 .collect();
             let max_dims = if exhaustive { free.len() } else { 2 };
+            #[allow(clippy::too_many_arguments)]
             fn rec(
                 free: &[usize],
                 start: usize,

@@ -153,10 +153,12 @@ pub fn to_timeloop(layer: &MappedLayer) -> TimeloopExport {
     let mut prob = String::from(
         "problem:\n  version: 0.4\n  shape:\n    name: CNN-Layer\n    dimensions: [C, M, R, S, N, P, Q]\n    coefficients:\n",
     );
+    // Timeloop pairs (R, P) with Wstride and (S, Q) with Hstride; snnergy pairs (R, P) with
+    // the vertical stride, so the values follow the pairs, not the names.
     let _ = write!(
         prob,
         "    - {{name: Wstride, default: {}}}\n    - {{name: Hstride, default: {}}}\n    - {{name: Wdilation, default: {}}}\n    - {{name: Hdilation, default: {}}}\n",
-        p.stride_w, p.stride_h, p.dilation_w, p.dilation_h
+        p.stride_h, p.stride_w, p.dilation_h, p.dilation_w
     );
     prob.push_str(
         "    data_spaces:\n    - name: Weights\n      projection: [[[C]], [[M]], [[R]], [[S]]]\n    - name: Inputs\n      projection: [[[N]], [[C]], [[R, Wdilation], [P, Wstride]], [[S, Hdilation], [Q, Hstride]]]\n    - name: Outputs\n      projection: [[[N]], [[M]], [[P]], [[Q]]]\n      read_write: true\n  instance:\n",
@@ -170,44 +172,32 @@ pub fn to_timeloop(layer: &MappedLayer) -> TimeloopExport {
         p.name, p.t, p.g
     );
 
-    let mut map = String::from("mapping:\n  version: 0.4\n  nodes:\n");
-    for l in 0..n {
+    let mut map = String::from("mapping:\n");
+    let order = ["C", "M", "R", "S", "N", "P", "Q"];
+    for l in (0..n).rev() {
         for (i, (name, kept)) in comps[l].iter().enumerate() {
+            let factor_of = |f: &dyn Fn(usize) -> u64, tn: &str| -> u64 {
+                (0..NDIMS)
+                    .filter(|&d| tl_dim(Dim::ALL[d]) == tn)
+                    .map(f)
+                    .product()
+            };
             let factors = |f: &dyn Fn(usize) -> u64| -> String {
-                ["C", "M", "R", "S", "N", "P", "Q"]
+                order
                     .iter()
-                    .map(|tn| {
-                        let v: u64 = (0..NDIMS)
-                            .filter(|&d| tl_dim(Dim::ALL[d]) == *tn)
-                            .map(f)
-                            .product();
-                        format!("{tn}={v}")
-                    })
+                    .map(|tn| format!("{tn}{}", factor_of(f, tn)))
                     .collect::<Vec<_>>()
                     .join(" ")
             };
             let first = i == 0;
             let tf = factors(&|d| if first { c.tf[l][d] as u64 } else { 1 });
+            // Timeloop lists permutations innermost first.
             let mut perm: Vec<&str> = Vec::new();
             for &d in c.order[l].iter().rev() {
                 let t = tl_dim(Dim::ALL[d as usize]);
                 if !perm.contains(&t) {
                     perm.push(t);
                 }
-            }
-            let _ = write!(
-                map,
-                "  - target: {name}\n    type: temporal\n    factors: {tf}\n    permutation: {}\n",
-                perm.concat()
-            );
-            let has_spatial = (0..NDIMS).any(|d| c.sp(l, d) > 1);
-            if first && has_spatial {
-                let fx = factors(&|d| c.sx[l][d] as u64);
-                let fy = factors(&|d| c.sy[l][d] as u64);
-                let _ = write!(
-                    map,
-                    "  - target: {name}\n    type: spatial\n    factors: {fx} # X\n  - target: {name}\n    type: spatial\n    factors: {fy} # Y\n"
-                );
             }
             let keep: Vec<&str> = {
                 let mut v: Vec<&str> = kept.iter().map(|d| tl_space(*d)).collect();
@@ -220,10 +210,32 @@ pub fn to_timeloop(layer: &MappedLayer) -> TimeloopExport {
                 .collect();
             let _ = write!(
                 map,
-                "  - target: {name}\n    type: dataspace\n    keep: [{}]\n    bypass: [{}]\n",
+                "  - target: {name}\n    type: datatype\n    keep: [{}]\n    bypass: [{}]\n",
                 keep.join(", "),
                 bypass.join(", ")
             );
+            let _ = write!(
+                map,
+                "  - target: {name}\n    type: temporal\n    factors: {tf}\n    permutation: {}\n",
+                perm.concat()
+            );
+            if first && (0..NDIMS).any(|d| c.sp(l, d) > 1) {
+                // X dimensions first, then Y; `split` is where Y starts.
+                let xs: Vec<&str> = order
+                    .iter()
+                    .copied()
+                    .filter(|tn| factor_of(&|d| c.sx[l][d] as u64, tn) > 1)
+                    .collect();
+                let mut sperm: Vec<&str> = xs.clone();
+                sperm.extend(order.iter().copied().filter(|tn| !xs.contains(tn)));
+                let sf = factors(&|d| c.sp(l, d));
+                let _ = write!(
+                    map,
+                    "  - target: {name}\n    type: spatial\n    factors: {sf}\n    permutation: {}\n    split: {}\n",
+                    sperm.concat(),
+                    xs.len()
+                );
+            }
         }
     }
 

@@ -45,6 +45,7 @@ struct Layer {
     latency_ms: f64,
 }
 
+#[allow(clippy::too_many_arguments)]
 const fn l(
     name: &'static str,
     g: u64,

@@ -28,7 +28,7 @@ fn random_legal(rng: &mut Rng, p: &Problem, hw: &Hardware) -> Mapping {
         let mut v = dims[d];
         let mut f = 2;
         while v > 1 {
-            while v % f == 0 {
+            while v.is_multiple_of(f) {
                 v /= f;
                 let l = rng.below(n as u64) as usize;
                 let fan = hw.fanout(l)[0];

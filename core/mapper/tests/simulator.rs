@@ -268,7 +268,7 @@ fn primes(mut n: u64) -> Vec<u64> {
     let mut v = Vec::new();
     let mut d = 2;
     while n > 1 {
-        while n % d == 0 {
+        while n.is_multiple_of(d) {
             v.push(d);
             n /= d;
         }
