@@ -102,6 +102,30 @@ fn main() {
         evaluated as f64 / dt
     );
 
+    // Re-evaluating a mapped layer at another density (what the analysis does per spike rate).
+    let m = map(
+        &qnn(&net[5], 8),
+        &chips[0],
+        Densities::uniform(0.45),
+        &OwnPrices,
+        &opts,
+    )
+    .expect("maps");
+    let t0 = Instant::now();
+    let mut acc = 0.0;
+    let n = 20_000;
+    for i in 0..n {
+        acc += m
+            .evaluate(Densities::uniform(i as f64 / n as f64))
+            .expect("evaluates")
+            .energy_pj;
+    }
+    let dt = t0.elapsed().as_secs_f64();
+    println!(
+        "re-evaluation at a new density: {:.2} us each ({n} in {dt:.3} s; checksum {acc:.3e})",
+        dt / n as f64 * 1e6
+    );
+
     // 2. The full job: VGG16 × 3 chips × T = 1..16 × (capacity-matched QNN, 8-bit ANN, SNN).
     let mut jobs: Vec<(usize, Problem, Densities)> = Vec::new();
     for (ci, _) in chips.iter().enumerate() {
@@ -165,7 +189,7 @@ fn main() {
             for (i, layer) in net.iter().enumerate() {
                 let p = make(layer, i);
                 let m = mapper.map(&p, hw, dens, &OwnPrices, &opts).expect("maps");
-                let ev = m.evaluate(dens);
+                let ev = m.evaluate(dens).unwrap();
                 e += ev.energy_pj;
                 leak += ev.leakage_pj;
                 comp += ev.compute_pj;

@@ -193,12 +193,12 @@ pub struct MappedLayer {
 }
 
 impl MappedLayer {
-    /// Energy, latency and leakage at other densities (cheap: no search, no pricing).
-    pub fn evaluate(&self, densities: Densities) -> Evaluation {
-        // The problem and chip were validated when the layer was mapped.
-        let ctx = Ctx::new(&self.problem, &self.hardware, self.prices.clone())
-            .expect("validated when mapped");
-        ctx.evaluate(&self.compact, &self.counts, &densities)
+    /// Energy, latency and leakage at other densities (cheap: no search, no pricing). Fails
+    /// only on densities outside 0..=1 or if the public fields were edited into nonsense.
+    pub fn evaluate(&self, densities: Densities) -> Result<Evaluation, MapperError> {
+        check_densities(&self.problem, &densities)?;
+        let ctx = Ctx::new(&self.problem, &self.hardware, self.prices.clone())?;
+        Ok(ctx.evaluate(&self.compact, &self.counts, &densities))
     }
 
     /// The same mapping priced by another pricing (e.g. a sensitivity study).
@@ -220,6 +220,10 @@ impl MappedLayer {
 
     pub(crate) fn compact(&self) -> &Compact {
         &self.compact
+    }
+
+    pub(crate) fn prices(&self) -> &Prices {
+        &self.prices
     }
 }
 
@@ -261,18 +265,7 @@ pub fn map(
 ) -> Result<MappedLayer, MapperError> {
     let prices = Ctx::prices(problem, hardware, pricing)?;
     let ctx = Ctx::new(problem, hardware, prices.clone())?;
-    for (key, v) in [
-        ("densities.input", densities.input),
-        ("densities.output", densities.output),
-    ] {
-        if !(v.is_finite() && (0.0..=1.0).contains(&v)) {
-            return Err(MapperError::Problem {
-                problem: problem.name.clone(),
-                key: key.into(),
-                message: format!("{v}: a density is in 0..=1"),
-            });
-        }
-    }
+    check_densities(problem, &densities)?;
     let found = search::search(&ctx, &densities, options)?;
     let mut counts = Counts::default();
     ctx.count(&found.compact, &mut counts)
@@ -340,6 +333,19 @@ impl Mapper {
     pub fn searches(&self) -> usize {
         self.cache.lock().map(|c| c.len()).unwrap_or(0)
     }
+}
+
+fn check_densities(problem: &Problem, d: &Densities) -> Result<(), MapperError> {
+    for (key, v) in [("densities.input", d.input), ("densities.output", d.output)] {
+        if !(v.is_finite() && (0.0..=1.0).contains(&v)) {
+            return Err(MapperError::Problem {
+                problem: problem.name.clone(),
+                key: key.into(),
+                message: format!("{v}: a density is in 0..=1"),
+            });
+        }
+    }
+    Ok(())
 }
 
 fn poisoned() -> MapperError {

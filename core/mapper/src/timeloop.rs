@@ -59,7 +59,7 @@ fn tl_space(ds: DataSpace) -> &'static str {
 }
 
 /// Timeloop v0.4 export of a mapped layer.
-pub fn to_timeloop(layer: &MappedLayer) -> TimeloopExport {
+pub fn to_timeloop(layer: &MappedLayer) -> Result<TimeloopExport, crate::MapperError> {
     let hw = &layer.hardware;
     let p = &layer.problem;
     let c = layer.compact();
@@ -239,7 +239,8 @@ pub fn to_timeloop(layer: &MappedLayer) -> TimeloopExport {
         }
     }
 
-    let ev = layer.evaluate(layer.mapped_for);
+    let ctx = crate::model::Ctx::new(&layer.problem, &layer.hardware, layer.prices().clone())?;
+    let ev = ctx.evaluate(c, &layer.counts, &layer.mapped_for);
     let mut csv = String::from("level,data_space,timeloop_data_space,reads,fills,updates\n");
     for (l, rep) in ev.levels.iter().enumerate() {
         let _ = l;
@@ -257,10 +258,10 @@ pub fn to_timeloop(layer: &MappedLayer) -> TimeloopExport {
         }
     }
     let _ = Action::Read;
-    TimeloopExport {
+    Ok(TimeloopExport {
         architecture: arch,
         problem: prob,
         mapping: map,
         counts_csv: csv,
-    }
+    })
 }

@@ -131,7 +131,7 @@ fn run(hw: &Hardware, x: &Layer, batch: u64) -> (f64, f64, f64, f64, f64) {
         ..SearchOptions::default()
     };
     let m = map(&p, hw, d, &OwnPrices, &opts).unwrap();
-    let ev = m.evaluate(d);
+    let ev = m.evaluate(d).unwrap();
     let words = |lvl: usize| -> f64 {
         ev.levels[lvl]
             .spaces

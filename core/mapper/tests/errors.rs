@@ -163,3 +163,32 @@ fn bad_problems_and_spatial_overflows_are_errors_not_panics() {
     let msg = message(Hardware::from_toml("name = \"x\"\nlevelz = 1\n").unwrap_err());
     assert!(msg.contains("levelz"), "{msg}");
 }
+
+#[test]
+fn densities_outside_zero_to_one_are_errors_naming_the_key() {
+    let hw = chip([1, 1], true, false);
+    let p = qnn("dens", 2, 2, 2, 2, 1, 1);
+    let m = map(&p, &hw, dense(), &OwnPrices, &SearchOptions::default()).unwrap();
+    let e = message(
+        m.evaluate(Densities {
+            input: f64::NAN,
+            output: 0.5,
+        })
+        .unwrap_err(),
+    );
+    assert!(e.contains("`dens`") && e.contains("densities.input"), "{e}");
+    let e = message(
+        map(
+            &p,
+            &hw,
+            Densities {
+                input: 0.5,
+                output: 1.5,
+            },
+            &OwnPrices,
+            &SearchOptions::default(),
+        )
+        .unwrap_err(),
+    );
+    assert!(e.contains("densities.output"), "{e}");
+}

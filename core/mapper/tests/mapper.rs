@@ -102,12 +102,12 @@ fn the_mapper_is_never_worse_than_any_pinned_legal_mapping_on_exhaustive_layers(
             "{}: the space should be small enough to enumerate",
             p.name
         );
-        let e_best = best.evaluate(d).energy_pj;
+        let e_best = best.evaluate(d).unwrap().energy_pj;
         let mut checked = 0;
         for _ in 0..300 {
             let m = random_legal(&mut rng, &p, &hw);
             if let Ok(r) = evaluate(&p, &hw, &m, d, &OwnPrices) {
-                let e = r.evaluate(d).energy_pj;
+                let e = r.evaluate(d).unwrap().energy_pj;
                 assert!(
                     e_best <= e * (1.0 + 1e-9),
                     "{}: pinned {e} beats the mapper's {e_best}\n{}",
@@ -158,7 +158,7 @@ fn the_mapper_is_never_better_than_the_compulsory_bound_on_dense_8_bit_layers() 
         ] {
             let d = Densities::uniform(1.0);
             let m = map(&p, &hw, d, &OwnPrices, &SearchOptions::default()).unwrap();
-            let e = m.evaluate(d).energy_pj;
+            let e = m.evaluate(d).unwrap().energy_pj;
             let bound = compulsory_pj(&p, &hw);
             assert!(e >= bound, "{name} {}: {e} below the bound {bound}", p.name);
             // And not absurdly far from it on these small layers.
@@ -182,8 +182,11 @@ fn a_fully_pinned_mapping_is_a_constraint_that_leaves_one_point() {
         ..SearchOptions::default()
     };
     let searched = map(&p, &hw, d, &OwnPrices, &opts).unwrap();
-    assert_eq!(searched.evaluate(d).energy_pj, pinned.evaluate(d).energy_pj);
-    assert!(free.evaluate(d).energy_pj <= pinned.evaluate(d).energy_pj);
+    assert_eq!(
+        searched.evaluate(d).unwrap().energy_pj,
+        pinned.evaluate(d).unwrap().energy_pj
+    );
+    assert!(free.evaluate(d).unwrap().energy_pj <= pinned.evaluate(d).unwrap().energy_pj);
 }
 
 #[test]

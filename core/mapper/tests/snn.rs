@@ -95,7 +95,7 @@ fn event_driven_scatter_reads_a_weight_and_updates_a_current_per_synaptic_event(
     assert_eq!(count(&r, 1, Membrane, Action::Update), 72.0);
     // At spike rate 0.1, priced: a scatter access moves the 24 bits of one current
     // (4 pJ fixed + 24 × 0.0625 pJ = 5.5 pJ), once for the read, once for the write.
-    let ev = r.evaluate(Densities::uniform(0.1));
+    let ev = r.evaluate(Densities::uniform(0.1)).unwrap();
     let core = &ev.levels[1];
     let acc = core.spaces.iter().find(|s| s.data_space == Accum).unwrap();
     let scatter_updates = ops * 0.1;
@@ -135,7 +135,11 @@ fn dense_binary_gating_saves_energy_but_not_cycles_and_skipping_saves_both() {
     let gate = evaluate(&p, &core_chip("gate"), &m, d, &OwnPrices).unwrap();
     let skip = evaluate(&p, &core_chip("skip"), &m, d, &OwnPrices).unwrap();
     let none = evaluate(&p, &core_chip("none"), &m, d, &OwnPrices).unwrap();
-    let (eg, es, en) = (gate.evaluate(d), skip.evaluate(d), none.evaluate(d));
+    let (eg, es, en) = (
+        gate.evaluate(d).unwrap(),
+        skip.evaluate(d).unwrap(),
+        none.evaluate(d).unwrap(),
+    );
     // Cycles: 1296 MAC slots + 72 neuron steps (one unit). Gating and none spend them all,
     // skipping 20 % of the slots.
     assert_eq!(eg.cycles, 1296.0 + 72.0);
@@ -226,7 +230,7 @@ fn at_spike_rate_zero_only_time_driven_terms_remain() {
         &SearchOptions::default(),
     )
     .unwrap();
-    let ev = m.evaluate(Densities::uniform(0.0));
+    let ev = m.evaluate(Densities::uniform(0.0)).unwrap();
     // No synaptic ADD, no per-event weight read, no current update.
     let synaptic = ev
         .compute
@@ -281,7 +285,10 @@ fn energy_is_non_decreasing_in_spike_rate_and_in_t() {
         .unwrap();
         let mut last = 0.0;
         for i in 0..=10 {
-            let e = m.evaluate(Densities::uniform(i as f64 / 10.0)).energy_pj;
+            let e = m
+                .evaluate(Densities::uniform(i as f64 / 10.0))
+                .unwrap()
+                .energy_pj;
             assert!(
                 e >= last - 1e-9,
                 "{chip_name}: energy fell at rate {}",
@@ -298,6 +305,7 @@ fn energy_is_non_decreasing_in_spike_rate_and_in_t() {
         let e = evaluate(&p, &hw, &tb(t, 1), dense(), &OwnPrices)
             .unwrap()
             .evaluate(Densities::uniform(0.3))
+            .unwrap()
             .energy_pj;
         assert!(e >= last, "T = {t}");
         last = e;

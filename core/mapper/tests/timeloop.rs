@@ -8,7 +8,7 @@ fn timeloop_export_writes_architecture_problem_mapping_and_counts() {
     let p = Problem::conv("conv", 64, 32, 16, 16, 3, 3, 1);
     let d = Densities::uniform(0.6);
     let m = map(&p, &hw, d, &OwnPrices, &SearchOptions::default()).unwrap();
-    let x = to_timeloop(&m);
+    let x = to_timeloop(&m).unwrap();
     assert!(x.architecture.starts_with("architecture:\n  version: 0.4"));
     assert!(
         x.architecture.contains("name: spad_weights")
@@ -73,7 +73,7 @@ fn print_an_export() {
         &SearchOptions::default(),
     )
     .unwrap();
-    let x = to_timeloop(&m);
+    let x = to_timeloop(&m).unwrap();
     println!(
         "{}\n{}\n{}\n{}\n{}\n{}",
         x.architecture,
