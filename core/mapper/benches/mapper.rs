@@ -126,6 +126,51 @@ fn main() {
         dt / n as f64 * 1e6
     );
 
+    // Search quality: the default search against a far more thorough one (every spatial
+    // unrolling refined from two starts) on a few layers.
+    let thorough = SearchOptions {
+        spatial_candidates: 1000,
+        refined_candidates: 1000,
+        refined_twice: 1000,
+        min_utilization_ratio: 0.0,
+        ..SearchOptions::default()
+    };
+    let mut gaps = Vec::new();
+    for hw in &chips {
+        for li in [0usize, 5, 12] {
+            for (p, d) in [
+                (qnn(&net[li], 3), Densities::uniform(0.45)),
+                (snn(&net[li], 6, li == 0), Densities::uniform(0.05)),
+            ] {
+                let a = map(&p, hw, d, &OwnPrices, &opts).expect("maps");
+                let b = map(&p, hw, d, &OwnPrices, &thorough).expect("maps");
+                let (ea, eb) = (
+                    a.evaluate(d).expect("evaluates").energy_pj,
+                    b.evaluate(d).expect("evaluates").energy_pj,
+                );
+                gaps.push((ea / eb - 1.0) * 100.0);
+                println!(
+                    "quality: {:18} {:6} {:5}: default {:10.3} uJ ({:6} evaluated), thorough {:10.3} uJ ({:7} evaluated), default is {:+.1} %",
+                    hw.name,
+                    p.name,
+                    if p.kind == Kind::Snn { "snn6" } else { "qnn3" },
+                    ea / 1e6,
+                    a.evaluated,
+                    eb / 1e6,
+                    b.evaluated,
+                    (ea / eb - 1.0) * 100.0
+                );
+            }
+        }
+    }
+    gaps.sort_by(f64::total_cmp);
+    println!(
+        "quality: median gap {:+.1} %, worst {:+.1} % over {} searches",
+        gaps[gaps.len() / 2],
+        gaps[gaps.len() - 1],
+        gaps.len()
+    );
+
     // 2. The full job: VGG16 × 3 chips × T = 1..16 × (capacity-matched QNN, 8-bit ANN, SNN).
     let mut jobs: Vec<(usize, Problem, Densities)> = Vec::new();
     for (ci, _) in chips.iter().enumerate() {

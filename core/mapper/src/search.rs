@@ -1,12 +1,25 @@
 //! The mapper: searches the legal mappings of one problem on one chip.
 //!
-//! Small spaces are enumerated exhaustively. Larger ones: spatial unrollings that fill the
-//! array well (grouped by which dimensions they unroll, the best of each group kept), then for
-//! each a descent over temporal factor placements (one prime factor moved between two levels)
-//! and loop orders (only orders that differ in what they make stationary are tried), from two
-//! starts (everything in the outermost level; a greedy bottom-up fill). Deterministic: moves
-//! are tried in a fixed order and a move is taken only if it lowers the objective by more than
-//! a relative 1e-12, so ties keep the earlier mapping.
+//! Small spaces (when the temporal placements alone number at most `exhaustive_limit`, and so
+//! does the whole space with spatial unrollings and bypass choices) are enumerated
+//! exhaustively, loop orders included (one order per distinct stationarity signature, which
+//! gives identical counts). Larger ones, heuristically:
+//! 1. spatial unrollings of up to two dimensions per array axis, one per set of unrolled
+//!    dimensions (mirror images on square arrays counted once), at least
+//!    `min_utilization_ratio` of the fullest; half of `spatial_candidates` go to the fullest,
+//!    half to those with the most multicast and reduction weighted by fullness;
+//! 2. for each, a greedy bottom-up fill: from the innermost level out, move the prime factor
+//!    (or a dimension's whole remaining factor) from the outermost level that lowers the
+//!    objective most, while one does;
+//! 3. the `refined_candidates` best fills are descended: passes of moving one prime factor
+//!    between any two levels (first improvement), trying every distinct loop order per level,
+//!    every allowed format, and toggling bypass where it is automatic, until no pass helps;
+//!    the `refined_twice` best are descended again from every factor in the outermost level.
+//!
+//! Bounds: `max_evaluations` per search (default 200 000), at most 3 024 generated orders per
+//! level and dimension set, 256 bypass combinations, 200 descent rounds.
+//! Deterministic: moves are tried in a fixed order and taken only if they lower the objective
+//! by more than a relative 1e-12, so ties keep the earlier mapping.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -42,8 +55,13 @@ pub struct SearchOptions {
     pub constraints: Constraints,
     /// Enumerate every mapping when the space has at most this many points.
     pub exhaustive_limit: u64,
-    /// Spatial unrollings explored per bypass choice in the heuristic search.
+    /// Spatial unrollings (per bypass choice) given a greedy fill in the heuristic search.
     pub spatial_candidates: usize,
+    /// Of those, how many (the best after the greedy fill) are refined by a full descent.
+    pub refined_candidates: usize,
+    /// Of the refined ones, how many are also descended from a second start (every free
+    /// factor in the outermost level).
+    pub refined_twice: usize,
     /// Spatial unrollings using less than this fraction of the best unrolling's instances are
     /// not explored.
     pub min_utilization_ratio: f64,
@@ -57,8 +75,10 @@ impl Default for SearchOptions {
             objective: Objective::Energy,
             constraints: Constraints::default(),
             exhaustive_limit: 20_000,
-            spatial_candidates: 4,
-            min_utilization_ratio: 0.25,
+            spatial_candidates: 192,
+            refined_candidates: 16,
+            refined_twice: 4,
+            min_utilization_ratio: 0.02,
             max_evaluations: 200_000,
         }
     }
@@ -526,6 +546,31 @@ impl<'c, 'a> Search<'c, 'a> {
         improved
     }
 
+    /// Bypass choices of levels whose bypass is automatic: toggle one data space at a time.
+    fn improve_keeps(&mut self, m: &mut Compact, cur: &mut f64) -> bool {
+        let mut improved = false;
+        for l in 0..self.ctx.nlev {
+            if self.res.keep[l].is_some() || self.ctx.hw.levels[l].bypass != Bypass::Auto {
+                continue;
+            }
+            for b in 0..NSPACES as u8 {
+                if self.ctx.may_hold[l] & (1 << b) == 0 || self.exhausted() {
+                    continue;
+                }
+                let mut c = *m;
+                c.keep[l] ^= 1 << b;
+                let v = self.score(&c);
+                if v < *cur * (1.0 - 1e-12) {
+                    *m = c;
+                    *cur = v;
+                    improved = true;
+                }
+            }
+        }
+        improved
+    }
+
+    /// One pass each of factor moves, orders, formats and bypass, while any of them helps.
     fn descend(&mut self, mut m: Compact) {
         let mut cur = self.score(&m);
         for _ in 0..200 {
@@ -535,7 +580,8 @@ impl<'c, 'a> Search<'c, 'a> {
             let a = self.improve_factors(&mut m, &mut cur);
             let b = self.improve_orders(&mut m, &mut cur);
             let c = self.improve_formats(&mut m, &mut cur);
-            if !(a || b || c) {
+            let k = self.improve_keeps(&mut m, &mut cur);
+            if !(a || b || c || k) {
                 break;
             }
         }
@@ -594,8 +640,13 @@ impl<'c, 'a> Search<'c, 'a> {
                     {
                         continue;
                     }
+                    // One prime at a time, or the whole remaining factor at once (single
+                    // primes of a dimension rarely pay off alone).
                     let mut ps = primes(m.tf[0][d] as u64);
                     ps.dedup();
+                    if ps.len() > 1 || primes(m.tf[0][d] as u64).len() > 1 {
+                        ps.push(m.tf[0][d] as u64);
+                    }
                     for p in ps {
                         let mut c = m;
                         c.tf[0][d] /= p as u32;
@@ -749,25 +800,62 @@ impl<'c, 'a> Search<'c, 'a> {
                 let mut groups: BTreeMap<Vec<(u16, u16)>, ()> = BTreeMap::new();
                 let best = next.first().map(|x| x.1).unwrap_or(1) as f64;
                 next.retain(|(s, u)| {
+                    // On a square fan-out X and Y are interchangeable: one of each mirror pair.
                     let key: Vec<(u16, u16)> = s
                         .iter()
-                        .map(|(a, b)| {
+                        .enumerate()
+                        .map(|(l, (a, b))| {
                             let m = |v: &[u32; NDIMS]| {
                                 (0..NDIMS)
                                     .filter(|&d| v[d] > 1)
                                     .fold(0u16, |m, d| m | (1 << d))
                             };
-                            (m(a), m(b))
+                            let fan = self.ctx.hw.fanout(l);
+                            let (x, y) = (m(a), m(b));
+                            if fan[0] == fan[1] && x > y {
+                                (y, x)
+                            } else {
+                                (x, y)
+                            }
                         })
                         .collect();
                     (*u as f64) >= ratio * best && groups.insert(key, ()).is_none()
                 });
-                next.truncate(limit.max(1) * 4);
+                next.truncate(limit.max(1) * 16);
             }
             combos = next;
         }
-        if !exhaustive {
-            combos.truncate(limit.max(1));
+        if !exhaustive && combos.len() > limit.max(1) {
+            // Half of the places go to the fullest arrays, half to the unrollings that reuse
+            // most (multicast of weights and inputs, reduction of partial sums), weighted by
+            // how full they keep the array: an energy optimum often trades a few idle PEs for
+            // reuse.
+            let half = limit.max(1).div_ceil(2);
+            let mut rest = combos.split_off(half);
+            let score = |sp: &Spatial, used: u64| -> f64 {
+                let mut reuse = 1.0f64;
+                for (l, (x, y)) in sp.iter().enumerate() {
+                    let net = &self.ctx.hw.levels[l].network;
+                    for d in 0..NDIMS {
+                        let f = x[d] as f64 * y[d] as f64;
+                        if f <= 1.0 {
+                            continue;
+                        }
+                        for ds in [DataSpace::Weights, DataSpace::Inputs] {
+                            if net.multicast && ds.relevant_mask() & (1 << d) == 0 {
+                                reuse *= f;
+                            }
+                        }
+                        if net.reduction && matches!(d, 3 | 6 | 7) {
+                            reuse *= f;
+                        }
+                    }
+                }
+                used as f64 * reuse.cbrt()
+            };
+            rest.sort_by(|a, b| score(&b.0, b.1).total_cmp(&score(&a.0, a.1)));
+            rest.truncate(limit.max(1) - half);
+            combos.extend(rest);
         }
         combos.into_iter().map(|(s, _)| s).collect()
     }
@@ -991,16 +1079,36 @@ pub(crate) fn search(
             options.spatial_candidates,
             options.min_utilization_ratio,
         );
-        // Each unrolling from two starts: a greedy bottom-up fill, and every free factor in
-        // the outermost level.
-        for k in &keeps {
-            for sp in &spatial {
+        // Every unrolling gets a greedy bottom-up fill; the best `refined_candidates` of them
+        // are then descended from it, and the best `refined_twice` also from every free factor
+        // in the outermost level.
+        // Bypass choices are moves of the descent here, not an outer loop: start from keeping
+        // everything each level may hold.
+        let keeps = &keeps[..1];
+        let mut staged: Vec<(f64, usize, usize, Compact)> = Vec::new();
+        for (ki, k) in keeps.iter().enumerate() {
+            for (si, sp) in spatial.iter().enumerate() {
                 if s.exhausted() {
                     break;
                 }
                 let start = s.base(k, sp, 0);
                 let g = s.greedy(start);
-                s.descend(g);
+                let v = s.score(&g);
+                staged.push((v, ki, si, g));
+            }
+        }
+        staged.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
+        for (rank, (_, ki, si, g)) in staged
+            .into_iter()
+            .take(options.refined_candidates.max(1))
+            .enumerate()
+        {
+            if s.exhausted() {
+                break;
+            }
+            s.descend(g);
+            if rank < options.refined_twice {
+                let start = s.base(&keeps[ki], &spatial[si], 0);
                 s.descend(start);
             }
         }
