@@ -12,22 +12,25 @@
 //!   87.4 %, 88.5 %. (The table's CONV2-2 processing latency reads 1110.3 ms in one transcription;
 //!   the column total 3755.2 ms and the identical shape of CONV1-2 give 810.6 ms.)
 //!
+//! Mapped for energy × delay: the chip runs row stationary at full parallelism, while an
+//! energy-only search on this cost model may trade PEs for reuse (AlexNet CONV3 then runs at
+//! 3.8× the chip's latency for 2 % less energy).
+//!
 //! Bands and why (the model has no clock tree, control or stall time; the published mapping is
-//! fixed row stationary while ours is searched for energy; the paper gives no per-level
-//! bandwidth, so the model's buffers are unbounded):
+//! fixed row stationary while ours is searched; the paper gives no per-level bandwidth, so the
+//! model's buffers are unbounded):
 //! * processing latency within ×2 of the measured one on AlexNet CONV1–5 and on VGG16
-//!   CONV4-1 … CONV5-3, where the chip is compute bound (measured ratios 0.79–0.96 and
+//!   CONV4-1 … CONV5-3, where the chip is compute bound (model ÷ paper 0.88–0.97 and
 //!   0.79–0.86). On VGG16 CONV1-1 … CONV3-3 (56–224-wide maps) Eyeriss reaches only 34–70
 //!   MACs per cycle with 150–156 active PEs (5.55 G MACs in 810.6 ms for CONV1-2), a
-//!   delivery limit the model does not have: there the model must be faster than the chip
-//!   but by at most ×6 (measured ratios 0.20–0.41);
-//! * on-chip energy per MAC within ×2 of the measured chip power × time ÷ MACs (12.05 pJ/MAC
-//!   over AlexNet CONV1–5; the measurement includes the clock network and control, the model
-//!   does not, and the 1× = 1.8 pJ scale is an estimate; measured ratio 0.64);
-//! * DRAM traffic within ×3 and global-buffer traffic within ×4.5 of the published access
-//!   volumes, per layer (Eyeriss compresses DRAM traffic with run lengths and its row-stationary
-//!   mapping is not the energy optimum our search finds on this cost model; measured ratios
-//!   0.76–2.16 and 0.44–3.97).
+//!   delivery limit the model does not have: there the model must be faster than the chip,
+//!   by at most ×6 (0.20–0.41);
+//! * on-chip energy per MAC within ×2.5 of the measured chip power × time ÷ MACs (12.05 pJ/MAC
+//!   over AlexNet CONV1–5): the measurement includes the clock network and control, the model
+//!   does not, and the 1× = 1.8 pJ scale is an estimate (0.52);
+//! * DRAM and global-buffer traffic within ×2 of the published access volumes, per layer
+//!   (Eyeriss compresses DRAM traffic with run lengths, as our search may; 0.73–1.61 for
+//!   DRAM, 0.57–1.51 for the buffer).
 
 mod common;
 
@@ -127,7 +130,7 @@ fn run(hw: &Hardware, x: &Layer, batch: u64) -> (f64, f64, f64, f64, f64) {
         output: 1.0 - x.zeros,
     };
     let opts = SearchOptions {
-        spatial_candidates: 3,
+        objective: Objective::Edp,
         ..SearchOptions::default()
     };
     let m = map(&p, hw, d, &OwnPrices, &opts).unwrap();
@@ -173,10 +176,10 @@ fn eyeriss_like_lands_within_the_stated_bands_of_published_eyeriss() {
         if !(0.5..=2.0).contains(&ratio) {
             out.push(format!("{}: latency ratio {ratio}", x.name));
         }
-        if !(1.0 / 3.0..=3.0).contains(&dr) {
+        if !(0.5..=2.0).contains(&dr) {
             out.push(format!("{}: DRAM traffic ratio {dr}", x.name));
         }
-        if !(1.0 / 4.5..=4.5).contains(&gr) {
+        if !(0.5..=2.0).contains(&gr) {
             out.push(format!("{}: buffer traffic ratio {gr}", x.name));
         }
     }
@@ -186,7 +189,7 @@ fn eyeriss_like_lands_within_the_stated_bands_of_published_eyeriss() {
         "AlexNet CONV1-5 on-chip energy: model {model:.2} pJ/MAC, measured {paper:.2} pJ/MAC, ratio {:.2}",
         model / paper
     );
-    if !(0.5..=2.0).contains(&(model / paper)) {
+    if !(0.4..=2.5).contains(&(model / paper)) {
         out.push(format!("energy per MAC ratio {}", model / paper));
     }
     for (i, x) in VGG16.iter().enumerate() {
