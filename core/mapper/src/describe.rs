@@ -45,7 +45,9 @@ pub(crate) fn describe(m: &MappedLayer) -> String {
                 if rel & (1 << d) != 0 {
                     break 'walk;
                 }
-                still.push(Dim::ALL[d]);
+                if !still.contains(&Dim::ALL[d]) {
+                    still.push(Dim::ALL[d]);
+                }
             }
         }
         let lname = &hw.levels[inner].name;

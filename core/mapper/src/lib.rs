@@ -132,6 +132,32 @@
 //!
 //! `tests/hand_counts.rs` checks these numbers, and a brute-force simulator of the loop nest
 //! checks the counter on random mappings.
+//!
+//! ## Choices beyond the design brief
+//!
+//! * Partial sums are added where they arrive (the parent reads its copy, adds, writes) and a
+//!   child starts each residency from zero, instead of Timeloop's reading the partial sum back
+//!   down into the child: the same parent reads and writes, never more transfers, and counts
+//!   that stay local to each parent/child pair.
+//! * Spatial reduction below the innermost level keeping partial sums costs no ADD beyond the
+//!   operation's own accumulate (a systolic column adds each product to the passing sum);
+//!   reduction between storage levels costs m − 1 ADDs per reduced element.
+//! * The membrane's first residency is not filled (the initial potential is set) and its last
+//!   is not written back (the state is dead after the last step).
+//! * A tile is identified by the indices of its relevant loops, not by the set of elements it
+//!   holds; the sliding window applies to steps of the first relevant loop when it is P or Q.
+//! * Multicast of overlapping input windows (Eyeriss' diagonal multicast) counts the union of
+//!   the children's windows, so multicast factors may be fractional.
+//! * Capacity of compressed tiles is checked at density 1, so that a mapping stays legal at
+//!   every density it is evaluated at.
+//! * The epilogue's neuron steps (or requantizations) add to the compute cycles, spread over
+//!   the units in use; a LIF leak is a shift and a subtract, priced as one ADD.
+//! * A transfer across several networks (through levels that bypass the data) counts its
+//!   multicast on the last network only.
+//! * The search drops partial sums kept above the finalizing level and membranes or outputs
+//!   kept below it; a pinned mapping that keeps membranes or outputs below it is an error.
+//! * Bypass choices of `bypass = "auto"` levels are moves of the heuristic search, not an
+//!   outer enumeration (the exhaustive search enumerates them).
 
 // The counter walks parallel per-dimension and per-level arrays by index; iterator chains over
 // several of them at once read worse than the index loops.
