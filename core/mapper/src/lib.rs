@@ -118,16 +118,16 @@
 //!       accum[k][p] += W[k][r] * I[p + r]
 //! ```
 //!
-//! * Weights: the buffer's tile is W[k][0..3] (3); above it only K2, relevant: fills = 3 × 2 =
+//! * Weights: the buffer's tile is `W[k][0..3]` (3); above it only K2, relevant: fills = 3 × 2 =
 //!   6, DRAM reads 6. Operand reads at the buffer = 24 (one per MAC).
-//! * Inputs: the buffer's tile is I[0..6] (window of P4, R3); above it only K2, irrelevant:
+//! * Inputs: the buffer's tile is `I[0..6]` (window of P4, R3); above it only K2, irrelevant:
 //!   fills = 6, DRAM reads 6 (every input once). Operand reads 24.
 //! * Accum: the register's tile is one element; above it P4 (relevant), then K2: residencies =
 //!   1 × 4 × 2 = 8. Updates = 24, read-modify-write reads = 24 − 8 = 16. No C, R, S loop lies
 //!   above the register, so it is the finalizing level: the epilogue reads 8 there, and the 8
 //!   outputs are written to DRAM.
 //! * Swapping the buffer's loop for `K2` and DRAM's for `P4` makes the buffer's weight tile
-//!   W[0..2][0..3] stationary (fills 6 still), and the inputs change with every P step: a
+//!   `W[0..2][0..3]` stationary (fills 6 still), and the inputs change with every P step: a
 //!   window of 3 refetched 4 times = 12, or 3 + 3 × 1 = 6 with the sliding window.
 //!
 //! `tests/hand_counts.rs` checks these numbers, and a brute-force simulator of the loop nest

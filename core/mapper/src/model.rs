@@ -1450,7 +1450,7 @@ pub struct Evaluation {
     pub cycles: f64,
     /// Latency, µs.
     pub latency_us: f64,
-    /// What bounds the cycles: "compute" or "<level> read/write bandwidth".
+    /// What bounds the cycles: `compute` or `<level> read/write bandwidth`.
     pub bound: String,
     /// Compute units used ÷ available.
     pub utilization: f64,
