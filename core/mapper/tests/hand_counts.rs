@@ -196,3 +196,159 @@ fn spatial_reduction_divides_parent_updates() {
         let _ = adds;
     }
 }
+
+/// K = 4, C = 2, P = Q = 3, R = S = 3 as an SNN over T = 1, 2, 3 steps, every level and data
+/// space: DRAM `T t`; buffer `C2, K2` with K2 across 2 PEs; register `P3 Q3 R3 S3`.
+#[test]
+fn every_level_and_data_space_of_a_small_snn_layer_over_one_two_and_three_steps() {
+    let hw = chip([2, 1], true, false);
+    for t in 1..=3u64 {
+        let p = qnn("k4c2t", 4, 2, 3, 3, 3, 3).into_snn(t, 16);
+        let m = Mapping {
+            levels: vec![
+                level(
+                    "DRAM",
+                    if t > 1 { vec![lp(T, t)] } else { vec![] },
+                    vec![],
+                    &[Weights, Inputs, Membrane, Outputs],
+                ),
+                level(
+                    "buffer",
+                    vec![lp(C, 2), lp(K, 2)],
+                    vec![sl(K, 2, Axis::X)],
+                    &[Weights, Inputs, Accum, Membrane, Outputs],
+                ),
+                level(
+                    "reg",
+                    vec![lp(P, 3), lp(Q, 3), lp(R, 3), lp(S, 3)],
+                    vec![],
+                    &[Weights, Accum],
+                ),
+            ],
+        };
+        let r = evaluate(&p, &hw, &m, dense(), &OwnPrices).unwrap();
+        let t = t as f64;
+        let ops = 4.0 * 2.0 * 81.0 * t; // 648 t synaptic-event slots
+        // Weights: buffer tile C2·K4·R3·S3 = 72; T above is irrelevant: filled once.
+        assert_eq!(count(&r, 0, Weights, Action::Read), 72.0);
+        assert_eq!(count(&r, 1, Weights, Action::Fill), 72.0);
+        // Register tile R3·S3 = 9 per PE; above: K2 (relevant), then C2 and T: 9·2·2·t per
+        // PE, 72 t for both; the spatial K is relevant, so the buffer reads all of it.
+        assert_eq!(count(&r, 2, Weights, Action::Fill), 72.0 * t);
+        assert_eq!(
+            count_for(&r, 1, Weights, Action::Read, Purpose::Fill),
+            72.0 * t
+        );
+        assert_eq!(
+            count_for(&r, 2, Weights, Action::Read, Purpose::Operand),
+            ops
+        );
+        // Inputs (spikes carry T): buffer tile C2·5·5 = 50 per step, refilled each step.
+        assert_eq!(count(&r, 0, Inputs, Action::Read), 50.0 * t);
+        assert_eq!(count(&r, 1, Inputs, Action::Fill), 50.0 * t);
+        // Operands straight from the buffer: one per cycle (324 t), multicast to both PEs.
+        assert_eq!(
+            count_for(&r, 1, Inputs, Action::Read, Purpose::Operand),
+            324.0 * t
+        );
+        // Currents: the buffer is final (C is inside it). Register tile P3·Q3 = 9; above: K2,
+        // C2, T: 36 t per PE, 72 t residencies; 648 t updates, 576 t read-modify-write reads.
+        assert_eq!(r.counts.finalizing_level, 1);
+        assert_eq!(count(&r, 2, Accum, Action::Update), ops);
+        assert_eq!(
+            count_for(&r, 2, Accum, Action::Read, Purpose::Accumulate),
+            ops - 72.0 * t
+        );
+        assert_eq!(
+            count_for(&r, 2, Accum, Action::Read, Purpose::Drain),
+            72.0 * t
+        );
+        // Buffer tile K4·P3·Q3 = 36 per step: 72 t arrivals, 36 t first arrivals write only.
+        assert_eq!(count(&r, 1, Accum, Action::Update), 72.0 * t);
+        assert_eq!(
+            count_for(&r, 1, Accum, Action::Read, Purpose::Accumulate),
+            36.0 * t
+        );
+        assert_eq!(
+            count_for(&r, 1, Accum, Action::Read, Purpose::Epilogue),
+            36.0 * t
+        );
+        assert_eq!(count(&r, 0, Accum, Action::Update), 0.0);
+        // Membranes: read and written at the buffer once per neuron step (36 t); T above the
+        // buffer is irrelevant to them, so they never go to DRAM.
+        assert_eq!(
+            count_for(&r, 1, Membrane, Action::Read, Purpose::Epilogue),
+            36.0 * t
+        );
+        assert_eq!(count(&r, 1, Membrane, Action::Update), 36.0 * t);
+        assert_eq!(
+            count(&r, 0, Membrane, Action::Read) + count(&r, 0, Membrane, Action::Update),
+            0.0
+        );
+        // Spikes out: written at the buffer, drained to DRAM.
+        assert_eq!(count(&r, 1, Outputs, Action::Update), 36.0 * t);
+        assert_eq!(count(&r, 1, Outputs, Action::Read), 36.0 * t);
+        assert_eq!(count(&r, 0, Outputs, Action::Update), 36.0 * t);
+    }
+}
+
+/// A direct-coded first layer: the current is accumulated once and re-read by every one of
+/// the T neuron steps.
+#[test]
+fn a_direct_coded_layer_re_reads_its_current_every_neuron_step() {
+    let hw = chip([1, 1], true, false);
+    let mut p = qnn("direct", 2, 1, 4, 1, 3, 1).into_snn(1, 16);
+    p.input_bits = 8;
+    p.neuron_steps_per_accum = 5;
+    let m = Mapping {
+        levels: vec![
+            level(
+                "DRAM",
+                vec![lp(K, 2)],
+                vec![],
+                &[Weights, Inputs, Membrane, Outputs],
+            ),
+            level(
+                "buffer",
+                vec![lp(P, 4)],
+                vec![],
+                &[Weights, Inputs, Membrane],
+            ),
+            level("reg", vec![lp(R, 3)], vec![], &[Accum]),
+        ],
+    };
+    let r = evaluate(&p, &hw, &m, dense(), &OwnPrices).unwrap();
+    // 24 MACs once; 8 currents, each read by 5 neuron steps; 40 membrane updates; 40 spikes.
+    assert_eq!(count(&r, 2, Accum, Action::Update), 24.0);
+    assert_eq!(
+        count_for(&r, 2, Accum, Action::Read, Purpose::Epilogue),
+        40.0
+    );
+    assert_eq!(count(&r, 1, Membrane, Action::Update), 40.0);
+    assert_eq!(count(&r, 0, Outputs, Action::Update), 40.0);
+    let mac = r
+        .counts
+        .ops
+        .iter()
+        .find(|o| o.what.starts_with("multiply"))
+        .unwrap();
+    assert_eq!(
+        (mac.count, mac.op),
+        (
+            24.0,
+            ComputeOp::Mac {
+                weight_bits: 16,
+                input_bits: 8
+            }
+        )
+    );
+    // The membrane lives in the buffer: the register's current travels up once per step.
+    let up: f64 = r
+        .counts
+        .transfers
+        .iter()
+        .filter(|t| t.data_space == Accum && t.network == 1 && t.sends == 40.0)
+        .map(|t| t.sends)
+        .sum();
+    assert_eq!(up, 40.0);
+}
