@@ -3,6 +3,7 @@
 use comfy_table::{Cell, CellAlignment, Table, presets};
 use snnergy::core::Report;
 use snnergy::core::report::BreakEvenStatus;
+use snnergy::report::Render as _;
 
 fn table(header: &[&str]) -> Table {
     let mut t = Table::new();

@@ -73,27 +73,29 @@ fn hermetic(text: &str) -> String {
     toml::to_string(&doc).unwrap()
 }
 
-/// train.json without what changes from run to run (timings) or machine to machine (paths).
+/// train.json without what changes from run to run (timings) or machine to machine (paths),
+/// with its keys sorted (whatever order serde_json keeps them in).
 fn stable_json(text: &str) -> String {
-    fn blank(v: &mut serde_json::Value) {
+    fn blank(v: serde_json::Value) -> serde_json::Value {
+        use serde_json::Value;
         match v {
-            serde_json::Value::Object(m) => {
-                for (k, v) in m.iter_mut() {
-                    if ["seconds", "samples_per_s", "pipeline", "checkpoint"].contains(&k.as_str())
-                    {
-                        *v = serde_json::Value::Null;
-                    } else {
-                        blank(v);
-                    }
-                }
+            Value::Object(m) => {
+                let sorted: std::collections::BTreeMap<String, Value> = m
+                    .into_iter()
+                    .map(|(k, v)| {
+                        let volatile = ["seconds", "samples_per_s", "pipeline", "checkpoint"]
+                            .contains(&k.as_str());
+                        (k, if volatile { Value::Null } else { blank(v) })
+                    })
+                    .collect();
+                Value::Object(sorted.into_iter().collect())
             }
-            serde_json::Value::Array(items) => items.iter_mut().for_each(blank),
-            _ => {}
+            Value::Array(items) => Value::Array(items.into_iter().map(blank).collect()),
+            other => other,
         }
     }
-    let mut v: serde_json::Value = serde_json::from_str(text).unwrap();
-    blank(&mut v);
-    serde_json::to_string_pretty(&v).unwrap() + "\n"
+    let v: serde_json::Value = serde_json::from_str(text).unwrap();
+    serde_json::to_string_pretty(&blank(v)).unwrap() + "\n"
 }
 
 /// The files a run wrote that the golden copy keeps, by name, with their content; the

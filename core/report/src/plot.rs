@@ -6,9 +6,9 @@
 //! - the energy of each layer stacked by category, SNN above baseline, per architecture;
 //! - a tornado of the sensitivity study, when the report has one.
 //!
-//! Plotting lives in the facade so the analytic crates stay free of plotters. Every figure is
-//! a self-contained SVG string; [`write_figures`] writes them next to the report and returns
-//! their captions and relative paths for [`Report::write_to`](snnergy_core::Report::write_to).
+//! Every figure is a self-contained SVG string; [`write_figures`] writes them next to the
+//! report and returns their captions and relative paths for
+//! [`Render::write_to`](crate::Render::write_to).
 
 use std::path::Path;
 
@@ -16,14 +16,17 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use snnergy_core::Report;
 use snnergy_core::action::Category;
-use snnergy_core::error::Error;
-use snnergy_core::report::{BreakEvenStatus, Comparison};
-use snnergy_core::sensitivity::Tornado;
+use snnergy_core::report::{BreakEvenStatus, Comparison, Tornado};
+
+use crate::ReportError as Error;
 
 const FONT: &str = "sans-serif";
 
 fn plot_err(figure: &str) -> impl Fn(String) -> Error + '_ {
-    move |e| Error::Other(format!("drawing figure `{figure}`: {e}"))
+    move |message| Error::Figure {
+        figure: figure.to_string(),
+        message,
+    }
 }
 
 /// Runs drawing code, turning any plotters error into an [`Error`] naming the figure.

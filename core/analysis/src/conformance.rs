@@ -12,13 +12,15 @@
 //! The suite returns its findings instead of panicking so `snnergy plugin check` can print
 //! them; tests call [`ConformanceReport::assert_passed`].
 
-use crate::action::{ActionKind, Actions, Category, ComputeOp, Interconnect};
-use crate::activity::{OperatingPoint, layer_activities};
-use crate::analysis::{AnalysisSettings, Evaluator};
-use crate::energy::{EnergyModel, ScaledModel};
-use crate::error::Error;
-use crate::network::{InputCoding, Network};
-use crate::traits::Architecture;
+use snnergy_core::action::{ActionKind, Actions, Category, ComputeOp, Interconnect};
+use snnergy_core::activity::{OperatingPoint, layer_activities};
+use snnergy_core::settings::AnalysisSettings;
+
+use crate::analysis::Evaluator;
+use snnergy_core::energy::{EnergyModel, ScaledModel};
+use snnergy_core::error::Error;
+use snnergy_core::network::{InputCoding, Network};
+use snnergy_core::traits::Architecture;
 
 /// One check's outcome.
 #[derive(Clone, Debug, PartialEq)]

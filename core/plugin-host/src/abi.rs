@@ -31,7 +31,8 @@ use core::ffi::c_void;
 /// entry symbol's name.
 pub const ABI_MAJOR: u32 = 1;
 
-/// Minor version: fields appended to [`PluginV1`] or [`HostV1`] bump it.
+/// Minor version: fields appended to [`PluginV1`] or [`HostV1`] bump it. (Optional fields of
+/// the JSON messages, which either side may leave out, do not.)
 pub const ABI_MINOR: u32 = 0;
 
 /// Version of the JSON messages.

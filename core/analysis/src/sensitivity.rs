@@ -11,157 +11,21 @@
 
 use std::path::Path;
 
-use serde::{Deserialize, Serialize};
+use snnergy_core::action::PriceClass;
+use snnergy_core::activity::OperatingPoint;
+use snnergy_core::settings::{AnalysisSettings, SensitivitySettings};
 
-use crate::action::PriceClass;
-use crate::activity::OperatingPoint;
-use crate::analysis::{
-    AnalysisSettings, ArchSlot, Crossing, Evaluator, WorkloadSlot, activity_shape, find_crossing,
-};
-use crate::energy::{EnergyModel, ScaledModel};
-use crate::error::{ConfigError, Error};
-use crate::network::Network;
-use crate::registry::Registry;
-use crate::report::BreakEvenStatus;
-use crate::traits::{ActivityContext, ActivitySource, Architecture};
+use crate::analysis::{ArchSlot, Crossing, Evaluator, WorkloadSlot, activity_shape, find_crossing};
+use snnergy_core::energy::{EnergyModel, ScaledModel};
+use snnergy_core::error::Error;
+use snnergy_core::network::Network;
+use snnergy_core::registry::Registry;
+use snnergy_core::report::{BreakEvenStatus, Side, Tornado, TornadoRow};
+use snnergy_core::traits::{ActivityContext, ActivitySource, Architecture};
 
-fn default_range() -> f64 {
-    0.5
-}
-fn yes() -> bool {
-    true
-}
-
-/// `[analysis.sensitivity]`: the one-at-a-time study.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SensitivitySettings {
-    /// T of the operating point; default: the report's headline T.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub timesteps: Option<u32>,
-    /// Relative change each way: 0.5 varies every input between ×0.5 and ×1.5.
-    #[serde(default = "default_range")]
-    pub range: f64,
-    /// Vary each price class.
-    #[serde(default = "yes")]
-    pub prices: bool,
-    /// Vary each numeric architecture parameter.
-    #[serde(default = "yes")]
-    pub parameters: bool,
-}
-
-impl Default for SensitivitySettings {
-    fn default() -> Self {
-        Self {
-            timesteps: None,
-            range: default_range(),
-            prices: true,
-            parameters: true,
-        }
-    }
-}
-
-impl SensitivitySettings {
-    /// Checks ranges; errors name the key.
-    pub fn validate(&self) -> Result<(), ConfigError> {
-        if !(self.range > 0.0 && self.range < 1.0) {
-            return Err(ConfigError::new(format!(
-                "range = {}: must lie in (0, 1) (0.5 varies every input by ±50 %)",
-                self.range
-            ))
-            .at_key("analysis.sensitivity.range"));
-        }
-        if self.timesteps == Some(0) {
-            return Err(
-                ConfigError::new("timesteps = 0: an SNN needs at least one time step")
-                    .at_key("analysis.sensitivity.timesteps"),
-            );
-        }
-        Ok(())
-    }
-}
-
-/// One side (−range or +range) of a tornado row.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Side {
-    /// The value used, as shown to the reader (`×0.5`, `128`).
-    pub value: String,
-    /// Break-even spike rate (mean over neuron layers), if the energies cross or the SNN
-    /// always wins (then the highest rate searched).
-    pub breakeven: Option<f64>,
-    /// How the break-even search ended.
-    pub status: BreakEvenStatus,
-    /// Whether the SNN wins at the operating point's activity.
-    pub snn_wins: bool,
-}
-
-impl Side {
-    /// The break-even spike rate as a number for charts: 0 when the SNN never wins.
-    pub fn effective(&self) -> f64 {
-        self.breakeven.unwrap_or(0.0)
-    }
-}
-
-/// One varied input.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct TornadoRow {
-    /// `price` or `parameter`.
-    pub kind: String,
-    /// Price class (`sram`, `dram`, …) or parameter key.
-    pub name: String,
-    /// At −range, or `None` when the architecture rejects the value (see `notes`).
-    pub low: Option<Side>,
-    /// At +range, or `None` when rejected.
-    pub high: Option<Side>,
-    /// |break-even(high) − break-even(low)|, spike rate.
-    pub swing: f64,
-    /// Whether the verdict at the operating point differs from the nominal one on either side.
-    pub flips: bool,
-}
-
-/// The study of one architecture on one workload.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Tornado {
-    /// Architecture label.
-    pub architecture: String,
-    /// Workload label.
-    pub workload: String,
-    /// T.
-    pub timesteps: u32,
-    /// Baseline name.
-    pub baseline: String,
-    /// Operating-point label.
-    pub operating_point: String,
-    /// Mean spike rate of the operating point.
-    pub spike_rate: f64,
-    /// Relative change each way.
-    pub range: f64,
-    /// Nominal result.
-    pub nominal: Side,
-    /// Rows, largest swing first.
-    pub rows: Vec<TornadoRow>,
-    /// What could not be varied, and why.
-    pub notes: Vec<String>,
-}
-
-impl Tornado {
-    /// Whether any input flips the verdict within the range.
-    pub fn flips(&self) -> bool {
-        self.rows.iter().any(|r| r.flips)
-    }
-}
-
-/// The T a study uses: its own, else the report's headline rule.
+/// The T a study uses: its own, else the report's headline T.
 pub fn study_timesteps(settings: &AnalysisSettings, s: &SensitivitySettings) -> u32 {
-    if let Some(t) = s.timesteps {
-        return t;
-    }
-    let ts = &settings.timesteps;
-    settings
-        .headline_timesteps
-        .filter(|t| ts.contains(t))
-        .or_else(|| ts.contains(&6).then_some(6))
-        .unwrap_or_else(|| ts.get(ts.len() / 2).copied().unwrap_or(1))
+    s.timesteps.unwrap_or_else(|| settings.headline_timesteps())
 }
 
 struct Point<'a> {

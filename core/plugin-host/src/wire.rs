@@ -8,10 +8,10 @@
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
-use crate::action::{ActionKind, Category};
-use crate::activity::LayerActivity;
-use crate::energy::{Derivation, PriceSource};
-use crate::traits::Assumption;
+use snnergy_core::action::{ActionKind, Category};
+use snnergy_core::activity::LayerActivity;
+use snnergy_core::energy::{Derivation, PriceSource};
+use snnergy_core::traits::Assumption;
 
 /// A message that carries its schema version.
 pub trait Versioned {
@@ -42,9 +42,9 @@ versioned!(
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum ComponentKind {
-    /// An [`Architecture`](crate::Architecture).
+    /// An [`Architecture`](snnergy_core::Architecture).
     Architecture,
-    /// An [`EnergyModel`](crate::EnergyModel).
+    /// An [`EnergyModel`](snnergy_core::EnergyModel).
     EnergyModel,
 }
 
@@ -66,8 +66,13 @@ pub struct ComponentDoc {
     pub name: String,
     /// One line.
     pub summary: String,
-    /// Documented parameters (the only keys a pipeline may set).
+    /// Documented parameters (the only keys a pipeline may set). Kept beside
+    /// `config_schema` for hosts that predate it.
     pub params: Vec<ParamDoc>,
+    /// JSON schema of the configuration, from which the host takes the keys and their docs
+    /// (absent from plugins built before it; older hosts ignore it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config_schema: Option<serde_json::Value>,
     /// Every parameter with a default, with that default (a JSON object).
     pub defaults: serde_json::Value,
     /// A complete configuration that builds (a JSON object, without `type`).
@@ -118,11 +123,11 @@ pub struct CheckRequest<'a> {
     /// The host's number for the network (0: none), the same for the same network.
     #[serde(default)]
     pub network_id: u64,
-    /// The network (a [`Network`](crate::Network)); left out when the host sent network
+    /// The network (a [`Network`](snnergy_core::Network)); left out when the host sent network
     /// `network_id` to this handle before.
     #[serde(default, borrow)]
     pub network: Option<&'a RawValue>,
-    /// The format (a [`Format`](crate::Format)).
+    /// The format (a [`Format`](snnergy_core::Format)).
     #[serde(borrow)]
     pub format: &'a RawValue,
 }
@@ -144,11 +149,11 @@ pub struct EvaluateRequest<'a> {
     /// The host's number for the network (0: none), the same for the same network.
     #[serde(default)]
     pub network_id: u64,
-    /// The network (a [`Network`](crate::Network)); left out when the host sent network
+    /// The network (a [`Network`](snnergy_core::Network)); left out when the host sent network
     /// `network_id` to this handle before.
     #[serde(default, borrow)]
     pub network: Option<&'a RawValue>,
-    /// The format (a [`Format`](crate::Format)).
+    /// The format (a [`Format`](snnergy_core::Format)).
     #[serde(borrow)]
     pub format: &'a RawValue,
     /// The layers to evaluate, in the order answers are expected.

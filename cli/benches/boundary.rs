@@ -1,7 +1,11 @@
-//! What the plugin boundary costs: `snnergy bench` evaluates the built-in `paper-v1`
-//! directly and through the full plugin C ABI (JSON both ways, handles, plugin-allocated
-//! buffers, caught panics) in the same run, per layer-evaluation, one call per network and
-//! one call per layer; then every architecture loaded from a plugin library (`--plugin`).
+//! What the plugin boundary costs: the built-in `paper-v1` evaluated directly and through the
+//! full plugin C ABI (JSON both ways, handles, plugin-allocated buffers, caught panics) in
+//! the same run, per layer-evaluation, one call per network and one call per layer; then
+//! every architecture loaded from the libraries `SNNERGY_PLUGIN_PATH` names.
+//!
+//! ```sh
+//! cargo bench -p snnergy-cli --bench boundary            # -- --seconds 2
+//! ```
 //!
 //! The boundary copy is linked into this program ([`snnergy_plugin_sdk::linked_table`])
 //! rather than loaded from a library: calling a function pointer into a loaded library costs
@@ -10,13 +14,15 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use snnergy::analysis::Evaluator;
 use snnergy::archs::{PaperV1, PaperV1Config, PaperVariant, paper_v1::Quantity};
 use snnergy::core::activity::{OperatingPoint, layer_activities};
 use snnergy::core::{
-    Actions, AnalysisSettings, Architecture, Assumption, ConfigError, EnergyModel, Evaluator, Kind,
-    LayerActivity, Network, Origin, Registry, Workload,
+    Actions, AnalysisSettings, Architecture, Assumption, BuildContext, Component, ConfigError,
+    EnergyModel, Kind, LayerActivity, Network, Origin, Registry, Workload,
 };
-use snnergy_plugin_sdk::{Component, PluginArchitecture};
+use snnergy::plugin_host::PluginRegistry as _;
+use snnergy_plugin_sdk::Exported;
 
 /// `paper-v1`, exported through the plugin ABI.
 #[derive(Debug)]
@@ -45,17 +51,17 @@ impl Architecture for PaperV1ThroughAbi {
     }
 }
 
-impl PluginArchitecture for PaperV1ThroughAbi {
+impl Component for PaperV1ThroughAbi {
+    type Interface = dyn Architecture;
     type Config = PaperV1Config;
     const NAME: &'static str = "paper-v1-through-abi";
     const SUMMARY: &'static str = "the built-in paper-v1, called through the plugin ABI";
-    const PARAMS: &'static [(&'static str, &'static str)] = snnergy::archs::paper_v1::PARAMS;
-    fn build(c: PaperV1Config) -> Result<Self, ConfigError> {
-        PaperV1::new(c).map(Self).map_err(ConfigError::new)
+    fn build(c: PaperV1Config, _: &BuildContext<'_>) -> Result<Box<dyn Architecture>, ConfigError> {
+        Ok(Box::new(Self(PaperV1::new(c).map_err(ConfigError::new)?)))
     }
 }
 
-static THROUGH_ABI: &[Component] = &[Component::architecture::<PaperV1ThroughAbi>()];
+static THROUGH_ABI: &[Exported] = &[Exported::of::<PaperV1ThroughAbi>()];
 
 fn config() -> PaperV1Config {
     PaperV1Config {
@@ -163,14 +169,23 @@ fn networks(registry: &Registry) -> anyhow::Result<Vec<Network>> {
         .collect()
 }
 
-pub fn boundary(registry: &Registry, seconds: f64) -> anyhow::Result<()> {
-    outln!("plugin boundary (ns per layer-evaluation; µs = ns / 1000):");
+fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().collect();
+    let seconds: f64 = args
+        .windows(2)
+        .find(|w| w[0] == "--seconds")
+        .and_then(|w| w[1].parse().ok())
+        .unwrap_or(2.0);
+    let mut registry = snnergy::registry()?;
+    registry.load_search_path()?;
+    let registry = &registry;
+    println!("plugin boundary (ns per layer-evaluation; µs = ns / 1000):");
     let budget = Duration::from_secs_f64((seconds / 8.0).max(0.05));
     let table =
         snnergy_plugin_sdk::linked_table("snnergy-bench", env!("CARGO_PKG_VERSION"), THROUGH_ABI);
     // SAFETY: the SDK's table satisfies the ABI and lives for the process.
     let lib = unsafe {
-        snnergy::core::plugin::open_linked(
+        snnergy::plugin_host::open_linked(
             Path::new("<linked paper-v1 through the plugin ABI>"),
             table,
         )
@@ -194,7 +209,7 @@ pub fn boundary(registry: &Registry, seconds: f64) -> anyhow::Result<()> {
         let (b, _) = per_network(through.as_ref(), energy.as_ref(), &net, budget)?;
         let (dl, _) = per_layer(&direct, &net, budget)?;
         let (bl, _) = per_layer(through.as_ref(), &net, budget)?;
-        outln!(
+        println!(
             "  paper-v1 on {:<18} built in {:>8.0}   through the ABI, one call per network {:>8.0} (+{:.0})   one call per layer {:>8.0} (+{:.0})",
             format!("{} ({} layers)", net.name, net.layers.len()),
             d,
@@ -215,7 +230,7 @@ pub fn boundary(registry: &Registry, seconds: f64) -> anyhow::Result<()> {
         for net in networks(registry)? {
             let (b, _) = per_network(arch.as_ref(), horowitz.as_ref(), &net, budget)?;
             let (bl, _) = per_layer(arch.as_ref(), &net, budget)?;
-            outln!(
+            println!(
                 "  {} on {:<18} from {}: one call per network {:>8.0}   one call per layer {:>8.0}",
                 info.name,
                 format!("{} ({} layers)", net.name, net.layers.len()),

@@ -31,13 +31,16 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::activity::Uniform;
-use crate::analysis::{AnalysisSettings, ArchSlot, WorkloadSlot, analyze};
-use crate::energy::EnergyModel;
-use crate::error::{ConfigError, Error};
-use crate::registry::{Component, Kind, Registry, closest};
-use crate::report::Report;
-use crate::traits::{ActivitySource, Architecture, Workload};
+use snnergy_core::settings::AnalysisSettings;
+use snnergy_plugin_host::{Library, PluginRegistry};
+
+use crate::analysis::{ArchSlot, WorkloadSlot, analyze};
+use crate::sources::{Uniform, resolve};
+use snnergy_core::energy::EnergyModel;
+use snnergy_core::error::{ConfigError, Error};
+use snnergy_core::registry::{BuildContext, Interface, Kind, Registry, closest};
+use snnergy_core::report::Report;
+use snnergy_core::traits::{ActivitySource, Architecture, Workload};
 
 /// Top-level sections a pipeline may have.
 pub const SECTIONS: &[&str] = &[
@@ -52,7 +55,7 @@ pub const SECTIONS: &[&str] = &[
 ];
 
 /// A registry extended by a pipeline's `[plugins]`, with the libraries it loaded.
-type WithPlugins = (Registry, Vec<Arc<crate::plugin::Library>>);
+type WithPlugins = (Registry, Vec<Arc<Library>>);
 
 /// A built pipeline, ready to run.
 #[derive(Debug)]
@@ -71,7 +74,10 @@ pub struct Pipeline {
     pub architectures: Vec<ArchSlot>,
     /// Plugin libraries its `[plugins]` section loaded: a sensitivity study rebuilds their
     /// components too.
-    pub plugins: Vec<Arc<crate::plugin::Library>>,
+    pub plugins: Vec<Arc<Library>>,
+    /// The registry its components were built with (with its plugins), which [`Pipeline::run`]
+    /// rebuilds architectures with; `None` for a pipeline built in code.
+    pub registry: Option<Registry>,
 }
 
 impl Pipeline {
@@ -99,19 +105,17 @@ impl Pipeline {
         self.settings
             .output
             .as_ref()
-            .map(|o| crate::activity::resolve(&self.base_dir, o))
+            .map(|o| resolve(&self.base_dir, o))
     }
 
     /// Runs the analysis (and the sensitivity study, if configured, rebuilding architectures
-    /// with the built-in registry).
+    /// with the registry the pipeline was built with, else with the built-in registry).
     pub fn run(&self) -> Result<Report, Error> {
-        let registry = self
-            .settings
-            .sensitivity
-            .as_ref()
-            .filter(|s| s.parameters)
-            .and_then(|_| Registry::builtin().ok());
-        self.run_with(registry.as_ref())
+        let builtin = match (&self.registry, &self.settings.sensitivity) {
+            (None, Some(s)) if s.parameters => Registry::builtin().ok(),
+            _ => None,
+        };
+        self.run_with(self.registry.as_ref().or(builtin.as_ref()))
     }
 
     /// Runs the analysis; a configured sensitivity study rebuilds architectures with varied
@@ -122,7 +126,9 @@ impl Pipeline {
             Some(r) if !self.plugins.is_empty() => {
                 let mut r = r.clone();
                 for lib in &self.plugins {
-                    r.register_library(lib)?;
+                    // The registry given knows another component by a plugin's name.
+                    r.register_library(lib)
+                        .map_err(|e| ConfigError::new(e.to_string()).at_key("plugins.load"))?;
                 }
                 Some(r)
             }
@@ -296,13 +302,18 @@ impl Document {
             None => (None, Vec::new()),
         };
         let registry = with_plugins.as_ref().unwrap_or(registry);
+        let ctx = BuildContext {
+            registry,
+            base_dir: &base_dir,
+        };
 
         let settings: AnalysisSettings = match self.table.get("analysis") {
             None => AnalysisSettings::default(),
             Some(v) => {
                 let at = [Seg::Key("analysis".into())];
                 let mut de = <dyn erased_serde::Deserializer>::erase(v.clone());
-                crate::registry::deserialize_config(&mut de).map_err(|e| self.locate(&at, e))?
+                snnergy_core::registry::deserialize_config(&mut de)
+                    .map_err(|e| self.locate(&at, e))?
             }
         };
         settings.validate().map_err(|e| self.locate(&[], e))?;
@@ -310,7 +321,7 @@ impl Document {
         let mut workloads = Vec::new();
         for (at, table) in self.components("workload", true)? {
             let (label, params) = split_common(table, &["name"]);
-            let w: Box<dyn Workload> = self.build_component(registry, &at, params)?;
+            let w: Box<dyn Workload> = self.build_component(&ctx, &at, params)?;
             let network = w
                 .network()
                 .map_err(|e| self.error(&at, format!("workload cannot build its network: {e}")))?;
@@ -326,7 +337,7 @@ impl Document {
 
         let activity: Arc<dyn ActivitySource> = match self.components("activity", false)?.pop() {
             Some((at, table)) => {
-                Arc::from(self.build_component::<dyn ActivitySource>(registry, &at, table)?)
+                Arc::from(self.build_component::<dyn ActivitySource>(&ctx, &at, table)?)
             }
             None => Arc::new(Uniform::default()),
         };
@@ -334,7 +345,7 @@ impl Document {
         let default_energy: Option<Arc<dyn EnergyModel>> =
             match self.components("energy", false)?.pop() {
                 Some((at, table)) => Some(Arc::from(
-                    self.build_component::<dyn EnergyModel>(registry, &at, table)?,
+                    self.build_component::<dyn EnergyModel>(&ctx, &at, table)?,
                 )),
                 None => None,
             };
@@ -352,7 +363,7 @@ impl Document {
                 t.remove("type");
                 t
             };
-            let arch: Box<dyn Architecture> = self.build_component(registry, &at, params)?;
+            let arch: Box<dyn Architecture> = self.build_component(&ctx, &at, params)?;
             let energy = match common.get("energy") {
                 Some(v) => {
                     let mut at_e = at.clone();
@@ -376,7 +387,7 @@ impl Document {
                                 .into());
                         }
                     };
-                    Arc::from(self.build_component::<dyn EnergyModel>(registry, &at_e, table)?)
+                    Arc::from(self.build_component::<dyn EnergyModel>(&ctx, &at_e, table)?)
                 }
                 None => default_energy.clone().ok_or_else(|| {
                     let names: Vec<&str> = registry
@@ -418,6 +429,7 @@ impl Document {
         }
         Ok(Pipeline {
             file: self.file.clone(),
+            registry: Some(registry.clone()),
             base_dir,
             settings,
             workloads,
@@ -485,7 +497,7 @@ impl Document {
                     format!("expected a library path, found {}", item.type_str()),
                 ));
             };
-            let path = crate::activity::resolve(base_dir, Path::new(path));
+            let path = resolve(base_dir, Path::new(path));
             libs.push(
                 with.load_plugin(&path)
                     .map_err(|e| self.error(&item_at, e.to_string()))?,
@@ -528,13 +540,14 @@ impl Document {
         }
     }
 
-    /// Looks up `type` and builds the component, placing errors.
-    pub fn build_component<T: Component + ?Sized>(
+    /// Looks up `type` and builds the component in `ctx`, placing errors.
+    pub fn build_component<T: Interface + ?Sized>(
         &self,
-        registry: &Registry,
+        ctx: &BuildContext<'_>,
         at: &[Seg],
         mut table: toml::Table,
     ) -> Result<Box<T>, ConfigError> {
+        let registry = ctx.registry;
         let mut type_path = at.to_vec();
         type_path.push(Seg::Key("type".into()));
         let type_name = match table.remove("type") {
@@ -561,7 +574,7 @@ impl Document {
                 ));
             }
         };
-        registry.build::<T>(&type_name, table).map_err(|e| {
+        registry.build_in::<T>(&type_name, table, ctx).map_err(|e| {
             if e.key.as_deref() == Some("type") {
                 ConfigError {
                     key: Some(path_string(&type_path)),
@@ -731,6 +744,7 @@ impl PipelineBuilder {
                 .unwrap_or_else(|| Arc::new(Uniform::default())),
             architectures: self.architectures,
             plugins: Vec::new(),
+            registry: None,
         })
     }
 }

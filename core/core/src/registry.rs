@@ -1,16 +1,23 @@
-//! The registry maps type names to factories, one table per component kind.
+//! The registry maps type names to factories, one table per component kind, and the one
+//! shape every component has: [`Component`].
+//!
+//! A component is a name, a one-line summary, a typed configuration and a `build`. The
+//! configuration type is the single description of its keys: the valid keys of a TOML table,
+//! the parameter docs of `snnergy describe` (its doc comments), its defaults and its JSON
+//! schema all come from it.
 //!
 //! A factory turns the keys of a TOML table (handed over as an erased deserializer) into a
 //! trait object. Built-ins arrive through `inventory` at start-up ([`Registry::builtin`]),
-//! embedders call [`Registry::register`] at run time, and the plugin loader registers
-//! factories that wrap a foreign library. inventory alone is not enough: its registrations
-//! are frozen at link time and never cross a dynamically loaded library.
+//! embedders call [`Registry::add`] at run time, and the plugin loader registers factories
+//! that wrap a foreign library. inventory alone is not enough: its registrations are frozen at
+//! link time and never cross a dynamically loaded library.
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use schemars::JsonSchema;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -68,13 +75,15 @@ impl fmt::Display for Kind {
     }
 }
 
-/// One documented parameter of a component.
+/// One documented parameter of a component, as its configuration type describes it.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Param {
     /// Key in the TOML table.
     pub name: String,
     /// What it means, its unit, and why the default is what it is.
     pub doc: String,
+    /// Whether a table must set it (it has no default).
+    pub required: bool,
 }
 
 /// Where a component comes from.
@@ -108,8 +117,10 @@ pub struct ComponentInfo {
     pub name: String,
     /// One line.
     pub summary: String,
-    /// Documented parameters.
+    /// Documented parameters: the only keys its table may have.
     pub params: Vec<Param>,
+    /// JSON schema of its configuration.
+    pub schema: serde_json::Value,
     /// Every parameter with a default, with that default.
     pub defaults: toml::Table,
     /// A complete table (without `type`) that parses and runs.
@@ -147,9 +158,66 @@ impl ComponentInfo {
     }
 }
 
+/// What a component is built with besides its configuration: the registry the pipeline is
+/// built from (plugins included), so a component can build the components it names, and the
+/// folder its relative paths mean.
+#[derive(Clone, Copy, Debug)]
+pub struct BuildContext<'a> {
+    /// The pipeline's registry.
+    pub registry: &'a Registry,
+    /// Folder relative paths are resolved against (the pipeline file's).
+    pub base_dir: &'a Path,
+}
+
+impl<'a> BuildContext<'a> {
+    /// A context with `registry` whose relative paths mean the current folder.
+    pub fn new(registry: &'a Registry) -> Self {
+        Self {
+            registry,
+            base_dir: Path::new("."),
+        }
+    }
+}
+
+/// The one shape of every component, built-in, registered by an embedder, or exported by a
+/// plugin: a name, a summary, a typed configuration and how to build it.
+///
+/// `Config` is the whole description of the component's keys. Derive `Serialize`,
+/// `Deserialize`, `JsonSchema` and `Default`, put `#[serde(default, deny_unknown_fields)]`
+/// on the struct, and document every field: the doc comment is what `snnergy describe` and
+/// the JSON schema say about the key, `Default` is the default every key takes.
+pub trait Component: 'static {
+    /// The trait object it is used through (`dyn Architecture`, `dyn EnergyModel`, …).
+    type Interface: Interface + ?Sized;
+    /// Its configuration: the keys of its table.
+    type Config: Serialize + DeserializeOwned + JsonSchema + Default;
+    /// Type name used as `type = "…"`.
+    const NAME: &'static str;
+    /// One line for `snnergy list`.
+    const SUMMARY: &'static str;
+
+    /// Validates a configuration and builds the component; errors name the key.
+    fn build(
+        config: Self::Config,
+        ctx: &BuildContext<'_>,
+    ) -> Result<Box<Self::Interface>, ConfigError>;
+
+    /// Keys that make the example of `snnergy describe` run as printed, beyond the defaults
+    /// (the price table an architecture is meant for, as `energy = "…"`, which a pipeline
+    /// reads from the architecture's table).
+    fn example() -> toml::Table {
+        toml::Table::new()
+    }
+}
+
 /// Builds a component from its configuration.
 pub type Factory<T> = Arc<
-    dyn Fn(&mut dyn erased_serde::Deserializer<'_>) -> Result<Box<T>, ConfigError> + Send + Sync,
+    dyn Fn(
+            &mut dyn erased_serde::Deserializer<'_>,
+            &BuildContext<'_>,
+        ) -> Result<Box<T>, ConfigError>
+        + Send
+        + Sync,
 >;
 
 /// A registered component.
@@ -185,8 +253,9 @@ pub struct Registry {
     regularizers: BTreeMap<String, Entry<dyn Regularizer>>,
 }
 
-/// Links a trait-object type to its kind and table, so registration and building are generic.
-pub trait Component: 'static {
+/// The trait-object type of a kind of component, linked to its kind and table so that
+/// registration and building are generic.
+pub trait Interface: 'static {
     /// The kind.
     const KIND: Kind;
     /// Its table.
@@ -195,9 +264,9 @@ pub trait Component: 'static {
     fn table_mut(registry: &mut Registry) -> &mut BTreeMap<String, Entry<Self>>;
 }
 
-macro_rules! component {
+macro_rules! interface {
     ($t:ty, $kind:expr, $field:ident) => {
-        impl Component for $t {
+        impl Interface for $t {
             const KIND: Kind = $kind;
             fn table(registry: &Registry) -> &BTreeMap<String, Entry<Self>> {
                 &registry.$field
@@ -209,22 +278,11 @@ macro_rules! component {
     };
 }
 
-component!(dyn Workload, Kind::Workload, workloads);
-component!(dyn ActivitySource, Kind::Activity, activities);
-component!(dyn Architecture, Kind::Architecture, architectures);
-component!(dyn EnergyModel, Kind::EnergyModel, energy_models);
-component!(dyn Regularizer, Kind::Regularizer, regularizers);
-
-/// The static description of a component a crate registers.
-#[derive(Clone, Copy, Debug)]
-pub struct Spec<'a> {
-    /// Type name.
-    pub name: &'a str,
-    /// One line.
-    pub summary: &'a str,
-    /// `(key, doc)` for every parameter.
-    pub params: &'a [(&'a str, &'a str)],
-}
+interface!(dyn Workload, Kind::Workload, workloads);
+interface!(dyn ActivitySource, Kind::Activity, activities);
+interface!(dyn Architecture, Kind::Architecture, architectures);
+interface!(dyn EnergyModel, Kind::EnergyModel, energy_models);
+interface!(dyn Regularizer, Kind::Regularizer, regularizers);
 
 /// A built-in's registration hook, collected by `inventory` at start-up.
 #[derive(Debug)]
@@ -242,6 +300,42 @@ macro_rules! register_builtins {
     ($f:path) => {
         $crate::inventory::submit! { $crate::registry::Builtin { register: $f } }
     };
+}
+
+/// The JSON schema of a configuration type.
+pub fn schema_of<C: JsonSchema>() -> serde_json::Value {
+    serde_json::Value::from(schemars::schema_for!(C))
+}
+
+/// The parameters a configuration's JSON schema describes, in declaration order: every
+/// property with its description, and whether it is required.
+pub fn params_of(schema: &serde_json::Value) -> Vec<Param> {
+    let required: Vec<&str> = schema
+        .get("required")
+        .and_then(|r| r.as_array())
+        .map(|r| r.iter().filter_map(|v| v.as_str()).collect())
+        .unwrap_or_default();
+    schema
+        .get("properties")
+        .and_then(|p| p.as_object())
+        .map(|props| {
+            props
+                .iter()
+                .map(|(name, p)| Param {
+                    name: name.clone(),
+                    // Doc comments wrap; a description is one line.
+                    doc: p
+                        .get("description")
+                        .and_then(|d| d.as_str())
+                        .unwrap_or_default()
+                        .split_whitespace()
+                        .collect::<Vec<_>>()
+                        .join(" "),
+                    required: required.contains(&name.as_str()),
+                })
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// Converts a config value to a TOML table (for defaults and examples).
@@ -291,52 +385,34 @@ impl Registry {
         Ok(r)
     }
 
-    /// Registers a component whose configuration type is `C`; `build` turns a parsed
-    /// configuration into the component. Defaults and the example come from `C::default()`.
-    pub fn register<T, C, F>(&mut self, spec: Spec<'_>, build: F) -> Result<(), RegistryError>
-    where
-        T: Component + ?Sized,
-        C: Serialize + DeserializeOwned + Default + 'static,
-        F: Fn(C) -> Result<Box<T>, ConfigError> + Send + Sync + 'static,
-    {
-        self.register_with_origin::<T, C, F>(spec, Origin::Builtin, build)
+    /// Registers component `C` as a built-in.
+    pub fn add<C: Component>(&mut self) -> Result<(), RegistryError> {
+        self.add_with_origin::<C>(Origin::Builtin)
     }
 
-    /// Like [`Registry::register`], recording where the component comes from.
-    pub fn register_with_origin<T, C, F>(
-        &mut self,
-        spec: Spec<'_>,
-        origin: Origin,
-        build: F,
-    ) -> Result<(), RegistryError>
-    where
-        T: Component + ?Sized,
-        C: Serialize + DeserializeOwned + Default + 'static,
-        F: Fn(C) -> Result<Box<T>, ConfigError> + Send + Sync + 'static,
-    {
-        let defaults = to_table(&C::default());
+    /// Registers component `C`, recording where it comes from.
+    pub fn add_with_origin<C: Component>(&mut self, origin: Origin) -> Result<(), RegistryError> {
+        let schema = schema_of::<C::Config>();
+        let defaults = to_table(&C::Config::default());
+        let mut example = defaults.clone();
+        example.extend(C::example());
         let info = ComponentInfo {
-            kind: T::KIND,
-            name: spec.name.to_string(),
-            summary: spec.summary.to_string(),
-            params: spec
-                .params
-                .iter()
-                .map(|(name, doc)| Param {
-                    name: (*name).to_string(),
-                    doc: (*doc).to_string(),
-                })
-                .collect(),
-            example: defaults.clone(),
+            kind: C::Interface::KIND,
+            name: C::NAME.to_string(),
+            summary: C::SUMMARY.to_string(),
+            params: params_of(&schema),
+            schema,
+            example,
             defaults,
             origin,
         };
-        let factory: Factory<T> = Arc::new(move |de| build(deserialize_config::<C>(de)?));
+        let factory: Factory<C::Interface> =
+            Arc::new(|de, ctx| C::build(deserialize_config::<C::Config>(de)?, ctx));
         self.insert(info, factory)
     }
 
     /// Registers a component from a ready-made description and factory (plugins use this).
-    pub fn insert<T: Component + ?Sized>(
+    pub fn insert<T: Interface + ?Sized>(
         &mut self,
         info: ComponentInfo,
         factory: Factory<T>,
@@ -354,42 +430,33 @@ impl Registry {
         Ok(())
     }
 
-    /// Overrides keys of a registered component's example, for components whose defaults
-    /// need companions to run (for instance the price table an architecture is meant for, as
-    /// `energy = "…"`, which a pipeline reads from the architecture's table). Returns false
-    /// when `name` is not registered as a `T`.
-    pub fn set_example<T: Component + ?Sized>(
-        &mut self,
-        name: &str,
-        overrides: toml::Table,
-    ) -> bool {
-        match T::table_mut(self).get_mut(name) {
-            Some(entry) => {
-                for (k, v) in overrides {
-                    entry.info.example.insert(k, v);
-                }
-                true
-            }
-            None => false,
-        }
-    }
-
     /// Whether `name` is registered as a `T`.
-    pub fn contains<T: Component + ?Sized>(&self, name: &str) -> bool {
+    pub fn contains<T: Interface + ?Sized>(&self, name: &str) -> bool {
         T::table(self).contains_key(name)
     }
 
     /// The entry for `name`, if registered as a `T`.
-    pub fn entry<T: Component + ?Sized>(&self, name: &str) -> Option<&Entry<T>> {
+    pub fn entry<T: Interface + ?Sized>(&self, name: &str) -> Option<&Entry<T>> {
         T::table(self).get(name)
     }
 
-    /// Builds a `T` named `name` from `params` (the table without its `type` key). Unknown
-    /// keys are rejected with the closest valid key; unknown names list the valid ones.
-    pub fn build<T: Component + ?Sized>(
+    /// Builds a `T` named `name` from `params` (the table without its `type` key), with this
+    /// registry and relative paths meaning the current folder. See [`Registry::build_in`].
+    pub fn build<T: Interface + ?Sized>(
         &self,
         name: &str,
         params: toml::Table,
+    ) -> Result<Box<T>, ConfigError> {
+        self.build_in(name, params, &BuildContext::new(self))
+    }
+
+    /// Builds a `T` named `name` from `params` in `ctx`. Unknown keys are rejected with the
+    /// closest valid key; unknown names list the valid ones.
+    pub fn build_in<T: Interface + ?Sized>(
+        &self,
+        name: &str,
+        params: toml::Table,
+        ctx: &BuildContext<'_>,
     ) -> Result<Box<T>, ConfigError> {
         let table = T::table(self);
         let Some(entry) = table.get(name) else {
@@ -402,12 +469,12 @@ impl Registry {
         };
         check_keys(&entry.info, &params)?;
         let mut de = <dyn erased_serde::Deserializer>::erase(toml::Value::Table(params));
-        (entry.factory)(&mut de)
+        (entry.factory)(&mut de, ctx)
     }
 
     /// Descriptions of every component of `kind`, by name.
     pub fn infos(&self, kind: Kind) -> Vec<&ComponentInfo> {
-        fn infos<T: Component + ?Sized>(r: &Registry) -> Vec<&ComponentInfo> {
+        fn infos<T: Interface + ?Sized>(r: &Registry) -> Vec<&ComponentInfo> {
             T::table(r).values().map(|e| &e.info).collect()
         }
         match kind {

@@ -2,6 +2,7 @@
 //! wiring between them, plus the per-layer quantities every model is written in terms of
 //! (neurons N, fan-in F, synapses S = N·F, weights W, input size A).
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::error::WorkloadError;
@@ -197,7 +198,7 @@ impl Layer {
 }
 
 /// How the network input reaches the first layer of the SNN.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema, Default)]
 #[serde(rename_all = "kebab-case")]
 pub enum InputCoding {
     /// The first layer receives the analog image at every time step (direct coding, as in the

@@ -1,206 +1,20 @@
-//! Spike activity: per-layer spike rates of the SNN and non-zero fractions of its quantized
-//! baseline, from a uniform assumption or from a profile file (exported by snnergy's engine or
-//! by a PyTorch script).
+//! Activity sources: a uniform assumption, or a profile file (exported by snnergy's engine or
+//! by a PyTorch script) read from disk.
 //!
 //! Rates are recorded per layer *output* (what an engine measures: spikes of a layer's neurons
-//! divided by neurons × T). A layer's *input* rate is its producers' output rate; layers
-//! without neurons (pooling, the readout) pass their input rate through.
+//! divided by neurons × T); see [`snnergy_core::activity`] for how they reach each layer.
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::error::ActivityError;
-use crate::network::{InputCoding, Network, Source};
-use crate::traits::{ActivityContext, ActivitySource, Assumption};
-
-/// Activity of one layer's outputs.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
-pub struct LayerRates {
-    /// SNN spikes per neuron per time step, in [0, 1].
-    pub spike_rate: f64,
-    /// Fraction of the QNN baseline's outputs that are non-zero, in [0, 1].
-    pub nonzero: f64,
-}
-
-/// One activity setting to analyse.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct OperatingPoint {
-    /// Label shown in reports (`uniform`, the profile's file name, …).
-    pub label: String,
-    /// Rates per layer, in network order. Entries of layers without neurons are ignored
-    /// unless `explicit` marks them as measured.
-    pub layers: Vec<LayerRates>,
-    /// Which entries were given (the rest pass their input's rate through).
-    pub explicit: Vec<bool>,
-    /// The encoded input under rate coding: its spike rate, and the non-zero fraction of the
-    /// baseline's quantized input. Ignored under direct coding (the image is dense).
-    pub input: LayerRates,
-    /// Time steps the rates were measured at, if they were measured.
-    pub measured_timesteps: Option<u32>,
-}
-
-impl OperatingPoint {
-    /// The same rate `r` and non-zero fraction `nonzero` at every layer and at the input.
-    pub fn uniform(network: &Network, r: f64, nonzero: f64) -> Self {
-        let rates = LayerRates {
-            spike_rate: r,
-            nonzero,
-        };
-        Self {
-            label: "uniform".into(),
-            layers: vec![rates; network.layers.len()],
-            explicit: network.layers.iter().map(|l| l.neuron).collect(),
-            // Under rate coding the encoded input fires at the same rate as every layer.
-            input: rates,
-            measured_timesteps: None,
-        }
-    }
-
-    /// Checks every rate lies in [0, 1] and the point matches the network.
-    pub fn validate(&self, network: &Network) -> Result<(), ActivityError> {
-        if self.layers.len() != network.layers.len() || self.explicit.len() != self.layers.len() {
-            return Err(ActivityError::Invalid(format!(
-                "operating point `{}` has {} layer entries, network `{}` has {} layers",
-                self.label,
-                self.layers.len(),
-                network.name,
-                network.layers.len()
-            )));
-        }
-        let check = |what: &str, name: &str, v: f64| {
-            if !(0.0..=1.0).contains(&v) {
-                Err(ActivityError::Invalid(format!(
-                    "{what} of `{name}` in `{}` is {v}, outside [0, 1]",
-                    self.label
-                )))
-            } else {
-                Ok(())
-            }
-        };
-        check("input spike rate", "<input>", self.input.spike_rate)?;
-        check("input non-zero fraction", "<input>", self.input.nonzero)?;
-        for ((l, r), e) in network.layers.iter().zip(&self.layers).zip(&self.explicit) {
-            if *e {
-                check("spike_rate", &l.name, r.spike_rate)?;
-                check("nonzero", &l.name, r.nonzero)?;
-            }
-        }
-        Ok(())
-    }
-
-    /// Mean spike rate over neuron layers, weighted by neurons: the number reports call "the"
-    /// spike rate of the network.
-    pub fn mean_spike_rate(&self, network: &Network) -> f64 {
-        weighted_mean(network, &self.layers, |r| r.spike_rate)
-    }
-
-    /// Mean non-zero fraction over neuron layers, weighted by neurons.
-    pub fn mean_nonzero(&self, network: &Network) -> f64 {
-        weighted_mean(network, &self.layers, |r| r.nonzero)
-    }
-
-    /// This point with every spike rate multiplied by `alpha` and clamped to 1 (non-zero
-    /// fractions unchanged): the one-parameter family break-even search walks along. The
-    /// encoded input's rate scales with the layers', so under rate coding the first layer's
-    /// work follows the family too.
-    pub fn scaled(&self, alpha: f64) -> OperatingPoint {
-        let mut p = self.clone();
-        for r in &mut p.layers {
-            r.spike_rate = (r.spike_rate * alpha).min(1.0);
-        }
-        p.input.spike_rate = (p.input.spike_rate * alpha).min(1.0);
-        p
-    }
-}
-
-fn weighted_mean(network: &Network, rates: &[LayerRates], f: impl Fn(&LayerRates) -> f64) -> f64 {
-    let (mut sum, mut n) = (0.0, 0.0);
-    for (l, r) in network.layers.iter().zip(rates) {
-        if l.neuron {
-            let w = l.neurons() as f64;
-            sum += w * f(r);
-            n += w;
-        }
-    }
-    if n > 0.0 { sum / n } else { 0.0 }
-}
-
-/// What an architecture needs to know about activity at one layer.
-#[derive(Clone, Copy, Debug, PartialEq, Default, Serialize, Deserialize)]
-pub struct LayerActivity {
-    /// SNN spikes per input element per time step arriving at the layer.
-    pub input_rate: f64,
-    /// Fraction of the QNN's input values that are non-zero.
-    pub input_nonzero: f64,
-    /// SNN spikes per output neuron per time step.
-    pub output_rate: f64,
-    /// Fraction of the QNN's outputs that are non-zero.
-    pub output_nonzero: f64,
-    /// The SNN layer receives analog values rather than spikes (direct input coding at the
-    /// first layer): its synaptic work is multiply-accumulate every time step.
-    pub analog_input: bool,
-}
-
-/// Resolves an operating point into per-layer input and output activity along the network's
-/// wiring.
-pub fn layer_activities(
-    network: &Network,
-    point: &OperatingPoint,
-    coding: InputCoding,
-) -> Vec<LayerActivity> {
-    let mut out: Vec<LayerActivity> = Vec::with_capacity(network.layers.len());
-    layer_activities_into(network, point, coding, &mut out);
-    out
-}
-
-/// Like [`layer_activities`], reusing `out`'s allocation (hot path of sweeps).
-pub fn layer_activities_into(
-    network: &Network,
-    point: &OperatingPoint,
-    coding: InputCoding,
-    out: &mut Vec<LayerActivity>,
-) {
-    out.clear();
-    let input = point.input;
-    for (i, layer) in network.layers.iter().enumerate() {
-        let (mut rate, mut nonzero, mut analog) = (0.0, 0.0, false);
-        for s in &layer.sources {
-            match *s {
-                // A direct-coded input is the analog image itself: dense, every step.
-                Source::Input if coding == InputCoding::Direct => {
-                    rate += 1.0;
-                    nonzero += 1.0;
-                    analog = true;
-                }
-                Source::Input => {
-                    rate += input.spike_rate;
-                    nonzero += input.nonzero;
-                }
-                Source::Layer(j) => {
-                    let a: &LayerActivity = &out[j];
-                    rate += a.output_rate;
-                    nonzero += a.output_nonzero;
-                }
-            }
-        }
-        let k = layer.sources.len().max(1) as f64;
-        let (input_rate, input_nonzero) = (rate / k, nonzero / k);
-        let (output_rate, output_nonzero) = if layer.neuron || point.explicit[i] {
-            (point.layers[i].spike_rate, point.layers[i].nonzero)
-        } else {
-            (input_rate, input_nonzero)
-        };
-        out.push(LayerActivity {
-            input_rate,
-            input_nonzero,
-            output_rate,
-            output_nonzero,
-            analog_input: analog,
-        });
-    }
-}
+use snnergy_core::activity::{LayerRates, OperatingPoint};
+use snnergy_core::error::{ActivityError, ConfigError};
+use snnergy_core::network::Network;
+use snnergy_core::registry::{BuildContext, Component};
+use snnergy_core::traits::{ActivityContext, ActivitySource, Assumption};
 
 fn default_nonzero() -> f64 {
     0.45
@@ -208,16 +22,18 @@ fn default_nonzero() -> f64 {
 
 /// `uniform`: the same spike rate at every layer, for each rate listed, with the baseline's
 /// non-zero fraction held fixed.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Uniform {
-    /// Spike rates to analyse (spikes per neuron per step). Give this or `sparsity`.
+    /// spike rates to analyse, spikes per neuron per time step, each in [0, 1] (give this or
+    /// `sparsity`)
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub spike_rates: Vec<f64>,
-    /// Sparsities to analyse (1 − spike rate). Give this or `spike_rates`.
+    /// sparsities to analyse, 1 − spike rate, each in [0, 1] (give this or `spike_rates`)
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub sparsity: Vec<f64>,
-    /// Non-zero fraction of the baseline's activations, held fixed across spike rates.
+    /// fraction ρ of the baseline's activations that are non-zero; default 0.45, the paper's
+    /// optimized ANN
     #[serde(default = "default_nonzero")]
     pub nonzero: f64,
 }
@@ -234,8 +50,7 @@ impl Default for Uniform {
 
 impl Uniform {
     /// Validates and returns the spike rates; errors name the offending key.
-    pub fn checked_rates(&self) -> Result<Vec<f64>, crate::error::ConfigError> {
-        use crate::error::ConfigError;
+    pub fn checked_rates(&self) -> Result<Vec<f64>, ConfigError> {
         let (key, given) = match (self.spike_rates.is_empty(), self.sparsity.is_empty()) {
             (false, true) => ("spike_rates", &self.spike_rates),
             (true, false) => ("sparsity", &self.sparsity),
@@ -264,6 +79,21 @@ impl Uniform {
         } else {
             given.clone()
         })
+    }
+}
+
+impl Component for Uniform {
+    type Interface = dyn ActivitySource;
+    type Config = Uniform;
+    const NAME: &'static str = "uniform";
+    const SUMMARY: &'static str = "the same spike rate at every layer, for each rate listed; baseline non-zero fraction held fixed";
+
+    fn build(
+        uniform: Uniform,
+        _: &BuildContext<'_>,
+    ) -> Result<Box<dyn ActivitySource>, ConfigError> {
+        uniform.checked_rates()?;
+        Ok(Box::new(uniform))
     }
 }
 
@@ -296,12 +126,14 @@ impl ActivitySource for Uniform {
 /// CSV: a header with at least `layer` and `spike_rate` (and optionally `nonzero`); other
 /// columns (neurons, spikes, …) are ignored. A row named `input` gives the encoded input's
 /// rate under rate coding (default: dense).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Profile {
-    /// Profile file, relative to the pipeline file.
+    /// profile file, relative to the pipeline file; .json {"layers": [{"name", "spike_rate",
+    /// "nonzero"}]} or .csv with columns layer,spike_rate[,nonzero]
     pub path: PathBuf,
-    /// Non-zero fraction for layers whose entry has none.
+    /// non-zero fraction for layers whose entry has none (optional; without it every entry
+    /// needs one)
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub nonzero: Option<f64>,
 }
@@ -572,6 +404,7 @@ impl ProfileFile {
             explicit,
             input,
             measured_timesteps: self.timesteps,
+            provenance: None,
         })
     }
 
@@ -615,6 +448,20 @@ impl ProfileFile {
             _ => serde_json::to_string_pretty(self).map_err(|e| err(e.to_string()))? + "\n",
         };
         std::fs::write(path, text).map_err(|e| err(format!("cannot write profile: {e}")))
+    }
+}
+
+impl Component for Profile {
+    type Interface = dyn ActivitySource;
+    type Config = Profile;
+    const NAME: &'static str = "profile";
+    const SUMMARY: &'static str = "per-layer spike rates and non-zero fractions from a JSON or CSV file (e.g. exported by the engine)";
+
+    fn build(
+        profile: Profile,
+        _: &BuildContext<'_>,
+    ) -> Result<Box<dyn ActivitySource>, ConfigError> {
+        Ok(Box::new(profile))
     }
 }
 
@@ -687,7 +534,6 @@ pub fn resolve(base: &Path, path: &Path) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::network::{NetworkBuilder, Shape};
 
     #[test]
     fn relative_paths_resolve_against_the_base_without_detours() {
@@ -704,23 +550,5 @@ mod tests {
         assert_eq!(r("", "../x"), Path::new("../x"));
         assert_eq!(r("/a/b", "../../../x"), Path::new("/x"));
         assert_eq!(r("pipelines", "/abs/p"), Path::new("/abs/p"));
-    }
-
-    #[test]
-    fn scaling_a_point_scales_the_rate_coded_input_with_the_layers() {
-        let mut b = NetworkBuilder::new("n", Shape::new(3, 8, 8));
-        b.conv("c", 4, 3, 1, 1, false, None, true).unwrap();
-        let net = b.finish().unwrap();
-        let p = OperatingPoint::uniform(&net, 0.2, 0.45).scaled(2.0);
-        assert_eq!(p.layers[0].spike_rate, 0.4);
-        assert_eq!(p.input.spike_rate, 0.4);
-        assert_eq!(p.input.nonzero, 0.45);
-        assert_eq!(
-            OperatingPoint::uniform(&net, 0.8, 0.45)
-                .scaled(2.0)
-                .input
-                .spike_rate,
-            1.0
-        );
     }
 }

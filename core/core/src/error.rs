@@ -187,20 +187,9 @@ pub enum Error {
     /// Registry.
     #[error(transparent)]
     Registry(#[from] RegistryError),
-    /// A plugin library.
-    #[error(transparent)]
-    Plugin(#[from] crate::plugin::PluginError),
     /// A result that must not reach a report (NaN, negative or zero energy).
     #[error("{0}")]
     InvalidResult(String),
-    /// Reading or writing a file.
-    #[error("{}: {source}", path.display())]
-    Io {
-        /// The file.
-        path: PathBuf,
-        /// The cause.
-        source: std::io::Error,
-    },
     /// Anything else, from extensions.
     #[error("{0}")]
     Other(String),

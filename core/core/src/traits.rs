@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::action::Actions;
 use crate::activity::{LayerActivity, OperatingPoint};
-use crate::error::{ActivityError, ArchError, WorkloadError};
+use crate::error::{ActivityError, ArchError, ConfigError, WorkloadError};
 use crate::format::Format;
 use crate::network::Network;
 
@@ -86,6 +86,76 @@ pub trait Architecture: Send + Sync + fmt::Debug {
     }
 }
 
+/// An architecture that decides once per network and format where everything goes (its
+/// mapping), then counts each layer against that mapping. Implementing this instead of
+/// [`Architecture`] gives `check`, `evaluate` and `evaluate_network` for free, with the
+/// mapping made once per network evaluation.
+pub trait MappedArchitecture: Send + Sync + fmt::Debug {
+    /// What the architecture decides for a whole network in one format.
+    type Mapping;
+
+    /// Maps `network` in `format`; errors name the layer or the parameter at fault.
+    fn map(&self, network: &Network, format: &Format) -> Result<Self::Mapping, ArchError>;
+
+    /// Appends the actions of layer `layer` under `mapping` to `out`.
+    fn count(
+        &self,
+        network: &Network,
+        mapping: &Self::Mapping,
+        layer: usize,
+        format: &Format,
+        activity: &LayerActivity,
+        out: &mut Actions,
+    ) -> Result<(), ArchError>;
+
+    /// [`Architecture::check`]: by default, that the network maps. Override when a layer
+    /// can fail in `count` without failing the mapping.
+    fn check(&self, network: &Network, format: &Format) -> Result<(), ArchError> {
+        self.map(network, format).map(|_| ())
+    }
+
+    /// [`Architecture::assumptions`].
+    fn assumptions(&self) -> Vec<Assumption> {
+        Vec::new()
+    }
+}
+
+impl<A: MappedArchitecture> Architecture for A {
+    fn check(&self, network: &Network, format: &Format) -> Result<(), ArchError> {
+        MappedArchitecture::check(self, network, format)
+    }
+
+    fn evaluate(
+        &self,
+        network: &Network,
+        layer: usize,
+        format: &Format,
+        activity: &LayerActivity,
+        out: &mut Actions,
+    ) -> Result<(), ArchError> {
+        let mapping = self.map(network, format)?;
+        self.count(network, &mapping, layer, format, activity, out)
+    }
+
+    fn evaluate_network(
+        &self,
+        network: &Network,
+        format: &Format,
+        activity: &[LayerActivity],
+        out: &mut [Actions],
+    ) -> Result<(), ArchError> {
+        let mapping = self.map(network, format)?;
+        for (i, (a, o)) in activity.iter().zip(out.iter_mut()).enumerate() {
+            self.count(network, &mapping, i, format, a, o)?;
+        }
+        Ok(())
+    }
+
+    fn assumptions(&self) -> Vec<Assumption> {
+        MappedArchitecture::assumptions(self)
+    }
+}
+
 /// Context an activity source may need.
 #[derive(Clone, Copy, Debug)]
 pub struct ActivityContext<'a> {
@@ -133,16 +203,11 @@ pub struct RegularizedLayer<'a> {
 /// A training penalty that pushes sparsity (or weight structure). Works on flat `f32` slices
 /// so the core stays free of any tensor library; gradients are added into `grad`.
 pub trait Regularizer: Send + Sync + fmt::Debug {
-    /// Called once before training `network` for an SNN of `timesteps` steps, with the
-    /// registry the pipeline was built from (so a regularizer can build architectures and
-    /// price tables, plugins included). Errors name the offending key.
-    fn prepare(
-        &mut self,
-        network: &Network,
-        timesteps: u32,
-        registry: &crate::registry::Registry,
-    ) -> Result<(), crate::error::ConfigError> {
-        let _ = (network, timesteps, registry);
+    /// Called once before training `network` for an SNN of `timesteps` steps (what a
+    /// regularizer needs from the registry it took when it was built). Errors name the
+    /// offending key.
+    fn prepare(&mut self, network: &Network, timesteps: u32) -> Result<(), ConfigError> {
+        let _ = (network, timesteps);
         Ok(())
     }
 

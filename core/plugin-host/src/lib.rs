@@ -1,4 +1,4 @@
-//! Hardware models loaded at run time from shared libraries.
+//! snnergy-plugin-host: hardware models loaded at run time from shared libraries.
 //!
 //! A plugin is a `cdylib` built with `snnergy-plugin-sdk`. It exports one C function whose
 //! name carries the ABI major version ([`abi::ENTRY_NAME`]) and returns a table of C functions
@@ -22,6 +22,8 @@
 //! Loading a library runs its initialisation code: plugins are trusted code, like any other
 //! program the user runs.
 
+#![warn(missing_docs)]
+
 pub mod abi;
 pub mod wire;
 
@@ -34,14 +36,16 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use serde::de::DeserializeOwned;
 
-use crate::action::{ActionKind, Actions};
-use crate::activity::LayerActivity;
-use crate::energy::{EnergyModel, Price, PriceSource};
-use crate::error::{ArchError, ConfigError, PriceError};
-use crate::format::Format;
-use crate::network::Network;
-use crate::registry::{ComponentInfo, Factory, Kind, Origin, Param, Registry};
-use crate::traits::{Architecture, Assumption};
+use snnergy_core::action::{ActionKind, Actions};
+use snnergy_core::activity::LayerActivity;
+use snnergy_core::energy::{EnergyModel, Price, PriceSource};
+use snnergy_core::error::{ArchError, ConfigError, PriceError};
+use snnergy_core::format::Format;
+use snnergy_core::network::Network;
+use snnergy_core::registry::{
+    ComponentInfo, Factory, Interface, Kind, Origin, Param, Registry, params_of,
+};
+use snnergy_core::traits::{Architecture, Assumption};
 
 use abi::{Buf, HostV1, PluginV1, Status, StrRef, TableHeader};
 
@@ -642,19 +646,29 @@ fn json_to_toml(v: &serde_json::Value) -> Result<Option<toml::Value>, String> {
     }))
 }
 
-impl Registry {
+/// What plugins add to a [`Registry`].
+pub trait PluginRegistry {
     /// Loads the plugin at `path` and registers every component it provides, all or nothing.
     /// Loading the same library into the same registry again changes nothing. A name already
     /// registered by anyone else is an error naming both.
-    pub fn load_plugin(&mut self, path: &Path) -> Result<Arc<Library>, PluginError> {
+    fn load_plugin(&mut self, path: &Path) -> Result<Arc<Library>, PluginError>;
+
+    /// Registers every component of an opened library, all or nothing (see
+    /// [`PluginRegistry::load_plugin`]).
+    fn register_library(&mut self, lib: &Arc<Library>) -> Result<(), PluginError>;
+
+    /// Loads every library [`SEARCH_PATH_VAR`] names (see there for what it means).
+    fn load_search_path(&mut self) -> Result<Vec<Arc<Library>>, PluginError>;
+}
+
+impl PluginRegistry for Registry {
+    fn load_plugin(&mut self, path: &Path) -> Result<Arc<Library>, PluginError> {
         let lib = open(path)?;
         self.register_library(&lib)?;
         Ok(lib)
     }
 
-    /// Registers every component of an opened library, all or nothing (see
-    /// [`Registry::load_plugin`]).
-    pub fn register_library(&mut self, lib: &Arc<Library>) -> Result<(), PluginError> {
+    fn register_library(&mut self, lib: &Arc<Library>) -> Result<(), PluginError> {
         let origin = Origin::Plugin(lib.path.clone());
         let mut new = Vec::new();
         for c in lib.components() {
@@ -674,40 +688,44 @@ impl Registry {
             }
         }
         for c in new {
+            // A plugin built before configurations carried their schema lists its keys.
+            let (schema, params) = match &c.config_schema {
+                Some(schema) => (schema.clone(), params_of(schema)),
+                None => (
+                    serde_json::Value::Null,
+                    c.params
+                        .iter()
+                        .map(|p| Param {
+                            name: p.name.clone(),
+                            doc: p.doc.clone(),
+                            required: false,
+                        })
+                        .collect(),
+                ),
+            };
             let info = ComponentInfo {
                 kind: kind_of(c.kind),
                 name: c.name.clone(),
                 summary: c.summary.clone(),
-                params: c
-                    .params
-                    .iter()
-                    .map(|p| Param {
-                        name: p.name.clone(),
-                        doc: p.doc.clone(),
-                    })
-                    .collect(),
+                params,
+                schema,
                 defaults: json_to_toml_table(&c.defaults).unwrap_or_default(),
                 example: json_to_toml_table(&c.example).unwrap_or_default(),
                 origin: origin.clone(),
             };
-            let name = c.name.clone();
             let result = match c.kind {
-                wire::ComponentKind::Architecture => {
-                    let lib = lib.clone();
-                    let factory: Factory<dyn Architecture> = Arc::new(move |de| {
-                        let config = config_json(de)?;
-                        Ok(Box::new(ForeignArchitecture::create(&lib, &name, &config)?))
-                    });
-                    self.insert(info, factory)
-                }
-                wire::ComponentKind::EnergyModel => {
-                    let lib = lib.clone();
-                    let factory: Factory<dyn EnergyModel> = Arc::new(move |de| {
-                        let config = config_json(de)?;
-                        Ok(Box::new(ForeignEnergyModel::create(&lib, &name, &config)?))
-                    });
-                    self.insert(info, factory)
-                }
+                wire::ComponentKind::Architecture => self.insert(
+                    info,
+                    foreign::<dyn Architecture>(lib, &c.name, |lib, name, config| {
+                        Ok(Box::new(ForeignArchitecture::create(lib, name, config)?))
+                    }),
+                ),
+                wire::ComponentKind::EnergyModel => self.insert(
+                    info,
+                    foreign::<dyn EnergyModel>(lib, &c.name, |lib, name, config| {
+                        Ok(Box::new(ForeignEnergyModel::create(lib, name, config)?))
+                    }),
+                ),
             };
             // Checked above; kept as an error rather than a panic.
             result.map_err(|e| lib.error(PluginErrorKind::Duplicate, e.to_string()))?;
@@ -715,8 +733,7 @@ impl Registry {
         Ok(())
     }
 
-    /// Loads every library [`SEARCH_PATH_VAR`] names (see there for what it means).
-    pub fn load_search_path(&mut self) -> Result<Vec<Arc<Library>>, PluginError> {
+    fn load_search_path(&mut self) -> Result<Vec<Arc<Library>>, PluginError> {
         let Some(value) = std::env::var_os(SEARCH_PATH_VAR) else {
             return Ok(Vec::new());
         };
@@ -764,6 +781,17 @@ pub fn search_path(value: &std::ffi::OsStr) -> Result<Vec<PathBuf>, PluginError>
         }
     }
     Ok(out)
+}
+
+/// A factory that hands the configuration to the plugin as JSON. The context stays on this
+/// side: no registry crosses the C boundary.
+fn foreign<I: Interface + ?Sized>(
+    lib: &Arc<Library>,
+    name: &str,
+    create: fn(&Arc<Library>, &str, &serde_json::Value) -> Result<Box<I>, ConfigError>,
+) -> Factory<I> {
+    let (lib, name) = (lib.clone(), name.to_string());
+    Arc::new(move |de, _| create(&lib, &name, &config_json(de)?))
 }
 
 fn config_json(

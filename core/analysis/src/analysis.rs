@@ -7,262 +7,18 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::sync::Arc;
 
-use serde::{Deserialize, Deserializer, Serialize};
-
-use crate::action::{ActionKind, Actions, Category, PriceClass};
-use crate::activity::{LayerActivity, OperatingPoint, layer_activities_into};
-use crate::energy::{EnergyModel, Price};
-use crate::error::{ArchError, ConfigError, Error};
-use crate::format::{Format, Neuron, QnnFormat, SnnFormat, capacity_matched_bits};
-use crate::network::{InputCoding, Network};
-use crate::report::{
-    ArchitectureSummary, BreakEven, BreakEvenStatus, Comparison, LayerComparison, PriceRow, Report,
-    SourceRow, Sweep, WorkloadSummary,
+use snnergy_core::action::{ActionKind, Actions, Category, PriceClass};
+use snnergy_core::activity::{LayerActivity, OperatingPoint, layer_activities_into};
+use snnergy_core::energy::{EnergyModel, Price};
+use snnergy_core::error::{ArchError, ConfigError, Error};
+use snnergy_core::format::Format;
+use snnergy_core::network::{InputCoding, Network};
+use snnergy_core::report::{
+    ArchitectureSummary, BreakEven, BreakEvenStatus, Comparison, LayerComparison, Measured,
+    PriceRow, Report, SourceRow, Sweep, WorkloadSummary,
 };
-use crate::traits::{ActivityContext, ActivitySource, Architecture, Assumption};
-
-/// What the SNN is compared against.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "kebab-case")]
-pub enum Baseline {
-    /// A QNN with ⌈log2(T+1)⌉-bit activations: the same number of levels as 0..T spikes
-    /// (the paper's v2+ fair twin).
-    #[default]
-    CapacityMatched,
-    /// An 8-bit ANN (the paper's v1 baseline).
-    Ann8,
-}
-
-/// Neuron model named in `[analysis]`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "kebab-case")]
-pub enum NeuronModel {
-    /// Integrate-and-fire.
-    #[default]
-    If,
-    /// Leaky integrate-and-fire (set `leak`).
-    Lif,
-}
-
-fn default_timesteps() -> Vec<u32> {
-    vec![6]
-}
-fn default_weight_bits() -> u32 {
-    8
-}
-fn default_state_bits() -> u32 {
-    16
-}
-fn default_true() -> bool {
-    true
-}
-fn default_sweep_points() -> u32 {
-    101
-}
-fn default_leak() -> f64 {
-    0.9
-}
-
-/// The `[analysis]` section.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AnalysisSettings {
-    /// Report title.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub title: Option<String>,
-    /// Time steps to analyse: a list, a single number, or a range string `"1..16"` (inclusive).
-    #[serde(default = "default_timesteps", deserialize_with = "timesteps")]
-    pub timesteps: Vec<u32>,
-    /// The T that the report's verdicts speak of (default: 6 if analysed, else the middle T).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub headline_timesteps: Option<u32>,
-    /// The baseline the SNN is compared with.
-    #[serde(default)]
-    pub baseline: Baseline,
-    /// SNN and baseline weight bits.
-    #[serde(default = "default_weight_bits")]
-    pub weight_bits: u32,
-    /// SNN membrane bits.
-    #[serde(default = "default_state_bits")]
-    pub membrane_bits: u32,
-    /// Baseline accumulator (partial-sum) bits.
-    #[serde(default = "default_state_bits")]
-    pub accumulator_bits: u32,
-    /// Neuron model.
-    #[serde(default)]
-    pub neuron: NeuronModel,
-    /// Membrane fraction kept per step for `neuron = "lif"`.
-    #[serde(default = "default_leak")]
-    pub leak: f64,
-    /// How the input reaches the first layer.
-    #[serde(default)]
-    pub input_coding: InputCoding,
-    /// Solve for the break-even spike rate per T.
-    #[serde(default = "default_true")]
-    pub breakeven: bool,
-    /// Points of the energy-vs-spike-rate curve per architecture, workload and T (0: none).
-    #[serde(default = "default_sweep_points")]
-    pub sweep_points: u32,
-    /// Output folder, relative to the pipeline file.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub output: Option<std::path::PathBuf>,
-    /// `[analysis.sensitivity]`: the one-at-a-time ±range study of the break-even spike rate.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sensitivity: Option<crate::sensitivity::SensitivitySettings>,
-}
-
-impl Default for AnalysisSettings {
-    fn default() -> Self {
-        Self {
-            title: None,
-            timesteps: default_timesteps(),
-            headline_timesteps: None,
-            baseline: Baseline::default(),
-            weight_bits: default_weight_bits(),
-            membrane_bits: default_state_bits(),
-            accumulator_bits: default_state_bits(),
-            neuron: NeuronModel::default(),
-            leak: default_leak(),
-            input_coding: InputCoding::default(),
-            breakeven: true,
-            sweep_points: default_sweep_points(),
-            output: None,
-            sensitivity: None,
-        }
-    }
-}
-
-/// Parses `timesteps` given as `6`, `[2, 4, 6]` or `"1..16"`.
-pub fn parse_timesteps(value: &toml::Value) -> Result<Vec<u32>, String> {
-    let one = |v: i64| -> Result<u32, String> {
-        if v <= 0 {
-            Err(format!(
-                "timesteps = {v}: an SNN needs at least one time step"
-            ))
-        } else if v > 100_000 {
-            Err(format!(
-                "timesteps = {v} is implausibly large (at most 100000)"
-            ))
-        } else {
-            Ok(v as u32)
-        }
-    };
-    match value {
-        toml::Value::Integer(v) => Ok(vec![one(*v)?]),
-        toml::Value::Array(items) => {
-            let mut out = Vec::new();
-            for item in items {
-                match item {
-                    toml::Value::Integer(v) => out.push(one(*v)?),
-                    other => return Err(format!("timesteps entry {other} is not an integer")),
-                }
-            }
-            if out.is_empty() {
-                return Err("timesteps is empty".into());
-            }
-            Ok(out)
-        }
-        toml::Value::String(s) => {
-            let (a, b) = s
-                .split_once("..")
-                .ok_or_else(|| format!("timesteps range `{s}` must look like \"1..16\""))?;
-            let b = b.trim_start_matches('=');
-            let parse = |x: &str| {
-                x.trim()
-                    .parse::<i64>()
-                    .map_err(|_| format!("timesteps range `{s}`: `{x}` is not an integer"))
-            };
-            let (a, b) = (one(parse(a)?)?, one(parse(b)?)?);
-            if a > b {
-                return Err(format!("timesteps range `{s}` is empty"));
-            }
-            Ok((a..=b).collect())
-        }
-        other => Err(format!(
-            "timesteps must be a number, a list or a range string like \"1..16\", not {other}"
-        )),
-    }
-}
-
-fn timesteps<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u32>, D::Error> {
-    let v = toml::Value::deserialize(d)?;
-    parse_timesteps(&v).map_err(serde::de::Error::custom)
-}
-
-impl AnalysisSettings {
-    /// Checks ranges; errors name the key.
-    pub fn validate(&self) -> Result<(), ConfigError> {
-        if self.timesteps.is_empty() {
-            return Err(ConfigError::new("no time steps to analyse").at_key("analysis.timesteps"));
-        }
-        if let Some(t) = self.timesteps.iter().find(|t| **t == 0) {
-            return Err(ConfigError::new(format!(
-                "timesteps = {t}: an SNN needs at least one time step"
-            ))
-            .at_key("analysis.timesteps"));
-        }
-        for (key, bits) in [
-            ("weight_bits", self.weight_bits),
-            ("membrane_bits", self.membrane_bits),
-            ("accumulator_bits", self.accumulator_bits),
-        ] {
-            if !(1..=32).contains(&bits) {
-                return Err(ConfigError::new(format!("{bits} bits is outside 1..=32"))
-                    .at_key(format!("analysis.{key}")));
-            }
-        }
-        if self.neuron == NeuronModel::Lif && !(self.leak > 0.0 && self.leak <= 1.0) {
-            return Err(
-                ConfigError::new(format!("leak = {} is outside (0, 1]", self.leak))
-                    .at_key("analysis.leak"),
-            );
-        }
-        if self.sweep_points == 1 || self.sweep_points > 100_001 {
-            return Err(ConfigError::new(format!(
-                "sweep_points = {} must be 0 (no sweep) or 2..=100001",
-                self.sweep_points
-            ))
-            .at_key("analysis.sweep_points"));
-        }
-        if let Some(s) = &self.sensitivity {
-            s.validate()?;
-        }
-        Ok(())
-    }
-
-    /// The SNN format at `timesteps`.
-    pub fn snn_format(&self, timesteps: u32) -> Format {
-        Format::Snn(SnnFormat {
-            timesteps,
-            weight_bits: self.weight_bits,
-            membrane_bits: self.membrane_bits,
-            neuron: match self.neuron {
-                NeuronModel::If => Neuron::If,
-                NeuronModel::Lif => Neuron::Lif { leak: self.leak },
-            },
-        })
-    }
-
-    /// The baseline format for an SNN with `timesteps` steps.
-    pub fn baseline_format(&self, timesteps: u32) -> Format {
-        Format::Qnn(QnnFormat {
-            activation_bits: match self.baseline {
-                Baseline::CapacityMatched => capacity_matched_bits(timesteps),
-                Baseline::Ann8 => 8,
-            },
-            weight_bits: self.weight_bits,
-            accumulator_bits: self.accumulator_bits,
-        })
-    }
-
-    /// Name of the baseline at `timesteps`, e.g. `qnn-3bit` or `ann-8bit`.
-    pub fn baseline_name(&self, timesteps: u32) -> String {
-        match self.baseline {
-            Baseline::CapacityMatched => format!("qnn-{}bit", capacity_matched_bits(timesteps)),
-            Baseline::Ann8 => "ann-8bit".into(),
-        }
-    }
-}
+use snnergy_core::settings::{AnalysisSettings, Baseline, NeuronModel};
+use snnergy_core::traits::{ActivityContext, ActivitySource, Architecture, Assumption};
 
 /// An architecture with the energy model that prices it.
 #[derive(Debug, Clone)]
@@ -607,6 +363,16 @@ pub fn analyze(
                     p
                 }
             };
+            for point in &points {
+                if let Some(provenance) = &point.provenance {
+                    report.measured.push(Measured {
+                        workload: w.label.clone(),
+                        timesteps: t,
+                        operating_point: point.label.clone(),
+                        provenance: provenance.clone(),
+                    });
+                }
+            }
             for slot in architectures {
                 slot.arch.check(net, &snn)?;
                 slot.arch.check(net, &base)?;
@@ -734,7 +500,7 @@ fn comparison(
     let rate = point.mean_spike_rate(net);
     let nonzero = point.mean_nonzero(net);
     let synapses = net.totals().synapses as f64;
-    let acts = crate::activity::layer_activities(net, point, settings.input_coding);
+    let acts = snnergy_core::activity::layer_activities(net, point, settings.input_coding);
     let twin = match settings.baseline {
         Baseline::CapacityMatched => {
             Some(nonzero + 1e-12 >= rate && nonzero <= (rate * t as f64).min(1.0) + 1e-12)

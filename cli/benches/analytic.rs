@@ -1,11 +1,15 @@
-//! `snnergy bench`: evaluation speed and peak memory of the analytic path, measured in one
-//! process so the figures are comparable on a shared machine.
+//! Evaluation speed and peak memory of the analytic path, measured in one process so the
+//! figures are comparable on a shared machine:
+//!
+//! ```sh
+//! cargo bench -p snnergy-cli --bench analytic            # -- --seconds 2 --sweep-points 1001
+//! ```
 
 use std::time::{Duration, Instant};
 
-use clap::Args;
+use snnergy::analysis::{Evaluator, Pipeline, WorkloadSlot};
 use snnergy::core::activity::OperatingPoint;
-use snnergy::core::{AnalysisSettings, Evaluator, Pipeline, Workload};
+use snnergy::core::{AnalysisSettings, Workload};
 
 /// The shipped pipelines, so the benchmark does not depend on the working folder: the
 /// paper-v1 closed forms (the analytic-core baseline) and the three first-principles
@@ -13,18 +17,28 @@ use snnergy::core::{AnalysisSettings, Evaluator, Pipeline, Workload};
 const PAPER_V1: &str = include_str!("../../pipelines/paper-v1.toml");
 const VGG16_CIFAR10: &str = include_str!("../../pipelines/vgg16-cifar10.toml");
 
-#[derive(Args, Debug)]
-pub struct BenchArgs {
-    /// Seconds to spend on the layer-evaluation rate.
-    #[arg(long, default_value_t = 2.0)]
+/// `--seconds S` (time spent on the layer-evaluation rate) and `--sweep-points N`.
+struct BenchArgs {
     seconds: f64,
-    /// Points of the spike-rate sweep.
-    #[arg(long, default_value_t = 1001)]
     sweep_points: u32,
-    /// Only measure the plugin boundary: the built-in paper-v1 directly and through the
-    /// plugin ABI, and every architecture loaded with --plugin.
-    #[arg(long)]
-    boundary: bool,
+}
+
+impl BenchArgs {
+    fn from_env() -> Self {
+        let mut a = BenchArgs {
+            seconds: 2.0,
+            sweep_points: 1001,
+        };
+        let args: Vec<String> = std::env::args().collect();
+        for w in args.windows(2) {
+            match w[0].as_str() {
+                "--seconds" => a.seconds = w[1].parse().unwrap_or(a.seconds),
+                "--sweep-points" => a.sweep_points = w[1].parse().unwrap_or(a.sweep_points),
+                _ => {}
+            }
+        }
+        a
+    }
 }
 
 /// Peak resident memory of this process (Linux), MiB.
@@ -41,12 +55,10 @@ fn time<T>(f: impl FnOnce() -> T) -> (T, Duration) {
     (out, start.elapsed())
 }
 
-pub fn bench(args: BenchArgs) -> anyhow::Result<()> {
-    let registry = crate::registry()?;
-    outln!("snnergy bench (one thread; figures from this run only)\n");
-    if args.boundary {
-        return crate::bench_boundary::boundary(&registry, args.seconds);
-    }
+fn main() -> anyhow::Result<()> {
+    let args = BenchArgs::from_env();
+    let registry = snnergy::registry()?;
+    println!("snnergy analytic benchmark (one thread; figures from this run only)\n");
 
     // 1. Layer evaluations per second: every architecture of the paper-v1 pipeline and of the
     //    VGG16 pipeline on VGG16 (CIFAR), alternating SNN and baseline formats and varying the
@@ -92,7 +104,7 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<()> {
             }
             let secs = start.elapsed().as_secs_f64();
             let rate = ev.evaluations() as f64 / secs;
-            outln!(
+            println!(
                 "layer evaluations/s  {:<14} ({:<13}) on {:<26} {:>12.0}  ({} layers × {} network evaluations, checksum {:.3e})",
                 slot.label,
                 slot.energy.name(),
@@ -104,14 +116,14 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<()> {
             );
         }
     }
-    outln!();
+    println!();
 
     // 2. The pipelines as shipped (T = 1..16, break-even, sweeps; the VGG16 one also runs
     //    its sensitivity study).
     for (name, p) in [("paper-v1", &pipeline), ("vgg16-cifar10", &main)] {
         let (r, dt) = time(|| p.run_with(Some(&registry)));
         r?;
-        outln!(
+        println!(
             "{name} pipeline, full run: {:>9.1} ms",
             dt.as_secs_f64() * 1e3
         );
@@ -131,19 +143,20 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<()> {
             file: None,
             base_dir: p.base_dir.clone(),
             settings: s,
-            workloads: vec![snnergy::core::WorkloadSlot {
+            workloads: vec![WorkloadSlot {
                 label: "vgg16-cifar10".into(),
                 network: vgg16.clone(),
             }],
             activity: p.activity.clone(),
             architectures: p.architectures.clone(),
             plugins: p.plugins.clone(),
+            registry: None,
         };
         let (report, dt) = time(|| sweep.run());
         let report = report?;
         let points: usize = report.sweeps.iter().map(|s| s.snn_pj.len()).sum();
         let labels: Vec<&str> = p.architectures.iter().map(|a| a.label.as_str()).collect();
-        outln!(
+        println!(
             "VGG16 sweep, T = 1..16 × {} rates × {} architectures [{}] ({} SNN network evaluations + break-even): {:>9.1} ms",
             args.sweep_points,
             p.architectures.len(),
@@ -152,11 +165,10 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<()> {
             dt.as_secs_f64() * 1e3
         );
     }
-    outln!();
-    crate::bench_boundary::boundary(&registry, args.seconds)?;
+    println!();
     match peak_rss_mib() {
-        Some(m) => outln!("peak resident memory:                        {m:>9.1} MiB"),
-        None => outln!("peak resident memory: not available on this system"),
+        Some(m) => println!("peak resident memory:                        {m:>9.1} MiB"),
+        None => println!("peak resident memory: not available on this system"),
     }
     Ok(())
 }
