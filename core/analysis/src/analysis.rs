@@ -14,8 +14,8 @@ use snnergy_core::error::{ArchError, ConfigError, Error};
 use snnergy_core::format::Format;
 use snnergy_core::network::{InputCoding, Network};
 use snnergy_core::report::{
-    ArchitectureSummary, BreakEven, BreakEvenStatus, Comparison, LayerComparison, Measured,
-    PriceRow, Report, SourceRow, Sweep, WorkloadSummary,
+    ArchitectureSummary, BreakEven, BreakEvenStatus, ByCategory, ByClass, Comparison,
+    LayerComparison, Measured, PriceRow, Report, SourceRow, Sweep, WorkloadSummary,
 };
 use snnergy_core::settings::{AnalysisSettings, Baseline, NeuronModel};
 use snnergy_core::traits::{ActivityContext, ActivitySource, Architecture, Assumption};
@@ -507,15 +507,11 @@ fn comparison(
         }
         Baseline::Ann8 => None,
     };
-    let breakdown = |by: &[f64; 6]| -> BTreeMap<String, f64> {
-        Category::ALL
-            .iter()
-            .map(|c| (c.name().to_string(), by[c.index()]))
-            .collect()
+    let breakdown = |by: &[f64; 6]| -> ByCategory {
+        Category::ALL.iter().map(|c| (*c, by[c.index()])).collect()
     };
-    let by_class = |m: &BTreeMap<PriceClass, f64>| -> BTreeMap<String, f64> {
-        m.iter().map(|(k, v)| (k.name().to_string(), *v)).collect()
-    };
+    let by_class =
+        |m: &BTreeMap<PriceClass, f64>| -> ByClass { m.iter().map(|(k, v)| (*k, *v)).collect() };
     Comparison {
         architecture: arch.to_string(),
         workload: w.label.clone(),

@@ -2,10 +2,15 @@
 //! is the data model (and the JSON schema scripts rely on); `snnergy-report` renders it.
 
 use std::collections::BTreeMap;
+use std::fmt;
+use std::marker::PhantomData;
 use std::sync::Arc;
 
+use serde::de::{Deserializer, MapAccess, Visitor};
+use serde::ser::{SerializeMap, Serializer};
 use serde::{Deserialize, Serialize};
 
+use crate::action::{Category, PriceClass};
 use crate::activity::Provenance;
 use crate::energy::PriceSource;
 use crate::network::Network;
@@ -115,9 +120,9 @@ pub struct LayerComparison {
     /// Baseline energy, pJ.
     pub baseline_pj: f64,
     /// SNN energy by category, pJ.
-    pub snn_breakdown: BTreeMap<String, f64>,
+    pub snn_breakdown: ByCategory,
     /// Baseline energy by category, pJ.
-    pub baseline_breakdown: BTreeMap<String, f64>,
+    pub baseline_breakdown: ByCategory,
 }
 
 /// SNN against baseline at one operating point.
@@ -154,13 +159,13 @@ pub struct Comparison {
     /// For a capacity-matched twin: whether ρ lies within the twin bound r ≤ ρ ≤ min(1, r·T).
     pub twin_consistent: Option<bool>,
     /// SNN energy by category, pJ.
-    pub snn_breakdown: BTreeMap<String, f64>,
+    pub snn_breakdown: ByCategory,
     /// Baseline energy by category, pJ.
-    pub baseline_breakdown: BTreeMap<String, f64>,
+    pub baseline_breakdown: ByCategory,
     /// SNN energy by price class (memory level, operation, interconnect), pJ.
-    pub snn_by_class: BTreeMap<String, f64>,
+    pub snn_by_class: ByClass,
     /// Baseline energy by price class, pJ.
-    pub baseline_by_class: BTreeMap<String, f64>,
+    pub baseline_by_class: ByClass,
     /// Per layer.
     pub layers: Vec<LayerComparison>,
 }
@@ -175,6 +180,132 @@ pub enum BreakEvenStatus {
     SnnNeverWins,
     /// The SNN costs less even at the highest rate searched (`spike_rate` holds that rate).
     SnnAlwaysWins,
+}
+
+/// Which result a row belongs to: workload, architecture and T, the key reports join on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ResultKey<'a> {
+    /// Workload label.
+    pub workload: &'a str,
+    /// Architecture label.
+    pub architecture: &'a str,
+    /// Time steps T.
+    pub timesteps: u32,
+}
+
+/// A row of results that belongs to one workload, architecture and T.
+pub trait Keyed {
+    /// Its key.
+    fn key(&self) -> ResultKey<'_>;
+}
+
+macro_rules! keyed {
+    ($($t:ty),*) => {
+        $(impl Keyed for $t {
+            fn key(&self) -> ResultKey<'_> {
+                ResultKey {
+                    workload: &self.workload,
+                    architecture: &self.architecture,
+                    timesteps: self.timesteps,
+                }
+            }
+        })*
+    };
+}
+
+keyed!(Comparison, BreakEven, Sweep, Tornado);
+
+/// What a breakdown attributes energy to: a [`Category`] (what moved) or a [`PriceClass`]
+/// (where, or which operation).
+pub trait BreakdownKey: Copy + Ord + fmt::Debug + 'static {
+    /// Every key, in report order.
+    const ALL: &'static [Self];
+    /// Kebab-case name, as in JSON.
+    fn name(&self) -> &'static str;
+}
+
+impl BreakdownKey for Category {
+    const ALL: &'static [Self] = &Category::ALL;
+    fn name(&self) -> &'static str {
+        Category::name(self)
+    }
+}
+
+impl BreakdownKey for PriceClass {
+    const ALL: &'static [Self] = &PriceClass::ALL;
+    fn name(&self) -> &'static str {
+        PriceClass::name(self)
+    }
+}
+
+/// Energy attributed to typed keys, pJ. In JSON an object keyed by name, in name order.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Breakdown<K>(BTreeMap<K, f64>);
+
+/// Energy by category, pJ.
+pub type ByCategory = Breakdown<Category>;
+/// Energy by price class, pJ.
+pub type ByClass = Breakdown<PriceClass>;
+
+impl<K> Default for Breakdown<K> {
+    fn default() -> Self {
+        Self(BTreeMap::new())
+    }
+}
+
+impl<K: BreakdownKey> Breakdown<K> {
+    /// Energy attributed to `key`, pJ (0 when none is).
+    pub fn get(&self, key: K) -> f64 {
+        self.0.get(&key).copied().unwrap_or(0.0)
+    }
+
+    /// The keys with energy attributed, in key order.
+    pub fn iter(&self) -> impl Iterator<Item = (K, f64)> + '_ {
+        self.0.iter().map(|(k, v)| (*k, *v))
+    }
+}
+
+impl<K: BreakdownKey> FromIterator<(K, f64)> for Breakdown<K> {
+    fn from_iter<I: IntoIterator<Item = (K, f64)>>(iter: I) -> Self {
+        Self(iter.into_iter().collect())
+    }
+}
+
+impl<K: BreakdownKey> Serialize for Breakdown<K> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut named: Vec<(&str, f64)> = self.0.iter().map(|(k, v)| (k.name(), *v)).collect();
+        named.sort_by(|a, b| a.0.cmp(b.0));
+        let mut map = s.serialize_map(Some(named.len()))?;
+        for (k, v) in named {
+            map.serialize_entry(k, &v)?;
+        }
+        map.end()
+    }
+}
+
+impl<'de, K: BreakdownKey> Deserialize<'de> for Breakdown<K> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<K>(PhantomData<K>);
+        impl<'de, K: BreakdownKey> Visitor<'de> for V<K> {
+            type Value = Breakdown<K>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an object of energies keyed by name")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut a: A) -> Result<Self::Value, A::Error> {
+                let mut out = BTreeMap::new();
+                while let Some((name, v)) = a.next_entry::<String, f64>()? {
+                    let Some(k) = K::ALL.iter().find(|k| k.name() == name) else {
+                        return Err(serde::de::Error::custom(format!(
+                            "unknown breakdown key `{name}`"
+                        )));
+                    };
+                    out.insert(*k, v);
+                }
+                Ok(Breakdown(out))
+            }
+        }
+        d.deserialize_map(V(PhantomData))
+    }
 }
 
 /// The break-even spike rate for one architecture, workload and T.
@@ -313,6 +444,32 @@ impl Report {
     /// The T verdicts are stated at (see [`AnalysisSettings::headline_timesteps`]).
     pub fn headline_timesteps(&self) -> u32 {
         self.settings.headline_timesteps()
+    }
+
+    /// The break-even row of `key`.
+    pub fn breakeven_at(&self, key: ResultKey<'_>) -> Option<&BreakEven> {
+        self.breakeven.iter().find(|b| b.key() == key)
+    }
+
+    /// The sweep of `key`.
+    pub fn sweep_at(&self, key: ResultKey<'_>) -> Option<&Sweep> {
+        self.sweeps.iter().find(|s| s.key() == key)
+    }
+
+    /// The comparisons of `key`, one per operating point.
+    pub fn comparisons_at<'a>(
+        &'a self,
+        key: ResultKey<'a>,
+    ) -> impl Iterator<Item = &'a Comparison> + 'a {
+        self.comparisons.iter().filter(move |c| c.key() == key)
+    }
+
+    /// The sensitivity studies of `key`.
+    pub fn tornadoes_at<'a>(
+        &'a self,
+        key: ResultKey<'a>,
+    ) -> impl Iterator<Item = &'a Tornado> + 'a {
+        self.sensitivity.iter().filter(move |t| t.key() == key)
     }
 }
 

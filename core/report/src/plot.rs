@@ -16,7 +16,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use snnergy_core::Report;
 use snnergy_core::action::Category;
-use snnergy_core::report::{BreakEvenStatus, Comparison, Tornado};
+use snnergy_core::report::{BreakEvenStatus, Comparison, Keyed, ResultKey, Tornado};
 
 use crate::ReportError as Error;
 
@@ -126,12 +126,9 @@ pub fn energy_vs_spike_rate(report: &Report, workload: &str) -> Result<Option<St
     let svg = draw("energy vs spike rate", size, |root| {
         let panels = root.split_evenly((rows, cols));
         for (s, area) in sweeps.iter().zip(panels.iter()) {
-            let be = report.breakeven.iter().find(|b| {
-                b.architecture == s.architecture
-                    && b.workload == s.workload
-                    && b.timesteps == s.timesteps
-                    && b.status == BreakEvenStatus::Crossing
-            });
+            let be = report
+                .breakeven_at(s.key())
+                .filter(|b| b.status == BreakEvenStatus::Crossing);
             // Show the region around the crossing: up to three times the break-even rate
             // (at least 20 %), not the whole sweep, so the crossing is not squeezed.
             let full = s.spike_rates.iter().cloned().fold(0.0, f64::max).max(1e-6);
@@ -337,11 +334,8 @@ pub fn layer_breakdown(c: &Comparison) -> Result<String, Error> {
                     } else {
                         &l.baseline_breakdown
                     };
-                    let below: f64 = Category::ALL[..k]
-                        .iter()
-                        .map(|p| by.get(p.name()).copied().unwrap_or(0.0))
-                        .sum();
-                    let v = by.get(cat.name()).copied().unwrap_or(0.0);
+                    let below: f64 = Category::ALL[..k].iter().map(|p| by.get(*p)).sum();
+                    let v = by.get(*cat);
                     if v > 0.0 {
                         let x = i as f64;
                         bars.push(Rectangle::new(
@@ -541,11 +535,12 @@ pub fn write_figures(report: &Report, dir: &Path) -> Result<Vec<(String, String)
             ));
         }
         for a in architectures(report) {
-            if let Some(c) = report
-                .comparisons
-                .iter()
-                .find(|c| c.workload == w && c.architecture == a && c.timesteps == t)
-            {
+            let key = ResultKey {
+                workload: &w,
+                architecture: &a,
+                timesteps: t,
+            };
+            if let Some(c) = report.comparisons_at(key).next() {
                 figures.push((
                     format!("Energy per layer by category, {a} on {w}, T = {t}"),
                     format!("breakdown-{}-{}.svg", slug(&w), slug(&a)),

@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use snnergy_core::Category;
-use snnergy_core::report::{BreakEvenStatus, Report, Side};
+use snnergy_core::report::{BreakEvenStatus, Keyed, Report, Side};
 use snnergy_core::settings::Baseline;
 
 use crate::ReportError;
@@ -233,7 +233,7 @@ impl Render for Report {
             }
             md.push('\n');
             md.push_str("### Where the energy goes\n\nShare of each category at each comparison (SNN / baseline).\n\n");
-            let cats: Vec<&str> = Category::ALL.iter().map(|c| c.name()).collect();
+            let cats: Vec<&str> = Category::ALL.iter().map(Category::name).collect();
             let _ = writeln!(
                 md,
                 "| architecture | workload | T | spike rate | {} |",
@@ -241,12 +241,11 @@ impl Render for Report {
             );
             let _ = writeln!(md, "|---|---|---:|---:|{}", "---:|".repeat(cats.len()));
             for c in &self.comparisons {
-                let cells: Vec<String> = cats
+                let cells: Vec<String> = Category::ALL
                     .iter()
                     .map(|k| {
-                        let s = c.snn_breakdown.get(*k).copied().unwrap_or(0.0) / c.snn_pj;
-                        let b =
-                            c.baseline_breakdown.get(*k).copied().unwrap_or(0.0) / c.baseline_pj;
+                        let s = c.snn_breakdown.get(*k) / c.snn_pj;
+                        let b = c.baseline_breakdown.get(*k) / c.baseline_pj;
                         format!("{:.1} % / {:.1} %", 100.0 * s, 100.0 * b)
                     })
                     .collect();
@@ -342,12 +341,7 @@ impl Render for Report {
         let mut out = Vec::new();
         let headline = self.headline_timesteps();
         for c in self.comparisons.iter().filter(|c| c.timesteps == headline) {
-            let be = self.breakeven.iter().find(|b| {
-                b.architecture == c.architecture
-                    && b.workload == c.workload
-                    && b.timesteps == c.timesteps
-            });
-            let be_text = match be {
+            let be_text = match self.breakeven_at(c.key()) {
                 Some(b) if b.status == BreakEvenStatus::Crossing => format!(
                     "; it breaks even at a spike rate of {:.2} % (sparsity {:.2} %)",
                     100.0 * b.spike_rate.unwrap_or(0.0),
@@ -360,13 +354,7 @@ impl Render for Report {
                 None => String::new(),
             };
             let flips = self
-                .sensitivity
-                .iter()
-                .filter(|t| {
-                    t.architecture == c.architecture
-                        && t.workload == c.workload
-                        && t.timesteps == c.timesteps
-                })
+                .tornadoes_at(c.key())
                 .flat_map(|t| {
                     t.rows
                         .iter()
