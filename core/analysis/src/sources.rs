@@ -423,27 +423,35 @@ impl ProfileFile {
                     .layers
                     .iter()
                     .any(|e| e.neurons.is_some() || e.spikes.is_some());
-                let mut s = String::from("layer,spike_rate,nonzero");
+                let mut header = vec!["layer", "spike_rate", "nonzero"];
                 if counts {
-                    s.push_str(",neurons,spikes");
+                    header.extend(["neurons", "spikes"]);
                 }
                 if self.timesteps.is_some() {
-                    s.push_str(",timesteps");
+                    header.push("timesteps");
                 }
-                s.push('\n');
                 let opt = |v: Option<u64>| v.map(|v| v.to_string()).unwrap_or_default();
+                let mut w = csv::Writer::from_writer(Vec::new());
+                let csv_err = |e: csv::Error| err(format!("cannot write the profile: {e}"));
+                w.write_record(&header).map_err(csv_err)?;
                 for e in &self.layers {
-                    let nz = e.nonzero.map(|v| v.to_string()).unwrap_or_default();
-                    s.push_str(&format!("{},{},{}", e.name, e.spike_rate, nz));
+                    let mut row = vec![
+                        e.name.clone(),
+                        e.spike_rate.to_string(),
+                        e.nonzero.map(|v| v.to_string()).unwrap_or_default(),
+                    ];
                     if counts {
-                        s.push_str(&format!(",{},{}", opt(e.neurons), opt(e.spikes)));
+                        row.extend([opt(e.neurons), opt(e.spikes)]);
                     }
                     if let Some(t) = self.timesteps {
-                        s.push_str(&format!(",{t}"));
+                        row.push(t.to_string());
                     }
-                    s.push('\n');
+                    w.write_record(&row).map_err(csv_err)?;
                 }
-                s
+                let bytes = w
+                    .into_inner()
+                    .map_err(|e| err(format!("cannot write the profile: {e}")))?;
+                String::from_utf8(bytes).map_err(|e| err(e.to_string()))?
             }
             _ => serde_json::to_string_pretty(self).map_err(|e| err(e.to_string()))? + "\n",
         };
