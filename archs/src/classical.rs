@@ -519,7 +519,7 @@ impl MappedArchitecture for Classical {
             Assumption::new(
                 "buffer accesses per MAC (baseline)",
                 "weight read, input read, partial-sum read and write",
-                "no register-level reuse inside the PE (DESIGN §4 and the v1 paper's 80.23 pJ)",
+                "no register-level reuse inside the PE (the v1 paper's 80.23 pJ)",
             ),
             Assumption::new(
                 "SNN accesses per synaptic event",

@@ -60,8 +60,9 @@ pub struct SpatialConfig {
     /// reads the one it needs per operation), "sram" (a PE-local SRAM of `pe_sram_kib`) or
     /// "wired" (one weight per PE wired to its multiplier, no read: the v1 paper's reading)
     pub weight_memory: PeMemory,
-    /// where a PE keeps membranes between steps: "register" (default, DESIGN §4) or "sram" (a
-    /// PE-local SRAM; the v1 paper's 40.06 pJ per neuron step is an SRAM read and write)
+    /// where a PE keeps membranes between steps: "register" (default: a register file beside
+    /// the adder) or "sram" (a PE-local SRAM; the v1 paper's 40.06 pJ per neuron step is an
+    /// SRAM read and write)
     pub state_memory: PeMemory,
     /// capacity of a PE-local SRAM, KiB; default 2 (a few hundred 16-bit words per PE); prices
     /// capacity-dependent tables
