@@ -783,13 +783,12 @@ pub fn search_path(value: &std::ffi::OsStr) -> Result<Vec<PathBuf>, PluginError>
     Ok(out)
 }
 
+/// Creates a foreign component from its library, name and JSON configuration.
+type Create<I> = fn(&Arc<Library>, &str, &serde_json::Value) -> Result<Box<I>, ConfigError>;
+
 /// A factory that hands the configuration to the plugin as JSON. The context stays on this
 /// side: no registry crosses the C boundary.
-fn foreign<I: Interface + ?Sized>(
-    lib: &Arc<Library>,
-    name: &str,
-    create: fn(&Arc<Library>, &str, &serde_json::Value) -> Result<Box<I>, ConfigError>,
-) -> Factory<I> {
+fn foreign<I: Interface + ?Sized>(lib: &Arc<Library>, name: &str, create: Create<I>) -> Factory<I> {
     let (lib, name) = (lib.clone(), name.to_string());
     Arc::new(move |de, _| create(&lib, &name, &config_json(de)?))
 }
