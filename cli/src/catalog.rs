@@ -117,7 +117,7 @@ fn train_info() -> ComponentInfo {
 
 /// The parameters of a component as a Markdown table.
 pub fn markdown(info: &ComponentInfo) -> String {
-    let mut md = format!("`{}`: {}\n\n", info.name, info.summary);
+    let mut md = format!("`{}` ({}): {}\n\n", info.name, info.kind, info.summary);
     if info.params.is_empty() {
         md.push_str("No parameters.\n");
         return md;
