@@ -19,7 +19,7 @@ use crate::analysis::{ArchSlot, Crossing, Evaluator, WorkloadSlot, activity_shap
 use snnergy_core::energy::{EnergyModel, ScaledModel};
 use snnergy_core::error::Error;
 use snnergy_core::network::Network;
-use snnergy_core::registry::Registry;
+use snnergy_core::registry::{BuildContext, Registry};
 use snnergy_core::report::{BreakEvenStatus, Side, Tornado, TornadoRow};
 use snnergy_core::traits::{ActivityContext, ActivitySource, Architecture};
 
@@ -219,7 +219,15 @@ pub fn analyze(
                                         let mut t2 = table.clone();
                                         t2.insert(key.clone(), v.clone());
                                         let shown = format!("{v}");
-                                        let built = reg.build::<dyn Architecture>(&slot.type_name, t2);
+                                        let ctx = BuildContext {
+                                            registry: reg,
+                                            base_dir,
+                                        };
+                                        let built = reg.build_in::<dyn Architecture>(
+                                            &slot.type_name,
+                                            t2,
+                                            &ctx,
+                                        );
                                         let result = match built {
                                             Ok(arch) => side(
                                                 &p,
