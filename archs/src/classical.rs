@@ -152,28 +152,6 @@ impl Classical {
         }
     }
 
-    /// A layer none of whose tiles fits: one output neuron's filter must fit the weight bank.
-    fn check_layer(&self, network: &Network, i: usize, format: &Format) -> Result<(), ArchError> {
-        let l = &network.layers[i];
-        let d = Dims::of(l);
-        if d.weighted() {
-            let filter = d.f * format.weight_bits() as f64 / 8.0;
-            if filter > self.wcap as f64 {
-                return Err(layer_error(
-                    NAME,
-                    l,
-                    format!(
-                        "fits nowhere: one output neuron's {} weights need {:.1} KiB, the weight bank holds {} KiB (`weight_buffer_kib`)",
-                        d.f,
-                        filter / 1024.0,
-                        self.config.weight_buffer_kib
-                    ),
-                ));
-            }
-        }
-        Ok(())
-    }
-
     fn emit(
         &self,
         network: &Network,
@@ -458,10 +436,24 @@ impl MappedArchitecture for Classical {
         self.emit(network, layer, format, activity, plan, out)
     }
 
-    fn check(&self, network: &Network, format: &Format) -> Result<(), ArchError> {
-        check_format(NAME, format)?;
-        for i in 0..network.layers.len() {
-            self.check_layer(network, i, format)?;
+    /// A layer none of whose tiles fits: one output neuron's filter must fit the weight bank.
+    fn check_layer(&self, network: &Network, i: usize, format: &Format) -> Result<(), ArchError> {
+        let l = &network.layers[i];
+        let d = Dims::of(l);
+        if d.weighted() {
+            let filter = d.f * format.weight_bits() as f64 / 8.0;
+            if filter > self.wcap as f64 {
+                return Err(layer_error(
+                    NAME,
+                    l,
+                    format!(
+                        "fits nowhere: one output neuron's {} weights need {:.1} KiB, the weight bank holds {} KiB (`weight_buffer_kib`)",
+                        d.f,
+                        filter / 1024.0,
+                        self.config.weight_buffer_kib
+                    ),
+                ));
+            }
         }
         Ok(())
     }

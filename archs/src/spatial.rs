@@ -168,23 +168,6 @@ impl Spatial {
         }
     }
 
-    fn check_layer(&self, network: &Network, i: usize, format: &Format) -> Result<(), ArchError> {
-        let l = &network.layers[i];
-        let bytes = l.weights() as f64 * format.weight_bits() as f64 / 8.0;
-        if bytes > self.capacity {
-            return Err(layer_error(
-                NAME,
-                l,
-                format!(
-                    "fits nowhere: its weights need {:.1} MiB, the chip holds {} MiB (`weight_capacity_mib`)",
-                    bytes / (1024.0 * 1024.0),
-                    self.config.weight_capacity_mib
-                ),
-            ));
-        }
-        Ok(())
-    }
-
     fn resident(&self, network: &Network, format: &Format) -> bool {
         let wb = format.weight_bits() as f64;
         network_sum(network, |l| l.weights() as f64 * wb / 8.0) <= self.capacity
@@ -374,10 +357,19 @@ impl MappedArchitecture for Spatial {
         self.emit(network, layer, format, activity, *resident, out)
     }
 
-    fn check(&self, network: &Network, format: &Format) -> Result<(), ArchError> {
-        check_format(NAME, format)?;
-        for i in 0..network.layers.len() {
-            self.check_layer(network, i, format)?;
+    fn check_layer(&self, network: &Network, i: usize, format: &Format) -> Result<(), ArchError> {
+        let l = &network.layers[i];
+        let bytes = l.weights() as f64 * format.weight_bits() as f64 / 8.0;
+        if bytes > self.capacity {
+            return Err(layer_error(
+                NAME,
+                l,
+                format!(
+                    "fits nowhere: its weights need {:.1} MiB, the chip holds {} MiB (`weight_capacity_mib`)",
+                    bytes / (1024.0 * 1024.0),
+                    self.config.weight_capacity_mib
+                ),
+            ));
         }
         Ok(())
     }

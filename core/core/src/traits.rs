@@ -108,10 +108,16 @@ pub trait MappedArchitecture: Send + Sync + fmt::Debug {
         out: &mut Actions,
     ) -> Result<(), ArchError>;
 
-    /// [`Architecture::check`]: by default, that the network maps. Override when a layer
-    /// can fail in `count` without failing the mapping.
-    fn check(&self, network: &Network, format: &Format) -> Result<(), ArchError> {
-        self.map(network, format).map(|_| ())
+    /// Whether layer `layer` can be mapped at all (a filter larger than a buffer, say), for
+    /// layers that can fail in `count` without failing the mapping.
+    fn check_layer(
+        &self,
+        network: &Network,
+        layer: usize,
+        format: &Format,
+    ) -> Result<(), ArchError> {
+        let _ = (network, layer, format);
+        Ok(())
     }
 
     /// [`Architecture::assumptions`].
@@ -122,7 +128,8 @@ pub trait MappedArchitecture: Send + Sync + fmt::Debug {
 
 impl<A: MappedArchitecture> Architecture for A {
     fn check(&self, network: &Network, format: &Format) -> Result<(), ArchError> {
-        MappedArchitecture::check(self, network, format)
+        self.map(network, format)?;
+        (0..network.layers.len()).try_for_each(|i| self.check_layer(network, i, format))
     }
 
     fn evaluate(
