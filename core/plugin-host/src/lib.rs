@@ -32,6 +32,6 @@ mod registration;
 pub mod wire;
 
 pub use foreign::{ForeignArchitecture, ForeignEnergyModel};
-pub use library::{Library, PluginError, PluginErrorKind};
+pub use library::{Library, PluginError, PluginErrorKind, json_to_toml_table};
 pub use loader::{SEARCH_PATH_VAR, open, open_linked, search_path};
-pub use registration::{PluginRegistry, json_to_toml_table};
+pub use registration::PluginRegistry;

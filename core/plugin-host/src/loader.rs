@@ -5,8 +5,9 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use crate::abi::{self, HostV1, PluginV1, StrRef, TableHeader};
-use crate::library::{Library, PluginError, PluginErrorKind, call_table, kind_of, parse_answer};
-use crate::registration::json_to_toml_table;
+use crate::library::{
+    Library, PluginError, PluginErrorKind, call_table, json_to_toml_table, kind_of, parse_answer,
+};
 use crate::wire;
 
 /// Environment variable listing plugin libraries to load at start-up: entries separated like

@@ -12,52 +12,9 @@ use snnergy_core::registry::{
 use snnergy_core::traits::Architecture;
 
 use crate::foreign::{ForeignArchitecture, ForeignEnergyModel};
-use crate::library::{Library, PluginError, PluginErrorKind, kind_of};
+use crate::library::{Library, PluginError, PluginErrorKind, json_to_toml_table, kind_of};
 use crate::loader::{SEARCH_PATH_VAR, open, search_path};
 use crate::wire;
-
-/// Converts a JSON object to a TOML table, dropping nulls (TOML has none: an absent key is
-/// how TOML says "not set").
-pub fn json_to_toml_table(v: &serde_json::Value) -> Result<toml::Table, String> {
-    match json_to_toml(v)? {
-        Some(toml::Value::Table(t)) => Ok(t),
-        _ => Err(format!("expected a JSON object, found {v}")),
-    }
-}
-
-fn json_to_toml(v: &serde_json::Value) -> Result<Option<toml::Value>, String> {
-    use serde_json::Value as J;
-    Ok(Some(match v {
-        J::Null => return Ok(None),
-        J::Bool(b) => toml::Value::Boolean(*b),
-        J::Number(n) => {
-            if let Some(i) = n.as_i64() {
-                toml::Value::Integer(i)
-            } else if let Some(f) = n.as_f64() {
-                toml::Value::Float(f)
-            } else {
-                return Err(format!("number {n} does not fit TOML"));
-            }
-        }
-        J::String(s) => toml::Value::String(s.clone()),
-        J::Array(items) => toml::Value::Array(
-            items
-                .iter()
-                .map(json_to_toml)
-                .filter_map(Result::transpose)
-                .collect::<Result<_, _>>()?,
-        ),
-        J::Object(map) => {
-            let mut t = toml::Table::new();
-            for (k, v) in map {
-                if let Some(v) = json_to_toml(v)? {
-                    t.insert(k.clone(), v);
-                }
-            }
-            toml::Value::Table(t)
-        }
-    }))
-}
 
 /// What plugins add to a [`Registry`].
 pub trait PluginRegistry {
@@ -172,23 +129,4 @@ fn config_json(
 ) -> Result<serde_json::Value, ConfigError> {
     erased_serde::deserialize::<serde_json::Value>(de)
         .map_err(|e| ConfigError::new(format!("configuration cannot be passed to the plugin: {e}")))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn json_defaults_become_toml_without_nulls() {
-        let v = serde_json::json!({"rows": 128, "kib": 2.5, "name": null, "list": [1, null, 2], "t": {"a": true}});
-        let t = json_to_toml_table(&v).unwrap();
-        assert_eq!(t.get("rows").and_then(|v| v.as_integer()), Some(128));
-        assert_eq!(t.get("kib").and_then(|v| v.as_float()), Some(2.5));
-        assert!(
-            !t.contains_key("name"),
-            "TOML has no null: the key is left out"
-        );
-        assert_eq!(t["list"].as_array().unwrap().len(), 2);
-        assert!(json_to_toml_table(&serde_json::json!([1, 2])).is_err());
-    }
 }
