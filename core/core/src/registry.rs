@@ -302,9 +302,28 @@ macro_rules! register_builtins {
     };
 }
 
-/// The JSON schema of a configuration type.
+/// The JSON schema of a configuration type, its descriptions on one line each (doc comments
+/// wrap where the source does, readers should not have to).
 pub fn schema_of<C: JsonSchema>() -> serde_json::Value {
-    serde_json::Value::from(schemars::schema_for!(C))
+    fn one_line(v: &mut serde_json::Value) {
+        match v {
+            serde_json::Value::Object(m) => {
+                for (k, v) in m.iter_mut() {
+                    match v {
+                        serde_json::Value::String(s) if k == "description" => {
+                            *s = s.split_whitespace().collect::<Vec<_>>().join(" ");
+                        }
+                        other => one_line(other),
+                    }
+                }
+            }
+            serde_json::Value::Array(items) => items.iter_mut().for_each(one_line),
+            _ => {}
+        }
+    }
+    let mut schema = serde_json::Value::from(schemars::schema_for!(C));
+    one_line(&mut schema);
+    schema
 }
 
 /// The parameters a configuration's JSON schema describes, in declaration order: every
@@ -323,14 +342,11 @@ pub fn params_of(schema: &serde_json::Value) -> Vec<Param> {
                 .iter()
                 .map(|(name, p)| Param {
                     name: name.clone(),
-                    // Doc comments wrap; a description is one line.
                     doc: p
                         .get("description")
                         .and_then(|d| d.as_str())
                         .unwrap_or_default()
-                        .split_whitespace()
-                        .collect::<Vec<_>>()
-                        .join(" "),
+                        .to_string(),
                     required: required.contains(&name.as_str()),
                 })
                 .collect()
@@ -552,4 +568,105 @@ fn check_keys(info: &ComponentInfo, params: &toml::Table) -> Result<(), ConfigEr
         return Err(ConfigError::new(msg).at_key(key.clone()));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use serde::Deserialize;
+
+    use super::*;
+    use crate::action::Actions;
+    use crate::activity::LayerActivity;
+    use crate::error::ArchError;
+    use crate::format::Format;
+    use crate::network::Network;
+
+    /// `[[architecture]] type = "probe"`.
+    #[derive(Debug, Serialize, Deserialize, JsonSchema)]
+    #[serde(deny_unknown_fields)]
+    struct ProbeConfig {
+        /// buffer, KiB; a doc comment that wraps
+        /// over two lines
+        #[serde(default = "ProbeConfig::kib")]
+        buffer_kib: f64,
+        /// the one key without a default
+        layers: u32,
+    }
+
+    impl ProbeConfig {
+        fn kib() -> f64 {
+            64.0
+        }
+    }
+
+    impl Default for ProbeConfig {
+        fn default() -> Self {
+            Self {
+                buffer_kib: Self::kib(),
+                layers: 1,
+            }
+        }
+    }
+
+    #[derive(Debug)]
+    struct Probe;
+
+    impl Architecture for Probe {
+        fn evaluate(
+            &self,
+            _: &Network,
+            _: usize,
+            _: &Format,
+            _: &LayerActivity,
+            _: &mut Actions,
+        ) -> Result<(), ArchError> {
+            Ok(())
+        }
+    }
+
+    impl Component for Probe {
+        type Interface = dyn Architecture;
+        type Config = ProbeConfig;
+        const NAME: &'static str = "probe";
+        const SUMMARY: &'static str = "a component for the registry's tests";
+
+        fn build(
+            _: ProbeConfig,
+            _: &BuildContext<'_>,
+        ) -> Result<Box<dyn Architecture>, ConfigError> {
+            Ok(Box::new(Probe))
+        }
+    }
+
+    #[test]
+    fn parameters_come_from_the_configuration_type_in_declaration_order() {
+        let mut r = Registry::empty();
+        r.add::<Probe>().unwrap();
+        let info = &r.entry::<dyn Architecture>("probe").unwrap().info;
+        let names: Vec<&str> = info.params.iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(names, ["buffer_kib", "layers"]);
+        assert_eq!(
+            info.params[0].doc,
+            "buffer, KiB; a doc comment that wraps over two lines"
+        );
+        assert!(!info.params[0].required && info.params[1].required);
+        assert_eq!(info.defaults["buffer_kib"].as_float(), Some(64.0));
+        assert_eq!(info.schema["additionalProperties"], false);
+    }
+
+    #[test]
+    fn a_misspelt_key_is_an_error_naming_the_closest_valid_key() {
+        let mut r = Registry::empty();
+        r.add::<Probe>().unwrap();
+        let mut t = toml::Table::new();
+        t.insert("bufer_kib".into(), toml::Value::Float(8.0));
+        let e = r.build::<dyn Architecture>("probe", t).unwrap_err();
+        assert_eq!(e.key.as_deref(), Some("bufer_kib"));
+        assert!(
+            e.message.contains("did you mean `buffer_kib`?")
+                && e.message.contains("(valid keys: buffer_kib, layers)"),
+            "{}",
+            e.message
+        );
+    }
 }
