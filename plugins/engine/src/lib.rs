@@ -64,38 +64,14 @@ pub use activity::{EngineActivity, EngineActivityConfig, EngineSettings};
 pub use data::{Dataset, Split};
 pub use error::EngineError;
 pub use model::{Compiled, Model};
-pub use run::{Measurement, RunOptions, run_dataset, run_images};
+pub use run::{Measurement, PROGRESS_TARGET, RunOptions, run_dataset, run_images};
 pub use sim::SnnConfig;
 
-use snnergy_core::registry::Spec;
-use snnergy_core::{ActivitySource, ConfigError, Registry, RegistryError};
+use snnergy_core::{Registry, RegistryError};
 
+/// The engine's components: adding one is one line here.
 fn register(r: &mut Registry) -> Result<(), RegistryError> {
-    r.register::<dyn ActivitySource, EngineActivityConfig, _>(
-        Spec {
-            name: "engine",
-            summary: "per-layer spike rates measured by running the converted SNN and its QNN twin on real data (needs weights)",
-            params: activity::PARAMS,
-        },
-        |c| {
-            EngineActivity::new(c)
-                .map(|a| Box::new(a) as Box<dyn ActivitySource>)
-                .map_err(|e| ConfigError::new(e.to_string()))
-        },
-    )?;
-    // The example runs as printed from a checkout's `pipelines/` folder: the shipped
-    // Fashion-MNIST weights on the committed test images (its workload is the network in
-    // pipelines/engine-fashion-mnist.toml).
-    let example: toml::Table = [
-        ("weights", "weights/fmnist-vgg-t6.safetensors"),
-        ("data", "../plugins/engine/tests/fixtures/fashion-mnist"),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), toml::Value::String(v.to_string())))
-    .chain([("samples".to_string(), toml::Value::Integer(64))])
-    .collect();
-    r.set_example::<dyn ActivitySource>("engine", example);
-    Ok(())
+    r.add::<EngineActivity>()
 }
 
 snnergy_core::register_builtins!(register);

@@ -6,7 +6,9 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use snnergy_core::{Network, NetworkBuilder, Registry, RegularizedLayer, Regularizer, Shape};
+use snnergy_core::{
+    BuildContext, Network, NetworkBuilder, Registry, RegularizedLayer, Regularizer, Shape,
+};
 use snnergy_engine::Model;
 use snnergy_engine::model::Role;
 use snnergy_engine::rng::SplitMix64;
@@ -23,7 +25,7 @@ fn registry() -> Registry {
     // Name an item of each built-in crate so their registrations are linked in.
     let _ = snnergy_archs::tables::builtin("paper-v1");
     let _ = snnergy_models::InputSpec::default();
-    let _ = EnergyAware::new(EnergyAwareConfig::default());
+    let _ = snnergy_regularizers::ActivationL1::default();
     Registry::builtin().unwrap()
 }
 
@@ -188,12 +190,15 @@ fn each_regularizer_lowers_what_it_penalizes() {
     let net = common::small_vgg();
     let registry = registry();
     let energy = || {
-        let mut e = EnergyAware::new(EnergyAwareConfig {
-            weight: 1e-4,
-            ..EnergyAwareConfig::default()
-        })
+        let mut e = EnergyAware::new(
+            EnergyAwareConfig {
+                weight: 1e-4,
+                ..EnergyAwareConfig::default()
+            },
+            &BuildContext::new(&registry),
+        )
         .unwrap();
-        e.prepare(&net, 6, &registry).unwrap();
+        e.prepare(&net, 6).unwrap();
         e
     };
     let layer_weights = energy().layer_weights().to_vec();
@@ -416,7 +421,7 @@ fn bad_training_settings_are_refused_with_their_key() {
     .unwrap();
     let cfg = TrainConfig::from_table(&t).unwrap();
     let e = cfg
-        .regularizers(&registry(), &common::small_vgg(), 6)
+        .regularizers(&BuildContext::new(&registry()), &common::small_vgg(), 6)
         .unwrap_err();
     assert_eq!(e.key.as_deref(), Some("regularizer[1].weight"));
     assert!(e.message.contains("-0.05"), "{}", e.message);
