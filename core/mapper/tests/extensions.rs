@@ -293,3 +293,33 @@ fn the_values_idealization_moves_only_non_zero_values_and_no_spikes() {
     assert_eq!(f.bits_per_element(1.0, true, 0.25, 100.0), (0.0, 0.0));
     assert_eq!(f.messages_per_element(8.0, false, 0.25, 100.0), (0.25, 8.0));
 }
+
+#[test]
+fn an_outermost_constraint_puts_t_outside_every_other_loop_of_its_level() {
+    // A buffer too small for the whole layer forces loops at DRAM; T must stay outermost.
+    let mut hw = chip([1, 1], true, false);
+    hw.levels[1].capacity = Some(Capacity::Shared(Size::Text("48 words".into())));
+    let p = qnn("snn", 8, 4, 4, 1, 1, 1).into_snn(4, 16);
+    let options = SearchOptions {
+        constraints: Constraints {
+            levels: vec![LevelConstraint {
+                level: "DRAM".into(),
+                temporal_factors: [(T, 4)].into_iter().collect(),
+                outermost: Some("T".into()),
+                ..LevelConstraint::default()
+            }],
+        },
+        ..SearchOptions::default()
+    };
+    let r = map(&p, &hw, Densities::uniform(0.1), &OwnPrices, &options).unwrap();
+    let dram = &r.mapping.levels[0].temporal;
+    assert_eq!(
+        dram.first().map(|l| (l.dim, l.factor)),
+        Some((T, 4)),
+        "{dram:?}"
+    );
+    assert!(
+        dram.len() > 1,
+        "the layer should not fit the buffer: {dram:?}"
+    );
+}
