@@ -116,7 +116,8 @@ pub enum Capacity {
     Banks(Vec<Bank>),
 }
 
-/// One bank of a level.
+/// One bank of a level: its own array, possibly of another kind than the level's (a PE's
+/// weight registers beside its membrane SRAM).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Bank {
@@ -124,6 +125,12 @@ pub struct Bank {
     pub holds: Vec<DataSpace>,
     /// Its size.
     pub size: Size,
+    /// What a price table prices it as (default: the level's class).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub class: Option<LevelClass>,
+    /// Energy per access (default: the level's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub energy: Option<AccessEnergy>,
 }
 
 impl Level {
@@ -147,6 +154,28 @@ impl Level {
                 })
                 .collect(),
         }
+    }
+
+    /// The bank that keeps `ds` here, if the level is banked.
+    pub fn bank_for(&self, ds: DataSpace) -> Option<&Bank> {
+        match &self.capacity {
+            Some(Capacity::Banks(b)) => b.iter().find(|b| b.holds.contains(&ds)),
+            _ => None,
+        }
+    }
+
+    /// What a price table prices accesses to `ds` here as.
+    pub fn class_for(&self, ds: DataSpace) -> LevelClass {
+        self.bank_for(ds)
+            .and_then(|b| b.class)
+            .unwrap_or(self.class)
+    }
+
+    /// The energy of accesses to `ds` here.
+    pub fn energy_for(&self, ds: DataSpace) -> &AccessEnergy {
+        self.bank_for(ds)
+            .and_then(|b| b.energy.as_ref())
+            .unwrap_or(&self.energy)
     }
 
     /// The capacity in bits of the pool that keeps `ds` here (the level's whole capacity
@@ -613,6 +642,65 @@ impl Hardware {
         }
     }
 
+    fn check_energy(
+        &self,
+        name: &str,
+        key: &str,
+        energy: &AccessEnergy,
+        word_bits: u32,
+    ) -> Result<(), MapperError> {
+        match energy {
+            AccessEnergy::Table(_) => {}
+            AccessEnergy::PerWord { read_pj, write_pj } => {
+                for (k, v) in [
+                    (format!("{key}.read_pj"), read_pj),
+                    (format!("{key}.write_pj"), write_pj),
+                ] {
+                    if !(v.is_finite() && *v >= 0.0) {
+                        return Err(self.err(name, &k, "must be a non-negative number"));
+                    }
+                }
+            }
+            AccessEnergy::Cacti {
+                fixed_pj,
+                per_bit_pj,
+                capacity_exponent,
+                reference_capacity,
+                write_factor,
+            } => {
+                for (k, v) in [
+                    (format!("{key}.fixed_pj"), fixed_pj),
+                    (format!("{key}.per_bit_pj"), per_bit_pj),
+                    (format!("{key}.write_factor"), write_factor),
+                ] {
+                    if !(v.is_finite() && *v >= 0.0) {
+                        return Err(self.err(name, &k, "must be a non-negative number"));
+                    }
+                }
+                if !capacity_exponent.is_finite() {
+                    return Err(self.err(
+                        name,
+                        &format!("{key}.capacity_exponent"),
+                        "must be finite",
+                    ));
+                }
+                if let Some(r) = reference_capacity {
+                    let b = r
+                        .bits(word_bits)
+                        .map_err(|m| self.err(name, &format!("{key}.reference_capacity"), m))?;
+                    if b == 0 {
+                        return Err(self.err(
+                            name,
+                            &format!("{key}.reference_capacity"),
+                            "must be positive",
+                        ));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Checks the description, naming the level and key of the first problem found.
     pub fn validate(&self) -> Result<(), MapperError> {
         if self.levels.is_empty() {
@@ -731,45 +819,11 @@ impl Hardware {
                     }
                 }
             }
-            match &l.energy {
-                AccessEnergy::Table(_) => {}
-                AccessEnergy::PerWord { read_pj, write_pj } => {
-                    for (k, v) in [("energy.read_pj", read_pj), ("energy.write_pj", write_pj)] {
-                        if !(v.is_finite() && *v >= 0.0) {
-                            return Err(self.err(name, k, "must be a non-negative number"));
-                        }
-                    }
-                }
-                AccessEnergy::Cacti {
-                    fixed_pj,
-                    per_bit_pj,
-                    capacity_exponent,
-                    reference_capacity,
-                    write_factor,
-                } => {
-                    for (k, v) in [
-                        ("energy.fixed_pj", fixed_pj),
-                        ("energy.per_bit_pj", per_bit_pj),
-                        ("energy.write_factor", write_factor),
-                    ] {
-                        if !(v.is_finite() && *v >= 0.0) {
-                            return Err(self.err(name, k, "must be a non-negative number"));
-                        }
-                    }
-                    if !capacity_exponent.is_finite() {
-                        return Err(self.err(name, "energy.capacity_exponent", "must be finite"));
-                    }
-                    if let Some(r) = reference_capacity {
-                        let b = r
-                            .bits(l.word_bits)
-                            .map_err(|m| self.err(name, "energy.reference_capacity", m))?;
-                        if b == 0 {
-                            return Err(self.err(
-                                name,
-                                "energy.reference_capacity",
-                                "must be positive",
-                            ));
-                        }
+            self.check_energy(name, "energy", &l.energy, l.word_bits)?;
+            if let Some(Capacity::Banks(banks)) = &l.capacity {
+                for (i, b) in banks.iter().enumerate() {
+                    if let Some(e) = &b.energy {
+                        self.check_energy(name, &format!("capacity[{i}].energy"), e, l.word_bits)?;
                     }
                 }
             }

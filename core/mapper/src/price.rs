@@ -98,7 +98,7 @@ impl Pricing for OwnPrices {
         op: AccessOp,
         bits: u32,
     ) -> Result<f64, MapperError> {
-        match &level.energy {
+        match level.energy_for(ds) {
             AccessEnergy::Table(_) => Err(table_error(&level.name, "energy")),
             AccessEnergy::PerWord { read_pj, write_pj } => Ok(match op {
                 AccessOp::Read => *read_pj,
