@@ -121,6 +121,10 @@ pub enum Capacity {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Bank {
+    /// Name in reports (default: the level's); a bank of its own class or energy is worth
+    /// naming.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
     /// Data spaces sharing it.
     pub holds: Vec<DataSpace>,
     /// Its size.
@@ -784,6 +788,13 @@ impl Hardware {
                                     "{bits} bits is smaller than one word of {} bits",
                                     l.word_bits
                                 ),
+                            ));
+                        }
+                        if (b.class.is_some() || b.energy.is_some()) && b.name.is_none() {
+                            return Err(self.err(
+                                name,
+                                &format!("{key}.name"),
+                                "a bank of its own class or energy needs a name: reports and prices find it by it",
                             ));
                         }
                         for ds in &b.holds {

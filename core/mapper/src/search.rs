@@ -390,6 +390,9 @@ struct Search<'c, 'a> {
     order_cache: HashMap<(u16, usize), Vec<[u8; NDIMS]>>,
     best: Option<(f64, Compact)>,
     last_error: Option<Illegal>,
+    /// Per level, an order honouring its constraint's prefix and outermost loops (computed
+    /// once: generating orders is the search's most expensive step).
+    start_order: Vec<Option<[u8; NDIMS]>>,
 }
 
 const INF: f64 = f64::INFINITY;
@@ -631,18 +634,9 @@ impl<'c, 'a> Search<'c, 'a> {
             m.sy[l] = spatial[l].1;
             m.fin[l] = self.res.fin[l].unwrap_or(0);
             m.fout[l] = self.res.fout[l].unwrap_or(0);
-            let mask = (1u16 << NDIMS) - 1;
             // Start from an order that honours the constraint's prefix and outermost loops.
-            if !(self.res.prefix[l].is_empty() && self.res.outer[l].is_empty())
-                && let Some(o) = orders(
-                    mask,
-                    &self.res.prefix[l],
-                    &self.res.outer[l],
-                    self.ctx.problem.kind,
-                )
-                .first()
-            {
-                m.order[l] = *o;
+            if let Some(o) = self.start_order[l] {
+                m.order[l] = o;
             }
         }
         for d in 0..NDIMS {
@@ -865,6 +859,31 @@ impl<'c, 'a> Search<'c, 'a> {
             }
             combos = next;
         }
+        if !exhaustive {
+            // An unrolling whose smallest tiles (every free loop outermost) already overflow a
+            // level can never be legal: data resident below the outermost level (weights
+            // stationary in PEs) must be spread over enough instances.
+            let keep = self.keep_options()[0];
+            let mut counts = Counts::default();
+            // Only a data space that one level alone may hold cannot escape an overflow by
+            // bypassing it.
+            let only_at = |ds: usize| {
+                let holders: Vec<usize> = (0..n)
+                    .filter(|&l| self.ctx.may_hold[l] & (1 << ds) != 0)
+                    .collect();
+                holders.len() == 1
+            };
+            combos.retain(|(s, _)| {
+                let mut m = self.base(&keep, s, 0);
+                if !self.sanitize(&mut m) {
+                    return false;
+                }
+                match self.ctx.count(&m, &mut counts) {
+                    Err(Illegal::Capacity(_, ds, _, _)) => !only_at(ds),
+                    _ => true,
+                }
+            });
+        }
         if !exhaustive && combos.len() > limit.max(1) {
             // Half of the places go to the fullest arrays, half to the unrollings that reuse
             // most (multicast of weights and inputs, reduction of partial sums), weighted by
@@ -975,7 +994,15 @@ impl<'c, 'a> Search<'c, 'a> {
             }
             total = total.saturating_add(prod);
         }
-        total
+        // Every mapping is also tried with every allowed pair of formats at every level.
+        let mut formats: u128 = 1;
+        for l in 0..n {
+            let nf = self.ctx.hw.levels[l].formats.len() as u128;
+            let fin = if self.res.fin[l].is_some() { 1 } else { nf };
+            let fout = if self.res.fout[l].is_some() { 1 } else { nf };
+            formats = formats.saturating_mul(fin * fout);
+        }
+        total.saturating_mul(formats)
     }
 
     fn exhaustive(&mut self, keep: &[u8; MAX_LEVELS], spatial: &Spatial) {
@@ -1081,6 +1108,22 @@ pub(crate) fn search(
     options: &SearchOptions,
 ) -> Result<Found, MapperError> {
     let res = resolve(ctx, &options.constraints)?;
+    let start_order = (0..ctx.nlev)
+        .map(|l| {
+            if res.prefix[l].is_empty() && res.outer[l].is_empty() {
+                None
+            } else {
+                orders(
+                    (1u16 << NDIMS) - 1,
+                    &res.prefix[l],
+                    &res.outer[l],
+                    ctx.problem.kind,
+                )
+                .first()
+                .copied()
+            }
+        })
+        .collect();
     let mut s = Search {
         ctx,
         res,
@@ -1092,6 +1135,7 @@ pub(crate) fn search(
         order_cache: HashMap::new(),
         best: None,
         last_error: None,
+        start_order,
     };
     let keeps = s.keep_options();
     // Temporal placements alone (no spatial unrolling) bound the space from below; only when
@@ -1110,6 +1154,12 @@ pub(crate) fn search(
                 for sp in &all_spatial {
                     s.exhaustive(k, sp);
                 }
+            }
+            if s.exhausted() {
+                // Loop orders made the space larger than counted: what was enumerated is
+                // kept as a candidate, and the heuristic search gets its own budget.
+                exhaustive = false;
+                s.budget = s.evaluated.saturating_add(options.max_evaluations.max(1));
             }
         }
     }

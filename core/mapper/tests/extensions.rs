@@ -38,12 +38,18 @@ fn banked() -> Hardware {
     let mut hw = chip([1, 1], true, false);
     hw.levels[1].capacity = Some(Capacity::Banks(vec![
         Bank {
+            name: None,
             holds: vec![Weights],
             size: Size::Text("256 words".into()),
+            class: None,
+            energy: None,
         },
         Bank {
+            name: None,
             holds: vec![Inputs, Accum, Outputs, Membrane],
             size: Size::Text("16 words".into()),
+            class: None,
+            energy: None,
         },
     ]));
     hw.validate().unwrap();
