@@ -15,6 +15,7 @@
 
 pub mod classical;
 mod common;
+pub mod hw;
 pub mod neuromorphic;
 pub mod paper_v1;
 pub mod spatial;
@@ -24,9 +25,10 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use snnergy_core::{Registry, RegistryError};
 
-pub use classical::{Classical, ClassicalConfig};
+pub use classical::{ActivationFormat, Classical, ClassicalConfig, Zeros};
 pub use common::{DirectInput, LoopOrder};
-pub use neuromorphic::{Neuromorphic, NeuromorphicConfig};
+pub use hw::{Dataflow, Effort, HardwareArchitecture, HardwarePrices, TimeOrder};
+pub use neuromorphic::{Calibration, Neuromorphic, NeuromorphicConfig};
 pub use paper_v1::{PaperV1, PaperV1Config, PaperVariant};
 pub use spatial::{PeMemory, Spatial, SpatialConfig};
 pub use tables::{Horowitz45nm, PaperV1Prices, PriceTable, Yan22nm};

@@ -14,6 +14,7 @@
 
 pub mod analysis;
 pub mod conformance;
+pub mod mapped;
 pub mod pipeline;
 pub mod sensitivity;
 pub mod sources;

@@ -146,7 +146,8 @@ pub fn analyze(
             alpha_max,
         };
         for slot in architectures {
-            let energy = slot.energy.as_ref();
+            let priced = slot.arch.priced_by(slot.energy.clone());
+            let energy = priced.as_ref();
             let nominal = side(
                 &p,
                 &slot.label,
@@ -233,7 +234,7 @@ pub fn analyze(
                                                 &p,
                                                 &slot.label,
                                                 arch.as_ref(),
-                                                energy,
+                                                arch.priced_by(slot.energy.clone()).as_ref(),
                                                 shown.clone(),
                                             ),
                                             Err(e) => Err(e.into()),
