@@ -325,6 +325,7 @@ impl Classical {
                 effort: c.effort,
                 activations_on_chip: c.activations_on_chip,
                 formats: c.activation_format.formats(),
+                pins: None,
             },
             notes,
         )?;

@@ -3,9 +3,13 @@
 //! Architectures count the actions a layer performs ([`Architecture`]); price tables say what
 //! each action costs ([`EnergyModel`]). This crate holds:
 //!
-//! - `classical`, `neuromorphic` and `spatial`: the three hardware families of the README's "The hardware",
-//!   counted from first principles on each layer's real shape, with every rule a documented
-//!   parameter (see [`classical`], [`neuromorphic`], [`spatial`]);
+//! - `classical`, `neuromorphic` and `spatial`: the three hardware families of the README's
+//!   "The hardware", each a hardware description (`archs/hardware/*.toml`) plus the rule that
+//!   says which part of the chip a layer runs on, mapped layer by layer by `snnergy-mapper`
+//!   with each format at its own best (see [`hw`], [`classical`], [`neuromorphic`],
+//!   [`spatial`]);
+//! - `hardware`: any chip described as data, the shipped accelerators `eyeriss-like`,
+//!   `tpu-like` and `output-stationary` or a TOML file of the user's (see [`chip`]);
 //! - `paper-v1`: the v1 closed forms of Yan et al. for the classical and spatial hardware,
 //!   reproduced exactly as actions (see [`paper_v1`]);
 //! - the price tables `horowitz-45nm`, `paper-v1`, `yan-22nm` and the user's own `table`
@@ -13,6 +17,7 @@
 
 #![warn(missing_docs)]
 
+pub mod chip;
 pub mod classical;
 mod common;
 pub mod hw;
@@ -25,6 +30,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use snnergy_core::{Registry, RegistryError};
 
+pub use chip::{Chip, ChipConfig};
 pub use classical::{ActivationFormat, Classical, ClassicalConfig, Zeros};
 pub use common::{DirectInput, LoopOrder};
 pub use hw::{Dataflow, Effort, HardwareArchitecture, HardwarePrices, TimeOrder};
@@ -50,6 +56,7 @@ fn register(r: &mut Registry) -> Result<(), RegistryError> {
     r.add::<Classical>()?;
     r.add::<Neuromorphic>()?;
     r.add::<Spatial>()?;
+    r.add::<Chip>()?;
     r.add::<PaperV1>()?;
     r.add::<Horowitz45nm>()?;
     r.add::<PaperV1Prices>()?;

@@ -274,6 +274,7 @@ impl Neuromorphic {
                 effort: c.effort,
                 activations_on_chip: false,
                 formats: Vec::new(),
+                pins: None,
             },
             notes,
         )?;

@@ -333,6 +333,7 @@ impl Spatial {
                 effort: c.effort,
                 activations_on_chip: false,
                 formats: Vec::new(),
+                pins: None,
             },
             notes,
         )?;

@@ -179,6 +179,8 @@ pub(crate) struct MapOptions {
     /// Formats the mapper may store inputs and outputs in off the PEs (empty: the
     /// description's).
     pub formats: Vec<SparseFormat>,
+    /// A user's pins (Timeloop-like constraints), applied to every weighted layer.
+    pub pins: Option<Constraints>,
 }
 
 /// A chip described as data, a rule placing each layer on it, and the choices its mappings
@@ -265,12 +267,20 @@ impl HardwareArchitecture {
         }
         self.rules
             .constrain(hw, format, p, &self.options, &mut levels);
+        if let Some(pins) = &self.options.pins {
+            levels.extend(pins.levels.iter().cloned());
+        }
         // One constraint per level: merge what several rules said about the same level.
         let mut merged: Vec<LevelConstraint> = Vec::new();
         for c in levels {
             match merged.iter_mut().find(|m| m.level == c.level) {
                 Some(m) => {
                     m.temporal_factors.extend(c.temporal_factors);
+                    if c.permutation.is_some() {
+                        m.permutation = c.permutation;
+                    }
+                    m.spatial_x_factors.extend(c.spatial_x_factors);
+                    m.spatial_y_factors.extend(c.spatial_y_factors);
                     if c.outermost.is_some() {
                         m.outermost = c.outermost;
                     }
