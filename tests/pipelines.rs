@@ -30,8 +30,18 @@ fn shipped_hardware_pipelines_run_and_state_verdicts_assumptions_and_prices() {
                     .filter(|b| b.architecture == *a && b.timesteps == t)
                     .collect();
                 assert!(!rows.is_empty(), "{file}: no break-even for {a} at T = {t}");
+                // Mapped at its best, the QNN may beat the SNN at every rate (the spatial
+                // chip's membranes read and written in PE SRAM every step cost more than the
+                // QNN's whole reuse-mapped inference): a stated verdict, not a failure.
                 for b in rows {
-                    assert_eq!(b.status, BreakEvenStatus::Crossing, "{file}: {b:?}");
+                    match b.status {
+                        BreakEvenStatus::Crossing => {
+                            let r = b.spike_rate.unwrap();
+                            assert!(r > 0.0 && r < 1.0, "{file}: {b:?}");
+                        }
+                        BreakEvenStatus::SnnNeverWins => assert!(b.spike_rate.is_none()),
+                        BreakEvenStatus::SnnAlwaysWins => panic!("{file}: {b:?}"),
+                    }
                 }
             }
         }
@@ -65,17 +75,24 @@ fn shipped_hardware_pipelines_run_and_state_verdicts_assumptions_and_prices() {
 
 #[test]
 fn sensitivity_flags_a_verdict_that_flips_within_the_range() {
-    // 7.2 % lies just below the spatial model's break-even (7.33 %): halving the link price
-    // moves the break-even below it, so the verdict flips; the add price cannot.
+    // 7.2 % lies just below the spatial model's break-even with the first version's dataflow
+    // pinned (7.33 %): halving the link price moves the break-even below it, so the verdict
+    // flips; the add price cannot; and letting the mapper choose the dataflow flips it too
+    // (the QNN, mapped with reuse, then wins at every rate).
     let mut p = common::shipped("vgg16-cifar10.toml", &[6], 0);
     let registry = snnergy::registry().unwrap();
     let text = std::fs::read_to_string(
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("pipelines/vgg16-cifar10.toml"),
     )
     .unwrap()
-    .replace("spike_rates = [0.05]", "spike_rates = [0.072]");
+    .replace("spike_rates = [0.05]", "spike_rates = [0.072]")
+    .replace(
+        "state_memory = \"sram\"",
+        "state_memory = \"sram\"\ndataflow = \"reuse-free\"",
+    );
     let q = snnergy::analysis::Pipeline::from_toml(&text, None, &registry).unwrap();
     p.activity = q.activity;
+    p.architectures = q.architectures;
     p.architectures.retain(|a| a.label == "spatial");
     let report = p.run_with(Some(&registry)).unwrap();
     let t = &report.sensitivity[0];
@@ -85,6 +102,17 @@ fn sensitivity_flags_a_verdict_that_flips_within_the_range() {
     assert!(!link.low.as_ref().unwrap().snn_wins);
     let add = t.rows.iter().find(|r| r.name == "add").unwrap();
     assert!(!add.flips);
+    let mapped = t
+        .rows
+        .iter()
+        .find(|r| r.kind == "choice" && r.name == "dataflow = auto")
+        .unwrap();
+    assert!(mapped.flips, "{mapped:?}");
+    assert_eq!(
+        mapped.low.as_ref().unwrap().status,
+        BreakEvenStatus::SnnNeverWins
+    );
+    assert!(t.rows.iter().any(|r| r.kind == "activity"));
     // Parameters were rebuilt through the registry.
     assert!(
         t.rows
@@ -101,7 +129,11 @@ fn sensitivity_flags_a_verdict_that_flips_within_the_range() {
     // Without a registry only prices are varied, and the report says so.
     let report = p.run_with(None).unwrap();
     let t = &report.sensitivity[0];
-    assert!(t.rows.iter().all(|r| r.kind == "price"));
+    assert!(
+        t.rows
+            .iter()
+            .all(|r| r.kind == "price" || r.kind == "activity")
+    );
     assert!(t.notes.iter().any(|n| n.contains("no registry")));
 }
 

@@ -74,7 +74,7 @@ fn actions(zero: &str, mapping: &Mapping, t: u32, r: f64, ro: f64) -> Actions {
     )
     .unwrap();
     let table: Arc<dyn EnergyModel> = Arc::new(tables::horowitz_45nm());
-    let energy = arch.priced_by(table);
+    let energy = arch.priced_by(table.as_ref());
     let net = net();
     let format = AnalysisSettings::default().snn_format(t);
     let act = [LayerActivity {
@@ -332,7 +332,7 @@ fn the_glue_reports_a_layers_format_as_the_mapper_counts_it() {
     )
     .unwrap();
     let table: Arc<dyn EnergyModel> = Arc::new(tables::horowitz_45nm());
-    let energy = arch.priced_by(table);
+    let energy = arch.priced_by(table.as_ref());
     let net = net();
     let format: Format = AnalysisSettings::default().baseline_format(6);
     let act = [LayerActivity {

@@ -317,7 +317,7 @@ impl HardwareArchitecture {
         let act = request.activity.get(i).copied().unwrap_or_default();
         let hw = plan.hardware(&self.chip, i);
         if !problem::is_mapped(layer) {
-            return Ok(LayerMap::Rule(Weightless::new(&hw, net, i)));
+            return Ok(LayerMap::Rule(Box::new(Weightless::new(&hw, net, i))));
         }
         let mut pr = problem::problem(
             &self.name,
@@ -337,20 +337,21 @@ impl HardwareArchitecture {
             energy: request.energy,
             accum_bits: pr.accum_bits,
         };
-        let t0 = std::time::Instant::now();
-        let ml = cached_map(&pr, &hw, dens, &pricing, &options, request.energy.name())
-            .map_err(|e| self.layer_error(net, i, e.to_string()))?;
-        if std::env::var("SNNERGY_PROBE").is_ok() {
-            eprintln!(
-                "map {} {:?} on {}: {:?}, {} evaluated, exhaustive {}",
-                pr.name,
-                pr.kind,
-                hw.name,
-                t0.elapsed(),
-                ml.evaluated,
-                ml.exhaustive
-            );
-        }
+        let ml = match cached_map(&pr, &hw, dens, &pricing, &options, request.energy.name()) {
+            Ok(ml) => ml,
+            // A tightly constrained layer (a core count whose only legal splits mix channels
+            // and positions) can have legal mappings the default candidate lists miss: search
+            // again with the thorough lists before calling the layer unmappable.
+            Err(snnergy_mapper::MapperError::NoMapping { .. })
+                if self.options.effort != Effort::Thorough =>
+            {
+                let mut wide = Effort::Thorough.options(request.objective);
+                wide.constraints = options.constraints.clone();
+                cached_map(&pr, &hw, dens, &pricing, &wide, request.energy.name())
+                    .map_err(|e| self.layer_error(net, i, e.to_string()))?
+            }
+            Err(e) => return Err(self.layer_error(net, i, e.to_string())),
+        };
         let linear = hw
             .levels
             .iter()
@@ -391,6 +392,10 @@ fn quantized(d: Densities) -> Densities {
 /// Mapped layers are remembered across maps: a pipeline asks for the same layer shape, chip,
 /// densities and prices many times (repeated shapes in VGG, the same QNN at several T, the
 /// sensitivity study's unchanged layers).
+#[expect(
+    clippy::result_large_err,
+    reason = "the mapper's own error type, passed on unchanged to the caller that locates it"
+)]
 fn cached_map(
     problem: &snnergy_mapper::Problem,
     hw: &Hardware,
@@ -436,7 +441,7 @@ struct MappedLayerOf {
 #[derive(Clone, Debug)]
 enum LayerMap {
     Mapped(Box<MappedLayerOf>),
-    Rule(Weightless),
+    Rule(Box<Weightless>),
 }
 
 /// A weightless layer (pooling, residual addition) counted in the memory of the innermost
@@ -598,6 +603,8 @@ impl HardwareArchitecture {
                     LayerMap::Rule(_) => None,
                 })
             })
+            .collect::<Vec<_>>()
+            .into_iter()
             .collect()
     }
 }
@@ -695,9 +702,13 @@ impl Architecture for HardwareArchitecture {
         check_format(&self.name, request.format)?;
         let net = request.network;
         let plan = self.plan(net, request.format)?;
+        // Every layer is mapped, then the first error in network order is reported, so the
+        // message does not depend on which thread finished first.
         let layers = (0..net.layers.len())
             .into_par_iter()
             .map(|i| self.map_layer(request, &plan, i))
+            .collect::<Vec<_>>()
+            .into_iter()
             .collect::<Result<Vec<_>, _>>()?;
         let value_bits = net
             .layers
@@ -714,8 +725,8 @@ impl Architecture for HardwareArchitecture {
         })))
     }
 
-    fn priced_by(&self, table: Arc<dyn EnergyModel>) -> Arc<dyn EnergyModel> {
-        Arc::new(HardwarePrices::new(table, self.chip.clone()))
+    fn priced_by<'a>(&'a self, table: &'a dyn EnergyModel) -> Box<dyn EnergyModel + 'a> {
+        Box::new(HardwarePrices::new(table, self.chip.clone()))
     }
 }
 
@@ -785,10 +796,10 @@ macro_rules! delegate {
                 self.inner.map(request)
             }
 
-            fn priced_by(
-                &self,
-                table: std::sync::Arc<dyn snnergy_core::EnergyModel>,
-            ) -> std::sync::Arc<dyn snnergy_core::EnergyModel> {
+            fn priced_by<'a>(
+                &'a self,
+                table: &'a dyn snnergy_core::EnergyModel,
+            ) -> Box<dyn snnergy_core::EnergyModel + 'a> {
                 self.inner.priced_by(table)
             }
         }

@@ -173,16 +173,16 @@ impl Pricing for TablePricing<'_> {
 /// energies, per-bit-hop energies, compute energies and static power the description states
 /// answer for their places; everything it leaves to `"table"` goes to the table.
 #[derive(Debug)]
-pub struct HardwarePrices {
-    table: Arc<dyn EnergyModel>,
+pub struct HardwarePrices<'a> {
+    table: &'a dyn EnergyModel,
     chip: Arc<Hardware>,
     /// Index of the description's sources after the table's.
     offset: usize,
 }
 
-impl HardwarePrices {
+impl<'a> HardwarePrices<'a> {
     /// `table` with `chip`'s own numbers in front.
-    pub fn new(table: Arc<dyn EnergyModel>, chip: Arc<Hardware>) -> Self {
+    pub fn new(table: &'a dyn EnergyModel, chip: Arc<Hardware>) -> Self {
         let offset = table.sources().len();
         Self {
             table,
@@ -342,7 +342,7 @@ fn resolve<'h>(chip: &'h Hardware, name: &str) -> Option<(usize, Option<&'h Bank
         })
 }
 
-impl EnergyModel for HardwarePrices {
+impl EnergyModel for HardwarePrices<'_> {
     fn name(&self) -> &str {
         self.table.name()
     }

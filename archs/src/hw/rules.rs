@@ -113,6 +113,41 @@ impl Plan {
 }
 
 /// The smallest divisor of `x` that is at least `need` (x itself if none is smaller).
+/// The fewest cores (at least `need`, dividing the `neurons`) over which a layer of `k`
+/// channels at `pq` positions splits by channel alone or by position alone within a core's
+/// synapse memory (`syn` bits, `kernel` bits per channel) and neuron count: the splits the
+/// mapper's candidates always contain. A count whose only legal splits mix channels and
+/// positions can leave the search without a legal mapping; when no count splits cleanly, the
+/// smallest divisor is taken and the search decides.
+fn cores_for(
+    neurons: u64,
+    k: u64,
+    pq: u64,
+    need: u64,
+    kernel: u128,
+    syn: u128,
+    per_core: u64,
+) -> u64 {
+    let fits = |c: u64| {
+        let by_channel = k.is_multiple_of(c)
+            && u128::from(k / c) * kernel <= syn
+            && (k / c).saturating_mul(pq) <= per_core;
+        let by_position = pq.is_multiple_of(c)
+            && u128::from(k) * kernel <= syn
+            && k.saturating_mul(pq / c) <= per_core;
+        by_channel || by_position
+    };
+    let mut c = divisor_at_least(neurons, need);
+    let first = c;
+    while c < neurons {
+        if fits(c) {
+            return c;
+        }
+        c = divisor_at_least(neurons, c + 1);
+    }
+    if fits(c) { c } else { first }
+}
+
 fn divisor_at_least(x: u64, need: u64) -> u64 {
     if need <= 1 {
         return 1;
@@ -328,6 +363,10 @@ impl Rules {
                     .and_then(|l| l.capacity_for(DataSpace::Weights))
                     .unwrap_or(u128::MAX);
                 let mut cores = vec![0u64; n];
+                #[expect(
+                    clippy::needless_range_loop,
+                    reason = "the layer index addresses the network and the plan alike"
+                )]
                 for i in 0..n {
                     let l = &network.layers[i];
                     let nn = neurons(network, i);
@@ -356,7 +395,15 @@ impl Rules {
                         let fit = u64::try_from(syn / per_core_kernel.max(1)).unwrap_or(u64::MAX);
                         nn.div_ceil(c.neurons_per_core.min(fit).max(1))
                     } else {
-                        divisor_at_least(nn, need_n.max(need_w).max(1))
+                        cores_for(
+                            nn,
+                            u64::from(l.output.c),
+                            u64::from(l.output.h) * u64::from(l.output.w),
+                            need_n.max(need_w).max(1),
+                            per_core_kernel,
+                            syn,
+                            c.neurons_per_core.max(1),
+                        )
                     };
                 }
                 let total: u64 = cores.iter().sum::<u64>().max(1);
@@ -377,6 +424,10 @@ impl Rules {
                 // producer's cores.
                 let mut region: Vec<((f64, f64), (f64, f64))> = Vec::with_capacity(n);
                 let mut start = 0.0;
+                #[expect(
+                    clippy::needless_range_loop,
+                    reason = "a weightless layer looks back at the regions already placed"
+                )]
                 for i in 0..n {
                     if cores[i] == 0 {
                         let from = network.layers[i].sources.iter().find_map(|s| match s {

@@ -498,7 +498,7 @@ pub fn analyze(
             for slot in architectures {
                 slot.arch.check(net, &snn)?;
                 slot.arch.check(net, &base)?;
-                let energy = slot.arch.priced_by(slot.energy.clone());
+                let energy = slot.arch.priced_by(slot.energy.as_ref());
                 let mut ev = Evaluator::new(
                     &slot.label,
                     slot.arch.as_ref(),

@@ -7,7 +7,6 @@
 
 use std::fmt;
 use std::path::Path;
-use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -103,8 +102,8 @@ pub trait Architecture: Send + Sync + fmt::Debug {
     /// The prices this architecture is evaluated with, given the table a pipeline names: the
     /// table itself (the default), or the table with the hardware's own stated numbers
     /// (per-access energies, static power) answering for the places that state them.
-    fn priced_by(&self, table: Arc<dyn EnergyModel>) -> Arc<dyn EnergyModel> {
-        table
+    fn priced_by<'a>(&'a self, table: &'a dyn EnergyModel) -> Box<dyn EnergyModel + 'a> {
+        Box::new(Forward(table))
     }
 }
 
@@ -263,5 +262,34 @@ pub trait Regularizer: Send + Sync + fmt::Debug {
     /// weights), one line; `None` when there is nothing to say.
     fn summary(&self) -> Option<String> {
         None
+    }
+}
+
+/// A price table passed through unchanged (what [`Architecture::priced_by`] gives by default).
+#[derive(Debug)]
+struct Forward<'a>(&'a dyn EnergyModel);
+
+impl EnergyModel for Forward<'_> {
+    fn name(&self) -> &str {
+        self.0.name()
+    }
+
+    fn price(
+        &self,
+        action: &crate::action::ActionKind,
+    ) -> Result<crate::energy::Price, crate::error::PriceError> {
+        self.0.price(action)
+    }
+
+    fn sources(&self) -> Vec<crate::energy::PriceSource> {
+        self.0.sources()
+    }
+
+    fn price_at(
+        &self,
+        place: crate::action::Place,
+        action: &crate::action::ActionKind,
+    ) -> Result<crate::energy::Price, crate::error::PriceError> {
+        self.0.price_at(place, action)
     }
 }
