@@ -36,6 +36,11 @@ pub struct OperatingPoint {
     pub input: LayerRates,
     /// Time steps the rates were measured at, if they were measured.
     pub measured_timesteps: Option<u32>,
+    /// Per layer, the measured mean level L̄ of the twin's non-zero outputs (spikes per
+    /// non-zero activation, 1..=T), where a measurement gives it; empty or `None` entries take
+    /// `[analysis] mean_level`. Twin-consistent sweeps keep it while moving the spike rate.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mean_levels: Vec<Option<f64>>,
     /// What a source that measured the rates recorded about the measurement; reports carry
     /// it to programs that know the source, not into their files.
     #[serde(skip)]
@@ -66,6 +71,7 @@ impl OperatingPoint {
             // Under rate coding the encoded input fires at the same rate as every layer.
             input: rates,
             measured_timesteps: None,
+            mean_levels: Vec::new(),
             provenance: None,
         }
     }
