@@ -23,7 +23,7 @@ pub mod twin;
 
 pub use analysis::{ArchSlot, Evaluator, NetworkEnergy, WorkloadSlot};
 pub use pipeline::{Pipeline, PipelineBuilder};
-pub use sources::{Profile, ProfileEntry, ProfileFile, Uniform, resolve};
+pub use sources::{Profile, ProfileEntry, ProfileFile, Uniform, expand_timesteps, resolve};
 
 use snnergy_core::{Registry, RegistryError};
 

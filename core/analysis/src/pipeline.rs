@@ -54,6 +54,11 @@ pub const SECTIONS: &[&str] = &[
     "train",
 ];
 
+/// What to do instead of a second `[[activity]]`.
+const ACTIVITY_HINT: &str = "list several rates in one `uniform` (`spike_rates = [0.05, 0.1]`), or write one pipeline per profile or engine run (each is analysed along its own activity shape)";
+/// What to do instead of a second `[[energy]]`.
+const ENERGY_HINT: &str = "it prices every architecture without its own; give an architecture another with its `energy` key";
+
 /// A registry extended by a pipeline's `[plugins]`, with the libraries it loaded.
 type WithPlugins = (Registry, Vec<Arc<Library>>);
 
@@ -335,7 +340,7 @@ impl Document {
             });
         }
 
-        let activity: Arc<dyn ActivitySource> = match self.components("activity", false)?.pop() {
+        let activity: Arc<dyn ActivitySource> = match self.single("activity", ACTIVITY_HINT)? {
             Some((at, table)) => {
                 Arc::from(self.build_component::<dyn ActivitySource>(&ctx, &at, table)?)
             }
@@ -343,7 +348,7 @@ impl Document {
         };
 
         let default_energy: Option<Arc<dyn EnergyModel>> =
-            match self.components("energy", false)?.pop() {
+            match self.single("energy", ENERGY_HINT)? {
                 Some((at, table)) => Some(Arc::from(
                     self.build_component::<dyn EnergyModel>(&ctx, &at, table)?,
                 )),
@@ -504,6 +509,27 @@ impl Document {
             );
         }
         Ok(Some((with, libs)))
+    }
+
+    /// The one component table of a section that takes one (`[activity]`, `[energy]`); a
+    /// second is an error at its line saying what to do instead, not a table dropped.
+    fn single(
+        &self,
+        section: &str,
+        hint: &str,
+    ) -> Result<Option<(Vec<Seg>, toml::Table)>, ConfigError> {
+        let mut tables = self.components(section, false)?;
+        if tables.len() > 1 {
+            let (at, _) = &tables[1];
+            return Err(self.error(
+                at,
+                format!(
+                    "{} [[{section}]] tables: a pipeline takes one [{section}]; {hint}",
+                    tables.len()
+                ),
+            ));
+        }
+        Ok(tables.pop())
     }
 
     /// The component tables of a section (a table or an array of tables), with their paths.

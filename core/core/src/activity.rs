@@ -135,14 +135,25 @@ impl OperatingPoint {
 
 fn weighted_mean(network: &Network, rates: &[LayerRates], f: impl Fn(&LayerRates) -> f64) -> f64 {
     let (mut sum, mut n) = (0.0, 0.0);
+    let mut same: Option<f64> = None;
+    let mut uniform = true;
     for (l, r) in network.layers.iter().zip(rates) {
         if l.neuron {
             let w = l.neurons() as f64;
-            sum += w * f(r);
+            let v = f(r);
+            sum += w * v;
             n += w;
+            uniform &= same.is_none_or(|s| s == v);
+            same = Some(v);
         }
     }
-    if n > 0.0 { sum / n } else { 0.0 }
+    match same {
+        // The same value everywhere is its own mean: a requested 5 % reads back as 0.05, not
+        // as the rounding of a weighted sum.
+        Some(v) if uniform => v,
+        _ if n > 0.0 => sum / n,
+        _ => 0.0,
+    }
 }
 
 /// What an architecture needs to know about activity at one layer.
