@@ -394,20 +394,30 @@ impl Document {
                     };
                     Arc::from(self.build_component::<dyn EnergyModel>(&ctx, &at_e, table)?)
                 }
-                None => default_energy.clone().ok_or_else(|| {
-                    let names: Vec<&str> = registry
-                        .infos(Kind::EnergyModel)
-                        .iter()
-                        .map(|i| i.name.as_str())
-                        .collect();
-                    self.error(
-                        &at,
-                        format!(
-                            "no energy model prices this architecture: add an [energy] section or an `energy` key (registered energy models: {})",
-                            names.join(", ")
-                        ),
-                    )
-                })?,
+                None => match (&default_energy, own_table(registry, &type_name)) {
+                    (Some(e), _) => e.clone(),
+                    // Without [energy], an architecture is priced by the table it is meant
+                    // for (its example's `energy`); the report names the model it used.
+                    (None, Some(table)) => {
+                        Arc::from(self.build_component::<dyn EnergyModel>(&ctx, &at, table)?)
+                    }
+                    (None, None) => {
+                        let names: Vec<&str> = registry
+                            .infos(Kind::EnergyModel)
+                            .iter()
+                            .map(|i| i.name.as_str())
+                            .collect();
+                        return Err(self
+                            .error(
+                                &at,
+                                format!(
+                                    "no energy model prices this architecture: add an [energy] section or an `energy` key (registered energy models: {})",
+                                    names.join(", ")
+                                ),
+                            )
+                            .into());
+                    }
+                },
             };
             let label = common
                 .get("name")
@@ -613,6 +623,19 @@ impl Document {
             }
         })
     }
+}
+
+/// The price table an architecture type is meant for (the `energy` of its example), as a
+/// component table.
+fn own_table(registry: &Registry, type_name: &str) -> Option<toml::Table> {
+    let info = registry
+        .infos(Kind::Architecture)
+        .into_iter()
+        .find(|i| i.name == type_name)?;
+    let name = info.example.get("energy")?.as_str()?;
+    let mut t = toml::Table::new();
+    t.insert("type".into(), toml::Value::String(name.to_string()));
+    Some(t)
 }
 
 /// Separates section-wide keys (`name`, `energy`) from the component's own.
