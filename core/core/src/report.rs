@@ -31,7 +31,7 @@ pub struct WorkloadSummary {
     pub layers: usize,
     /// Σ N over weighted layers.
     pub neurons: u64,
-    /// Σ S (MACs of one dense inference).
+    /// Σ S over weighted layers (valid taps, padding excluded).
     pub synapses: u64,
     /// Σ W.
     pub weights: u64,

@@ -307,7 +307,7 @@ impl Render for Report {
             }
         }
 
-        md.push_str("## Workloads\n\n| workload | network | layers | synapses (MACs) | weights | parameters | mean fan-in | mean weight reuse |\n|---|---|---:|---:|---:|---:|---:|---:|\n");
+        md.push_str("## Workloads\n\n| workload | network | layers | synapses (valid taps) | weights | parameters | mean fan-in | mean weight reuse |\n|---|---|---:|---:|---:|---:|---:|---:|\n");
         for w in &self.workloads {
             let _ = writeln!(
                 md,
