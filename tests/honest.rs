@@ -88,19 +88,29 @@ fn a_point_outside_the_twin_bound_gets_no_twin_verdict_in_report_and_json() {
 
 #[test]
 fn a_break_even_search_moves_the_twins_nonzero_fraction_with_the_rate() {
-    let text = UNIFORM.replace("timesteps = [6]", "timesteps = [6]\nmean_level = 1.05");
+    let text = UNIFORM
+        .replace(
+            "type = \"vgg16\"",
+            "type = \"resnet18\"\ninput = \"imagenet\"",
+        )
+        .replace("timesteps = [6]", "timesteps = [6]\nmean_level = 3.2")
+        .replace("spike_rates = [0.05]", "spike_rates = [0.0005]");
     let report = json(&run_toml(&text, &scratch("moving-rho"), "pipeline.toml").unwrap());
     let b = &report["breakeven"][0];
+    assert_eq!(b["status"], "crossing", "{b}");
     // At the crossing the twin has ρ = r·T/L̄ and L̄ is what the analysis states.
     let (r, rho) = (
         b["spike_rate"].as_f64().unwrap(),
         b["nonzero"].as_f64().unwrap(),
     );
-    assert!((rho - r * 6.0 / 1.05).abs() < 1e-9, "{b}");
+    assert!((rho - r * 6.0 / 3.2).abs() < 1e-9, "{b}");
     assert!(
-        (b["mean_level"].as_f64().unwrap() - 1.05).abs() < 1e-9,
+        (b["mean_level"].as_f64().unwrap() - 3.2).abs() < 1e-9,
         "{b}"
     );
+    // The same break-even as a mean level at the activity's rate lies above the stated L̄:
+    // the SNN wins there.
+    assert!(b["level_breakeven"].as_f64().unwrap() > 3.2, "{b}");
     // And the baseline's energy in the sweep moves with ρ.
     let base = report["sweeps"][0]["baseline_pj"].as_array().unwrap();
     assert!(

@@ -73,12 +73,20 @@ fn shipped_hardware_pipelines_run_and_state_verdicts_assumptions_and_prices() {
 
 #[test]
 fn sensitivity_flags_a_verdict_that_flips_within_the_range() {
-    // On the classical accelerator at 5 % the SNN beats only a twin whose non-zero activations
-    // average fewer than about 1.06 spikes: at L̄ = 1.05 it wins, and ×1.5 on L̄ flips it.
-    let mut p = common::shipped("vgg16-cifar10.toml", &[6], 0);
-    p.settings.mean_level = MeanLevel::Fixed(1.05);
+    // ResNet18 on the classical accelerator at T = 6 and 0.05 %: the SNN beats a twin whose
+    // non-zero activations average fewer than about 4.6 spikes, so at L̄ = 3.2 it wins and
+    // ×1.5 on L̄ (4.8) flips it.
+    let mut p = common::shipped("resnet18-imagenet.toml", &[6], 0);
+    p.settings.mean_level = MeanLevel::Fixed(3.2);
     p.architectures.retain(|a| a.label == "classical");
     let registry = snnergy::registry().unwrap();
+    let text = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("pipelines/resnet18-imagenet.toml"),
+    )
+    .unwrap()
+    .replace("spike_rates = [0.05]", "spike_rates = [0.0005]");
+    let q = snnergy::analysis::Pipeline::from_toml(&text, None, &registry).unwrap();
+    p.activity = q.activity;
     let report = p.run_with(Some(&registry)).unwrap();
     let t = &report.sensitivity[0];
     assert_eq!(t.nominal.verdict, Verdict::SnnWins, "{t:?}");
