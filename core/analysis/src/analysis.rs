@@ -388,6 +388,18 @@ pub fn analyze(
                             row.mean_level.map(round_sig).unwrap_or_default()
                         ));
                     }
+                    if settings.baseline == Baseline::CapacityMatched
+                        && row.mean_level.is_some_and(|l| l < 1.0 - 1e-9)
+                    {
+                        report.warn(format!(
+                            "{} on `{}` at T = {t}: the break-even ({}, ρ = {}) lies outside the twin bound (L̄ = {} < 1): no twin exists at that crossing",
+                            slot.label,
+                            w.label,
+                            percent(row.spike_rate.unwrap_or(0.0)),
+                            round_sig(row.nonzero.unwrap_or(0.0)),
+                            row.mean_level.map(round_sig).unwrap_or_default()
+                        ));
+                    }
                     report.breakeven.push(row);
                 }
                 if settings.sweep_points >= 2 {
