@@ -577,7 +577,7 @@ fn analysis_assumptions(s: &AnalysisSettings) -> Vec<Assumption> {
         v.push(Assumption::new(
             "mean level L̄",
             s.mean_level.to_text(),
-            "spikes per non-zero twin activation where the activity does not measure it: activations spread evenly over 1..T average (T+1)/2, and the shipped Fashion-MNIST network measures about T/2",
+            "spikes per non-zero twin activation where the activity does not measure it: activations spread evenly over the levels 1..T average (T+1)/2, and the shipped Fashion-MNIST network measures 3.1–4.1 per layer at T = 6 (0.58T overall)",
         ));
     }
     v.push(Assumption::new(

@@ -655,7 +655,7 @@ fn sensitivity_markdown(report: &Report) -> String {
     for t in &report.sensitivity {
         let _ = writeln!(
             md,
-            "### {} on {}, T = {} (±{:.0} %)\n\nBreak-even spike rate when one input at a time is scaled by ×{} and ×{}; nominal {} (against the {}). The verdict at the `{}` activity (spike rate {:.2} %: SNN {}) {}.\n",
+            "### {} on {}, T = {} (±{:.0} %)\n\nBreak-even spike rate when one input at a time is scaled by ×{} and ×{}; nominal {} (against the {}). The verdict at the `{}` activity (spike rate {}: SNN {}) {}.\n",
             t.architecture,
             t.workload,
             t.timesteps,
@@ -665,7 +665,7 @@ fn sensitivity_markdown(report: &Report) -> String {
             pct(&Some(t.nominal.clone())),
             t.baseline,
             t.operating_point,
-            100.0 * t.spike_rate,
+            crate::render::pct(t.spike_rate),
             match t.nominal.verdict {
                 Verdict::SnnWins => "wins",
                 Verdict::SnnLoses => "loses",
