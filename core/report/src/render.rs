@@ -395,8 +395,12 @@ impl Render for Report {
                     }
                 ),
                 Some(b) if b.status == BreakEvenStatus::SnnNeverWins => format!(
-                    "; no spike rate makes it win against a twin of mean level {}{}",
-                    self.settings.mean_level.to_text(),
+                    "; no spike rate makes it win {}{}",
+                    if b.twin == TwinMode::Consistent.name() {
+                        "against a twin of the same mean level"
+                    } else {
+                        "at this ρ"
+                    },
                     level_sentence(b)
                 ),
                 Some(b) if b.status == BreakEvenStatus::SnnWinsAbove => format!(
