@@ -14,12 +14,12 @@
 //! - [`train`]: QNN training for conversion (Q_T with a straight-through gradient, BatchNorm,
 //!   SGD/Adam, schedules, augmentation, regularizers), checkpoints, `[train]` for pipelines.
 //!
-//! Tensors are f32 in NCHW order. GEMMs use matrixmultiply through ndarray, single-threaded;
+//! Tensors are f32 in NCHW order. GEMMs use the `gemm` crate ([`matmul`]), single-threaded;
 //! parallelism is over chunks of the batch only, never nested.
 //!
 //! # Speed
 //!
-//! Dense layers run im2col + one GEMM per sub-batch (matrixmultiply with its AVX-512 kernels,
+//! Dense layers run im2col + one GEMM per sub-batch (the `gemm` crate with its AVX-512 kernels,
 //! single-threaded); layers whose input is sparse run event-driven kernels that touch only
 //! the active inputs (branch-free compaction, then contiguous `value × weight-row` updates of
 //! a channel-last accumulator), vectorized for AVX2/AVX-512 when the CPU has them. `auto`
@@ -53,6 +53,7 @@
 pub mod activity;
 pub mod data;
 pub mod error;
+pub mod matmul;
 pub mod model;
 pub mod ops;
 pub mod rng;

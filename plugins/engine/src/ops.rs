@@ -1,14 +1,11 @@
 //! The compute kernels, each over a chunk of images in NCHW order. They run on one thread:
 //! the caller parallelizes over chunks of the batch, so threading is never nested.
 //!
-//! Dense convolution is im2col + one GEMM per sub-batch (matrixmultiply through ndarray,
-//! single-threaded). The event-driven kernels walk the non-zero inputs only and scatter
+//! Dense convolution is im2col + one GEMM per sub-batch ([`crate::matmul`], single-threaded). The event-driven kernels walk the non-zero inputs only and scatter
 //! `value × weight row` into the outputs they reach, so their work is proportional to the
 //! number of active inputs: with binary spikes at rate r they do r times the dense work.
 
-use ndarray::linalg::general_mat_mul;
-use ndarray::{ArrayView2, ArrayViewMut2};
-
+use crate::matmul::{MatRef, matmul};
 use crate::model::{ConvOp, LinearOp, PoolOp};
 
 /// Floats an im2col buffer may hold before a chunk is split into sub-batches (1 MiB): im2col
@@ -71,6 +68,14 @@ pub fn conv_dense(op: &ConvOp, x: &[f32], n: usize, out: &mut [f32], scratch: &m
     let in_len = ci * h * w;
     let out_len = co * hw_out;
     let per_batch = (COL_BUDGET / (k * hw_out).max(1)).clamp(1, n.max(1));
+    let weights = op.w.as_standard_layout();
+    let wm = MatRef::rows(
+        weights
+            .as_slice()
+            .expect("a standard-layout array is one slice"),
+        co,
+        k,
+    );
     let Scratch { col, y, .. } = scratch;
     {
         {
@@ -117,14 +122,11 @@ pub fn conv_dense(op: &ConvOp, x: &[f32], n: usize, out: &mut [f32], scratch: &m
                         }
                     }
                 }
-                let colv = ArrayView2::from_shape((k, cols), &col[..k * cols])
-                    .expect("im2col buffer holds k × cols values");
+                let colv = MatRef::rows(&col[..k * cols], k, cols);
                 if nb == 1 {
                     // One image: its NCHW output block is the GEMM's co × hw result.
                     let dst = &mut out[b0 * out_len..][..out_len];
-                    let mut yv = ArrayViewMut2::from_shape((co, cols), &mut *dst)
-                        .expect("an image's output holds co × hw values");
-                    general_mat_mul(1.0, &op.w, &colv, 0.0, &mut yv);
+                    matmul(wm, colv, dst, cols, false);
                     for (o, bias) in op.bias.iter().enumerate() {
                         for d in &mut dst[o * hw_out..][..hw_out] {
                             *d += bias;
@@ -133,9 +135,7 @@ pub fn conv_dense(op: &ConvOp, x: &[f32], n: usize, out: &mut [f32], scratch: &m
                     b0 += nb;
                     continue;
                 }
-                let mut yv = ArrayViewMut2::from_shape((co, cols), &mut y[..co * cols])
-                    .expect("GEMM buffer holds co × cols values");
-                general_mat_mul(1.0, &op.w, &colv, 0.0, &mut yv);
+                matmul(wm, colv, &mut y[..co * cols], cols, false);
                 for b in 0..nb {
                     let dst = &mut out[(b0 + b) * out_len..][..out_len];
                     for (o, bias) in op.bias.iter().enumerate() {
@@ -153,7 +153,7 @@ pub fn conv_dense(op: &ConvOp, x: &[f32], n: usize, out: &mut [f32], scratch: &m
 
 /// Runs `$body` compiled for the widest vector unit the CPU has. The event-driven kernels are
 /// plain loops the compiler vectorizes; built for baseline x86-64 they would use 4-wide SSE
-/// while matrixmultiply picks AVX2/AVX-512 at run time. Only multiplies and adds are used
+/// while the GEMM picks AVX2/AVX-512 at run time. Only multiplies and adds are used
 /// (Rust never contracts them into FMAs), so every variant rounds identically.
 macro_rules! dispatch {
     ($generic:ident, $avx2:ident, $avx512:ident, ($($arg:expr),*)) => {{
@@ -171,6 +171,7 @@ macro_rules! dispatch {
         $generic($($arg),*)
     }};
 }
+pub(crate) use dispatch;
 
 /// Event-driven convolution of `n` images: for every non-zero input, add value × the
 /// weights of each output it reaches (outputs accumulated channel-last so each update is a
@@ -196,6 +197,48 @@ fn conv_sparse_avx512(op: &ConvOp, x: &[f32], n: usize, out: &mut [f32], acc: &m
     conv_sparse_generic(op, x, n, out, acc)
 }
 
+/// Floats of the accumulator one band of output rows may take (32 KiB): the band and the
+/// weights of one input channel stay in L1 while that channel's events are scattered.
+const ACC_BAND: usize = 1 << 13;
+
+/// `acc[..] += v · w[..]`. Always a multiply: 1 · w is w exactly, and a test of v per event
+/// would mispredict on pooled inputs, whose values vary; the multiply is free next to the
+/// loads and the store.
+#[inline(always)]
+fn axpy_v(acc: &mut [f32], v: f32, w: &[f32]) {
+    for (a, w) in acc.iter_mut().zip(w) {
+        *a += v * w;
+    }
+}
+
+/// Positions of the non-zero values of `x`, written to the front of `out` (which must have
+/// room for `x.len()`), returning how many. Sixteen values at a time become a bit mask whose
+/// set bits are then walked: at spike rates of a few percent most masks are empty, and a test
+/// per value would mispredict on almost every spike.
+#[inline(always)]
+fn nonzero_positions(x: &[f32], out: &mut [u32]) -> usize {
+    let mut k = 0;
+    let mut chunks = x.chunks_exact(16);
+    let mut base = 0u32;
+    for c in &mut chunks {
+        let mut mask = 0u32;
+        for (l, v) in c.iter().enumerate() {
+            mask |= ((*v != 0.0) as u32) << l;
+        }
+        while mask != 0 {
+            out[k] = base + mask.trailing_zeros();
+            k += 1;
+            mask &= mask - 1;
+        }
+        base += 16;
+    }
+    for (l, v) in chunks.remainder().iter().enumerate() {
+        out[k] = base + l as u32;
+        k += (*v != 0.0) as usize;
+    }
+    k
+}
+
 #[inline(always)]
 fn conv_sparse_generic(op: &ConvOp, x: &[f32], n: usize, out: &mut [f32], acc: &mut Vec<f32>) {
     let (ci, h, w) = (
@@ -211,8 +254,9 @@ fn conv_sparse_generic(op: &ConvOp, x: &[f32], n: usize, out: &mut [f32], acc: &
     let [kh, kw] = op.kernel;
     let [sh, sw] = op.stride;
     let [ph, pw] = op.padding;
+    let hw_in = h * w;
     let hw_out = ho * wo;
-    let in_len = ci * h * w;
+    let in_len = ci * hw_in;
     let out_len = co * hw_out;
     // For each input row (column): the kernel rows (columns) and output rows (columns) it
     // reaches, so the scatter loop has no divisions or bounds tests.
@@ -244,40 +288,72 @@ fn conv_sparse_generic(op: &ConvOp, x: &[f32], n: usize, out: &mut [f32], acc: &
             },
         )
         .collect();
+    // Bands of output rows whose accumulator fits L1, and the input rows reaching each.
+    let band = (ACC_BAND / (wo * co).max(1)).clamp(1, ho.max(1));
+    let bands: Vec<(usize, usize, usize, usize)> = (0..ho)
+        .step_by(band)
+        .map(|oy0| {
+            let oy1 = (oy0 + band).min(ho);
+            let iy0 = (oy0 * sh).saturating_sub(ph).min(h);
+            let iy1 = ((oy1 - 1) * sh + kh).saturating_sub(ph).min(h);
+            (oy0, oy1, iy0, iy1)
+        })
+        .collect();
     grow(acc, out_len);
-    let mut active = vec![0u32; w + 1];
+    // Active positions of every channel plane, in order, and where each channel's list starts.
+    let mut active = vec![0u32; in_len];
+    let mut start = vec![0usize; ci + 1];
+    let mut cursor = vec![0usize; ci];
     for b in 0..n {
         let acc = &mut acc[..out_len];
         acc.fill(0.0);
         let img = &x[b * in_len..][..in_len];
-        // Input rows outermost: the outputs one input row reaches are a few output rows,
-        // which stay in L1 while every channel of that input row is scattered into them.
-        for iy in 0..h {
+        let mut k = 0;
+        for c in 0..ci {
+            start[c] = k;
+            k += nonzero_positions(&img[c * hw_in..][..hw_in], &mut active[k..]);
+        }
+        start[ci] = k;
+        cursor.copy_from_slice(&start[..ci]);
+        // Band by band, channel by channel: the band's accumulator rows and the channel's
+        // kh·kw·co weights stay in L1 while its events are scattered.
+        for &(oy0, oy1, iy0, iy1) in &bands {
             for c in 0..ci {
-                let line = &img[(c * h + iy) * w..][..w];
-                // Compact the active columns first, without branches: at spike rates of a
-                // few percent a test per input would mispredict on almost every spike.
-                let mut k = 0;
-                for (ix, &v) in line.iter().enumerate() {
-                    active[k] = ix as u32;
-                    k += (v != 0.0) as usize;
+                let plane = &img[c * hw_in..][..hw_in];
+                let end = start[c + 1];
+                // Bands move down the image, so each channel's first row only advances.
+                while cursor[c] < end && (active[cursor[c]] as usize) < iy0 * w {
+                    cursor[c] += 1;
                 }
-                for &ix in &active[..k] {
-                    let ix = ix as usize;
-                    let v = line[ix];
-                    for &(ky, oy) in &rows[iy] {
-                        let base = (c * kh + ky) * kw;
-                        if sw == 1 {
-                            let (kr, ox, count) = spans[ix];
-                            let len = count * co;
-                            let wrow = &op.w_t[(base + kr) * co..][..len];
-                            let arow = &mut acc[(oy * wo + ox) * co..][..len];
-                            axpy(arow, v, wrow);
-                        } else {
-                            for &(kx, ox) in &cols[ix] {
-                                let wrow = &op.w_t[(base + kw - 1 - kx) * co..][..co];
-                                let arow = &mut acc[(oy * wo + ox) * co..][..co];
-                                axpy(arow, v, wrow);
+                let mut e = cursor[c];
+                for (iy, reached) in rows.iter().enumerate().take(iy1).skip(iy0) {
+                    let row_end = (iy + 1) * w;
+                    while e < end && (active[e] as usize) < row_end {
+                        let pos = active[e] as usize;
+                        e += 1;
+                        let ix = pos - iy * w;
+                        let v = plane[pos];
+                        for &(ky, oy) in reached {
+                            if oy < oy0 || oy >= oy1 {
+                                continue;
+                            }
+                            let base = (c * kh + ky) * kw;
+                            if sw == 1 {
+                                let (kr, ox, count) = spans[ix];
+                                let len = count * co;
+                                axpy_v(
+                                    &mut acc[(oy * wo + ox) * co..][..len],
+                                    v,
+                                    &op.w_t[(base + kr) * co..][..len],
+                                );
+                            } else {
+                                for &(kx, ox) in &cols[ix] {
+                                    axpy_v(
+                                        &mut acc[(oy * wo + ox) * co..][..co],
+                                        v,
+                                        &op.w_t[(base + kw - 1 - kx) * co..][..co],
+                                    );
+                                }
                             }
                         }
                     }
@@ -302,10 +378,21 @@ fn conv_sparse_generic(op: &ConvOp, x: &[f32], n: usize, out: &mut [f32], acc: &
 /// Dense linear layer over `n` flattened inputs.
 pub fn linear_dense(op: &LinearOp, x: &[f32], n: usize, out: &mut [f32]) {
     let (o, i) = op.w.dim();
-    let xv = ArrayView2::from_shape((n, i), &x[..n * i]).expect("input holds n × in values");
-    let mut yv =
-        ArrayViewMut2::from_shape((n, o), &mut out[..n * o]).expect("output holds n × out values");
-    general_mat_mul(1.0, &xv, &op.w.t(), 0.0, &mut yv);
+    let weights = op.w.as_standard_layout();
+    let wm = MatRef::rows(
+        weights
+            .as_slice()
+            .expect("a standard-layout array is one slice"),
+        o,
+        i,
+    );
+    matmul(
+        MatRef::rows(&x[..n * i], n, i),
+        wm.t(),
+        &mut out[..n * o],
+        o,
+        false,
+    );
     for row in out[..n * o].chunks_exact_mut(o) {
         for (d, b) in row.iter_mut().zip(&op.bias) {
             *d += b;
@@ -477,4 +564,150 @@ fn fire_generic(
         total += fired as u32;
     }
     total as u64
+}
+
+/// T time steps of a layer of neurons at once. `z` holds the synaptic current of each step
+/// (`z_steps` = T slices of `counts.len()` values, or 1 slice when it is the same at every
+/// step); membranes start at `v0`, keep `leak` of their value per step, fire where they reach
+/// `theta` and reset by subtraction or to zero. The spikes (0 or 1) of step t go to slice t of
+/// `spikes`, each neuron's count is added to `counts`, each step's total to `totals[t]`
+/// (T = `totals.len()`). Per neuron the arithmetic is the one of T calls of [`fire`], and the
+/// membrane never leaves a register.
+#[allow(clippy::too_many_arguments)]
+pub fn fire_steps(
+    z: &[f32],
+    z_steps: usize,
+    spikes: &mut [f32],
+    counts: &mut [u32],
+    totals: &mut [u64],
+    v0: f32,
+    leak: f32,
+    theta: f32,
+    subtract: bool,
+) {
+    let len = counts.len();
+    let steps = totals.len();
+    assert!(
+        z_steps == 1 || z_steps == steps,
+        "current of 1 or {steps} steps"
+    );
+    assert!(z.len() >= z_steps * len && spikes.len() >= steps * len);
+    dispatch!(
+        fire_steps_generic,
+        fire_steps_avx2,
+        fire_steps_avx512,
+        (
+            z, z_steps, spikes, counts, totals, v0, leak, theta, subtract
+        )
+    )
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+#[allow(clippy::too_many_arguments)]
+fn fire_steps_avx2(
+    z: &[f32],
+    z_steps: usize,
+    spikes: &mut [f32],
+    counts: &mut [u32],
+    totals: &mut [u64],
+    v0: f32,
+    leak: f32,
+    theta: f32,
+    subtract: bool,
+) {
+    fire_steps_generic(
+        z, z_steps, spikes, counts, totals, v0, leak, theta, subtract,
+    )
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+#[allow(clippy::too_many_arguments)]
+fn fire_steps_avx512(
+    z: &[f32],
+    z_steps: usize,
+    spikes: &mut [f32],
+    counts: &mut [u32],
+    totals: &mut [u64],
+    v0: f32,
+    leak: f32,
+    theta: f32,
+    subtract: bool,
+) {
+    fire_steps_generic(
+        z, z_steps, spikes, counts, totals, v0, leak, theta, subtract,
+    )
+}
+
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn fire_steps_generic(
+    z: &[f32],
+    z_steps: usize,
+    spikes: &mut [f32],
+    counts: &mut [u32],
+    totals: &mut [u64],
+    v0: f32,
+    leak: f32,
+    theta: f32,
+    subtract: bool,
+) {
+    // Neurons in blocks of one vector's lanes, steps inside: the lanes' membranes and counts
+    // are locals the compiler keeps in registers across the steps.
+    const L: usize = 16;
+    let len = counts.len();
+    let steps = totals.len();
+    let z_stride = if z_steps == 1 { 0 } else { len };
+    let mut lane_totals = vec![[0u32; L]; steps];
+    // Branch-free so it vectorizes: s is 0 or 1, and m − 0·θ and m·1 leave the membrane bit
+    // for bit unchanged when nothing fires.
+    let step = |m: f32, z: f32| -> (f32, bool) {
+        let u = leak * m + z;
+        let fired = u >= theta;
+        let s = if fired { 1.0f32 } else { 0.0 };
+        let m = if subtract {
+            u - s * theta
+        } else {
+            u * (1.0 - s)
+        };
+        (m, fired)
+    };
+    let blocks = len / L;
+    for bl in 0..blocks {
+        let j0 = bl * L;
+        let mut m = [v0; L];
+        let mut c = [0u32; L];
+        for (t, tt) in lane_totals.iter_mut().enumerate() {
+            let zt: &[f32; L] = z[t * z_stride + j0..][..L]
+                .try_into()
+                .expect("a block of L values");
+            let st: &mut [f32; L] = (&mut spikes[t * len + j0..][..L])
+                .try_into()
+                .expect("a block of L values");
+            for l in 0..L {
+                let (v, fired) = step(m[l], zt[l]);
+                m[l] = v;
+                st[l] = if fired { 1.0 } else { 0.0 };
+                c[l] += fired as u32;
+                tt[l] += fired as u32;
+            }
+        }
+        for (d, c) in counts[j0..j0 + L].iter_mut().zip(c) {
+            *d += c;
+        }
+    }
+    for j in blocks * L..len {
+        let mut m = v0;
+        for (t, total) in totals.iter_mut().enumerate() {
+            let (v, fired) = step(m, z[t * z_stride + j]);
+            m = v;
+            spikes[t * len + j] = if fired { 1.0 } else { 0.0 };
+            counts[j] += fired as u32;
+            *total += fired as u64;
+        }
+    }
+    for (total, lanes) in totals.iter_mut().zip(&lane_totals) {
+        *total += lanes.iter().map(|v| *v as u64).sum::<u64>();
+    }
 }
