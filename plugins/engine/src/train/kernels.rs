@@ -17,9 +17,10 @@
 
 use std::cell::RefCell;
 
-use ndarray::linalg::general_mat_mul;
-use ndarray::{ArrayView2, ArrayViewMut2, ShapeBuilder};
 use rayon::prelude::*;
+
+use crate::matmul::{MatRef, matmul, matmul_raw};
+use crate::ops::dispatch;
 
 /// Images per parallel group of a convolution.
 pub const GROUP: usize = 16;
@@ -241,7 +242,7 @@ pub fn conv_forward(
     let (k, hwo) = (g.k(), g.hw_out());
     assert_eq!(out.len(), g.co * n * hwo, "convolution output size");
     assert_eq!(x.len(), g.ci * n * g.hw_in(), "convolution input size");
-    let wv = ArrayView2::from_shape((g.co, k), w).expect("conv weights are co × k");
+    let wv = MatRef::rows(w, g.co, k);
     let per = g.per_sub_batch();
     let outp = SyncPtr(out.as_mut_ptr());
     (0..n.div_ceil(GROUP)).into_par_iter().for_each(|gi| {
@@ -252,17 +253,11 @@ pub fn conv_forward(
                 let cols = nb * hwo;
                 grow(col, k * cols);
                 im2col(g, x, n, b, nb, &mut col[..k * cols]);
-                let colv = ArrayView2::from_shape((k, cols), &col[..k * cols])
-                    .expect("im2col buffer holds k × cols values");
-                // SAFETY: columns b·hwo.. of each output row are the planes of images
-                // b..b+nb, which only this group writes; the view stays inside `out`.
-                let mut ov = unsafe {
-                    ArrayViewMut2::from_shape_ptr(
-                        (g.co, cols).strides((n * hwo, 1)),
-                        outp.get().add(b * hwo),
-                    )
-                };
-                general_mat_mul(1.0, &wv, &colv, 0.0, &mut ov);
+                let colv = MatRef::rows(&col[..k * cols], k, cols);
+                // SAFETY: columns b·hwo..(b+nb)·hwo of each output row are the planes of
+                // images b..b+nb, which only this group writes; with row stride n·hwo the
+                // co × cols block stays inside `out` (its size is asserted above).
+                unsafe { matmul_raw(wv, colv, outp.get().add(b * hwo), n * hwo, false) };
                 b += nb;
             }
         })
@@ -288,7 +283,7 @@ pub fn conv_backward(
 ) {
     let (k, hwo) = (g.k(), g.hw_out());
     assert_eq!(dz.len(), g.co * n * hwo, "convolution gradient size");
-    let wv = ArrayView2::from_shape((g.co, k), w).expect("conv weights are co × k");
+    let wv = MatRef::rows(w, g.co, k);
     let per = g.per_sub_batch();
     let dxp = dx.map(|d| {
         assert_eq!(
@@ -310,22 +305,18 @@ pub fn conv_backward(
                         let cols = nb * hwo;
                         grow(col, k * cols);
                         im2col(g, x, n, b, nb, &mut col[..k * cols]);
-                        let colv = ArrayView2::from_shape((k, cols), &col[..k * cols])
-                            .expect("im2col buffer holds k × cols values");
-                        let dzv = ArrayView2::from_shape(
-                            (g.co, cols).strides((n * hwo, 1)),
-                            &dz[b * hwo..],
-                        )
-                        .expect("gradient rows lie inside the buffer");
-                        let mut dwv = ArrayViewMut2::from_shape((g.co, k), &mut dwg[..])
-                            .expect("weight gradient is co × k");
-                        general_mat_mul(1.0, &dzv, &colv.t(), 1.0, &mut dwv);
+                        let colv = MatRef::rows(&col[..k * cols], k, cols);
+                        let dzv = MatRef {
+                            data: &dz[b * hwo..],
+                            rows: g.co,
+                            cols,
+                            rs: n * hwo,
+                            cs: 1,
+                        };
+                        matmul(dzv, colv.t(), &mut dwg, k, true);
                         if let Some(p) = dxp {
                             grow(dcol, k * cols);
-                            let mut dcv =
-                                ArrayViewMut2::from_shape((k, cols), &mut dcol[..k * cols])
-                                    .expect("col gradient holds k × cols values");
-                            general_mat_mul(1.0, &wv.t(), &dzv, 0.0, &mut dcv);
+                            matmul(wv.t(), dzv, &mut dcol[..k * cols], cols, false);
                             // SAFETY: images b..b+nb belong to this group only; `p` points to
                             // the CNHW input gradient of n images.
                             unsafe { col2im_add(g, &dcol[..k * cols], n, b, nb, p) };
@@ -396,14 +387,12 @@ pub fn linear_forward(
     out: &mut [f32],
 ) {
     assert_eq!(out.len(), o * n, "linear output size");
-    let xv = ArrayView2::from_shape((i, n), xt).expect("linear input is i × n");
+    let xv = MatRef::rows(xt, i, n);
     out.par_chunks_mut(ROWS * n)
         .zip(w.par_chunks(ROWS * i))
         .for_each(|(ob, wb)| {
             let rows = ob.len() / n;
-            let wv = ArrayView2::from_shape((rows, i), wb).expect("weight rows");
-            let mut ov = ArrayViewMut2::from_shape((rows, n), ob).expect("output rows");
-            general_mat_mul(1.0, &wv, &xv, 0.0, &mut ov);
+            matmul(MatRef::rows(wb, rows, i), xv, ob, n, false);
         });
     if let Some(b) = bias {
         add_bias(out, b);
@@ -424,28 +413,31 @@ pub fn linear_backward(
     db: Option<&mut [f32]>,
     dxt: Option<&mut [f32]>,
 ) {
-    let xv = ArrayView2::from_shape((i, n), xt).expect("linear input is i × n");
+    let xv = MatRef::rows(xt, i, n);
     dw.par_chunks_mut(ROWS * i)
         .zip(dy.par_chunks(ROWS * n))
         .for_each(|(dwb, dyb)| {
             let rows = dyb.len() / n;
-            let dyv = ArrayView2::from_shape((rows, n), dyb).expect("gradient rows");
-            let mut dwv = ArrayViewMut2::from_shape((rows, i), dwb).expect("weight rows");
-            general_mat_mul(1.0, &dyv, &xv.t(), 1.0, &mut dwv);
+            matmul(MatRef::rows(dyb, rows, n), xv.t(), dwb, i, true);
         });
     if let Some(db) = db {
         row_sums(dy, o, db);
     }
     if let Some(dxt) = dxt {
-        let wv = ArrayView2::from_shape((o, i), w).expect("linear weights are o × i");
-        let dyv = ArrayView2::from_shape((o, n), dy).expect("gradient is o × n");
+        let dyv = MatRef::rows(dy, o, n);
         dxt.par_chunks_mut(ROWS * n)
             .enumerate()
             .for_each(|(bi, dxb)| {
                 let rows = dxb.len() / n;
-                let wt = wv.slice(ndarray::s![.., bi * ROWS..bi * ROWS + rows]);
-                let mut dxv = ArrayViewMut2::from_shape((rows, n), dxb).expect("input rows");
-                general_mat_mul(1.0, &wt.t(), &dyv, 0.0, &mut dxv);
+                // Columns bi·ROWS.. of W, transposed: rows × o.
+                let wt = MatRef {
+                    data: &w[bi * ROWS..],
+                    rows: o,
+                    cols: rows,
+                    rs: i,
+                    cs: 1,
+                };
+                matmul(wt.t(), dyv, dxb, n, false);
             });
     }
 }
@@ -536,6 +528,21 @@ pub fn pool_backward(g: &PoolGeom, max: bool, x: &[f32], dy: &[f32], dx: &mut [f
                 .zip(dyb.chunks_exact(hwo))
                 .zip(xb.chunks_exact(hwi))
             {
+                if !max && g.k == 2 && g.s == 2 && g.p == 0 {
+                    // The VGG/SNN case: disjoint 2×2 windows, each input gets a quarter of
+                    // its window's gradient (the same single addition as below).
+                    for (oy, row) in grad.chunks_exact(g.wo).enumerate() {
+                        let (top, bottom) = dst[2 * oy * g.w..][..2 * g.w].split_at_mut(g.w);
+                        for (ox, d) in row.iter().enumerate() {
+                            let q = d / area;
+                            top[2 * ox] += q;
+                            top[2 * ox + 1] += q;
+                            bottom[2 * ox] += q;
+                            bottom[2 * ox + 1] += q;
+                        }
+                    }
+                    continue;
+                }
                 for oy in 0..g.ho {
                     for ox in 0..g.wo {
                         let d = grad[oy * g.wo + ox];
@@ -640,6 +647,38 @@ pub fn moments(z: &[f32]) -> (f64, f64) {
 
 /// Forward of one channel row: `out = Q(BN(z))`, either step optional.
 pub fn channel_forward(z: &[f32], out: &mut [f32], bn: Option<BnChannel>, q: Option<&Quantizer>) {
+    dispatch!(
+        channel_forward_generic,
+        channel_forward_avx2,
+        channel_forward_avx512,
+        (z, out, bn, q)
+    )
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn channel_forward_avx2(z: &[f32], out: &mut [f32], bn: Option<BnChannel>, q: Option<&Quantizer>) {
+    channel_forward_generic(z, out, bn, q)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+fn channel_forward_avx512(
+    z: &[f32],
+    out: &mut [f32],
+    bn: Option<BnChannel>,
+    q: Option<&Quantizer>,
+) {
+    channel_forward_generic(z, out, bn, q)
+}
+
+#[inline(always)]
+fn channel_forward_generic(
+    z: &[f32],
+    out: &mut [f32],
+    bn: Option<BnChannel>,
+    q: Option<&Quantizer>,
+) {
     match (bn, q) {
         (Some(b), Some(q)) => {
             for (o, v) in out.iter_mut().zip(z) {
@@ -669,6 +708,43 @@ pub fn channel_backward(
     bn: Option<BnChannel>,
     q: Option<&Quantizer>,
 ) -> (f64, f64) {
+    dispatch!(
+        channel_backward_generic,
+        channel_backward_avx2,
+        channel_backward_avx512,
+        (z, d, bn, q)
+    )
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn channel_backward_avx2(
+    z: &[f32],
+    d: &mut [f32],
+    bn: Option<BnChannel>,
+    q: Option<&Quantizer>,
+) -> (f64, f64) {
+    channel_backward_generic(z, d, bn, q)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+fn channel_backward_avx512(
+    z: &[f32],
+    d: &mut [f32],
+    bn: Option<BnChannel>,
+    q: Option<&Quantizer>,
+) -> (f64, f64) {
+    channel_backward_generic(z, d, bn, q)
+}
+
+#[inline(always)]
+fn channel_backward_generic(
+    z: &[f32],
+    d: &mut [f32],
+    bn: Option<BnChannel>,
+    q: Option<&Quantizer>,
+) -> (f64, f64) {
     let Some(b) = bn else {
         if let Some(q) = q {
             for (g, v) in d.iter_mut().zip(z) {
@@ -678,17 +754,33 @@ pub fn channel_backward(
         return (0.0, 0.0);
     };
     // Pass 1: through the quantizer, and the two sums BatchNorm's gradient needs.
+    // Value k goes to lane k mod 8, in chunks of eight so the lanes are vector lanes.
     let mut s_dy = [0.0f64; 8];
     let mut s_dyx = [0.0f64; 8];
-    for (k, (g, v)) in d.iter_mut().zip(z).enumerate() {
+    let pass1 = |g: &mut f32, v: f32, s_dy: &mut f64, s_dyx: &mut f64| {
         let xh = (v - b.mean) * b.inv_std;
         let dy = match q {
             Some(q) => q.grad(b.gamma * xh + b.beta, *g),
             None => *g,
         };
         *g = dy;
-        s_dy[k % 8] += dy as f64;
-        s_dyx[k % 8] += (dy * xh) as f64;
+        *s_dy += dy as f64;
+        *s_dyx += (dy * xh) as f64;
+    };
+    let mut dc = d.chunks_exact_mut(8);
+    let mut zc = z.chunks_exact(8);
+    for (gs, vs) in (&mut dc).zip(&mut zc) {
+        for l in 0..8 {
+            pass1(&mut gs[l], vs[l], &mut s_dy[l], &mut s_dyx[l]);
+        }
+    }
+    for (l, (g, v)) in dc
+        .into_remainder()
+        .iter_mut()
+        .zip(zc.remainder())
+        .enumerate()
+    {
+        pass1(g, *v, &mut s_dy[l], &mut s_dyx[l]);
     }
     let (s_dy, s_dyx): (f64, f64) = (s_dy.iter().sum(), s_dyx.iter().sum());
     let m = z.len().max(1) as f64;
