@@ -8,6 +8,28 @@
 use crate::matmul::{MatRef, matmul};
 use crate::model::{ConvOp, LinearOp, PoolOp};
 
+/// Runs `$body` compiled for the widest vector unit the CPU has. The event-driven kernels are
+/// plain loops the compiler vectorizes; built for baseline x86-64 they would use 4-wide SSE
+/// while the GEMM picks AVX2/AVX-512 at run time. Only multiplies and adds are used
+/// (Rust never contracts them into FMAs), so every variant rounds identically.
+macro_rules! dispatch {
+    ($generic:ident, $avx2:ident, $avx512:ident, ($($arg:expr),*)) => {{
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::arch::is_x86_feature_detected!("avx512f") {
+                // SAFETY: the CPU supports AVX-512F, checked just above.
+                return unsafe { $avx512($($arg),*) };
+            }
+            if std::arch::is_x86_feature_detected!("avx2") {
+                // SAFETY: the CPU supports AVX2, checked just above.
+                return unsafe { $avx2($($arg),*) };
+            }
+        }
+        $generic($($arg),*)
+    }};
+}
+pub(crate) use dispatch;
+
 /// Floats an im2col buffer may hold before a chunk is split into sub-batches (1 MiB): im2col
 /// writes it and the GEMM packs it again, so it must stay in L2. Measured with the bench
 /// example: 1 MiB ran 20–25 % faster than 16 MiB on the VGG-style network.
@@ -48,8 +70,112 @@ pub fn count_nonzero(x: &[f32]) -> usize {
     x.iter().filter(|v| **v != 0.0).count()
 }
 
+/// One im2col row of a stride-1 convolution whose output has its input's size: `dst[p]` is
+/// the input value at p shifted by (`dy`, `dx`) rows and columns, 0 where that falls outside
+/// the image. One contiguous copy of the whole plane, then the columns that wrapped around a
+/// row edge set to 0: a copy per output row cost more in call overhead than in copying.
+#[inline(always)]
+pub(crate) fn shifted_plane(
+    dst: &mut [f32],
+    plane: &[f32],
+    h: usize,
+    w: usize,
+    dy: isize,
+    dx: isize,
+) {
+    let hw = h * w;
+    let d = dy * w as isize + dx;
+    let lo = (-d).clamp(0, hw as isize) as usize;
+    let hi = (hw as isize - d).clamp(lo as isize, hw as isize) as usize;
+    dst[..lo].fill(0.0);
+    if hi > lo {
+        let from = (lo as isize + d) as usize;
+        dst[lo..hi].copy_from_slice(&plane[from..from + hi - lo]);
+    }
+    dst[hi..hw].fill(0.0);
+    let cols = dx.unsigned_abs().min(w);
+    if cols > 0 {
+        for row in dst[..hw].chunks_exact_mut(w) {
+            let edge = if dx < 0 {
+                &mut row[..cols]
+            } else {
+                &mut row[w - cols..]
+            };
+            for v in edge {
+                *v = 0.0;
+            }
+        }
+    }
+}
+
+/// `dst = src` for the rows of a few to a few dozen values im2col copies, without a library
+/// call per row (whose overhead was a third of im2col's time): fixed-size copies that may
+/// overlap at the end.
+#[inline(always)]
+fn copy_short(dst: &mut [f32], src: &[f32]) {
+    let len = dst.len();
+    debug_assert_eq!(len, src.len());
+    macro_rules! runs {
+        ($n:literal) => {{
+            let mut i = 0;
+            while i + $n <= len {
+                let s: [f32; $n] = src[i..i + $n].try_into().expect("a run");
+                dst[i..i + $n].copy_from_slice(&s);
+                i += $n;
+            }
+            if i < len {
+                let s: [f32; $n] = src[len - $n..].try_into().expect("a run");
+                dst[len - $n..].copy_from_slice(&s);
+            }
+        }};
+    }
+    if len >= 16 {
+        runs!(16)
+    } else if len >= 4 {
+        runs!(4)
+    } else {
+        for (d, s) in dst.iter_mut().zip(src) {
+            *d = *s;
+        }
+    }
+}
+
+/// `dst = 0` for the few values at the edges of an im2col row.
+#[inline(always)]
+fn zero_short(dst: &mut [f32]) {
+    if dst.len() >= 16 {
+        dst.fill(0.0);
+    } else {
+        for d in dst {
+            *d = 0.0;
+        }
+    }
+}
+
 /// Dense convolution of `n` images: im2col, GEMM, bias.
 pub fn conv_dense(op: &ConvOp, x: &[f32], n: usize, out: &mut [f32], scratch: &mut Scratch) {
+    dispatch!(
+        conv_dense_generic,
+        conv_dense_avx2,
+        conv_dense_avx512,
+        (op, x, n, out, scratch)
+    )
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn conv_dense_avx2(op: &ConvOp, x: &[f32], n: usize, out: &mut [f32], scratch: &mut Scratch) {
+    conv_dense_generic(op, x, n, out, scratch)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+fn conv_dense_avx512(op: &ConvOp, x: &[f32], n: usize, out: &mut [f32], scratch: &mut Scratch) {
+    conv_dense_generic(op, x, n, out, scratch)
+}
+
+#[inline(always)]
+fn conv_dense_generic(op: &ConvOp, x: &[f32], n: usize, out: &mut [f32], scratch: &mut Scratch) {
     let (ci, h, w) = (
         op.input.c as usize,
         op.input.h as usize,
@@ -85,11 +211,25 @@ pub fn conv_dense(op: &ConvOp, x: &[f32], n: usize, out: &mut [f32], scratch: &m
                 let cols = nb * hw_out;
                 grow(col, k * cols);
                 grow(y, co * cols);
+                let same = sh == 1 && sw == 1 && ho == h && wo == w;
                 for c in 0..ci {
                     for ky in 0..kh {
                         for kx in 0..kw {
                             let r = (c * kh + ky) * kw + kx;
                             let row = &mut col[r * cols..(r + 1) * cols];
+                            if same {
+                                for b in 0..nb {
+                                    shifted_plane(
+                                        &mut row[b * hw_out..][..hw_out],
+                                        &x[(b0 + b) * in_len + c * h * w..][..h * w],
+                                        h,
+                                        w,
+                                        ky as isize - ph as isize,
+                                        kx as isize - pw as isize,
+                                    );
+                                }
+                                continue;
+                            }
                             // Output columns whose input column ix = ox·sw + kx − pw is inside.
                             let lo = pw.saturating_sub(kx).div_ceil(sw);
                             let hi = if w + pw > kx {
@@ -103,15 +243,15 @@ pub fn conv_dense(op: &ConvOp, x: &[f32], n: usize, out: &mut [f32], scratch: &m
                                     let dst = &mut row[b * hw_out + oy * wo..][..wo];
                                     let iy = (oy * sh + ky) as isize - ph as isize;
                                     if iy < 0 || iy >= h as isize || lo >= hi {
-                                        dst.fill(0.0);
+                                        zero_short(dst);
                                         continue;
                                     }
                                     let src = &plane[iy as usize * w..][..w];
-                                    dst[..lo].fill(0.0);
-                                    dst[hi..].fill(0.0);
+                                    zero_short(&mut dst[..lo]);
+                                    zero_short(&mut dst[hi..]);
                                     if sw == 1 {
                                         let start = lo + kx - pw;
-                                        dst[lo..hi].copy_from_slice(&src[start..start + hi - lo]);
+                                        copy_short(&mut dst[lo..hi], &src[start..start + hi - lo]);
                                     } else {
                                         for (ox, d) in dst[lo..hi].iter_mut().enumerate() {
                                             *d = src[(ox + lo) * sw + kx - pw];
@@ -150,28 +290,6 @@ pub fn conv_dense(op: &ConvOp, x: &[f32], n: usize, out: &mut [f32], scratch: &m
         }
     }
 }
-
-/// Runs `$body` compiled for the widest vector unit the CPU has. The event-driven kernels are
-/// plain loops the compiler vectorizes; built for baseline x86-64 they would use 4-wide SSE
-/// while the GEMM picks AVX2/AVX-512 at run time. Only multiplies and adds are used
-/// (Rust never contracts them into FMAs), so every variant rounds identically.
-macro_rules! dispatch {
-    ($generic:ident, $avx2:ident, $avx512:ident, ($($arg:expr),*)) => {{
-        #[cfg(target_arch = "x86_64")]
-        {
-            if std::arch::is_x86_feature_detected!("avx512f") {
-                // SAFETY: the CPU supports AVX-512F, checked just above.
-                return unsafe { $avx512($($arg),*) };
-            }
-            if std::arch::is_x86_feature_detected!("avx2") {
-                // SAFETY: the CPU supports AVX2, checked just above.
-                return unsafe { $avx2($($arg),*) };
-            }
-        }
-        $generic($($arg),*)
-    }};
-}
-pub(crate) use dispatch;
 
 /// Event-driven convolution of `n` images: for every non-zero input, add value × the
 /// weights of each output it reaches (outputs accumulated channel-last so each update is a
@@ -640,6 +758,22 @@ fn fire_steps_avx512(
     )
 }
 
+/// One step of one neuron: the new membrane and whether it fired. Branch-free so it
+/// vectorizes: s is 0 or 1, and m − 0·θ and m·1 leave the membrane bit for bit unchanged when
+/// nothing fires.
+#[inline(always)]
+fn neuron_step(m: f32, z: f32, leak: f32, theta: f32, subtract: bool) -> (f32, bool) {
+    let u = leak * m + z;
+    let fired = u >= theta;
+    let s = if fired { 1.0f32 } else { 0.0 };
+    let m = if subtract {
+        u - s * theta
+    } else {
+        u * (1.0 - s)
+    };
+    (m, fired)
+}
+
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 fn fire_steps_generic(
@@ -660,19 +794,7 @@ fn fire_steps_generic(
     let steps = totals.len();
     let z_stride = if z_steps == 1 { 0 } else { len };
     let mut lane_totals = vec![[0u32; L]; steps];
-    // Branch-free so it vectorizes: s is 0 or 1, and m − 0·θ and m·1 leave the membrane bit
-    // for bit unchanged when nothing fires.
-    let step = |m: f32, z: f32| -> (f32, bool) {
-        let u = leak * m + z;
-        let fired = u >= theta;
-        let s = if fired { 1.0f32 } else { 0.0 };
-        let m = if subtract {
-            u - s * theta
-        } else {
-            u * (1.0 - s)
-        };
-        (m, fired)
-    };
+    let step = |m: f32, z: f32| neuron_step(m, z, leak, theta, subtract);
     let blocks = len / L;
     for bl in 0..blocks {
         let j0 = bl * L;
@@ -709,5 +831,73 @@ fn fire_steps_generic(
     }
     for (total, lanes) in totals.iter_mut().zip(&lane_totals) {
         *total += lanes.iter().map(|v| *v as u64).sum::<u64>();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rng::SplitMix64;
+
+    #[test]
+    fn all_steps_at_once_fire_as_stepping_one_step_at_a_time() {
+        let (len, steps) = (37, 5);
+        let mut g = SplitMix64::new(7);
+        let z: Vec<f32> = (0..steps * len).map(|_| g.uniform(-0.5, 1.5)).collect();
+        for (leak, subtract, v0, constant) in [
+            (1.0, true, 0.0, false),
+            (0.9, true, 0.3, false),
+            (1.0, false, 0.5, false),
+            (0.8, false, 0.0, true),
+        ] {
+            let z_steps = if constant { 1 } else { steps };
+            let mut spikes = vec![0.0; steps * len];
+            let mut counts = vec![0u32; len];
+            let mut totals = vec![0u64; steps];
+            fire_steps(
+                &z,
+                z_steps,
+                &mut spikes,
+                &mut counts,
+                &mut totals,
+                v0,
+                leak,
+                0.9,
+                subtract,
+            );
+            let mut v = vec![v0; len];
+            let mut want_counts = vec![0u32; len];
+            for t in 0..steps {
+                let mut zt = z[if constant { 0 } else { t * len }..][..len].to_vec();
+                let total = fire(&mut zt, &mut v, &mut want_counts, leak, 0.9, subtract);
+                assert_eq!(totals[t], total, "step {t}");
+                assert_eq!(&spikes[t * len..][..len], &zt[..], "step {t}");
+            }
+            assert_eq!(counts, want_counts);
+        }
+    }
+
+    #[test]
+    fn shifted_plane_is_the_image_shifted_with_zeros_outside() {
+        let (h, w) = (5, 7);
+        let plane: Vec<f32> = (1..=h * w).map(|v| v as f32).collect();
+        for dy in -3..=3isize {
+            for dx in -8..=8isize {
+                let mut dst = vec![f32::NAN; h * w];
+                shifted_plane(&mut dst, &plane, h, w, dy, dx);
+                for y in 0..h as isize {
+                    for x in 0..w as isize {
+                        let (sy, sx) = (y + dy, x + dx);
+                        let want = if (0..h as isize).contains(&sy) && (0..w as isize).contains(&sx)
+                        {
+                            plane[(sy * w as isize + sx) as usize]
+                        } else {
+                            0.0
+                        };
+                        assert_eq!(dst[(y * w as isize + x) as usize], want, "({dy}, {dx})");
+                    }
+                }
+            }
+        }
     }
 }
