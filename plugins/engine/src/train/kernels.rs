@@ -20,7 +20,7 @@ use std::cell::RefCell;
 use rayon::prelude::*;
 
 use crate::matmul::{MatRef, matmul, matmul_raw};
-use crate::ops::dispatch;
+use crate::ops::{dispatch, shifted_plane};
 
 /// Images per parallel group of a convolution.
 pub const GROUP: usize = 16;
@@ -116,11 +116,25 @@ impl ConvGeom {
 fn im2col(g: &ConvGeom, x: &[f32], n: usize, b0: usize, nb: usize, col: &mut [f32]) {
     let (hwi, hwo) = (g.hw_in(), g.hw_out());
     let cols = nb * hwo;
+    let same = g.sh == 1 && g.sw == 1 && g.ho == g.h && g.wo == g.w;
     for c in 0..g.ci {
         for ky in 0..g.kh {
             for kx in 0..g.kw {
                 let r = (c * g.kh + ky) * g.kw + kx;
                 let row = &mut col[r * cols..(r + 1) * cols];
+                if same {
+                    for b in 0..nb {
+                        shifted_plane(
+                            &mut row[b * hwo..][..hwo],
+                            &x[(c * n + b0 + b) * hwi..][..hwi],
+                            g.h,
+                            g.w,
+                            ky as isize - g.ph as isize,
+                            kx as isize - g.pw as isize,
+                        );
+                    }
+                    continue;
+                }
                 let (lo, hi) = g.span(kx);
                 for b in 0..nb {
                     let plane = &x[(c * n + b0 + b) * hwi..][..hwi];
@@ -155,6 +169,64 @@ fn im2col(g: &ConvGeom, x: &[f32], n: usize, b0: usize, nb: usize, col: &mut [f3
 /// `dx` points to a CNHW buffer of `n` images of `g`'s input shape, and no other thread
 /// accesses the planes of images `b0..b0+nb` during the call.
 unsafe fn col2im_add(g: &ConvGeom, dcol: &[f32], n: usize, b0: usize, nb: usize, dx: SyncPtr) {
+    // Rows of a few dozen additions: built for baseline x86-64 they ran 4 wide.
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            // SAFETY: the CPU supports AVX-512F, checked just above; the caller keeps the
+            // function's contract.
+            return unsafe { col2im_add_avx512(g, dcol, n, b0, nb, dx) };
+        }
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU supports AVX2, checked just above; the caller keeps the
+            // function's contract.
+            return unsafe { col2im_add_avx2(g, dcol, n, b0, nb, dx) };
+        }
+    }
+    // SAFETY: the caller keeps the function's contract.
+    unsafe { col2im_add_generic(g, dcol, n, b0, nb, dx) }
+}
+
+/// [`col2im_add`] for AVX-512 CPUs.
+///
+/// # Safety
+/// As [`col2im_add`], on a CPU with AVX-512F.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn col2im_add_avx512(
+    g: &ConvGeom,
+    dcol: &[f32],
+    n: usize,
+    b0: usize,
+    nb: usize,
+    dx: SyncPtr,
+) {
+    // SAFETY: the caller keeps the function's contract.
+    unsafe { col2im_add_generic(g, dcol, n, b0, nb, dx) }
+}
+
+/// [`col2im_add`] for AVX2 CPUs.
+///
+/// # Safety
+/// As [`col2im_add`], on a CPU with AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn col2im_add_avx2(g: &ConvGeom, dcol: &[f32], n: usize, b0: usize, nb: usize, dx: SyncPtr) {
+    // SAFETY: the caller keeps the function's contract.
+    unsafe { col2im_add_generic(g, dcol, n, b0, nb, dx) }
+}
+
+/// # Safety
+/// As [`col2im_add`].
+#[inline(always)]
+unsafe fn col2im_add_generic(
+    g: &ConvGeom,
+    dcol: &[f32],
+    n: usize,
+    b0: usize,
+    nb: usize,
+    dx: SyncPtr,
+) {
     let (hwi, hwo) = (g.hw_in(), g.hw_out());
     let cols = nb * hwo;
     for c in 0..g.ci {
@@ -627,6 +699,23 @@ pub struct BnChannel {
 
 /// Mean and biased variance of a channel row, in f64.
 pub fn moments(z: &[f32]) -> (f64, f64) {
+    dispatch!(moments_generic, moments_avx2, moments_avx512, (z))
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn moments_avx2(z: &[f32]) -> (f64, f64) {
+    moments_generic(z)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+fn moments_avx512(z: &[f32]) -> (f64, f64) {
+    moments_generic(z)
+}
+
+#[inline(always)]
+fn moments_generic(z: &[f32]) -> (f64, f64) {
     let m = z.len().max(1) as f64;
     let mean = sum(z) / m;
     let mut lanes = [0.0f64; 8];
@@ -754,33 +843,29 @@ fn channel_backward_generic(
         return (0.0, 0.0);
     };
     // Pass 1: through the quantizer, and the two sums BatchNorm's gradient needs.
-    // Value k goes to lane k mod 8, in chunks of eight so the lanes are vector lanes.
+    // Pass 1a: through the quantizer, a loop of its own so it vectorizes.
+    if let Some(q) = q {
+        for (g, v) in d.iter_mut().zip(z) {
+            let xh = (v - b.mean) * b.inv_std;
+            *g = q.grad(b.gamma * xh + b.beta, *g);
+        }
+    }
+    // Pass 1b: the two sums BatchNorm's gradient needs, value k in lane k mod 8.
     let mut s_dy = [0.0f64; 8];
     let mut s_dyx = [0.0f64; 8];
-    let pass1 = |g: &mut f32, v: f32, s_dy: &mut f64, s_dyx: &mut f64| {
-        let xh = (v - b.mean) * b.inv_std;
-        let dy = match q {
-            Some(q) => q.grad(b.gamma * xh + b.beta, *g),
-            None => *g,
-        };
-        *g = dy;
-        *s_dy += dy as f64;
-        *s_dyx += (dy * xh) as f64;
-    };
-    let mut dc = d.chunks_exact_mut(8);
+    let mut dc = d.chunks_exact(8);
     let mut zc = z.chunks_exact(8);
     for (gs, vs) in (&mut dc).zip(&mut zc) {
         for l in 0..8 {
-            pass1(&mut gs[l], vs[l], &mut s_dy[l], &mut s_dyx[l]);
+            let xh = (vs[l] - b.mean) * b.inv_std;
+            s_dy[l] += gs[l] as f64;
+            s_dyx[l] += (gs[l] * xh) as f64;
         }
     }
-    for (l, (g, v)) in dc
-        .into_remainder()
-        .iter_mut()
-        .zip(zc.remainder())
-        .enumerate()
-    {
-        pass1(g, *v, &mut s_dy[l], &mut s_dyx[l]);
+    for (l, (g, v)) in dc.remainder().iter().zip(zc.remainder()).enumerate() {
+        let xh = (v - b.mean) * b.inv_std;
+        s_dy[l] += *g as f64;
+        s_dyx[l] += (g * xh) as f64;
     }
     let (s_dy, s_dyx): (f64, f64) = (s_dy.iter().sum(), s_dyx.iter().sum());
     let m = z.len().max(1) as f64;
