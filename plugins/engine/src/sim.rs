@@ -116,8 +116,10 @@ pub struct SnnConfig {
 pub const DEFAULT_THRESHOLD: f64 = 0.9999;
 
 /// Input density at or below which `auto` takes the event-driven path. On the VGG-style
-/// network of `plugins/engine/tools/bench.py` (spike rates 5–10 %, 1×28×28 and 3×32×32)
-/// 0.25 used the least CPU time of 0.10, 0.15, 0.25 and 0.35, by a few percent.
+/// network of `plugins/engine/tools/bench.py` (spike rates 5, 10 and 20 %, 1×28×28 and
+/// 3×32×32) with the banded event-driven kernel and the gemm-based dense one, 0.10, 0.15,
+/// 0.20 and 0.25 used the same CPU time within 2 % (the crossover lies in that range); 0.25
+/// is kept.
 pub const DEFAULT_SPARSE_BELOW: f64 = 0.25;
 
 impl Default for SnnConfig {

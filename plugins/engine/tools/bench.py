@@ -18,7 +18,7 @@ CPU do; the engine runs dense (im2col + GEMM), event-driven, and auto.
 The last lines are one per case, `ratio <case> <snnergy images/s>/<pytorch images/s> = <x.xx>`,
 with <case> as <path>:<weights>:<input> (for example `event-driven:calibrated-0.10:1x28x28`).
 On a shared machine, --wait-idle makes every measurement wait until the other processes leave
-the cores idle.
+the cores idle, and --baseline-bin measures another build (before a change) in the same rounds.
 """
 
 import argparse
@@ -157,6 +157,10 @@ def main():
     p.add_argument("--size", type=int, default=28, help=argparse.SUPPRESS)
     p.add_argument("--weights", help=argparse.SUPPRESS)
     p.add_argument("--bin", default=os.path.join(ROOT, "target", "release", "examples", "bench"))
+    p.add_argument(
+        "--baseline-bin", metavar="BIN",
+        help="another build of the bench example, measured in the same rounds (before/after a change)",
+    )
     args = p.parse_args()
     if args.child:
         return torch_child(args)
@@ -185,9 +189,9 @@ def main():
     for label, size, w in configs:
         ch = 1 if size == 28 else 3
         data = ["--data", FMNIST, "--dataset", "idx"] if size == 28 else ["--data", tmp, "--dataset", "cifar10"]
-        def engine(path):
+        def engine(path, exe=args.bin):
             out = subprocess.run(
-                [args.bin, "--weights", w, *data, "--channels", str(ch), "--size", str(size),
+                [exe, "--weights", w, *data, "--channels", str(ch), "--size", str(size),
                  "--timesteps", str(args.T), "--batch", str(args.batch), "--batches", str(args.batches),
                  "--path", path, *([] if args.with_twin else ["--no-twin"])],
                 check=True, capture_output=True, text=True,
@@ -206,10 +210,13 @@ def main():
 
         # The machine is shared: every implementation runs --repeat times, interleaved, and
         # keeps its fastest run.
+        runs = [("pytorch", pytorch), ("dense", lambda: engine("dense")),
+                ("sparse", lambda: engine("sparse")), ("auto", lambda: engine("auto"))]
+        if args.baseline_bin:
+            runs += [(f"baseline-{p}", lambda p=p: engine(p, args.baseline_bin)) for p in ("dense", "sparse", "auto")]
         results = {}
         for _ in range(args.repeat):
-            for key, run in (("pytorch", pytorch), ("dense", lambda: engine("dense")),
-                             ("sparse", lambda: engine("sparse")), ("auto", lambda: engine("auto"))):
+            for key, run in runs:
                 busy = wait_idle(args.wait_idle) if args.wait_idle else None
                 r = run()
                 r["busy_cores_before"] = busy
@@ -233,6 +240,8 @@ def main():
         f"{'SNN + QNN twin' if args.with_twin else 'SNN alone'}, best of {args.repeat}, torch {torch.__version__}"
     )
     names = {"dense": "dense", "sparse": "event-driven", "auto": "auto"}
+    if args.baseline_bin:
+        names.update({f"baseline-{k}": f"baseline-{v}" for k, v in list(names.items())})
     for label, size, results in rows:
         ch = 1 if size == 28 else 3
         pt = results["pytorch"]["images_per_s"]

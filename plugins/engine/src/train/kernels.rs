@@ -163,12 +163,43 @@ fn im2col(g: &ConvGeom, x: &[f32], n: usize, b0: usize, nb: usize, col: &mut [f3
     }
 }
 
+/// The gradient of [`shifted_plane`]: `plane[p + d] += src[p]` for every output position p
+/// whose shifted input lies inside the image, d = dy·w + dx. The columns of `src` that would
+/// wrap around a row edge are set to 0 first (adding 0 leaves every sum as it was, up to the
+/// sign of a zero), so the whole plane is one contiguous loop instead of one per row.
+#[inline(always)]
+fn add_shifted_plane(plane: &mut [f32], src: &mut [f32], h: usize, w: usize, dy: isize, dx: isize) {
+    let hw = h * w;
+    let cols = dx.unsigned_abs().min(w);
+    if cols > 0 {
+        for row in src[..hw].chunks_exact_mut(w) {
+            let edge = if dx < 0 {
+                &mut row[..cols]
+            } else {
+                &mut row[w - cols..]
+            };
+            for v in edge {
+                *v = 0.0;
+            }
+        }
+    }
+    let d = dy * w as isize + dx;
+    let lo = (-d).clamp(0, hw as isize) as usize;
+    let hi = (hw as isize - d).clamp(lo as isize, hw as isize) as usize;
+    if hi > lo {
+        let to = (lo as isize + d) as usize;
+        for (p, s) in plane[to..to + hi - lo].iter_mut().zip(&src[lo..hi]) {
+            *p += s;
+        }
+    }
+}
+
 /// Adds the im2col-shaped gradient `dcol` back onto the input planes of images `b0..b0+nb`.
 ///
 /// # Safety
 /// `dx` points to a CNHW buffer of `n` images of `g`'s input shape, and no other thread
 /// accesses the planes of images `b0..b0+nb` during the call.
-unsafe fn col2im_add(g: &ConvGeom, dcol: &[f32], n: usize, b0: usize, nb: usize, dx: SyncPtr) {
+unsafe fn col2im_add(g: &ConvGeom, dcol: &mut [f32], n: usize, b0: usize, nb: usize, dx: SyncPtr) {
     // Rows of a few dozen additions: built for baseline x86-64 they ran 4 wide.
     #[cfg(target_arch = "x86_64")]
     {
@@ -195,7 +226,7 @@ unsafe fn col2im_add(g: &ConvGeom, dcol: &[f32], n: usize, b0: usize, nb: usize,
 #[target_feature(enable = "avx512f")]
 unsafe fn col2im_add_avx512(
     g: &ConvGeom,
-    dcol: &[f32],
+    dcol: &mut [f32],
     n: usize,
     b0: usize,
     nb: usize,
@@ -211,7 +242,14 @@ unsafe fn col2im_add_avx512(
 /// As [`col2im_add`], on a CPU with AVX2.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-unsafe fn col2im_add_avx2(g: &ConvGeom, dcol: &[f32], n: usize, b0: usize, nb: usize, dx: SyncPtr) {
+unsafe fn col2im_add_avx2(
+    g: &ConvGeom,
+    dcol: &mut [f32],
+    n: usize,
+    b0: usize,
+    nb: usize,
+    dx: SyncPtr,
+) {
     // SAFETY: the caller keeps the function's contract.
     unsafe { col2im_add_generic(g, dcol, n, b0, nb, dx) }
 }
@@ -221,7 +259,7 @@ unsafe fn col2im_add_avx2(g: &ConvGeom, dcol: &[f32], n: usize, b0: usize, nb: u
 #[inline(always)]
 unsafe fn col2im_add_generic(
     g: &ConvGeom,
-    dcol: &[f32],
+    dcol: &mut [f32],
     n: usize,
     b0: usize,
     nb: usize,
@@ -229,10 +267,32 @@ unsafe fn col2im_add_generic(
 ) {
     let (hwi, hwo) = (g.hw_in(), g.hw_out());
     let cols = nb * hwo;
+    let same = g.sh == 1 && g.sw == 1 && g.ho == g.h && g.wo == g.w;
     for c in 0..g.ci {
         for ky in 0..g.kh {
             for kx in 0..g.kw {
                 let r = (c * g.kh + ky) * g.kw + kx;
+                if same {
+                    for b in 0..nb {
+                        // SAFETY: the plane lies inside the buffer and belongs to this
+                        // caller's images only (the function's contract).
+                        let plane = unsafe {
+                            std::slice::from_raw_parts_mut(
+                                dx.get().add((c * n + b0 + b) * hwi),
+                                hwi,
+                            )
+                        };
+                        add_shifted_plane(
+                            plane,
+                            &mut dcol[r * cols + b * hwo..][..hwo],
+                            g.h,
+                            g.w,
+                            ky as isize - g.ph as isize,
+                            kx as isize - g.pw as isize,
+                        );
+                    }
+                    continue;
+                }
                 let row = &dcol[r * cols..(r + 1) * cols];
                 let (lo, hi) = g.span(kx);
                 if lo >= hi {
@@ -391,7 +451,7 @@ pub fn conv_backward(
                             matmul(wv.t(), dzv, &mut dcol[..k * cols], cols, false);
                             // SAFETY: images b..b+nb belong to this group only; `p` points to
                             // the CNHW input gradient of n images.
-                            unsafe { col2im_add(g, &dcol[..k * cols], n, b, nb, p) };
+                            unsafe { col2im_add(g, &mut dcol[..k * cols], n, b, nb, p) };
                         }
                         b += nb;
                     }
