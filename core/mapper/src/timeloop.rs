@@ -35,6 +35,10 @@ pub struct TimeloopExport {
     /// CSV: level, data space, Timeloop data space, reads, fills, updates (elements at the
     /// densities the layer was mapped for).
     pub counts_csv: String,
+    /// `ERT:` (v0.3 tables): our energy per access of each component (a full-word read,
+    /// write or update) and per operation of the compute unit, to be given to Timeloop in
+    /// place of its own energy model.
+    pub ert: String,
 }
 
 fn tl_dim(d: Dim) -> &'static str {
@@ -101,7 +105,9 @@ pub fn to_timeloop(layer: &MappedLayer) -> Result<TimeloopExport, crate::MapperE
             LevelClass::Sram => "SRAM",
             LevelClass::Register => "regfile",
         };
-        for (name, _) in &comps[l] {
+        // Timeloop lists a container's components outermost first; the partition that carries
+        // the level's loops must be the innermost, so that every partition's tile spans them.
+        for (name, _) in comps[l].iter().rev() {
             let ds = name.rsplit('_').next().unwrap_or("");
             let cap = match &lvl.capacity {
                 Some(Capacity::Partitioned(parts)) => parts
@@ -239,6 +245,25 @@ pub fn to_timeloop(layer: &MappedLayer) -> Result<TimeloopExport, crate::MapperE
         }
     }
 
+    let mut ert = String::from("ERT:\n  version: 0.3\n  tables:\n");
+    for (l, lvl) in hw.levels.iter().enumerate() {
+        let read = layer.prices().word_pj(l, 0, lvl.word_bits);
+        let write = layer.prices().word_pj(l, 1, lvl.word_bits);
+        for (name, _) in &comps[l] {
+            let _ = write!(
+                ert,
+                "  - name: system.{name}\n    actions:\n    - {{name: read, energy: {read}}}\n    - {{name: write, energy: {write}}}\n    - {{name: update, energy: {write}}}\n    - {{name: idle, energy: 0.0}}\n"
+            );
+        }
+    }
+    let mac = layer
+        .prices()
+        .op(crate::model::Ctx::main_op(&layer.problem));
+    let _ = write!(
+        ert,
+        "  - name: system.mac\n    actions:\n    - {{name: mac_random, energy: {mac}}}\n    - {{name: mac_gated, energy: 0.0}}\n    - {{name: mac_skipped, energy: 0.0}}\n"
+    );
+
     let ctx = crate::model::Ctx::new(&layer.problem, &layer.hardware, layer.prices().clone())?;
     let ev = ctx.evaluate(c, &layer.counts, &layer.mapped_for);
     let mut csv = String::from("level,data_space,timeloop_data_space,reads,fills,updates\n");
@@ -263,5 +288,6 @@ pub fn to_timeloop(layer: &MappedLayer) -> Result<TimeloopExport, crate::MapperE
         problem: prob,
         mapping: map,
         counts_csv: csv,
+        ert,
     })
 }
