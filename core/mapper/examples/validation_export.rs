@@ -107,6 +107,22 @@ fn zigzags_semantics(hw: &Hardware) -> Hardware {
     hw
 }
 
+/// Output-side dimensions on X, the rest on Y, at every level.
+fn one_axis_per_dimension(hw: &Hardware) -> Constraints {
+    Constraints {
+        levels: hw
+            .levels
+            .iter()
+            .map(|l| LevelConstraint {
+                level: l.name.clone(),
+                spatial_x: Some(vec![Dim::K, Dim::G, Dim::P, Dim::N]),
+                spatial_y: Some(vec![Dim::C, Dim::Q, Dim::R, Dim::S, Dim::T]),
+                ..LevelConstraint::default()
+            })
+            .collect(),
+    }
+}
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
     let out = PathBuf::from(
@@ -139,7 +155,20 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 // ZigZag other than sliding windows and non-reducing networks is checked on.
                 let same = evaluate(&p, &with_zigzags_semantics, &m.mapping, dense, &OwnPrices)?;
                 let ours_aligned = to_zigzag(&same)?.ours;
-                let timeloop = to_timeloop(&m)?;
+                // A Timeloop mapping gives a dimension one spatial factor per level; where ours
+                // spreads one over both axes, Timeloop is run on the best mapping that does not.
+                let (tm, timeloop) = match to_timeloop(&m) {
+                    Ok(t) => (m.clone(), t),
+                    Err(_) => {
+                        let one_axis = SearchOptions {
+                            constraints: one_axis_per_dimension(hw),
+                            ..opts.clone()
+                        };
+                        let m2 = map(&p, hw, dense, &OwnPrices, &one_axis)?;
+                        let t = to_timeloop(&m2)?;
+                        (m2, t)
+                    }
+                };
                 let doc = serde_json::json!({
                     "set": x.set,
                     "aligned": aligned,
@@ -153,6 +182,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     "export": export,
                     "ours_aligned": ours_aligned,
                     "timeloop": timeloop,
+                    "timeloop_same_mapping": tm.mapping == m.mapping,
+                    "timeloop_loop_nest": tm.loop_nest(),
+                    "timeloop_ours": to_zigzag(&tm)?.ours,
                 });
                 let file = out.join(format!("{}--{chip}--{kind}.json", x.name));
                 std::fs::write(&file, serde_json::to_string_pretty(&doc)?)?;

@@ -43,9 +43,11 @@
 //! * **Tile** of a data space at level ℓ: its footprint over every loop at levels ≥ ℓ
 //!   (temporal and spatial, ℓ's own included). Inputs use the window: rows =
 //!   min((P'−1)·stride + (R'−1)·dilation + 1, P'·R') for P', R' the tile's extents (exact when
-//!   stride or dilation is 1). Capacity is checked per instance in bits rounded up to words,
-//!   against the level's pool or the data space's partition; compressed formats are checked
-//!   at density 1 (capacity does not depend on the densities a mapping is evaluated at).
+//!   stride or dilation is 1). Capacity is checked per instance in words, laid out as they are
+//!   accessed (⌊word / bits⌋ whole elements to a word), against the level's pool or the data
+//!   space's partition; compressed formats, in their average bits rounded up to words, are
+//!   checked at density 1 (capacity does not depend on the densities a mapping is evaluated
+//!   at).
 //! * **Fills** of ℓ from its parent (the next level outward that keeps the data space) per
 //!   instance: the tile × the number of times it changes. Walking the temporal loops above ℓ
 //!   from the innermost outward, the first run of loops irrelevant to the data space does not

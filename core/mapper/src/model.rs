@@ -637,15 +637,22 @@ impl<'a> Ctx<'a> {
                 if ds == O_ {
                     elems *= self.nspa;
                 }
-                let bpe = if ds == I_ || ds == O_ {
-                    let f = self.format(m, l, ds);
-                    let (a, b) = self.elem_bits(ds, f, 1.0, elems);
-                    a + b
-                } else {
-                    self.bits[ds]
-                };
+                let compressed = (ds == I_ || ds == O_) && self.format(m, l, ds).is_compressed();
                 let w = self.word[l];
-                let bits = (elems * bpe / w).ceil() * w;
+                let bits = if compressed {
+                    let (a, b) = self.elem_bits(ds, self.format(m, l, ds), 1.0, elems);
+                    (elems * (a + b) / w).ceil() * w
+                } else {
+                    // Stored as it is accessed: whole elements to a word, or whole words to
+                    // an element.
+                    let b = self.bits[ds];
+                    let words = if b <= w {
+                        (elems / (w / b).floor()).ceil()
+                    } else {
+                        elems * (b / w).ceil()
+                    };
+                    words * w
+                };
                 tb[ds] = bits;
                 let bits_u = bits as u128;
                 if let Some(cap) = self.cap_part[l][ds]
