@@ -143,9 +143,10 @@
 //! ## Choices beyond the design brief
 //!
 //! * Partial sums are added where they arrive (the parent reads its copy, adds, writes) and a
-//!   child starts each residency from zero, instead of Timeloop's reading the partial sum back
-//!   down into the child: the same parent reads and writes, never more transfers, and counts
-//!   that stay local to each parent/child pair.
+//!   child starts each residency from zero, instead of reading the partial sum back down into
+//!   the child (as ZigZag does between every pair of levels and Timeloop from the outermost):
+//!   the same parent reads and writes, never more transfers, and counts that stay local to
+//!   each parent/child pair. Unlike Timeloop, a level that sends data up reads it (a drain).
 //! * Spatial reduction below the innermost level keeping partial sums costs no ADD beyond the
 //!   operation's own accumulate (a systolic column adds each product to the passing sum);
 //!   reduction between storage levels costs m − 1 ADDs per reduced element.
