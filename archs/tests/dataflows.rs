@@ -83,6 +83,8 @@ fn actions(zero: &str, mapping: &Mapping, t: u32, r: f64, ro: f64) -> Actions {
         output_rate: ro,
         output_nonzero: 0.45,
         analog_input: false,
+        source_rate: r,
+        source_nonzero: 0.45,
     }];
     let mapped = map_network(
         &arch,
@@ -341,6 +343,8 @@ fn the_glue_reports_a_layers_format_as_the_mapper_counts_it() {
         output_rate: 0.1,
         output_nonzero: 0.45,
         analog_input: false,
+        source_rate: 0.1,
+        source_nonzero: 0.45,
     }];
     let mapped = map_network(
         &arch,

@@ -5,7 +5,6 @@
 //! Kept apart from the comparison itself so that how activity is swept (`analysis`) and how
 //! mappings are followed (here) change independently.
 
-use snnergy_core::activity::OperatingPoint;
 use snnergy_core::error::Error;
 use snnergy_core::format::Format;
 use snnergy_core::mapping::LayerMapping;
@@ -14,7 +13,8 @@ use snnergy_core::report::{
     BreakEvenMapped, BreakEvenStatus, ByLevel, LayerMapped, LevelEnergy, NetworkMapped,
 };
 
-use crate::analysis::{Crossing, Evaluator, NetworkEnergy, find_crossing};
+use crate::analysis::{Crossing, Evaluator, NetworkEnergy, find_crossing, search_breakeven};
+use crate::twin::Family;
 
 /// Re-mapping at the crossing stops when it moves less than this (spike rate, absolute).
 pub const CROSSING_TOLERANCE: f64 = 1e-4;
@@ -138,37 +138,36 @@ pub struct MappedCrossing {
     pub mapped: BreakEvenMapped,
 }
 
-/// The break-even along `shape.scaled(α)`, α in [0, `alpha_max`], with the formats mapped
-/// at the operating point first, then again at each crossing found (fixed-point iteration,
-/// at most [`MAX_ROUNDS`] mappings per format, stopping when the crossing's mean spike rate
-/// moves less than [`CROSSING_TOLERANCE`]). Architectures whose rules are their mapping need
-/// one round.
+/// The break-even along `family` (α in [0, its α max]; under twin consistency the baseline's
+/// ρ moves with r, so both formats are evaluated at every point), with the formats mapped at
+/// the operating point first, then again at each crossing found (fixed-point iteration, at
+/// most [`MAX_ROUNDS`] mappings per format, stopping when the crossing's mean spike rate moves
+/// less than [`CROSSING_TOLERANCE`]). Architectures whose rules are their mapping need one
+/// round.
 pub fn breakeven(
     ev: &mut Evaluator<'_>,
     net: &Network,
     snn: &Format,
     base: &Format,
-    shape: &OperatingPoint,
-    alpha_max: f64,
+    family: &Family,
 ) -> Result<MappedCrossing, Error> {
+    let alpha_max = family.alpha_max();
     let rate = |c: &Crossing| match c {
-        Crossing::At(a) => Some(shape.scaled(*a).mean_spike_rate(net)),
+        Crossing::At(a) | Crossing::WinsAbove(a) => Some(family.at(*a).mean_spike_rate(net)),
         _ => None,
     };
-    let solve = |ev: &mut Evaluator<'_>| -> Result<Crossing, Error> {
-        let e_base = ev.total(base, shape)?;
-        find_crossing(alpha_max, |a| Ok(ev.total(snn, &shape.scaled(a))? - e_base))
-    };
-    let mut crossing = solve(ev)?;
+    let mut crossing = search_breakeven(ev, family, snn, base)?;
     let mut rounds = 1;
     let maps_anything = !ev.layer_mappings(snn).is_empty() || !ev.layer_mappings(base).is_empty();
     while maps_anything && rounds < MAX_ROUNDS {
-        let Crossing::At(a) = crossing else { break };
-        let at = shape.scaled(a);
+        let (Crossing::At(a) | Crossing::WinsAbove(a)) = crossing else {
+            break;
+        };
+        let at = family.at(a);
         ev.remap(snn, &at)?;
         ev.remap(base, &at)?;
         rounds += 1;
-        let next = solve(ev)?;
+        let next = search_breakeven(ev, family, snn, base)?;
         let moved = match (rate(&crossing), rate(&next)) {
             (Some(x), Some(y)) => (x - y).abs(),
             _ => f64::INFINITY,
@@ -180,9 +179,9 @@ pub fn breakeven(
     }
     // The crossing's own figures, with the mappings it was found with.
     let at = match crossing {
-        Crossing::At(a) => shape.scaled(a),
-        Crossing::AlwaysWins => shape.scaled(alpha_max),
-        Crossing::NeverWins => shape.scaled(0.0),
+        Crossing::At(a) | Crossing::WinsAbove(a) => family.at(a),
+        Crossing::AlwaysWins => family.at(alpha_max),
+        Crossing::NeverWins => family.at(0.0),
     };
     let s = ev.detailed(snn, &at)?;
     let b = ev.detailed(base, &at)?;
@@ -194,10 +193,22 @@ pub fn breakeven(
         &ev.layer_mappings(base),
     );
     let edp = if s.latency_ns > 0.0 && b.latency_ns > 0.0 {
-        let (eb, lb) = ev.total_and_latency(base, shape)?;
-        let target = eb * lb;
+        let fixed = if family.is_consistent() {
+            None
+        } else {
+            let (eb, lb) = ev.total_and_latency(base, &family.at(0.0))?;
+            Some(eb * lb)
+        };
         Some(find_crossing(alpha_max, |a| {
-            let (e, l) = ev.total_and_latency(snn, &shape.scaled(a))?;
+            let p = family.at(a);
+            let target = match fixed {
+                Some(t) => t,
+                None => {
+                    let (eb, lb) = ev.total_and_latency(base, &p)?;
+                    eb * lb
+                }
+            };
+            let (e, l) = ev.total_and_latency(snn, &p)?;
             Ok(e * l - target)
         })?)
     } else {
@@ -207,12 +218,16 @@ pub fn breakeven(
         None => (None, None),
         Some(Crossing::NeverWins) => (None, Some(BreakEvenStatus::SnnNeverWins)),
         Some(Crossing::AlwaysWins) => (
-            Some(shape.scaled(alpha_max).mean_spike_rate(net)),
+            Some(family.at(alpha_max).mean_spike_rate(net)),
             Some(BreakEvenStatus::SnnAlwaysWins),
         ),
         Some(Crossing::At(a)) => (
-            Some(shape.scaled(*a).mean_spike_rate(net)),
+            Some(family.at(*a).mean_spike_rate(net)),
             Some(BreakEvenStatus::Crossing),
+        ),
+        Some(Crossing::WinsAbove(a)) => (
+            Some(family.at(*a).mean_spike_rate(net)),
+            Some(BreakEvenStatus::SnnWinsAbove),
         ),
     };
     Ok(MappedCrossing {

@@ -49,7 +49,9 @@ pub use mapping::{LayerMapping, MapRequest, Mapped, Objective, map_network};
 pub use network::{InputCoding, Layer, LayerKind, Network, NetworkBuilder, Shape, Source};
 pub use registry::{BuildContext, Component, ComponentInfo, Interface, Kind, Origin, Registry};
 pub use report::Report;
-pub use settings::{AnalysisSettings, Baseline, NeuronModel, SensitivitySettings};
+pub use settings::{
+    AnalysisSettings, Baseline, MeanLevel, NeuronModel, SensitivitySettings, TwinMode,
+};
 pub use traits::{
     ActivityContext, ActivitySource, Architecture, Assumption, MappedArchitecture,
     RegularizedLayer, Regularizer, Workload,
