@@ -135,11 +135,12 @@ fn twin_row(
             point: &point,
             family: &family,
         };
+        let priced = slot.arch.priced_by(slot.energy.as_ref());
         sides.push(Some(side(
             &q,
             &slot.label,
             slot.arch.as_ref(),
-            slot.energy.as_ref(),
+            priced.as_ref(),
             value,
         )?));
     }
