@@ -145,7 +145,7 @@ fn network(a: &EngineArgs) -> anyhow::Result<snnergy::core::Network> {
     let registry = crate::registry()?;
     let path = Path::new(&a.model);
     let (name, params) = if a.model.ends_with(".toml") {
-        let text = std::fs::read_to_string(path)
+        let text = snnergy::files::read_to_string(path)
             .with_context(|| format!("reading the model file {}", path.display()))?;
         let doc: toml::Table =
             toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;

@@ -25,18 +25,19 @@ pub struct RunArgs {
 pub fn run(args: RunArgs) -> anyhow::Result<()> {
     let registry = crate::registry()?;
     let pipeline = Pipeline::from_file(&args.pipeline, &registry)?;
-    let report = pipeline.run_with(Some(&registry))?;
+    if pipeline.settings.overwrite {
+        snnergy::files::set_overwrite(true);
+    }
     let dir = args
         .out
         .clone()
         .or_else(|| pipeline.output_dir())
         .unwrap_or_else(|| crate::default_output(&args.pipeline));
-    let figures = snnergy::report::write_figures(&report, &dir)
-        .with_context(|| format!("drawing the figures into {}", dir.display()))?;
-    let mut written = report
-        .write_to(&dir, &figures)
+    // A folder the report may not go into fails before the work, not after it.
+    snnergy::files::check_output_dir(&dir, &snnergy::report::REPORT_FILES)?;
+    let report = pipeline.run_with(Some(&registry))?;
+    let written = snnergy::report::write_report(&report, &dir, &[])
         .with_context(|| format!("writing the report to {}", dir.display()))?;
-    written.extend(figures.iter().map(|(_, name)| dir.join(name)));
     if args.json {
         out!("{}", report.to_json());
     } else {

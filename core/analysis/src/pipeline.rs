@@ -88,8 +88,9 @@ impl Pipeline {
 
     /// Reads and builds a pipeline file.
     pub fn from_file(path: &Path, registry: &Registry) -> Result<Self, Error> {
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            ConfigError::new(format!("cannot read pipeline: {e}")).in_file(Some(path.to_path_buf()))
+        let text = snnergy_files::read_to_string(path).map_err(|e| {
+            ConfigError::new(format!("cannot read pipeline: {}", e.message))
+                .in_file(Some(path.to_path_buf()))
         })?;
         Self::from_toml(&text, Some(path), registry)
     }

@@ -192,8 +192,8 @@ impl ProfileFile {
             line,
             message,
         };
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| file_err(None, format!("cannot read activity profile: {e}")))?;
+        let text = snnergy_files::read_to_string(path)
+            .map_err(|e| file_err(None, format!("cannot read activity profile: {}", e.message)))?;
         let ext = path
             .extension()
             .and_then(|e| e.to_str())
@@ -455,7 +455,8 @@ impl ProfileFile {
             }
             _ => serde_json::to_string_pretty(self).map_err(|e| err(e.to_string()))? + "\n",
         };
-        std::fs::write(path, text).map_err(|e| err(format!("cannot write profile: {e}")))
+        snnergy_files::write(path, text.as_bytes())
+            .map_err(|e| err(format!("cannot write the profile: {}", e.message)))
     }
 }
 

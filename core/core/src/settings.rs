@@ -65,6 +65,9 @@ pub struct AnalysisSettings {
     /// Output folder, relative to the pipeline file.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub output: Option<std::path::PathBuf>,
+    /// Let outputs replace existing files that snnergy did not write (`--force`).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub overwrite: bool,
     /// `[analysis.sensitivity]`: the one-at-a-time ±range study of the break-even spike rate.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sensitivity: Option<SensitivitySettings>,
@@ -86,6 +89,7 @@ impl Default for AnalysisSettings {
             breakeven: true,
             sweep_points: 101,
             output: None,
+            overwrite: false,
             sensitivity: None,
         }
     }

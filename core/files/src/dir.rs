@@ -50,7 +50,12 @@ fn parent_and_name(dest: &Path) -> Result<(PathBuf, OsString), FileError> {
     let name = abs
         .file_name()
         .filter(|n| *n != "..")
-        .ok_or_else(|| FileError::new(dest, "names no folder snnergy can create (it ends in `..` or is a root)"))?
+        .ok_or_else(|| {
+            FileError::new(
+                dest,
+                "names no folder snnergy can create (it ends in `..` or is a root)",
+            )
+        })?
         .to_os_string();
     let parent = abs
         .parent()

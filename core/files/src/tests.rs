@@ -3,10 +3,7 @@ use std::path::{Path, PathBuf};
 use super::*;
 
 fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "snnergy-files-{name}-{}",
-        std::process::id()
-    ));
+    let dir = std::env::temp_dir().join(format!("snnergy-files-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir
@@ -41,7 +38,12 @@ fn an_existing_file_snnergy_did_not_write_is_refused() {
 fn a_device_a_folder_and_a_link_are_never_replaced() {
     let e = write(Path::new("/dev/null"), b"x").unwrap_err();
     assert!(e.message.contains("a device"), "{e}");
-    assert!(std::fs::metadata("/dev/null").unwrap().file_type().is_char_device_like());
+    assert!(
+        std::fs::metadata("/dev/null")
+            .unwrap()
+            .file_type()
+            .is_char_device_like()
+    );
     let d = scratch("special");
     std::fs::create_dir(d.join("sub")).unwrap();
     let e = write(&d.join("sub"), b"x").unwrap_err();

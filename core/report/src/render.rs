@@ -27,7 +27,7 @@ pub trait Render {
     /// the SNN win, by how much, and where its break-even lies.
     fn verdicts(&self) -> Vec<String>;
     /// Writes `report.json`, `comparisons.csv`, `layers.csv`, `breakeven.csv` and
-    /// `report.md` into `dir`, returning the paths written.
+    /// `report.md` into `dir` as one set (see [`snnergy_files`]), returning the paths written.
     fn write_to(
         &self,
         dir: &Path,
@@ -384,35 +384,29 @@ impl Render for Report {
         out
     }
 
-    /// Writes `report.json`, `comparisons.csv`, `layers.csv`, `breakeven.csv` and `report.md`
-    /// into `dir`, returning the paths written.
     fn write_to(
         &self,
         dir: &Path,
         figures: &[(String, String)],
     ) -> Result<Vec<PathBuf>, ReportError> {
-        std::fs::create_dir_all(dir).map_err(|source| ReportError::Io {
-            path: dir.to_path_buf(),
-            source,
-        })?;
-        let files = [
-            ("report.json", self.to_json()),
-            ("comparisons.csv", self.comparisons_csv()),
-            ("layers.csv", self.layers_csv()),
-            ("breakeven.csv", self.breakeven_csv()),
-            ("report.md", self.to_markdown(figures)),
-        ];
-        let mut written = Vec::new();
-        for (name, text) in files {
-            let path = dir.join(name);
-            std::fs::write(&path, text).map_err(|source| ReportError::Io {
-                path: path.clone(),
-                source,
-            })?;
-            written.push(path);
+        let mut out = snnergy_files::OutputDir::create(dir)?;
+        for (name, text) in report_files(self, figures) {
+            out.write(name, text.as_bytes())?;
         }
-        Ok(written)
+        Ok(out.commit()?)
     }
+}
+
+/// The report's text files by name: `report.json`, `comparisons.csv`, `layers.csv`,
+/// `breakeven.csv` and `report.md`.
+pub fn report_files(report: &Report, figures: &[(String, String)]) -> [(&'static str, String); 5] {
+    [
+        ("report.json", report.to_json()),
+        ("comparisons.csv", report.comparisons_csv()),
+        ("layers.csv", report.layers_csv()),
+        ("breakeven.csv", report.breakeven_csv()),
+        ("report.md", report.to_markdown(figures)),
+    ]
 }
 
 fn status_name(s: BreakEvenStatus) -> &'static str {

@@ -20,8 +20,9 @@ const OPTIMIZER: &str = "snnergy.optimizer";
 const TIMESTEPS: &str = "snnergy.timesteps";
 const SHIFT: &str = "snnergy.shift";
 
-/// Writes the trainer's tensors and optimizer state to `path`.
-pub fn save(path: &Path, trainer: &Trainer) -> Result<()> {
+/// Writes the trainer's tensors and optimizer state to `path`; `resumed`: the run read `path`
+/// as its starting point, so replacing that input is what was asked for.
+pub fn save(path: &Path, trainer: &Trainer, resumed: bool) -> Result<()> {
     let mut tensors: BTreeMap<String, Tensor> = BTreeMap::new();
     let names = trainer.optimizer.state_names();
     let trained = trainer.slots().iter().filter(|s| s.trained());
@@ -61,7 +62,14 @@ pub fn save(path: &Path, trainer: &Trainer) -> Result<()> {
     );
     meta.insert(TIMESTEPS.to_string(), trainer.timesteps().to_string());
     meta.insert(SHIFT.to_string(), trainer.quantizer().shift.to_string());
-    write_tensors(path, &tensors, meta)
+    write_tensors(
+        path,
+        &tensors,
+        meta,
+        snnergy_files::WriteOptions {
+            replaces_input: resumed,
+        },
+    )
 }
 
 fn bad(path: &Path, message: String) -> EngineError {
