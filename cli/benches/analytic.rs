@@ -32,7 +32,14 @@ impl BenchArgs {
         let args: Vec<String> = std::env::args().collect();
         for w in args.windows(2) {
             match w[0].as_str() {
-                "--seconds" => a.seconds = w[1].parse().unwrap_or(a.seconds),
+                // A time Duration cannot hold (negative, NaN, 1e308) keeps the default.
+                "--seconds" => {
+                    a.seconds = w[1]
+                        .parse()
+                        .ok()
+                        .filter(|s: &f64| s.is_finite() && *s > 0.0 && *s <= 86_400.0)
+                        .unwrap_or(a.seconds)
+                }
                 "--sweep-points" => a.sweep_points = w[1].parse().unwrap_or(a.sweep_points),
                 _ => {}
             }

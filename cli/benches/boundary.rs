@@ -175,6 +175,8 @@ fn main() -> anyhow::Result<()> {
         .windows(2)
         .find(|w| w[0] == "--seconds")
         .and_then(|w| w[1].parse().ok())
+        // A time Duration cannot hold (negative, NaN, 1e308) keeps the default.
+        .filter(|s: &f64| s.is_finite() && *s > 0.0 && *s <= 86_400.0)
         .unwrap_or(2.0);
     let mut registry = snnergy::registry()?;
     registry.load_search_path()?;

@@ -48,11 +48,11 @@ pub struct EngineArgs {
     #[arg(long, num_args = 1..)]
     std: Vec<f64>,
     /// Images to simulate (0: the whole split).
-    #[arg(long)]
-    samples: Option<usize>,
+    #[arg(long, value_parser = clap::value_parser!(u64).range(..=i64::MAX as u64))]
+    samples: Option<u64>,
     /// Images per batch.
-    #[arg(long)]
-    batch: Option<usize>,
+    #[arg(long, value_parser = clap::value_parser!(u64).range(..=i64::MAX as u64))]
+    batch: Option<u64>,
     /// Firing threshold θ (default 1 − 1e-4).
     #[arg(long)]
     threshold: Option<f64>,
@@ -77,8 +77,8 @@ pub struct EngineArgs {
     /// Input density at or below which `auto` goes event-driven.
     #[arg(long)]
     sparse_below: Option<f64>,
-    /// Seed of the rate coder.
-    #[arg(long)]
+    /// Seed of the rate coder (0 ..= 2^63 − 1).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(..=i64::MAX as u64))]
     seed: Option<u64>,
     /// Record the spike rate of every time step.
     #[arg(long)]
@@ -119,8 +119,8 @@ fn settings(a: &EngineArgs) -> anyhow::Result<EngineSettings> {
     put("split", s(&a.split));
     put("mean", floats(&a.mean));
     put("std", floats(&a.std));
-    put("samples", i(a.samples.map(|x| x as u64)));
-    put("batch", i(a.batch.map(|x| x as u64)));
+    put("samples", i(a.samples));
+    put("batch", i(a.batch));
     put("threshold", f(a.threshold));
     put("neuron", s(&a.neuron));
     put("leak", f(a.leak));

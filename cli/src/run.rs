@@ -20,11 +20,18 @@ pub struct RunArgs {
     /// Print the comparisons at every T, not only the headline T.
     #[arg(long)]
     all: bool,
+    /// Raise (or lower) a limit of the run's budget: evaluations=N, output_mib=N or
+    /// memory_mib=N (as [analysis.budget]); repeatable.
+    #[arg(long, value_name = "KEY=VALUE")]
+    budget: Vec<String>,
 }
 
 pub fn run(args: RunArgs) -> anyhow::Result<()> {
     let registry = crate::registry()?;
-    let pipeline = Pipeline::from_file(&args.pipeline, &registry)?;
+    let mut pipeline = Pipeline::from_file(&args.pipeline, &registry)?;
+    for spec in &args.budget {
+        pipeline.settings.budget.set(spec)?;
+    }
     if pipeline.settings.overwrite {
         snnergy::files::set_overwrite(true);
     }

@@ -316,6 +316,9 @@ pub fn analyze(
     let mut report = Report::new(settings);
     for w in workloads {
         w.network.validate()?;
+    }
+    crate::budget::check_run(settings, workloads, architectures, activity)?;
+    for w in workloads {
         report
             .workloads
             .push(WorkloadSummary::of(&w.label, &w.network));

@@ -111,6 +111,10 @@ impl ActivitySource for Uniform {
             .collect())
     }
 
+    fn point_count(&self) -> Option<usize> {
+        Some(self.spike_rates.len() + self.sparsity.len())
+    }
+
     fn assumptions(&self) -> Vec<Assumption> {
         vec![Assumption::new(
             "baseline non-zero fraction ρ",

@@ -49,7 +49,7 @@ pub use network::{
 };
 pub use registry::{BuildContext, Component, ComponentInfo, Interface, Kind, Origin, Registry};
 pub use report::Report;
-pub use settings::{AnalysisSettings, Baseline, NeuronModel, SensitivitySettings};
+pub use settings::{AnalysisSettings, Baseline, Budget, NeuronModel, SensitivitySettings};
 pub use traits::{
     ActivityContext, ActivitySource, Architecture, Assumption, MappedArchitecture,
     RegularizedLayer, Regularizer, Workload,

@@ -149,6 +149,13 @@ impl EngineSettings {
                 "batch = 0: a batch needs images".into(),
             ));
         }
+        if self.batch > crate::run::MAX_BATCH {
+            return Err(EngineError::Invalid(format!(
+                "batch = {}: at most {} images are simulated at once",
+                self.batch,
+                crate::run::MAX_BATCH
+            )));
+        }
         if self.mean.len() != self.std.len() {
             return Err(EngineError::Invalid(format!(
                 "normalization needs as many `std` values as `mean` values ({} and {})",
