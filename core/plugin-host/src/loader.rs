@@ -116,6 +116,7 @@ fn load_new(path: &Path) -> Result<Library, PluginError> {
         ));
     }
     snnergy_files::record_input(path);
+    crate::validate::check_library(path)?;
     // SAFETY: loading runs the library's initialisers; plugins are trusted code the user
     // named explicitly.
     let lib = unsafe { libloading::Library::new(path) }.map_err(|e| {
