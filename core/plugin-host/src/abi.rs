@@ -97,7 +97,9 @@ impl StrRef {
     /// # Safety
     /// `ptr` must point to `len` readable bytes that outlive `'a`.
     pub unsafe fn as_bytes<'a>(&self) -> &'a [u8] {
-        if self.len == 0 || self.ptr.is_null() {
+        // A length no allocation can have (above isize::MAX) would make the slice undefined
+        // behaviour: read as nothing, which the JSON parser then refuses.
+        if self.len == 0 || self.ptr.is_null() || self.len > isize::MAX as usize {
             return &[];
         }
         // SAFETY: the caller guarantees ptr/len describe live memory.
@@ -133,7 +135,12 @@ impl Buf {
     /// # Safety
     /// The buffer must come from a live plugin and not have been freed.
     pub unsafe fn as_bytes(&self) -> &[u8] {
-        if self.ptr.is_null() || self.len == 0 {
+        // As for StrRef: an impossible length is read as nothing.
+        if self.ptr.is_null()
+            || self.len == 0
+            || self.len > isize::MAX as usize
+            || self.len > self.cap
+        {
             return &[];
         }
         // SAFETY: a plugin fills ptr/len/cap from a live allocation.
