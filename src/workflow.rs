@@ -324,6 +324,23 @@ pub fn train(
         test_accuracy: outcome.test_accuracy,
     });
 
+    // A resumed run's summary keeps the epochs of the runs before it (from the train.json
+    // they left), so the history is the checkpoint's whole history.
+    let mut history = Vec::new();
+    if cfg.resume
+        && let Some(dir) = &output_dir
+        // Not read as an input: this run replaces it with the longer history.
+        && let Ok(text) = std::fs::read_to_string(dir.join(TrainSummary::FILE))
+        && let Ok(before) = serde_json::from_str::<TrainSummary>(&text)
+        && before.checkpoint == cfg.checkpoint
+    {
+        let first = outcome
+            .history
+            .first()
+            .map_or(outcome.epochs, |e| e.epoch - 1);
+        history.extend(before.history.into_iter().filter(|e| e.epoch <= first));
+    }
+    history.extend(outcome.history);
     let mut summary = TrainSummary {
         name: path
             .file_stem()
@@ -334,7 +351,7 @@ pub fn train(
         timesteps,
         shift: cfg.shift,
         epochs: outcome.epochs,
-        history: outcome.history,
+        history,
         seconds: 0.0,
         checkpoint: cfg.checkpoint.clone(),
         measurement: None,

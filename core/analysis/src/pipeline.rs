@@ -292,8 +292,12 @@ impl Document {
                 return Err(self.error(&[Seg::Key(key.clone())], msg).into());
             }
         }
+        // Relative paths are the file's own: a pipeline reached through a symbolic link
+        // resolves them where it lives, not where the link is.
         let base_dir = self
             .file
+            .as_ref()
+            .map(|f| std::fs::canonicalize(f).unwrap_or_else(|_| f.clone()))
             .as_ref()
             .and_then(|f| f.parent())
             .map(Path::to_path_buf)

@@ -153,6 +153,8 @@ impl Default for Profile {
 
 /// One row of a profile file.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+// A misspelt key in a JSON profile is an error, as in a pipeline, not a silent default.
+#[serde(deny_unknown_fields)]
 pub struct ProfileEntry {
     /// Layer name as in the workload.
     pub name: String,
@@ -177,6 +179,7 @@ pub struct ProfileEntry {
 
 /// A profile file's content.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ProfileFile {
     /// Time steps the profile was measured at.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -35,6 +35,20 @@ pub trait Render {
     ) -> Result<Vec<PathBuf>, ReportError>;
 }
 
+/// Text from a pipeline or a plugin (a title, a name, a note) made safe for a Markdown table
+/// cell: `|` would end the cell and a line break the row, and HTML tags would be rendered
+/// (a `<script>` in a title runs in a browser's preview).
+fn cell(text: &dyn std::fmt::Display) -> String {
+    let text = text.to_string();
+    if !text.contains(['|', '\n', '\r', '<', '>']) {
+        return text;
+    }
+    text.replace('|', "\\|")
+        .replace(['\n', '\r'], " ")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
 /// Rows of strings as CSV.
 fn csv(header: &[&str], rows: impl IntoIterator<Item = Vec<String>>) -> String {
     let mut w = csv::Writer::from_writer(Vec::new());
@@ -160,7 +174,7 @@ impl Render for Report {
     /// and price with its source. `figures` are image paths (relative to the report) to embed.
     fn to_markdown(&self, figures: &[(String, String)]) -> String {
         let mut md = String::new();
-        let _ = writeln!(md, "# {}\n", self.title);
+        let _ = writeln!(md, "# {}\n", cell(&self.title));
         let _ = writeln!(
             md,
             "Energy of one inference of the SNN against its baseline ({}), counted per layer from \
@@ -173,7 +187,7 @@ impl Render for Report {
         );
         md.push_str("## Verdicts\n\n");
         for line in self.verdicts() {
-            let _ = writeln!(md, "- {line}");
+            let _ = writeln!(md, "- {}", cell(&line));
         }
         md.push('\n');
 
@@ -197,7 +211,10 @@ impl Render for Report {
                 let _ = writeln!(
                     md,
                     "| {} | {} | {} | {} | {r} | {s} |",
-                    b.architecture, b.workload, b.timesteps, b.baseline
+                    cell(&b.architecture),
+                    cell(&b.workload),
+                    b.timesteps,
+                    cell(&b.baseline)
                 );
             }
             md.push('\n');
@@ -213,9 +230,9 @@ impl Render for Report {
                 let _ = writeln!(
                     md,
                     "| {} | {} | {} | {} | {:.4} % | {:.3} | {:.4} | {:.4} | {:.4} | {:.4} | {:.4} | {} |",
-                    c.architecture,
-                    c.workload,
-                    c.operating_point,
+                    cell(&c.architecture),
+                    cell(&c.workload),
+                    cell(&c.operating_point),
                     c.timesteps,
                     100.0 * c.spike_rate,
                     c.nonzero,
@@ -252,8 +269,8 @@ impl Render for Report {
                 let _ = writeln!(
                     md,
                     "| {} | {} | {} | {:.4} % | {} |",
-                    c.architecture,
-                    c.workload,
+                    cell(&c.architecture),
+                    cell(&c.workload),
                     c.timesteps,
                     100.0 * c.spike_rate,
                     cells.join(" | ")
@@ -265,7 +282,7 @@ impl Render for Report {
         if !figures.is_empty() {
             md.push_str("## Figures\n\n");
             for (caption, path) in figures {
-                let _ = writeln!(md, "![{caption}]({path})\n");
+                let _ = writeln!(md, "![{}]({path})\n", cell(caption));
             }
         }
 
@@ -274,8 +291,8 @@ impl Render for Report {
             let _ = writeln!(
                 md,
                 "| {} | {} | {} | {} | {} | {} | {:.1} | {:.1} |",
-                w.name,
-                w.network,
+                cell(&w.name),
+                cell(&w.network),
                 w.layers,
                 w.synapses,
                 w.weights,
@@ -288,14 +305,22 @@ impl Render for Report {
 
         md.push_str("## Assumptions\n\n| assumption | value | why |\n|---|---|---|\n");
         for a in &self.assumptions {
-            let _ = writeln!(md, "| {} | {} | {} |", a.key, a.value, a.note);
+            let _ = writeln!(
+                md,
+                "| {} | {} | {} |",
+                cell(&a.key),
+                cell(&a.value),
+                cell(&a.note)
+            );
         }
         md.push('\n');
         for a in &self.architectures {
             let _ = writeln!(
                 md,
                 "### Architecture `{}` (type `{}`, priced by `{}`)\n",
-                a.name, a.type_name, a.energy_model
+                cell(&a.name),
+                cell(&a.type_name),
+                cell(&a.energy_model)
             );
             if a.assumptions.is_empty() {
                 md.push_str("No parameters.\n\n");
@@ -303,7 +328,13 @@ impl Render for Report {
             }
             md.push_str("| parameter | value | why |\n|---|---|---|\n");
             for p in &a.assumptions {
-                let _ = writeln!(md, "| {} | {} | {} |", p.key, p.value, p.note);
+                let _ = writeln!(
+                    md,
+                    "| {} | {} | {} |",
+                    cell(&p.key),
+                    cell(&p.value),
+                    cell(&p.note)
+                );
             }
             md.push('\n');
         }
@@ -313,7 +344,12 @@ impl Render for Report {
             let _ = writeln!(
                 md,
                 "| {} | {} | {} | {} | {} | {} |",
-                p.energy_model, p.action, p.pj, p.unit, p.source, p.derivation
+                cell(&p.energy_model),
+                cell(&p.action),
+                p.pj,
+                cell(&p.unit),
+                cell(&p.source),
+                cell(&p.derivation)
             );
         }
         md.push_str("\n## Sources\n\n| energy model | key | node | citation | status |\n|---|---|---|---|---|\n");
@@ -321,10 +357,10 @@ impl Render for Report {
             let _ = writeln!(
                 md,
                 "| {} | {} | {} | {} | {} |",
-                s.energy_model,
-                s.source.key,
-                s.source.node,
-                s.source.citation,
+                cell(&s.energy_model),
+                cell(&s.source.key),
+                cell(&s.source.node),
+                cell(&s.source.citation),
                 if s.source.third_party {
                     "reported by third parties, unverified"
                 } else {
