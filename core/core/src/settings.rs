@@ -304,7 +304,7 @@ impl Budget {
             ("output_mib", self.output_mib),
             ("memory_mib", self.memory_mib),
         ] {
-            if !(v > 0.0) || v.is_nan() {
+            if v.is_nan() || v <= 0.0 {
                 return Err(
                     ConfigError::new(format!("{key} = {v} must be a positive number"))
                         .at_key(format!("analysis.budget.{key}")),

@@ -230,7 +230,10 @@ fn main() -> ExitCode {
             secs
         );
     }
-    println!("{} passed, {failed} failed", a.targets.len() - failed);
+    println!(
+        "fuzzing: {} passed, {failed} failed",
+        a.targets.len() - failed
+    );
     if failed > 0 {
         ExitCode::from(1)
     } else {
