@@ -177,6 +177,14 @@ fn network(a: &EngineArgs) -> anyhow::Result<snnergy::core::Network> {
 
 pub fn engine(a: EngineArgs) -> anyhow::Result<()> {
     let settings = settings(&a)?;
+    // Outputs that cannot be written fail before the simulation, not after it; the weights
+    // are known as an input before they are read.
+    if let Some(w) = &a.weights {
+        snnergy::files::record_input(w);
+    }
+    for p in [&a.out, &a.save_weights].into_iter().flatten() {
+        snnergy::files::check_writable(p, Default::default())?;
+    }
     let net = network(&a)?;
     let model = match (&a.weights, a.random_weights) {
         (Some(w), _) => Model::load(net, w)?,

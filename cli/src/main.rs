@@ -117,6 +117,8 @@ fn main() -> ExitCode {
     init_logging(cli.verbose);
     plugin::set_requested(cli.plugins.clone());
     snnergy::files::set_overwrite(cli.force);
+    // One command is one run: nothing it reads may be replaced by what it writes.
+    snnergy::files::protect_inputs(true);
     let result = match cli.command {
         Command::Run(a) => run::run(a),
         Command::List(a) => catalog::list(a),

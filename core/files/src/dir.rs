@@ -71,6 +71,9 @@ fn parent_and_name(dest: &Path) -> Result<(PathBuf, OsString), FileError> {
 pub struct OutputDir {
     dest: PathBuf,
     stage: PathBuf,
+    /// The staging folder is inside the destination (its parent is not writable, say a
+    /// mount point's): the files are then renamed in one by one.
+    inside: bool,
     names: Vec<OsString>,
     committed: bool,
 }
@@ -89,11 +92,27 @@ impl OutputDir {
         let mut stage_name = OsString::from(".");
         stage_name.push(&name);
         let stage = parent.join(target::unique("snnergy-stage", &stage_name));
-        std::fs::create_dir(&stage)
-            .map_err(|e| FileError::io(&stage, "create a staging folder beside the output", e))?;
+        let (stage, inside) = match std::fs::create_dir(&stage) {
+            Ok(()) => (stage, false),
+            Err(e) if dest.is_dir() => {
+                let within = dest.join(target::unique("snnergy-stage", &stage_name));
+                std::fs::create_dir(&within).map_err(|_| {
+                    FileError::io(&stage, "create a staging folder for the output", e)
+                })?;
+                (within, true)
+            }
+            Err(e) => {
+                return Err(FileError::io(
+                    &stage,
+                    "create a staging folder beside the output",
+                    e,
+                ));
+            }
+        };
         Ok(Self {
             dest,
             stage,
+            inside,
             names: Vec::new(),
             committed: false,
         })
@@ -173,7 +192,7 @@ impl OutputDir {
     /// Carries `dest`'s other files into the staging folder as hard links and exchanges the
     /// two folders in one rename; false (nothing changed) where that cannot be done.
     fn exchange(&self, dest: &Path, old: &Manifest) -> Result<bool, FileError> {
-        if !exchange_supported() || is_current_or_ancestor(dest) {
+        if self.inside || !exchange_supported() || is_current_or_ancestor(dest) {
             return Ok(false);
         }
         let Ok(entries) = std::fs::read_dir(dest) else {

@@ -2,6 +2,7 @@
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
 use crate::FileError;
@@ -19,6 +20,21 @@ pub struct Input {
 }
 
 static INPUTS: Mutex<Vec<Input>> = Mutex::new(Vec::new());
+static PROTECT: AtomicBool = AtomicBool::new(false);
+
+/// Turns on (or off) the recording of inputs, and so their protection from outputs, for the
+/// rest of the process. A command is one run and turns it on at its start; an embedding that
+/// runs many analyses or trainings in one process, each free to rewrite what an earlier one
+/// read, leaves it off (the other checks stay) or turns it on for a run and [`forget_inputs`]
+/// after it.
+pub fn protect_inputs(on: bool) {
+    PROTECT.store(on, Ordering::SeqCst);
+}
+
+/// Forgets every input recorded so far (the end of a run in a long-lived process).
+pub fn forget_inputs() {
+    inputs_lock().clear();
+}
 
 fn inputs_lock() -> MutexGuard<'static, Vec<Input>> {
     // A panic elsewhere while holding the lock leaves the list valid: keep using it.
@@ -37,6 +53,9 @@ pub(crate) fn file_id(_: &std::fs::Metadata) -> (u64, u64) {
 }
 
 fn remember(path: &Path, meta: &std::fs::Metadata) {
+    if !PROTECT.load(Ordering::SeqCst) {
+        return;
+    }
     let canonical = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
     let input = Input {
         path: path.to_path_buf(),
@@ -74,6 +93,16 @@ pub(crate) fn find(canonical: &Path, meta: &std::fs::Metadata) -> Option<Input> 
 /// Opens `path` for reading and records it as an input. Only regular files are opened: a
 /// FIFO or a device would block or never end.
 pub fn open(path: &Path) -> Result<File, FileError> {
+    // Checked before opening too: opening a FIFO blocks until something writes to it.
+    if let Ok(meta) = std::fs::metadata(path)
+        && !meta.is_file()
+        && !meta.is_dir()
+    {
+        return Err(FileError::new(
+            path,
+            "is not a regular file (a device, FIFO or socket); give a file",
+        ));
+    }
     let file = File::open(path).map_err(|e| FileError::io(path, "read it", e))?;
     let meta = file
         .metadata()

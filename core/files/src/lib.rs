@@ -22,9 +22,9 @@
 //! Writers of one folder take an advisory lock on it (`flock`), so two runs never interleave
 //! their files or their manifest updates.
 //!
-//! The set of inputs and the overwrite switch are per process: one command is one run, and in
-//! a long-lived embedding a file read by any run stays protected from every later write,
-//! which errs on the safe side.
+//! The set of inputs and the overwrite switch are per process: one command is one run and
+//! turns input protection on ([`protect_inputs`]); a long-lived embedding decides for itself
+//! (see there).
 
 mod dir;
 mod inputs;
@@ -35,7 +35,9 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 pub use dir::OutputDir;
-pub use inputs::{Input, inputs, open, read, read_to_string, record_input};
+pub use inputs::{
+    Input, forget_inputs, inputs, open, protect_inputs, read, read_to_string, record_input,
+};
 pub use manifest::MANIFEST;
 
 /// A file that could not be read or written, or that may not be replaced.

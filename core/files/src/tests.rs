@@ -73,6 +73,7 @@ impl CharDevice for std::fs::FileType {
 
 #[test]
 fn an_input_of_the_run_is_never_replaced_even_through_a_hard_link() {
+    protect_inputs(true);
     let d = scratch("input");
     // Written by snnergy (in the manifest), then read as an input: still protected.
     write(&d.join("weights.bin"), b"w").unwrap();

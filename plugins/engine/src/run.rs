@@ -190,7 +190,7 @@ impl Default for RunOptions {
 pub const MAX_TIMESTEPS: u32 = 10_000;
 
 /// The largest batch: a batch's activations are held at once for every layer.
-pub const MAX_BATCH: usize = 4096;
+pub const MAX_BATCH: usize = 65_536;
 
 /// Checks settings shared by every run.
 pub fn validate(cfg: &SnnConfig) -> Result<()> {

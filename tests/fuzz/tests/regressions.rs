@@ -8,7 +8,7 @@ fn every_kept_input_runs_without_a_panic() {
     let mut failures = Vec::new();
     let mut ran = 0;
     for t in targets::ALL {
-        let dir = scratch(t.name);
+        let dir = scratch(&format!("{}-replay", t.name));
         let file = dir.join(format!("input.{}", t.ext));
         for (name, input) in saved_inputs(t, &dir) {
             ran += 1;
@@ -25,7 +25,7 @@ fn every_kept_input_runs_without_a_panic() {
 #[test]
 fn every_target_has_seeds() {
     for t in targets::ALL {
-        let dir = scratch(t.name);
+        let dir = scratch(&format!("{}-seeds", t.name));
         assert!(!(t.seeds)(&dir).is_empty(), "target {} has no seed", t.name);
         let _ = std::fs::remove_dir_all(&dir);
     }
