@@ -152,7 +152,6 @@ impl OutputDir {
             .open(&path)
             .map_err(fail)?;
         f.write_all(bytes).map_err(fail)?;
-        f.sync_all().map_err(fail)?;
         self.names.push(name.into());
         Ok(final_path)
     }
@@ -160,6 +159,7 @@ impl OutputDir {
     /// Puts every staged file in place: the destination then holds this report's whole set
     /// (and, carried over, the other files it held). Returns the final paths.
     pub fn commit(mut self) -> Result<Vec<PathBuf>, FileError> {
+        self.flush()?;
         let (parent, _) = parent_and_name(&self.dest)?;
         let _parent_lock = lock(&parent)?;
         let paths: Vec<PathBuf> = self.names.iter().map(|n| self.dest.join(n)).collect();
@@ -187,6 +187,32 @@ impl OutputDir {
         }
         self.committed = true;
         Ok(paths)
+    }
+
+    /// Flushes every staged file to the disk before anything is replaced: a full disk fails
+    /// here. The flushes run side by side, so the file system commits them together rather
+    /// than one journal commit per file.
+    fn flush(&self) -> Result<(), FileError> {
+        let results: Vec<Result<(), FileError>> = std::thread::scope(|s| {
+            let handles: Vec<_> = self
+                .names
+                .iter()
+                .map(|n| {
+                    let path = self.stage.join(n);
+                    let shown = self.dest.join(n);
+                    s.spawn(move || {
+                        std::fs::File::open(&path)
+                            .and_then(|f| f.sync_all())
+                            .map_err(|e| FileError::io(&shown, "write it", e))
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or_else(|_| Ok(())))
+                .collect()
+        });
+        results.into_iter().collect()
     }
 
     /// Carries `dest`'s other files into the staging folder as hard links and exchanges the
