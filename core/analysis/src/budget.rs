@@ -135,6 +135,15 @@ pub fn check_run(
         architectures,
         activity.point_count().unwrap_or(1),
     );
+    tracing::debug!(
+        "estimated cost: {:.3e} layer evaluations, {:.1} MiB of output, {:.1} MiB of memory (budget {:.3e}, {} MiB, {} MiB)",
+        e.evaluations,
+        e.output_bytes / MIB,
+        e.memory_bytes / MIB,
+        settings.budget.evaluations,
+        settings.budget.output_mib,
+        settings.budget.memory_mib
+    );
     check(&e, &settings.budget)?;
     Ok(e)
 }
