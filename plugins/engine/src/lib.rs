@@ -14,18 +14,24 @@
 //! - [`train`]: QNN training for conversion (Q_T with a straight-through gradient, BatchNorm,
 //!   SGD/Adam, schedules, augmentation, regularizers), checkpoints, `[train]` for pipelines.
 //!
-//! Tensors are f32 in NCHW order. GEMMs use matrixmultiply through ndarray, single-threaded;
+//! Tensors are f32 in NCHW order. GEMMs use the `gemm` crate ([`matmul`]), single-threaded;
 //! parallelism is over chunks of the batch only, never nested.
 //!
 //! # Speed
 //!
-//! Dense layers run im2col + one GEMM per sub-batch (matrixmultiply with its AVX-512 kernels,
-//! single-threaded); layers whose input is sparse run event-driven kernels that touch only
-//! the active inputs (branch-free compaction, then contiguous `value × weight-row` updates of
-//! a channel-last accumulator), vectorized for AVX2/AVX-512 when the CPU has them. `auto`
-//! picks per layer and step by measured input density. Under direct coding the first layer's
-//! current is computed once, as the image does not change between steps. Chunks of each
-//! batch run in parallel on rayon's pool; buffers are reused per thread across chunks.
+//! The SNN runs layer by layer, each layer over all T steps of a few images at once (a
+//! layer's spikes at step t depend only on its inputs up to step t, so every neuron computes
+//! exactly what a step-by-step run computes): one kernel call per layer instead of T, and each
+//! membrane stays in a register through its T steps. Dense layers run im2col (one shifted
+//! copy per plane for stride-1 "same" convolutions) + one GEMM per sub-batch (the `gemm`
+//! crate with its AVX-512 kernels, single-threaded); layers whose input is sparse run
+//! event-driven kernels that touch only the active inputs (found through 16-wide bit masks),
+//! adding contiguous `value × weight-row` runs into a channel-last accumulator band by band
+//! of output rows, so the band and one input channel's weights stay in L1. Both are built for
+//! AVX2/AVX-512 when the CPU has them. `auto` picks per layer and step by measured input
+//! density. Under direct coding the first layer's current is computed once, as the image
+//! does not change between steps. Chunks of each batch run in parallel on rayon's pool;
+//! buffers are reused per thread across chunks.
 //! `cargo run --release -p snnergy-engine --example bench` measures one configuration;
 //! `plugins/engine/tools/bench.py` runs it next to the same SNN in PyTorch.
 //!
@@ -53,6 +59,7 @@
 pub mod activity;
 pub mod data;
 pub mod error;
+pub mod matmul;
 pub mod model;
 pub mod ops;
 pub mod rng;

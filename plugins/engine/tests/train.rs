@@ -454,3 +454,29 @@ fn data_of_another_shape_is_refused() {
     .to_string();
     assert!(err.contains("1×8×8") || err.contains("28×28"), "{err}");
 }
+
+#[test]
+fn training_gives_the_same_weights_bit_for_bit_on_one_thread_and_on_three() {
+    // Batch 37: more than two convolution groups, with a partial last one, so the weight
+    // gradients are summed over groups that the threads compute in different orders.
+    let (x, y) = random_batch(37, 64, 5, 11);
+    let train_on = |threads: usize| {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        pool.install(|| {
+            let model = init_model(residual_net(), 3).unwrap();
+            let mut t =
+                Trainer::new(&model, &config("optimizer = \"adam\""), 4, Vec::new()).unwrap();
+            for _ in 0..3 {
+                t.step(&x, &y, 1e-2).unwrap();
+            }
+            t.slots()
+                .iter()
+                .map(|s| s.value.iter().map(|v| v.to_bits()).collect::<Vec<_>>())
+                .collect::<Vec<_>>()
+        })
+    };
+    assert_eq!(train_on(1), train_on(3));
+}
