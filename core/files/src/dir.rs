@@ -209,7 +209,15 @@ impl OutputDir {
                 .collect();
             handles
                 .into_iter()
-                .map(|h| h.join().unwrap_or_else(|_| Ok(())))
+                // A flush that did not finish is not a flushed file: the set is not committed.
+                .map(|h| {
+                    h.join().unwrap_or_else(|_| {
+                        Err(FileError::new(
+                            &self.dest,
+                            "cannot write it: flushing a file to the disk failed".to_string(),
+                        ))
+                    })
+                })
                 .collect()
         });
         results.into_iter().collect()
