@@ -811,4 +811,121 @@ fn a_resumed_training_keeps_the_earlier_epochs_in_train_json() {
         .map(|e| e["epoch"].as_u64().unwrap())
         .collect();
     assert_eq!(epochs, [1, 2]);
+    // Checkpoints were once written 0600 while every other output got the umask's mode.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(
+            mode(&d.join("ckpt.safetensors")),
+            mode(&d.join("out/train.json"))
+        );
+    }
+}
+
+// ---- no argument ends the process by a signal or a panic -------------------------------
+
+/// Ends with an exit code: 0, or a refusal that says what was wrong; never a signal, never a
+/// panic.
+fn exits_cleanly(o: &Output, args: &[&str]) {
+    let e = stderr(o);
+    assert!(
+        matches!(o.status.code(), Some(0..=2)),
+        "{args:?} ended with {:?}: {e}",
+        o.status
+    );
+    assert!(!e.contains("panicked"), "{args:?}: {e}");
+    if !o.status.success() {
+        assert!(
+            e.contains("error"),
+            "{args:?} failed without saying why: {e}"
+        );
+    }
+}
+
+#[test]
+fn hostile_numbers_for_every_numeric_argument_end_in_an_exit_code() {
+    let d = scratch("arguments");
+    let model = fmnist_model();
+    let numbers = [
+        "-1",
+        "0",
+        "NaN",
+        "inf",
+        "-inf",
+        "1e308",
+        "-1e308",
+        "4294967296",
+        "18446744073709551616",
+        "",
+        "0x10",
+        "1..",
+    ];
+    for v in numbers {
+        for flag in ["--nonzero", "--spike-rate", "-T", "--budget"] {
+            let budget;
+            let value = if flag == "--budget" {
+                budget = format!("evaluations={v}");
+                budget.as_str()
+            } else {
+                v
+            };
+            // `-T` given twice is a clap error; name it once.
+            let args: Vec<&str> = if flag == "-T" {
+                vec!["breakeven", "--arch", "classical", "-T", value]
+            } else {
+                vec!["breakeven", "--arch", "classical", "-T", "4", flag, value]
+            };
+            exits_cleanly(&snnergy(&d, &args), &args);
+        }
+        for flag in [
+            "-T",
+            "--samples",
+            "--batch",
+            "--threshold",
+            "--leak",
+            "--sparse-below",
+            "--shift",
+            "--seed",
+            "--mean",
+            "--std",
+        ] {
+            let mut args = vec![
+                "engine",
+                "--model",
+                &model,
+                "--random-weights",
+                "1",
+                "--data",
+                "data",
+                "--neuron",
+                "lif",
+            ];
+            if flag != "--samples" {
+                args.extend(["--samples", "2"]);
+            }
+            if flag != "-T" {
+                args.extend(["-T", "2"]);
+            }
+            args.extend([flag, v]);
+            exits_cleanly(&snnergy(&d, &args), &args);
+        }
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn devices_folders_and_missing_files_as_inputs_end_in_an_exit_code() {
+    let d = scratch("input-paths");
+    for path in ["/dev/null", "/dev/zero", "/", "missing.toml", ""] {
+        for args in [
+            vec!["run", path],
+            vec!["train", path],
+            vec!["plugin", "check", path],
+            vec!["describe", path],
+            vec!["--plugin", path, "list"],
+        ] {
+            exits_cleanly(&snnergy(&d, &args), &args);
+        }
+    }
 }

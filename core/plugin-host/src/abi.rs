@@ -258,3 +258,44 @@ const _: () = {
             == core::mem::offset_of!(TableHeader, struct_size)
     );
 };
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_string_of_impossible_length_is_read_as_nothing() {
+        let byte = 0u8;
+        let s = StrRef {
+            ptr: &byte,
+            len: usize::MAX,
+        };
+        // SAFETY: as_bytes refuses the length before it would form a slice.
+        assert!(unsafe { s.as_bytes() }.is_empty());
+    }
+
+    #[test]
+    fn a_buffer_longer_than_its_allocation_or_than_isize_is_read_as_nothing() {
+        let mut bytes = *b"{}";
+        for (len, cap) in [
+            (3, 2),
+            (usize::MAX, usize::MAX),
+            (isize::MAX as usize + 1, usize::MAX),
+        ] {
+            let b = Buf {
+                ptr: bytes.as_mut_ptr(),
+                len,
+                cap,
+            };
+            // SAFETY: as_bytes refuses the length before it would form a slice.
+            assert!(unsafe { b.as_bytes() }.is_empty(), "len {len}, cap {cap}");
+        }
+        let b = Buf {
+            ptr: bytes.as_mut_ptr(),
+            len: 2,
+            cap: 2,
+        };
+        // SAFETY: ptr/len describe `bytes`, alive for the call.
+        assert_eq!(unsafe { b.as_bytes() }, b"{}");
+    }
+}
