@@ -6,6 +6,8 @@
 //!   the break-even spike rate per T by root finding, and sweeps;
 //! - [`sensitivity`]: the one-at-a-time ±range study of the break-even spike rate;
 //! - [`sources`]: the `uniform` and `profile` activity sources (profiles are files);
+//! - [`twin`]: which baseline non-zero fraction belongs to a spike rate, and the family of
+//!   operating points sweeps and break-even searches walk along;
 //! - [`conformance`]: the properties every architecture, built-in or plugin, must have.
 //!
 //! Everything here is deterministic: same inputs, same bytes out.
@@ -18,10 +20,11 @@ pub mod conformance;
 pub mod pipeline;
 pub mod sensitivity;
 pub mod sources;
+pub mod twin;
 
 pub use analysis::{ArchSlot, Evaluator, NetworkEnergy, WorkloadSlot};
 pub use pipeline::{Pipeline, PipelineBuilder};
-pub use sources::{Profile, ProfileEntry, ProfileFile, Uniform, resolve};
+pub use sources::{Profile, ProfileEntry, ProfileFile, Uniform, expand_timesteps, resolve};
 
 use snnergy_core::{Registry, RegistryError};
 

@@ -49,7 +49,9 @@ pub use network::{
 };
 pub use registry::{BuildContext, Component, ComponentInfo, Interface, Kind, Origin, Registry};
 pub use report::Report;
-pub use settings::{AnalysisSettings, Baseline, Budget, NeuronModel, SensitivitySettings};
+pub use settings::{
+    AnalysisSettings, Baseline, Budget, MeanLevel, NeuronModel, SensitivitySettings, TwinMode,
+};
 pub use traits::{
     ActivityContext, ActivitySource, Architecture, Assumption, MappedArchitecture,
     RegularizedLayer, Regularizer, Workload,

@@ -15,7 +15,7 @@ pub mod render;
 use std::path::PathBuf;
 
 pub use plot::{Figure, figures, write_figures};
-pub use render::{Render, report_files};
+pub use render::{Render, pct, report_files, sig};
 
 /// File names of a report folder that are always written: checked before an analysis starts,
 /// so a folder whose files cannot be replaced fails at once.

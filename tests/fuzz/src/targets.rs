@@ -536,6 +536,8 @@ fn wire(input: &[u8], _: &Path) -> Outcome {
                 output_rate: 0.1,
                 output_nonzero: 0.5,
                 analog_input: false,
+                source_rate: 0.1,
+                source_nonzero: 0.5,
             };
             w.arch
                 .evaluate(net, 0, &format, &activity, &mut out)
