@@ -15,6 +15,7 @@
 #![warn(missing_docs)]
 
 pub mod analysis;
+pub mod budget;
 pub mod conformance;
 pub mod mapped;
 pub mod pipeline;
