@@ -722,7 +722,7 @@ pub fn figures(report: &Report) -> Result<Vec<Figure>, Error> {
                 format!(
                     "Energy per inference by level of the hardware, SNN and baseline, {w}, T = {t}"
                 ),
-                format!("energy-by-level-{}.svg", slug(&w)),
+                format!("energy-by-level-{}", slug(&w)),
                 svg,
             ));
         }
