@@ -664,6 +664,17 @@ pub fn analyze(
                 }
                 record_prices(&mut report, slot.energy.as_ref(), ev.prices());
             }
+            // After every architecture has checked the network.
+            for point in &points {
+                report.metrics.push(crate::metrics::compute(
+                    settings,
+                    &w.label,
+                    net,
+                    t,
+                    point,
+                    architectures,
+                )?);
+            }
         }
     }
     report.finish();

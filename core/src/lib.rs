@@ -28,6 +28,7 @@ pub mod conformance;
 pub mod energy;
 pub mod error;
 pub mod format;
+pub mod metrics;
 pub mod network;
 pub mod pipeline;
 pub mod plugin;

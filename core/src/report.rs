@@ -246,6 +246,10 @@ pub struct Report {
     /// One-at-a-time sensitivity of the break-even spike rate (tornado), if configured.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub sensitivity: Vec<crate::sensitivity::Tornado>,
+    /// Operation counts, activation sparsity and per-level accesses, per workload, T and
+    /// operating point.
+    #[serde(default)]
+    pub metrics: Vec<crate::metrics::Metrics>,
 }
 
 impl Report {
@@ -284,6 +288,7 @@ impl Report {
             breakeven: Vec::new(),
             sweeps: Vec::new(),
             sensitivity: Vec::new(),
+            metrics: Vec::new(),
         }
     }
 
@@ -425,6 +430,8 @@ impl Report {
         if !self.sensitivity.is_empty() {
             md.push_str(&self.sensitivity_markdown());
         }
+
+        md.push_str(&crate::metrics::markdown(&self.metrics));
 
         if !self.comparisons.is_empty() {
             md.push_str("## Comparisons\n\n| architecture | workload | activity | T | spike rate | ρ | SNN (µJ) | baseline (µJ) | SNN / baseline | SNN pJ/synapse | baseline pJ/synapse | twin bound |\n|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|\n");
