@@ -39,6 +39,7 @@ mod bench_boundary;
 mod breakeven;
 mod catalog;
 mod engine;
+mod nir;
 mod output;
 mod plugin;
 mod run;
@@ -89,6 +90,10 @@ enum Command {
     Engine(Box<engine::EngineArgs>),
     /// Train a pipeline's network as a QNN ([train]), convert it and give the energy verdict.
     Train(train::TrainArgs),
+    /// Import a NIR graph: a pipeline with its workload, the weights and the neuron settings.
+    Import(nir::ImportArgs),
+    /// Export a network with its weights (`--nir OUT.nir`).
+    Export(nir::ExportArgs),
 }
 
 fn init_logging(verbose: u8) {
@@ -119,6 +124,8 @@ fn main() -> ExitCode {
         Command::Plugin(a) => plugin::plugin(a),
         Command::Engine(a) => engine::engine(*a),
         Command::Train(a) => train::train(a),
+        Command::Import(a) => nir::import(a),
+        Command::Export(a) => nir::export(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
