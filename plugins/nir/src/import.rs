@@ -366,6 +366,19 @@ pub fn import(graph: &Graph, opts: &ImportOptions) -> Result<Imported, NirError>
             opts.dt
         )));
     }
+    // Integer arrays (a graph built in memory rather than read) read like any other numbers.
+    let mut graph = graph.clone();
+    for n in &mut graph.nodes {
+        for v in n.params.values_mut().chain(n.metadata.values_mut()) {
+            if let Value::Ints { shape, data } = v {
+                *v = Value::Array {
+                    shape: std::mem::take(shape),
+                    data: data.iter().map(|x| *x as f64).collect(),
+                };
+            }
+        }
+    }
+    let graph = &graph;
     let order = topological(graph)?;
     let mut preds: HashMap<&str, Vec<&str>> = HashMap::new();
     for (a, b) in &graph.edges {
