@@ -8,12 +8,19 @@ import time
 import pytest
 
 import snnergy
-from conftest import REPO, snnergy_bin
+from conftest import FIXTURE, REPO, snnergy_bin
 
 
-@pytest.mark.parametrize("pipeline", ["paper-v1.toml", "vgg16-cifar10.toml", "neuromorphic-22nm.toml"])
+@pytest.mark.parametrize("pipeline", ["paper-v1.toml", "vgg16-cifar10.toml", "neuromorphic-22nm.toml",
+                                      "resnet18-imagenet.toml", "engine-fashion-mnist.toml"])
 def test_a_shipped_pipeline_gives_the_same_report_from_python_as_from_the_cli(pipeline, tmp_path):
     path = REPO / "pipelines" / pipeline
+    if pipeline.startswith("engine"):
+        # The committed test images instead of Debian's full data set, which CI does not install.
+        text = path.read_text().replace('dataset = "fashion-mnist"', f'dataset = "fashion-mnist"\ndata = "{FIXTURE}"')
+        text = text.replace('weights = "weights/', f'weights = "{REPO}/pipelines/weights/').replace("samples = 1000", "samples = 200")
+        path = tmp_path / pipeline
+        path.write_text(text.replace('profile = "../snnergy-out', f'profile = "{tmp_path}/out'))
     cli = subprocess.run([snnergy_bin(), "run", str(path), "--json", "--out", str(tmp_path / "cli")],
                          capture_output=True, text=True, check=True)
     report = snnergy.run(path)
