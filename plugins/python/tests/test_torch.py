@@ -86,7 +86,7 @@ def _workload_table():
 def test_recorded_spike_rates_equal_the_engines_on_the_same_weights_and_images(neuron):
     model = shipped(neuron)
     x = fixture_images(300)
-    profile = st.record(model, [x[i:i + 100] for i in range(0, 300, 100)], timesteps=6)
+    profile = st.record(model, [x[i:i + 100] for i in range(0, 300, 100)], timesteps=6, per_neuron=None)
     engine = snnergy.engine.measure(snnergy.Workload(**_workload_table()), WEIGHTS, timesteps=6, data=FIXTURE,
                                     samples=300)
     assert [l.name for l in profile.layers] == [l.name for l in engine.layers]
@@ -99,6 +99,13 @@ def test_recorded_spike_rates_equal_the_engines_on_the_same_weights_and_images(n
     assert profile.layers[0].nonzero == pytest.approx(1 - engine.layers[0].twin_zero_fraction, abs=1e-5)
     assert profile.layers[0].neuron["neuron"] == "if" and profile.layers[0].neuron["reset"] == "subtract"
     assert "spike-count histogram" in profile.source
+    if neuron is spikingjelly_if:
+        cheap = st.record(model, [x[:100]], timesteps=6, per_neuron=0)
+        sampled = st.record(model, [x[:100]], timesteps=6)
+        assert cheap.layers[0].nonzero is None and not cheap.layers[0].histogram
+        assert cheap.layers[0].step_rates == pytest.approx(sampled.layers[0].step_rates)
+        assert sum(sampled.layers[0].histogram) == 16 * sampled.layers[0].neurons
+        assert sampled.layers[0].nonzero == pytest.approx(profile.layers[0].nonzero, abs=0.02)
 
 
 def test_a_recorded_profile_runs_and_the_report_says_where_the_twin_density_came_from(tmp_path):

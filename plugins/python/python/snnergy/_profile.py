@@ -26,7 +26,7 @@ class ProfileLayer:
     neurons: Optional[int] = None
     spikes: Optional[int] = None
     step_rates: List[float] = field(default_factory=list)
-    # Neurons (per sample) that fired k times over the T steps, k = 0, 1, …
+    # Neurons that fired k times over the T steps, k = 0, 1, … (over the images sampled)
     histogram: List[int] = field(default_factory=list)
     # The spiking neuron module behind the layer and its parameters in snnergy's terms.
     neuron: Optional[Dict[str, Any]] = None

@@ -619,6 +619,7 @@ def workload(model: nn.Module, example_input: torch.Tensor, name: Optional[str] 
 # Recording spike activity
 # ---------------------------------------------------------------------------------------------
 
+
 class _LayerRecord:
     def __init__(self, layer: str, module: str, params: Dict[str, Any], known: bool):
         self.layer, self.module, self.params, self.known = layer, module, params, known
@@ -627,7 +628,10 @@ class _LayerRecord:
         self.samples = 0
         self.step_spikes: List[float] = []
         self.histogram: Optional[torch.Tensor] = None
+        self.counted = 0  # samples counted per neuron
+        self.fired = 0  # of their neurons, those that fired at least once in the T steps
         self.counts: Optional[torch.Tensor] = None  # per neuron of the current batch
+        self.batch_steps: List[torch.Tensor] = []  # spikes per step of the current batch
         self.calls = 0
 
 
@@ -642,10 +646,11 @@ def _batches(loader: Iterable) -> Iterable[torch.Tensor]:
 def record(model: nn.Module, loader: Iterable, timesteps: int, *, loop: str = "outside",
            encode: Optional[Callable[[torch.Tensor, int], torch.Tensor]] = None,
            reset: Optional[Callable[[nn.Module], None]] = None, max_batches: Optional[int] = None,
-           workload: Optional[Workload] = None) -> Profile:
+           workload: Optional[Workload] = None, per_neuron: Optional[int] = 16) -> Profile:
     """Runs ``model`` on the batches of ``loader`` and records, per neuron layer, the spike
-    rate (spikes / (neurons × samples × T)), the rate of every step and the histogram of
-    spike counts per neuron over the T steps.
+    rate (spikes / (neurons × samples × T)), the rate of every step, the fraction of neurons
+    that fired at least once, and the histogram of spike counts per neuron over the T steps
+    (over the images counted per neuron, see ``per_neuron``).
 
     ``loop="outside"`` (default): snnergy calls ``model(x)`` ``timesteps`` times per batch,
     with ``encode(x, t)`` as the input if given (default: the same ``x``, direct coding), after
@@ -657,7 +662,11 @@ def record(model: nn.Module, loader: Iterable, timesteps: int, *, loop: str = "o
 
     The QNN twin's non-zero fraction of a layer is the fraction of neurons that fired at least
     once in the T steps (a neuron firing k times is the twin's activation k/T), as the
-    profile's ``source`` and the report's notes say. Raises :class:`snnergy.TraceError` for a
+    profile's ``source`` and the report's notes say. That needs each neuron's count, one
+    accumulation per step, which costs about as much as a neuron update: it is taken over the
+    first ``per_neuron`` images of every batch (default 16; ``None``: every image, exact;
+    ``0``: none, the profile then has no non-zero fractions and the analysis needs one,
+    ``Activity.profile(p, nonzero=…)``). Spike rates always count every image. Raises :class:`snnergy.TraceError` for a
     module it cannot trace and :class:`snnergy.ActivityError` naming a layer the recording
     does not match; nothing is written."""
     if timesteps < 1:
@@ -710,17 +719,23 @@ def record(model: nn.Module, loader: Iterable, timesteps: int, *, loop: str = "o
             steps_here = timesteps
             per_step = o.reshape(timesteps, -1, per_sample)
             counts = per_step.sum(0)
-            step_totals = per_step.sum(dim=(1, 2)).tolist()
+            rec.batch_steps.extend(per_step.sum(dim=(1, 2)).unbind(0))
         else:
             counts = rows
-            step_totals = [float(rows.sum().item())]
-        for k, s in enumerate(step_totals):
-            t = rec.calls + k
-            if t >= len(rec.step_spikes):
-                rec.step_spikes.extend([0.0] * (t + 1 - len(rec.step_spikes)))
-            rec.step_spikes[t] += s
+            # Kept as tensors until the batch ends: no synchronization inside the step loop.
+            rec.batch_steps.append(rows.sum())
         rec.calls += steps_here
-        rec.counts = counts.float() if rec.counts is None else rec.counts + counts
+        if per_neuron == 0:
+            return None
+        if per_neuron is not None:
+            # Batch rows are contiguous: the first images are a view, not a copy.
+            counts = counts[:per_neuron]
+        # One pass over the spikes per step: accumulate in place into a buffer of our own
+        # (the module's output must not be touched).
+        if rec.counts is None:
+            rec.counts = counts.to(torch.float32, copy=True)
+        else:
+            rec.counts.add_(counts)
         return None
 
     handles = [modules[name].register_forward_hook(lambda mod, i, o, rec=rec: hook(mod, i, o, rec))
@@ -736,23 +751,30 @@ def record(model: nn.Module, loader: Iterable, timesteps: int, *, loop: str = "o
                     break
                 (reset or _reset_state)(model)
                 for rec in records.values():
-                    rec.calls, rec.counts = 0, None
+                    rec.calls, rec.counts, rec.batch_steps = 0, None, []
                 if loop == "outside":
                     for t in range(timesteps):
                         model(encode(x, t) if encode else x)
                 else:
                     model(encode(x, 0) if encode else x)
                 for rec in records.values():
-                    if rec.counts is None:
+                    if rec.calls == 0:
                         raise TraceError(f"`{rec.module}` was not called during the forward pass")
                     if rec.calls != timesteps:
                         raise TraceError(f"`{rec.module}` ran {rec.calls} steps for T = {timesteps} (loop={loop!r}: "
                                          f"{'the model should not loop over time itself' if loop == 'outside' else 'the model must run T steps per call'})")
-                    c = rec.counts.round().long().flatten()
-                    h = torch.bincount(c, minlength=timesteps + 1)
-                    rec.histogram = h if rec.histogram is None else _add_hist(rec.histogram, h)
-                    rec.spikes += float(rec.counts.sum().item())
-                    rec.samples += rec.counts.shape[0]
+                    steps = torch.stack(rec.batch_steps).tolist()
+                    if len(rec.step_spikes) < len(steps):
+                        rec.step_spikes.extend([0.0] * (len(steps) - len(rec.step_spikes)))
+                    for t, v in enumerate(steps):
+                        rec.step_spikes[t] += v
+                    rec.spikes += sum(steps)
+                    rec.samples += x.shape[0]
+                    if rec.counts is not None:
+                        rec.fired += int((rec.counts > 0).sum().item())
+                        h = torch.bincount(rec.counts.flatten().to(torch.int64), minlength=timesteps + 1)
+                        rec.histogram = h if rec.histogram is None else _add_hist(rec.histogram, h)
+                        rec.counted += rec.counts.shape[0]
                 samples += x.shape[0]
                 batch_index += 1
     finally:
@@ -769,12 +791,15 @@ def record(model: nn.Module, loader: Iterable, timesteps: int, *, loop: str = "o
         hist = rec.histogram.tolist() if rec.histogram is not None else []
         params = dict(rec.params, module=rec.module)
         layers.append(ProfileLayer(
-            name=lname, spike_rate=rec.spikes / (total * timesteps), nonzero=1.0 - hist[0] / total if hist else None,
+            name=lname, spike_rate=rec.spikes / (total * timesteps),
+            nonzero=rec.fired / (n * rec.counted) if rec.counted else None,
             neurons=n, spikes=int(round(rec.spikes)), step_rates=[s / total for s in rec.step_spikes],
             histogram=hist, neuron=params))
     p = Profile(layers, timesteps=timesteps, samples=samples,
-                source="PyTorch hooks on spiking neurons; twin non-zero fractions from the spike-count histogram")
-    if all(l.spike_rate <= 1.0 for l in layers):
+                source=("PyTorch hooks on spiking neurons; twin non-zero fractions from the spike-count histogram"
+                        + (f" of the first {per_neuron} images per batch" if per_neuron else ""))
+                if per_neuron != 0 else "PyTorch hooks on spiking neurons (spike rates only)")
+    if per_neuron != 0 and all(l.spike_rate <= 1.0 for l in layers):
         p.check(w)
     # Otherwise a multi-spike neuron (Sinabs) fired more than once per step: the profile is
     # returned as measured, and an analysis of it names the layer whose rate exceeds 1.
