@@ -218,7 +218,7 @@ fn a_toml_syntax_error_gives_the_line() {
 #[test]
 fn a_missing_pipeline_file_is_named() {
     let path = repo().join("pipelines/does-not-exist.toml");
-    let err = snnergy::core::Pipeline::from_file(&path, &crate::util::registry()).unwrap_err();
+    let err = snnergy::analysis::Pipeline::from_file(&path, &crate::util::registry()).unwrap_err();
     assert!(matches!(err, Error::Config(_)));
     assert_mentions(
         &err.to_string(),

@@ -4,15 +4,16 @@
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
-use snnergy::core::registry::Spec;
-use snnergy::core::{ConfigError, Pipeline, Registry};
+use snnergy::analysis::Pipeline;
+use snnergy::core::{ConfigError, Registry};
 use snnergy::prelude::*;
 
 /// A toy accelerator: every synaptic event is one SRAM read and one add; every neuron update
 /// per step one membrane read from SRAM; the baseline one SRAM read and one MAC per MAC.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(default, deny_unknown_fields)]
 struct TinyConfig {
+    /// weight SRAM capacity, KiB
     sram_kib: u64,
 }
 
@@ -85,21 +86,22 @@ impl Architecture for Tiny {
 /// The built-ins plus the toy architecture `tiny`.
 pub fn registry_with_tiny() -> Registry {
     let mut r = snnergy::registry().unwrap();
-    r.register::<dyn Architecture, TinyConfig, _>(
-        Spec {
-            name: "tiny",
-            summary: "a toy accelerator registered by the embedding program",
-            params: &[("sram_kib", "weight SRAM capacity, KiB")],
-        },
-        |c| {
-            if c.sram_kib == 0 {
-                return Err(ConfigError::new("the SRAM needs a capacity").at_key("sram_kib"));
-            }
-            Ok(Box::new(Tiny(c)))
-        },
-    )
-    .unwrap();
+    r.add::<Tiny>().unwrap();
     r
+}
+
+impl Component for Tiny {
+    type Interface = dyn Architecture;
+    type Config = TinyConfig;
+    const NAME: &'static str = "tiny";
+    const SUMMARY: &'static str = "a toy accelerator registered by the embedding program";
+
+    fn build(c: TinyConfig, _: &BuildContext<'_>) -> Result<Box<dyn Architecture>, ConfigError> {
+        if c.sram_kib == 0 {
+            return Err(ConfigError::new("the SRAM needs a capacity").at_key("sram_kib"));
+        }
+        Ok(Box::new(Tiny(c)))
+    }
 }
 
 #[test]

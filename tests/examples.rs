@@ -1,7 +1,8 @@
 //! Every registered component's example configuration (what `snnergy describe` prints) parses
 //! back and runs in a pipeline (vector's "generate every component" test).
 
-use snnergy::core::{Kind, Pipeline};
+use snnergy::analysis::Pipeline;
+use snnergy::core::Kind;
 
 use crate::util::{registry, repo};
 
@@ -123,7 +124,7 @@ fn every_registered_regularizer_example_builds_prepares_and_penalizes() {
         let mut table = doc["train"]["regularizer"][0].as_table().unwrap().clone();
         table.remove("type");
         let mut r: Box<dyn Regularizer> = reg.build(&info.name, table).unwrap();
-        r.prepare(&net, 6, &reg)
+        r.prepare(&net, 6)
             .unwrap_or_else(|e| panic!("`{}` prepare: {e}", info.name));
         let layer = RegularizedLayer {
             network: &net,

@@ -2,8 +2,9 @@
 //! axis labels, and the Markdown report embeds them.
 
 use crate::util as common;
+use snnergy::report::Render as _;
 
-use snnergy::plot;
+use snnergy::report::plot;
 
 /// The text nodes of an SVG document, unescaped.
 fn texts(svg: &str) -> Vec<String> {

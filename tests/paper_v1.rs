@@ -2,6 +2,7 @@
 //! values are computed here from the published formulas, not by calling snnergy.
 
 use snnergy::core::report::BreakEvenStatus;
+use snnergy::report::Render as _;
 
 use crate::util::{registry, repo};
 
@@ -29,7 +30,7 @@ fn snn_terms(variant: &str, t: f64) -> (f64, f64) {
 
 fn report() -> snnergy::core::Report {
     let path = repo().join("pipelines/paper-v1.toml");
-    snnergy::core::Pipeline::from_file(&path, &registry())
+    snnergy::analysis::Pipeline::from_file(&path, &registry())
         .unwrap()
         .run()
         .unwrap()

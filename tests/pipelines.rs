@@ -2,6 +2,7 @@
 //! every price with its source; the sensitivity study flags a verdict that flips.
 
 use crate::util as common;
+use snnergy::report::Render as _;
 
 use snnergy::core::report::BreakEvenStatus;
 
@@ -73,7 +74,7 @@ fn sensitivity_flags_a_verdict_that_flips_within_the_range() {
     )
     .unwrap()
     .replace("spike_rates = [0.05]", "spike_rates = [0.072]");
-    let q = snnergy::core::Pipeline::from_toml(&text, None, &registry).unwrap();
+    let q = snnergy::analysis::Pipeline::from_toml(&text, None, &registry).unwrap();
     p.activity = q.activity;
     p.architectures.retain(|a| a.label == "spatial");
     let report = p.run_with(Some(&registry)).unwrap();

@@ -5,14 +5,18 @@
 //! The libraries are built by the first test that needs them (one `cargo build` into this
 //! test's own target folder; a no-op when `cargo build --workspace` ran before).
 
+use snnergy::plugin_host::PluginRegistry as _;
+use snnergy::report::Render as _;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 
-use snnergy::core::conformance::check_architecture;
+use snnergy::analysis::Pipeline;
+use snnergy::analysis::conformance::check_architecture;
 use snnergy::core::{
     ActionKind, Actions, AnalysisSettings, Architecture, ComputeOp, EnergyModel, Kind, Network,
-    Origin, Pipeline, PluginErrorKind, Registry, Workload,
+    Origin, Registry, Workload,
 };
+use snnergy::plugin_host::PluginErrorKind;
 
 struct Libraries {
     systolic: PathBuf,
@@ -254,7 +258,7 @@ fn plugin_components_are_documented_and_name_their_library() {
     );
 }
 
-fn load_error(path: &Path) -> snnergy::core::PluginError {
+fn load_error(path: &Path) -> snnergy::plugin_host::PluginError {
     builtins()
         .load_plugin(path)
         .expect_err("the library must be rejected")

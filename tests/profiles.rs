@@ -1,6 +1,6 @@
 //! Per-layer activity profiles in JSON and CSV drive the analysis like a uniform assumption.
 
-use snnergy::core::activity::{ProfileEntry, ProfileFile};
+use snnergy::analysis::{ProfileEntry, ProfileFile};
 use snnergy::core::report::BreakEvenStatus;
 
 use crate::util::{repo, run_toml, scratch};

@@ -3,13 +3,13 @@
 use std::sync::Arc;
 
 use proptest::prelude::*;
+use snnergy::analysis::Evaluator;
+use snnergy::analysis::{Pipeline, Uniform};
 use snnergy::archs::{PaperV1, PaperV1Config, PaperVariant, tables};
 use snnergy::core::activity::OperatingPoint;
-use snnergy::core::analysis::Evaluator;
 use snnergy::core::report::BreakEvenStatus;
 use snnergy::core::{
-    AnalysisSettings, Architecture, EnergyModel, InputCoding, Network, Pipeline, ScaledModel,
-    Uniform, Workload,
+    AnalysisSettings, Architecture, EnergyModel, InputCoding, Network, ScaledModel, Workload,
 };
 use snnergy::models::{Custom, CustomLayer, ModelConfig, ResNet, ResNetDepth, Vgg, VggDepth};
 

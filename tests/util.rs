@@ -2,7 +2,8 @@
 
 use std::path::{Path, PathBuf};
 
-use snnergy::core::{Error, Pipeline, Registry, Report};
+use snnergy::analysis::Pipeline;
+use snnergy::core::{Error, Registry, Report};
 
 pub fn registry() -> Registry {
     snnergy::registry().expect("built-ins register without conflicts")

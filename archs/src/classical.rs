@@ -24,10 +24,12 @@
 //!   layer. DRAM moves whole words (`dram_word_bits`), as bursts do; every word fetched is
 //!   written into the buffer once.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use snnergy_core::{
-    ActionKind, Actions, ArchError, Architecture, Assumption, Category, ComputeOp, ConfigError,
-    Format, LayerActivity, Memory, Network, QnnFormat, SnnFormat,
+    ActionKind, Actions, ArchError, Architecture, Assumption, BuildContext, Category, Component,
+    ComputeOp, ConfigError, Format, LayerActivity, MappedArchitecture, Memory, Network, QnnFormat,
+    SnnFormat,
 };
 
 use crate::common::{
@@ -36,90 +38,47 @@ use crate::common::{
 };
 
 /// `[[architecture]] type = "classical"`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
 pub struct ClassicalConfig {
-    /// Weight bank of the on-chip buffer, KiB.
-    #[serde(default = "default_bank_kib")]
+    /// weight bank of the on-chip SRAM buffer, KiB; default 256 (half of a 512 KiB buffer, e.g.
+    /// NVDLA's convolution buffer split between weights and data). A layer whose weights fit is
+    /// fetched from DRAM once per inference; weight reads are priced at this capacity
     pub weight_buffer_kib: f64,
-    /// Activation bank (inputs, outputs, membranes, partial sums), KiB.
-    #[serde(default = "default_bank_kib")]
+    /// activation bank (inputs, outputs, membranes, partial sums), KiB; default 256 (the other
+    /// half). Decides how many passes non-resident weights need and whether outputs and
+    /// (time-step-major) membranes spill to DRAM; its accesses are priced at this capacity
     pub activation_buffer_kib: f64,
-    /// Bits one DRAM access moves.
-    #[serde(default = "default_word")]
+    /// bits one DRAM access moves; default 64 (the width Horowitz's DRAM figure is given for);
+    /// DRAM traffic is counted in whole words, as bursts move it
     pub dram_word_bits: u32,
-    /// SNN execution order.
-    #[serde(default)]
+    /// "layer-major" (default: a layer runs all T steps, so a fetched weight serves every step)
+    /// or "timestep-major" (every layer advances one step at a time; weights that do not all
+    /// stay on chip are fetched every step — the T-fold traffic of the paper)
     pub loop_order: LoopOrder,
-    /// Whether the baseline skips zero activations.
-    #[serde(default = "yes")]
+    /// whether the baseline skips MACs, reads and writes of zero activations; default true (the
+    /// paper's ρ·80.23 assumes it)
     pub zero_skipping: bool,
-    /// How a direct-coded first layer is computed.
-    #[serde(default)]
+    /// direct-coded first layer: "once" (default: the image is the same every step, so its MACs
+    /// are done once and the stored current is added every step) or "every-step"
     pub direct_input: DirectInput,
-    /// Bits of an analog input value (the image's pixels).
-    #[serde(default = "default_image_bits")]
+    /// bits of an analog input value (image pixel); default 8
     pub input_bits: u32,
-}
-
-fn default_bank_kib() -> f64 {
-    256.0
-}
-fn default_word() -> u32 {
-    64
-}
-fn yes() -> bool {
-    true
-}
-fn default_image_bits() -> u32 {
-    8
 }
 
 impl Default for ClassicalConfig {
     fn default() -> Self {
         Self {
-            weight_buffer_kib: default_bank_kib(),
-            activation_buffer_kib: default_bank_kib(),
-            dram_word_bits: default_word(),
+            weight_buffer_kib: 256.0,
+            activation_buffer_kib: 256.0,
+            dram_word_bits: 64,
             loop_order: LoopOrder::default(),
             zero_skipping: true,
             direct_input: DirectInput::default(),
-            input_bits: default_image_bits(),
+            input_bits: 8,
         }
     }
 }
-
-/// The documented parameters.
-pub const PARAMS: &[(&str, &str)] = &[
-    (
-        "weight_buffer_kib",
-        "weight bank of the on-chip SRAM buffer, KiB; default 256 (half of a 512 KiB buffer, e.g. NVDLA's convolution buffer split between weights and data). A layer whose weights fit is fetched from DRAM once per inference; weight reads are priced at this capacity",
-    ),
-    (
-        "activation_buffer_kib",
-        "activation bank (inputs, outputs, membranes, partial sums), KiB; default 256 (the other half). Decides how many passes non-resident weights need and whether outputs and (time-step-major) membranes spill to DRAM; its accesses are priced at this capacity",
-    ),
-    (
-        "dram_word_bits",
-        "bits one DRAM access moves; default 64 (the width Horowitz's DRAM figure is given for); DRAM traffic is counted in whole words, as bursts move it",
-    ),
-    (
-        "loop_order",
-        "\"layer-major\" (default: a layer runs all T steps, so a fetched weight serves every step) or \"timestep-major\" (every layer advances one step at a time; weights that do not all stay on chip are fetched every step — the T-fold traffic of the paper)",
-    ),
-    (
-        "zero_skipping",
-        "whether the baseline skips MACs, reads and writes of zero activations; default true (the paper's ρ·80.23 assumes it)",
-    ),
-    (
-        "direct_input",
-        "direct-coded first layer: \"once\" (default: the image is the same every step, so its MACs are done once and the stored current is added every step) or \"every-step\"",
-    ),
-    (
-        "input_bits",
-        "bits of an analog input value (image pixel); default 8",
-    ),
-];
 
 /// The classical architecture.
 #[derive(Clone, Debug, PartialEq)]
@@ -163,8 +122,9 @@ impl Classical {
 const NAME: &str = "classical";
 
 /// What the whole network needs, for rules that look beyond one layer.
+/// What the classical architecture decides for a whole network: what stays on chip.
 #[derive(Clone, Copy, Debug)]
-struct NetPlan {
+pub struct NetPlan {
     /// Every layer's weights fit the weight bank at once.
     weights_resident: bool,
     /// Every stateful layer's membranes fit the activation bank at once.
@@ -190,28 +150,6 @@ impl Classical {
             weights_resident: weights <= self.wcap as f64,
             membranes_resident: membranes <= self.acap as f64,
         }
-    }
-
-    /// A layer none of whose tiles fits: one output neuron's filter must fit the weight bank.
-    fn check_layer(&self, network: &Network, i: usize, format: &Format) -> Result<(), ArchError> {
-        let l = &network.layers[i];
-        let d = Dims::of(l);
-        if d.weighted() {
-            let filter = d.f * format.weight_bits() as f64 / 8.0;
-            if filter > self.wcap as f64 {
-                return Err(layer_error(
-                    NAME,
-                    l,
-                    format!(
-                        "fits nowhere: one output neuron's {} weights need {:.1} KiB, the weight bank holds {} KiB (`weight_buffer_kib`)",
-                        d.f,
-                        filter / 1024.0,
-                        self.config.weight_buffer_kib
-                    ),
-                ));
-            }
-        }
-        Ok(())
     }
 
     fn emit(
@@ -459,39 +397,63 @@ impl Classical {
     }
 }
 
-impl Architecture for Classical {
-    fn check(&self, network: &Network, format: &Format) -> Result<(), ArchError> {
-        check_format(NAME, format)?;
-        for i in 0..network.layers.len() {
-            self.check_layer(network, i, format)?;
-        }
-        Ok(())
+impl Component for Classical {
+    type Interface = dyn Architecture;
+    type Config = ClassicalConfig;
+    const NAME: &'static str = "classical";
+    const SUMMARY: &'static str = "DRAM → on-chip buffer (weight and activation banks) → PE array; weight residency and loop order computed per layer";
+
+    fn build(
+        config: ClassicalConfig,
+        _: &BuildContext<'_>,
+    ) -> Result<Box<dyn Architecture>, ConfigError> {
+        Ok(Box::new(Classical::new(config)?))
     }
 
-    fn evaluate(
+    fn example() -> toml::Table {
+        // Priced with the table it is meant for, so the example runs as printed.
+        crate::example(&[("energy", "horowitz-45nm")])
+    }
+}
+
+impl MappedArchitecture for Classical {
+    type Mapping = NetPlan;
+
+    fn map(&self, network: &Network, format: &Format) -> Result<NetPlan, ArchError> {
+        check_format(NAME, format)?;
+        Ok(self.plan(network, format))
+    }
+
+    fn count(
         &self,
         network: &Network,
+        plan: &NetPlan,
         layer: usize,
         format: &Format,
         activity: &LayerActivity,
         out: &mut Actions,
     ) -> Result<(), ArchError> {
-        check_format(NAME, format)?;
-        let plan = self.plan(network, format);
-        self.emit(network, layer, format, activity, &plan, out)
+        self.emit(network, layer, format, activity, plan, out)
     }
 
-    fn evaluate_network(
-        &self,
-        network: &Network,
-        format: &Format,
-        activity: &[LayerActivity],
-        out: &mut [Actions],
-    ) -> Result<(), ArchError> {
-        check_format(NAME, format)?;
-        let plan = self.plan(network, format);
-        for (i, (a, o)) in activity.iter().zip(out.iter_mut()).enumerate() {
-            self.emit(network, i, format, a, &plan, o)?;
+    /// A layer none of whose tiles fits: one output neuron's filter must fit the weight bank.
+    fn check_layer(&self, network: &Network, i: usize, format: &Format) -> Result<(), ArchError> {
+        let l = &network.layers[i];
+        let d = Dims::of(l);
+        if d.weighted() {
+            let filter = d.f * format.weight_bits() as f64 / 8.0;
+            if filter > self.wcap as f64 {
+                return Err(layer_error(
+                    NAME,
+                    l,
+                    format!(
+                        "fits nowhere: one output neuron's {} weights need {:.1} KiB, the weight bank holds {} KiB (`weight_buffer_kib`)",
+                        d.f,
+                        filter / 1024.0,
+                        self.config.weight_buffer_kib
+                    ),
+                ));
+            }
         }
         Ok(())
     }
@@ -549,7 +511,7 @@ impl Architecture for Classical {
             Assumption::new(
                 "buffer accesses per MAC (baseline)",
                 "weight read, input read, partial-sum read and write",
-                "no register-level reuse inside the PE (DESIGN §4 and the v1 paper's 80.23 pJ)",
+                "no register-level reuse inside the PE (the v1 paper's 80.23 pJ)",
             ),
             Assumption::new(
                 "SNN accesses per synaptic event",

@@ -2,6 +2,7 @@
 //! layer (synaptic events, MACs, neuron updates, spikes) and the parameters every one of them
 //! takes. Each architecture then decides where every operand lives and what moving it costs.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use snnergy_core::{
     ActionKind, Actions, ArchError, Category, ComputeOp, ConfigError, Format, Layer, LayerActivity,
@@ -9,7 +10,7 @@ use snnergy_core::{
 };
 
 /// The order in which an SNN's layers and time steps are executed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema, Default)]
 #[serde(rename_all = "kebab-case")]
 pub enum LoopOrder {
     /// A layer runs all T steps before the next layer starts: a weight fetched once serves
@@ -31,7 +32,7 @@ impl LoopOrder {
 }
 
 /// How a direct-coded first layer (analog image at every step) is computed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema, Default)]
 #[serde(rename_all = "kebab-case")]
 pub enum DirectInput {
     /// The image is the same at every step, so its S MACs are done once and the resulting

@@ -24,10 +24,12 @@
 //! - All weights stay in the cores: no DRAM traffic per inference. A network that needs more
 //!   cores than the mesh has, or a neuron whose synapses exceed a core's memory, is an error.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use snnergy_core::{
-    ActionKind, Actions, ArchError, Architecture, Assumption, Category, ComputeOp, ConfigError,
-    Format, Interconnect, LayerActivity, LayerKind, Memory, Network, QnnFormat, SnnFormat, Source,
+    ActionKind, Actions, ArchError, Architecture, Assumption, BuildContext, Category, Component,
+    ComputeOp, ConfigError, Format, Interconnect, LayerActivity, LayerKind, MappedArchitecture,
+    Memory, Network, QnnFormat, SnnFormat, Source,
 };
 
 use crate::common::{
@@ -36,109 +38,53 @@ use crate::common::{
 };
 
 /// `[[architecture]] type = "neuromorphic"`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
 pub struct NeuromorphicConfig {
-    /// Neurons one core can hold.
-    #[serde(default = "default_npc")]
+    /// neurons (compartments) one core holds; default 1024, Loihi's (Davies et al., IEEE Micro
+    /// 2018). Fewer fit when the synapse memory runs out
     pub neurons_per_core: u32,
-    /// Synapse (weight) memory per core, KiB.
-    #[serde(default = "default_synapse_kib")]
+    /// synapse (weight) memory per core, KiB; default 128, Loihi's 16 MB over 128 cores. A
+    /// neuron whose F weights exceed it fits nowhere; weight reads are priced at this capacity
     pub synapse_kib: f64,
-    /// Whether a core stores a convolution kernel once for all positions.
-    #[serde(default)]
+    /// whether a core stores each convolution kernel once for all positions it serves; default
+    /// false (a crossbar-style core stores every synapse)
     pub weight_sharing: bool,
-    /// Bits of a spike packet (address event).
-    #[serde(default = "default_packet_bits")]
+    /// bits of a spike packet (address event: destination and axon index); default 32. A
+    /// baseline message carries its activation bits on top
     pub packet_bits: u32,
-    /// Whether a packet is replicated in the routers (one tree) rather than sent per core.
-    #[serde(default = "yes")]
+    /// whether routers replicate a packet along one tree to all destination cores (default
+    /// true) or the source sends one packet per destination core
     pub multicast: bool,
-    /// Mesh rows and columns; default: the smallest square holding every layer's cores.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// [rows, cols] of the core mesh; default: the smallest square holding every layer's cores.
+    /// A network needing more cores is an error
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub mesh: Option<[u32; 2]>,
-    /// Whether the baseline sends and processes only non-zero activations.
-    #[serde(default = "yes")]
+    /// whether the baseline sends and processes only non-zero activations; default true
+    /// (event-driven cores do nothing for a zero)
     pub zero_skipping: bool,
-    /// How a direct-coded first layer is computed.
-    #[serde(default)]
+    /// direct-coded first layer: "once" (default: the image enters once, its MACs are done once
+    /// and the stored current is added every step) or "every-step"
     pub direct_input: DirectInput,
-    /// Bits of an analog input value.
-    #[serde(default = "default_image_bits")]
+    /// bits of an analog input value (image pixel); default 8
     pub input_bits: u32,
-}
-
-fn default_npc() -> u32 {
-    1024
-}
-fn default_synapse_kib() -> f64 {
-    128.0
-}
-fn default_packet_bits() -> u32 {
-    32
-}
-fn yes() -> bool {
-    true
-}
-fn default_image_bits() -> u32 {
-    8
 }
 
 impl Default for NeuromorphicConfig {
     fn default() -> Self {
         Self {
-            neurons_per_core: default_npc(),
-            synapse_kib: default_synapse_kib(),
+            neurons_per_core: 1024,
+            synapse_kib: 128.0,
             weight_sharing: false,
-            packet_bits: default_packet_bits(),
+            packet_bits: 32,
             multicast: true,
             mesh: None,
             zero_skipping: true,
             direct_input: DirectInput::default(),
-            input_bits: default_image_bits(),
+            input_bits: 8,
         }
     }
 }
-
-/// The documented parameters.
-pub const PARAMS: &[(&str, &str)] = &[
-    (
-        "neurons_per_core",
-        "neurons (compartments) one core holds; default 1024, Loihi's (Davies et al., IEEE Micro 2018). Fewer fit when the synapse memory runs out",
-    ),
-    (
-        "synapse_kib",
-        "synapse (weight) memory per core, KiB; default 128, Loihi's 16 MB over 128 cores. A neuron whose F weights exceed it fits nowhere; weight reads are priced at this capacity",
-    ),
-    (
-        "weight_sharing",
-        "whether a core stores each convolution kernel once for all positions it serves; default false (a crossbar-style core stores every synapse)",
-    ),
-    (
-        "packet_bits",
-        "bits of a spike packet (address event: destination and axon index); default 32. A baseline message carries its activation bits on top",
-    ),
-    (
-        "multicast",
-        "whether routers replicate a packet along one tree to all destination cores (default true) or the source sends one packet per destination core",
-    ),
-    (
-        "mesh",
-        "[rows, cols] of the core mesh; default: the smallest square holding every layer's cores. A network needing more cores is an error",
-    ),
-    (
-        "zero_skipping",
-        "whether the baseline sends and processes only non-zero activations; default true (event-driven cores do nothing for a zero)",
-    ),
-    (
-        "direct_input",
-        "direct-coded first layer: \"once\" (default: the image enters once, its MACs are done once and the stored current is added every step) or \"every-step\"",
-    ),
-    (
-        "input_bits",
-        "bits of an analog input value (image pixel); default 8",
-    ),
-];
 
 /// The neuromorphic architecture.
 #[derive(Clone, Debug, PartialEq)]
@@ -164,7 +110,7 @@ struct LayerMap {
 
 /// The mapping of a network onto the mesh.
 #[derive(Clone, Debug)]
-struct Plan {
+pub struct Plan {
     layers: Vec<LayerMap>,
 }
 
@@ -513,38 +459,43 @@ impl Neuromorphic {
     }
 }
 
-impl Architecture for Neuromorphic {
-    fn check(&self, network: &Network, format: &Format) -> Result<(), ArchError> {
-        check_format(NAME, format)?;
-        self.plan(network, format).map(|_| ())
+impl Component for Neuromorphic {
+    type Interface = dyn Architecture;
+    type Config = NeuromorphicConfig;
+    const NAME: &'static str = "neuromorphic";
+    const SUMMARY: &'static str = "cores with local synapse and neuron memory on a 2-D mesh; spikes routed as (multicast) packets over the mapped layers";
+
+    fn build(
+        config: NeuromorphicConfig,
+        _: &BuildContext<'_>,
+    ) -> Result<Box<dyn Architecture>, ConfigError> {
+        Ok(Box::new(Neuromorphic::new(config)?))
     }
 
-    fn evaluate(
+    fn example() -> toml::Table {
+        // Priced with the table it is meant for, so the example runs as printed.
+        crate::example(&[("energy", "yan-22nm")])
+    }
+}
+
+impl MappedArchitecture for Neuromorphic {
+    type Mapping = Plan;
+
+    fn map(&self, network: &Network, format: &Format) -> Result<Plan, ArchError> {
+        check_format(NAME, format)?;
+        self.plan(network, format)
+    }
+
+    fn count(
         &self,
         network: &Network,
+        plan: &Plan,
         layer: usize,
         format: &Format,
         activity: &LayerActivity,
         out: &mut Actions,
     ) -> Result<(), ArchError> {
-        check_format(NAME, format)?;
-        let plan = self.plan(network, format)?;
-        self.emit(network, layer, format, activity, &plan, out);
-        Ok(())
-    }
-
-    fn evaluate_network(
-        &self,
-        network: &Network,
-        format: &Format,
-        activity: &[LayerActivity],
-        out: &mut [Actions],
-    ) -> Result<(), ArchError> {
-        check_format(NAME, format)?;
-        let plan = self.plan(network, format)?;
-        for (i, (a, o)) in activity.iter().zip(out.iter_mut()).enumerate() {
-            self.emit(network, i, format, a, &plan, o);
-        }
+        self.emit(network, layer, format, activity, plan, out);
         Ok(())
     }
 

@@ -19,10 +19,11 @@
 //! Each layer's energy is its synapse count S times the per-synapse energy, so totals over a
 //! network are S_total times the closed form when F, R and ρ are network-wide.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use snnergy_core::{
-    ActionKind, Actions, ArchError, Architecture, Assumption, Category, CompositeName, ComputeOp,
-    Format, Interconnect, LayerActivity, Memory, Network,
+    ActionKind, Actions, ArchError, Architecture, Assumption, BuildContext, Category, Component,
+    CompositeName, ComputeOp, ConfigError, Format, Interconnect, LayerActivity, Memory, Network,
 };
 
 /// Composite: one synaptic event of the classical SNN (64.32 pJ in v1).
@@ -31,7 +32,7 @@ pub const CLASSICAL_SNN_EVENT: &str = "paper-v1/classical-snn-synaptic-event";
 pub const CLASSICAL_SNN_NEURON_STEP: &str = "paper-v1/classical-snn-neuron-step";
 
 /// Which of the paper's hardware models.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema, Default)]
 #[serde(rename_all = "kebab-case")]
 pub enum PaperVariant {
     /// DRAM → SRAM buffer → PE memory hierarchy.
@@ -42,7 +43,7 @@ pub enum PaperVariant {
 }
 
 /// A network-wide quantity: a number, the network's average, or each layer's own value.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(untagged)]
 pub enum Quantity {
     /// A fixed value.
@@ -58,28 +59,24 @@ impl Default for Quantity {
 }
 
 /// `[[architecture]] type = "paper-v1"`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
 pub struct PaperV1Config {
-    /// `classical` or `spatial`.
-    #[serde(default)]
+    /// `classical` (DRAM → SRAM → PE) or `spatial` (layer-per-PE dataflow)
     pub variant: PaperVariant,
-    /// Synapses per neuron F.
-    #[serde(default)]
+    /// synapses per neuron F: a number (the paper: 2395), "average" (the network's S/N) or
+    /// "per-layer"
     pub fanin: Quantity,
-    /// DRAM reuse factor R (uses of each weight per DRAM fetch).
-    #[serde(default)]
+    /// DRAM reuse factor R: a number (the paper: 216), "average" (the network's S/W) or
+    /// "per-layer"
     pub reuse: Quantity,
-    /// Baseline non-zero fraction ρ; default: the activity's.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// baseline non-zero activation fraction ρ (the paper: 0.45); default: the activity's per
+    /// layer
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub rho: Option<f64>,
-    /// Capacity of the on-chip SRAM, KiB (only capacity-dependent price tables use it).
-    #[serde(default = "default_sram_kib")]
+    /// on-chip SRAM capacity in KiB for capacity-dependent price tables; default 32 (Horowitz's
+    /// 20 pJ point, the paper's SRAM price)
     pub sram_kib: f64,
-}
-
-fn default_sram_kib() -> f64 {
-    32.0
 }
 
 impl Default for PaperV1Config {
@@ -89,34 +86,10 @@ impl Default for PaperV1Config {
             fanin: Quantity::default(),
             reuse: Quantity::default(),
             rho: None,
-            sram_kib: default_sram_kib(),
+            sram_kib: 32.0,
         }
     }
 }
-
-/// The documented parameters.
-pub const PARAMS: &[(&str, &str)] = &[
-    (
-        "variant",
-        "`classical` (DRAM → SRAM → PE) or `spatial` (layer-per-PE dataflow)",
-    ),
-    (
-        "fanin",
-        "synapses per neuron F: a number (the paper: 2395), \"average\" (the network's S/N) or \"per-layer\"",
-    ),
-    (
-        "reuse",
-        "DRAM reuse factor R: a number (the paper: 216), \"average\" (the network's S/W) or \"per-layer\"",
-    ),
-    (
-        "rho",
-        "baseline non-zero activation fraction ρ (the paper: 0.45); default: the activity's per layer",
-    ),
-    (
-        "sram_kib",
-        "on-chip SRAM capacity in KiB for capacity-dependent price tables; default 32 (Horowitz's 20 pJ point, the paper's SRAM price)",
-    ),
-];
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Resolved {
@@ -188,6 +161,26 @@ impl PaperV1 {
                 }
             }
         }
+    }
+}
+
+impl Component for PaperV1 {
+    type Interface = dyn Architecture;
+    type Config = PaperV1Config;
+    const NAME: &'static str = "paper-v1";
+    const SUMMARY: &'static str =
+        "the v1 closed forms of Yan et al. (classical or spatial), exactly, as actions";
+
+    fn build(
+        config: PaperV1Config,
+        _: &BuildContext<'_>,
+    ) -> Result<Box<dyn Architecture>, ConfigError> {
+        Ok(Box::new(PaperV1::new(config).map_err(ConfigError::new)?))
+    }
+
+    fn example() -> toml::Table {
+        // Priced with the table it is meant for, so the example runs as printed.
+        crate::example(&[("energy", "paper-v1")])
     }
 }
 

@@ -17,10 +17,12 @@
 //!   does not is reconfigured layer by layer from DRAM every inference (layer-major) or, in
 //!   time-step-major order, every step. A layer that alone exceeds the capacity fits nowhere.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use snnergy_core::{
-    ActionKind, Actions, ArchError, Architecture, Assumption, Category, ComputeOp, ConfigError,
-    Format, Interconnect, LayerActivity, Memory, Network, QnnFormat, SnnFormat,
+    ActionKind, Actions, ArchError, Architecture, Assumption, BuildContext, Category, Component,
+    ComputeOp, ConfigError, Format, Interconnect, LayerActivity, MappedArchitecture, Memory,
+    Network, QnnFormat, SnnFormat,
 };
 
 use crate::common::{
@@ -29,7 +31,7 @@ use crate::common::{
 };
 
 /// Where a PE keeps a value.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum PeMemory {
     /// Nowhere that costs a read: one weight per PE, wired to its multiplier (weights only).
@@ -51,137 +53,62 @@ impl PeMemory {
 }
 
 /// `[[architecture]] type = "spatial"`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
 pub struct SpatialConfig {
-    /// Where a PE keeps its stationary weights.
-    #[serde(default = "default_weight_memory")]
+    /// where a PE keeps its stationary weights: "register" (default: a PE holds several and
+    /// reads the one it needs per operation), "sram" (a PE-local SRAM of `pe_sram_kib`) or
+    /// "wired" (one weight per PE wired to its multiplier, no read: the v1 paper's reading)
     pub weight_memory: PeMemory,
-    /// Where a PE keeps membrane potentials between steps.
-    #[serde(default = "default_state_memory")]
+    /// where a PE keeps membranes between steps: "register" (default: a register file beside
+    /// the adder) or "sram" (a PE-local SRAM; the v1 paper's 40.06 pJ per neuron step is an
+    /// SRAM read and write)
     pub state_memory: PeMemory,
-    /// Capacity of a PE's local SRAM, KiB (prices capacity-dependent tables).
-    #[serde(default = "default_pe_sram_kib")]
+    /// capacity of a PE-local SRAM, KiB; default 2 (a few hundred 16-bit words per PE); prices
+    /// capacity-dependent tables
     pub pe_sram_kib: f64,
-    /// Stationary-weight storage of the whole chip, MiB.
-    #[serde(default = "default_capacity_mib")]
+    /// stationary-weight storage of the whole chip, MiB; default 64 (VGG16-CIFAR and ResNet18
+    /// fit at 8 bits, VGG16-ImageNet does not). A network that fits costs no weight traffic per
+    /// inference; one that does not is reloaded from DRAM per inference (per step in
+    /// time-step-major order)
     pub weight_capacity_mib: f64,
-    /// Links a value crosses from its producer to its consumer PE.
-    #[serde(default = "default_hops")]
+    /// links a value crosses from producer to consumer PE; default 1 (neighbouring PEs, the v1
+    /// paper's one move per synapse)
     pub link_hops: f64,
-    /// Bits of a spike on a link.
-    #[serde(default = "default_spike_bits")]
+    /// bits of a spike on a link; default 1 (a dedicated wire per spike)
     pub spike_bits: u32,
-    /// Bits one DRAM access moves (reconfiguration only).
-    #[serde(default = "default_word")]
+    /// bits one DRAM access moves when weights are reloaded; default 64
     pub dram_word_bits: u32,
-    /// SNN execution order (matters only when the weights do not fit).
-    #[serde(default)]
+    /// "layer-major" (default) or "timestep-major"; matters only when the weights do not fit:
+    /// then every step reloads them
     pub loop_order: LoopOrder,
-    /// Whether the baseline skips zero activations.
-    #[serde(default = "yes")]
+    /// whether the baseline skips zero activations (no transfer, no MAC); default true (the
+    /// paper's ρ·20.23)
     pub zero_skipping: bool,
-    /// How a direct-coded first layer is computed.
-    #[serde(default)]
+    /// direct-coded first layer: "once" (default: MACs once, the stored current added every
+    /// step) or "every-step"
     pub direct_input: DirectInput,
-    /// Bits of an analog input value.
-    #[serde(default = "default_image_bits")]
+    /// bits of an analog input value (image pixel); default 8
     pub input_bits: u32,
-}
-
-fn default_weight_memory() -> PeMemory {
-    PeMemory::Register
-}
-fn default_state_memory() -> PeMemory {
-    PeMemory::Register
-}
-fn default_pe_sram_kib() -> f64 {
-    2.0
-}
-fn default_capacity_mib() -> f64 {
-    64.0
-}
-fn default_hops() -> f64 {
-    1.0
-}
-fn default_spike_bits() -> u32 {
-    1
-}
-fn default_word() -> u32 {
-    64
-}
-fn yes() -> bool {
-    true
-}
-fn default_image_bits() -> u32 {
-    8
 }
 
 impl Default for SpatialConfig {
     fn default() -> Self {
         Self {
-            weight_memory: default_weight_memory(),
-            state_memory: default_state_memory(),
-            pe_sram_kib: default_pe_sram_kib(),
-            weight_capacity_mib: default_capacity_mib(),
-            link_hops: default_hops(),
-            spike_bits: default_spike_bits(),
-            dram_word_bits: default_word(),
+            weight_memory: PeMemory::Register,
+            state_memory: PeMemory::Register,
+            pe_sram_kib: 2.0,
+            weight_capacity_mib: 64.0,
+            link_hops: 1.0,
+            spike_bits: 1,
+            dram_word_bits: 64,
             loop_order: LoopOrder::default(),
             zero_skipping: true,
             direct_input: DirectInput::default(),
-            input_bits: default_image_bits(),
+            input_bits: 8,
         }
     }
 }
-
-/// The documented parameters.
-pub const PARAMS: &[(&str, &str)] = &[
-    (
-        "weight_memory",
-        "where a PE keeps its stationary weights: \"register\" (default: a PE holds several and reads the one it needs per operation), \"sram\" (a PE-local SRAM of `pe_sram_kib`) or \"wired\" (one weight per PE wired to its multiplier, no read: the v1 paper's reading)",
-    ),
-    (
-        "state_memory",
-        "where a PE keeps membranes between steps: \"register\" (default, DESIGN §4) or \"sram\" (a PE-local SRAM; the v1 paper's 40.06 pJ per neuron step is an SRAM read and write)",
-    ),
-    (
-        "pe_sram_kib",
-        "capacity of a PE-local SRAM, KiB; default 2 (a few hundred 16-bit words per PE); prices capacity-dependent tables",
-    ),
-    (
-        "weight_capacity_mib",
-        "stationary-weight storage of the whole chip, MiB; default 64 (VGG16-CIFAR and ResNet18 fit at 8 bits, VGG16-ImageNet does not). A network that fits costs no weight traffic per inference; one that does not is reloaded from DRAM per inference (per step in time-step-major order)",
-    ),
-    (
-        "link_hops",
-        "links a value crosses from producer to consumer PE; default 1 (neighbouring PEs, the v1 paper's one move per synapse)",
-    ),
-    (
-        "spike_bits",
-        "bits of a spike on a link; default 1 (a dedicated wire per spike)",
-    ),
-    (
-        "dram_word_bits",
-        "bits one DRAM access moves when weights are reloaded; default 64",
-    ),
-    (
-        "loop_order",
-        "\"layer-major\" (default) or \"timestep-major\"; matters only when the weights do not fit: then every step reloads them",
-    ),
-    (
-        "zero_skipping",
-        "whether the baseline skips zero activations (no transfer, no MAC); default true (the paper's ρ·20.23)",
-    ),
-    (
-        "direct_input",
-        "direct-coded first layer: \"once\" (default: MACs once, the stored current added every step) or \"every-step\"",
-    ),
-    (
-        "input_bits",
-        "bits of an analog input value (image pixel); default 8",
-    ),
-];
 
 /// The spatial architecture.
 #[derive(Clone, Debug, PartialEq)]
@@ -239,23 +166,6 @@ impl Spatial {
             PeMemory::Wired | PeMemory::Register => ActionKind::write(Memory::Register, bits, 0),
             PeMemory::Sram => ActionKind::write(Memory::Sram, bits, self.pe_sram),
         }
-    }
-
-    fn check_layer(&self, network: &Network, i: usize, format: &Format) -> Result<(), ArchError> {
-        let l = &network.layers[i];
-        let bytes = l.weights() as f64 * format.weight_bits() as f64 / 8.0;
-        if bytes > self.capacity {
-            return Err(layer_error(
-                NAME,
-                l,
-                format!(
-                    "fits nowhere: its weights need {:.1} MiB, the chip holds {} MiB (`weight_capacity_mib`)",
-                    bytes / (1024.0 * 1024.0),
-                    self.config.weight_capacity_mib
-                ),
-            ));
-        }
-        Ok(())
     }
 
     fn resident(&self, network: &Network, format: &Format) -> bool {
@@ -401,39 +311,65 @@ impl Spatial {
     }
 }
 
-impl Architecture for Spatial {
-    fn check(&self, network: &Network, format: &Format) -> Result<(), ArchError> {
-        check_format(NAME, format)?;
-        for i in 0..network.layers.len() {
-            self.check_layer(network, i, format)?;
-        }
-        Ok(())
+impl Component for Spatial {
+    type Interface = dyn Architecture;
+    type Config = SpatialConfig;
+    const NAME: &'static str = "spatial";
+    const SUMMARY: &'static str = "every layer on its own PEs, weights stationary, activations and spikes streamed over short links";
+
+    fn build(
+        config: SpatialConfig,
+        _: &BuildContext<'_>,
+    ) -> Result<Box<dyn Architecture>, ConfigError> {
+        Ok(Box::new(Spatial::new(config)?))
     }
 
-    fn evaluate(
+    fn example() -> toml::Table {
+        // Priced with the table it is meant for, and with the memories that table can price (the
+        // paper's reading: weights wired into the PEs, membranes in SRAM), so the example runs
+        // as printed.
+        crate::example(&[
+            ("energy", "paper-v1"),
+            ("weight_memory", "wired"),
+            ("state_memory", "sram"),
+        ])
+    }
+}
+
+impl MappedArchitecture for Spatial {
+    /// Whether the network's weights stay on chip.
+    type Mapping = bool;
+
+    fn map(&self, network: &Network, format: &Format) -> Result<bool, ArchError> {
+        check_format(NAME, format)?;
+        Ok(self.resident(network, format))
+    }
+
+    fn count(
         &self,
         network: &Network,
+        resident: &bool,
         layer: usize,
         format: &Format,
         activity: &LayerActivity,
         out: &mut Actions,
     ) -> Result<(), ArchError> {
-        check_format(NAME, format)?;
-        let resident = self.resident(network, format);
-        self.emit(network, layer, format, activity, resident, out)
+        self.emit(network, layer, format, activity, *resident, out)
     }
 
-    fn evaluate_network(
-        &self,
-        network: &Network,
-        format: &Format,
-        activity: &[LayerActivity],
-        out: &mut [Actions],
-    ) -> Result<(), ArchError> {
-        check_format(NAME, format)?;
-        let resident = self.resident(network, format);
-        for (i, (a, o)) in activity.iter().zip(out.iter_mut()).enumerate() {
-            self.emit(network, i, format, a, resident, o)?;
+    fn check_layer(&self, network: &Network, i: usize, format: &Format) -> Result<(), ArchError> {
+        let l = &network.layers[i];
+        let bytes = l.weights() as f64 * format.weight_bits() as f64 / 8.0;
+        if bytes > self.capacity {
+            return Err(layer_error(
+                NAME,
+                l,
+                format!(
+                    "fits nowhere: its weights need {:.1} MiB, the chip holds {} MiB (`weight_capacity_mib`)",
+                    bytes / (1024.0 * 1024.0),
+                    self.config.weight_capacity_mib
+                ),
+            ));
         }
         Ok(())
     }

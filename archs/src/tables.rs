@@ -9,15 +9,16 @@
 
 use std::collections::BTreeMap;
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use snnergy_core::{
-    ActionKind, ComputeOp, ConfigError, Derivation, EnergyModel, Interconnect, Memory, Price,
-    PriceError, PriceSource,
+    ActionKind, BuildContext, Component, ComputeOp, ConfigError, Derivation, EnergyModel,
+    Interconnect, Memory, Price, PriceError, PriceSource,
 };
 
 /// A price at one operand width. `bits = 0` means the source gives no width and the price
 /// applies at every width.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WidthPrice {
     /// Operand width, bits (0: any width).
@@ -27,7 +28,7 @@ pub struct WidthPrice {
 }
 
 /// How an access narrower or wider than the published word is priced.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema, Default)]
 #[serde(rename_all = "kebab-case")]
 pub enum Scaling {
     /// Proportional to the bits moved (data packed into words).
@@ -38,7 +39,7 @@ pub enum Scaling {
 }
 
 /// A price per access of `bits` bits.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AccessPrice {
     /// Width of the published access, bits.
@@ -51,7 +52,7 @@ pub struct AccessPrice {
 }
 
 /// An SRAM price at one capacity.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SramPrice {
     /// Capacity, KiB (0: one price for every capacity).
@@ -63,7 +64,7 @@ pub struct SramPrice {
 }
 
 /// A price per bit per hop.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HopPrice {
     /// Price, pJ per bit per hop.
@@ -71,58 +72,58 @@ pub struct HopPrice {
 }
 
 /// A full price table. As `type = "table"` every field is set in the pipeline.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PriceTable {
-    /// Name in reports.
+    /// name of the table in reports
     pub name: String,
-    /// Technology node, e.g. `28 nm`.
+    /// technology node, e.g. "28 nm"
     pub node: String,
-    /// Where the numbers come from.
+    /// where the numbers come from
     pub citation: String,
-    /// Whether the numbers were reported by third parties and are unverified.
+    /// true if the numbers are reported by others and unverified
     #[serde(default)]
     pub third_party: bool,
-    /// Integer addition, by width.
+    /// integer addition: [{ bits, pj }] (bits = 0: any width)
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub add: Vec<WidthPrice>,
-    /// Integer multiplication, by width.
+    /// integer multiplication: [{ bits, pj }]
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub mul: Vec<WidthPrice>,
-    /// Comparison, by width.
+    /// comparison: [{ bits, pj }]
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub compare: Vec<WidthPrice>,
-    /// Exponent of width scaling for add and compare (1: linear).
+    /// width scaling exponent of add and compare (default 1)
     #[serde(default = "one")]
     pub add_exponent: f64,
-    /// Exponent of width scaling for mul (2: quadratic, array multipliers).
+    /// width scaling exponent of mul (default 2)
     #[serde(default = "two")]
     pub mul_exponent: f64,
-    /// Register-file access.
+    /// register-file access: { bits, pj, scaling = "per-bit" | "per-access" }
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub register: Option<AccessPrice>,
-    /// SRAM access by capacity.
+    /// SRAM access by capacity: [{ capacity_kib, bits, pj }] (capacity_kib = 0: any capacity)
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub sram: Vec<SramPrice>,
-    /// How SRAM accesses of other widths are priced.
+    /// "per-bit" (default) or "per-access"
     #[serde(default)]
     pub sram_scaling: Scaling,
-    /// DRAM access.
+    /// DRAM access: { bits, pj, scaling }
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dram: Option<AccessPrice>,
-    /// Dense on-chip network.
+    /// dense NoC: { pj_per_bit } per hop
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub noc_dense: Option<HopPrice>,
-    /// Event-driven on-chip network.
+    /// event NoC: { pj_per_bit } per hop
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub noc_event: Option<HopPrice>,
-    /// Point-to-point link between neighbouring PEs.
+    /// PE-to-PE link: { bits, pj, scaling }
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub link: Option<AccessPrice>,
-    /// Published aggregates priced by name, pJ per event.
+    /// published aggregates by name: { "name" = pj }
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub composite: BTreeMap<String, f64>,
-    /// Per-entry notes for derived prices, keyed like `mul`, `sram`, `register`.
+    /// notes on derived entries, keyed like the entries
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub notes: BTreeMap<String, String>,
 }
@@ -506,6 +507,61 @@ impl EnergyModel for PriceTable {
         }]
     }
 }
+
+impl Component for PriceTable {
+    type Interface = dyn EnergyModel;
+    type Config = PriceTable;
+    const NAME: &'static str = "table";
+    const SUMMARY: &'static str =
+        "your own prices: add/mul/compare by width, SRAM by capacity, DRAM, registers, NoC, links";
+
+    fn build(table: PriceTable, _: &BuildContext<'_>) -> Result<Box<dyn EnergyModel>, ConfigError> {
+        table.validate()?;
+        Ok(Box::new(table))
+    }
+}
+
+/// A built-in price table, registered under its own name and taking no parameters.
+macro_rules! builtin_table {
+    ($(#[$doc:meta])* $ty:ident, $name:literal, $table:ident, $summary:literal) => {
+        $(#[$doc])*
+        #[derive(Debug)]
+        pub struct $ty;
+
+        impl Component for $ty {
+            type Interface = dyn EnergyModel;
+            type Config = crate::NoParams;
+            const NAME: &'static str = $name;
+            const SUMMARY: &'static str = $summary;
+
+            fn build(_: crate::NoParams, _: &BuildContext<'_>) -> Result<Box<dyn EnergyModel>, ConfigError> {
+                Ok(Box::new($table()))
+            }
+        }
+    };
+}
+
+builtin_table!(
+    /// `horowitz-45nm`.
+    Horowitz45nm,
+    "horowitz-45nm",
+    horowitz_45nm,
+    "Horowitz ISSCC 2014, 45 nm: add/mul by width, SRAM by capacity (8 KB–1 MB), DRAM"
+);
+builtin_table!(
+    /// `paper-v1` prices.
+    PaperV1Prices,
+    "paper-v1",
+    paper_v1,
+    "constants of the v1 paper: ADD 0.03, MUL 0.2, SRAM 20, DRAM 2000 pJ per access, and its two published aggregates"
+);
+builtin_table!(
+    /// `yan-22nm`.
+    Yan22nm,
+    "yan-22nm",
+    yan_22nm,
+    "22 nm constants of the paper's v2+ (reported by third parties, unverified): ACC/CMP 0.05448 pJ, DRAM 1.3 nJ/64 b, NoC 0.25 (dense) / 3.0 (event) pJ/bit/hop"
+);
 
 fn w(bits: u32, pj: f64) -> WidthPrice {
     WidthPrice { bits, pj }

@@ -1,9 +1,9 @@
 //! Every built-in architecture passes the conformance suite on real networks with the price
 //! tables it is meant for.
 
+use snnergy_analysis::conformance::check_architecture;
 use snnergy_archs::tables;
 use snnergy_archs::{PaperV1, PaperV1Config, PaperVariant};
-use snnergy_core::conformance::check_architecture;
 use snnergy_core::{AnalysisSettings, Architecture, Baseline, Workload};
 use snnergy_models::{ModelConfig, ResNet, ResNetDepth, Vgg, VggDepth};
 
@@ -61,7 +61,7 @@ fn networks() -> [snnergy_core::Network; 2] {
 }
 
 fn lif(mut s: AnalysisSettings) -> AnalysisSettings {
-    s.neuron = snnergy_core::analysis::NeuronModel::Lif;
+    s.neuron = snnergy_core::NeuronModel::Lif;
     s
 }
 

@@ -5,16 +5,18 @@
 use std::path::Path;
 use std::sync::Arc;
 
+use snnergy_analysis::analysis::analyze;
+use snnergy_analysis::{ArchSlot, Uniform, WorkloadSlot};
 use snnergy_archs::tables;
 use snnergy_archs::{
     Classical, ClassicalConfig, DirectInput, LoopOrder, Neuromorphic, NeuromorphicConfig, PeMemory,
     Spatial, SpatialConfig,
 };
-use snnergy_core::analysis::{Baseline, analyze};
+use snnergy_core::Baseline;
 use snnergy_core::report::BreakEvenStatus;
 use snnergy_core::{
-    ActionKind, Actions, AnalysisSettings, ArchSlot, Architecture, Format, LayerActivity, Memory,
-    Network, NetworkBuilder, Registry, Shape, Uniform, Workload, WorkloadSlot,
+    ActionKind, Actions, AnalysisSettings, Architecture, Format, LayerActivity, Memory, Network,
+    NetworkBuilder, Registry, Shape, Workload,
 };
 use snnergy_models::{ModelConfig, Vgg, VggDepth};
 
@@ -476,9 +478,10 @@ fn bad_parameters_are_errors_naming_the_key_and_line() {
         let toml = format!(
             "[workload]\ntype = \"vgg16\"\n\n[energy]\ntype = \"yan-22nm\"\n\n[[architecture]]\ntype = \"{arch}\"\n{key} = {value}\n"
         );
-        let err = snnergy_core::Pipeline::from_toml(&toml, Some(Path::new("p.toml")), &registry)
-            .unwrap_err()
-            .to_string();
+        let err =
+            snnergy_analysis::Pipeline::from_toml(&toml, Some(Path::new("p.toml")), &registry)
+                .unwrap_err()
+                .to_string();
         assert!(
             err.contains(&format!("architecture[0].{key}"))
                 && err.contains("p.toml:9")

@@ -2,7 +2,8 @@
 
 use anyhow::{Context as _, bail};
 use clap::Args;
-use snnergy::core::Pipeline;
+use snnergy::analysis::Pipeline;
+use snnergy::report::Render as _;
 
 #[derive(Args, Debug)]
 pub struct BreakevenArgs {

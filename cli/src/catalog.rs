@@ -3,8 +3,8 @@
 use anyhow::bail;
 use clap::Args;
 use comfy_table::{Cell, Table, presets};
-use snnergy::core::Kind;
-use snnergy::core::registry::closest;
+use snnergy::core::registry::{closest, params_of, schema_of, to_table};
+use snnergy::core::{ComponentInfo, Kind, Origin};
 
 #[derive(Args, Debug)]
 pub struct ListArgs {
@@ -17,8 +17,15 @@ pub struct ListArgs {
 
 #[derive(Args, Debug)]
 pub struct DescribeArgs {
-    /// The type name, as in `type = "…"`.
-    name: String,
+    /// The type names, as in `type = "…"` (or `train` for the `[train]` section).
+    #[arg(required = true)]
+    names: Vec<String>,
+    /// Print the JSON schema of the configuration instead.
+    #[arg(long, conflicts_with = "markdown")]
+    schema: bool,
+    /// Print the parameters as Markdown tables (the README's are made so).
+    #[arg(long)]
+    markdown: bool,
 }
 
 fn parse_kind(s: &str) -> anyhow::Result<Kind> {
@@ -84,36 +91,95 @@ pub fn list(args: ListArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-pub fn describe(args: DescribeArgs) -> anyhow::Result<()> {
-    // `[train]` is a pipeline section, not a registered type, but users look for its keys
-    // the same way.
-    if args.name == "train" {
-        outln!("pipeline section [train] (`snnergy train PIPELINE`)");
-        outln!(
-            "trains the pipeline's workload as the QNN of its SNN, then converts it and gives the energy verdict\n"
-        );
-        outln!("Keys:");
-        for (key, doc) in snnergy::engine::train::config::PARAMS {
-            outln!("  {key}\n      {doc}");
+/// The `[train]` section described like a component: its keys come from `TrainConfig`.
+fn train_info() -> ComponentInfo {
+    use snnergy::engine::train::TrainConfig;
+    let schema = schema_of::<TrainConfig>();
+    let defaults = to_table(&TrainConfig::default());
+    let mut params = params_of(&schema);
+    for p in &mut params {
+        // Regularizers are tables of their own in the file.
+        if p.name == "regularizer" {
+            p.name = "[[train.regularizer]]".into();
         }
-        outln!("\nExample: pipelines/train-fashion-mnist.toml");
-        return Ok(());
     }
+    ComponentInfo {
+        kind: Kind::Regularizer,
+        name: "train".into(),
+        summary: "trains the pipeline's workload as the QNN of its SNN, then converts it and gives the energy verdict".into(),
+        params,
+        schema,
+        example: defaults.clone(),
+        defaults,
+        origin: Origin::Builtin,
+    }
+}
+
+/// The parameters of a component as a Markdown table.
+pub fn markdown(info: &ComponentInfo) -> String {
+    let mut md = format!("`{}` ({}): {}\n\n", info.name, info.kind, info.summary);
+    if info.params.is_empty() {
+        md.push_str("No parameters.\n");
+        return md;
+    }
+    md.push_str("| key | default | meaning |\n|---|---|---|\n");
+    for p in &info.params {
+        let default = match info.defaults.get(&p.name) {
+            Some(v) => format!("`{v}`"),
+            None if p.required => "required".into(),
+            None => "none".into(),
+        };
+        md.push_str(&format!(
+            "| `{}` | {default} | {} |\n",
+            p.name,
+            p.doc.replace('|', "\\|").replace('\n', " ")
+        ));
+    }
+    md
+}
+
+pub fn describe(args: DescribeArgs) -> anyhow::Result<()> {
     let registry = crate::registry()?;
-    let found = registry.find(&args.name);
-    if found.is_empty() {
-        let names = registry.all_names();
-        let hint = closest(&args.name, names.iter().copied())
-            .map(|b| format!("; did you mean `{b}`?"))
-            .unwrap_or_default();
-        bail!(
-            "no component is registered as `{}`{hint} (see `snnergy list`)",
-            args.name
-        );
+    let mut found: Vec<ComponentInfo> = Vec::new();
+    for name in &args.names {
+        // `[train]` is a pipeline section, not a registered type, but users look for its
+        // keys the same way.
+        if name == "train" {
+            found.push(train_info());
+            continue;
+        }
+        let of_name = registry.find(name);
+        if of_name.is_empty() {
+            let names = registry.all_names();
+            let hint = closest(name, names.iter().copied())
+                .map(|b| format!("; did you mean `{b}`?"))
+                .unwrap_or_default();
+            bail!("no component is registered as `{name}`{hint} (see `snnergy list`)");
+        }
+        found.extend(of_name.into_iter().cloned());
     }
     for (n, info) in found.iter().enumerate() {
         if n > 0 {
             outln!();
+        }
+        if args.schema {
+            outln!("{}", serde_json::to_string_pretty(&info.schema)?);
+            continue;
+        }
+        if args.markdown {
+            out!("{}", markdown(info));
+            continue;
+        }
+        if info.name == "train" {
+            outln!("pipeline section [train] (`snnergy train PIPELINE`)");
+            outln!("{}\n", info.summary);
+            outln!("Keys:");
+            // Its docs state their defaults in words.
+            for p in &info.params {
+                outln!("  {}\n      {}", p.name, p.doc);
+            }
+            outln!("\nExample: pipelines/train-fashion-mnist.toml");
+            continue;
         }
         outln!("{} `{}` ({})", info.kind, info.name, info.origin);
         outln!("{}\n", info.summary);
@@ -122,11 +188,11 @@ pub fn describe(args: DescribeArgs) -> anyhow::Result<()> {
         } else {
             outln!("Parameters:");
             for p in &info.params {
-                let default = info
-                    .defaults
-                    .get(&p.name)
-                    .map(|v| format!(" (default {v})"))
-                    .unwrap_or_default();
+                let default = match info.defaults.get(&p.name) {
+                    Some(v) => format!(" (default {v})"),
+                    None if p.required => " (required)".into(),
+                    None => String::new(),
+                };
                 outln!("  {}{default}\n      {}", p.name, p.doc);
             }
             outln!();

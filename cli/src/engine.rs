@@ -201,7 +201,6 @@ pub fn engine(a: EngineArgs) -> anyhow::Result<()> {
         &RunOptions {
             samples: settings.samples,
             batch: settings.batch,
-            progress: true,
         },
     )?;
     if let Some(out) = &a.out {

@@ -34,14 +34,13 @@ pub(crate) fn stdout_failed(e: std::io::Error) {
     std::process::exit(2);
 }
 
-mod bench;
-mod bench_boundary;
 mod breakeven;
 mod catalog;
 mod engine;
 mod nir;
 mod output;
 mod plugin;
+mod progress;
 mod run;
 mod tradeoff;
 mod train;
@@ -82,8 +81,6 @@ enum Command {
     Describe(catalog::DescribeArgs),
     /// Quick break-even analysis from flags, no pipeline file.
     Breakeven(breakeven::BreakevenArgs),
-    /// Measure evaluation speed and memory of the analytic path.
-    Bench(bench::BenchArgs),
     /// Check a hardware plugin: what it provides, and the conformance suite on it.
     Plugin(plugin::PluginArgs),
     /// Run a converted SNN and its QNN twin on data: per-layer spike rates and a profile.
@@ -102,12 +99,16 @@ fn init_logging(verbose: u8) {
         1 => "debug",
         _ => "trace",
     };
+    use tracing_subscriber::prelude::*;
     let filter = tracing_subscriber::EnvFilter::try_from_env("SNNERGY_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    let log = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
         .with_target(false)
+        .with_filter(filter);
+    let _ = tracing_subscriber::registry()
+        .with(log)
+        .with(progress::Bars::layer())
         .try_init();
 }
 
@@ -120,7 +121,6 @@ fn main() -> ExitCode {
         Command::List(a) => catalog::list(a),
         Command::Describe(a) => catalog::describe(a),
         Command::Breakeven(a) => breakeven::breakeven(a),
-        Command::Bench(a) => bench::bench(a),
         Command::Plugin(a) => plugin::plugin(a),
         Command::Engine(a) => engine::engine(*a),
         Command::Train(a) => train::train(a),

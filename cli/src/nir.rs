@@ -5,9 +5,17 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, bail};
 use clap::Args;
+use serde::Deserialize;
 use snnergy::core::Workload as _;
 use snnergy::engine::Model;
-use snnergy_nir::{ExportOptions, ImportOptions};
+use snnergy::engine::activity::DatasetKind;
+use snnergy::engine::sim::Reset;
+use snnergy_nir::{EngineData, ExportOptions, ImportOptions};
+
+/// One of the engine's kebab-case names (`cifar10`, `subtract`), as a pipeline spells it.
+fn parse<T: for<'de> Deserialize<'de>>(flag: &str, value: &str) -> anyhow::Result<T> {
+    T::deserialize(toml::Value::String(value.into())).map_err(|e| anyhow::anyhow!("{flag}: {e}"))
+}
 
 #[derive(Args, Debug)]
 pub struct ImportArgs {
@@ -118,18 +126,22 @@ pub fn import(a: ImportArgs) -> anyhow::Result<()> {
     let network = imported.workload.network()?;
     // The weights must load into the engine now, not when someone first runs the pipeline.
     let model = Model::from_tensors(network.clone(), imported.tensors.clone(), &a.model)?;
-    let mut data = toml::Table::new();
-    if let Some(d) = &a.dataset {
-        data.insert("dataset".into(), toml::Value::String(d.clone()));
-    }
-    if let Some(d) = &a.data {
-        let abs = std::path::absolute(d).unwrap_or_else(|_| d.clone());
-        data.insert(
-            "data".into(),
-            toml::Value::String(abs.display().to_string()),
-        );
-    }
-    let pipeline = imported.pipeline_toml("weights.safetensors", a.timesteps, &data);
+    let data = if a.dataset.is_some() || a.data.is_some() {
+        Some(EngineData {
+            dataset: match &a.dataset {
+                Some(d) => parse::<DatasetKind>("--dataset", d)?,
+                None => DatasetKind::default(),
+            },
+            // The pipeline lands in another folder: a relative path would point elsewhere.
+            data: a
+                .data
+                .as_ref()
+                .map(|d| std::path::absolute(d).unwrap_or_else(|_| d.clone())),
+        })
+    } else {
+        None
+    };
+    let pipeline = imported.pipeline_toml("weights.safetensors", a.timesteps, data.as_ref());
     let stage =
         std::env::temp_dir().join(format!("snnergy-import-{}.safetensors", std::process::id()));
     model.save(&stage)?;
@@ -144,14 +156,10 @@ pub fn import(a: ImportArgs) -> anyhow::Result<()> {
     )?;
     let neurons = network.layers.iter().filter(|l| l.neuron).count();
     outln!(
-        "{}: {} layers ({neurons} with {} neurons, leak {}, reset {}, threshold {}), readout by {}",
+        "{}: {} layers, {neurons} with {}",
         a.model.display(),
         network.layers.len(),
-        imported.neuron.neuron,
-        imported.neuron.leak,
-        imported.neuron.reset,
-        imported.neuron.threshold,
-        imported.neuron.readout
+        imported.neuron
     );
     for n in &imported.notes {
         outln!("note: {n}");
@@ -184,17 +192,12 @@ pub fn export(a: ExportArgs) -> anyhow::Result<()> {
         .build(&kind, w)
         .map_err(|e| anyhow::anyhow!("{}: [workload]: {e}", a.model.display()))?;
     let model = Model::load(workload.network()?, &a.weights)?;
-    let subtract = match a.reset.as_str() {
-        "subtract" => true,
-        "zero" => false,
-        other => bail!("--reset {other}: use `subtract` or `zero`"),
-    };
     let graph = snnergy_nir::export(
         &model,
         &ExportOptions {
             threshold: a.threshold,
             leak: a.leak,
-            subtract,
+            reset: parse::<Reset>("--reset", &a.reset)?,
             dt: a.dt,
         },
     )?;

@@ -2,7 +2,8 @@
 
 use comfy_table::{Cell, CellAlignment, Table, presets};
 use snnergy::core::Report;
-use snnergy::core::report::BreakEvenStatus;
+use snnergy::core::report::{BreakEvenStatus, ResultKey};
+use snnergy::report::Render as _;
 
 fn table(header: &[&str]) -> Table {
     let mut t = Table::new();
@@ -77,10 +78,11 @@ pub fn print_report(report: &Report, all: bool) {
             let mut baseline = String::new();
             let mut values = Vec::new();
             for a in &archs {
-                let b = report
-                    .breakeven
-                    .iter()
-                    .find(|b| b.workload == w && b.timesteps == ts && b.architecture == *a);
+                let b = report.breakeven_at(ResultKey {
+                    workload: w,
+                    architecture: a,
+                    timesteps: ts,
+                });
                 values.push(right(match b {
                     None => "—".into(),
                     Some(b) => {
@@ -138,12 +140,11 @@ fn print_shares(report: &Report, headline: u32) {
                 Cell::new(&c.workload),
                 Cell::new(what),
             ];
-            row.extend(Category::ALL.iter().map(|k| {
-                right(format!(
-                    "{:.1} %",
-                    100.0 * by.get(k.name()).copied().unwrap_or(0.0) / total
-                ))
-            }));
+            row.extend(
+                Category::ALL
+                    .iter()
+                    .map(|k| right(format!("{:.1} %", 100.0 * by.get(*k) / total))),
+            );
             t.add_row(row);
         }
     }

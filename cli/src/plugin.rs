@@ -6,12 +6,12 @@ use std::sync::OnceLock;
 
 use anyhow::{Context as _, bail};
 use clap::{Args, Subcommand};
-use snnergy::core::conformance::check_architecture;
-use snnergy::core::plugin::{SEARCH_PATH_VAR, search_path};
+use snnergy::analysis::conformance::check_architecture;
 use snnergy::core::{
     ActionKind, AnalysisSettings, Architecture, ComputeOp, EnergyModel, Kind, Memory, Network,
     Origin, Registry, Workload,
 };
+use snnergy::plugin_host::{PluginRegistry, SEARCH_PATH_VAR, search_path};
 
 static REQUESTED: OnceLock<Vec<PathBuf>> = OnceLock::new();
 

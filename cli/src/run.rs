@@ -4,7 +4,8 @@ use std::path::PathBuf;
 
 use anyhow::Context as _;
 use clap::Args;
-use snnergy::core::Pipeline;
+use snnergy::analysis::Pipeline;
+use snnergy::report::Render as _;
 
 #[derive(Args, Debug)]
 pub struct RunArgs {
@@ -30,7 +31,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
         .clone()
         .or_else(|| pipeline.output_dir())
         .unwrap_or_else(|| crate::default_output(&args.pipeline));
-    let figures = snnergy::plot::write_figures(&report, &dir)
+    let figures = snnergy::report::write_figures(&report, &dir)
         .with_context(|| format!("drawing the figures into {}", dir.display()))?;
     let mut written = report
         .write_to(&dir, &figures)

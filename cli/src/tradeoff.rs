@@ -7,9 +7,8 @@ use std::path::Path;
 
 use anyhow::Context as _;
 use snnergy::engine::Measurement;
-use snnergy::plot::TradeoffPoint;
-
-use crate::train::{EnergyRow, Summary};
+use snnergy::report::plot::TradeoffPoint;
+use snnergy::workflow::{EnergyRow, TrainSummary as Summary};
 
 /// The series a run belongs to: its regularizers (energy-aware with the architecture it
 /// prices spikes on).
@@ -95,13 +94,28 @@ pub fn write(runs: &[Summary], out: &Path) -> anyhow::Result<()> {
     let snn_pj = |r: &Summary, a: &str| energy(r, a).map_or(f64::NAN, |e| e.snn_pj);
 
     let mut md = String::new();
-    let mut csv = String::from(
-        "run,regularizers,strength,qnn_accuracy,snn_accuracy,top1_agreement,spike_rate,qnn_nonzero,epochs",
-    );
+    let mut csv = csv::Writer::from_writer(Vec::new());
+    let mut header: Vec<String> = [
+        "run",
+        "regularizers",
+        "strength",
+        "qnn_accuracy",
+        "snn_accuracy",
+        "top1_agreement",
+        "spike_rate",
+        "qnn_nonzero",
+        "epochs",
+    ]
+    .map(String::from)
+    .to_vec();
     for a in &archs {
-        write!(csv, ",snn_uj_{a},qnn_uj_{a},ratio_{a}")?;
+        header.extend([
+            format!("snn_uj_{a}"),
+            format!("qnn_uj_{a}"),
+            format!("ratio_{a}"),
+        ]);
     }
-    csv.push('\n');
+    csv.write_record(&header)?;
     writeln!(
         md,
         "| run | regularizer | λ | QNN accuracy | SNN accuracy | SNN − QNN | spike rate | QNN non-zero |{}",
@@ -129,19 +143,17 @@ pub fn write(runs: &[Summary], out: &Path) -> anyhow::Result<()> {
             100.0 * me.mean_spike_rate(),
             100.0 * me.mean_twin_nonzero()
         )?;
-        write!(
-            csv,
-            "{},{},{},{:.6},{:.6},{:.6},{:.6},{:.6},{}",
-            r.name,
+        let mut row = vec![
+            r.name.clone(),
             family(r).replace(',', ";"),
             strengths(r).replace(", ", ";"),
-            me.twin_accuracy,
-            me.snn_accuracy,
-            me.top1_agreement,
-            me.mean_spike_rate(),
-            me.mean_twin_nonzero(),
-            r.epochs
-        )?;
+            format!("{:.6}", me.twin_accuracy),
+            format!("{:.6}", me.snn_accuracy),
+            format!("{:.6}", me.top1_agreement),
+            format!("{:.6}", me.mean_spike_rate()),
+            format!("{:.6}", me.mean_twin_nonzero()),
+            r.epochs.to_string(),
+        ];
         for a in &archs {
             match energy(r, a) {
                 Some(e) => {
@@ -152,23 +164,22 @@ pub fn write(runs: &[Summary], out: &Path) -> anyhow::Result<()> {
                         e.baseline_pj * 1e-6,
                         e.ratio
                     )?;
-                    write!(
-                        csv,
-                        ",{:.4},{:.4},{:.6}",
-                        e.snn_pj * 1e-6,
-                        e.baseline_pj * 1e-6,
-                        e.ratio
-                    )?;
+                    row.extend([
+                        format!("{:.4}", e.snn_pj * 1e-6),
+                        format!("{:.4}", e.baseline_pj * 1e-6),
+                        format!("{:.6}", e.ratio),
+                    ]);
                 }
                 None => {
                     md.push_str(" – |");
-                    csv.push_str(",,,");
+                    row.extend([String::new(), String::new(), String::new()]);
                 }
             }
         }
         md.push('\n');
-        csv.push('\n');
+        csv.write_record(&row)?;
     }
+    let csv = String::from_utf8(csv.into_inner()?)?;
 
     // Energy-aware against activation-l1 at matched accuracy, on the architecture each
     // energy-aware run priced its spikes on. Both the SNN's own energy and its ratio to the
@@ -245,7 +256,7 @@ pub fn write(runs: &[Summary], out: &Path) -> anyhow::Result<()> {
             ratios: archs.iter().map(|a| ratio(r, a)).collect(),
         })
         .collect();
-    let svg = snnergy::plot::training_tradeoff(&points, &archs)?;
+    let svg = snnergy::report::plot::training_tradeoff(&points, &archs)?;
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
     for (name, body) in [
         ("tradeoff.md", md.as_str()),

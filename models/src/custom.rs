@@ -14,20 +14,15 @@
 //! ]
 //! ```
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use snnergy_core::{Network, NetworkBuilder, Shape, Source, Workload, WorkloadError};
-
-pub(crate) const PARAMS: &[(&str, &str)] = &[
-    ("network", "network name used in reports"),
-    ("input", "input shape [channels, height, width]"),
-    (
-        "layers",
-        "layers in order: {op = \"conv\"|\"linear\"|\"avgpool\"|\"maxpool\"|\"add\", name, out, kernel, stride, padding, groups, from, inputs, neuron, bias, batchnorm}; `from` names the source layer (default: the previous one, `input` for the network input), `inputs` lists an add's sources; `neuron` defaults to true for conv, linear and add, except for the last layer (the readout)",
-    ),
-];
+use snnergy_core::{
+    BuildContext, Component, ConfigError, Network, NetworkBuilder, Shape, Source, Workload,
+    WorkloadError,
+};
 
 /// One layer of a custom network.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CustomLayer {
     /// `conv`, `linear`, `avgpool`, `maxpool` or `add`.
@@ -68,15 +63,19 @@ pub struct CustomLayer {
 }
 
 /// A network listed layer by layer.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Custom {
-    /// Network name.
+    /// network name used in reports
     #[serde(default = "default_name")]
     pub network: String,
-    /// Input shape.
+    /// input shape [channels, height, width]
     pub input: [u32; 3],
-    /// Layers in order.
+    /// layers in order: {op = "conv"|"linear"|"avgpool"|"maxpool"|"add", name, out, kernel,
+    /// stride, padding, groups, from, inputs, neuron, bias, batchnorm}; `from` names the source layer
+    /// (default: the previous one, `input` for the network input), `inputs` lists an add's
+    /// sources; `neuron` defaults to true for conv, linear and add, except for the last layer
+    /// (the readout)
     pub layers: Vec<CustomLayer>,
 }
 
@@ -215,6 +214,18 @@ impl Workload for Custom {
             names.push(name);
         }
         b.finish()
+    }
+}
+
+impl Component for Custom {
+    type Interface = dyn Workload;
+    type Config = Custom;
+    const NAME: &'static str = "custom";
+    const SUMMARY: &'static str =
+        "a network whose layers are listed in the pipeline (conv, linear, avgpool, maxpool, add)";
+
+    fn build(custom: Custom, _: &BuildContext<'_>) -> Result<Box<dyn Workload>, ConfigError> {
+        crate::boxed(custom)
     }
 }
 

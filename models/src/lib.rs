@@ -17,15 +17,15 @@ mod resnet;
 mod vgg;
 
 pub use custom::{Custom, CustomLayer};
-pub use resnet::{ResNet, ResNetDepth};
-pub use vgg::{Vgg, VggDepth};
+pub use resnet::{ResNet, ResNetDepth, ResNetWorkload};
+pub use vgg::{Vgg, VggDepth, VggWorkload};
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use snnergy_core::registry::Spec;
 use snnergy_core::{ConfigError, Registry, RegistryError, Shape, Workload};
 
 /// The input of a built-in model: a dataset name or an explicit `[c, h, w]`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(untagged)]
 pub enum InputSpec {
     /// `cifar10`, `cifar100`, `imagenet`, `mnist`, `fashion-mnist`.
@@ -79,7 +79,7 @@ impl InputSpec {
 }
 
 /// Which variant of stem and head to build.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema, Default)]
 #[serde(rename_all = "kebab-case")]
 pub enum Variant {
     /// ImageNet variant for inputs of at least 64×64, CIFAR variant otherwise.
@@ -103,83 +103,35 @@ impl Variant {
 }
 
 /// Configuration shared by the built-in models.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Default)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema, Default)]
+#[serde(default, deny_unknown_fields)]
 pub struct ModelConfig {
-    /// Input dataset or shape.
-    #[serde(default)]
+    /// dataset (`cifar10`, `cifar100`, `imagenet`, `mnist`, `fashion-mnist`) or [channels,
+    /// height, width]; default cifar10
     pub input: InputSpec,
-    /// Output classes (default: the dataset's).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// output classes; default the dataset's (10 for an explicit shape)
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub classes: Option<u32>,
-    /// Stem and head variant.
-    #[serde(default)]
+    /// `auto` (ImageNet stem/head from 64×64 up, CIFAR variant below), `cifar` or `imagenet`
     pub variant: Variant,
 }
-
-const MODEL_PARAMS: &[(&str, &str)] = &[
-    (
-        "input",
-        "dataset (`cifar10`, `cifar100`, `imagenet`, `mnist`, `fashion-mnist`) or [channels, height, width]; default cifar10",
-    ),
-    (
-        "classes",
-        "output classes; default the dataset's (10 for an explicit shape)",
-    ),
-    (
-        "variant",
-        "`auto` (ImageNet stem/head from 64×64 up, CIFAR variant below), `cifar` or `imagenet`",
-    ),
-];
 
 fn boxed(w: impl Workload + 'static) -> Result<Box<dyn Workload>, ConfigError> {
     w.network().map_err(|e| ConfigError::new(e.to_string()))?;
     Ok(Box::new(w))
 }
 
+/// Every built-in workload: adding one is one line here.
 fn register(r: &mut Registry) -> Result<(), RegistryError> {
-    for depth in [
-        VggDepth::Vgg11,
-        VggDepth::Vgg13,
-        VggDepth::Vgg16,
-        VggDepth::Vgg19,
-    ] {
-        let summary = format!(
-            "{} (CIFAR: BatchNorm, 2×2 average pooling, 512→classes head; ImageNet: torchvision's)",
-            depth.name().to_uppercase()
-        );
-        r.register::<dyn Workload, ModelConfig, _>(
-            Spec {
-                name: depth.name(),
-                summary: &summary,
-                params: MODEL_PARAMS,
-            },
-            move |c| boxed(Vgg::new(depth, c)),
-        )?;
-    }
-    for depth in [
-        ResNetDepth::ResNet18,
-        ResNetDepth::ResNet19,
-        ResNetDepth::ResNet20,
-        ResNetDepth::ResNet34,
-    ] {
-        r.register::<dyn Workload, ModelConfig, _>(
-            Spec {
-                name: depth.name(),
-                summary: depth.summary(),
-                params: MODEL_PARAMS,
-            },
-            move |c| boxed(ResNet::new(depth, c)),
-        )?;
-    }
-    r.register::<dyn Workload, Custom, _>(
-        Spec {
-            name: "custom",
-            summary: "a network whose layers are listed in the pipeline (conv, linear, avgpool, maxpool, add)",
-            params: custom::PARAMS,
-        },
-        boxed,
-    )?;
+    r.add::<VggWorkload<11>>()?;
+    r.add::<VggWorkload<13>>()?;
+    r.add::<VggWorkload<16>>()?;
+    r.add::<VggWorkload<19>>()?;
+    r.add::<ResNetWorkload<18>>()?;
+    r.add::<ResNetWorkload<19>>()?;
+    r.add::<ResNetWorkload<20>>()?;
+    r.add::<ResNetWorkload<34>>()?;
+    r.add::<Custom>()?;
     Ok(())
 }
 

@@ -6,7 +6,9 @@
 //! `add` layer. Projection shortcuts (1×1 conv + BN) are used wherever the shape changes,
 //! including ResNet20 (the paper's option B; option A's zero padding has no weights to load).
 
-use snnergy_core::{Network, NetworkBuilder, Workload, WorkloadError};
+use snnergy_core::{
+    BuildContext, Component, ConfigError, Network, NetworkBuilder, Workload, WorkloadError,
+};
 
 use crate::ModelConfig;
 
@@ -24,8 +26,19 @@ pub enum ResNetDepth {
 }
 
 impl ResNetDepth {
+    /// The ResNet with `layers` layers (18, 19, 20 or 34).
+    pub const fn of(layers: u8) -> Self {
+        match layers {
+            18 => ResNetDepth::ResNet18,
+            19 => ResNetDepth::ResNet19,
+            20 => ResNetDepth::ResNet20,
+            34 => ResNetDepth::ResNet34,
+            _ => panic!("ResNet comes with 18, 19, 20 or 34 layers"),
+        }
+    }
+
     /// Registered name.
-    pub fn name(self) -> &'static str {
+    pub const fn name(self) -> &'static str {
         match self {
             ResNetDepth::ResNet18 => "resnet18",
             ResNetDepth::ResNet19 => "resnet19",
@@ -35,7 +48,7 @@ impl ResNetDepth {
     }
 
     /// One-line description.
-    pub fn summary(self) -> &'static str {
+    pub const fn summary(self) -> &'static str {
         match self {
             ResNetDepth::ResNet18 => {
                 "ResNet18, basic blocks [2,2,2,2] (ImageNet: torchvision's; CIFAR: 3×3 stem, no max pooling)"
@@ -161,5 +174,20 @@ impl Workload for ResNet {
             b.linear("fc", classes, true, false);
         }
         b.finish()
+    }
+}
+
+/// `resnet18`, `resnet19`, `resnet20` and `resnet34` as registered components.
+#[derive(Debug)]
+pub struct ResNetWorkload<const LAYERS: u8>;
+
+impl<const LAYERS: u8> Component for ResNetWorkload<LAYERS> {
+    type Interface = dyn Workload;
+    type Config = ModelConfig;
+    const NAME: &'static str = ResNetDepth::of(LAYERS).name();
+    const SUMMARY: &'static str = ResNetDepth::of(LAYERS).summary();
+
+    fn build(config: ModelConfig, _: &BuildContext<'_>) -> Result<Box<dyn Workload>, ConfigError> {
+        crate::boxed(ResNet::new(ResNetDepth::of(LAYERS), config))
     }
 }

@@ -1,6 +1,8 @@
 //! VGG (Simonyan & Zisserman 2015).
 
-use snnergy_core::{Network, NetworkBuilder, Workload, WorkloadError};
+use snnergy_core::{
+    BuildContext, Component, ConfigError, Network, NetworkBuilder, Workload, WorkloadError,
+};
 
 use crate::ModelConfig;
 
@@ -21,8 +23,37 @@ pub enum VggDepth {
 const M: u32 = 0;
 
 impl VggDepth {
+    /// The configuration with `layers` weighted layers (11, 13, 16 or 19).
+    pub const fn of(layers: u8) -> Self {
+        match layers {
+            11 => VggDepth::Vgg11,
+            13 => VggDepth::Vgg13,
+            16 => VggDepth::Vgg16,
+            19 => VggDepth::Vgg19,
+            _ => panic!("VGG comes with 11, 13, 16 or 19 layers"),
+        }
+    }
+
+    /// One-line description.
+    pub const fn summary(self) -> &'static str {
+        match self {
+            VggDepth::Vgg11 => {
+                "VGG11 (CIFAR: BatchNorm, 2×2 average pooling, 512→classes head; ImageNet: torchvision's)"
+            }
+            VggDepth::Vgg13 => {
+                "VGG13 (CIFAR: BatchNorm, 2×2 average pooling, 512→classes head; ImageNet: torchvision's)"
+            }
+            VggDepth::Vgg16 => {
+                "VGG16 (CIFAR: BatchNorm, 2×2 average pooling, 512→classes head; ImageNet: torchvision's)"
+            }
+            VggDepth::Vgg19 => {
+                "VGG19 (CIFAR: BatchNorm, 2×2 average pooling, 512→classes head; ImageNet: torchvision's)"
+            }
+        }
+    }
+
     /// Registered name.
-    pub fn name(self) -> &'static str {
+    pub const fn name(self) -> &'static str {
         match self {
             VggDepth::Vgg11 => "vgg11",
             VggDepth::Vgg13 => "vgg13",
@@ -95,5 +126,20 @@ impl Workload for Vgg {
             b.linear("classifier", classes, true, false);
         }
         b.finish()
+    }
+}
+
+/// `vgg11`, `vgg13`, `vgg16` and `vgg19` as registered components (`LAYERS` of them).
+#[derive(Debug)]
+pub struct VggWorkload<const LAYERS: u8>;
+
+impl<const LAYERS: u8> Component for VggWorkload<LAYERS> {
+    type Interface = dyn Workload;
+    type Config = ModelConfig;
+    const NAME: &'static str = VggDepth::of(LAYERS).name();
+    const SUMMARY: &'static str = VggDepth::of(LAYERS).summary();
+
+    fn build(config: ModelConfig, _: &BuildContext<'_>) -> Result<Box<dyn Workload>, ConfigError> {
+        crate::boxed(Vgg::new(VggDepth::of(LAYERS), config))
     }
 }

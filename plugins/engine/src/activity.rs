@@ -2,13 +2,15 @@
 //! QNN twin for the non-zero fractions) on real data, at each T the analysis asks for.
 
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::Arc;
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use snnergy_core::activity::resolve;
+use snnergy_analysis::resolve;
+use snnergy_core::activity::Provenance;
 use snnergy_core::{
-    ActivityContext, ActivityError, ActivitySource, Assumption, Network, OperatingPoint, Registry,
-    Workload,
+    ActivityContext, ActivityError, ActivitySource, Assumption, BuildContext, Component,
+    ConfigError, Network, OperatingPoint, Workload,
 };
 
 use crate::data::{DEBIAN_FASHION_MNIST, Dataset, Split};
@@ -21,7 +23,7 @@ use crate::sim::{
 };
 
 /// Which data set format to read.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema, Default)]
 #[serde(rename_all = "kebab-case")]
 pub enum DatasetKind {
     /// Fashion-MNIST IDX files (default folder: Debian's `dataset-fashion-mnist`).
@@ -35,80 +37,59 @@ pub enum DatasetKind {
 
 /// Data, neuron and run settings of the engine, shared by the `engine` activity source and
 /// the `snnergy engine` command.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
 pub struct EngineSettings {
-    /// Data set format.
-    #[serde(default)]
+    /// `fashion-mnist` (IDX; default folder /usr/share/datasets/fashion-mnist), `mnist` (IDX)
+    /// or `cifar10` (binary batches)
     pub dataset: DatasetKind,
-    /// Folder holding the data set files.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// folder with the data set files (IDX: t10k-/train-images-idx3-ubyte[.gz] and labels;
+    /// CIFAR-10: test_batch.bin, data_batch_N.bin)
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub data: Option<PathBuf>,
-    /// Test or training split.
-    #[serde(default)]
+    /// `test` (default) or `train`
     pub split: Split,
-    /// Per-channel mean subtracted from pixels in [0, 1] (empty: no normalization).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    /// per-channel mean subtracted from pixels scaled to [0, 1] (with `std`); default none
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub mean: Vec<f64>,
-    /// Per-channel standard deviation (with `mean`).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    /// per-channel standard deviation (with `mean`)
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub std: Vec<f64>,
-    /// Images to simulate (0: the whole split).
-    #[serde(default = "default_samples")]
+    /// images to simulate, the first of the split (0: all); default 256
     pub samples: usize,
-    /// Images per batch.
-    #[serde(default = "default_batch")]
+    /// images per batch; default 64
     pub batch: usize,
-    /// Firing threshold θ.
-    #[serde(default = "default_threshold")]
+    /// firing threshold θ; default 0.9999 (1 − 1e-4, the reference code's)
     pub threshold: f64,
-    /// `if` or `lif`.
-    #[serde(default)]
+    /// `if` (default) or `lif`
+    #[schemars(with = "String")]
     pub neuron: NeuronKind,
-    /// Membrane fraction kept per step for `lif`.
-    #[serde(default = "default_leak")]
+    /// membrane fraction kept per step for `lif`; default 0.9
     pub leak: f64,
-    /// `subtract` or `zero`.
-    #[serde(default)]
+    /// `subtract` (default) or `zero`
+    #[schemars(with = "String")]
     pub reset: Reset,
-    /// `direct` or `rate`.
-    #[serde(default)]
+    /// `direct` (analog image into the first layer every step, default) or `rate` (seeded
+    /// Bernoulli spikes); must match [analysis] input_coding
+    #[schemars(with = "String")]
     pub coding: Coding,
-    /// `membrane` or `spike-count`.
-    #[serde(default)]
+    /// `membrane` (default: output layer integrates, largest wins) or `spike-count`
+    #[schemars(with = "String")]
     pub readout: Readout,
-    /// `auto`, `dense` or `sparse`.
-    #[serde(default)]
+    /// synaptic kernels: `auto` (event-driven below `sparse_below` input density), `dense` or
+    /// `sparse`; the spikes do not depend on it beyond f32 rounding
+    #[schemars(with = "String")]
     pub path: PathChoice,
-    /// Input density at or below which `auto` goes event-driven.
-    #[serde(default = "default_sparse_below")]
+    /// input density at or below which `auto` takes the event-driven path; default 0.25
     pub sparse_below: f64,
-    /// Seed of the rate coder.
-    #[serde(default)]
+    /// seed of the rate coder; default 0
     pub seed: u64,
-    /// Record the spike rate of every time step.
-    #[serde(default)]
+    /// record the spike rate of every time step; default false
     pub step_rates: bool,
-    /// Quantizer shift φ: membranes start at φ·θ, the twin quantizes ⌊T·z/θ + φ⌋ (0: Q_T of
-    /// the paper; 0.5: QCFS). Must be the φ the network was trained with.
-    #[serde(default)]
+    /// quantizer shift φ in [0, 1): membranes start at φ·θ and the twin quantizes ⌊T·z/θ + φ⌋;
+    /// 0 (default) is the paper's Q_T, 0.5 the QCFS quantizer (Bu et al., ICLR 2022). Must
+    /// match the φ the weights were trained with
     pub shift: f64,
-}
-
-fn default_samples() -> usize {
-    256
-}
-fn default_batch() -> usize {
-    64
-}
-fn default_threshold() -> f64 {
-    DEFAULT_THRESHOLD
-}
-fn default_leak() -> f64 {
-    0.9
-}
-fn default_sparse_below() -> f64 {
-    DEFAULT_SPARSE_BELOW
 }
 
 impl Default for EngineSettings {
@@ -119,16 +100,16 @@ impl Default for EngineSettings {
             split: Split::Test,
             mean: Vec::new(),
             std: Vec::new(),
-            samples: default_samples(),
-            batch: default_batch(),
-            threshold: default_threshold(),
+            samples: 256,
+            batch: 64,
+            threshold: DEFAULT_THRESHOLD,
             neuron: NeuronKind::If,
-            leak: default_leak(),
+            leak: 0.9,
             reset: Reset::Subtract,
             coding: Coding::Direct,
             readout: Readout::Membrane,
             path: PathChoice::Auto,
-            sparse_below: default_sparse_below(),
+            sparse_below: DEFAULT_SPARSE_BELOW,
             seed: 0,
             step_rates: false,
             shift: 0.0,
@@ -225,7 +206,6 @@ impl EngineSettings {
         weights: &Path,
         base_dir: &Path,
         timesteps: u32,
-        progress: bool,
     ) -> Result<Measurement> {
         self.validate()?;
         let cfg = self.snn_config(timesteps);
@@ -240,24 +220,25 @@ impl EngineSettings {
             &RunOptions {
                 samples: self.samples,
                 batch: self.batch,
-                progress,
             },
         )
     }
 }
 
 /// `[activity] type = "engine"`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
 pub struct EngineActivityConfig {
-    /// The network to run: a workload type name or a workload table; default: the analysed
-    /// workload itself.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// network to run: a workload type name ("vgg11") or table ({type = "custom", …}); default:
+    /// the analysed workload. Its neuron layers must carry the workload's names
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<serde_json::Value>")]
     pub model: Option<toml::Value>,
-    /// Weights (safetensors), relative to the pipeline file.
+    /// safetensors file with PyTorch module names (L.weight, L.bias,
+    /// BN.weight/bias/running_mean/running_var), relative to the pipeline
     pub weights: PathBuf,
-    /// Where to write the measured profile (`{T}` is replaced by the time steps); optional.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// optional path to write the measured profile to (.json or .csv; `{T}` is replaced by T)
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub profile: Option<PathBuf>,
     /// Data and neuron settings.
     #[serde(flatten)]
@@ -275,135 +256,96 @@ impl Default for EngineActivityConfig {
     }
 }
 
-/// The documented parameters.
-pub const PARAMS: &[(&str, &str)] = &[
-    (
-        "model",
-        "network to run: a workload type name (\"vgg11\") or table ({type = \"custom\", …}); default: the analysed workload. Its neuron layers must carry the workload's names",
-    ),
-    (
-        "weights",
-        "safetensors file with PyTorch module names (L.weight, L.bias, BN.weight/bias/running_mean/running_var), relative to the pipeline",
-    ),
-    (
-        "profile",
-        "optional path to write the measured profile to (.json or .csv; `{T}` is replaced by T)",
-    ),
-    (
-        "dataset",
-        "`fashion-mnist` (IDX; default folder /usr/share/datasets/fashion-mnist), `mnist` (IDX) or `cifar10` (binary batches)",
-    ),
-    (
-        "data",
-        "folder with the data set files (IDX: t10k-/train-images-idx3-ubyte[.gz] and labels; CIFAR-10: test_batch.bin, data_batch_N.bin)",
-    ),
-    ("split", "`test` (default) or `train`"),
-    (
-        "mean",
-        "per-channel mean subtracted from pixels scaled to [0, 1] (with `std`); default none",
-    ),
-    ("std", "per-channel standard deviation (with `mean`)"),
-    (
-        "samples",
-        "images to simulate, the first of the split (0: all); default 256",
-    ),
-    ("batch", "images per batch; default 64"),
-    (
-        "threshold",
-        "firing threshold θ; default 0.9999 (1 − 1e-4, the reference code's)",
-    ),
-    ("neuron", "`if` (default) or `lif`"),
-    (
-        "leak",
-        "membrane fraction kept per step for `lif`; default 0.9",
-    ),
-    ("reset", "`subtract` (default) or `zero`"),
-    (
-        "coding",
-        "`direct` (analog image into the first layer every step, default) or `rate` (seeded Bernoulli spikes); must match [analysis] input_coding",
-    ),
-    (
-        "readout",
-        "`membrane` (default: output layer integrates, largest wins) or `spike-count`",
-    ),
-    (
-        "path",
-        "synaptic kernels: `auto` (event-driven below `sparse_below` input density), `dense` or `sparse`; the spikes do not depend on it beyond f32 rounding",
-    ),
-    (
-        "sparse_below",
-        "input density at or below which `auto` takes the event-driven path; default 0.25",
-    ),
-    ("seed", "seed of the rate coder; default 0"),
-    (
-        "step_rates",
-        "record the spike rate of every time step; default false",
-    ),
-    (
-        "shift",
-        "quantizer shift φ in [0, 1): membranes start at φ·θ and the twin quantizes ⌊T·z/θ + φ⌋; 0 (default) is the paper's Q_T, 0.5 the QCFS quantizer (Bu et al., ICLR 2022). Must match the φ the weights were trained with",
-    ),
-];
-
 /// The `engine` activity source.
 #[derive(Debug)]
 pub struct EngineActivity {
     config: EngineActivityConfig,
-    measurements: Mutex<Vec<Measurement>>,
+    /// The network of `model`, built through the pipeline's registry; `None`: the analysed
+    /// workload's own.
+    model: Option<Box<dyn Workload>>,
 }
 
 fn act_err(e: impl std::fmt::Display) -> ActivityError {
     ActivityError::Invalid(format!("engine: {e}"))
 }
 
-impl EngineActivity {
-    /// Checks the configuration (no files are read until the analysis runs).
-    pub fn new(config: EngineActivityConfig) -> Result<Self> {
-        config.settings.validate()?;
-        if let Some(m) = &config.model
-            && !matches!(m, toml::Value::String(_) | toml::Value::Table(_))
-        {
-            return Err(EngineError::Invalid(format!(
-                "`model` must be a workload type name or a workload table, found {}",
-                m.type_str()
-            )));
-        }
-        Ok(Self {
-            config,
-            measurements: Mutex::new(Vec::new()),
-        })
+impl Component for EngineActivity {
+    type Interface = dyn ActivitySource;
+    type Config = EngineActivityConfig;
+    const NAME: &'static str = "engine";
+    const SUMMARY: &'static str = "per-layer spike rates measured by running the converted SNN and its QNN twin on real data (needs weights)";
+
+    fn build(
+        config: EngineActivityConfig,
+        ctx: &BuildContext<'_>,
+    ) -> std::result::Result<Box<dyn ActivitySource>, ConfigError> {
+        Ok(Box::new(EngineActivity::new(config, ctx)?))
     }
 
-    /// The measurements made so far (one per T analysed).
-    pub fn measurements(&self) -> Vec<Measurement> {
-        self.measurements
-            .lock()
-            .map(|m| m.clone())
-            .unwrap_or_default()
+    fn example() -> toml::Table {
+        // Runs as printed from a checkout's `pipelines/` folder: the shipped Fashion-MNIST
+        // weights on the committed test images (its workload is the network in
+        // pipelines/engine-fashion-mnist.toml).
+        let mut t = toml::Table::new();
+        t.insert("weights".into(), "weights/fmnist-vgg-t6.safetensors".into());
+        t.insert(
+            "data".into(),
+            "../plugins/engine/tests/fixtures/fashion-mnist".into(),
+        );
+        t.insert("samples".into(), 64.into());
+        t
+    }
+}
+
+impl EngineActivity {
+    /// Checks the configuration and builds its `model` through `ctx`'s registry (no files
+    /// are read until the analysis runs).
+    pub fn new(
+        config: EngineActivityConfig,
+        ctx: &BuildContext<'_>,
+    ) -> std::result::Result<Self, ConfigError> {
+        config
+            .settings
+            .validate()
+            .map_err(|e| ConfigError::new(e.to_string()))?;
+        let model = match &config.model {
+            None => None,
+            Some(m) => {
+                let (name, params) = match m {
+                    toml::Value::String(s) => (s.clone(), toml::Table::new()),
+                    toml::Value::Table(t) => {
+                        let mut t = t.clone();
+                        let Some(toml::Value::String(name)) = t.remove("type") else {
+                            return Err(ConfigError::new(
+                                "a workload table needs `type = \"<workload>\"`",
+                            )
+                            .at_key("model"));
+                        };
+                        (name, t)
+                    }
+                    other => {
+                        return Err(ConfigError::new(format!(
+                            "must be a workload type name or a workload table, found {}",
+                            other.type_str()
+                        ))
+                        .at_key("model"));
+                    }
+                };
+                let w: Box<dyn Workload> = ctx
+                    .registry
+                    .build_in(&name, params, ctx)
+                    .map_err(|e| ConfigError::new(format!("`model`: {e}")))?;
+                Some(w)
+            }
+        };
+        Ok(Self { config, model })
     }
 
     fn model_network(&self, analysed: &Network) -> Result<Network> {
-        let Some(model) = &self.config.model else {
+        let Some(model) = &self.model else {
             return Ok(analysed.clone());
         };
-        let registry = Registry::builtin().map_err(|e| EngineError::Invalid(e.to_string()))?;
-        let (name, params) = match model {
-            toml::Value::String(s) => (s.clone(), toml::Table::new()),
-            toml::Value::Table(t) => {
-                let mut t = t.clone();
-                let Some(toml::Value::String(name)) = t.remove("type") else {
-                    return Err(EngineError::Invalid(
-                        "`model` table needs `type = \"<workload>\"`".into(),
-                    ));
-                };
-                (name, t)
-            }
-            _ => unreachable!("checked in EngineActivity::new"),
-        };
-        let w: Box<dyn Workload> = registry
-            .build(&name, params)
-            .map_err(|e| EngineError::Invalid(format!("`model`: {e}")))?;
-        let net = w
+        let net = model
             .network()
             .map_err(|e| EngineError::Invalid(format!("`model`: {e}")))?;
         let names = |n: &Network| -> Vec<String> {
@@ -444,7 +386,7 @@ impl ActivitySource for EngineActivity {
         let m = self
             .config
             .settings
-            .measure(net, &weights, ctx.base_dir, ctx.timesteps, true)
+            .measure(net, &weights, ctx.base_dir, ctx.timesteps)
             .map_err(act_err)?;
         tracing::info!(
             network = %m.network,
@@ -487,9 +429,11 @@ impl ActivitySource for EngineActivity {
         }
         let mut point = profile.to_point(network, Path::new(&label), None)?;
         point.label = label;
-        if let Ok(mut all) = self.measurements.lock() {
-            all.push(m);
-        }
+        let record = serde_json::to_value(&m).map_err(act_err)?;
+        point.provenance = Some(Arc::new(Provenance {
+            source: Self::NAME.to_string(),
+            record,
+        }));
         Ok(vec![point])
     }
 

@@ -13,7 +13,17 @@ use crate::error::{EngineError, Result};
 pub const DEBIAN_FASHION_MNIST: &str = "/usr/share/datasets/fashion-mnist";
 
 /// Training or test part of a data set.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, Default)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    serde::Serialize,
+    serde::Deserialize,
+    schemars::JsonSchema,
+    Default,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum Split {
     /// The test set (`t10k-*`, `test_batch.bin`).

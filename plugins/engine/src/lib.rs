@@ -14,18 +14,24 @@
 //! - [`train`]: QNN training for conversion (Q_T with a straight-through gradient, BatchNorm,
 //!   SGD/Adam, schedules, augmentation, regularizers), checkpoints, `[train]` for pipelines.
 //!
-//! Tensors are f32 in NCHW order. GEMMs use matrixmultiply through ndarray, single-threaded;
+//! Tensors are f32 in NCHW order. GEMMs use the `gemm` crate ([`matmul`]), single-threaded;
 //! parallelism is over chunks of the batch only, never nested.
 //!
 //! # Speed
 //!
-//! Dense layers run im2col + one GEMM per sub-batch (matrixmultiply with its AVX-512 kernels,
-//! single-threaded); layers whose input is sparse run event-driven kernels that touch only
-//! the active inputs (branch-free compaction, then contiguous `value × weight-row` updates of
-//! a channel-last accumulator), vectorized for AVX2/AVX-512 when the CPU has them. `auto`
-//! picks per layer and step by measured input density. Under direct coding the first layer's
-//! current is computed once, as the image does not change between steps. Chunks of each
-//! batch run in parallel on rayon's pool; buffers are reused per thread across chunks.
+//! The SNN runs layer by layer, each layer over all T steps of a few images at once (a
+//! layer's spikes at step t depend only on its inputs up to step t, so every neuron computes
+//! exactly what a step-by-step run computes): one kernel call per layer instead of T, and each
+//! membrane stays in a register through its T steps. Dense layers run im2col (one shifted
+//! copy per plane for stride-1 "same" convolutions) + one GEMM per sub-batch (the `gemm`
+//! crate with its AVX-512 kernels, single-threaded); layers whose input is sparse run
+//! event-driven kernels that touch only the active inputs (found through 16-wide bit masks),
+//! adding contiguous `value × weight-row` runs into a channel-last accumulator band by band
+//! of output rows, so the band and one input channel's weights stay in L1. Both are built for
+//! AVX2/AVX-512 when the CPU has them. `auto` picks per layer and step by measured input
+//! density. Under direct coding the first layer's current is computed once, as the image
+//! does not change between steps. Chunks of each batch run in parallel on rayon's pool;
+//! buffers are reused per thread across chunks.
 //! `cargo run --release -p snnergy-engine --example bench` measures one configuration;
 //! `plugins/engine/tools/bench.py` runs it next to the same SNN in PyTorch.
 //!
@@ -53,6 +59,7 @@
 pub mod activity;
 pub mod data;
 pub mod error;
+pub mod matmul;
 pub mod model;
 pub mod ops;
 pub mod rng;
@@ -64,38 +71,14 @@ pub use activity::{EngineActivity, EngineActivityConfig, EngineSettings};
 pub use data::{Dataset, Split};
 pub use error::EngineError;
 pub use model::{Compiled, Model};
-pub use run::{Measurement, RunOptions, run_dataset, run_images};
+pub use run::{Measurement, PROGRESS_TARGET, RunOptions, run_dataset, run_images};
 pub use sim::SnnConfig;
 
-use snnergy_core::registry::Spec;
-use snnergy_core::{ActivitySource, ConfigError, Registry, RegistryError};
+use snnergy_core::{Registry, RegistryError};
 
+/// The engine's components: adding one is one line here.
 fn register(r: &mut Registry) -> Result<(), RegistryError> {
-    r.register::<dyn ActivitySource, EngineActivityConfig, _>(
-        Spec {
-            name: "engine",
-            summary: "per-layer spike rates measured by running the converted SNN and its QNN twin on real data (needs weights)",
-            params: activity::PARAMS,
-        },
-        |c| {
-            EngineActivity::new(c)
-                .map(|a| Box::new(a) as Box<dyn ActivitySource>)
-                .map_err(|e| ConfigError::new(e.to_string()))
-        },
-    )?;
-    // The example runs as printed from a checkout's `pipelines/` folder: the shipped
-    // Fashion-MNIST weights on the committed test images (its workload is the network in
-    // pipelines/engine-fashion-mnist.toml).
-    let example: toml::Table = [
-        ("weights", "weights/fmnist-vgg-t6.safetensors"),
-        ("data", "../plugins/engine/tests/fixtures/fashion-mnist"),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), toml::Value::String(v.to_string())))
-    .chain([("samples".to_string(), toml::Value::Integer(64))])
-    .collect();
-    r.set_example::<dyn ActivitySource>("engine", example);
-    Ok(())
+    r.add::<EngineActivity>()
 }
 
 snnergy_core::register_builtins!(register);

@@ -178,24 +178,6 @@ fn check_finite(name: &str, data: &[f32]) -> Result<()> {
     Ok(())
 }
 
-fn f16_to_f32(h: u16) -> f32 {
-    let sign = ((h >> 15) as u32) << 31;
-    let exp = ((h >> 10) & 0x1f) as u32;
-    let frac = (h & 0x3ff) as u32;
-    let bits = match (exp, frac) {
-        (0, 0) => sign,
-        (0, f) => {
-            // Subnormal half: f · 2^-24.
-            let v = f as f32 * (1.0 / 16_777_216.0);
-            return if sign != 0 { -v } else { v };
-        }
-        (0x1f, 0) => sign | 0x7f80_0000,
-        (0x1f, f) => sign | 0x7f80_0000 | (f << 13),
-        (e, f) => sign | ((e + 112) << 23) | (f << 13),
-    };
-    f32::from_bits(bits)
-}
-
 fn to_f32(file: &Path, name: &str, view: &TensorView<'_>) -> Result<Vec<f32>> {
     let bytes = view.data();
     let out: Vec<f32> = match view.dtype() {
@@ -209,11 +191,11 @@ fn to_f32(file: &Path, name: &str, view: &TensorView<'_>) -> Result<Vec<f32>> {
             .collect(),
         Dtype::F16 => bytes
             .chunks_exact(2)
-            .map(|b| f16_to_f32(u16::from_le_bytes([b[0], b[1]])))
+            .map(|b| half::f16::from_le_bytes([b[0], b[1]]).to_f32())
             .collect(),
         Dtype::BF16 => bytes
             .chunks_exact(2)
-            .map(|b| f32::from_bits((u16::from_le_bytes([b[0], b[1]]) as u32) << 16))
+            .map(|b| half::bf16::from_le_bytes([b[0], b[1]]).to_f32())
             .collect(),
         other => {
             return Err(EngineError::WeightsFile {

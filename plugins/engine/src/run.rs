@@ -1,11 +1,13 @@
 //! Running a compiled network over a data set: batches, rayon over chunks of each batch,
 //! progress, and the measurement that becomes an activity profile.
+//!
+//! Progress is a `tracing` event per batch under the target [`PROGRESS_TARGET`] (fields
+//! `done` and `total`, images), so a program shows it as it likes and a library draws nothing.
 
-use std::io::IsTerminal;
 use std::time::Instant;
 
 use rayon::prelude::*;
-use snnergy_core::activity::{ProfileEntry, ProfileFile};
+use snnergy_analysis::{ProfileEntry, ProfileFile};
 
 use crate::data::Dataset;
 use crate::error::{EngineError, Result};
@@ -162,6 +164,9 @@ impl Measurement {
     }
 }
 
+/// The `tracing` target of progress events.
+pub const PROGRESS_TARGET: &str = "snnergy::progress";
+
 /// How a data set is run.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct RunOptions {
@@ -169,8 +174,6 @@ pub struct RunOptions {
     pub samples: usize,
     /// Images per batch.
     pub batch: usize,
-    /// Show a progress bar (only ever drawn on a terminal).
-    pub progress: bool,
 }
 
 impl Default for RunOptions {
@@ -178,7 +181,6 @@ impl Default for RunOptions {
         Self {
             samples: 0,
             batch: 64,
-            progress: true,
         }
     }
 }
@@ -331,20 +333,8 @@ pub fn run_dataset(
             data.len()
         );
     }
-    let bar = if opts.progress && std::io::stderr().is_terminal() {
-        let b = indicatif::ProgressBar::new(n as u64);
-        b.set_style(
-            indicatif::ProgressStyle::with_template(
-                "{spinner} {msg} [{bar:30}] {pos}/{len} images, {per_sec}, ETA {eta}",
-            )
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
-            .progress_chars("=> "),
-        );
-        b.set_message(format!("{} T={}", net.network.name, cfg.timesteps));
-        b
-    } else {
-        indicatif::ProgressBar::hidden()
-    };
+    let what = format!("{} T={}", net.network.name, cfg.timesteps);
+    tracing::trace!(target: PROGRESS_TARGET, done = 0u64, total = n as u64, "{what}");
     let start = Instant::now();
     let mut total = ChunkCounts::default();
     let mut b0 = 0;
@@ -353,10 +343,9 @@ pub fn run_dataset(
         let x = data.batch(b0..b1);
         let counts = run_images(net, &x, &data.labels[b0..b1], b0 as u64, cfg)?;
         total.merge(&counts);
-        bar.inc((b1 - b0) as u64);
+        tracing::trace!(target: PROGRESS_TARGET, done = b1 as u64, total = n as u64, "{what}");
         b0 = b1;
     }
-    bar.finish_and_clear();
     let mut m = Measurement::from_counts(net, &total, cfg);
     m.seconds = start.elapsed().as_secs_f64();
     Ok(m)

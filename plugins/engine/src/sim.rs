@@ -116,8 +116,10 @@ pub struct SnnConfig {
 pub const DEFAULT_THRESHOLD: f64 = 0.9999;
 
 /// Input density at or below which `auto` takes the event-driven path. On the VGG-style
-/// network of `plugins/engine/tools/bench.py` (spike rates 5–10 %, 1×28×28 and 3×32×32)
-/// 0.25 used the least CPU time of 0.10, 0.15, 0.25 and 0.35, by a few percent.
+/// network of `plugins/engine/tools/bench.py` (spike rates 5, 10 and 20 %, 1×28×28 and
+/// 3×32×32) with the banded event-driven kernel and the gemm-based dense one, 0.10, 0.15,
+/// 0.20 and 0.25 used the same CPU time within 2 % (the crossover lies in that range); 0.25
+/// is kept.
 pub const DEFAULT_SPARSE_BELOW: f64 = 0.25;
 
 impl Default for SnnConfig {
@@ -282,6 +284,78 @@ fn apply(
     }
 }
 
+/// Layer `i`'s synaptic op over the time steps of `m` images: `out` receives `out_steps`
+/// slices (1 if the inputs are the same at every step). Conv and linear layers choose their
+/// kernel per step (by the density of that step's input under `auto`); consecutive steps with
+/// the same choice run as one call. Returns the steps run event-driven and dense.
+#[allow(clippy::too_many_arguments)]
+fn apply_steps<'a>(
+    net: &Compiled,
+    i: usize,
+    src: &dyn Fn(&Source) -> &'a Steps,
+    m: usize,
+    out_steps: usize,
+    out: &mut [f32],
+    path: PathChoice,
+    sparse_below: f32,
+    scratch: &mut Scratch,
+) -> (u64, u64) {
+    let layer = &net.network.layers[i];
+    let x = src(&layer.sources[0]);
+    let len = out_len(net, i) * m;
+    let in_len = layer.input.numel() as usize * m;
+    match &net.ops[i] {
+        Op::Conv(_) | Op::Linear(_) => {
+            let choice: Vec<bool> = (0..x.steps)
+                .map(|t| match path {
+                    PathChoice::Dense => false,
+                    PathChoice::Sparse => true,
+                    PathChoice::Auto => {
+                        (ops::count_nonzero(x.at(t)) as f32) <= sparse_below * in_len as f32
+                    }
+                })
+                .collect();
+            let mut t0 = 0;
+            while t0 < x.steps {
+                let sparse = choice[t0];
+                let t1 = (t0..x.steps)
+                    .find(|&t| choice[t] != sparse)
+                    .unwrap_or(x.steps);
+                let images = (t1 - t0) * m;
+                let xs = &x.data[t0 * in_len..t1 * in_len];
+                let os = &mut out[t0 * len..t1 * len];
+                match (&net.ops[i], sparse) {
+                    (Op::Conv(op), true) => ops::conv_sparse(op, xs, images, os, scratch),
+                    (Op::Conv(op), false) => ops::conv_dense(op, xs, images, os, scratch),
+                    (Op::Linear(op), true) => ops::linear_sparse(op, xs, images, os),
+                    (Op::Linear(op), false) => ops::linear_dense(op, xs, images, os),
+                    _ => unreachable!("conv or linear"),
+                }
+                t0 = t1;
+            }
+            let sparse = choice.iter().filter(|s| **s).count() as u64;
+            (sparse, choice.len() as u64 - sparse)
+        }
+        Op::AvgPool(op) | Op::MaxPool(op) => {
+            let max = matches!(net.ops[i], Op::MaxPool(_));
+            ops::pool(op, max, &x.data, x.steps * m, out);
+            (0, 0)
+        }
+        Op::Add => {
+            for t in 0..out_steps {
+                let o = &mut out[t * len..][..len];
+                o.copy_from_slice(x.at(t));
+                for s in &layer.sources[1..] {
+                    for (o, v) in o.iter_mut().zip(src(s).at(t)) {
+                        *o += v;
+                    }
+                }
+            }
+            (0, 0)
+        }
+    }
+}
+
 /// Buffers of finished simulations, kept per thread for the next chunk. Batches of large
 /// images would otherwise map, fault in and unmap tens of MiB per batch.
 #[derive(Debug, Default)]
@@ -312,6 +386,20 @@ fn take<T: Clone + Default>(pool: &mut Vec<Vec<T>>, len: usize) -> Vec<T> {
 
 fn zeros(len: usize) -> Vec<f32> {
     POOL.with_borrow_mut(|p| take(&mut p.f32s, len))
+}
+
+/// A buffer of `len` values for a kernel that writes every one of them: a pooled buffer keeps
+/// whatever it held, which saves clearing megabytes per layer.
+fn overwritten(len: usize) -> Vec<f32> {
+    POOL.with_borrow_mut(|p| match p.f32s.iter().position(|v| v.capacity() >= len) {
+        Some(i) => {
+            let mut v = p.f32s.swap_remove(i);
+            v.truncate(len);
+            v.resize(len, 0.0);
+            v
+        }
+        None => vec![0.0; len],
+    })
 }
 
 fn zeros_u32(len: usize) -> Vec<u32> {
@@ -431,9 +519,36 @@ pub struct Simulation {
     pub output_membrane: Vec<f32>,
 }
 
+/// Floats one layer's values over all time steps of a sub-chunk may take (4 MiB): the
+/// simulation runs a few images at a time so that a layer's T steps stay in L2/L3 while the
+/// next layer reads them.
+const STEPS_BUDGET: usize = 1 << 20;
+
+/// A layer's values over the time steps of a sub-chunk: `steps` slices of `len` values, one
+/// slice when they are the same at every step.
+#[derive(Debug, Default)]
+struct Steps {
+    data: Vec<f32>,
+    steps: usize,
+    len: usize,
+}
+
+impl Steps {
+    fn at(&self, t: usize) -> &[f32] {
+        let t = if self.steps == 1 { 0 } else { t };
+        &self.data[t * self.len..][..self.len]
+    }
+}
+
 /// Runs the twin and the SNN on `n` images `x` (NCHW, values as given to the first layer)
 /// with labels `labels` (may be empty). `first_index` is the global index of the first image,
 /// which seeds its rate coder so results do not depend on how the batch was chunked.
+///
+/// The SNN is computed layer by layer, each layer over all T steps at once: layer l's spikes
+/// at step t depend only on layer l−1's spikes at steps up to t, so the order of the
+/// arithmetic of every neuron, and with it every spike, is the one of a step-by-step run. The
+/// layer's synaptic current then comes from one kernel call over T steps' inputs (a larger
+/// GEMM, the weights read once), and each membrane stays in a register through its T steps.
 pub fn simulate(
     net: &Compiled,
     x: &[f32],
@@ -468,22 +583,16 @@ pub fn simulate(
                 Source::Layer(j) => constant[*j] && !fires(*j),
             });
     }
-    let mut cached: Vec<Vec<f32>> = vec![Vec::new(); nl];
-
-    let mut cur: Vec<Vec<f32>> = (0..nl).map(|i| zeros(out_len(net, i) * n)).collect();
-    let mut membrane: Vec<Vec<f32>> = (0..nl)
-        .map(|i| {
-            if fires(i) {
-                let mut v = zeros(out_len(net, i) * n);
-                if cfg.shift != 0.0 {
-                    v.fill(cfg.shift * cfg.threshold);
-                }
-                v
-            } else {
-                Vec::new()
+    // The last layer reading each layer's output, so a layer's steps are freed once read.
+    let mut last_use = vec![0usize; nl];
+    for (i, l) in layers.iter().enumerate() {
+        for s in &l.sources {
+            if let Source::Layer(j) = s {
+                last_use[*j] = last_use[*j].max(i);
             }
-        })
-        .collect();
+        }
+    }
+
     let mut spikes: Vec<Counts> = (0..nl)
         .map(|i| {
             if fires(i) {
@@ -499,95 +608,136 @@ pub fn simulate(
         layers: vec![LayerCounts::default(); nl],
         ..Default::default()
     };
-    if cfg.step_rates {
-        for (i, c) in counts.layers.iter_mut().enumerate() {
-            if layers[i].neuron {
-                c.step_spikes = vec![0; steps];
-            }
-        }
-    }
+    let mut step_totals = vec![vec![0u64; steps]; nl];
     let in_len = net.network.input.numel() as usize;
-    let mut coded = if cfg.coding == Coding::Rate {
-        zeros(in_len * n)
-    } else {
-        Vec::new()
-    };
     let mut scratch = take_scratch();
-    let mut coders: Vec<SplitMix64> = (0..n as u64)
-        .map(|b| SplitMix64::stream(cfg.seed, first_index + b))
-        .collect();
+    let widest = (0..nl)
+        .map(|i| out_len(net, i))
+        .max()
+        .unwrap_or(1)
+        .max(in_len);
+    let per_sub = (STEPS_BUDGET / (steps * widest).max(1)).clamp(1, n.max(1));
 
-    for t in 0..steps {
-        let input: &[f32] = match cfg.coding {
-            Coding::Direct => x,
+    let mut b0 = 0;
+    while b0 < n {
+        let m = per_sub.min(n - b0);
+        let images = &x[b0 * in_len..][..m * in_len];
+        let input = match cfg.coding {
+            Coding::Direct => Steps {
+                data: {
+                    let mut v = overwritten(m * in_len);
+                    v.copy_from_slice(images);
+                    v
+                },
+                steps: 1,
+                len: m * in_len,
+            },
             Coding::Rate => {
-                for (b, g) in coders.iter_mut().enumerate() {
-                    for (o, p) in coded[b * in_len..][..in_len]
-                        .iter_mut()
-                        .zip(&x[b * in_len..][..in_len])
-                    {
-                        *o = if g.next_f32() < *p { 1.0 } else { 0.0 };
+                // Each image draws from its own stream, step after step, pixel after pixel,
+                // so the spikes do not depend on how images are grouped.
+                let mut coded = overwritten(steps * m * in_len);
+                for b in 0..m {
+                    let mut g = SplitMix64::stream(cfg.seed, first_index + (b0 + b) as u64);
+                    let px = &images[b * in_len..][..in_len];
+                    for t in 0..steps {
+                        let o = &mut coded[(t * m + b) * in_len..][..in_len];
+                        for (o, p) in o.iter_mut().zip(px) {
+                            *o = if g.next_f32() < *p { 1.0 } else { 0.0 };
+                        }
                     }
                 }
-                counts.input_spikes += coded.iter().filter(|v| **v != 0.0).count() as u64;
-                &coded
+                counts.input_spikes += ops::count_nonzero(&coded) as u64;
+                Steps {
+                    data: coded,
+                    steps,
+                    len: m * in_len,
+                }
             }
         };
+        let mut outs: Vec<Steps> = (0..nl).map(|_| Steps::default()).collect();
         for i in 0..nl {
-            let (prev, rest) = cur.split_at_mut(i);
-            let out = &mut rest[0];
-            // A direct-coded image is analog and dense: it always takes the GEMM path.
-            let analog_input = cfg.coding == Coding::Direct
-                && layers[i].sources.contains(&Source::Input)
-                && matches!(layers[i].kind, LayerKind::Conv2d { .. } | LayerKind::Linear);
-            let path = if analog_input {
-                PathChoice::Dense
-            } else {
-                cfg.path
-            };
-            if constant[i] && t > 0 {
-                out.copy_from_slice(&cached[i]);
-            } else {
-                match apply(
+            let len = out_len(net, i) * m;
+            let cur_steps = if constant[i] { 1 } else { steps };
+            let mut cur = overwritten(cur_steps * len);
+            {
+                let src = |s: &Source| -> &Steps {
+                    match s {
+                        Source::Input => &input,
+                        Source::Layer(j) => &outs[*j],
+                    }
+                };
+                // A direct-coded image is analog and dense: it always takes the GEMM path.
+                let analog_input = cfg.coding == Coding::Direct
+                    && layers[i].sources.contains(&Source::Input)
+                    && matches!(layers[i].kind, LayerKind::Conv2d { .. } | LayerKind::Linear);
+                let path = if analog_input {
+                    PathChoice::Dense
+                } else {
+                    cfg.path
+                };
+                let (sparse, dense) = apply_steps(
                     net,
                     i,
-                    input,
-                    prev,
-                    n,
-                    out,
+                    &src,
+                    m,
+                    cur_steps,
+                    &mut cur,
                     path,
                     cfg.sparse_below,
                     &mut scratch,
-                ) {
-                    Some(true) => counts.layers[i].sparse_calls += 1,
-                    Some(false) => counts.layers[i].dense_calls += 1,
-                    None => {}
-                }
-                if constant[i] {
-                    let mut c = zeros(out.len());
-                    c.copy_from_slice(out);
-                    cached[i] = c;
-                }
+                );
+                counts.layers[i].sparse_calls += sparse;
+                counts.layers[i].dense_calls += dense;
             }
             if i == last {
-                for (a, z) in integrated.iter_mut().zip(out.iter()) {
-                    *a += z;
+                let acc = &mut integrated[b0 * out_len(net, i)..][..len];
+                for t in 0..steps {
+                    let z = &cur[if cur_steps == 1 { 0 } else { t * len }..][..len];
+                    for (a, z) in acc.iter_mut().zip(z) {
+                        *a += z;
+                    }
                 }
             }
-            if fires(i) {
-                let v = &mut membrane[i];
-                let sp = &mut spikes[i];
-                let step_total = ops::fire(
-                    out,
-                    v,
-                    sp,
+            let value = if fires(i) {
+                let mut fired = overwritten(steps * len);
+                ops::fire_steps(
+                    &cur,
+                    cur_steps,
+                    &mut fired,
+                    &mut spikes[i][b0 * out_len(net, i)..][..len],
+                    &mut step_totals[i],
+                    cfg.shift * cfg.threshold,
                     leak,
                     cfg.threshold,
                     cfg.reset == Reset::Subtract,
                 );
-                if let Some(s) = counts.layers[i].step_spikes.get_mut(t) {
-                    *s += step_total;
+                recycle([cur], []);
+                Steps {
+                    data: fired,
+                    steps,
+                    len,
                 }
+            } else {
+                Steps {
+                    data: cur,
+                    steps: cur_steps,
+                    len,
+                }
+            };
+            outs[i] = value;
+            for j in 0..i {
+                if last_use[j] == i {
+                    recycle([std::mem::take(&mut outs[j].data)], []);
+                }
+            }
+        }
+        recycle(outs.into_iter().map(|s| s.data).chain([input.data]), []);
+        b0 += m;
+    }
+    if cfg.step_rates {
+        for (i, c) in counts.layers.iter_mut().enumerate() {
+            if layers[i].neuron {
+                c.step_spikes = std::mem::take(&mut step_totals[i]);
             }
         }
     }
@@ -652,14 +802,7 @@ pub fn simulate(
         }
     }
     return_scratch(scratch);
-    recycle(
-        cur.into_iter()
-            .chain(membrane)
-            .chain(cached)
-            .chain(twin)
-            .chain([coded]),
-        [],
-    );
+    recycle(twin, []);
     Simulation {
         counts,
         neuron_spikes: spikes,

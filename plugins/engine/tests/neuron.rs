@@ -412,3 +412,34 @@ fn event_driven_convolution_equals_dense_for_every_kernel_stride_and_padding() {
         );
     }
 }
+
+#[test]
+fn event_driven_convolution_equals_dense_across_accumulator_bands() {
+    // Outputs wide and deep enough that the event-driven kernel scatters in several bands of
+    // output rows, with events in the rows where bands meet.
+    use snnergy_engine::model::Op;
+    use snnergy_engine::ops::{Scratch, conv_dense, conv_sparse};
+    use snnergy_engine::rng::SplitMix64;
+    let mut g = SplitMix64::new(5);
+    for (k, s, p) in [(3, 1, 1), (3, 2, 1)] {
+        let mut b = NetworkBuilder::new("conv", Shape::new(2, 40, 33));
+        b.conv("c", 32, k, s, p, true, None, true).unwrap();
+        let net = b.finish().unwrap();
+        let mut compiled = Model::random(net, 9).unwrap().compile().unwrap();
+        compiled.round_to_grid(8).unwrap();
+        let Op::Conv(op) = &compiled.ops[0] else {
+            panic!("a convolution")
+        };
+        let n = 2;
+        let x: Vec<f32> = (0..n * 2 * 40 * 33)
+            .map(|_| if g.next_f32() < 0.1 { 1.0 } else { 0.0 })
+            .collect();
+        let len = n * op.output.numel() as usize;
+        let (mut dense, mut sparse) = (vec![0.0; len], vec![0.0; len]);
+        let mut scratch = Scratch::default();
+        conv_dense(op, &x, n, &mut dense, &mut scratch);
+        conv_sparse(op, &x, n, &mut sparse, &mut scratch);
+        let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&dense), bits(&sparse), "stride {s}");
+    }
+}

@@ -2,8 +2,9 @@
 
 mod common;
 
-use snnergy_core::activity::ProfileFile;
-use snnergy_core::{Pipeline, Registry};
+use snnergy_analysis::Pipeline;
+use snnergy_analysis::ProfileFile;
+use snnergy_core::Registry;
 use snnergy_engine::Model;
 
 fn registry() -> Registry {
@@ -103,7 +104,6 @@ fn a_measured_profile_written_as_csv_reads_back_as_the_same_operating_point() {
         &data,
         &cfg,
         &snnergy_engine::RunOptions {
-            progress: false,
             ..Default::default()
         },
     )

@@ -6,7 +6,9 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use snnergy_core::{Network, NetworkBuilder, Registry, RegularizedLayer, Regularizer, Shape};
+use snnergy_core::{
+    BuildContext, Network, NetworkBuilder, Registry, RegularizedLayer, Regularizer, Shape,
+};
 use snnergy_engine::Model;
 use snnergy_engine::model::Role;
 use snnergy_engine::rng::SplitMix64;
@@ -23,7 +25,7 @@ fn registry() -> Registry {
     // Name an item of each built-in crate so their registrations are linked in.
     let _ = snnergy_archs::tables::builtin("paper-v1");
     let _ = snnergy_models::InputSpec::default();
-    let _ = EnergyAware::new(EnergyAwareConfig::default());
+    let _ = snnergy_regularizers::ActivationL1::default();
     Registry::builtin().unwrap()
 }
 
@@ -188,12 +190,15 @@ fn each_regularizer_lowers_what_it_penalizes() {
     let net = common::small_vgg();
     let registry = registry();
     let energy = || {
-        let mut e = EnergyAware::new(EnergyAwareConfig {
-            weight: 1e-4,
-            ..EnergyAwareConfig::default()
-        })
+        let mut e = EnergyAware::new(
+            EnergyAwareConfig {
+                weight: 1e-4,
+                ..EnergyAwareConfig::default()
+            },
+            &BuildContext::new(&registry),
+        )
         .unwrap();
-        e.prepare(&net, 6, &registry).unwrap();
+        e.prepare(&net, 6).unwrap();
         e
     };
     let layer_weights = energy().layer_weights().to_vec();
@@ -416,7 +421,7 @@ fn bad_training_settings_are_refused_with_their_key() {
     .unwrap();
     let cfg = TrainConfig::from_table(&t).unwrap();
     let e = cfg
-        .regularizers(&registry(), &common::small_vgg(), 6)
+        .regularizers(&BuildContext::new(&registry()), &common::small_vgg(), 6)
         .unwrap_err();
     assert_eq!(e.key.as_deref(), Some("regularizer[1].weight"));
     assert!(e.message.contains("-0.05"), "{}", e.message);
@@ -448,4 +453,30 @@ fn data_of_another_shape_is_refused() {
     .unwrap_err()
     .to_string();
     assert!(err.contains("1×8×8") || err.contains("28×28"), "{err}");
+}
+
+#[test]
+fn training_gives_the_same_weights_bit_for_bit_on_one_thread_and_on_three() {
+    // Batch 37: more than two convolution groups, with a partial last one, so the weight
+    // gradients are summed over groups that the threads compute in different orders.
+    let (x, y) = random_batch(37, 64, 5, 11);
+    let train_on = |threads: usize| {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        pool.install(|| {
+            let model = init_model(residual_net(), 3).unwrap();
+            let mut t =
+                Trainer::new(&model, &config("optimizer = \"adam\""), 4, Vec::new()).unwrap();
+            for _ in 0..3 {
+                t.step(&x, &y, 1e-2).unwrap();
+            }
+            t.slots()
+                .iter()
+                .map(|s| s.value.iter().map(|v| v.to_bits()).collect::<Vec<_>>())
+                .collect::<Vec<_>>()
+        })
+    };
+    assert_eq!(train_on(1), train_on(3));
 }

@@ -14,6 +14,11 @@ process's VmHWM). Both sides do the same work per batch: T steps of the SNN (the
 current computed once, as the image does not change under direct coding) and per-layer spike
 counts; with --with-twin also the QNN twin, as a measurement does. PyTorch runs its SNN densely (conv2d per step), as SNN libraries on
 CPU do; the engine runs dense (im2col + GEMM), event-driven, and auto.
+
+The last lines are one per case, `ratio <case> <snnergy images/s>/<pytorch images/s> = <x.xx>`,
+with <case> as <path>:<weights>:<input> (for example `event-driven:calibrated-0.10:1x28x28`).
+On a shared machine, --wait-idle makes every measurement wait until the other processes leave
+the cores idle, and --baseline-bin measures another build (before a change) in the same rounds.
 """
 
 import argparse
@@ -41,6 +46,27 @@ def peak_rss_mib():
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) / 1024.0
     return float("nan")
+
+
+def busy_cores(interval=1.0):
+    """Cores' worth of CPU time the whole machine used over `interval` seconds."""
+    def sample():
+        f = [int(v) for v in open("/proc/stat").readline().split()[1:]]
+        return sum(f), f[3] + f[4]
+    t0, i0 = sample()
+    time.sleep(interval)
+    t1, i1 = sample()
+    return os.cpu_count() * (1 - (i1 - i0) / max(t1 - t0, 1))
+
+
+def wait_idle(limit):
+    """Waits up to `limit` seconds for the machine to be idle (less than a quarter of a core
+    busy); returns the busy cores seen last."""
+    deadline = time.time() + limit
+    busy = busy_cores()
+    while busy > 0.25 and time.time() < deadline:
+        busy = busy_cores()
+    return busy
 
 
 def images(size, n):
@@ -120,6 +146,10 @@ def main():
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--repeat", type=int, default=3, help="runs per implementation; the fastest counts")
     p.add_argument(
+        "--wait-idle", type=float, default=0, metavar="SECONDS",
+        help="before each measurement, wait up to this long for the machine to be idle",
+    )
+    p.add_argument(
         "--with-twin", action="store_true",
         help="also run the QNN twin on both sides (what a measurement does); default: the SNN alone",
     )
@@ -127,6 +157,10 @@ def main():
     p.add_argument("--size", type=int, default=28, help=argparse.SUPPRESS)
     p.add_argument("--weights", help=argparse.SUPPRESS)
     p.add_argument("--bin", default=os.path.join(ROOT, "target", "release", "examples", "bench"))
+    p.add_argument(
+        "--baseline-bin", metavar="BIN",
+        help="another build of the bench example, measured in the same rounds (before/after a change)",
+    )
     args = p.parse_args()
     if args.child:
         return torch_child(args)
@@ -155,9 +189,9 @@ def main():
     for label, size, w in configs:
         ch = 1 if size == 28 else 3
         data = ["--data", FMNIST, "--dataset", "idx"] if size == 28 else ["--data", tmp, "--dataset", "cifar10"]
-        def engine(path):
+        def engine(path, exe=args.bin):
             out = subprocess.run(
-                [args.bin, "--weights", w, *data, "--channels", str(ch), "--size", str(size),
+                [exe, "--weights", w, *data, "--channels", str(ch), "--size", str(size),
                  "--timesteps", str(args.T), "--batch", str(args.batch), "--batches", str(args.batches),
                  "--path", path, *([] if args.with_twin else ["--no-twin"])],
                 check=True, capture_output=True, text=True,
@@ -176,11 +210,16 @@ def main():
 
         # The machine is shared: every implementation runs --repeat times, interleaved, and
         # keeps its fastest run.
+        runs = [("pytorch", pytorch), ("dense", lambda: engine("dense")),
+                ("sparse", lambda: engine("sparse")), ("auto", lambda: engine("auto"))]
+        if args.baseline_bin:
+            runs += [(f"baseline-{p}", lambda p=p: engine(p, args.baseline_bin)) for p in ("dense", "sparse", "auto")]
         results = {}
         for _ in range(args.repeat):
-            for key, run in (("pytorch", pytorch), ("dense", lambda: engine("dense")),
-                             ("sparse", lambda: engine("sparse")), ("auto", lambda: engine("auto"))):
+            for key, run in runs:
+                busy = wait_idle(args.wait_idle) if args.wait_idle else None
                 r = run()
+                r["busy_cores_before"] = busy
                 if key not in results or r["images_per_s"] > results[key]["images_per_s"]:
                     results[key] = r
         rows.append((label, size, results))
@@ -200,6 +239,16 @@ def main():
         f"T = {args.T}, batch {args.batch}, {n} images per measurement, {args.threads} threads each, "
         f"{'SNN + QNN twin' if args.with_twin else 'SNN alone'}, best of {args.repeat}, torch {torch.__version__}"
     )
+    names = {"dense": "dense", "sparse": "event-driven", "auto": "auto"}
+    if args.baseline_bin:
+        names.update({f"baseline-{k}": f"baseline-{v}" for k, v in list(names.items())})
+    for label, size, results in rows:
+        ch = 1 if size == 28 else 3
+        pt = results["pytorch"]["images_per_s"]
+        for key, name in names.items():
+            ours = results[key]["images_per_s"]
+            case = f"{name}:{label.replace(' ', '-')}:{ch}x{size}x{size}"
+            print(f"ratio {case} {ours:.1f}/{pt:.1f} = {ours / pt:.2f}")
 
 
 if __name__ == "__main__":

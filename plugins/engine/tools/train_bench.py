@@ -8,7 +8,9 @@ Both sides train the VGG-style QNN of pipelines/engine-fashion-mnist.toml (five 
 BatchNorm and Q_T at T = 6, 2x2 average pools, a linear classifier) with Adam on the same
 Fashion-MNIST training batches: forward, cross-entropy, backward, update. Each round runs
 snnergy and PyTorch one after the other (each on all threads, default 2); the script prints
-every measurement as a JSON line, then the medians and their ratio.
+every measurement as a JSON line, then the medians and their ratio; the last line is
+`ratio training <snnergy samples/s>/<pytorch samples/s> = <x.xx>`. On a shared machine,
+--wait-idle makes every measurement wait until the other processes leave the cores idle.
 """
 
 import argparse
@@ -26,6 +28,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", "..", ".."))
 sys.path.insert(0, HERE)
 from snn_torch import FMNIST, fashion_mnist, vgg_layers  # noqa: E402
+from bench import wait_idle  # noqa: E402
 
 
 def torch_run(a):
@@ -60,9 +63,8 @@ def torch_run(a):
 
 
 def engine_run(a):
-    exe = os.path.join(ROOT, "target", "release", "examples", "train_bench")
     out = subprocess.run(
-        [exe, "--data", a.data, "--batch", str(a.batch), "--steps", str(a.steps),
+        [a.bin, "--data", a.data, "--batch", str(a.batch), "--steps", str(a.steps),
          "--warmup", str(a.warmup)],
         check=True, capture_output=True, text=True,
         env=dict(os.environ, RAYON_NUM_THREADS=str(a.threads)),
@@ -78,12 +80,19 @@ def main():
     p.add_argument("--warmup", type=int, default=3)
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--wait-idle", type=float, default=0, metavar="SECONDS",
+                   help="before each measurement, wait up to this long for the machine to be idle")
+    p.add_argument("--bin", default=os.path.join(ROOT, "target", "release", "examples", "train_bench"))
     a = p.parse_args()
     ours, theirs = [], []
     for _ in range(a.rounds):
+        if a.wait_idle:
+            wait_idle(a.wait_idle)
         e = engine_run(a)
         print(json.dumps(e), flush=True)
         ours.append(e["samples_per_s"])
+        if a.wait_idle:
+            wait_idle(a.wait_idle)
         t = torch_run(a)
         print(json.dumps(t), flush=True)
         theirs.append(t["samples_per_s"])
@@ -92,6 +101,7 @@ def main():
         f"median training throughput: snnergy {m_ours:.0f} samples/s, PyTorch {m_theirs:.0f} "
         f"samples/s, ratio {m_ours / m_theirs:.2f} (batch {a.batch}, {a.threads} threads)"
     )
+    print(f"ratio training {m_ours:.1f}/{m_theirs:.1f} = {m_ours / m_theirs:.2f}")
 
 
 if __name__ == "__main__":

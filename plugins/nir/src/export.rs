@@ -2,6 +2,7 @@
 
 use snnergy_core::{LayerKind, Shape, Source};
 use snnergy_engine::model::{Model, Op};
+use snnergy_engine::sim::Reset;
 
 use crate::graph::{Graph, Node, Value};
 use crate::{DEFAULT_DT, NirError};
@@ -13,8 +14,9 @@ pub struct ExportOptions {
     pub threshold: f64,
     /// Membrane fraction kept per step (1: IF nodes; below 1: LIF nodes).
     pub leak: f64,
-    /// Reset by subtraction (recorded in each node's metadata, as NIR resets to `v_reset`).
-    pub subtract: bool,
+    /// What a spike does to the membrane; by subtraction is recorded in each node's metadata,
+    /// as NIR itself resets to `v_reset`.
+    pub reset: Reset,
     /// Euler step the LIF time constants are given for, seconds.
     pub dt: f64,
 }
@@ -24,7 +26,7 @@ impl Default for ExportOptions {
         Self {
             threshold: 1.0 - 1e-4,
             leak: 1.0,
-            subtract: true,
+            reset: Reset::Subtract,
             dt: DEFAULT_DT,
         }
     }
@@ -187,7 +189,7 @@ pub fn export(model: &Model, opts: &ExportOptions) -> Result<Graph, NirError> {
             n = n
                 .with("v_threshold", full(&shape, opts.threshold))
                 .with("v_reset", full(&shape, 0.0));
-            if opts.subtract {
+            if opts.reset == Reset::Subtract {
                 n.metadata.insert("reset".into(), Value::text("subtract"));
             }
             nodes.push(n);

@@ -2,8 +2,13 @@
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 
+use std::path::PathBuf;
+
 use serde::Serialize;
+use snnergy_engine::activity::DatasetKind;
 use snnergy_engine::model::Tensor;
+use snnergy_engine::sim::{NeuronKind, Readout, Reset};
+use snnergy_engine::{EngineActivityConfig, EngineSettings};
 use snnergy_models::{Custom, CustomLayer};
 
 use crate::graph::{Graph, Node, Value};
@@ -30,16 +35,60 @@ impl Default for ImportOptions {
 /// The engine's neuron settings a graph implies (keys of `[activity] type = "engine"`).
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct NeuronSettings {
-    /// `if` or `lif`.
-    pub neuron: String,
+    /// IF or LIF.
+    pub neuron: NeuronKind,
     /// Membrane fraction kept per step.
     pub leak: f64,
-    /// `subtract` or `zero`.
-    pub reset: String,
+    /// By subtraction or to zero.
+    pub reset: Reset,
     /// Firing threshold after folding every neuron's own threshold and gain into the weights.
     pub threshold: f64,
     /// `membrane` (the graph ends in a leaky integrator or a plain layer) or `spike-count`.
-    pub readout: String,
+    pub readout: Readout,
+}
+
+impl NeuronSettings {
+    /// Sets these on the engine's settings, leaving data and run settings as they are.
+    pub fn apply(&self, settings: &mut EngineSettings) {
+        settings.neuron = self.neuron;
+        settings.leak = self.leak;
+        settings.reset = self.reset;
+        settings.threshold = self.threshold;
+        settings.readout = self.readout;
+    }
+}
+
+impl std::fmt::Display for NeuronSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} neurons (", name_of(&self.neuron))?;
+        if self.neuron == NeuronKind::Lif {
+            write!(f, "leak {}, ", self.leak)?;
+        }
+        write!(
+            f,
+            "reset {}, threshold {}), readout by {}",
+            name_of(&self.reset),
+            self.threshold,
+            name_of(&self.readout)
+        )
+    }
+}
+
+/// The images the engine measures an imported network's spikes on.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct EngineData {
+    /// Data set format.
+    pub dataset: DatasetKind,
+    /// Folder with its files (default: the data set's usual place, if it has one).
+    pub data: Option<PathBuf>,
+}
+
+/// Kebab-case name of a unit enum, as in pipelines.
+pub(crate) fn name_of<T: Serialize>(value: &T) -> String {
+    match serde_json::to_value(value) {
+        Ok(serde_json::Value::String(s)) => s,
+        other => format!("{other:?}"),
+    }
 }
 
 /// What a graph becomes.
@@ -124,8 +173,8 @@ struct Builder {
     layers: Vec<CustomLayer>,
     tensors: BTreeMap<String, Tensor>,
     notes: Vec<String>,
-    neuron: Option<(String, f64, String, String)>, // neuron, leak, reset, node that set it
-    readout: String,
+    neuron: Option<(NeuronKind, f64, Reset, String)>, // neuron, leak, reset, node that set it
+    readout: Readout,
 }
 
 fn layer(op: &str, name: &str) -> CustomLayer {
@@ -249,22 +298,26 @@ impl Builder {
     fn set_neuron(
         &mut self,
         n: &Node,
-        neuron: &str,
+        neuron: NeuronKind,
         leak: f64,
-        reset: &str,
+        reset: Reset,
     ) -> Result<(), NirError> {
         match &self.neuron {
             None => {
-                self.neuron = Some((neuron.into(), leak, reset.into(), n.name.clone()));
+                self.neuron = Some((neuron, leak, reset, n.name.clone()));
                 Ok(())
             }
             Some((k, l, r, first)) => {
-                if k != neuron || (l - leak).abs() > 1e-9 || r != reset {
+                if *k != neuron || (l - leak).abs() > 1e-9 || *r != reset {
                     Err(NirError::node(
                         &n.name,
                         &n.kind,
                         format!(
-                            "{neuron} neuron (leak {leak}, reset {reset}) differs from `{first}` ({k}, leak {l}, reset {r}); snnergy's engine runs one neuron model for the whole network"
+                            "{} neuron (leak {leak}, reset {}) differs from `{first}` ({}, leak {l}, reset {}); snnergy's engine runs one neuron model for the whole network",
+                            name_of(&neuron),
+                            name_of(&reset),
+                            name_of(k),
+                            name_of(r)
                         ),
                     ))
                 } else {
@@ -275,11 +328,11 @@ impl Builder {
     }
 }
 
-fn reset_of(n: &Node) -> Result<String, NirError> {
+fn reset_of(n: &Node) -> Result<Reset, NirError> {
     if let Some(Value::Text { data, .. }) = n.metadata.get("reset")
         && data.first().map(String::as_str) == Some("subtract")
     {
-        return Ok("subtract".into());
+        return Ok(Reset::Subtract);
     }
     let zero = match n.params.get("v_reset") {
         Some(Value::Array { data, .. }) => data.iter().all(|v| *v == 0.0),
@@ -287,7 +340,7 @@ fn reset_of(n: &Node) -> Result<String, NirError> {
         Some(_) => false,
     };
     if zero {
-        Ok("zero".into())
+        Ok(Reset::Zero)
     } else {
         Err(NirError::node(
             &n.name,
@@ -408,7 +461,7 @@ pub fn import(graph: &Graph, opts: &ImportOptions) -> Result<Imported, NirError>
         tensors: BTreeMap::new(),
         notes: Vec::new(),
         neuron: None,
-        readout: "membrane".into(),
+        readout: Readout::Membrane,
     };
     // The engine's threshold: the first spiking node's, when all its neurons share it, so a
     // graph of identical neurons imports without touching its weights.
@@ -495,7 +548,7 @@ pub fn import(graph: &Graph, opts: &ImportOptions) -> Result<Imported, NirError>
                 {
                     // The readout neurons spike: the engine counts them instead.
                     l.neuron = Some(false);
-                    b.readout = "spike-count".into();
+                    b.readout = Readout::SpikeCount;
                 }
                 continue;
             }
@@ -659,9 +712,9 @@ pub fn import(graph: &Graph, opts: &ImportOptions) -> Result<Imported, NirError>
                 let (_, th) = array(n, "v_threshold")?;
                 let (_, r) = array(n, "r")?;
                 let reset = reset_of(n)?;
-                let (neuron, leak, gain): (&str, f64, Vec<f64>) = match n.kind.as_str() {
+                let (neuron, leak, gain): (NeuronKind, f64, Vec<f64>) = match n.kind.as_str() {
                     "IF" => (
-                        "if",
+                        NeuronKind::If,
                         1.0,
                         th.iter()
                             .enumerate()
@@ -699,11 +752,11 @@ pub fn import(graph: &Graph, opts: &ImportOptions) -> Result<Imported, NirError>
                                     / t
                             })
                             .collect();
-                        ("lif", 1.0 - k, gains)
+                        (NeuronKind::Lif, 1.0 - k, gains)
                     }
                 };
                 b.fold(n, &src, &gain)?;
-                b.set_neuron(n, neuron, leak, &reset)?;
+                b.set_neuron(n, neuron, leak, reset)?;
                 if let Some(l) = b.find(&name) {
                     l.neuron = Some(true);
                 }
@@ -786,7 +839,7 @@ pub fn import(graph: &Graph, opts: &ImportOptions) -> Result<Imported, NirError>
     let (neuron, leak, reset, _) = b
         .neuron
         .clone()
-        .unwrap_or_else(|| ("if".into(), 1.0, "subtract".into(), String::new()));
+        .unwrap_or_else(|| (NeuronKind::If, 1.0, Reset::Subtract, String::new()));
     if leak < 1.0 {
         b.notes.push(format!(
             "LIF neurons stepped with dt = {} s: leak = 1 − dt/τ = {leak}",
@@ -814,33 +867,44 @@ pub fn import(graph: &Graph, opts: &ImportOptions) -> Result<Imported, NirError>
 
 impl Imported {
     /// A pipeline that analyses the imported network with the engine measuring its spikes:
-    /// `weights` is the weight file's path relative to the pipeline, `data` the engine's data
-    /// keys (`dataset`, `data`, …) if known. Without data the activity is a uniform
-    /// assumption and the engine table is left commented out, ready to fill in.
-    pub fn pipeline_toml(&self, weights: &str, timesteps: u32, data: &toml::Table) -> String {
+    /// `weights` is the weight file's path relative to the pipeline, `data` the images to
+    /// measure on, if known. Without data the activity is a uniform assumption and the engine
+    /// table is left commented out, ready to fill in.
+    pub fn pipeline_toml(
+        &self,
+        weights: &str,
+        timesteps: u32,
+        data: Option<&EngineData>,
+    ) -> String {
         let mut doc = toml::Table::new();
         let mut analysis = toml::Table::new();
         analysis.insert("timesteps".into(), toml::Value::Integer(timesteps as i64));
         doc.insert("analysis".into(), toml::Value::Table(analysis));
         let mut workload = toml::Table::try_from(&self.workload).unwrap_or_default();
         workload.insert("type".into(), toml::Value::String("custom".into()));
+        let mut config = EngineActivityConfig {
+            weights: weights.into(),
+            ..Default::default()
+        };
+        self.neuron.apply(&mut config.settings);
+        if let Some(d) = data {
+            config.settings.dataset = d.dataset;
+            config.settings.data = d.data.clone();
+        }
+        // What the graph decided, and the data if given; the engine's defaults for the rest.
+        let mut keep = vec!["weights", "threshold", "neuron", "reset", "readout"];
+        if self.neuron.neuron == NeuronKind::Lif {
+            keep.push("leak");
+        }
+        if data.is_some() {
+            keep.extend(["dataset", "data"]);
+        }
         let mut engine = toml::Table::new();
         engine.insert("type".into(), toml::Value::String("engine".into()));
-        engine.insert("weights".into(), toml::Value::String(weights.into()));
-        for (k, v) in [
-            ("neuron", toml::Value::String(self.neuron.neuron.clone())),
-            ("leak", toml::Value::Float(self.neuron.leak)),
-            ("reset", toml::Value::String(self.neuron.reset.clone())),
-            ("threshold", toml::Value::Float(self.neuron.threshold)),
-            ("readout", toml::Value::String(self.neuron.readout.clone())),
-        ] {
-            if k == "leak" && self.neuron.neuron == "if" {
-                continue;
+        for (k, v) in toml::Table::try_from(&config).unwrap_or_default() {
+            if keep.contains(&k.as_str()) {
+                engine.insert(k, v);
             }
-            engine.insert(k.into(), v);
-        }
-        for (k, v) in data {
-            engine.insert(k.clone(), v.clone());
         }
         let energy = |t: &str| toml::Value::String(t.into());
         let arch = |t: &str, e: &str| {
@@ -858,7 +922,7 @@ impl Imported {
             arch("neuromorphic", "yan-22nm"),
         ]);
         let mut tail = String::new();
-        if data.is_empty() {
+        if data.is_none() {
             let mut uniform = toml::Table::new();
             uniform.insert("type".into(), toml::Value::String("uniform".into()));
             uniform.insert(

@@ -26,7 +26,7 @@ pub mod import;
 
 pub use export::{ExportOptions, export};
 pub use graph::{Graph, Node, Value};
-pub use import::{ImportOptions, Imported, import};
+pub use import::{EngineData, ImportOptions, Imported, NeuronSettings, import};
 
 /// The step NIR neurons are discretized with unless told otherwise (snnTorch's export step).
 pub const DEFAULT_DT: f64 = 1e-4;

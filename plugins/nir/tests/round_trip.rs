@@ -54,7 +54,7 @@ fn the_shipped_network_comes_back_from_nir_with_its_folded_weights() {
             .collect()
     };
     assert_eq!(names(&net), names(&original.network));
-    assert_eq!(imported.neuron.reset, "subtract");
+    assert_eq!(imported.neuron.reset, snnergy_engine::sim::Reset::Subtract);
     assert_eq!(imported.neuron.threshold, 1.0 - 1e-4);
     let back = Model::from_tensors(net, imported.tensors, &file)
         .unwrap()

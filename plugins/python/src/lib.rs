@@ -14,7 +14,11 @@ use std::sync::Mutex;
 use pyo3::create_exception;
 use pyo3::exceptions::PyException;
 use pyo3::prelude::*;
-use snnergy::core::{Error, Kind, Registry, Workload};
+use snnergy::analysis::{Pipeline, ProfileFile};
+use snnergy::core::{AnalysisSettings, Error, Kind, Registry, Workload};
+use snnergy::engine::sim::Reset;
+use snnergy::plugin_host::{PluginError as LoadError, PluginRegistry as _};
+use snnergy::report::Render as _;
 
 create_exception!(
     snnergy,
@@ -86,9 +90,12 @@ fn to_py(e: Error) -> PyErr {
         Error::Arch(_) => ArchitectureError::new_err(msg),
         Error::Price(_) => PriceError::new_err(msg),
         Error::Registry(_) => RegistryError::new_err(msg),
-        Error::Plugin(_) => PluginError::new_err(msg),
         _ => SnnergyError::new_err(msg),
     }
+}
+
+fn plugin_err(e: LoadError) -> PyErr {
+    PluginError::new_err(e.to_string())
 }
 
 fn json_err(e: serde_json::Error) -> PyErr {
@@ -109,10 +116,23 @@ fn registry() -> PyResult<Registry> {
         .unwrap_or_else(Registry::empty))
 }
 
+/// TOML has no null: a key set to `None` in Python means "not set".
+fn drop_nulls(v: &mut serde_json::Value) {
+    match v {
+        serde_json::Value::Object(map) => {
+            map.retain(|_, v| !v.is_null());
+            map.values_mut().for_each(drop_nulls);
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(drop_nulls),
+        _ => {}
+    }
+}
+
+/// A table from JSON text, keeping the caller's key order (`type` first).
 fn table_from_json(json: &str, what: &str) -> PyResult<toml::Table> {
-    let v: serde_json::Value = serde_json::from_str(json).map_err(json_err)?;
-    snnergy::core::plugin::json_to_toml_table(&v)
-        .map_err(|m| ConfigError::new_err(format!("{what}: {m}")))
+    let mut v: serde_json::Value = serde_json::from_str(json).map_err(json_err)?;
+    drop_nulls(&mut v);
+    serde_json::from_value(v).map_err(|e| ConfigError::new_err(format!("{what}: {e}")))
 }
 
 /// Runs a pipeline given as TOML text (`text`) or as a file (`path`), and returns
@@ -133,14 +153,13 @@ fn run(
     py.detach(move || -> PyResult<String> {
         let pipeline = match (&text, &path) {
             (Some(t), _) => {
-                let mut p =
-                    snnergy::core::Pipeline::from_toml(t, None, &registry).map_err(to_py)?;
+                let mut p = Pipeline::from_toml(t, None, &registry).map_err(to_py)?;
                 if let Some(b) = &base_dir {
                     p.base_dir = b.clone();
                 }
                 p
             }
-            (None, Some(p)) => snnergy::core::Pipeline::from_file(p, &registry).map_err(to_py)?,
+            (None, Some(p)) => Pipeline::from_file(p, &registry).map_err(to_py)?,
             (None, None) => {
                 return Err(ConfigError::new_err(
                     "give a pipeline as TOML text or as a path",
@@ -163,8 +182,9 @@ fn run(
                         "nowhere to write the report: give `out` or set [analysis] output",
                     )
                 })?;
-            let figures = snnergy::plot::write_figures(&report, &dir).map_err(to_py)?;
-            written = report.write_to(&dir, &figures).map_err(to_py)?;
+            let io = |e: snnergy::report::ReportError| SnnergyError::new_err(e.to_string());
+            let figures = snnergy::report::write_figures(&report, &dir).map_err(io)?;
+            written = report.write_to(&dir, &figures).map_err(io)?;
             written.extend(figures.iter().map(|(_, name)| dir.join(name)));
         }
         let verdicts = report.verdicts();
@@ -181,12 +201,7 @@ fn run(
 /// A pipeline given as a JSON object, as TOML text (what `run` takes).
 #[pyfunction]
 fn toml_from_json(json: &str) -> PyResult<String> {
-    // Straight from JSON keeps the caller's key order (`type` first); JSON's nulls, which
-    // TOML cannot hold, need the dropping conversion.
-    let table = match serde_json::from_str::<toml::Table>(json) {
-        Ok(t) => t,
-        Err(_) => table_from_json(json, "pipeline")?,
-    };
+    let table = table_from_json(json, "pipeline")?;
     toml::to_string(&table).map_err(|e| ConfigError::new_err(format!("pipeline: {e}")))
 }
 
@@ -247,7 +262,7 @@ fn load_plugin(py: Python<'_>, path: PathBuf) -> PyResult<String> {
     let mut registry = registry()?;
     let lib = py
         .detach(|| registry.load_plugin(&path))
-        .map_err(|e| to_py(e.into()))?;
+        .map_err(plugin_err)?;
     let provided = serde_json::to_string(lib.components()).map_err(json_err)?;
     *REGISTRY.lock().unwrap_or_else(|p| p.into_inner()) = Some(registry);
     Ok(provided)
@@ -262,7 +277,7 @@ fn build_network(workload_json: &str) -> PyResult<snnergy::core::Network> {
         ));
     };
     let w: Box<dyn Workload> = registry()?
-        .build(&name, table)
+        .build::<dyn Workload>(&name, table)
         .map_err(|e| to_py(e.into()))?;
     w.network().map_err(|e| to_py(e.into()))
 }
@@ -279,7 +294,7 @@ fn network(workload_json: &str) -> PyResult<String> {
 #[pyfunction]
 fn check_profile(workload_json: &str, profile_json: &str, label: &str) -> PyResult<()> {
     let net = build_network(workload_json)?;
-    let file: snnergy::core::ProfileFile = serde_json::from_str(profile_json)
+    let file: ProfileFile = serde_json::from_str(profile_json)
         .map_err(|e| ActivityError::new_err(format!("{label}: not a valid profile ({e})")))?;
     file.to_point(&net, Path::new(label), None)
         .map(|_| ())
@@ -296,12 +311,12 @@ fn metrics(
     settings_json: Option<&str>,
 ) -> PyResult<String> {
     let net = build_network(workload_json)?;
-    let file: snnergy::core::ProfileFile = serde_json::from_str(profile_json)
+    let file: ProfileFile = serde_json::from_str(profile_json)
         .map_err(|e| ActivityError::new_err(format!("profile: not a valid profile ({e})")))?;
     let point = file
         .to_point(&net, Path::new("profile"), None)
         .map_err(|e| to_py(e.into()))?;
-    let settings: snnergy::core::AnalysisSettings = match settings_json {
+    let settings: AnalysisSettings = match settings_json {
         Some(s) => {
             let t = table_from_json(s, "analysis")?;
             t.try_into()
@@ -309,8 +324,10 @@ fn metrics(
         }
         None => Default::default(),
     };
-    let m = snnergy::core::metrics::compute(&settings, &net.name, &net, timesteps, &point, &[])
-        .map_err(to_py)?;
+    settings
+        .validate()
+        .map_err(|e| ConfigError::new_err(format!("analysis: {e}")))?;
+    let m = snnergy::analysis::metrics::operations(&settings, &net.name, &net, timesteps, &point);
     serde_json::to_string(&m).map_err(json_err)
 }
 
@@ -333,7 +350,7 @@ fn engine_measure(
     let base = base_dir.unwrap_or_else(|| PathBuf::from("."));
     py.detach(move || {
         let m = settings
-            .measure(net, &weights, &base, timesteps, false)
+            .measure(net, &weights, &base, timesteps)
             .map_err(|e| EngineError::new_err(e.to_string()))?;
         serde_json::to_string(&m).map_err(json_err)
     })
@@ -385,7 +402,7 @@ fn nir_import(
 
 /// Exports a workload with its weights as a NIR file.
 #[pyfunction]
-#[pyo3(signature = (workload_json, weights, out, threshold=1.0 - 1e-4, leak=1.0, subtract=true, dt=snnergy_nir::DEFAULT_DT))]
+#[pyo3(signature = (workload_json, weights, out, threshold=1.0 - 1e-4, leak=1.0, reset="subtract", dt=snnergy_nir::DEFAULT_DT))]
 #[allow(clippy::too_many_arguments)]
 fn nir_export(
     py: Python<'_>,
@@ -394,9 +411,11 @@ fn nir_export(
     out: PathBuf,
     threshold: f64,
     leak: f64,
-    subtract: bool,
+    reset: &str,
     dt: f64,
 ) -> PyResult<()> {
+    let reset: Reset = serde::Deserialize::deserialize(toml::Value::String(reset.into()))
+        .map_err(|e: toml::de::Error| ConfigError::new_err(format!("reset: {e}")))?;
     let net = build_network(workload_json)?;
     py.detach(move || {
         let model = snnergy::engine::Model::load(net, &weights)
@@ -406,7 +425,7 @@ fn nir_export(
             &snnergy_nir::ExportOptions {
                 threshold,
                 leak,
-                subtract,
+                reset,
                 dt,
             },
         )

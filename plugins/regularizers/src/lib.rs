@@ -16,13 +16,13 @@
 
 #![warn(missing_docs)]
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+use snnergy_analysis::Evaluator;
 use snnergy_core::activity::OperatingPoint;
-use snnergy_core::analysis::Evaluator;
-use snnergy_core::registry::Spec;
 use snnergy_core::{
-    AnalysisSettings, Architecture, ConfigError, EnergyModel, InputCoding, Network, Registry,
-    RegistryError, RegularizedLayer, Regularizer,
+    AnalysisSettings, Architecture, BuildContext, Component, ConfigError, EnergyModel, InputCoding,
+    Network, Registry, RegistryError, RegularizedLayer, Regularizer,
 };
 
 fn check_weight(key: &str, w: f64) -> Result<(), ConfigError> {
@@ -37,10 +37,10 @@ fn check_weight(key: &str, w: f64) -> Result<(), ConfigError> {
 }
 
 /// `activation-l1`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct ActivationL1 {
-    /// λ (the reference code uses 1e-6 to 1e-8).
+    /// λ ≥ 0; the reference code uses 1e-6 to 1e-8
     pub weight: f64,
 }
 
@@ -66,10 +66,10 @@ fn l1(weight: f64, a: &[f32], grad: &mut [f32]) -> f64 {
 }
 
 /// `weight-l2`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct WeightL2 {
-    /// λ (the reference code uses 0.05 as weight decay).
+    /// penalty weight λ ≥ 0
     pub weight: f64,
 }
 
@@ -98,18 +98,13 @@ impl Regularizer for WeightL2 {
 }
 
 /// `weight-gram`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct WeightGram {
-    /// β (the reference code defines 2e-3, with the term switched off).
+    /// β ≥ 0
     pub weight: f64,
-    /// Target scale c of the Gram matrix.
-    #[serde(default = "one")]
+    /// target scale of the Gram matrix (default 1)
     pub c: f64,
-}
-
-fn one() -> f64 {
-    1.0
 }
 
 impl Default for WeightGram {
@@ -169,25 +164,21 @@ impl Regularizer for WeightGram {
 }
 
 /// `energy-aware`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct EnergyAwareConfig {
-    /// λ: penalty per (energy-weighted) spike fraction; comparable to `activation-l1`'s.
+    /// λ ≥ 0, on the same scale as activation-l1 (layer weights average 1 over neurons)
     pub weight: f64,
-    /// The architecture whose energy is spent: a table with `type` and its keys.
+    /// the architecture spikes are priced on: a table with `type` and its keys
+    #[schemars(with = "serde_json::Map<String, serde_json::Value>")]
     pub architecture: toml::Table,
-    /// The price table: a type name or a table with `type`.
+    /// price table: a type name or a table with `type`
+    #[schemars(with = "serde_json::Value")]
     pub energy: toml::Value,
-    /// Spike rate of the operating point where marginal energies are taken.
-    #[serde(default = "default_reference_rate")]
+    /// spike rate of the operating point where marginal energies are taken (default 0.05)
     pub reference_rate: f64,
-    /// Input coding of the SNN being trained (as `[analysis] input_coding`).
-    #[serde(default)]
+    /// "direct" (default) or "rate", as the SNN being trained
     pub input_coding: InputCoding,
-}
-
-fn default_reference_rate() -> f64 {
-    0.05
 }
 
 impl Default for EnergyAwareConfig {
@@ -200,7 +191,7 @@ impl Default for EnergyAwareConfig {
             weight: 1e-6,
             architecture: arch,
             energy: toml::Value::String("paper-v1".into()),
-            reference_rate: default_reference_rate(),
+            reference_rate: 0.05,
             input_coding: InputCoding::Direct,
         }
     }
@@ -213,6 +204,8 @@ type PricedArchitecture = (Box<dyn Architecture>, Box<dyn EnergyModel>);
 #[derive(Debug)]
 pub struct EnergyAware {
     config: EnergyAwareConfig,
+    /// The architecture spikes are priced on, with its prices.
+    priced: PricedArchitecture,
     /// Relative cost of one spike of each layer (mean 1 over neurons); 0 for non-neuron layers.
     weights: Vec<f64>,
     /// Marginal energy of one spike per layer, pJ.
@@ -222,8 +215,9 @@ pub struct EnergyAware {
 }
 
 impl EnergyAware {
-    /// Validates the configuration; weights come in `prepare`.
-    pub fn new(config: EnergyAwareConfig) -> Result<Self, ConfigError> {
+    /// Validates the configuration and builds its architecture and price table through the
+    /// context's registry (plugins included); weights come in `prepare`.
+    pub fn new(config: EnergyAwareConfig, ctx: &BuildContext<'_>) -> Result<Self, ConfigError> {
         check_weight("weight", config.weight)?;
         if !(config.reference_rate > 0.0 && config.reference_rate < 1.0) {
             return Err(ConfigError::new(format!(
@@ -232,8 +226,10 @@ impl EnergyAware {
             ))
             .at_key("reference_rate"));
         }
+        let priced = priced(&config, ctx)?;
         Ok(Self {
             config,
+            priced,
             weights: Vec::new(),
             marginal_pj: Vec::new(),
             names: Vec::new(),
@@ -249,45 +245,50 @@ impl EnergyAware {
     pub fn marginal_pj(&self) -> &[f64] {
         &self.marginal_pj
     }
+}
 
-    fn build(&self, registry: &Registry) -> Result<PricedArchitecture, ConfigError> {
-        let mut arch = self.config.architecture.clone();
-        let ty = match arch.remove("type") {
-            Some(toml::Value::String(s)) => s,
-            _ => {
-                return Err(ConfigError::new(
-                    "needs a table with `type`, e.g. { type = \"classical\" }",
-                )
-                .at_key("architecture"));
-            }
-        };
-        let a: Box<dyn Architecture> = registry
-            .build(&ty, arch)
-            .map_err(|e| prefix("architecture", e))?;
-        let mut energy = match &self.config.energy {
-            toml::Value::String(s) => {
-                let mut t = toml::Table::new();
-                t.insert("type".into(), toml::Value::String(s.clone()));
-                t
-            }
-            toml::Value::Table(t) => t.clone(),
-            other => {
-                return Err(ConfigError::new(format!(
-                    "expected a type name or a table, found {}",
-                    other.type_str()
-                ))
-                .at_key("energy"));
-            }
-        };
-        let ty = match energy.remove("type") {
-            Some(toml::Value::String(s)) => s,
-            _ => return Err(ConfigError::new("needs `type`").at_key("energy")),
-        };
-        let e: Box<dyn EnergyModel> = registry
-            .build(&ty, energy)
-            .map_err(|e| prefix("energy", e))?;
-        Ok((a, e))
-    }
+fn priced(
+    config: &EnergyAwareConfig,
+    ctx: &BuildContext<'_>,
+) -> Result<PricedArchitecture, ConfigError> {
+    let mut arch = config.architecture.clone();
+    let ty = match arch.remove("type") {
+        Some(toml::Value::String(s)) => s,
+        _ => {
+            return Err(ConfigError::new(
+                "needs a table with `type`, e.g. { type = \"classical\" }",
+            )
+            .at_key("architecture"));
+        }
+    };
+    let a: Box<dyn Architecture> = ctx
+        .registry
+        .build_in(&ty, arch, ctx)
+        .map_err(|e| prefix("architecture", e))?;
+    let mut energy = match &config.energy {
+        toml::Value::String(s) => {
+            let mut t = toml::Table::new();
+            t.insert("type".into(), toml::Value::String(s.clone()));
+            t
+        }
+        toml::Value::Table(t) => t.clone(),
+        other => {
+            return Err(ConfigError::new(format!(
+                "expected a type name or a table, found {}",
+                other.type_str()
+            ))
+            .at_key("energy"));
+        }
+    };
+    let ty = match energy.remove("type") {
+        Some(toml::Value::String(s)) => s,
+        _ => return Err(ConfigError::new("needs `type`").at_key("energy")),
+    };
+    let e: Box<dyn EnergyModel> = ctx
+        .registry
+        .build_in(&ty, energy, ctx)
+        .map_err(|e| prefix("energy", e))?;
+    Ok((a, e))
 }
 
 fn prefix(key: &str, mut e: ConfigError) -> ConfigError {
@@ -299,13 +300,8 @@ fn prefix(key: &str, mut e: ConfigError) -> ConfigError {
 }
 
 impl Regularizer for EnergyAware {
-    fn prepare(
-        &mut self,
-        network: &Network,
-        timesteps: u32,
-        registry: &Registry,
-    ) -> Result<(), ConfigError> {
-        let (arch, energy) = self.build(registry)?;
+    fn prepare(&mut self, network: &Network, timesteps: u32) -> Result<(), ConfigError> {
+        let (arch, energy) = &self.priced;
         let settings = AnalysisSettings::default();
         let format = settings.snn_format(timesteps.max(1));
         // The baseline's non-zero fraction does not enter the SNN's energy; any value will do.
@@ -386,62 +382,65 @@ impl Regularizer for EnergyAware {
     }
 }
 
-const WEIGHT_DOC: &str = "penalty weight λ ≥ 0";
+impl Component for ActivationL1 {
+    type Interface = dyn Regularizer;
+    type Config = ActivationL1;
+    const NAME: &'static str = "activation-l1";
+    const SUMMARY: &'static str = "λ·Σ Q_T(a): the spike-count penalty of the reference code";
 
+    fn build(c: ActivationL1, _: &BuildContext<'_>) -> Result<Box<dyn Regularizer>, ConfigError> {
+        check_weight("weight", c.weight)?;
+        Ok(Box::new(c))
+    }
+}
+
+impl Component for WeightL2 {
+    type Interface = dyn Regularizer;
+    type Config = WeightL2;
+    const NAME: &'static str = "weight-l2";
+    const SUMMARY: &'static str = "(λ/2)·Σ w²: weight decay (the reference code uses 0.05)";
+
+    fn build(c: WeightL2, _: &BuildContext<'_>) -> Result<Box<dyn Regularizer>, ConfigError> {
+        check_weight("weight", c.weight)?;
+        Ok(Box::new(c))
+    }
+}
+
+impl Component for WeightGram {
+    type Interface = dyn Regularizer;
+    type Config = WeightGram;
+    const NAME: &'static str = "weight-gram";
+    const SUMMARY: &'static str = "(β/2)·‖WᵀW − c·I‖²_F over each layer's output neurons (the reference code's β = 2e-3, off there)";
+
+    fn build(c: WeightGram, _: &BuildContext<'_>) -> Result<Box<dyn Regularizer>, ConfigError> {
+        check_weight("weight", c.weight)?;
+        if !c.c.is_finite() {
+            return Err(ConfigError::new("must be finite").at_key("c"));
+        }
+        Ok(Box::new(c))
+    }
+}
+
+impl Component for EnergyAware {
+    type Interface = dyn Regularizer;
+    type Config = EnergyAwareConfig;
+    const NAME: &'static str = "energy-aware";
+    const SUMMARY: &'static str = "spike-count penalty weighted per layer by the marginal energy of a spike on a chosen architecture and price table";
+
+    fn build(
+        c: EnergyAwareConfig,
+        ctx: &BuildContext<'_>,
+    ) -> Result<Box<dyn Regularizer>, ConfigError> {
+        Ok(Box::new(EnergyAware::new(c, ctx)?))
+    }
+}
+
+/// Every built-in regularizer: adding one is one line here.
 fn register(r: &mut Registry) -> Result<(), RegistryError> {
-    r.register::<dyn Regularizer, ActivationL1, _>(
-        Spec {
-            name: "activation-l1",
-            summary: "λ·Σ Q_T(a): the spike-count penalty of the reference code",
-            params: &[("weight", "λ ≥ 0; the reference code uses 1e-6 to 1e-8")],
-        },
-        |c| {
-            check_weight("weight", c.weight)?;
-            Ok(Box::new(c))
-        },
-    )?;
-    r.register::<dyn Regularizer, WeightL2, _>(
-        Spec {
-            name: "weight-l2",
-            summary: "(λ/2)·Σ w²: weight decay (the reference code uses 0.05)",
-            params: &[("weight", WEIGHT_DOC)],
-        },
-        |c| {
-            check_weight("weight", c.weight)?;
-            Ok(Box::new(c))
-        },
-    )?;
-    r.register::<dyn Regularizer, WeightGram, _>(
-        Spec {
-            name: "weight-gram",
-            summary: "(β/2)·‖WᵀW − c·I‖²_F over each layer's output neurons (the reference code's β = 2e-3, off there)",
-            params: &[
-                ("weight", "β ≥ 0"),
-                ("c", "target scale of the Gram matrix (default 1)"),
-            ],
-        },
-        |c| {
-            check_weight("weight", c.weight)?;
-            if !c.c.is_finite() {
-                return Err(ConfigError::new("must be finite").at_key("c"));
-            }
-            Ok(Box::new(c))
-        },
-    )?;
-    r.register::<dyn Regularizer, EnergyAwareConfig, _>(
-        Spec {
-            name: "energy-aware",
-            summary: "spike-count penalty weighted per layer by the marginal energy of a spike on a chosen architecture and price table",
-            params: &[
-                ("weight", "λ ≥ 0, on the same scale as activation-l1 (layer weights average 1 over neurons)"),
-                ("architecture", "the architecture spikes are priced on: a table with `type` and its keys"),
-                ("energy", "price table: a type name or a table with `type`"),
-                ("reference_rate", "spike rate of the operating point where marginal energies are taken (default 0.05)"),
-                ("input_coding", "\"direct\" (default) or \"rate\", as the SNN being trained"),
-            ],
-        },
-        |c| Ok(Box::new(EnergyAware::new(c)?)),
-    )?;
+    r.add::<ActivationL1>()?;
+    r.add::<WeightL2>()?;
+    r.add::<WeightGram>()?;
+    r.add::<EnergyAware>()?;
     Ok(())
 }
 
@@ -538,12 +537,15 @@ mod tests {
         let _ = snnergy_archs::tables::builtin("paper-v1");
         let _ = snnergy_models::InputSpec::default();
         // Rate coding, so the first layer's cost depends on the input's spikes, not its own.
-        let mut reg = EnergyAware::new(EnergyAwareConfig {
-            input_coding: InputCoding::Rate,
-            ..EnergyAwareConfig::default()
-        })
+        let mut reg = EnergyAware::new(
+            EnergyAwareConfig {
+                input_coding: InputCoding::Rate,
+                ..EnergyAwareConfig::default()
+            },
+            &BuildContext::new(&registry),
+        )
         .unwrap();
-        reg.prepare(&net, 6, &registry).unwrap();
+        reg.prepare(&net, 6).unwrap();
         let w = reg.layer_weights();
         // On the spatial dataflow a spike costs one move and one add per synapse it reaches,
         // so its price is the fan-out of the layers it feeds: features.0's spikes feed a
@@ -583,10 +585,15 @@ mod tests {
         let e = check_weight("weight", -1.0).unwrap_err();
         assert_eq!(e.key.as_deref(), Some("weight"));
         assert!(check_weight("weight", f64::NAN).is_err());
-        let e = EnergyAware::new(EnergyAwareConfig {
-            reference_rate: 0.0,
-            ..EnergyAwareConfig::default()
-        })
+        let _ = snnergy_archs::tables::builtin("paper-v1");
+        let registry = Registry::builtin().unwrap();
+        let e = EnergyAware::new(
+            EnergyAwareConfig {
+                reference_rate: 0.0,
+                ..EnergyAwareConfig::default()
+            },
+            &BuildContext::new(&registry),
+        )
         .unwrap_err();
         assert_eq!(e.key.as_deref(), Some("reference_rate"));
     }

@@ -3,21 +3,22 @@
 //!
 //! You implement the ordinary traits of `snnergy-core` —
 //! [`Architecture`](snnergy_core::Architecture) to count what a layer does on your chip,
-//! [`EnergyModel`](snnergy_core::EnergyModel) to price actions — plus a small
-//! [`PluginArchitecture`] or [`PluginEnergyModel`] impl that names the component, documents
-//! its parameters and builds it from its configuration. Then one line exports them:
+//! [`EnergyModel`](snnergy_core::EnergyModel) to price actions — plus
+//! [`Component`](snnergy_core::Component), the shape every built-in has too: a name, a
+//! summary, a typed configuration (whose doc comments and JSON schema document its keys) and
+//! `build`. Then one line exports them:
 //!
 //! ```ignore
-//! snnergy_plugin_sdk::export_plugin!(architectures: [MyChip], energy_models: [MyPrices]);
+//! snnergy_plugin_sdk::export_plugin!(MyChip, MyPrices);
 //! ```
 //!
 //! Build the crate with `crate-type = ["cdylib", "rlib"]` and point snnergy at the library
 //! (`[plugins] load = [...]` in a pipeline, `--plugin PATH`, or `SNNERGY_PLUGIN_PATH`).
 //! `snnergy plugin check PATH` loads it and runs the conformance suite on it.
 //!
-//! The macro generates the C entry point of [`snnergy_core::plugin::abi`]. Every call into the
+//! The macro generates the C entry point of [`snnergy_plugin_host::abi`]. Every call into the
 //! plugin is wrapped in `catch_unwind`, so a panic in your code becomes an error message in
-//! snnergy, never an abort; every payload is JSON ([`snnergy_core::plugin::wire`]); buffers
+//! snnergy, never an abort; every payload is JSON ([`snnergy_plugin_host::wire`]); buffers
 //! the plugin allocates are freed by the plugin. Your `tracing` events are forwarded to
 //! snnergy's log (the plugin links its own `tracing`, whose global dispatcher snnergy cannot
 //! see otherwise).
@@ -41,18 +42,19 @@ use std::sync::{Arc, Mutex, OnceLock};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::value::RawValue;
-use snnergy_core::plugin::abi::{self, Buf, HostV1, PluginV1, Status, StrRef};
-use snnergy_core::plugin::wire;
-use snnergy_core::registry::Spec;
+use snnergy_core::registry::{params_of, schema_of};
 use snnergy_core::{
-    ActionKind, Actions, ArchError, Architecture, ConfigError, EnergyModel, Format, Network,
-    Origin, Registry, RegistryError,
+    ActionKind, Actions, ArchError, Architecture, BuildContext, Component, ConfigError,
+    EnergyModel, Format, Interface, Network, Origin, Registry, RegistryError,
 };
+use snnergy_plugin_host::abi::{self, Buf, HostV1, PluginV1, Status, StrRef};
+use snnergy_plugin_host::wire;
 
 pub mod testing;
 
+pub use schemars;
 pub use snnergy_core;
-pub use snnergy_core::plugin::abi as c_abi;
+pub use snnergy_plugin_host::abi as c_abi;
 
 /// Version of this SDK, reported to snnergy for diagnostics.
 pub const SDK_VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -60,39 +62,10 @@ pub const SDK_VERSION: &str = env!("CARGO_PKG_VERSION");
 /// Compiler that built this SDK (and so the plugin), for diagnostics.
 pub const RUSTC_VERSION: &str = env!("SNNERGY_SDK_RUSTC");
 
-/// An architecture a plugin exports: the [`Architecture`] itself plus what snnergy needs to
-/// list, describe and build it.
-pub trait PluginArchitecture: Architecture + Sized + 'static {
-    /// Its configuration: the keys of its `[[architecture]]` table. Use
-    /// `#[serde(deny_unknown_fields)]` and defaults for every key, as built-ins do.
-    type Config: Serialize + DeserializeOwned + Default;
-    /// Type name used as `type = "…"`; must not clash with any other component.
-    const NAME: &'static str;
-    /// One line for `snnergy list`.
-    const SUMMARY: &'static str;
-    /// `(key, doc)` for every key of `Config`: meaning, unit, and the source of its default.
-    const PARAMS: &'static [(&'static str, &'static str)];
-    /// Validates a configuration and builds the architecture; errors name the key.
-    fn build(config: Self::Config) -> Result<Self, ConfigError>;
-}
-
-/// An energy model a plugin exports: the [`EnergyModel`] itself plus what snnergy needs to
-/// list, describe and build it.
-pub trait PluginEnergyModel: EnergyModel + Sized + 'static {
-    /// Its configuration: the keys of its `[energy]` table.
-    type Config: Serialize + DeserializeOwned + Default;
-    /// Type name used as `type = "…"`.
-    const NAME: &'static str;
-    /// One line for `snnergy list`.
-    const SUMMARY: &'static str;
-    /// `(key, doc)` for every key of `Config`.
-    const PARAMS: &'static [(&'static str, &'static str)];
-    /// Validates a configuration and builds the model; errors name the key.
-    fn build(config: Self::Config) -> Result<Self, ConfigError>;
-}
-
 /// A live component behind a handle.
-enum Instance {
+#[doc(hidden)]
+#[derive(Debug)]
+pub enum Instance {
     Architecture {
         arch: Box<dyn Architecture>,
         // The last network received, by the host's number for it: an analysis evaluates one
@@ -104,11 +77,48 @@ enum Instance {
 
 type CreateResult = Result<(Instance, wire::Created), wire::ErrorMessage>;
 
+/// The interfaces a plugin can export: what crosses the boundary about an instance.
+pub trait Exportable: Interface {
+    /// Kind as named in JSON.
+    const WIRE_KIND: wire::ComponentKind;
+    /// The instance behind a handle, and what the host learns about it at creation.
+    #[doc(hidden)]
+    fn instance(built: Box<Self>) -> (Instance, wire::Created);
+}
+
+impl Exportable for dyn Architecture {
+    const WIRE_KIND: wire::ComponentKind = wire::ComponentKind::Architecture;
+    fn instance(arch: Box<Self>) -> (Instance, wire::Created) {
+        let created = wire::Created {
+            schema: abi::SCHEMA,
+            assumptions: arch.assumptions(),
+            ..Default::default()
+        };
+        let instance = Instance::Architecture {
+            arch,
+            network: Mutex::new(None),
+        };
+        (instance, created)
+    }
+}
+
+impl Exportable for dyn EnergyModel {
+    const WIRE_KIND: wire::ComponentKind = wire::ComponentKind::EnergyModel;
+    fn instance(model: Box<Self>) -> (Instance, wire::Created) {
+        let created = wire::Created {
+            schema: abi::SCHEMA,
+            name: Some(model.name().to_string()),
+            sources: model.sources(),
+            ..Default::default()
+        };
+        (Instance::EnergyModel(model), created)
+    }
+}
+
 /// One exported component, type-erased so a static list can hold architectures and energy
-/// models together. Made by [`Component::architecture`] and [`Component::energy_model`] (the
-/// [`export_plugin!`] macro does it for you).
+/// models together. Made by [`Exported::of`] (the [`export_plugin!`] macro does it for you).
 #[derive(Clone, Copy)]
-pub struct Component {
+pub struct Exported {
     kind: wire::ComponentKind,
     name: &'static str,
     describe: fn() -> wire::ComponentDoc,
@@ -116,22 +126,13 @@ pub struct Component {
     register: fn(&mut Registry, Origin) -> Result<(), RegistryError>,
 }
 
-impl fmt::Debug for Component {
+impl fmt::Debug for Exported {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Component")
+        f.debug_struct("Exported")
             .field("kind", &self.kind)
             .field("name", &self.name)
             .finish()
     }
-}
-
-fn params(list: &[(&str, &str)]) -> Vec<wire::ParamDoc> {
-    list.iter()
-        .map(|(name, doc)| wire::ParamDoc {
-            name: (*name).to_string(),
-            doc: (*doc).to_string(),
-        })
-        .collect()
 }
 
 fn to_json<C: Serialize>(c: &C) -> serde_json::Value {
@@ -161,101 +162,70 @@ fn config_error(e: ConfigError) -> wire::ErrorMessage {
     }
 }
 
-impl Component {
-    /// The component for architecture `T`.
-    pub const fn architecture<T: PluginArchitecture>() -> Self {
-        fn describe<T: PluginArchitecture>() -> wire::ComponentDoc {
-            let defaults = to_json(&T::Config::default());
-            wire::ComponentDoc {
-                kind: wire::ComponentKind::Architecture,
-                name: T::NAME.to_string(),
-                summary: T::SUMMARY.to_string(),
-                params: params(T::PARAMS),
-                example: defaults.clone(),
-                defaults,
-            }
+/// The registry a plugin's components are built with: the plugin's own components (the
+/// host's cannot cross the C boundary).
+fn own_registry() -> &'static Registry {
+    static OWN: OnceLock<Registry> = OnceLock::new();
+    OWN.get_or_init(|| {
+        let mut r = Registry::empty();
+        if let Some(p) = PLUGIN.get() {
+            let _ = register(&mut r, p.components);
         }
-        fn create<T: PluginArchitecture>(json: &str) -> CreateResult {
-            let arch = T::build(parse_config(json)?).map_err(config_error)?;
-            let created = wire::Created {
-                schema: abi::SCHEMA,
-                assumptions: arch.assumptions(),
-                ..Default::default()
-            };
-            Ok((
-                Instance::Architecture {
-                    arch: Box::new(arch),
-                    network: Mutex::new(None),
-                },
-                created,
-            ))
-        }
-        fn register<T: PluginArchitecture>(
-            r: &mut Registry,
-            origin: Origin,
-        ) -> Result<(), RegistryError> {
-            r.register_with_origin::<dyn Architecture, T::Config, _>(
-                Spec {
-                    name: T::NAME,
-                    summary: T::SUMMARY,
-                    params: T::PARAMS,
-                },
-                origin,
-                |c| Ok(Box::new(T::build(c)?)),
-            )
-        }
-        Self {
-            kind: wire::ComponentKind::Architecture,
-            name: T::NAME,
-            describe: describe::<T>,
-            create: create::<T>,
-            register: register::<T>,
-        }
-    }
+        r
+    })
+}
 
-    /// The component for energy model `T`.
-    pub const fn energy_model<T: PluginEnergyModel>() -> Self {
-        fn describe<T: PluginEnergyModel>() -> wire::ComponentDoc {
-            let defaults = to_json(&T::Config::default());
+impl Exported {
+    /// The exported form of component `C`.
+    pub const fn of<C: Component>() -> Self
+    where
+        C::Interface: Exportable,
+    {
+        fn describe<C: Component>() -> wire::ComponentDoc
+        where
+            C::Interface: Exportable,
+        {
+            let schema = schema_of::<C::Config>();
+            let defaults = to_json(&C::Config::default());
+            let mut example = defaults.clone();
+            if let serde_json::Value::Object(e) = &mut example {
+                for (k, v) in C::example() {
+                    e.insert(k, to_json(&v));
+                }
+            }
             wire::ComponentDoc {
-                kind: wire::ComponentKind::EnergyModel,
-                name: T::NAME.to_string(),
-                summary: T::SUMMARY.to_string(),
-                params: params(T::PARAMS),
-                example: defaults.clone(),
+                kind: C::Interface::WIRE_KIND,
+                name: C::NAME.to_string(),
+                summary: C::SUMMARY.to_string(),
+                params: params_of(&schema)
+                    .into_iter()
+                    .map(|p| wire::ParamDoc {
+                        name: p.name,
+                        doc: p.doc,
+                    })
+                    .collect(),
+                config_schema: Some(schema),
+                example,
                 defaults,
             }
         }
-        fn create<T: PluginEnergyModel>(json: &str) -> CreateResult {
-            let model = T::build(parse_config(json)?).map_err(config_error)?;
-            let created = wire::Created {
-                schema: abi::SCHEMA,
-                name: Some(model.name().to_string()),
-                sources: model.sources(),
-                ..Default::default()
-            };
-            Ok((Instance::EnergyModel(Box::new(model)), created))
+        fn create<C: Component>(json: &str) -> CreateResult
+        where
+            C::Interface: Exportable,
+        {
+            let ctx = BuildContext::new(own_registry());
+            let built = C::build(parse_config(json)?, &ctx).map_err(config_error)?;
+            Ok(C::Interface::instance(built))
         }
-        fn register<T: PluginEnergyModel>(
-            r: &mut Registry,
-            origin: Origin,
-        ) -> Result<(), RegistryError> {
-            r.register_with_origin::<dyn EnergyModel, T::Config, _>(
-                Spec {
-                    name: T::NAME,
-                    summary: T::SUMMARY,
-                    params: T::PARAMS,
-                },
-                origin,
-                |c| Ok(Box::new(T::build(c)?)),
-            )
+        fn register<C: Component>(r: &mut Registry, origin: Origin) -> Result<(), RegistryError> {
+            r.add_with_origin::<C>(origin)
         }
         Self {
-            kind: wire::ComponentKind::EnergyModel,
-            name: T::NAME,
-            describe: describe::<T>,
-            create: create::<T>,
-            register: register::<T>,
+            kind: C::Interface::WIRE_KIND,
+            name: C::NAME,
+            describe: describe::<C>,
+            create: create::<C>,
+            register: register::<C>,
         }
     }
 
@@ -268,7 +238,7 @@ impl Component {
 /// Registers `components` in `registry` directly, without the C boundary (statically linked
 /// plugins: tests comparing against the loaded library, embedders). They are recorded as
 /// registered at run time.
-pub fn register(registry: &mut Registry, components: &[Component]) -> Result<(), RegistryError> {
+pub fn register(registry: &mut Registry, components: &[Exported]) -> Result<(), RegistryError> {
     for c in components {
         (c.register)(registry, Origin::Runtime)?;
     }
@@ -276,14 +246,14 @@ pub fn register(registry: &mut Registry, components: &[Component]) -> Result<(),
 }
 
 /// The plugin table for `components` linked into the running program, for
-/// [`snnergy_core::plugin::open_linked`]: the full C boundary (JSON, handles, buffers,
+/// [`snnergy_plugin_host::open_linked`]: the full C boundary (JSON, handles, buffers,
 /// caught panics) without a shared library. Benchmarks use it to measure what the boundary
 /// costs against the same model called directly. A program has one such table; the first
 /// call decides its components.
 pub fn linked_table(
     name: &'static str,
     version: &'static str,
-    components: &'static [Component],
+    components: &'static [Exported],
 ) -> *const PluginV1 {
     let _ = PLUGIN.set(Plugin {
         name,
@@ -294,26 +264,31 @@ pub fn linked_table(
     &TABLE.0
 }
 
-/// Exports architectures and energy models as a snnergy plugin: generates the C entry point
-/// `snnergy_plugin_v1` and a `pub static SNNERGY_COMPONENTS` listing them (for [`register`]).
+/// Exports components (architectures and energy models) as a snnergy plugin: generates the
+/// C entry point `snnergy_plugin_v1` and a `pub static SNNERGY_COMPONENTS` listing them (for
+/// [`register`]).
 ///
 /// ```ignore
-/// snnergy_plugin_sdk::export_plugin!(architectures: [SystolicArray], energy_models: [MyTable]);
-/// snnergy_plugin_sdk::export_plugin!(architectures: [MyChip]);
+/// snnergy_plugin_sdk::export_plugin!(SystolicArray, MyTable);
 /// ```
+///
+/// The form of earlier SDKs, `export_plugin!(architectures: [A], energy_models: [E])`, is
+/// still understood.
 #[macro_export]
 macro_rules! export_plugin {
     (architectures: [$($a:ty),* $(,)?] $(,)?) => {
-        $crate::export_plugin!(architectures: [$($a),*], energy_models: []);
+        $crate::export_plugin!($($a),*);
     };
     (energy_models: [$($e:ty),* $(,)?] $(,)?) => {
-        $crate::export_plugin!(architectures: [], energy_models: [$($e),*]);
+        $crate::export_plugin!($($e),*);
     };
     (architectures: [$($a:ty),* $(,)?], energy_models: [$($e:ty),* $(,)?] $(,)?) => {
+        $crate::export_plugin!($($a,)* $($e),*);
+    };
+    ($($c:ty),* $(,)?) => {
         /// The components this plugin exports (for `snnergy_plugin_sdk::register`).
-        pub static SNNERGY_COMPONENTS: &[$crate::Component] = &[
-            $($crate::Component::architecture::<$a>(),)*
-            $($crate::Component::energy_model::<$e>(),)*
+        pub static SNNERGY_COMPONENTS: &[$crate::Exported] = &[
+            $($crate::Exported::of::<$c>(),)*
         ];
 
         /// The plugin's entry point (snnergy plugin ABI 1).
@@ -343,7 +318,7 @@ macro_rules! export_plugin {
 struct Plugin {
     name: &'static str,
     version: &'static str,
-    components: &'static [Component],
+    components: &'static [Exported],
     library_path: Option<String>,
 }
 
@@ -499,7 +474,7 @@ pub mod __private {
         host: *const HostV1,
         name: &'static str,
         version: &'static str,
-        components: &'static [Component],
+        components: &'static [Exported],
     ) -> *const PluginV1 {
         let started = catch_unwind(AssertUnwindSafe(|| {
             // SAFETY: guaranteed by the caller.

@@ -3,15 +3,16 @@
 
 use std::path::{Path, PathBuf};
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use snnergy_core::{ConfigError, Network, Registry, Regularizer};
+use snnergy_core::{BuildContext, ConfigError, Network, Regularizer};
 
 use crate::activity::{DatasetKind, EngineSettings};
 use crate::data::{Dataset, Split};
 use crate::error::Result;
 
 /// The optimizer.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema, Default)]
 #[serde(rename_all = "kebab-case")]
 pub enum OptimizerKind {
     /// SGD with momentum (PyTorch's formulation: v ← μ·v + g, w ← w − lr·v).
@@ -35,7 +36,7 @@ impl OptimizerKind {
 }
 
 /// The learning-rate schedule (after the warm-up, if any).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema, Default)]
 #[serde(rename_all = "kebab-case")]
 pub enum ScheduleKind {
     /// The same rate throughout.
@@ -48,218 +49,126 @@ pub enum ScheduleKind {
 }
 
 /// `[train]`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
 pub struct TrainConfig {
-    /// Data set format.
-    #[serde(default)]
+    /// `fashion-mnist` (default; Debian's folder), `mnist` or `cifar10`
     pub dataset: DatasetKind,
-    /// Folder with the data set files (default for Fashion-MNIST: Debian's).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// folder with the data set files (training and test splits), relative to the pipeline
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub data: Option<PathBuf>,
-    /// Per-channel normalization mean (pixels scaled to [0, 1]); none by default.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    /// per-channel normalization mean; default none
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub mean: Vec<f64>,
-    /// Per-channel standard deviation (with `mean`).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    /// per-channel normalization standard deviation
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub std: Vec<f64>,
-    /// Training images used (the first of the training split; 0: all).
-    #[serde(default)]
+    /// training images used, the first ones (0: all)
     pub samples: usize,
-    /// Test images the QNN accuracy is measured on after each epoch (0: all).
-    #[serde(default)]
+    /// test images the QNN accuracy is measured on after each epoch (0: all)
     pub test_samples: usize,
-    /// Passes over the training images.
-    #[serde(default = "default_epochs")]
+    /// passes over the training images; default 10
     pub epochs: u32,
-    /// Images per step (a last partial batch is dropped, as BatchNorm needs full batches).
-    #[serde(default = "default_batch")]
+    /// images per step; default 128 (a last partial batch is dropped)
     pub batch: usize,
-    /// T of Q_T; default: the pipeline's headline T.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// T of Q_T; default the pipeline's headline T
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub timesteps: Option<u32>,
-    /// θ of the training quantizer (the paper's Q_T: 1).
-    #[serde(default = "default_threshold")]
+    /// θ of the training quantizer Q(y) = ⌊clamp(T·y/θ + φ, 0, T)⌋/T; default 1
     pub threshold: f64,
-    /// Quantizer shift φ: 0 the paper's Q_T, 0.5 the QCFS quantizer. The SNN must start its
-    /// membranes at φ·θ (the engine's `shift`).
-    #[serde(default)]
+    /// quantizer shift φ in [0, 1): 0 (default) the paper's Q_T, 0.5 the QCFS quantizer; the
+    /// SNN must use the same (engine `shift`)
     pub shift: f64,
-    /// Clip of the gradient entering the straight-through estimator.
-    #[serde(default = "default_ste_clip")]
+    /// clip of the gradient entering the straight-through estimator; default 100
     pub ste_clip: f64,
-    /// Seed of initialization, shuffling and augmentation.
-    #[serde(default)]
+    /// seed of initialization, shuffling and augmentation
     pub seed: u64,
-    /// `sgd`, `adam` or `adamw`.
-    #[serde(default)]
+    /// `sgd`, `adam` (default) or `adamw`
     pub optimizer: OptimizerKind,
-    /// Peak learning rate (default 0.1 for SGD, 1e-3 for Adam).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// peak learning rate; default 0.1 (sgd), 1e-3 (adam)
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub lr: Option<f64>,
-    /// SGD momentum.
-    #[serde(default = "default_momentum")]
+    /// SGD momentum; default 0.9
     pub momentum: f64,
-    /// Nesterov momentum (SGD).
-    #[serde(default)]
+    /// Nesterov momentum for SGD; default false
     pub nesterov: bool,
-    /// Adam's β₁, β₂.
-    #[serde(default = "default_betas")]
+    /// Adam's β₁, β₂; default [0.9, 0.999]
     pub betas: [f64; 2],
-    /// Adam's ε.
-    #[serde(default = "default_eps")]
+    /// Adam's ε; default 1e-8
     pub eps: f64,
-    /// Weight decay λ on convolution and linear weights (not on biases or BatchNorm).
-    #[serde(default)]
+    /// weight decay on convolution and linear weights; default 0
     pub weight_decay: f64,
-    /// `constant`, `step` or `cosine`.
-    #[serde(default)]
+    /// `constant`, `step` or `cosine` (default)
     pub schedule: ScheduleKind,
-    /// Linear warm-up from 0 over this many epochs (fractions allowed).
-    #[serde(default)]
+    /// linear warm-up from 0 over this many epochs; default 0
     pub warmup_epochs: f64,
-    /// Epochs between decays of the `step` schedule.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// epochs between decays of the `step` schedule; default epochs / 3
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub step_size: Option<u32>,
-    /// Decay factor of the `step` schedule.
-    #[serde(default = "default_gamma")]
+    /// decay factor of the `step` schedule; default 0.1
     pub gamma: f64,
-    /// Final rate of the `cosine` schedule.
-    #[serde(default)]
+    /// final rate of the `cosine` schedule; default 0
     pub min_lr: f64,
-    /// Momentum of BatchNorm's running statistics (PyTorch's 0.1).
-    #[serde(default = "default_bn_momentum")]
+    /// momentum of BatchNorm's running statistics; default 0.1
     pub bn_momentum: f64,
-    /// Random-crop padding in pixels (0: no cropping).
-    #[serde(default)]
+    /// random crops after padding by this many pixels; default 0 (off)
     pub crop_padding: usize,
-    /// Random horizontal flips.
-    #[serde(default)]
+    /// random horizontal flips; default false
     pub flip: bool,
-    /// Where weights and optimizer state are saved after every epoch (safetensors).
+    /// safetensors file written after every epoch: the weights under PyTorch's names (the
+    /// engine loads them) plus `optimizer.*` state; default checkpoint.safetensors beside the
+    /// pipeline
     pub checkpoint: PathBuf,
-    /// Weights to start from (safetensors; fine-tuning), instead of a seeded initialization.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// weights to start from (fine-tuning) instead of a seeded initialization
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub init: Option<PathBuf>,
-    /// Continue from `checkpoint` (weights, optimizer state, epoch).
-    #[serde(default)]
+    /// continue from `checkpoint`: weights, optimizer state and epoch
     pub resume: bool,
-    /// Regularizers (`[[train.regularizer]]`), as raw tables built through the registry.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    /// regularizers: tables with `type` (activation-l1, weight-l2, weight-gram, energy-aware,
+    /// …) and their keys
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[schemars(with = "Vec<serde_json::Map<String, serde_json::Value>>")]
     pub regularizer: Vec<toml::Table>,
 }
 
-fn default_epochs() -> u32 {
-    10
+impl Default for TrainConfig {
+    fn default() -> Self {
+        Self {
+            dataset: DatasetKind::default(),
+            data: None,
+            mean: Vec::new(),
+            std: Vec::new(),
+            samples: 0,
+            test_samples: 0,
+            epochs: 10,
+            batch: 128,
+            timesteps: None,
+            threshold: 1.0,
+            shift: 0.0,
+            ste_clip: 100.0,
+            seed: 0,
+            optimizer: OptimizerKind::default(),
+            lr: None,
+            momentum: 0.9,
+            nesterov: false,
+            betas: [0.9, 0.999],
+            eps: 1e-8,
+            weight_decay: 0.0,
+            schedule: ScheduleKind::default(),
+            warmup_epochs: 0.0,
+            step_size: None,
+            gamma: 0.1,
+            min_lr: 0.0,
+            bn_momentum: 0.1,
+            crop_padding: 0,
+            flip: false,
+            checkpoint: PathBuf::from("checkpoint.safetensors"),
+            init: None,
+            resume: false,
+            regularizer: Vec::new(),
+        }
+    }
 }
-fn default_batch() -> usize {
-    128
-}
-fn default_threshold() -> f64 {
-    1.0
-}
-fn default_ste_clip() -> f64 {
-    100.0
-}
-fn default_momentum() -> f64 {
-    0.9
-}
-fn default_betas() -> [f64; 2] {
-    [0.9, 0.999]
-}
-fn default_eps() -> f64 {
-    1e-8
-}
-fn default_gamma() -> f64 {
-    0.1
-}
-fn default_bn_momentum() -> f64 {
-    0.1
-}
-
-/// The documented keys of `[train]`.
-pub const PARAMS: &[(&str, &str)] = &[
-    (
-        "dataset",
-        "`fashion-mnist` (default; Debian's folder), `mnist` or `cifar10`",
-    ),
-    (
-        "data",
-        "folder with the data set files (training and test splits), relative to the pipeline",
-    ),
-    ("mean", "per-channel normalization mean; default none"),
-    ("std", "per-channel normalization standard deviation"),
-    ("samples", "training images used, the first ones (0: all)"),
-    (
-        "test_samples",
-        "test images the QNN accuracy is measured on after each epoch (0: all)",
-    ),
-    ("epochs", "passes over the training images; default 10"),
-    (
-        "batch",
-        "images per step; default 128 (a last partial batch is dropped)",
-    ),
-    ("timesteps", "T of Q_T; default the pipeline's headline T"),
-    (
-        "threshold",
-        "θ of the training quantizer Q(y) = ⌊clamp(T·y/θ + φ, 0, T)⌋/T; default 1",
-    ),
-    (
-        "shift",
-        "quantizer shift φ in [0, 1): 0 (default) the paper's Q_T, 0.5 the QCFS quantizer; the SNN must use the same (engine `shift`)",
-    ),
-    (
-        "ste_clip",
-        "clip of the gradient entering the straight-through estimator; default 100",
-    ),
-    ("seed", "seed of initialization, shuffling and augmentation"),
-    ("optimizer", "`sgd`, `adam` (default) or `adamw`"),
-    ("lr", "peak learning rate; default 0.1 (sgd), 1e-3 (adam)"),
-    ("momentum", "SGD momentum; default 0.9"),
-    ("nesterov", "Nesterov momentum for SGD; default false"),
-    ("betas", "Adam's β₁, β₂; default [0.9, 0.999]"),
-    ("eps", "Adam's ε; default 1e-8"),
-    (
-        "weight_decay",
-        "weight decay on convolution and linear weights; default 0",
-    ),
-    ("schedule", "`constant`, `step` or `cosine` (default)"),
-    (
-        "warmup_epochs",
-        "linear warm-up from 0 over this many epochs; default 0",
-    ),
-    (
-        "step_size",
-        "epochs between decays of the `step` schedule; default epochs / 3",
-    ),
-    ("gamma", "decay factor of the `step` schedule; default 0.1"),
-    ("min_lr", "final rate of the `cosine` schedule; default 0"),
-    (
-        "bn_momentum",
-        "momentum of BatchNorm's running statistics; default 0.1",
-    ),
-    (
-        "crop_padding",
-        "random crops after padding by this many pixels; default 0 (off)",
-    ),
-    ("flip", "random horizontal flips; default false"),
-    (
-        "checkpoint",
-        "safetensors file written after every epoch: the weights under PyTorch's names (the engine loads them) plus `optimizer.*` state",
-    ),
-    (
-        "init",
-        "weights to start from (fine-tuning) instead of a seeded initialization",
-    ),
-    (
-        "resume",
-        "continue from `checkpoint`: weights, optimizer state and epoch",
-    ),
-    (
-        "[[train.regularizer]]",
-        "regularizers: tables with `type` (activation-l1, weight-l2, weight-gram, energy-aware, …) and their keys",
-    ),
-];
 
 fn positive(key: &str, v: f64) -> std::result::Result<(), ConfigError> {
     if v.is_finite() && v > 0.0 {
@@ -383,7 +292,7 @@ impl TrainConfig {
 
     /// Resolves relative paths (data, checkpoint, init) against `base_dir`.
     pub fn resolve_paths(&mut self, base_dir: &Path) {
-        let r = |p: &Path| snnergy_core::activity::resolve(base_dir, p);
+        let r = |p: &Path| snnergy_analysis::resolve(base_dir, p);
         self.data = self.data.as_deref().map(r);
         self.checkpoint = r(&self.checkpoint);
         self.init = self.init.as_deref().map(r);
@@ -413,11 +322,11 @@ impl TrainConfig {
             .load_data(base_dir)
     }
 
-    /// Builds the regularizers through `registry` and prepares them for `network` at
-    /// `timesteps`; errors carry `regularizer[i].key`.
+    /// Builds the regularizers in `ctx` (the pipeline's registry) and prepares them for
+    /// `network` at `timesteps`; errors carry `regularizer[i].key`.
     pub fn regularizers(
         &self,
-        registry: &Registry,
+        ctx: &BuildContext<'_>,
         network: &Network,
         timesteps: u32,
     ) -> std::result::Result<Vec<Box<dyn Regularizer>>, ConfigError> {
@@ -437,8 +346,8 @@ impl TrainConfig {
             let Some(toml::Value::String(ty)) = t.remove("type") else {
                 return Err(at(ConfigError::new("needs `type = \"<regularizer>\"`")));
             };
-            let mut r: Box<dyn Regularizer> = registry.build(&ty, t).map_err(at)?;
-            r.prepare(network, timesteps, registry).map_err(at)?;
+            let mut r: Box<dyn Regularizer> = ctx.registry.build_in(&ty, t, ctx).map_err(at)?;
+            r.prepare(network, timesteps).map_err(at)?;
             out.push(r);
         }
         Ok(out)

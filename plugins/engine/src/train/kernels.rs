@@ -17,9 +17,10 @@
 
 use std::cell::RefCell;
 
-use ndarray::linalg::general_mat_mul;
-use ndarray::{ArrayView2, ArrayViewMut2, ShapeBuilder};
 use rayon::prelude::*;
+
+use crate::matmul::{MatRef, matmul, matmul_raw};
+use crate::ops::{dispatch, shifted_plane};
 
 /// Images per parallel group of a convolution.
 pub const GROUP: usize = 16;
@@ -115,11 +116,25 @@ impl ConvGeom {
 fn im2col(g: &ConvGeom, x: &[f32], n: usize, b0: usize, nb: usize, col: &mut [f32]) {
     let (hwi, hwo) = (g.hw_in(), g.hw_out());
     let cols = nb * hwo;
+    let same = g.sh == 1 && g.sw == 1 && g.ho == g.h && g.wo == g.w;
     for c in 0..g.ci {
         for ky in 0..g.kh {
             for kx in 0..g.kw {
                 let r = (c * g.kh + ky) * g.kw + kx;
                 let row = &mut col[r * cols..(r + 1) * cols];
+                if same {
+                    for b in 0..nb {
+                        shifted_plane(
+                            &mut row[b * hwo..][..hwo],
+                            &x[(c * n + b0 + b) * hwi..][..hwi],
+                            g.h,
+                            g.w,
+                            ky as isize - g.ph as isize,
+                            kx as isize - g.pw as isize,
+                        );
+                    }
+                    continue;
+                }
                 let (lo, hi) = g.span(kx);
                 for b in 0..nb {
                     let plane = &x[(c * n + b0 + b) * hwi..][..hwi];
@@ -148,18 +163,136 @@ fn im2col(g: &ConvGeom, x: &[f32], n: usize, b0: usize, nb: usize, col: &mut [f3
     }
 }
 
+/// The gradient of [`shifted_plane`]: `plane[p + d] += src[p]` for every output position p
+/// whose shifted input lies inside the image, d = dy·w + dx. The columns of `src` that would
+/// wrap around a row edge are set to 0 first (adding 0 leaves every sum as it was, up to the
+/// sign of a zero), so the whole plane is one contiguous loop instead of one per row.
+#[inline(always)]
+fn add_shifted_plane(plane: &mut [f32], src: &mut [f32], h: usize, w: usize, dy: isize, dx: isize) {
+    let hw = h * w;
+    let cols = dx.unsigned_abs().min(w);
+    if cols > 0 {
+        for row in src[..hw].chunks_exact_mut(w) {
+            let edge = if dx < 0 {
+                &mut row[..cols]
+            } else {
+                &mut row[w - cols..]
+            };
+            for v in edge {
+                *v = 0.0;
+            }
+        }
+    }
+    let d = dy * w as isize + dx;
+    let lo = (-d).clamp(0, hw as isize) as usize;
+    let hi = (hw as isize - d).clamp(lo as isize, hw as isize) as usize;
+    if hi > lo {
+        let to = (lo as isize + d) as usize;
+        for (p, s) in plane[to..to + hi - lo].iter_mut().zip(&src[lo..hi]) {
+            *p += s;
+        }
+    }
+}
+
 /// Adds the im2col-shaped gradient `dcol` back onto the input planes of images `b0..b0+nb`.
 ///
 /// # Safety
 /// `dx` points to a CNHW buffer of `n` images of `g`'s input shape, and no other thread
 /// accesses the planes of images `b0..b0+nb` during the call.
-unsafe fn col2im_add(g: &ConvGeom, dcol: &[f32], n: usize, b0: usize, nb: usize, dx: SyncPtr) {
+unsafe fn col2im_add(g: &ConvGeom, dcol: &mut [f32], n: usize, b0: usize, nb: usize, dx: SyncPtr) {
+    // Rows of a few dozen additions: built for baseline x86-64 they ran 4 wide.
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            // SAFETY: the CPU supports AVX-512F, checked just above; the caller keeps the
+            // function's contract.
+            return unsafe { col2im_add_avx512(g, dcol, n, b0, nb, dx) };
+        }
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU supports AVX2, checked just above; the caller keeps the
+            // function's contract.
+            return unsafe { col2im_add_avx2(g, dcol, n, b0, nb, dx) };
+        }
+    }
+    // SAFETY: the caller keeps the function's contract.
+    unsafe { col2im_add_generic(g, dcol, n, b0, nb, dx) }
+}
+
+/// [`col2im_add`] for AVX-512 CPUs.
+///
+/// # Safety
+/// As [`col2im_add`], on a CPU with AVX-512F.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn col2im_add_avx512(
+    g: &ConvGeom,
+    dcol: &mut [f32],
+    n: usize,
+    b0: usize,
+    nb: usize,
+    dx: SyncPtr,
+) {
+    // SAFETY: the caller keeps the function's contract.
+    unsafe { col2im_add_generic(g, dcol, n, b0, nb, dx) }
+}
+
+/// [`col2im_add`] for AVX2 CPUs.
+///
+/// # Safety
+/// As [`col2im_add`], on a CPU with AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn col2im_add_avx2(
+    g: &ConvGeom,
+    dcol: &mut [f32],
+    n: usize,
+    b0: usize,
+    nb: usize,
+    dx: SyncPtr,
+) {
+    // SAFETY: the caller keeps the function's contract.
+    unsafe { col2im_add_generic(g, dcol, n, b0, nb, dx) }
+}
+
+/// # Safety
+/// As [`col2im_add`].
+#[inline(always)]
+unsafe fn col2im_add_generic(
+    g: &ConvGeom,
+    dcol: &mut [f32],
+    n: usize,
+    b0: usize,
+    nb: usize,
+    dx: SyncPtr,
+) {
     let (hwi, hwo) = (g.hw_in(), g.hw_out());
     let cols = nb * hwo;
+    let same = g.sh == 1 && g.sw == 1 && g.ho == g.h && g.wo == g.w;
     for c in 0..g.ci {
         for ky in 0..g.kh {
             for kx in 0..g.kw {
                 let r = (c * g.kh + ky) * g.kw + kx;
+                if same {
+                    for b in 0..nb {
+                        // SAFETY: the plane lies inside the buffer and belongs to this
+                        // caller's images only (the function's contract).
+                        let plane = unsafe {
+                            std::slice::from_raw_parts_mut(
+                                dx.get().add((c * n + b0 + b) * hwi),
+                                hwi,
+                            )
+                        };
+                        add_shifted_plane(
+                            plane,
+                            &mut dcol[r * cols + b * hwo..][..hwo],
+                            g.h,
+                            g.w,
+                            ky as isize - g.ph as isize,
+                            kx as isize - g.pw as isize,
+                        );
+                    }
+                    continue;
+                }
                 let row = &dcol[r * cols..(r + 1) * cols];
                 let (lo, hi) = g.span(kx);
                 if lo >= hi {
@@ -241,7 +374,7 @@ pub fn conv_forward(
     let (k, hwo) = (g.k(), g.hw_out());
     assert_eq!(out.len(), g.co * n * hwo, "convolution output size");
     assert_eq!(x.len(), g.ci * n * g.hw_in(), "convolution input size");
-    let wv = ArrayView2::from_shape((g.co, k), w).expect("conv weights are co × k");
+    let wv = MatRef::rows(w, g.co, k);
     let per = g.per_sub_batch();
     let outp = SyncPtr(out.as_mut_ptr());
     (0..n.div_ceil(GROUP)).into_par_iter().for_each(|gi| {
@@ -252,17 +385,11 @@ pub fn conv_forward(
                 let cols = nb * hwo;
                 grow(col, k * cols);
                 im2col(g, x, n, b, nb, &mut col[..k * cols]);
-                let colv = ArrayView2::from_shape((k, cols), &col[..k * cols])
-                    .expect("im2col buffer holds k × cols values");
-                // SAFETY: columns b·hwo.. of each output row are the planes of images
-                // b..b+nb, which only this group writes; the view stays inside `out`.
-                let mut ov = unsafe {
-                    ArrayViewMut2::from_shape_ptr(
-                        (g.co, cols).strides((n * hwo, 1)),
-                        outp.get().add(b * hwo),
-                    )
-                };
-                general_mat_mul(1.0, &wv, &colv, 0.0, &mut ov);
+                let colv = MatRef::rows(&col[..k * cols], k, cols);
+                // SAFETY: columns b·hwo..(b+nb)·hwo of each output row are the planes of
+                // images b..b+nb, which only this group writes; with row stride n·hwo the
+                // co × cols block stays inside `out` (its size is asserted above).
+                unsafe { matmul_raw(wv, colv, outp.get().add(b * hwo), n * hwo, false) };
                 b += nb;
             }
         })
@@ -288,7 +415,7 @@ pub fn conv_backward(
 ) {
     let (k, hwo) = (g.k(), g.hw_out());
     assert_eq!(dz.len(), g.co * n * hwo, "convolution gradient size");
-    let wv = ArrayView2::from_shape((g.co, k), w).expect("conv weights are co × k");
+    let wv = MatRef::rows(w, g.co, k);
     let per = g.per_sub_batch();
     let dxp = dx.map(|d| {
         assert_eq!(
@@ -310,25 +437,21 @@ pub fn conv_backward(
                         let cols = nb * hwo;
                         grow(col, k * cols);
                         im2col(g, x, n, b, nb, &mut col[..k * cols]);
-                        let colv = ArrayView2::from_shape((k, cols), &col[..k * cols])
-                            .expect("im2col buffer holds k × cols values");
-                        let dzv = ArrayView2::from_shape(
-                            (g.co, cols).strides((n * hwo, 1)),
-                            &dz[b * hwo..],
-                        )
-                        .expect("gradient rows lie inside the buffer");
-                        let mut dwv = ArrayViewMut2::from_shape((g.co, k), &mut dwg[..])
-                            .expect("weight gradient is co × k");
-                        general_mat_mul(1.0, &dzv, &colv.t(), 1.0, &mut dwv);
+                        let colv = MatRef::rows(&col[..k * cols], k, cols);
+                        let dzv = MatRef {
+                            data: &dz[b * hwo..],
+                            rows: g.co,
+                            cols,
+                            rs: n * hwo,
+                            cs: 1,
+                        };
+                        matmul(dzv, colv.t(), &mut dwg, k, true);
                         if let Some(p) = dxp {
                             grow(dcol, k * cols);
-                            let mut dcv =
-                                ArrayViewMut2::from_shape((k, cols), &mut dcol[..k * cols])
-                                    .expect("col gradient holds k × cols values");
-                            general_mat_mul(1.0, &wv.t(), &dzv, 0.0, &mut dcv);
+                            matmul(wv.t(), dzv, &mut dcol[..k * cols], cols, false);
                             // SAFETY: images b..b+nb belong to this group only; `p` points to
                             // the CNHW input gradient of n images.
-                            unsafe { col2im_add(g, &dcol[..k * cols], n, b, nb, p) };
+                            unsafe { col2im_add(g, &mut dcol[..k * cols], n, b, nb, p) };
                         }
                         b += nb;
                     }
@@ -396,14 +519,12 @@ pub fn linear_forward(
     out: &mut [f32],
 ) {
     assert_eq!(out.len(), o * n, "linear output size");
-    let xv = ArrayView2::from_shape((i, n), xt).expect("linear input is i × n");
+    let xv = MatRef::rows(xt, i, n);
     out.par_chunks_mut(ROWS * n)
         .zip(w.par_chunks(ROWS * i))
         .for_each(|(ob, wb)| {
             let rows = ob.len() / n;
-            let wv = ArrayView2::from_shape((rows, i), wb).expect("weight rows");
-            let mut ov = ArrayViewMut2::from_shape((rows, n), ob).expect("output rows");
-            general_mat_mul(1.0, &wv, &xv, 0.0, &mut ov);
+            matmul(MatRef::rows(wb, rows, i), xv, ob, n, false);
         });
     if let Some(b) = bias {
         add_bias(out, b);
@@ -424,28 +545,31 @@ pub fn linear_backward(
     db: Option<&mut [f32]>,
     dxt: Option<&mut [f32]>,
 ) {
-    let xv = ArrayView2::from_shape((i, n), xt).expect("linear input is i × n");
+    let xv = MatRef::rows(xt, i, n);
     dw.par_chunks_mut(ROWS * i)
         .zip(dy.par_chunks(ROWS * n))
         .for_each(|(dwb, dyb)| {
             let rows = dyb.len() / n;
-            let dyv = ArrayView2::from_shape((rows, n), dyb).expect("gradient rows");
-            let mut dwv = ArrayViewMut2::from_shape((rows, i), dwb).expect("weight rows");
-            general_mat_mul(1.0, &dyv, &xv.t(), 1.0, &mut dwv);
+            matmul(MatRef::rows(dyb, rows, n), xv.t(), dwb, i, true);
         });
     if let Some(db) = db {
         row_sums(dy, o, db);
     }
     if let Some(dxt) = dxt {
-        let wv = ArrayView2::from_shape((o, i), w).expect("linear weights are o × i");
-        let dyv = ArrayView2::from_shape((o, n), dy).expect("gradient is o × n");
+        let dyv = MatRef::rows(dy, o, n);
         dxt.par_chunks_mut(ROWS * n)
             .enumerate()
             .for_each(|(bi, dxb)| {
                 let rows = dxb.len() / n;
-                let wt = wv.slice(ndarray::s![.., bi * ROWS..bi * ROWS + rows]);
-                let mut dxv = ArrayViewMut2::from_shape((rows, n), dxb).expect("input rows");
-                general_mat_mul(1.0, &wt.t(), &dyv, 0.0, &mut dxv);
+                // Columns bi·ROWS.. of W, transposed: rows × o.
+                let wt = MatRef {
+                    data: &w[bi * ROWS..],
+                    rows: o,
+                    cols: rows,
+                    rs: i,
+                    cs: 1,
+                };
+                matmul(wt.t(), dyv, dxb, n, false);
             });
     }
 }
@@ -536,6 +660,21 @@ pub fn pool_backward(g: &PoolGeom, max: bool, x: &[f32], dy: &[f32], dx: &mut [f
                 .zip(dyb.chunks_exact(hwo))
                 .zip(xb.chunks_exact(hwi))
             {
+                if !max && g.k == 2 && g.s == 2 && g.p == 0 {
+                    // The VGG/SNN case: disjoint 2×2 windows, each input gets a quarter of
+                    // its window's gradient (the same single addition as below).
+                    for (oy, row) in grad.chunks_exact(g.wo).enumerate() {
+                        let (top, bottom) = dst[2 * oy * g.w..][..2 * g.w].split_at_mut(g.w);
+                        for (ox, d) in row.iter().enumerate() {
+                            let q = d / area;
+                            top[2 * ox] += q;
+                            top[2 * ox + 1] += q;
+                            bottom[2 * ox] += q;
+                            bottom[2 * ox + 1] += q;
+                        }
+                    }
+                    continue;
+                }
                 for oy in 0..g.ho {
                     for ox in 0..g.wo {
                         let d = grad[oy * g.wo + ox];
@@ -620,6 +759,23 @@ pub struct BnChannel {
 
 /// Mean and biased variance of a channel row, in f64.
 pub fn moments(z: &[f32]) -> (f64, f64) {
+    dispatch!(moments_generic, moments_avx2, moments_avx512, (z))
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn moments_avx2(z: &[f32]) -> (f64, f64) {
+    moments_generic(z)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+fn moments_avx512(z: &[f32]) -> (f64, f64) {
+    moments_generic(z)
+}
+
+#[inline(always)]
+fn moments_generic(z: &[f32]) -> (f64, f64) {
     let m = z.len().max(1) as f64;
     let mean = sum(z) / m;
     let mut lanes = [0.0f64; 8];
@@ -640,6 +796,38 @@ pub fn moments(z: &[f32]) -> (f64, f64) {
 
 /// Forward of one channel row: `out = Q(BN(z))`, either step optional.
 pub fn channel_forward(z: &[f32], out: &mut [f32], bn: Option<BnChannel>, q: Option<&Quantizer>) {
+    dispatch!(
+        channel_forward_generic,
+        channel_forward_avx2,
+        channel_forward_avx512,
+        (z, out, bn, q)
+    )
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn channel_forward_avx2(z: &[f32], out: &mut [f32], bn: Option<BnChannel>, q: Option<&Quantizer>) {
+    channel_forward_generic(z, out, bn, q)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+fn channel_forward_avx512(
+    z: &[f32],
+    out: &mut [f32],
+    bn: Option<BnChannel>,
+    q: Option<&Quantizer>,
+) {
+    channel_forward_generic(z, out, bn, q)
+}
+
+#[inline(always)]
+fn channel_forward_generic(
+    z: &[f32],
+    out: &mut [f32],
+    bn: Option<BnChannel>,
+    q: Option<&Quantizer>,
+) {
     match (bn, q) {
         (Some(b), Some(q)) => {
             for (o, v) in out.iter_mut().zip(z) {
@@ -669,6 +857,43 @@ pub fn channel_backward(
     bn: Option<BnChannel>,
     q: Option<&Quantizer>,
 ) -> (f64, f64) {
+    dispatch!(
+        channel_backward_generic,
+        channel_backward_avx2,
+        channel_backward_avx512,
+        (z, d, bn, q)
+    )
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn channel_backward_avx2(
+    z: &[f32],
+    d: &mut [f32],
+    bn: Option<BnChannel>,
+    q: Option<&Quantizer>,
+) -> (f64, f64) {
+    channel_backward_generic(z, d, bn, q)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+fn channel_backward_avx512(
+    z: &[f32],
+    d: &mut [f32],
+    bn: Option<BnChannel>,
+    q: Option<&Quantizer>,
+) -> (f64, f64) {
+    channel_backward_generic(z, d, bn, q)
+}
+
+#[inline(always)]
+fn channel_backward_generic(
+    z: &[f32],
+    d: &mut [f32],
+    bn: Option<BnChannel>,
+    q: Option<&Quantizer>,
+) -> (f64, f64) {
     let Some(b) = bn else {
         if let Some(q) = q {
             for (g, v) in d.iter_mut().zip(z) {
@@ -678,17 +903,29 @@ pub fn channel_backward(
         return (0.0, 0.0);
     };
     // Pass 1: through the quantizer, and the two sums BatchNorm's gradient needs.
+    // Pass 1a: through the quantizer, a loop of its own so it vectorizes.
+    if let Some(q) = q {
+        for (g, v) in d.iter_mut().zip(z) {
+            let xh = (v - b.mean) * b.inv_std;
+            *g = q.grad(b.gamma * xh + b.beta, *g);
+        }
+    }
+    // Pass 1b: the two sums BatchNorm's gradient needs, value k in lane k mod 8.
     let mut s_dy = [0.0f64; 8];
     let mut s_dyx = [0.0f64; 8];
-    for (k, (g, v)) in d.iter_mut().zip(z).enumerate() {
+    let mut dc = d.chunks_exact(8);
+    let mut zc = z.chunks_exact(8);
+    for (gs, vs) in (&mut dc).zip(&mut zc) {
+        for l in 0..8 {
+            let xh = (vs[l] - b.mean) * b.inv_std;
+            s_dy[l] += gs[l] as f64;
+            s_dyx[l] += (gs[l] * xh) as f64;
+        }
+    }
+    for (l, (g, v)) in dc.remainder().iter().zip(zc.remainder()).enumerate() {
         let xh = (v - b.mean) * b.inv_std;
-        let dy = match q {
-            Some(q) => q.grad(b.gamma * xh + b.beta, *g),
-            None => *g,
-        };
-        *g = dy;
-        s_dy[k % 8] += dy as f64;
-        s_dyx[k % 8] += (dy * xh) as f64;
+        s_dy[l] += *g as f64;
+        s_dyx[l] += (g * xh) as f64;
     }
     let (s_dy, s_dyx): (f64, f64) = (s_dy.iter().sum(), s_dyx.iter().sum());
     let m = z.len().max(1) as f64;

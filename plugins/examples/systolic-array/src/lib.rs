@@ -61,19 +61,19 @@
 
 #![warn(missing_docs)]
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use snnergy_plugin_sdk::snnergy_core::{
-    ActionKind, Actions, ArchError, Architecture, Assumption, Category, ComputeOp, ConfigError,
-    Derivation, EnergyModel, Format, Interconnect, LayerActivity, LayerKind, Memory, Network,
-    Neuron, Price, PriceError, PriceSource, Source,
+    ActionKind, Actions, ArchError, Architecture, Assumption, BuildContext, Category, Component,
+    ComputeOp, ConfigError, Derivation, EnergyModel, Format, Interconnect, LayerActivity,
+    LayerKind, Memory, Network, Neuron, Price, PriceError, PriceSource, Source,
 };
-use snnergy_plugin_sdk::{PluginArchitecture, PluginEnergyModel};
 
 /// Width of the analog image a direct-coded first layer reads every step (8-bit pixels).
 const IMAGE_BITS: u32 = 8;
 
 /// How a PE-to-PE hop is priced.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema, Default)]
 #[serde(rename_all = "kebab-case")]
 pub enum PeHop {
     /// A register write of the moved bits (any table with register prices).
@@ -84,22 +84,27 @@ pub enum PeHop {
 }
 
 /// `[[architecture]] type = "systolic-array"`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
 pub struct SystolicConfig {
-    /// PE rows (fan-in direction).
+    /// PE rows, along the fan-in K (default 128: a mid-size edge array; Google's TPU v1 has
+    /// 256, Jouppi et al. ISCA 2017)
     pub rows: u32,
-    /// PE columns (output-channel direction).
+    /// PE columns, along the output channels N (default 128)
     pub cols: u32,
-    /// Weight buffer, KiB.
+    /// weight buffer, KiB; must hold one rows × cols tile (default 256)
     pub weight_sram_kib: f64,
-    /// Each of the two activation buffers, KiB.
+    /// each of the two ping-pong activation buffers, KiB; inputs, outputs and partial sums that
+    /// do not fit go to DRAM (default 256)
     pub act_sram_kib: f64,
-    /// All weights stay in the weight buffer across inferences (no DRAM weight traffic).
+    /// all weights stay in the weight buffer across inferences, so no DRAM weight traffic; the
+    /// network must fit (default false)
     pub weights_on_chip: bool,
-    /// Skip stream rows whose spikes within a row fold are all zero.
+    /// SNN: a stream row whose spikes within a row fold are all zero is not injected, so its
+    /// partial sums do not move (SATA's sparsity-aware streaming; default true)
     pub skip_empty_rows: bool,
-    /// How PE-to-PE hops are priced.
+    /// how a PE-to-PE hop is priced: "register" (a register write of the moved bits; default)
+    /// or "link" (a link transfer, for tables with link prices such as yan-22nm)
     pub pe_hop: PeHop,
 }
 
@@ -116,38 +121,6 @@ impl Default for SystolicConfig {
         }
     }
 }
-
-/// The documented parameters of `systolic-array`.
-pub const SYSTOLIC_PARAMS: &[(&str, &str)] = &[
-    (
-        "rows",
-        "PE rows, along the fan-in K (default 128: a mid-size edge array; Google's TPU v1 has 256, Jouppi et al. ISCA 2017)",
-    ),
-    (
-        "cols",
-        "PE columns, along the output channels N (default 128)",
-    ),
-    (
-        "weight_sram_kib",
-        "weight buffer, KiB; must hold one rows × cols tile (default 256)",
-    ),
-    (
-        "act_sram_kib",
-        "each of the two ping-pong activation buffers, KiB; inputs, outputs and partial sums that do not fit go to DRAM (default 256)",
-    ),
-    (
-        "weights_on_chip",
-        "all weights stay in the weight buffer across inferences, so no DRAM weight traffic; the network must fit (default false)",
-    ),
-    (
-        "skip_empty_rows",
-        "SNN: a stream row whose spikes within a row fold are all zero is not injected, so its partial sums do not move (SATA's sparsity-aware streaming; default true)",
-    ),
-    (
-        "pe_hop",
-        "how a PE-to-PE hop is priced: \"register\" (a register write of the moved bits; default) or \"link\" (a link transfer, for tables with link prices such as yan-22nm)",
-    ),
-];
 
 /// The weight-stationary systolic array.
 #[derive(Clone, Debug, PartialEq)]
@@ -677,28 +650,33 @@ impl Architecture for SystolicArray {
     }
 }
 
-impl PluginArchitecture for SystolicArray {
+impl Component for SystolicArray {
+    type Interface = dyn Architecture;
     type Config = SystolicConfig;
     const NAME: &'static str = "systolic-array";
     const SUMMARY: &'static str = "weight-stationary systolic array (SCALE-Sim mapping) running SNN time steps streamed through stationary tiles (SATA)";
-    const PARAMS: &'static [(&'static str, &'static str)] = SYSTOLIC_PARAMS;
 
-    fn build(config: SystolicConfig) -> Result<Self, ConfigError> {
-        Self::new(config)
+    fn build(
+        config: SystolicConfig,
+        _: &BuildContext<'_>,
+    ) -> Result<Box<dyn Architecture>, ConfigError> {
+        Ok(Box::new(Self::new(config)?))
     }
 }
 
 /// `[energy] type = "eyeriss-relative"`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
 pub struct EyerissConfig {
-    /// Energy of 1× (one 8-bit MUL + ADD), pJ.
+    /// energy of 1×, pJ per word access at the register file (default 0.23: Horowitz's 8-bit
+    /// MUL + ADD at 45 nm, the anchor of horowitz-45nm's register price)
     pub unit_pj: f64,
-    /// Word width the relative costs refer to, bits.
+    /// width the relative costs refer to, bits; other widths scale per bit (default 16,
+    /// Eyeriss's word)
     pub word_bits: u32,
-    /// 8-bit ADD, pJ.
+    /// 8-bit ADD, pJ; scaled linearly with width (default 0.03, Horowitz)
     pub add_pj: f64,
-    /// 8-bit MUL, pJ.
+    /// 8-bit MUL, pJ; scaled quadratically with width (default 0.2, Horowitz)
     pub mul_pj: f64,
 }
 
@@ -828,35 +806,17 @@ impl EnergyModel for EyerissRelative {
     }
 }
 
-impl PluginEnergyModel for EyerissRelative {
+impl Component for EyerissRelative {
+    type Interface = dyn EnergyModel;
     type Config = EyerissConfig;
     const NAME: &'static str = "eyeriss-relative";
     const SUMMARY: &'static str = "Eyeriss-normalized data movement (RF 1×, inter-PE 2×, buffer 6×, DRAM 200× of a MAC) with Horowitz 45 nm arithmetic";
-    const PARAMS: &'static [(&'static str, &'static str)] = &[
-        (
-            "unit_pj",
-            "energy of 1×, pJ per word access at the register file (default 0.23: Horowitz's 8-bit MUL + ADD at 45 nm, the anchor of horowitz-45nm's register price)",
-        ),
-        (
-            "word_bits",
-            "width the relative costs refer to, bits; other widths scale per bit (default 16, Eyeriss's word)",
-        ),
-        (
-            "add_pj",
-            "8-bit ADD, pJ; scaled linearly with width (default 0.03, Horowitz)",
-        ),
-        (
-            "mul_pj",
-            "8-bit MUL, pJ; scaled quadratically with width (default 0.2, Horowitz)",
-        ),
-    ];
-
-    fn build(config: EyerissConfig) -> Result<Self, ConfigError> {
-        Self::new(config)
+    fn build(
+        config: EyerissConfig,
+        _: &BuildContext<'_>,
+    ) -> Result<Box<dyn EnergyModel>, ConfigError> {
+        Ok(Box::new(Self::new(config)?))
     }
 }
 
-snnergy_plugin_sdk::export_plugin!(
-    architectures: [SystolicArray],
-    energy_models: [EyerissRelative],
-);
+snnergy_plugin_sdk::export_plugin!(SystolicArray, EyerissRelative);

@@ -14,21 +14,23 @@
 //! - Pooling and residual additions are not counted: next to the synapses of the weighted
 //!   layers they are small, and this template keeps to what it states.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use snnergy_plugin_sdk::PluginArchitecture;
 use snnergy_plugin_sdk::snnergy_core::{
-    ActionKind, Actions, ArchError, Architecture, Assumption, Category, ComputeOp, ConfigError,
-    Format, LayerActivity, Memory, Network,
+    ActionKind, Actions, ArchError, Architecture, Assumption, BuildContext, Category, Component,
+    ComputeOp, ConfigError, Format, LayerActivity, Memory, Network,
 };
 
 /// Bits of a spike's address (up to 64 Ki neurons per layer).
 const ADDRESS_BITS: u32 = 16;
 
-/// The keys of `[[architecture]] type = "my-chip"`, with their defaults.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
+/// The keys of `[[architecture]] type = "my-chip"`, with their defaults. The doc comment of
+/// each field is what `snnergy describe my-chip` says about the key.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
 pub struct MyChipConfig {
-    /// On-chip SRAM holding all weights and activations, KiB.
+    /// on-chip SRAM for weights and activations, KiB (default 16384: VGG16's 15 M 8-bit
+    /// weights fit)
     pub sram_kib: f64,
 }
 
@@ -148,16 +150,16 @@ impl Architecture for MyChip {
     }
 }
 
-impl PluginArchitecture for MyChip {
+impl Component for MyChip {
+    type Interface = dyn Architecture;
     type Config = MyChipConfig;
     const NAME: &'static str = "my-chip";
     const SUMMARY: &'static str = "template: an event-driven core with all weights in one SRAM";
-    const PARAMS: &'static [(&'static str, &'static str)] = &[(
-        "sram_kib",
-        "on-chip SRAM for weights and activations, KiB (default 16384: VGG16's 15 M 8-bit weights fit)",
-    )];
 
-    fn build(config: MyChipConfig) -> Result<Self, ConfigError> {
+    fn build(
+        config: MyChipConfig,
+        _: &BuildContext<'_>,
+    ) -> Result<Box<dyn Architecture>, ConfigError> {
         if !(config.sram_kib.is_finite() && config.sram_kib > 0.0) {
             return Err(ConfigError::new(format!(
                 "sram_kib = {} must be positive",
@@ -165,10 +167,10 @@ impl PluginArchitecture for MyChip {
             ))
             .at_key("sram_kib"));
         }
-        Ok(MyChip {
+        Ok(Box::new(MyChip {
             sram_bytes: (config.sram_kib * 1024.0) as u64,
-        })
+        }))
     }
 }
 
-snnergy_plugin_sdk::export_plugin!(architectures: [MyChip]);
+snnergy_plugin_sdk::export_plugin!(MyChip);

@@ -65,7 +65,7 @@ def nir_export(
     out: _Path,
     threshold: float = 0.9999,
     leak: float = 1.0,
-    subtract: bool = True,
+    reset: str = "subtract",
     dt: float = 1e-4,
 ) -> None:
     """Writes a workload with its weights as a NIR file."""

@@ -109,7 +109,7 @@ def export(workload: Union[Workload, str, Dict[str, Any]], weights: Union[str, o
     if reset not in ("subtract", "zero"):
         raise ValueError(f"reset must be 'subtract' or 'zero', not {reset!r}")
     _native.nir_export(json.dumps(as_workload(workload).to_dict()), os.fspath(weights), os.fspath(path), threshold,
-                       leak, reset == "subtract", dt)
+                       leak, reset, dt)
     return os.fspath(path)
 
 

@@ -21,12 +21,13 @@ use std::ffi::c_void;
 use std::sync::OnceLock;
 
 use serde::{Deserialize, Serialize};
+use snnergy_plugin_sdk::Exported;
 use snnergy_plugin_sdk::c_abi::{self, Buf, HostV1, PluginV1, Status, StrRef};
 use snnergy_plugin_sdk::snnergy_core::{
-    ActionKind, Actions, ArchError, Architecture, Category, ComputeOp, ConfigError, Derivation,
-    EnergyModel, Format, LayerActivity, Network, Price, PriceError, PriceSource,
+    ActionKind, Actions, ArchError, Architecture, BuildContext, Category, Component, ComputeOp,
+    ConfigError, Derivation, EnergyModel, Format, LayerActivity, Network, Price, PriceError,
+    PriceSource,
 };
-use snnergy_plugin_sdk::{Component, PluginArchitecture, PluginEnergyModel};
 
 /// The injected fault.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -75,8 +76,8 @@ fn mode() -> Mode {
 }
 
 /// No parameters.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(default, deny_unknown_fields)]
 pub struct NoParams {}
 
 /// A small architecture: one accumulation per synaptic event (SNN) or one MAC per non-zero
@@ -139,16 +140,16 @@ impl Architecture for FaultArch {
     }
 }
 
-impl PluginArchitecture for FaultArch {
+impl Component for FaultArch {
+    type Interface = dyn Architecture;
     type Config = NoParams;
     const NAME: &'static str = "fault-arch";
     const SUMMARY: &'static str =
         "test architecture whose behaviour depends on the library's file name";
-    const PARAMS: &'static [(&'static str, &'static str)] = &[];
 
-    fn build(_: NoParams) -> Result<Self, ConfigError> {
+    fn build(_: NoParams, _: &BuildContext<'_>) -> Result<Box<dyn Architecture>, ConfigError> {
         tracing::info!(mode = ?mode(), "fault-arch built");
-        Ok(FaultArch)
+        Ok(Box::new(FaultArch))
     }
 }
 
@@ -169,14 +170,14 @@ impl Architecture for Impostor {
     }
 }
 
-impl PluginArchitecture for Impostor {
+impl Component for Impostor {
+    type Interface = dyn Architecture;
     type Config = NoParams;
     const NAME: &'static str = "paper-v1";
     const SUMMARY: &'static str = "claims a built-in's name";
-    const PARAMS: &'static [(&'static str, &'static str)] = &[];
 
-    fn build(_: NoParams) -> Result<Self, ConfigError> {
-        Ok(Impostor)
+    fn build(_: NoParams, _: &BuildContext<'_>) -> Result<Box<dyn Architecture>, ConfigError> {
+        Ok(Box::new(Impostor))
     }
 }
 
@@ -224,23 +225,20 @@ impl EnergyModel for FaultPrices {
     }
 }
 
-impl PluginEnergyModel for FaultPrices {
+impl Component for FaultPrices {
+    type Interface = dyn EnergyModel;
     type Config = NoParams;
     const NAME: &'static str = "fault-prices";
     const SUMMARY: &'static str = "test prices whose behaviour depends on the library's file name";
-    const PARAMS: &'static [(&'static str, &'static str)] = &[];
 
-    fn build(_: NoParams) -> Result<Self, ConfigError> {
-        Ok(FaultPrices)
+    fn build(_: NoParams, _: &BuildContext<'_>) -> Result<Box<dyn EnergyModel>, ConfigError> {
+        Ok(Box::new(FaultPrices))
     }
 }
 
-static NORMAL: &[Component] = &[
-    Component::architecture::<FaultArch>(),
-    Component::energy_model::<FaultPrices>(),
-];
+static NORMAL: &[Exported] = &[Exported::of::<FaultArch>(), Exported::of::<FaultPrices>()];
 
-static DUPLICATE: &[Component] = &[Component::architecture::<Impostor>()];
+static DUPLICATE: &[Exported] = &[Exported::of::<Impostor>()];
 
 unsafe extern "C" fn invalid_json_evaluate(_: *mut c_void, _: StrRef, out: *mut Buf) -> Status {
     // SAFETY: `out` comes from the host.

@@ -1,0 +1,321 @@
+//! The conformance suite every architecture runs, built-in or plugin (burn's idea of one test
+//! suite for every backend). Each check is a property any honest hardware model has:
+//!
+//! 1. with no spikes at all, the SNN moves no spikes and performs no spike-driven work: only
+//!    time-driven terms (membrane updates, thresholds, weight loads) remain;
+//! 2. SNN energy never falls when the spike rate or the number of time steps grows;
+//! 3. doubling every price doubles every energy;
+//! 4. at spike rate 1 the SNN performs at least as many accumulations per time step as the
+//!    dense baseline performs multiplications (a published aggregate counts as one);
+//! 5. categories add up to the total, per layer and per network.
+//!
+//! The suite returns its findings instead of panicking so `snnergy plugin check` can print
+//! them; tests call [`ConformanceReport::assert_passed`].
+
+use snnergy_core::action::{ActionKind, Actions, Category, ComputeOp, Interconnect};
+use snnergy_core::activity::{OperatingPoint, layer_activities};
+use snnergy_core::settings::AnalysisSettings;
+
+use crate::analysis::Evaluator;
+use snnergy_core::energy::{EnergyModel, ScaledModel};
+use snnergy_core::error::Error;
+use snnergy_core::network::{InputCoding, Network};
+use snnergy_core::traits::Architecture;
+
+/// One check's outcome.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Check {
+    /// What was checked.
+    pub name: &'static str,
+    /// Whether it held.
+    pub passed: bool,
+    /// Why not, or what was measured.
+    pub detail: String,
+}
+
+/// The outcome of the suite on one architecture and network.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ConformanceReport {
+    /// Architecture label.
+    pub architecture: String,
+    /// Network name.
+    pub network: String,
+    /// The checks, in order.
+    pub checks: Vec<Check>,
+}
+
+impl ConformanceReport {
+    /// Whether every check passed.
+    pub fn passed(&self) -> bool {
+        self.checks.iter().all(|c| c.passed)
+    }
+
+    /// Panics with every failed check (for tests).
+    pub fn assert_passed(&self) {
+        let failed: Vec<String> = self
+            .checks
+            .iter()
+            .filter(|c| !c.passed)
+            .map(|c| format!("  {}: {}", c.name, c.detail))
+            .collect();
+        assert!(
+            failed.is_empty(),
+            "architecture `{}` on `{}` fails conformance:\n{}",
+            self.architecture,
+            self.network,
+            failed.join("\n")
+        );
+    }
+}
+
+const RATES: [f64; 6] = [0.0, 0.01, 0.05, 0.2, 0.5, 1.0];
+
+/// Runs the suite on `arch` priced by `energy` over `network`, with the formats of `settings`
+/// at each of its time steps. Evaluation errors are reported as failed checks.
+pub fn check_architecture(
+    label: &str,
+    arch: &dyn Architecture,
+    energy: &dyn EnergyModel,
+    network: &Network,
+    settings: &AnalysisSettings,
+) -> ConformanceReport {
+    let mut checks = Vec::new();
+    let mut push = |name: &'static str, r: Result<String, String>| {
+        checks.push(match r {
+            Ok(detail) => Check {
+                name,
+                passed: true,
+                detail,
+            },
+            Err(detail) => Check {
+                name,
+                passed: false,
+                detail,
+            },
+        })
+    };
+    let err = |e: Error| e.to_string();
+    // Rate coding so that "no spikes" silences the input too.
+    let coding = InputCoding::Rate;
+    let mut ts = settings.timesteps.clone();
+    ts.sort_unstable();
+    ts.dedup();
+
+    push(
+        "silent SNN does no spike-driven work",
+        silent(arch, network, settings, &ts),
+    );
+
+    push(
+        "energy non-decreasing in spike rate and T",
+        (|| {
+            let mut ev = Evaluator::new(label, arch, energy, network, coding);
+            let mut worst = String::new();
+            let mut prev_t: Option<Vec<f64>> = None;
+            for &t in &ts {
+                let f = settings.snn_format(t);
+                let mut row = Vec::new();
+                for r in RATES {
+                    row.push(
+                        ev.total(&f, &OperatingPoint::uniform(network, r, 0.45))
+                            .map_err(err)?,
+                    );
+                }
+                for (i, w) in row.windows(2).enumerate() {
+                    if w[1] < w[0] * (1.0 - 1e-12) {
+                        worst = format!(
+                            "T = {t}: {} pJ at rate {} > {} pJ at rate {}",
+                            w[0],
+                            RATES[i],
+                            w[1],
+                            RATES[i + 1]
+                        );
+                    }
+                }
+                if let Some(p) = &prev_t {
+                    for (i, (a, b)) in p.iter().zip(&row).enumerate() {
+                        if *b < *a * (1.0 - 1e-12) {
+                            worst = format!(
+                                "rate {}: T = {t} costs {b} pJ, less than the previous T's {a} pJ",
+                                RATES[i]
+                            );
+                        }
+                    }
+                }
+                prev_t = Some(row);
+            }
+            if worst.is_empty() {
+                Ok(format!("{} T × {} rates", ts.len(), RATES.len()))
+            } else {
+                Err(worst)
+            }
+        })(),
+    );
+
+    push(
+        "doubling every price doubles the energy",
+        (|| {
+            let doubled = ScaledModel::uniform(energy, 2.0);
+            let mut a = Evaluator::new(label, arch, energy, network, coding);
+            let mut b = Evaluator::new(label, arch, &doubled, network, coding);
+            for &t in &ts {
+                for f in [settings.snn_format(t), settings.baseline_format(t)] {
+                    for r in [0.0, 0.1, 1.0] {
+                        let p = OperatingPoint::uniform(network, r, 0.45);
+                        let (x, y) = (a.total(&f, &p).map_err(err)?, b.total(&f, &p).map_err(err)?);
+                        if (y - 2.0 * x).abs() > 1e-9 * y.abs() {
+                            return Err(format!("T = {t}, rate {r}: {x} pJ became {y} pJ"));
+                        }
+                    }
+                }
+            }
+            Ok("SNN and baseline, every T".into())
+        })(),
+    );
+
+    push(
+        "SNN at rate 1 accumulates at least the baseline's MACs per step",
+        (|| {
+            let mut worst = String::new();
+            for &t in &ts {
+                let p = OperatingPoint::uniform(network, 1.0, 1.0);
+                let acts = layer_activities(network, &p, coding);
+                let snn = settings.snn_format(t);
+                // ρ = 1 above: the baseline runs dense.
+                let dense = settings.baseline_format(t);
+                let (mut acc, mut macs) = (0.0, 0.0);
+                for (i, a) in acts.iter().enumerate() {
+                    let mut s = Actions::new();
+                    let mut q = Actions::new();
+                    arch.evaluate(network, i, &snn, a, &mut s)
+                        .map_err(|e| e.to_string())?;
+                    arch.evaluate(network, i, &dense, a, &mut q)
+                        .map_err(|e| e.to_string())?;
+                    acc += s
+                        .as_slice()
+                        .iter()
+                        .filter(|x| {
+                            matches!(
+                                x.kind,
+                                ActionKind::Compute {
+                                    op: ComputeOp::Add,
+                                    ..
+                                } | ActionKind::Composite { .. }
+                            )
+                        })
+                        .map(|x| x.count)
+                        .sum::<f64>();
+                    macs += q
+                        .as_slice()
+                        .iter()
+                        .filter(|x| {
+                            matches!(
+                                x.kind,
+                                ActionKind::Compute {
+                                    op: ComputeOp::Mul,
+                                    ..
+                                }
+                            )
+                        })
+                        .map(|x| x.count)
+                        .sum::<f64>();
+                }
+                if acc / t as f64 + 1e-9 < macs {
+                    worst = format!(
+                        "T = {t}: {:.4e} accumulations per step < {:.4e} baseline MACs",
+                        acc / t as f64,
+                        macs
+                    );
+                }
+            }
+            if worst.is_empty() {
+                Ok("every T".into())
+            } else {
+                Err(worst)
+            }
+        })(),
+    );
+
+    push(
+        "categories add up to the total",
+        (|| {
+            let mut ev = Evaluator::new(label, arch, energy, network, coding);
+            for &t in &ts {
+                for f in [settings.snn_format(t), settings.baseline_format(t)] {
+                    let d = ev
+                        .detailed(&f, &OperatingPoint::uniform(network, 0.1, 0.45))
+                        .map_err(err)?;
+                    let by_cat: f64 = d.by_category.iter().sum();
+                    let by_layer: f64 = d.per_layer.iter().sum();
+                    let by_class: f64 = d.by_class.values().sum();
+                    for (what, v) in [
+                        ("categories", by_cat),
+                        ("layers", by_layer),
+                        ("price classes", by_class),
+                    ] {
+                        if (v - d.total_pj).abs() > 1e-9 * d.total_pj {
+                            return Err(format!(
+                                "T = {t}: {what} sum to {v} pJ, total is {} pJ",
+                                d.total_pj
+                            ));
+                        }
+                    }
+                    for (i, (l, c)) in d.per_layer.iter().zip(&d.per_layer_category).enumerate() {
+                        let s: f64 = c.iter().sum();
+                        if (s - l).abs() > 1e-9 * l.abs().max(1.0) {
+                            return Err(format!(
+                                "layer `{}`: categories sum to {s} pJ, layer total {l} pJ",
+                                network.layers[i].name
+                            ));
+                        }
+                    }
+                }
+            }
+            Ok("per layer and per network".into())
+        })(),
+    );
+
+    ConformanceReport {
+        architecture: label.to_string(),
+        network: network.name.clone(),
+        checks,
+    }
+}
+
+fn silent(
+    arch: &dyn Architecture,
+    network: &Network,
+    settings: &AnalysisSettings,
+    ts: &[u32],
+) -> Result<String, String> {
+    let p = OperatingPoint::uniform(network, 0.0, 0.45);
+    let acts = layer_activities(network, &p, InputCoding::Rate);
+    for &t in ts {
+        let f = settings.snn_format(t);
+        for (i, a) in acts.iter().enumerate() {
+            let mut out = Actions::new();
+            arch.evaluate(network, i, &f, a, &mut out)
+                .map_err(|e| e.to_string())?;
+            for x in out.as_slice() {
+                let spike_driven = matches!(x.category, Category::Activations | Category::Outputs)
+                    || matches!(
+                        x.kind,
+                        ActionKind::Transfer {
+                            net: Interconnect::NocEvent,
+                            ..
+                        }
+                    );
+                if spike_driven && x.count > 0.0 {
+                    return Err(format!(
+                        "T = {t}, layer `{}`: {} × `{}` ({}) with no spikes",
+                        network.layers[i].name,
+                        x.count,
+                        x.kind,
+                        x.category.name()
+                    ));
+                }
+            }
+        }
+    }
+    Ok("no activation or output traffic at rate 0".into())
+}

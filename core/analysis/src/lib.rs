@@ -1,0 +1,37 @@
+//! snnergy-analysis: runs snnergy's question on the pieces of `snnergy-core`.
+//!
+//! - [`pipeline`]: TOML pipelines (and pipelines built in code), with errors that carry the
+//!   file, the line and the key, and the `[plugins]` they load;
+//! - [`analysis`]: the SNN against its baseline on each architecture, per layer and in total,
+//!   the break-even spike rate per T by root finding, and sweeps;
+//! - [`metrics`]: the operation counts and activation sparsity NeuroBench defines, next to
+//!   the energy;
+//! - [`sensitivity`]: the one-at-a-time ±range study of the break-even spike rate;
+//! - [`sources`]: the `uniform` and `profile` activity sources (profiles are files);
+//! - [`conformance`]: the properties every architecture, built-in or plugin, must have.
+//!
+//! Everything here is deterministic: same inputs, same bytes out.
+
+#![warn(missing_docs)]
+
+pub mod analysis;
+pub mod conformance;
+pub mod metrics;
+pub mod pipeline;
+pub mod sensitivity;
+pub mod sources;
+
+pub use analysis::{ArchSlot, Evaluator, NetworkEnergy, WorkloadSlot};
+pub use pipeline::{Pipeline, PipelineBuilder};
+pub use sources::{Profile, ProfileEntry, ProfileFile, Uniform, resolve};
+
+use snnergy_core::{Registry, RegistryError};
+
+/// The built-in activity sources: adding one is one line here.
+fn register(r: &mut Registry) -> Result<(), RegistryError> {
+    r.add::<Uniform>()?;
+    r.add::<Profile>()?;
+    Ok(())
+}
+
+snnergy_core::register_builtins!(register);

@@ -1,0 +1,274 @@
+//! Sensitivity of the verdict: for one operating point (architecture, workload, T), how far
+//! the break-even spike rate moves when each price class, and each numeric parameter of the
+//! architecture, is changed one at a time by ±`range` (a tornado), and whether the verdict at
+//! the operating point's activity flips within that range.
+//!
+//! Prices are scaled with [`ScaledModel::class`]; parameters by rebuilding the architecture
+//! through the registry from its TOML table with one key scaled (integers are rounded), so
+//! every rule a parameter drives — residency, passes, mapping — is re-derived, not
+//! extrapolated. A scaled value the architecture rejects (a bit width beyond its range) is
+//! reported as such, not silently dropped.
+
+use std::path::Path;
+
+use snnergy_core::action::PriceClass;
+use snnergy_core::activity::OperatingPoint;
+use snnergy_core::settings::{AnalysisSettings, SensitivitySettings};
+
+use crate::analysis::{ArchSlot, Crossing, Evaluator, WorkloadSlot, activity_shape, find_crossing};
+use snnergy_core::energy::{EnergyModel, ScaledModel};
+use snnergy_core::error::Error;
+use snnergy_core::network::Network;
+use snnergy_core::registry::{BuildContext, Registry};
+use snnergy_core::report::{BreakEvenStatus, Side, Tornado, TornadoRow};
+use snnergy_core::traits::{ActivityContext, ActivitySource, Architecture};
+
+/// The T a study uses: its own, else the report's headline T.
+pub fn study_timesteps(settings: &AnalysisSettings, s: &SensitivitySettings) -> u32 {
+    s.timesteps.unwrap_or_else(|| settings.headline_timesteps())
+}
+
+struct Point<'a> {
+    net: &'a Network,
+    settings: &'a AnalysisSettings,
+    t: u32,
+    point: &'a OperatingPoint,
+    shape: &'a OperatingPoint,
+    alpha_max: f64,
+}
+
+fn side(
+    p: &Point<'_>,
+    label: &str,
+    arch: &dyn Architecture,
+    energy: &dyn EnergyModel,
+    value: String,
+) -> Result<Side, Error> {
+    let snn = p.settings.snn_format(p.t);
+    let base = p.settings.baseline_format(p.t);
+    arch.check(p.net, &snn)?;
+    arch.check(p.net, &base)?;
+    let mut ev = Evaluator::new(label, arch, energy, p.net, p.settings.input_coding);
+    let snn_wins = ev.total(&snn, p.point)? < ev.total(&base, p.point)?;
+    let e_base = ev.total(&base, p.shape)?;
+    let crossing = find_crossing(p.alpha_max, |a| {
+        Ok(ev.total(&snn, &p.shape.scaled(a))? - e_base)
+    })?;
+    let (status, breakeven) = match crossing {
+        Crossing::NeverWins => (BreakEvenStatus::SnnNeverWins, None),
+        Crossing::AlwaysWins => (
+            BreakEvenStatus::SnnAlwaysWins,
+            Some(p.shape.scaled(p.alpha_max).mean_spike_rate(p.net)),
+        ),
+        Crossing::At(a) => (
+            BreakEvenStatus::Crossing,
+            Some(p.shape.scaled(a).mean_spike_rate(p.net)),
+        ),
+    };
+    Ok(Side {
+        value,
+        breakeven,
+        status,
+        snn_wins,
+    })
+}
+
+fn row(
+    kind: &str,
+    name: &str,
+    nominal: &Side,
+    low: Option<Side>,
+    high: Option<Side>,
+) -> TornadoRow {
+    let eff = |s: &Option<Side>| {
+        s.as_ref()
+            .map(Side::effective)
+            .unwrap_or(nominal.effective())
+    };
+    let flips = [&low, &high]
+        .iter()
+        .any(|s| s.as_ref().is_some_and(|s| s.snn_wins != nominal.snn_wins));
+    TornadoRow {
+        kind: kind.into(),
+        name: name.into(),
+        swing: (eff(&high) - eff(&low)).abs(),
+        low,
+        high,
+        flips,
+    }
+}
+
+/// Scales a numeric TOML value; `None` for anything that is not a number.
+fn scaled(v: &toml::Value, f: f64) -> Option<toml::Value> {
+    match v {
+        toml::Value::Integer(i) => {
+            let x = (*i as f64 * f).round() as i64;
+            Some(toml::Value::Integer(if *i >= 1 { x.max(1) } else { x }))
+        }
+        toml::Value::Float(x) => Some(toml::Value::Float(x * f)),
+        _ => None,
+    }
+}
+
+/// Runs the study for every workload and architecture.
+pub fn analyze(
+    settings: &AnalysisSettings,
+    study: &SensitivitySettings,
+    workloads: &[WorkloadSlot],
+    architectures: &[ArchSlot],
+    activity: &dyn ActivitySource,
+    base_dir: &Path,
+    registry: Option<&Registry>,
+) -> Result<Vec<Tornado>, Error> {
+    study.validate()?;
+    let t = study_timesteps(settings, study);
+    let factors = [1.0 - study.range, 1.0 + study.range];
+    let mut out = Vec::new();
+    for w in workloads {
+        let net = &w.network;
+        let ctx = ActivityContext {
+            base_dir,
+            timesteps: t,
+            input_coding: settings.input_coding,
+        };
+        let points = activity.operating_points(net, &ctx)?;
+        let Some(point) = points.first() else {
+            continue;
+        };
+        point.validate(net)?;
+        let (shape, alpha_max) = activity_shape(net, point);
+        let p = Point {
+            net,
+            settings,
+            t,
+            point,
+            shape: &shape,
+            alpha_max,
+        };
+        for slot in architectures {
+            let energy = slot.energy.as_ref();
+            let nominal = side(
+                &p,
+                &slot.label,
+                slot.arch.as_ref(),
+                energy,
+                "nominal".into(),
+            )?;
+            let mut rows = Vec::new();
+            let mut notes = Vec::new();
+            if study.prices {
+                // Only classes that carry energy here can move anything.
+                let mut ev = Evaluator::new(
+                    &slot.label,
+                    slot.arch.as_ref(),
+                    energy,
+                    net,
+                    settings.input_coding,
+                );
+                let s = ev.detailed(&settings.snn_format(t), point)?;
+                let b = ev.detailed(&settings.baseline_format(t), point)?;
+                for class in PriceClass::ALL {
+                    let used = |m: &std::collections::BTreeMap<PriceClass, f64>| {
+                        m.get(&class).is_some_and(|e| *e > 0.0)
+                    };
+                    if !used(&s.by_class) && !used(&b.by_class) {
+                        continue;
+                    }
+                    let mut sides = Vec::new();
+                    for f in factors {
+                        let m = ScaledModel::class(energy, class, f);
+                        sides.push(Some(side(
+                            &p,
+                            &slot.label,
+                            slot.arch.as_ref(),
+                            &m,
+                            format!("×{f}"),
+                        )?));
+                    }
+                    let high = sides.pop().flatten();
+                    let low = sides.pop().flatten();
+                    rows.push(row("price", class.name(), &nominal, low, high));
+                }
+            }
+            if study.parameters {
+                match (registry, &slot.params) {
+                    (None, _) => notes.push(
+                        "architecture parameters not varied: no registry to rebuild the architecture with".into(),
+                    ),
+                    (_, None) => notes.push(
+                        "architecture parameters not varied: the architecture was built in code, without a parameter table".into(),
+                    ),
+                    (Some(reg), Some(params)) => {
+                        match reg.entry::<dyn Architecture>(&slot.type_name) {
+                            None => notes.push(format!(
+                                "architecture parameters not varied: type `{}` is not in the registry",
+                                slot.type_name
+                            )),
+                            Some(entry) => {
+                                let mut table = entry.info.defaults.clone();
+                                for (k, v) in params {
+                                    table.insert(k.clone(), v.clone());
+                                }
+                                for (key, value) in &table {
+                                    if scaled(value, 1.0).is_none() {
+                                        continue;
+                                    }
+                                    let mut sides = Vec::new();
+                                    for f in factors {
+                                        let v = scaled(value, f).expect("numeric");
+                                        let mut t2 = table.clone();
+                                        t2.insert(key.clone(), v.clone());
+                                        let shown = format!("{v}");
+                                        let ctx = BuildContext {
+                                            registry: reg,
+                                            base_dir,
+                                        };
+                                        let built = reg.build_in::<dyn Architecture>(
+                                            &slot.type_name,
+                                            t2,
+                                            &ctx,
+                                        );
+                                        let result = match built {
+                                            Ok(arch) => side(
+                                                &p,
+                                                &slot.label,
+                                                arch.as_ref(),
+                                                energy,
+                                                shown.clone(),
+                                            ),
+                                            Err(e) => Err(e.into()),
+                                        };
+                                        match result {
+                                            Ok(s) => sides.push(Some(s)),
+                                            Err(e) => {
+                                                notes.push(format!("`{key}` = {shown}: {e}"));
+                                                sides.push(None);
+                                            }
+                                        }
+                                    }
+                                    let high = sides.pop().flatten();
+                                    let low = sides.pop().flatten();
+                                    rows.push(row("parameter", key, &nominal, low, high));
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            rows.sort_by(|a, b| b.swing.total_cmp(&a.swing).then(a.name.cmp(&b.name)));
+            out.push(Tornado {
+                architecture: slot.label.clone(),
+                workload: w.label.clone(),
+                timesteps: t,
+                baseline: settings.baseline_name(t),
+                operating_point: point.label.clone(),
+                spike_rate: point.mean_spike_rate(net),
+                range: study.range,
+                nominal,
+                rows,
+                notes,
+            });
+        }
+    }
+    Ok(out)
+}

@@ -1,0 +1,562 @@
+//! Activity sources: a uniform assumption, or a profile file (exported by snnergy's engine or
+//! by a PyTorch script) read from disk.
+//!
+//! Rates are recorded per layer *output* (what an engine measures: spikes of a layer's neurons
+//! divided by neurons × T); see [`snnergy_core::activity`] for how they reach each layer.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use snnergy_core::activity::{LayerRates, OperatingPoint};
+use snnergy_core::error::{ActivityError, ConfigError};
+use snnergy_core::network::Network;
+use snnergy_core::registry::{BuildContext, Component};
+use snnergy_core::traits::{ActivityContext, ActivitySource, Assumption};
+
+fn default_nonzero() -> f64 {
+    0.45
+}
+
+/// `uniform`: the same spike rate at every layer, for each rate listed, with the baseline's
+/// non-zero fraction held fixed.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Uniform {
+    /// spike rates to analyse, spikes per neuron per time step, each in [0, 1] (give this or
+    /// `sparsity`)
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub spike_rates: Vec<f64>,
+    /// sparsities to analyse, 1 − spike rate, each in [0, 1] (give this or `spike_rates`)
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sparsity: Vec<f64>,
+    /// fraction ρ of the baseline's activations that are non-zero; default 0.45, the paper's
+    /// optimized ANN
+    #[serde(default = "default_nonzero")]
+    pub nonzero: f64,
+}
+
+impl Default for Uniform {
+    fn default() -> Self {
+        Self {
+            spike_rates: vec![0.05, 0.1],
+            sparsity: Vec::new(),
+            nonzero: default_nonzero(),
+        }
+    }
+}
+
+impl Uniform {
+    /// Validates and returns the spike rates; errors name the offending key.
+    pub fn checked_rates(&self) -> Result<Vec<f64>, ConfigError> {
+        let (key, given) = match (self.spike_rates.is_empty(), self.sparsity.is_empty()) {
+            (false, true) => ("spike_rates", &self.spike_rates),
+            (true, false) => ("sparsity", &self.sparsity),
+            (true, true) => {
+                return Err(ConfigError::new(
+                    "uniform activity needs `spike_rates` or `sparsity` (a list of values in [0, 1])",
+                ));
+            }
+            (false, false) => {
+                return Err(ConfigError::new(
+                    "uniform activity takes `spike_rates` or `sparsity`, not both",
+                )
+                .at_key("sparsity"));
+            }
+        };
+        if let Some(v) = given.iter().find(|v| !(0.0..=1.0).contains(*v)) {
+            return Err(ConfigError::new(format!("{v} is outside [0, 1]")).at_key(key));
+        }
+        if !(0.0..=1.0).contains(&self.nonzero) {
+            return Err(
+                ConfigError::new(format!("{} is outside [0, 1]", self.nonzero)).at_key("nonzero"),
+            );
+        }
+        Ok(if key == "sparsity" {
+            given.iter().map(|s| 1.0 - s).collect()
+        } else {
+            given.clone()
+        })
+    }
+}
+
+impl Component for Uniform {
+    type Interface = dyn ActivitySource;
+    type Config = Uniform;
+    const NAME: &'static str = "uniform";
+    const SUMMARY: &'static str = "the same spike rate at every layer, for each rate listed; baseline non-zero fraction held fixed";
+
+    fn build(
+        uniform: Uniform,
+        _: &BuildContext<'_>,
+    ) -> Result<Box<dyn ActivitySource>, ConfigError> {
+        uniform.checked_rates()?;
+        Ok(Box::new(uniform))
+    }
+}
+
+impl ActivitySource for Uniform {
+    fn operating_points(
+        &self,
+        network: &Network,
+        _ctx: &ActivityContext<'_>,
+    ) -> Result<Vec<OperatingPoint>, ActivityError> {
+        Ok(self
+            .checked_rates()
+            .map_err(|e| ActivityError::Invalid(e.to_string()))?
+            .into_iter()
+            .map(|r| OperatingPoint::uniform(network, r, self.nonzero))
+            .collect())
+    }
+
+    fn assumptions(&self) -> Vec<Assumption> {
+        vec![Assumption::new(
+            "baseline non-zero fraction ρ",
+            self.nonzero,
+            "held fixed across spike rates (stated, not measured); the twin bound r ≤ ρ ≤ min(1, r·T) is checked and reported, not imposed",
+        )]
+    }
+}
+
+/// `profile`: per-layer rates read from a JSON or CSV file.
+///
+/// JSON: `{"timesteps": 6, "layers": [{"name": "features.0", "spike_rate": 0.12, "nonzero": 0.41}, …]}`.
+/// CSV: a header with at least `layer` and `spike_rate` (and optionally `nonzero`); other
+/// columns (neurons, spikes, …) are ignored. A row named `input` gives the encoded input's
+/// rate under rate coding (default: dense).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Profile {
+    /// profile file, relative to the pipeline file; .json {"layers": [{"name", "spike_rate",
+    /// "nonzero"}]} or .csv with columns layer,spike_rate[,nonzero]
+    pub path: PathBuf,
+    /// non-zero fraction for layers whose entry has none (optional; without it every entry
+    /// needs one)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nonzero: Option<f64>,
+}
+
+impl Default for Profile {
+    fn default() -> Self {
+        Self {
+            path: PathBuf::from("profiles/vgg16-cifar10-example.csv"),
+            nonzero: None,
+        }
+    }
+}
+
+/// One row of a profile file.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ProfileEntry {
+    /// Layer name as in the workload.
+    pub name: String,
+    /// Spikes per neuron per step.
+    pub spike_rate: f64,
+    /// QNN non-zero fraction, if measured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nonzero: Option<f64>,
+    /// 1-based line in the file (CSV), for errors.
+    #[serde(skip)]
+    pub line: Option<usize>,
+    /// Neurons of the layer per sample, if measured (informational).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub neurons: Option<u64>,
+    /// Spikes counted over all samples and steps, if measured (informational).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spikes: Option<u64>,
+    /// Spike rate at each time step, if recorded (informational).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub step_rates: Vec<f64>,
+}
+
+/// A profile file's content.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ProfileFile {
+    /// Time steps the profile was measured at.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timesteps: Option<u32>,
+    /// Samples (images) the profile was measured on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub samples: Option<u64>,
+    /// Per-layer entries.
+    pub layers: Vec<ProfileEntry>,
+}
+
+impl ProfileFile {
+    /// Reads a `.json` or `.csv` profile.
+    pub fn read(path: &Path) -> Result<Self, ActivityError> {
+        let file_err = |line: Option<usize>, message: String| ActivityError::File {
+            file: path.to_path_buf(),
+            line,
+            message,
+        };
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| file_err(None, format!("cannot read activity profile: {e}")))?;
+        let ext = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(|e| e.to_ascii_lowercase());
+        match ext.as_deref() {
+            Some("json") => serde_json::from_str(&text).map_err(|e| {
+                file_err(
+                    Some(e.line()),
+                    format!(
+                        "not a valid profile ({e}); expected {{\"layers\": [{{\"name\", \"spike_rate\", \"nonzero\"}}]}}"
+                    ),
+                )
+            }),
+            Some("csv") => Self::parse_csv(&text).map_err(|(line, m)| file_err(line, m)),
+            _ => Err(file_err(
+                None,
+                "unknown profile format: the file name must end in .json or .csv".into(),
+            )),
+        }
+    }
+
+    fn parse_csv(text: &str) -> Result<Self, (Option<usize>, String)> {
+        let mut reader = csv::ReaderBuilder::new()
+            .trim(csv::Trim::All)
+            .comment(Some(b'#'))
+            .from_reader(text.as_bytes());
+        let headers = reader
+            .headers()
+            .map_err(|e| (Some(1), format!("cannot read the CSV header: {e}")))?
+            .clone();
+        let col = |name: &str| headers.iter().position(|h| h == name);
+        let layer = col("layer").ok_or((
+            Some(1),
+            "CSV profile needs a `layer` column (and `spike_rate`, optionally `nonzero`)"
+                .to_string(),
+        ))?;
+        let rate = col("spike_rate").ok_or((
+            Some(1),
+            "CSV profile needs a `spike_rate` column".to_string(),
+        ))?;
+        let nonzero = col("nonzero");
+        let timesteps_col = col("timesteps");
+        let neurons_col = col("neurons");
+        let spikes_col = col("spikes");
+        let mut layers = Vec::new();
+        let mut timesteps = None;
+        for record in reader.records() {
+            let record = record.map_err(|e| {
+                (
+                    e.position().map(|p| p.line() as usize),
+                    format!("malformed CSV row: {e}"),
+                )
+            })?;
+            let line = record.position().map(|p| p.line() as usize);
+            let num = |i: usize, what: &str| -> Result<f64, (Option<usize>, String)> {
+                let s = record.get(i).unwrap_or("");
+                s.parse::<f64>()
+                    .map_err(|_| (line, format!("`{what}` = `{s}` is not a number")))
+            };
+            let name = record.get(layer).unwrap_or("").to_string();
+            if name.is_empty() {
+                return Err((line, "empty layer name".into()));
+            }
+            let nz = match nonzero {
+                Some(i) if !record.get(i).unwrap_or("").is_empty() => Some(num(i, "nonzero")?),
+                _ => None,
+            };
+            if let Some(i) = timesteps_col {
+                let t = num(i, "timesteps")?;
+                timesteps = Some(t as u32);
+            }
+            let count =
+                |c: Option<usize>, what: &str| -> Result<Option<u64>, (Option<usize>, String)> {
+                    match c.map(|i| record.get(i).unwrap_or("")) {
+                        None | Some("") => Ok(None),
+                        Some(s) => s
+                            .parse::<u64>()
+                            .map(Some)
+                            .map_err(|_| (line, format!("`{what}` = `{s}` is not a whole number"))),
+                    }
+                };
+            layers.push(ProfileEntry {
+                name,
+                spike_rate: num(rate, "spike_rate")?,
+                nonzero: nz,
+                line,
+                neurons: count(neurons_col, "neurons")?,
+                spikes: count(spikes_col, "spikes")?,
+                step_rates: Vec::new(),
+            });
+        }
+        Ok(Self {
+            timesteps,
+            samples: None,
+            layers,
+        })
+    }
+
+    /// Turns the file into an operating point for `network`, checking that every layer it
+    /// names exists, every neuron layer has an entry, and every value lies in [0, 1].
+    pub fn to_point(
+        &self,
+        network: &Network,
+        path: &Path,
+        default_nonzero: Option<f64>,
+    ) -> Result<OperatingPoint, ActivityError> {
+        let err = |line: Option<usize>, message: String| ActivityError::File {
+            file: path.to_path_buf(),
+            line,
+            message,
+        };
+        let mut layers = vec![
+            LayerRates {
+                spike_rate: 0.0,
+                nonzero: 0.0
+            };
+            network.layers.len()
+        ];
+        let mut explicit = vec![false; network.layers.len()];
+        let mut seen = HashSet::new();
+        let mut input = LayerRates {
+            spike_rate: 1.0,
+            nonzero: 1.0,
+        };
+        for e in &self.layers {
+            if e.name == "input" && network.layer_index("input").is_none() {
+                input = LayerRates {
+                    spike_rate: e.spike_rate,
+                    nonzero: e.nonzero.unwrap_or(1.0),
+                };
+                for (what, v) in [("spike_rate", input.spike_rate), ("nonzero", input.nonzero)] {
+                    if !(0.0..=1.0).contains(&v) {
+                        return Err(err(
+                            e.line,
+                            format!("`{what}` of the input is {v}, outside [0, 1]"),
+                        ));
+                    }
+                }
+                continue;
+            }
+            let Some(i) = network.layer_index(&e.name) else {
+                let mut names: Vec<&str> = network
+                    .layers
+                    .iter()
+                    .filter(|l| l.neuron)
+                    .map(|l| l.name.as_str())
+                    .collect();
+                names.truncate(8);
+                return Err(err(
+                    e.line,
+                    format!(
+                        "profile names layer `{}`, which workload `{}` does not have (its neuron layers begin {})",
+                        e.name,
+                        network.name,
+                        names.join(", ")
+                    ),
+                ));
+            };
+            if !seen.insert(i) {
+                return Err(err(e.line, format!("layer `{}` appears twice", e.name)));
+            }
+            let nonzero = e.nonzero.or(default_nonzero).ok_or_else(|| {
+                err(
+                    e.line,
+                    format!(
+                        "layer `{}` has no `nonzero` value and the profile activity sets no default `nonzero`",
+                        e.name
+                    ),
+                )
+            })?;
+            for (what, v) in [("spike_rate", e.spike_rate), ("nonzero", nonzero)] {
+                if !(0.0..=1.0).contains(&v) {
+                    return Err(err(
+                        e.line,
+                        format!("`{what}` of layer `{}` is {v}, outside [0, 1]", e.name),
+                    ));
+                }
+            }
+            layers[i] = LayerRates {
+                spike_rate: e.spike_rate,
+                nonzero,
+            };
+            explicit[i] = true;
+        }
+        let missing: Vec<&str> = network
+            .layers
+            .iter()
+            .enumerate()
+            .filter(|(i, l)| l.neuron && !explicit[*i])
+            .map(|(_, l)| l.name.as_str())
+            .collect();
+        if !missing.is_empty() {
+            return Err(err(
+                None,
+                format!(
+                    "profile has no entry for neuron layer(s) {} of workload `{}`",
+                    missing.join(", "),
+                    network.name
+                ),
+            ));
+        }
+        Ok(OperatingPoint {
+            label: path
+                .file_name()
+                .map(|f| f.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "profile".into()),
+            layers,
+            explicit,
+            input,
+            measured_timesteps: self.timesteps,
+            provenance: None,
+        })
+    }
+
+    /// Writes the profile as JSON or CSV according to the extension.
+    pub fn write(&self, path: &Path) -> Result<(), ActivityError> {
+        let err = |message: String| ActivityError::File {
+            file: path.to_path_buf(),
+            line: None,
+            message,
+        };
+        let text = match path.extension().and_then(|e| e.to_str()) {
+            Some("csv") => {
+                // Measured profiles carry their counts and T as extra columns, which the
+                // reader takes (timesteps) or ignores (neurons, spikes).
+                let counts = self
+                    .layers
+                    .iter()
+                    .any(|e| e.neurons.is_some() || e.spikes.is_some());
+                let mut header = vec!["layer", "spike_rate", "nonzero"];
+                if counts {
+                    header.extend(["neurons", "spikes"]);
+                }
+                if self.timesteps.is_some() {
+                    header.push("timesteps");
+                }
+                let opt = |v: Option<u64>| v.map(|v| v.to_string()).unwrap_or_default();
+                let mut w = csv::Writer::from_writer(Vec::new());
+                let csv_err = |e: csv::Error| err(format!("cannot write the profile: {e}"));
+                w.write_record(&header).map_err(csv_err)?;
+                for e in &self.layers {
+                    let mut row = vec![
+                        e.name.clone(),
+                        e.spike_rate.to_string(),
+                        e.nonzero.map(|v| v.to_string()).unwrap_or_default(),
+                    ];
+                    if counts {
+                        row.extend([opt(e.neurons), opt(e.spikes)]);
+                    }
+                    if let Some(t) = self.timesteps {
+                        row.push(t.to_string());
+                    }
+                    w.write_record(&row).map_err(csv_err)?;
+                }
+                let bytes = w
+                    .into_inner()
+                    .map_err(|e| err(format!("cannot write the profile: {e}")))?;
+                String::from_utf8(bytes).map_err(|e| err(e.to_string()))?
+            }
+            _ => serde_json::to_string_pretty(self).map_err(|e| err(e.to_string()))? + "\n",
+        };
+        std::fs::write(path, text).map_err(|e| err(format!("cannot write profile: {e}")))
+    }
+}
+
+impl Component for Profile {
+    type Interface = dyn ActivitySource;
+    type Config = Profile;
+    const NAME: &'static str = "profile";
+    const SUMMARY: &'static str = "per-layer spike rates and non-zero fractions from a JSON or CSV file (e.g. exported by the engine)";
+
+    fn build(
+        profile: Profile,
+        _: &BuildContext<'_>,
+    ) -> Result<Box<dyn ActivitySource>, ConfigError> {
+        Ok(Box::new(profile))
+    }
+}
+
+impl ActivitySource for Profile {
+    fn operating_points(
+        &self,
+        network: &Network,
+        ctx: &ActivityContext<'_>,
+    ) -> Result<Vec<OperatingPoint>, ActivityError> {
+        if let Some(nz) = self.nonzero
+            && !(0.0..=1.0).contains(&nz)
+        {
+            return Err(ActivityError::Invalid(format!(
+                "profile `nonzero` = {nz} is outside [0, 1]"
+            )));
+        }
+        let path = resolve(ctx.base_dir, &self.path);
+        let file = ProfileFile::read(&path)?;
+        if let Some(t) = file.timesteps
+            && t != ctx.timesteps
+        {
+            tracing::warn!(
+                profile = %path.display(),
+                measured = t,
+                analysed = ctx.timesteps,
+                "profile was measured at a different number of time steps"
+            );
+        }
+        Ok(vec![file.to_point(network, &path, self.nonzero)?])
+    }
+
+    fn assumptions(&self) -> Vec<Assumption> {
+        vec![Assumption::new(
+            "activity profile",
+            self.path.display(),
+            "per-layer spike rates and QNN non-zero fractions as measured",
+        )]
+    }
+}
+
+/// Resolves `path` against `base` unless it is absolute, folding `dir/..` away as Cargo does
+/// for manifest paths, so messages say `snnergy-out/x`, not `pipelines/../snnergy-out/x`.
+pub fn resolve(base: &Path, path: &Path) -> PathBuf {
+    use std::path::Component;
+    let joined = if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        base.join(path)
+    };
+    let mut out = PathBuf::new();
+    for c in joined.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir
+                if matches!(out.components().next_back(), Some(Component::Normal(_))) =>
+            {
+                out.pop();
+            }
+            // `/..` is `/`.
+            Component::ParentDir if out.has_root() && out.parent().is_none() => {}
+            other => out.push(other),
+        }
+    }
+    if out.as_os_str().is_empty() {
+        out.push(".");
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn relative_paths_resolve_against_the_base_without_detours() {
+        let r = |b: &str, p: &str| resolve(Path::new(b), Path::new(p));
+        assert_eq!(
+            r("pipelines", "../snnergy-out/x"),
+            Path::new("snnergy-out/x")
+        );
+        assert_eq!(
+            r("pipelines", "./weights/w.st"),
+            Path::new("pipelines/weights/w.st")
+        );
+        assert_eq!(r("pipelines", ".."), Path::new("."));
+        assert_eq!(r("", "../x"), Path::new("../x"));
+        assert_eq!(r("/a/b", "../../../x"), Path::new("/x"));
+        assert_eq!(r("pipelines", "/abs/p"), Path::new("/abs/p"));
+    }
+}

@@ -1,0 +1,570 @@
+//! Networks as the energy models see them: an ordered list of layers with shapes and the
+//! wiring between them, plus the per-layer quantities every model is written in terms of
+//! (neurons N, fan-in F, synapses S = N·F, weights W, input size A).
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::error::WorkloadError;
+
+/// A feature-map shape, channels × height × width. Vectors are `c × 1 × 1`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Shape {
+    /// Channels (or features of a vector).
+    pub c: u32,
+    /// Height.
+    pub h: u32,
+    /// Width.
+    pub w: u32,
+}
+
+impl Shape {
+    /// A `c × h × w` feature map.
+    pub const fn new(c: u32, h: u32, w: u32) -> Self {
+        Self { c, h, w }
+    }
+
+    /// A flat vector of `n` features.
+    pub const fn vector(n: u32) -> Self {
+        Self { c: n, h: 1, w: 1 }
+    }
+
+    /// Number of elements.
+    pub fn numel(&self) -> u64 {
+        self.c as u64 * self.h as u64 * self.w as u64
+    }
+}
+
+impl std::fmt::Display for Shape {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}×{}×{}", self.c, self.h, self.w)
+    }
+}
+
+/// What a layer computes.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "kebab-case")]
+pub enum LayerKind {
+    /// 2-D convolution.
+    Conv2d {
+        /// Kernel height and width.
+        kernel: [u32; 2],
+        /// Stride along height and width.
+        stride: [u32; 2],
+        /// Zero padding along height and width.
+        padding: [u32; 2],
+        /// Channel groups (1 for an ordinary convolution).
+        groups: u32,
+    },
+    /// Fully connected layer over the flattened input.
+    Linear,
+    /// Average pooling over square windows.
+    AvgPool {
+        /// Window side.
+        kernel: u32,
+        /// Stride.
+        stride: u32,
+        /// Zero padding.
+        padding: u32,
+    },
+    /// Max pooling over square windows.
+    MaxPool {
+        /// Window side.
+        kernel: u32,
+        /// Stride.
+        stride: u32,
+        /// Padding.
+        padding: u32,
+    },
+    /// Element-wise sum of two or more equally shaped inputs (residual connection).
+    Add,
+}
+
+impl LayerKind {
+    /// Short name used in tables.
+    pub fn op_name(&self) -> &'static str {
+        match self {
+            LayerKind::Conv2d { .. } => "conv2d",
+            LayerKind::Linear => "linear",
+            LayerKind::AvgPool { .. } => "avgpool",
+            LayerKind::MaxPool { .. } => "maxpool",
+            LayerKind::Add => "add",
+        }
+    }
+}
+
+/// Where a layer reads its input from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Source {
+    /// The network input (image or encoded spikes).
+    Input,
+    /// The output of an earlier layer, by index.
+    Layer(usize),
+}
+
+/// One layer of a network with its shapes and wiring.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Layer {
+    /// Name, following the PyTorch module path where there is one (`features.0`, `layer1.0.conv1`).
+    pub name: String,
+    /// What the layer computes.
+    pub kind: LayerKind,
+    /// Shape of the (first) input.
+    pub input: Shape,
+    /// Shape of the output.
+    pub output: Shape,
+    /// Producers of the inputs, in order.
+    pub sources: Vec<Source>,
+    /// Whether the output passes through a spiking neuron (SNN) or activation quantizer (QNN).
+    /// False for pooling layers, for the classifier readout and for convolutions whose result
+    /// is summed into a residual before the neuron.
+    pub neuron: bool,
+    /// Whether the layer has a bias vector.
+    pub bias: bool,
+    /// Name of the BatchNorm module that follows this layer, if any (folded for inference).
+    pub batchnorm: Option<String>,
+}
+
+impl Layer {
+    /// Output neurons N.
+    pub fn neurons(&self) -> u64 {
+        self.output.numel()
+    }
+
+    /// Inputs each output neuron receives (F).
+    pub fn fan_in(&self) -> u64 {
+        match &self.kind {
+            LayerKind::Conv2d { kernel, groups, .. } => {
+                (self.input.c / groups) as u64 * kernel[0] as u64 * kernel[1] as u64
+            }
+            LayerKind::Linear => self.input.numel(),
+            LayerKind::AvgPool { kernel, .. } | LayerKind::MaxPool { kernel, .. } => {
+                *kernel as u64 * *kernel as u64
+            }
+            LayerKind::Add => self.sources.len() as u64,
+        }
+    }
+
+    /// Synapses S = N·F (for convolutions and linear layers, the MAC count of one inference).
+    pub fn synapses(&self) -> u64 {
+        self.neurons() * self.fan_in()
+    }
+
+    /// Stored weights W (excluding bias and BatchNorm parameters).
+    pub fn weights(&self) -> u64 {
+        match &self.kind {
+            LayerKind::Conv2d { kernel, groups, .. } => {
+                self.output.c as u64
+                    * (self.input.c / groups) as u64
+                    * kernel[0] as u64
+                    * kernel[1] as u64
+            }
+            LayerKind::Linear => self.output.numel() * self.input.numel(),
+            _ => 0,
+        }
+    }
+
+    /// Trainable parameters: weights, bias, and the scale and shift of a BatchNorm.
+    pub fn parameters(&self) -> u64 {
+        let bias = if self.bias { self.output.c as u64 } else { 0 };
+        let bn = if self.batchnorm.is_some() {
+            2 * self.output.c as u64
+        } else {
+            0
+        };
+        self.weights() + bias + bn
+    }
+
+    /// Input activations A read by the layer (all inputs for an add).
+    pub fn input_size(&self) -> u64 {
+        self.input.numel() * self.sources.len().max(1) as u64
+    }
+
+    /// Whether the layer multiplies by stored weights (convolution or linear).
+    pub fn is_weighted(&self) -> bool {
+        matches!(self.kind, LayerKind::Conv2d { .. } | LayerKind::Linear)
+    }
+
+    /// How often each stored weight is used per inference (S / W); zero for weightless layers.
+    pub fn weight_reuse(&self) -> f64 {
+        let w = self.weights();
+        if w == 0 {
+            0.0
+        } else {
+            self.synapses() as f64 / w as f64
+        }
+    }
+}
+
+/// How the network input reaches the first layer of the SNN.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum InputCoding {
+    /// The first layer receives the analog image at every time step (direct coding, as in the
+    /// reference code): its synaptic work is multiply-accumulate, not spike-driven.
+    #[default]
+    Direct,
+    /// The image is encoded as Bernoulli spike trains; the first layer is spike-driven too.
+    Rate,
+}
+
+/// A network: named, with its input shape and its layers in execution order.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Network {
+    /// Name, e.g. `vgg16-cifar10`.
+    pub name: String,
+    /// Input shape.
+    pub input: Shape,
+    /// Layers in execution order; sources always point backwards.
+    pub layers: Vec<Layer>,
+}
+
+/// Totals over a network, used by reports and by models that work with averages.
+#[derive(Clone, Copy, Debug, PartialEq, Default, Serialize, Deserialize)]
+pub struct NetworkTotals {
+    /// Σ N over weighted layers.
+    pub neurons: u64,
+    /// Σ S over weighted layers (MACs of one dense inference).
+    pub synapses: u64,
+    /// Σ W.
+    pub weights: u64,
+    /// Trainable parameters.
+    pub parameters: u64,
+}
+
+impl NetworkTotals {
+    /// Average fan-in F = S / N over weighted layers.
+    pub fn mean_fan_in(&self) -> f64 {
+        self.synapses as f64 / self.neurons.max(1) as f64
+    }
+
+    /// Average weight reuse R = S / W over weighted layers.
+    pub fn mean_reuse(&self) -> f64 {
+        self.synapses as f64 / self.weights.max(1) as f64
+    }
+}
+
+impl Network {
+    /// Totals over weighted layers.
+    pub fn totals(&self) -> NetworkTotals {
+        let mut t = NetworkTotals::default();
+        for l in &self.layers {
+            t.parameters += l.parameters();
+            if l.is_weighted() {
+                t.neurons += l.neurons();
+                t.synapses += l.synapses();
+                t.weights += l.weights();
+            }
+        }
+        t
+    }
+
+    /// Index of a layer by name.
+    pub fn layer_index(&self, name: &str) -> Option<usize> {
+        self.layers.iter().position(|l| l.name == name)
+    }
+
+    /// Checks that every layer has non-zero sizes, sources point backwards, names are unique and
+    /// shapes agree with the wiring. Architectures and the analysis rely on this having passed.
+    pub fn validate(&self) -> Result<(), WorkloadError> {
+        let err = |layer: &str, message: String| WorkloadError::Layer {
+            network: self.name.clone(),
+            layer: layer.to_string(),
+            message,
+        };
+        if self.layers.is_empty() {
+            return Err(WorkloadError::Empty {
+                network: self.name.clone(),
+            });
+        }
+        if self.input.numel() == 0 {
+            return Err(err(
+                "<input>",
+                format!("input shape {} is empty", self.input),
+            ));
+        }
+        let mut seen = std::collections::HashSet::new();
+        for (i, l) in self.layers.iter().enumerate() {
+            if !seen.insert(l.name.as_str()) {
+                return Err(err(&l.name, "layer name is used twice".into()));
+            }
+            if l.input.numel() == 0 || l.output.numel() == 0 {
+                return Err(err(
+                    &l.name,
+                    format!("zero-sized layer: input {} output {}", l.input, l.output),
+                ));
+            }
+            if l.sources.is_empty() {
+                return Err(err(&l.name, "layer has no input".into()));
+            }
+            for s in &l.sources {
+                let shape = match *s {
+                    Source::Input => self.input,
+                    Source::Layer(j) if j < i => self.layers[j].output,
+                    Source::Layer(j) => {
+                        return Err(err(
+                            &l.name,
+                            format!("input from layer #{j}, which does not run before it"),
+                        ));
+                    }
+                };
+                let expected_in = match l.kind {
+                    LayerKind::Linear => shape.numel() == l.input.numel(),
+                    _ => shape == l.input,
+                };
+                if !expected_in {
+                    return Err(err(
+                        &l.name,
+                        format!(
+                            "input shape {} does not match its source's {}",
+                            l.input, shape
+                        ),
+                    ));
+                }
+            }
+            match &l.kind {
+                LayerKind::Conv2d { groups, .. }
+                    if *groups == 0 || l.input.c % groups != 0 || l.output.c % groups != 0 =>
+                {
+                    return Err(err(
+                        &l.name,
+                        format!(
+                            "groups = {groups} does not divide channels {} → {}",
+                            l.input.c, l.output.c
+                        ),
+                    ));
+                }
+                LayerKind::Add if l.sources.len() < 2 => {
+                    return Err(err(&l.name, "an add needs at least two inputs".into()));
+                }
+                _ => {}
+            }
+            if l.fan_in() == 0 {
+                return Err(err(&l.name, "fan-in is zero".into()));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Builds networks layer by layer, computing output shapes the way PyTorch does.
+///
+/// Each method appends a layer that reads from the most recent one (or from the sources given)
+/// and makes it the current layer.
+#[derive(Debug)]
+pub struct NetworkBuilder {
+    net: Network,
+    current: Source,
+}
+
+fn conv_out(size: u32, kernel: u32, stride: u32, padding: u32) -> Result<u32, String> {
+    let padded = size + 2 * padding;
+    if kernel == 0 || stride == 0 {
+        return Err(format!(
+            "kernel {kernel} and stride {stride} must be positive"
+        ));
+    }
+    if padded < kernel {
+        return Err(format!(
+            "kernel {kernel} is larger than the padded input {padded}"
+        ));
+    }
+    Ok((padded - kernel) / stride + 1)
+}
+
+impl NetworkBuilder {
+    /// Starts a network with the given input shape.
+    pub fn new(name: impl Into<String>, input: Shape) -> Self {
+        Self {
+            net: Network {
+                name: name.into(),
+                input,
+                layers: Vec::new(),
+            },
+            current: Source::Input,
+        }
+    }
+
+    /// The layer the next one will read from.
+    pub fn current(&self) -> Source {
+        self.current
+    }
+
+    /// Makes `source` the input of the next layer (to start a residual branch).
+    pub fn set_current(&mut self, source: Source) -> &mut Self {
+        self.current = source;
+        self
+    }
+
+    /// Output shape of a source.
+    pub fn shape_of(&self, source: Source) -> Shape {
+        match source {
+            Source::Input => self.net.input,
+            Source::Layer(i) => self.net.layers[i].output,
+        }
+    }
+
+    fn push(&mut self, layer: Layer) -> Source {
+        self.net.layers.push(layer);
+        self.current = Source::Layer(self.net.layers.len() - 1);
+        self.current
+    }
+
+    fn shape_error(&self, name: &str, message: String) -> WorkloadError {
+        WorkloadError::Layer {
+            network: self.net.name.clone(),
+            layer: name.to_string(),
+            message,
+        }
+    }
+
+    /// Appends a convolution (with a spiking neuron after it unless `neuron` is false).
+    #[allow(clippy::too_many_arguments)]
+    pub fn conv(
+        &mut self,
+        name: impl Into<String>,
+        out_channels: u32,
+        kernel: u32,
+        stride: u32,
+        padding: u32,
+        bias: bool,
+        batchnorm: Option<String>,
+        neuron: bool,
+    ) -> Result<Source, WorkloadError> {
+        let name = name.into();
+        let input = self.shape_of(self.current);
+        let h =
+            conv_out(input.h, kernel, stride, padding).map_err(|m| self.shape_error(&name, m))?;
+        let w =
+            conv_out(input.w, kernel, stride, padding).map_err(|m| self.shape_error(&name, m))?;
+        Ok(self.push(Layer {
+            name,
+            kind: LayerKind::Conv2d {
+                kernel: [kernel, kernel],
+                stride: [stride, stride],
+                padding: [padding, padding],
+                groups: 1,
+            },
+            input,
+            output: Shape::new(out_channels, h, w),
+            sources: vec![self.current],
+            neuron,
+            bias,
+            batchnorm,
+        }))
+    }
+
+    /// Splits the last layer, a convolution, into `groups` channel groups (depthwise when
+    /// `groups` equals its input channels); [`Network::validate`] checks the division.
+    pub fn groups(&mut self, groups: u32) -> Result<&mut Self, WorkloadError> {
+        let network = self.net.name.clone();
+        match self.net.layers.last_mut() {
+            Some(Layer {
+                kind: LayerKind::Conv2d { groups: g, .. },
+                ..
+            }) => {
+                *g = groups;
+                Ok(self)
+            }
+            last => Err(WorkloadError::Layer {
+                network,
+                layer: last.map(|l| l.name.clone()).unwrap_or_default(),
+                message: "channel groups apply to convolutions only".into(),
+            }),
+        }
+    }
+
+    /// Appends a fully connected layer over the flattened current output.
+    pub fn linear(
+        &mut self,
+        name: impl Into<String>,
+        out_features: u32,
+        bias: bool,
+        neuron: bool,
+    ) -> Source {
+        let input = self.shape_of(self.current);
+        self.push(Layer {
+            name: name.into(),
+            kind: LayerKind::Linear,
+            input,
+            output: Shape::vector(out_features),
+            sources: vec![self.current],
+            neuron,
+            bias,
+            batchnorm: None,
+        })
+    }
+
+    /// Appends average (`max = false`) or max pooling.
+    pub fn pool(
+        &mut self,
+        name: impl Into<String>,
+        max: bool,
+        kernel: u32,
+        stride: u32,
+        padding: u32,
+    ) -> Result<Source, WorkloadError> {
+        let name = name.into();
+        let input = self.shape_of(self.current);
+        let h =
+            conv_out(input.h, kernel, stride, padding).map_err(|m| self.shape_error(&name, m))?;
+        let w =
+            conv_out(input.w, kernel, stride, padding).map_err(|m| self.shape_error(&name, m))?;
+        let kind = if max {
+            LayerKind::MaxPool {
+                kernel,
+                stride,
+                padding,
+            }
+        } else {
+            LayerKind::AvgPool {
+                kernel,
+                stride,
+                padding,
+            }
+        };
+        Ok(self.push(Layer {
+            name,
+            kind,
+            input,
+            output: Shape::new(input.c, h, w),
+            sources: vec![self.current],
+            neuron: false,
+            bias: false,
+            batchnorm: None,
+        }))
+    }
+
+    /// Appends an element-wise sum of `sources` followed by a spiking neuron.
+    pub fn add(
+        &mut self,
+        name: impl Into<String>,
+        sources: &[Source],
+    ) -> Result<Source, WorkloadError> {
+        let name = name.into();
+        let shapes: Vec<Shape> = sources.iter().map(|s| self.shape_of(*s)).collect();
+        if let Some(bad) = shapes.iter().find(|s| **s != shapes[0]) {
+            return Err(self.shape_error(
+                &name,
+                format!("cannot add shapes {} and {}", shapes[0], bad),
+            ));
+        }
+        Ok(self.push(Layer {
+            name,
+            kind: LayerKind::Add,
+            input: shapes[0],
+            output: shapes[0],
+            sources: sources.to_vec(),
+            neuron: true,
+            bias: false,
+            batchnorm: None,
+        }))
+    }
+
+    /// Finishes and validates the network.
+    pub fn finish(self) -> Result<Network, WorkloadError> {
+        self.net.validate()?;
+        Ok(self.net)
+    }
+}

@@ -1,0 +1,640 @@
+//! The report: every number with its unit, every assumption and price with its source. This
+//! is the data model (and the JSON schema scripts rely on); `snnergy-report` renders it.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::marker::PhantomData;
+use std::sync::Arc;
+
+use serde::de::{Deserializer, MapAccess, Visitor};
+use serde::ser::{SerializeMap, Serializer};
+use serde::{Deserialize, Serialize};
+
+use crate::action::{AccessKey, Category, PriceClass};
+use crate::activity::Provenance;
+use crate::energy::PriceSource;
+use crate::network::Network;
+use crate::settings::AnalysisSettings;
+use crate::traits::Assumption;
+
+/// Version of the JSON schema; bumped when a field changes meaning or disappears.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// A workload as the report describes it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct WorkloadSummary {
+    /// Label.
+    pub name: String,
+    /// Network name.
+    pub network: String,
+    /// Layers.
+    pub layers: usize,
+    /// Σ N over weighted layers.
+    pub neurons: u64,
+    /// Σ S (MACs of one dense inference).
+    pub synapses: u64,
+    /// Σ W.
+    pub weights: u64,
+    /// Trainable parameters.
+    pub parameters: u64,
+    /// S / N.
+    pub mean_fan_in: f64,
+    /// S / W.
+    pub mean_reuse: f64,
+}
+
+impl WorkloadSummary {
+    /// Summarizes `network` under `label`.
+    pub fn of(label: &str, network: &Network) -> Self {
+        let t = network.totals();
+        Self {
+            name: label.to_string(),
+            network: network.name.clone(),
+            layers: network.layers.len(),
+            neurons: t.neurons,
+            synapses: t.synapses,
+            weights: t.weights,
+            parameters: t.parameters,
+            mean_fan_in: t.mean_fan_in(),
+            mean_reuse: t.mean_reuse(),
+        }
+    }
+}
+
+/// An architecture as the report describes it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ArchitectureSummary {
+    /// Label.
+    pub name: String,
+    /// Registered type.
+    #[serde(rename = "type")]
+    pub type_name: String,
+    /// Energy model pricing it.
+    pub energy_model: String,
+    /// Parameters used, with reasons.
+    pub assumptions: Vec<Assumption>,
+}
+
+/// A price source used by some energy model.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SourceRow {
+    /// The model.
+    pub energy_model: String,
+    /// The source.
+    #[serde(flatten)]
+    pub source: PriceSource,
+}
+
+/// A price that was used.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PriceRow {
+    /// The model.
+    pub energy_model: String,
+    /// The action.
+    pub action: String,
+    /// Its price class.
+    pub class: String,
+    /// Price.
+    pub pj: f64,
+    /// Unit of `pj`.
+    pub unit: String,
+    /// Source key.
+    pub source: String,
+    /// How it follows from the source.
+    pub derivation: String,
+}
+
+/// One layer of a comparison.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LayerComparison {
+    /// Layer name.
+    pub layer: String,
+    /// Operation.
+    pub op: String,
+    /// SNN input spike rate.
+    pub input_spike_rate: f64,
+    /// Baseline input non-zero fraction.
+    pub input_nonzero: f64,
+    /// SNN energy, pJ.
+    pub snn_pj: f64,
+    /// Baseline energy, pJ.
+    pub baseline_pj: f64,
+    /// SNN energy by category, pJ.
+    pub snn_breakdown: ByCategory,
+    /// Baseline energy by category, pJ.
+    pub baseline_breakdown: ByCategory,
+}
+
+/// SNN against baseline at one operating point.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Comparison {
+    /// Architecture label.
+    pub architecture: String,
+    /// Workload label.
+    pub workload: String,
+    /// Operating-point label.
+    pub operating_point: String,
+    /// Time steps T.
+    pub timesteps: u32,
+    /// Mean SNN spike rate (spikes per neuron per step, neuron-weighted).
+    pub spike_rate: f64,
+    /// 1 − spike_rate.
+    pub sparsity: f64,
+    /// Mean baseline non-zero fraction ρ.
+    pub nonzero: f64,
+    /// Baseline name (`qnn-3bit`, `ann-8bit`).
+    pub baseline: String,
+    /// SNN energy per inference, pJ.
+    pub snn_pj: f64,
+    /// Baseline energy per inference, pJ.
+    pub baseline_pj: f64,
+    /// snn_pj / baseline_pj.
+    pub ratio: f64,
+    /// Whether the SNN uses less energy.
+    pub snn_wins: bool,
+    /// SNN energy per synapse (Σ S over weighted layers), pJ.
+    pub snn_pj_per_synapse: f64,
+    /// Baseline energy per synapse, pJ.
+    pub baseline_pj_per_synapse: f64,
+    /// For a capacity-matched twin: whether ρ lies within the twin bound r ≤ ρ ≤ min(1, r·T).
+    pub twin_consistent: Option<bool>,
+    /// SNN energy by category, pJ.
+    pub snn_breakdown: ByCategory,
+    /// Baseline energy by category, pJ.
+    pub baseline_breakdown: ByCategory,
+    /// SNN energy by price class (memory level, operation, interconnect), pJ.
+    pub snn_by_class: ByClass,
+    /// Baseline energy by price class, pJ.
+    pub baseline_by_class: ByClass,
+    /// Per layer.
+    pub layers: Vec<LayerComparison>,
+}
+
+/// How the break-even search ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum BreakEvenStatus {
+    /// Energies cross at `spike_rate`.
+    Crossing,
+    /// The SNN costs more even with no spikes: no spike rate makes it win.
+    SnnNeverWins,
+    /// The SNN costs less even at the highest rate searched (`spike_rate` holds that rate).
+    SnnAlwaysWins,
+}
+
+/// Which result a row belongs to: workload, architecture and T, the key reports join on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ResultKey<'a> {
+    /// Workload label.
+    pub workload: &'a str,
+    /// Architecture label.
+    pub architecture: &'a str,
+    /// Time steps T.
+    pub timesteps: u32,
+}
+
+/// A row of results that belongs to one workload, architecture and T.
+pub trait Keyed {
+    /// Its key.
+    fn key(&self) -> ResultKey<'_>;
+}
+
+macro_rules! keyed {
+    ($($t:ty),*) => {
+        $(impl Keyed for $t {
+            fn key(&self) -> ResultKey<'_> {
+                ResultKey {
+                    workload: &self.workload,
+                    architecture: &self.architecture,
+                    timesteps: self.timesteps,
+                }
+            }
+        })*
+    };
+}
+
+keyed!(Comparison, BreakEven, Sweep, Tornado);
+
+/// What a breakdown attributes amounts to: a [`Category`] (what moved) or a [`PriceClass`]
+/// (where, or which operation) for energy, an [`AccessKey`] for access counts.
+pub trait BreakdownKey: Copy + Ord + fmt::Debug + 'static {
+    /// Every key, in report order.
+    const ALL: &'static [Self];
+    /// Kebab-case name, as in JSON.
+    fn name(&self) -> &'static str;
+}
+
+impl BreakdownKey for Category {
+    const ALL: &'static [Self] = &Category::ALL;
+    fn name(&self) -> &'static str {
+        Category::name(self)
+    }
+}
+
+impl BreakdownKey for PriceClass {
+    const ALL: &'static [Self] = &PriceClass::ALL;
+    fn name(&self) -> &'static str {
+        PriceClass::name(self)
+    }
+}
+
+impl BreakdownKey for AccessKey {
+    const ALL: &'static [Self] = &AccessKey::ALL;
+    fn name(&self) -> &'static str {
+        AccessKey::name(self)
+    }
+}
+
+/// Amounts attributed to typed keys: energy in pJ, or counts where the field says so. In JSON
+/// an object keyed by name, in name order.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Breakdown<K>(BTreeMap<K, f64>);
+
+/// Energy by category, pJ.
+pub type ByCategory = Breakdown<Category>;
+/// Energy by price class, pJ.
+pub type ByClass = Breakdown<PriceClass>;
+/// Memory accesses and transfers by level, counts per inference.
+pub type ByAccess = Breakdown<AccessKey>;
+
+impl<K> Default for Breakdown<K> {
+    fn default() -> Self {
+        Self(BTreeMap::new())
+    }
+}
+
+impl<K: BreakdownKey> Breakdown<K> {
+    /// The amount attributed to `key` (0 when none is).
+    pub fn get(&self, key: K) -> f64 {
+        self.0.get(&key).copied().unwrap_or(0.0)
+    }
+
+    /// Attributes `amount` more to `key`.
+    pub fn add(&mut self, key: K, amount: f64) {
+        *self.0.entry(key).or_insert(0.0) += amount;
+    }
+
+    /// The keys with an amount attributed, in key order.
+    pub fn iter(&self) -> impl Iterator<Item = (K, f64)> + '_ {
+        self.0.iter().map(|(k, v)| (*k, *v))
+    }
+}
+
+impl<K: BreakdownKey> FromIterator<(K, f64)> for Breakdown<K> {
+    fn from_iter<I: IntoIterator<Item = (K, f64)>>(iter: I) -> Self {
+        Self(iter.into_iter().collect())
+    }
+}
+
+impl<K: BreakdownKey> Serialize for Breakdown<K> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut named: Vec<(&str, f64)> = self.0.iter().map(|(k, v)| (k.name(), *v)).collect();
+        named.sort_by(|a, b| a.0.cmp(b.0));
+        let mut map = s.serialize_map(Some(named.len()))?;
+        for (k, v) in named {
+            map.serialize_entry(k, &v)?;
+        }
+        map.end()
+    }
+}
+
+impl<'de, K: BreakdownKey> Deserialize<'de> for Breakdown<K> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<K>(PhantomData<K>);
+        impl<'de, K: BreakdownKey> Visitor<'de> for V<K> {
+            type Value = Breakdown<K>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an object of amounts keyed by name")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut a: A) -> Result<Self::Value, A::Error> {
+                let mut out = BTreeMap::new();
+                while let Some((name, v)) = a.next_entry::<String, f64>()? {
+                    let Some(k) = K::ALL.iter().find(|k| k.name() == name) else {
+                        return Err(serde::de::Error::custom(format!(
+                            "unknown breakdown key `{name}`"
+                        )));
+                    };
+                    out.insert(*k, v);
+                }
+                Ok(Breakdown(out))
+            }
+        }
+        d.deserialize_map(V(PhantomData))
+    }
+}
+
+/// The break-even spike rate for one architecture, workload and T.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct BreakEven {
+    /// Architecture label.
+    pub architecture: String,
+    /// Workload label.
+    pub workload: String,
+    /// Time steps T.
+    pub timesteps: u32,
+    /// Baseline name.
+    pub baseline: String,
+    /// Mean spike rate at which SNN and baseline energies are equal (below it the SNN wins).
+    pub spike_rate: Option<f64>,
+    /// 1 − spike_rate: the sparsity the SNN must exceed.
+    pub sparsity: Option<f64>,
+    /// How the search ended.
+    pub status: BreakEvenStatus,
+}
+
+/// Energy against spike rate for one architecture, workload and T.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Sweep {
+    /// Architecture label.
+    pub architecture: String,
+    /// Workload label.
+    pub workload: String,
+    /// Time steps T.
+    pub timesteps: u32,
+    /// Baseline name.
+    pub baseline: String,
+    /// Baseline energy (independent of the SNN's spike rate), pJ.
+    pub baseline_pj: f64,
+    /// Mean spike rates.
+    pub spike_rates: Vec<f64>,
+    /// SNN energy at each rate, pJ.
+    pub snn_pj: Vec<f64>,
+}
+
+/// Everything an analysis produced.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    /// JSON schema version.
+    pub schema: u32,
+    /// Title.
+    pub title: String,
+    /// Units of the numeric fields.
+    pub units: BTreeMap<String, String>,
+    /// Analysis settings.
+    pub settings: AnalysisSettings,
+    /// Workloads.
+    pub workloads: Vec<WorkloadSummary>,
+    /// Architectures.
+    pub architectures: Vec<ArchitectureSummary>,
+    /// Assumptions of the analysis and of the activity source.
+    pub assumptions: Vec<Assumption>,
+    /// Price sources used.
+    pub sources: Vec<SourceRow>,
+    /// Prices used.
+    pub prices: Vec<PriceRow>,
+    /// SNN against baseline at each operating point.
+    pub comparisons: Vec<Comparison>,
+    /// Break-even spike rates.
+    pub breakeven: Vec<BreakEven>,
+    /// Energy against spike rate.
+    pub sweeps: Vec<Sweep>,
+    /// One-at-a-time sensitivity of the break-even spike rate (tornado), if configured.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sensitivity: Vec<Tornado>,
+    /// Operation counts, activation sparsity and accesses per level, per workload, T and
+    /// operating point.
+    #[serde(default)]
+    pub metrics: Vec<Metrics>,
+    /// What measured activity sources recorded, per workload and T; not part of the files.
+    #[serde(skip)]
+    pub measured: Vec<Measured>,
+}
+
+/// A measured operating point's provenance, with where it was used.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Measured {
+    /// Workload label.
+    pub workload: String,
+    /// Time steps T.
+    pub timesteps: u32,
+    /// Operating-point label.
+    pub operating_point: String,
+    /// The source's record.
+    pub provenance: Arc<Provenance>,
+}
+
+impl Report {
+    /// An empty report for `settings`.
+    pub fn new(settings: &AnalysisSettings) -> Self {
+        let units = [
+            ("snn_pj", "pJ per inference"),
+            ("baseline_pj", "pJ per inference"),
+            ("snn_pj_per_synapse", "pJ per synapse per inference"),
+            ("baseline_pj_per_synapse", "pJ per synapse per inference"),
+            ("spike_rate", "spikes per neuron per time step"),
+            (
+                "nonzero",
+                "fraction of baseline activations that are non-zero",
+            ),
+            ("ratio", "snn_pj / baseline_pj"),
+            ("pj", "see each price's unit"),
+            ("dense_synops", "weight × activation products per inference"),
+            ("effective_macs", "multiply-accumulates per inference"),
+            ("effective_acs", "accumulates per inference"),
+            ("synops", "effective operations per inference"),
+            (
+                "activation_sparsity",
+                "fraction of neuron outputs that are zero",
+            ),
+            ("accesses", "accesses or transfers per inference"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        Self {
+            schema: SCHEMA_VERSION,
+            title: settings
+                .title
+                .clone()
+                .unwrap_or_else(|| "snnergy analysis".into()),
+            units,
+            settings: settings.clone(),
+            workloads: Vec::new(),
+            architectures: Vec::new(),
+            assumptions: Vec::new(),
+            sources: Vec::new(),
+            prices: Vec::new(),
+            comparisons: Vec::new(),
+            breakeven: Vec::new(),
+            sweeps: Vec::new(),
+            sensitivity: Vec::new(),
+            metrics: Vec::new(),
+            measured: Vec::new(),
+        }
+    }
+
+    /// Sorts the order-free lists so output is byte-for-byte reproducible.
+    pub fn finish(&mut self) {
+        self.prices.sort_by(|a, b| {
+            (&a.energy_model, &a.class, &a.action).cmp(&(&b.energy_model, &b.class, &b.action))
+        });
+    }
+
+    /// The T verdicts are stated at (see [`AnalysisSettings::headline_timesteps`]).
+    pub fn headline_timesteps(&self) -> u32 {
+        self.settings.headline_timesteps()
+    }
+
+    /// The break-even row of `key`.
+    pub fn breakeven_at(&self, key: ResultKey<'_>) -> Option<&BreakEven> {
+        self.breakeven.iter().find(|b| b.key() == key)
+    }
+
+    /// The sweep of `key`.
+    pub fn sweep_at(&self, key: ResultKey<'_>) -> Option<&Sweep> {
+        self.sweeps.iter().find(|s| s.key() == key)
+    }
+
+    /// The comparisons of `key`, one per operating point.
+    pub fn comparisons_at<'a>(
+        &'a self,
+        key: ResultKey<'a>,
+    ) -> impl Iterator<Item = &'a Comparison> + 'a {
+        self.comparisons.iter().filter(move |c| c.key() == key)
+    }
+
+    /// The sensitivity studies of `key`.
+    pub fn tornadoes_at<'a>(
+        &'a self,
+        key: ResultKey<'a>,
+    ) -> impl Iterator<Item = &'a Tornado> + 'a {
+        self.sensitivity.iter().filter(move |t| t.key() == key)
+    }
+}
+
+/// One side (−range or +range) of a tornado row.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Side {
+    /// The value used, as shown to the reader (`×0.5`, `128`).
+    pub value: String,
+    /// Break-even spike rate (mean over neuron layers), if the energies cross or the SNN
+    /// always wins (then the highest rate searched).
+    pub breakeven: Option<f64>,
+    /// How the break-even search ended.
+    pub status: BreakEvenStatus,
+    /// Whether the SNN wins at the operating point's activity.
+    pub snn_wins: bool,
+}
+
+impl Side {
+    /// The break-even spike rate as a number for charts: 0 when the SNN never wins.
+    pub fn effective(&self) -> f64 {
+        self.breakeven.unwrap_or(0.0)
+    }
+}
+
+/// One varied input.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TornadoRow {
+    /// `price` or `parameter`.
+    pub kind: String,
+    /// Price class (`sram`, `dram`, …) or parameter key.
+    pub name: String,
+    /// At −range, or `None` when the architecture rejects the value (see `notes`).
+    pub low: Option<Side>,
+    /// At +range, or `None` when rejected.
+    pub high: Option<Side>,
+    /// |break-even(high) − break-even(low)|, spike rate.
+    pub swing: f64,
+    /// Whether the verdict at the operating point differs from the nominal one on either side.
+    pub flips: bool,
+}
+
+/// The study of one architecture on one workload.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Tornado {
+    /// Architecture label.
+    pub architecture: String,
+    /// Workload label.
+    pub workload: String,
+    /// T.
+    pub timesteps: u32,
+    /// Baseline name.
+    pub baseline: String,
+    /// Operating-point label.
+    pub operating_point: String,
+    /// Mean spike rate of the operating point.
+    pub spike_rate: f64,
+    /// Relative change each way.
+    pub range: f64,
+    /// Nominal result.
+    pub nominal: Side,
+    /// Rows, largest swing first.
+    pub rows: Vec<TornadoRow>,
+    /// What could not be varied, and why.
+    pub notes: Vec<String>,
+}
+
+impl Tornado {
+    /// Whether any input flips the verdict within the range.
+    pub fn flips(&self) -> bool {
+        self.rows.iter().any(|r| r.flips)
+    }
+}
+
+/// NeuroBench's operation counts and activation sparsity of one format, per inference (the
+/// SNN's summed over its T steps).
+#[derive(Clone, Copy, Debug, PartialEq, Default, Serialize, Deserialize)]
+pub struct FormatMetrics {
+    /// Every weight × activation product, zeros included (padding taps excluded).
+    pub dense_synops: f64,
+    /// Products with a non-zero, non-binary activation.
+    pub effective_macs: f64,
+    /// Products with a spike (binary activation).
+    pub effective_acs: f64,
+    /// `effective_macs + effective_acs`.
+    pub synops: f64,
+    /// Fraction of neuron outputs that are zero.
+    pub activation_sparsity: f64,
+}
+
+/// One weighted layer's share of the operation counts.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LayerMetrics {
+    /// Layer name.
+    pub layer: String,
+    /// Weight × activation connections of one pass (valid taps, padding excluded).
+    pub connections: f64,
+    /// Whether the SNN layer receives spikes (its effective operations are ACs).
+    pub snn_binary_input: bool,
+    /// Non-zero fraction of the SNN layer's input values per step.
+    pub snn_input_density: f64,
+    /// Non-zero fraction of the baseline layer's input values.
+    pub baseline_input_density: f64,
+    /// SNN effective SynOps of the layer (all steps).
+    pub snn_synops: f64,
+    /// Baseline effective SynOps of the layer.
+    pub baseline_synops: f64,
+}
+
+/// Memory accesses and transfers one architecture counted, per level.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AccessCounts {
+    /// Architecture label.
+    pub architecture: String,
+    /// The SNN's accesses (`dram.read`, `sram.write`, …) and transfers (`noc-event.hop`, …).
+    pub snn: ByAccess,
+    /// The baseline's, keyed the same way.
+    pub baseline: ByAccess,
+}
+
+/// The metrics the field reports (NeuroBench's definitions) of one workload at one T and
+/// operating point, so numbers can be checked against tools and papers that count
+/// operations rather than picojoules.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Metrics {
+    /// Workload label.
+    pub workload: String,
+    /// Operating-point label.
+    pub operating_point: String,
+    /// Time steps T.
+    pub timesteps: u32,
+    /// The SNN's counts.
+    pub snn: FormatMetrics,
+    /// The baseline's counts.
+    pub baseline: FormatMetrics,
+    /// Per weighted layer.
+    pub layers: Vec<LayerMetrics>,
+    /// Per architecture, in the order of the report's architectures.
+    pub accesses: Vec<AccessCounts>,
+}

@@ -1,0 +1,397 @@
+//! Mappings (loop nests tiled per level, unrolled across instances) and constraints on them.
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::error::MapperError;
+use crate::hardware::{Hardware, SparseFormat};
+use crate::problem::{DataSpace, Dim, NDIMS, Problem};
+
+/// An axis of a level's instance array.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema, Default)]
+pub enum Axis {
+    /// The first mesh coordinate.
+    #[default]
+    X,
+    /// The second mesh coordinate.
+    Y,
+}
+
+/// A temporal loop.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Loop {
+    /// Dimension.
+    pub dim: Dim,
+    /// Trip count.
+    pub factor: u64,
+}
+
+/// A spatial loop: the level's tile distributed over its children along one axis.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct SpatialLoop {
+    /// Dimension.
+    pub dim: Dim,
+    /// Number of children it spans.
+    pub factor: u64,
+    /// Axis of the children's array.
+    pub axis: Axis,
+}
+
+/// The loops and choices at one storage level.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct LevelMapping {
+    /// Name of the hardware level.
+    pub level: String,
+    /// Temporal loops, outermost first (at most one per dimension).
+    pub temporal: Vec<Loop>,
+    /// Spatial loops over the children (at most one per dimension and axis).
+    pub spatial: Vec<SpatialLoop>,
+    /// Data spaces kept at this level (the others bypass it).
+    pub keep: Vec<DataSpace>,
+    /// Storage format of the inputs here.
+    pub input_format: SparseFormat,
+    /// Storage format of the outputs here.
+    pub output_format: SparseFormat,
+}
+
+/// A mapping of one problem onto one chip: one entry per storage level, outermost first.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct Mapping {
+    /// Per level, outermost first.
+    pub levels: Vec<LevelMapping>,
+}
+
+/// Most storage levels a chip may have.
+pub const MAX_LEVELS: usize = 8;
+
+/// The dense form the counter and the search work on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(crate) struct Compact {
+    pub nlev: usize,
+    /// Temporal factor per level and dimension.
+    pub tf: [[u32; NDIMS]; MAX_LEVELS],
+    /// Dimension indices, outermost first, per level (all nine; factor-1 ones are no-ops).
+    pub order: [[u8; NDIMS]; MAX_LEVELS],
+    /// Spatial factors per level, dimension and axis.
+    pub sx: [[u32; NDIMS]; MAX_LEVELS],
+    pub sy: [[u32; NDIMS]; MAX_LEVELS],
+    /// Kept data spaces per level (bit i = DataSpace::ALL[i]).
+    pub keep: [u8; MAX_LEVELS],
+    /// Format indices into the level's `formats`, for inputs and outputs.
+    pub fin: [u8; MAX_LEVELS],
+    pub fout: [u8; MAX_LEVELS],
+}
+
+impl Compact {
+    pub fn new(nlev: usize) -> Self {
+        Compact {
+            nlev,
+            tf: [[1; NDIMS]; MAX_LEVELS],
+            order: [[0, 1, 2, 3, 4, 5, 6, 7, 8]; MAX_LEVELS],
+            sx: [[1; NDIMS]; MAX_LEVELS],
+            sy: [[1; NDIMS]; MAX_LEVELS],
+            keep: [0; MAX_LEVELS],
+            fin: [0; MAX_LEVELS],
+            fout: [0; MAX_LEVELS],
+        }
+    }
+
+    pub fn sp(&self, l: usize, d: usize) -> u64 {
+        self.sx[l][d] as u64 * self.sy[l][d] as u64
+    }
+
+    /// Back to the public form.
+    pub fn to_mapping(self, hw: &Hardware) -> Mapping {
+        let mut levels = Vec::with_capacity(self.nlev);
+        for l in 0..self.nlev {
+            let lvl = &hw.levels[l];
+            let temporal = self.order[l]
+                .iter()
+                .map(|&d| d as usize)
+                .filter(|&d| self.tf[l][d] > 1)
+                .map(|d| Loop {
+                    dim: Dim::ALL[d],
+                    factor: self.tf[l][d] as u64,
+                })
+                .collect();
+            let mut spatial = Vec::new();
+            for (axis, s) in [(Axis::X, &self.sx[l]), (Axis::Y, &self.sy[l])] {
+                for d in 0..NDIMS {
+                    if s[d] > 1 {
+                        spatial.push(SpatialLoop {
+                            dim: Dim::ALL[d],
+                            factor: s[d] as u64,
+                            axis,
+                        });
+                    }
+                }
+            }
+            let keep = DataSpace::ALL
+                .into_iter()
+                .filter(|ds| self.keep[l] & ds.bit() != 0)
+                .collect();
+            levels.push(LevelMapping {
+                level: lvl.name.clone(),
+                temporal,
+                spatial,
+                keep,
+                input_format: lvl.formats[self.fin[l] as usize].clone(),
+                output_format: lvl.formats[self.fout[l] as usize].clone(),
+            });
+        }
+        Mapping { levels }
+    }
+
+    /// From the public form, checking what a loop nest must satisfy (names the level, the
+    /// data space and the key of the first problem found).
+    pub fn from_mapping(
+        m: &Mapping,
+        problem: &Problem,
+        hw: &Hardware,
+    ) -> Result<Compact, MapperError> {
+        let err =
+            |level: &str, ds: Option<&str>, key: &str, message: String| MapperError::Mapping {
+                problem: problem.name.clone(),
+                level: level.to_string(),
+                data_space: ds.map(str::to_string),
+                key: key.to_string(),
+                message,
+            };
+        if hw.levels.len() > MAX_LEVELS {
+            return Err(err(
+                "-",
+                None,
+                "levels",
+                format!("at most {MAX_LEVELS} storage levels"),
+            ));
+        }
+        if m.levels.len() != hw.levels.len() {
+            return Err(err(
+                "-",
+                None,
+                "levels",
+                format!(
+                    "the mapping has {} levels, `{}` has {}",
+                    m.levels.len(),
+                    hw.name,
+                    hw.levels.len()
+                ),
+            ));
+        }
+        let mut c = Compact::new(hw.levels.len());
+        let mut product = [1u128; NDIMS];
+        for (l, (lm, lvl)) in m.levels.iter().zip(&hw.levels).enumerate() {
+            if lm.level != lvl.name {
+                return Err(err(
+                    &lm.level,
+                    None,
+                    "level",
+                    format!("level {l} of `{}` is `{}`", hw.name, lvl.name),
+                ));
+            }
+            let mut seen = [false; NDIMS];
+            let mut order: Vec<u8> = Vec::new();
+            for lp in &lm.temporal {
+                let d = lp.dim.index();
+                if seen[d] {
+                    return Err(err(
+                        &lvl.name,
+                        None,
+                        "temporal",
+                        format!("two temporal loops over {}", lp.dim),
+                    ));
+                }
+                seen[d] = true;
+                if lp.factor == 0 || lp.factor > u32::MAX as u64 {
+                    return Err(err(
+                        &lvl.name,
+                        None,
+                        "temporal",
+                        format!("{}: factor {} out of range", lp.dim, lp.factor),
+                    ));
+                }
+                c.tf[l][d] = lp.factor as u32;
+                product[d] = product[d].saturating_mul(lp.factor as u128);
+                order.push(d as u8);
+            }
+            for d in 0..NDIMS as u8 {
+                if !order.contains(&d) {
+                    order.push(d);
+                }
+            }
+            // Unlisted dims (factor 1) go innermost: they change nothing.
+            let listed = lm.temporal.len();
+            let mut full = [0u8; NDIMS];
+            full[..listed].copy_from_slice(&order[..listed]);
+            full[listed..].copy_from_slice(&order[listed..]);
+            c.order[l] = full;
+            let fan = hw.fanout(l);
+            let mut used = [1u128; 2];
+            for sl in &lm.spatial {
+                let d = sl.dim.index();
+                let (arr, ax) = match sl.axis {
+                    Axis::X => (&mut c.sx, 0),
+                    Axis::Y => (&mut c.sy, 1),
+                };
+                if arr[l][d] != 1 {
+                    return Err(err(
+                        &lvl.name,
+                        None,
+                        "spatial",
+                        format!("two spatial loops over {} on {:?}", sl.dim, sl.axis),
+                    ));
+                }
+                if sl.factor == 0 || sl.factor > u32::MAX as u64 {
+                    return Err(err(
+                        &lvl.name,
+                        None,
+                        "spatial",
+                        format!("{}: factor {} out of range", sl.dim, sl.factor),
+                    ));
+                }
+                arr[l][d] = sl.factor as u32;
+                product[d] = product[d].saturating_mul(sl.factor as u128);
+                used[ax] = used[ax].saturating_mul(sl.factor as u128);
+            }
+            for ax in 0..2 {
+                if used[ax] > fan[ax] as u128 {
+                    return Err(err(
+                        &lvl.name,
+                        None,
+                        "spatial",
+                        format!(
+                            "spatial factors multiply to {} on {} but the level has {} children on that axis",
+                            used[ax],
+                            ["X", "Y"][ax],
+                            fan[ax]
+                        ),
+                    ));
+                }
+            }
+            for ds in &lm.keep {
+                if !hw.may_hold(lvl, *ds) {
+                    return Err(err(
+                        &lvl.name,
+                        Some(ds.name()),
+                        "keep",
+                        "the level may not hold this data space".into(),
+                    ));
+                }
+                c.keep[l] |= ds.bit();
+            }
+            let find = |f: &SparseFormat, key: &str| {
+                lvl.formats.iter().position(|x| x == f).ok_or_else(|| {
+                    err(
+                        &lvl.name,
+                        Some(if key == "input_format" {
+                            "inputs"
+                        } else {
+                            "outputs"
+                        }),
+                        key,
+                        format!("format `{}` is not allowed at this level", f.name()),
+                    )
+                })
+            };
+            c.fin[l] = find(&lm.input_format, "input_format")? as u8;
+            c.fout[l] = find(&lm.output_format, "output_format")? as u8;
+        }
+        let dims = problem.dims();
+        for d in 0..NDIMS {
+            if product[d] != dims[d] as u128 {
+                return Err(err(
+                    "-",
+                    None,
+                    &format!("factors.{}", Dim::ALL[d]),
+                    format!(
+                        "the factors of {} multiply to {} but the layer's {} is {}",
+                        Dim::ALL[d],
+                        product[d],
+                        Dim::ALL[d],
+                        dims[d]
+                    ),
+                ));
+            }
+        }
+        Ok(c)
+    }
+}
+
+/// Constraints on one level's loops (Timeloop-like).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct LevelConstraint {
+    /// Name of the hardware level.
+    pub level: String,
+    /// Fixed temporal factors (a dimension listed here has exactly this factor at this level).
+    pub temporal_factors: BTreeMap<Dim, u64>,
+    /// Loop order, innermost first as in Timeloop (e.g. "QRS"); may be partial: the listed
+    /// dimensions are innermost in that order, the rest is free.
+    pub permutation: Option<String>,
+    /// Dimensions allowed on the X axis of the spatial fan-out below this level (absent: any).
+    pub spatial_x: Option<Vec<Dim>>,
+    /// Dimensions allowed on the Y axis (absent: any).
+    pub spatial_y: Option<Vec<Dim>>,
+    /// Fixed spatial factors on X.
+    pub spatial_x_factors: BTreeMap<Dim, u64>,
+    /// Fixed spatial factors on Y.
+    pub spatial_y_factors: BTreeMap<Dim, u64>,
+    /// Data spaces kept here (absent: what the hardware says).
+    pub keep: Option<Vec<DataSpace>>,
+    /// Format of the inputs here (absent: the mapper chooses among the level's formats).
+    pub input_format: Option<SparseFormat>,
+    /// Format of the outputs here (absent: the mapper chooses).
+    pub output_format: Option<SparseFormat>,
+}
+
+/// Constraints on a mapping: any subset of levels, any subset of choices.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct Constraints {
+    /// Per level.
+    pub levels: Vec<LevelConstraint>,
+}
+
+impl Constraints {
+    /// Constraints that leave exactly the given mapping.
+    pub fn pin(mapping: &Mapping) -> Constraints {
+        let levels = mapping
+            .levels
+            .iter()
+            .map(|lm| {
+                let mut temporal_factors: BTreeMap<Dim, u64> =
+                    Dim::ALL.iter().map(|d| (*d, 1)).collect();
+                for lp in &lm.temporal {
+                    temporal_factors.insert(lp.dim, lp.factor);
+                }
+                let mut sxf: BTreeMap<Dim, u64> = BTreeMap::new();
+                let mut syf: BTreeMap<Dim, u64> = BTreeMap::new();
+                for sl in &lm.spatial {
+                    match sl.axis {
+                        Axis::X => sxf.insert(sl.dim, sl.factor),
+                        Axis::Y => syf.insert(sl.dim, sl.factor),
+                    };
+                }
+                let permutation: String =
+                    lm.temporal.iter().rev().map(|l| l.dim.letter()).collect();
+                LevelConstraint {
+                    level: lm.level.clone(),
+                    temporal_factors,
+                    permutation: Some(permutation),
+                    spatial_x: Some(sxf.keys().copied().collect()),
+                    spatial_y: Some(syf.keys().copied().collect()),
+                    spatial_x_factors: sxf,
+                    spatial_y_factors: syf,
+                    keep: Some(lm.keep.clone()),
+                    input_format: Some(lm.input_format.clone()),
+                    output_format: Some(lm.output_format.clone()),
+                }
+            })
+            .collect();
+        Constraints { levels }
+    }
+}

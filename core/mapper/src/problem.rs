@@ -1,0 +1,464 @@
+//! One layer as a mapping problem: its loop dimensions, bit widths and data spaces.
+
+use std::fmt;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::error::MapperError;
+
+/// A loop dimension of a layer.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
+pub enum Dim {
+    /// Batch.
+    N,
+    /// Groups (depthwise convolutions have C = K = 1 per group).
+    G,
+    /// Output channels per group.
+    K,
+    /// Input channels per group.
+    C,
+    /// Output rows.
+    P,
+    /// Output columns.
+    Q,
+    /// Kernel rows.
+    R,
+    /// Kernel columns.
+    S,
+    /// Time steps accumulated (1 for a QNN). Behaves like a batch dimension that shares weights.
+    T,
+}
+
+/// Number of loop dimensions.
+pub const NDIMS: usize = 9;
+
+impl Dim {
+    /// Every dimension, in index order.
+    pub const ALL: [Dim; NDIMS] = [
+        Dim::N,
+        Dim::G,
+        Dim::K,
+        Dim::C,
+        Dim::P,
+        Dim::Q,
+        Dim::R,
+        Dim::S,
+        Dim::T,
+    ];
+
+    /// Position in [`Dim::ALL`].
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
+    /// The one-letter name (Timeloop's, plus T).
+    pub fn letter(self) -> char {
+        ['N', 'G', 'K', 'C', 'P', 'Q', 'R', 'S', 'T'][self.index()]
+    }
+
+    /// Parses a one-letter name.
+    pub fn from_letter(c: char) -> Option<Dim> {
+        Dim::ALL
+            .into_iter()
+            .find(|d| d.letter() == c.to_ascii_uppercase())
+    }
+
+    pub(crate) fn bit(self) -> u16 {
+        1 << self.index()
+    }
+}
+
+impl fmt::Display for Dim {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.letter())
+    }
+}
+
+/// What a layer moves and keeps.
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    JsonSchema,
+    Default,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum DataSpace {
+    /// Weights: G, K, C, R, S.
+    #[default]
+    Weights,
+    /// Input activations or spikes: N, G, C, T and the window H(P, R), W(Q, S).
+    Inputs,
+    /// Partial sums (QNN) or the per-step input current (SNN): N, G, K, P, Q, T; reduced over
+    /// C, R, S.
+    Accum,
+    /// SNN membrane potentials: N, G, K, P, Q; they persist across T.
+    Membrane,
+    /// Output activations or spikes written by the epilogue: N, G, K, P, Q, T.
+    Outputs,
+}
+
+/// Number of data spaces.
+pub const NSPACES: usize = 5;
+
+impl DataSpace {
+    /// Every data space, in index order.
+    pub const ALL: [DataSpace; NSPACES] = [
+        DataSpace::Weights,
+        DataSpace::Inputs,
+        DataSpace::Accum,
+        DataSpace::Membrane,
+        DataSpace::Outputs,
+    ];
+
+    /// Position in [`DataSpace::ALL`].
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
+    /// The kebab-case name used in TOML and messages.
+    pub fn name(self) -> &'static str {
+        ["weights", "inputs", "accum", "membrane", "outputs"][self.index()]
+    }
+
+    pub(crate) fn bit(self) -> u8 {
+        1 << self.index()
+    }
+
+    /// Dimensions this data space depends on (for inputs the window dims P, Q, R, S count as
+    /// relevant: moving along any of them changes the tile).
+    pub fn relevant(self) -> &'static [Dim] {
+        use Dim::*;
+        match self {
+            DataSpace::Weights => &[G, K, C, R, S],
+            DataSpace::Inputs => &[N, G, C, P, Q, R, S, T],
+            DataSpace::Accum | DataSpace::Outputs => &[N, G, K, P, Q, T],
+            DataSpace::Membrane => &[N, G, K, P, Q],
+        }
+    }
+
+    pub(crate) fn relevant_mask(self) -> u16 {
+        self.relevant().iter().fold(0, |m, d| m | d.bit())
+    }
+}
+
+impl fmt::Display for DataSpace {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Which network the layer belongs to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum Kind {
+    /// A quantized (or 8-bit) network: MACs, partial sums, a requantizing epilogue.
+    #[default]
+    Qnn,
+    /// A spiking network: ADDs of weights on spikes, a membrane per neuron, a neuron epilogue
+    /// per time step.
+    Snn,
+}
+
+/// The neuron model of an SNN layer (what its epilogue costs).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum Neuron {
+    /// Integrate-and-fire: add, compare, subtract on reset.
+    #[default]
+    If,
+    /// Leaky integrate-and-fire: one more multiply (or shift) per neuron step for the leak.
+    Lif,
+}
+
+/// One layer as a mapping problem.
+///
+/// Loop-nest counts run over the full (padded) index space, as every mapping tool does; a layer
+/// whose exact synaptic-event count matters states its valid taps in `valid_ops`, which the
+/// evaluation reports beside the loop-nest count for the caller to use.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct Problem {
+    /// Name used in every message about this layer.
+    pub name: String,
+    /// QNN or SNN.
+    pub kind: Kind,
+    /// Batch.
+    pub n: u64,
+    /// Groups.
+    pub g: u64,
+    /// Output channels per group.
+    pub k: u64,
+    /// Input channels per group.
+    pub c: u64,
+    /// Output rows.
+    pub p: u64,
+    /// Output columns.
+    pub q: u64,
+    /// Kernel rows.
+    pub r: u64,
+    /// Kernel columns.
+    pub s: u64,
+    /// Time steps accumulated (1 for a QNN and for a direct-coded SNN first layer).
+    pub t: u64,
+    /// Vertical stride.
+    pub stride_h: u64,
+    /// Horizontal stride.
+    pub stride_w: u64,
+    /// Vertical dilation.
+    pub dilation_h: u64,
+    /// Horizontal dilation.
+    pub dilation_w: u64,
+    /// Weight bits.
+    pub weight_bits: u32,
+    /// Input bits: activation bits (QNN), 1 (spikes), or the analog input's bits.
+    pub input_bits: u32,
+    /// Accumulator (partial sum / input current) bits.
+    pub accum_bits: u32,
+    /// Membrane bits (SNN only).
+    pub membrane_bits: u32,
+    /// Output bits: activation bits (QNN) or 1 (spikes).
+    pub output_bits: u32,
+    /// Neuron steps per accumulated value: a direct-coded SNN first layer accumulates the
+    /// analog image once (t = 1) and runs this many neuron steps, each re-reading the stored
+    /// current. 1 otherwise.
+    pub neuron_steps_per_accum: u64,
+    /// Neuron model (SNN only).
+    pub neuron: Neuron,
+    /// Exact number of valid (non-padding) multiply-accumulates or synaptic-event slots, if
+    /// the caller wants it carried beside the loop-nest count.
+    pub valid_ops: Option<f64>,
+}
+
+impl Default for Problem {
+    fn default() -> Self {
+        Problem {
+            name: "layer".into(),
+            kind: Kind::Qnn,
+            n: 1,
+            g: 1,
+            k: 1,
+            c: 1,
+            p: 1,
+            q: 1,
+            r: 1,
+            s: 1,
+            t: 1,
+            stride_h: 1,
+            stride_w: 1,
+            dilation_h: 1,
+            dilation_w: 1,
+            weight_bits: 8,
+            input_bits: 8,
+            accum_bits: 24,
+            membrane_bits: 16,
+            output_bits: 8,
+            neuron_steps_per_accum: 1,
+            neuron: Neuron::If,
+            valid_ops: None,
+        }
+    }
+}
+
+/// What a layer's non-zero inputs and outputs are, per element and (for an SNN) per step.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct Densities {
+    /// Non-zero fraction of the inputs (QNN ρ) or input spike rate per step (SNN).
+    pub input: f64,
+    /// Non-zero fraction of the outputs or output spike rate per step.
+    pub output: f64,
+}
+
+impl Default for Densities {
+    fn default() -> Self {
+        Densities {
+            input: 1.0,
+            output: 1.0,
+        }
+    }
+}
+
+impl Densities {
+    /// Both densities equal.
+    pub fn uniform(d: f64) -> Self {
+        Densities {
+            input: d,
+            output: d,
+        }
+    }
+}
+
+impl Problem {
+    /// A convolution (QNN defaults: 8-bit weights and activations, 24-bit accumulators).
+    #[allow(clippy::too_many_arguments)]
+    pub fn conv(name: &str, k: u64, c: u64, p: u64, q: u64, r: u64, s: u64, stride: u64) -> Self {
+        Problem {
+            name: name.into(),
+            k,
+            c,
+            p,
+            q,
+            r,
+            s,
+            stride_h: stride,
+            stride_w: stride,
+            ..Problem::default()
+        }
+    }
+
+    /// A linear layer: P = Q = R = S = 1, C = in_features.
+    pub fn linear(name: &str, out_features: u64, in_features: u64) -> Self {
+        Problem {
+            name: name.into(),
+            k: out_features,
+            c: in_features,
+            ..Problem::default()
+        }
+    }
+
+    /// The same layer as an SNN over `t` steps: spikes in and out, the given membrane bits.
+    pub fn into_snn(mut self, t: u64, membrane_bits: u32) -> Self {
+        self.kind = Kind::Snn;
+        self.t = t;
+        self.input_bits = 1;
+        self.output_bits = 1;
+        self.membrane_bits = membrane_bits;
+        self
+    }
+
+    /// Size of each dimension, indexed by [`Dim::index`].
+    pub fn dims(&self) -> [u64; NDIMS] {
+        [
+            self.n, self.g, self.k, self.c, self.p, self.q, self.r, self.s, self.t,
+        ]
+    }
+
+    /// Size of one dimension.
+    pub fn size(&self, d: Dim) -> u64 {
+        self.dims()[d.index()]
+    }
+
+    /// Bits of one element of a data space.
+    pub fn bits(&self, ds: DataSpace) -> u32 {
+        match ds {
+            DataSpace::Weights => self.weight_bits,
+            DataSpace::Inputs => self.input_bits,
+            DataSpace::Accum => self.accum_bits,
+            DataSpace::Membrane => self.membrane_bits,
+            DataSpace::Outputs => self.output_bits,
+        }
+    }
+
+    /// True for a data space whose elements are spikes (1 bit, the value is the address).
+    pub fn is_binary(&self, ds: DataSpace) -> bool {
+        self.kind == Kind::Snn
+            && matches!(ds, DataSpace::Inputs | DataSpace::Outputs)
+            && self.bits(ds) == 1
+    }
+
+    /// Data spaces this problem has (the membrane only for an SNN).
+    pub fn spaces(&self) -> impl Iterator<Item = DataSpace> + '_ {
+        DataSpace::ALL
+            .into_iter()
+            .filter(|ds| *ds != DataSpace::Membrane || self.kind == Kind::Snn)
+    }
+
+    /// Operations of the loop nest (MACs or synaptic-event slots), as u128 so that no product
+    /// of user sizes overflows.
+    pub fn ops(&self) -> u128 {
+        self.dims().iter().map(|&d| d as u128).product()
+    }
+
+    /// Input rows and columns: H = (P−1)·stride + (R−1)·dilation + 1.
+    pub fn input_hw(&self) -> (u64, u64) {
+        (
+            window(self.p, self.r, self.stride_h, self.dilation_h) as u64,
+            window(self.q, self.s, self.stride_w, self.dilation_w) as u64,
+        )
+    }
+
+    /// Checks sizes and widths, naming the problem and the key.
+    pub fn validate(&self) -> Result<(), MapperError> {
+        let err = |key: &str, message: String| MapperError::Problem {
+            problem: self.name.clone(),
+            key: key.to_string(),
+            message,
+        };
+        for (key, v) in [
+            ("n", self.n),
+            ("g", self.g),
+            ("k", self.k),
+            ("c", self.c),
+            ("p", self.p),
+            ("q", self.q),
+            ("r", self.r),
+            ("s", self.s),
+            ("t", self.t),
+            ("stride_h", self.stride_h),
+            ("stride_w", self.stride_w),
+            ("dilation_h", self.dilation_h),
+            ("dilation_w", self.dilation_w),
+            ("neuron_steps_per_accum", self.neuron_steps_per_accum),
+        ] {
+            if v == 0 {
+                return Err(err(key, "must be at least 1".into()));
+            }
+            if v > u32::MAX as u64 {
+                return Err(err(key, format!("{v} is larger than {}", u32::MAX)));
+            }
+        }
+        for ds in self.spaces() {
+            let b = self.bits(ds);
+            if b == 0 || b > 64 {
+                return Err(err(
+                    &format!("{}_bits", ds.name().trim_end_matches('s')),
+                    format!("{b}: bit widths must be in 1..=64"),
+                ));
+            }
+        }
+        if self.kind == Kind::Qnn && self.t != 1 {
+            return Err(err(
+                "t",
+                format!("{}: a QNN layer has one time step", self.t),
+            ));
+        }
+        // Every count is an f64 at the end; products of sizes beyond 2^60 lose meaning.
+        let ops = self.ops();
+        let steps = ops.saturating_mul(self.neuron_steps_per_accum as u128);
+        if steps > 1u128 << 60 {
+            return Err(err(
+                "dims",
+                format!("{ops} operations: the product of the dimensions exceeds 2^60"),
+            ));
+        }
+        if let Some(v) = self.valid_ops
+            && !(v.is_finite() && v >= 0.0)
+        {
+            return Err(err(
+                "valid_ops",
+                format!("{v}: must be a non-negative number"),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Distinct input rows touched by `pe` consecutive output rows and `re` consecutive kernel
+/// rows: the bounding window (P−1)·stride + (R−1)·dilation + 1, or pe·re when the taps of
+/// different outputs do not overlap (stride > kernel extent). Exact when stride or dilation
+/// is 1; an upper bound otherwise.
+pub(crate) fn window(pe: u64, re: u64, stride: u64, dilation: u64) -> f64 {
+    let bbox = (pe - 1) as f64 * stride as f64 + (re - 1) as f64 * dilation as f64 + 1.0;
+    bbox.min(pe as f64 * re as f64)
+}

@@ -1,0 +1,267 @@
+//! Export to Timeloop v0.4 YAML (architecture, problem, mapping) with our per-level counts
+//! under Timeloop's names, so timeloop-model can be run on the same chip, layer and mapping
+//! and compared number for number.
+//!
+//! What does not carry over, and how it is written:
+//! * T: Timeloop's CNN-Layer has no time dimension; T is folded into N (it behaves as a batch
+//!   that shares weights, which is exactly N's projection). The membrane has no Timeloop data
+//!   space and is listed only in our counts.
+//! * G: folded into M (K); exact for weights and outputs, not for inputs of grouped layers.
+//! * A level with one capacity partition per data space is written as one storage component
+//!   per partition (`<level>_<space>`), each keeping only its data space; the level's loops go
+//!   on the first of them (innermost in Timeloop's order), the others get factor 1.
+//! * `accum` and `outputs` both map to Timeloop's Outputs: partial-sum traffic below the
+//!   finalizing level, final values above it.
+
+use std::fmt::Write;
+
+use serde::Serialize;
+
+use crate::MappedLayer;
+use crate::hardware::{Capacity, LevelClass};
+use crate::model::Action;
+use crate::price::capacity_bits;
+use crate::problem::{DataSpace, Dim, NDIMS};
+
+/// The three YAML documents and the counts table.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct TimeloopExport {
+    /// `architecture:` (v0.4).
+    pub architecture: String,
+    /// `problem:` (v0.4, CNN-Layer).
+    pub problem: String,
+    /// `mapping:` (v0.4).
+    pub mapping: String,
+    /// CSV: level, data space, Timeloop data space, reads, fills, updates (elements at the
+    /// densities the layer was mapped for).
+    pub counts_csv: String,
+}
+
+fn tl_dim(d: Dim) -> &'static str {
+    match d {
+        Dim::K | Dim::G => "M",
+        Dim::T | Dim::N => "N",
+        Dim::C => "C",
+        Dim::P => "P",
+        Dim::Q => "Q",
+        Dim::R => "R",
+        Dim::S => "S",
+    }
+}
+
+fn tl_space(ds: DataSpace) -> &'static str {
+    match ds {
+        DataSpace::Weights => "Weights",
+        DataSpace::Inputs => "Inputs",
+        DataSpace::Accum | DataSpace::Outputs => "Outputs",
+        DataSpace::Membrane => "Membrane",
+    }
+}
+
+/// Timeloop v0.4 export of a mapped layer.
+pub fn to_timeloop(layer: &MappedLayer) -> Result<TimeloopExport, crate::MapperError> {
+    let hw = &layer.hardware;
+    let p = &layer.problem;
+    let c = layer.compact();
+    let n = hw.levels.len();
+    // Components per level: (name, kept spaces).
+    let mut comps: Vec<Vec<(String, Vec<DataSpace>)>> = Vec::new();
+    for (l, lvl) in hw.levels.iter().enumerate() {
+        let kept: Vec<DataSpace> = DataSpace::ALL
+            .into_iter()
+            .filter(|d| c.keep[l] & d.bit() != 0 && *d != DataSpace::Membrane)
+            .collect();
+        match &lvl.capacity {
+            Some(Capacity::Partitioned(parts)) => comps.push(
+                parts
+                    .keys()
+                    .map(|ds| {
+                        (
+                            format!("{}_{}", lvl.name, ds.name()),
+                            if kept.contains(ds) { vec![*ds] } else { vec![] },
+                        )
+                    })
+                    .collect(),
+            ),
+            _ => comps.push(vec![(lvl.name.clone(), kept)]),
+        }
+    }
+    let mut arch =
+        String::from("architecture:\n  version: 0.4\n  nodes:\n  - !Container\n    name: system\n");
+    for (l, lvl) in hw.levels.iter().enumerate() {
+        if l > 0 && lvl.mesh != [1, 1] {
+            let _ = write!(
+                arch,
+                "  - !Container\n    name: {}_array\n    spatial: {{meshX: {}, meshY: {}}}\n",
+                lvl.name, lvl.mesh[0], lvl.mesh[1]
+            );
+        }
+        let class = match lvl.class {
+            LevelClass::Dram => "DRAM",
+            LevelClass::Sram => "SRAM",
+            LevelClass::Register => "regfile",
+        };
+        for (name, _) in &comps[l] {
+            let ds = name.rsplit('_').next().unwrap_or("");
+            let cap = match &lvl.capacity {
+                Some(Capacity::Partitioned(parts)) => parts
+                    .iter()
+                    .find(|(d, _)| d.name() == ds)
+                    .and_then(|(_, s)| s.bits(lvl.word_bits).ok()),
+                _ => capacity_bits(lvl),
+            };
+            let _ = write!(
+                arch,
+                "  - !Component\n    name: {name}\n    class: {class}\n    attributes:\n      width: {}\n      datawidth: {}\n",
+                lvl.word_bits,
+                p.weight_bits.max(p.input_bits)
+            );
+            if let Some(b) = cap {
+                let _ = writeln!(arch, "      depth: {}", b / lvl.word_bits as u128);
+            }
+            if let Some(bw) = lvl.read_bandwidth {
+                let _ = writeln!(arch, "      read_bandwidth: {bw}");
+            }
+            if let Some(bw) = lvl.write_bandwidth {
+                let _ = writeln!(arch, "      write_bandwidth: {bw}");
+            }
+            let _ = writeln!(arch, "      multiple_buffering: 1");
+        }
+    }
+    let u = hw.compute.units;
+    if u != [1, 1] {
+        let _ = write!(
+            arch,
+            "  - !Container\n    name: units\n    spatial: {{meshX: {}, meshY: {}}}\n",
+            u[0], u[1]
+        );
+    }
+    let _ = write!(
+        arch,
+        "  - !Component\n    name: mac\n    class: intmac\n    attributes:\n      width: {}\n",
+        hw.compute.mac_bits
+    );
+
+    let dims = p.dims();
+    let size = |name: &str| -> u64 {
+        Dim::ALL
+            .iter()
+            .filter(|d| tl_dim(**d) == name)
+            .map(|d| dims[d.index()])
+            .product()
+    };
+    let mut prob = String::from(
+        "problem:\n  version: 0.4\n  shape:\n    name: CNN-Layer\n    dimensions: [C, M, R, S, N, P, Q]\n    coefficients:\n",
+    );
+    // Timeloop pairs (R, P) with Wstride and (S, Q) with Hstride; snnergy pairs (R, P) with
+    // the vertical stride, so the values follow the pairs, not the names.
+    let _ = write!(
+        prob,
+        "    - {{name: Wstride, default: {}}}\n    - {{name: Hstride, default: {}}}\n    - {{name: Wdilation, default: {}}}\n    - {{name: Hdilation, default: {}}}\n",
+        p.stride_h, p.stride_w, p.dilation_h, p.dilation_w
+    );
+    prob.push_str(
+        "    data_spaces:\n    - name: Weights\n      projection: [[[C]], [[M]], [[R]], [[S]]]\n    - name: Inputs\n      projection: [[[N]], [[C]], [[R, Wdilation], [P, Wstride]], [[S, Hdilation], [Q, Hstride]]]\n    - name: Outputs\n      projection: [[[N]], [[M]], [[P]], [[Q]]]\n      read_write: true\n  instance:\n",
+    );
+    for name in ["C", "M", "R", "S", "N", "P", "Q"] {
+        let _ = writeln!(prob, "    {name}: {}", size(name));
+    }
+    let _ = writeln!(
+        prob,
+        "    # snnergy layer `{}`: T = {} folded into N, G = {} into M",
+        p.name, p.t, p.g
+    );
+
+    let mut map = String::from("mapping:\n");
+    let order = ["C", "M", "R", "S", "N", "P", "Q"];
+    for l in (0..n).rev() {
+        for (i, (name, kept)) in comps[l].iter().enumerate() {
+            let factor_of = |f: &dyn Fn(usize) -> u64, tn: &str| -> u64 {
+                (0..NDIMS)
+                    .filter(|&d| tl_dim(Dim::ALL[d]) == tn)
+                    .map(f)
+                    .product()
+            };
+            let factors = |f: &dyn Fn(usize) -> u64| -> String {
+                order
+                    .iter()
+                    .map(|tn| format!("{tn}{}", factor_of(f, tn)))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            };
+            let first = i == 0;
+            let tf = factors(&|d| if first { c.tf[l][d] as u64 } else { 1 });
+            // Timeloop lists permutations innermost first.
+            let mut perm: Vec<&str> = Vec::new();
+            for &d in c.order[l].iter().rev() {
+                let t = tl_dim(Dim::ALL[d as usize]);
+                if !perm.contains(&t) {
+                    perm.push(t);
+                }
+            }
+            let keep: Vec<&str> = {
+                let mut v: Vec<&str> = kept.iter().map(|d| tl_space(*d)).collect();
+                v.dedup();
+                v
+            };
+            let bypass: Vec<&str> = ["Weights", "Inputs", "Outputs"]
+                .into_iter()
+                .filter(|s| !keep.contains(s))
+                .collect();
+            let _ = write!(
+                map,
+                "  - target: {name}\n    type: datatype\n    keep: [{}]\n    bypass: [{}]\n",
+                keep.join(", "),
+                bypass.join(", ")
+            );
+            let _ = write!(
+                map,
+                "  - target: {name}\n    type: temporal\n    factors: {tf}\n    permutation: {}\n",
+                perm.concat()
+            );
+            if first && (0..NDIMS).any(|d| c.sp(l, d) > 1) {
+                // X dimensions first, then Y; `split` is where Y starts.
+                let xs: Vec<&str> = order
+                    .iter()
+                    .copied()
+                    .filter(|tn| factor_of(&|d| c.sx[l][d] as u64, tn) > 1)
+                    .collect();
+                let mut sperm: Vec<&str> = xs.clone();
+                sperm.extend(order.iter().copied().filter(|tn| !xs.contains(tn)));
+                let sf = factors(&|d| c.sp(l, d));
+                let _ = write!(
+                    map,
+                    "  - target: {name}\n    type: spatial\n    factors: {sf}\n    permutation: {}\n    split: {}\n",
+                    sperm.concat(),
+                    xs.len()
+                );
+            }
+        }
+    }
+
+    let ctx = crate::model::Ctx::new(&layer.problem, &layer.hardware, layer.prices().clone())?;
+    let ev = ctx.evaluate(c, &layer.counts, &layer.mapped_for);
+    let mut csv = String::from("level,data_space,timeloop_data_space,reads,fills,updates\n");
+    for (l, rep) in ev.levels.iter().enumerate() {
+        let _ = l;
+        for s in &rep.spaces {
+            let _ = writeln!(
+                csv,
+                "{},{},{},{},{},{}",
+                rep.level,
+                s.data_space,
+                tl_space(s.data_space),
+                s.reads,
+                s.fills,
+                s.updates
+            );
+        }
+    }
+    let _ = Action::Read;
+    Ok(TimeloopExport {
+        architecture: arch,
+        problem: prob,
+        mapping: map,
+        counts_csv: csv,
+    })
+}

@@ -1,0 +1,325 @@
+//! The mapper against exhaustive enumeration, pinned mappings and the compulsory bound;
+//! conservation of counts on random mappings; determinism and caching.
+
+mod common;
+
+use DataSpace::*;
+use Dim::*;
+use common::*;
+use snnergy_mapper::*;
+
+struct Rng(u64);
+impl Rng {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (self.0 >> 33) % n
+    }
+}
+
+fn random_legal(rng: &mut Rng, p: &Problem, hw: &Hardware) -> Mapping {
+    let n = hw.levels.len();
+    let dims = p.dims();
+    let mut tf = vec![[1u64; 9]; n];
+    let mut sx = vec![[1u64; 9]; n];
+    for d in 0..9 {
+        let mut v = dims[d];
+        let mut f = 2;
+        while v > 1 {
+            while v.is_multiple_of(f) {
+                v /= f;
+                let l = rng.below(n as u64) as usize;
+                let fan = hw.fanout(l)[0];
+                if rng.below(3) == 0
+                    && sx[l].iter().product::<u64>() * f <= fan
+                    && !(d == 8 && p.kind == Kind::Snn)
+                {
+                    sx[l][d] *= f;
+                } else {
+                    tf[l][d] *= f;
+                }
+            }
+            f += 1;
+        }
+    }
+    let levels = (0..n)
+        .map(|l| {
+            let mut order: Vec<usize> = (0..9).collect();
+            for i in (1..9).rev() {
+                order.swap(i, rng.below(i as u64 + 1) as usize);
+            }
+            let keep: Vec<DataSpace> = p
+                .spaces()
+                .filter(|ds| hw.may_hold(&hw.levels[l], *ds) && (l == 0 || rng.below(10) < 7))
+                .collect();
+            level(
+                &hw.levels[l].name,
+                order
+                    .iter()
+                    .filter(|&&d| tf[l][d] > 1)
+                    .map(|&d| lp(Dim::ALL[d], tf[l][d]))
+                    .collect(),
+                (0..9)
+                    .filter(|&d| sx[l][d] > 1)
+                    .map(|d| sl(Dim::ALL[d], sx[l][d], Axis::X))
+                    .collect(),
+                &keep,
+            )
+        })
+        .collect();
+    Mapping { levels }
+}
+
+#[test]
+fn the_mapper_is_never_worse_than_any_pinned_legal_mapping_on_exhaustive_layers() {
+    let mut rng = Rng(3);
+    for (hw, p) in [
+        (chip([2, 1], true, true), qnn("small", 2, 2, 3, 1, 1, 1)),
+        (
+            chip([2, 1], false, false),
+            qnn("small-conv", 2, 1, 2, 1, 3, 1),
+        ),
+        (
+            chip([2, 1], true, true),
+            qnn("small-snn", 2, 1, 2, 1, 1, 1).into_snn(2, 16),
+        ),
+    ] {
+        // Let the mapper choose bypass too, as the random mappings do.
+        let mut hw = hw;
+        for l in 1..hw.levels.len() {
+            hw.levels[l].bypass = Bypass::Auto;
+        }
+        let d = Densities::uniform(0.5);
+        let opts = SearchOptions {
+            exhaustive_limit: 50_000,
+            ..SearchOptions::default()
+        };
+        let best = map(&p, &hw, d, &OwnPrices, &opts).unwrap();
+        assert!(
+            best.exhaustive,
+            "{}: the space should be small enough to enumerate",
+            p.name
+        );
+        let e_best = best.evaluate(d).unwrap().energy_pj;
+        let mut checked = 0;
+        for _ in 0..300 {
+            let m = random_legal(&mut rng, &p, &hw);
+            if let Ok(r) = evaluate(&p, &hw, &m, d, &OwnPrices) {
+                let e = r.evaluate(d).unwrap().energy_pj;
+                assert!(
+                    e_best <= e * (1.0 + 1e-9),
+                    "{}: pinned {e} beats the mapper's {e_best}\n{}",
+                    p.name,
+                    r.loop_nest()
+                );
+                checked += 1;
+            }
+        }
+        assert!(checked > 30, "{}: {checked}", p.name);
+    }
+}
+
+/// Every weight and input read once from DRAM, every output written once, every MAC once.
+fn compulsory_pj(p: &Problem, hw: &Hardware) -> f64 {
+    let dram = &hw.levels[0];
+    let per = |bits: u32, op: AccessOp| {
+        let pack = (dram.word_bits / bits).max(1);
+        OwnPrices.access_pj(dram, op, pack * bits).unwrap() / pack as f64
+    };
+    let (h, w) = p.input_hw();
+    let weights = (p.g * p.k * p.c * p.r * p.s) as f64;
+    let inputs = (p.n * p.g * p.c * h * w * p.t) as f64;
+    let outputs = (p.n * p.g * p.k * p.p * p.q * p.t) as f64;
+    let mac = OwnPrices
+        .compute_pj(
+            &hw.compute,
+            ComputeOp::Mac {
+                weight_bits: p.weight_bits,
+                input_bits: p.input_bits,
+            },
+        )
+        .unwrap();
+    weights * per(p.weight_bits, AccessOp::Read)
+        + inputs * per(p.input_bits, AccessOp::Read)
+        + outputs * per(p.output_bits, AccessOp::Write)
+        + p.ops() as f64 * mac
+}
+
+#[test]
+fn the_mapper_is_never_better_than_the_compulsory_bound_on_dense_8_bit_layers() {
+    for name in ["eyeriss-like", "tpu-like", "output-stationary"] {
+        let hw = Hardware::shipped(name).unwrap();
+        for p in [
+            Problem::conv("conv", 64, 32, 8, 8, 3, 3, 1),
+            Problem::conv("conv-s2", 32, 16, 8, 8, 3, 3, 2),
+            Problem::linear("fc", 100, 512),
+        ] {
+            let d = Densities::uniform(1.0);
+            let m = map(&p, &hw, d, &OwnPrices, &SearchOptions::default()).unwrap();
+            let e = m.evaluate(d).unwrap().energy_pj;
+            let bound = compulsory_pj(&p, &hw);
+            assert!(e >= bound, "{name} {}: {e} below the bound {bound}", p.name);
+            // And not absurdly far from it on these small layers.
+            assert!(e < 50.0 * bound, "{name} {}: {e} vs bound {bound}", p.name);
+        }
+    }
+}
+
+#[test]
+fn a_fully_pinned_mapping_is_a_constraint_that_leaves_one_point() {
+    let hw = Hardware::shipped("output-stationary").unwrap();
+    let p = Problem::conv("pinned", 32, 16, 8, 8, 3, 3, 1);
+    let d = Densities::uniform(0.45);
+    let free = map(&p, &hw, d, &OwnPrices, &SearchOptions::default()).unwrap();
+    // Pin something other than the optimum: the optimum with its DRAM loops reversed.
+    let mut other = free.mapping.clone();
+    other.levels[0].temporal.reverse();
+    let pinned = evaluate(&p, &hw, &other, d, &OwnPrices).unwrap();
+    let opts = SearchOptions {
+        constraints: Constraints::pin(&other),
+        ..SearchOptions::default()
+    };
+    let searched = map(&p, &hw, d, &OwnPrices, &opts).unwrap();
+    assert_eq!(
+        searched.evaluate(d).unwrap().energy_pj,
+        pinned.evaluate(d).unwrap().energy_pj
+    );
+    assert!(free.evaluate(d).unwrap().energy_pj <= pinned.evaluate(d).unwrap().energy_pj);
+}
+
+#[test]
+fn partial_constraints_are_honoured() {
+    let hw = Hardware::shipped("eyeriss-like").unwrap();
+    let p = Problem::conv("rs", 64, 32, 16, 16, 3, 3, 1);
+    // Row stationary: filter rows on Y, output rows on X, R wholly in the spads.
+    let cons = Constraints {
+        levels: vec![LevelConstraint {
+            level: "GLB".into(),
+            spatial_x: Some(vec![P]),
+            spatial_y: Some(vec![R, K]),
+            spatial_y_factors: [(R, 3)].into_iter().collect(),
+            ..LevelConstraint::default()
+        }],
+    };
+    let opts = SearchOptions {
+        constraints: cons,
+        ..SearchOptions::default()
+    };
+    let m = map(&p, &hw, Densities::uniform(1.0), &OwnPrices, &opts).unwrap();
+    let glb = &m.mapping.levels[1];
+    assert!(
+        glb.spatial
+            .iter()
+            .any(|s| s.dim == R && s.factor == 3 && s.axis == Axis::Y)
+    );
+    assert!(glb.spatial.iter().all(
+        |s| (s.axis == Axis::X && s.dim == P) || (s.axis == Axis::Y && matches!(s.dim, R | K))
+    ));
+}
+
+#[test]
+fn the_search_is_deterministic_and_the_cache_returns_the_same_mapping() {
+    let hw = Hardware::shipped("tpu-like").unwrap();
+    let p = Problem::conv("det", 64, 64, 8, 8, 3, 3, 1);
+    let d = Densities::uniform(0.45);
+    let a = map(&p, &hw, d, &OwnPrices, &SearchOptions::default()).unwrap();
+    let b = map(&p, &hw, d, &OwnPrices, &SearchOptions::default()).unwrap();
+    assert_eq!(a.mapping, b.mapping);
+    let cache = Mapper::new();
+    let c = cache
+        .map(&p, &hw, d, &OwnPrices, &SearchOptions::default())
+        .unwrap();
+    let mut other = p.clone();
+    other.name = "same-shape".into();
+    let e = cache
+        .map(&other, &hw, d, &OwnPrices, &SearchOptions::default())
+        .unwrap();
+    assert_eq!(cache.searches(), 1);
+    assert_eq!(c.mapping, a.mapping);
+    assert_eq!(e.problem.name, "same-shape");
+    assert!(!a.describe().is_empty());
+}
+
+#[test]
+fn counts_are_conserved_between_every_parent_and_child_on_random_mappings() {
+    let mut rng = Rng(99);
+    let mut checked = 0;
+    for i in 0..300 {
+        let hw = chip(
+            [1 + rng.below(2), 1 + rng.below(2)],
+            rng.below(2) == 0,
+            rng.below(2) == 0,
+        );
+        let mut p = qnn(
+            &format!("c{i}"),
+            1 + rng.below(4),
+            1 + rng.below(4),
+            1 + rng.below(4),
+            1 + rng.below(3),
+            1 + rng.below(3),
+            1 + rng.below(3),
+        );
+        if rng.below(2) == 0 {
+            p = p.into_snn(1 + rng.below(4), 16);
+        }
+        let m = random_legal(&mut rng, &p, &hw);
+        let Ok(r) = evaluate(&p, &hw, &m, dense(), &OwnPrices) else {
+            continue;
+        };
+        checked += 1;
+        let n = hw.levels.len();
+        let tr = |net: usize, ds: DataSpace| {
+            r.counts
+                .transfers
+                .iter()
+                .filter(move |t| t.network == net && t.data_space == ds)
+        };
+        for ds in [Weights, Inputs] {
+            let keepers: Vec<usize> = (0..n).filter(|&l| m.levels[l].keep.contains(&ds)).collect();
+            for w in keepers.windows(2) {
+                let (pa, c) = (w[0], w[1]);
+                let reads = count_for(&r, pa, ds, Action::Read, Purpose::Fill);
+                let fills = count(&r, c, ds, Action::Fill);
+                // The last network between them carries parent reads × multicast = child fills.
+                let t: Vec<&TransferCount> = tr(c - 1, ds).filter(|t| t.sends == reads).collect();
+                assert!(!t.is_empty(), "{ds} {pa}->{c}");
+                let mc = t[0].deliveries / t[0].sends;
+                assert!((reads * mc - fills).abs() < 1e-9 * fills.max(1.0));
+                assert!(mc >= 1.0 - 1e-12);
+            }
+        }
+        // Partial sums: drains × instances ÷ reduction = parent updates.
+        let fin = r.counts.finalizing_level;
+        let chain: Vec<usize> = (fin..n)
+            .filter(|&l| m.levels[l].keep.contains(&Accum))
+            .collect();
+        for w in chain.windows(2) {
+            let (pa, c) = (w[0], w[1]);
+            let drains = count_for(&r, c, Accum, Action::Read, Purpose::Drain);
+            let updates = count(&r, pa, Accum, Action::Update);
+            let red: f64 = (pa..c)
+                .filter(|&j| hw.levels[j].network.reduction)
+                .map(|j| {
+                    m.levels[j]
+                        .spatial
+                        .iter()
+                        .filter(|s| matches!(s.dim, C | R | S))
+                        .map(|s| s.factor as f64)
+                        .product::<f64>()
+                })
+                .product();
+            assert!(
+                (drains / red - updates).abs() < 1e-9 * updates.max(1.0),
+                "accum {pa}<-{c}"
+            );
+        }
+        // Every operation happens once: cycles × units in use = the loop nest's operations.
+        assert_eq!(r.counts.cycles * r.counts.units_used, p.ops() as f64);
+        // Every output is written once at each level that keeps it above the final level.
+        let outs = (p.n * p.g * p.k * p.p * p.q * p.t) as f64;
+        assert_eq!(count(&r, 0, Outputs, Action::Update), outs);
+    }
+    assert!(checked > 80, "{checked}");
+}

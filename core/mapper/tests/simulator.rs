@@ -1,0 +1,496 @@
+//! A brute-force simulator of the loop nest: it runs every loop, keeps every level
+//! instance's resident tile as a set of elements and counts what the stated replacement
+//! semantics move. The analytic counter must agree exactly on random mappings of tiny layers.
+//!
+//! Replacement semantics simulated: a level instance holds the tile of its current outer
+//! iteration, identified by the indices of the loops above it that are relevant to the data
+//! space; when one of them changes the tile is refilled whole (even if, by a coincidence of
+//! the window, the new set equals the old one), except that with a sliding window a step of a
+//! P or Q loop (no relevant loop wrapping) fetches only the elements not already held. A multicast group (children differing only in spatial loops on multicast networks
+//! between parent and child) is served from one read of the union of its tiles. Partial sums
+//! from children differing only in reduction loops on reducing networks arrive as one update.
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use common::*;
+use snnergy_mapper::*;
+
+type Key = [i64; 6];
+
+#[derive(Clone, Copy, Debug)]
+struct L {
+    dim: usize,
+    factor: u64,
+    level: usize,
+    spatial: bool,
+    stride: u64,
+}
+
+fn flatten(m: &Mapping, drop_reduction: bool) -> Vec<L> {
+    let mut v = Vec::new();
+    for (l, lm) in m.levels.iter().enumerate() {
+        for lp in &lm.temporal {
+            v.push(L {
+                dim: lp.dim.index(),
+                factor: lp.factor,
+                level: l,
+                spatial: false,
+                stride: 1,
+            });
+        }
+        for s in &lm.spatial {
+            v.push(L {
+                dim: s.dim.index(),
+                factor: s.factor,
+                level: l,
+                spatial: true,
+                stride: 1,
+            });
+        }
+    }
+    if drop_reduction {
+        v.retain(|x| !matches!(x.dim, 3 | 6 | 7));
+    }
+    for i in 0..v.len() {
+        v[i].stride = v[i + 1..]
+            .iter()
+            .filter(|x| x.dim == v[i].dim)
+            .map(|x| x.factor)
+            .product();
+    }
+    v
+}
+
+fn element(p: &Problem, ds: DataSpace, ix: &[u64; 9]) -> Key {
+    let [n, g, k, c, pp, q, r, s, t] = ix.map(|x| x as i64);
+    match ds {
+        DataSpace::Weights => [g, k, c, r, s, 0],
+        DataSpace::Inputs => [
+            n,
+            g,
+            c,
+            t,
+            pp * p.stride_h as i64 + r * p.dilation_h as i64,
+            q * p.stride_w as i64 + s * p.dilation_w as i64,
+        ],
+        DataSpace::Accum | DataSpace::Outputs => [n, g, k, pp, q, t],
+        DataSpace::Membrane => [n, g, k, pp, q, 0],
+    }
+}
+
+/// All assignments of the given loops (odometer, first loop slowest).
+fn assignments(loops: &[L]) -> Vec<Vec<u64>> {
+    let mut out = vec![vec![]];
+    for l in loops {
+        let mut next = Vec::new();
+        for a in &out {
+            for i in 0..l.factor {
+                let mut b = a.clone();
+                b.push(i);
+                next.push(b);
+            }
+        }
+        out = next;
+    }
+    out
+}
+
+fn index(loops: &[L], vals: &[(usize, u64)]) -> [u64; 9] {
+    let mut ix = [0u64; 9];
+    for &(li, v) in vals {
+        ix[loops[li].dim] += v * loops[li].stride;
+    }
+    ix
+}
+
+/// The tile of `ds` held by the level-`c` instance for the given outer assignment.
+fn tile(
+    p: &Problem,
+    loops: &[L],
+    c: usize,
+    ds: DataSpace,
+    outer: &[(usize, u64)],
+) -> BTreeSet<Key> {
+    let inner: Vec<usize> = (0..loops.len()).filter(|&i| loops[i].level >= c).collect();
+    let inner_loops: Vec<L> = inner.iter().map(|&i| loops[i]).collect();
+    let mut set = BTreeSet::new();
+    for a in assignments(&inner_loops) {
+        let mut vals: Vec<(usize, u64)> = outer.to_vec();
+        vals.extend(inner.iter().copied().zip(a));
+        set.insert(element(p, ds, &index(loops, &vals)));
+    }
+    set
+}
+
+/// Transfers into level `c` for `ds`: (per-instance fills summed, group reads summed) where a
+/// group merges the spatial loops at levels in `merge_levels`.
+fn transfers(
+    p: &Problem,
+    loops: &[L],
+    c: usize,
+    ds: DataSpace,
+    sliding: bool,
+    merge: &dyn Fn(&L) -> bool,
+) -> (f64, f64) {
+    let outer_t: Vec<usize> = (0..loops.len())
+        .filter(|&i| loops[i].level < c && !loops[i].spatial)
+        .collect();
+    let outer_s: Vec<usize> = (0..loops.len())
+        .filter(|&i| loops[i].level < c && loops[i].spatial)
+        .collect();
+    let ot: Vec<L> = outer_t.iter().map(|&i| loops[i]).collect();
+    let os: Vec<L> = outer_s.iter().map(|&i| loops[i]).collect();
+    let times = assignments(&ot);
+    let insts = assignments(&os);
+    let rel = ds.relevant_mask_for_tests();
+    let mut prev: BTreeMap<usize, BTreeSet<Key>> = BTreeMap::new();
+    let mut gprev: BTreeMap<Vec<u64>, BTreeSet<Key>> = BTreeMap::new();
+    let (mut fills, mut reads) = (0.0, 0.0);
+    for (ti, tv) in times.iter().enumerate() {
+        // Which loop stepped, and did a relevant loop inside it wrap?
+        let slide_ok = if ti == 0 {
+            false
+        } else {
+            let pv = &times[ti - 1];
+            let stepped = (0..tv.len())
+                .rev()
+                .filter(|&i| tv[i] != pv[i])
+                .min()
+                .unwrap();
+            let wrapped_relevant =
+                (stepped + 1..tv.len()).any(|i| ot[i].factor > 1 && rel & (1 << ot[i].dim) != 0);
+            sliding
+                && ds == DataSpace::Inputs
+                && matches!(ot[stepped].dim, 4 | 5)
+                && !wrapped_relevant
+        };
+        let changed = ti == 0
+            || (0..tv.len()).any(|i| tv[i] != times[ti - 1][i] && rel & (1 << ot[i].dim) != 0);
+        let mut groups: BTreeMap<Vec<u64>, BTreeSet<Key>> = BTreeMap::new();
+        for (si, sv) in insts.iter().enumerate() {
+            let mut outer: Vec<(usize, u64)> =
+                outer_t.iter().copied().zip(tv.iter().copied()).collect();
+            outer.extend(outer_s.iter().copied().zip(sv.iter().copied()));
+            let t = tile(p, loops, c, ds, &outer);
+            match prev.get(&si) {
+                None => fills += t.len() as f64,
+                Some(old) if changed => {
+                    fills += if slide_ok {
+                        t.difference(old).count()
+                    } else {
+                        t.len()
+                    } as f64;
+                }
+                _ => {}
+            }
+            let gkey: Vec<u64> = outer_s
+                .iter()
+                .zip(sv)
+                .filter(|(i, _)| !merge(&loops[**i]))
+                .map(|(_, v)| *v)
+                .collect();
+            groups.entry(gkey).or_default().extend(t.iter().copied());
+            prev.insert(si, t);
+        }
+        for (g, u) in groups {
+            match gprev.get(&g) {
+                None => reads += u.len() as f64,
+                Some(old) if changed => {
+                    reads += if slide_ok {
+                        u.difference(old).count()
+                    } else {
+                        u.len()
+                    } as f64;
+                }
+                _ => {}
+            }
+            gprev.insert(g, u);
+        }
+    }
+    (fills, reads)
+}
+
+/// Per-cycle distinct elements needed by the units, grouped by non-merged spatial loops.
+fn per_cycle(p: &Problem, loops: &[L], ds: DataSpace, merge: &dyn Fn(&L) -> bool) -> f64 {
+    let t_idx: Vec<usize> = (0..loops.len()).filter(|&i| !loops[i].spatial).collect();
+    let s_idx: Vec<usize> = (0..loops.len()).filter(|&i| loops[i].spatial).collect();
+    let tl: Vec<L> = t_idx.iter().map(|&i| loops[i]).collect();
+    let sl: Vec<L> = s_idx.iter().map(|&i| loops[i]).collect();
+    let mut total = 0.0;
+    for tv in assignments(&tl) {
+        let mut groups: BTreeMap<Vec<u64>, BTreeSet<Key>> = BTreeMap::new();
+        for sv in assignments(&sl) {
+            let mut vals: Vec<(usize, u64)> =
+                t_idx.iter().copied().zip(tv.iter().copied()).collect();
+            vals.extend(s_idx.iter().copied().zip(sv.iter().copied()));
+            let key: Vec<u64> = s_idx
+                .iter()
+                .zip(&sv)
+                .filter(|(i, _)| !merge(&loops[**i]))
+                .map(|(_, v)| *v)
+                .collect();
+            groups
+                .entry(key)
+                .or_default()
+                .insert(element(p, ds, &index(loops, &vals)));
+        }
+        total += groups.values().map(|g| g.len() as f64).sum::<f64>();
+    }
+    total
+}
+
+trait Rel {
+    fn relevant_mask_for_tests(self) -> u16;
+}
+impl Rel for DataSpace {
+    fn relevant_mask_for_tests(self) -> u16 {
+        self.relevant().iter().fold(0, |m, d| m | (1 << d.index()))
+    }
+}
+
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        self.0 >> 33
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+fn primes(mut n: u64) -> Vec<u64> {
+    let mut v = Vec::new();
+    let mut d = 2;
+    while n > 1 {
+        while n.is_multiple_of(d) {
+            v.push(d);
+            n /= d;
+        }
+        d += 1;
+    }
+    v
+}
+
+fn random_mapping(rng: &mut Rng, p: &Problem, hw: &Hardware) -> Mapping {
+    let n = hw.levels.len();
+    let mut tf = vec![[1u64; 9]; n];
+    let mut sx = vec![[1u64; 9]; n];
+    let mut sy = vec![[1u64; 9]; n];
+    let dims = p.dims();
+    for d in 0..9 {
+        for pr in primes(dims[d]) {
+            let l = rng.below(n as u64) as usize;
+            let fan = hw.fanout(l);
+            match rng.below(3) {
+                1 if sx[l].iter().product::<u64>() * pr <= fan[0]
+                    && !(d == 8 && p.kind == Kind::Snn) =>
+                {
+                    sx[l][d] *= pr
+                }
+                2 if sy[l].iter().product::<u64>() * pr <= fan[1]
+                    && !(d == 8 && p.kind == Kind::Snn) =>
+                {
+                    sy[l][d] *= pr
+                }
+                _ => tf[l][d] *= pr,
+            }
+        }
+    }
+    let mut levels = Vec::new();
+    for l in 0..n {
+        let mut order: Vec<usize> = (0..9).collect();
+        for i in (1..9).rev() {
+            let j = rng.below(i as u64 + 1) as usize;
+            order.swap(i, j);
+        }
+        let temporal = order
+            .iter()
+            .filter(|&&d| tf[l][d] > 1)
+            .map(|&d| lp(Dim::ALL[d], tf[l][d]))
+            .collect();
+        let mut spatial = Vec::new();
+        for d in 0..9 {
+            if sx[l][d] > 1 {
+                spatial.push(sl(Dim::ALL[d], sx[l][d], Axis::X));
+            }
+            if sy[l][d] > 1 {
+                spatial.push(sl(Dim::ALL[d], sy[l][d], Axis::Y));
+            }
+        }
+        let keep: Vec<DataSpace> = p
+            .spaces()
+            .filter(|ds| hw.may_hold(&hw.levels[l], *ds) && (l == 0 || rng.below(10) < 6))
+            .collect();
+        levels.push(level(&hw.levels[l].name, temporal, spatial, &keep));
+    }
+    Mapping { levels }
+}
+
+fn check(p: &Problem, hw: &Hardware, m: &Mapping) -> bool {
+    let Ok(r) = evaluate(p, hw, m, dense(), &OwnPrices) else {
+        return false;
+    };
+    let loops = flatten(m, false);
+    let n = hw.levels.len();
+    let keepers = |ds: DataSpace| -> Vec<usize> {
+        (0..n).filter(|&l| m.levels[l].keep.contains(&ds)).collect()
+    };
+    let mc = |l: &L| hw.levels[l.level].network.multicast;
+    let ctx = format!("{}\n{:?}", snnergy_mapper_loop_nest(&r), p);
+    for ds in [DataSpace::Weights, DataSpace::Inputs] {
+        let ks = keepers(ds);
+        for w in ks.windows(2) {
+            let (pa, c) = (w[0], w[1]);
+            let sliding = hw.levels[c].sliding_window;
+            let merge = |l: &L| l.level >= pa && l.level < c && mc(l);
+            let (fills, reads) = transfers(p, &loops, c, ds, sliding, &merge);
+            assert_eq!(
+                count(&r, c, ds, Action::Fill),
+                fills,
+                "{ds} fills of level {c}\n{ctx}"
+            );
+            assert_eq!(
+                count_for(&r, pa, ds, Action::Read, Purpose::Fill),
+                reads,
+                "{ds} reads of level {pa} for {c}\n{ctx}"
+            );
+        }
+        let inner = *ks.last().unwrap();
+        let merge = |l: &L| l.level >= inner && mc(l);
+        let operand = per_cycle(p, &loops, ds, &merge);
+        assert_eq!(
+            count_for(&r, inner, ds, Action::Read, Purpose::Operand),
+            operand,
+            "{ds} operand reads\n{ctx}"
+        );
+    }
+    // Partial sums.
+    let fin = r.counts.finalizing_level;
+    let ach: Vec<usize> = keepers(DataSpace::Accum)
+        .into_iter()
+        .filter(|&l| l >= fin)
+        .collect();
+    let ia = *ach.last().unwrap();
+    let red = |l: &L| hw.levels[l.level].network.reduction && matches!(l.dim, 3 | 6 | 7);
+    let updates = per_cycle(p, &loops, DataSpace::Accum, &|l: &L| {
+        l.level >= ia && red(l)
+    });
+    let residencies = |c: usize| transfers(p, &loops, c, DataSpace::Accum, false, &|_: &L| false).0;
+    assert_eq!(
+        count(&r, ia, DataSpace::Accum, Action::Update),
+        updates,
+        "accum updates\n{ctx}"
+    );
+    assert_eq!(
+        count_for(&r, ia, DataSpace::Accum, Action::Read, Purpose::Accumulate),
+        updates - residencies(ia),
+        "accum read-modify-write at the innermost level\n{ctx}"
+    );
+    for w in ach.windows(2) {
+        let (pa, c) = (w[0], w[1]);
+        let (wc, u) = transfers(p, &loops, c, DataSpace::Accum, false, &|l: &L| {
+            l.level >= pa && l.level < c && red(l)
+        });
+        assert_eq!(
+            count_for(&r, c, DataSpace::Accum, Action::Read, Purpose::Drain),
+            wc,
+            "accum drains of {c}\n{ctx}"
+        );
+        assert_eq!(
+            count(&r, pa, DataSpace::Accum, Action::Update),
+            u,
+            "accum updates of {pa}\n{ctx}"
+        );
+        let wp = residencies(pa);
+        assert_eq!(
+            count_for(&r, pa, DataSpace::Accum, Action::Read, Purpose::Accumulate),
+            u - wp,
+            "accum rmw of {pa}\n{ctx}"
+        );
+    }
+    // Membranes on the projected nest.
+    if p.kind == Kind::Snn {
+        let proj = flatten(m, true);
+        let mch: Vec<usize> = keepers(DataSpace::Membrane);
+        let dm = (p.n * p.g * p.k * p.p * p.q) as f64;
+        for w in mch.windows(2) {
+            let c = w[1];
+            let wm = transfers(p, &proj, c, DataSpace::Membrane, false, &|_: &L| false).0;
+            assert_eq!(
+                count(&r, c, DataSpace::Membrane, Action::Fill),
+                wm - dm,
+                "membrane fills of {c}\n{ctx}"
+            );
+        }
+    }
+    true
+}
+
+fn snnergy_mapper_loop_nest(r: &MappedLayer) -> String {
+    r.loop_nest()
+}
+
+fn random_chip(rng: &mut Rng) -> Hardware {
+    let mut hw = chip(
+        [1 + rng.below(2), 1 + rng.below(2)],
+        rng.below(2) == 0,
+        rng.below(2) == 0,
+    );
+    hw.levels[1].sliding_window = rng.below(2) == 0;
+    hw.levels[2].sliding_window = rng.below(2) == 0;
+    hw
+}
+
+#[test]
+fn simulator_agrees_with_the_counter_on_random_qnn_mappings() {
+    let mut rng = Rng(7);
+    let mut checked = 0;
+    for i in 0..400 {
+        let hw = random_chip(&mut rng);
+        let mut p = qnn(
+            &format!("rand{i}"),
+            1 + rng.below(4),
+            1 + rng.below(2),
+            1 + rng.below(3),
+            1 + rng.below(2),
+            1 + rng.below(3),
+            1 + rng.below(2),
+        );
+        p.stride_h = 1 + rng.below(2);
+        let m = random_mapping(&mut rng, &p, &hw);
+        if check(&p, &hw, &m) {
+            checked += 1;
+        }
+    }
+    assert!(checked >= 100, "only {checked} legal random mappings");
+}
+
+#[test]
+fn simulator_agrees_with_the_counter_on_random_snn_mappings() {
+    let mut rng = Rng(11);
+    let mut checked = 0;
+    for i in 0..400 {
+        let hw = random_chip(&mut rng);
+        let p = qnn(
+            &format!("snn{i}"),
+            1 + rng.below(3),
+            1 + rng.below(2),
+            1 + rng.below(3),
+            1,
+            1 + rng.below(3),
+            1,
+        )
+        .into_snn(1 + rng.below(3), 16);
+        let m = random_mapping(&mut rng, &p, &hw);
+        if check(&p, &hw, &m) {
+            checked += 1;
+        }
+    }
+    assert!(checked >= 60, "only {checked} legal random mappings");
+}

@@ -1,0 +1,726 @@
+//! SVG figures of a report: what a person looks at first.
+//!
+//! - energy against spike rate, SNN and baseline, one panel per architecture, with the
+//!   break-even point marked (from the report's sweeps at the headline T);
+//! - the break-even spike rate against T for every architecture;
+//! - the energy of each layer stacked by category, SNN above baseline, per architecture;
+//! - a tornado of the sensitivity study, when the report has one.
+//!
+//! Every figure is a self-contained SVG string; [`write_figures`] writes them next to the
+//! report and returns their captions and relative paths for
+//! [`Render::write_to`](crate::Render::write_to).
+
+use std::path::Path;
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use snnergy_core::Report;
+use snnergy_core::action::Category;
+use snnergy_core::report::{BreakEvenStatus, Comparison, Keyed, ResultKey, Tornado};
+
+use crate::ReportError as Error;
+
+const FONT: &str = "sans-serif";
+
+fn plot_err(figure: &str) -> impl Fn(String) -> Error + '_ {
+    move |message| Error::Figure {
+        figure: figure.to_string(),
+        message,
+    }
+}
+
+/// Runs drawing code, turning any plotters error into an [`Error`] naming the figure.
+fn draw(
+    figure: &str,
+    size: (u32, u32),
+    f: impl FnOnce(&DrawingArea<SVGBackend<'_>, Shift>) -> Result<(), String>,
+) -> Result<String, Error> {
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, size).into_drawing_area();
+        root.fill(&WHITE)
+            .map_err(|e| plot_err(figure)(e.to_string()))?;
+        f(&root).map_err(plot_err(figure))?;
+        root.present()
+            .map_err(|e| plot_err(figure)(e.to_string()))?;
+    }
+    Ok(svg)
+}
+
+/// Shortens plotters' error types to a message.
+trait Msg<T> {
+    fn msg(self) -> Result<T, String>;
+}
+
+impl<T, E: std::fmt::Display> Msg<T> for Result<T, E> {
+    fn msg(self) -> Result<T, String> {
+        self.map_err(|e| e.to_string())
+    }
+}
+
+/// The legend every figure uses: boxed, on a translucent white ground.
+fn legend<'a, DB: DrawingBackend + 'a, CT: CoordTranslate>(
+    chart: &mut ChartContext<'a, DB, CT>,
+    at: SeriesLabelPosition,
+    font_size: u32,
+) -> Result<(), String> {
+    chart
+        .configure_series_labels()
+        .position(at)
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .label_font((FONT, font_size))
+        .draw()
+        .msg()
+}
+
+/// Colour of series `i`.
+fn colour(i: usize) -> RGBColor {
+    const C: [RGBColor; 8] = [
+        RGBColor(31, 119, 180),
+        RGBColor(214, 39, 40),
+        RGBColor(44, 160, 44),
+        RGBColor(255, 127, 14),
+        RGBColor(148, 103, 189),
+        RGBColor(140, 86, 75),
+        RGBColor(227, 119, 194),
+        RGBColor(127, 127, 127),
+    ];
+    C[i % C.len()]
+}
+
+fn workloads(report: &Report) -> Vec<String> {
+    let mut w: Vec<String> = Vec::new();
+    for s in &report.workloads {
+        if !w.contains(&s.name) {
+            w.push(s.name.clone());
+        }
+    }
+    w
+}
+
+fn architectures(report: &Report) -> Vec<String> {
+    report
+        .architectures
+        .iter()
+        .map(|a| a.name.clone())
+        .collect()
+}
+
+/// Energy per inference (µJ) against spike rate for `workload` at the headline T: one panel
+/// per architecture with the SNN curve, the baseline and the break-even point. `None` when the
+/// report has no sweep for it.
+pub fn energy_vs_spike_rate(report: &Report, workload: &str) -> Result<Option<String>, Error> {
+    let t = report.headline_timesteps();
+    let sweeps: Vec<_> = report
+        .sweeps
+        .iter()
+        .filter(|s| s.workload == workload && s.timesteps == t)
+        .collect();
+    if sweeps.is_empty() {
+        return Ok(None);
+    }
+    let cols = sweeps.len().min(3);
+    let rows = sweeps.len().div_ceil(cols);
+    let size = (480 * cols as u32, 380 * rows as u32);
+    let svg = draw("energy vs spike rate", size, |root| {
+        let panels = root.split_evenly((rows, cols));
+        for (s, area) in sweeps.iter().zip(panels.iter()) {
+            let be = report
+                .breakeven_at(s.key())
+                .filter(|b| b.status == BreakEvenStatus::Crossing);
+            // Show the region around the crossing: up to three times the break-even rate
+            // (at least 20 %), not the whole sweep, so the crossing is not squeezed.
+            let full = s.spike_rates.iter().cloned().fold(0.0, f64::max).max(1e-6);
+            let xmax = match be.and_then(|b| b.spike_rate) {
+                Some(r) => (3.0 * r).max(0.2).min(full),
+                None => full,
+            };
+            let shown: Vec<(f64, f64)> = s
+                .spike_rates
+                .iter()
+                .zip(&s.snn_pj)
+                .filter(|(r, _)| **r <= xmax * (1.0 + 1e-9))
+                .map(|(r, e)| (r * 100.0, e * 1e-6))
+                .collect();
+            let ymax = shown
+                .iter()
+                .map(|p| p.1)
+                .fold(s.baseline_pj * 1e-6, f64::max)
+                * 1.05;
+            let mut chart = ChartBuilder::on(area)
+                .caption(
+                    format!("{} — {}, T = {}", s.architecture, s.workload, s.timesteps),
+                    (FONT, 16),
+                )
+                .margin(12)
+                .x_label_area_size(40)
+                .y_label_area_size(60)
+                .build_cartesian_2d(0.0..xmax * 100.0, 0.0..ymax)
+                .msg()?;
+            chart
+                .configure_mesh()
+                .x_desc("spike rate (% of neurons per step)")
+                .y_desc("energy per inference (µJ)")
+                .y_label_formatter(&|v| number(*v))
+                .draw()
+                .msg()?;
+            let snn = colour(0);
+            chart
+                .draw_series(LineSeries::new(shown, snn.stroke_width(2)))
+                .msg()?
+                .label(format!("SNN, T = {}", s.timesteps))
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], snn));
+            let base = colour(1);
+            chart
+                .draw_series(LineSeries::new(
+                    [
+                        (0.0, s.baseline_pj * 1e-6),
+                        (xmax * 100.0, s.baseline_pj * 1e-6),
+                    ],
+                    base.stroke_width(2),
+                ))
+                .msg()?
+                .label(format!("{} baseline", s.baseline))
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], base));
+            if let Some(r) = be.and_then(|b| b.spike_rate) {
+                let x = r * 100.0;
+                let y = s.baseline_pj * 1e-6;
+                let mark = BLACK;
+                chart
+                    .draw_series(DashedLineSeries::new(
+                        [(x, 0.0), (x, ymax)],
+                        6,
+                        4,
+                        mark.stroke_width(1),
+                    ))
+                    .msg()?
+                    .label(format!("break-even {:.2} %", x))
+                    .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], mark));
+                chart
+                    .draw_series(std::iter::once(Circle::new((x, y), 5, mark.filled())))
+                    .msg()?;
+            }
+            legend(&mut chart, SeriesLabelPosition::UpperLeft, 13)?;
+        }
+        Ok(())
+    })?;
+    Ok(Some(svg))
+}
+
+/// Break-even spike rate (%) against T for every architecture on `workload`. `None` when the
+/// report has no break-even rows for it.
+pub fn breakeven_vs_timesteps(report: &Report, workload: &str) -> Result<Option<String>, Error> {
+    let rows: Vec<_> = report
+        .breakeven
+        .iter()
+        .filter(|b| b.workload == workload)
+        .collect();
+    if rows.is_empty() {
+        return Ok(None);
+    }
+    let tmax = rows.iter().map(|b| b.timesteps).max().unwrap_or(1);
+    let tmin = rows.iter().map(|b| b.timesteps).min().unwrap_or(1);
+    let ymax = rows
+        .iter()
+        .filter_map(|b| b.spike_rate)
+        .fold(0.0, f64::max)
+        .max(1e-6)
+        * 100.0
+        * 1.08;
+    let svg = draw("break-even vs T", (760, 480), |root| {
+        let mut chart = ChartBuilder::on(root)
+            .caption(
+                format!("Break-even spike rate vs time steps — {workload}"),
+                (FONT, 18),
+            )
+            .margin(14)
+            .x_label_area_size(42)
+            .y_label_area_size(64)
+            .build_cartesian_2d(tmin as f64 - 0.3..tmax as f64 + 0.3, 0.0..ymax)
+            .msg()?;
+        chart
+            .configure_mesh()
+            .x_desc("time steps T")
+            .y_desc("break-even spike rate (%)")
+            .x_label_formatter(&|x| format!("{x:.0}"))
+            .draw()
+            .msg()?;
+        for (i, arch) in architectures(report).iter().enumerate() {
+            let pts: Vec<(f64, f64)> = rows
+                .iter()
+                .filter(|b| &b.architecture == arch && b.status == BreakEvenStatus::Crossing)
+                .filter_map(|b| b.spike_rate.map(|r| (b.timesteps as f64, r * 100.0)))
+                .collect();
+            if pts.is_empty() {
+                continue;
+            }
+            let c = colour(i);
+            chart
+                .draw_series(LineSeries::new(pts.clone(), c.stroke_width(2)))
+                .msg()?
+                .label(arch.clone())
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], c));
+            chart
+                .draw_series(pts.into_iter().map(|p| Circle::new(p, 3, c.filled())))
+                .msg()?;
+        }
+        legend(&mut chart, SeriesLabelPosition::UpperRight, 13)?;
+        Ok(())
+    })?;
+    Ok(Some(svg))
+}
+
+/// Energy of each layer stacked by category, SNN (top) and baseline (bottom), for one
+/// comparison.
+pub fn layer_breakdown(c: &Comparison) -> Result<String, Error> {
+    let n = c.layers.len();
+    let names: Vec<String> = c.layers.iter().map(|l| l.layer.clone()).collect();
+    let ymax = c
+        .layers
+        .iter()
+        .map(|l| l.snn_pj.max(l.baseline_pj))
+        .fold(0.0, f64::max)
+        * 1e-6
+        * 1.08;
+    let ymax = if ymax > 0.0 { ymax } else { 1.0 };
+    let width = (260 + 26 * n as u32).max(760);
+    let svg = draw("layer breakdown", (width, 820), |root| {
+        let (top, bottom) = root.split_vertically(410);
+        for (area, snn) in [(&top, true), (&bottom, false)] {
+            let title = if snn {
+                format!(
+                    "SNN, T = {} (spike rate {:.2} %) per layer — {} on {}",
+                    c.timesteps,
+                    100.0 * c.spike_rate,
+                    c.architecture,
+                    c.workload
+                )
+            } else {
+                format!(
+                    "{} baseline (ρ = {:.2}) per layer — {} on {}",
+                    c.baseline, c.nonzero, c.architecture, c.workload
+                )
+            };
+            let mut chart = ChartBuilder::on(area)
+                .caption(title, (FONT, 16))
+                .margin(10)
+                .x_label_area_size(if snn { 20 } else { 120 })
+                .y_label_area_size(64)
+                .build_cartesian_2d(-0.5..n as f64 - 0.5, 0.0..ymax)
+                .msg()?;
+            let fmt = |v: &f64| match index_at(*v) {
+                Some(i) if !snn => names.get(i).cloned().unwrap_or_default(),
+                _ => String::new(),
+            };
+            chart
+                .configure_mesh()
+                .disable_x_mesh()
+                .x_labels(n)
+                .x_label_formatter(&fmt)
+                .y_label_formatter(&|v| number(*v))
+                .x_label_style((FONT, 11).into_font().transform(FontTransform::Rotate90))
+                // No axis title: plotters would rotate it with the labels; the captions say
+                // the bars are layers.
+                .y_desc("energy (µJ)")
+                .draw()
+                .msg()?;
+            for (k, cat) in Category::ALL.iter().enumerate() {
+                let col = colour(k);
+                let mut bars = Vec::new();
+                for (i, l) in c.layers.iter().enumerate() {
+                    let by = if snn {
+                        &l.snn_breakdown
+                    } else {
+                        &l.baseline_breakdown
+                    };
+                    let below: f64 = Category::ALL[..k].iter().map(|p| by.get(*p)).sum();
+                    let v = by.get(*cat);
+                    if v > 0.0 {
+                        let x = i as f64;
+                        bars.push(Rectangle::new(
+                            [(x - 0.38, below * 1e-6), (x + 0.38, (below + v) * 1e-6)],
+                            col.filled(),
+                        ));
+                    }
+                }
+                let series = chart.draw_series(bars).msg()?;
+                if snn {
+                    series.label(cat.name()).legend(move |(x, y)| {
+                        Rectangle::new([(x, y - 5), (x + 12, y + 5)], col.filled())
+                    });
+                }
+            }
+            if snn {
+                legend(&mut chart, SeriesLabelPosition::UpperRight, 13)?;
+            }
+        }
+        Ok(())
+    })?;
+    // plotters centres mesh labels whatever their rotation, which hides the first half of a
+    // rotated layer name behind the axis; anchor rotated labels at their start instead.
+    Ok(svg
+        .lines()
+        .map(|l| {
+            if l.starts_with("<text") && l.contains("transform=\"rotate(90,") {
+                l.replacen("text-anchor=\"middle\"", "text-anchor=\"start\"", 1)
+            } else {
+                l.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n"))
+}
+
+/// The tornado of one sensitivity study: per input, the break-even spike rate at −range and
+/// +range around the nominal one, largest swing on top; the operating point's spike rate is
+/// marked, and inputs that flip the verdict are flagged in their label.
+pub fn tornado(t: &Tornado) -> Result<String, Error> {
+    let rows: Vec<_> = t.rows.iter().collect();
+    let n = rows.len().max(1);
+    let nominal = t.nominal.effective() * 100.0;
+    let mut lo = nominal.min(t.spike_rate * 100.0);
+    let mut hi = nominal.max(t.spike_rate * 100.0);
+    for r in &rows {
+        for s in [&r.low, &r.high].into_iter().flatten() {
+            lo = lo.min(s.effective() * 100.0);
+            hi = hi.max(s.effective() * 100.0);
+        }
+    }
+    let pad = ((hi - lo) * 0.1).max(0.05);
+    let (lo, hi) = ((lo - pad).max(0.0), hi + pad);
+    let labels: Vec<String> = rows
+        .iter()
+        .map(|r| {
+            format!(
+                "{} ({}){}",
+                r.name,
+                r.kind,
+                if r.flips { " — FLIPS" } else { "" }
+            )
+        })
+        .collect();
+    draw("tornado", (860, 120 + 34 * n as u32), |root| {
+        let mut chart = ChartBuilder::on(root)
+            .caption(
+                format!(
+                    "Sensitivity of the break-even spike rate (±{:.0} %) — {} on {}, T = {}",
+                    100.0 * t.range,
+                    t.architecture,
+                    t.workload,
+                    t.timesteps
+                ),
+                (FONT, 16),
+            )
+            .margin(12)
+            .x_label_area_size(42)
+            .y_label_area_size(230)
+            .build_cartesian_2d(lo..hi, -0.5..n as f64 - 0.5)
+            .msg()?;
+        // Row i (largest swing first) is drawn at y = n − 1 − i, so it ends up on top.
+        let fmt = |v: &f64| match index_at(*v) {
+            Some(y) if y < n => labels.get(n - 1 - y).cloned().unwrap_or_default(),
+            _ => String::new(),
+        };
+        chart
+            .configure_mesh()
+            .disable_y_mesh()
+            .y_labels(n)
+            .y_label_formatter(&fmt)
+            .x_desc("break-even spike rate (%)")
+            .y_desc("varied input")
+            .draw()
+            .msg()?;
+        let (low_c, high_c) = (colour(0), colour(1));
+        for (side, col, name) in [(0, low_c, "low value (−)"), (1, high_c, "high value (+)")] {
+            let bars = rows.iter().enumerate().filter_map(|(i, r)| {
+                let s = if side == 0 { &r.low } else { &r.high };
+                let v = s.as_ref()?.effective() * 100.0;
+                let y = (n - 1 - i) as f64;
+                let (a, b) = if v < nominal {
+                    (v, nominal)
+                } else {
+                    (nominal, v)
+                };
+                Some(Rectangle::new(
+                    [(a, y - 0.35), (b.max(a + 1e-9), y + 0.35)],
+                    col.mix(0.8).filled(),
+                ))
+            });
+            chart
+                .draw_series(bars)
+                .msg()?
+                .label(name)
+                .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], col.filled()));
+        }
+        let black = BLACK;
+        chart
+            .draw_series(LineSeries::new(
+                [(nominal, -0.5), (nominal, n as f64 - 0.5)],
+                black.stroke_width(2),
+            ))
+            .msg()?
+            .label(format!("nominal break-even {nominal:.2} %"))
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], black));
+        let act = colour(2);
+        let x = t.spike_rate * 100.0;
+        chart
+            .draw_series(DashedLineSeries::new(
+                [(x, -0.5), (x, n as f64 - 0.5)],
+                6,
+                4,
+                act.stroke_width(2),
+            ))
+            .msg()?
+            .label(format!("activity ({}) {x:.2} %", t.operating_point))
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], act));
+        legend(&mut chart, SeriesLabelPosition::LowerRight, 12)?;
+        Ok(())
+    })
+}
+
+/// The category index a tick at `v` stands for, if it sits on one.
+fn index_at(v: f64) -> Option<usize> {
+    let r = v.round();
+    ((v - r).abs() < 1e-6 && r >= 0.0).then_some(r as usize)
+}
+
+/// An axis number without spurious decimals.
+fn number(v: f64) -> String {
+    let a = v.abs();
+    if a >= 100.0 || a == 0.0 {
+        format!("{v:.0}")
+    } else if a >= 1.0 {
+        format!("{v:.1}")
+    } else {
+        format!("{v:.3}")
+    }
+}
+
+/// A file-name-safe version of a label.
+fn slug(s: &str) -> String {
+    let mut out = String::new();
+    for ch in s.chars() {
+        if ch.is_ascii_alphanumeric() || ch == '-' || ch == '_' {
+            out.push(ch.to_ascii_lowercase());
+        } else if !out.ends_with('-') {
+            out.push('-');
+        }
+    }
+    out.trim_matches('-').to_string()
+}
+
+/// Writes every figure of `report` as SVG into `dir` and returns `(caption, file name)` pairs
+/// to embed in the Markdown report (paths relative to `dir`).
+pub fn write_figures(report: &Report, dir: &Path) -> Result<Vec<(String, String)>, Error> {
+    std::fs::create_dir_all(dir).map_err(|source| Error::Io {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    let mut figures: Vec<(String, String, String)> = Vec::new();
+    let t = report.headline_timesteps();
+    for w in workloads(report) {
+        if let Some(svg) = energy_vs_spike_rate(report, &w)? {
+            figures.push((
+                format!("Energy per inference against spike rate, {w}, T = {t}"),
+                format!("energy-vs-spike-rate-{}.svg", slug(&w)),
+                svg,
+            ));
+        }
+        if let Some(svg) = breakeven_vs_timesteps(report, &w)? {
+            figures.push((
+                format!("Break-even spike rate against T, {w}"),
+                format!("breakeven-vs-timesteps-{}.svg", slug(&w)),
+                svg,
+            ));
+        }
+        for a in architectures(report) {
+            let key = ResultKey {
+                workload: &w,
+                architecture: &a,
+                timesteps: t,
+            };
+            if let Some(c) = report.comparisons_at(key).next() {
+                figures.push((
+                    format!("Energy per layer by category, {a} on {w}, T = {t}"),
+                    format!("breakdown-{}-{}.svg", slug(&w), slug(&a)),
+                    layer_breakdown(c)?,
+                ));
+            }
+        }
+    }
+    for s in &report.sensitivity {
+        figures.push((
+            format!(
+                "Sensitivity of the break-even spike rate, {} on {}, T = {}",
+                s.architecture, s.workload, s.timesteps
+            ),
+            format!(
+                "tornado-{}-{}.svg",
+                slug(&s.workload),
+                slug(&s.architecture)
+            ),
+            tornado(s)?,
+        ));
+    }
+    let mut out = Vec::new();
+    for (caption, name, svg) in figures {
+        let path = dir.join(&name);
+        std::fs::write(&path, svg).map_err(|source| Error::Io {
+            path: path.clone(),
+            source,
+        })?;
+        out.push((caption, name));
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::slug;
+
+    #[test]
+    fn slugs_are_file_name_safe() {
+        assert_eq!(slug("VGG16 (CIFAR-10)/x"), "vgg16-cifar-10-x");
+        assert_eq!(slug("neuromorphic"), "neuromorphic");
+    }
+}
+
+/// One trained network in a training trade-off figure.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TradeoffPoint {
+    /// Run name.
+    pub name: String,
+    /// Series it belongs to (e.g. the regularizer).
+    pub family: String,
+    /// Accuracy of the converted SNN, in [0, 1].
+    pub accuracy: f64,
+    /// Mean spike rate of the converted SNN, in [0, 1].
+    pub spike_rate: f64,
+    /// SNN / QNN energy per architecture, in the order of the architectures given.
+    pub ratios: Vec<f64>,
+}
+
+/// The accuracy–sparsity–energy trade-off of trained networks: SNN accuracy against spike
+/// rate, then for every architecture the SNN/QNN energy ratio against accuracy (below 1 the
+/// SNN wins), one series per family, points in order of increasing spike rate.
+pub fn training_tradeoff(
+    points: &[TradeoffPoint],
+    architectures: &[String],
+) -> Result<String, Error> {
+    let mut families: Vec<&str> = Vec::new();
+    for p in points {
+        if !families.contains(&p.family.as_str()) {
+            families.push(&p.family);
+        }
+    }
+    let panels = 1 + architectures.len();
+    let cols = panels.min(2);
+    let rows = panels.div_ceil(cols);
+    let range = |v: &mut dyn Iterator<Item = f64>| {
+        let (lo, hi) = v.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), x| {
+            (a.min(x), b.max(x))
+        });
+        if lo.is_finite() {
+            let pad = ((hi - lo) * 0.08).max(1e-3);
+            (lo - pad, hi + pad)
+        } else {
+            (0.0, 1.0)
+        }
+    };
+    let (alo, ahi) = range(&mut points.iter().map(|p| 100.0 * p.accuracy));
+    let (_, shi) = range(&mut points.iter().map(|p| 100.0 * p.spike_rate));
+    draw(
+        "training trade-off",
+        (560 * cols as u32, 420 * rows as u32),
+        |root| {
+            let areas = root.split_evenly((rows, cols));
+            for (k, area) in areas.iter().enumerate().take(panels) {
+                // Panel 0: accuracy against spike rate; panel k: energy ratio on architecture k−1.
+                let xy: Vec<(f64, f64, usize)> = points
+                    .iter()
+                    .filter_map(|p| {
+                        let f = families.iter().position(|f| *f == p.family)?;
+                        if k == 0 {
+                            Some((100.0 * p.spike_rate, 100.0 * p.accuracy, f))
+                        } else {
+                            let r = *p.ratios.get(k - 1)?;
+                            r.is_finite().then_some((100.0 * p.accuracy, r, f))
+                        }
+                    })
+                    .collect();
+                let (x_range, y_range, caption, x_desc, y_desc) = if k == 0 {
+                    (
+                        0.0..shi,
+                        alo..ahi,
+                        "SNN accuracy against spike rate".to_string(),
+                        "mean spike rate (%)",
+                        "SNN accuracy (%)",
+                    )
+                } else {
+                    let (lo, hi) = range(&mut xy.iter().map(|p| p.1));
+                    (
+                        alo..ahi,
+                        lo.min(0.95)..hi.max(1.05),
+                        format!("SNN/QNN energy on {}", architectures[k - 1]),
+                        "SNN accuracy (%)",
+                        "SNN energy / QNN energy",
+                    )
+                };
+                let mut chart = ChartBuilder::on(area)
+                    .caption(caption, (FONT, 16))
+                    .margin(12)
+                    .x_label_area_size(40)
+                    .y_label_area_size(60)
+                    .build_cartesian_2d(x_range.clone(), y_range)
+                    .msg()?;
+                chart
+                    .configure_mesh()
+                    .x_desc(x_desc)
+                    .y_desc(y_desc)
+                    .draw()
+                    .msg()?;
+                if k > 0 {
+                    chart
+                        .draw_series(DashedLineSeries::new(
+                            [(x_range.start, 1.0), (x_range.end, 1.0)],
+                            6,
+                            4,
+                            BLACK.stroke_width(1),
+                        ))
+                        .msg()?
+                        .label("break-even (ratio 1)")
+                        .legend(|(x, y)| {
+                            plotters::element::DashedPathElement::new(
+                                vec![(x, y), (x + 20, y)],
+                                6,
+                                4,
+                                BLACK,
+                            )
+                        });
+                }
+                for (f, family) in families.iter().enumerate() {
+                    let c = colour(f);
+                    let mut series: Vec<(f64, f64)> =
+                        xy.iter().filter(|p| p.2 == f).map(|p| (p.0, p.1)).collect();
+                    series.sort_by(|a, b| a.0.total_cmp(&b.0));
+                    if series.is_empty() {
+                        continue;
+                    }
+                    chart
+                        .draw_series(LineSeries::new(series.clone(), c.stroke_width(1)))
+                        .msg()?;
+                    chart
+                        .draw_series(series.iter().map(|p| Circle::new(*p, 4, c.filled())))
+                        .msg()?
+                        .label(family.to_string())
+                        .legend(move |(x, y)| Circle::new((x + 10, y), 4, c.filled()));
+                }
+                // Lower right is high accuracy at few spikes, or at a low energy ratio: the
+                // corner trained networks rarely reach.
+                legend(&mut chart, SeriesLabelPosition::LowerRight, 12)?;
+            }
+            Ok(())
+        },
+    )
+}
