@@ -7,8 +7,9 @@
 //! It holds a hardware description as data ([`Hardware`], TOML), a layer as a loop-nest
 //! problem ([`Problem`]), a loop-nest [`Mapping`] (tiling per storage level, loop order,
 //! spatial unrolling, bypass, sparse formats), an exact access counter, latency and leakage,
-//! a mapper that searches mappings ([`map`], [`Mapper`]) and a Timeloop export
-//! ([`to_timeloop`]). It depends on nothing else in snnergy: glue converts snnergy's layers
+//! a mapper that searches mappings ([`map`], [`Mapper`]) and exports to Timeloop
+//! ([`to_timeloop`]) and ZigZag ([`to_zigzag`]), against whose cost model `VALIDATION.md`
+//! compares the counts number for number and explains every difference. It depends on nothing else in snnergy: glue converts snnergy's layers
 //! into [`Problem`]s, implements [`Pricing`] over snnergy's price tables, and turns the
 //! counts of a [`MappedLayer`] into snnergy actions.
 //!
@@ -42,9 +43,11 @@
 //! * **Tile** of a data space at level ℓ: its footprint over every loop at levels ≥ ℓ
 //!   (temporal and spatial, ℓ's own included). Inputs use the window: rows =
 //!   min((P'−1)·stride + (R'−1)·dilation + 1, P'·R') for P', R' the tile's extents (exact when
-//!   stride or dilation is 1). Capacity is checked per instance in bits rounded up to words,
-//!   against the level's pool or the data space's partition; compressed formats are checked
-//!   at density 1 (capacity does not depend on the densities a mapping is evaluated at).
+//!   stride or dilation is 1). Capacity is checked per instance in words, laid out as they are
+//!   accessed (⌊word / bits⌋ whole elements to a word), against the level's pool or the data
+//!   space's partition; compressed formats, in their average bits rounded up to words, are
+//!   checked at density 1 (capacity does not depend on the densities a mapping is evaluated
+//!   at).
 //! * **Fills** of ℓ from its parent (the next level outward that keeps the data space) per
 //!   instance: the tile × the number of times it changes. Walking the temporal loops above ℓ
 //!   from the innermost outward, the first run of loops irrelevant to the data space does not
@@ -60,8 +63,10 @@
 //!   the two levels on multicast networks, merged into the tile), times the number of such
 //!   groups. Identical data (spatial loops irrelevant to the data space) is read once; disjoint
 //!   data (relevant loops) is read once per child; overlapping input windows (spatial P and R)
-//!   are read once per union. The multicast factor is child fills ÷ parent reads, so
-//!   parent reads × multicast = child fills × child instances always holds.
+//!   are read once per union. With a sliding window, a step sends the union of the rows each
+//!   child lacks, not the new rows of the union: a child keeps only its own window, and
+//!   nothing forwards a row one child held to another. The multicast factor is child fills ÷
+//!   parent reads, so parent reads × multicast = child fills × child instances always holds.
 //! * **Operands**: the innermost level keeping weights (inputs) is read once per operation,
 //!   divided by the multicast to the compute units (the same union rule).
 //! * **Partial sums** (`accum`): the innermost keeper is updated once per operation divided by
@@ -72,9 +77,11 @@
 //!   adds it to its copy (read-modify-write, the first arrival of each of its own residencies
 //!   only writes, and costs an ADD per read). Spatial reduction between the two levels divides
 //!   the parent's updates (child drains × instances ÷ reduction = parent updates). The chain
-//!   ends at the **finalizing level**: the innermost level keeping `accum` with no reduction
-//!   loop (temporal or spatial over C, R, S) above it; the epilogue reads each finished
-//!   element there once per neuron step. Partial sums never go above it.
+//!   ends at the **finalizing level**: the innermost level keeping `accum` whose sums are
+//!   complete when they leave it, i.e. no reduction loop (C, R, S) above it is spatial and
+//!   every temporal one lies in the run of irrelevant loops directly above it (those leave the
+//!   tile in place, so the sum finishes there); the epilogue reads each finished element there
+//!   once per neuron step. Partial sums never go above it.
 //! * **Membranes** (SNN): read and written once per neuron step at the innermost level that
 //!   keeps them (which must be the finalizing level or above it; a finished current travels up
 //!   the networks to it). Above that, per parent/child pair, residencies counted on the
@@ -136,9 +143,10 @@
 //! ## Choices beyond the design brief
 //!
 //! * Partial sums are added where they arrive (the parent reads its copy, adds, writes) and a
-//!   child starts each residency from zero, instead of Timeloop's reading the partial sum back
-//!   down into the child: the same parent reads and writes, never more transfers, and counts
-//!   that stay local to each parent/child pair.
+//!   child starts each residency from zero, instead of reading the partial sum back down into
+//!   the child (as ZigZag does between every pair of levels and Timeloop from the outermost):
+//!   the same parent reads and writes, never more transfers, and counts that stay local to
+//!   each parent/child pair. Unlike Timeloop, a level that sends data up reads it (a drain).
 //! * Spatial reduction below the innermost level keeping partial sums costs no ADD beyond the
 //!   operation's own accumulate (a systolic column adds each product to the passing sum);
 //!   reduction between storage levels costs m − 1 ADDs per reduced element.
@@ -172,6 +180,7 @@ mod price;
 mod problem;
 mod search;
 mod timeloop;
+mod zigzag;
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -192,6 +201,7 @@ pub use price::{AccessOp, ComputeOp, OwnPrices, Pricing, capacity_bits};
 pub use problem::{DataSpace, Densities, Dim, Kind, NDIMS, NSPACES, Neuron, Problem};
 pub use search::{Objective, SearchOptions};
 pub use timeloop::{TimeloopExport, to_timeloop};
+pub use zigzag::{ZigzagCounts, ZigzagExport, ZigzagRow, to_zigzag};
 
 use mapping::Compact;
 use model::{Ctx, Prices};

@@ -104,6 +104,32 @@ impl Compact {
         self.sx[l][d] as u64 * self.sy[l][d] as u64
     }
 
+    /// Whether a partial sum kept at level `l` is complete when its tile leaves: no reduction
+    /// loop (C, R, S) above `l` is spatial, and every temporal one lies in the run of loops
+    /// irrelevant to partial sums directly above `l`, which leave its tile in place, so the
+    /// sum finishes there before the tile changes.
+    pub fn sums_finish_at(&self, l: usize) -> bool {
+        const REDUCTION: [usize; 3] = [3, 6, 7];
+        if (0..l).any(|j| REDUCTION.iter().any(|&d| self.sp(j, d) > 1)) {
+            return false;
+        }
+        let mut past_the_run = false;
+        for j in (0..l).rev() {
+            for &d in self.order[j].iter().rev() {
+                let d = d as usize;
+                if self.tf[j][d] == 1 {
+                    continue;
+                }
+                if !REDUCTION.contains(&d) {
+                    past_the_run = true;
+                } else if past_the_run {
+                    return false;
+                }
+            }
+        }
+        true
+    }
+
     /// Back to the public form.
     pub fn to_mapping(self, hw: &Hardware) -> Mapping {
         let mut levels = Vec::with_capacity(self.nlev);

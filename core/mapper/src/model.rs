@@ -173,7 +173,12 @@ pub(crate) struct Prices {
 }
 
 impl Prices {
-    fn op(&self, op: ComputeOp) -> f64 {
+    /// pJ of one full-word read (`rw` = 0) or write (1) at level `l` of `word_bits` bits.
+    pub(crate) fn word_pj(&self, l: usize, rw: usize, word_bits: u32) -> f64 {
+        self.bit_pj[l][rw] * word_bits as f64
+    }
+
+    pub(crate) fn op(&self, op: ComputeOp) -> f64 {
         self.ops
             .iter()
             .find(|(o, _)| *o == op)
@@ -366,7 +371,7 @@ impl<'a> Ctx<'a> {
         v
     }
 
-    fn main_op(p: &Problem) -> ComputeOp {
+    pub(crate) fn main_op(p: &Problem) -> ComputeOp {
         if p.kind == Kind::Snn && p.input_bits == 1 {
             ComputeOp::Add { bits: p.accum_bits }
         } else {
@@ -397,10 +402,13 @@ impl<'a> Ctx<'a> {
         DataSpace::ALL[ds].relevant_mask() & (1 << d) != 0
     }
 
-    /// Element transfers into one instance of a (possibly merged) child at level `c` whose
-    /// tile has extents `e`: the tile times the number of times it changes, walking the
-    /// temporal loops above `c` outward and skipping the innermost run of loops irrelevant to
-    /// `ds`; with a sliding window, a step along P or Q brings only the new rows or columns.
+    /// Element transfers into one instance of a child at level `c` whose tile has extents
+    /// `e`, or (with `group` = the parent level) parent reads for one multicast group of
+    /// children whose merged tile has extents `e`: the tile times the number of times it
+    /// changes, walking the temporal loops above `c` outward and skipping the innermost run of
+    /// loops irrelevant to `ds`; with a sliding window, a step along P or Q brings only the new
+    /// rows or columns.
+    #[allow(clippy::too_many_arguments)]
     fn refills(
         &self,
         m: &Compact,
@@ -409,6 +417,7 @@ impl<'a> Ctx<'a> {
         c: usize,
         e: &[f64; NDIMS],
         sliding: bool,
+        group: Option<usize>,
     ) -> f64 {
         let tile = self.foot(ds, e);
         let projected = ds == M_;
@@ -442,11 +451,62 @@ impl<'a> Ctx<'a> {
             };
             let inner = ext[j + 1][d] * m.sp(j, d) as f64;
             let w = window(e[d], e[kd], stride, dil);
-            let delta = w.min(inner * stride);
+            // Each child keeps the overlap of its own window; what it lacks after a step is
+            // the new rows of its own window, and a multicast read serves the union of those
+            // (a child cannot take over rows another child held: nothing forwards them).
+            let own = window(ext[c][d], ext[c][kd], stride, dil);
+            let new_rows = own.min(inner * stride);
+            let delta = if new_rows >= own {
+                w
+            } else {
+                match group {
+                    Some(p) => self
+                        .union_of_new_rows(m, ext, p, c, (d, stride), (kd, dil), new_rows)
+                        .min(w),
+                    None => new_rows,
+                }
+            };
             let tile_delta = tile / w * delta;
             return mult / f * (tile + (f - 1.0) * tile_delta);
         }
         tile * mult
+    }
+
+    /// Rows covered by the `len` new rows of every child of one multicast group, the children
+    /// offset by the spatial loops over the stepping dimension and its kernel dimension on the
+    /// multicast networks between `p` and `c`.
+    #[allow(clippy::too_many_arguments)]
+    fn union_of_new_rows(
+        &self,
+        m: &Compact,
+        ext: &[[f64; NDIMS]],
+        p: usize,
+        c: usize,
+        (d, stride): (usize, f64),
+        (kd, dil): (usize, f64),
+        len: f64,
+    ) -> f64 {
+        let mut offsets: Vec<f64> = vec![0.0];
+        for j in p..c {
+            if !self.hw.levels[j].network.multicast {
+                continue;
+            }
+            for (dim, scale) in [(d, stride), (kd, dil)] {
+                let f = m.sp(j, dim);
+                if f <= 1 {
+                    continue;
+                }
+                let spacing = scale * ext[j + 1][dim];
+                let base = std::mem::take(&mut offsets);
+                for i in 0..f {
+                    offsets.extend(base.iter().map(|o| o + i as f64 * spacing));
+                }
+            }
+        }
+        offsets.sort_by(f64::total_cmp);
+        offsets.dedup();
+        let gaps: f64 = offsets.windows(2).map(|w| (w[1] - w[0]).min(len)).sum();
+        gaps + len
     }
 
     fn hops(&self, j: usize, m: f64) -> f64 {
@@ -479,7 +539,6 @@ impl<'a> Ctx<'a> {
             }
         }
         let mut inst = [1.0f64; MAX_LEVELS + 1];
-        let mut has_red = [false; MAX_LEVELS + 1];
         let mut cycles = 1.0;
         for l in 0..l_n {
             let fan = hw.fanout(l);
@@ -498,8 +557,6 @@ impl<'a> Ctx<'a> {
                 return Err(Illegal::Fit(l, 1));
             }
             inst[l + 1] = inst[l] * all;
-            let red_here = [C, R, S].iter().any(|&d| m.tf[l][d] > 1 || m.sp(l, d) > 1);
-            has_red[l + 1] = has_red[l] || red_here;
         }
         let units = inst[l_n];
         let ops: f64 = self.dims.iter().map(|&d| d as f64).product();
@@ -531,10 +588,11 @@ impl<'a> Ctx<'a> {
                 return Err(Illegal::NoKeeper(ds));
             }
         }
-        // The finalizing level: the innermost accum keeper with no reduction loop above it.
+        // The finalizing level: the innermost accum keeper whose sums are complete when they
+        // leave it.
         let mut fin = None;
         for &l in &chains[A_][..clen[A_]] {
-            if !has_red[l] {
+            if m.sums_finish_at(l) {
                 fin = Some(l);
             }
         }
@@ -579,15 +637,22 @@ impl<'a> Ctx<'a> {
                 if ds == O_ {
                     elems *= self.nspa;
                 }
-                let bpe = if ds == I_ || ds == O_ {
-                    let f = self.format(m, l, ds);
-                    let (a, b) = self.elem_bits(ds, f, 1.0, elems);
-                    a + b
-                } else {
-                    self.bits[ds]
-                };
+                let compressed = (ds == I_ || ds == O_) && self.format(m, l, ds).is_compressed();
                 let w = self.word[l];
-                let bits = (elems * bpe / w).ceil() * w;
+                let bits = if compressed {
+                    let (a, b) = self.elem_bits(ds, self.format(m, l, ds), 1.0, elems);
+                    (elems * (a + b) / w).ceil() * w
+                } else {
+                    // Stored as it is accessed: whole elements to a word, or whole words to
+                    // an element.
+                    let b = self.bits[ds];
+                    let words = if b <= w {
+                        (elems / (w / b).floor()).ceil()
+                    } else {
+                        elems * (b / w).ceil()
+                    };
+                    words * w
+                };
                 tb[ds] = bits;
                 let bits_u = bits as u128;
                 if let Some(cap) = self.cap_part[l][ds]
@@ -618,7 +683,7 @@ impl<'a> Ctx<'a> {
             for w in ch.windows(2) {
                 let (p, c) = (w[0], w[1]);
                 let sliding = hw.levels[c].sliding_window;
-                let fills = self.refills(m, &ext, ds, c, &ext[c], sliding) * inst[c];
+                let fills = self.refills(m, &ext, ds, c, &ext[c], sliding, None) * inst[c];
                 let mut mext = ext[c];
                 let mut mcount = inst[c];
                 for j in p..c {
@@ -630,7 +695,7 @@ impl<'a> Ctx<'a> {
                         }
                     }
                 }
-                let reads = self.refills(m, &ext, ds, c, &mext, sliding) * mcount;
+                let reads = self.refills(m, &ext, ds, c, &mext, sliding, Some(p)) * mcount;
                 self.push_move(out, ds, p, c, reads, fills, Scale::One);
             }
             let inner = ch[ch.len() - 1];
@@ -690,7 +755,7 @@ impl<'a> Ctx<'a> {
             }
         }
         let updates = ops / red_below;
-        let res_ia = self.refills(m, &ext, A_, ia, &ext[ia], false) * inst[ia];
+        let res_ia = self.refills(m, &ext, A_, ia, &ext[ia], false, None) * inst[ia];
         let scat = skip_scatter(ia, A_);
         self.push_acc(
             out,
@@ -738,7 +803,7 @@ impl<'a> Ctx<'a> {
         }
         for w in ach.windows(2).rev() {
             let (p, c) = (w[0], w[1]);
-            let wc = self.refills(m, &ext, A_, c, &ext[c], false) * inst[c];
+            let wc = self.refills(m, &ext, A_, c, &ext[c], false, None) * inst[c];
             let mut red = 1.0;
             for j in p..c {
                 if hw.levels[j].network.reduction {
@@ -748,7 +813,7 @@ impl<'a> Ctx<'a> {
                 }
             }
             let u = wc / red;
-            let wp = self.refills(m, &ext, A_, p, &ext[p], false) * inst[p];
+            let wp = self.refills(m, &ext, A_, p, &ext[p], false, None) * inst[p];
             self.push_acc(
                 out,
                 c,
@@ -891,7 +956,7 @@ impl<'a> Ctx<'a> {
                 let dm = e[N] * e[G] * e[K] * e[P] * e[Q];
                 for w in mch.windows(2) {
                     let (p, c) = (w[0], w[1]);
-                    let moves = self.refills(m, &ext, M_, c, &ext[c], false) * inst[c] - dm;
+                    let moves = self.refills(m, &ext, M_, c, &ext[c], false, None) * inst[c] - dm;
                     self.push_acc(
                         out,
                         p,
@@ -1095,7 +1160,7 @@ impl<'a> Ctx<'a> {
     }
 
     /// pJ and word accesses of one access count.
-    fn price_access(
+    pub(crate) fn price_access(
         &self,
         m: &Compact,
         counts: &Counts,
@@ -1349,7 +1414,7 @@ impl<'a> Ctx<'a> {
                 level: lname(l),
                 data_space: Some("accum".into()),
                 key: "keep".into(),
-                message: "a reduction loop (C, R or S) lies above the outermost level that keeps partial sums".into(),
+                message: "the partial sums of the outermost level that keeps them are not complete when they leave it: a reduction loop (C, R or S) above it is spatial or lies outside the loops that leave its tile in place".into(),
             },
             Illegal::BelowFinal(ds, l) => MapperError::Mapping {
                 problem,

@@ -403,20 +403,12 @@ impl<'c, 'a> Search<'c, 'a> {
     /// leave the choice free (they could not be reached by the epilogue).
     fn sanitize(&self, m: &mut Compact) -> bool {
         let n = self.ctx.nlev;
-        let mut has_red = false;
-        let mut fin = None;
-        for l in 0..n {
-            if m.keep[l] & DataSpace::Accum.bit() != 0 && !has_red {
-                fin = Some(l);
-            }
-            if [3usize, 6, 7]
-                .iter()
-                .any(|&d| m.tf[l][d] > 1 || m.sp(l, d) > 1)
-            {
-                has_red = true;
-            }
-        }
-        let Some(fin) = fin else { return false };
+        let Some(fin) = (0..n)
+            .filter(|&l| m.keep[l] & DataSpace::Accum.bit() != 0 && m.sums_finish_at(l))
+            .max()
+        else {
+            return false;
+        };
         for l in 0..n {
             if l < fin {
                 m.keep[l] &= !DataSpace::Accum.bit();

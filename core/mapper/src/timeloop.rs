@@ -9,9 +9,20 @@
 //! * G: folded into M (K); exact for weights and outputs, not for inputs of grouped layers.
 //! * A level with one capacity partition per data space is written as one storage component
 //!   per partition (`<level>_<space>`), each keeping only its data space; the level's loops go
-//!   on the first of them (innermost in Timeloop's order), the others get factor 1.
+//!   on the first of them, listed innermost, the others get factor 1.
 //! * `accum` and `outputs` both map to Timeloop's Outputs: partial-sum traffic below the
 //!   finalizing level, final values above it.
+//! * Timeloop has one word size (`datawidth`) per component, dividing its width: the
+//!   narrowest kept element's packing, so that capacity checks pass and accesses pack as ours;
+//!   where a component keeps elements of several widths, the wider ones' energies and
+//!   bandwidth limits are then off (the counts are not). Bandwidths are converted to its words.
+//! * A Timeloop mapping gives a dimension one spatial factor per level: a mapping that spreads
+//!   one over both array axes is refused with an error naming the level.
+//! * Timeloop counts no read for what a level sends up; the counts table lists those reads
+//!   apart (`reads_sent_up`), and the ERT gives Timeloop our energies per access.
+//!
+//! `tools/compare_timeloop.py` translates these documents to the tree format the
+//! timeloop-model binary reads and compares; `VALIDATION.md` has the results.
 
 use std::fmt::Write;
 
@@ -19,7 +30,7 @@ use serde::Serialize;
 
 use crate::MappedLayer;
 use crate::hardware::{Capacity, LevelClass};
-use crate::model::Action;
+use crate::model::{Action, Purpose, Scale};
 use crate::price::capacity_bits;
 use crate::problem::{DataSpace, Dim, NDIMS};
 
@@ -32,9 +43,14 @@ pub struct TimeloopExport {
     pub problem: String,
     /// `mapping:` (v0.4).
     pub mapping: String,
-    /// CSV: level, data space, Timeloop data space, reads, fills, updates (elements at the
-    /// densities the layer was mapped for).
+    /// CSV: level, data space, Timeloop data space, reads, fills, updates, and of the reads
+    /// those that send data up (drains, finished sums read by the epilogue), which Timeloop
+    /// does not count as reads (elements at the densities the layer was mapped for).
     pub counts_csv: String,
+    /// `ERT:` (v0.3 tables): our energy per access of each component (a full-word read,
+    /// write or update) and per operation of the compute unit, to be given to Timeloop in
+    /// place of its own energy model.
+    pub ert: String,
 }
 
 fn tl_dim(d: Dim) -> &'static str {
@@ -101,8 +117,25 @@ pub fn to_timeloop(layer: &MappedLayer) -> Result<TimeloopExport, crate::MapperE
             LevelClass::Sram => "SRAM",
             LevelClass::Register => "regfile",
         };
-        for (name, _) in &comps[l] {
+        // Timeloop lists a container's components outermost first; the partition that carries
+        // the level's loops must be the innermost, so that every partition's tile spans them.
+        for (name, kept) in comps[l].iter().rev() {
             let ds = name.rsplit('_').next().unwrap_or("");
+            // Timeloop has one word size per component, dividing its width: the narrowest kept
+            // element's packing, so that a tile of spikes is not counted as a tile of weights
+            // (its capacity check) and a vector access packs as many elements as ours (or the
+            // most that divides the width).
+            let bits = kept
+                .iter()
+                .map(|d| p.bits(*d))
+                .min()
+                .unwrap_or(p.weight_bits.max(p.input_bits))
+                .clamp(1, lvl.word_bits);
+            let block = (1..=lvl.word_bits / bits)
+                .rev()
+                .find(|b| lvl.word_bits % b == 0)
+                .unwrap_or(1);
+            let datawidth = lvl.word_bits / block;
             let cap = match &lvl.capacity {
                 Some(Capacity::Partitioned(parts)) => parts
                     .iter()
@@ -113,17 +146,17 @@ pub fn to_timeloop(layer: &MappedLayer) -> Result<TimeloopExport, crate::MapperE
             let _ = write!(
                 arch,
                 "  - !Component\n    name: {name}\n    class: {class}\n    attributes:\n      width: {}\n      datawidth: {}\n",
-                lvl.word_bits,
-                p.weight_bits.max(p.input_bits)
+                lvl.word_bits, datawidth
             );
             if let Some(b) = cap {
                 let _ = writeln!(arch, "      depth: {}", b / lvl.word_bits as u128);
             }
+            // Timeloop's bandwidths count its words (datawidth), ours full-width words.
             if let Some(bw) = lvl.read_bandwidth {
-                let _ = writeln!(arch, "      read_bandwidth: {bw}");
+                let _ = writeln!(arch, "      read_bandwidth: {}", bw * block as f64);
             }
             if let Some(bw) = lvl.write_bandwidth {
-                let _ = writeln!(arch, "      write_bandwidth: {bw}");
+                let _ = writeln!(arch, "      write_bandwidth: {}", bw * block as f64);
             }
             let _ = writeln!(arch, "      multiple_buffering: 1");
         }
@@ -172,6 +205,7 @@ pub fn to_timeloop(layer: &MappedLayer) -> Result<TimeloopExport, crate::MapperE
         p.name, p.t, p.g
     );
 
+    let lvl_name = |l: usize| hw.levels[l].name.as_str();
     let mut map = String::from("mapping:\n");
     let order = ["C", "M", "R", "S", "N", "P", "Q"];
     for l in (0..n).rev() {
@@ -220,6 +254,20 @@ pub fn to_timeloop(layer: &MappedLayer) -> Result<TimeloopExport, crate::MapperE
                 perm.concat()
             );
             if first && (0..NDIMS).any(|d| c.sp(l, d) > 1) {
+                if let Some(tn) = order.iter().find(|tn| {
+                    factor_of(&|d| c.sx[l][d] as u64, tn) > 1
+                        && factor_of(&|d| c.sy[l][d] as u64, tn) > 1
+                }) {
+                    return Err(crate::MapperError::Mapping {
+                        problem: p.name.clone(),
+                        level: lvl_name(l).to_string(),
+                        data_space: None,
+                        key: "spatial".into(),
+                        message: format!(
+                            "`{tn}` is spread over both axes below this level; a Timeloop mapping gives a dimension one spatial factor per level"
+                        ),
+                    });
+                }
                 // X dimensions first, then Y; `split` is where Y starts.
                 let xs: Vec<&str> = order
                     .iter()
@@ -239,29 +287,63 @@ pub fn to_timeloop(layer: &MappedLayer) -> Result<TimeloopExport, crate::MapperE
         }
     }
 
+    let mut ert = String::from("ERT:\n  version: 0.3\n  tables:\n");
+    for (l, lvl) in hw.levels.iter().enumerate() {
+        let read = layer.prices().word_pj(l, 0, lvl.word_bits);
+        let write = layer.prices().word_pj(l, 1, lvl.word_bits);
+        for (name, _) in &comps[l] {
+            let _ = write!(
+                ert,
+                "  - name: system.{name}\n    actions:\n    - {{name: read, energy: {read}}}\n    - {{name: write, energy: {write}}}\n    - {{name: update, energy: {write}}}\n    - {{name: idle, energy: 0.0}}\n"
+            );
+        }
+    }
+    let mac = layer
+        .prices()
+        .op(crate::model::Ctx::main_op(&layer.problem));
+    let _ = write!(
+        ert,
+        "  - name: system.mac\n    actions:\n    - {{name: mac_random, energy: {mac}}}\n    - {{name: mac_gated, energy: 0.0}}\n    - {{name: mac_skipped, energy: 0.0}}\n"
+    );
+
     let ctx = crate::model::Ctx::new(&layer.problem, &layer.hardware, layer.prices().clone())?;
     let ev = ctx.evaluate(c, &layer.counts, &layer.mapped_for);
-    let mut csv = String::from("level,data_space,timeloop_data_space,reads,fills,updates\n");
+    // Timeloop counts no read at a level for what it sends up (drains, finished sums): those
+    // are listed apart, so that its reads compare with ours minus them.
+    let d = &layer.mapped_for;
+    let mut upward = vec![[0.0f64; crate::problem::NSPACES]; n];
+    for a in &layer.counts.accesses {
+        if a.action == Action::Read && matches!(a.purpose, Purpose::Drain | Purpose::Epilogue) {
+            let density = match a.scale {
+                Scale::One => 1.0,
+                Scale::Input => d.input,
+                Scale::Output => d.output,
+            };
+            upward[a.level][a.data_space.index()] += a.elements * density;
+        }
+    }
+    let mut csv =
+        String::from("level,data_space,timeloop_data_space,reads,fills,updates,reads_sent_up\n");
     for (l, rep) in ev.levels.iter().enumerate() {
-        let _ = l;
         for s in &rep.spaces {
             let _ = writeln!(
                 csv,
-                "{},{},{},{},{},{}",
+                "{},{},{},{},{},{},{}",
                 rep.level,
                 s.data_space,
                 tl_space(s.data_space),
                 s.reads,
                 s.fills,
-                s.updates
+                s.updates,
+                upward[l][s.data_space.index()]
             );
         }
     }
-    let _ = Action::Read;
     Ok(TimeloopExport {
         architecture: arch,
         problem: prob,
         mapping: map,
         counts_csv: csv,
+        ert,
     })
 }

@@ -29,7 +29,7 @@
 //!   over AlexNet CONV1–5): the measurement includes the clock network and control, the model
 //!   does not, and the 1× = 1.8 pJ scale is an estimate (0.52);
 //! * DRAM and global-buffer traffic within ×2 of the published access volumes, per layer
-//!   (Eyeriss compresses DRAM traffic with run lengths, as our search may; 0.73–1.61 for
+//!   (Eyeriss compresses DRAM traffic with run lengths, as our search may; 0.73–1.38 for
 //!   DRAM, 0.57–1.51 for the buffer).
 
 mod common;

@@ -192,3 +192,41 @@ fn densities_outside_zero_to_one_are_errors_naming_the_key() {
     );
     assert!(e.contains("densities.output"), "{e}");
 }
+
+/// Elements are stored as they are accessed: a 16-bit word holds one 12-bit sum, so 64 sums
+/// fill the 64-word register and 65 do not (bit-packed they would take 780 of its 1024 bits).
+#[test]
+fn a_tile_is_stored_as_whole_elements_to_a_word() {
+    let hw = chip([1, 1], true, false);
+    for (k, fits) in [(64, true), (65, false)] {
+        let mut p = qnn("sums", k, 1, 1, 1, 1, 1);
+        p.accum_bits = 12;
+        let m = Mapping {
+            levels: vec![
+                level("DRAM", vec![], vec![], &DataSpace::ALL),
+                level(
+                    "buffer",
+                    vec![],
+                    vec![],
+                    &[DataSpace::Weights, DataSpace::Inputs],
+                ),
+                level("reg", vec![lp(K, k)], vec![], &[DataSpace::Accum]),
+            ],
+        };
+        match evaluate(&p, &hw, &m, dense(), &OwnPrices) {
+            Ok(_) => assert!(fits, "{k} sums fit"),
+            Err(MapperError::Capacity {
+                level,
+                data_space,
+                need_bits,
+                have_bits,
+                ..
+            }) => {
+                assert!(!fits, "{k} sums rejected");
+                assert_eq!((level.as_str(), data_space.as_str()), ("reg", "accum"));
+                assert_eq!((need_bits, have_bits), (65 * 16, 64 * 16));
+            }
+            Err(e) => panic!("{e}"),
+        }
+    }
+}

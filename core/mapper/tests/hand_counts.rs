@@ -86,6 +86,113 @@ fn sliding_window_fetches_only_new_rows() {
     assert_eq!(count(&r, 1, Inputs, Action::Fill), 9.0);
 }
 
+/// A multicast read serves what the children lack, not what their union lacks: a row one PE
+/// held is sent again to the PE that needs it next (nothing forwards it between PEs).
+#[test]
+fn multicast_of_sliding_windows_sends_each_childs_new_rows() {
+    let hw = chip([3, 1], true, true);
+    // R spread over 3 PEs, P stepped at DRAM: PE r holds row p + r, so each step the three PEs
+    // need three rows none of them holds.
+    let p = qnn("diagonal", 1, 1, 4, 1, 3, 1);
+    let m = Mapping {
+        levels: vec![
+            level("DRAM", vec![lp(P, 4)], vec![], &ALL),
+            level(
+                "buffer",
+                vec![],
+                vec![sl(R, 3, Axis::X)],
+                &[Weights, Inputs, Accum],
+            ),
+            level("reg", vec![], vec![], &[Weights, Inputs, Accum]),
+        ],
+    };
+    let r = evaluate(&p, &hw, &m, dense(), &OwnPrices).unwrap();
+    // Each PE's window is one row, refilled whole every step: 4 × 3 = 12 fills, 12 reads
+    // (the union of the three windows slides by one row, but no PE keeps the others' rows).
+    assert_eq!(count(&r, 2, Inputs, Action::Fill), 12.0);
+    assert_eq!(count_for(&r, 1, Inputs, Action::Read, Purpose::Fill), 12.0);
+    // The buffer keeps its own window of 3 rows and slides: 3 + 3 · 1 = 6.
+    assert_eq!(count(&r, 1, Inputs, Action::Fill), 6.0);
+
+    // P spread over 2 PEs, R3 inside each, P2 stepped at DRAM (two rows per step). Step 0: PE0
+    // needs rows 0–2, PE1 rows 1–3: 4 reads. Step 1: PE0 keeps 2 and lacks 3, 4; PE1 keeps 3
+    // and lacks 4, 5: the union {3, 4, 5} is 3 reads, not the 2 a sliding union would need.
+    let hw = chip([2, 1], true, true);
+    let m = Mapping {
+        levels: vec![
+            level("DRAM", vec![lp(P, 2)], vec![], &ALL),
+            level(
+                "buffer",
+                vec![],
+                vec![sl(P, 2, Axis::X)],
+                &[Weights, Inputs, Accum],
+            ),
+            level("reg", vec![lp(R, 3)], vec![], &[Weights, Inputs, Accum]),
+        ],
+    };
+    let r = evaluate(&p, &hw, &m, dense(), &OwnPrices).unwrap();
+    assert_eq!(count(&r, 2, Inputs, Action::Fill), 2.0 * (3.0 + 2.0));
+    assert_eq!(count_for(&r, 1, Inputs, Action::Read, Purpose::Fill), 7.0);
+}
+
+/// A partial sum left in place across the reduction loops above its level is complete when it
+/// leaves: that level finalizes it, and nothing above stores or re-reads it at accumulator
+/// width.
+#[test]
+fn sums_left_in_place_across_the_reduction_loops_above_finish_where_they_are() {
+    let hw = chip([1, 1], true, false);
+    let p = qnn("in-place", 2, 3, 1, 1, 1, 1);
+    let keep = [Weights, Inputs, Accum];
+    // C3 in the buffer directly above the register: the register's sum stays through all of C.
+    let m = Mapping {
+        levels: vec![
+            level("DRAM", vec![lp(K, 2)], vec![], &ALL),
+            level("buffer", vec![lp(C, 3)], vec![], &keep),
+            level("reg", vec![], vec![], &keep),
+        ],
+    };
+    let r = evaluate(&p, &hw, &m, dense(), &OwnPrices).unwrap();
+    assert_eq!(r.counts.finalizing_level, 2);
+    // 6 updates, 2 residencies (one per k), 4 read-modify-write reads, no drain; the epilogue
+    // reads the 2 sums in the register and writes 2 outputs to DRAM.
+    assert_eq!(count(&r, 2, Accum, Action::Update), 6.0);
+    assert_eq!(
+        count_for(&r, 2, Accum, Action::Read, Purpose::Accumulate),
+        4.0
+    );
+    assert_eq!(count_for(&r, 2, Accum, Action::Read, Purpose::Drain), 0.0);
+    assert_eq!(
+        count_for(&r, 2, Accum, Action::Read, Purpose::Epilogue),
+        2.0
+    );
+    assert_eq!(count(&r, 1, Accum, Action::Update), 0.0);
+    assert_eq!(count(&r, 0, Outputs, Action::Update), 2.0);
+
+    // C3 at DRAM outside the K2 of the buffer: the register's sum leaves after each k, and the
+    // buffer's tile (both k) stays through C: the buffer finalizes, DRAM sees only outputs.
+    let m = Mapping {
+        levels: vec![
+            level("DRAM", vec![lp(C, 3)], vec![], &ALL),
+            level("buffer", vec![lp(K, 2)], vec![], &keep),
+            level("reg", vec![], vec![], &keep),
+        ],
+    };
+    let r = evaluate(&p, &hw, &m, dense(), &OwnPrices).unwrap();
+    assert_eq!(r.counts.finalizing_level, 1);
+    assert_eq!(count_for(&r, 2, Accum, Action::Read, Purpose::Drain), 6.0);
+    assert_eq!(count(&r, 1, Accum, Action::Update), 6.0);
+    assert_eq!(
+        count_for(&r, 1, Accum, Action::Read, Purpose::Accumulate),
+        4.0
+    );
+    assert_eq!(
+        count_for(&r, 1, Accum, Action::Read, Purpose::Epilogue),
+        2.0
+    );
+    assert_eq!(count(&r, 0, Accum, Action::Update), 0.0);
+    assert_eq!(count(&r, 0, Outputs, Action::Update), 2.0);
+}
+
 /// K = 4, C = 2, P = Q = 3, R = S = 3 (QNN), T = 1: K spread over 2 PEs, with and without
 /// multicast of the inputs (irrelevant to K).
 #[test]

@@ -6,8 +6,10 @@
 //! iteration, identified by the indices of the loops above it that are relevant to the data
 //! space; when one of them changes the tile is refilled whole (even if, by a coincidence of
 //! the window, the new set equals the old one), except that with a sliding window a step of a
-//! P or Q loop (no relevant loop wrapping) fetches only the elements not already held. A multicast group (children differing only in spatial loops on multicast networks
-//! between parent and child) is served from one read of the union of its tiles. Partial sums
+//! P or Q loop (no relevant loop wrapping) fetches only the elements not already held. A
+//! multicast group (children differing only in spatial loops on multicast networks between
+//! parent and child) is served from one read per element of the union of what its children
+//! lack: an element one child already held is sent again to another child that needs it. Partial sums
 //! from children differing only in reduction loops on reducing networks arrive as one update.
 
 mod common;
@@ -146,7 +148,6 @@ fn transfers(
     let insts = assignments(&os);
     let rel = ds.relevant_mask_for_tests();
     let mut prev: BTreeMap<usize, BTreeSet<Key>> = BTreeMap::new();
-    let mut gprev: BTreeMap<Vec<u64>, BTreeSet<Key>> = BTreeMap::new();
     let (mut fills, mut reads) = (0.0, 0.0);
     for (ti, tv) in times.iter().enumerate() {
         // Which loop stepped, and did a relevant loop inside it wrap?
@@ -168,46 +169,35 @@ fn transfers(
         };
         let changed = ti == 0
             || (0..tv.len()).any(|i| tv[i] != times[ti - 1][i] && rel & (1 << ot[i].dim) != 0);
+        // What each multicast group must be sent: the union of what its children lack.
         let mut groups: BTreeMap<Vec<u64>, BTreeSet<Key>> = BTreeMap::new();
         for (si, sv) in insts.iter().enumerate() {
             let mut outer: Vec<(usize, u64)> =
                 outer_t.iter().copied().zip(tv.iter().copied()).collect();
             outer.extend(outer_s.iter().copied().zip(sv.iter().copied()));
             let t = tile(p, loops, c, ds, &outer);
-            match prev.get(&si) {
-                None => fills += t.len() as f64,
+            let need: BTreeSet<Key> = match prev.get(&si) {
+                None => t.clone(),
                 Some(old) if changed => {
-                    fills += if slide_ok {
-                        t.difference(old).count()
+                    if slide_ok {
+                        t.difference(old).copied().collect()
                     } else {
-                        t.len()
-                    } as f64;
+                        t.clone()
+                    }
                 }
-                _ => {}
-            }
+                _ => BTreeSet::new(),
+            };
+            fills += need.len() as f64;
             let gkey: Vec<u64> = outer_s
                 .iter()
                 .zip(sv)
                 .filter(|(i, _)| !merge(&loops[**i]))
                 .map(|(_, v)| *v)
                 .collect();
-            groups.entry(gkey).or_default().extend(t.iter().copied());
+            groups.entry(gkey).or_default().extend(need);
             prev.insert(si, t);
         }
-        for (g, u) in groups {
-            match gprev.get(&g) {
-                None => reads += u.len() as f64,
-                Some(old) if changed => {
-                    reads += if slide_ok {
-                        u.difference(old).count()
-                    } else {
-                        u.len()
-                    } as f64;
-                }
-                _ => {}
-            }
-            gprev.insert(g, u);
-        }
+        reads += groups.values().map(|u| u.len() as f64).sum::<f64>();
     }
     (fills, reads)
 }

@@ -1,0 +1,686 @@
+//! Export to ZigZag (zigzag-dse 3.9: accelerator, workload and mapping YAML, plus the temporal
+//! mapping per operand and memory level) with our counts restated in ZigZag's terms, so that
+//! ZigZag's cost model can evaluate the same chip, layer and mapping and be compared number for
+//! number. `tools/compare_zigzag.py` runs it; `VALIDATION.md` states the results and explains
+//! every difference.
+//!
+//! How the chip is written:
+//! * Each storage level is one ZigZag memory holding the operands the mapping keeps there
+//!   (`I2` weights, `I1` inputs, `O` partial sums and outputs); a level with one capacity
+//!   partition per data space is one memory per partition (`<level>_<space>`). A level that
+//!   keeps nothing is left out: ZigZag's bypass is the operand list of a memory.
+//! * The instance arrays become the operational array: one ZigZag dimension per mesh axis of
+//!   more than one instance (and per axis of the compute units), and a memory serves (multicasts
+//!   to, reduces from) the dimensions of every array below it. ZigZag always multicasts and
+//!   reduces across served dimensions, whatever our networks say.
+//! * Ports are one word wide at the minimum, so that ZigZag rounds transfers to words as we do,
+//!   and our bandwidth wide at the maximum (65536 words where ours is unbounded). ZigZag counts
+//!   accesses of the maximum width and truncates each count to an integer, so a second
+//!   accelerator (`accelerator_words`) with one-word ports at both ends gives the exact word
+//!   counts and energies; the first gives the latency.
+//! * Energy per access is our price of a full-word access times the port width in words; the
+//!   MAC's is our main operation's (a MAC, or the SNN's accumulate). ZigZag prices no network,
+//!   no epilogue and no partial-sum adds above the PE; those are listed apart.
+//!
+//! How the layer is written: P, Q, R, S are OY, OX, FY, FX; N and T are both B (T behaves as a
+//! batch sharing the weights, so the SNN's accumulation is a convolution with batch N·T); G is
+//! G. Partial sums are `O` at the accumulator width, final outputs `O_final`. The membrane has
+//! no ZigZag operand and is reported only in our totals. Sparse formats cannot be written
+//! (ZigZag 3.9 is dense): a mapping that compresses a data space is refused.
+//!
+//! The mapping: ZigZag's mapping YAML fixes the spatial unrolling and the loop order, but its
+//! memory allocator then assigns loops to memories greedily; `temporal_mapping` gives the
+//! assignment of our mapping (per operand, per memory from the innermost, loops innermost
+//! first: the loops of a level that bypasses the operand go to the next level out that keeps
+//! it), which the comparison hands to ZigZag's cost model directly.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+use serde::Serialize;
+
+use crate::MappedLayer;
+use crate::MapperError;
+use crate::hardware::Capacity;
+use crate::mapping::Compact;
+use crate::model::{Action, Ctx, Purpose};
+use crate::price::capacity_bits;
+use crate::problem::{DataSpace, Dim, NDIMS};
+
+/// ZigZag's inputs for one mapped layer and our counts in ZigZag's terms.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ZigzagExport {
+    /// Layer name.
+    pub layer: String,
+    /// Chip name.
+    pub hardware: String,
+    /// Accelerator YAML with the chip's bandwidths (for ZigZag's latency).
+    pub accelerator: String,
+    /// The same accelerator with one-word ports (for ZigZag's exact access counts and energy).
+    pub accelerator_words: String,
+    /// Workload YAML (one layer).
+    pub workload: String,
+    /// Mapping YAML: spatial unrolling, full loop order (innermost first), operand links.
+    pub mapping: String,
+    /// Per ZigZag layer operand (`W`, `I`, `O`), per memory from the innermost, the temporal
+    /// loops as (dimension, factor), innermost first.
+    pub temporal_mapping: BTreeMap<String, Vec<Vec<(String, u64)>>>,
+    /// Per ZigZag layer operand, the memories that keep it, innermost first.
+    pub memories: BTreeMap<String, Vec<String>>,
+    /// Our counts, energies and cycles restated per ZigZag memory and operand.
+    pub ours: ZigzagCounts,
+}
+
+/// Element moves of one operand at one ZigZag memory, in ZigZag's four directions, with our
+/// word accesses and energy.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct ZigzagRow {
+    /// ZigZag memory name.
+    pub memory: String,
+    /// ZigZag layer operand: `W`, `I` or `O`.
+    pub operand: String,
+    /// Elements read to the level below (children, compute units; for `O` the partial sums
+    /// read to be added to).
+    pub rd_out_to_low: f64,
+    /// Elements written from the level above (fills).
+    pub wr_in_by_high: f64,
+    /// Elements written from below (partial-sum updates, arriving outputs).
+    pub wr_in_by_low: f64,
+    /// Elements read to the level above (drains, finished sums).
+    pub rd_out_to_high: f64,
+    /// Elements read and written by an epilogue that requantizes in place (the finished sum
+    /// read and the output written at the same level): ZigZag has no such access.
+    pub epilogue: f64,
+    /// Our word reads.
+    pub read_words: f64,
+    /// Our word writes (fills and updates).
+    pub write_words: f64,
+    /// Our energy of these accesses, pJ.
+    pub energy_pj: f64,
+    /// Of which the in-place epilogue's, pJ.
+    pub epilogue_pj: f64,
+}
+
+/// Our side of the comparison.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct ZigzagCounts {
+    /// Per ZigZag memory and operand, memories innermost first.
+    pub rows: Vec<ZigzagRow>,
+    /// Storage energy of the rows, pJ.
+    pub storage_pj: f64,
+    /// Energy of the main operations (MACs or accumulates), pJ.
+    pub mac_pj: f64,
+    /// Energy of every other operation (epilogue, partial-sum adds above the PE), pJ.
+    pub other_ops_pj: f64,
+    /// Network energy, pJ.
+    pub network_pj: f64,
+    /// Membrane storage energy, pJ (SNN).
+    pub membrane_pj: f64,
+    /// Our dynamic energy, pJ.
+    pub energy_pj: f64,
+    /// Our latency in cycles.
+    pub cycles: f64,
+    /// What bounds it.
+    pub bound: String,
+    /// Product of all temporal factors (ZigZag's ideal temporal cycles).
+    pub temporal_cycles: f64,
+}
+
+const UNBOUNDED_WORDS: f64 = 65536.0;
+
+fn zz_dim(d: Dim) -> &'static str {
+    match d {
+        Dim::N | Dim::T => "B",
+        Dim::G => "G",
+        Dim::K => "K",
+        Dim::C => "C",
+        Dim::P => "OY",
+        Dim::Q => "OX",
+        Dim::R => "FY",
+        Dim::S => "FX",
+    }
+}
+
+/// ZigZag's layer operand and memory operand of a data space.
+fn zz_operand(ds: DataSpace) -> Option<(&'static str, &'static str)> {
+    match ds {
+        DataSpace::Weights => Some(("W", "I2")),
+        DataSpace::Inputs => Some(("I", "I1")),
+        DataSpace::Accum | DataSpace::Outputs => Some(("O", "O")),
+        DataSpace::Membrane => None,
+    }
+}
+
+const OPERANDS: [&str; 3] = ["W", "I", "O"];
+
+/// One ZigZag memory: a level, or one capacity partition of it.
+struct Mem {
+    name: String,
+    /// ZigZag layer operands it keeps.
+    ops: Vec<&'static str>,
+    /// Our data spaces it stands for.
+    spaces: Vec<DataSpace>,
+    /// Capacity per instance, bits (None: unbounded).
+    bits: Option<u128>,
+}
+
+struct Layout {
+    /// Per level (outermost first), its memories.
+    memories: Vec<Vec<Mem>>,
+    /// Per layer operand: levels that keep it (outermost first).
+    keepers: BTreeMap<&'static str, Vec<usize>>,
+}
+
+impl Layout {
+    fn memory(&self, l: usize, ds: DataSpace) -> Option<&Mem> {
+        self.memories[l].iter().find(|m| m.spaces.contains(&ds))
+    }
+
+    fn memory_of_operand(&self, l: usize, op: &str) -> Option<&Mem> {
+        self.memories[l].iter().find(|m| m.ops.contains(&op))
+    }
+}
+
+fn unsupported(layer: &MappedLayer, key: &str, message: String) -> MapperError {
+    MapperError::Mapping {
+        problem: layer.problem.name.clone(),
+        level: "-".into(),
+        data_space: None,
+        key: key.into(),
+        message,
+    }
+}
+
+fn layout(layer: &MappedLayer, c: &Compact) -> Result<Layout, MapperError> {
+    let hw = &layer.hardware;
+    let fin = layer.counts.finalizing_level;
+    let spaces: Vec<DataSpace> = layer.problem.spaces().collect();
+    let kept = |l: usize, ds: DataSpace| -> bool {
+        spaces.contains(&ds)
+            && c.keep[l] & ds.bit() != 0
+            && match ds {
+                // Partial sums kept above the finalizing level are never counted.
+                DataSpace::Accum => l >= fin,
+                _ => true,
+            }
+    };
+    let mut memories = Vec::new();
+    let mut keepers: BTreeMap<&'static str, Vec<usize>> = BTreeMap::new();
+    for (l, lvl) in hw.levels.iter().enumerate() {
+        let here: Vec<DataSpace> = DataSpace::ALL
+            .into_iter()
+            .filter(|ds| *ds != DataSpace::Membrane && kept(l, *ds))
+            .collect();
+        let mut mems: Vec<Mem> = Vec::new();
+        match &lvl.capacity {
+            Some(Capacity::Partitioned(parts)) => {
+                let part = |ds: DataSpace| {
+                    parts
+                        .get(&ds)
+                        .and_then(|s| s.bits(lvl.word_bits).ok())
+                        .unwrap_or(0)
+                };
+                for ds in [DataSpace::Weights, DataSpace::Inputs] {
+                    if here.contains(&ds)
+                        && let Some((op, _)) = zz_operand(ds)
+                    {
+                        mems.push(Mem {
+                            name: format!("{}_{}", lvl.name, ds.name()),
+                            ops: vec![op],
+                            spaces: vec![ds],
+                            bits: Some(part(ds)),
+                        });
+                    }
+                }
+                // ZigZag has one output memory per level: partial sums and outputs kept in
+                // two partitions become one memory of both capacities.
+                let outs: Vec<DataSpace> = [DataSpace::Accum, DataSpace::Outputs]
+                    .into_iter()
+                    .filter(|ds| here.contains(ds))
+                    .collect();
+                if !outs.is_empty() {
+                    let names: Vec<&str> = outs.iter().map(|ds| ds.name()).collect();
+                    mems.push(Mem {
+                        name: format!("{}_{}", lvl.name, names.join("_")),
+                        ops: vec!["O"],
+                        bits: Some(outs.iter().map(|ds| part(*ds)).sum()),
+                        spaces: outs,
+                    });
+                }
+            }
+            _ => {
+                let mut ops: Vec<&'static str> = Vec::new();
+                for ds in &here {
+                    if let Some((op, _)) = zz_operand(*ds)
+                        && !ops.contains(&op)
+                    {
+                        ops.push(op);
+                    }
+                }
+                if !ops.is_empty() {
+                    mems.push(Mem {
+                        name: lvl.name.clone(),
+                        ops,
+                        spaces: here.clone(),
+                        bits: capacity_bits(lvl),
+                    });
+                }
+            }
+        }
+        for m in &mems {
+            for op in &m.ops {
+                keepers.entry(op).or_default().push(l);
+            }
+        }
+        memories.push(mems);
+    }
+    Ok(Layout { memories, keepers })
+}
+
+/// ZigZag export of a mapped layer (chip, layer, mapping and our counts at the densities it
+/// was mapped for; compare at density 1, since ZigZag has no sparsity).
+pub fn to_zigzag(layer: &MappedLayer) -> Result<ZigzagExport, MapperError> {
+    let hw = &layer.hardware;
+    let p = &layer.problem;
+    let c = layer.compact();
+    let n = hw.levels.len();
+    for l in 0..n {
+        let lvl = &hw.levels[l];
+        for (ds, f) in [
+            (DataSpace::Inputs, &lvl.formats[c.fin[l] as usize]),
+            (DataSpace::Outputs, &lvl.formats[c.fout[l] as usize]),
+        ] {
+            if f.is_compressed() {
+                return Err(unsupported(
+                    layer,
+                    "format",
+                    format!(
+                        "{ds} are stored as `{}` at `{}`; ZigZag has dense data only",
+                        f.name(),
+                        lvl.name
+                    ),
+                ));
+            }
+        }
+    }
+    let lay = layout(layer, c)?;
+
+    // Operational-array dimensions: (owner, axis, size); the owner is the level whose instances
+    // the axis counts (n for the compute units).
+    let mut oa: Vec<(usize, usize, u64)> = Vec::new();
+    for (l, lvl) in hw.levels.iter().enumerate().skip(1) {
+        for ax in 0..2 {
+            if lvl.mesh[ax] > 1 {
+                oa.push((l, ax, lvl.mesh[ax]));
+            }
+        }
+    }
+    for ax in 0..2 {
+        if hw.compute.units[ax] > 1 {
+            oa.push((n, ax, hw.compute.units[ax]));
+        }
+    }
+    let dim_name = |i: usize| format!("D{}", i + 1);
+    if oa.len() > 4 {
+        return Err(unsupported(
+            layer,
+            "mesh",
+            format!(
+                "{} array axes; ZigZag has at most four operational-array dimensions",
+                oa.len()
+            ),
+        ));
+    }
+    let served = |l: usize| -> Vec<String> {
+        oa.iter()
+            .enumerate()
+            .filter(|(_, (owner, _, _))| *owner > l)
+            .map(|(i, _)| dim_name(i))
+            .collect()
+    };
+
+    let accelerator = accelerator_yaml(layer, &lay, &oa, &served, false);
+    let accelerator_words = accelerator_yaml(layer, &lay, &oa, &served, true);
+
+    // Workload.
+    let dims = p.dims();
+    let grouped = p.g > 1;
+    let (eq, loop_dims): (&str, Vec<&str>) = if grouped {
+        (
+            "O[b][g][k][oy][ox]+=W[g][k][c][fy][fx]*I[b][g][c][iy][ix]",
+            vec!["B", "G", "K", "C", "OY", "OX", "FY", "FX"],
+        )
+    } else {
+        (
+            "O[b][k][oy][ox]+=W[k][c][fy][fx]*I[b][c][iy][ix]",
+            vec!["B", "K", "C", "OY", "OX", "FY", "FX"],
+        )
+    };
+    let size_of = |name: &str| -> u64 {
+        Dim::ALL
+            .iter()
+            .filter(|d| zz_dim(**d) == name)
+            .map(|d| dims[d.index()])
+            .product()
+    };
+    let sizes: Vec<String> = loop_dims.iter().map(|d| size_of(d).to_string()).collect();
+    let workload = format!(
+        "# snnergy layer `{}` ({:?}): T = {} and N = {} folded into B\n- id: 0\n  name: {}\n  operator_type: Conv\n  equation: {eq}\n  dimension_relations: [iy={}*oy+{}*fy, ix={}*ox+{}*fx]\n  loop_dims: [{}]\n  loop_sizes: [{}]\n  operand_precision: {{W: {}, I: {}, O: {}, O_final: {}}}\n  operand_source: {{W: 0, I: 0}}\n",
+        p.name,
+        p.kind,
+        p.t,
+        p.n,
+        yaml_name(&p.name),
+        p.stride_h,
+        p.dilation_h,
+        p.stride_w,
+        p.dilation_w,
+        loop_dims.join(", "),
+        sizes.join(", "),
+        p.weight_bits,
+        p.input_bits,
+        p.accum_bits,
+        p.output_bits,
+    );
+
+    // Spatial unrolling: our spatial loops at level l spread over the instances of level l+1
+    // (or the compute units below the innermost level).
+    let mut spatial: Vec<Vec<(&'static str, u64)>> = vec![Vec::new(); oa.len()];
+    for l in 0..n {
+        for (ax, f) in [(0usize, &c.sx[l]), (1, &c.sy[l])] {
+            for d in 0..NDIMS {
+                if f[d] <= 1 {
+                    continue;
+                }
+                let Some(i) = oa.iter().position(|(o, a, _)| *o == l + 1 && *a == ax) else {
+                    return Err(unsupported(
+                        layer,
+                        "spatial",
+                        format!(
+                            "a spatial loop below `{}` has no array axis",
+                            hw.levels[l].name
+                        ),
+                    ));
+                };
+                let name = zz_dim(Dim::ALL[d]);
+                match spatial[i].iter_mut().find(|(x, _)| *x == name) {
+                    Some(e) => e.1 *= f[d] as u64,
+                    None => spatial[i].push((name, f[d] as u64)),
+                }
+            }
+        }
+    }
+    let mut mapping = String::from("- name: default\n  spatial_mapping:\n");
+    let mut any = false;
+    for (i, loops) in spatial.iter().enumerate() {
+        if loops.is_empty() {
+            continue;
+        }
+        any = true;
+        let _ = writeln!(mapping, "    {}:", dim_name(i));
+        for (d, f) in loops {
+            let _ = writeln!(mapping, "      - {d}, {f}");
+        }
+    }
+    if !any {
+        let _ = writeln!(mapping, "    D1:\n      - K, 1");
+    }
+    mapping.push_str("  temporal_ordering:  # innermost first\n");
+    for l in (0..n).rev() {
+        for &d in c.order[l].iter().rev() {
+            let f = c.tf[l][d as usize];
+            if f > 1 {
+                let _ = writeln!(
+                    mapping,
+                    "    - [{}, {f}]  # {}",
+                    zz_dim(Dim::ALL[d as usize]),
+                    hw.levels[l].name
+                );
+            }
+        }
+    }
+    mapping.push_str("  memory_operand_links: {O: O, W: I2, I: I1}\n");
+
+    // Temporal loops per operand and memory.
+    let mut temporal_mapping: BTreeMap<String, Vec<Vec<(String, u64)>>> = BTreeMap::new();
+    let mut memories: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for op in OPERANDS {
+        let ks = lay.keepers.get(op).cloned().unwrap_or_default();
+        let inner_first: Vec<usize> = ks.iter().rev().copied().collect();
+        let mut per: Vec<Vec<(String, u64)>> = vec![Vec::new(); inner_first.len()];
+        for l in (0..n).rev() {
+            let Some(k) = ks.iter().rev().position(|&k| k <= l) else {
+                return Err(unsupported(
+                    layer,
+                    "keep",
+                    format!("no level at or above `{}` keeps {op}", hw.levels[l].name),
+                ));
+            };
+            for &d in c.order[l].iter().rev() {
+                let f = c.tf[l][d as usize];
+                if f > 1 {
+                    per[k].push((zz_dim(Dim::ALL[d as usize]).to_string(), f as u64));
+                }
+            }
+        }
+        let names = inner_first
+            .iter()
+            .map(|&l| {
+                lay.memory_of_operand(l, op)
+                    .map(|m| m.name.clone())
+                    .unwrap_or_default()
+            })
+            .collect();
+        temporal_mapping.insert(op.to_string(), per);
+        memories.insert(op.to_string(), names);
+    }
+
+    let ours = our_counts(layer, &lay)?;
+    Ok(ZigzagExport {
+        layer: p.name.clone(),
+        hardware: hw.name.clone(),
+        accelerator,
+        accelerator_words,
+        workload,
+        mapping,
+        temporal_mapping,
+        memories,
+        ours,
+    })
+}
+
+fn yaml_name(s: &str) -> String {
+    format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
+}
+
+fn accelerator_yaml(
+    layer: &MappedLayer,
+    lay: &Layout,
+    oa: &[(usize, usize, u64)],
+    served: &dyn Fn(usize) -> Vec<String>,
+    words: bool,
+) -> String {
+    let hw = &layer.hardware;
+    let n = hw.levels.len();
+    let mut y = format!(
+        "name: {}\nmemories:\n",
+        yaml_name(&format!("{}{}", hw.name, if words { "-words" } else { "" }))
+    );
+    // ZigZag reads memories from the innermost out.
+    for l in (0..n).rev() {
+        let lvl = &hw.levels[l];
+        let wb = lvl.word_bits;
+        let read_pj = layer.prices().word_pj(l, 0, wb);
+        let write_pj = layer.prices().word_pj(l, 1, wb);
+        let width = |bw: Option<f64>| -> f64 {
+            if words {
+                1.0
+            } else {
+                bw.map(|b| b.ceil()).unwrap_or(UNBOUNDED_WORDS)
+            }
+        };
+        let (rk, wk) = (width(lvl.read_bandwidth), width(lvl.write_bandwidth));
+        for mem in &lay.memories[l] {
+            let size = mem.bits.unwrap_or(1u128 << 50);
+            let name = &mem.name;
+            let mem_ops: Vec<&str> = mem
+                .ops
+                .iter()
+                .map(|op| match *op {
+                    "W" => "I2",
+                    "I" => "I1",
+                    _ => "O",
+                })
+                .collect();
+            let mut reads: Vec<String> = Vec::new();
+            let mut writes: Vec<String> = Vec::new();
+            for m in &mem_ops {
+                if *m == "O" {
+                    reads.extend(["\"O, tl\"".to_string(), "\"O, th\"".to_string()]);
+                    writes.extend(["\"O, fh\"".to_string(), "\"O, fl\"".to_string()]);
+                } else {
+                    reads.push(format!("\"{m}, tl\""));
+                    writes.push(format!("\"{m}, fh\""));
+                }
+            }
+            let _ = write!(
+                y,
+                "  {name}:\n    size: {size}\n    r_cost: {}\n    w_cost: {}\n    area: 0.0\n    latency: 1\n    operands: [{}]\n    ports:\n      - name: r_port_1\n        type: read\n        bandwidth_min: {wb}\n        bandwidth_max: {}\n        allocation: [{}]\n      - name: w_port_1\n        type: write\n        bandwidth_min: {wb}\n        bandwidth_max: {}\n        allocation: [{}]\n    served_dimensions: [{}]\n",
+                read_pj * rk,
+                write_pj * wk,
+                mem_ops.join(", "),
+                (wb as f64 * rk) as u64,
+                reads.join(", "),
+                (wb as f64 * wk) as u64,
+                writes.join(", "),
+                served(l).join(", ")
+            );
+        }
+    }
+    let mac = layer.prices().op(Ctx::main_op(&layer.problem));
+    let (names, sizes): (Vec<String>, Vec<String>) = if oa.is_empty() {
+        (vec!["D1".into()], vec!["1".into()])
+    } else {
+        oa.iter()
+            .enumerate()
+            .map(|(i, (_, _, s))| (format!("D{}", i + 1), s.to_string()))
+            .unzip()
+    };
+    let _ = write!(
+        y,
+        "operational_array:\n  unit_energy: {mac}\n  unit_area: 0.0\n  dimensions: [{}]\n  sizes: [{}]\n",
+        names.join(", "),
+        sizes.join(", ")
+    );
+    y
+}
+
+fn our_counts(layer: &MappedLayer, lay: &Layout) -> Result<ZigzagCounts, MapperError> {
+    let hw = &layer.hardware;
+    let c = layer.compact();
+    let ctx = Ctx::new(&layer.problem, hw, layer.prices().clone())?;
+    let dens = layer.mapped_for;
+    let ev = ctx.evaluate(c, &layer.counts, &dens);
+    let fin = layer.counts.finalizing_level;
+    // The epilogue reads the finished sum and writes the output in one memory when the
+    // finalizing level also keeps outputs; ZigZag's output just stays there.
+    let in_place = lay
+        .memory(fin, DataSpace::Outputs)
+        .is_some_and(|m| m.spaces.contains(&DataSpace::Accum));
+    let memory_of = |l: usize, op: &str| -> String {
+        lay.memory_of_operand(l, op)
+            .map(|m| m.name.clone())
+            .unwrap_or_else(|| hw.levels[l].name.clone())
+    };
+    let mut rows: Vec<(usize, ZigzagRow)> = Vec::new();
+    fn row(rows: &mut Vec<(usize, ZigzagRow)>, l: usize, op: &str, memory: String) -> usize {
+        match rows
+            .iter()
+            .position(|(_, r)| r.memory == memory && r.operand == op)
+        {
+            Some(i) => i,
+            None => {
+                rows.push((
+                    l,
+                    ZigzagRow {
+                        memory,
+                        operand: op.to_string(),
+                        ..ZigzagRow::default()
+                    },
+                ));
+                rows.len() - 1
+            }
+        }
+    }
+    for a in &layer.counts.accesses {
+        let Some((op, _)) = zz_operand(a.data_space) else {
+            continue;
+        };
+        let scale = match a.scale {
+            crate::model::Scale::One => 1.0,
+            crate::model::Scale::Input => dens.input,
+            crate::model::Scale::Output => dens.output,
+        };
+        let e = a.elements * scale;
+        let i = row(&mut rows, a.level, op, memory_of(a.level, op));
+        let r = &mut rows[i].1;
+        use Action::*;
+        use DataSpace::*;
+        use Purpose as U;
+        match (a.data_space, a.action, a.purpose) {
+            (Weights | Inputs, Read, _) => r.rd_out_to_low += e,
+            (Weights | Inputs, Fill | Update, _) => r.wr_in_by_high += e,
+            (Accum, Update, _) => r.wr_in_by_low += e,
+            (Accum, Read, U::Accumulate) => r.rd_out_to_low += e,
+            (Accum, Read, U::Epilogue) | (Outputs, Update, U::Epilogue) if in_place => {
+                r.epilogue += e;
+                let (data, meta, _) = ctx.price_access(c, &layer.counts, a, &dens);
+                r.epilogue_pj += data + meta;
+            }
+            (Accum | Outputs, Read, _) => r.rd_out_to_high += e,
+            (Outputs, Update, _) => r.wr_in_by_low += e,
+            (Accum | Outputs, Fill, _) => r.wr_in_by_high += e,
+            (Membrane, _, _) => {}
+        }
+    }
+    for (l, r) in &mut rows {
+        for sp in &ev.levels[*l].spaces {
+            let same_operand = zz_operand(sp.data_space).is_some_and(|(op, _)| op == r.operand);
+            if same_operand && lay.memory(*l, sp.data_space).map(|m| &m.name) == Some(&r.memory) {
+                r.read_words += sp.read_accesses;
+                r.write_words += sp.write_accesses;
+                r.energy_pj += sp.energy_pj + sp.metadata_pj;
+            }
+        }
+    }
+    // Innermost memories first, as ZigZag lists them.
+    rows.sort_by_key(|r| std::cmp::Reverse(r.0));
+    let rows: Vec<ZigzagRow> = rows.into_iter().map(|(_, r)| r).collect();
+    let storage_pj = rows.iter().map(|r| r.energy_pj).sum();
+    let membrane_pj = ev
+        .levels
+        .iter()
+        .flat_map(|l| &l.spaces)
+        .filter(|s| s.data_space == DataSpace::Membrane)
+        .map(|s| s.energy_pj + s.metadata_pj)
+        .sum();
+    let main = Ctx::main_op(&layer.problem);
+    let mac_pj = ev
+        .compute
+        .iter()
+        .filter(|o| o.op == main && o.what.starts_with("multiply-accumulate"))
+        .map(|o| o.energy_pj)
+        .sum();
+    Ok(ZigzagCounts {
+        rows,
+        storage_pj,
+        mac_pj,
+        other_ops_pj: ev.compute_pj - mac_pj,
+        network_pj: ev.levels.iter().map(|l| l.network_pj).sum(),
+        membrane_pj,
+        energy_pj: ev.dynamic_pj,
+        cycles: ev.cycles,
+        bound: ev.bound,
+        temporal_cycles: layer.counts.cycles,
+    })
+}
