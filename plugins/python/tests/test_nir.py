@@ -67,6 +67,31 @@ def test_a_graph_built_with_nir_imports_with_gains_folded_into_the_weights(tmp_p
     assert any("dt = 0.0001" in n for n in imported.notes)
 
 
+def test_cuba_lif_and_a_leaky_integrator_readout_import_with_what_they_lose_noted(tmp_path):
+    rng = np.random.default_rng(1)
+    fc1 = rng.normal(size=(8, 16)).astype(np.float32)
+    fc2 = rng.normal(size=(4, 8)).astype(np.float32)
+    g = nir.NIRGraph(nodes={
+        "input": nir.Input(input_type=np.array([16])),
+        "fc1": nir.Affine(weight=fc1, bias=np.zeros(8, dtype=np.float32)),
+        "cuba": nir.CubaLIF(tau_syn=np.full(8, 5e-4), tau_mem=np.full(8, 1e-3), r=np.full(8, 10.0),
+                            v_leak=np.zeros(8), v_threshold=np.full(8, 2.0), w_in=np.full(8, 0.5)),
+        "fc2": nir.Linear(weight=fc2),
+        "li": nir.LI(tau=np.full(4, 1e-3), r=np.ones(4), v_leak=np.zeros(4)),
+        "out": nir.Output(output_type=np.array([4])),
+    }, edges=[("input", "fc1"), ("fc1", "cuba"), ("cuba", "fc2"), ("fc2", "li"), ("li", "out")], type_check=False)
+    imported = sn.load(g, dt=1e-4, weights=tmp_path / "w.safetensors")
+    # dt/τ_mem = 0.1: leak 0.9; input gain dt·R·w_in/τ_mem = 0.5 goes into fc1's weights.
+    assert imported.neuron["neuron"] == "lif" and imported.neuron["leak"] == pytest.approx(0.9)
+    layers = {l["name"]: l for l in imported.workload.params["layers"]}
+    assert layers["fc1"]["neuron"] and not layers["fc2"].get("neuron")
+    w = need("safetensors.numpy").load_file(str(tmp_path / "w.safetensors"))
+    assert np.allclose(w["fc1.weight"], 0.5 * fc1 * 2.0 / imported.neuron["threshold"], rtol=1e-6)
+    assert np.allclose(w["fc2.weight"], fc2, rtol=1e-6)
+    assert any("`cuba`" in n and "synaptic current" in n for n in imported.notes)
+    assert any("`li` (LI)" in n and "readout" in n for n in imported.notes)
+
+
 @pytest.mark.parametrize("node, message", [
     (nir.Delay(delay=np.ones(4)), "node `odd` \\(Delay\\): synaptic delays"),
     (nir.Threshold(threshold=np.ones(4)), "node `odd` \\(Threshold\\): a stateless threshold"),

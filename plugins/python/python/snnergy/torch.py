@@ -633,6 +633,8 @@ class _LayerRecord:
         self.counts: Optional[torch.Tensor] = None  # per neuron of the current batch
         self.batch_steps: List[torch.Tensor] = []  # spikes per step of the current batch
         self.calls = 0
+        self.per_sample = 0  # neurons of the layer per image
+        self.multi_step_dims = 0  # dims of a multi-step output, [T, batch, …]
 
 
 def _batches(loader: Iterable) -> Iterable[torch.Tensor]:
@@ -699,10 +701,14 @@ def record(model: nn.Module, loader: Iterable, timesteps: int, *, loop: str = "o
         raise TraceError(f"neuron layer(s) {', '.join(missing)} have no neuron module to record (a functional "
                          f"activation such as F.relu has no hook); use a module (nn.ReLU or a spiking neuron)")
     neurons = {l.name: l.neurons for l in net.layers}
+    # Looked up once: the hook runs every step of every batch.
+    for rec in records.values():
+        rec.per_sample = neurons[rec.layer]
+        rec.multi_step_dims = _out_dims(net, rec.layer) + 2
 
     def hook(mod, inp, out, rec: _LayerRecord):
         o = _first(out).detach()
-        per_sample = neurons[rec.layer]
+        per_sample = rec.per_sample
         if o.numel() % per_sample:
             raise TraceError(f"`{rec.module}` emits {tuple(o.shape)}, not a multiple of layer `{rec.layer}`'s "
                              f"{per_sample} neurons")
@@ -714,7 +720,7 @@ def record(model: nn.Module, loader: Iterable, timesteps: int, *, loop: str = "o
         steps_here = 1
         rows = o.reshape(-1, per_sample)
         # A multi-step module returns [T, batch, …]: one call covers every step.
-        multi = o.dim() == _out_dims(net, rec.layer) + 2 and o.shape[0] == timesteps
+        multi = o.dim() == rec.multi_step_dims and o.shape[0] == timesteps
         if multi:
             steps_here = timesteps
             per_step = o.reshape(timesteps, -1, per_sample)
@@ -723,7 +729,7 @@ def record(model: nn.Module, loader: Iterable, timesteps: int, *, loop: str = "o
         else:
             counts = rows
             # Kept as tensors until the batch ends: no synchronization inside the step loop.
-            rec.batch_steps.append(rows.sum())
+            rec.batch_steps.append(o.sum())
         rec.calls += steps_here
         if per_neuron == 0:
             return None
