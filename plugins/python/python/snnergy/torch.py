@@ -717,31 +717,32 @@ def record(model: nn.Module, loader: Iterable, timesteps: int, *, loop: str = "o
             if not ok:
                 raise TraceError(f"`{rec.module}` ({type(mod).__name__}) emits values other than 0 and 1: it is not a "
                                  f"spiking neuron, so record() cannot count its spikes")
-        steps_here = 1
         rows = o.reshape(-1, per_sample)
         # A multi-step module returns [T, batch, …]: one call covers every step.
         multi = o.dim() == rec.multi_step_dims and o.shape[0] == timesteps
         if multi:
-            steps_here = timesteps
             per_step = o.reshape(timesteps, -1, per_sample)
             counts = per_step.sum(0)
             rec.batch_steps.extend(per_step.sum(dim=(1, 2)).unbind(0))
+            rec.calls += timesteps
         else:
             counts = rows
-            # Kept as tensors until the batch ends: no synchronization inside the step loop.
+            rec.calls += 1
+        if per_neuron != 0:
+            if per_neuron is not None:
+                # Batch rows are contiguous: the first images are a view, not a copy.
+                counts = counts[:per_neuron]
+            # One pass over the spikes per step: accumulate in place into a buffer of our own
+            # (the module's output must not be touched).
+            if rec.counts is None:
+                rec.counts = counts.to(torch.float32, copy=True)
+            else:
+                rec.counts.add_(counts)
+        if not multi:
+            # After the per-neuron counts, so that the images they just read are still in cache
+            # when the sum starts with them. Kept as a tensor until the batch ends: no
+            # synchronization inside the step loop.
             rec.batch_steps.append(o.sum())
-        rec.calls += steps_here
-        if per_neuron == 0:
-            return None
-        if per_neuron is not None:
-            # Batch rows are contiguous: the first images are a view, not a copy.
-            counts = counts[:per_neuron]
-        # One pass over the spikes per step: accumulate in place into a buffer of our own
-        # (the module's output must not be touched).
-        if rec.counts is None:
-            rec.counts = counts.to(torch.float32, copy=True)
-        else:
-            rec.counts.add_(counts)
         return None
 
     handles = [modules[name].register_forward_hook(lambda mod, i, o, rec=rec: hook(mod, i, o, rec))
