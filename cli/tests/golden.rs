@@ -4,7 +4,9 @@
 //!
 //! The pipelines are copied into a scratch folder and made hermetic: the engine reads the
 //! committed Fashion-MNIST fixture (300 test images, standing in for both splits) instead of
-//! Debian's data set, and the training pipeline trains one short epoch on it. Everything else
+//! Debian's data set, and the training pipeline trains one short epoch on it. The engine runs
+//! with portable matrix products (`SNNERGY_PORTABLE_MATH=1`), which give the same bits on every
+//! CPU; its default GEMM kernels depend on the CPU's vector units and caches. Everything else
 //! is as shipped.
 //!
 //! An intentional change of the output is accepted by rerunning with `SNNERGY_BLESS=1`:
@@ -150,6 +152,7 @@ fn check(name: &str) {
         .arg("--out")
         .arg(&out)
         .current_dir(&dir)
+        .env("SNNERGY_PORTABLE_MATH", "1")
         .output()
         .unwrap();
     assert!(

@@ -53,6 +53,11 @@
 //! - The dense and event-driven kernels sum the same terms in a different order: on a weight
 //!   grid they give bit-identical membranes and spikes (tested); with full-precision weights
 //!   they may differ where a membrane lands within rounding of θ.
+//! - The GEMM crate chooses its kernel and blocking from the CPU, so runs with full-precision
+//!   weights, and training, can differ in the last bits from one CPU model to another (a few
+//!   spikes in millions on the shipped network); [`matmul::set_portable`] or
+//!   `SNNERGY_PORTABLE_MATH=1` gives the same bits on every CPU at a few times the cost of the
+//!   dense products.
 
 #![warn(missing_docs)]
 

@@ -6,8 +6,40 @@
 //! products, and as fast on the weight-gradient ones. The callers parallelize over images
 //! themselves, so the product never spawns threads: `Parallelism::None` keeps every value's
 //! summation order fixed, whatever the thread count.
+//!
+//! That order is fixed on one machine only: the crate picks its kernel (AVX2 or AVX-512, fused
+//! multiply-adds) and its blocking of the inner dimension from the CPU and its caches, so the
+//! same network can fire a few spikes differently, and train to slightly different weights, on
+//! another CPU. [`set_portable`] (or `SNNERGY_PORTABLE_MATH=1` in the environment) switches to
+//! products that sum every value from its first term to its last with separate multiplies and
+//! adds, vectorized only across output columns: the same bits on every CPU, at a few times the
+//! cost of the GEMM. Golden outputs of engine runs are checked that way.
+
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU8, Ordering};
 
 use gemm::{Parallelism, gemm};
+
+/// 0: not decided yet (read the environment), 1: the GEMM crate, 2: portable products.
+static MODE: AtomicU8 = AtomicU8::new(0);
+
+/// Makes every later matrix product portable (bit-identical on every CPU) or fast.
+pub fn set_portable(on: bool) {
+    MODE.store(if on { 2 } else { 1 }, Ordering::Relaxed);
+}
+
+/// Whether matrix products are portable: [`set_portable`], else `SNNERGY_PORTABLE_MATH` set to
+/// anything but `0` or nothing.
+pub fn portable() -> bool {
+    static FROM_ENV: OnceLock<bool> = OnceLock::new();
+    match MODE.load(Ordering::Relaxed) {
+        1 => false,
+        2 => true,
+        _ => *FROM_ENV.get_or_init(|| {
+            std::env::var_os("SNNERGY_PORTABLE_MATH").is_some_and(|v| !v.is_empty() && v != "0")
+        }),
+    }
+}
 
 /// A strided matrix: element (r, c) is `data[r·rs + c·cs]`.
 #[derive(Clone, Copy, Debug)]
@@ -108,6 +140,10 @@ pub unsafe fn matmul_raw(a: MatRef<'_>, b: MatRef<'_>, c: *mut f32, c_rs: usize,
         }
         return;
     }
+    if portable() {
+        // SAFETY: as for the GEMM below.
+        return unsafe { portable_raw(a, b, c, c_rs, accumulate) };
+    }
     // SAFETY: a and b lie inside their slices; c is valid and exclusive (the contract). The
     // crate computes dst = alpha·dst + beta·lhs·rhs, reading dst only when asked to.
     unsafe {
@@ -133,6 +169,74 @@ pub unsafe fn matmul_raw(a: MatRef<'_>, b: MatRef<'_>, c: *mut f32, c_rs: usize,
             Parallelism::None,
         )
     }
+}
+
+/// The portable product: per output row, `acc[j] = ((a[i,0]·b[0,j] + a[i,1]·b[1,j]) + …)` in
+/// that order, then `c = c + acc` or `c = acc`, as the GEMM does with its registers. Rows of
+/// `b` are read contiguously (copied once when `b` is column-major), so the loop over `j`
+/// vectorizes without changing any value's order.
+///
+/// # Safety
+/// As [`matmul_raw`].
+unsafe fn portable_raw(a: MatRef<'_>, b: MatRef<'_>, c: *mut f32, c_rs: usize, accumulate: bool) {
+    let (m, n, k) = (a.rows, b.cols, a.cols);
+    let packed: Vec<f32>;
+    let (rows, rs) = if b.cs == 1 {
+        (b.data, b.rs)
+    } else {
+        packed = (0..k)
+            .flat_map(|kk| (0..n).map(move |j| b.data[kk * b.rs + j * b.cs]))
+            .collect();
+        (&packed[..], n)
+    };
+    let mut acc = vec![0.0f32; n];
+    let mut a_row = vec![0.0f32; k];
+    for i in 0..m {
+        acc.fill(0.0);
+        for (kk, x) in a_row.iter_mut().enumerate() {
+            *x = a.data[i * a.rs + kk * a.cs];
+        }
+        axpy_rows(&mut acc, rows, rs, &a_row);
+        // SAFETY: row i of c lies inside the destination (the function's contract).
+        let dst = unsafe { std::slice::from_raw_parts_mut(c.add(i * c_rs), n) };
+        if accumulate {
+            dst.iter_mut().zip(&acc).for_each(|(d, v)| *d += v);
+        } else {
+            dst.copy_from_slice(&acc);
+        }
+    }
+}
+
+/// `acc[j] += a[kk]·rows[kk·rs + j]` for kk in order.
+fn axpy_rows(acc: &mut [f32], rows: &[f32], rs: usize, a: &[f32]) {
+    crate::ops::dispatch!(
+        axpy_rows_generic,
+        axpy_rows_avx2,
+        axpy_rows_avx512,
+        (acc, rows, rs, a)
+    )
+}
+
+#[inline(always)]
+fn axpy_rows_generic(acc: &mut [f32], rows: &[f32], rs: usize, a: &[f32]) {
+    let n = acc.len();
+    for (kk, &x) in a.iter().enumerate() {
+        let row = &rows[kk * rs..kk * rs + n];
+        // Separate multiply and add: Rust never fuses them, so every CPU rounds alike.
+        acc.iter_mut().zip(row).for_each(|(s, w)| *s += x * w);
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn axpy_rows_avx2(acc: &mut [f32], rows: &[f32], rs: usize, a: &[f32]) {
+    axpy_rows_generic(acc, rows, rs, a)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+fn axpy_rows_avx512(acc: &mut [f32], rows: &[f32], rs: usize, a: &[f32]) {
+    axpy_rows_generic(acc, rows, rs, a)
 }
 
 #[cfg(test)]
@@ -180,6 +284,35 @@ mod tests {
             }
             matmul(am, bm, &mut c, n + 3, false);
             assert_eq!(c[0] as f64, want[0]);
+        }
+    }
+
+    #[test]
+    fn portable_products_sum_each_value_in_order_and_match_the_definition_on_exact_data() {
+        let (m, n, k) = (7, 33, 21);
+        let a: Vec<f32> = (0..m * k).map(|i| ((i * 7) % 13) as f32 - 6.0).collect();
+        let b: Vec<f32> = (0..k * n)
+            .map(|i| ((i * 5) % 11) as f32 * 0.1 - 0.5)
+            .collect();
+        for tb in [false, true] {
+            let bm = if tb {
+                MatRef::rows(&b, n, k).t()
+            } else {
+                MatRef::rows(&b, k, n)
+            };
+            let am = MatRef::rows(&a, m, k);
+            let mut c = vec![2.0f32; m * n];
+            // SAFETY: c holds the m × n product with row stride n and is borrowed exclusively.
+            unsafe { portable_raw(am, bm, c.as_mut_ptr(), n, true) };
+            for r in 0..m {
+                for j in 0..n {
+                    let mut s = 0.0f32;
+                    for kk in 0..k {
+                        s += a[r * k + kk] * bm.data[kk * bm.rs + j * bm.cs];
+                    }
+                    assert_eq!(c[r * n + j].to_bits(), (2.0 + s).to_bits());
+                }
+            }
         }
     }
 }
