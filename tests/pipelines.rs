@@ -4,7 +4,8 @@
 use crate::util as common;
 use snnergy::report::Render as _;
 
-use snnergy::core::report::BreakEvenStatus;
+use snnergy::core::MeanLevel;
+use snnergy::core::report::{BreakEvenStatus, Verdict};
 
 #[test]
 fn shipped_hardware_pipelines_run_and_state_verdicts_assumptions_and_prices() {
@@ -31,7 +32,14 @@ fn shipped_hardware_pipelines_run_and_state_verdicts_assumptions_and_prices() {
                     .collect();
                 assert!(!rows.is_empty(), "{file}: no break-even for {a} at T = {t}");
                 for b in rows {
-                    assert_eq!(b.status, BreakEvenStatus::Crossing, "{file}: {b:?}");
+                    // Twin-consistent: the crossing, if any, is at its own twin, and the
+                    // break-even also reads as a mean level at the activity's rate.
+                    assert_eq!(b.twin, "consistent", "{file}: {b:?}");
+                    if b.status == BreakEvenStatus::Crossing {
+                        let level = b.mean_level.unwrap();
+                        assert!((1.0..=t as f64).contains(&level), "{file}: {b:?}");
+                    }
+                    assert!(b.level_rate > 0.0, "{file}: {b:?}");
                 }
             }
         }
@@ -65,31 +73,34 @@ fn shipped_hardware_pipelines_run_and_state_verdicts_assumptions_and_prices() {
 
 #[test]
 fn sensitivity_flags_a_verdict_that_flips_within_the_range() {
-    // 7.2 % lies just below the spatial model's break-even (7.33 %): halving the link price
-    // moves the break-even below it, so the verdict flips; the add price cannot.
-    let mut p = common::shipped("vgg16-cifar10.toml", &[6], 0);
+    // ResNet18 on the classical accelerator at T = 6 and 0.05 %: the SNN beats a twin whose
+    // non-zero activations average fewer than about 4.6 spikes, so at L̄ = 3.2 it wins and
+    // ×1.5 on L̄ (4.8) flips it.
+    let mut p = common::shipped("resnet18-imagenet.toml", &[6], 0);
+    p.settings.mean_level = MeanLevel::Fixed(3.2);
+    p.architectures.retain(|a| a.label == "classical");
     let registry = snnergy::registry().unwrap();
     let text = std::fs::read_to_string(
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("pipelines/vgg16-cifar10.toml"),
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("pipelines/resnet18-imagenet.toml"),
     )
     .unwrap()
-    .replace("spike_rates = [0.05]", "spike_rates = [0.072]");
+    .replace("spike_rates = [0.05]", "spike_rates = [0.0005]");
     let q = snnergy::analysis::Pipeline::from_toml(&text, None, &registry).unwrap();
     p.activity = q.activity;
-    p.architectures.retain(|a| a.label == "spatial");
     let report = p.run_with(Some(&registry)).unwrap();
     let t = &report.sensitivity[0];
-    assert!(t.nominal.snn_wins);
-    let link = t.rows.iter().find(|r| r.name == "link").unwrap();
-    assert!(link.flips, "{link:?}");
-    assert!(!link.low.as_ref().unwrap().snn_wins);
+    assert_eq!(t.nominal.verdict, Verdict::SnnWins, "{t:?}");
+    let level = t.rows.iter().find(|r| r.name == "mean level L̄").unwrap();
+    assert_eq!(level.kind, "twin");
+    assert!(level.flips, "{level:?}");
+    assert_eq!(level.high.as_ref().unwrap().verdict, Verdict::SnnLoses);
     let add = t.rows.iter().find(|r| r.name == "add").unwrap();
     assert!(!add.flips);
     // Parameters were rebuilt through the registry.
     assert!(
         t.rows
             .iter()
-            .any(|r| r.kind == "parameter" && r.name == "link_hops")
+            .any(|r| r.kind == "parameter" && r.name == "weight_buffer_kib")
     );
     assert!(
         report.verdicts()[0].contains("fragile"),
@@ -101,7 +112,7 @@ fn sensitivity_flags_a_verdict_that_flips_within_the_range() {
     // Without a registry only prices are varied, and the report says so.
     let report = p.run_with(None).unwrap();
     let t = &report.sensitivity[0];
-    assert!(t.rows.iter().all(|r| r.kind == "price"));
+    assert!(t.rows.iter().all(|r| r.kind == "price" || r.kind == "twin"));
     assert!(t.notes.iter().any(|n| n.contains("no registry")));
 }
 

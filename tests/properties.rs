@@ -9,7 +9,8 @@ use snnergy::archs::{PaperV1, PaperV1Config, PaperVariant, tables};
 use snnergy::core::activity::OperatingPoint;
 use snnergy::core::report::BreakEvenStatus;
 use snnergy::core::{
-    AnalysisSettings, Architecture, EnergyModel, InputCoding, Network, ScaledModel, Workload,
+    AnalysisSettings, Architecture, EnergyModel, InputCoding, MeanLevel, Network, ScaledModel,
+    TwinMode, Workload,
 };
 use snnergy::models::{Custom, CustomLayer, ModelConfig, ResNet, ResNetDepth, Vgg, VggDepth};
 
@@ -156,9 +157,9 @@ proptest! {
         let prices: Arc<dyn EnergyModel> = Arc::new(table);
         let net = networks().remove(0);
         let pipeline = Pipeline::builder()
-            .settings(AnalysisSettings { sweep_points: 0, ..settings(t) })
+            .settings(AnalysisSettings { sweep_points: 0, twin: TwinMode::FixedNonzero, ..settings(t) })
             .workload("vgg16", Box::new(Vgg::new(VggDepth::Vgg16, ModelConfig::default())))
-            .activity(Uniform { spike_rates: vec![0.1], sparsity: vec![], nonzero: rho })
+            .activity(Uniform { spike_rates: vec![0.1], sparsity: vec![], nonzero: Some(rho) })
             .architecture("arch", arch(variant), prices.clone())
             .build()
             .unwrap();
@@ -171,6 +172,39 @@ proptest! {
             let mut ev = Evaluator::new("a", &arch as &dyn Architecture, prices.as_ref(), &net, InputCoding::Direct);
             let e_snn = ev.total(&s.snn_format(t), &OperatingPoint::uniform(&net, r, rho)).unwrap();
             let e_base = ev.total(&s.baseline_format(t), &OperatingPoint::uniform(&net, r, rho)).unwrap();
+            prop_assert!((e_snn - e_base).abs() <= 1e-9 * e_base, "{e_snn} vs {e_base} at r = {r}");
+        }
+    }
+
+    #[test]
+    fn the_twin_consistent_break_even_gives_equal_energies_at_its_own_twin(
+        t in 2u32..17,
+        level in 0.2f64..1.0,
+        classical in any::<bool>(),
+    ) {
+        let variant = if classical { PaperVariant::Classical } else { PaperVariant::Spatial };
+        let prices: Arc<dyn EnergyModel> = Arc::new(tables::paper_v1());
+        let net = networks().remove(0);
+        let s = AnalysisSettings { sweep_points: 0, mean_level: MeanLevel::PerStep(level), ..settings(t) };
+        let pipeline = Pipeline::builder()
+            .settings(s.clone())
+            .workload("vgg16", Box::new(Vgg::new(VggDepth::Vgg16, ModelConfig::default())))
+            .activity(Uniform { spike_rates: vec![0.05], sparsity: vec![], nonzero: None })
+            .architecture("arch", arch(variant), prices.clone())
+            .build()
+            .unwrap();
+        let report = pipeline.run().unwrap();
+        let b = &report.breakeven[0];
+        if b.status == BreakEvenStatus::Crossing {
+            let (r, rho) = (b.spike_rate.unwrap(), b.nonzero.unwrap());
+            // The twin at the crossing has ρ = r·T/L̄ and L̄ is what the report says.
+            prop_assert!((rho - r * t as f64 / s.mean_level.at(t)).abs() <= 1e-9 || b.twin_clamped);
+            prop_assert!((b.mean_level.unwrap() - r * t as f64 / rho).abs() <= 1e-9);
+            let arch = arch(variant);
+            let mut ev = Evaluator::new("a", &arch as &dyn Architecture, prices.as_ref(), &net, InputCoding::Direct);
+            let p = OperatingPoint::uniform(&net, r, rho);
+            let e_snn = ev.total(&s.snn_format(t), &p).unwrap();
+            let e_base = ev.total(&s.baseline_format(t), &p).unwrap();
             prop_assert!((e_snn - e_base).abs() <= 1e-9 * e_base, "{e_snn} vs {e_base} at r = {r}");
         }
     }

@@ -5,6 +5,7 @@ mod bad_input;
 mod embedding;
 mod examples;
 mod figures;
+mod honest;
 mod paper_v1;
 mod pipelines;
 mod plugins;

@@ -36,6 +36,12 @@ pub fn shipped(name: &str, timesteps: &[u32], sweep_points: u32) -> Pipeline {
     let mut p = Pipeline::from_file(&path, &registry).unwrap();
     p.settings.timesteps = timesteps.to_vec();
     p.settings.sweep_points = sweep_points;
+    if p.settings
+        .headline_timesteps
+        .is_some_and(|h| !timesteps.contains(&h))
+    {
+        p.settings.headline_timesteps = None;
+    }
     p
 }
 

@@ -113,7 +113,7 @@ pub(crate) struct Dims {
     pub op: Op,
     /// Output neurons N.
     pub n: f64,
-    /// Synapses S = N·F (for an add: its input elements).
+    /// Synapses S: valid taps, padding excluded (for an add: its input elements).
     pub s: f64,
     /// Stored weights W.
     pub w: f64,

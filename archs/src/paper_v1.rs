@@ -204,10 +204,12 @@ impl Architecture for PaperV1 {
         // The closed forms have no analog input: a direct-coded first layer is priced as if
         // its input fired at the layer's own rate (equal to every other layer's under a
         // uniform assumption).
+        // They are written per synapse with the network's spike rate: the rate of the neurons
+        // feeding the layer, not the events a pool between them forwards.
         let (rate, nonzero) = if activity.analog_input {
             (activity.output_rate, activity.output_nonzero)
         } else {
-            (activity.input_rate, activity.input_nonzero)
+            (activity.source_rate, activity.source_nonzero)
         };
         let rho = self.config.rho.unwrap_or(nonzero);
         let sram = (self.config.sram_kib * 1024.0) as u64;

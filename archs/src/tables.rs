@@ -598,12 +598,20 @@ pub fn horowitz_45nm() -> PriceTable {
         }),
         noc_dense: None,
         noc_event: None,
-        link: None,
+        link: Some(AccessPrice {
+            bits: 16,
+            pj: 0.46,
+            scaling: Scaling::PerBit,
+        }),
         composite: BTreeMap::new(),
         notes: BTreeMap::from([
             (
                 "compare".into(),
                 "not in the table: a comparator is priced as an adder of the same width (snnergy's assumption)".into(),
+            ),
+            (
+                "link".into(),
+                "not in the table: a 16-bit move to a neighbouring PE priced as two 8-bit MACs (2 × 0.23 pJ), Eyeriss's normalisation of inter-PE transfers (Chen et al., ISCA 2016; snnergy's derivation)".into(),
             ),
             (
                 "register".into(),
@@ -631,7 +639,11 @@ pub fn paper_v1() -> PriceTable {
         compare: vec![w(8, 0.03)],
         add_exponent: 1.0,
         mul_exponent: 2.0,
-        register: None,
+        register: Some(AccessPrice {
+            bits: 16,
+            pj: 0.23,
+            scaling: Scaling::PerBit,
+        }),
         sram: vec![SramPrice { capacity_kib: 0.0, bits: 64, pj: 20.0 }],
         sram_scaling: Scaling::PerAccess,
         dram: Some(AccessPrice {
@@ -650,10 +662,16 @@ pub fn paper_v1() -> PriceTable {
             (crate::paper_v1::CLASSICAL_SNN_EVENT.into(), 64.32),
             (crate::paper_v1::CLASSICAL_SNN_NEURON_STEP.into(), 64.35),
         ]),
-        notes: BTreeMap::from([(
-            "link".into(),
-            "one operand move between PEs, priced like an SRAM access as in the paper".into(),
-        )]),
+        notes: BTreeMap::from([
+            (
+                "link".into(),
+                "one operand move between PEs, priced like an SRAM access as in the paper".into(),
+            ),
+            (
+                "register".into(),
+                "not in the paper: one 16-bit register-file access priced as one of its MACs (0.2 + 0.03 pJ), Eyeriss's normalisation (Chen et al., ISCA 2016; snnergy's derivation)".into(),
+            ),
+        ]),
     }
 }
 

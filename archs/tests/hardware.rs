@@ -12,12 +12,12 @@ use snnergy_archs::{
     Classical, ClassicalConfig, DirectInput, LoopOrder, Neuromorphic, NeuromorphicConfig, PeMemory,
     Spatial, SpatialConfig,
 };
-use snnergy_core::Baseline;
 use snnergy_core::report::BreakEvenStatus;
 use snnergy_core::{
     ActionKind, Actions, AnalysisSettings, Architecture, Format, LayerActivity, Memory, Network,
     NetworkBuilder, Registry, Shape, Workload,
 };
+use snnergy_core::{Baseline, TwinMode};
 use snnergy_models::{ModelConfig, Vgg, VggDepth};
 
 fn vgg16() -> Network {
@@ -51,6 +51,8 @@ fn spiking(rate: f64) -> LayerActivity {
         output_rate: rate,
         output_nonzero: 0.45,
         analog_input: false,
+        source_rate: rate,
+        source_nonzero: 0.45,
     }
 }
 
@@ -83,10 +85,12 @@ fn breakeven_sparsity(
     baseline: Baseline,
     t: u32,
 ) -> f64 {
+    // The paper's regime: ρ held at 0.45 while the spike rate moves.
     let s = AnalysisSettings {
         timesteps: vec![t],
         baseline,
         sweep_points: 0,
+        twin: TwinMode::FixedNonzero,
         ..AnalysisSettings::default()
     };
     let slot = ArchSlot {
@@ -269,6 +273,8 @@ fn a_direct_coded_first_layer_computed_once_costs_less_than_every_step() {
         output_rate: 0.1,
         output_nonzero: 0.45,
         analog_input: true,
+        source_rate: 1.0,
+        source_nonzero: 1.0,
     };
     let price = |arch: &dyn Architecture| {
         let mut out = Actions::new();

@@ -16,18 +16,24 @@ pub struct BreakevenArgs {
     /// Architecture as TYPE[:key=value,…], repeatable (e.g. paper-v1:variant=spatial).
     #[arg(short, long = "arch", default_value = "paper-v1")]
     archs: Vec<String>,
-    /// Energy model type (see `snnergy list energy`).
-    #[arg(short, long, default_value = "horowitz-45nm")]
-    energy: String,
+    /// Energy model type pricing every architecture (see `snnergy list energy`); default: each
+    /// architecture's own table (classical: horowitz-45nm, spatial and paper-v1: paper-v1,
+    /// neuromorphic: yan-22nm).
+    #[arg(short, long)]
+    energy: Option<String>,
     /// Time steps: a number, a comma list or a range like 1..16.
     #[arg(short = 'T', long, default_value = "1..16")]
     timesteps: String,
     /// Baseline: capacity-matched (⌈log2(T+1)⌉-bit QNN) or ann8.
     #[arg(long, default_value = "capacity-matched")]
     baseline: String,
-    /// Baseline non-zero activation fraction ρ.
-    #[arg(long, default_value_t = 0.45)]
-    nonzero: f64,
+    /// Hold the baseline's non-zero fraction ρ at this value (`twin = "fixed-nonzero"`, the v1
+    /// paper's 0.45); without it ρ follows the spike rate, ρ = r·T/L̄.
+    #[arg(long)]
+    nonzero: Option<f64>,
+    /// Mean level L̄ of the twin's non-zero activations: a number, or a fraction of T like 0.5T.
+    #[arg(long)]
+    mean_level: Option<String>,
     /// Also compare at these spike rates (repeatable).
     #[arg(short = 'r', long = "spike-rate")]
     spike_rates: Vec<f64>,
@@ -79,6 +85,7 @@ fn flag_error(e: snnergy::core::Error) -> anyhow::Error {
                 ("analysis.timesteps", "--timesteps"),
                 ("analysis.baseline", "--baseline"),
                 ("analysis.input_coding", "--input-coding"),
+                ("analysis.mean_level", "--mean-level"),
                 ("workload", "--workload/--input"),
                 ("activity", "--spike-rate/--nonzero"),
                 ("energy", "--energy"),
@@ -108,6 +115,12 @@ pub fn breakeven(args: BreakevenArgs) -> anyhow::Result<()> {
         toml::Value::String(args.input_coding.clone()),
     );
     analysis.insert("sweep_points".into(), toml::Value::Integer(0));
+    if args.nonzero.is_some() {
+        analysis.insert("twin".into(), toml::Value::String("fixed-nonzero".into()));
+    }
+    if let Some(l) = &args.mean_level {
+        analysis.insert("mean_level".into(), toml_value(l));
+    }
     analysis.insert(
         "title".into(),
         toml::Value::String("snnergy breakeven".into()),
@@ -128,11 +141,15 @@ pub fn breakeven(args: BreakevenArgs) -> anyhow::Result<()> {
         "spike_rates".into(),
         toml::Value::Array(rates.iter().map(|r| toml::Value::Float(*r)).collect()),
     );
-    activity.insert("nonzero".into(), toml::Value::Float(args.nonzero));
+    if let Some(nz) = args.nonzero {
+        activity.insert("nonzero".into(), toml::Value::Float(nz));
+    }
     doc.insert("activity".into(), toml::Value::Table(activity));
-    let mut energy = toml::Table::new();
-    energy.insert("type".into(), toml::Value::String(args.energy.clone()));
-    doc.insert("energy".into(), toml::Value::Table(energy));
+    if let Some(e) = &args.energy {
+        let mut energy = toml::Table::new();
+        energy.insert("type".into(), toml::Value::String(e.clone()));
+        doc.insert("energy".into(), toml::Value::Table(energy));
+    }
     let mut archs = Vec::new();
     let mut labels = std::collections::HashSet::new();
     for spec in &args.archs {

@@ -2,7 +2,7 @@
 
 use comfy_table::{Cell, CellAlignment, Table, presets};
 use snnergy::core::Report;
-use snnergy::core::report::{BreakEvenStatus, ResultKey};
+use snnergy::core::report::{BreakEven, BreakEvenStatus, ResultKey};
 use snnergy::report::Render as _;
 
 fn table(header: &[&str]) -> Table {
@@ -32,6 +32,7 @@ pub fn print_report(report: &Report, all: bool) {
             "activity",
             "T",
             "spike rate",
+            "ρ",
             "SNN µJ",
             "baseline",
             "baseline µJ",
@@ -44,12 +45,13 @@ pub fn print_report(report: &Report, all: bool) {
                 Cell::new(&c.workload),
                 Cell::new(&c.operating_point),
                 right(c.timesteps.to_string()),
-                right(format!("{:.3} %", 100.0 * c.spike_rate)),
+                right(snnergy::report::pct(c.spike_rate)),
+                right(snnergy::report::sig(c.nonzero)),
                 right(format!("{:.4}", c.snn_pj * 1e-6)),
                 Cell::new(&c.baseline),
                 right(format!("{:.4}", c.baseline_pj * 1e-6)),
                 right(format!("{:.3}", c.ratio)),
-                Cell::new(if c.snn_wins { "SNN wins" } else { "SNN loses" }),
+                Cell::new(c.verdict.phrase()),
             ]);
         }
         if !all && report.settings.timesteps.len() > 1 {
@@ -59,54 +61,97 @@ pub fn print_report(report: &Report, all: bool) {
         print_shares(report, headline);
     }
     if !report.breakeven.is_empty() {
-        // One row per workload and T, one column per architecture: the shape people compare.
-        let mut archs: Vec<&str> = Vec::new();
-        let mut rows: Vec<(&str, u32)> = Vec::new();
-        for b in &report.breakeven {
-            if !archs.contains(&b.architecture.as_str()) {
-                archs.push(&b.architecture);
+        let t = breakeven_table(report, |b| match b.status {
+            BreakEvenStatus::Crossing => {
+                format!("{:.3} %", 100.0 * b.spike_rate.unwrap_or(0.0))
+                    + if b.twin_clamped { " *" } else { "" }
             }
-            if !rows.contains(&(b.workload.as_str(), b.timesteps)) {
-                rows.push((&b.workload, b.timesteps));
+            BreakEvenStatus::SnnNeverWins => "never wins".into(),
+            BreakEvenStatus::SnnAlwaysWins => "always wins".into(),
+            BreakEvenStatus::SnnWinsAbove => {
+                format!("wins above {:.3} %", 100.0 * b.spike_rate.unwrap_or(0.0))
             }
-        }
-        let mut header = vec!["workload", "T", "baseline"];
-        header.extend(archs.iter().copied());
-        let mut t = table(&header);
-        for (w, ts) in rows {
-            let mut cells = vec![Cell::new(w), right(ts.to_string())];
-            let mut baseline = String::new();
-            let mut values = Vec::new();
-            for a in &archs {
-                let b = report.breakeven_at(ResultKey {
-                    workload: w,
-                    architecture: a,
-                    timesteps: ts,
-                });
-                values.push(right(match b {
-                    None => "—".into(),
-                    Some(b) => {
-                        baseline = b.baseline.clone();
-                        match b.status {
-                            BreakEvenStatus::Crossing => {
-                                format!("{:.3} %", 100.0 * b.spike_rate.unwrap_or(0.0))
-                            }
-                            BreakEvenStatus::SnnNeverWins => "never wins".into(),
-                            BreakEvenStatus::SnnAlwaysWins => "always wins".into(),
-                        }
-                    }
-                }));
-            }
-            cells.push(Cell::new(baseline));
-            cells.extend(values);
-            t.add_row(cells);
-        }
+        });
+        outln!("Break-even spike rate (the SNN wins below it; required sparsity = 1 − rate):\n{t}");
+        outln!("{}\n", twin_note(report));
+        let t = breakeven_table(report, |b| match (b.level_status, b.level_breakeven) {
+            (BreakEvenStatus::Crossing, Some(l)) => format!("{l:.2}"),
+            (BreakEvenStatus::SnnAlwaysWins, _) => "> T".into(),
+            _ => "< 1: no twin".into(),
+        });
         outln!(
-            "Break-even spike rate (the SNN wins below it; required sparsity = 1 − rate):\n{t}\n"
+            "Break-even mean level L̄* at the activity's spike rate (the SNN wins while its twin's non-zero activations average fewer spikes):\n{t}\n"
         );
+    }
+    for w in &report.warnings {
+        outln!("warning: {w}");
+    }
+    if !report.warnings.is_empty() {
+        outln!();
     }
     for v in report.verdicts() {
         outln!("- {}", v.replace("**", ""));
+    }
+}
+
+/// One row per workload and T, one column per architecture (the shape people compare), each
+/// cell `cell` of that break-even row.
+fn breakeven_table(report: &Report, cell: impl Fn(&BreakEven) -> String) -> Table {
+    let mut archs: Vec<&str> = Vec::new();
+    let mut rows: Vec<(&str, u32)> = Vec::new();
+    for b in &report.breakeven {
+        if !archs.contains(&b.architecture.as_str()) {
+            archs.push(&b.architecture);
+        }
+        if !rows.contains(&(b.workload.as_str(), b.timesteps)) {
+            rows.push((&b.workload, b.timesteps));
+        }
+    }
+    let mut header = vec!["workload", "T", "baseline"];
+    header.extend(archs.iter().copied());
+    let mut t = table(&header);
+    for (w, ts) in rows {
+        let mut cells = vec![Cell::new(w), right(ts.to_string())];
+        let mut baseline = String::new();
+        let mut values = Vec::new();
+        for a in &archs {
+            let b = report.breakeven_at(ResultKey {
+                workload: w,
+                architecture: a,
+                timesteps: ts,
+            });
+            values.push(right(match b {
+                None => "—".into(),
+                Some(b) => {
+                    baseline = b.baseline.clone();
+                    cell(b)
+                }
+            }));
+        }
+        cells.push(Cell::new(baseline));
+        cells.extend(values);
+        t.add_row(cells);
+    }
+    t
+}
+
+/// How the baseline's ρ moved along the break-even search.
+fn twin_note(report: &Report) -> String {
+    use snnergy::core::TwinMode;
+    let s = &report.settings;
+    let clamped = if report.breakeven.iter().any(|b| b.twin_clamped) {
+        " (* the twin bound clamps ρ to 1 there)"
+    } else {
+        ""
+    };
+    match s.twin {
+        TwinMode::Consistent => format!(
+            "The baseline's non-zero fraction follows the spike rate: ρ = r·T/L̄, L̄ = {} where not measured{clamped}.",
+            s.mean_level.to_text()
+        ),
+        TwinMode::FixedNonzero => {
+            "The baseline's non-zero fraction is held fixed (twin = \"fixed-nonzero\").".to_string()
+        }
     }
 }
 

@@ -79,7 +79,7 @@ fn run_json_follows_the_documented_schema() {
     );
     assert!(out.status.success(), "{}", text(&out.stderr));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("stdout is JSON");
-    assert_eq!(v["schema"], 1);
+    assert_eq!(v["schema"], 2);
     let c = &v["comparisons"][0];
     for key in [
         "architecture",
@@ -152,6 +152,8 @@ fn breakeven_from_flags_answers_without_a_file() {
             "6",
             "--baseline",
             "ann8",
+            "--nonzero",
+            "0.45",
             "--json",
         ],
         &repo(),
@@ -159,7 +161,7 @@ fn breakeven_from_flags_answers_without_a_file() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let r = v["breakeven"][0]["spike_rate"].as_f64().unwrap();
-    // ρ from the activity (0.45), F = 2395: (0.45·20.23 − 6·40.06/2395) / (6·20.03).
+    // ρ held at the paper's 0.45, F = 2395: (0.45·20.23 − 6·40.06/2395) / (6·20.03).
     let expected = (0.45 * 20.23 - 6.0 * 40.06 / 2395.0) / (6.0 * 20.03);
     assert!((r - expected).abs() < 1e-9, "{r} vs {expected}");
     assert!(v["comparisons"].as_array().unwrap().is_empty());

@@ -86,7 +86,7 @@ fn engine_command_prints_rates_and_writes_a_profile_from_saved_weights() {
     );
     let csv = std::fs::read_to_string(&profile).unwrap();
     assert!(
-        csv.starts_with("layer,spike_rate,nonzero,neurons,spikes,timesteps"),
+        csv.starts_with("layer,spike_rate,nonzero,mean_level,neurons,spikes,timesteps"),
         "{csv}"
     );
     assert!(csv.contains("conv1,") && csv.contains(",3136,"), "{csv}");

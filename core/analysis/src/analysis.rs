@@ -15,10 +15,14 @@ use snnergy_core::format::Format;
 use snnergy_core::network::{InputCoding, Network};
 use snnergy_core::report::{
     AccessCounts, ArchitectureSummary, BreakEven, BreakEvenStatus, ByAccess, ByCategory, ByClass,
-    Comparison, LayerComparison, Measured, Metrics, PriceRow, Report, SourceRow, Sweep,
+    Comparison, LayerComparison, Measured, Metrics, PriceRow, Report, SourceRow, Sweep, Verdict,
     WorkloadSummary,
 };
-use snnergy_core::settings::{AnalysisSettings, Baseline, NeuronModel};
+use snnergy_core::settings::{AnalysisSettings, Baseline, NeuronModel, TwinMode};
+
+use crate::twin::{
+    Family, LevelBreakEven, level_breakeven, mean_level as twin_mean_level, twin_exists,
+};
 use snnergy_core::traits::{ActivityContext, ActivitySource, Architecture, Assumption};
 
 /// An architecture with the energy model that prices it.
@@ -103,6 +107,11 @@ impl<'a> Evaluator<'a> {
     /// Layer evaluations performed so far (one layer × format × architecture each).
     pub fn evaluations(&self) -> u64 {
         self.evaluations
+    }
+
+    /// The network it evaluates.
+    pub fn network(&self) -> &'a Network {
+        self.network
     }
 
     /// Every price looked up so far.
@@ -199,7 +208,14 @@ impl<'a> Evaluator<'a> {
             }
             total += layer_total;
         }
-        if !(total.is_finite() && total > 0.0) {
+        // A silent network (no spikes, or no non-zero activation, as break-even searches
+        // under twin consistency start from) may cost nothing on a model that charges only
+        // per event; anything else that costs nothing is a broken model.
+        let silent = match format {
+            Format::Snn(_) => point.mean_spike_rate(self.network) == 0.0,
+            Format::Qnn(_) => point.mean_nonzero(self.network) == 0.0,
+        };
+        if !(total.is_finite() && (total > 0.0 || (silent && total == 0.0))) {
             return Err(Error::InvalidResult(format!(
                 "architecture `{}` gives {total} pJ for network `{}` ({}): an inference cannot cost nothing; check the architecture's actions and the prices",
                 self.label,
@@ -217,38 +233,42 @@ impl<'a> Evaluator<'a> {
 /// Where the SNN's energy crosses the baseline's along a one-parameter family of activity.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Crossing {
-    /// The SNN costs more even with no spikes at all.
+    /// The SNN costs more all along the family.
     NeverWins,
-    /// The SNN costs less even at the highest activity of the family.
+    /// The SNN costs less all along the family.
     AlwaysWins,
-    /// The SNN stops winning at `alpha`.
+    /// The SNN wins up to `alpha` and stops winning there.
     At(f64),
+    /// The SNN loses up to `alpha` and wins beyond it: a baseline whose cost grows faster
+    /// with activity than the SNN's (twin consistency can do that) is overtaken.
+    WinsAbove(f64),
 }
 
-/// Finds the smallest `alpha` in `[0, alpha_max]` where `g(alpha) = E_snn − E_baseline` turns
-/// positive. Works for any architecture: a coarse scan brackets the first sign change (so a
-/// non-monotone curve still yields its first crossing) and bisection refines it.
+/// Finds the first `alpha` in `[0, alpha_max]` where the sign of `g(alpha) = E_snn −
+/// E_baseline` changes. Works for any architecture: a coarse scan brackets the first sign
+/// change (so a non-monotone curve still yields its first crossing) and bisection refines it.
 pub fn find_crossing(
     alpha_max: f64,
     mut g: impl FnMut(f64) -> Result<f64, Error>,
 ) -> Result<Crossing, Error> {
     const SCAN: usize = 32;
-    let g0 = g(0.0)?;
-    if g0 > 0.0 {
-        return Ok(Crossing::NeverWins);
-    }
+    let wins_at_zero = g(0.0)? <= 0.0;
     let mut lo = 0.0;
     let mut hi = None;
     for i in 1..=SCAN {
         let a = alpha_max * i as f64 / SCAN as f64;
-        if g(a)? > 0.0 {
+        if (g(a)? <= 0.0) != wins_at_zero {
             hi = Some(a);
             break;
         }
         lo = a;
     }
     let Some(mut hi) = hi else {
-        return Ok(Crossing::AlwaysWins);
+        return Ok(if wins_at_zero {
+            Crossing::AlwaysWins
+        } else {
+            Crossing::NeverWins
+        });
     };
     // Bisection to the resolution of f64: 64 halvings of a bracket of at most alpha_max.
     for _ in 0..64 {
@@ -256,49 +276,21 @@ pub fn find_crossing(
         if mid <= lo || mid >= hi {
             break;
         }
-        if g(mid)? > 0.0 {
-            hi = mid;
-        } else {
+        if (g(mid)? <= 0.0) == wins_at_zero {
             lo = mid;
+        } else {
+            hi = mid;
         }
     }
-    Ok(Crossing::At(0.5 * (lo + hi)))
+    let a = 0.5 * (lo + hi);
+    Ok(if wins_at_zero {
+        Crossing::At(a)
+    } else {
+        Crossing::WinsAbove(a)
+    })
 }
 
-/// The normalized shape of a point for break-even search: rates divided by the largest, so
-/// `alpha` walks from silence to the highest layer firing every step. A point with no spikes
-/// at all uses a uniform shape.
-pub fn activity_shape(network: &Network, point: &OperatingPoint) -> (OperatingPoint, f64) {
-    let explicit_rates = || {
-        point
-            .layers
-            .iter()
-            .zip(&point.explicit)
-            .zip(&network.layers)
-            .filter(|((_, e), l)| **e && l.neuron)
-            .map(|((r, _), _)| r.spike_rate)
-    };
-    let max = explicit_rates().fold(0.0_f64, f64::max);
-    if max <= 0.0 {
-        let mut shape = point.clone();
-        for (r, l) in shape.layers.iter_mut().zip(&network.layers) {
-            if l.neuron {
-                r.spike_rate = 1.0;
-            }
-        }
-        shape.input.spike_rate = 1.0;
-        return (shape, 1.0);
-    }
-    let min_positive = explicit_rates()
-        .filter(|r| *r > 0.0)
-        .fold(f64::INFINITY, f64::min);
-    let mut shape = point.clone();
-    for r in &mut shape.layers {
-        r.spike_rate /= max;
-    }
-    shape.input.spike_rate /= max;
-    (shape, max / min_positive)
-}
+pub use crate::twin::activity_shape;
 
 /// Runs the whole analysis.
 pub fn analyze(
@@ -350,21 +342,7 @@ pub fn analyze(
             let points = match &points_cache {
                 Some(p) if !activity.depends_on_timesteps() => p.clone(),
                 _ => {
-                    let ctx = ActivityContext {
-                        base_dir,
-                        timesteps: t,
-                        input_coding: settings.input_coding,
-                    };
-                    let p = activity.operating_points(net, &ctx)?;
-                    for point in &p {
-                        point.validate(net)?;
-                    }
-                    if p.is_empty() {
-                        return Err(Error::InvalidResult(format!(
-                            "the activity source produced no operating point for `{}`",
-                            w.label
-                        )));
-                    }
+                    let p = operating_points(settings, activity, w, t, base_dir)?;
                     points_cache = Some(p.clone());
                     p
                 }
@@ -383,6 +361,7 @@ pub fn analyze(
                 .iter()
                 .map(|p| crate::metrics::operations(settings, &w.label, net, t, p))
                 .collect();
+            let family = Family::new(settings, net, &points[0], t, 1.0);
             for slot in architectures {
                 slot.arch.check(net, &snn)?;
                 slot.arch.check(net, &base)?;
@@ -401,46 +380,51 @@ pub fn analyze(
                         snn: s.accesses.clone(),
                         baseline: b.accesses.clone(),
                     });
-                    report
-                        .comparisons
-                        .push(comparison(settings, &slot.label, w, t, point, &s, &b));
+                    let c = comparison(settings, &slot.label, w, t, point, &s, &b);
+                    if c.verdict == Verdict::NoTwin {
+                        report.warn(format!(
+                            "`{}` at T = {t} (spike rate {}, ρ = {}) lies outside the twin bound r ≤ ρ ≤ min(1, r·T): no twin exists there, so it gets no verdict",
+                            point.label,
+                            percent(c.spike_rate),
+                            round_sig(c.nonzero)
+                        ));
+                    }
+                    report.comparisons.push(c);
                 }
-                let (shape, alpha_max) = activity_shape(net, &points[0]);
                 if settings.breakeven {
-                    let e_base = ev.total(&base, &shape)?;
-                    let crossing = find_crossing(alpha_max, |a| {
-                        Ok(ev.total(&snn, &shape.scaled(a))? - e_base)
-                    })?;
-                    report.breakeven.push(breakeven_row(
-                        &slot.label,
-                        &w.label,
-                        t,
-                        &settings.baseline_name(t),
-                        net,
-                        &shape,
-                        alpha_max,
-                        crossing,
-                    ));
+                    let crossing = search_breakeven(&mut ev, &family, &snn, &base)?;
+                    let level = level_breakeven(&mut ev, &points[0], t, &snn, &base)?;
+                    let row = breakeven_row(&slot.label, w, t, settings, &family, crossing, level);
+                    if row.twin_clamped {
+                        report.warn(format!(
+                            "{} on `{}` at T = {t}: at the break-even the stated L̄ would need ρ > 1, so ρ is clamped to 1 and the twin's mean level there is {}",
+                            slot.label,
+                            w.label,
+                            row.mean_level.map(round_sig).unwrap_or_default()
+                        ));
+                    }
+                    if settings.baseline == Baseline::CapacityMatched
+                        && row.mean_level.is_some_and(|l| l < 1.0 - 1e-9)
+                    {
+                        report.warn(format!(
+                            "{} on `{}` at T = {t}: the break-even ({}, ρ = {}) lies outside the twin bound (L̄ = {} < 1): no twin exists at that crossing",
+                            slot.label,
+                            w.label,
+                            percent(row.spike_rate.unwrap_or(0.0)),
+                            round_sig(row.nonzero.unwrap_or(0.0)),
+                            row.mean_level.map(round_sig).unwrap_or_default()
+                        ));
+                    }
+                    report.breakeven.push(row);
                 }
                 if settings.sweep_points >= 2 {
-                    let e_base = ev.total(&base, &shape)?;
-                    let n = settings.sweep_points as usize;
-                    let mut rates = Vec::with_capacity(n);
-                    let mut snn_pj = Vec::with_capacity(n);
-                    for i in 0..n {
-                        let a = alpha_max * i as f64 / (n - 1) as f64;
-                        let p = shape.scaled(a);
-                        rates.push(p.mean_spike_rate(net));
-                        snn_pj.push(ev.total(&snn, &p)?);
-                    }
+                    let sweep = sweep(&mut ev, &family, &snn, &base, settings.sweep_points)?;
                     report.sweeps.push(Sweep {
                         architecture: slot.label.clone(),
                         workload: w.label.clone(),
                         timesteps: t,
                         baseline: settings.baseline_name(t),
-                        baseline_pj: e_base,
-                        spike_rates: rates,
-                        snn_pj,
+                        ..sweep
                     });
                 }
                 record_prices(&mut report, slot.energy.as_ref(), ev.prices());
@@ -450,6 +434,105 @@ pub fn analyze(
     }
     report.finish();
     Ok(report)
+}
+
+/// The activity source's operating points for workload `w` at `t`, checked.
+pub(crate) fn operating_points(
+    settings: &AnalysisSettings,
+    activity: &dyn ActivitySource,
+    w: &WorkloadSlot,
+    t: u32,
+    base_dir: &Path,
+) -> Result<Vec<OperatingPoint>, Error> {
+    let ctx = ActivityContext {
+        base_dir,
+        timesteps: t,
+        input_coding: settings.input_coding,
+        settings,
+    };
+    let points = activity.operating_points(&w.network, &ctx)?;
+    for point in &points {
+        point.validate(&w.network)?;
+    }
+    if points.is_empty() {
+        return Err(Error::InvalidResult(format!(
+            "the activity source produced no operating point for `{}`",
+            w.label
+        )));
+    }
+    Ok(points)
+}
+
+/// Where the SNN's energy stops being below the baseline's along `family`. Both energies are
+/// evaluated at each point: under twin consistency the baseline's ρ moves with r.
+pub fn search_breakeven(
+    ev: &mut Evaluator<'_>,
+    family: &Family,
+    snn: &Format,
+    base: &Format,
+) -> Result<Crossing, Error> {
+    let fixed_base = if family.is_consistent() {
+        None
+    } else {
+        Some(ev.total(base, &family.at(0.0))?)
+    };
+    find_crossing(family.alpha_max(), |a| {
+        let p = family.at(a);
+        let e_base = match fixed_base {
+            Some(e) => e,
+            None => ev.total(base, &p)?,
+        };
+        Ok(ev.total(snn, &p)? - e_base)
+    })
+}
+
+/// Energy of both formats at `points` evenly spaced points of `family` (labels left empty).
+pub fn sweep(
+    ev: &mut Evaluator<'_>,
+    family: &Family,
+    snn: &Format,
+    base: &Format,
+    points: u32,
+) -> Result<Sweep, Error> {
+    let n = points as usize;
+    let net = ev.network();
+    let mut out = Sweep {
+        architecture: String::new(),
+        workload: String::new(),
+        timesteps: 0,
+        baseline: String::new(),
+        baseline_pj: Vec::with_capacity(n),
+        spike_rates: Vec::with_capacity(n),
+        nonzero: Vec::with_capacity(n),
+        snn_pj: Vec::with_capacity(n),
+    };
+    for i in 0..n {
+        let p = family.at(family.alpha_max() * i as f64 / (n - 1) as f64);
+        out.spike_rates.push(p.mean_spike_rate(net));
+        out.nonzero.push(p.mean_nonzero(net));
+        out.snn_pj.push(ev.total(snn, &p)?);
+        out.baseline_pj.push(ev.total(base, &p)?);
+    }
+    Ok(out)
+}
+
+/// `v` as a percentage with the digits a reader needs (`5 %`, `7.331 %`).
+pub fn percent(v: f64) -> String {
+    format!("{} %", round_sig(100.0 * v))
+}
+
+/// `v` with four significant digits and no binary noise (0.05000000000000001 reads 0.05).
+pub fn round_sig(v: f64) -> String {
+    if v == 0.0 || !v.is_finite() {
+        return format!("{v}");
+    }
+    let digits = (3 - v.abs().log10().floor() as i32).max(0) as usize;
+    let s = format!("{v:.digits$}");
+    if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        s
+    }
 }
 
 fn analysis_assumptions(s: &AnalysisSettings) -> Vec<Assumption> {
@@ -494,6 +577,25 @@ fn analysis_assumptions(s: &AnalysisSettings) -> Vec<Assumption> {
             },
         ),
     ];
+    v.push(match s.twin {
+        TwinMode::Consistent => Assumption::new(
+            "twin",
+            "consistent",
+            "sweeps and break-even searches move the baseline's non-zero fraction with the spike rate, ρ = r·T/L̄ per layer, clamped to the twin bound r ≤ ρ ≤ min(1, r·T)",
+        ),
+        TwinMode::FixedNonzero => Assumption::new(
+            "twin",
+            "fixed-nonzero",
+            "the baseline's non-zero fraction is held at the activity's ρ whatever the spike rate (the v1 paper's setting); a point outside the twin bound gets no verdict",
+        ),
+    });
+    if s.twin == TwinMode::Consistent {
+        v.push(Assumption::new(
+            "mean level L̄",
+            s.mean_level.to_text(),
+            "spikes per non-zero twin activation where the activity does not measure it: activations spread evenly over the levels 1..T average (T+1)/2, and the shipped Fashion-MNIST network measures 3.1–4.1 per layer at T = 6 (0.58T overall)",
+        ));
+    }
     v.push(Assumption::new(
         "energy unit",
         "pJ per inference (one sample)",
@@ -518,9 +620,7 @@ fn comparison(
     let synapses = net.totals().synapses as f64;
     let acts = snnergy_core::activity::layer_activities(net, point, settings.input_coding);
     let twin = match settings.baseline {
-        Baseline::CapacityMatched => {
-            Some(nonzero + 1e-12 >= rate && nonzero <= (rate * t as f64).min(1.0) + 1e-12)
-        }
+        Baseline::CapacityMatched => Some(twin_exists(rate, nonzero, t)),
         Baseline::Ann8 => None,
     };
     let breakdown = |by: &[f64; 6]| -> ByCategory {
@@ -536,11 +636,12 @@ fn comparison(
         spike_rate: rate,
         sparsity: 1.0 - rate,
         nonzero,
+        mean_level: twin_mean_level(net, point, t),
         baseline: settings.baseline_name(t),
         snn_pj: s.total_pj,
         baseline_pj: b.total_pj,
         ratio: s.total_pj / b.total_pj,
-        snn_wins: s.total_pj < b.total_pj,
+        verdict: Verdict::of(s.total_pj, b.total_pj, twin != Some(false)),
         snn_pj_per_synapse: s.total_pj / synapses,
         baseline_pj_per_synapse: b.total_pj / synapses,
         twin_consistent: twin,
@@ -566,36 +667,42 @@ fn comparison(
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-fn breakeven_row(
+/// The break-even row: the crossing as a mean spike rate, and the ρ and L̄ the family has
+/// there.
+pub fn breakeven_row(
     arch: &str,
-    workload: &str,
+    w: &WorkloadSlot,
     t: u32,
-    baseline: &str,
-    net: &Network,
-    shape: &OperatingPoint,
-    alpha_max: f64,
+    settings: &AnalysisSettings,
+    family: &Family,
     crossing: Crossing,
+    level: LevelBreakEven,
 ) -> BreakEven {
-    let (status, rate) = match crossing {
+    let net = &w.network;
+    let (status, alpha) = match crossing {
         Crossing::NeverWins => (BreakEvenStatus::SnnNeverWins, None),
-        Crossing::AlwaysWins => (
-            BreakEvenStatus::SnnAlwaysWins,
-            Some(shape.scaled(alpha_max).mean_spike_rate(net)),
-        ),
-        Crossing::At(a) => (
-            BreakEvenStatus::Crossing,
-            Some(shape.scaled(a).mean_spike_rate(net)),
-        ),
+        Crossing::AlwaysWins => (BreakEvenStatus::SnnAlwaysWins, Some(family.alpha_max())),
+        Crossing::At(a) => (BreakEvenStatus::Crossing, Some(a)),
+        Crossing::WinsAbove(a) => (BreakEvenStatus::SnnWinsAbove, Some(a)),
     };
+    let at = alpha.map(|a| (family.at(a), family.clamped_at(a)));
+    let rate = at.as_ref().map(|(p, _)| p.mean_spike_rate(net));
     BreakEven {
         architecture: arch.to_string(),
-        workload: workload.to_string(),
+        workload: w.label.clone(),
         timesteps: t,
-        baseline: baseline.to_string(),
+        baseline: settings.baseline_name(t),
         spike_rate: rate,
         sparsity: rate.map(|r| 1.0 - r),
+        nonzero: at.as_ref().map(|(p, _)| p.mean_nonzero(net)),
+        mean_level: at.as_ref().and_then(|(p, _)| twin_mean_level(net, p, t)),
+        twin: settings.twin.name().to_string(),
+        twin_clamped: at.is_some_and(|(_, c)| c),
         status,
+        level_rate: level.rate,
+        level_status: level.status,
+        level_breakeven: level.mean_level,
+        level_nonzero: level.nonzero,
     }
 }
 

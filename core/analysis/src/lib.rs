@@ -8,6 +8,8 @@
 //!   the energy;
 //! - [`sensitivity`]: the one-at-a-time ±range study of the break-even spike rate;
 //! - [`sources`]: the `uniform` and `profile` activity sources (profiles are files);
+//! - [`twin`]: which baseline non-zero fraction belongs to a spike rate, and the family of
+//!   operating points sweeps and break-even searches walk along;
 //! - [`conformance`]: the properties every architecture, built-in or plugin, must have.
 //!
 //! Everything here is deterministic: same inputs, same bytes out.
@@ -20,10 +22,11 @@ pub mod metrics;
 pub mod pipeline;
 pub mod sensitivity;
 pub mod sources;
+pub mod twin;
 
 pub use analysis::{ArchSlot, Evaluator, NetworkEnergy, WorkloadSlot};
 pub use pipeline::{Pipeline, PipelineBuilder};
-pub use sources::{Profile, ProfileEntry, ProfileFile, Uniform, resolve};
+pub use sources::{Profile, ProfileEntry, ProfileFile, Uniform, expand_timesteps, resolve};
 
 use snnergy_core::{Registry, RegistryError};
 

@@ -37,46 +37,13 @@ use snnergy_core::network::{InputCoding, Layer, LayerKind, Network, Source};
 use snnergy_core::report::{FormatMetrics, LayerMetrics, Metrics};
 use snnergy_core::settings::AnalysisSettings;
 
-/// Taps of a 1-D sliding window that land inside the input, summed over output positions.
-fn valid_taps_1d(input: u32, output: u32, kernel: u32, stride: u32, padding: u32) -> u64 {
-    let (input, padding) = (input as i64, padding as i64);
-    (0..output as i64)
-        .map(|o| {
-            let start = o * stride as i64 - padding;
-            let lo = start.max(0);
-            let hi = (start + kernel as i64).min(input);
-            (hi - lo).max(0) as u64
-        })
-        .sum()
-}
-
-/// Weight × activation connections of one pass of `layer` (0 for layers without weights).
+/// Weight × activation connections of one pass of `layer` (0 for layers without weights):
+/// its synapses, which count only the taps that land on the input, not on padding.
 pub fn connections(layer: &Layer) -> u64 {
-    match &layer.kind {
-        LayerKind::Conv2d {
-            kernel,
-            stride,
-            padding,
-            groups,
-        } => {
-            let rows = valid_taps_1d(
-                layer.input.h,
-                layer.output.h,
-                kernel[0],
-                stride[0],
-                padding[0],
-            );
-            let cols = valid_taps_1d(
-                layer.input.w,
-                layer.output.w,
-                kernel[1],
-                stride[1],
-                padding[1],
-            );
-            rows * cols * (layer.input.c / (*groups).max(1)) as u64 * layer.output.c as u64
-        }
-        LayerKind::Linear => layer.synapses(),
-        _ => 0,
+    if layer.is_weighted() {
+        layer.synapses()
+    } else {
+        0
     }
 }
 

@@ -54,6 +54,11 @@ pub const SECTIONS: &[&str] = &[
     "train",
 ];
 
+/// What to do instead of a second `[[activity]]`.
+const ACTIVITY_HINT: &str = "list several rates in one `uniform` (`spike_rates = [0.05, 0.1]`), or write one pipeline per profile or engine run (each is analysed along its own activity shape)";
+/// What to do instead of a second `[[energy]]`.
+const ENERGY_HINT: &str = "it prices every architecture without its own; give an architecture another with its `energy` key";
+
 /// A registry extended by a pipeline's `[plugins]`, with the libraries it loaded.
 type WithPlugins = (Registry, Vec<Arc<Library>>);
 
@@ -335,7 +340,7 @@ impl Document {
             });
         }
 
-        let activity: Arc<dyn ActivitySource> = match self.components("activity", false)?.pop() {
+        let activity: Arc<dyn ActivitySource> = match self.single("activity", ACTIVITY_HINT)? {
             Some((at, table)) => {
                 Arc::from(self.build_component::<dyn ActivitySource>(&ctx, &at, table)?)
             }
@@ -343,7 +348,7 @@ impl Document {
         };
 
         let default_energy: Option<Arc<dyn EnergyModel>> =
-            match self.components("energy", false)?.pop() {
+            match self.single("energy", ENERGY_HINT)? {
                 Some((at, table)) => Some(Arc::from(
                     self.build_component::<dyn EnergyModel>(&ctx, &at, table)?,
                 )),
@@ -389,20 +394,30 @@ impl Document {
                     };
                     Arc::from(self.build_component::<dyn EnergyModel>(&ctx, &at_e, table)?)
                 }
-                None => default_energy.clone().ok_or_else(|| {
-                    let names: Vec<&str> = registry
-                        .infos(Kind::EnergyModel)
-                        .iter()
-                        .map(|i| i.name.as_str())
-                        .collect();
-                    self.error(
-                        &at,
-                        format!(
-                            "no energy model prices this architecture: add an [energy] section or an `energy` key (registered energy models: {})",
-                            names.join(", ")
-                        ),
-                    )
-                })?,
+                None => match (&default_energy, own_table(registry, &type_name)) {
+                    (Some(e), _) => e.clone(),
+                    // Without [energy], an architecture is priced by the table it is meant
+                    // for (its example's `energy`); the report names the model it used.
+                    (None, Some(table)) => {
+                        Arc::from(self.build_component::<dyn EnergyModel>(&ctx, &at, table)?)
+                    }
+                    (None, None) => {
+                        let names: Vec<&str> = registry
+                            .infos(Kind::EnergyModel)
+                            .iter()
+                            .map(|i| i.name.as_str())
+                            .collect();
+                        return Err(self
+                            .error(
+                                &at,
+                                format!(
+                                    "no energy model prices this architecture: add an [energy] section or an `energy` key (registered energy models: {})",
+                                    names.join(", ")
+                                ),
+                            )
+                            .into());
+                    }
+                },
             };
             let label = common
                 .get("name")
@@ -506,6 +521,27 @@ impl Document {
         Ok(Some((with, libs)))
     }
 
+    /// The one component table of a section that takes one (`[activity]`, `[energy]`); a
+    /// second is an error at its line saying what to do instead, not a table dropped.
+    fn single(
+        &self,
+        section: &str,
+        hint: &str,
+    ) -> Result<Option<(Vec<Seg>, toml::Table)>, ConfigError> {
+        let mut tables = self.components(section, false)?;
+        if tables.len() > 1 {
+            let (at, _) = &tables[1];
+            return Err(self.error(
+                at,
+                format!(
+                    "{} [[{section}]] tables: a pipeline takes one [{section}]; {hint}",
+                    tables.len()
+                ),
+            ));
+        }
+        Ok(tables.pop())
+    }
+
     /// The component tables of a section (a table or an array of tables), with their paths.
     fn components(
         &self,
@@ -587,6 +623,19 @@ impl Document {
             }
         })
     }
+}
+
+/// The price table an architecture type is meant for (the `energy` of its example), as a
+/// component table.
+fn own_table(registry: &Registry, type_name: &str) -> Option<toml::Table> {
+    let info = registry
+        .infos(Kind::Architecture)
+        .into_iter()
+        .find(|i| i.name == type_name)?;
+    let name = info.example.get("energy")?.as_str()?;
+    let mut t = toml::Table::new();
+    t.insert("type".into(), toml::Value::String(name.to_string()));
+    Some(t)
 }
 
 /// Separates section-wide keys (`name`, `energy`) from the component's own.

@@ -7,7 +7,8 @@
 //! through the registry from its TOML table with one key scaled (integers are rounded), so
 //! every rule a parameter drives — residency, passes, mapping — is re-derived, not
 //! extrapolated. A scaled value the architecture rejects (a bit width beyond its range) is
-//! reported as such, not silently dropped.
+//! reported as such, not silently dropped. The twin enters too: the mean level L̄ under twin
+//! consistency, the held non-zero fraction ρ otherwise.
 
 use std::path::Path;
 
@@ -15,13 +16,17 @@ use snnergy_core::action::PriceClass;
 use snnergy_core::activity::OperatingPoint;
 use snnergy_core::settings::{AnalysisSettings, SensitivitySettings};
 
-use crate::analysis::{ArchSlot, Crossing, Evaluator, WorkloadSlot, activity_shape, find_crossing};
+use crate::analysis::{
+    ArchSlot, Crossing, Evaluator, WorkloadSlot, operating_points, search_breakeven,
+};
+use crate::twin::{Family, twin_exists};
 use snnergy_core::energy::{EnergyModel, ScaledModel};
 use snnergy_core::error::Error;
 use snnergy_core::network::Network;
 use snnergy_core::registry::{BuildContext, Registry};
-use snnergy_core::report::{BreakEvenStatus, Side, Tornado, TornadoRow};
-use snnergy_core::traits::{ActivityContext, ActivitySource, Architecture};
+use snnergy_core::report::{BreakEvenStatus, Side, Tornado, TornadoRow, Verdict};
+use snnergy_core::settings::{Baseline, MeanLevel, TwinMode};
+use snnergy_core::traits::{ActivitySource, Architecture};
 
 /// The T a study uses: its own, else the report's headline T.
 pub fn study_timesteps(settings: &AnalysisSettings, s: &SensitivitySettings) -> u32 {
@@ -33,8 +38,7 @@ struct Point<'a> {
     settings: &'a AnalysisSettings,
     t: u32,
     point: &'a OperatingPoint,
-    shape: &'a OperatingPoint,
-    alpha_max: f64,
+    family: &'a Family,
 }
 
 fn side(
@@ -49,28 +53,99 @@ fn side(
     arch.check(p.net, &snn)?;
     arch.check(p.net, &base)?;
     let mut ev = Evaluator::new(label, arch, energy, p.net, p.settings.input_coding);
-    let snn_wins = ev.total(&snn, p.point)? < ev.total(&base, p.point)?;
-    let e_base = ev.total(&base, p.shape)?;
-    let crossing = find_crossing(p.alpha_max, |a| {
-        Ok(ev.total(&snn, &p.shape.scaled(a))? - e_base)
-    })?;
+    let (e_snn, e_base) = (ev.total(&snn, p.point)?, ev.total(&base, p.point)?);
+    let twin = p.settings.baseline != Baseline::CapacityMatched
+        || twin_exists(
+            p.point.mean_spike_rate(p.net),
+            p.point.mean_nonzero(p.net),
+            p.t,
+        );
+    let verdict = Verdict::of(e_snn, e_base, twin);
+    let crossing = search_breakeven(&mut ev, p.family, &snn, &base)?;
     let (status, breakeven) = match crossing {
         Crossing::NeverWins => (BreakEvenStatus::SnnNeverWins, None),
         Crossing::AlwaysWins => (
             BreakEvenStatus::SnnAlwaysWins,
-            Some(p.shape.scaled(p.alpha_max).mean_spike_rate(p.net)),
+            Some(p.family.at(p.family.alpha_max()).mean_spike_rate(p.net)),
         ),
         Crossing::At(a) => (
             BreakEvenStatus::Crossing,
-            Some(p.shape.scaled(a).mean_spike_rate(p.net)),
+            Some(p.family.at(a).mean_spike_rate(p.net)),
+        ),
+        Crossing::WinsAbove(a) => (
+            BreakEvenStatus::SnnWinsAbove,
+            Some(p.family.at(a).mean_spike_rate(p.net)),
         ),
     };
     Ok(Side {
         value,
         breakeven,
         status,
-        snn_wins,
+        verdict,
     })
+}
+
+/// The twin row: ±range on L̄ (consistent: ρ = r·T/L̄ moves, at the operating point too when
+/// the activity states rather than measures ρ) or on ρ (fixed-nonzero).
+fn twin_row(
+    p: &Point<'_>,
+    w: &WorkloadSlot,
+    slot: &ArchSlot,
+    nominal: &Side,
+    activity: &dyn ActivitySource,
+    base_dir: &Path,
+    factors: [f64; 2],
+) -> Result<TornadoRow, Error> {
+    let mut sides = Vec::new();
+    for f in factors {
+        let (settings, point, family, value);
+        match p.settings.twin {
+            TwinMode::Consistent => {
+                let mut s = p.settings.clone();
+                s.mean_level = match s.mean_level {
+                    MeanLevel::Fixed(l) => MeanLevel::Fixed((l * f).max(1.0)),
+                    MeanLevel::PerStep(x) => MeanLevel::PerStep((x * f).min(1.0)),
+                };
+                let points = operating_points(&s, activity, w, p.t, base_dir)?;
+                family = Family::new(&s, p.net, &points[0], p.t, f);
+                value = format!("L̄ ×{f}");
+                point = points.into_iter().next().expect("checked non-empty");
+                settings = s;
+            }
+            TwinMode::FixedNonzero => {
+                let mut pt = p.point.clone();
+                for r in &mut pt.layers {
+                    r.nonzero = (r.nonzero * f).min(1.0);
+                }
+                pt.input.nonzero = (pt.input.nonzero * f).min(1.0);
+                family = Family::new(p.settings, p.net, &pt, p.t, 1.0);
+                value = format!("ρ ×{f}");
+                point = pt;
+                settings = p.settings.clone();
+            }
+        }
+        let q = Point {
+            net: p.net,
+            settings: &settings,
+            t: p.t,
+            point: &point,
+            family: &family,
+        };
+        sides.push(Some(side(
+            &q,
+            &slot.label,
+            slot.arch.as_ref(),
+            slot.energy.as_ref(),
+            value,
+        )?));
+    }
+    let high = sides.pop().flatten();
+    let low = sides.pop().flatten();
+    let name = match p.settings.twin {
+        TwinMode::Consistent => "mean level L̄",
+        TwinMode::FixedNonzero => "non-zero fraction ρ",
+    };
+    Ok(row("twin", name, nominal, low, high))
 }
 
 fn row(
@@ -87,7 +162,7 @@ fn row(
     };
     let flips = [&low, &high]
         .iter()
-        .any(|s| s.as_ref().is_some_and(|s| s.snn_wins != nominal.snn_wins));
+        .any(|s| s.as_ref().is_some_and(|s| s.verdict != nominal.verdict));
     TornadoRow {
         kind: kind.into(),
         name: name.into(),
@@ -126,24 +201,15 @@ pub fn analyze(
     let mut out = Vec::new();
     for w in workloads {
         let net = &w.network;
-        let ctx = ActivityContext {
-            base_dir,
-            timesteps: t,
-            input_coding: settings.input_coding,
-        };
-        let points = activity.operating_points(net, &ctx)?;
-        let Some(point) = points.first() else {
-            continue;
-        };
-        point.validate(net)?;
-        let (shape, alpha_max) = activity_shape(net, point);
+        let points = operating_points(settings, activity, w, t, base_dir)?;
+        let point = &points[0];
+        let family = Family::new(settings, net, point, t, 1.0);
         let p = Point {
             net,
             settings,
             t,
             point,
-            shape: &shape,
-            alpha_max,
+            family: &family,
         };
         for slot in architectures {
             let energy = slot.energy.as_ref();
@@ -154,7 +220,9 @@ pub fn analyze(
                 energy,
                 "nominal".into(),
             )?;
-            let mut rows = Vec::new();
+            let mut rows = vec![twin_row(
+                &p, w, slot, &nominal, activity, base_dir, factors,
+            )?];
             let mut notes = Vec::new();
             if study.prices {
                 // Only classes that carry energy here can move anything.

@@ -12,16 +12,17 @@ use serde::{Deserialize, Serialize};
 
 use snnergy_core::activity::{LayerRates, OperatingPoint};
 use snnergy_core::error::{ActivityError, ConfigError};
-use snnergy_core::network::Network;
+use snnergy_core::network::{InputCoding, Network};
 use snnergy_core::registry::{BuildContext, Component};
+use snnergy_core::settings::{AnalysisSettings, TwinMode};
 use snnergy_core::traits::{ActivityContext, ActivitySource, Assumption};
 
-fn default_nonzero() -> f64 {
-    0.45
-}
+/// ρ of the v1 paper's optimized ANN, the value `twin = "fixed-nonzero"` holds by default.
+const PAPER_NONZERO: f64 = 0.45;
 
-/// `uniform`: the same spike rate at every layer, for each rate listed, with the baseline's
-/// non-zero fraction held fixed.
+/// `uniform`: the same spike rate at every layer, for each rate listed. The baseline's
+/// non-zero fraction follows from the rate (ρ = r·T/L̄, `[analysis] twin = "consistent"`) or
+/// is held at `nonzero` (`twin = "fixed-nonzero"`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Uniform {
@@ -32,10 +33,11 @@ pub struct Uniform {
     /// sparsities to analyse, 1 − spike rate, each in [0, 1] (give this or `spike_rates`)
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub sparsity: Vec<f64>,
-    /// fraction ρ of the baseline's activations that are non-zero; default 0.45, the paper's
-    /// optimized ANN
-    #[serde(default = "default_nonzero")]
-    pub nonzero: f64,
+    /// fraction ρ of the baseline's activations that are non-zero, held fixed: only with
+    /// [analysis] twin = "fixed-nonzero" (default there 0.45, the paper's optimized ANN); the
+    /// default twin-consistent analysis derives ρ = r·T/L̄ from [analysis] mean_level
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nonzero: Option<f64>,
 }
 
 impl Default for Uniform {
@@ -43,7 +45,7 @@ impl Default for Uniform {
         Self {
             spike_rates: vec![0.05, 0.1],
             sparsity: Vec::new(),
-            nonzero: default_nonzero(),
+            nonzero: None,
         }
     }
 }
@@ -69,24 +71,58 @@ impl Uniform {
         if let Some(v) = given.iter().find(|v| !(0.0..=1.0).contains(*v)) {
             return Err(ConfigError::new(format!("{v} is outside [0, 1]")).at_key(key));
         }
-        if !(0.0..=1.0).contains(&self.nonzero) {
-            return Err(
-                ConfigError::new(format!("{} is outside [0, 1]", self.nonzero)).at_key("nonzero"),
-            );
+        if let Some(nz) = self.nonzero
+            && !(0.0..=1.0).contains(&nz)
+        {
+            return Err(ConfigError::new(format!("{nz} is outside [0, 1]")).at_key("nonzero"));
         }
         Ok(if key == "sparsity" {
-            given.iter().map(|s| 1.0 - s).collect()
+            // 1 − s in decimal, so a sparsity of 0.95 reads back as a rate of 0.05, not
+            // 0.05000000000000004.
+            given.iter().map(|s| round_decimal(1.0 - s)).collect()
         } else {
             given.clone()
         })
     }
+
+    /// The operating point at rate `r` for an SNN of `settings`' kind at `timesteps`.
+    fn point(
+        &self,
+        network: &Network,
+        r: f64,
+        settings: &AnalysisSettings,
+        timesteps: u32,
+    ) -> Result<OperatingPoint, ActivityError> {
+        let nonzero = match (settings.twin, self.nonzero) {
+            (TwinMode::FixedNonzero, nz) => nz.unwrap_or(PAPER_NONZERO),
+            (TwinMode::Consistent, None) => {
+                crate::twin::consistent_nonzero(r, settings.mean_level.at(timesteps), timesteps).0
+            }
+            (TwinMode::Consistent, Some(nz)) => {
+                return Err(ActivityError::Invalid(format!(
+                    "`activity.nonzero` = {nz} holds the baseline's non-zero fraction fixed, but the twin-consistent analysis derives it from the spike rate (ρ = r·T/L̄): remove `nonzero` and state L̄ as [analysis] mean_level, or set [analysis] twin = \"fixed-nonzero\""
+                )));
+            }
+        };
+        Ok(OperatingPoint::uniform(network, r, nonzero))
+    }
+}
+
+/// `v` rounded to 12 significant decimals: undoes the binary noise of a subtraction of two
+/// decimal inputs.
+fn round_decimal(v: f64) -> f64 {
+    if v == 0.0 || !v.is_finite() {
+        return v;
+    }
+    let scale = 10f64.powi(11 - v.abs().log10().floor() as i32);
+    (v * scale).round() / scale
 }
 
 impl Component for Uniform {
     type Interface = dyn ActivitySource;
     type Config = Uniform;
     const NAME: &'static str = "uniform";
-    const SUMMARY: &'static str = "the same spike rate at every layer, for each rate listed; baseline non-zero fraction held fixed";
+    const SUMMARY: &'static str = "the same spike rate at every layer, for each rate listed; the baseline's non-zero fraction follows it (ρ = r·T/L̄) or is held fixed";
 
     fn build(
         uniform: Uniform,
@@ -101,22 +137,33 @@ impl ActivitySource for Uniform {
     fn operating_points(
         &self,
         network: &Network,
-        _ctx: &ActivityContext<'_>,
+        ctx: &ActivityContext<'_>,
     ) -> Result<Vec<OperatingPoint>, ActivityError> {
-        Ok(self
-            .checked_rates()
+        self.checked_rates()
             .map_err(|e| ActivityError::Invalid(e.to_string()))?
             .into_iter()
-            .map(|r| OperatingPoint::uniform(network, r, self.nonzero))
-            .collect())
+            .map(|r| self.point(network, r, ctx.settings, ctx.timesteps))
+            .collect()
+    }
+
+    fn depends_on_timesteps(&self) -> bool {
+        // ρ = r·T/L̄ moves with T.
+        self.nonzero.is_none()
     }
 
     fn assumptions(&self) -> Vec<Assumption> {
-        vec![Assumption::new(
-            "baseline non-zero fraction ρ",
-            self.nonzero,
-            "held fixed across spike rates (stated, not measured); the twin bound r ≤ ρ ≤ min(1, r·T) is checked and reported, not imposed",
-        )]
+        match self.nonzero {
+            Some(nz) => vec![Assumption::new(
+                "baseline non-zero fraction ρ",
+                nz,
+                "held fixed across spike rates (stated, not measured); a point outside the twin bound r ≤ ρ ≤ min(1, r·T) has no twin and gets no verdict",
+            )],
+            None => vec![Assumption::new(
+                "baseline non-zero fraction ρ",
+                "r·T/L̄ (twin-consistent) or 0.45 (fixed-nonzero)",
+                "a converted SNN emits r·T spikes per neuron, its twin's non-zero activations have mean level L̄",
+            )],
+        }
     }
 }
 
@@ -125,12 +172,15 @@ impl ActivitySource for Uniform {
 /// JSON: `{"timesteps": 6, "layers": [{"name": "features.0", "spike_rate": 0.12, "nonzero": 0.41}, …]}`.
 /// CSV: a header with at least `layer` and `spike_rate` (and optionally `nonzero`); other
 /// columns (neurons, spikes, …) are ignored. A row named `input` gives the encoded input's
-/// rate under rate coding (default: dense).
+/// rate under rate coding (required there: without it the first layer's work is unknown). `{T}` in
+/// the path is replaced by the analysed T, and a profile that says it was measured at another T
+/// is refused.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Profile {
     /// profile file, relative to the pipeline file; .json {"layers": [{"name", "spike_rate",
-    /// "nonzero"}]} or .csv with columns layer,spike_rate[,nonzero]
+    /// "nonzero", "mean_level"}]} or .csv with columns layer,spike_rate[,nonzero,mean_level];
+    /// `{T}` in the path is replaced by the analysed T
     pub path: PathBuf,
     /// non-zero fraction for layers whose entry has none (optional; without it every entry
     /// needs one)
@@ -157,6 +207,9 @@ pub struct ProfileEntry {
     /// QNN non-zero fraction, if measured.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub nonzero: Option<f64>,
+    /// Mean level of the QNN's non-zero outputs (spikes per non-zero activation), if measured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mean_level: Option<f64>,
     /// 1-based line in the file (CSV), for errors.
     #[serde(skip)]
     pub line: Option<usize>,
@@ -169,6 +222,10 @@ pub struct ProfileEntry {
     /// Spike rate at each time step, if recorded (informational).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub step_rates: Vec<f64>,
+    /// The QNN's outputs by level 0..=T over all samples, if measured (the mean level is
+    /// `mean_level`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub levels: Vec<u64>,
 }
 
 /// A profile file's content.
@@ -235,6 +292,7 @@ impl ProfileFile {
             "CSV profile needs a `spike_rate` column".to_string(),
         ))?;
         let nonzero = col("nonzero");
+        let level_col = col("mean_level");
         let timesteps_col = col("timesteps");
         let neurons_col = col("neurons");
         let spikes_col = col("spikes");
@@ -261,8 +319,26 @@ impl ProfileFile {
                 Some(i) if !record.get(i).unwrap_or("").is_empty() => Some(num(i, "nonzero")?),
                 _ => None,
             };
+            let mean_level = match level_col {
+                Some(i) if !record.get(i).unwrap_or("").is_empty() => Some(num(i, "mean_level")?),
+                _ => None,
+            };
             if let Some(i) = timesteps_col {
                 let t = num(i, "timesteps")?;
+                if !(t >= 1.0 && t.fract() == 0.0 && t <= u32::MAX as f64) {
+                    return Err((
+                        line,
+                        format!("`timesteps` = {t} is not a positive whole number"),
+                    ));
+                }
+                if timesteps.is_some_and(|p| p != t as u32) {
+                    return Err((
+                        line,
+                        format!(
+                            "`timesteps` = {t} differs from the rows above: a profile is measured at one T"
+                        ),
+                    ));
+                }
                 timesteps = Some(t as u32);
             }
             let count =
@@ -279,10 +355,12 @@ impl ProfileFile {
                 name,
                 spike_rate: num(rate, "spike_rate")?,
                 nonzero: nz,
+                mean_level,
                 line,
                 neurons: count(neurons_col, "neurons")?,
                 spikes: count(spikes_col, "spikes")?,
                 step_rates: Vec::new(),
+                levels: Vec::new(),
             });
         }
         Ok(Self {
@@ -313,6 +391,7 @@ impl ProfileFile {
             network.layers.len()
         ];
         let mut explicit = vec![false; network.layers.len()];
+        let mut mean_levels = vec![None; network.layers.len()];
         let mut seen = HashSet::new();
         let mut input = LayerRates {
             spike_rate: 1.0,
@@ -372,11 +451,23 @@ impl ProfileFile {
                     ));
                 }
             }
+            if let Some(l) = e.mean_level
+                && !(l >= 1.0 && l.is_finite())
+            {
+                return Err(err(
+                    e.line,
+                    format!(
+                        "`mean_level` of layer `{}` is {l}: a non-zero activation is at least one spike",
+                        e.name
+                    ),
+                ));
+            }
             layers[i] = LayerRates {
                 spike_rate: e.spike_rate,
                 nonzero,
             };
             explicit[i] = true;
+            mean_levels[i] = e.mean_level;
         }
         let missing: Vec<&str> = network
             .layers
@@ -404,6 +495,7 @@ impl ProfileFile {
             explicit,
             input,
             measured_timesteps: self.timesteps,
+            mean_levels,
             provenance: None,
         })
     }
@@ -423,7 +515,11 @@ impl ProfileFile {
                     .layers
                     .iter()
                     .any(|e| e.neurons.is_some() || e.spikes.is_some());
+                let levels = self.layers.iter().any(|e| e.mean_level.is_some());
                 let mut header = vec!["layer", "spike_rate", "nonzero"];
+                if levels {
+                    header.push("mean_level");
+                }
                 if counts {
                     header.extend(["neurons", "spikes"]);
                 }
@@ -440,6 +536,9 @@ impl ProfileFile {
                         e.spike_rate.to_string(),
                         e.nonzero.map(|v| v.to_string()).unwrap_or_default(),
                     ];
+                    if levels {
+                        row.push(e.mean_level.map(|v| v.to_string()).unwrap_or_default());
+                    }
                     if counts {
                         row.extend([opt(e.neurons), opt(e.spikes)]);
                     }
@@ -473,6 +572,14 @@ impl Component for Profile {
     }
 }
 
+/// `path` with `{T}` replaced by `timesteps`, the way profile paths name one file per T.
+pub fn expand_timesteps(path: &Path, timesteps: u32) -> PathBuf {
+    PathBuf::from(
+        path.to_string_lossy()
+            .replace("{T}", &timesteps.to_string()),
+    )
+}
+
 impl ActivitySource for Profile {
     fn operating_points(
         &self,
@@ -486,19 +593,36 @@ impl ActivitySource for Profile {
                 "profile `nonzero` = {nz} is outside [0, 1]"
             )));
         }
-        let path = resolve(ctx.base_dir, &self.path);
+        let path = resolve(ctx.base_dir, &expand_timesteps(&self.path, ctx.timesteps));
         let file = ProfileFile::read(&path)?;
         if let Some(t) = file.timesteps
             && t != ctx.timesteps
         {
-            tracing::warn!(
-                profile = %path.display(),
-                measured = t,
-                analysed = ctx.timesteps,
-                "profile was measured at a different number of time steps"
-            );
+            return Err(ActivityError::File {
+                file: path,
+                line: None,
+                message: format!(
+                    "the profile was measured at T = {t}, the analysis is at T = {}: rates measured at one T do not hold at another; measure at each T and name the file with `{{T}}` (e.g. `profile-T{{T}}.csv`)",
+                    ctx.timesteps
+                ),
+            });
         }
-        Ok(vec![file.to_point(network, &path, self.nonzero)?])
+        let point = file.to_point(network, &path, self.nonzero)?;
+        if ctx.input_coding == InputCoding::Rate
+            && !file.layers.iter().any(|e| e.name == "input")
+            && network.layer_index("input").is_none()
+        {
+            return Err(ActivityError::File {
+                file: path,
+                line: None,
+                message: "under rate coding the first layer is driven by the encoded input's spikes, and the profile has no `input` row giving their rate: add one (`input,<spike rate>,<non-zero fraction>`), or analyse with input_coding = \"direct\"".into(),
+            });
+        }
+        Ok(vec![point])
+    }
+
+    fn depends_on_timesteps(&self) -> bool {
+        self.path.to_string_lossy().contains("{T}")
     }
 
     fn assumptions(&self) -> Vec<Assumption> {

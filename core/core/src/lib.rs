@@ -47,7 +47,9 @@ pub use format::{Format, Neuron, QnnFormat, SnnFormat, capacity_matched_bits};
 pub use network::{InputCoding, Layer, LayerKind, Network, NetworkBuilder, Shape, Source};
 pub use registry::{BuildContext, Component, ComponentInfo, Interface, Kind, Origin, Registry};
 pub use report::Report;
-pub use settings::{AnalysisSettings, Baseline, NeuronModel, SensitivitySettings};
+pub use settings::{
+    AnalysisSettings, Baseline, MeanLevel, NeuronModel, SensitivitySettings, TwinMode,
+};
 pub use traits::{
     ActivityContext, ActivitySource, Architecture, Assumption, MappedArchitecture,
     RegularizedLayer, Regularizer, Workload,

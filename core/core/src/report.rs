@@ -18,7 +18,7 @@ use crate::settings::AnalysisSettings;
 use crate::traits::Assumption;
 
 /// Version of the JSON schema; bumped when a field changes meaning or disappears.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// A workload as the report describes it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -31,7 +31,7 @@ pub struct WorkloadSummary {
     pub layers: usize,
     /// Σ N over weighted layers.
     pub neurons: u64,
-    /// Σ S (MACs of one dense inference).
+    /// Σ S over weighted layers (valid taps, padding excluded).
     pub synapses: u64,
     /// Σ W.
     pub weights: u64,
@@ -142,6 +142,9 @@ pub struct Comparison {
     pub sparsity: f64,
     /// Mean baseline non-zero fraction ρ.
     pub nonzero: f64,
+    /// Mean level L̄ of the twin's non-zero activations this point implies, r̄·T/ρ̄ (`None`
+    /// when the twin is silent).
+    pub mean_level: Option<f64>,
     /// Baseline name (`qnn-3bit`, `ann-8bit`).
     pub baseline: String,
     /// SNN energy per inference, pJ.
@@ -150,8 +153,8 @@ pub struct Comparison {
     pub baseline_pj: f64,
     /// snn_pj / baseline_pj.
     pub ratio: f64,
-    /// Whether the SNN uses less energy.
-    pub snn_wins: bool,
+    /// Whether the SNN uses less energy, or that no twin exists at this point.
+    pub verdict: Verdict,
     /// SNN energy per synapse (Σ S over weighted layers), pJ.
     pub snn_pj_per_synapse: f64,
     /// Baseline energy per synapse, pJ.
@@ -170,6 +173,50 @@ pub struct Comparison {
     pub layers: Vec<LayerComparison>,
 }
 
+/// The verdict at one operating point.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Verdict {
+    /// The SNN uses less energy than its baseline.
+    SnnWins,
+    /// The SNN uses at least as much energy as its baseline.
+    SnnLoses,
+    /// The point violates the twin bound r ≤ ρ ≤ min(1, r·T): no capacity-matched twin has
+    /// these rates, so the energies compare the SNN with a network that cannot exist.
+    NoTwin,
+}
+
+impl Verdict {
+    /// The verdict from the energies and whether a twin exists.
+    pub fn of(snn_pj: f64, baseline_pj: f64, twin_exists: bool) -> Self {
+        if !twin_exists {
+            Verdict::NoTwin
+        } else if snn_pj < baseline_pj {
+            Verdict::SnnWins
+        } else {
+            Verdict::SnnLoses
+        }
+    }
+
+    /// As people read it: "SNN wins", "SNN loses", "no twin exists at this point".
+    pub fn phrase(self) -> &'static str {
+        match self {
+            Verdict::SnnWins => "SNN wins",
+            Verdict::SnnLoses => "SNN loses",
+            Verdict::NoTwin => "no twin exists at this point",
+        }
+    }
+
+    /// Kebab-case name, as in JSON and CSV.
+    pub fn name(self) -> &'static str {
+        match self {
+            Verdict::SnnWins => "snn-wins",
+            Verdict::SnnLoses => "snn-loses",
+            Verdict::NoTwin => "no-twin",
+        }
+    }
+}
+
 /// How the break-even search ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -180,6 +227,9 @@ pub enum BreakEvenStatus {
     SnnNeverWins,
     /// The SNN costs less even at the highest rate searched (`spike_rate` holds that rate).
     SnnAlwaysWins,
+    /// The SNN costs more up to `spike_rate` and less above it (a baseline whose cost grows
+    /// faster with activity than the SNN's).
+    SnnWinsAbove,
 }
 
 /// Which result a row belongs to: workload, architecture and T, the key reports join on.
@@ -338,8 +388,29 @@ pub struct BreakEven {
     pub spike_rate: Option<f64>,
     /// 1 − spike_rate: the sparsity the SNN must exceed.
     pub sparsity: Option<f64>,
+    /// The baseline's mean non-zero fraction ρ at the crossing.
+    pub nonzero: Option<f64>,
+    /// The mean level L̄ of the twin's non-zero activations at the crossing, r̄·T/ρ̄: the
+    /// break-even read as "the SNN wins while its twin's non-zero activations average fewer
+    /// than this many spikes per step window".
+    pub mean_level: Option<f64>,
+    /// `consistent` (ρ moved with r as ρ = r·T/L̄) or `fixed-nonzero` (ρ held).
+    pub twin: String,
+    /// Whether the twin bound clamped ρ at the crossing (the stated L̄ cannot hold there).
+    pub twin_clamped: bool,
     /// How the search ended.
     pub status: BreakEvenStatus,
+    /// The operating point's mean spike rate, at which the break-even mean level is sought.
+    pub level_rate: f64,
+    /// How the search over the twin's mean level at `level_rate` ended: a crossing, the SNN
+    /// losing even to the densest twin (L̄ = 1, ρ = min(1, r·T): `snn-never-wins`) or winning
+    /// even against the sparsest (L̄ = T, ρ = r: `snn-always-wins`).
+    pub level_status: BreakEvenStatus,
+    /// The break-even mean level L̄* at `level_rate`: the SNN wins while its twin's non-zero
+    /// activations average fewer than L̄* spikes (every layer at that level).
+    pub level_breakeven: Option<f64>,
+    /// The twin's mean non-zero fraction ρ at L̄*.
+    pub level_nonzero: Option<f64>,
 }
 
 /// Energy against spike rate for one architecture, workload and T.
@@ -353,10 +424,12 @@ pub struct Sweep {
     pub timesteps: u32,
     /// Baseline name.
     pub baseline: String,
-    /// Baseline energy (independent of the SNN's spike rate), pJ.
-    pub baseline_pj: f64,
+    /// Baseline energy at each rate, pJ (constant when ρ is held fixed).
+    pub baseline_pj: Vec<f64>,
     /// Mean spike rates.
     pub spike_rates: Vec<f64>,
+    /// The baseline's mean non-zero fraction ρ at each rate.
+    pub nonzero: Vec<f64>,
     /// SNN energy at each rate, pJ.
     pub snn_pj: Vec<f64>,
 }
@@ -388,6 +461,11 @@ pub struct Report {
     pub breakeven: Vec<BreakEven>,
     /// Energy against spike rate.
     pub sweeps: Vec<Sweep>,
+    /// What the analysis could not do as asked or had to assume on the way (a clamp that
+    /// bound, a measurement taken at another T): said here and in report.md, never only on a
+    /// terminal.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
     /// One-at-a-time sensitivity of the break-even spike rate (tornado), if configured.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub sensitivity: Vec<Tornado>,
@@ -427,6 +505,10 @@ impl Report {
                 "fraction of baseline activations that are non-zero",
             ),
             ("ratio", "snn_pj / baseline_pj"),
+            (
+                "mean_level",
+                "spikes per non-zero twin activation (mean level L̄, 1..T)",
+            ),
             ("pj", "see each price's unit"),
             ("dense_synops", "weight × activation products per inference"),
             ("effective_macs", "multiply-accumulates per inference"),
@@ -457,6 +539,7 @@ impl Report {
             comparisons: Vec::new(),
             breakeven: Vec::new(),
             sweeps: Vec::new(),
+            warnings: Vec::new(),
             sensitivity: Vec::new(),
             metrics: Vec::new(),
             measured: Vec::new(),
@@ -468,6 +551,14 @@ impl Report {
         self.prices.sort_by(|a, b| {
             (&a.energy_model, &a.class, &a.action).cmp(&(&b.energy_model, &b.class, &b.action))
         });
+    }
+
+    /// Records a warning once.
+    pub fn warn(&mut self, message: impl Into<String>) {
+        let m = message.into();
+        if !self.warnings.contains(&m) {
+            self.warnings.push(m);
+        }
     }
 
     /// The T verdicts are stated at (see [`AnalysisSettings::headline_timesteps`]).
@@ -512,8 +603,8 @@ pub struct Side {
     pub breakeven: Option<f64>,
     /// How the break-even search ended.
     pub status: BreakEvenStatus,
-    /// Whether the SNN wins at the operating point's activity.
-    pub snn_wins: bool,
+    /// The verdict at the operating point's activity.
+    pub verdict: Verdict,
 }
 
 impl Side {

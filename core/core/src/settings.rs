@@ -31,6 +31,117 @@ pub enum NeuronModel {
     Lif,
 }
 
+/// How sweeps and break-even searches move the baseline's non-zero fraction ρ with the
+/// SNN's spike rate r.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum TwinMode {
+    /// ρ = r·T/L̄ per layer: a converted SNN emits r·T spikes per neuron, its twin's
+    /// non-zero activations have mean level L̄, so only this ρ belongs to a real twin.
+    #[default]
+    Consistent,
+    /// ρ held at the activity's value whatever r is (the v1 paper's setting); points outside
+    /// the twin bound r ≤ ρ ≤ min(1, r·T) have no twin and get no verdict.
+    FixedNonzero,
+}
+
+impl TwinMode {
+    /// Name as written in `[analysis] twin`.
+    pub fn name(self) -> &'static str {
+        match self {
+            TwinMode::Consistent => "consistent",
+            TwinMode::FixedNonzero => "fixed-nonzero",
+        }
+    }
+}
+
+/// The mean level L̄ of the twin's non-zero activations (in spikes, 1..=T) where no
+/// measurement gives it: a number (the same L̄ at every T) or a fraction of T written `"0.5T"`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum MeanLevel {
+    /// L̄ itself, at every T.
+    Fixed(f64),
+    /// L̄ = f·T.
+    PerStep(f64),
+}
+
+impl Default for MeanLevel {
+    /// `0.5T`: activations spread evenly over the levels 1..T have mean level (T+1)/2, a
+    /// trained network's skew towards low levels pulls it down and rounding up half a step
+    /// (φ = 0.5) pushes it up; the shipped Fashion-MNIST network measures 3.1–4.1 per layer
+    /// at T = 6, 0.58T overall.
+    fn default() -> Self {
+        MeanLevel::PerStep(0.5)
+    }
+}
+
+impl MeanLevel {
+    /// L̄ at `timesteps`, clamped to [1, T] (a level is a spike count of one neuron).
+    pub fn at(self, timesteps: u32) -> f64 {
+        let t = timesteps as f64;
+        let l = match self {
+            MeanLevel::Fixed(l) => l,
+            MeanLevel::PerStep(f) => f * t,
+        };
+        l.clamp(1.0, t)
+    }
+
+    /// As written in TOML.
+    pub fn to_text(self) -> String {
+        match self {
+            MeanLevel::Fixed(l) => format!("{l}"),
+            MeanLevel::PerStep(f) => format!("{f}T"),
+        }
+    }
+
+    fn parse(value: &toml::Value) -> Result<Self, String> {
+        let level = match value {
+            toml::Value::Integer(i) => MeanLevel::Fixed(*i as f64),
+            toml::Value::Float(f) => MeanLevel::Fixed(*f),
+            toml::Value::String(s) => {
+                let f = s
+                    .trim()
+                    .strip_suffix('T')
+                    .and_then(|f| f.trim().trim_end_matches(['*', '·']).trim().parse::<f64>().ok())
+                    .ok_or_else(|| {
+                        format!("mean_level = \"{s}\": write a number (L̄ at every T) or a fraction of T like \"0.5T\"")
+                    })?;
+                MeanLevel::PerStep(f)
+            }
+            other => {
+                return Err(format!(
+                    "mean_level must be a number or a fraction of T like \"0.5T\", not {other}"
+                ));
+            }
+        };
+        match level {
+            MeanLevel::Fixed(l) if !(l.is_finite() && l >= 1.0) => Err(format!(
+                "mean_level = {l}: the mean level of non-zero activations is at least 1 spike"
+            )),
+            MeanLevel::PerStep(f) if !(f.is_finite() && f > 0.0 && f <= 1.0) => Err(format!(
+                "mean_level = \"{f}T\": the fraction of T must lie in (0, 1]"
+            )),
+            l => Ok(l),
+        }
+    }
+}
+
+impl Serialize for MeanLevel {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            MeanLevel::Fixed(l) => s.serialize_f64(*l),
+            MeanLevel::PerStep(_) => s.serialize_str(&self.to_text()),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for MeanLevel {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let v = toml::Value::deserialize(d)?;
+        MeanLevel::parse(&v).map_err(serde::de::Error::custom)
+    }
+}
+
 /// The `[analysis]` section.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -45,6 +156,7 @@ pub struct AnalysisSettings {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub headline_timesteps: Option<u32>,
     /// The baseline the SNN is compared with.
+    #[serde(deserialize_with = "one_baseline")]
     pub baseline: Baseline,
     /// SNN and baseline weight bits.
     pub weight_bits: u32,
@@ -58,6 +170,11 @@ pub struct AnalysisSettings {
     pub leak: f64,
     /// How the input reaches the first layer.
     pub input_coding: InputCoding,
+    /// How the baseline's non-zero fraction follows the spike rate in sweeps and break-even
+    /// searches.
+    pub twin: TwinMode,
+    /// L̄ where the activity does not measure it (see [`MeanLevel`]).
+    pub mean_level: MeanLevel,
     /// Solve for the break-even spike rate per T.
     pub breakeven: bool,
     /// Points of the energy-vs-spike-rate curve per architecture, workload and T (0: none).
@@ -83,6 +200,8 @@ impl Default for AnalysisSettings {
             neuron: NeuronModel::default(),
             leak: 0.9,
             input_coding: InputCoding::default(),
+            twin: TwinMode::default(),
+            mean_level: MeanLevel::default(),
             breakeven: true,
             sweep_points: 101,
             output: None,
@@ -143,6 +262,19 @@ pub fn parse_timesteps(value: &toml::Value) -> Result<Vec<u32>, String> {
     }
 }
 
+/// A list of baselines is refused with what to do: each baseline has its own break-even
+/// table, figures and verdicts, so it is one pipeline each.
+fn one_baseline<'de, D: Deserializer<'de>>(d: D) -> Result<Baseline, D::Error> {
+    let v = toml::Value::deserialize(d)?;
+    if let toml::Value::Array(items) = &v {
+        return Err(serde::de::Error::custom(format!(
+            "one baseline per pipeline, {} given: each has its own break-even table and verdicts, so copy the pipeline and set `baseline = \"ann8\"` in the copy (and its own `output`)",
+            items.len()
+        )));
+    }
+    Baseline::deserialize(v).map_err(serde::de::Error::custom)
+}
+
 fn timesteps<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u32>, D::Error> {
     let v = toml::Value::deserialize(d)?;
     parse_timesteps(&v).map_err(serde::de::Error::custom)
@@ -159,6 +291,24 @@ impl AnalysisSettings {
                 "timesteps = {t}: an SNN needs at least one time step"
             ))
             .at_key("analysis.timesteps"));
+        }
+        // A repeated T would analyse and report the same rows again.
+        for (i, t) in self.timesteps.iter().enumerate() {
+            if self.timesteps[..i].contains(t) {
+                return Err(ConfigError::new(format!(
+                    "T = {t} is listed more than once: each T is analysed once"
+                ))
+                .at_key("analysis.timesteps"));
+            }
+        }
+        if let Some(h) = self.headline_timesteps
+            && !self.timesteps.contains(&h)
+        {
+            return Err(ConfigError::new(format!(
+                "headline_timesteps = {h} is not among the analysed timesteps {:?}: add it there or pick one of them",
+                self.timesteps
+            ))
+            .at_key("analysis.headline_timesteps"));
         }
         for (key, bits) in [
             ("weight_bits", self.weight_bits),
@@ -215,7 +365,7 @@ impl AnalysisSettings {
     }
 
     /// The T that verdicts, figures and the sensitivity study speak of: `headline_timesteps`
-    /// if it is analysed, else 6 (the paper's setting) if analysed, else the middle of the
+    /// (which [`validate`](Self::validate) requires to be analysed), else 6 (the paper's setting) if analysed, else the middle of the
     /// analysed list.
     pub fn headline_timesteps(&self) -> u32 {
         let ts = &self.timesteps;

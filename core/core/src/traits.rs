@@ -173,6 +173,10 @@ pub struct ActivityContext<'a> {
     /// How the analysis assumes the input reaches the first layer; a source that measures
     /// activity must measure it the same way.
     pub input_coding: crate::network::InputCoding,
+    /// The analysis settings: the neuron model a measurement must match, and how a stated
+    /// activity ties the baseline's non-zero fraction to the spike rate (`twin`,
+    /// `mean_level`).
+    pub settings: &'a crate::settings::AnalysisSettings,
 }
 
 /// Supplies spike activity: a uniform assumption, a measured profile, or a live engine run.

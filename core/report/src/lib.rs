@@ -15,7 +15,7 @@ pub mod render;
 use std::path::PathBuf;
 
 pub use plot::write_figures;
-pub use render::Render;
+pub use render::{Render, pct, sig};
 
 /// A report or figure that could not be written.
 #[derive(Debug, thiserror::Error)]

@@ -16,7 +16,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use snnergy_core::Report;
 use snnergy_core::action::Category;
-use snnergy_core::report::{BreakEvenStatus, Comparison, Keyed, ResultKey, Tornado};
+use snnergy_core::report::{BreakEven, BreakEvenStatus, Comparison, Keyed, ResultKey, Tornado};
 
 use crate::ReportError as Error;
 
@@ -136,17 +136,23 @@ pub fn energy_vs_spike_rate(report: &Report, workload: &str) -> Result<Option<St
                 Some(r) => (3.0 * r).max(0.2).min(full),
                 None => full,
             };
-            let shown: Vec<(f64, f64)> = s
-                .spike_rates
-                .iter()
-                .zip(&s.snn_pj)
-                .filter(|(r, _)| **r <= xmax * (1.0 + 1e-9))
-                .map(|(r, e)| (r * 100.0, e * 1e-6))
-                .collect();
+            let within = |r: &f64| *r <= xmax * (1.0 + 1e-9);
+            let curve = |e: &[f64]| -> Vec<(f64, f64)> {
+                s.spike_rates
+                    .iter()
+                    .zip(e)
+                    .filter(|(r, _)| within(r))
+                    .map(|(r, e)| (r * 100.0, e * 1e-6))
+                    .collect()
+            };
+            let shown = curve(&s.snn_pj);
+            // Under twin consistency the baseline's ρ follows the spike rate: a curve too.
+            let baseline = curve(&s.baseline_pj);
             let ymax = shown
                 .iter()
+                .chain(&baseline)
                 .map(|p| p.1)
-                .fold(s.baseline_pj * 1e-6, f64::max)
+                .fold(0.0, f64::max)
                 * 1.05;
             let mut chart = ChartBuilder::on(area)
                 .caption(
@@ -173,19 +179,25 @@ pub fn energy_vs_spike_rate(report: &Report, workload: &str) -> Result<Option<St
                 .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], snn));
             let base = colour(1);
             chart
-                .draw_series(LineSeries::new(
-                    [
-                        (0.0, s.baseline_pj * 1e-6),
-                        (xmax * 100.0, s.baseline_pj * 1e-6),
-                    ],
-                    base.stroke_width(2),
-                ))
+                .draw_series(LineSeries::new(baseline.clone(), base.stroke_width(2)))
                 .msg()?
                 .label(format!("{} baseline", s.baseline))
                 .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], base));
             if let Some(r) = be.and_then(|b| b.spike_rate) {
                 let x = r * 100.0;
-                let y = s.baseline_pj * 1e-6;
+                // The baseline's energy at the crossing, read off its curve.
+                let y = baseline
+                    .windows(2)
+                    .find(|w| w[0].0 <= x && x <= w[1].0)
+                    .map(|w| {
+                        let f = if w[1].0 > w[0].0 {
+                            (x - w[0].0) / (w[1].0 - w[0].0)
+                        } else {
+                            0.0
+                        };
+                        w[0].1 + f * (w[1].1 - w[0].1)
+                    })
+                    .unwrap_or_else(|| baseline.first().map(|p| p.1).unwrap_or(0.0));
                 let mark = BLACK;
                 chart
                     .draw_series(DashedLineSeries::new(
@@ -201,6 +213,25 @@ pub fn energy_vs_spike_rate(report: &Report, workload: &str) -> Result<Option<St
                     .draw_series(std::iter::once(Circle::new((x, y), 5, mark.filled())))
                     .msg()?;
             }
+            if let Some(b) = report
+                .breakeven_at(s.key())
+                .filter(|b| b.status != BreakEvenStatus::Crossing)
+            {
+                // Say so rather than leave the reader looking for a crossing that is not there.
+                let text = match b.status {
+                    BreakEvenStatus::SnnNeverWins => "no break-even: the SNN never wins".into(),
+                    BreakEvenStatus::SnnAlwaysWins => "no break-even: the SNN always wins".into(),
+                    _ => format!(
+                        "break-even {:.2} %: the SNN wins above it",
+                        100.0 * b.spike_rate.unwrap_or(0.0)
+                    ),
+                };
+                chart
+                    .draw_series(std::iter::empty::<Circle<(f64, f64), i32>>())
+                    .msg()?
+                    .label(text)
+                    .legend(move |(x, y)| Circle::new((x + 10, y), 3, BLACK.filled()));
+            }
             legend(&mut chart, SeriesLabelPosition::UpperLeft, 13)?;
         }
         Ok(())
@@ -211,7 +242,7 @@ pub fn energy_vs_spike_rate(report: &Report, workload: &str) -> Result<Option<St
 /// Break-even spike rate (%) against T for every architecture on `workload`. `None` when the
 /// report has no break-even rows for it.
 pub fn breakeven_vs_timesteps(report: &Report, workload: &str) -> Result<Option<String>, Error> {
-    let rows: Vec<_> = report
+    let rows: Vec<&BreakEven> = report
         .breakeven
         .iter()
         .filter(|b| b.workload == workload)
@@ -219,56 +250,94 @@ pub fn breakeven_vs_timesteps(report: &Report, workload: &str) -> Result<Option<
     if rows.is_empty() {
         return Ok(None);
     }
+    let svg = draw("break-even vs T", (1240, 480), |root| {
+        let (left, right) = root.split_horizontally(620);
+        // The rate at which the energies cross along the twin family, and the same
+        // break-even read as the twin's mean level at the activity's rate: under twin
+        // consistency the first often does not exist while the second always says how far
+        // the SNN is from winning.
+        vs_timesteps(
+            &left,
+            report,
+            &rows,
+            &format!("Break-even spike rate vs T — {workload}"),
+            "break-even spike rate (%)",
+            |b| {
+                (b.status == BreakEvenStatus::Crossing)
+                    .then_some(b.spike_rate)
+                    .flatten()
+                    .map(|r| 100.0 * r)
+            },
+        )?;
+        vs_timesteps(
+            &right,
+            report,
+            &rows,
+            &format!("Break-even mean level L̄* vs T — {workload}"),
+            "L̄* at the activity's spike rate (spikes)",
+            |b| {
+                (b.level_status == BreakEvenStatus::Crossing)
+                    .then_some(b.level_breakeven)
+                    .flatten()
+            },
+        )
+    })?;
+    Ok(Some(svg))
+}
+
+/// One panel of a quantity of the break-even rows against T, a line per architecture.
+fn vs_timesteps(
+    area: &DrawingArea<SVGBackend<'_>, Shift>,
+    report: &Report,
+    rows: &[&BreakEven],
+    caption: &str,
+    y_desc: &str,
+    value: impl Fn(&BreakEven) -> Option<f64>,
+) -> Result<(), String> {
     let tmax = rows.iter().map(|b| b.timesteps).max().unwrap_or(1);
     let tmin = rows.iter().map(|b| b.timesteps).min().unwrap_or(1);
     let ymax = rows
         .iter()
-        .filter_map(|b| b.spike_rate)
+        .filter_map(|b| value(b))
         .fold(0.0, f64::max)
         .max(1e-6)
-        * 100.0
         * 1.08;
-    let svg = draw("break-even vs T", (760, 480), |root| {
-        let mut chart = ChartBuilder::on(root)
-            .caption(
-                format!("Break-even spike rate vs time steps — {workload}"),
-                (FONT, 18),
-            )
-            .margin(14)
-            .x_label_area_size(42)
-            .y_label_area_size(64)
-            .build_cartesian_2d(tmin as f64 - 0.3..tmax as f64 + 0.3, 0.0..ymax)
-            .msg()?;
+    let mut chart = ChartBuilder::on(area)
+        .caption(caption, (FONT, 16))
+        .margin(14)
+        .x_label_area_size(42)
+        .y_label_area_size(64)
+        .build_cartesian_2d(tmin as f64 - 0.3..tmax as f64 + 0.3, 0.0..ymax)
+        .msg()?;
+    chart
+        .configure_mesh()
+        .x_desc("time steps T")
+        .y_desc(y_desc)
+        .x_label_formatter(&|x| format!("{x:.0}"))
+        .draw()
+        .msg()?;
+    for (i, arch) in architectures(report).iter().enumerate() {
+        let pts: Vec<(f64, f64)> = rows
+            .iter()
+            .filter(|b| &b.architecture == arch)
+            .filter_map(|b| value(b).map(|v| (b.timesteps as f64, v)))
+            .collect();
+        let c = colour(i);
+        let label = if pts.is_empty() {
+            format!("{arch}: none")
+        } else {
+            arch.clone()
+        };
         chart
-            .configure_mesh()
-            .x_desc("time steps T")
-            .y_desc("break-even spike rate (%)")
-            .x_label_formatter(&|x| format!("{x:.0}"))
-            .draw()
+            .draw_series(LineSeries::new(pts.clone(), c.stroke_width(2)))
+            .msg()?
+            .label(label)
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], c));
+        chart
+            .draw_series(pts.into_iter().map(|p| Circle::new(p, 3, c.filled())))
             .msg()?;
-        for (i, arch) in architectures(report).iter().enumerate() {
-            let pts: Vec<(f64, f64)> = rows
-                .iter()
-                .filter(|b| &b.architecture == arch && b.status == BreakEvenStatus::Crossing)
-                .filter_map(|b| b.spike_rate.map(|r| (b.timesteps as f64, r * 100.0)))
-                .collect();
-            if pts.is_empty() {
-                continue;
-            }
-            let c = colour(i);
-            chart
-                .draw_series(LineSeries::new(pts.clone(), c.stroke_width(2)))
-                .msg()?
-                .label(arch.clone())
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], c));
-            chart
-                .draw_series(pts.into_iter().map(|p| Circle::new(p, 3, c.filled())))
-                .msg()?;
-        }
-        legend(&mut chart, SeriesLabelPosition::UpperRight, 13)?;
-        Ok(())
-    })?;
-    Ok(Some(svg))
+    }
+    legend(&mut chart, SeriesLabelPosition::UpperRight, 13)
 }
 
 /// Energy of each layer stacked by category, SNN (top) and baseline (bottom), for one

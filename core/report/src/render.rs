@@ -4,8 +4,9 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use snnergy_core::report::{BreakEvenStatus, Keyed, Report, Side};
-use snnergy_core::settings::Baseline;
+use snnergy_core::PriceClass;
+use snnergy_core::report::{BreakEvenStatus, Keyed, Report, Side, Verdict};
+use snnergy_core::settings::{Baseline, TwinMode};
 use snnergy_core::{AccessKey, Category};
 
 use crate::ReportError;
@@ -65,11 +66,12 @@ impl Render for Report {
                 "spike_rate",
                 "sparsity",
                 "nonzero",
+                "mean_level",
                 "baseline",
                 "snn_pj",
                 "baseline_pj",
                 "ratio",
-                "snn_wins",
+                "verdict",
                 "snn_pj_per_synapse",
                 "baseline_pj_per_synapse",
                 "twin_consistent",
@@ -83,11 +85,12 @@ impl Render for Report {
                     c.spike_rate.to_string(),
                     c.sparsity.to_string(),
                     c.nonzero.to_string(),
+                    opt(c.mean_level),
                     c.baseline.clone(),
                     c.snn_pj.to_string(),
                     c.baseline_pj.to_string(),
                     c.ratio.to_string(),
-                    c.snn_wins.to_string(),
+                    c.verdict.name().to_string(),
                     c.snn_pj_per_synapse.to_string(),
                     c.baseline_pj_per_synapse.to_string(),
                     opt(c.twin_consistent),
@@ -140,6 +143,10 @@ impl Render for Report {
                 "baseline",
                 "spike_rate",
                 "sparsity",
+                "nonzero",
+                "mean_level",
+                "twin",
+                "twin_clamped",
                 "status",
             ],
             self.breakeven.iter().map(|b| {
@@ -150,6 +157,10 @@ impl Render for Report {
                     b.baseline.clone(),
                     opt(b.spike_rate),
                     opt(b.sparsity),
+                    opt(b.nonzero),
+                    opt(b.mean_level),
+                    b.twin.clone(),
+                    b.twin_clamped.to_string(),
                     status_name(b.status).to_string(),
                 ]
             }),
@@ -176,28 +187,52 @@ impl Render for Report {
             let _ = writeln!(md, "- {line}");
         }
         md.push('\n');
+        if !self.warnings.is_empty() {
+            md.push_str("## Warnings\n\n");
+            for w in &self.warnings {
+                let _ = writeln!(md, "- {w}");
+            }
+            md.push('\n');
+        }
+        md.push_str(&measured_markdown(self));
 
         if !self.breakeven.is_empty() {
-            md.push_str("## Break-even spike rate\n\nBelow the break-even spike rate the SNN uses less energy than its baseline; the sparsity it must exceed is 1 − rate.\n\n");
-            md.push_str("| architecture | workload | T | baseline | break-even spike rate | required sparsity |\n|---|---|---:|---|---:|---:|\n");
+            md.push_str("## Break-even spike rate\n\nBelow the break-even spike rate the SNN uses less energy than its baseline; the sparsity it must exceed is 1 − rate. ");
+            md.push_str(match self.settings.twin {
+                TwinMode::Consistent => "Along the search the baseline's non-zero fraction follows the spike rate (ρ = r·T/L̄): the columns ρ and L̄ give the twin at the crossing, whose non-zero activations average L̄ spikes.\n\n",
+                TwinMode::FixedNonzero => "Along the search the baseline's non-zero fraction ρ is held fixed (`twin = \"fixed-nonzero\"`, the v1 paper's setting); L̄ = r·T/ρ is the mean level a twin would need at the crossing, and below 1 no twin exists there.\n\n",
+            });
+            md.push_str("The last column reads the break-even as a mean level instead: at the activity's own spike rate, the SNN wins while its twin's non-zero activations average fewer than L̄* spikes (below 1: no twin at that rate lets it win).\n\n");
+            md.push_str("| architecture | workload | T | baseline | break-even spike rate | required sparsity | ρ | L̄ | break-even L̄* at the activity's rate |\n|---|---|---:|---|---:|---:|---:|---:|---:|\n");
             for b in &self.breakeven {
                 let (r, s) = match (b.status, b.spike_rate) {
-                    (BreakEvenStatus::Crossing, Some(r)) => (
-                        format!("{:.4} %", 100.0 * r),
-                        format!("{:.4} %", 100.0 * (1.0 - r)),
-                    ),
+                    (BreakEvenStatus::Crossing, Some(r)) => (pct(r), pct(1.0 - r)),
                     (BreakEvenStatus::SnnNeverWins, _) => {
                         ("none: SNN loses at any rate".into(), "—".into())
                     }
+                    (BreakEvenStatus::SnnWinsAbove, r) => (
+                        format!("SNN wins above {}", pct(r.unwrap_or(0.0))),
+                        "—".into(),
+                    ),
                     (_, r) => (
-                        format!("SNN wins up to {:.2} %", 100.0 * r.unwrap_or(1.0)),
+                        format!("SNN wins up to {}", pct(r.unwrap_or(1.0))),
                         "—".into(),
                     ),
                 };
+                let level = match b.mean_level {
+                    Some(l) if b.twin_clamped => format!("{} (clamped)", sig(l)),
+                    Some(l) => sig(l),
+                    None => "—".into(),
+                };
                 let _ = writeln!(
                     md,
-                    "| {} | {} | {} | {} | {r} | {s} |",
-                    b.architecture, b.workload, b.timesteps, b.baseline
+                    "| {} | {} | {} | {} | {r} | {s} | {} | {level} | {} |",
+                    b.architecture,
+                    b.workload,
+                    b.timesteps,
+                    b.baseline,
+                    b.nonzero.map(sig).unwrap_or_else(|| "—".into()),
+                    level_text(b)
                 );
             }
             md.push('\n');
@@ -212,27 +247,29 @@ impl Render for Report {
         }
 
         if !self.comparisons.is_empty() {
-            md.push_str("## Comparisons\n\n| architecture | workload | activity | T | spike rate | ρ | SNN (µJ) | baseline (µJ) | SNN / baseline | SNN pJ/synapse | baseline pJ/synapse | twin bound |\n|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|\n");
+            md.push_str("## Comparisons\n\n| architecture | workload | activity | T | spike rate | ρ | L̄ | SNN (µJ) | baseline (µJ) | SNN / baseline | SNN pJ/synapse | baseline pJ/synapse | twin bound | verdict |\n|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|\n");
             for c in &self.comparisons {
                 let _ = writeln!(
                     md,
-                    "| {} | {} | {} | {} | {:.4} % | {:.3} | {:.4} | {:.4} | {:.4} | {:.4} | {:.4} | {} |",
+                    "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {:.4} | {} | {} | {} | {} |",
                     c.architecture,
                     c.workload,
                     c.operating_point,
                     c.timesteps,
-                    100.0 * c.spike_rate,
-                    c.nonzero,
-                    c.snn_pj * 1e-6,
-                    c.baseline_pj * 1e-6,
+                    pct(c.spike_rate),
+                    sig(c.nonzero),
+                    c.mean_level.map(sig).unwrap_or_else(|| "—".into()),
+                    sig(c.snn_pj * 1e-6),
+                    sig(c.baseline_pj * 1e-6),
                     c.ratio,
-                    c.snn_pj_per_synapse,
-                    c.baseline_pj_per_synapse,
+                    sig(c.snn_pj_per_synapse),
+                    sig(c.baseline_pj_per_synapse),
                     match c.twin_consistent {
                         Some(true) => "holds",
                         Some(false) => "violated",
                         None => "n/a",
-                    }
+                    },
+                    c.verdict.phrase()
                 );
             }
             md.push('\n');
@@ -255,15 +292,16 @@ impl Render for Report {
                     .collect();
                 let _ = writeln!(
                     md,
-                    "| {} | {} | {} | {:.4} % | {} |",
+                    "| {} | {} | {} | {} | {} |",
                     c.architecture,
                     c.workload,
                     c.timesteps,
-                    100.0 * c.spike_rate,
+                    pct(c.spike_rate),
                     cells.join(" | ")
                 );
             }
             md.push('\n');
+            md.push_str(&levels_markdown(self));
         }
 
         if !figures.is_empty() {
@@ -273,7 +311,7 @@ impl Render for Report {
             }
         }
 
-        md.push_str("## Workloads\n\n| workload | network | layers | synapses (MACs) | weights | parameters | mean fan-in | mean weight reuse |\n|---|---|---:|---:|---:|---:|---:|---:|\n");
+        md.push_str("## Workloads\n\n| workload | network | layers | synapses (valid taps) | weights | parameters | mean fan-in | mean weight reuse |\n|---|---|---:|---:|---:|---:|---:|---:|\n");
         for w in &self.workloads {
             let _ = writeln!(
                 md,
@@ -317,7 +355,12 @@ impl Render for Report {
             let _ = writeln!(
                 md,
                 "| {} | {} | {} | {} | {} | {} |",
-                p.energy_model, p.action, p.pj, p.unit, p.source, p.derivation
+                p.energy_model,
+                p.action,
+                sig(p.pj),
+                p.unit,
+                p.source,
+                p.derivation
             );
         }
         md.push_str("\n## Sources\n\n| energy model | key | node | citation | status |\n|---|---|---|---|---|\n");
@@ -347,13 +390,27 @@ impl Render for Report {
         for c in self.comparisons.iter().filter(|c| c.timesteps == headline) {
             let be_text = match self.breakeven_at(c.key()) {
                 Some(b) if b.status == BreakEvenStatus::Crossing => format!(
-                    "; it breaks even at a spike rate of {:.2} % (sparsity {:.2} %)",
-                    100.0 * b.spike_rate.unwrap_or(0.0),
-                    100.0 * b.sparsity.unwrap_or(0.0)
+                    "; it breaks even at a spike rate of {} (sparsity {}{})",
+                    pct(b.spike_rate.unwrap_or(0.0)),
+                    pct(b.sparsity.unwrap_or(0.0)),
+                    match (b.nonzero, b.mean_level) {
+                        (Some(nz), Some(l)) => format!(", twin ρ = {}, L̄ = {}", sig(nz), sig(l)),
+                        _ => String::new(),
+                    }
                 ),
-                Some(b) if b.status == BreakEvenStatus::SnnNeverWins => {
-                    "; no spike rate makes it win".to_string()
-                }
+                Some(b) if b.status == BreakEvenStatus::SnnNeverWins => format!(
+                    "; no spike rate makes it win {}{}",
+                    if b.twin == TwinMode::Consistent.name() {
+                        "against a twin of the same mean level"
+                    } else {
+                        "at this ρ"
+                    },
+                    level_sentence(b)
+                ),
+                Some(b) if b.status == BreakEvenStatus::SnnWinsAbove => format!(
+                    "; it wins only above a spike rate of {}",
+                    pct(b.spike_rate.unwrap_or(0.0))
+                ),
                 Some(_) => "; it wins at every spike rate".to_string(),
                 None => String::new(),
             };
@@ -374,16 +431,26 @@ impl Render for Report {
                     flips.join(", ")
                 )
             };
-            out.push(format!(
-                "**{}**, {} at T = {}, spike rate {:.2} %: the SNN {} ({:.3}× the energy of the {}){be_text}.{flip_text}",
+            let head = format!(
+                "**{}**, {} at T = {}, spike rate {}, ρ = {}",
                 c.architecture,
                 c.workload,
                 c.timesteps,
-                100.0 * c.spike_rate,
-                if c.snn_wins { "wins" } else { "loses" },
-                c.ratio,
-                c.baseline
-            ));
+                pct(c.spike_rate),
+                sig(c.nonzero)
+            );
+            out.push(match c.verdict {
+                Verdict::NoTwin => format!(
+                    "{head}: no twin exists at this point (ρ is outside r ≤ ρ ≤ min(1, r·T)), so the energies ({:.3}× the {}) decide nothing{be_text}.{flip_text}",
+                    c.ratio, c.baseline
+                ),
+                v => format!(
+                    "{head}: the SNN {} ({:.3}× the energy of the {}){be_text}.{flip_text}",
+                    if v == Verdict::SnnWins { "wins" } else { "loses" },
+                    c.ratio,
+                    c.baseline
+                ),
+            });
         }
         out
     }
@@ -419,11 +486,166 @@ impl Render for Report {
     }
 }
 
+/// `v` with four significant digits and no binary noise: 0.05000000000000001 reads 0.05,
+/// 313.20166 reads 313.2.
+pub fn sig(v: f64) -> String {
+    if v == 0.0 || !v.is_finite() {
+        return format!("{v}");
+    }
+    let digits = (3 - v.abs().log10().floor() as i32).max(0) as usize;
+    let s = format!("{v:.digits$}");
+    if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        s
+    }
+}
+
+/// A fraction as a percentage with four significant digits (`5 %`, `7.331 %`).
+pub fn pct(v: f64) -> String {
+    format!("{} %", sig(100.0 * v))
+}
+
+/// Where the energy goes by memory level and operation (price class) at each comparison.
+fn levels_markdown(report: &Report) -> String {
+    let classes: Vec<PriceClass> = PriceClass::ALL
+        .iter()
+        .copied()
+        .filter(|k| {
+            report
+                .comparisons
+                .iter()
+                .any(|c| c.snn_by_class.get(*k) > 0.0 || c.baseline_by_class.get(*k) > 0.0)
+        })
+        .collect();
+    if classes.is_empty() {
+        return String::new();
+    }
+    let mut md = String::from(
+        "### Where the energy goes, by memory level and operation\n\nµJ per inference of each price class at each comparison (SNN / baseline).\n\n",
+    );
+    let names: Vec<&str> = classes.iter().map(|k| k.name()).collect();
+    let _ = writeln!(
+        md,
+        "| architecture | workload | T | spike rate | {} |",
+        names.join(" | ")
+    );
+    let _ = writeln!(md, "|---|---|---:|---:|{}", "---:|".repeat(names.len()));
+    for c in &report.comparisons {
+        let cells: Vec<String> = classes
+            .iter()
+            .map(|k| {
+                format!(
+                    "{} / {}",
+                    sig(c.snn_by_class.get(*k) * 1e-6),
+                    sig(c.baseline_by_class.get(*k) * 1e-6)
+                )
+            })
+            .collect();
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} | {} | {} |",
+            c.architecture,
+            c.workload,
+            c.timesteps,
+            pct(c.spike_rate),
+            cells.join(" | ")
+        );
+    }
+    md.push('\n');
+    md
+}
+
+/// What measured activity sources recorded: accuracy of the SNN and its twin next to the
+/// rates they were measured at (the fields a source's record has; others are skipped).
+fn measured_markdown(report: &Report) -> String {
+    if report.measured.is_empty() {
+        return String::new();
+    }
+    let mut md = String::from("## Measured activity\n\n");
+    for m in &report.measured {
+        let r = &m.provenance.record;
+        let num = |k: &str| r.get(k).and_then(|v| v.as_f64());
+        let _ = writeln!(
+            md,
+            "`{}` on {} at T = {} (measured by `{}`{}):\n",
+            m.operating_point,
+            m.workload,
+            m.timesteps,
+            m.provenance.source,
+            num("images")
+                .map(|n| format!(", {n} images"))
+                .unwrap_or_default()
+        );
+        let mut facts = Vec::new();
+        for (key, what) in [
+            ("snn_accuracy", "SNN accuracy"),
+            ("twin_accuracy", "QNN twin accuracy"),
+            ("top1_agreement", "top-1 agreement of SNN and twin"),
+        ] {
+            if let Some(v) = num(key) {
+                facts.push(format!("{what} {}", pct(v)));
+            }
+        }
+        if !facts.is_empty() {
+            let _ = writeln!(md, "{}.\n", facts.join(", "));
+        }
+        if let Some(layers) = r.get("layers").and_then(|v| v.as_array()) {
+            md.push_str(
+                "| layer | spike rate | twin non-zero | twin mean level |\n|---|---:|---:|---:|\n",
+            );
+            for l in layers {
+                let f = |k: &str| l.get(k).and_then(|v| v.as_f64());
+                let _ = writeln!(
+                    md,
+                    "| {} | {} | {} | {} |",
+                    l.get("name").and_then(|v| v.as_str()).unwrap_or("?"),
+                    f("spike_rate").map(pct).unwrap_or_else(|| "—".into()),
+                    f("twin_zero_fraction")
+                        .map(|z| pct(1.0 - z))
+                        .unwrap_or_else(|| "—".into()),
+                    f("twin_mean_level").map(sig).unwrap_or_else(|| "—".into()),
+                );
+            }
+            md.push('\n');
+        }
+    }
+    md
+}
+
+/// The break-even mean level at the activity's rate, for a table cell.
+fn level_text(b: &snnergy_core::report::BreakEven) -> String {
+    match (b.level_status, b.level_breakeven) {
+        (BreakEvenStatus::Crossing, Some(l)) => format!("{} at {}", sig(l), pct(b.level_rate)),
+        (BreakEvenStatus::SnnAlwaysWins, _) => format!("> T at {}", pct(b.level_rate)),
+        _ => format!("< 1 (no twin) at {}", pct(b.level_rate)),
+    }
+}
+
+/// The break-even mean level at the activity's rate, as the end of a verdict.
+fn level_sentence(b: &snnergy_core::report::BreakEven) -> String {
+    match (b.level_status, b.level_breakeven) {
+        (BreakEvenStatus::Crossing, Some(l)) => format!(
+            "; at {} it would win against a twin whose non-zero activations average fewer than {} spikes",
+            pct(b.level_rate),
+            sig(l)
+        ),
+        (BreakEvenStatus::SnnAlwaysWins, _) => {
+            format!("; at {} it wins against any twin", pct(b.level_rate))
+        }
+        _ => format!(
+            "; at {} it loses even to the densest twin (every non-zero activation one spike)",
+            pct(b.level_rate)
+        ),
+    }
+}
+
 fn status_name(s: BreakEvenStatus) -> &'static str {
     match s {
         BreakEvenStatus::Crossing => "crossing",
         BreakEvenStatus::SnnNeverWins => "snn-never-wins",
         BreakEvenStatus::SnnAlwaysWins => "snn-always-wins",
+        BreakEvenStatus::SnnWinsAbove => "snn-wins-above",
     }
 }
 
@@ -434,13 +656,14 @@ fn sensitivity_markdown(report: &Report) -> String {
         Some(s) => match (s.status, s.breakeven) {
             (BreakEvenStatus::SnnNeverWins, _) => "never wins".into(),
             (BreakEvenStatus::SnnAlwaysWins, _) => "always wins".into(),
-            (_, r) => format!("{:.3} %", 100.0 * r.unwrap_or(0.0)),
+            (BreakEvenStatus::SnnWinsAbove, r) => format!("wins above {}", pct(r.unwrap_or(0.0))),
+            (_, r) => pct(r.unwrap_or(0.0)),
         },
     };
     for t in &report.sensitivity {
         let _ = writeln!(
             md,
-            "### {} on {}, T = {} (±{:.0} %)\n\nBreak-even spike rate when one input at a time is scaled by ×{} and ×{}; nominal {} (against the {}). The verdict at the `{}` activity (spike rate {:.2} %: SNN {}) {}.\n",
+            "### {} on {}, T = {} (±{:.0} %)\n\nBreak-even spike rate when one input at a time is scaled by ×{} and ×{}; nominal {} (against the {}). The verdict at the `{}` activity (spike rate {}: SNN {}) {}.\n",
             t.architecture,
             t.workload,
             t.timesteps,
@@ -450,8 +673,12 @@ fn sensitivity_markdown(report: &Report) -> String {
             pct(&Some(t.nominal.clone())),
             t.baseline,
             t.operating_point,
-            100.0 * t.spike_rate,
-            if t.nominal.snn_wins { "wins" } else { "loses" },
+            crate::render::pct(t.spike_rate),
+            match t.nominal.verdict {
+                Verdict::SnnWins => "wins",
+                Verdict::SnnLoses => "loses",
+                Verdict::NoTwin => "has no twin",
+            },
             if t.flips() {
                 "**flips** within the range (rows marked below)"
             } else {

@@ -6,11 +6,11 @@ use std::sync::Arc;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use snnergy_analysis::resolve;
+use snnergy_analysis::{expand_timesteps, resolve};
 use snnergy_core::activity::Provenance;
 use snnergy_core::{
-    ActivityContext, ActivityError, ActivitySource, Assumption, BuildContext, Component,
-    ConfigError, Network, OperatingPoint, Workload,
+    ActivityContext, ActivityError, ActivitySource, AnalysisSettings, Assumption, BuildContext,
+    Component, ConfigError, Network, NeuronModel, OperatingPoint, Workload,
 };
 
 use crate::data::{DEBIAN_FASHION_MNIST, Dataset, Split};
@@ -341,6 +341,39 @@ impl EngineActivity {
         Ok(Self { config, model })
     }
 
+    /// The neuron measured must be the neuron priced: an LIF's leak multiply and an IF's
+    /// spike counts are different work, and the analysis prices reset by subtraction.
+    fn check_neuron(&self, analysis: &AnalysisSettings) -> std::result::Result<(), ActivityError> {
+        let s = &self.config.settings;
+        let measured = match s.neuron {
+            NeuronKind::If => NeuronModel::If,
+            NeuronKind::Lif => NeuronModel::Lif,
+        };
+        let name = |n: NeuronModel| match n {
+            NeuronModel::If => "if",
+            NeuronModel::Lif => "lif",
+        };
+        if measured != analysis.neuron {
+            return Err(ActivityError::Invalid(format!(
+                "`activity.neuron` = \"{}\" differs from [analysis] neuron = \"{}\": the energy models would price a neuron other than the one measured; set both the same",
+                name(measured),
+                name(analysis.neuron)
+            )));
+        }
+        if measured == NeuronModel::Lif && (s.leak - analysis.leak).abs() > 1e-12 {
+            return Err(ActivityError::Invalid(format!(
+                "`activity.leak` = {} differs from [analysis] leak = {}: set both the same",
+                s.leak, analysis.leak
+            )));
+        }
+        if s.reset != Reset::Subtract {
+            return Err(ActivityError::Invalid(
+                "`activity.reset` = \"zero\": the analysis prices reset by subtraction (one subtraction per spike); measure with reset = \"subtract\"".into(),
+            ));
+        }
+        Ok(())
+    }
+
     fn model_network(&self, analysed: &Network) -> Result<Network> {
         let Some(model) = &self.model else {
             return Ok(analysed.clone());
@@ -381,6 +414,20 @@ impl ActivitySource for EngineActivity {
                 ctx.input_coding
             )));
         }
+        self.check_neuron(ctx.settings)?;
+        if let Some(p) = &self.config.profile
+            && ctx.settings.timesteps.len() > 1
+            && !p.to_string_lossy().contains("{T}")
+        {
+            return Err(ActivityError::File {
+                file: resolve(ctx.base_dir, p),
+                line: None,
+                message: format!(
+                    "`activity.profile` has no `{{T}}`, so the measurement at each of T = {:?} would overwrite the last: name it like `profile-T{{T}}.csv`",
+                    ctx.settings.timesteps
+                ),
+            });
+        }
         let net = self.model_network(network).map_err(act_err)?;
         let weights = resolve(ctx.base_dir, &self.config.weights);
         let m = self
@@ -411,13 +458,7 @@ impl ActivitySource for EngineActivity {
             100.0 * m.top1_agreement
         );
         if let Some(p) = &self.config.profile {
-            let p = resolve(
-                ctx.base_dir,
-                Path::new(
-                    &p.to_string_lossy()
-                        .replace("{T}", &ctx.timesteps.to_string()),
-                ),
-            );
+            let p = resolve(ctx.base_dir, &expand_timesteps(p, ctx.timesteps));
             if let Some(dir) = p.parent().filter(|d| !d.as_os_str().is_empty()) {
                 std::fs::create_dir_all(dir).map_err(|e| ActivityError::File {
                     file: p.clone(),

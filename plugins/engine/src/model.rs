@@ -369,18 +369,40 @@ impl Model {
                 )));
             }
         }
+        // Tensors of a module the network does not name are refused too: a BatchNorm whose
+        // `batchnorm = "…"` was forgotten would otherwise be skipped and the network run
+        // unnormalized, with spike rates of another network.
         let unused: Vec<&String> = tensors
             .keys()
             .filter(|k| !k.ends_with("num_batches_tracked"))
             .collect();
         if !unused.is_empty() {
-            tracing::warn!(
-                file = %origin.display(),
-                "{} tensor(s) in the weight file are not used by network `{}`: {}",
+            let batchnorms: Vec<&str> = unused
+                .iter()
+                .filter_map(|k| k.strip_suffix(".running_var"))
+                .collect();
+            let hint = if batchnorms.is_empty() {
+                "the network description does not match the weights".to_string()
+            } else {
+                format!(
+                    "{} BatchNorm module(s) ({}) follow no layer: add `batchnorm = \"{}\"` to the layer it follows",
+                    batchnorms.len(),
+                    batchnorms.join(", "),
+                    batchnorms[0]
+                )
+            };
+            return Err(EngineError::Invalid(format!(
+                "{}: {} tensor(s) are not used by network `{}` ({}): {hint}",
+                origin.display(),
                 unused.len(),
                 network.name,
-                unused.iter().take(8).map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
-            );
+                unused
+                    .iter()
+                    .take(8)
+                    .map(|s| s.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )));
         }
         Ok(Self { network, params })
     }

@@ -29,6 +29,13 @@ pub struct LayerMeasurement {
     pub twin_zero_fraction: f64,
     /// Spikes an exact conversion would emit (Σ T × twin output).
     pub twin_spikes: u64,
+    /// The twin's outputs per image by level 0..=T, over all images.
+    #[serde(default)]
+    pub twin_levels: Vec<u64>,
+    /// Mean level of the twin's non-zero outputs (twin spikes per non-zero output), if any
+    /// is non-zero.
+    #[serde(default)]
+    pub twin_mean_level: Option<f64>,
     /// Mean |SNN spikes − T × twin output| per neuron.
     pub mean_abs_deviation: f64,
     /// Fraction of neurons whose count differs from T × twin output.
@@ -84,6 +91,9 @@ impl Measurement {
                     spike_rate: c.spikes as f64 / (total * t),
                     twin_zero_fraction: 1.0 - c.twin_nonzero as f64 / total,
                     twin_spikes: c.twin_spikes,
+                    twin_levels: c.twin_levels.clone(),
+                    twin_mean_level: (c.twin_nonzero > 0)
+                        .then(|| c.twin_spikes as f64 / c.twin_nonzero as f64),
                     mean_abs_deviation: c.abs_deviation as f64 / total,
                     fraction_differing: c.neurons_differing as f64 / total,
                     step_rates: c.step_spikes.iter().map(|s| *s as f64 / total).collect(),
@@ -116,10 +126,12 @@ impl Measurement {
                 name: "input".into(),
                 spike_rate: r,
                 nonzero: None,
+                mean_level: None,
                 line: None,
                 neurons: None,
                 spikes: None,
                 step_rates: Vec::new(),
+                levels: Vec::new(),
             });
         }
         for l in &self.layers {
@@ -127,10 +139,12 @@ impl Measurement {
                 name: l.name.clone(),
                 spike_rate: l.spike_rate,
                 nonzero: Some(1.0 - l.twin_zero_fraction),
+                mean_level: l.twin_mean_level,
                 line: None,
                 neurons: Some(l.neurons),
                 spikes: Some(l.spikes),
                 step_rates: l.step_rates.clone(),
+                levels: l.twin_levels.clone(),
             });
         }
         ProfileFile {

@@ -153,6 +153,9 @@ pub struct LayerCounts {
     pub twin_nonzero: u64,
     /// Σ over neurons of T × the twin's output: the spikes an exact conversion would emit.
     pub twin_spikes: u64,
+    /// The twin's outputs by level 0..=T (its level histogram): the mean level of the
+    /// non-zero ones is what ties the twin's non-zero fraction to the SNN's spike rate.
+    pub twin_levels: Vec<u64>,
     /// Σ over neurons of |SNN spikes − T × twin output|.
     pub abs_deviation: u64,
     /// Neurons whose spike count differs from T × twin output.
@@ -201,6 +204,12 @@ impl ChunkCounts {
             }
             a.twin_nonzero += b.twin_nonzero;
             a.twin_spikes += b.twin_spikes;
+            if a.twin_levels.len() < b.twin_levels.len() {
+                a.twin_levels.resize(b.twin_levels.len(), 0);
+            }
+            for (x, y) in a.twin_levels.iter_mut().zip(&b.twin_levels) {
+                *x += y;
+            }
             a.abs_deviation += b.abs_deviation;
             a.neurons_differing += b.neurons_differing;
             a.sparse_calls += b.sparse_calls;
@@ -752,11 +761,13 @@ pub fn simulate(
             c.spikes = spikes[i].iter().map(|s| *s as u64).sum();
             continue;
         }
+        c.twin_levels.resize(cfg.timesteps as usize + 1, 0);
         for (s, q) in spikes[i].iter().zip(&twin[i]) {
             // q = k / T exactly up to rounding; k ≤ T is small, so + 0.5 and truncation round it.
             let tw = (q * tf + 0.5) as u32;
             c.spikes += *s as u64;
             c.twin_spikes += tw as u64;
+            c.twin_levels[(tw as usize).min(cfg.timesteps as usize)] += 1;
             c.twin_nonzero += (tw > 0) as u64;
             let d = s.abs_diff(tw) as u64;
             c.abs_deviation += d;

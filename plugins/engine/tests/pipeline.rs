@@ -190,3 +190,75 @@ coding = "rate"
         "{err}"
     );
 }
+
+fn engine_pipeline(dir: &std::path::Path, analysis: &str, activity: &str) -> String {
+    Model::random(common::small_vgg(), 21)
+        .unwrap()
+        .save(&dir.join("small.safetensors"))
+        .unwrap();
+    format!(
+        r#"
+[analysis]
+sweep_points = 0
+{analysis}
+{WORKLOAD}
+[activity]
+type = "engine"
+weights = "small.safetensors"
+data = "{data}"
+samples = 16
+{activity}
+"#,
+        data = common::fixture_dir().display()
+    )
+}
+
+#[test]
+fn an_engine_neuron_other_than_the_analysis_neuron_is_an_error() {
+    let dir = common::temp_dir("pipeline-neuron");
+    let toml = engine_pipeline(&dir, "timesteps = [4]", "neuron = \"lif\"");
+    let err = Pipeline::from_toml(&toml, Some(&dir.join("p.toml")), &registry())
+        .unwrap()
+        .run()
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("`activity.neuron` = \"lif\" differs from [analysis] neuron = \"if\""),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_profile_path_without_t_under_several_t_is_an_error_not_overwritten() {
+    let dir = common::temp_dir("pipeline-profile-t");
+    let toml = engine_pipeline(&dir, "timesteps = [4, 6]", "profile = \"profile.csv\"");
+    let err = Pipeline::from_toml(&toml, Some(&dir.join("p.toml")), &registry())
+        .unwrap()
+        .run()
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("profile.csv") && err.contains("{T}"), "{err}");
+    assert!(!dir.join("profile.csv").exists());
+}
+
+#[test]
+fn a_measured_profile_records_the_twins_mean_level_and_the_analysis_uses_it() {
+    let dir = common::temp_dir("pipeline-levels");
+    let toml = engine_pipeline(&dir, "timesteps = [4]", "profile = \"p-T{T}.csv\"");
+    let report = Pipeline::from_toml(&toml, Some(&dir.join("p.toml")), &registry())
+        .unwrap()
+        .run()
+        .unwrap();
+    let p = ProfileFile::read(&dir.join("p-T4.csv")).unwrap();
+    assert!(p.layers.iter().any(|l| l.mean_level.is_some()));
+    for l in &p.layers {
+        // A layer whose twin is silent has no mean level.
+        assert_eq!(l.mean_level.is_some(), l.nonzero.unwrap() > 0.0, "{l:?}");
+        if let Some(level) = l.mean_level {
+            assert!((1.0..=4.0).contains(&level), "{l:?}");
+        }
+    }
+    // The comparison's mean level is the measured one: spikes over non-zero activations.
+    let c = &report.comparisons[0];
+    assert!(c.mean_level.unwrap() >= 1.0, "{c:?}");
+}

@@ -320,3 +320,23 @@ fn a_tensor_the_network_does_not_use_is_an_error_not_ignored() {
         "{msg}"
     );
 }
+
+#[test]
+fn a_batchnorm_the_network_does_not_name_is_an_error_saying_which() {
+    // The workload forgot `batchnorm = "bn2"`: running the weights without it would measure
+    // another network's spikes.
+    let dir = common::temp_dir("forgotten-bn");
+    let path = dir.join("w.safetensors");
+    Model::random(common::small_vgg(), 5)
+        .unwrap()
+        .save(&path)
+        .unwrap();
+    let mut net = common::small_vgg();
+    let conv2 = net.layer_index("conv2").unwrap();
+    net.layers[conv2].batchnorm = None;
+    let msg = Model::load(net, &path).unwrap_err().to_string();
+    assert!(
+        msg.contains("bn2") && msg.contains("batchnorm = \"bn2\""),
+        "{msg}"
+    );
+}

@@ -548,12 +548,16 @@ mod tests {
         reg.prepare(&net, 6).unwrap();
         let w = reg.layer_weights();
         // On the spatial dataflow a spike costs one move and one add per synapse it reaches,
-        // so its price is the fan-out of the layers it feeds: features.0's spikes feed a
-        // 64-channel 3×3 conv (576 synapses each), features.37's a 512-channel one (4608).
+        // so its price is the mean valid-tap fan-out of the layers it feeds: features.0's
+        // spikes feed a 64-channel 3×3 conv over 32×32 with padding 1 (94² taps per channel
+        // pair along the 94 valid taps of each axis, over 1024 inputs), features.37's a
+        // 512-channel one over 2×2 (4² taps over 4 inputs): padding reaches no neuron.
         let i0 = net.layer_index("features.0").unwrap();
         let i37 = net.layer_index("features.37").unwrap();
         let ratio = reg.marginal_pj()[i37] / reg.marginal_pj()[i0];
-        assert!((ratio - 8.0).abs() < 1e-6, "ratio {ratio}");
+        let fanout_0 = 64.0 * 94.0 * 94.0 / 1024.0;
+        let fanout_37 = 512.0 * 16.0 / 4.0;
+        assert!((ratio - fanout_37 / fanout_0).abs() < 1e-6, "ratio {ratio}");
         // Weights average 1 over neurons.
         let (s, n) = net
             .layers

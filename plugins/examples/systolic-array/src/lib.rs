@@ -347,12 +347,15 @@ impl SystolicArray {
                         Category::Compute,
                         s * t * r,
                     );
-                    // Probability that a stream row carries a spike within each row fold.
+                    // Probability that a stream row carries a spike within each row fold. An
+                    // input after an average pool forwards several events per step (r > 1):
+                    // it is then always live.
+                    let p = r.min(1.0);
                     let live: Vec<f64> = folds
                         .iter()
                         .map(|kf| {
                             if self.config.skip_empty_rows {
-                                1.0 - (1.0 - r).powf(*kf)
+                                1.0 - (1.0 - p).powf(*kf)
                             } else {
                                 1.0
                             }
