@@ -219,7 +219,6 @@ mod tests {
     #[test]
     fn padding_taps_are_not_connections() {
         // A 3×3 kernel with padding 1 over 4 positions reaches 2 + 3 + 3 + 2 inputs.
-        assert_eq!(valid_taps_1d(4, 4, 3, 1, 1), 10);
         let net = two_layer();
         assert_eq!(connections(&net.layers[0]), 10 * 10 * 2);
         assert_eq!(connections(&net.layers[2]), net.layers[2].synapses());
