@@ -62,29 +62,23 @@ impl TrainSummary {
     /// The file name a summary is kept under in a run's output folder.
     pub const FILE: &'static str = "train.json";
 
-    /// Writes `train.json` into `dir`, returning its path.
+    /// The summary as `train.json` holds it.
+    pub fn to_json(&self) -> Vec<u8> {
+        serde_json::to_vec_pretty(self).unwrap_or_default()
+    }
+
+    /// Writes `train.json` into `dir` (as every output is written, see `snnergy_files`),
+    /// returning its path.
     pub fn write(&self, dir: &Path) -> Result<PathBuf, WorkflowError> {
         let path = dir.join(Self::FILE);
-        let io = |source| WorkflowError::Io {
-            path: path.clone(),
-            source,
-        };
-        std::fs::create_dir_all(dir).map_err(io)?;
-        let json = serde_json::to_string_pretty(self).map_err(|e| WorkflowError::Json {
-            path: path.clone(),
-            message: e.to_string(),
-        })?;
-        std::fs::write(&path, json).map_err(io)?;
+        snnergy_files::write(&path, &self.to_json())?;
         Ok(path)
     }
 
     /// Reads the `train.json` of the run whose output folder is `dir`.
     pub fn read(dir: &Path) -> Result<Self, WorkflowError> {
         let path = dir.join(Self::FILE);
-        let text = std::fs::read_to_string(&path).map_err(|source| WorkflowError::Io {
-            path: path.clone(),
-            source,
-        })?;
+        let text = snnergy_files::read_to_string(&path)?;
         serde_json::from_str(&text).map_err(|e| WorkflowError::Json {
             path,
             message: e.to_string(),
@@ -110,13 +104,17 @@ pub struct TrainRun {
     pub summary: TrainSummary,
     /// The verdict, unless training only was asked for.
     pub verdict: Option<Verdict>,
-    /// Where the pipeline wants its output (`[analysis] output`), if it says.
+    /// Where the output goes: [`TrainOptions::output`], else the pipeline's `[analysis]
+    /// output`, if either says.
     pub output_dir: Option<PathBuf>,
 }
 
 /// How [`train`] runs.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct TrainOptions {
+    /// The output folder, instead of the pipeline's `[analysis] output`; it is checked before
+    /// training starts, so a folder the report may not go into fails at once.
+    pub output: Option<PathBuf>,
     /// Continue from the checkpoint (weights, optimizer state, epoch).
     pub resume: bool,
     /// Train for this many epochs in total instead of `[train] epochs`.
@@ -185,6 +183,9 @@ pub enum WorkflowError {
         /// The cause.
         source: std::io::Error,
     },
+    /// A file that may not be read or written.
+    #[error(transparent)]
+    File(#[from] snnergy_files::FileError),
     /// A `train.json` that is not one.
     #[error("{}: {message}", path.display())]
     Json {
@@ -205,10 +206,7 @@ pub fn train(
     on_event: &mut dyn FnMut(TrainEvent<'_>),
 ) -> Result<TrainRun, WorkflowError> {
     let start = Instant::now();
-    let text = std::fs::read_to_string(path).map_err(|source| WorkflowError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let text = snnergy_files::read_to_string(path)?;
     let doc = Document::parse(&text, Some(path))?;
     let at = [Seg::Key("train".into())];
     let table = match doc.table.get("train") {
@@ -251,6 +249,15 @@ pub fn train(
     };
     let timesteps = cfg.timesteps_or(pipeline.settings.headline_timesteps());
     cfg.resolve_paths(&pipeline.base_dir);
+    if pipeline.settings.overwrite {
+        snnergy_files::set_overwrite(true);
+    }
+    let output_dir = options.output.clone().or_else(|| pipeline.output_dir());
+    if let Some(dir) = &output_dir {
+        let mut names = snnergy_report::REPORT_FILES.to_vec();
+        names.push(TrainSummary::FILE);
+        snnergy_files::check_output_dir(dir, &names)?;
+    }
     // The pipeline's registry, with its `[plugins]`, builds what the run needs.
     let registry = pipeline
         .registry
@@ -317,6 +324,23 @@ pub fn train(
         test_accuracy: outcome.test_accuracy,
     });
 
+    // A resumed run's summary keeps the epochs of the runs before it (from the train.json
+    // they left), so the history is the checkpoint's whole history.
+    let mut history = Vec::new();
+    if cfg.resume
+        && let Some(dir) = &output_dir
+        // Not read as an input: this run replaces it with the longer history.
+        && let Ok(text) = std::fs::read_to_string(dir.join(TrainSummary::FILE))
+        && let Ok(before) = serde_json::from_str::<TrainSummary>(&text)
+        && before.checkpoint == cfg.checkpoint
+    {
+        let first = outcome
+            .history
+            .first()
+            .map_or(outcome.epochs, |e| e.epoch - 1);
+        history.extend(before.history.into_iter().filter(|e| e.epoch <= first));
+    }
+    history.extend(outcome.history);
     let mut summary = TrainSummary {
         name: path
             .file_stem()
@@ -327,7 +351,7 @@ pub fn train(
         timesteps,
         shift: cfg.shift,
         epochs: outcome.epochs,
-        history: outcome.history,
+        history,
         seconds: 0.0,
         checkpoint: cfg.checkpoint.clone(),
         measurement: None,
@@ -366,7 +390,7 @@ pub fn train(
     Ok(TrainRun {
         summary,
         verdict,
-        output_dir: pipeline.output_dir(),
+        output_dir,
     })
 }
 

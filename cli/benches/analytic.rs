@@ -24,7 +24,7 @@ struct BenchArgs {
 }
 
 impl BenchArgs {
-    fn from_env() -> Self {
+    fn from_env() -> anyhow::Result<Self> {
         let mut a = BenchArgs {
             seconds: 2.0,
             sweep_points: 1001,
@@ -32,12 +32,29 @@ impl BenchArgs {
         let args: Vec<String> = std::env::args().collect();
         for w in args.windows(2) {
             match w[0].as_str() {
-                "--seconds" => a.seconds = w[1].parse().unwrap_or(a.seconds),
-                "--sweep-points" => a.sweep_points = w[1].parse().unwrap_or(a.sweep_points),
+                // A time Duration cannot hold (negative, NaN, 1e308) is refused, not
+                // replaced by the default, so a typo is not mistaken for a measurement.
+                "--seconds" => {
+                    a.seconds = w[1]
+                        .parse()
+                        .ok()
+                        .filter(|s: &f64| s.is_finite() && *s > 0.0 && *s <= 86_400.0)
+                        .ok_or_else(|| {
+                            anyhow::anyhow!(
+                                "--seconds {}: expected a number of seconds in (0, 86400]",
+                                w[1]
+                            )
+                        })?
+                }
+                "--sweep-points" => {
+                    a.sweep_points = w[1].parse().map_err(|e| {
+                        anyhow::anyhow!("--sweep-points {}: expected a count: {e}", w[1])
+                    })?
+                }
                 _ => {}
             }
         }
-        a
+        Ok(a)
     }
 }
 
@@ -56,7 +73,7 @@ fn time<T>(f: impl FnOnce() -> T) -> (T, Duration) {
 }
 
 fn main() -> anyhow::Result<()> {
-    let args = BenchArgs::from_env();
+    let args = BenchArgs::from_env()?;
     let registry = snnergy::registry()?;
     println!("snnergy analytic benchmark (one thread; figures from this run only)\n");
 

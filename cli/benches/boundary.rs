@@ -169,13 +169,24 @@ fn networks(registry: &Registry) -> anyhow::Result<Vec<Network>> {
         .collect()
 }
 
+/// `--seconds S`: a positive time of at most a day. Anything else (negative, NaN, 1e308,
+/// which `Duration` cannot hold) is refused rather than replaced by the default, so a typo is
+/// not mistaken for a measurement of the default length.
+fn seconds(text: &str) -> anyhow::Result<f64> {
+    text.parse()
+        .ok()
+        .filter(|s: &f64| s.is_finite() && *s > 0.0 && *s <= 86_400.0)
+        .ok_or_else(|| {
+            anyhow::anyhow!("--seconds {text}: expected a number of seconds in (0, 86400]")
+        })
+}
+
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().collect();
-    let seconds: f64 = args
-        .windows(2)
-        .find(|w| w[0] == "--seconds")
-        .and_then(|w| w[1].parse().ok())
-        .unwrap_or(2.0);
+    let seconds = match args.windows(2).find(|w| w[0] == "--seconds") {
+        Some(w) => seconds(&w[1])?,
+        None => 2.0,
+    };
     let mut registry = snnergy::registry()?;
     registry.load_search_path()?;
     let registry = &registry;

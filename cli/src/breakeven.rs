@@ -43,6 +43,10 @@ pub struct BreakevenArgs {
     /// Print the report as JSON.
     #[arg(long)]
     json: bool,
+    /// Raise (or lower) a limit of the run's budget: evaluations=N, output_mib=N or
+    /// memory_mib=N; repeatable.
+    #[arg(long, value_name = "KEY=VALUE")]
+    budget: Vec<String>,
 }
 
 /// Parses `value` as a TOML value, or takes it as a string.
@@ -163,7 +167,10 @@ pub fn breakeven(args: BreakevenArgs) -> anyhow::Result<()> {
     }
     doc.insert("architecture".into(), toml::Value::Array(archs));
     let text = toml::to_string(&doc).context("building the pipeline from flags")?;
-    let pipeline = Pipeline::from_toml(&text, None, &registry).map_err(flag_error)?;
+    let mut pipeline = Pipeline::from_toml(&text, None, &registry).map_err(flag_error)?;
+    for spec in &args.budget {
+        pipeline.settings.budget.set(spec)?;
+    }
     let mut report = pipeline.run().map_err(flag_error)?;
     if args.spike_rates.is_empty() {
         // The 5 % point only gave the search its activity shape; nobody asked to compare there.

@@ -48,11 +48,11 @@ pub struct EngineArgs {
     #[arg(long, num_args = 1..)]
     std: Vec<f64>,
     /// Images to simulate (0: the whole split).
-    #[arg(long)]
-    samples: Option<usize>,
+    #[arg(long, value_parser = clap::value_parser!(u64).range(..=i64::MAX as u64))]
+    samples: Option<u64>,
     /// Images per batch.
-    #[arg(long)]
-    batch: Option<usize>,
+    #[arg(long, value_parser = clap::value_parser!(u64).range(..=i64::MAX as u64))]
+    batch: Option<u64>,
     /// Firing threshold θ (default 1 − 1e-4).
     #[arg(long)]
     threshold: Option<f64>,
@@ -77,8 +77,8 @@ pub struct EngineArgs {
     /// Input density at or below which `auto` goes event-driven.
     #[arg(long)]
     sparse_below: Option<f64>,
-    /// Seed of the rate coder.
-    #[arg(long)]
+    /// Seed of the rate coder (0 ..= 2^63 − 1).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(..=i64::MAX as u64))]
     seed: Option<u64>,
     /// Record the spike rate of every time step.
     #[arg(long)]
@@ -119,8 +119,8 @@ fn settings(a: &EngineArgs) -> anyhow::Result<EngineSettings> {
     put("split", s(&a.split));
     put("mean", floats(&a.mean));
     put("std", floats(&a.std));
-    put("samples", i(a.samples.map(|x| x as u64)));
-    put("batch", i(a.batch.map(|x| x as u64)));
+    put("samples", i(a.samples));
+    put("batch", i(a.batch));
     put("threshold", f(a.threshold));
     put("neuron", s(&a.neuron));
     put("leak", f(a.leak));
@@ -145,7 +145,7 @@ fn network(a: &EngineArgs) -> anyhow::Result<snnergy::core::Network> {
     let registry = crate::registry()?;
     let path = Path::new(&a.model);
     let (name, params) = if a.model.ends_with(".toml") {
-        let text = std::fs::read_to_string(path)
+        let text = snnergy::files::read_to_string(path)
             .with_context(|| format!("reading the model file {}", path.display()))?;
         let doc: toml::Table =
             toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
@@ -177,6 +177,14 @@ fn network(a: &EngineArgs) -> anyhow::Result<snnergy::core::Network> {
 
 pub fn engine(a: EngineArgs) -> anyhow::Result<()> {
     let settings = settings(&a)?;
+    // Outputs that cannot be written fail before the simulation, not after it; the weights
+    // are known as an input before they are read.
+    if let Some(w) = &a.weights {
+        snnergy::files::record_input(w);
+    }
+    for p in [&a.out, &a.save_weights].into_iter().flatten() {
+        snnergy::files::check_writable(p, Default::default())?;
+    }
     let net = network(&a)?;
     let model = match (&a.weights, a.random_weights) {
         (Some(w), _) => Model::load(net, w)?,

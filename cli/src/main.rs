@@ -67,6 +67,11 @@ struct Cli {
     #[arg(long = "plugin", value_name = "PATH", global = true)]
     plugins: Vec<PathBuf>,
 
+    /// Let outputs replace existing files that snnergy did not write (as `overwrite = true`
+    /// in [analysis]). Inputs of the run, folders, devices and links are never replaced.
+    #[arg(long, global = true)]
+    force: bool,
+
     #[command(subcommand)]
     command: Command,
 }
@@ -116,6 +121,9 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.verbose);
     plugin::set_requested(cli.plugins.clone());
+    snnergy::files::set_overwrite(cli.force);
+    // One command is one run: nothing it reads may be replaced by what it writes.
+    snnergy::files::protect_inputs(true);
     let result = match cli.command {
         Command::Run(a) => run::run(a),
         Command::List(a) => catalog::list(a),

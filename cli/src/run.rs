@@ -20,23 +20,31 @@ pub struct RunArgs {
     /// Print the comparisons at every T, not only the headline T.
     #[arg(long)]
     all: bool,
+    /// Raise (or lower) a limit of the run's budget: evaluations=N, output_mib=N or
+    /// memory_mib=N (as [analysis.budget]); repeatable.
+    #[arg(long, value_name = "KEY=VALUE")]
+    budget: Vec<String>,
 }
 
 pub fn run(args: RunArgs) -> anyhow::Result<()> {
     let registry = crate::registry()?;
-    let pipeline = Pipeline::from_file(&args.pipeline, &registry)?;
-    let report = pipeline.run_with(Some(&registry))?;
+    let mut pipeline = Pipeline::from_file(&args.pipeline, &registry)?;
+    for spec in &args.budget {
+        pipeline.settings.budget.set(spec)?;
+    }
+    if pipeline.settings.overwrite {
+        snnergy::files::set_overwrite(true);
+    }
     let dir = args
         .out
         .clone()
         .or_else(|| pipeline.output_dir())
         .unwrap_or_else(|| crate::default_output(&args.pipeline));
-    let figures = snnergy::report::write_figures(&report, &dir)
-        .with_context(|| format!("drawing the figures into {}", dir.display()))?;
-    let mut written = report
-        .write_to(&dir, &figures)
+    // A folder the report may not go into fails before the work, not after it.
+    snnergy::files::check_output_dir(&dir, &snnergy::report::REPORT_FILES)?;
+    let report = pipeline.run_with(Some(&registry))?;
+    let written = snnergy::report::write_report(&report, &dir, &[])
         .with_context(|| format!("writing the report to {}", dir.display()))?;
-    written.extend(figures.iter().map(|(_, name)| dir.join(name)));
     if args.json {
         out!("{}", report.to_json());
     } else {

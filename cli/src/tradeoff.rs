@@ -257,15 +257,16 @@ pub fn write(runs: &[Summary], out: &Path) -> anyhow::Result<()> {
         })
         .collect();
     let svg = snnergy::report::plot::training_tradeoff(&points, &archs)?;
-    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+    let mut dir = snnergy::files::OutputDir::create(out)?;
     for (name, body) in [
         ("tradeoff.md", md.as_str()),
         ("tradeoff.csv", csv.as_str()),
         ("tradeoff.svg", svg.as_str()),
     ] {
-        let p = out.join(name);
-        std::fs::write(&p, body).with_context(|| format!("writing {}", p.display()))?;
+        dir.write(name, body.as_bytes())?;
     }
+    dir.commit()
+        .with_context(|| format!("writing the comparison to {}", out.display()))?;
     out!("{md}");
     eprintln!(
         "table and plot written to {} (tradeoff.md, tradeoff.csv, tradeoff.svg)",

@@ -11,7 +11,6 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, bail};
 use clap::{Args, Subcommand};
-use snnergy::report::Render as _;
 use snnergy::workflow::{TrainEvent, TrainOptions, TrainSummary};
 
 #[derive(Args, Debug)]
@@ -59,6 +58,7 @@ pub fn train(a: TrainArgs) -> anyhow::Result<()> {
             &p,
             &a.out,
             &TrainOptions {
+                output: a.out.clone(),
                 resume: a.resume,
                 epochs: a.epochs,
                 no_verdict: a.no_verdict,
@@ -69,6 +69,11 @@ pub fn train(a: TrainArgs) -> anyhow::Result<()> {
 }
 
 fn run(path: &Path, out: &Option<PathBuf>, options: &TrainOptions) -> anyhow::Result<()> {
+    if let Some(dir) = out {
+        let mut names = snnergy::report::REPORT_FILES.to_vec();
+        names.push(TrainSummary::FILE);
+        snnergy::files::check_output_dir(dir, &names)?;
+    }
     let registry = crate::registry()?;
     let bar = crate::progress::bar(1, "steps");
     let mut epochs = 0;
@@ -152,12 +157,14 @@ fn run(path: &Path, out: &Option<PathBuf>, options: &TrainOptions) -> anyhow::Re
         .clone()
         .or(run.output_dir.clone())
         .unwrap_or_else(|| crate::default_output(path));
+    let json = dir.join(TrainSummary::FILE);
     if let Some(v) = &run.verdict {
-        let figures = snnergy::report::write_figures(&v.report, &dir)
-            .with_context(|| format!("drawing the figures into {}", dir.display()))?;
-        v.report
-            .write_to(&dir, &figures)
-            .with_context(|| format!("writing the report to {}", dir.display()))?;
+        snnergy::report::write_report(
+            &v.report,
+            &dir,
+            &[(TrainSummary::FILE, run.summary.to_json())],
+        )
+        .with_context(|| format!("writing the report to {}", dir.display()))?;
         outln!("Converted SNN on the test images:");
         crate::engine::print_measurement(
             &v.measurement,
@@ -167,7 +174,9 @@ fn run(path: &Path, out: &Option<PathBuf>, options: &TrainOptions) -> anyhow::Re
         outln!();
         crate::output::print_report(&v.report, false);
     }
-    let json = run.summary.write(&dir)?;
+    if run.verdict.is_none() {
+        run.summary.write(&dir)?;
+    }
     eprintln!(
         "summary written to {} ({:.0} s in total)",
         json.display(),

@@ -27,6 +27,8 @@ fn scratch(name: &str) -> PathBuf {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
         .join("cli-plugins")
         .join(name);
+    // Fresh each time: outputs left by an earlier run are files this run did not write.
+    let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }

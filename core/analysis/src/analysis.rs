@@ -314,6 +314,17 @@ pub fn analyze(
     let mut report = Report::new(settings);
     for w in workloads {
         w.network.validate()?;
+        if w.network.totals().synapses == 0 {
+            return Err(ConfigError::new(format!(
+                "workload `{}` has no convolution or linear layer: it has no synapses whose energy could be compared",
+                w.label
+            ))
+            .at_key("workload")
+            .into());
+        }
+    }
+    crate::budget::check_run(settings, workloads, architectures, activity)?;
+    for w in workloads {
         report
             .workloads
             .push(WorkloadSummary::of(&w.label, &w.network));

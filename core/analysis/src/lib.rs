@@ -17,6 +17,7 @@
 #![warn(missing_docs)]
 
 pub mod analysis;
+pub mod budget;
 pub mod conformance;
 pub mod metrics;
 pub mod pipeline;

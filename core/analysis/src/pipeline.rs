@@ -93,8 +93,9 @@ impl Pipeline {
 
     /// Reads and builds a pipeline file.
     pub fn from_file(path: &Path, registry: &Registry) -> Result<Self, Error> {
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            ConfigError::new(format!("cannot read pipeline: {e}")).in_file(Some(path.to_path_buf()))
+        let text = snnergy_files::read_to_string(path).map_err(|e| {
+            ConfigError::new(format!("cannot read pipeline: {}", e.message))
+                .in_file(Some(path.to_path_buf()))
         })?;
         Self::from_toml(&text, Some(path), registry)
     }
@@ -296,8 +297,12 @@ impl Document {
                 return Err(self.error(&[Seg::Key(key.clone())], msg).into());
             }
         }
+        // Relative paths are the file's own: a pipeline reached through a symbolic link
+        // resolves them where it lives, not where the link is.
         let base_dir = self
             .file
+            .as_ref()
+            .map(|f| std::fs::canonicalize(f).unwrap_or_else(|_| f.clone()))
             .as_ref()
             .and_then(|f| f.parent())
             .map(Path::to_path_buf)

@@ -151,6 +151,10 @@ impl ActivitySource for Uniform {
         self.nonzero.is_none()
     }
 
+    fn point_count(&self) -> Option<usize> {
+        Some(self.spike_rates.len() + self.sparsity.len())
+    }
+
     fn assumptions(&self) -> Vec<Assumption> {
         match self.nonzero {
             Some(nz) => vec![Assumption::new(
@@ -199,6 +203,8 @@ impl Default for Profile {
 
 /// One row of a profile file.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+// A misspelt key in a JSON profile is an error, as in a pipeline, not a silent default.
+#[serde(deny_unknown_fields)]
 pub struct ProfileEntry {
     /// Layer name as in the workload.
     pub name: String,
@@ -230,6 +236,7 @@ pub struct ProfileEntry {
 
 /// A profile file's content.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ProfileFile {
     /// Time steps the profile was measured at.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -249,8 +256,8 @@ impl ProfileFile {
             line,
             message,
         };
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| file_err(None, format!("cannot read activity profile: {e}")))?;
+        let text = snnergy_files::read_to_string(path)
+            .map_err(|e| file_err(None, format!("cannot read activity profile: {}", e.message)))?;
         let ext = path
             .extension()
             .and_then(|e| e.to_str())
@@ -554,7 +561,8 @@ impl ProfileFile {
             }
             _ => serde_json::to_string_pretty(self).map_err(|e| err(e.to_string()))? + "\n",
         };
-        std::fs::write(path, text).map_err(|e| err(format!("cannot write profile: {e}")))
+        snnergy_files::write(path, text.as_bytes())
+            .map_err(|e| err(format!("cannot write the profile: {}", e.message)))
     }
 }
 

@@ -44,11 +44,13 @@ pub use error::{
     ActivityError, ArchError, ConfigError, Error, PriceError, RegistryError, WorkloadError,
 };
 pub use format::{Format, Neuron, QnnFormat, SnnFormat, capacity_matched_bits};
-pub use network::{InputCoding, Layer, LayerKind, Network, NetworkBuilder, Shape, Source};
+pub use network::{
+    InputCoding, Layer, LayerKind, MAX_COUNT, MAX_LAYERS, Network, NetworkBuilder, Shape, Source,
+};
 pub use registry::{BuildContext, Component, ComponentInfo, Interface, Kind, Origin, Registry};
 pub use report::Report;
 pub use settings::{
-    AnalysisSettings, Baseline, MeanLevel, NeuronModel, SensitivitySettings, TwinMode,
+    AnalysisSettings, Baseline, Budget, MeanLevel, NeuronModel, SensitivitySettings, TwinMode,
 };
 pub use traits::{
     ActivityContext, ActivitySource, Architecture, Assumption, MappedArchitecture,

@@ -31,7 +31,11 @@ impl Shape {
 
     /// Number of elements.
     pub fn numel(&self) -> u64 {
-        self.c as u64 * self.h as u64 * self.w as u64
+        // Saturates rather than wraps: a shape too large to count fails validation instead
+        // of passing as a small one.
+        (self.c as u64)
+            .saturating_mul(self.h as u64)
+            .saturating_mul(self.w as u64)
     }
 }
 
@@ -136,7 +140,7 @@ impl Layer {
     pub fn fan_in(&self) -> u64 {
         match &self.kind {
             LayerKind::Conv2d { kernel, groups, .. } => {
-                (self.input.c / groups) as u64 * kernel[0] as u64 * kernel[1] as u64
+                (self.input.c / (*groups).max(1)) as u64 * kernel[0] as u64 * kernel[1] as u64
             }
             LayerKind::Linear => self.input.numel(),
             LayerKind::AvgPool { kernel, .. } | LayerKind::MaxPool { kernel, .. } => {
@@ -158,20 +162,25 @@ impl Layer {
                 padding,
                 groups,
             } => {
+                // Saturating: a product beyond u64 fails validation above 2^53 instead of
+                // wrapping to a small count.
                 let per_channel = valid_taps(
                     self.input.h,
                     self.output.h,
                     kernel[0],
                     stride[0],
                     padding[0],
-                ) * valid_taps(
+                )
+                .saturating_mul(valid_taps(
                     self.input.w,
                     self.output.w,
                     kernel[1],
                     stride[1],
                     padding[1],
-                );
-                self.output.c as u64 * (self.input.c / groups) as u64 * per_channel
+                ));
+                (self.output.c as u64)
+                    .saturating_mul((self.input.c / (*groups).max(1)) as u64)
+                    .saturating_mul(per_channel)
             }
             LayerKind::AvgPool {
                 kernel,
@@ -182,11 +191,21 @@ impl Layer {
                 kernel,
                 stride,
                 padding,
-            } => {
-                self.output.c as u64
-                    * valid_taps(self.input.h, self.output.h, *kernel, *stride, *padding)
-                    * valid_taps(self.input.w, self.output.w, *kernel, *stride, *padding)
-            }
+            } => (self.output.c as u64)
+                .saturating_mul(valid_taps(
+                    self.input.h,
+                    self.output.h,
+                    *kernel,
+                    *stride,
+                    *padding,
+                ))
+                .saturating_mul(valid_taps(
+                    self.input.w,
+                    self.output.w,
+                    *kernel,
+                    *stride,
+                    *padding,
+                )),
             LayerKind::Linear | LayerKind::Add => self.dense_synapses(),
         }
     }
@@ -194,19 +213,17 @@ impl Layer {
     /// N·F: the taps of every output including those on zero padding (what published MAC
     /// counts of padded networks give).
     pub fn dense_synapses(&self) -> u64 {
-        self.neurons() * self.fan_in()
+        self.neurons().saturating_mul(self.fan_in())
     }
 
     /// Stored weights W (excluding bias and BatchNorm parameters).
     pub fn weights(&self) -> u64 {
         match &self.kind {
-            LayerKind::Conv2d { kernel, groups, .. } => {
-                self.output.c as u64
-                    * (self.input.c / groups) as u64
-                    * kernel[0] as u64
-                    * kernel[1] as u64
-            }
-            LayerKind::Linear => self.output.numel() * self.input.numel(),
+            LayerKind::Conv2d { kernel, groups, .. } => (self.output.c as u64)
+                .saturating_mul((self.input.c / (*groups).max(1)) as u64)
+                .saturating_mul(kernel[0] as u64)
+                .saturating_mul(kernel[1] as u64),
+            LayerKind::Linear => self.output.numel().saturating_mul(self.input.numel()),
             _ => 0,
         }
     }
@@ -219,12 +236,14 @@ impl Layer {
         } else {
             0
         };
-        self.weights() + bias + bn
+        self.weights().saturating_add(bias).saturating_add(bn)
     }
 
     /// Input activations A read by the layer (all inputs for an add).
     pub fn input_size(&self) -> u64 {
-        self.input.numel() * self.sources.len().max(1) as u64
+        self.input
+            .numel()
+            .saturating_mul(self.sources.len().max(1) as u64)
     }
 
     /// Whether the layer multiplies by stored weights (convolution or linear).
@@ -250,12 +269,13 @@ fn valid_taps(input: u32, output: u32, kernel: u32, stride: u32, padding: u32) -
         (input as i64, kernel as i64, stride as i64, padding as i64);
     (0..output as i64)
         .map(|o| {
-            let start = o * stride - padding;
+            // Sizes up to 2^32 each: saturate rather than wrap past i64.
+            let start = o.saturating_mul(stride).saturating_sub(padding);
             let lo = start.max(0);
-            let hi = (start + kernel).min(input);
+            let hi = start.saturating_add(kernel).min(input);
             (hi - lo).max(0) as u64
         })
-        .sum()
+        .fold(0u64, u64::saturating_add)
 }
 
 /// How the network input reaches the first layer of the SNN.
@@ -311,11 +331,11 @@ impl Network {
     pub fn totals(&self) -> NetworkTotals {
         let mut t = NetworkTotals::default();
         for l in &self.layers {
-            t.parameters += l.parameters();
+            t.parameters = t.parameters.saturating_add(l.parameters());
             if l.is_weighted() {
-                t.neurons += l.neurons();
-                t.synapses += l.synapses();
-                t.weights += l.weights();
+                t.neurons = t.neurons.saturating_add(l.neurons());
+                t.synapses = t.synapses.saturating_add(l.synapses());
+                t.weights = t.weights.saturating_add(l.weights());
             }
         }
         t
@@ -338,6 +358,15 @@ impl Network {
             return Err(WorkloadError::Empty {
                 network: self.name.clone(),
             });
+        }
+        if self.layers.len() > MAX_LAYERS {
+            return Err(err(
+                "<network>",
+                format!(
+                    "{} layers; at most {MAX_LAYERS} are analysed (the deepest published networks have a few hundred)",
+                    self.layers.len()
+                ),
+            ));
         }
         if self.input.numel() == 0 {
             return Err(err(
@@ -404,6 +433,38 @@ impl Network {
             if l.fan_in() == 0 {
                 return Err(err(&l.name, "fan-in is zero".into()));
             }
+            for (what, n) in [
+                ("inputs", l.input_size()),
+                ("neurons", l.neurons()),
+                ("fan-in", l.fan_in()),
+                ("synapses (neurons × fan-in)", l.synapses()),
+                ("parameters", l.parameters()),
+            ] {
+                if n > MAX_COUNT {
+                    return Err(err(
+                        &l.name,
+                        format!(
+                            "{what} = {} exceed 2^53, the largest count kept exactly (input {}, output {})",
+                            if n == u64::MAX {
+                                "more than 2^64".to_string()
+                            } else {
+                                n.to_string()
+                            },
+                            l.input,
+                            l.output
+                        ),
+                    ));
+                }
+            }
+        }
+        let t = self.totals();
+        for (what, n) in [("synapses", t.synapses), ("parameters", t.parameters)] {
+            if n > MAX_COUNT {
+                return Err(err(
+                    "<network>",
+                    format!("{what} over all layers exceed 2^53, the largest count kept exactly"),
+                ));
+            }
         }
         Ok(())
     }
@@ -419,19 +480,31 @@ pub struct NetworkBuilder {
     current: Source,
 }
 
+/// The most layers a network may have: bounds the work and memory of an analysis whatever
+/// the pipeline lists.
+pub const MAX_LAYERS: usize = 10_000;
+
+/// The largest count (neurons, synapses, parameters) a network may have: counts become f64
+/// actions, exact up to 2^53.
+pub const MAX_COUNT: u64 = 1 << 53;
+
 fn conv_out(size: u32, kernel: u32, stride: u32, padding: u32) -> Result<u32, String> {
-    let padded = size + 2 * padding;
+    // In u64: `size + 2·padding` overflows u32 for paddings above 2^31.
+    let padded = size as u64 + 2 * padding as u64;
     if kernel == 0 || stride == 0 {
         return Err(format!(
             "kernel {kernel} and stride {stride} must be positive"
         ));
     }
-    if padded < kernel {
+    if padded < kernel as u64 {
         return Err(format!(
             "kernel {kernel} is larger than the padded input {padded}"
         ));
     }
-    Ok((padded - kernel) / stride + 1)
+    let out = (padded - kernel as u64) / stride as u64 + 1;
+    u32::try_from(out).map_err(|_| {
+        format!("output size {out} (padding {padding}) exceeds the largest size, 2^32 − 1")
+    })
 }
 
 impl NetworkBuilder {
@@ -605,6 +678,9 @@ impl NetworkBuilder {
     ) -> Result<Source, WorkloadError> {
         let name = name.into();
         let shapes: Vec<Shape> = sources.iter().map(|s| self.shape_of(*s)).collect();
+        if shapes.len() < 2 {
+            return Err(self.shape_error(&name, "an add needs at least two inputs".into()));
+        }
         if let Some(bad) = shapes.iter().find(|s| **s != shapes[0]) {
             return Err(self.shape_error(
                 &name,

@@ -182,6 +182,12 @@ pub struct AnalysisSettings {
     /// Output folder, relative to the pipeline file.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub output: Option<std::path::PathBuf>,
+    /// Let outputs replace existing files that snnergy did not write (`--force`).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub overwrite: bool,
+    /// `[analysis.budget]`: what a run may cost, checked before it starts.
+    #[serde(skip_serializing_if = "Budget::is_default")]
+    pub budget: Budget,
     /// `[analysis.sensitivity]`: the one-at-a-time ±range study of the break-even spike rate.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sensitivity: Option<SensitivitySettings>,
@@ -205,6 +211,8 @@ impl Default for AnalysisSettings {
             breakeven: true,
             sweep_points: 101,
             output: None,
+            overwrite: false,
+            budget: Budget::default(),
             sensitivity: None,
         }
     }
@@ -336,6 +344,7 @@ impl AnalysisSettings {
         if let Some(s) = &self.sensitivity {
             s.validate()?;
         }
+        self.budget.validate()?;
         Ok(())
     }
 
@@ -381,6 +390,78 @@ impl AnalysisSettings {
             Baseline::CapacityMatched => format!("qnn-{}bit", capacity_matched_bits(timesteps)),
             Baseline::Ann8 => "ann-8bit".into(),
         }
+    }
+}
+
+/// `[analysis.budget]`: the most a run may cost. The defaults are what a laptop survives; the
+/// analysis estimates the cost before it starts and refuses a run over any of them, with the
+/// estimate.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Budget {
+    /// Layer evaluations (an architecture counting one layer for one format and operating
+    /// point); default 10^8, about a minute on one core.
+    pub evaluations: f64,
+    /// Size of the report folder, MiB; default 1024.
+    pub output_mib: f64,
+    /// Peak memory, MiB; default 4096.
+    pub memory_mib: f64,
+}
+
+impl Default for Budget {
+    fn default() -> Self {
+        Self {
+            evaluations: 1e8,
+            output_mib: 1024.0,
+            memory_mib: 4096.0,
+        }
+    }
+}
+
+impl Budget {
+    fn is_default(&self) -> bool {
+        *self == Self::default()
+    }
+
+    /// Sets one limit from `key=value` (the `--budget` flag).
+    pub fn set(&mut self, spec: &str) -> Result<(), ConfigError> {
+        let (key, value) = spec.split_once('=').ok_or_else(|| {
+            ConfigError::new(format!(
+                "budget `{spec}` must look like key=value (evaluations, output_mib, memory_mib)"
+            ))
+        })?;
+        let v: f64 = value.trim().parse().map_err(|_| {
+            ConfigError::new(format!("budget `{spec}`: `{value}` is not a number"))
+                .at_key(format!("analysis.budget.{}", key.trim()))
+        })?;
+        match key.trim() {
+            "evaluations" => self.evaluations = v,
+            "output_mib" => self.output_mib = v,
+            "memory_mib" => self.memory_mib = v,
+            other => {
+                return Err(ConfigError::new(format!(
+                    "unknown budget `{other}` (valid: evaluations, output_mib, memory_mib)"
+                )));
+            }
+        }
+        self.validate()
+    }
+
+    /// Checks that every limit is a positive number.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        for (key, v) in [
+            ("evaluations", self.evaluations),
+            ("output_mib", self.output_mib),
+            ("memory_mib", self.memory_mib),
+        ] {
+            if v.is_nan() || v <= 0.0 {
+                return Err(
+                    ConfigError::new(format!("{key} = {v} must be a positive number"))
+                        .at_key(format!("analysis.budget.{key}")),
+                );
+            }
+        }
+        Ok(())
     }
 }
 

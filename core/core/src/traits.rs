@@ -198,6 +198,13 @@ pub trait ActivitySource: Send + Sync + fmt::Debug {
     fn assumptions(&self) -> Vec<Assumption> {
         Vec::new()
     }
+
+    /// How many operating points [`ActivitySource::operating_points`] will give per network
+    /// and T, if known without doing the work: the run's budget is checked with it before
+    /// anything runs (unknown counts as one).
+    fn point_count(&self) -> Option<usize> {
+        None
+    }
 }
 
 /// Where in a network a regularizer is applied.

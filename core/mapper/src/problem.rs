@@ -377,7 +377,11 @@ impl Problem {
     /// Operations of the loop nest (MACs or synaptic-event slots), as u128 so that no product
     /// of user sizes overflows.
     pub fn ops(&self) -> u128 {
-        self.dims().iter().map(|&d| d as u128).product()
+        // Nine sizes of up to 2^32 overflow even u128: saturate, so validation sees "too
+        // large" instead of a wrapped (or, in debug builds, panicking) product.
+        self.dims()
+            .iter()
+            .fold(1u128, |a, &d| a.saturating_mul(d as u128))
     }
 
     /// Input rows and columns: H = (P−1)·stride + (R−1)·dilation + 1.

@@ -193,6 +193,25 @@ fn densities_outside_zero_to_one_are_errors_naming_the_key() {
     assert!(e.contains("densities.output"), "{e}");
 }
 
+#[test]
+fn sizes_whose_product_overflows_even_u128_are_an_error_not_a_wrap() {
+    let mut p = Problem::conv(
+        "huge",
+        1 << 31,
+        1 << 31,
+        1 << 31,
+        1 << 31,
+        1 << 20,
+        1 << 20,
+        1,
+    );
+    p.n = u32::MAX as u64;
+    p.g = u32::MAX as u64;
+    assert_eq!(p.ops(), u128::MAX);
+    let m = message(p.validate().unwrap_err());
+    assert!(m.contains("2^60"), "{m}");
+}
+
 /// Elements are stored as they are accessed: a 16-bit word holds one 12-bit sum, so 64 sums
 /// fill the 64-word register and 65 do not (bit-packed they would take 780 of its 1024 bits).
 #[test]

@@ -97,7 +97,9 @@ impl StrRef {
     /// # Safety
     /// `ptr` must point to `len` readable bytes that outlive `'a`.
     pub unsafe fn as_bytes<'a>(&self) -> &'a [u8] {
-        if self.len == 0 || self.ptr.is_null() {
+        // A length no allocation can have (above isize::MAX) would make the slice undefined
+        // behaviour: read as nothing, which the JSON parser then refuses.
+        if self.len == 0 || self.ptr.is_null() || self.len > isize::MAX as usize {
             return &[];
         }
         // SAFETY: the caller guarantees ptr/len describe live memory.
@@ -133,7 +135,12 @@ impl Buf {
     /// # Safety
     /// The buffer must come from a live plugin and not have been freed.
     pub unsafe fn as_bytes(&self) -> &[u8] {
-        if self.ptr.is_null() || self.len == 0 {
+        // As for StrRef: an impossible length is read as nothing.
+        if self.ptr.is_null()
+            || self.len == 0
+            || self.len > isize::MAX as usize
+            || self.len > self.cap
+        {
             return &[];
         }
         // SAFETY: a plugin fills ptr/len/cap from a live allocation.
@@ -251,3 +258,44 @@ const _: () = {
             == core::mem::offset_of!(TableHeader, struct_size)
     );
 };
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_string_of_impossible_length_is_read_as_nothing() {
+        let byte = 0u8;
+        let s = StrRef {
+            ptr: &byte,
+            len: usize::MAX,
+        };
+        // SAFETY: as_bytes refuses the length before it would form a slice.
+        assert!(unsafe { s.as_bytes() }.is_empty());
+    }
+
+    #[test]
+    fn a_buffer_longer_than_its_allocation_or_than_isize_is_read_as_nothing() {
+        let mut bytes = *b"{}";
+        for (len, cap) in [
+            (3, 2),
+            (usize::MAX, usize::MAX),
+            (isize::MAX as usize + 1, usize::MAX),
+        ] {
+            let b = Buf {
+                ptr: bytes.as_mut_ptr(),
+                len,
+                cap,
+            };
+            // SAFETY: as_bytes refuses the length before it would form a slice.
+            assert!(unsafe { b.as_bytes() }.is_empty(), "len {len}, cap {cap}");
+        }
+        let b = Buf {
+            ptr: bytes.as_mut_ptr(),
+            len: 2,
+            cap: 2,
+        };
+        // SAFETY: ptr/len describe `bytes`, alive for the call.
+        assert_eq!(unsafe { b.as_bytes() }, b"{}");
+    }
+}

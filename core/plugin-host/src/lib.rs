@@ -29,6 +29,7 @@ mod foreign;
 mod library;
 mod loader;
 mod registration;
+mod validate;
 pub mod wire;
 
 pub use foreign::{ForeignArchitecture, ForeignEnergyModel};

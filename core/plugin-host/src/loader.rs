@@ -115,6 +115,8 @@ fn load_new(path: &Path) -> Result<Library, PluginError> {
             "not a file: give the path of the plugin's shared library",
         ));
     }
+    snnergy_files::record_input(path);
+    crate::validate::check_library(path)?;
     // SAFETY: loading runs the library's initialisers; plugins are trusted code the user
     // named explicitly.
     let lib = unsafe { libloading::Library::new(path) }.map_err(|e| {

@@ -14,8 +14,44 @@ pub mod render;
 
 use std::path::PathBuf;
 
-pub use plot::write_figures;
-pub use render::{Render, pct, sig};
+pub use plot::{Figure, figures, write_figures};
+pub use render::{Render, pct, report_files, sig};
+
+/// File names of a report folder that are always written: checked before an analysis starts,
+/// so a folder whose files cannot be replaced fails at once.
+pub const REPORT_FILES: [&str; 5] = [
+    "report.json",
+    "comparisons.csv",
+    "layers.csv",
+    "breakeven.csv",
+    "report.md",
+];
+
+/// Writes the report's files, its figures and `extra` files (name, contents) into `dir` as
+/// one set: the folder holds either the previous report or this whole one, never a mix,
+/// whatever happens meanwhile. Returns the paths written.
+pub fn write_report(
+    report: &snnergy_core::Report,
+    dir: &std::path::Path,
+    extra: &[(&str, Vec<u8>)],
+) -> Result<Vec<PathBuf>, ReportError> {
+    let figures = figures(report)?;
+    let captions: Vec<(String, String)> = figures
+        .iter()
+        .map(|f| (f.caption.clone(), f.file.clone()))
+        .collect();
+    let mut out = snnergy_files::OutputDir::create(dir)?;
+    for (name, text) in report_files(report, &captions) {
+        out.write(name, text.as_bytes())?;
+    }
+    for f in &figures {
+        out.write(&f.file, f.svg.as_bytes())?;
+    }
+    for (name, bytes) in extra {
+        out.write(name, bytes)?;
+    }
+    Ok(out.commit()?)
+}
 
 /// A report or figure that could not be written.
 #[derive(Debug, thiserror::Error)]
@@ -28,6 +64,9 @@ pub enum ReportError {
         /// The cause.
         source: std::io::Error,
     },
+    /// An output that may not be written, or failed to.
+    #[error(transparent)]
+    File(#[from] snnergy_files::FileError),
     /// Drawing a figure.
     #[error("drawing figure `{figure}`: {message}")]
     Figure {

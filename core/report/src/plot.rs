@@ -6,9 +6,8 @@
 //! - the energy of each layer stacked by category, SNN above baseline, per architecture;
 //! - a tornado of the sensitivity study, when the report has one.
 //!
-//! Every figure is a self-contained SVG string; [`write_figures`] writes them next to the
-//! report and returns their captions and relative paths for
-//! [`Render::write_to`](crate::Render::write_to).
+//! Every figure is a self-contained SVG string; [`figures`] gives them with their captions
+//! and file names, [`crate::write_report`] writes them with the report's other files.
 
 use std::path::Path;
 
@@ -579,27 +578,34 @@ fn slug(s: &str) -> String {
     out.trim_matches('-').to_string()
 }
 
-/// Writes every figure of `report` as SVG into `dir` and returns `(caption, file name)` pairs
-/// to embed in the Markdown report (paths relative to `dir`).
-pub fn write_figures(report: &Report, dir: &Path) -> Result<Vec<(String, String)>, Error> {
-    std::fs::create_dir_all(dir).map_err(|source| Error::Io {
-        path: dir.to_path_buf(),
-        source,
-    })?;
+/// One SVG figure of a report.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Figure {
+    /// Caption for the Markdown report.
+    pub caption: String,
+    /// File name, unique within the report.
+    pub file: String,
+    /// The SVG document.
+    pub svg: String,
+}
+
+/// Every figure of `report`. Labels that differ only in case or punctuation slug to the same
+/// file name; later ones get `-2`, `-3`, … so no figure replaces another.
+pub fn figures(report: &Report) -> Result<Vec<Figure>, Error> {
     let mut figures: Vec<(String, String, String)> = Vec::new();
     let t = report.headline_timesteps();
     for w in workloads(report) {
         if let Some(svg) = energy_vs_spike_rate(report, &w)? {
             figures.push((
                 format!("Energy per inference against spike rate, {w}, T = {t}"),
-                format!("energy-vs-spike-rate-{}.svg", slug(&w)),
+                format!("energy-vs-spike-rate-{}", slug(&w)),
                 svg,
             ));
         }
         if let Some(svg) = breakeven_vs_timesteps(report, &w)? {
             figures.push((
                 format!("Break-even spike rate against T, {w}"),
-                format!("breakeven-vs-timesteps-{}.svg", slug(&w)),
+                format!("breakeven-vs-timesteps-{}", slug(&w)),
                 svg,
             ));
         }
@@ -612,7 +618,7 @@ pub fn write_figures(report: &Report, dir: &Path) -> Result<Vec<(String, String)
             if let Some(c) = report.comparisons_at(key).next() {
                 figures.push((
                     format!("Energy per layer by category, {a} on {w}, T = {t}"),
-                    format!("breakdown-{}-{}.svg", slug(&w), slug(&a)),
+                    format!("breakdown-{}-{}", slug(&w), slug(&a)),
                     layer_breakdown(c)?,
                 ));
             }
@@ -624,24 +630,35 @@ pub fn write_figures(report: &Report, dir: &Path) -> Result<Vec<(String, String)
                 "Sensitivity of the break-even spike rate, {} on {}, T = {}",
                 s.architecture, s.workload, s.timesteps
             ),
-            format!(
-                "tornado-{}-{}.svg",
-                slug(&s.workload),
-                slug(&s.architecture)
-            ),
+            format!("tornado-{}-{}", slug(&s.workload), slug(&s.architecture)),
             tornado(s)?,
         ));
     }
-    let mut out = Vec::new();
-    for (caption, name, svg) in figures {
-        let path = dir.join(&name);
-        std::fs::write(&path, svg).map_err(|source| Error::Io {
-            path: path.clone(),
-            source,
-        })?;
-        out.push((caption, name));
+    let mut taken = std::collections::HashSet::new();
+    Ok(figures
+        .into_iter()
+        .map(|(caption, stem, svg)| {
+            let mut file = format!("{stem}.svg");
+            let mut n = 1;
+            while !taken.insert(file.clone()) {
+                n += 1;
+                file = format!("{stem}-{n}.svg");
+            }
+            Figure { caption, file, svg }
+        })
+        .collect())
+}
+
+/// Writes every figure of `report` as SVG into `dir` (one set, see [`snnergy_files`]) and
+/// returns `(caption, file name)` pairs to embed in the Markdown report.
+pub fn write_figures(report: &Report, dir: &Path) -> Result<Vec<(String, String)>, Error> {
+    let figures = figures(report)?;
+    let mut out = snnergy_files::OutputDir::create(dir)?;
+    for f in &figures {
+        out.write(&f.file, f.svg.as_bytes())?;
     }
-    Ok(out)
+    out.commit()?;
+    Ok(figures.into_iter().map(|f| (f.caption, f.file)).collect())
 }
 
 #[cfg(test)]

@@ -28,12 +28,26 @@ pub trait Render {
     /// the SNN win, by how much, and where its break-even lies.
     fn verdicts(&self) -> Vec<String>;
     /// Writes `report.json`, `comparisons.csv`, `layers.csv`, `breakeven.csv` and
-    /// `report.md` into `dir`, returning the paths written.
+    /// `report.md` into `dir` as one set (see [`snnergy_files`]), returning the paths written.
     fn write_to(
         &self,
         dir: &Path,
         figures: &[(String, String)],
     ) -> Result<Vec<PathBuf>, ReportError>;
+}
+
+/// Text from a pipeline or a plugin (a title, a name, a note) made safe for a Markdown table
+/// cell: `|` would end the cell and a line break the row, and HTML tags would be rendered
+/// (a `<script>` in a title runs in a browser's preview).
+fn cell(text: &dyn std::fmt::Display) -> String {
+    let text = text.to_string();
+    if !text.contains(['|', '\n', '\r', '<', '>']) {
+        return text;
+    }
+    text.replace('|', "\\|")
+        .replace(['\n', '\r'], " ")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 /// Rows of strings as CSV.
@@ -171,7 +185,7 @@ impl Render for Report {
     /// and price with its source. `figures` are image paths (relative to the report) to embed.
     fn to_markdown(&self, figures: &[(String, String)]) -> String {
         let mut md = String::new();
-        let _ = writeln!(md, "# {}\n", self.title);
+        let _ = writeln!(md, "# {}\n", cell(&self.title));
         let _ = writeln!(
             md,
             "Energy of one inference of the SNN against its baseline ({}), counted per layer from \
@@ -184,13 +198,13 @@ impl Render for Report {
         );
         md.push_str("## Verdicts\n\n");
         for line in self.verdicts() {
-            let _ = writeln!(md, "- {line}");
+            let _ = writeln!(md, "- {}", cell(&line));
         }
         md.push('\n');
         if !self.warnings.is_empty() {
             md.push_str("## Warnings\n\n");
             for w in &self.warnings {
-                let _ = writeln!(md, "- {w}");
+                let _ = writeln!(md, "- {}", cell(w));
             }
             md.push('\n');
         }
@@ -227,10 +241,10 @@ impl Render for Report {
                 let _ = writeln!(
                     md,
                     "| {} | {} | {} | {} | {r} | {s} | {} | {level} | {} |",
-                    b.architecture,
-                    b.workload,
+                    cell(&b.architecture),
+                    cell(&b.workload),
                     b.timesteps,
-                    b.baseline,
+                    cell(&b.baseline),
                     b.nonzero.map(sig).unwrap_or_else(|| "—".into()),
                     level_text(b)
                 );
@@ -252,9 +266,9 @@ impl Render for Report {
                 let _ = writeln!(
                     md,
                     "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {:.4} | {} | {} | {} | {} |",
-                    c.architecture,
-                    c.workload,
-                    c.operating_point,
+                    cell(&c.architecture),
+                    cell(&c.workload),
+                    cell(&c.operating_point),
                     c.timesteps,
                     pct(c.spike_rate),
                     sig(c.nonzero),
@@ -293,8 +307,8 @@ impl Render for Report {
                 let _ = writeln!(
                     md,
                     "| {} | {} | {} | {} | {} |",
-                    c.architecture,
-                    c.workload,
+                    cell(&c.architecture),
+                    cell(&c.workload),
                     c.timesteps,
                     pct(c.spike_rate),
                     cells.join(" | ")
@@ -307,7 +321,7 @@ impl Render for Report {
         if !figures.is_empty() {
             md.push_str("## Figures\n\n");
             for (caption, path) in figures {
-                let _ = writeln!(md, "![{caption}]({path})\n");
+                let _ = writeln!(md, "![{}]({path})\n", cell(caption));
             }
         }
 
@@ -316,8 +330,8 @@ impl Render for Report {
             let _ = writeln!(
                 md,
                 "| {} | {} | {} | {} | {} | {} | {:.1} | {:.1} |",
-                w.name,
-                w.network,
+                cell(&w.name),
+                cell(&w.network),
                 w.layers,
                 w.synapses,
                 w.weights,
@@ -330,14 +344,22 @@ impl Render for Report {
 
         md.push_str("## Assumptions\n\n| assumption | value | why |\n|---|---|---|\n");
         for a in &self.assumptions {
-            let _ = writeln!(md, "| {} | {} | {} |", a.key, a.value, a.note);
+            let _ = writeln!(
+                md,
+                "| {} | {} | {} |",
+                cell(&a.key),
+                cell(&a.value),
+                cell(&a.note)
+            );
         }
         md.push('\n');
         for a in &self.architectures {
             let _ = writeln!(
                 md,
                 "### Architecture `{}` (type `{}`, priced by `{}`)\n",
-                a.name, a.type_name, a.energy_model
+                cell(&a.name),
+                cell(&a.type_name),
+                cell(&a.energy_model)
             );
             if a.assumptions.is_empty() {
                 md.push_str("No parameters.\n\n");
@@ -345,7 +367,13 @@ impl Render for Report {
             }
             md.push_str("| parameter | value | why |\n|---|---|---|\n");
             for p in &a.assumptions {
-                let _ = writeln!(md, "| {} | {} | {} |", p.key, p.value, p.note);
+                let _ = writeln!(
+                    md,
+                    "| {} | {} | {} |",
+                    cell(&p.key),
+                    cell(&p.value),
+                    cell(&p.note)
+                );
             }
             md.push('\n');
         }
@@ -355,12 +383,12 @@ impl Render for Report {
             let _ = writeln!(
                 md,
                 "| {} | {} | {} | {} | {} | {} |",
-                p.energy_model,
-                p.action,
+                cell(&p.energy_model),
+                cell(&p.action),
                 sig(p.pj),
-                p.unit,
-                p.source,
-                p.derivation
+                cell(&p.unit),
+                cell(&p.source),
+                cell(&p.derivation)
             );
         }
         md.push_str("\n## Sources\n\n| energy model | key | node | citation | status |\n|---|---|---|---|---|\n");
@@ -368,10 +396,10 @@ impl Render for Report {
             let _ = writeln!(
                 md,
                 "| {} | {} | {} | {} | {} |",
-                s.energy_model,
-                s.source.key,
-                s.source.node,
-                s.source.citation,
+                cell(&s.energy_model),
+                cell(&s.source.key),
+                cell(&s.source.node),
+                cell(&s.source.citation),
                 if s.source.third_party {
                     "reported by third parties, unverified"
                 } else {
@@ -455,35 +483,29 @@ impl Render for Report {
         out
     }
 
-    /// Writes `report.json`, `comparisons.csv`, `layers.csv`, `breakeven.csv` and `report.md`
-    /// into `dir`, returning the paths written.
     fn write_to(
         &self,
         dir: &Path,
         figures: &[(String, String)],
     ) -> Result<Vec<PathBuf>, ReportError> {
-        std::fs::create_dir_all(dir).map_err(|source| ReportError::Io {
-            path: dir.to_path_buf(),
-            source,
-        })?;
-        let files = [
-            ("report.json", self.to_json()),
-            ("comparisons.csv", self.comparisons_csv()),
-            ("layers.csv", self.layers_csv()),
-            ("breakeven.csv", self.breakeven_csv()),
-            ("report.md", self.to_markdown(figures)),
-        ];
-        let mut written = Vec::new();
-        for (name, text) in files {
-            let path = dir.join(name);
-            std::fs::write(&path, text).map_err(|source| ReportError::Io {
-                path: path.clone(),
-                source,
-            })?;
-            written.push(path);
+        let mut out = snnergy_files::OutputDir::create(dir)?;
+        for (name, text) in report_files(self, figures) {
+            out.write(name, text.as_bytes())?;
         }
-        Ok(written)
+        Ok(out.commit()?)
     }
+}
+
+/// The report's text files by name: `report.json`, `comparisons.csv`, `layers.csv`,
+/// `breakeven.csv` and `report.md`.
+pub fn report_files(report: &Report, figures: &[(String, String)]) -> [(&'static str, String); 5] {
+    [
+        ("report.json", report.to_json()),
+        ("comparisons.csv", report.comparisons_csv()),
+        ("layers.csv", report.layers_csv()),
+        ("breakeven.csv", report.breakeven_csv()),
+        ("report.md", report.to_markdown(figures)),
+    ]
 }
 
 /// `v` with four significant digits and no binary noise: 0.05000000000000001 reads 0.05,

@@ -149,6 +149,13 @@ impl EngineSettings {
                 "batch = 0: a batch needs images".into(),
             ));
         }
+        if self.batch > crate::run::MAX_BATCH {
+            return Err(EngineError::Invalid(format!(
+                "batch = {}: at most {} images are simulated at once",
+                self.batch,
+                crate::run::MAX_BATCH
+            )));
+        }
         if self.mean.len() != self.std.len() {
             return Err(EngineError::Invalid(format!(
                 "normalization needs as many `std` values as `mean` values ({} and {})",
@@ -182,9 +189,12 @@ impl EngineSettings {
     /// Loads the data set (only the images that will be simulated are kept).
     pub fn load_data(&self, base_dir: &Path) -> Result<Dataset> {
         let dir = self.data_dir(base_dir)?;
+        let limit = (self.samples > 0).then_some(self.samples);
         let ds = match self.dataset {
-            DatasetKind::FashionMnist | DatasetKind::Mnist => Dataset::idx(&dir, self.split)?,
-            DatasetKind::Cifar10 => Dataset::cifar10(&dir, self.split)?,
+            DatasetKind::FashionMnist | DatasetKind::Mnist => {
+                Dataset::idx_limited(&dir, self.split, limit)?
+            }
+            DatasetKind::Cifar10 => Dataset::cifar10_limited(&dir, self.split, limit)?,
         };
         let ds = if self.samples > 0 {
             ds.take(self.samples)

@@ -55,64 +55,105 @@ fn data_err(file: &Path, message: impl Into<String>) -> EngineError {
     }
 }
 
-/// Reads a whole file, un-gzipping it if it starts with the gzip magic bytes.
-fn read_maybe_gz(path: &Path, what: &str) -> Result<Vec<u8>> {
-    let raw =
-        std::fs::read(path).map_err(|e| data_err(path, format!("cannot read {what}: {e}")))?;
-    if raw.starts_with(&[0x1f, 0x8b]) {
-        let mut out = Vec::new();
-        flate2::read::MultiGzDecoder::new(&raw[..])
-            .read_to_end(&mut out)
-            .map_err(|e| data_err(path, format!("corrupt gzip data in {what}: {e}")))?;
-        Ok(out)
+/// Opens a data file, un-gzipping it as it is read if it starts with the gzip magic bytes.
+fn open_maybe_gz(path: &Path, what: &str) -> Result<Box<dyn Read>> {
+    use std::io::BufRead as _;
+    let file = snnergy_files::open(path)
+        .map_err(|e| data_err(path, format!("cannot read {what}: {}", e.message)))?;
+    let mut r = std::io::BufReader::new(file);
+    let head = r
+        .fill_buf()
+        .map_err(|e| data_err(path, format!("cannot read {what}: {e}")))?;
+    if head.starts_with(&[0x1f, 0x8b]) {
+        Ok(Box::new(flate2::bufread::MultiGzDecoder::new(r)))
     } else {
-        Ok(raw)
+        Ok(Box::new(r))
     }
+}
+
+/// Reads exactly `n` bytes, or as many as there are: the buffer grows with what arrives, so a
+/// header announcing more than the file holds costs no memory.
+fn read_up_to(r: &mut dyn Read, n: u64, path: &Path, what: &str) -> Result<Vec<u8>> {
+    let mut out = Vec::new();
+    r.take(n)
+        .read_to_end(&mut out)
+        .map_err(|e| data_err(path, format!("corrupt data in {what}: {e}")))?;
+    Ok(out)
 }
 
 /// Reads an IDX file of unsigned bytes (gzip or raw): its dimensions and data.
 pub fn read_idx(path: &Path) -> Result<(Vec<usize>, Vec<u8>)> {
+    read_idx_limited(path, None)
+}
+
+/// Reads an IDX file of unsigned bytes (gzip or raw): its dimensions as the header announces
+/// them and the data of at most `limit` items (entries of the first dimension). Only what is
+/// kept is decompressed; without a limit, data beyond what the header announces is an error.
+pub fn read_idx_limited(path: &Path, limit: Option<usize>) -> Result<(Vec<usize>, Vec<u8>)> {
     const FORMAT: &str = "IDX of unsigned bytes (magic 0x0000080N, big-endian dimension sizes, then the data), optionally gzipped";
-    let bytes = read_maybe_gz(path, "an IDX file")?;
-    if bytes.len() < 4 || bytes[0] != 0 || bytes[1] != 0 {
+    const WHAT: &str = "an IDX file";
+    let mut r = open_maybe_gz(path, WHAT)?;
+    let magic = read_up_to(&mut r, 4, path, WHAT)?;
+    if magic.len() < 4 || magic[0] != 0 || magic[1] != 0 {
         return Err(data_err(
             path,
             format!("not an IDX file: expected {FORMAT}"),
         ));
     }
-    if bytes[2] != 0x08 {
+    if magic[2] != 0x08 {
         return Err(data_err(
             path,
             format!(
                 "IDX element type 0x{:02x} is not unsigned byte (0x08); expected {FORMAT}",
-                bytes[2]
+                magic[2]
             ),
         ));
     }
-    let ndim = bytes[3] as usize;
-    let header = 4 + 4 * ndim;
-    if ndim == 0 || bytes.len() < header {
+    let ndim = magic[3] as usize;
+    let header = read_up_to(&mut r, 4 * ndim as u64, path, WHAT)?;
+    if ndim == 0 || header.len() < 4 * ndim {
         return Err(data_err(
             path,
             format!("truncated IDX header ({ndim} dimensions); expected {FORMAT}"),
         ));
     }
-    let dims: Vec<usize> = (0..ndim)
-        .map(|d| {
-            u32::from_be_bytes(bytes[4 + 4 * d..8 + 4 * d].try_into().unwrap_or([0; 4])) as usize
-        })
+    let dims: Vec<usize> = header
+        .chunks_exact(4)
+        .map(|c| u32::from_be_bytes([c[0], c[1], c[2], c[3]]) as usize)
         .collect();
-    let n: usize = dims.iter().product();
-    if bytes.len() - header != n {
+    let item = dims[1..]
+        .iter()
+        .try_fold(1u64, |a, &d| a.checked_mul(d as u64));
+    let total = item.and_then(|i| i.checked_mul(dims[0] as u64));
+    let (Some(item), Some(total)) = (item, total) else {
+        return Err(data_err(
+            path,
+            format!("IDX header announces dimensions {dims:?}, more bytes than can be counted"),
+        ));
+    };
+    let items = limit.map_or(dims[0], |l| l.min(dims[0]));
+    let want = item.saturating_mul(items as u64);
+    let data = read_up_to(&mut r, want, path, WHAT)?;
+    let whole = items == dims[0];
+    let extra = if whole {
+        read_up_to(&mut r, 1, path, WHAT)?.len()
+    } else {
+        0
+    };
+    if (data.len() as u64) < want || extra > 0 {
         return Err(data_err(
             path,
             format!(
-                "IDX header announces {dims:?} = {n} bytes of data, the file holds {}",
-                bytes.len() - header
+                "IDX header announces {dims:?} = {total} bytes of data, the file holds {}",
+                if extra > 0 {
+                    "more".to_string()
+                } else {
+                    data.len().to_string()
+                }
             ),
         ));
     }
-    Ok((dims, bytes[header..].to_vec()))
+    Ok((dims, data))
 }
 
 fn find(dir: &Path, names: &[String]) -> Result<PathBuf> {
@@ -135,6 +176,11 @@ impl Dataset {
     /// Loads an IDX data set from a folder: `train-images-idx3-ubyte[.gz]` and
     /// `train-labels-idx1-ubyte[.gz]`, or the `t10k-*` pair for the test split.
     pub fn idx(dir: &Path, split: Split) -> Result<Self> {
+        Self::idx_limited(dir, split, None)
+    }
+
+    /// [`Dataset::idx`], keeping (and decompressing) only the first `limit` images.
+    pub fn idx_limited(dir: &Path, split: Split, limit: Option<usize>) -> Result<Self> {
         let prefix = match split {
             Split::Train => "train",
             Split::Test => "t10k",
@@ -151,12 +197,17 @@ impl Dataset {
         };
         let img_path = find(dir, &names("images", 3))?;
         let lbl_path = find(dir, &names("labels", 1))?;
-        Self::idx_files(&img_path, &lbl_path)
+        Self::idx_files_limited(&img_path, &lbl_path, limit)
     }
 
     /// Loads an image file (3 dimensions: n, rows, columns) and a label file (1 dimension).
     pub fn idx_files(images: &Path, labels: &Path) -> Result<Self> {
-        let (dims, pixels) = read_idx(images)?;
+        Self::idx_files_limited(images, labels, None)
+    }
+
+    /// [`Dataset::idx_files`], keeping only the first `limit` images.
+    pub fn idx_files_limited(images: &Path, labels: &Path, limit: Option<usize>) -> Result<Self> {
+        let (dims, pixels) = read_idx_limited(images, limit)?;
         if dims.len() != 3 {
             return Err(data_err(
                 images,
@@ -166,7 +217,7 @@ impl Dataset {
                 ),
             ));
         }
-        let (ldims, label_bytes) = read_idx(labels)?;
+        let (ldims, label_bytes) = read_idx_limited(labels, limit)?;
         if ldims.len() != 1 || ldims[0] != dims[0] {
             return Err(data_err(
                 labels,
@@ -175,6 +226,18 @@ impl Dataset {
                     dims[0],
                     images.display()
                 ),
+            ));
+        }
+        if dims[1] == 0 || dims[2] == 0 {
+            return Err(data_err(
+                images,
+                format!("images of {} × {} pixels hold nothing", dims[1], dims[2]),
+            ));
+        }
+        if let Some((i, l)) = label_bytes.iter().enumerate().find(|(_, l)| **l > 9) {
+            return Err(data_err(
+                labels,
+                format!("label {i} is {l}; MNIST and Fashion-MNIST labels are 0..=9"),
             ));
         }
         let ds = Self {
@@ -191,6 +254,11 @@ impl Dataset {
     /// Loads CIFAR-10 binary batches (each record: 1 label byte, then 3072 bytes of
     /// 32×32 red, green and blue planes).
     pub fn cifar10_files(files: &[PathBuf]) -> Result<Self> {
+        Self::cifar10_files_limited(files, None)
+    }
+
+    /// [`Dataset::cifar10_files`], keeping (and reading) only the first `limit` images.
+    pub fn cifar10_files_limited(files: &[PathBuf], limit: Option<usize>) -> Result<Self> {
         const REC: usize = 1 + 3 * 32 * 32;
         let mut pixels = Vec::new();
         let mut labels = Vec::new();
@@ -198,7 +266,26 @@ impl Dataset {
             return Err(EngineError::Invalid("no CIFAR-10 batch files given".into()));
         }
         for f in files {
-            let bytes = read_maybe_gz(f, "a CIFAR-10 binary batch")?;
+            let left = limit.map(|l| l.saturating_sub(labels.len()));
+            if left == Some(0) {
+                break;
+            }
+            let mut r = open_maybe_gz(f, "a CIFAR-10 binary batch")?;
+            let bytes = match left {
+                Some(n) => read_up_to(
+                    &mut r,
+                    (n as u64).saturating_mul(REC as u64),
+                    f,
+                    "a CIFAR-10 binary batch",
+                )?,
+                None => {
+                    let mut b = Vec::new();
+                    r.read_to_end(&mut b).map_err(|e| {
+                        data_err(f, format!("corrupt data in a CIFAR-10 binary batch: {e}"))
+                    })?;
+                    b
+                }
+            };
             if bytes.is_empty() || !bytes.len().is_multiple_of(REC) {
                 return Err(data_err(
                     f,
@@ -230,6 +317,11 @@ impl Dataset {
 
     /// Loads CIFAR-10 from a folder holding `test_batch.bin` or `data_batch_{1..5}.bin`.
     pub fn cifar10(dir: &Path, split: Split) -> Result<Self> {
+        Self::cifar10_limited(dir, split, None)
+    }
+
+    /// [`Dataset::cifar10`], keeping only the first `limit` images.
+    pub fn cifar10_limited(dir: &Path, split: Split, limit: Option<usize>) -> Result<Self> {
         let names: Vec<String> = match split {
             Split::Test => vec!["test_batch.bin".into()],
             Split::Train => (1..=5).map(|i| format!("data_batch_{i}.bin")).collect(),
@@ -243,7 +335,7 @@ impl Dataset {
                 )
             }))
             .collect::<Result<Vec<_>>>()?;
-        Self::cifar10_files(&files)
+        Self::cifar10_files_limited(&files, limit)
     }
 
     fn check_nonempty(&self) -> Result<()> {

@@ -220,9 +220,9 @@ pub fn read_tensors(
     BTreeMap<String, Tensor>,
     std::collections::HashMap<String, String>,
 )> {
-    let bytes = std::fs::read(path).map_err(|e| EngineError::WeightsFile {
+    let bytes = snnergy_files::read(path).map_err(|e| EngineError::WeightsFile {
         file: path.to_path_buf(),
-        message: format!("cannot read weights: {e}"),
+        message: format!("cannot read weights: {}", e.message),
     })?;
     let (_, meta) = SafeTensors::read_metadata(&bytes).map_err(|e| EngineError::WeightsFile {
         file: path.to_path_buf(),
@@ -250,11 +250,13 @@ pub fn read_tensors(
 }
 
 /// Writes F32 tensors and metadata to a safetensors file, through a temporary file renamed
-/// into place, so an interrupted write never leaves a truncated file behind.
+/// into place, so an interrupted write never leaves a truncated file behind; the destination
+/// is checked as every output is (`snnergy_files`).
 pub fn write_tensors(
     path: &Path,
     tensors: &BTreeMap<String, Tensor>,
     meta: std::collections::HashMap<String, String>,
+    options: snnergy_files::WriteOptions,
 ) -> Result<()> {
     let bytes: Vec<(&String, Vec<u8>, &Vec<usize>)> = tensors
         .iter()
@@ -278,14 +280,8 @@ pub fn write_tensors(
         file: path.to_path_buf(),
         message: format!("cannot write weights: {e}"),
     };
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(|e| err(e.to_string()))?;
-    }
-    let mut tmp = path.as_os_str().to_owned();
-    tmp.push(".tmp");
-    let tmp = std::path::PathBuf::from(tmp);
-    safetensors::serialize_to_file(views, Some(meta), &tmp).map_err(|e| err(e.to_string()))?;
-    std::fs::rename(&tmp, path).map_err(|e| err(e.to_string()))
+    let bytes = safetensors::serialize(views, Some(meta)).map_err(|e| err(e.to_string()))?;
+    snnergy_files::write_with(path, &bytes, options).map_err(|e| err(e.message))
 }
 
 impl Model {
@@ -423,7 +419,7 @@ impl Model {
         let mut meta = std::collections::HashMap::new();
         meta.insert("network".to_string(), self.network.name.clone());
         meta.insert("format".to_string(), "pt".to_string());
-        write_tensors(path, &self.params, meta)
+        write_tensors(path, &self.params, meta, Default::default())
     }
 
     /// Seeded random parameters: He-uniform weights (bound √(6 / fan-in)), zero biases and

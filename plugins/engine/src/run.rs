@@ -199,12 +199,25 @@ impl Default for RunOptions {
     }
 }
 
+/// The most time steps the engine simulates: every step of every image costs a pass over the
+/// network, and per-step records grow with T.
+pub const MAX_TIMESTEPS: u32 = 10_000;
+
+/// The largest batch: a batch's activations are held at once for every layer.
+pub const MAX_BATCH: usize = 65_536;
+
 /// Checks settings shared by every run.
 pub fn validate(cfg: &SnnConfig) -> Result<()> {
     if cfg.timesteps == 0 {
         return Err(EngineError::Invalid(
             "T = 0: an SNN needs at least one time step".into(),
         ));
+    }
+    if cfg.timesteps > MAX_TIMESTEPS {
+        return Err(EngineError::Invalid(format!(
+            "T = {}: the engine simulates at most {MAX_TIMESTEPS} time steps",
+            cfg.timesteps
+        )));
     }
     if !(cfg.threshold.is_finite() && cfg.threshold > 0.0) {
         return Err(EngineError::Invalid(format!(

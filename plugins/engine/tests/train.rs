@@ -246,7 +246,7 @@ fn a_saved_checkpoint_loads_into_the_engine_with_identical_outputs() {
     let t = train_on_fixture(Vec::new(), 4);
     let dir = common::temp_dir("checkpoint-outputs");
     let path = dir.join("ckpt.safetensors");
-    checkpoint::save(&path, &t).unwrap();
+    checkpoint::save(&path, &t, false).unwrap();
     let loaded = Model::load(common::small_vgg(), &path)
         .unwrap()
         .compile()

@@ -20,8 +20,9 @@ const OPTIMIZER: &str = "snnergy.optimizer";
 const TIMESTEPS: &str = "snnergy.timesteps";
 const SHIFT: &str = "snnergy.shift";
 
-/// Writes the trainer's tensors and optimizer state to `path`.
-pub fn save(path: &Path, trainer: &Trainer) -> Result<()> {
+/// Writes the trainer's tensors and optimizer state to `path`; `resumed`: the run read `path`
+/// as its starting point, so replacing that input is what was asked for.
+pub fn save(path: &Path, trainer: &Trainer, resumed: bool) -> Result<()> {
     let mut tensors: BTreeMap<String, Tensor> = BTreeMap::new();
     let names = trainer.optimizer.state_names();
     let trained = trainer.slots().iter().filter(|s| s.trained());
@@ -61,7 +62,14 @@ pub fn save(path: &Path, trainer: &Trainer) -> Result<()> {
     );
     meta.insert(TIMESTEPS.to_string(), trainer.timesteps().to_string());
     meta.insert(SHIFT.to_string(), trainer.quantizer().shift.to_string());
-    write_tensors(path, &tensors, meta)
+    write_tensors(
+        path,
+        &tensors,
+        meta,
+        snnergy_files::WriteOptions {
+            replaces_input: resumed,
+        },
+    )
 }
 
 fn bad(path: &Path, message: String) -> EngineError {
@@ -81,11 +89,21 @@ pub fn resume(
     timesteps: u32,
     regularizers: Vec<Box<dyn Regularizer>>,
 ) -> Result<Trainer> {
-    if !path.is_file() {
-        return Err(bad(
-            path,
-            "`resume` needs the checkpoint of an earlier run, and there is none".into(),
-        ));
+    match std::fs::metadata(path) {
+        Err(_) => {
+            return Err(bad(
+                path,
+                "`resume` needs the checkpoint of an earlier run, and there is none".into(),
+            ));
+        }
+        Ok(m) if m.is_dir() => {
+            return Err(bad(
+                path,
+                "is a folder; `checkpoint` names the checkpoint file (e.g. …/checkpoint.safetensors)"
+                    .into(),
+            ));
+        }
+        Ok(_) => {}
     }
     let (tensors, meta) = read_tensors(path)?;
     let get = |key: &str| -> Result<&String> {
@@ -111,7 +129,12 @@ pub fn resume(
             .parse()
             .map_err(|_| bad(path, format!("metadata `{key}` is not a number")))
     };
-    let epoch = parse(EPOCH)? as u32;
+    let epoch = u32::try_from(parse(EPOCH)?).map_err(|_| {
+        bad(
+            path,
+            format!("metadata `{EPOCH}` is beyond any epoch count: the file is corrupt"),
+        )
+    })?;
     let steps = parse(STEPS)?;
     if let Ok(t) = parse(TIMESTEPS)
         && t != timesteps as u64
@@ -130,6 +153,17 @@ pub fn resume(
                 "the checkpoint was trained with quantizer shift {shift}, [train] shift = {}",
                 cfg.shift
             ),
+        ));
+    }
+    // A checkpoint is written only from finite values (training stops on a non-finite loss),
+    // so NaN or infinity in it means the file was damaged, not that training diverged.
+    if let Some((name, _)) = tensors
+        .iter()
+        .find(|(_, t)| t.data.iter().any(|v| !v.is_finite()))
+    {
+        return Err(bad(
+            path,
+            format!("tensor `{name}` holds NaN or infinite values: the checkpoint is corrupt"),
         ));
     }
     let (mut state, params): (BTreeMap<_, _>, BTreeMap<_, _>) = tensors

@@ -200,6 +200,13 @@ impl TrainConfig {
         if self.epochs == 0 {
             return Err(ConfigError::new("0: train for at least one epoch").at_key("epochs"));
         }
+        if self.epochs > 100_000 {
+            return Err(ConfigError::new(format!(
+                "{}: at most 100000 epochs are trained",
+                self.epochs
+            ))
+            .at_key("epochs"));
+        }
         if self.batch < 2 {
             return Err(ConfigError::new(format!(
                 "{}: BatchNorm needs at least 2 images per batch",
@@ -207,8 +214,25 @@ impl TrainConfig {
             ))
             .at_key("batch"));
         }
+        if self.batch > crate::run::MAX_BATCH {
+            return Err(ConfigError::new(format!(
+                "{}: at most {} images per batch",
+                self.batch,
+                crate::run::MAX_BATCH
+            ))
+            .at_key("batch"));
+        }
         if self.timesteps == Some(0) {
             return Err(ConfigError::new("0: Q_T needs T ≥ 1").at_key("timesteps"));
+        }
+        if let Some(t) = self.timesteps
+            && t > crate::run::MAX_TIMESTEPS
+        {
+            return Err(ConfigError::new(format!(
+                "{t}: at most {} time steps",
+                crate::run::MAX_TIMESTEPS
+            ))
+            .at_key("timesteps"));
         }
         if let Some(lr) = self.lr {
             positive("lr", lr)?;

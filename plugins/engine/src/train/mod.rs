@@ -1059,7 +1059,7 @@ pub fn run(
     if trainer.epoch < cfg.epochs {
         // A checkpoint that cannot be written should fail now, not after an epoch of work;
         // the starting state is a valid checkpoint to resume from.
-        checkpoint::save(&cfg.checkpoint, &trainer)?;
+        checkpoint::save(&cfg.checkpoint, &trainer, cfg.resume)?;
     }
     let mut history = Vec::new();
     while trainer.epoch < cfg.epochs {
@@ -1067,7 +1067,7 @@ pub fn run(
         let (st, lr, secs) =
             trainer.train_epoch(&train, cfg, &schedule, |s, n, t| progress(epoch, s, n, t))?;
         let test_accuracy = trainer.test_accuracy(&test, 0)?;
-        checkpoint::save(&cfg.checkpoint, &trainer)?;
+        checkpoint::save(&cfg.checkpoint, &trainer, cfg.resume)?;
         let e = EpochStats {
             epoch,
             loss: st.loss,
