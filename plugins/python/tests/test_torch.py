@@ -96,6 +96,8 @@ def test_recorded_spike_rates_equal_the_engines_on_the_same_weights_and_images(n
         assert abs(ours.spikes - theirs.spikes) <= 2e-5 * theirs.spikes, (ours.name, ours.spikes, theirs.spikes)
         assert ours.spike_rate == pytest.approx(theirs.spike_rate, rel=2e-5)
         assert sum(ours.histogram) == ours.neurons * 300 and len(ours.step_rates) == 6
+        # Rates and counts over the same images: r·T = ρ·L̄, the twin-consistent identity.
+        assert ours.spike_rate * 6 == pytest.approx(ours.nonzero * ours.mean_level, rel=1e-9)
     assert profile.layers[0].nonzero == pytest.approx(1 - engine.layers[0].twin_zero_fraction, abs=1e-5)
     assert profile.layers[0].neuron["neuron"] == "if" and profile.layers[0].neuron["reset"] == "subtract"
     assert "spike-count histogram" in profile.source
@@ -117,6 +119,13 @@ def test_a_recorded_profile_runs_and_the_report_says_where_the_twin_density_came
     assert "spike-count-histogram" in report.comparisons[0].operating_point
     assert any("histogram" in n for n in report.notes)
     assert report.comparisons[0].spike_rate == pytest.approx(profile.mean_spike_rate(), rel=1e-9)
+    # Saved, the profile is a file `[activity] type = "profile"` reads to the same numbers.
+    for name in ("recorded.json", "recorded.csv"):
+        path = profile.save(tmp_path / name)
+        again = snnergy.Pipeline(w, snnergy.Activity.profile(path), [snnergy.Architecture("classical", energy="horowitz-45nm")]).run()
+        assert [e for c in again.comparisons for e in (c.snn_pj, c.baseline_pj)] == pytest.approx(
+            [e for c in report.comparisons for e in (c.snn_pj, c.baseline_pj)], rel=1e-12)
+        assert snnergy.Profile.load(path).layers[0].mean_level == pytest.approx(profile.layers[0].mean_level)
     m = profile.metrics(w)
     assert m.snn.effective_acs > 0 and m.snn.activation_sparsity == pytest.approx(1 - profile.mean_spike_rate())
 
@@ -378,4 +387,5 @@ def test_weights_saved_by_the_helper_or_the_safetensors_package_load_in_the_engi
     a = snnergy.engine.measure(w, ours, timesteps=2, data=FIXTURE, samples=32)
     b = snnergy.engine.measure(w, theirs, timesteps=2, data=FIXTURE, samples=32)
     assert [l.spikes for l in a.layers] == [l.spikes for l in b.layers]
+    assert [l.twin_levels for l in a.layers] == [l.twin_levels for l in b.layers]
     assert not list(tmp_path.glob(".*tmp"))

@@ -3,7 +3,7 @@ replaces, on this hardware?
 
     import snnergy
     report = snnergy.run("pipelines/vgg16-cifar10.toml")
-    print(report.verdicts[0], report.breakeven_rate("classical", 6))
+    print(report.verdicts[0])
 
 Pipelines run from a file, TOML text, a dict or a :class:`Pipeline` built from
 :class:`Workload`, :class:`Activity` and :class:`Architecture` objects. Networks and spike

@@ -142,15 +142,18 @@ class Activity(_Table):
     @classmethod
     def uniform(cls, spike_rates: Optional[Sequence[float]] = None, sparsity: Optional[Sequence[float]] = None,
                 nonzero: Optional[float] = None) -> "Activity":
-        """The same spike rate at every layer, for each rate listed; ``nonzero`` is the
-        baseline's non-zero activation fraction ρ."""
+        """The same spike rate at every layer, for each rate listed. The baseline's non-zero
+        fraction follows from the rate (ρ = r·T/L̄, L̄ the ``mean_level`` analysis key);
+        ``nonzero`` holds ρ fixed instead, which the pipeline must ask for with
+        ``twin="fixed-nonzero"``."""
         return cls("uniform", spike_rates=None if spike_rates is None else list(spike_rates),
                    sparsity=None if sparsity is None else list(sparsity), nonzero=nonzero)
 
     @classmethod
     def profile(cls, profile: Union[Profile, str, os.PathLike], nonzero: Optional[float] = None) -> "Activity":
         """Measured per-layer activity: a :class:`Profile` (from :func:`snnergy.torch.record` or
-        :func:`snnergy.engine.measure`) or a profile file."""
+        :func:`snnergy.engine.measure`) or a profile file. ``nonzero`` is ρ for layers whose
+        entry has none."""
         if isinstance(profile, Profile):
             a = cls("profile", path="<in memory>", nonzero=nonzero)
             a.profile_object = profile

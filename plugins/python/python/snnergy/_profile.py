@@ -1,8 +1,10 @@
 """Activity profiles: per neuron layer, the SNN's spike rate and its twin's non-zero fraction.
 
 The JSON written here is the profile file format the analysis reads (``[activity] type =
-"profile"``); the extra keys (``source``, per-layer ``neuron``, ``histogram``) are ignored by
-the reader and kept for people.
+"profile"``, the README's "Activity profiles"), which refuses keys it does not know: where the
+numbers came from (``Profile.source``) and the neuron model behind each layer
+(``ProfileLayer.neuron``) stay on the Python objects, and the source reaches the report as its
+activity label and notes. The spike-count histogram is written as the file's ``levels``.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any, Dict, List, Optional, Union
 
 from . import _snnergy as _native
@@ -26,24 +28,40 @@ class ProfileLayer:
     neurons: Optional[int] = None
     spikes: Optional[int] = None
     step_rates: List[float] = field(default_factory=list)
-    # Neurons that fired k times over the T steps, k = 0, 1, … (over the images sampled)
+    # Outputs by level k = 0, 1, …: recorded, the neurons that fired k times over the T steps
+    # (over the images sampled), which twin-consistent analysis takes as the twin's levels k;
+    # measured by the engine, the QNN twin's outputs by level. The file calls it `levels`.
     histogram: List[int] = field(default_factory=list)
-    # The spiking neuron module behind the layer and its parameters in snnergy's terms.
+    # The mean level L̄ of the twin's non-zero outputs (r·T = ρ·L̄), which twin-consistent
+    # analysis keeps while it moves the rate; from the histogram when not given.
+    mean_level: Optional[float] = None
+    # The spiking neuron module behind the layer and its parameters in snnergy's terms (kept
+    # in Python: the profile file has no place for it).
     neuron: Optional[Dict[str, Any]] = None
 
+    def __post_init__(self) -> None:
+        if self.mean_level is None:
+            self.mean_level = mean_level(self.histogram)
+
     def to_dict(self) -> Dict[str, Any]:
+        """The layer's entry in the profile file."""
         d: Dict[str, Any] = {"name": self.name, "spike_rate": self.spike_rate}
-        for k in ("nonzero", "neurons", "spikes"):
+        for k in ("nonzero", "mean_level", "neurons", "spikes"):
             v = getattr(self, k)
             if v is not None:
                 d[k] = v
         if self.step_rates:
             d["step_rates"] = list(self.step_rates)
         if self.histogram:
-            d["histogram"] = list(self.histogram)
-        if self.neuron:
-            d["neuron"] = dict(self.neuron)
+            d["levels"] = list(self.histogram)
         return d
+
+
+def mean_level(histogram: List[int]) -> Optional[float]:
+    """The mean level of the non-zero entries of a histogram by level 0, 1, … (None when every
+    count is at level 0)."""
+    nonzero = sum(histogram[1:])
+    return sum(k * n for k, n in enumerate(histogram)) / nonzero if nonzero else None
 
 
 def _atomic_write(path: Union[str, os.PathLike], text: str) -> None:
@@ -66,7 +84,8 @@ class Profile:
     """Per-layer activity, as recorded by :func:`snnergy.torch.record`, measured by
     :func:`snnergy.engine.measure` or read from a file.
 
-    ``source`` says how the numbers were obtained (reports and notes repeat it)."""
+    ``source`` says how the numbers were obtained (the report's activity label and notes
+    repeat it; it is not part of the file)."""
 
     def __init__(self, layers: List[ProfileLayer], timesteps: Optional[int] = None,
                  samples: Optional[int] = None, source: str = "", input_rate: Optional[float] = None):
@@ -96,13 +115,12 @@ class Profile:
         return sum(a * r for a, r in w) / n if n else 0.0
 
     def to_dict(self) -> Dict[str, Any]:
+        """The profile file's content (what ``save`` writes as JSON)."""
         d: Dict[str, Any] = {}
         if self.timesteps is not None:
             d["timesteps"] = self.timesteps
         if self.samples is not None:
             d["samples"] = self.samples
-        if self.source:
-            d["source"] = self.source
         layers = [l.to_dict() for l in self.layers]
         if self.input_rate is not None:
             layers.insert(0, {"name": "input", "spike_rate": self.input_rate})
@@ -113,15 +131,16 @@ class Profile:
         return json.dumps(self.to_dict(), indent=2)
 
     def save(self, path: Union[str, os.PathLike]) -> str:
-        """Writes the profile as ``.json`` (everything) or ``.csv`` (layer, spike_rate,
-        nonzero, neurons, spikes, timesteps) for ``[activity] type = "profile"``."""
+        """Writes the profile as ``.json`` (the counts, per-step rates and levels too) or
+        ``.csv`` (layer, spike_rate, nonzero, mean_level, neurons, spikes, timesteps) for
+        ``[activity] type = "profile"``."""
         p = os.fspath(path)
         if p.endswith(".csv"):
-            rows = ["layer,spike_rate,nonzero,neurons,spikes" + (",timesteps" if self.timesteps else "")]
+            rows = ["layer,spike_rate,nonzero,mean_level,neurons,spikes" + (",timesteps" if self.timesteps else "")]
             entries = ([ProfileLayer("input", self.input_rate)] if self.input_rate is not None else []) + self.layers
+            opt = lambda v: "" if v is None else repr(v)
             for l in entries:
-                cells = [l.name, repr(l.spike_rate), "" if l.nonzero is None else repr(l.nonzero),
-                         "" if l.neurons is None else str(l.neurons), "" if l.spikes is None else str(l.spikes)]
+                cells = [l.name, repr(l.spike_rate), opt(l.nonzero), opt(l.mean_level), opt(l.neurons), opt(l.spikes)]
                 if self.timesteps:
                     cells.append(str(self.timesteps))
                 rows.append(",".join(cells))
@@ -143,13 +162,14 @@ class Profile:
             layers.append(ProfileLayer(
                 name=e["name"], spike_rate=e["spike_rate"], nonzero=e.get("nonzero"),
                 neurons=e.get("neurons"), spikes=e.get("spikes"), step_rates=e.get("step_rates", []),
-                histogram=e.get("histogram", []), neuron=e.get("neuron")))
+                histogram=e.get("levels", []), mean_level=e.get("mean_level")))
         return cls(layers, timesteps=d.get("timesteps"), samples=d.get("samples"),
                    source=d.get("source", source), input_rate=input_rate)
 
     @classmethod
     def load(cls, path: Union[str, os.PathLike]) -> "Profile":
-        """Reads a ``.json`` profile (``.csv``: layer, spike_rate and nonzero columns)."""
+        """Reads a ``.json`` profile (``.csv``: layer, spike_rate, nonzero and mean_level
+        columns)."""
         p = os.fspath(path)
         if p.endswith(".csv"):
             import csv
@@ -157,7 +177,7 @@ class Profile:
             with open(p) as f:
                 rows = list(csv.DictReader(line for line in f if not line.startswith("#")))
             layers = [{"name": r["layer"], "spike_rate": float(r["spike_rate"]),
-                       **({"nonzero": float(r["nonzero"])} if r.get("nonzero") else {})} for r in rows]
+                       **{k: float(r[k]) for k in ("nonzero", "mean_level") if r.get(k)}} for r in rows]
             t = rows[0].get("timesteps") if rows else None
             return cls.from_dict({"layers": layers, "timesteps": int(t) if t else None}, source=p)
         with open(p) as f:
@@ -188,7 +208,8 @@ class Profile:
     def to_pandas(self):
         from ._results import _pandas
 
-        return _pandas().DataFrame([l.to_dict() for l in self.layers])
+        # Every field, the neuron model too, which the file leaves out.
+        return _pandas().DataFrame([asdict(l) for l in self.layers])
 
     def __repr__(self) -> str:
         rows = ", ".join(f"{l.name}: {l.spike_rate:.4f}" for l in self.layers)

@@ -1,4 +1,4 @@
-"""Typed results: the report JSON (schema 1) as Python objects.
+"""Typed results: the report JSON (schema 2) as Python objects.
 
 Each object keeps the fields of its JSON counterpart under the same names, so the README's
 JSON schema table describes them too; ``to_dict()`` gives the JSON back unchanged.
@@ -56,11 +56,14 @@ class Comparison:
     spike_rate: float = 0.0
     sparsity: float = 0.0
     nonzero: float = 0.0
+    # L̄ = r̄·T/ρ̄ this point implies (None when the twin is silent).
+    mean_level: Optional[float] = None
     baseline: str = ""
     snn_pj: float = 0.0
     baseline_pj: float = 0.0
     ratio: float = 0.0
-    snn_wins: bool = False
+    # `snn-wins`, `snn-loses`, or `no-twin` where the point violates the twin bound.
+    verdict: str = ""
     snn_pj_per_synapse: float = 0.0
     baseline_pj_per_synapse: float = 0.0
     twin_consistent: Optional[bool] = None
@@ -77,7 +80,10 @@ class Comparison:
 
 @dataclass
 class BreakEven:
-    """Where the SNN stops winning: the spike rate (None when it never wins)."""
+    """Where the SNN stops winning, along the twin family ``twin`` (``consistent``: ρ = r·T/L̄
+    moves with r; ``fixed-nonzero``): the spike rate with the twin's ρ and L̄ there (None when
+    there is no crossing, ``status`` says why), and read as a mean level L̄* at the activity's
+    rate ``level_rate`` (the SNN wins while its twin's non-zero activations average fewer)."""
 
     architecture: str = ""
     workload: str = ""
@@ -85,20 +91,31 @@ class BreakEven:
     baseline: str = ""
     spike_rate: Optional[float] = None
     sparsity: Optional[float] = None
+    nonzero: Optional[float] = None
+    mean_level: Optional[float] = None
+    twin: str = ""
+    twin_clamped: bool = False
+    # `crossing` (the SNN wins below), `snn-wins-above`, `snn-never-wins` or `snn-always-wins`.
     status: str = ""
+    level_rate: Optional[float] = None
+    level_breakeven: Optional[float] = None
+    level_nonzero: Optional[float] = None
+    level_status: str = ""
 
 
 @dataclass
 class Sweep:
-    """Energy against spike rate for one architecture, workload and T."""
+    """Energy against spike rate for one architecture, workload and T; the baseline's ρ and
+    energy at every rate (they move with the rate where the twin is consistent)."""
 
     architecture: str = ""
     workload: str = ""
     timesteps: int = 0
     baseline: str = ""
-    baseline_pj: float = 0.0
     spike_rates: List[float] = field(default_factory=list)
+    nonzero: List[float] = field(default_factory=list)
     snn_pj: List[float] = field(default_factory=list)
+    baseline_pj: List[float] = field(default_factory=list)
 
 
 @dataclass
@@ -188,6 +205,7 @@ class Report:
         self.breakeven = [_pick(BreakEven, b) for b in data.get("breakeven", [])]
         self.sweeps = [_pick(Sweep, s) for s in data.get("sweeps", [])]
         self.metrics = [Metrics.from_dict(m) for m in data.get("metrics", [])]
+        self.warnings: List[str] = list(data.get("warnings", []))
 
     @property
     def verdict(self) -> str:
@@ -196,7 +214,8 @@ class Report:
 
     def breakeven_rate(self, architecture: Optional[str] = None, timesteps: Optional[int] = None) -> Optional[float]:
         """The break-even spike rate of ``architecture`` (default: the first) at ``timesteps``
-        (default: the report's headline T, else the first analysed)."""
+        (default: the report's headline T, else the first analysed); None where the search
+        found no crossing (the row's ``status`` says whether the SNN never or always wins)."""
         rows = [b for b in self.breakeven if architecture in (None, b.architecture)]
         if timesteps is not None:
             rows = [b for b in rows if b.timesteps == timesteps]
@@ -210,7 +229,7 @@ class Report:
         return rows[0].spike_rate
 
     def to_dict(self) -> Dict[str, Any]:
-        """The report JSON (schema 1) as a dict."""
+        """The report JSON (schema 2) as a dict."""
         return self._data
 
     def to_json(self, indent: int = 2) -> str:
@@ -242,9 +261,9 @@ class Report:
         elif table == "sweeps":
             rows = [
                 dict(architecture=s.architecture, workload=s.workload, timesteps=s.timesteps,
-                     spike_rate=r, snn_pj=e, baseline_pj=s.baseline_pj)
+                     spike_rate=r, nonzero=nz, snn_pj=e, baseline_pj=b)
                 for s in self.sweeps
-                for r, e in zip(s.spike_rates, s.snn_pj)
+                for r, nz, e, b in zip(s.spike_rates, s.nonzero, s.snn_pj, s.baseline_pj)
             ]
         else:
             raise ValueError(f"unknown table {table!r} (tables: {', '.join(_TABLES)})")

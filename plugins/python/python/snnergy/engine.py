@@ -16,6 +16,8 @@ from ._profile import Profile, ProfileLayer
 
 @dataclass
 class LayerMeasurement:
+    """One neuron layer of a run (the fields of ``snnergy engine --json``'s ``layers[]``)."""
+
     name: str
     neurons: int
     spikes: int
@@ -26,6 +28,10 @@ class LayerMeasurement:
     fraction_differing: float
     step_rates: List[float] = field(default_factory=list)
     sparse_share: Optional[float] = None
+    # The twin's outputs by level 0..T over all images, and the mean level of its non-zero
+    # ones (None when all are zero): what twin-consistent analysis keeps as it moves the rate.
+    twin_levels: List[int] = field(default_factory=list)
+    twin_mean_level: Optional[float] = None
 
 
 @dataclass
@@ -49,7 +55,8 @@ class Measurement:
     def profile(self) -> Profile:
         """The activity profile the analysis takes (``Activity.profile(m.profile())``)."""
         return Profile(
-            [ProfileLayer(l.name, l.spike_rate, 1.0 - l.twin_zero_fraction, l.neurons, l.spikes, list(l.step_rates))
+            [ProfileLayer(l.name, l.spike_rate, 1.0 - l.twin_zero_fraction, l.neurons, l.spikes, list(l.step_rates),
+                          histogram=list(l.twin_levels), mean_level=l.twin_mean_level)
              for l in self.layers],
             timesteps=self.timesteps, samples=self.images, source="engine: converted SNN, QNN twin's non-zero fractions",
             input_rate=self.input_rate)

@@ -663,8 +663,9 @@ def record(model: nn.Module, loader: Iterable, timesteps: int, *, loop: str = "o
     with the same module names.
 
     The QNN twin's non-zero fraction of a layer is the fraction of neurons that fired at least
-    once in the T steps (a neuron firing k times is the twin's activation k/T), as the
-    profile's ``source`` and the report's notes say. That needs each neuron's count, one
+    once in the T steps (a neuron firing k times is the twin's activation k/T), and its mean
+    level L̄ the mean count of those neurons, so that r·T = ρ·L̄ holds as twin-consistent
+    analysis assumes; the profile's ``source`` and the report's notes say so. That needs each neuron's count, one
     accumulation per step, which costs about as much as a neuron update: it is taken over the
     first ``per_neuron`` images of every batch (default 16; ``None``: every image, exact;
     ``0``: none, the profile then has no non-zero fractions and the analysis needs one,
