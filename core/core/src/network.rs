@@ -264,18 +264,40 @@ impl Layer {
 
 /// Σ over the `output` positions along one axis of the kernel taps that land inside an input
 /// of `input` elements (the rest fall on padding).
+///
+/// In closed form, so that a layer billions of elements wide costs as little as a small one:
+/// the taps of output `o` are `min(start + kernel, input) − max(start, 0)` (at least 0) with
+/// `start = o·stride − padding`, which is linear in `o` between the positions where `start`
+/// crosses 0, `input`, `input − kernel` or `−kernel`; each such run is an arithmetic series.
 fn valid_taps(input: u32, output: u32, kernel: u32, stride: u32, padding: u32) -> u64 {
-    let (input, kernel, stride, padding) =
-        (input as i64, kernel as i64, stride as i64, padding as i64);
-    (0..output as i64)
-        .map(|o| {
-            // Sizes up to 2^32 each: saturate rather than wrap past i64.
-            let start = o.saturating_mul(stride).saturating_sub(padding);
-            let lo = start.max(0);
-            let hi = start.saturating_add(kernel).min(input);
-            (hi - lo).max(0) as u64
-        })
-        .fold(0u64, u64::saturating_add)
+    let (h, o_end, k, s, p) = (
+        input as i128,
+        output as i128,
+        kernel as i128,
+        stride as i128,
+        padding as i128,
+    );
+    let taps = |o: i128| {
+        let start = o * s - p;
+        (start.saturating_add(k).min(h) - start.max(0)).max(0)
+    };
+    if s == 0 {
+        return u64::try_from(taps(0) * o_end).unwrap_or(u64::MAX);
+    }
+    // The first output whose start reaches `c`: ⌈(c + p) / s⌉.
+    let first_reaching = |c: i128| -(-(c + p)).div_euclid(s);
+    let mut cuts: Vec<i128> = [0, h, h - k, -k]
+        .into_iter()
+        .map(|c| first_reaching(c).clamp(0, o_end))
+        .chain([0, o_end])
+        .collect();
+    cuts.sort_unstable();
+    cuts.dedup();
+    let total: i128 = cuts
+        .windows(2)
+        .map(|w| (w[1] - w[0]) * (taps(w[0]) + taps(w[1] - 1)) / 2)
+        .sum();
+    u64::try_from(total).unwrap_or(u64::MAX)
 }
 
 /// How the network input reaches the first layer of the SNN.
@@ -732,6 +754,44 @@ mod tests {
             }
         }
         n * out_c as u64 * per_out_c
+    }
+
+    #[test]
+    fn valid_taps_in_closed_form_equal_the_count_output_by_output() {
+        let by_output = |input: u32, output: u32, kernel: u32, stride: u32, padding: u32| {
+            (0..output as i64)
+                .map(|o| {
+                    let start = o * stride as i64 - padding as i64;
+                    let hi = (start + kernel as i64).min(input as i64);
+                    (hi - start.max(0)).max(0) as u64
+                })
+                .sum::<u64>()
+        };
+        for input in 1..12 {
+            for kernel in 1..8 {
+                for stride in 1..4 {
+                    for padding in 0..5 {
+                        // Outputs beyond the usual formula too: some start past the input.
+                        for output in 0..(input + 2 * padding) / stride + 3 {
+                            assert_eq!(
+                                valid_taps(input, output, kernel, stride, padding),
+                                by_output(input, output, kernel, stride, padding),
+                                "input {input} output {output} k{kernel} s{stride} p{padding}"
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_layer_two_billion_wide_is_counted_at_once() {
+        // 2·10⁹ positions with a 3-tap kernel and padding 1: all but the two edge taps.
+        assert_eq!(
+            valid_taps(2_000_000_000, 2_000_000_000, 3, 1, 1),
+            3 * 2_000_000_000 - 2
+        );
     }
 
     #[test]
