@@ -7,15 +7,16 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::sync::Arc;
 
-use snnergy_core::action::{ActionKind, Actions, Category, PriceClass};
+use snnergy_core::action::{AccessKey, ActionKind, Actions, Category, PriceClass};
 use snnergy_core::activity::{LayerActivity, OperatingPoint, layer_activities_into};
 use snnergy_core::energy::{EnergyModel, Price};
 use snnergy_core::error::{ArchError, ConfigError, Error};
 use snnergy_core::format::Format;
 use snnergy_core::network::{InputCoding, Network};
 use snnergy_core::report::{
-    ArchitectureSummary, BreakEven, BreakEvenStatus, ByCategory, ByClass, Comparison,
-    LayerComparison, Measured, PriceRow, Report, SourceRow, Sweep, Verdict, WorkloadSummary,
+    AccessCounts, ArchitectureSummary, BreakEven, BreakEvenStatus, ByAccess, ByCategory, ByClass,
+    Comparison, LayerComparison, Measured, Metrics, PriceRow, Report, SourceRow, Sweep, Verdict,
+    WorkloadSummary,
 };
 use snnergy_core::settings::{AnalysisSettings, Baseline, NeuronModel, TwinMode};
 
@@ -62,6 +63,8 @@ pub struct NetworkEnergy {
     pub by_class: BTreeMap<PriceClass, f64>,
     /// Per layer and category, pJ.
     pub per_layer_category: Vec<[f64; 6]>,
+    /// Memory accesses and transfers by level, counts.
+    pub accesses: ByAccess,
 }
 
 /// Evaluates one architecture on one network, caching prices. Not thread-safe; make one per
@@ -192,6 +195,9 @@ impl<'a> Evaluator<'a> {
                 let e = pj * action.count;
                 layer_total += e;
                 if let Some(d) = detail.as_deref_mut() {
+                    if let Some(k) = AccessKey::of(&action.kind) {
+                        d.accesses.add(k, action.count);
+                    }
                     d.by_category[action.category.index()] += e;
                     d.per_layer_category[i][action.category.index()] += e;
                     *d.by_class.entry(action.kind.class()).or_insert(0.0) += e;
@@ -362,6 +368,10 @@ pub fn analyze(
                     });
                 }
             }
+            let mut metrics: Vec<Metrics> = points
+                .iter()
+                .map(|p| crate::metrics::operations(settings, &w.label, net, t, p))
+                .collect();
             let family = Family::new(settings, net, &points[0], t, 1.0);
             for slot in architectures {
                 slot.arch.check(net, &snn)?;
@@ -373,9 +383,14 @@ pub fn analyze(
                     net,
                     settings.input_coding,
                 );
-                for point in &points {
+                for (point, m) in points.iter().zip(&mut metrics) {
                     let s = ev.detailed(&snn, point)?;
                     let b = ev.detailed(&base, point)?;
+                    m.accesses.push(AccessCounts {
+                        architecture: slot.label.clone(),
+                        snn: s.accesses.clone(),
+                        baseline: b.accesses.clone(),
+                    });
                     let c = comparison(settings, &slot.label, w, t, point, &s, &b);
                     if c.verdict == Verdict::NoTwin {
                         report.warn(format!(
@@ -425,6 +440,7 @@ pub fn analyze(
                 }
                 record_prices(&mut report, slot.energy.as_ref(), ev.prices());
             }
+            report.metrics.extend(metrics);
         }
     }
     report.finish();

@@ -35,8 +35,8 @@ pub mod traits;
 pub use inventory;
 
 pub use action::{
-    Access, Action, ActionKind, Actions, Category, CompositeName, ComputeOp, Interconnect, Memory,
-    PriceClass,
+    Access, AccessKey, Action, ActionKind, Actions, Category, CompositeName, ComputeOp,
+    Interconnect, Memory, PriceClass,
 };
 pub use activity::{LayerActivity, LayerRates, OperatingPoint};
 pub use energy::{Derivation, EnergyModel, Price, PriceSource, ScaledModel};
