@@ -52,6 +52,7 @@ fn random_network() -> impl Strategy<Value = Network> {
                     kernel: Some(*k),
                     stride: None,
                     padding: Some(k / 2),
+                    groups: None,
                     from: None,
                     inputs: Vec::new(),
                     neuron: None,

@@ -37,6 +37,7 @@ pub(crate) fn stdout_failed(e: std::io::Error) {
 mod breakeven;
 mod catalog;
 mod engine;
+mod nir;
 mod output;
 mod plugin;
 mod progress;
@@ -91,6 +92,10 @@ enum Command {
     Engine(Box<engine::EngineArgs>),
     /// Train a pipeline's network as a QNN ([train]), convert it and give the energy verdict.
     Train(train::TrainArgs),
+    /// Import a NIR graph: a pipeline with its workload, the weights and the neuron settings.
+    Import(nir::ImportArgs),
+    /// Export a network with its weights (`--nir OUT.nir`).
+    Export(nir::ExportArgs),
 }
 
 fn init_logging(verbose: u8) {
@@ -127,6 +132,8 @@ fn main() -> ExitCode {
         Command::Plugin(a) => plugin::plugin(a),
         Command::Engine(a) => engine::engine(*a),
         Command::Train(a) => train::train(a),
+        Command::Import(a) => nir::import(a),
+        Command::Export(a) => nir::export(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -42,6 +42,9 @@ pub struct CustomLayer {
     /// Zero padding (default 0).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub padding: Option<u32>,
+    /// Channel groups of a convolution (default 1; its input channels for depthwise).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub groups: Option<u32>,
     /// Source layer name, or `input`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub from: Option<String>,
@@ -69,7 +72,7 @@ pub struct Custom {
     /// input shape [channels, height, width]
     pub input: [u32; 3],
     /// layers in order: {op = "conv"|"linear"|"avgpool"|"maxpool"|"add", name, out, kernel,
-    /// stride, padding, from, inputs, neuron, bias, batchnorm}; `from` names the source layer
+    /// stride, padding, groups, from, inputs, neuron, bias, batchnorm}; `from` names the source layer
     /// (default: the previous one, `input` for the network input), `inputs` lists an add's
     /// sources; `neuron` defaults to true for conv, linear and add, except for the last layer
     /// (the readout)
@@ -88,6 +91,7 @@ fn layer(op: &str, name: &str, out: Option<u32>, kernel: Option<u32>) -> CustomL
         kernel,
         stride: None,
         padding: None,
+        groups: None,
         from: None,
         inputs: Vec::new(),
         neuron: None,
@@ -158,6 +162,9 @@ impl Workload for Custom {
             };
             let neuron = l.neuron.unwrap_or(i != last);
             let bias = l.bias.unwrap_or(false);
+            if l.groups.is_some() && l.op != "conv" {
+                return Err(err(format!("`groups` applies to `conv`, not `{}`", l.op)));
+            }
             match l.op.as_str() {
                 "conv" => {
                     b.conv(
@@ -170,6 +177,9 @@ impl Workload for Custom {
                         l.batchnorm.clone(),
                         neuron,
                     )?;
+                    if let Some(g) = l.groups {
+                        b.groups(g)?;
+                    }
                 }
                 "linear" => {
                     b.linear(name.clone(), out()?, bias, neuron);
@@ -216,5 +226,40 @@ impl Component for Custom {
 
     fn build(custom: Custom, _: &BuildContext<'_>) -> Result<Box<dyn Workload>, ConfigError> {
         crate::boxed(custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn depthwise() -> Custom {
+        let mut dw = layer("conv", "dw", Some(8), Some(3));
+        dw.padding = Some(1);
+        dw.groups = Some(8);
+        Custom {
+            network: "dw".into(),
+            input: [8, 6, 6],
+            layers: vec![dw, layer("linear", "fc", Some(2), None)],
+        }
+    }
+
+    #[test]
+    fn a_depthwise_convolution_has_one_input_channel_per_filter() {
+        let net = depthwise().network().unwrap();
+        assert_eq!(net.layers[0].fan_in(), 9);
+        assert_eq!(net.layers[0].weights(), 8 * 9);
+    }
+
+    #[test]
+    fn groups_that_do_not_divide_the_channels_name_the_layer() {
+        let mut c = depthwise();
+        c.layers[0].groups = Some(3);
+        let e = c.network().unwrap_err().to_string();
+        assert!(e.contains("`dw`"), "{e}");
+        c.layers[0].groups = None;
+        c.layers[1].groups = Some(2);
+        let e = c.network().unwrap_err().to_string();
+        assert!(e.contains("`fc`") && e.contains("groups"), "{e}");
     }
 }

@@ -7,7 +7,9 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::sync::Arc;
 
-use snnergy_core::action::{ActionKind, Actions, Category, NCATEGORIES, Place, PriceClass};
+use snnergy_core::action::{
+    AccessKey, ActionKind, Actions, Category, NCATEGORIES, Place, PriceClass,
+};
 use snnergy_core::activity::{LayerActivity, OperatingPoint, layer_activities_into};
 use snnergy_core::energy::{EnergyModel, Price};
 use snnergy_core::error::{ArchError, ConfigError, Error};
@@ -15,8 +17,9 @@ use snnergy_core::format::Format;
 use snnergy_core::mapping::{LayerMapping, MapRequest, Mapped, Objective, map_network};
 use snnergy_core::network::{InputCoding, Network};
 use snnergy_core::report::{
-    ArchitectureSummary, BreakEven, BreakEvenStatus, ByCategory, ByClass, Comparison,
-    LayerComparison, Measured, PriceRow, Report, SourceRow, Sweep, Verdict, WorkloadSummary,
+    AccessCounts, ArchitectureSummary, BreakEven, BreakEvenStatus, ByAccess, ByCategory, ByClass,
+    Comparison, LayerComparison, Measured, Metrics, PriceRow, Report, SourceRow, Sweep, Verdict,
+    WorkloadSummary,
 };
 use snnergy_core::settings::{AnalysisSettings, Baseline, NeuronModel, TwinMode};
 
@@ -73,6 +76,8 @@ pub struct NetworkEnergy {
     pub by_level: Vec<(String, f64)>,
     /// Per layer, by place, pJ.
     pub per_layer_level: Vec<Vec<(String, f64)>>,
+    /// Memory accesses and transfers by level, counts.
+    pub accesses: ByAccess,
 }
 
 impl NetworkEnergy {
@@ -305,6 +310,9 @@ impl<'a> Evaluator<'a> {
                 let e = pj * action.count;
                 layer_total += e;
                 if let Some(d) = detail.as_deref_mut() {
+                    if let Some(k) = AccessKey::of(&action.kind) {
+                        d.accesses.add(k, action.count);
+                    }
                     d.by_category[action.category.index()] += e;
                     d.per_layer_category[i][action.category.index()] += e;
                     *d.by_class.entry(action.kind.class()).or_insert(0.0) += e;
@@ -484,6 +492,10 @@ pub fn analyze(
                     });
                 }
             }
+            let mut metrics: Vec<Metrics> = points
+                .iter()
+                .map(|p| crate::metrics::operations(settings, &w.label, net, t, p))
+                .collect();
             let family = Family::new(settings, net, &points[0], t, 1.0);
             for slot in architectures {
                 slot.arch.check(net, &snn)?;
@@ -496,12 +508,17 @@ pub fn analyze(
                     net,
                     settings.input_coding,
                 );
-                for point in &points {
+                for (point, m) in points.iter().zip(&mut metrics) {
                     // Each operating point is judged on mappings chosen for it.
                     ev.remap(&snn, point)?;
                     ev.remap(&base, point)?;
                     let s = ev.detailed(&snn, point)?;
                     let b = ev.detailed(&base, point)?;
+                    m.accesses.push(AccessCounts {
+                        architecture: slot.label.clone(),
+                        snn: s.accesses.clone(),
+                        baseline: b.accesses.clone(),
+                    });
                     let maps = (ev.layer_mappings(&snn), ev.layer_mappings(&base));
                     let c =
                         comparison(settings, &slot.label, w, t, point, &s, &b, &maps.0, &maps.1);
@@ -559,6 +576,7 @@ pub fn analyze(
                 }
                 record_prices(&mut report, energy.as_ref(), ev.prices());
             }
+            report.metrics.extend(metrics);
         }
     }
     report.finish();

@@ -4,6 +4,8 @@
 //!   file, the line and the key, and the `[plugins]` they load;
 //! - [`analysis`]: the SNN against its baseline on each architecture, per layer and in total,
 //!   the break-even spike rate per T by root finding, and sweeps;
+//! - [`metrics`]: the operation counts and activation sparsity NeuroBench defines, next to
+//!   the energy;
 //! - [`sensitivity`]: the one-at-a-time ±range study of the break-even spike rate;
 //! - [`sources`]: the `uniform` and `profile` activity sources (profiles are files);
 //! - [`twin`]: which baseline non-zero fraction belongs to a spike rate, and the family of
@@ -18,6 +20,7 @@ pub mod analysis;
 pub mod budget;
 pub mod conformance;
 pub mod mapped;
+pub mod metrics;
 pub mod pipeline;
 pub mod sensitivity;
 pub mod sources;

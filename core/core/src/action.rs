@@ -301,6 +301,56 @@ impl std::fmt::Display for ActionKind {
     }
 }
 
+/// What a memory access or a transfer is, for counting: its level and direction, or its
+/// interconnect. Widths and capacities are left out so counts from different architectures
+/// line up by level.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum AccessKey {
+    /// A read or write at a memory level.
+    Memory(Memory, Access),
+    /// A hop (NoC) or transfer (link) on an interconnect.
+    Transfer(Interconnect),
+}
+
+impl AccessKey {
+    /// Every key, in name order.
+    pub const ALL: [AccessKey; 9] = [
+        AccessKey::Memory(Memory::Dram, Access::Read),
+        AccessKey::Memory(Memory::Dram, Access::Write),
+        AccessKey::Transfer(Interconnect::Link),
+        AccessKey::Transfer(Interconnect::NocDense),
+        AccessKey::Transfer(Interconnect::NocEvent),
+        AccessKey::Memory(Memory::Register, Access::Read),
+        AccessKey::Memory(Memory::Register, Access::Write),
+        AccessKey::Memory(Memory::Sram, Access::Read),
+        AccessKey::Memory(Memory::Sram, Access::Write),
+    ];
+
+    /// The key of `kind`, if it is a memory access or a transfer.
+    pub fn of(kind: &ActionKind) -> Option<Self> {
+        match *kind {
+            ActionKind::Memory { level, access, .. } => Some(AccessKey::Memory(level, access)),
+            ActionKind::Transfer { net, .. } => Some(AccessKey::Transfer(net)),
+            ActionKind::Compute { .. } | ActionKind::Composite { .. } | ActionKind::Leakage => None,
+        }
+    }
+
+    /// `<level>.<read|write>` or `<interconnect>.<hop|transfer>`, as in reports.
+    pub fn name(&self) -> &'static str {
+        match self {
+            AccessKey::Memory(Memory::Register, Access::Read) => "register.read",
+            AccessKey::Memory(Memory::Register, Access::Write) => "register.write",
+            AccessKey::Memory(Memory::Sram, Access::Read) => "sram.read",
+            AccessKey::Memory(Memory::Sram, Access::Write) => "sram.write",
+            AccessKey::Memory(Memory::Dram, Access::Read) => "dram.read",
+            AccessKey::Memory(Memory::Dram, Access::Write) => "dram.write",
+            AccessKey::Transfer(Interconnect::NocDense) => "noc-dense.hop",
+            AccessKey::Transfer(Interconnect::NocEvent) => "noc-event.hop",
+            AccessKey::Transfer(Interconnect::Link) => "link.transfer",
+        }
+    }
+}
+
 /// Formats a byte count with a binary unit (KiB, MiB).
 pub fn format_bytes(bytes: u64) -> String {
     const KIB: u64 = 1024;
@@ -540,5 +590,14 @@ mod tests {
             let back: ActionKind = serde_json::from_str(&json).unwrap();
             assert_eq!(back, k, "{json}");
         }
+    }
+
+    #[test]
+    fn access_keys_are_listed_once_each_in_name_order() {
+        let names: Vec<&str> = AccessKey::ALL.iter().map(AccessKey::name).collect();
+        let mut sorted = names.clone();
+        sorted.sort_unstable();
+        sorted.dedup();
+        assert_eq!(names, sorted);
     }
 }

@@ -36,8 +36,8 @@ pub mod traits;
 pub use inventory;
 
 pub use action::{
-    Access, Action, ActionKind, Actions, Category, CompositeName, ComputeOp, Interconnect, Memory,
-    NCATEGORIES, Place, PriceClass,
+    Access, AccessKey, Action, ActionKind, Actions, Category, CompositeName, ComputeOp,
+    Interconnect, Memory, NCATEGORIES, Place, PriceClass,
 };
 pub use activity::{LayerActivity, LayerRates, OperatingPoint};
 pub use energy::{Derivation, EnergyModel, Price, PriceSource, ScaledModel};

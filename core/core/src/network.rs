@@ -611,6 +611,26 @@ impl NetworkBuilder {
         }))
     }
 
+    /// Splits the last layer, a convolution, into `groups` channel groups (depthwise when
+    /// `groups` equals its input channels); [`Network::validate`] checks the division.
+    pub fn groups(&mut self, groups: u32) -> Result<&mut Self, WorkloadError> {
+        let network = self.net.name.clone();
+        match self.net.layers.last_mut() {
+            Some(Layer {
+                kind: LayerKind::Conv2d { groups: g, .. },
+                ..
+            }) => {
+                *g = groups;
+                Ok(self)
+            }
+            last => Err(WorkloadError::Layer {
+                network,
+                layer: last.map(|l| l.name.clone()).unwrap_or_default(),
+                message: "channel groups apply to convolutions only".into(),
+            }),
+        }
+    }
+
     /// Appends a fully connected layer over the flattened current output.
     pub fn linear(
         &mut self,

@@ -10,7 +10,7 @@ use serde::de::{Deserializer, MapAccess, Visitor};
 use serde::ser::{SerializeMap, Serializer};
 use serde::{Deserialize, Serialize};
 
-use crate::action::{Category, PriceClass};
+use crate::action::{AccessKey, Category, PriceClass};
 use crate::activity::Provenance;
 use crate::energy::PriceSource;
 use crate::mapping::LayerMapping;
@@ -350,8 +350,8 @@ macro_rules! keyed {
 
 keyed!(Comparison, BreakEven, Sweep, Tornado);
 
-/// What a breakdown attributes energy to: a [`Category`] (what moved) or a [`PriceClass`]
-/// (where, or which operation).
+/// What a breakdown attributes amounts to: a [`Category`] (what moved) or a [`PriceClass`]
+/// (where, or which operation) for energy, an [`AccessKey`] for access counts.
 pub trait BreakdownKey: Copy + Ord + fmt::Debug + 'static {
     /// Every key, in report order.
     const ALL: &'static [Self];
@@ -373,7 +373,15 @@ impl BreakdownKey for PriceClass {
     }
 }
 
-/// Energy attributed to typed keys, pJ. In JSON an object keyed by name, in name order.
+impl BreakdownKey for AccessKey {
+    const ALL: &'static [Self] = &AccessKey::ALL;
+    fn name(&self) -> &'static str {
+        AccessKey::name(self)
+    }
+}
+
+/// Amounts attributed to typed keys: energy in pJ, or counts where the field says so. In JSON
+/// an object keyed by name, in name order.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Breakdown<K>(BTreeMap<K, f64>);
 
@@ -381,6 +389,8 @@ pub struct Breakdown<K>(BTreeMap<K, f64>);
 pub type ByCategory = Breakdown<Category>;
 /// Energy by price class, pJ.
 pub type ByClass = Breakdown<PriceClass>;
+/// Memory accesses and transfers by level, counts per inference.
+pub type ByAccess = Breakdown<AccessKey>;
 
 impl<K> Default for Breakdown<K> {
     fn default() -> Self {
@@ -389,12 +399,17 @@ impl<K> Default for Breakdown<K> {
 }
 
 impl<K: BreakdownKey> Breakdown<K> {
-    /// Energy attributed to `key`, pJ (0 when none is).
+    /// The amount attributed to `key` (0 when none is).
     pub fn get(&self, key: K) -> f64 {
         self.0.get(&key).copied().unwrap_or(0.0)
     }
 
-    /// The keys with energy attributed, in key order.
+    /// Attributes `amount` more to `key`.
+    pub fn add(&mut self, key: K, amount: f64) {
+        *self.0.entry(key).or_insert(0.0) += amount;
+    }
+
+    /// The keys with an amount attributed, in key order.
     pub fn iter(&self) -> impl Iterator<Item = (K, f64)> + '_ {
         self.0.iter().map(|(k, v)| (*k, *v))
     }
@@ -424,7 +439,7 @@ impl<'de, K: BreakdownKey> Deserialize<'de> for Breakdown<K> {
         impl<'de, K: BreakdownKey> Visitor<'de> for V<K> {
             type Value = Breakdown<K>;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("an object of energies keyed by name")
+                f.write_str("an object of amounts keyed by name")
             }
             fn visit_map<A: MapAccess<'de>>(self, mut a: A) -> Result<Self::Value, A::Error> {
                 let mut out = BTreeMap::new();
@@ -566,6 +581,10 @@ pub struct Report {
     /// One-at-a-time sensitivity of the break-even spike rate (tornado), if configured.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub sensitivity: Vec<Tornado>,
+    /// Operation counts, activation sparsity and accesses per level, per workload, T and
+    /// operating point.
+    #[serde(default)]
+    pub metrics: Vec<Metrics>,
     /// What measured activity sources recorded, per workload and T; not part of the files.
     #[serde(skip)]
     pub measured: Vec<Measured>,
@@ -613,6 +632,15 @@ impl Report {
                 "spikes per non-zero twin activation (mean level L̄, 1..T)",
             ),
             ("pj", "see each price's unit"),
+            ("dense_synops", "weight × activation products per inference"),
+            ("effective_macs", "multiply-accumulates per inference"),
+            ("effective_acs", "accumulates per inference"),
+            ("synops", "effective operations per inference"),
+            (
+                "activation_sparsity",
+                "fraction of neuron outputs that are zero",
+            ),
+            ("accesses", "accesses or transfers per inference"),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -635,6 +663,7 @@ impl Report {
             sweeps: Vec::new(),
             warnings: Vec::new(),
             sensitivity: Vec::new(),
+            metrics: Vec::new(),
             measured: Vec::new(),
         }
     }
@@ -757,4 +786,71 @@ impl Tornado {
     pub fn flips(&self) -> bool {
         self.rows.iter().any(|r| r.flips)
     }
+}
+
+/// NeuroBench's operation counts and activation sparsity of one format, per inference (the
+/// SNN's summed over its T steps).
+#[derive(Clone, Copy, Debug, PartialEq, Default, Serialize, Deserialize)]
+pub struct FormatMetrics {
+    /// Every weight × activation product, zeros included (padding taps excluded).
+    pub dense_synops: f64,
+    /// Products with a non-zero, non-binary activation.
+    pub effective_macs: f64,
+    /// Products with a spike (binary activation).
+    pub effective_acs: f64,
+    /// `effective_macs + effective_acs`.
+    pub synops: f64,
+    /// Fraction of neuron outputs that are zero.
+    pub activation_sparsity: f64,
+}
+
+/// One weighted layer's share of the operation counts.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LayerMetrics {
+    /// Layer name.
+    pub layer: String,
+    /// Weight × activation connections of one pass (valid taps, padding excluded).
+    pub connections: f64,
+    /// Whether the SNN layer receives spikes (its effective operations are ACs).
+    pub snn_binary_input: bool,
+    /// Non-zero fraction of the SNN layer's input values per step.
+    pub snn_input_density: f64,
+    /// Non-zero fraction of the baseline layer's input values.
+    pub baseline_input_density: f64,
+    /// SNN effective SynOps of the layer (all steps).
+    pub snn_synops: f64,
+    /// Baseline effective SynOps of the layer.
+    pub baseline_synops: f64,
+}
+
+/// Memory accesses and transfers one architecture counted, per level.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AccessCounts {
+    /// Architecture label.
+    pub architecture: String,
+    /// The SNN's accesses (`dram.read`, `sram.write`, …) and transfers (`noc-event.hop`, …).
+    pub snn: ByAccess,
+    /// The baseline's, keyed the same way.
+    pub baseline: ByAccess,
+}
+
+/// The metrics the field reports (NeuroBench's definitions) of one workload at one T and
+/// operating point, so numbers can be checked against tools and papers that count
+/// operations rather than picojoules.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Metrics {
+    /// Workload label.
+    pub workload: String,
+    /// Operating-point label.
+    pub operating_point: String,
+    /// Time steps T.
+    pub timesteps: u32,
+    /// The SNN's counts.
+    pub snn: FormatMetrics,
+    /// The baseline's counts.
+    pub baseline: FormatMetrics,
+    /// Per weighted layer.
+    pub layers: Vec<LayerMetrics>,
+    /// Per architecture, in the order of the report's architectures.
+    pub accesses: Vec<AccessCounts>,
 }

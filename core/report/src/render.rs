@@ -4,10 +4,10 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use snnergy_core::Category;
 use snnergy_core::PriceClass;
 use snnergy_core::report::{BreakEvenStatus, Keyed, Report, Side, Verdict};
 use snnergy_core::settings::{Baseline, TwinMode};
+use snnergy_core::{AccessKey, Category};
 
 use crate::ReportError;
 
@@ -299,6 +299,10 @@ impl Render for Report {
 
         if !self.sensitivity.is_empty() {
             md.push_str(&sensitivity_markdown(self));
+        }
+
+        if !self.metrics.is_empty() {
+            md.push_str(&metrics_markdown(self));
         }
 
         if !self.comparisons.is_empty() {
@@ -867,5 +871,78 @@ fn sensitivity_markdown(report: &Report) -> String {
         }
         md.push('\n');
     }
+    md
+}
+
+/// Operation counts and sparsity per workload, T and operating point; accesses per level at
+/// the headline T (every T is in the JSON).
+fn metrics_markdown(report: &Report) -> String {
+    let mut md = String::from(
+        "## Operations and sparsity (NeuroBench definitions)\n\nPer inference; the SNN's counts are summed over its T steps. Effective operations skip zero activations: ACs where the activation is a spike, MACs otherwise. Every weight is taken as non-zero; after pooling, values are taken as independent.\n\n",
+    );
+    md.push_str("| workload | activity | T | SNN dense SynOps | SNN effective ACs | SNN effective MACs | SNN activation sparsity | baseline dense SynOps | baseline effective MACs | baseline effective ACs | baseline activation sparsity |\n|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+    for m in &report.metrics {
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} | {:.4e} | {:.4e} | {:.4e} | {:.2} % | {:.4e} | {:.4e} | {:.4e} | {:.2} % |",
+            m.workload,
+            m.operating_point,
+            m.timesteps,
+            m.snn.dense_synops,
+            m.snn.effective_acs,
+            m.snn.effective_macs,
+            100.0 * m.snn.activation_sparsity,
+            m.baseline.dense_synops,
+            m.baseline.effective_macs,
+            m.baseline.effective_acs,
+            100.0 * m.baseline.activation_sparsity,
+        );
+    }
+    md.push('\n');
+
+    let headline = report.headline_timesteps();
+    let rows: Vec<_> = report
+        .metrics
+        .iter()
+        .filter(|m| m.timesteps == headline)
+        .flat_map(|m| m.accesses.iter().map(move |a| (m, a)))
+        .collect();
+    // Only the levels some architecture has, so a chip without DRAM or a NoC adds no column.
+    let keys: Vec<AccessKey> = AccessKey::ALL
+        .into_iter()
+        .filter(|k| {
+            rows.iter()
+                .any(|(_, a)| a.snn.get(*k) > 0.0 || a.baseline.get(*k) > 0.0)
+        })
+        .collect();
+    if rows.is_empty() || keys.is_empty() {
+        return md;
+    }
+    let _ = writeln!(
+        md,
+        "### Accesses per level at T = {headline}\n\nMemory accesses and transfers per inference, SNN / baseline.\n"
+    );
+    let names: Vec<&str> = keys.iter().map(AccessKey::name).collect();
+    let _ = writeln!(
+        md,
+        "| architecture | workload | activity | {} |",
+        names.join(" | ")
+    );
+    let _ = writeln!(md, "|---|---|---|{}", "---:|".repeat(keys.len()));
+    for (m, a) in rows {
+        let cells: Vec<String> = keys
+            .iter()
+            .map(|k| format!("{:.3e} / {:.3e}", a.snn.get(*k), a.baseline.get(*k)))
+            .collect();
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} | {} |",
+            a.architecture,
+            m.workload,
+            m.operating_point,
+            cells.join(" | ")
+        );
+    }
+    md.push('\n');
     md
 }

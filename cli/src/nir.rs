@@ -1,0 +1,212 @@
+//! `snnergy import MODEL.nir` and `snnergy export --nir OUT.nir`: networks in and out of NIR,
+//! the graph format snnTorch, SpikingJelly, Norse, Sinabs, Lava and Rockpool exchange.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context as _, bail};
+use clap::Args;
+use serde::Deserialize;
+use snnergy::core::Workload as _;
+use snnergy::engine::Model;
+use snnergy::engine::activity::DatasetKind;
+use snnergy::engine::sim::Reset;
+use snnergy_nir::{EngineData, ExportOptions, ImportOptions};
+
+/// One of the engine's kebab-case names (`cifar10`, `subtract`), as a pipeline spells it.
+fn parse<T: for<'de> Deserialize<'de>>(flag: &str, value: &str) -> anyhow::Result<T> {
+    T::deserialize(toml::Value::String(value.into())).map_err(|e| anyhow::anyhow!("{flag}: {e}"))
+}
+
+#[derive(Args, Debug)]
+pub struct ImportArgs {
+    /// The NIR file (HDF5, as `nir.write` saves it).
+    model: PathBuf,
+    /// Folder to create with `pipeline.toml` and `weights.safetensors` (it must not exist yet,
+    /// or be empty).
+    #[arg(short, long)]
+    out: PathBuf,
+    /// Euler step, seconds, for LIF time constants (snnTorch exports with 1e-4).
+    #[arg(long, default_value_t = snnergy_nir::DEFAULT_DT)]
+    dt: f64,
+    /// Time steps T of the generated pipeline.
+    #[arg(short = 'T', long, default_value_t = 6)]
+    timesteps: u32,
+    /// Network name in reports (default: the file's name).
+    #[arg(long)]
+    name: Option<String>,
+    /// Data set the engine measures spikes on (`fashion-mnist`, `mnist`, `cifar10`); without
+    /// it the pipeline assumes uniform rates and carries the engine table commented out.
+    #[arg(long)]
+    dataset: Option<String>,
+    /// Folder with the data set's files.
+    #[arg(long)]
+    data: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct ExportArgs {
+    /// Write a NIR file (HDF5) here.
+    #[arg(long, value_name = "OUT.nir")]
+    nir: PathBuf,
+    /// The network: a pipeline or TOML file with a [workload] table.
+    #[arg(long)]
+    model: PathBuf,
+    /// Its weights (safetensors with PyTorch module names).
+    #[arg(long)]
+    weights: PathBuf,
+    /// Firing threshold θ of the spiking nodes.
+    #[arg(long, default_value_t = 1.0 - 1e-4)]
+    threshold: f64,
+    /// Membrane fraction kept per step (1: IF nodes; below 1: LIF nodes).
+    #[arg(long, default_value_t = 1.0)]
+    leak: f64,
+    /// `subtract` (recorded in node metadata; NIR itself resets to v_reset) or `zero`.
+    #[arg(long, default_value = "subtract")]
+    reset: String,
+    /// Euler step, seconds, the LIF time constants are written for.
+    #[arg(long, default_value_t = snnergy_nir::DEFAULT_DT)]
+    dt: f64,
+}
+
+/// Writes every file into a fresh sibling folder, then renames it into place: an import that
+/// fails leaves nothing behind.
+fn write_folder(dir: &Path, files: &[(&str, Vec<u8>)]) -> anyhow::Result<()> {
+    if dir.exists() {
+        let empty = std::fs::read_dir(dir)
+            .with_context(|| format!("reading {}", dir.display()))?
+            .next()
+            .is_none();
+        if !empty {
+            bail!("{} exists and is not empty", dir.display());
+        }
+        std::fs::remove_dir(dir).with_context(|| format!("replacing {}", dir.display()))?;
+    }
+    let parent = dir
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
+    let stage = parent.join(format!(
+        ".{}.partial-{}",
+        dir.file_name()
+            .map(|f| f.to_string_lossy())
+            .unwrap_or_default(),
+        std::process::id()
+    ));
+    let result = (|| {
+        std::fs::create_dir(&stage)?;
+        for (name, bytes) in files {
+            std::fs::write(stage.join(name), bytes)?;
+        }
+        std::fs::rename(&stage, dir)
+    })();
+    if let Err(e) = result {
+        let _ = std::fs::remove_dir_all(&stage);
+        return Err(e).with_context(|| format!("writing {}", dir.display()));
+    }
+    Ok(())
+}
+
+pub fn import(a: ImportArgs) -> anyhow::Result<()> {
+    let graph = snnergy_nir::graph::read(&a.model)?;
+    let name = a.name.clone().unwrap_or_else(|| {
+        a.model
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "nir".into())
+    });
+    let imported = snnergy_nir::import(
+        &graph,
+        &ImportOptions {
+            dt: a.dt,
+            network: name,
+        },
+    )
+    .with_context(|| format!("importing {}", a.model.display()))?;
+    let network = imported.workload.network()?;
+    // The weights must load into the engine now, not when someone first runs the pipeline.
+    let model = Model::from_tensors(network.clone(), imported.tensors.clone(), &a.model)?;
+    let data = if a.dataset.is_some() || a.data.is_some() {
+        Some(EngineData {
+            dataset: match &a.dataset {
+                Some(d) => parse::<DatasetKind>("--dataset", d)?,
+                None => DatasetKind::default(),
+            },
+            // The pipeline lands in another folder: a relative path would point elsewhere.
+            data: a
+                .data
+                .as_ref()
+                .map(|d| std::path::absolute(d).unwrap_or_else(|_| d.clone())),
+        })
+    } else {
+        None
+    };
+    let pipeline = imported.pipeline_toml("weights.safetensors", a.timesteps, data.as_ref());
+    let stage =
+        std::env::temp_dir().join(format!("snnergy-import-{}.safetensors", std::process::id()));
+    model.save(&stage)?;
+    let weights = std::fs::read(&stage).with_context(|| format!("reading {}", stage.display()))?;
+    let _ = std::fs::remove_file(&stage);
+    write_folder(
+        &a.out,
+        &[
+            ("pipeline.toml", pipeline.into_bytes()),
+            ("weights.safetensors", weights),
+        ],
+    )?;
+    let neurons = network.layers.iter().filter(|l| l.neuron).count();
+    outln!(
+        "{}: {} layers, {neurons} with {}",
+        a.model.display(),
+        network.layers.len(),
+        imported.neuron
+    );
+    for n in &imported.notes {
+        outln!("note: {n}");
+    }
+    outln!(
+        "wrote {0}/pipeline.toml and {0}/weights.safetensors; run: snnergy run {0}/pipeline.toml",
+        a.out.display()
+    );
+    Ok(())
+}
+
+pub fn export(a: ExportArgs) -> anyhow::Result<()> {
+    let text = std::fs::read_to_string(&a.model)
+        .with_context(|| format!("reading the model file {}", a.model.display()))?;
+    let doc: toml::Table =
+        toml::from_str(&text).with_context(|| format!("parsing {}", a.model.display()))?;
+    let mut w = match doc.get("workload") {
+        Some(toml::Value::Table(t)) => t.clone(),
+        Some(toml::Value::Array(items)) => match items.first() {
+            Some(toml::Value::Table(t)) => t.clone(),
+            _ => bail!("{}: [[workload]] holds no table", a.model.display()),
+        },
+        _ => bail!("{}: no [workload] table", a.model.display()),
+    };
+    w.remove("name");
+    let Some(toml::Value::String(kind)) = w.remove("type") else {
+        bail!("{}: [workload] needs `type = \"…\"`", a.model.display());
+    };
+    let workload: Box<dyn snnergy::core::Workload> = crate::registry()?
+        .build(&kind, w)
+        .map_err(|e| anyhow::anyhow!("{}: [workload]: {e}", a.model.display()))?;
+    let model = Model::load(workload.network()?, &a.weights)?;
+    let graph = snnergy_nir::export(
+        &model,
+        &ExportOptions {
+            threshold: a.threshold,
+            leak: a.leak,
+            reset: parse::<Reset>("--reset", &a.reset)?,
+            dt: a.dt,
+        },
+    )?;
+    snnergy_nir::graph::write(&a.nir, &graph)?;
+    outln!(
+        "wrote {} ({} nodes, {} edges)",
+        a.nir.display(),
+        graph.nodes.len(),
+        graph.edges.len()
+    );
+    Ok(())
+}

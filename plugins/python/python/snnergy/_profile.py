@@ -1,0 +1,216 @@
+"""Activity profiles: per neuron layer, the SNN's spike rate and its twin's non-zero fraction.
+
+The JSON written here is the profile file format the analysis reads (``[activity] type =
+"profile"``, the README's "Activity profiles"), which refuses keys it does not know: where the
+numbers came from (``Profile.source``) and the neuron model behind each layer
+(``ProfileLayer.neuron``) stay on the Python objects, and the source reaches the report as its
+activity label and notes. The spike-count histogram is written as the file's ``levels``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import asdict, dataclass, field
+from typing import Any, Dict, List, Optional, Union
+
+from . import _snnergy as _native
+
+
+@dataclass
+class ProfileLayer:
+    """One neuron layer of a profile."""
+
+    name: str
+    spike_rate: float
+    nonzero: Optional[float] = None
+    neurons: Optional[int] = None
+    spikes: Optional[int] = None
+    step_rates: List[float] = field(default_factory=list)
+    # Outputs by level k = 0, 1, …: recorded, the neurons that fired k times over the T steps
+    # (over the images sampled), which twin-consistent analysis takes as the twin's levels k;
+    # measured by the engine, the QNN twin's outputs by level. The file calls it `levels`.
+    histogram: List[int] = field(default_factory=list)
+    # The mean level L̄ of the twin's non-zero outputs (r·T = ρ·L̄), which twin-consistent
+    # analysis keeps while it moves the rate; from the histogram when not given.
+    mean_level: Optional[float] = None
+    # The spiking neuron module behind the layer and its parameters in snnergy's terms (kept
+    # in Python: the profile file has no place for it).
+    neuron: Optional[Dict[str, Any]] = None
+
+    def __post_init__(self) -> None:
+        if self.mean_level is None:
+            self.mean_level = mean_level(self.histogram)
+
+    def to_dict(self) -> Dict[str, Any]:
+        """The layer's entry in the profile file."""
+        d: Dict[str, Any] = {"name": self.name, "spike_rate": self.spike_rate}
+        for k in ("nonzero", "mean_level", "neurons", "spikes"):
+            v = getattr(self, k)
+            if v is not None:
+                d[k] = v
+        if self.step_rates:
+            d["step_rates"] = list(self.step_rates)
+        if self.histogram:
+            d["levels"] = list(self.histogram)
+        return d
+
+
+def mean_level(histogram: List[int]) -> Optional[float]:
+    """The mean level of the non-zero entries of a histogram by level 0, 1, … (None when every
+    count is at level 0)."""
+    nonzero = sum(histogram[1:])
+    return sum(k * n for k, n in enumerate(histogram)) / nonzero if nonzero else None
+
+
+def _atomic_write(path: Union[str, os.PathLike], text: str) -> None:
+    """Writes through a temporary file renamed into place: a failed write leaves nothing."""
+    path = os.fspath(path)
+    folder = os.path.dirname(path) or "."
+    os.makedirs(folder, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".snnergy-", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+class Profile:
+    """Per-layer activity, as recorded by :func:`snnergy.torch.record`, measured by
+    :func:`snnergy.engine.measure` or read from a file.
+
+    ``source`` says how the numbers were obtained (the report's activity label and notes
+    repeat it; it is not part of the file)."""
+
+    def __init__(self, layers: List[ProfileLayer], timesteps: Optional[int] = None,
+                 samples: Optional[int] = None, source: str = "", input_rate: Optional[float] = None):
+        self.layers = list(layers)
+        self.timesteps = timesteps
+        self.samples = samples
+        self.source = source
+        self.input_rate = input_rate
+
+    def __getitem__(self, name: str) -> ProfileLayer:
+        for l in self.layers:
+            if l.name == name:
+                return l
+        raise KeyError(f"profile has no layer {name!r} (layers: {', '.join(l.name for l in self.layers)})")
+
+    def __len__(self) -> int:
+        return len(self.layers)
+
+    @property
+    def spike_rates(self) -> Dict[str, float]:
+        return {l.name: l.spike_rate for l in self.layers}
+
+    def mean_spike_rate(self) -> float:
+        """Neuron-weighted mean spike rate (plain mean where neuron counts are unknown)."""
+        w = [(l.neurons or 1, l.spike_rate) for l in self.layers]
+        n = sum(a for a, _ in w)
+        return sum(a * r for a, r in w) / n if n else 0.0
+
+    def to_dict(self) -> Dict[str, Any]:
+        """The profile file's content (what ``save`` writes as JSON)."""
+        d: Dict[str, Any] = {}
+        if self.timesteps is not None:
+            d["timesteps"] = self.timesteps
+        if self.samples is not None:
+            d["samples"] = self.samples
+        layers = [l.to_dict() for l in self.layers]
+        if self.input_rate is not None:
+            layers.insert(0, {"name": "input", "spike_rate": self.input_rate})
+        d["layers"] = layers
+        return d
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2)
+
+    def save(self, path: Union[str, os.PathLike]) -> str:
+        """Writes the profile as ``.json`` (the counts, per-step rates and levels too) or
+        ``.csv`` (layer, spike_rate, nonzero, mean_level, neurons, spikes, timesteps) for
+        ``[activity] type = "profile"``."""
+        p = os.fspath(path)
+        if p.endswith(".csv"):
+            rows = ["layer,spike_rate,nonzero,mean_level,neurons,spikes" + (",timesteps" if self.timesteps else "")]
+            entries = ([ProfileLayer("input", self.input_rate)] if self.input_rate is not None else []) + self.layers
+            opt = lambda v: "" if v is None else repr(v)
+            for l in entries:
+                cells = [l.name, repr(l.spike_rate), opt(l.nonzero), opt(l.mean_level), opt(l.neurons), opt(l.spikes)]
+                if self.timesteps:
+                    cells.append(str(self.timesteps))
+                rows.append(",".join(cells))
+            _atomic_write(p, "\n".join(rows) + "\n")
+        elif p.endswith(".json"):
+            _atomic_write(p, self.to_json() + "\n")
+        else:
+            raise ValueError(f"{p}: a profile file name ends in .json or .csv")
+        return p
+
+    @classmethod
+    def from_dict(cls, d: Dict[str, Any], source: str = "") -> "Profile":
+        input_rate = None
+        layers = []
+        for e in d.get("layers", []):
+            if e.get("name") == "input":
+                input_rate = e.get("spike_rate")
+                continue
+            layers.append(ProfileLayer(
+                name=e["name"], spike_rate=e["spike_rate"], nonzero=e.get("nonzero"),
+                neurons=e.get("neurons"), spikes=e.get("spikes"), step_rates=e.get("step_rates", []),
+                histogram=e.get("levels", []), mean_level=e.get("mean_level")))
+        return cls(layers, timesteps=d.get("timesteps"), samples=d.get("samples"),
+                   source=d.get("source", source), input_rate=input_rate)
+
+    @classmethod
+    def load(cls, path: Union[str, os.PathLike]) -> "Profile":
+        """Reads a ``.json`` profile (``.csv``: layer, spike_rate, nonzero and mean_level
+        columns)."""
+        p = os.fspath(path)
+        if p.endswith(".csv"):
+            import csv
+
+            with open(p) as f:
+                rows = list(csv.DictReader(line for line in f if not line.startswith("#")))
+            layers = [{"name": r["layer"], "spike_rate": float(r["spike_rate"]),
+                       **{k: float(r[k]) for k in ("nonzero", "mean_level") if r.get(k)}} for r in rows]
+            t = rows[0].get("timesteps") if rows else None
+            return cls.from_dict({"layers": layers, "timesteps": int(t) if t else None}, source=p)
+        with open(p) as f:
+            return cls.from_dict(json.load(f), source=p)
+
+    def check(self, workload) -> None:
+        """Raises :class:`snnergy.ActivityError` naming the layer if the profile names a layer
+        the workload lacks, misses one of its neuron layers, or holds a value outside [0, 1]."""
+        from ._pipeline import as_workload
+
+        _native.check_profile(json.dumps(as_workload(workload).to_dict()), json.dumps(self.to_dict()),
+                              self.source or "profile")
+
+    def metrics(self, workload, timesteps: Optional[int] = None, **analysis):
+        """NeuroBench's SynOps, effective ACs/MACs and activation sparsity of ``workload`` at
+        this activity (no architecture needed). ``analysis`` takes ``[analysis]`` keys such as
+        ``input_coding`` or ``baseline``."""
+        from ._pipeline import as_workload
+        from ._results import Metrics
+
+        t = timesteps or self.timesteps
+        if not t:
+            raise ValueError("give timesteps: the profile does not say how many steps it was recorded at")
+        m = _native.metrics(json.dumps(as_workload(workload).to_dict()), json.dumps(self.to_dict()), int(t),
+                            json.dumps(analysis) if analysis else None)
+        return Metrics.from_dict(json.loads(m))
+
+    def to_pandas(self):
+        from ._results import _pandas
+
+        # Every field, the neuron model too, which the file leaves out.
+        return _pandas().DataFrame([asdict(l) for l in self.layers])
+
+    def __repr__(self) -> str:
+        rows = ", ".join(f"{l.name}: {l.spike_rate:.4f}" for l in self.layers)
+        return f"Profile(T={self.timesteps}, samples={self.samples}, {rows})"
