@@ -53,6 +53,7 @@ fn a_run_writes_every_figure_with_its_series_and_axis_labels() {
         [
             "energy-vs-spike-rate-vgg16-cifar10.svg",
             "breakeven-vs-timesteps-vgg16-cifar10.svg",
+            "energy-by-level-vgg16-cifar10.svg",
             "breakdown-vgg16-cifar10-classical.svg",
             "breakdown-vgg16-cifar10-spatial.svg",
             "breakdown-vgg16-cifar10-neuromorphic.svg",
@@ -92,7 +93,20 @@ fn a_run_writes_every_figure_with_its_series_and_axis_labels() {
         names[1],
     );
 
-    let breakdown = read(names[2]);
+    let levels = read(names[2]);
+    assert_has(
+        &levels,
+        &[
+            "Energy per inference by level, vgg16-cifar10, T = 6",
+            "energy (µJ)",
+            "classical: SNN",
+            "classical: qnn-3bit",
+            "DRAM",
+        ],
+        names[2],
+    );
+
+    let breakdown = read(names[3]);
     assert_has(
         &breakdown,
         &[
@@ -109,10 +123,10 @@ fn a_run_writes_every_figure_with_its_series_and_axis_labels() {
             "SNN, T = 6",
             "qnn-3bit baseline",
         ],
-        names[2],
+        names[3],
     );
 
-    let tornado = read(names[6]);
+    let tornado = read(names[7]);
     assert_has(
         &tornado,
         &[
@@ -124,7 +138,7 @@ fn a_run_writes_every_figure_with_its_series_and_axis_labels() {
             "low value",
             "high value",
         ],
-        names[6],
+        names[7],
     );
 
     // The Markdown report embeds every figure by its relative path.

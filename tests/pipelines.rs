@@ -14,10 +14,7 @@ fn shipped_hardware_pipelines_run_and_state_verdicts_assumptions_and_prices() {
             "vgg16-cifar10.toml",
             &["classical", "spatial", "neuromorphic"][..],
         ),
-        (
-            "resnet18-imagenet.toml",
-            &["classical", "spatial", "neuromorphic"][..],
-        ),
+        ("resnet18-imagenet.toml", &["classical", "neuromorphic"][..]),
         ("neuromorphic-22nm.toml", &["neuromorphic"][..]),
     ] {
         let mut p = common::shipped(file, &[4, 6], 5);
@@ -31,6 +28,9 @@ fn shipped_hardware_pipelines_run_and_state_verdicts_assumptions_and_prices() {
                     .filter(|b| b.architecture == *a && b.timesteps == t)
                     .collect();
                 assert!(!rows.is_empty(), "{file}: no break-even for {a} at T = {t}");
+                // Mapped at its best, the QNN may beat the SNN at every rate (the spatial
+                // chip's membranes read and written in PE SRAM every step cost more than the
+                // QNN's whole reuse-mapped inference): a stated verdict, not a failure.
                 for b in rows {
                     // Twin-consistent: the crossing, if any, is at its own twin, and the
                     // break-even also reads as a mean level at the activity's rate.
@@ -40,6 +40,16 @@ fn shipped_hardware_pipelines_run_and_state_verdicts_assumptions_and_prices() {
                         assert!((1.0..=t as f64).contains(&level), "{file}: {b:?}");
                     }
                     assert!(b.level_rate > 0.0, "{file}: {b:?}");
+                    match b.status {
+                        BreakEvenStatus::Crossing => {
+                            let r = b.spike_rate.unwrap();
+                            assert!(r > 0.0 && r < 1.0, "{file}: {b:?}");
+                        }
+                        BreakEvenStatus::SnnNeverWins => assert!(b.spike_rate.is_none()),
+                        BreakEvenStatus::SnnAlwaysWins | BreakEvenStatus::SnnWinsAbove => {
+                            panic!("{file}: {b:?}")
+                        }
+                    }
                 }
             }
         }
@@ -72,42 +82,51 @@ fn shipped_hardware_pipelines_run_and_state_verdicts_assumptions_and_prices() {
 }
 
 #[test]
-fn sensitivity_flags_a_verdict_that_flips_within_the_range() {
-    // ResNet18 on the classical accelerator at T = 6 and 0.05 %: the SNN beats a twin whose
-    // non-zero activations average fewer than about 4.6 spikes, so at L̄ = 3.2 it wins and
-    // ×1.5 on L̄ (4.8) flips it.
+fn sensitivity_maps_structural_choices_again_and_reports_their_swing() {
+    // ResNet18 on the classical accelerator with the first version's dataflow pinned, at
+    // T = 6 and 0.05 %, L̄ = 3.2: rebuilt on the mapper, the SNN loses to its twin at every
+    // rate; letting the mapper choose the dataflow moves the break-even (the SNN then wins
+    // above about 0.1 %), which the study reports as a structural choice with its swing.
     let mut p = common::shipped("resnet18-imagenet.toml", &[6], 0);
     p.settings.mean_level = MeanLevel::Fixed(3.2);
-    p.architectures.retain(|a| a.label == "classical");
     let registry = snnergy::registry().unwrap();
     let text = std::fs::read_to_string(
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("pipelines/resnet18-imagenet.toml"),
     )
     .unwrap()
-    .replace("spike_rates = [0.05]", "spike_rates = [0.0005]");
+    .replace("spike_rates = [0.05]", "spike_rates = [0.0005]")
+    .replace(
+        "activation_buffer_kib = 256",
+        "activation_buffer_kib = 256\ndataflow = \"reuse-free\"",
+    );
     let q = snnergy::analysis::Pipeline::from_toml(&text, None, &registry).unwrap();
     p.activity = q.activity;
+    p.architectures = q.architectures;
+    p.architectures.retain(|a| a.label == "classical");
     let report = p.run_with(Some(&registry)).unwrap();
     let t = &report.sensitivity[0];
-    assert_eq!(t.nominal.verdict, Verdict::SnnWins, "{t:?}");
+    assert_eq!(t.nominal.verdict, Verdict::SnnLoses, "{t:?}");
     let level = t.rows.iter().find(|r| r.name == "mean level L̄").unwrap();
     assert_eq!(level.kind, "twin");
-    assert!(level.flips, "{level:?}");
-    assert_eq!(level.high.as_ref().unwrap().verdict, Verdict::SnnLoses);
     let add = t.rows.iter().find(|r| r.name == "add").unwrap();
     assert!(!add.flips);
+    // Structural choices were mapped again: the mapper's own dataflow among them, with the
+    // break-even it gives and whether it flips the verdict.
+    let auto = t
+        .rows
+        .iter()
+        .find(|r| r.kind == "choice" && r.name == "dataflow = auto")
+        .unwrap_or_else(|| panic!("{:?}", t.rows));
+    let side = auto.low.as_ref().unwrap();
+    assert_eq!(side.status, BreakEvenStatus::SnnWinsAbove, "{auto:?}");
+    assert!(auto.swing > 0.0, "{auto:?}");
+    assert_eq!(auto.flips, side.verdict != t.nominal.verdict);
     // Parameters were rebuilt through the registry.
     assert!(
         t.rows
             .iter()
             .any(|r| r.kind == "parameter" && r.name == "weight_buffer_kib")
     );
-    assert!(
-        report.verdicts()[0].contains("fragile"),
-        "{:?}",
-        report.verdicts()
-    );
-    assert!(report.to_markdown(&[]).contains("**flips**"));
 
     // Without a registry only prices are varied, and the report says so.
     let report = p.run_with(None).unwrap();

@@ -1,69 +1,154 @@
-//! `classical`: a multi-level memory hierarchy — DRAM, an on-chip SRAM buffer split into a
-//! weight bank and an activation bank, and a PE array — counted from first principles.
+//! `classical`: a conventional accelerator — DRAM → global buffer (a weight bank and an
+//! activation bank) → PE array with per-PE register files → MAC/ADD units — described as data
+//! (`archs/hardware/classical.toml`) and mapped layer by layer, each format at its own best.
 //!
-//! Per layer (S synapses, N neurons, W weights, A inputs; r input spike rate, T steps,
-//! ρ baseline non-zero fraction):
-//!
-//! - **QNN**: per MAC (ρ·S with zero-skipping) a weight read (weight bank), an input read and a
-//!   partial-sum read and write (activation bank), a MUL and an ADD; per output one
-//!   quantization compare and one write.
-//! - **SNN**: per synaptic event (r·T·S) a weight read, a membrane read and write, an ADD; per
-//!   arriving spike one read of its bit; per neuron per step a membrane read and write and a
-//!   threshold compare (and a leak multiply for LIF); per output spike a reset subtraction and a
-//!   write of its bit.
-//! - **Residency is computed**: a layer's weights are fetched from DRAM once per inference if
-//!   they fit the weight bank; otherwise they stream through it in tiles, and every tile must
-//!   meet every input it multiplies. The number of passes over the weights is how many times
-//!   the activation bank must be refilled to hold the layer's working set (inputs and partial
-//!   sums for the QNN; the input spikes of *all* T steps and the membranes for the SNN in
-//!   layer-major order). In time-step-major order the weights of the whole network must stay
-//!   on chip across steps; if they do not, the cyclic access pattern evicts every layer before
-//!   its reuse (LRU) and every layer's weights are fetched again every step, and the membranes
-//!   of every layer spill to DRAM when they do not all fit the activation bank.
-//! - Outputs that do not fit the activation bank go to DRAM and are read back by the next
-//!   layer. DRAM moves whole words (`dram_word_bits`), as bursts do; every word fetched is
-//!   written into the buffer once.
+//! The configuration's keys rewrite the description: bank sizes, word widths, the array and
+//! its register files, the clock, what the units do with zero inputs, the formats activations
+//! may be stored in, and the mapping choices (time order, a pinned dataflow, batch, whether
+//! activations stay on chip between layers). `dataflow = "reuse-free"` pins the first
+//! version's fixed dataflow (every MAC or synaptic event reads its operands from the buffer
+//! and read-modify-writes its sum there), which reproduces the numbers this architecture gave
+//! before it was rebuilt on the mapper.
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use snnergy_core::{
-    ActionKind, Actions, ArchError, Architecture, Assumption, BuildContext, Category, Component,
-    ComputeOp, ConfigError, Format, LayerActivity, MappedArchitecture, Memory, Network, QnnFormat,
-    SnnFormat,
-};
+use snnergy_core::{Architecture, Assumption, BuildContext, Component, ConfigError};
+use snnergy_mapper::{Bank, Capacity, Hardware, Size, ZeroHandling};
 
-use crate::common::{
-    Dims, DirectInput, LoopOrder, QnnWork, SnnWork, bits_param, check_format, layer_error,
-    mul_bits, network_sum, neuron_arithmetic, positive, put, qnn_arithmetic,
-};
+use crate::common::{DirectInput, bits_param, positive};
+use crate::hw::{Dataflow, Effort, HardwareArchitecture, LayerRules, MapOptions, Rules, TimeOrder};
+
+/// The description this architecture starts from.
+pub const DESCRIPTION: &str = include_str!("../hardware/classical.toml");
+
+/// What the compute units do with a zero input (spike or activation), on both formats.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum Zeros {
+    /// No cycle, no weight read, no accumulation (event-driven for spikes).
+    #[default]
+    Skip,
+    /// No energy for the operation, its weight read and accumulation; the cycle is spent.
+    Gate,
+    /// Zeros cost like anything else (a dense binary array for spikes).
+    None,
+}
+
+impl Zeros {
+    pub(crate) fn mapper(self) -> ZeroHandling {
+        match self {
+            Zeros::Skip => ZeroHandling::Skip,
+            Zeros::Gate => ZeroHandling::Gate,
+            Zeros::None => ZeroHandling::None,
+        }
+    }
+
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Zeros::Skip => "skip",
+            Zeros::Gate => "gate",
+            Zeros::None => "none",
+        }
+    }
+}
+
+/// How activations (spikes, and the baseline's values) are stored and moved off the PEs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum ActivationFormat {
+    /// The mapper picks, per level, among the formats the description allows.
+    #[default]
+    Auto,
+    /// Every element stored (spikes as a 1-bit map).
+    Dense,
+    /// A bit per element plus the non-zero values.
+    Bitmap,
+    /// Non-zero values with the lengths of the zero runs between them.
+    Rle,
+    /// Non-zero values with their coordinates (address events for spikes).
+    Coo,
+}
+
+impl ActivationFormat {
+    pub(crate) fn formats(self) -> Vec<snnergy_mapper::SparseFormat> {
+        use snnergy_mapper::SparseFormat as F;
+        match self {
+            ActivationFormat::Auto => Vec::new(),
+            ActivationFormat::Dense => vec![F::Dense],
+            ActivationFormat::Bitmap => vec![F::Bitmap],
+            ActivationFormat::Rle => vec![F::Rle { run_bits: 4 }],
+            ActivationFormat::Coo => vec![F::Coo {
+                header_bits: 0.0,
+                address_bits: None,
+            }],
+        }
+    }
+
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            ActivationFormat::Auto => "auto",
+            ActivationFormat::Dense => "dense",
+            ActivationFormat::Bitmap => "bitmap",
+            ActivationFormat::Rle => "rle",
+            ActivationFormat::Coo => "coo",
+        }
+    }
+}
 
 /// `[[architecture]] type = "classical"`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct ClassicalConfig {
-    /// weight bank of the on-chip SRAM buffer, KiB; default 256 (half of a 512 KiB buffer, e.g.
-    /// NVDLA's convolution buffer split between weights and data). A layer whose weights fit is
-    /// fetched from DRAM once per inference; weight reads are priced at this capacity
+    /// weight bank of the global buffer, KiB; default 256 (half of a 512 KiB buffer, e.g.
+    /// NVDLA's convolution buffer split between weights and data); its accesses are priced at
+    /// this capacity
     pub weight_buffer_kib: f64,
-    /// activation bank (inputs, outputs, membranes, partial sums), KiB; default 256 (the other
-    /// half). Decides how many passes non-resident weights need and whether outputs and
-    /// (time-step-major) membranes spill to DRAM; its accesses are priced at this capacity
+    /// activation bank (inputs, outputs, partial sums, membranes), KiB; default 256 (the other
+    /// half); its accesses are priced at this capacity
     pub activation_buffer_kib: f64,
-    /// bits one DRAM access moves; default 64 (the width Horowitz's DRAM figure is given for);
-    /// DRAM traffic is counted in whole words, as bursts move it
+    /// bits one DRAM access moves; default 64 (the width Horowitz's DRAM figure is given for)
     pub dram_word_bits: u32,
-    /// "layer-major" (default: a layer runs all T steps, so a fetched weight serves every step)
-    /// or "timestep-major" (every layer advances one step at a time; weights that do not all
-    /// stay on chip are fetched every step — the T-fold traffic of the paper)
-    pub loop_order: LoopOrder,
-    /// whether the baseline skips MACs, reads and writes of zero activations; default true (the
-    /// paper's ρ·80.23 assumes it)
-    pub zero_skipping: bool,
-    /// direct-coded first layer: "once" (default: the image is the same every step, so its MACs
-    /// are done once and the stored current is added every step) or "every-step"
+    /// bits one buffer access moves; default 64 (Horowitz's SRAM figures are per 64 bits)
+    pub buffer_word_bits: u32,
+    /// PEs, [rows, columns]; default [16, 16]
+    pub pe_array: [u64; 2],
+    /// register-file words per PE; default 64 (a few hundred bytes, as in Eyeriss' PEs)
+    pub register_words: u64,
+    /// bits of a register word; default 16
+    pub register_word_bits: u32,
+    /// clock, MHz; default 500 (sets latency, hence energy × delay)
+    pub clock_mhz: f64,
+    /// what the units do with a zero input, on both formats: "skip" (default: no cycle, no
+    /// weight read, no accumulation — event-driven for spikes), "gate" (no energy, the cycle
+    /// spent) or "none" (a dense binary array for spikes)
+    pub zero_handling: Zeros,
+    /// how activations are stored in DRAM and the buffer: "auto" (default: the mapper picks
+    /// among dense, bitmap, run-length and coordinates/address events), or one of them
+    pub activation_format: ActivationFormat,
+    /// "layer-major" (default: the mapper places T in each layer's loop nest), "timestep-major"
+    /// (T outermost: every step streams through the whole layer, refetching what does not stay
+    /// on chip) or "time-batched" (all of T inside the chip, so membranes never leave it)
+    pub loop_order: TimeOrder,
+    /// "auto" (default: each format mapped at its own best) or "reuse-free" (the first
+    /// version's fixed dataflow: every MAC or event reads its operands from the buffer and
+    /// read-modify-writes its sum there; reproduces the numbers from before the rebuild)
+    pub dataflow: Dataflow,
+    /// inferences sharing each weight fetch; default 1. Energy and latency are per inference
+    pub batch: u64,
+    /// whether a layer's inputs and outputs stay in the activation bank between layers when
+    /// they fit it (default true) instead of going through DRAM
+    pub activations_on_chip: bool,
+    /// direct-coded first layer: "once" (default: the image is the same every step, so its
+    /// MACs are done once and the stored current re-read every step) or "every-step"
     pub direct_input: DirectInput,
     /// bits of an analog input value (image pixel); default 8
     pub input_bits: u32,
+    /// how hard the mapper searches each layer: "quick", "default" or "thorough"
+    pub effort: Effort,
+    /// replaced by `zero_handling`: the units treat zeros the same on both formats
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(skip)]
+    pub zero_skipping: Option<bool>,
 }
 
 impl Default for ClassicalConfig {
@@ -72,328 +157,189 @@ impl Default for ClassicalConfig {
             weight_buffer_kib: 256.0,
             activation_buffer_kib: 256.0,
             dram_word_bits: 64,
-            loop_order: LoopOrder::default(),
-            zero_skipping: true,
-            direct_input: DirectInput::default(),
+            buffer_word_bits: 64,
+            pe_array: [16, 16],
+            register_words: 64,
+            register_word_bits: 16,
+            clock_mhz: 500.0,
+            zero_handling: Zeros::Skip,
+            activation_format: ActivationFormat::Auto,
+            loop_order: TimeOrder::LayerMajor,
+            dataflow: Dataflow::Auto,
+            batch: 1,
+            activations_on_chip: true,
+            direct_input: DirectInput::Once,
             input_bits: 8,
+            effort: Effort::Default,
+            zero_skipping: None,
         }
     }
 }
 
+/// A size in KiB as the description's text.
+pub(crate) fn kib(v: f64) -> Size {
+    Size::Text(format!("{} B", (v * 1024.0).round()))
+}
+
+/// Errors naming a key.
+pub(crate) fn array(key: &str, a: [u64; 2]) -> Result<(), ConfigError> {
+    if a[0] == 0 || a[1] == 0 || a[0].saturating_mul(a[1]) > 1 << 32 {
+        return Err(ConfigError::new(format!(
+            "{a:?}: an array needs 1..=2^32 elements, at least one per axis"
+        ))
+        .at_key(key));
+    }
+    Ok(())
+}
+
+pub(crate) fn count(key: &str, v: u64, what: &str) -> Result<u64, ConfigError> {
+    if v == 0 || v > u32::MAX as u64 {
+        return Err(
+            ConfigError::new(format!("{v}: {what} must be in 1..={}", u32::MAX)).at_key(key),
+        );
+    }
+    Ok(v)
+}
+
 /// The classical architecture.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug)]
 pub struct Classical {
     config: ClassicalConfig,
-    wcap: u64,
-    acap: u64,
+    inner: HardwareArchitecture,
 }
 
 impl Classical {
-    /// Validates the configuration.
+    /// Validates the configuration and builds the description it states.
     pub fn new(config: ClassicalConfig) -> Result<Self, ConfigError> {
-        let w = positive(
-            "weight_buffer_kib",
-            config.weight_buffer_kib,
-            "the weight bank",
-        )?;
-        let a = positive(
+        let c = &config;
+        if c.zero_skipping.is_some() {
+            return Err(ConfigError::new(
+                "replaced by `zero_handling` (\"skip\", \"gate\" or \"none\"): the units treat zeros the same way on both formats",
+            )
+            .at_key("zero_skipping"));
+        }
+        positive("weight_buffer_kib", c.weight_buffer_kib, "the weight bank")?;
+        positive(
             "activation_buffer_kib",
-            config.activation_buffer_kib,
+            c.activation_buffer_kib,
             "the activation bank",
         )?;
-        bits_param("dram_word_bits", config.dram_word_bits)?;
-        bits_param("input_bits", config.input_bits)?;
-        let wcap = (w * 1024.0).round() as u64;
-        let acap = (a * 1024.0).round() as u64;
-        if wcap == 0 || acap == 0 {
-            return Err(ConfigError::new(
-                "a buffer bank smaller than one byte cannot hold anything",
-            ));
-        }
-        Ok(Self { config, wcap, acap })
+        positive("clock_mhz", c.clock_mhz, "the clock")?;
+        bits_param("dram_word_bits", c.dram_word_bits)?;
+        bits_param("buffer_word_bits", c.buffer_word_bits)?;
+        bits_param("register_word_bits", c.register_word_bits)?;
+        bits_param("input_bits", c.input_bits)?;
+        array("pe_array", c.pe_array)?;
+        count("register_words", c.register_words, "register words")?;
+        count("batch", c.batch, "the batch")?;
+        let mut hw = Hardware::from_toml(DESCRIPTION)
+            .map_err(|e| ConfigError::new(format!("the shipped description: {e}")))?;
+        hw.levels[0].word_bits = c.dram_word_bits;
+        let glb = &mut hw.levels[1];
+        glb.word_bits = c.buffer_word_bits;
+        glb.capacity = Some(Capacity::Banks(vec![
+            Bank {
+                name: None,
+                holds: vec![snnergy_mapper::DataSpace::Weights],
+                size: kib(c.weight_buffer_kib),
+                class: None,
+                energy: None,
+            },
+            Bank {
+                name: None,
+                holds: vec![
+                    snnergy_mapper::DataSpace::Inputs,
+                    snnergy_mapper::DataSpace::Outputs,
+                    snnergy_mapper::DataSpace::Accum,
+                    snnergy_mapper::DataSpace::Membrane,
+                ],
+                size: kib(c.activation_buffer_kib),
+                class: None,
+                energy: None,
+            },
+        ]));
+        let pe = &mut hw.levels[2];
+        pe.mesh = c.pe_array;
+        pe.word_bits = c.register_word_bits;
+        pe.capacity = Some(Capacity::Shared(Size::Text(format!(
+            "{} words",
+            c.register_words
+        ))));
+        hw.compute.clock_mhz = c.clock_mhz;
+        hw.compute.zero_handling = c.zero_handling.mapper();
+        let notes = vec![
+            Assumption::new(
+                "buffer banks",
+                format!(
+                    "{} KiB weights, {} KiB activations",
+                    c.weight_buffer_kib, c.activation_buffer_kib
+                ),
+                "each bank's accesses are priced at its own capacity",
+            ),
+            Assumption::new(
+                "PE array",
+                format!(
+                    "{}×{} PEs, {} × {}-bit register words each",
+                    c.pe_array[0], c.pe_array[1], c.register_words, c.register_word_bits
+                ),
+                "registers let a PE reuse an operand or keep a partial sum or membrane across loops",
+            ),
+            Assumption::new(
+                "zero inputs",
+                c.zero_handling.name(),
+                "the same units run both formats",
+            ),
+            Assumption::new(
+                "activation format",
+                c.activation_format.name(),
+                "how spikes and the baseline's values are stored in DRAM and the buffer",
+            ),
+            Assumption::new(
+                "direct-coded first layer",
+                c.direct_input.name(),
+                match c.direct_input {
+                    DirectInput::Once => {
+                        "the image's MACs are done once and the stored current is re-read every step"
+                    }
+                    DirectInput::EveryStep => "the image's MACs are repeated every step",
+                },
+            ),
+            Assumption::new(
+                "analog input width",
+                format!("{} bits", c.input_bits),
+                "pixels of the direct-coded image",
+            ),
+        ];
+        let inner = HardwareArchitecture::new(
+            "classical",
+            hw,
+            Rules::Chip,
+            LayerRules {
+                batch: c.batch,
+                direct_input: c.direct_input,
+                input_bits: c.input_bits,
+            },
+            MapOptions {
+                time_order: c.loop_order,
+                dataflow: c.dataflow,
+                effort: c.effort,
+                activations_on_chip: c.activations_on_chip,
+                formats: c.activation_format.formats(),
+                pins: None,
+            },
+            notes,
+        )?;
+        Ok(Self { config, inner })
     }
 
     /// The configuration.
     pub fn config(&self) -> &ClassicalConfig {
         &self.config
     }
-}
 
-const NAME: &str = "classical";
-
-/// What the whole network needs, for rules that look beyond one layer.
-/// What the classical architecture decides for a whole network: what stays on chip.
-#[derive(Clone, Copy, Debug)]
-pub struct NetPlan {
-    /// Every layer's weights fit the weight bank at once.
-    weights_resident: bool,
-    /// Every stateful layer's membranes fit the activation bank at once.
-    membranes_resident: bool,
-}
-
-impl Classical {
-    fn plan(&self, network: &Network, format: &Format) -> NetPlan {
-        let wb = format.weight_bits() as f64;
-        let weights = network_sum(network, |l| l.weights() as f64 * wb / 8.0);
-        let membranes = match format {
-            Format::Snn(s) => network_sum(network, |l| {
-                let d = Dims::of(l);
-                if d.stateful() {
-                    d.n * s.membrane_bits as f64 / 8.0
-                } else {
-                    0.0
-                }
-            }),
-            Format::Qnn(_) => 0.0,
-        };
-        NetPlan {
-            weights_resident: weights <= self.wcap as f64,
-            membranes_resident: membranes <= self.acap as f64,
-        }
-    }
-
-    fn emit(
-        &self,
-        network: &Network,
-        i: usize,
-        format: &Format,
-        act: &LayerActivity,
-        plan: &NetPlan,
-        out: &mut Actions,
-    ) -> Result<(), ArchError> {
-        self.check_layer(network, i, format)?;
-        let d = Dims::of(&network.layers[i]);
-        match format {
-            Format::Snn(s) => self.snn(&d, s, act, plan, out),
-            Format::Qnn(q) => self.qnn(&d, q, act, out),
-        }
-        Ok(())
-    }
-
-    /// DRAM words for `bits` bits.
-    fn words(&self, bits: f64) -> f64 {
-        bits / self.config.dram_word_bits as f64
-    }
-
-    fn weight_fetch(&self, d: &Dims, wb: u32, passes: f64, out: &mut Actions) {
-        if d.w == 0.0 || passes == 0.0 {
-            return;
-        }
-        let word = self.config.dram_word_bits;
-        let n = passes * self.words(d.w * wb as f64);
-        put(
-            out,
-            ActionKind::read(Memory::Dram, word, 0),
-            Category::Weights,
-            n,
-        );
-        put(
-            out,
-            ActionKind::write(Memory::Sram, word, self.wcap),
-            Category::Weights,
-            n,
-        );
-    }
-
-    fn spill(&self, values: f64, bits: u32, out: &mut Actions) {
-        let word = self.config.dram_word_bits;
-        let n = self.words(values * bits as f64);
-        if n > 0.0 {
-            put(
-                out,
-                ActionKind::write(Memory::Dram, word, 0),
-                Category::Outputs,
-                n,
-            );
-            put(
-                out,
-                ActionKind::read(Memory::Dram, word, 0),
-                Category::Outputs,
-                n,
-            );
-        }
-    }
-
-    fn snn(&self, d: &Dims, s: &SnnFormat, act: &LayerActivity, plan: &NetPlan, out: &mut Actions) {
-        let t = s.timesteps as f64;
-        let (wb, mb) = (s.weight_bits, s.membrane_bits);
-        let (wcap, acap) = (self.wcap, self.acap);
-        let w = SnnWork::of(d, t, act, self.config.direct_input);
-        let add = ActionKind::compute(ComputeOp::Add, mb);
-        let acc_read = ActionKind::read(Memory::Sram, mb, acap);
-        let acc_write = ActionKind::write(Memory::Sram, mb, acap);
-
-        // Spike-driven work.
-        put(
-            out,
-            ActionKind::read(Memory::Sram, 1, acap),
-            Category::Activations,
-            w.input_spikes,
-        );
-        match d.op {
-            crate::common::Op::Weighted | crate::common::Op::Add => {
-                if d.weighted() {
-                    put(
-                        out,
-                        ActionKind::read(Memory::Sram, wb, wcap),
-                        Category::Weights,
-                        w.events,
-                    );
-                }
-                put(out, acc_read, Category::Membrane, w.events);
-                put(out, acc_write, Category::Membrane, w.events);
-                put(out, add, Category::Compute, w.events);
-            }
-            crate::common::Op::AvgPool => put(out, add, Category::Compute, w.events),
-            crate::common::Op::MaxPool => put(
-                out,
-                ActionKind::compute(ComputeOp::Compare, mb),
-                Category::Compute,
-                w.events,
-            ),
-        }
-
-        // A direct-coded first layer multiplies the analog image.
-        if w.analog_macs > 0.0 {
-            let ib = self.config.input_bits;
-            if d.weighted() {
-                put(
-                    out,
-                    ActionKind::read(Memory::Sram, wb, wcap),
-                    Category::Weights,
-                    w.analog_macs,
-                );
-                put(
-                    out,
-                    ActionKind::compute(ComputeOp::Mul, mul_bits(wb, ib)),
-                    Category::Compute,
-                    w.analog_macs,
-                );
-            }
-            put(
-                out,
-                ActionKind::read(Memory::Sram, ib, acap),
-                Category::Activations,
-                w.analog_inputs,
-            );
-            put(out, acc_read, Category::PartialSums, w.analog_macs);
-            put(out, acc_write, Category::PartialSums, w.analog_macs);
-            put(out, add, Category::Compute, w.analog_macs);
-            // The stored input current, added to the membrane every step.
-            put(out, acc_read, Category::Activations, w.current_adds);
-            put(out, add, Category::Compute, w.current_adds);
-        }
-
-        // Time-driven work: every neuron every step.
-        put(out, acc_read, Category::Membrane, w.neuron_steps);
-        put(out, acc_write, Category::Membrane, w.neuron_steps);
-        neuron_arithmetic(out, s.neuron, mb, &w);
-        put(
-            out,
-            ActionKind::write(Memory::Sram, 1, acap),
-            Category::Outputs,
-            w.out_spikes,
-        );
-
-        let layer_major = self.config.loop_order == LoopOrder::LayerMajor;
-        // Weights from DRAM.
-        let passes = if layer_major {
-            if d.w * wb as f64 / 8.0 <= wcap as f64 {
-                1.0
-            } else {
-                let ws = (d.a * t + d.n * mb as f64) / 8.0;
-                (ws / acap as f64).ceil().max(1.0)
-            }
-        } else if plan.weights_resident {
-            1.0
-        } else {
-            let ws = (d.a + d.n * mb as f64) / 8.0;
-            t * (ws / acap as f64).ceil().max(1.0)
-        };
-        self.weight_fetch(d, wb, passes, out);
-
-        // Membranes that cannot stay on chip between steps (time-step-major only: in
-        // layer-major order a tile of neurons runs all its steps before the next tile).
-        if !layer_major && !plan.membranes_resident && d.stateful() {
-            let word = self.config.dram_word_bits;
-            let n = self.words(w.neuron_steps * mb as f64);
-            put(
-                out,
-                ActionKind::read(Memory::Dram, word, 0),
-                Category::Membrane,
-                n,
-            );
-            put(
-                out,
-                ActionKind::write(Memory::Dram, word, 0),
-                Category::Membrane,
-                n,
-            );
-        }
-
-        // Output spikes that do not fit the activation bank (as bitmaps of the steps kept).
-        let kept_steps = if layer_major { t } else { 1.0 };
-        if d.n * kept_steps / 8.0 > acap as f64 {
-            self.spill(w.out_spikes, 1, out);
-        }
-    }
-
-    fn qnn(&self, d: &Dims, q: &QnnFormat, act: &LayerActivity, out: &mut Actions) {
-        let (wb, ab, accb) = (q.weight_bits, q.activation_bits, q.accumulator_bits);
-        let (wcap, acap) = (self.wcap, self.acap);
-        let w = QnnWork::of(d, q, act, self.config.zero_skipping, self.config.input_bits);
-        let ib = w.input_bits;
-        if d.weighted() {
-            put(
-                out,
-                ActionKind::read(Memory::Sram, wb, wcap),
-                Category::Weights,
-                w.ops,
-            );
-        }
-        put(
-            out,
-            ActionKind::read(Memory::Sram, ib, acap),
-            Category::Activations,
-            w.ops,
-        );
-        if d.weighted() {
-            put(
-                out,
-                ActionKind::read(Memory::Sram, accb, acap),
-                Category::PartialSums,
-                w.ops,
-            );
-            put(
-                out,
-                ActionKind::write(Memory::Sram, accb, acap),
-                Category::PartialSums,
-                w.ops,
-            );
-        }
-        qnn_arithmetic(out, d.op, q, &w);
-        put(
-            out,
-            ActionKind::compute(ComputeOp::Compare, accb),
-            Category::Compute,
-            w.quantize,
-        );
-        put(
-            out,
-            ActionKind::write(Memory::Sram, ab, acap),
-            Category::Outputs,
-            w.outputs,
-        );
-        let passes = if d.w * wb as f64 / 8.0 <= wcap as f64 {
-            1.0
-        } else {
-            let ws = (d.a * ib as f64 + d.n * accb as f64) / 8.0;
-            (ws / acap as f64).ceil().max(1.0)
-        };
-        self.weight_fetch(d, wb, passes, out);
-        if d.n * ab as f64 / 8.0 > acap as f64 {
-            self.spill(w.outputs, ab, out);
-        }
+    /// The hardware-described architecture it builds.
+    pub fn hardware(&self) -> &HardwareArchitecture {
+        &self.inner
     }
 }
 
@@ -401,7 +347,7 @@ impl Component for Classical {
     type Interface = dyn Architecture;
     type Config = ClassicalConfig;
     const NAME: &'static str = "classical";
-    const SUMMARY: &'static str = "DRAM → on-chip buffer (weight and activation banks) → PE array; weight residency and loop order computed per layer";
+    const SUMMARY: &'static str = "DRAM → global buffer (weight and activation banks) → PE array with register files; each format mapped at its own best";
 
     fn build(
         config: ClassicalConfig,
@@ -416,113 +362,4 @@ impl Component for Classical {
     }
 }
 
-impl MappedArchitecture for Classical {
-    type Mapping = NetPlan;
-
-    fn map(&self, network: &Network, format: &Format) -> Result<NetPlan, ArchError> {
-        check_format(NAME, format)?;
-        Ok(self.plan(network, format))
-    }
-
-    fn count(
-        &self,
-        network: &Network,
-        plan: &NetPlan,
-        layer: usize,
-        format: &Format,
-        activity: &LayerActivity,
-        out: &mut Actions,
-    ) -> Result<(), ArchError> {
-        self.emit(network, layer, format, activity, plan, out)
-    }
-
-    /// A layer none of whose tiles fits: one output neuron's filter must fit the weight bank.
-    fn check_layer(&self, network: &Network, i: usize, format: &Format) -> Result<(), ArchError> {
-        let l = &network.layers[i];
-        let d = Dims::of(l);
-        if d.weighted() {
-            let filter = d.f * format.weight_bits() as f64 / 8.0;
-            if filter > self.wcap as f64 {
-                return Err(layer_error(
-                    NAME,
-                    l,
-                    format!(
-                        "fits nowhere: one output neuron's {} weights need {:.1} KiB, the weight bank holds {} KiB (`weight_buffer_kib`)",
-                        d.f,
-                        filter / 1024.0,
-                        self.config.weight_buffer_kib
-                    ),
-                ));
-            }
-        }
-        Ok(())
-    }
-
-    fn assumptions(&self) -> Vec<Assumption> {
-        let c = &self.config;
-        vec![
-            Assumption::new(
-                "weight buffer",
-                format!("{} KiB", c.weight_buffer_kib),
-                "weight bank of the on-chip SRAM; a layer whose weights fit is fetched from DRAM once per inference, else once per pass of its working set through the activation bank",
-            ),
-            Assumption::new(
-                "activation buffer",
-                format!("{} KiB", c.activation_buffer_kib),
-                "inputs, outputs, membranes and partial sums; outputs that do not fit spill to DRAM and are read back",
-            ),
-            Assumption::new(
-                "DRAM word",
-                format!("{} bits", c.dram_word_bits),
-                "DRAM traffic counted in whole words; each fetched word is written into the buffer once",
-            ),
-            Assumption::new(
-                "loop order",
-                c.loop_order.name(),
-                match c.loop_order {
-                    LoopOrder::LayerMajor => {
-                        "a layer runs all T steps before the next: weights that fit are fetched once, streamed weights once per pass over the inputs of all steps and the membranes"
-                    }
-                    LoopOrder::TimestepMajor => {
-                        "every layer advances one step at a time: unless the whole network's weights fit the weight bank, every layer's weights are fetched every step (cyclic access evicts them, LRU), and membranes spill to DRAM unless all fit the activation bank"
-                    }
-                },
-            ),
-            Assumption::new(
-                "zero-skipping (baseline)",
-                c.zero_skipping,
-                "a zero activation costs no MAC, read or write when true",
-            ),
-            Assumption::new(
-                "direct-coded first layer",
-                c.direct_input.name(),
-                match c.direct_input {
-                    DirectInput::Once => {
-                        "the image is the same at every step: its MACs are done once and the stored current is read and added every step"
-                    }
-                    DirectInput::EveryStep => "the image's MACs are repeated at every step",
-                },
-            ),
-            Assumption::new(
-                "analog input width",
-                format!("{} bits", c.input_bits),
-                "pixels of the direct-coded image",
-            ),
-            Assumption::new(
-                "buffer accesses per MAC (baseline)",
-                "weight read, input read, partial-sum read and write",
-                "no register-level reuse inside the PE (the v1 paper's 80.23 pJ)",
-            ),
-            Assumption::new(
-                "SNN accesses per synaptic event",
-                "weight read, membrane read and write, ADD",
-                "plus per arriving spike one 1-bit read, per neuron per step a membrane read and write and a compare, per output spike a reset and a 1-bit write",
-            ),
-            Assumption::new(
-                "multiplier width",
-                "√(weight bits × activation bits)",
-                "an array multiplier's energy grows with its partial products; tables scale MUL with width²",
-            ),
-        ]
-    }
-}
+crate::hw::delegate!(Classical);

@@ -1,44 +1,40 @@
-//! `spatial`: a spatial dataflow in which every layer is mapped onto its own PEs, weights stay
-//! stationary in the PEs, and activations or spikes stream between PEs over short links.
+//! `spatial`: a spatial dataflow in which every layer runs on its own region of a large PE
+//! array, weights stay in the PEs, and values move between regions over links — described as
+//! data (`archs/hardware/spatial.toml`) plus the rule that cuts one region per layer.
 //!
-//! Per layer:
-//!
-//! - **QNN**: per MAC (ρ·S with zero-skipping) the input value is delivered over `link_hops`
-//!   links, the PE reads its stationary weight (unless it is wired to the multiplier) and does
-//!   a MUL and an ADD into its accumulator; per output one quantization compare.
-//! - **SNN**: per synaptic event (r·T·S) the spike is delivered over the links, the PE reads
-//!   its weight and ADDs into its accumulator; per neuron per step the membrane is read from
-//!   and written back to the PE's state memory and compared with the threshold (plus a leak
-//!   multiply for LIF); per output spike a reset subtraction.
-//! - Partial sums and per-step accumulations live in the PE's accumulator (part of the ADD);
-//!   membranes must outlive a step, so they sit in `state_memory`.
-//! - **Residency is computed**: the chip holds `weight_capacity_mib` of stationary weights.
-//!   A network that fits is loaded once and costs no weight traffic per inference; one that
-//!   does not is reconfigured layer by layer from DRAM every inference (layer-major) or, in
-//!   time-step-major order, every step. A layer that alone exceeds the capacity fits nowhere.
+//! A region is a number of neuron units (each with its PEs), in proportion to the layer's MACs
+//! and at least what its weights (in the PEs) and neurons (in the units' state memory) need;
+//! the mapper chooses how the layer's loops spread over the region, where its membranes and
+//! partial sums stay and where its time steps run. `dataflow = "reuse-free"` pins the first
+//! version's accounting: each synaptic event or MAC receives its input over one link, reads
+//! its weight, and adds into its unit's accumulator.
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use snnergy_core::{
-    ActionKind, Actions, ArchError, Architecture, Assumption, BuildContext, Category, Component,
-    ComputeOp, ConfigError, Format, Interconnect, LayerActivity, MappedArchitecture, Memory,
-    Network, QnnFormat, SnnFormat,
+use snnergy_core::{Architecture, Assumption, BuildContext, Component, ConfigError};
+use snnergy_mapper::{
+    AccessEnergy, Capacity, DataSpace, Hardware, LevelClass, Size, SparseFormat, TableKeyword,
 };
 
-use crate::common::{
-    Dims, DirectInput, LoopOrder, Op, QnnWork, SnnWork, bits_param, check_format, layer_error,
-    mul_bits, network_sum, neuron_arithmetic, positive, put, qnn_arithmetic,
+use crate::classical::{Zeros, count};
+use crate::common::{DirectInput, bits_param, positive};
+use crate::hw::{
+    Dataflow, Effort, HardwareArchitecture, LayerRules, MapOptions, Rules, TimeOrder,
+    rules::Regions,
 };
 
-/// Where a PE keeps a value.
+/// The description this architecture starts from.
+pub const DESCRIPTION: &str = include_str!("../hardware/spatial.toml");
+
+/// Where a PE or unit keeps a value.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum PeMemory {
     /// Nowhere that costs a read: one weight per PE, wired to its multiplier (weights only).
     Wired,
-    /// A register file in the PE.
+    /// A register file.
     Register,
-    /// A small SRAM in the PE, of `pe_sram_kib`.
+    /// A small SRAM, of `pe_sram_kib`.
     Sram,
 }
 
@@ -58,38 +54,58 @@ impl PeMemory {
 pub struct SpatialConfig {
     /// where a PE keeps its stationary weights: "register" (default: a PE holds several and
     /// reads the one it needs per operation), "sram" (a PE-local SRAM of `pe_sram_kib`) or
-    /// "wired" (one weight per PE wired to its multiplier, no read: the v1 paper's reading)
+    /// "wired" (wired to its multiplier, no read: the v1 paper's reading)
     pub weight_memory: PeMemory,
-    /// where a PE keeps membranes between steps: "register" (default: a register file beside
-    /// the adder) or "sram" (a PE-local SRAM; the v1 paper's 40.06 pJ per neuron step is an
-    /// SRAM read and write)
+    /// where a neuron unit keeps membranes between steps (and outputs): "register" (default)
+    /// or "sram" (a unit-local SRAM of `pe_sram_kib`; the v1 paper's 40.06 pJ per neuron step
+    /// is an SRAM read and write)
     pub state_memory: PeMemory,
-    /// capacity of a PE-local SRAM, KiB; default 2 (a few hundred 16-bit words per PE); prices
-    /// capacity-dependent tables
+    /// capacity of a PE- or unit-local SRAM, KiB; default 2; prices capacity-dependent tables
     pub pe_sram_kib: f64,
-    /// stationary-weight storage of the whole chip, MiB; default 64 (VGG16-CIFAR and ResNet18
-    /// fit at 8 bits, VGG16-ImageNet does not). A network that fits costs no weight traffic per
-    /// inference; one that does not is reloaded from DRAM per inference (per step in
-    /// time-step-major order)
+    /// stationary-weight storage of the whole array, MiB; default 64 (VGG16-CIFAR and
+    /// ResNet18 fit at 8 bits). Sets the number of PEs (`pe_weight_bytes` each); a network
+    /// whose weights do not fit is an error naming the layer
     pub weight_capacity_mib: f64,
-    /// links a value crosses from producer to consumer PE; default 1 (neighbouring PEs, the v1
-    /// paper's one move per synapse)
+    /// weight storage of one PE, bytes; default 128
+    pub pe_weight_bytes: u64,
+    /// PEs per neuron unit (a column whose partial sums meet at its unit); default 64, so a
+    /// unit holds 8 KiB of weights: one neuron's fan-in of up to 8192 8-bit synapses
+    pub pes_per_unit: u64,
+    /// state (membranes, outputs) one unit's register state memory holds, 16-bit words;
+    /// default 512
+    pub state_words: u64,
+    /// links a value crosses from producer to consumer region; default 1 (neighbouring regions,
+    /// the v1 paper's one move per synapse)
     pub link_hops: f64,
     /// bits of a spike on a link; default 1 (a dedicated wire per spike)
     pub spike_bits: u32,
-    /// bits one DRAM access moves when weights are reloaded; default 64
-    pub dram_word_bits: u32,
-    /// "layer-major" (default) or "timestep-major"; matters only when the weights do not fit:
-    /// then every step reloads them
-    pub loop_order: LoopOrder,
-    /// whether the baseline skips zero activations (no transfer, no MAC); default true (the
-    /// paper's ρ·20.23)
-    pub zero_skipping: bool,
-    /// direct-coded first layer: "once" (default: MACs once, the stored current added every
-    /// step) or "every-step"
+    /// clock, MHz; default 200
+    pub clock_mhz: f64,
+    /// what the units do with a zero input: "skip" (default), "gate" or "none"
+    pub zero_handling: Zeros,
+    /// "layer-major" (default), "timestep-major" or "time-batched"
+    pub loop_order: TimeOrder,
+    /// "auto" (default) or "reuse-free" (every MAC or event receives its input over a link,
+    /// reads its weight and adds into its unit's accumulator: the first version's counting)
+    pub dataflow: Dataflow,
+    /// region sizes in neuron units, one per weighted layer in network order; default: in
+    /// proportion to each layer's MACs, at least what its weights and neurons need
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub regions: Option<Vec<u64>>,
+    /// direct-coded first layer: "once" (default) or "every-step"
     pub direct_input: DirectInput,
     /// bits of an analog input value (image pixel); default 8
     pub input_bits: u32,
+    /// how hard the mapper searches each layer: "quick", "default" or "thorough"
+    pub effort: Effort,
+    /// replaced by `zero_handling`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(skip)]
+    pub zero_skipping: Option<bool>,
+    /// weights never leave the array now
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(skip)]
+    pub dram_word_bits: Option<u32>,
 }
 
 impl Default for SpatialConfig {
@@ -99,215 +115,239 @@ impl Default for SpatialConfig {
             state_memory: PeMemory::Register,
             pe_sram_kib: 2.0,
             weight_capacity_mib: 64.0,
+            pe_weight_bytes: 128,
+            pes_per_unit: 64,
+            state_words: 512,
             link_hops: 1.0,
             spike_bits: 1,
-            dram_word_bits: 64,
-            loop_order: LoopOrder::default(),
-            zero_skipping: true,
-            direct_input: DirectInput::default(),
+            clock_mhz: 200.0,
+            zero_handling: Zeros::Skip,
+            loop_order: TimeOrder::LayerMajor,
+            dataflow: Dataflow::Auto,
+            regions: None,
+            direct_input: DirectInput::Once,
             input_bits: 8,
+            effort: Effort::Default,
+            zero_skipping: None,
+            dram_word_bits: None,
         }
     }
 }
 
 /// The spatial architecture.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug)]
 pub struct Spatial {
     config: SpatialConfig,
-    pe_sram: u64,
-    capacity: f64,
+    inner: HardwareArchitecture,
 }
 
-const NAME: &str = "spatial";
+fn memory_bank(
+    m: PeMemory,
+    sram: &Size,
+) -> (Option<LevelClass>, Option<AccessEnergy>, Option<Size>) {
+    match m {
+        PeMemory::Wired => (
+            Some(LevelClass::Register),
+            Some(AccessEnergy::PerWord {
+                read_pj: 0.0,
+                write_pj: 0.0,
+            }),
+            None,
+        ),
+        PeMemory::Register => (
+            Some(LevelClass::Register),
+            Some(AccessEnergy::Table(TableKeyword::Table)),
+            None,
+        ),
+        PeMemory::Sram => (
+            Some(LevelClass::Sram),
+            Some(AccessEnergy::Table(TableKeyword::Table)),
+            Some(sram.clone()),
+        ),
+    }
+}
 
 impl Spatial {
-    /// Validates the configuration.
+    /// Validates the configuration and builds the description it states.
     pub fn new(config: SpatialConfig) -> Result<Self, ConfigError> {
-        let kib = positive("pe_sram_kib", config.pe_sram_kib, "the PE SRAM")?;
+        let c = &config;
+        if c.zero_skipping.is_some() {
+            return Err(ConfigError::new(
+                "replaced by `zero_handling` (\"skip\", \"gate\" or \"none\"): the units treat zeros the same way on both formats",
+            )
+            .at_key("zero_skipping"));
+        }
+        if c.dram_word_bits.is_some() {
+            return Err(ConfigError::new(
+                "weights stay in the array and are never reloaded: a network that does not fit is an error; size the array with `weight_capacity_mib`",
+            )
+            .at_key("dram_word_bits"));
+        }
+        let kib = positive("pe_sram_kib", c.pe_sram_kib, "the PE SRAM")?;
         let mib = positive(
             "weight_capacity_mib",
-            config.weight_capacity_mib,
+            c.weight_capacity_mib,
             "the on-chip weight storage",
         )?;
-        if !(config.link_hops.is_finite() && config.link_hops >= 0.0) {
+        positive("clock_mhz", c.clock_mhz, "the clock")?;
+        if !(c.link_hops.is_finite() && c.link_hops >= 0.0) {
             return Err(ConfigError::new(format!(
                 "{}: must be a non-negative number",
-                config.link_hops
+                c.link_hops
             ))
             .at_key("link_hops"));
         }
-        if config.state_memory == PeMemory::Wired {
+        if c.state_memory == PeMemory::Wired {
             return Err(ConfigError::new(
                 "\"wired\": membranes change every step and need a register or an SRAM",
             )
             .at_key("state_memory"));
         }
-        bits_param("spike_bits", config.spike_bits)?;
-        bits_param("dram_word_bits", config.dram_word_bits)?;
-        bits_param("input_bits", config.input_bits)?;
-        Ok(Self {
-            pe_sram: (kib * 1024.0).round().max(1.0) as u64,
-            capacity: mib * 1024.0 * 1024.0,
-            config,
-        })
-    }
-
-    fn read(&self, m: PeMemory, bits: u32) -> Option<ActionKind> {
-        match m {
-            PeMemory::Wired => None,
-            PeMemory::Register => Some(ActionKind::read(Memory::Register, bits, 0)),
-            PeMemory::Sram => Some(ActionKind::read(Memory::Sram, bits, self.pe_sram)),
+        bits_param("spike_bits", c.spike_bits)?;
+        bits_param("input_bits", c.input_bits)?;
+        count(
+            "pe_weight_bytes",
+            c.pe_weight_bytes,
+            "a PE's weight storage",
+        )?;
+        count("pes_per_unit", c.pes_per_unit, "PEs per unit")?;
+        count("state_words", c.state_words, "state words")?;
+        let pes = ((mib * 1024.0 * 1024.0) / c.pe_weight_bytes as f64).ceil();
+        let units = (pes / c.pes_per_unit as f64).ceil().max(1.0);
+        if units > (1u64 << 32) as f64 {
+            return Err(ConfigError::new(format!(
+                "{mib} MiB of weights in {} B per PE is more than 2^32 units",
+                c.pe_weight_bytes
+            ))
+            .at_key("weight_capacity_mib"));
         }
-    }
-
-    fn write(&self, m: PeMemory, bits: u32) -> ActionKind {
-        match m {
-            // Loading a wired weight still writes the PE's operand register.
-            PeMemory::Wired | PeMemory::Register => ActionKind::write(Memory::Register, bits, 0),
-            PeMemory::Sram => ActionKind::write(Memory::Sram, bits, self.pe_sram),
+        if let Some(r) = &c.regions
+            && r.iter().any(|u| *u == 0 || *u as f64 > units)
+        {
+            return Err(
+                ConfigError::new(format!("every region needs 1..={units} units")).at_key("regions"),
+            );
         }
-    }
-
-    fn resident(&self, network: &Network, format: &Format) -> bool {
-        let wb = format.weight_bits() as f64;
-        network_sum(network, |l| l.weights() as f64 * wb / 8.0) <= self.capacity
-    }
-
-    fn link(&self, bits: u32) -> ActionKind {
-        ActionKind::Transfer {
-            net: Interconnect::Link,
-            bits,
-        }
-    }
-
-    fn emit(
-        &self,
-        network: &Network,
-        i: usize,
-        format: &Format,
-        act: &LayerActivity,
-        resident: bool,
-        out: &mut Actions,
-    ) -> Result<(), ArchError> {
-        self.check_layer(network, i, format)?;
-        let d = Dims::of(&network.layers[i]);
-        let reloads = match format {
-            Format::Snn(s) => self.snn(&d, s, act, out),
-            Format::Qnn(q) => {
-                self.qnn(&d, q, act, out);
-                1.0
+        let sram = Size::Text(format!("{} B", (kib * 1024.0).round()));
+        let mut hw = Hardware::from_toml(DESCRIPTION)
+            .map_err(|e| ConfigError::new(format!("the shipped description: {e}")))?;
+        hw.compute.clock_mhz = c.clock_mhz;
+        hw.compute.zero_handling = c.zero_handling.mapper();
+        hw.levels[0].network.unicast_hops = Some(c.link_hops);
+        for f in &mut hw.levels[0].formats {
+            if let SparseFormat::Aer { address_bits, .. } = f {
+                *address_bits = Some(c.spike_bits);
             }
-        };
-        if !resident && d.w > 0.0 {
-            let wb = format.weight_bits();
-            let word = self.config.dram_word_bits;
-            let n = reloads * d.w * wb as f64 / word as f64;
-            put(
-                out,
-                ActionKind::read(Memory::Dram, word, 0),
-                Category::Weights,
-                n,
-            );
-            put(
-                out,
-                self.write(self.config.weight_memory, word),
-                Category::Weights,
-                n,
-            );
         }
-        Ok(())
-    }
-
-    /// Returns how often the layer's weights would be reloaded if they are not resident.
-    fn snn(&self, d: &Dims, s: &SnnFormat, act: &LayerActivity, out: &mut Actions) -> f64 {
-        let c = &self.config;
-        let t = s.timesteps as f64;
-        let (wb, mb) = (s.weight_bits, s.membrane_bits);
-        let w = SnnWork::of(d, t, act, c.direct_input);
-        let add = ActionKind::compute(ComputeOp::Add, mb);
-
-        put(
-            out,
-            self.link(c.spike_bits),
-            Category::Activations,
-            w.events * c.link_hops,
-        );
-        match d.op {
-            Op::MaxPool => put(
-                out,
-                ActionKind::compute(ComputeOp::Compare, mb),
-                Category::Compute,
-                w.events,
+        hw.levels[1].mesh = [units as u64, 1];
+        let pe_level = hw.levels.len() - 1;
+        hw.levels[pe_level].mesh = [1, c.pes_per_unit];
+        if let Some(Capacity::Banks(banks)) = &mut hw.levels[1].capacity {
+            for b in banks.iter_mut() {
+                if b.holds.contains(&DataSpace::Membrane) {
+                    let (class, energy, size) = memory_bank(c.state_memory, &sram);
+                    b.class = class;
+                    b.energy = energy;
+                    b.size = size.unwrap_or(Size::Text(format!("{} words", c.state_words)));
+                }
+            }
+        }
+        if let Some(Capacity::Banks(banks)) = &mut hw.levels[pe_level].capacity {
+            for b in banks.iter_mut() {
+                let wired_latch = b.holds.contains(&DataSpace::Inputs);
+                if b.holds.contains(&DataSpace::Weights) {
+                    let (class, energy, _) = memory_bank(c.weight_memory, &sram);
+                    b.class = class;
+                    b.energy = energy;
+                    b.size = Size::Text(format!("{} B", c.pe_weight_bytes));
+                } else if wired_latch && c.weight_memory == PeMemory::Wired {
+                    // With wired weights the input operand is latched at the multiplier too.
+                    b.energy = Some(AccessEnergy::PerWord {
+                        read_pj: 0.0,
+                        write_pj: 0.0,
+                    });
+                }
+            }
+        }
+        let notes = vec![
+            Assumption::new(
+                "array",
+                format!(
+                    "{units} units × {} PEs, {} B of weights per PE",
+                    c.pes_per_unit, c.pe_weight_bytes
+                ),
+                "sized from `weight_capacity_mib`: every weight stays in a PE",
             ),
-            _ => put(out, add, Category::Compute, w.events),
-        }
-        let weight_read = if d.weighted() {
-            self.read(c.weight_memory, wb)
-        } else {
-            None
-        };
-        if let Some(r) = weight_read {
-            put(out, r, Category::Weights, w.events + w.analog_macs);
-        }
-
-        if w.analog_macs > 0.0 {
-            put(
-                out,
-                self.link(c.input_bits),
-                Category::Activations,
-                w.analog_macs * c.link_hops,
-            );
-            if d.weighted() {
-                put(
-                    out,
-                    ActionKind::compute(ComputeOp::Mul, mul_bits(wb, c.input_bits)),
-                    Category::Compute,
-                    w.analog_macs,
-                );
-            }
-            put(out, add, Category::Compute, w.analog_macs);
-            if let Some(r) = self.read(c.state_memory, mb) {
-                put(out, r, Category::Activations, w.current_adds);
-            }
-            put(out, add, Category::Compute, w.current_adds);
-        }
-
-        if let Some(r) = self.read(c.state_memory, mb) {
-            put(out, r, Category::Membrane, w.neuron_steps);
-        }
-        put(
-            out,
-            self.write(c.state_memory, mb),
-            Category::Membrane,
-            w.neuron_steps,
-        );
-        neuron_arithmetic(out, s.neuron, mb, &w);
-        match c.loop_order {
-            LoopOrder::LayerMajor => 1.0,
-            LoopOrder::TimestepMajor => t,
-        }
+            Assumption::new(
+                "weight memory",
+                c.weight_memory.name(),
+                match c.weight_memory {
+                    PeMemory::Wired => {
+                        "wired to the multiplier: reading it costs nothing beyond the operation (v1)"
+                    }
+                    PeMemory::Register => "a PE reads its stationary weight from registers",
+                    PeMemory::Sram => "a PE reads its stationary weight from its local SRAM",
+                },
+            ),
+            Assumption::new(
+                "state memory",
+                c.state_memory.name(),
+                "a unit's membranes and outputs; partial sums meet in its accumulator (part of the adders)",
+            ),
+            Assumption::new(
+                "PE SRAM",
+                format!("{} KiB", c.pe_sram_kib),
+                "capacity of an SRAM weight or state memory (prices capacity-dependent tables)",
+            ),
+            Assumption::new(
+                "links",
+                format!("{} hop(s), {}-bit spikes", c.link_hops, c.spike_bits),
+                "a value crosses this many links from the producer's region; forwarding to further units of a row costs one more link each",
+            ),
+            Assumption::new(
+                "zero inputs",
+                c.zero_handling.name(),
+                "the same units run both formats",
+            ),
+            Assumption::new(
+                "direct-coded first layer",
+                c.direct_input.name(),
+                "the image's MACs once, the stored current re-read every step (or every step)",
+            ),
+        ];
+        let inner = HardwareArchitecture::new(
+            "spatial",
+            hw,
+            Rules::Regions(Regions {
+                link_hops: c.link_hops,
+                stated: c.regions.clone(),
+            }),
+            LayerRules {
+                batch: 1,
+                direct_input: c.direct_input,
+                input_bits: c.input_bits,
+            },
+            MapOptions {
+                time_order: c.loop_order,
+                dataflow: c.dataflow,
+                effort: c.effort,
+                activations_on_chip: false,
+                formats: Vec::new(),
+                pins: None,
+            },
+            notes,
+        )?;
+        Ok(Self { config, inner })
     }
 
-    fn qnn(&self, d: &Dims, q: &QnnFormat, act: &LayerActivity, out: &mut Actions) {
-        let c = &self.config;
-        let (wb, accb) = (q.weight_bits, q.accumulator_bits);
-        let w = QnnWork::of(d, q, act, c.zero_skipping, c.input_bits);
-        put(
-            out,
-            self.link(w.input_bits),
-            Category::Activations,
-            w.ops * c.link_hops,
-        );
-        if let Some(r) = self.read(c.weight_memory, wb).filter(|_| d.weighted()) {
-            put(out, r, Category::Weights, w.ops);
-        }
-        qnn_arithmetic(out, d.op, q, &w);
-        put(
-            out,
-            ActionKind::compute(ComputeOp::Compare, accb),
-            Category::Compute,
-            w.quantize,
-        );
+    /// The configuration.
+    pub fn config(&self) -> &SpatialConfig {
+        &self.config
+    }
+
+    /// The hardware-described architecture it builds.
+    pub fn hardware(&self) -> &HardwareArchitecture {
+        &self.inner
     }
 }
 
@@ -315,7 +355,7 @@ impl Component for Spatial {
     type Interface = dyn Architecture;
     type Config = SpatialConfig;
     const NAME: &'static str = "spatial";
-    const SUMMARY: &'static str = "every layer on its own PEs, weights stationary, activations and spikes streamed over short links";
+    const SUMMARY: &'static str = "every layer on its own region of a PE array, weights stationary in the PEs, values moved over links; each format mapped at its own best";
 
     fn build(
         config: SpatialConfig,
@@ -336,117 +376,4 @@ impl Component for Spatial {
     }
 }
 
-impl MappedArchitecture for Spatial {
-    /// Whether the network's weights stay on chip.
-    type Mapping = bool;
-
-    fn map(&self, network: &Network, format: &Format) -> Result<bool, ArchError> {
-        check_format(NAME, format)?;
-        Ok(self.resident(network, format))
-    }
-
-    fn count(
-        &self,
-        network: &Network,
-        resident: &bool,
-        layer: usize,
-        format: &Format,
-        activity: &LayerActivity,
-        out: &mut Actions,
-    ) -> Result<(), ArchError> {
-        self.emit(network, layer, format, activity, *resident, out)
-    }
-
-    fn check_layer(&self, network: &Network, i: usize, format: &Format) -> Result<(), ArchError> {
-        let l = &network.layers[i];
-        let bytes = l.weights() as f64 * format.weight_bits() as f64 / 8.0;
-        if bytes > self.capacity {
-            return Err(layer_error(
-                NAME,
-                l,
-                format!(
-                    "fits nowhere: its weights need {:.1} MiB, the chip holds {} MiB (`weight_capacity_mib`)",
-                    bytes / (1024.0 * 1024.0),
-                    self.config.weight_capacity_mib
-                ),
-            ));
-        }
-        Ok(())
-    }
-
-    fn assumptions(&self) -> Vec<Assumption> {
-        let c = &self.config;
-        vec![
-            Assumption::new(
-                "weight memory",
-                c.weight_memory.name(),
-                match c.weight_memory {
-                    PeMemory::Wired => {
-                        "one weight per PE, wired to the multiplier: reading it costs nothing beyond the operation (v1)"
-                    }
-                    PeMemory::Register => {
-                        "a PE reads its stationary weight from its register file per operation"
-                    }
-                    PeMemory::Sram => {
-                        "a PE reads its stationary weight from its local SRAM per operation"
-                    }
-                },
-            ),
-            Assumption::new(
-                "state memory",
-                c.state_memory.name(),
-                "membranes are read and written once per neuron per step; per-event accumulation happens in the PE's accumulator (part of the ADD)",
-            ),
-            Assumption::new(
-                "PE SRAM",
-                format!("{} KiB", c.pe_sram_kib),
-                "capacity used to price PE-local SRAM accesses",
-            ),
-            Assumption::new(
-                "on-chip weight capacity",
-                format!("{} MiB", c.weight_capacity_mib),
-                "networks that fit are loaded once and cost no weight traffic per inference; otherwise reloaded from DRAM per inference (per step in time-step-major order)",
-            ),
-            Assumption::new(
-                "link hops",
-                c.link_hops,
-                "links crossed per delivered value (one per synapse, as in v1)",
-            ),
-            Assumption::new(
-                "spike width",
-                format!("{} bits", c.spike_bits),
-                "per spike on a link",
-            ),
-            Assumption::new(
-                "loop order",
-                c.loop_order.name(),
-                "only matters when weights do not fit",
-            ),
-            Assumption::new(
-                "zero-skipping (baseline)",
-                c.zero_skipping,
-                "a zero activation is neither sent nor multiplied when true",
-            ),
-            Assumption::new(
-                "direct-coded first layer",
-                c.direct_input.name(),
-                match c.direct_input {
-                    DirectInput::Once => {
-                        "the image's MACs are done once and the stored current is read and added every step"
-                    }
-                    DirectInput::EveryStep => "the image's MACs are repeated every step",
-                },
-            ),
-            Assumption::new(
-                "analog input width",
-                format!("{} bits", c.input_bits),
-                "pixels of the direct-coded image",
-            ),
-            Assumption::new(
-                "multiplier width",
-                "√(weight bits × activation bits)",
-                "an array multiplier's energy grows with its partial products; tables scale MUL with width²",
-            ),
-        ]
-    }
-}
+crate::hw::delegate!(Spatial);

@@ -472,6 +472,10 @@ impl EnergyModel for PriceTable {
                     ),
                 })
             }
+            ActionKind::Leakage => Err(self.err(
+                action,
+                "a price table states no static power; a hardware description gives it per level (`leakage_mw`)",
+            )),
             ActionKind::Composite { name } => match self.composite.get(name.as_str()) {
                 Some(pj) => Ok(Price {
                     pj: *pj,

@@ -65,12 +65,21 @@ fn lif(mut s: AnalysisSettings) -> AnalysisSettings {
     s
 }
 
+/// Mapped architectures map every network once per format and T: fewer T keep the suite
+/// quick, and still cover T = 1, a capacity-matched width change and a long run.
+fn mapped_settings(baseline: Baseline) -> AnalysisSettings {
+    AnalysisSettings {
+        timesteps: vec![1, 4, 16],
+        baseline,
+        ..AnalysisSettings::default()
+    }
+}
+
 fn conform(label: &str, arch: &dyn Architecture, energy: &dyn snnergy_core::EnergyModel) {
     for net in &networks() {
         for s in [
-            settings(Baseline::CapacityMatched),
-            settings(Baseline::Ann8),
-            lif(settings(Baseline::CapacityMatched)),
+            mapped_settings(Baseline::CapacityMatched),
+            lif(mapped_settings(Baseline::Ann8)),
         ] {
             check_architecture(label, arch, energy, net, &s).assert_passed();
         }
@@ -78,69 +87,111 @@ fn conform(label: &str, arch: &dyn Architecture, energy: &dyn snnergy_core::Ener
 }
 
 #[test]
-fn classical_conforms_on_vgg16_and_resnet18_in_both_loop_orders() {
-    use snnergy_archs::{Classical, ClassicalConfig, DirectInput, LoopOrder};
-    for loop_order in [LoopOrder::LayerMajor, LoopOrder::TimestepMajor] {
-        for (zero_skipping, direct_input) in
-            [(true, DirectInput::Once), (false, DirectInput::EveryStep)]
-        {
-            let arch = Classical::new(ClassicalConfig {
-                loop_order,
-                zero_skipping,
-                direct_input,
-                // Small banks so residency, passes and spills all occur.
-                weight_buffer_kib: 64.0,
-                activation_buffer_kib: 32.0,
-                ..ClassicalConfig::default()
-            })
-            .unwrap();
-            for table in [
-                tables::horowitz_45nm(),
-                tables::paper_v1(),
-                tables::yan_22nm(),
-            ] {
-                conform(&format!("classical {loop_order:?}"), &arch, &table);
-            }
-        }
+fn classical_conforms_on_vgg16_and_resnet18_in_every_time_order_and_pinned() {
+    use snnergy_archs::{Classical, ClassicalConfig, Dataflow, DirectInput, TimeOrder, Zeros};
+    for (loop_order, dataflow, zero_handling, direct_input) in [
+        (
+            TimeOrder::LayerMajor,
+            Dataflow::Auto,
+            Zeros::Skip,
+            DirectInput::Once,
+        ),
+        (
+            TimeOrder::TimestepMajor,
+            Dataflow::Auto,
+            Zeros::Gate,
+            DirectInput::EveryStep,
+        ),
+        (
+            TimeOrder::TimeBatched,
+            Dataflow::Auto,
+            Zeros::Skip,
+            DirectInput::Once,
+        ),
+        (
+            TimeOrder::LayerMajor,
+            Dataflow::ReuseFree,
+            Zeros::Skip,
+            DirectInput::Once,
+        ),
+    ] {
+        let arch = Classical::new(ClassicalConfig {
+            loop_order,
+            dataflow,
+            zero_handling,
+            direct_input,
+            // Small banks so weights stream through the buffer.
+            weight_buffer_kib: 64.0,
+            activation_buffer_kib: 64.0,
+            ..ClassicalConfig::default()
+        })
+        .unwrap();
+        conform(
+            &format!("classical {loop_order:?} {dataflow:?}"),
+            &arch,
+            &tables::horowitz_45nm(),
+        );
     }
 }
 
 #[test]
 fn spatial_conforms_on_vgg16_and_resnet18() {
-    use snnergy_archs::{LoopOrder, PeMemory, Spatial, SpatialConfig};
-    for (weight_memory, state_memory, capacity, loop_order) in [
-        (PeMemory::Wired, PeMemory::Sram, 64.0, LoopOrder::LayerMajor),
+    use snnergy_archs::{Dataflow, PeMemory, Spatial, SpatialConfig};
+    for (weight_memory, state_memory, dataflow, table) in [
         (
+            PeMemory::Wired,
             PeMemory::Sram,
+            Dataflow::Auto,
+            tables::paper_v1(),
+        ),
+        (
+            PeMemory::Wired,
             PeMemory::Sram,
-            4.0,
-            LoopOrder::TimestepMajor,
+            Dataflow::ReuseFree,
+            tables::paper_v1(),
         ),
     ] {
         let arch = Spatial::new(SpatialConfig {
             weight_memory,
             state_memory,
-            weight_capacity_mib: capacity,
-            loop_order,
+            dataflow,
             ..SpatialConfig::default()
         })
         .unwrap();
-        for table in [tables::paper_v1(), tables::yan_22nm()] {
-            conform(&format!("spatial {weight_memory:?}"), &arch, &table);
-        }
+        conform(
+            &format!("spatial {weight_memory:?} {dataflow:?}"),
+            &arch,
+            &table,
+        );
     }
 }
 
 #[test]
 fn neuromorphic_conforms_on_vgg16_and_resnet18() {
-    use snnergy_archs::{Neuromorphic, NeuromorphicConfig};
-    for (weight_sharing, multicast) in [(false, true), (true, false)] {
+    use snnergy_archs::{Calibration, Neuromorphic, NeuromorphicConfig};
+    for (calibration, multicast) in [(Calibration::Loihi, true), (Calibration::Table, false)] {
         let arch = Neuromorphic::new(NeuromorphicConfig {
-            weight_sharing,
+            calibration,
             multicast,
             ..NeuromorphicConfig::default()
         })
         .unwrap();
         conform("neuromorphic", &arch, &tables::yan_22nm());
+    }
+}
+
+#[test]
+fn the_shipped_chips_conform_on_vgg16_and_resnet18() {
+    use snnergy_archs::{Chip, ChipConfig};
+    for chip in ["eyeriss-like", "tpu-like", "output-stationary"] {
+        let arch = Chip::new(
+            ChipConfig {
+                chip: chip.into(),
+                ..ChipConfig::default()
+            },
+            std::path::Path::new("."),
+        )
+        .unwrap();
+        conform(chip, &arch, &tables::horowitz_45nm());
     }
 }

@@ -82,7 +82,9 @@ pub fn print_report(report: &Report, all: bool) {
         outln!(
             "Break-even mean level L̄* at the activity's spike rate (the SNN wins while its twin's non-zero activations average fewer spikes):\n{t}\n"
         );
+        print_edp_breakeven(report);
     }
+    print_mappings(report, headline);
     for w in &report.warnings {
         outln!("warning: {w}");
     }
@@ -92,6 +94,128 @@ pub fn print_report(report: &Report, all: bool) {
     for v in report.verdicts() {
         outln!("- {}", v.replace("**", ""));
     }
+}
+
+/// The break-even in energy × latency and the dataflows at the crossing, for architectures
+/// that model time.
+fn print_edp_breakeven(report: &Report) {
+    let rows: Vec<_> = report
+        .breakeven
+        .iter()
+        .filter(|b| b.mapped.edp_status.is_some())
+        .collect();
+    if rows.is_empty() {
+        return;
+    }
+    let mut t = table(&[
+        "architecture",
+        "workload",
+        "T",
+        "break-even",
+        "EDP break-even",
+        "SNN dataflow",
+        "baseline dataflow",
+        "rounds",
+    ]);
+    let rate = |status: Option<BreakEvenStatus>, r: Option<f64>| match status {
+        Some(BreakEvenStatus::Crossing) => format!("{:.3} %", 100.0 * r.unwrap_or(0.0)),
+        Some(BreakEvenStatus::SnnNeverWins) => "never wins".into(),
+        Some(BreakEvenStatus::SnnAlwaysWins) => "always wins".into(),
+        Some(BreakEvenStatus::SnnWinsAbove) => {
+            format!("wins above {:.3} %", 100.0 * r.unwrap_or(0.0))
+        }
+        None => "—".into(),
+    };
+    for b in rows {
+        let m = &b.mapped;
+        t.add_row(vec![
+            Cell::new(&b.architecture),
+            Cell::new(&b.workload),
+            right(b.timesteps.to_string()),
+            right(rate(Some(b.status), b.spike_rate)),
+            right(rate(m.edp_status, m.edp_spike_rate)),
+            Cell::new(m.at_crossing.snn_dataflow.as_deref().unwrap_or("—")),
+            Cell::new(m.at_crossing.baseline_dataflow.as_deref().unwrap_or("—")),
+            right(m.rounds.to_string()),
+        ]);
+    }
+    outln!(
+        "Break-even in energy × latency, with each format's dataflow mapped at the crossing:\n{t}\n"
+    );
+}
+
+/// At the headline T, per architecture that maps: each format's dataflow, latency, and energy
+/// by level of the hardware.
+fn print_mappings(report: &Report, headline: u32) {
+    let rows: Vec<_> = report
+        .comparisons
+        .iter()
+        .filter(|c| c.timesteps == headline && !c.mapped.snn_by_level.is_empty())
+        .collect();
+    if rows.is_empty() {
+        return;
+    }
+    let mut t = table(&[
+        "architecture",
+        "workload",
+        "SNN dataflow",
+        "baseline dataflow",
+        "latency SNN/base",
+        "EDP SNN/base",
+        "leakage SNN / base µJ",
+    ]);
+    let num = |v: Option<f64>| v.map_or("—".to_string(), |v| format!("{v:.3}"));
+    for c in &rows {
+        let m = &c.mapped;
+        t.add_row(vec![
+            Cell::new(&c.architecture),
+            Cell::new(&c.workload),
+            Cell::new(m.snn_dataflow.as_deref().unwrap_or("—")),
+            Cell::new(m.baseline_dataflow.as_deref().unwrap_or("—")),
+            right(num(m.latency_ratio)),
+            right(num(m.edp_ratio)),
+            right(format!(
+                "{:.4} / {:.4}",
+                m.snn_leakage_pj * 1e-6,
+                m.baseline_leakage_pj * 1e-6
+            )),
+        ]);
+    }
+    outln!("Each format at its own best mapping, T = {headline}:\n{t}\n");
+    let mut t = table(&[
+        "architecture",
+        "workload",
+        "level",
+        "SNN µJ",
+        "share",
+        "baseline µJ",
+        "share",
+    ]);
+    for c in &rows {
+        let m = &c.mapped;
+        let mut levels: Vec<&str> = Vec::new();
+        for l in m.snn_by_level.iter().chain(&m.baseline_by_level) {
+            if !levels.contains(&l.level.as_str()) {
+                levels.push(&l.level);
+            }
+        }
+        for level in levels {
+            let find = |by: &[snnergy::core::report::LevelEnergy]| {
+                by.iter().find(|l| l.level == level).map_or(0.0, |l| l.pj)
+            };
+            let (s, b) = (find(&m.snn_by_level), find(&m.baseline_by_level));
+            t.add_row(vec![
+                Cell::new(&c.architecture),
+                Cell::new(&c.workload),
+                Cell::new(level),
+                right(format!("{:.4}", s * 1e-6)),
+                right(format!("{:.1} %", 100.0 * s / c.snn_pj)),
+                right(format!("{:.4}", b * 1e-6)),
+                right(format!("{:.1} %", 100.0 * b / c.baseline_pj)),
+            ]);
+        }
+    }
+    outln!("Energy by level, T = {headline}:\n{t}\n");
 }
 
 /// One row per workload and T, one column per architecture (the shape people compare), each

@@ -7,11 +7,14 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::sync::Arc;
 
-use snnergy_core::action::{AccessKey, ActionKind, Actions, Category, PriceClass};
+use snnergy_core::action::{
+    AccessKey, ActionKind, Actions, Category, NCATEGORIES, Place, PriceClass,
+};
 use snnergy_core::activity::{LayerActivity, OperatingPoint, layer_activities_into};
 use snnergy_core::energy::{EnergyModel, Price};
 use snnergy_core::error::{ArchError, ConfigError, Error};
 use snnergy_core::format::Format;
+use snnergy_core::mapping::{LayerMapping, MapRequest, Mapped, Objective, map_network};
 use snnergy_core::network::{InputCoding, Network};
 use snnergy_core::report::{
     AccessCounts, ArchitectureSummary, BreakEven, BreakEvenStatus, ByAccess, ByCategory, ByClass,
@@ -58,28 +61,71 @@ pub struct NetworkEnergy {
     /// Per layer, pJ.
     pub per_layer: Vec<f64>,
     /// By category, pJ (indexed like [`Category::ALL`]).
-    pub by_category: [f64; 6],
+    pub by_category: [f64; NCATEGORIES],
     /// By price class (memory level, operation), pJ.
     pub by_class: BTreeMap<PriceClass, f64>,
     /// Per layer and category, pJ.
-    pub per_layer_category: Vec<[f64; 6]>,
+    pub per_layer_category: Vec<[f64; NCATEGORIES]>,
+    /// Latency per inference (the layers' latencies summed), ns; 0 when the architecture
+    /// does not model time.
+    pub latency_ns: f64,
+    /// Per layer latency, ns.
+    pub per_layer_latency_ns: Vec<f64>,
+    /// By place (a level of the hardware, or the price class where none is named), pJ, in
+    /// the order places first appear.
+    pub by_level: Vec<(String, f64)>,
+    /// Per layer, by place, pJ.
+    pub per_layer_level: Vec<Vec<(String, f64)>>,
     /// Memory accesses and transfers by level, counts.
     pub accesses: ByAccess,
 }
 
-/// Evaluates one architecture on one network, caching prices. Not thread-safe; make one per
+impl NetworkEnergy {
+    /// Static energy (static power × latency), pJ.
+    pub fn leakage_pj(&self) -> f64 {
+        self.by_category[Category::Leakage.index()]
+    }
+
+    /// Static energy of layer `i`, pJ.
+    pub fn layer_leakage_pj(&self, i: usize) -> f64 {
+        self.per_layer_category[i][Category::Leakage.index()]
+    }
+}
+
+fn add_to(v: &mut Vec<(String, f64)>, key: &str, e: f64) {
+    match v.iter_mut().find(|(k, _)| k == key) {
+        Some((_, x)) => *x += e,
+        None => v.push((key.to_string(), e)),
+    }
+}
+
+/// Evaluates one architecture on one network: maps the network once per format (at the first
+/// activity it is asked about, or where [`Evaluator::remap`] says), then evaluates the mapping
+/// at every activity and prices the actions, caching prices. Not thread-safe; make one per
 /// thread.
-#[derive(Debug)]
 pub struct Evaluator<'a> {
     label: &'a str,
     arch: &'a dyn Architecture,
     energy: &'a dyn EnergyModel,
     network: &'a Network,
     coding: InputCoding,
+    objective: Objective,
     actions: Vec<Actions>,
     activity: Vec<LayerActivity>,
-    prices: HashMap<ActionKind, Price>,
+    mapped: Vec<(Format, Box<dyn Mapped + 'a>)>,
+    prices: HashMap<(Place, ActionKind), Price>,
     evaluations: u64,
+    mappings: u64,
+}
+
+impl std::fmt::Debug for Evaluator<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Evaluator")
+            .field("label", &self.label)
+            .field("network", &self.network.name)
+            .field("mapped formats", &self.mapped.len())
+            .finish()
+    }
 }
 
 impl<'a> Evaluator<'a> {
@@ -97,11 +143,20 @@ impl<'a> Evaluator<'a> {
             energy,
             network,
             coding,
+            objective: Objective::Energy,
             actions: vec![Actions::new(); network.layers.len()],
             activity: Vec::with_capacity(network.layers.len()),
+            mapped: Vec::new(),
             prices: HashMap::new(),
             evaluations: 0,
+            mappings: 0,
         }
+    }
+
+    /// What mappings minimize (energy by default).
+    pub fn with_objective(mut self, objective: Objective) -> Self {
+        self.objective = objective;
+        self
     }
 
     /// Layer evaluations performed so far (one layer × format × architecture each).
@@ -109,14 +164,52 @@ impl<'a> Evaluator<'a> {
         self.evaluations
     }
 
+    /// Networks mapped so far (one per format, plus every [`Evaluator::remap`]).
+    pub fn mappings(&self) -> u64 {
+        self.mappings
+    }
+
     /// The network it evaluates.
     pub fn network(&self) -> &'a Network {
         self.network
     }
 
-    /// Every price looked up so far.
-    pub fn prices(&self) -> &HashMap<ActionKind, Price> {
+    /// Every price looked up so far, with the place it was asked for.
+    pub fn prices(&self) -> &HashMap<(Place, ActionKind), Price> {
         &self.prices
+    }
+
+    /// Maps the network in `format` again, for the activity of `point` (a break-even
+    /// crossing): later evaluations in `format` use the new mapping.
+    pub fn remap(&mut self, format: &Format, point: &OperatingPoint) -> Result<(), Error> {
+        self.mapped.retain(|(f, _)| f != format);
+        layer_activities_into(self.network, point, self.coding, &mut self.activity);
+        self.map_at(format)?;
+        Ok(())
+    }
+
+    /// The mapping of each layer in `format` (empty before the format was evaluated, and for
+    /// architectures whose rules are their mapping).
+    pub fn layer_mappings(&self, format: &Format) -> Vec<LayerMapping> {
+        self.mapped
+            .iter()
+            .find(|(f, _)| f == format)
+            .map(|(_, m)| m.layers())
+            .unwrap_or_default()
+    }
+
+    fn map_at(&mut self, format: &Format) -> Result<usize, Error> {
+        let request = MapRequest {
+            network: self.network,
+            format,
+            activity: &self.activity,
+            energy: self.energy,
+            objective: self.objective,
+        };
+        let m = map_network(self.arch, &request)?;
+        self.mappings += 1;
+        self.mapped.push((*format, m));
+        Ok(self.mapped.len() - 1)
     }
 
     /// Total energy in pJ of one inference in `format` at `point`.
@@ -124,19 +217,33 @@ impl<'a> Evaluator<'a> {
         self.run(format, point, None)
     }
 
-    /// Energy with per-layer, per-category and per-class detail.
+    /// Energy with per-layer, per-category, per-class and per-level detail and latency.
     pub fn detailed(
         &mut self,
         format: &Format,
         point: &OperatingPoint,
     ) -> Result<NetworkEnergy, Error> {
+        let n = self.network.layers.len();
         let mut detail = NetworkEnergy {
-            per_layer: vec![0.0; self.network.layers.len()],
-            per_layer_category: vec![[0.0; 6]; self.network.layers.len()],
+            per_layer: vec![0.0; n],
+            per_layer_category: vec![[0.0; NCATEGORIES]; n],
+            per_layer_latency_ns: vec![0.0; n],
+            per_layer_level: vec![Vec::new(); n],
             ..Default::default()
         };
         detail.total_pj = self.run(format, point, Some(&mut detail))?;
         Ok(detail)
+    }
+
+    /// Energy and latency (ns) of one inference: what energy × delay needs.
+    pub fn total_and_latency(
+        &mut self,
+        format: &Format,
+        point: &OperatingPoint,
+    ) -> Result<(f64, f64), Error> {
+        let e = self.run(format, point, None)?;
+        let ns: f64 = self.actions.iter().map(|a| a.latency_ns()).sum();
+        Ok((e, ns))
     }
 
     fn run(
@@ -149,8 +256,13 @@ impl<'a> Evaluator<'a> {
         for a in &mut self.actions {
             a.clear();
         }
-        self.arch
-            .evaluate_network(self.network, format, &self.activity, &mut self.actions)?;
+        let at = match self.mapped.iter().position(|(f, _)| f == format) {
+            Some(i) => i,
+            None => self.map_at(format)?,
+        };
+        self.mapped[at]
+            .1
+            .evaluate(&self.activity, &mut self.actions)?;
         self.evaluations += self.network.layers.len() as u64;
         let mut total = 0.0;
         for (i, actions) in self.actions.iter().enumerate() {
@@ -169,16 +281,19 @@ impl<'a> Evaluator<'a> {
                     }
                     .into());
                 }
-                let pj = match self.prices.get(&action.kind) {
+                let pj = match self.prices.get(&(action.place, action.kind)) {
                     Some(p) => p.pj,
                     None => {
-                        let p = self.energy.price(&action.kind).map_err(|mut e| {
-                            e.reason = format!(
-                                "{} (needed by architecture `{}` on layer `{}`)",
-                                e.reason, self.label, self.network.layers[i].name
-                            );
-                            e
-                        })?;
+                        let p =
+                            self.energy
+                                .price_at(action.place, &action.kind)
+                                .map_err(|mut e| {
+                                    e.reason = format!(
+                                        "{} (needed by architecture `{}` on layer `{}`)",
+                                        e.reason, self.label, self.network.layers[i].name
+                                    );
+                                    e
+                                })?;
                         if !(p.pj.is_finite() && p.pj >= 0.0) {
                             return Err(Error::InvalidResult(format!(
                                 "energy model `{}` priced `{}` at {} pJ: prices must be finite and non-negative",
@@ -188,7 +303,7 @@ impl<'a> Evaluator<'a> {
                             )));
                         }
                         let pj = p.pj;
-                        self.prices.insert(action.kind, p);
+                        self.prices.insert((action.place, action.kind), p);
                         pj
                     }
                 };
@@ -201,10 +316,19 @@ impl<'a> Evaluator<'a> {
                     d.by_category[action.category.index()] += e;
                     d.per_layer_category[i][action.category.index()] += e;
                     *d.by_class.entry(action.kind.class()).or_insert(0.0) += e;
+                    let place = if action.place.is_none() {
+                        action.kind.class().name()
+                    } else {
+                        action.place.as_str()
+                    };
+                    add_to(&mut d.by_level, place, e);
+                    add_to(&mut d.per_layer_level[i], place, e);
                 }
             }
             if let Some(d) = detail.as_deref_mut() {
                 d.per_layer[i] = layer_total;
+                d.per_layer_latency_ns[i] = actions.latency_ns();
+                d.latency_ns += actions.latency_ns();
             }
             total += layer_total;
         }
@@ -376,14 +500,18 @@ pub fn analyze(
             for slot in architectures {
                 slot.arch.check(net, &snn)?;
                 slot.arch.check(net, &base)?;
+                let energy = slot.arch.priced_by(slot.energy.as_ref());
                 let mut ev = Evaluator::new(
                     &slot.label,
                     slot.arch.as_ref(),
-                    slot.energy.as_ref(),
+                    energy.as_ref(),
                     net,
                     settings.input_coding,
                 );
                 for (point, m) in points.iter().zip(&mut metrics) {
+                    // Each operating point is judged on mappings chosen for it.
+                    ev.remap(&snn, point)?;
+                    ev.remap(&base, point)?;
                     let s = ev.detailed(&snn, point)?;
                     let b = ev.detailed(&base, point)?;
                     m.accesses.push(AccessCounts {
@@ -391,7 +519,9 @@ pub fn analyze(
                         snn: s.accesses.clone(),
                         baseline: b.accesses.clone(),
                     });
-                    let c = comparison(settings, &slot.label, w, t, point, &s, &b);
+                    let maps = (ev.layer_mappings(&snn), ev.layer_mappings(&base));
+                    let c =
+                        comparison(settings, &slot.label, w, t, point, &s, &b, &maps.0, &maps.1);
                     if c.verdict == Verdict::NoTwin {
                         report.warn(format!(
                             "`{}` at T = {t} (spike rate {}, ρ = {}) lies outside the twin bound r ≤ ρ ≤ min(1, r·T): no twin exists there, so it gets no verdict",
@@ -403,9 +533,15 @@ pub fn analyze(
                     report.comparisons.push(c);
                 }
                 if settings.breakeven {
-                    let crossing = search_breakeven(&mut ev, &family, &snn, &base)?;
+                    // The break-even is found from the first operating point's mappings,
+                    // then with both formats mapped again at each crossing.
+                    ev.remap(&snn, &points[0])?;
+                    ev.remap(&base, &points[0])?;
+                    let found = crate::mapped::breakeven(&mut ev, net, &snn, &base, &family)?;
                     let level = level_breakeven(&mut ev, &points[0], t, &snn, &base)?;
-                    let row = breakeven_row(&slot.label, w, t, settings, &family, crossing, level);
+                    let mut row =
+                        breakeven_row(&slot.label, w, t, settings, &family, found.crossing, level);
+                    row.mapped = found.mapped;
                     if row.twin_clamped {
                         report.warn(format!(
                             "{} on `{}` at T = {t}: at the break-even the stated L̄ would need ρ > 1, so ρ is clamped to 1 and the twin's mean level there is {}",
@@ -438,7 +574,7 @@ pub fn analyze(
                         ..sweep
                     });
                 }
-                record_prices(&mut report, slot.energy.as_ref(), ev.prices());
+                record_prices(&mut report, energy.as_ref(), ev.prices());
             }
             report.metrics.extend(metrics);
         }
@@ -624,6 +760,8 @@ fn comparison(
     point: &OperatingPoint,
     s: &NetworkEnergy,
     b: &NetworkEnergy,
+    snn_maps: &[LayerMapping],
+    base_maps: &[LayerMapping],
 ) -> Comparison {
     let net = &w.network;
     let rate = point.mean_spike_rate(net);
@@ -634,7 +772,7 @@ fn comparison(
         Baseline::CapacityMatched => Some(twin_exists(rate, nonzero, t)),
         Baseline::Ann8 => None,
     };
-    let breakdown = |by: &[f64; 6]| -> ByCategory {
+    let breakdown = |by: &[f64; NCATEGORIES]| -> ByCategory {
         Category::ALL.iter().map(|c| (*c, by[c.index()])).collect()
     };
     let by_class =
@@ -660,6 +798,7 @@ fn comparison(
         baseline_breakdown: breakdown(&b.by_category),
         snn_by_class: by_class(&s.by_class),
         baseline_by_class: by_class(&b.by_class),
+        mapped: crate::mapped::network_mapped(net, s, b, snn_maps, base_maps),
         layers: net
             .layers
             .iter()
@@ -673,6 +812,7 @@ fn comparison(
                 baseline_pj: b.per_layer[i],
                 snn_breakdown: breakdown(&s.per_layer_category[i]),
                 baseline_breakdown: breakdown(&b.per_layer_category[i]),
+                mapped: crate::mapped::layer_mapped(i, &l.name, s, b, snn_maps, base_maps),
             })
             .collect(),
     }
@@ -714,13 +854,14 @@ pub fn breakeven_row(
         level_status: level.status,
         level_breakeven: level.mean_level,
         level_nonzero: level.nonzero,
+        mapped: Default::default(),
     }
 }
 
 fn record_prices(
     report: &mut Report,
     model: &dyn EnergyModel,
-    prices: &HashMap<ActionKind, Price>,
+    prices: &HashMap<(Place, ActionKind), Price>,
 ) {
     let sources = model.sources();
     for s in &sources {
@@ -732,10 +873,14 @@ fn record_prices(
             report.sources.push(row);
         }
     }
-    for (kind, price) in prices {
+    for ((place, kind), price) in prices {
         let row = PriceRow {
             energy_model: model.name().to_string(),
-            action: kind.to_string(),
+            action: if place.is_none() {
+                kind.to_string()
+            } else {
+                format!("{kind} at {place}")
+            },
             class: kind.class().name().to_string(),
             pj: price.pj,
             unit: kind.unit().to_string(),

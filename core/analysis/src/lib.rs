@@ -19,6 +19,7 @@
 pub mod analysis;
 pub mod budget;
 pub mod conformance;
+pub mod mapped;
 pub mod metrics;
 pub mod pipeline;
 pub mod sensitivity;

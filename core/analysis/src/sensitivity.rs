@@ -1,7 +1,10 @@
 //! Sensitivity of the verdict: for one operating point (architecture, workload, T), how far
-//! the break-even spike rate moves when each price class, and each numeric parameter of the
-//! architecture, is changed one at a time by ±`range` (a tornado), and whether the verdict at
-//! the operating point's activity flips within that range.
+//! the break-even spike rate moves when each price class and each numeric parameter of the
+//! architecture is changed one at a time by ±`range`, and when each structural choice of the
+//! architecture (an enumerated parameter: dataflow, time order, zero handling, spike format,
+//! weight residency; or a boolean: multicast) takes each of its other values (a tornado);
+//! and whether the verdict at the operating point's activity flips, naming the value that
+//! flips it.
 //!
 //! Prices are scaled with [`ScaledModel::class`]; parameters by rebuilding the architecture
 //! through the registry from its TOML table with one key scaled (integers are rounded), so
@@ -33,6 +36,7 @@ pub fn study_timesteps(settings: &AnalysisSettings, s: &SensitivitySettings) -> 
     s.timesteps.unwrap_or_else(|| settings.headline_timesteps())
 }
 
+#[derive(Clone, Copy)]
 struct Point<'a> {
     net: &'a Network,
     settings: &'a AnalysisSettings,
@@ -131,11 +135,12 @@ fn twin_row(
             point: &point,
             family: &family,
         };
+        let priced = slot.arch.priced_by(slot.energy.as_ref());
         sides.push(Some(side(
             &q,
             &slot.label,
             slot.arch.as_ref(),
-            slot.energy.as_ref(),
+            priced.as_ref(),
             value,
         )?));
     }
@@ -185,6 +190,68 @@ fn scaled(v: &toml::Value, f: f64) -> Option<toml::Value> {
     }
 }
 
+/// The values a structural parameter may take instead of `current`: the other variants of a
+/// string enumeration (read from the configuration's JSON schema) or the other boolean.
+/// Numbers are scaled instead, and free-form strings (file names, chip names) are not
+/// choices the study can enumerate.
+fn alternatives(schema: &serde_json::Value, key: &str, current: &toml::Value) -> Vec<toml::Value> {
+    // How hard the mapper searches is not a property of the hardware, and a thorough search
+    // of every layer is the slowest thing a study could do.
+    if key == "effort" {
+        return Vec::new();
+    }
+    match current {
+        toml::Value::Boolean(b) => return vec![toml::Value::Boolean(!b)],
+        toml::Value::String(_) => {}
+        _ => return Vec::new(),
+    }
+    let Some(prop) = schema.pointer(&format!("/properties/{key}")) else {
+        return Vec::new();
+    };
+    let mut names = Vec::new();
+    collect_enum(schema, prop, &mut names, 0);
+    names
+        .into_iter()
+        .filter(|n| Some(n.as_str()) != current.as_str())
+        .map(toml::Value::String)
+        .collect()
+}
+
+fn collect_enum(
+    root: &serde_json::Value,
+    v: &serde_json::Value,
+    out: &mut Vec<String>,
+    depth: u32,
+) {
+    if depth > 8 {
+        return;
+    }
+    if let Some(r) = v.get("$ref").and_then(|r| r.as_str())
+        && let Some(target) = r.strip_prefix('#').and_then(|p| root.pointer(p))
+    {
+        collect_enum(root, target, out, depth + 1);
+    }
+    if let Some(c) = v.get("const").and_then(|c| c.as_str())
+        && !out.iter().any(|o| o == c)
+    {
+        out.push(c.into());
+    }
+    if let Some(list) = v.get("enum").and_then(|e| e.as_array()) {
+        for c in list.iter().filter_map(|c| c.as_str()) {
+            if !out.iter().any(|o| o == c) {
+                out.push(c.into());
+            }
+        }
+    }
+    for k in ["oneOf", "anyOf", "allOf"] {
+        if let Some(list) = v.get(k).and_then(|e| e.as_array()) {
+            for x in list {
+                collect_enum(root, x, out, depth + 1);
+            }
+        }
+    }
+}
+
 /// Runs the study for every workload and architecture.
 pub fn analyze(
     settings: &AnalysisSettings,
@@ -212,7 +279,8 @@ pub fn analyze(
             family: &family,
         };
         for slot in architectures {
-            let energy = slot.energy.as_ref();
+            let priced = slot.arch.priced_by(slot.energy.as_ref());
+            let energy = priced.as_ref();
             let nominal = side(
                 &p,
                 &slot.label,
@@ -301,7 +369,7 @@ pub fn analyze(
                                                 &p,
                                                 &slot.label,
                                                 arch.as_ref(),
-                                                energy,
+                                                arch.priced_by(slot.energy.as_ref()).as_ref(),
                                                 shown.clone(),
                                             ),
                                             Err(e) => Err(e.into()),
@@ -317,6 +385,48 @@ pub fn analyze(
                                     let high = sides.pop().flatten();
                                     let low = sides.pop().flatten();
                                     rows.push(row("parameter", key, &nominal, low, high));
+                                }
+                                // Structural choices: every other value of each enumerated
+                                // or boolean parameter, the network mapped again.
+                                for (key, value) in &table {
+                                    for alt in alternatives(&entry.info.schema, key, value) {
+                                        let shown = match &alt {
+                                            toml::Value::String(s) => s.clone(),
+                                            v => v.to_string(),
+                                        };
+                                        let mut t2 = table.clone();
+                                        t2.insert(key.clone(), alt.clone());
+                                        let ctx = BuildContext {
+                                            registry: reg,
+                                            base_dir,
+                                        };
+                                        let result = match reg.build_in::<dyn Architecture>(
+                                            &slot.type_name,
+                                            t2,
+                                            &ctx,
+                                        ) {
+                                            Ok(arch) => side(
+                                                &p,
+                                                &slot.label,
+                                                arch.as_ref(),
+                                                arch.priced_by(slot.energy.as_ref()).as_ref(),
+                                                shown.clone(),
+                                            ),
+                                            Err(e) => Err(e.into()),
+                                        };
+                                        match result {
+                                            Ok(s) => rows.push(row(
+                                                "choice",
+                                                &format!("{key} = {shown}"),
+                                                &nominal,
+                                                Some(s),
+                                                None,
+                                            )),
+                                            Err(e) => {
+                                                notes.push(format!("`{key}` = {shown}: {e}"))
+                                            }
+                                        }
+                                    }
                                 }
                             }
                         }

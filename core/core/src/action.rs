@@ -90,6 +90,10 @@ pub enum ActionKind {
         /// Name of the aggregate.
         name: CompositeName,
     },
+    /// Static power of the place it is counted at, for one nanosecond: counted in ns of
+    /// latency, priced in pJ/ns (= mW). Only a hardware description that states the place's
+    /// static power can price it.
+    Leakage,
 }
 
 /// An interned composite-action name, so [`ActionKind`] stays `Copy` and cheap to hash.
@@ -115,6 +119,56 @@ impl Serialize for CompositeName {
 }
 
 impl<'de> Deserialize<'de> for CompositeName {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Ok(Self::new(&s))
+    }
+}
+
+/// Where an action happens: the name of a storage level, network or unit of a hardware
+/// description ("DRAM", "GLB", "spad", "GLB network", "compute"), interned so [`Action`]
+/// stays `Copy`. Architectures that describe no places leave it empty, and reports then name
+/// the action's price class instead.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+pub struct Place(pub &'static str);
+
+impl Place {
+    /// No named place.
+    pub const NONE: Place = Place("");
+
+    /// Interns `name`.
+    pub fn new(name: &str) -> Self {
+        if name.is_empty() {
+            Place::NONE
+        } else {
+            Self(intern(name))
+        }
+    }
+
+    /// The name ("" for none).
+    pub fn as_str(&self) -> &'static str {
+        self.0
+    }
+
+    /// Whether no place is named.
+    pub fn is_none(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl std::fmt::Display for Place {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.0)
+    }
+}
+
+impl Serialize for Place {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for Place {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = String::deserialize(d)?;
         Ok(Self::new(&s))
@@ -182,6 +236,7 @@ impl ActionKind {
                 Interconnect::Link => PriceClass::Link,
             },
             ActionKind::Composite { .. } => PriceClass::Composite,
+            ActionKind::Leakage => PriceClass::Leakage,
         }
     }
 
@@ -195,6 +250,7 @@ impl ActionKind {
                 _ => "pJ/hop",
             },
             ActionKind::Composite { .. } => "pJ/event",
+            ActionKind::Leakage => "pJ/ns",
         }
     }
 }
@@ -240,6 +296,7 @@ impl std::fmt::Display for ActionKind {
                 write!(f, "{net} {bits}-bit")
             }
             ActionKind::Composite { name } => write!(f, "composite `{}`", name.0),
+            ActionKind::Leakage => write!(f, "static power"),
         }
     }
 }
@@ -274,7 +331,7 @@ impl AccessKey {
         match *kind {
             ActionKind::Memory { level, access, .. } => Some(AccessKey::Memory(level, access)),
             ActionKind::Transfer { net, .. } => Some(AccessKey::Transfer(net)),
-            ActionKind::Compute { .. } | ActionKind::Composite { .. } => None,
+            ActionKind::Compute { .. } | ActionKind::Composite { .. } | ActionKind::Leakage => None,
         }
     }
 
@@ -330,11 +387,13 @@ pub enum PriceClass {
     Link,
     /// Published aggregates.
     Composite,
+    /// Static power over the latency.
+    Leakage,
 }
 
 impl PriceClass {
     /// Every class, in report order.
-    pub const ALL: [PriceClass; 10] = [
+    pub const ALL: [PriceClass; 11] = [
         PriceClass::Add,
         PriceClass::Mul,
         PriceClass::Compare,
@@ -345,6 +404,7 @@ impl PriceClass {
         PriceClass::NocEvent,
         PriceClass::Link,
         PriceClass::Composite,
+        PriceClass::Leakage,
     ];
 
     /// Kebab-case name.
@@ -360,6 +420,7 @@ impl PriceClass {
             PriceClass::NocEvent => "noc-event",
             PriceClass::Link => "link",
             PriceClass::Composite => "composite",
+            PriceClass::Leakage => "leakage",
         }
     }
 }
@@ -380,17 +441,23 @@ pub enum Category {
     PartialSums,
     /// Output activations or spikes written back.
     Outputs,
+    /// Static power over the latency: not data, but energy the chip spends while it runs.
+    Leakage,
 }
+
+/// Number of categories.
+pub const NCATEGORIES: usize = Category::ALL.len();
 
 impl Category {
     /// Every category, in report order.
-    pub const ALL: [Category; 6] = [
+    pub const ALL: [Category; 7] = [
         Category::Compute,
         Category::Weights,
         Category::Activations,
         Category::Membrane,
         Category::PartialSums,
         Category::Outputs,
+        Category::Leakage,
     ];
 
     /// Position in [`Category::ALL`].
@@ -407,6 +474,7 @@ impl Category {
             Category::Membrane => "membrane",
             Category::PartialSums => "partial-sums",
             Category::Outputs => "outputs",
+            Category::Leakage => "leakage",
         }
     }
 }
@@ -420,6 +488,9 @@ pub struct Action {
     pub category: Category,
     /// How many times, per inference (may be fractional: averages over spike rates).
     pub count: f64,
+    /// Where (a level of a hardware description); empty when the architecture names none.
+    #[serde(default, skip_serializing_if = "Place::is_none")]
+    pub place: Place,
 }
 
 /// The actions of one layer evaluation. Reused across evaluations so the hot path does not
@@ -427,6 +498,7 @@ pub struct Action {
 #[derive(Clone, Debug, Default)]
 pub struct Actions {
     items: Vec<Action>,
+    latency_ns: f64,
 }
 
 impl Actions {
@@ -442,12 +514,35 @@ impl Actions {
             kind,
             category,
             count,
+            place: Place::NONE,
         });
     }
 
-    /// Clears the list, keeping its capacity.
+    /// Records `count` actions of `kind` serving `category` at `place`.
+    #[inline]
+    pub fn push_at(&mut self, place: Place, kind: ActionKind, category: Category, count: f64) {
+        self.items.push(Action {
+            kind,
+            category,
+            count,
+            place,
+        });
+    }
+
+    /// Clears the list and the latency, keeping the capacity.
     pub fn clear(&mut self) {
         self.items.clear();
+        self.latency_ns = 0.0;
+    }
+
+    /// Sets the layer's latency per inference, ns (architectures that model time).
+    pub fn set_latency_ns(&mut self, ns: f64) {
+        self.latency_ns = ns;
+    }
+
+    /// The layer's latency per inference, ns; 0 when the architecture does not model time.
+    pub fn latency_ns(&self) -> f64 {
+        self.latency_ns
     }
 
     /// The recorded actions.

@@ -7,7 +7,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::action::{ActionKind, PriceClass};
+use crate::action::{ActionKind, Place, PriceClass};
 use crate::error::PriceError;
 
 /// Where a price comes from.
@@ -108,6 +108,14 @@ pub trait EnergyModel: Send + Sync + fmt::Debug {
 
     /// The sources prices refer to (by index).
     fn sources(&self) -> Vec<PriceSource>;
+
+    /// The price of `action` at a named place. A model that knows a place's own numbers (a
+    /// hardware description's per-access energies, static power) answers for that place;
+    /// every other answers as [`EnergyModel::price`].
+    fn price_at(&self, place: Place, action: &ActionKind) -> Result<Price, PriceError> {
+        let _ = place;
+        self.price(action)
+    }
 }
 
 /// Wraps a model and multiplies the prices of chosen classes; used by sensitivity studies and
@@ -146,11 +154,23 @@ impl EnergyModel for ScaledModel<'_> {
 
     fn price(&self, action: &ActionKind) -> Result<Price, PriceError> {
         let mut p = self.inner.price(action)?;
-        p.pj *= self.all * self.per_class.get(&action.class()).copied().unwrap_or(1.0);
+        p.pj *= self.factor(action);
         Ok(p)
     }
 
     fn sources(&self) -> Vec<PriceSource> {
         self.inner.sources()
+    }
+
+    fn price_at(&self, place: Place, action: &ActionKind) -> Result<Price, PriceError> {
+        let mut p = self.inner.price_at(place, action)?;
+        p.pj *= self.factor(action);
+        Ok(p)
+    }
+}
+
+impl ScaledModel<'_> {
+    fn factor(&self, action: &ActionKind) -> f64 {
+        self.all * self.per_class.get(&action.class()).copied().unwrap_or(1.0)
     }
 }

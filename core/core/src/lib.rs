@@ -25,6 +25,7 @@ pub mod activity;
 pub mod energy;
 pub mod error;
 pub mod format;
+pub mod mapping;
 pub mod network;
 pub mod registry;
 pub mod report;
@@ -36,7 +37,7 @@ pub use inventory;
 
 pub use action::{
     Access, AccessKey, Action, ActionKind, Actions, Category, CompositeName, ComputeOp,
-    Interconnect, Memory, PriceClass,
+    Interconnect, Memory, NCATEGORIES, Place, PriceClass,
 };
 pub use activity::{LayerActivity, LayerRates, OperatingPoint};
 pub use energy::{Derivation, EnergyModel, Price, PriceSource, ScaledModel};
@@ -44,6 +45,7 @@ pub use error::{
     ActivityError, ArchError, ConfigError, Error, PriceError, RegistryError, WorkloadError,
 };
 pub use format::{Format, Neuron, QnnFormat, SnnFormat, capacity_matched_bits};
+pub use mapping::{LayerMapping, MapRequest, Mapped, Objective, map_network};
 pub use network::{
     InputCoding, Layer, LayerKind, MAX_COUNT, MAX_LAYERS, Network, NetworkBuilder, Shape, Source,
 };

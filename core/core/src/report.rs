@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::action::{AccessKey, Category, PriceClass};
 use crate::activity::Provenance;
 use crate::energy::PriceSource;
+use crate::mapping::LayerMapping;
 use crate::network::Network;
 use crate::settings::AnalysisSettings;
 use crate::traits::Assumption;
@@ -123,6 +124,87 @@ pub struct LayerComparison {
     pub snn_breakdown: ByCategory,
     /// Baseline energy by category, pJ.
     pub baseline_breakdown: ByCategory,
+    /// What the layer's time and static power cost, where it was mapped.
+    #[serde(flatten)]
+    pub mapped: LayerMapped,
+}
+
+/// A layer's latency, leakage, energy by level and mappings for both formats (empty for
+/// architectures that model neither time nor places).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct LayerMapped {
+    /// SNN latency per inference, µs (absent when the architecture does not model time).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub snn_latency_us: Option<f64>,
+    /// Baseline latency per inference, µs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baseline_latency_us: Option<f64>,
+    /// SNN static energy (static power × latency), pJ; included in `snn_pj`.
+    #[serde(default)]
+    pub snn_leakage_pj: f64,
+    /// Baseline static energy, pJ; included in `baseline_pj`.
+    #[serde(default)]
+    pub baseline_leakage_pj: f64,
+    /// SNN energy by level (storage levels, networks, compute, leakage), pJ.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub snn_by_level: ByLevel,
+    /// Baseline energy by level, pJ.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub baseline_by_level: ByLevel,
+    /// The SNN layer's mapping.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub snn_mapping: Option<LayerMapping>,
+    /// The baseline layer's mapping.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baseline_mapping: Option<LayerMapping>,
+}
+
+/// Energy at one place of the hardware, pJ.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LevelEnergy {
+    /// The level, network or unit (a hardware description's name; the price class for
+    /// architectures that name no places).
+    pub level: String,
+    /// Energy, pJ.
+    pub pj: f64,
+}
+
+/// Energy by place, outermost level first, as the architecture reported its places.
+pub type ByLevel = Vec<LevelEnergy>;
+
+/// The network-level figures of a comparison that come from time and places.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct NetworkMapped {
+    /// SNN latency per inference (the layers' latencies summed), µs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub snn_latency_us: Option<f64>,
+    /// Baseline latency per inference, µs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baseline_latency_us: Option<f64>,
+    /// snn_latency_us / baseline_latency_us.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latency_ratio: Option<f64>,
+    /// SNN energy × latency over baseline energy × latency.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub edp_ratio: Option<f64>,
+    /// SNN static energy, pJ (part of `snn_pj`).
+    #[serde(default)]
+    pub snn_leakage_pj: f64,
+    /// Baseline static energy, pJ (part of `baseline_pj`).
+    #[serde(default)]
+    pub baseline_leakage_pj: f64,
+    /// SNN energy by level, pJ.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub snn_by_level: ByLevel,
+    /// Baseline energy by level, pJ.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub baseline_by_level: ByLevel,
+    /// The SNN's dataflow in words: the family carrying the most energy, with its share.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub snn_dataflow: Option<String>,
+    /// The baseline's dataflow in words.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baseline_dataflow: Option<String>,
 }
 
 /// SNN against baseline at one operating point.
@@ -169,6 +251,9 @@ pub struct Comparison {
     pub snn_by_class: ByClass,
     /// Baseline energy by price class, pJ.
     pub baseline_by_class: ByClass,
+    /// Latency, leakage, energy by level and dataflows.
+    #[serde(flatten)]
+    pub mapped: NetworkMapped,
     /// Per layer.
     pub layers: Vec<LayerComparison>,
 }
@@ -411,6 +496,33 @@ pub struct BreakEven {
     pub level_breakeven: Option<f64>,
     /// The twin's mean non-zero fraction ρ at L̄*.
     pub level_nonzero: Option<f64>,
+    /// The break-even in energy × latency, and what the crossing rests on.
+    #[serde(flatten)]
+    pub mapped: BreakEvenMapped,
+}
+
+/// What a break-even rests on when the architecture maps: the crossing in energy × latency,
+/// the re-mapping rounds, and the two formats' mappings at the crossing.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct BreakEvenMapped {
+    /// Spike rate at which SNN and baseline energy × latency are equal (below it the SNN
+    /// wins in EDP); absent when the architecture does not model time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub edp_spike_rate: Option<f64>,
+    /// How the EDP search ended.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub edp_status: Option<BreakEvenStatus>,
+    /// Mappings made to find the crossing: 1 when the operating point's mappings gave it,
+    /// more when both formats were mapped again at the crossing's activity (at most 4).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub rounds: u32,
+    /// The figures at the crossing, with the mappings the crossing was found with.
+    #[serde(flatten)]
+    pub at_crossing: NetworkMapped,
+}
+
+fn is_zero(v: &u32) -> bool {
+    *v == 0
 }
 
 /// Energy against spike rate for one architecture, workload and T.
@@ -505,6 +617,16 @@ impl Report {
                 "fraction of baseline activations that are non-zero",
             ),
             ("ratio", "snn_pj / baseline_pj"),
+            ("snn_latency_us", "µs per inference"),
+            ("baseline_latency_us", "µs per inference"),
+            ("snn_leakage_pj", "pJ per inference"),
+            ("baseline_leakage_pj", "pJ per inference"),
+            ("latency_ratio", "snn_latency_us / baseline_latency_us"),
+            (
+                "edp_ratio",
+                "(snn_pj × snn_latency_us) / (baseline_pj × baseline_latency_us)",
+            ),
+            ("edp_spike_rate", "spikes per neuron per time step"),
             (
                 "mean_level",
                 "spikes per non-zero twin activation (mean level L̄, 1..T)",
@@ -617,7 +739,10 @@ impl Side {
 /// One varied input.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TornadoRow {
-    /// `price` or `parameter`.
+    /// `price` (a price class scaled, mappings held), `parameter` (a numeric parameter
+    /// scaled, the network mapped again), `choice` (another value of a structural choice:
+    /// dataflow, loop order, format; mapped again) or `activity` (the baseline's non-zero
+    /// fraction ρ scaled).
     pub kind: String,
     /// Price class (`sram`, `dram`, …) or parameter key.
     pub name: String,

@@ -476,7 +476,8 @@ pub struct SensitivitySettings {
     pub range: f64,
     /// Vary each price class.
     pub prices: bool,
-    /// Vary each numeric architecture parameter.
+    /// Vary each numeric architecture parameter by ±`range`, and each structural choice (an
+    /// enumerated or boolean parameter) over its other values.
     pub parameters: bool,
 }
 

@@ -12,8 +12,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::action::Actions;
 use crate::activity::{LayerActivity, OperatingPoint};
+use crate::energy::EnergyModel;
 use crate::error::{ActivityError, ArchError, ConfigError, WorkloadError};
 use crate::format::Format;
+use crate::mapping::{MapRequest, Mapped};
 use crate::network::Network;
 
 /// Produces the network to analyse.
@@ -47,6 +49,11 @@ impl Assumption {
 /// Counts the actions a layer performs on one piece of hardware (Timeloop's half of the
 /// split). Implementations must be pure functions of their inputs: the analysis calls them
 /// millions of times during sweeps and root finding.
+///
+/// The analysis maps a network once per format ([`Architecture::map`], through
+/// [`crate::map_network`]) and evaluates the mapping at every spike rate. An architecture that
+/// searches mappings implements `map`; one whose per-layer evaluation is its own mapping
+/// implements only `evaluate` and is wrapped in an adapter.
 pub trait Architecture: Send + Sync + fmt::Debug {
     /// Checks that the network can be mapped with this format (capacity, mesh size, bit
     /// widths) before any layer is evaluated; errors name the layer.
@@ -83,6 +90,20 @@ pub trait Architecture: Send + Sync + fmt::Debug {
     /// The parameters this architecture used, with reasons, for reports.
     fn assumptions(&self) -> Vec<Assumption> {
         Vec::new()
+    }
+
+    /// Maps the network in the request's format for its activity, priced by its energy model.
+    /// `None` (the default): the per-layer [`Architecture::evaluate`] is the mapping.
+    fn map(&self, request: &MapRequest<'_>) -> Result<Option<Box<dyn Mapped>>, ArchError> {
+        let _ = request;
+        Ok(None)
+    }
+
+    /// The prices this architecture is evaluated with, given the table a pipeline names: the
+    /// table itself (the default), or the table with the hardware's own stated numbers
+    /// (per-access energies, static power) answering for the places that state them.
+    fn priced_by<'a>(&'a self, table: &'a dyn EnergyModel) -> Box<dyn EnergyModel + 'a> {
+        Box::new(Forward(table))
     }
 }
 
@@ -252,5 +273,34 @@ pub trait Regularizer: Send + Sync + fmt::Debug {
     /// weights), one line; `None` when there is nothing to say.
     fn summary(&self) -> Option<String> {
         None
+    }
+}
+
+/// A price table passed through unchanged (what [`Architecture::priced_by`] gives by default).
+#[derive(Debug)]
+struct Forward<'a>(&'a dyn EnergyModel);
+
+impl EnergyModel for Forward<'_> {
+    fn name(&self) -> &str {
+        self.0.name()
+    }
+
+    fn price(
+        &self,
+        action: &crate::action::ActionKind,
+    ) -> Result<crate::energy::Price, crate::error::PriceError> {
+        self.0.price(action)
+    }
+
+    fn sources(&self) -> Vec<crate::energy::PriceSource> {
+        self.0.sources()
+    }
+
+    fn price_at(
+        &self,
+        place: crate::action::Place,
+        action: &crate::action::ActionKind,
+    ) -> Result<crate::energy::Price, crate::error::PriceError> {
+        self.0.price_at(place, action)
     }
 }

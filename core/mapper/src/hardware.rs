@@ -111,6 +111,85 @@ pub enum Capacity {
     Shared(Size),
     /// A partition per data space; a data space without a partition cannot be kept here.
     Partitioned(BTreeMap<DataSpace, Size>),
+    /// Banks, each shared by the data spaces it lists (a weight bank and an activation bank);
+    /// a data space in no bank cannot be kept here.
+    Banks(Vec<Bank>),
+}
+
+/// One bank of a level: its own array, possibly of another kind than the level's (a PE's
+/// weight registers beside its membrane SRAM).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Bank {
+    /// Name in reports (default: the level's); a bank of its own class or energy is worth
+    /// naming.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Data spaces sharing it.
+    pub holds: Vec<DataSpace>,
+    /// Its size.
+    pub size: Size,
+    /// What a price table prices it as (default: the level's class).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub class: Option<LevelClass>,
+    /// Energy per access (default: the level's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub energy: Option<AccessEnergy>,
+}
+
+impl Level {
+    /// The pools a level's capacity is checked against: (data spaces as a mask of
+    /// `DataSpace::bit`, bits); empty when unbounded.
+    pub fn pools(&self) -> Vec<(u8, Option<u128>)> {
+        match &self.capacity {
+            None => Vec::new(),
+            Some(Capacity::Shared(s)) => vec![(0x1f, s.bits(self.word_bits).ok())],
+            Some(Capacity::Partitioned(p)) => p
+                .iter()
+                .map(|(ds, s)| (ds.bit(), s.bits(self.word_bits).ok()))
+                .collect(),
+            Some(Capacity::Banks(b)) => b
+                .iter()
+                .map(|b| {
+                    (
+                        b.holds.iter().fold(0u8, |m, d| m | d.bit()),
+                        b.size.bits(self.word_bits).ok(),
+                    )
+                })
+                .collect(),
+        }
+    }
+
+    /// The bank that keeps `ds` here, if the level is banked.
+    pub fn bank_for(&self, ds: DataSpace) -> Option<&Bank> {
+        match &self.capacity {
+            Some(Capacity::Banks(b)) => b.iter().find(|b| b.holds.contains(&ds)),
+            _ => None,
+        }
+    }
+
+    /// What a price table prices accesses to `ds` here as.
+    pub fn class_for(&self, ds: DataSpace) -> LevelClass {
+        self.bank_for(ds)
+            .and_then(|b| b.class)
+            .unwrap_or(self.class)
+    }
+
+    /// The energy of accesses to `ds` here.
+    pub fn energy_for(&self, ds: DataSpace) -> &AccessEnergy {
+        self.bank_for(ds)
+            .and_then(|b| b.energy.as_ref())
+            .unwrap_or(&self.energy)
+    }
+
+    /// The capacity in bits of the pool that keeps `ds` here (the level's whole capacity
+    /// when shared; `None` when unbounded or when no pool keeps it).
+    pub fn capacity_for(&self, ds: DataSpace) -> Option<u128> {
+        self.pools()
+            .into_iter()
+            .find(|(m, _)| m & ds.bit() != 0)
+            .and_then(|(_, b)| b)
+    }
 }
 
 /// The keyword `"table"`: the price comes from the caller's price tables.
@@ -194,10 +273,29 @@ pub enum Topology {
     Systolic,
 }
 
+/// What a price table prices a network as.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum NetworkClass {
+    /// A dense (synchronous, graded-value) on-chip network or bus, priced per bit per hop.
+    #[default]
+    NocDense,
+    /// An event-driven packet network, priced per bit per hop.
+    NocEvent,
+    /// Point-to-point links between neighbouring units, priced per transfer of a value.
+    Link,
+}
+
 /// The network from a level to its children (the next level's instances or the compute units).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct Network {
+    /// What a price table prices it as (used when `hop_pj_per_bit = "table"`).
+    pub class: NetworkClass,
+    /// Data spaces whose transfers cost energy here (default: all). A stream whose trip is
+    /// paid elsewhere (outputs that leave as the next layer's inputs, paid on that layer's
+    /// network) is left out.
+    pub carries: Option<Vec<DataSpace>>,
     /// One read can be delivered to several children that need the same data.
     pub multicast: bool,
     /// Partial sums of children reducing over C, R, S are added in the network (adder tree or
@@ -214,9 +312,18 @@ pub struct Network {
     pub hops_per_extra_destination: f64,
 }
 
+impl Network {
+    /// Whether transfers of `ds` cost energy on this network.
+    pub fn carries(&self, ds: DataSpace) -> bool {
+        self.carries.as_ref().is_none_or(|c| c.contains(&ds))
+    }
+}
+
 impl Default for Network {
     fn default() -> Self {
         Network {
+            class: NetworkClass::NocDense,
+            carries: None,
             multicast: true,
             reduction: false,
             hop_pj_per_bit: HopPrice::default(),
@@ -243,19 +350,30 @@ pub enum SparseFormat {
         /// Bits of a run length.
         run_bits: u32,
     },
-    /// Coordinates: per non-zero its value, ⌈log2(tile elements)⌉ address bits and
-    /// `header_bits`.
+    /// Coordinates: per non-zero its value, ⌈log2(tile elements)⌉ address bits (or
+    /// `address_bits`) and `header_bits`.
     Coo {
         /// Extra bits per non-zero (e.g. a timestamp).
         #[serde(default)]
         header_bits: f64,
+        /// Fixed address bits per non-zero (default: ⌈log2(tile elements)⌉).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        address_bits: Option<u32>,
     },
     /// Address events: as coordinates; a spike is its address (no value bits).
     Aer {
         /// Packet header / timestamp bits per event.
         #[serde(default)]
         header_bits: f64,
+        /// Fixed address bits per event (a chip's packet format; default: ⌈log2(tile
+        /// elements)⌉).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        address_bits: Option<u32>,
     },
+    /// Non-zero values only, their positions known for free: an idealization (what an
+    /// accounting that charges only non-zero operands assumes), not a format a chip can
+    /// store. Spikes cost nothing to store or move in it.
+    Values,
 }
 
 impl SparseFormat {
@@ -267,6 +385,7 @@ impl SparseFormat {
             SparseFormat::Rle { .. } => "rle",
             SparseFormat::Coo { .. } => "coo",
             SparseFormat::Aer { .. } => "aer",
+            SparseFormat::Values => "values",
         }
     }
 
@@ -295,10 +414,43 @@ impl SparseFormat {
                     entries * *run_bits as f64,
                 )
             }
-            SparseFormat::Coo { header_bits } | SparseFormat::Aer { header_bits } => {
-                let addr = tile.max(1.0).log2().ceil().max(1.0);
+            SparseFormat::Coo {
+                header_bits,
+                address_bits,
+            }
+            | SparseFormat::Aer {
+                header_bits,
+                address_bits,
+            } => {
+                let addr = match address_bits {
+                    Some(a) => *a as f64,
+                    None => tile.max(1.0).log2().ceil().max(1.0),
+                };
                 (d * value, d * (addr + header_bits))
             }
+            SparseFormat::Values => (d * value, 0.0),
+        }
+    }
+
+    /// The same stream as messages, for networks priced per transfer: (messages per
+    /// element, bits per message) at density `d`. A dense or bitmap stream is one message per
+    /// element of its average bits; the others send one message per stored entry.
+    pub fn messages_per_element(&self, bits: f64, binary: bool, d: f64, tile: f64) -> (f64, f64) {
+        let (data, meta) = self.bits_per_element(bits, binary, d, tile);
+        let entries = match self {
+            SparseFormat::Dense | SparseFormat::Bitmap => 1.0,
+            SparseFormat::Rle { run_bits } => {
+                let z = (1.0 - d).clamp(0.0, 1.0);
+                let zs = z.powf(2f64.powi(*run_bits as i32));
+                let pad = if zs >= 1.0 { 0.0 } else { zs / (1.0 - zs) };
+                d * (1.0 + pad)
+            }
+            SparseFormat::Coo { .. } | SparseFormat::Aer { .. } | SparseFormat::Values => d,
+        };
+        if entries <= 0.0 {
+            (0.0, 0.0)
+        } else {
+            (entries, (data + meta) / entries)
         }
     }
 }
@@ -494,6 +646,65 @@ impl Hardware {
         }
     }
 
+    fn check_energy(
+        &self,
+        name: &str,
+        key: &str,
+        energy: &AccessEnergy,
+        word_bits: u32,
+    ) -> Result<(), MapperError> {
+        match energy {
+            AccessEnergy::Table(_) => {}
+            AccessEnergy::PerWord { read_pj, write_pj } => {
+                for (k, v) in [
+                    (format!("{key}.read_pj"), read_pj),
+                    (format!("{key}.write_pj"), write_pj),
+                ] {
+                    if !(v.is_finite() && *v >= 0.0) {
+                        return Err(self.err(name, &k, "must be a non-negative number"));
+                    }
+                }
+            }
+            AccessEnergy::Cacti {
+                fixed_pj,
+                per_bit_pj,
+                capacity_exponent,
+                reference_capacity,
+                write_factor,
+            } => {
+                for (k, v) in [
+                    (format!("{key}.fixed_pj"), fixed_pj),
+                    (format!("{key}.per_bit_pj"), per_bit_pj),
+                    (format!("{key}.write_factor"), write_factor),
+                ] {
+                    if !(v.is_finite() && *v >= 0.0) {
+                        return Err(self.err(name, &k, "must be a non-negative number"));
+                    }
+                }
+                if !capacity_exponent.is_finite() {
+                    return Err(self.err(
+                        name,
+                        &format!("{key}.capacity_exponent"),
+                        "must be finite",
+                    ));
+                }
+                if let Some(r) = reference_capacity {
+                    let b = r
+                        .bits(word_bits)
+                        .map_err(|m| self.err(name, &format!("{key}.reference_capacity"), m))?;
+                    if b == 0 {
+                        return Err(self.err(
+                            name,
+                            &format!("{key}.reference_capacity"),
+                            "must be positive",
+                        ));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Checks the description, naming the level and key of the first problem found.
     pub fn validate(&self) -> Result<(), MapperError> {
         if self.levels.is_empty() {
@@ -558,6 +769,46 @@ impl Hardware {
                         ));
                     }
                 }
+                Some(Capacity::Banks(banks)) => {
+                    if banks.is_empty() {
+                        return Err(self.err(name, "capacity", "no banks"));
+                    }
+                    let mut seen = 0u8;
+                    for (i, b) in banks.iter().enumerate() {
+                        let key = format!("capacity[{i}]");
+                        let bits = b
+                            .size
+                            .bits(l.word_bits)
+                            .map_err(|m| self.err(name, &format!("{key}.size"), m))?;
+                        if bits < l.word_bits as u128 {
+                            return Err(self.err(
+                                name,
+                                &format!("{key}.size"),
+                                format!(
+                                    "{bits} bits is smaller than one word of {} bits",
+                                    l.word_bits
+                                ),
+                            ));
+                        }
+                        if (b.class.is_some() || b.energy.is_some()) && b.name.is_none() {
+                            return Err(self.err(
+                                name,
+                                &format!("{key}.name"),
+                                "a bank of its own class or energy needs a name: reports and prices find it by it",
+                            ));
+                        }
+                        for ds in &b.holds {
+                            if seen & ds.bit() != 0 {
+                                return Err(self.err(
+                                    name,
+                                    &format!("{key}.holds"),
+                                    format!("{ds} is in two banks"),
+                                ));
+                            }
+                            seen |= ds.bit();
+                        }
+                    }
+                }
                 Some(Capacity::Partitioned(parts)) => {
                     if parts.is_empty() {
                         return Err(self.err(name, "capacity", "no partitions"));
@@ -579,45 +830,11 @@ impl Hardware {
                     }
                 }
             }
-            match &l.energy {
-                AccessEnergy::Table(_) => {}
-                AccessEnergy::PerWord { read_pj, write_pj } => {
-                    for (k, v) in [("energy.read_pj", read_pj), ("energy.write_pj", write_pj)] {
-                        if !(v.is_finite() && *v >= 0.0) {
-                            return Err(self.err(name, k, "must be a non-negative number"));
-                        }
-                    }
-                }
-                AccessEnergy::Cacti {
-                    fixed_pj,
-                    per_bit_pj,
-                    capacity_exponent,
-                    reference_capacity,
-                    write_factor,
-                } => {
-                    for (k, v) in [
-                        ("energy.fixed_pj", fixed_pj),
-                        ("energy.per_bit_pj", per_bit_pj),
-                        ("energy.write_factor", write_factor),
-                    ] {
-                        if !(v.is_finite() && *v >= 0.0) {
-                            return Err(self.err(name, k, "must be a non-negative number"));
-                        }
-                    }
-                    if !capacity_exponent.is_finite() {
-                        return Err(self.err(name, "energy.capacity_exponent", "must be finite"));
-                    }
-                    if let Some(r) = reference_capacity {
-                        let b = r
-                            .bits(l.word_bits)
-                            .map_err(|m| self.err(name, "energy.reference_capacity", m))?;
-                        if b == 0 {
-                            return Err(self.err(
-                                name,
-                                "energy.reference_capacity",
-                                "must be positive",
-                            ));
-                        }
+            self.check_energy(name, "energy", &l.energy, l.word_bits)?;
+            if let Some(Capacity::Banks(banks)) = &l.capacity {
+                for (i, b) in banks.iter().enumerate() {
+                    if let Some(e) = &b.energy {
+                        self.check_energy(name, &format!("capacity[{i}].energy"), e, l.word_bits)?;
                     }
                 }
             }
@@ -655,6 +872,26 @@ impl Hardware {
                     && (*run_bits == 0 || *run_bits > 32)
                 {
                     return Err(self.err(name, "formats.run_bits", "must be in 1..=32"));
+                }
+                if let SparseFormat::Coo {
+                    header_bits,
+                    address_bits,
+                }
+                | SparseFormat::Aer {
+                    header_bits,
+                    address_bits,
+                } = f
+                {
+                    if !(header_bits.is_finite() && *header_bits >= 0.0) {
+                        return Err(self.err(
+                            name,
+                            "formats.header_bits",
+                            "must be a non-negative number",
+                        ));
+                    }
+                    if matches!(address_bits, Some(a) if *a == 0 || *a > 64) {
+                        return Err(self.err(name, "formats.address_bits", "must be in 1..=64"));
+                    }
                 }
             }
         }
@@ -757,11 +994,13 @@ impl Hardware {
         Ok(())
     }
 
-    /// True if `level` may keep `ds` (listed in holds and, when partitioned, with a partition).
+    /// True if `level` may keep `ds` (listed in holds and, when partitioned or banked, with a
+    /// partition or bank).
     pub fn may_hold(&self, level: &Level, ds: DataSpace) -> bool {
         level.holds.contains(&ds)
             && match &level.capacity {
                 Some(Capacity::Partitioned(p)) => p.contains_key(&ds),
+                Some(Capacity::Banks(b)) => b.iter().any(|b| b.holds.contains(&ds)),
                 _ => true,
             }
     }

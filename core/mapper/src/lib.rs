@@ -187,8 +187,9 @@ use std::sync::Mutex;
 
 pub use error::MapperError;
 pub use hardware::{
-    AccessEnergy, Bypass, Capacity, Compute, ComputeEnergy, Hardware, HopPrice, Level, LevelClass,
-    Network, SHIPPED, Size, Source, SparseFormat, TableKeyword, Topology, ZeroHandling,
+    AccessEnergy, Bank, Bypass, Capacity, Compute, ComputeEnergy, Hardware, HopPrice, Level,
+    LevelClass, Network, NetworkClass, SHIPPED, Size, Source, SparseFormat, TableKeyword, Topology,
+    ZeroHandling,
 };
 pub use mapping::{
     Axis, Constraints, LevelConstraint, LevelMapping, Loop, MAX_LEVELS, Mapping, SpatialLoop,

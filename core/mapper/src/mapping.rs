@@ -358,6 +358,9 @@ pub struct LevelConstraint {
     /// Loop order, innermost first as in Timeloop (e.g. "QRS"); may be partial: the listed
     /// dimensions are innermost in that order, the rest is free.
     pub permutation: Option<String>,
+    /// Dimensions that are the outermost loops of this level, outermost first (e.g. "T":
+    /// time-step-major at this level); the rest is free.
+    pub outermost: Option<String>,
     /// Dimensions allowed on the X axis of the spatial fan-out below this level (absent: any).
     pub spatial_x: Option<Vec<Dim>>,
     /// Dimensions allowed on the Y axis (absent: any).
@@ -408,6 +411,7 @@ impl Constraints {
                     level: lm.level.clone(),
                     temporal_factors,
                     permutation: Some(permutation),
+                    outermost: None,
                     spatial_x: Some(sxf.keys().copied().collect()),
                     spatial_y: Some(syf.keys().copied().collect()),
                     spatial_x_factors: sxf,

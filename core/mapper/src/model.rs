@@ -5,7 +5,7 @@
 use serde::Serialize;
 
 use crate::error::MapperError;
-use crate::hardware::{Capacity, Hardware, SparseFormat, Topology, ZeroHandling};
+use crate::hardware::{Hardware, SparseFormat, Topology, ZeroHandling};
 use crate::mapping::{Compact, MAX_LEVELS};
 use crate::price::{AccessOp, ComputeOp, Pricing};
 use crate::problem::{DataSpace, Densities, Dim, Kind, NDIMS, NSPACES, Neuron, Problem};
@@ -154,6 +154,7 @@ pub(crate) enum Illegal {
     BelowFinal(usize, usize),
     SpatialT(usize),
     Capacity(usize, usize, u128, u128),
+    Unbacked(usize, usize),
 }
 
 /// Per-level price table for one problem (bits are fixed per problem).
@@ -164,18 +165,24 @@ pub(crate) struct Prices {
     stream_acc: Vec<[[f64; 2]; NSPACES]>,
     scatter_pj: Vec<[[f64; 2]; NSPACES]>,
     scatter_acc: Vec<[[f64; 2]; NSPACES]>,
-    /// pJ per bit of a full-word streaming access, [level][read/write].
-    bit_pj: Vec<[f64; 2]>,
-    /// pJ per bit per hop of each level's network.
-    hop_pj: Vec<f64>,
+    /// pJ per bit of a full-word streaming access, [level][space][read/write].
+    bit_pj: Vec<[[f64; 2]; NSPACES]>,
+    /// pJ per element per hop of each level's network, per data space at its bits (0 for data
+    /// spaces the network does not carry).
+    hop_pj: Vec<[f64; NSPACES]>,
+    /// pJ per hop of one message of 1..=64 bits, [level][bits − 1]: compressed streams move
+    /// one message per stored entry, and a network priced per transfer charges per message.
+    hop_msg_pj: Vec<Vec<f64>>,
     /// Priced operations.
     ops: Vec<(ComputeOp, f64)>,
 }
 
 impl Prices {
-    /// pJ of one full-word read (`rw` = 0) or write (1) at level `l` of `word_bits` bits.
+    /// pJ of one full-word read (`rw` = 0) or write (1) at level `l` of `word_bits` bits. A
+    /// banked level prices each data space at its bank; the exports state one price per
+    /// level, so the dearest bank's stands for the level.
     pub(crate) fn word_pj(&self, l: usize, rw: usize, word_bits: u32) -> f64 {
-        self.bit_pj[l][rw] * word_bits as f64
+        self.bit_pj[l].iter().map(|s| s[rw]).fold(0.0, f64::max) * word_bits as f64
     }
 
     pub(crate) fn op(&self, op: ComputeOp) -> f64 {
@@ -196,8 +203,8 @@ pub(crate) struct Ctx<'a> {
     pub dims: [u64; NDIMS],
     bits: [f64; NSPACES],
     binary: [bool; NSPACES],
-    cap_shared: Vec<Option<u128>>,
-    cap_part: Vec<[Option<u128>; NSPACES]>,
+    /// Per level, the pools its capacity is checked against: (data-space mask, bits).
+    pools: Vec<Vec<(u8, u128)>>,
     word: Vec<f64>,
     pub prices: Prices,
     unicast: Vec<f64>,
@@ -208,6 +215,8 @@ pub(crate) struct Ctx<'a> {
     pub may_hold: Vec<u8>,
     zero: ZeroHandling,
     nspa: f64,
+    /// Data spaces whose backing copy costs nothing (mask).
+    free: u8,
 }
 
 fn window(pe: f64, re: f64, stride: f64, dilation: f64) -> f64 {
@@ -230,18 +239,21 @@ impl<'a> Ctx<'a> {
             let mut sa = [[0.0; 2]; NSPACES];
             let mut xp = [[0.0; 2]; NSPACES];
             let mut xa = [[0.0; 2]; NSPACES];
+            let mut bp = [[0.0; 2]; NSPACES];
             for ds in DataSpace::ALL {
                 let b = problem.bits(ds).max(1);
                 for (i, op) in [AccessOp::Read, AccessOp::Write].into_iter().enumerate() {
                     if b <= wb {
                         let pack = wb / b;
-                        sp[ds.index()][i] = pricing.access_pj(lvl, op, pack * b)? / pack as f64;
+                        sp[ds.index()][i] = pricing.access_pj(lvl, ds, op, pack * b)? / pack as f64;
                         sa[ds.index()][i] = 1.0 / pack as f64;
-                        xp[ds.index()][i] = pricing.access_pj(lvl, op, b)?;
+                        xp[ds.index()][i] = pricing.access_pj(lvl, ds, op, b)?;
                         xa[ds.index()][i] = 1.0;
+                        bp[ds.index()][i] = pricing.access_pj(lvl, ds, op, wb)? / wb as f64;
                     } else {
                         let n = b.div_ceil(wb) as f64;
-                        let e = pricing.access_pj(lvl, op, wb)? * n;
+                        let e = pricing.access_pj(lvl, ds, op, wb)? * n;
+                        bp[ds.index()][i] = e / n / wb as f64;
                         sp[ds.index()][i] = e;
                         sa[ds.index()][i] = n;
                         xp[ds.index()][i] = e;
@@ -253,11 +265,19 @@ impl<'a> Ctx<'a> {
             prices.stream_acc.push(sa);
             prices.scatter_pj.push(xp);
             prices.scatter_acc.push(xa);
-            prices.bit_pj.push([
-                pricing.access_pj(lvl, AccessOp::Read, wb)? / wb as f64,
-                pricing.access_pj(lvl, AccessOp::Write, wb)? / wb as f64,
-            ]);
-            prices.hop_pj.push(pricing.hop_pj(lvl, 1)?);
+            prices.bit_pj.push(bp);
+            let mut hp = [0.0; NSPACES];
+            for ds in DataSpace::ALL {
+                if lvl.network.carries(ds) {
+                    hp[ds.index()] = pricing.hop_pj(lvl, problem.bits(ds).max(1))?;
+                }
+            }
+            prices.hop_pj.push(hp);
+            let mut msg = Vec::with_capacity(64);
+            for b in 1..=64 {
+                msg.push(pricing.hop_pj(lvl, b)?);
+            }
+            prices.hop_msg_pj.push(msg);
         }
         for op in Self::op_kinds(problem, hw) {
             prices.ops.push((op, pricing.compute_pj(&hw.compute, op)?));
@@ -288,28 +308,19 @@ impl<'a> Ctx<'a> {
             binary[ds.index()] = problem.is_binary(ds);
         }
         let spaces = problem.spaces().fold(0u8, |m, d| m | d.bit());
-        let mut cap_shared = Vec::new();
-        let mut cap_part = Vec::new();
+        let mut pools = Vec::new();
         let mut word = Vec::new();
         let mut may_hold = Vec::new();
         let mut unicast = Vec::new();
         let mut leak_mw = 0.0;
         for (l, lvl) in hw.levels.iter().enumerate() {
-            let wb = lvl.word_bits;
-            word.push(wb as f64);
-            let mut part = [None; NSPACES];
-            let mut shared = None;
-            match &lvl.capacity {
-                None => {}
-                Some(Capacity::Shared(s)) => shared = s.bits(wb).ok(),
-                Some(Capacity::Partitioned(p)) => {
-                    for (ds, s) in p {
-                        part[ds.index()] = s.bits(wb).ok();
-                    }
-                }
-            }
-            cap_shared.push(shared);
-            cap_part.push(part);
+            word.push(lvl.word_bits as f64);
+            pools.push(
+                lvl.pools()
+                    .into_iter()
+                    .filter_map(|(m, b)| b.map(|b| (m, b)))
+                    .collect::<Vec<_>>(),
+            );
             let mut mh = 0u8;
             for ds in problem.spaces() {
                 if hw.may_hold(lvl, ds) {
@@ -336,8 +347,7 @@ impl<'a> Ctx<'a> {
             dims: problem.dims(),
             bits,
             binary,
-            cap_shared,
-            cap_part,
+            pools,
             word,
             prices,
             unicast,
@@ -347,6 +357,7 @@ impl<'a> Ctx<'a> {
             may_hold,
             zero: hw.compute.zero_handling,
             nspa: problem.neuron_steps_per_accum as f64,
+            free: problem.free_backing.iter().fold(0u8, |m, d| m | d.bit()),
         })
     }
 
@@ -588,6 +599,23 @@ impl<'a> Ctx<'a> {
                 return Err(Illegal::NoKeeper(ds));
             }
         }
+        // A data space whose outermost keeper is not the outermost level must be whole there:
+        // a relevant loop above it would need a tile from (or a drain to) a level that does
+        // not keep it. Partial sums are produced, not fetched, and escape this rule.
+        for ds in [W_, I_, M_, O_] {
+            if clen[ds] == 0 {
+                continue;
+            }
+            let top = chains[ds][0];
+            for l in 0..top {
+                for d in 0..NDIMS {
+                    let projected_out = ds == M_ && matches!(d, C | R | S);
+                    if m.tf[l][d] > 1 && Self::relevant(ds, d) && !projected_out {
+                        return Err(Illegal::Unbacked(ds, l));
+                    }
+                }
+            }
+        }
         // The finalizing level: the innermost accum keeper whose sums are complete when they
         // leave it.
         let mut fin = None;
@@ -624,7 +652,6 @@ impl<'a> Ctx<'a> {
         // Tiles and capacities.
         for l in 0..l_n {
             let mut tb = [0.0; NSPACES];
-            let mut total: u128 = 0;
             for ds in 0..NSPACES {
                 let kept = match ds {
                     A_ => keep(l, ds) && l >= fin,
@@ -654,21 +681,19 @@ impl<'a> Ctx<'a> {
                     words * w
                 };
                 tb[ds] = bits;
-                let bits_u = bits as u128;
-                if let Some(cap) = self.cap_part[l][ds]
-                    && bits_u > cap
-                {
-                    return Err(Illegal::Capacity(l, ds, bits_u, cap));
-                }
-                total += bits_u;
             }
-            if let Some(cap) = self.cap_shared[l]
-                && total > cap
-            {
-                let worst = (0..NSPACES)
-                    .max_by(|a, b| tb[*a].total_cmp(&tb[*b]))
-                    .unwrap_or(0);
-                return Err(Illegal::Capacity(l, worst, total, cap));
+            for &(mask, cap) in &self.pools[l] {
+                let total: u128 = (0..NSPACES)
+                    .filter(|ds| mask & (1 << ds) != 0)
+                    .map(|ds| tb[ds] as u128)
+                    .sum();
+                if total > cap {
+                    let worst = (0..NSPACES)
+                        .filter(|ds| mask & (1 << ds) != 0)
+                        .max_by(|a, b| tb[*a].total_cmp(&tb[*b]))
+                        .unwrap_or(0);
+                    return Err(Illegal::Capacity(l, worst, total, cap));
+                }
             }
             out.tile_bits.push(tb);
         }
@@ -696,7 +721,9 @@ impl<'a> Ctx<'a> {
                     }
                 }
                 let reads = self.refills(m, &ext, ds, c, &mext, sliding, Some(p)) * mcount;
-                self.push_move(out, ds, p, c, reads, fills, Scale::One);
+                // A backing copy that costs nothing is not read; the transfers still happen.
+                let free = p == chains[ds][0] && self.free & (1 << ds) != 0;
+                self.push_move(out, ds, p, c, reads, fills, Scale::One, free);
             }
             let inner = ch[ch.len() - 1];
             let mut mext = [1.0; NDIMS];
@@ -1061,16 +1088,18 @@ impl<'a> Ctx<'a> {
                 false,
                 Purpose::Drain,
             );
-            self.push_acc(
-                out,
-                p,
-                O_,
-                Action::Update,
-                d_out,
-                Scale::One,
-                false,
-                Purpose::Drain,
-            );
+            if !(p == och[0] && self.free & (1 << O_) != 0) {
+                self.push_acc(
+                    out,
+                    p,
+                    O_,
+                    Action::Update,
+                    d_out,
+                    Scale::One,
+                    false,
+                    Purpose::Drain,
+                );
+            }
             for j in p..c {
                 out.transfers.push(TransferCount {
                     network: j,
@@ -1123,8 +1152,11 @@ impl<'a> Ctx<'a> {
         reads: f64,
         fills: f64,
         scale: Scale,
+        parent_free: bool,
     ) {
-        self.push_acc(out, p, ds, Action::Read, reads, scale, false, Purpose::Fill);
+        if !parent_free {
+            self.push_acc(out, p, ds, Action::Read, reads, scale, false, Purpose::Fill);
+        }
         self.push_acc(out, c, ds, Action::Fill, fills, scale, false, Purpose::Fill);
         for j in p..c {
             let last = j == c - 1;
@@ -1177,7 +1209,7 @@ impl<'a> Ctx<'a> {
                 let d = if ds == I_ { dens.input } else { dens.output };
                 let tile = counts.tile_bits[l][ds] / self.bits[ds].max(1.0);
                 let (data, meta) = self.elem_bits(ds, f, d, tile);
-                let pj = self.prices.bit_pj[l][rw];
+                let pj = self.prices.bit_pj[l][ds][rw];
                 return (
                     n * data * pj,
                     n * meta * pj,
@@ -1200,7 +1232,9 @@ impl<'a> Ctx<'a> {
         }
     }
 
-    fn transfer_bits(
+    /// Energy of one transfer count: per element at its bits, or per bit of the format's
+    /// average data and metadata when the data is stored compressed at its source.
+    fn transfer_pj(
         &self,
         m: &Compact,
         counts: &Counts,
@@ -1208,15 +1242,44 @@ impl<'a> Ctx<'a> {
         dens: &Densities,
     ) -> f64 {
         let ds = t.data_space.index();
+        if self.prices.hop_pj[t.network][ds] == 0.0 {
+            return 0.0;
+        }
+        let n = t.sends * self.density(t.scale, dens) * t.hops;
         match t.format_level {
-            Some(l) if ds == I_ || ds == O_ => {
+            Some(l) if (ds == I_ || ds == O_) && self.format(m, l, ds).is_compressed() => {
                 let f = self.format(m, l, ds);
                 let d = if ds == I_ { dens.input } else { dens.output };
                 let tile = counts.tile_bits[l][ds] / self.bits[ds].max(1.0);
-                let (a, b) = self.elem_bits(ds, f, d, tile);
-                a + b
+                let (entries, bits) =
+                    f.messages_per_element(self.bits[ds], self.binary[ds], d, tile);
+                n * entries * self.message_pj(t.network, bits)
             }
-            _ => self.bits[ds],
+            _ => n * self.prices.hop_pj[t.network][ds],
+        }
+    }
+
+    /// pJ per hop of a message of `bits` (possibly fractional) bits: exact for prices linear in
+    /// the bits; per whole message (rounded up) for prices per transfer.
+    fn message_pj(&self, network: usize, bits: f64) -> f64 {
+        let table = &self.prices.hop_msg_pj[network];
+        if bits <= 0.0 || table.is_empty() {
+            return 0.0;
+        }
+        let one = table[0];
+        let whole = bits.ceil() as usize;
+        let at = |b: usize| {
+            if b <= table.len() {
+                table[b - 1]
+            } else {
+                table[table.len() - 1] * b as f64 / table.len() as f64
+            }
+        };
+        let p = at(whole);
+        if (p - one * whole as f64).abs() <= 1e-9 * p.abs().max(1e-30) {
+            one * bits
+        } else {
+            p
         }
     }
 
@@ -1235,12 +1298,7 @@ impl<'a> Ctx<'a> {
             }
         }
         for t in &counts.transfers {
-            let bits = self.transfer_bits(m, counts, t, dens);
-            energy += t.sends
-                * self.density(t.scale, dens)
-                * bits
-                * t.hops
-                * self.prices.hop_pj[t.network];
+            energy += self.transfer_pj(m, counts, t, dens);
         }
         for o in &counts.ops {
             energy += o.count * self.density(o.scale, dens) * self.prices.op(o.op);
@@ -1329,12 +1387,7 @@ impl<'a> Ctx<'a> {
             rep.total_pj += e + meta;
         }
         for t in &counts.transfers {
-            let bits = self.transfer_bits(m, counts, t, dens);
-            let e = t.sends
-                * self.density(t.scale, dens)
-                * bits
-                * t.hops
-                * self.prices.hop_pj[t.network];
+            let e = self.transfer_pj(m, counts, t, dens);
             levels[t.network].network_pj += e;
             levels[t.network].total_pj += e;
         }
@@ -1429,6 +1482,13 @@ impl<'a> Ctx<'a> {
                 data_space: Some("membrane".into()),
                 key: "spatial".into(),
                 message: "T is unrolled across instances above the level that keeps membranes: a neuron's steps are sequential".into(),
+            },
+            Illegal::Unbacked(ds, l) => MapperError::Mapping {
+                problem,
+                level: lname(l),
+                data_space: Some(DataSpace::ALL[ds].name().into()),
+                key: "keep".into(),
+                message: "a loop over a dimension of this data space lies at this level, above every level that keeps it: its tiles would come from (or go to) nowhere".into(),
             },
             Illegal::Capacity(l, ds, need, have) => MapperError::Capacity {
                 problem,

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::MapperError;
 use crate::hardware::{AccessEnergy, Capacity, Compute, ComputeEnergy, HopPrice, Level};
+use crate::problem::DataSpace;
 
 /// A storage access direction.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
@@ -50,8 +51,15 @@ pub enum ComputeOp {
 
 /// Prices for the mapper. `bits` is what one access or transfer actually moves.
 pub trait Pricing {
-    /// pJ of one access to `level` moving `bits` bits (at most one word).
-    fn access_pj(&self, level: &Level, op: AccessOp, bits: u32) -> Result<f64, MapperError>;
+    /// pJ of one access to `level` moving `bits` bits (at most one word) of data space `ds`
+    /// (which says which bank or partition of the level is accessed).
+    fn access_pj(
+        &self,
+        level: &Level,
+        ds: DataSpace,
+        op: AccessOp,
+        bits: u32,
+    ) -> Result<f64, MapperError>;
     /// pJ of one operation on the compute units.
     fn compute_pj(&self, compute: &Compute, op: ComputeOp) -> Result<f64, MapperError>;
     /// pJ of moving `bits` bits one hop on the network below `level`.
@@ -71,22 +79,26 @@ fn table_error(level: &str, what: &str) -> MapperError {
     }
 }
 
-/// Capacity of a level in bits (the sum of partitions), if bounded.
+/// Capacity of a level in bits (the sum of partitions or banks), if bounded.
 pub fn capacity_bits(level: &Level) -> Option<u128> {
     match &level.capacity {
         None => None,
         Some(Capacity::Shared(s)) => s.bits(level.word_bits).ok(),
-        Some(Capacity::Partitioned(p)) => Some(
-            p.values()
-                .filter_map(|s| s.bits(level.word_bits).ok())
-                .sum(),
-        ),
+        Some(Capacity::Partitioned(_)) | Some(Capacity::Banks(_)) => {
+            Some(level.pools().iter().filter_map(|(_, b)| *b).sum())
+        }
     }
 }
 
 impl Pricing for OwnPrices {
-    fn access_pj(&self, level: &Level, op: AccessOp, bits: u32) -> Result<f64, MapperError> {
-        match &level.energy {
+    fn access_pj(
+        &self,
+        level: &Level,
+        ds: DataSpace,
+        op: AccessOp,
+        bits: u32,
+    ) -> Result<f64, MapperError> {
+        match level.energy_for(ds) {
             AccessEnergy::Table(_) => Err(table_error(&level.name, "energy")),
             AccessEnergy::PerWord { read_pj, write_pj } => Ok(match op {
                 AccessOp::Read => *read_pj,
@@ -99,7 +111,12 @@ impl Pricing for OwnPrices {
                 reference_capacity,
                 write_factor,
             } => {
-                let cap = capacity_bits(level).unwrap_or(0) as f64;
+                // A bank is its own array: its size sets the fixed part.
+                let cap = match &level.capacity {
+                    Some(Capacity::Banks(_)) => level.capacity_for(ds),
+                    _ => capacity_bits(level),
+                }
+                .unwrap_or(0) as f64;
                 let reference = reference_capacity
                     .as_ref()
                     .and_then(|r| r.bits(level.word_bits).ok())

@@ -238,6 +238,12 @@ pub struct Problem {
     /// Exact number of valid (non-padding) multiply-accumulates or synaptic-event slots, if
     /// the caller wants it carried beside the loop-nest count.
     pub valid_ops: Option<f64>,
+    /// Data spaces (inputs, outputs) whose copy at their outermost keeper costs nothing to
+    /// read or write: activations the previous layer leaves in an on-chip buffer for this
+    /// one, and outputs this layer leaves there for the next. The fills below that copy and
+    /// the transfers still cost.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub free_backing: Vec<DataSpace>,
 }
 
 impl Default for Problem {
@@ -266,6 +272,7 @@ impl Default for Problem {
             neuron_steps_per_accum: 1,
             neuron: Neuron::If,
             valid_ops: None,
+            free_backing: Vec::new(),
         }
     }
 }

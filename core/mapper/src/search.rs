@@ -89,6 +89,8 @@ impl Default for SearchOptions {
 struct Resolved {
     tf: [[Option<u32>; NDIMS]; MAX_LEVELS],
     prefix: Vec<Vec<u8>>,
+    /// Dimensions that must be outermost at a level, outermost first.
+    outer: Vec<Vec<u8>>,
     allow_x: [u16; MAX_LEVELS],
     allow_y: [u16; MAX_LEVELS],
     sx: [[Option<u32>; NDIMS]; MAX_LEVELS],
@@ -112,6 +114,7 @@ fn resolve(ctx: &Ctx, cons: &Constraints) -> Result<Resolved, MapperError> {
     let mut r = Resolved {
         tf: [[None; NDIMS]; MAX_LEVELS],
         prefix: vec![Vec::new(); ctx.nlev],
+        outer: vec![Vec::new(); ctx.nlev],
         allow_x: [all; MAX_LEVELS],
         allow_y: [all; MAX_LEVELS],
         sx: [[None; NDIMS]; MAX_LEVELS],
@@ -148,6 +151,21 @@ fn resolve(ctx: &Ctx, cons: &Constraints) -> Result<Resolved, MapperError> {
                     )
                 })?;
                 r.prefix[l].push(d.index() as u8);
+            }
+        }
+        if let Some(p) = &lc.outermost {
+            for ch in p.chars() {
+                let d = Dim::from_letter(ch).ok_or_else(|| {
+                    err(&lc.level, "outermost", format!("`{ch}` is not a dimension"))
+                })?;
+                if r.prefix[l].contains(&(d.index() as u8)) {
+                    return Err(err(
+                        &lc.level,
+                        "outermost",
+                        format!("{d} is also in `permutation`"),
+                    ));
+                }
+                r.outer[l].push(d.index() as u8);
             }
         }
         let mask =
@@ -291,24 +309,35 @@ fn signature(inner_first: &[u8], kind: Kind) -> u64 {
 }
 
 /// The distinct orders (by signature) of the dimensions in `mask`, outermost first, that
-/// start (innermost) with `prefix`.
-fn orders(mask: u16, prefix: &[u8], kind: Kind) -> Vec<[u8; NDIMS]> {
+/// start (innermost) with `prefix` and end (outermost) with `outer` (outermost first).
+fn orders(mask: u16, prefix: &[u8], outer: &[u8], kind: Kind) -> Vec<[u8; NDIMS]> {
     let dims: Vec<u8> = (0..NDIMS as u8).filter(|d| mask & (1 << d) != 0).collect();
     let pre: Vec<u8> = prefix
         .iter()
         .copied()
         .filter(|d| mask & (1 << d) != 0)
         .collect();
-    let rest: Vec<u8> = dims.iter().copied().filter(|d| !pre.contains(d)).collect();
+    let out: Vec<u8> = outer
+        .iter()
+        .copied()
+        .filter(|d| mask & (1 << d) != 0)
+        .collect();
+    let rest: Vec<u8> = dims
+        .iter()
+        .copied()
+        .filter(|d| !pre.contains(d) && !out.contains(d))
+        .collect();
     // Only the innermost four positions can change a signature (see the crate docs).
     let depth = rest.len().min(4);
     let mut seen: BTreeMap<u64, [u8; NDIMS]> = BTreeMap::new();
     let mut stack: Vec<u8> = Vec::new();
+    #[allow(clippy::too_many_arguments)]
     fn rec(
         rest: &[u8],
         depth: usize,
         stack: &mut Vec<u8>,
         pre: &[u8],
+        out: &[u8],
         kind: Kind,
         seen: &mut BTreeMap<u64, [u8; NDIMS]>,
     ) {
@@ -320,6 +349,7 @@ fn orders(mask: u16, prefix: &[u8], kind: Kind) -> Vec<[u8; NDIMS]> {
                     inner_first.push(*d);
                 }
             }
+            inner_first.extend(out.iter().rev());
             let sig = signature(&inner_first, kind);
             seen.entry(sig).or_insert_with(|| {
                 let mut full: Vec<u8> = inner_first.iter().rev().copied().collect();
@@ -337,12 +367,12 @@ fn orders(mask: u16, prefix: &[u8], kind: Kind) -> Vec<[u8; NDIMS]> {
         for &d in rest {
             if !stack.contains(&d) {
                 stack.push(d);
-                rec(rest, depth, stack, pre, kind, seen);
+                rec(rest, depth, stack, pre, out, kind, seen);
                 stack.pop();
             }
         }
     }
-    rec(&rest, depth, &mut stack, &pre, kind, &mut seen);
+    rec(&rest, depth, &mut stack, &pre, &out, kind, &mut seen);
     seen.into_values().collect()
 }
 
@@ -360,6 +390,9 @@ struct Search<'c, 'a> {
     order_cache: HashMap<(u16, usize), Vec<[u8; NDIMS]>>,
     best: Option<(f64, Compact)>,
     last_error: Option<Illegal>,
+    /// Per level, an order honouring its constraint's prefix and outermost loops (computed
+    /// once: generating orders is the search's most expensive step).
+    start_order: Vec<Option<[u8; NDIMS]>>,
 }
 
 const INF: f64 = f64::INFINITY;
@@ -423,9 +456,10 @@ impl<'c, 'a> Search<'c, 'a> {
     fn level_orders(&mut self, mask: u16, l: usize) -> Vec<[u8; NDIMS]> {
         let kind = self.ctx.problem.kind;
         let prefix = self.res.prefix[l].clone();
+        let outer = self.res.outer[l].clone();
         self.order_cache
             .entry((mask, l))
-            .or_insert_with(|| orders(mask, &prefix, kind))
+            .or_insert_with(|| orders(mask, &prefix, &outer, kind))
             .clone()
     }
 
@@ -440,7 +474,10 @@ impl<'c, 'a> Search<'c, 'a> {
         let mut improved = false;
         for l in 0..self.ctx.nlev {
             let mask = Self::mask(m, l);
-            if mask.count_ones() < 2 && self.res.prefix[l].is_empty() {
+            if mask.count_ones() < 2
+                && self.res.prefix[l].is_empty()
+                && self.res.outer[l].is_empty()
+            {
                 continue;
             }
             for o in self.level_orders(mask, l) {
@@ -589,12 +626,9 @@ impl<'c, 'a> Search<'c, 'a> {
             m.sy[l] = spatial[l].1;
             m.fin[l] = self.res.fin[l].unwrap_or(0);
             m.fout[l] = self.res.fout[l].unwrap_or(0);
-            let mask = (1u16 << NDIMS) - 1;
-            // Start from an order that honours the constraint's prefix.
-            if !self.res.prefix[l].is_empty()
-                && let Some(o) = orders(mask, &self.res.prefix[l], self.ctx.problem.kind).first()
-            {
-                m.order[l] = *o;
+            // Start from an order that honours the constraint's prefix and outermost loops.
+            if let Some(o) = self.start_order[l] {
+                m.order[l] = o;
             }
         }
         for d in 0..NDIMS {
@@ -817,6 +851,31 @@ impl<'c, 'a> Search<'c, 'a> {
             }
             combos = next;
         }
+        if !exhaustive {
+            // An unrolling whose smallest tiles (every free loop outermost) already overflow a
+            // level can never be legal: data resident below the outermost level (weights
+            // stationary in PEs) must be spread over enough instances.
+            let keep = self.keep_options()[0];
+            let mut counts = Counts::default();
+            // Only a data space that one level alone may hold cannot escape an overflow by
+            // bypassing it.
+            let only_at = |ds: usize| {
+                let holders: Vec<usize> = (0..n)
+                    .filter(|&l| self.ctx.may_hold[l] & (1 << ds) != 0)
+                    .collect();
+                holders.len() == 1
+            };
+            combos.retain(|(s, _)| {
+                let mut m = self.base(&keep, s, 0);
+                if !self.sanitize(&mut m) {
+                    return false;
+                }
+                match self.ctx.count(&m, &mut counts) {
+                    Err(Illegal::Capacity(_, ds, _, _)) => !only_at(ds),
+                    _ => true,
+                }
+            });
+        }
         if !exhaustive && combos.len() > limit.max(1) {
             // Half of the places go to the fullest arrays, half to the unrollings that reuse
             // most (multicast of weights and inputs, reduction of partial sums), weighted by
@@ -927,7 +986,15 @@ impl<'c, 'a> Search<'c, 'a> {
             }
             total = total.saturating_add(prod);
         }
-        total
+        // Every mapping is also tried with every allowed pair of formats at every level.
+        let mut formats: u128 = 1;
+        for l in 0..n {
+            let nf = self.ctx.hw.levels[l].formats.len() as u128;
+            let fin = if self.res.fin[l].is_some() { 1 } else { nf };
+            let fout = if self.res.fout[l].is_some() { 1 } else { nf };
+            formats = formats.saturating_mul(fin * fout);
+        }
+        total.saturating_mul(formats)
     }
 
     fn exhaustive(&mut self, keep: &[u8; MAX_LEVELS], spatial: &Spatial) {
@@ -1033,6 +1100,22 @@ pub(crate) fn search(
     options: &SearchOptions,
 ) -> Result<Found, MapperError> {
     let res = resolve(ctx, &options.constraints)?;
+    let start_order = (0..ctx.nlev)
+        .map(|l| {
+            if res.prefix[l].is_empty() && res.outer[l].is_empty() {
+                None
+            } else {
+                orders(
+                    (1u16 << NDIMS) - 1,
+                    &res.prefix[l],
+                    &res.outer[l],
+                    ctx.problem.kind,
+                )
+                .first()
+                .copied()
+            }
+        })
+        .collect();
     let mut s = Search {
         ctx,
         res,
@@ -1044,6 +1127,7 @@ pub(crate) fn search(
         order_cache: HashMap::new(),
         best: None,
         last_error: None,
+        start_order,
     };
     let keeps = s.keep_options();
     // Temporal placements alone (no spatial unrolling) bound the space from below; only when
@@ -1062,6 +1146,12 @@ pub(crate) fn search(
                 for sp in &all_spatial {
                     s.exhaustive(k, sp);
                 }
+            }
+            if s.exhausted() {
+                // Loop orders made the space larger than counted: what was enumerated is
+                // kept as a candidate, and the heuristic search gets its own budget.
+                exhaustive = false;
+                s.budget = s.evaluated.saturating_add(options.max_evaluations.max(1));
             }
         }
     }
@@ -1141,7 +1231,7 @@ mod tests {
         // All permutations of six dims against the prefix-4 generator.
         let dims: Vec<u8> = vec![2, 3, 4, 6, 7, 8];
         let mask = dims.iter().fold(0u16, |m, d| m | (1 << d));
-        let generated: std::collections::BTreeSet<u64> = orders(mask, &[], Kind::Snn)
+        let generated: std::collections::BTreeSet<u64> = orders(mask, &[], &[], Kind::Snn)
             .iter()
             .map(|o| {
                 let inner: Vec<u8> = o

@@ -61,7 +61,11 @@ fn sparse_formats_cost_what_their_metadata_says() {
     );
     // Address events over a 1024-element tile: 10 address bits per spike.
     assert_eq!(
-        SparseFormat::Aer { header_bits: 0.0 }.bits_per_element(1.0, true, 0.1, 1024.0),
+        SparseFormat::Aer {
+            header_bits: 0.0,
+            address_bits: None
+        }
+        .bits_per_element(1.0, true, 0.1, 1024.0),
         (0.0, 1.0)
     );
     // Run length with 4-bit runs at density 0.5: runs ≥ 16 zeros are rare (0.5^16 / (1 − 0.5^16)).

@@ -126,7 +126,10 @@ fn compulsory_pj(p: &Problem, hw: &Hardware) -> f64 {
     let dram = &hw.levels[0];
     let per = |bits: u32, op: AccessOp| {
         let pack = (dram.word_bits / bits).max(1);
-        OwnPrices.access_pj(dram, op, pack * bits).unwrap() / pack as f64
+        OwnPrices
+            .access_pj(dram, DataSpace::Weights, op, pack * bits)
+            .unwrap()
+            / pack as f64
     };
     let (h, w) = p.input_hw();
     let weights = (p.g * p.k * p.c * p.r * p.s) as f64;

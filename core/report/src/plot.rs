@@ -4,6 +4,7 @@
 //!   break-even point marked (from the report's sweeps at the headline T);
 //! - the break-even spike rate against T for every architecture;
 //! - the energy of each layer stacked by category, SNN above baseline, per architecture;
+//! - energy by level of the hardware, SNN and baseline side by side, per architecture;
 //! - a tornado of the sensitivity study, when the report has one.
 //!
 //! Every figure is a self-contained SVG string; [`figures`] gives them with their captions
@@ -440,6 +441,113 @@ pub fn layer_breakdown(c: &Comparison) -> Result<String, Error> {
         .join("\n"))
 }
 
+/// Energy per inference by level of the hardware at the headline T for `workload`: per
+/// architecture two stacked bars, SNN and baseline, one colour per level. `None` when no
+/// architecture reports places.
+pub fn energy_by_level(report: &Report, workload: &str) -> Result<Option<String>, Error> {
+    let t = report.headline_timesteps();
+    let mut bars: Vec<(String, &Comparison)> = Vec::new();
+    for a in architectures(report) {
+        let found = report
+            .comparisons
+            .iter()
+            .find(|c| c.architecture == a && c.workload == workload && c.timesteps == t);
+        if let Some(c) = found
+            && !c.mapped.snn_by_level.is_empty()
+        {
+            bars.push((a, c));
+        }
+    }
+    if bars.is_empty() {
+        return Ok(None);
+    }
+    let mut levels: Vec<String> = Vec::new();
+    for (_, c) in &bars {
+        for l in crate::render::level_names(&c.mapped.snn_by_level, &c.mapped.baseline_by_level) {
+            if !levels.contains(&l) {
+                levels.push(l);
+            }
+        }
+    }
+    let n = 2 * bars.len();
+    let ymax = bars
+        .iter()
+        .map(|(_, c)| c.snn_pj.max(c.baseline_pj))
+        .fold(0.0, f64::max)
+        * 1e-6
+        * 1.25;
+    let ymax = if ymax > 0.0 { ymax } else { 1.0 };
+    let names: Vec<String> = bars
+        .iter()
+        .flat_map(|(a, c)| [format!("{a}: SNN"), format!("{a}: {}", c.baseline)])
+        .collect();
+    let svg = draw(
+        "energy by level",
+        ((200 + 110 * n as u32).max(760), 560),
+        |root| {
+            let mut chart = ChartBuilder::on(root)
+                .caption(
+                    format!("Energy per inference by level, {workload}, T = {t}"),
+                    (FONT, 16),
+                )
+                .margin(12)
+                .x_label_area_size(40)
+                .y_label_area_size(64)
+                .build_cartesian_2d(-0.5..n as f64 - 0.5, 0.0..ymax)
+                .msg()?;
+            let fmt = |v: &f64| {
+                index_at(*v)
+                    .and_then(|i| names.get(i).cloned())
+                    .unwrap_or_default()
+            };
+            chart
+                .configure_mesh()
+                .disable_x_mesh()
+                .x_labels(n)
+                .x_label_formatter(&fmt)
+                .y_label_formatter(&|v| number(*v))
+                .y_desc("energy (µJ)")
+                .draw()
+                .msg()?;
+            for (k, level) in levels.iter().enumerate() {
+                let col = colour(k);
+                let mut rects = Vec::new();
+                for (i, (_, c)) in bars.iter().enumerate() {
+                    for (j, by) in [&c.mapped.snn_by_level, &c.mapped.baseline_by_level]
+                        .into_iter()
+                        .enumerate()
+                    {
+                        let below: f64 = by
+                            .iter()
+                            .take_while(|l| &l.level != level)
+                            .map(|l| l.pj)
+                            .sum();
+                        let Some(v) = by.iter().find(|l| &l.level == level).map(|l| l.pj) else {
+                            continue;
+                        };
+                        if v > 0.0 {
+                            let x = (2 * i + j) as f64;
+                            rects.push(Rectangle::new(
+                                [(x - 0.38, below * 1e-6), (x + 0.38, (below + v) * 1e-6)],
+                                col.filled(),
+                            ));
+                        }
+                    }
+                }
+                chart
+                    .draw_series(rects)
+                    .msg()?
+                    .label(level.clone())
+                    .legend(move |(x, y)| {
+                        Rectangle::new([(x, y - 5), (x + 12, y + 5)], col.filled())
+                    });
+            }
+            legend(&mut chart, SeriesLabelPosition::UpperRight, 12)
+        },
+    )?;
+    Ok(Some(svg))
+}
+
 /// The tornado of one sensitivity study: per input, the break-even spike rate at −range and
 /// +range around the nominal one, largest swing on top; the operating point's spike rate is
 /// marked, and inputs that flip the verdict are flagged in their label.
@@ -606,6 +714,15 @@ pub fn figures(report: &Report) -> Result<Vec<Figure>, Error> {
             figures.push((
                 format!("Break-even spike rate against T, {w}"),
                 format!("breakeven-vs-timesteps-{}", slug(&w)),
+                svg,
+            ));
+        }
+        if let Some(svg) = energy_by_level(report, &w)? {
+            figures.push((
+                format!(
+                    "Energy per inference by level of the hardware, SNN and baseline, {w}, T = {t}"
+                ),
+                format!("energy-by-level-{}", slug(&w)),
                 svg,
             ));
         }

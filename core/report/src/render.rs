@@ -89,8 +89,17 @@ impl Render for Report {
                 "snn_pj_per_synapse",
                 "baseline_pj_per_synapse",
                 "twin_consistent",
+                "snn_latency_us",
+                "baseline_latency_us",
+                "latency_ratio",
+                "edp_ratio",
+                "snn_leakage_pj",
+                "baseline_leakage_pj",
+                "snn_dataflow",
+                "baseline_dataflow",
             ],
             self.comparisons.iter().map(|c| {
+                let m = &c.mapped;
                 vec![
                     c.architecture.clone(),
                     c.workload.clone(),
@@ -108,6 +117,14 @@ impl Render for Report {
                     c.snn_pj_per_synapse.to_string(),
                     c.baseline_pj_per_synapse.to_string(),
                     opt(c.twin_consistent),
+                    opt(m.snn_latency_us),
+                    opt(m.baseline_latency_us),
+                    opt(m.latency_ratio),
+                    opt(m.edp_ratio),
+                    m.snn_leakage_pj.to_string(),
+                    m.baseline_leakage_pj.to_string(),
+                    m.snn_dataflow.clone().unwrap_or_default(),
+                    m.baseline_dataflow.clone().unwrap_or_default(),
                 ]
             }),
         )
@@ -162,8 +179,14 @@ impl Render for Report {
                 "twin",
                 "twin_clamped",
                 "status",
+                "edp_spike_rate",
+                "edp_status",
+                "snn_dataflow",
+                "baseline_dataflow",
+                "rounds",
             ],
             self.breakeven.iter().map(|b| {
+                let m = &b.mapped;
                 vec![
                     b.architecture.clone(),
                     b.workload.clone(),
@@ -176,6 +199,11 @@ impl Render for Report {
                     b.twin.clone(),
                     b.twin_clamped.to_string(),
                     status_name(b.status).to_string(),
+                    opt(m.edp_spike_rate),
+                    m.edp_status.map(status_name).unwrap_or("").to_string(),
+                    m.at_crossing.snn_dataflow.clone().unwrap_or_default(),
+                    m.at_crossing.baseline_dataflow.clone().unwrap_or_default(),
+                    m.rounds.to_string(),
                 ]
             }),
         )
@@ -217,7 +245,7 @@ impl Render for Report {
                 TwinMode::FixedNonzero => "Along the search the baseline's non-zero fraction ρ is held fixed (`twin = \"fixed-nonzero\"`, the v1 paper's setting); L̄ = r·T/ρ is the mean level a twin would need at the crossing, and below 1 no twin exists there.\n\n",
             });
             md.push_str("The last column reads the break-even as a mean level instead: at the activity's own spike rate, the SNN wins while its twin's non-zero activations average fewer than L̄* spikes (below 1: no twin at that rate lets it win).\n\n");
-            md.push_str("| architecture | workload | T | baseline | break-even spike rate | required sparsity | ρ | L̄ | break-even L̄* at the activity's rate |\n|---|---|---:|---|---:|---:|---:|---:|---:|\n");
+            md.push_str("| architecture | workload | T | baseline | break-even spike rate | required sparsity | ρ | L̄ | break-even L̄* at the activity's rate | EDP break-even | SNN dataflow at the crossing | baseline dataflow at the crossing | mappings |\n|---|---|---:|---|---:|---:|---:|---:|---:|---:|---|---|---:|\n");
             for b in &self.breakeven {
                 let (r, s) = match (b.status, b.spike_rate) {
                     (BreakEvenStatus::Crossing, Some(r)) => (pct(r), pct(1.0 - r)),
@@ -233,6 +261,16 @@ impl Render for Report {
                         "—".into(),
                     ),
                 };
+                let m = &b.mapped;
+                let edp = match (m.edp_status, m.edp_spike_rate) {
+                    (None, _) => "—".to_string(),
+                    (Some(BreakEvenStatus::Crossing), Some(r)) => pct(r),
+                    (Some(BreakEvenStatus::SnnNeverWins), _) => "never".into(),
+                    (Some(BreakEvenStatus::SnnWinsAbove), r) => {
+                        format!("wins above {}", pct(r.unwrap_or(0.0)))
+                    }
+                    (Some(_), r) => format!("wins up to {}", pct(r.unwrap_or(1.0))),
+                };
                 let level = match b.mean_level {
                     Some(l) if b.twin_clamped => format!("{} (clamped)", sig(l)),
                     Some(l) => sig(l),
@@ -240,13 +278,20 @@ impl Render for Report {
                 };
                 let _ = writeln!(
                     md,
-                    "| {} | {} | {} | {} | {r} | {s} | {} | {level} | {} |",
+                    "| {} | {} | {} | {} | {r} | {s} | {} | {level} | {} | {edp} | {} | {} | {} |",
                     cell(&b.architecture),
                     cell(&b.workload),
                     b.timesteps,
                     cell(&b.baseline),
                     b.nonzero.map(sig).unwrap_or_else(|| "—".into()),
-                    level_text(b)
+                    level_text(b),
+                    cell(&m.at_crossing.snn_dataflow.as_deref().unwrap_or("—")),
+                    cell(&m.at_crossing.baseline_dataflow.as_deref().unwrap_or("—")),
+                    if m.rounds == 0 {
+                        "—".to_string()
+                    } else {
+                        m.rounds.to_string()
+                    }
                 );
             }
             md.push('\n');
@@ -316,6 +361,14 @@ impl Render for Report {
             }
             md.push('\n');
             md.push_str(&levels_markdown(self));
+        }
+
+        if self
+            .comparisons
+            .iter()
+            .any(|c| !c.mapped.snn_by_level.is_empty())
+        {
+            md.push_str(&mapping_markdown(self));
         }
 
         if !figures.is_empty() {
@@ -445,10 +498,13 @@ impl Render for Report {
             let flips = self
                 .tornadoes_at(c.key())
                 .flat_map(|t| {
-                    t.rows
-                        .iter()
-                        .filter(|r| r.flips)
-                        .map(move |r| format!("{} (±{:.0} %)", r.name, 100.0 * t.range))
+                    t.rows.iter().filter(|r| r.flips).map(move |r| {
+                        if r.kind == "choice" {
+                            format!("{} (a structural choice)", r.name)
+                        } else {
+                            format!("{} (±{:.0} %)", r.name, 100.0 * t.range)
+                        }
+                    })
                 })
                 .collect::<Vec<_>>();
             let flip_text = if flips.is_empty() {
@@ -671,6 +727,85 @@ fn status_name(s: BreakEvenStatus) -> &'static str {
     }
 }
 
+/// Per comparison whose architecture maps: both formats' dataflows, latency, leakage and
+/// energy by level.
+fn mapping_markdown(report: &Report) -> String {
+    let mut md = String::from(
+        "## Mappings, time and places\n\nEach format mapped at its own best on the same chip: the dataflow carrying most of its energy, latency per inference (the layers' cycles over the clock), static energy (part of the totals the verdicts use) and the energy-delay product ratio.\n\n",
+    );
+    md.push_str("| architecture | workload | T | spike rate | SNN dataflow | baseline dataflow | SNN latency (µs) | baseline latency (µs) | latency SNN / baseline | EDP SNN / baseline | SNN leakage (µJ) | baseline leakage (µJ) |\n|---|---|---:|---:|---|---|---:|---:|---:|---:|---:|---:|\n");
+    let num = |v: Option<f64>, d: usize| v.map_or("—".to_string(), |v| format!("{v:.d$}"));
+    for c in &report.comparisons {
+        let m = &c.mapped;
+        if m.snn_by_level.is_empty() {
+            continue;
+        }
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} | {:.4} % | {} | {} | {} | {} | {} | {} | {:.4} | {:.4} |",
+            cell(&c.architecture),
+            cell(&c.workload),
+            c.timesteps,
+            100.0 * c.spike_rate,
+            cell(&m.snn_dataflow.as_deref().unwrap_or("—")),
+            cell(&m.baseline_dataflow.as_deref().unwrap_or("—")),
+            num(m.snn_latency_us, 2),
+            num(m.baseline_latency_us, 2),
+            num(m.latency_ratio, 3),
+            num(m.edp_ratio, 3),
+            m.snn_leakage_pj * 1e-6,
+            m.baseline_leakage_pj * 1e-6,
+        );
+    }
+    md.push_str("\n### Energy by level\n\nAt the headline T, per place of the hardware (µJ, and its share of the format's total).\n\n| architecture | workload | level | SNN (µJ) | SNN share | baseline (µJ) | baseline share |\n|---|---|---|---:|---:|---:|---:|\n");
+    let headline = report.headline_timesteps();
+    let mut seen: Vec<(&str, &str)> = Vec::new();
+    for c in report
+        .comparisons
+        .iter()
+        .filter(|c| c.timesteps == headline)
+    {
+        let m = &c.mapped;
+        if m.snn_by_level.is_empty() || seen.contains(&(&c.architecture, &c.workload)) {
+            continue;
+        }
+        seen.push((&c.architecture, &c.workload));
+        for level in level_names(&m.snn_by_level, &m.baseline_by_level) {
+            let find = |by: &[snnergy_core::report::LevelEnergy]| {
+                by.iter().find(|l| l.level == level).map_or(0.0, |l| l.pj)
+            };
+            let (s, b) = (find(&m.snn_by_level), find(&m.baseline_by_level));
+            let _ = writeln!(
+                md,
+                "| {} | {} | {} | {:.4} | {:.1} % | {:.4} | {:.1} % |",
+                cell(&c.architecture),
+                cell(&c.workload),
+                cell(&level),
+                s * 1e-6,
+                100.0 * s / c.snn_pj,
+                b * 1e-6,
+                100.0 * b / c.baseline_pj,
+            );
+        }
+    }
+    md.push('\n');
+    md
+}
+
+/// The levels of two breakdowns, in the first's order, then the second's new ones.
+pub(crate) fn level_names(
+    a: &[snnergy_core::report::LevelEnergy],
+    b: &[snnergy_core::report::LevelEnergy],
+) -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
+    for l in a.iter().chain(b) {
+        if !names.contains(&l.level) {
+            names.push(l.level.clone());
+        }
+    }
+    names
+}
+
 fn sensitivity_markdown(report: &Report) -> String {
     let mut md = String::from("## Sensitivity\n\n");
     let pct = |s: &Option<Side>| match s {
@@ -685,7 +820,7 @@ fn sensitivity_markdown(report: &Report) -> String {
     for t in &report.sensitivity {
         let _ = writeln!(
             md,
-            "### {} on {}, T = {} (±{:.0} %)\n\nBreak-even spike rate when one input at a time is scaled by ×{} and ×{}; nominal {} (against the {}). The verdict at the `{}` activity (spike rate {}: SNN {}) {}.\n",
+            "### {} on {}, T = {} (±{:.0} %)\n\nBreak-even spike rate when one input at a time is scaled by ×{} and ×{} (a structural choice: set to another value); nominal {} (against the {}). The verdict at the `{}` activity (spike rate {}: SNN {}) {}.\n",
             t.architecture,
             t.workload,
             t.timesteps,
@@ -722,7 +857,11 @@ fn sensitivity_markdown(report: &Report) -> String {
                 v(&r.low),
                 pct(&r.low),
                 v(&r.high),
-                pct(&r.high),
+                if r.kind == "choice" {
+                    "—".into()
+                } else {
+                    pct(&r.high)
+                },
                 100.0 * r.swing,
                 if r.flips { "**flips**" } else { "holds" }
             );

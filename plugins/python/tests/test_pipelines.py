@@ -71,8 +71,13 @@ def test_a_misspelt_key_raises_a_config_error_with_its_line_key_and_suggestion()
 
 
 def test_errors_carry_their_kind_as_the_exception_class():
-    # yan-22nm publishes no register price, which the spatial array's state accesses need.
-    with pytest.raises(snnergy.PriceError, match="cannot price `register read .*layer `features.0`"):
+    # paper-v1's aggregate events have no breakdown into primitive actions another table
+    # could price.
+    with pytest.raises(snnergy.PriceError, match="cannot price `composite `paper-v1/classical-snn-synaptic-event``.*layer `features.0`"):
+        snnergy.Pipeline("vgg16", snnergy.Activity.uniform([0.1]), [snnergy.Architecture("paper-v1", energy="yan-22nm")]).run()
+    # A mapped architecture needs its prices while it searches: a missing one is an error of
+    # the architecture, naming the level and the layer.
+    with pytest.raises(snnergy.ArchitectureError, match="layer `features.0`: price for level `state memory`.*cannot price `register read"):
         snnergy.Pipeline("vgg16", snnergy.Activity.uniform([0.1]), [snnergy.Architecture("spatial", energy="yan-22nm")]).run()
     with pytest.raises(snnergy.RegistryError, match="did you mean `classical`"):
         snnergy.describe("clasical")

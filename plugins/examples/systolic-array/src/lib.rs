@@ -778,6 +778,13 @@ impl EnergyModel for EyerissRelative {
                 bits,
             ),
             ActionKind::Transfer { bits, .. } => self.data(INTER_PE_X, bits),
+            ActionKind::Leakage => {
+                return Err(PriceError {
+                    model: self.name().into(),
+                    action: action.to_string(),
+                    reason: "Eyeriss's normalization is of dynamic energy; static power comes from a hardware description (`leakage_mw`)".into(),
+                });
+            }
             ActionKind::Composite { name } => {
                 return Err(PriceError {
                     model: self.name().into(),

@@ -1,0 +1,808 @@
+//! Architectures described as hardware data plus rules, mapped layer by layer.
+//!
+//! A [`HardwareArchitecture`] is a chip (a `snnergy-mapper` [`Hardware`] description) and a
+//! rule saying which part of it each layer runs on: the whole chip (`classical` and the
+//! shipped accelerators), a region of its PE array sized by the layer's work (`spatial`), or
+//! cores placed on a mesh (`neuromorphic`). Mapping a network searches, per weighted layer and
+//! format, the loop nest that minimizes the request's objective under the request's prices;
+//! evaluating the mapped network at a spike rate only rescales the counts. Pooling and
+//! residual additions, which have no loop nest worth searching, are counted by a fixed rule at
+//! the level that keeps activations.
+
+pub(crate) mod actions;
+pub(crate) mod family;
+pub(crate) mod price;
+pub(crate) mod problem;
+pub(crate) mod rules;
+
+use std::collections::HashMap;
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::sync::{Arc, Mutex, OnceLock};
+
+use rayon::prelude::*;
+use snnergy_core::{
+    Actions, ArchError, Architecture, Assumption, Category, ComputeOp as CoreOp, EnergyModel,
+    Format, LayerActivity, LayerMapping, MapRequest, Mapped, Network, Objective,
+};
+use snnergy_mapper::{
+    AccessOp, Constraints, DataSpace, Densities, Hardware, LevelConstraint, MappedLayer,
+    SearchOptions, SparseFormat, ZeroHandling,
+};
+
+pub use price::HardwarePrices;
+pub(crate) use problem::LayerRules;
+pub(crate) use rules::Rules;
+
+use crate::common::{Dims, Op, check_format};
+
+/// When an SNN layer runs its time steps relative to its other loops.
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    serde::Serialize,
+    serde::Deserialize,
+    schemars::JsonSchema,
+    Default,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum TimeOrder {
+    /// The mapper places T anywhere in the layer's loop nest (a layer runs all its steps
+    /// before the next layer: layer-major).
+    #[default]
+    LayerMajor,
+    /// T is the outermost loop of the layer: every step streams through the whole layer
+    /// (what a chip whose layers advance one step at a time does).
+    TimestepMajor,
+    /// All of T inside the chip: a tile of neurons runs every step before the next tile, so
+    /// membranes never leave it (PTB, SpinalFlow, SATA).
+    TimeBatched,
+}
+
+impl TimeOrder {
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            TimeOrder::LayerMajor => "layer-major",
+            TimeOrder::TimestepMajor => "timestep-major",
+            TimeOrder::TimeBatched => "time-batched",
+        }
+    }
+}
+
+/// The dataflow a layer is mapped with.
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    serde::Serialize,
+    serde::Deserialize,
+    schemars::JsonSchema,
+    Default,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum Dataflow {
+    /// The mapper's best for each format.
+    #[default]
+    Auto,
+    /// The first version's fixed dataflow: every MAC or synaptic event reads its operands
+    /// from the buffer and read-modify-writes its partial sum or current there; no register
+    /// reuse, no multicast, zero operands skipped and never stored.
+    ReuseFree,
+}
+
+impl Dataflow {
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Dataflow::Auto => "auto",
+            Dataflow::ReuseFree => "reuse-free",
+        }
+    }
+}
+
+/// How hard the mapper searches each layer.
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    serde::Serialize,
+    serde::Deserialize,
+    schemars::JsonSchema,
+    Default,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum Effort {
+    /// Fewer candidate unrollings and refinements: for sweeps of many architectures.
+    Quick,
+    /// The mapper's defaults.
+    #[default]
+    Default,
+    /// More candidates and refinements, slower.
+    Thorough,
+}
+
+impl Effort {
+    pub(crate) fn options(self, objective: Objective) -> SearchOptions {
+        let mut o = SearchOptions {
+            objective: match objective {
+                Objective::Energy => snnergy_mapper::Objective::Energy,
+                Objective::Latency => snnergy_mapper::Objective::Latency,
+                Objective::Edp => snnergy_mapper::Objective::Edp,
+            },
+            ..SearchOptions::default()
+        };
+        match self {
+            Effort::Quick => {
+                o.exhaustive_limit = 2_000;
+                o.spatial_candidates = 48;
+                o.refined_candidates = 4;
+                o.refined_twice = 1;
+                o.max_evaluations = 40_000;
+            }
+            Effort::Default => {}
+            Effort::Thorough => {
+                o.exhaustive_limit = 100_000;
+                o.spatial_candidates = 512;
+                o.refined_candidates = 48;
+                o.refined_twice = 12;
+                o.max_evaluations = 1_000_000;
+            }
+        }
+        o
+    }
+
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Effort::Quick => "quick",
+            Effort::Default => "default",
+            Effort::Thorough => "thorough",
+        }
+    }
+}
+
+/// What every hardware-described architecture lets a pipeline choose about its mappings.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct MapOptions {
+    pub time_order: TimeOrder,
+    pub dataflow: Dataflow,
+    pub effort: Effort,
+    /// Activations stay in the on-chip buffer between layers when they fit it.
+    pub activations_on_chip: bool,
+    /// Formats the mapper may store inputs and outputs in off the PEs (empty: the
+    /// description's).
+    pub formats: Vec<SparseFormat>,
+    /// A user's pins (Timeloop-like constraints), applied to every weighted layer.
+    pub pins: Option<Constraints>,
+}
+
+/// A chip described as data, a rule placing each layer on it, and the choices its mappings
+/// are made under.
+#[derive(Clone, Debug)]
+pub struct HardwareArchitecture {
+    name: String,
+    chip: Arc<Hardware>,
+    rules: Rules,
+    layer_rules: LayerRules,
+    options: MapOptions,
+    assumptions: Vec<Assumption>,
+}
+
+impl HardwareArchitecture {
+    pub(crate) fn new(
+        name: &str,
+        chip: Hardware,
+        rules: Rules,
+        layer_rules: LayerRules,
+        options: MapOptions,
+        assumptions: Vec<Assumption>,
+    ) -> Result<Self, snnergy_core::ConfigError> {
+        chip.validate()
+            .map_err(|e| snnergy_core::ConfigError::new(e.to_string()))?;
+        Ok(Self {
+            name: name.to_string(),
+            chip: Arc::new(chip),
+            rules,
+            layer_rules,
+            options,
+            assumptions,
+        })
+    }
+
+    /// The chip as described (before any layer's region is cut from it).
+    pub fn chip(&self) -> &Hardware {
+        &self.chip
+    }
+
+    fn plan(&self, network: &Network, format: &Format) -> Result<rules::Plan, ArchError> {
+        let reuse_free = self.options.dataflow == Dataflow::ReuseFree;
+        let mut plan = self
+            .rules
+            .plan(&self.name, &self.chip, network, format, reuse_free)?;
+        plan.reuse_free = reuse_free;
+        Ok(plan)
+    }
+
+    fn layer_error(&self, network: &Network, i: usize, message: String) -> ArchError {
+        ArchError::Layer {
+            architecture: self.name.clone(),
+            layer: network.layers[i].name.clone(),
+            message,
+        }
+    }
+
+    /// Constraints of the options on layer problem `p` on `hw` (the derived chip of one
+    /// layer).
+    fn constraints(
+        &self,
+        hw: &Hardware,
+        format: &Format,
+        p: &snnergy_mapper::Problem,
+    ) -> Constraints {
+        let mut levels: Vec<LevelConstraint> = Vec::new();
+        let top = hw.levels[0].name.clone();
+        if matches!(format, Format::Snn(_)) && p.t > 1 {
+            let t = p.t;
+            match self.options.time_order {
+                TimeOrder::LayerMajor => {}
+                TimeOrder::TimestepMajor => levels.push(LevelConstraint {
+                    level: top.clone(),
+                    temporal_factors: [(snnergy_mapper::Dim::T, t)].into_iter().collect(),
+                    outermost: Some("T".into()),
+                    ..LevelConstraint::default()
+                }),
+                TimeOrder::TimeBatched => levels.push(LevelConstraint {
+                    level: top.clone(),
+                    temporal_factors: [(snnergy_mapper::Dim::T, 1)].into_iter().collect(),
+                    ..LevelConstraint::default()
+                }),
+            }
+        }
+        self.rules
+            .constrain(hw, format, p, &self.options, &mut levels);
+        if let Some(pins) = &self.options.pins {
+            levels.extend(pins.levels.iter().cloned());
+        }
+        // One constraint per level: merge what several rules said about the same level.
+        let mut merged: Vec<LevelConstraint> = Vec::new();
+        for c in levels {
+            match merged.iter_mut().find(|m| m.level == c.level) {
+                Some(m) => {
+                    m.temporal_factors.extend(c.temporal_factors);
+                    if c.permutation.is_some() {
+                        m.permutation = c.permutation;
+                    }
+                    m.spatial_x_factors.extend(c.spatial_x_factors);
+                    m.spatial_y_factors.extend(c.spatial_y_factors);
+                    if c.outermost.is_some() {
+                        m.outermost = c.outermost;
+                    }
+                    if c.spatial_x.is_some() {
+                        m.spatial_x = c.spatial_x;
+                    }
+                    if c.spatial_y.is_some() {
+                        m.spatial_y = c.spatial_y;
+                    }
+                    if c.keep.is_some() {
+                        m.keep = c.keep;
+                    }
+                    if c.input_format.is_some() {
+                        m.input_format = c.input_format;
+                    }
+                    if c.output_format.is_some() {
+                        m.output_format = c.output_format;
+                    }
+                }
+                None => merged.push(c),
+            }
+        }
+        Constraints { levels: merged }
+    }
+
+    fn map_layer(
+        &self,
+        request: &MapRequest<'_>,
+        plan: &rules::Plan,
+        i: usize,
+    ) -> Result<LayerMap, ArchError> {
+        let net = request.network;
+        let layer = &net.layers[i];
+        let act = request.activity.get(i).copied().unwrap_or_default();
+        let hw = plan.hardware(&self.chip, i);
+        if !problem::is_mapped(layer) {
+            return Ok(LayerMap::Rule(Box::new(Weightless::new(&hw, net, i))));
+        }
+        let mut pr = problem::problem(
+            &self.name,
+            net,
+            i,
+            request.format,
+            act.analog_input,
+            &self.layer_rules,
+        )?;
+        if self.options.activations_on_chip {
+            pr.free_backing = plan.free_backing(&hw, net, i, &pr);
+        }
+        let dens = quantized(problem::densities(request.format, &act));
+        let mut options = self.options.effort.options(request.objective);
+        options.constraints = self.constraints(&hw, request.format, &pr);
+        let pricing = price::TablePricing {
+            energy: request.energy,
+            accum_bits: pr.accum_bits,
+        };
+        let ml = match cached_map(&pr, &hw, dens, &pricing, &options, request.energy.name()) {
+            Ok(ml) => ml,
+            // A tightly constrained layer (a core count whose only legal splits mix channels
+            // and positions) can have legal mappings the default candidate lists miss: search
+            // again with the thorough lists before calling the layer unmappable.
+            Err(snnergy_mapper::MapperError::NoMapping { .. })
+                if self.options.effort != Effort::Thorough =>
+            {
+                let mut wide = Effort::Thorough.options(request.objective);
+                wide.constraints = options.constraints.clone();
+                cached_map(&pr, &hw, dens, &pricing, &wide, request.energy.name())
+                    .map_err(|e| self.layer_error(net, i, e.to_string()))?
+            }
+            Err(e) => return Err(self.layer_error(net, i, e.to_string())),
+        };
+        let linear = hw
+            .levels
+            .iter()
+            .map(|l| {
+                use snnergy_mapper::Pricing;
+                match (pricing.hop_pj(l, 1), pricing.hop_pj(l, 8)) {
+                    (Ok(a), Ok(b)) => (b - 8.0 * a).abs() <= 1e-9 * b.abs().max(1e-30),
+                    _ => true,
+                }
+            })
+            .collect();
+        let dataflow = family::family(&ml);
+        Ok(LayerMap::Mapped(Box::new(MappedLayerOf {
+            ml,
+            linear,
+            dataflow,
+        })))
+    }
+}
+
+/// Densities a layer is mapped for, rounded to 20 steps per decade: a mapping chosen for
+/// 5.0 % spikes is the mapping for 5.1 %, and nearby operating points (a break-even found
+/// again after re-mapping) then share one search.
+fn quantized(d: Densities) -> Densities {
+    let q = |x: f64| {
+        if x <= 0.0 {
+            0.0
+        } else {
+            (10f64.powf((20.0 * x.log10()).round() / 20.0)).min(1.0)
+        }
+    };
+    Densities {
+        input: q(d.input),
+        output: q(d.output),
+    }
+}
+
+/// Mapped layers are remembered across maps: a pipeline asks for the same layer shape, chip,
+/// densities and prices many times (repeated shapes in VGG, the same QNN at several T, the
+/// sensitivity study's unchanged layers).
+#[expect(
+    clippy::result_large_err,
+    reason = "the mapper's own error type, passed on unchanged to the caller that locates it"
+)]
+fn cached_map(
+    problem: &snnergy_mapper::Problem,
+    hw: &Hardware,
+    dens: Densities,
+    pricing: &price::TablePricing<'_>,
+    options: &SearchOptions,
+    prices: &str,
+) -> Result<MappedLayer, snnergy_mapper::MapperError> {
+    static CACHE: OnceLock<Mutex<HashMap<u64, MappedLayer>>> = OnceLock::new();
+    const MAX_ENTRIES: usize = 8192;
+    let mut anon = problem.clone();
+    anon.name.clear();
+    let mut h = DefaultHasher::new();
+    format!(
+        "{anon:?}|{hw:?}|{}|{}|{options:?}|{prices}",
+        dens.input.to_bits(),
+        dens.output.to_bits()
+    )
+    .hash(&mut h);
+    let key = h.finish();
+    let cache = CACHE.get_or_init(Default::default);
+    if let Some(hit) = cache.lock().unwrap_or_else(|p| p.into_inner()).get(&key) {
+        let mut m = hit.clone();
+        m.problem.name = problem.name.clone();
+        return Ok(m);
+    }
+    let m = snnergy_mapper::map(problem, hw, dens, pricing, options)?;
+    let mut c = cache.lock().unwrap_or_else(|p| p.into_inner());
+    if c.len() >= MAX_ENTRIES {
+        c.clear();
+    }
+    c.insert(key, m.clone());
+    Ok(m)
+}
+
+#[derive(Clone, Debug)]
+struct MappedLayerOf {
+    ml: MappedLayer,
+    linear: Vec<bool>,
+    dataflow: String,
+}
+
+#[derive(Clone, Debug)]
+enum LayerMap {
+    Mapped(Box<MappedLayerOf>),
+    Rule(Box<Weightless>),
+}
+
+/// A weightless layer (pooling, residual addition) counted in the memory of the innermost
+/// level that keeps outputs: every input read once, one operation per input that is not
+/// skipped, every output written once.
+#[derive(Clone, Debug)]
+struct Weightless {
+    hw: Hardware,
+    level: usize,
+    dims: Dims,
+}
+
+impl Weightless {
+    fn new(hw: &Hardware, net: &Network, i: usize) -> Self {
+        let level = (0..hw.levels.len())
+            .rev()
+            .find(|&l| hw.may_hold(&hw.levels[l], DataSpace::Outputs))
+            .unwrap_or(0);
+        Weightless {
+            hw: hw.clone(),
+            level,
+            dims: Dims::of(&net.layers[i]),
+        }
+    }
+
+    fn push(
+        &self,
+        format: &Format,
+        act: &LayerActivity,
+        per_step_bits: (u32, u32),
+        out: &mut Actions,
+    ) -> f64 {
+        let level = &self.hw.levels[self.level];
+        let d = &self.dims;
+        let (t, in_bits, out_bits, density, op_bits) = match format {
+            Format::Snn(s) => (s.timesteps as f64, 1, 1, act.input_rate, s.membrane_bits),
+            Format::Qnn(q) => (
+                1.0,
+                per_step_bits.0,
+                per_step_bits.1,
+                act.input_nonzero,
+                q.accumulator_bits,
+            ),
+        };
+        let skipped = match self.hw.compute.zero_handling {
+            ZeroHandling::None => 1.0,
+            _ => density,
+        };
+        let wb = level.word_bits;
+        let stream = |bits: u32, n: f64| -> (u32, f64) {
+            let b = bits.max(1);
+            if b > wb {
+                (wb, n * b.div_ceil(wb) as f64)
+            } else {
+                let pack = wb / b;
+                (pack * b, n / pack as f64)
+            }
+        };
+        let (rb, reads) = stream(in_bits, d.a * t);
+        let (wbits, writes) = stream(out_bits, d.n * t);
+        // Inputs are read from the memory that keeps activations, where the outputs go.
+        out.push_at(
+            price::level_place(level, DataSpace::Outputs),
+            price::access_kind(level, DataSpace::Outputs, AccessOp::Read, rb),
+            Category::Activations,
+            reads,
+        );
+        out.push_at(
+            price::level_place(level, DataSpace::Outputs),
+            price::access_kind(level, DataSpace::Outputs, AccessOp::Write, wbits),
+            Category::Outputs,
+            writes,
+        );
+        let ops = d.s * t * skipped;
+        let op = if d.op == Op::MaxPool {
+            CoreOp::Compare
+        } else {
+            CoreOp::Add
+        };
+        out.push_at(
+            snnergy_core::Place::new(price::COMPUTE),
+            snnergy_core::ActionKind::compute(op, op_bits),
+            Category::Compute,
+            ops,
+        );
+        let cycles = d.s
+            * t
+            * if self.hw.compute.zero_handling == ZeroHandling::Skip {
+                density
+            } else {
+                1.0
+            }
+            / self.hw.total_units().max(1) as f64;
+        cycles * 1000.0 / self.hw.compute.clock_mhz
+    }
+}
+
+/// A network mapped on a hardware-described architecture.
+#[derive(Debug)]
+struct MappedNetwork {
+    chip: Arc<Hardware>,
+    format: Format,
+    layers: Vec<LayerMap>,
+    /// Inferences sharing each weight fetch (the batch): counts are reported per inference.
+    per: f64,
+    /// Input and output bits of each weightless layer's QNN values.
+    value_bits: Vec<(u32, u32)>,
+}
+
+impl Mapped for MappedNetwork {
+    fn evaluate(&self, activity: &[LayerActivity], out: &mut [Actions]) -> Result<(), ArchError> {
+        for (i, (l, o)) in self.layers.iter().zip(out.iter_mut()).enumerate() {
+            let act = activity.get(i).copied().unwrap_or_default();
+            let ns = match l {
+                LayerMap::Mapped(m) => {
+                    let dens = problem::densities(&self.format, &act);
+                    actions::push_layer(&m.ml, &dens, &m.linear, self.per, o)
+                }
+                LayerMap::Rule(w) => w.push(&self.format, &act, self.value_bits[i], o),
+            };
+            actions::push_leakage(&self.chip, ns, o);
+            o.set_latency_ns(ns);
+        }
+        Ok(())
+    }
+
+    fn layers(&self) -> Vec<LayerMapping> {
+        self.layers
+            .iter()
+            .filter_map(|l| match l {
+                LayerMap::Mapped(m) => Some(LayerMapping {
+                    layer: m.ml.problem.name.clone(),
+                    dataflow: m.dataflow.clone(),
+                    summary: m.ml.describe(),
+                    loop_nest: m.ml.loop_nest(),
+                    hardware: m.ml.hardware.name.clone(),
+                    mapped_for: [m.ml.mapped_for.input, m.ml.mapped_for.output],
+                    evaluated: m.ml.evaluated,
+                }),
+                LayerMap::Rule(_) => None,
+            })
+            .collect()
+    }
+}
+
+impl HardwareArchitecture {
+    /// The mapped layers of `network` (for `snnergy map` and tests): the mapper's own record
+    /// of each weighted layer, `None` for weightless ones.
+    pub fn map_layers(
+        &self,
+        request: &MapRequest<'_>,
+    ) -> Result<Vec<Option<MappedLayer>>, ArchError> {
+        let plan = self.plan(request.network, request.format)?;
+        (0..request.network.layers.len())
+            .into_par_iter()
+            .map(|i| {
+                Ok(match self.map_layer(request, &plan, i)? {
+                    LayerMap::Mapped(m) => Some(m.ml),
+                    LayerMap::Rule(_) => None,
+                })
+            })
+            .collect::<Vec<_>>()
+            .into_iter()
+            .collect()
+    }
+}
+
+impl Architecture for HardwareArchitecture {
+    fn check(&self, network: &Network, format: &Format) -> Result<(), ArchError> {
+        check_format(&self.name, format)?;
+        self.plan(network, format).map(|_| ())
+    }
+
+    fn evaluate(
+        &self,
+        network: &Network,
+        layer: usize,
+        _: &Format,
+        _: &LayerActivity,
+        _: &mut Actions,
+    ) -> Result<(), ArchError> {
+        Err(self.layer_error(
+            network,
+            layer,
+            "this architecture maps whole networks: evaluate it through `Architecture::map` (snnergy_core::map_network), which the analysis does".into(),
+        ))
+    }
+
+    fn evaluate_network(
+        &self,
+        network: &Network,
+        _: &Format,
+        _: &[LayerActivity],
+        _: &mut [Actions],
+    ) -> Result<(), ArchError> {
+        Err(ArchError::Config {
+            architecture: self.name.clone(),
+            message: format!(
+                "network `{}`: this architecture maps whole networks: evaluate it through `Architecture::map` (snnergy_core::map_network)",
+                network.name
+            ),
+        })
+    }
+
+    fn assumptions(&self) -> Vec<Assumption> {
+        let mut v = self.assumptions.clone();
+        v.push(Assumption::new(
+            "hardware",
+            &self.chip.name,
+            self.chip.description.replace('\n', " "),
+        ));
+        v.push(Assumption::new(
+            "layers on the chip",
+            self.rules.name(),
+            self.rules.note(),
+        ));
+        let o = &self.options;
+        v.push(Assumption::new(
+            "dataflow",
+            o.dataflow.name(),
+            match o.dataflow {
+                Dataflow::Auto => "each format mapped at its own best (the mapper's search, per layer)",
+                Dataflow::ReuseFree => "pinned: every MAC or synaptic event reads its operands from the buffer and read-modify-writes its partial sum there; zero operands are neither stored nor read (the first version's accounting)",
+            },
+        ));
+        v.push(Assumption::new(
+            "time order",
+            o.time_order.name(),
+            match o.time_order {
+                TimeOrder::LayerMajor => "the mapper places T in each layer's loop nest",
+                TimeOrder::TimestepMajor => "T is the outermost loop of every layer",
+                TimeOrder::TimeBatched => "all of T runs inside the chip for each tile of neurons",
+            },
+        ));
+        v.push(Assumption::new(
+            "mapper effort",
+            o.effort.name(),
+            "how many candidate mappings the search refines per layer",
+        ));
+        v.push(Assumption::new(
+            "activations between layers",
+            if o.activations_on_chip {
+                "on chip when they fit"
+            } else {
+                "through the outermost level"
+            },
+            "a layer's inputs and outputs that fit the on-chip buffer are not read from or written to the outermost level",
+        ));
+        v.push(Assumption::new(
+            "batch",
+            self.layer_rules.batch,
+            "inferences sharing each weight fetch; energy and latency are per inference",
+        ));
+        v
+    }
+
+    fn map(&self, request: &MapRequest<'_>) -> Result<Option<Box<dyn Mapped>>, ArchError> {
+        check_format(&self.name, request.format)?;
+        let net = request.network;
+        let plan = self.plan(net, request.format)?;
+        // Every layer is mapped, then the first error in network order is reported, so the
+        // message does not depend on which thread finished first.
+        let layers = (0..net.layers.len())
+            .into_par_iter()
+            .map(|i| self.map_layer(request, &plan, i))
+            .collect::<Vec<_>>()
+            .into_iter()
+            .collect::<Result<Vec<_>, _>>()?;
+        let value_bits = net
+            .layers
+            .iter()
+            .enumerate()
+            .map(|(i, l)| weightless_bits(net, i, l, request.format))
+            .collect();
+        Ok(Some(Box::new(MappedNetwork {
+            chip: self.chip.clone(),
+            format: *request.format,
+            layers,
+            per: self.layer_rules.batch as f64,
+            value_bits,
+        })))
+    }
+
+    fn priced_by<'a>(&'a self, table: &'a dyn EnergyModel) -> Box<dyn EnergyModel + 'a> {
+        Box::new(HardwarePrices::new(table, self.chip.clone()))
+    }
+}
+
+/// The bits of a weightless layer's QNN input and output values: activation bits, or
+/// accumulator bits after a layer that does not quantize (a residual sum of convolutions).
+fn weightless_bits(net: &Network, _: usize, l: &snnergy_core::Layer, f: &Format) -> (u32, u32) {
+    match f {
+        Format::Qnn(q) => {
+            let from_unquantized = l.sources.iter().any(|s| match s {
+                snnergy_core::Source::Layer(j) => !net.layers[*j].neuron,
+                snnergy_core::Source::Input => false,
+            });
+            let in_bits = if from_unquantized {
+                q.accumulator_bits
+            } else {
+                q.activation_bits
+            };
+            let out_bits = if l.neuron { q.activation_bits } else { in_bits };
+            (in_bits, out_bits)
+        }
+        Format::Snn(_) => (1, 1),
+    }
+}
+
+/// Implements [`Architecture`] for a configuration wrapper by delegating to its
+/// `inner: HardwareArchitecture`.
+macro_rules! delegate {
+    ($t:ty) => {
+        impl snnergy_core::Architecture for $t {
+            fn check(
+                &self,
+                network: &snnergy_core::Network,
+                format: &snnergy_core::Format,
+            ) -> Result<(), snnergy_core::ArchError> {
+                self.inner.check(network, format)
+            }
+
+            fn evaluate(
+                &self,
+                network: &snnergy_core::Network,
+                layer: usize,
+                format: &snnergy_core::Format,
+                activity: &snnergy_core::LayerActivity,
+                out: &mut snnergy_core::Actions,
+            ) -> Result<(), snnergy_core::ArchError> {
+                self.inner.evaluate(network, layer, format, activity, out)
+            }
+
+            fn evaluate_network(
+                &self,
+                network: &snnergy_core::Network,
+                format: &snnergy_core::Format,
+                activity: &[snnergy_core::LayerActivity],
+                out: &mut [snnergy_core::Actions],
+            ) -> Result<(), snnergy_core::ArchError> {
+                self.inner.evaluate_network(network, format, activity, out)
+            }
+
+            fn assumptions(&self) -> Vec<snnergy_core::Assumption> {
+                self.inner.assumptions()
+            }
+
+            fn map(
+                &self,
+                request: &snnergy_core::MapRequest<'_>,
+            ) -> Result<Option<Box<dyn snnergy_core::Mapped>>, snnergy_core::ArchError> {
+                self.inner.map(request)
+            }
+
+            fn priced_by<'a>(
+                &'a self,
+                table: &'a dyn snnergy_core::EnergyModel,
+            ) -> Box<dyn snnergy_core::EnergyModel + 'a> {
+                self.inner.priced_by(table)
+            }
+        }
+    };
+}
+pub(crate) use delegate;

@@ -1,0 +1,171 @@
+//! A layer of a network in a format, as the mapper's loop-nest problem, and the densities it
+//! is evaluated at.
+
+use snnergy_core::{
+    ArchError, Format, Layer, LayerActivity, LayerKind, Network, Neuron as CoreNeuron,
+};
+use snnergy_mapper::{Densities, Kind, Neuron, Problem};
+
+use crate::common::DirectInput;
+
+/// How layers become problems: what every hardware-described architecture sets the same way.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) struct LayerRules {
+    /// Inferences per weight fetch (the batch dimension N); counts are reported per inference.
+    pub batch: u64,
+    /// How a direct-coded first layer is computed.
+    pub direct_input: DirectInput,
+    /// Bits of an analog input value (image pixel).
+    pub input_bits: u32,
+}
+
+/// Whether a layer is a loop nest with weights (mapped) or weightless (counted by a rule).
+pub(crate) fn is_mapped(layer: &Layer) -> bool {
+    matches!(layer.kind, LayerKind::Conv2d { .. } | LayerKind::Linear)
+}
+
+fn fits_u32(arch: &str, layer: &Layer, what: &str, v: u64) -> Result<u64, ArchError> {
+    if v == 0 || v > u32::MAX as u64 {
+        return Err(ArchError::Layer {
+            architecture: arch.to_string(),
+            layer: layer.name.clone(),
+            message: format!(
+                "{what} = {v} cannot be mapped (must be in 1..={})",
+                u32::MAX
+            ),
+        });
+    }
+    Ok(v)
+}
+
+/// The problem of weighted layer `i` in `format`; `analog` says whether it receives the
+/// direct-coded image.
+pub(crate) fn problem(
+    arch: &str,
+    network: &Network,
+    i: usize,
+    format: &Format,
+    analog: bool,
+    rules: &LayerRules,
+) -> Result<Problem, ArchError> {
+    let l = &network.layers[i];
+    let (g, k, c, p, q, r, s, sh, sw) = match &l.kind {
+        LayerKind::Conv2d {
+            kernel,
+            stride,
+            groups,
+            ..
+        } => {
+            let g = (*groups).max(1) as u64;
+            (
+                g,
+                l.output.c as u64 / g,
+                l.input.c as u64 / g,
+                l.output.h as u64,
+                l.output.w as u64,
+                kernel[0] as u64,
+                kernel[1] as u64,
+                stride[0] as u64,
+                stride[1] as u64,
+            )
+        }
+        LayerKind::Linear => (1, l.output.numel(), l.input.numel(), 1, 1, 1, 1, 1, 1),
+        _ => {
+            return Err(ArchError::Layer {
+                architecture: arch.to_string(),
+                layer: l.name.clone(),
+                message: "a weightless layer has no loop nest to map".into(),
+            });
+        }
+    };
+    let mut pr = Problem {
+        name: l.name.clone(),
+        n: fits_u32(arch, l, "batch", rules.batch)?,
+        g: fits_u32(arch, l, "groups", g)?,
+        k: fits_u32(arch, l, "output channels", k)?,
+        c: fits_u32(arch, l, "input channels", c)?,
+        p: fits_u32(arch, l, "output rows", p)?,
+        q: fits_u32(arch, l, "output columns", q)?,
+        r: fits_u32(arch, l, "kernel rows", r)?,
+        s: fits_u32(arch, l, "kernel columns", s)?,
+        stride_h: fits_u32(arch, l, "stride", sh)?,
+        stride_w: fits_u32(arch, l, "stride", sw)?,
+        ..Problem::default()
+    };
+    match format {
+        Format::Qnn(f) => {
+            pr.kind = Kind::Qnn;
+            pr.weight_bits = f.weight_bits;
+            pr.input_bits = if analog {
+                rules.input_bits
+            } else {
+                f.activation_bits
+            };
+            pr.accum_bits = f.accumulator_bits;
+            // A layer without a quantizer (the readout) hands on its sums.
+            pr.output_bits = if l.neuron {
+                f.activation_bits
+            } else {
+                f.accumulator_bits
+            };
+        }
+        Format::Snn(f) => {
+            let t = f.timesteps as u64;
+            pr = pr.into_snn(t, f.membrane_bits);
+            pr.weight_bits = f.weight_bits;
+            // The per-step input current is as wide as the membrane it is added to.
+            pr.accum_bits = f.membrane_bits;
+            pr.neuron = match f.neuron {
+                CoreNeuron::If => Neuron::If,
+                CoreNeuron::Lif { .. } => Neuron::Lif,
+            };
+            if analog {
+                pr.input_bits = rules.input_bits;
+                match rules.direct_input {
+                    // The image is the same every step: accumulate it once, run T neuron
+                    // steps on the stored current.
+                    DirectInput::Once => {
+                        pr.t = 1;
+                        pr.neuron_steps_per_accum = t;
+                    }
+                    DirectInput::EveryStep => {}
+                }
+            }
+        }
+    }
+    pr.validate().map_err(|e| ArchError::Layer {
+        architecture: arch.to_string(),
+        layer: l.name.clone(),
+        message: e.to_string(),
+    })?;
+    Ok(pr)
+}
+
+/// The densities of a layer's inputs and outputs at `act` in `format`.
+pub(crate) fn densities(format: &Format, act: &LayerActivity) -> Densities {
+    let clamp = |v: f64| {
+        if v.is_finite() {
+            v.clamp(0.0, 1.0)
+        } else {
+            1.0
+        }
+    };
+    match format {
+        Format::Qnn(_) => Densities {
+            input: if act.analog_input {
+                1.0
+            } else {
+                clamp(act.input_nonzero)
+            },
+            output: clamp(act.output_nonzero),
+        },
+        Format::Snn(_) => Densities {
+            input: if act.analog_input {
+                1.0
+            } else {
+                clamp(act.input_rate)
+            },
+            output: clamp(act.output_rate),
+        },
+    }
+}
