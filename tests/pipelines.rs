@@ -14,7 +14,10 @@ fn shipped_hardware_pipelines_run_and_state_verdicts_assumptions_and_prices() {
             "vgg16-cifar10.toml",
             &["classical", "spatial", "neuromorphic"][..],
         ),
-        ("resnet18-imagenet.toml", &["classical", "neuromorphic"][..]),
+        (
+            "resnet18-imagenet.toml",
+            &["classical", "spatial", "neuromorphic"][..],
+        ),
         ("neuromorphic-22nm.toml", &["neuromorphic"][..]),
     ] {
         let mut p = common::shipped(file, &[4, 6], 5);

@@ -82,6 +82,54 @@ fn chips() -> Vec<Priced> {
 }
 
 #[test]
+fn spatial_regions_map_every_layer_of_resnet18_on_imagenet_and_vgg16() {
+    use snnergy_models::{InputSpec, ResNet, ResNetDepth};
+    let resnet18 = ResNet::new(
+        ResNetDepth::ResNet18,
+        ModelConfig {
+            input: InputSpec::Dataset("imagenet".into()),
+            ..ModelConfig::default()
+        },
+    )
+    .network()
+    .unwrap();
+    let arch = Spatial::new(SpatialConfig {
+        weight_memory: PeMemory::Wired,
+        state_memory: PeMemory::Sram,
+        ..SpatialConfig::default()
+    })
+    .unwrap();
+    let table = tables::paper_v1();
+    let energy = arch.priced_by(&table);
+    let s = AnalysisSettings::default();
+    for net in [resnet18, vgg16()] {
+        let point = OperatingPoint::uniform(&net, 0.05, 0.45);
+        let acts = layer_activities(&net, &point, InputCoding::Direct);
+        for format in [s.snn_format(6), s.baseline_format(6)] {
+            let request = MapRequest {
+                network: &net,
+                format: &format,
+                activity: &acts,
+                energy: energy.as_ref(),
+                objective: Default::default(),
+            };
+            let layers = arch
+                .hardware()
+                .map_layers(&request)
+                .unwrap_or_else(|e| panic!("{} in {format:?}: {e}", net.name));
+            for (l, m) in net.layers.iter().zip(&layers) {
+                assert!(
+                    l.weights() == 0 || m.is_some(),
+                    "{}: `{}` unmapped",
+                    net.name,
+                    l.name
+                );
+            }
+        }
+    }
+}
+
+#[test]
 fn what_the_report_prices_is_what_the_mapper_minimized_on_every_chip() {
     let net = small();
     let s = AnalysisSettings::default();

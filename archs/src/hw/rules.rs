@@ -148,6 +148,49 @@ fn cores_for(
     if fits(c) { c } else { first }
 }
 
+/// The unit counts, ascending and at most `units`, over which a layer of `dims` (channels,
+/// rows, columns of its output) splits along at most two of them so that every unit holds the
+/// kernels of its channels (`kernel` bits each, `w_unit` in all) and the state of its neurons
+/// (`state` bits each, `m_unit` in all). The mapper's default candidates unroll at most two
+/// dimensions over the units and only by divisors, so a region of any other size can leave
+/// the layer without a legal mapping (conv1 of ResNet18 on ImageNet needs channels, rows and
+/// columns split together below 1792 units; layer4.0.conv2 one channel per unit).
+fn clean_splits(
+    dims: [u64; 3],
+    kernel: u128,
+    w_unit: u128,
+    state: u128,
+    m_unit: u128,
+    units: u64,
+) -> Vec<u64> {
+    let divs: Vec<Vec<u64>> = dims
+        .iter()
+        .map(|&x| (1..=x).filter(|d| x.is_multiple_of(*d)).collect())
+        .collect();
+    let mut out = Vec::new();
+    for &a in &divs[0] {
+        for &b in &divs[1] {
+            for &c in &divs[2] {
+                if [a, b, c].iter().filter(|&&f| f > 1).count() > 2 {
+                    continue;
+                }
+                let count = a * b * c;
+                if count > units {
+                    continue;
+                }
+                let channels = u128::from(dims[0] / a);
+                let neurons = channels * u128::from(dims[1] / b) * u128::from(dims[2] / c);
+                if channels * kernel <= w_unit && neurons * state <= m_unit {
+                    out.push(count);
+                }
+            }
+        }
+    }
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
 fn divisor_at_least(x: u64, need: u64) -> u64 {
     if need <= 1 {
         return 1;
@@ -281,6 +324,7 @@ impl Rules {
                 let mb: u128 = 32;
                 let mut min = vec![0u64; n];
                 let mut work = vec![0.0f64; n];
+                let mut clean: Vec<Vec<u64>> = vec![Vec::new(); n];
                 for i in 0..n {
                     let nn = neurons(network, i);
                     if nn == 0 {
@@ -306,7 +350,21 @@ impl Rules {
                     let need_w = (l.weights() as u128 * wb).div_ceil(w_cap.max(1));
                     let need_m = (nn as u128 * mb).div_ceil(m_cap.max(1));
                     let need = need_w.max(need_m).max(1);
-                    min[i] = divisor_at_least(nn, u64::try_from(need).unwrap_or(u64::MAX));
+                    let dims = [
+                        u64::from(l.output.c),
+                        u64::from(l.output.h),
+                        u64::from(l.output.w),
+                    ];
+                    clean[i] =
+                        clean_splits(dims, l.fan_in() as u128 * wb, per_unit, mb, m_cap, units);
+                    let held = divisor_at_least(nn, u64::try_from(need).unwrap_or(u64::MAX));
+                    // A stated region need only hold the layer; a chosen one also splits
+                    // cleanly.
+                    min[i] = if r.stated.is_some() {
+                        held
+                    } else {
+                        clean[i].first().copied().unwrap_or(held)
+                    };
                     work[i] = l.synapses() as f64;
                 }
                 let stated = r.stated.as_ref();
@@ -346,7 +404,15 @@ impl Rules {
                     for i in 0..n {
                         if min[i] > 0 {
                             let share = if sum > 0.0 { work[i] / sum } else { 0.0 };
-                            plan.instances[i] = min[i] + (extra * share).floor() as u64;
+                            let target = min[i] + (extra * share).floor() as u64;
+                            // The largest clean split within the layer's share keeps the
+                            // regions inside the array and every layer mappable.
+                            plan.instances[i] = clean[i]
+                                .iter()
+                                .rev()
+                                .find(|&&c| c <= target)
+                                .copied()
+                                .unwrap_or(target);
                         }
                     }
                 }
