@@ -191,7 +191,7 @@ fn an_engine_profile_naming_the_weights_it_read_is_refused() {
     let before = read(&d.join("w.safetensors"));
     let text = std::fs::read_to_string(repo().join("pipelines/engine-fashion-mnist.toml"))
         .unwrap()
-        .replace("weights/fmnist-vgg-t6.safetensors", "w.safetensors")
+        .replace("weights/fmnist-vgg-t6-qcfs-l1.safetensors", "w.safetensors")
         .replace(
             "../snnergy-out/engine-fashion-mnist/profile-T{T}.csv",
             "w.safetensors",
