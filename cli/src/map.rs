@@ -117,6 +117,15 @@ struct MapOut {
 }
 
 pub fn map(args: MapArgs) -> anyhow::Result<()> {
+    if let (Some(a), Some(b)) = (&args.export_timeloop, &args.export_zigzag) {
+        let same = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+        if same(a) == same(b) {
+            bail!(
+                "--export-timeloop and --export-zigzag both name {}: both exports write `<layer>-<format>.mapping.yaml`, so give each its own folder",
+                a.display()
+            );
+        }
+    }
     let registry = crate::registry()?;
     let pipeline = Pipeline::from_file(&args.pipeline, &registry)?;
     if pipeline.settings.overwrite {

@@ -315,6 +315,26 @@ fn a_refused_export_names_its_place_and_the_other_export_still_happens() {
 }
 
 #[test]
+fn both_exports_into_one_folder_are_refused_before_any_file_is_written() {
+    let dir = scratch("map-one-folder");
+    let d = dir.join("out");
+    let out = snnergy(&[
+        "map",
+        VGG,
+        "--arch",
+        "spatial",
+        "--export-timeloop",
+        d.to_str().unwrap(),
+        "--export-zigzag",
+        d.to_str().unwrap(),
+    ]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("give each its own folder"), "{err}");
+    assert!(!d.exists());
+}
+
+#[test]
 fn unknown_layer_lists_the_valid_ones() {
     let out = snnergy(&["map", VGG, "--arch", "classical", "--layer", "features.99"]);
     let err = text(&out.stderr);
@@ -385,4 +405,68 @@ fn help_lists_the_map_command() {
     let s = text(&out.stdout);
     assert!(out.status.success());
     assert!(s.lines().any(|l| l.trim_start().starts_with("map ")), "{s}");
+}
+
+#[test]
+fn zigzag_export_of_a_dense_chip_parses_and_carries_the_evaluation_map_shows() {
+    let dir = scratch("map-zigzag");
+    let pipeline = dir.join("tpu.toml");
+    // The TPU-like chip streams dense data, so ZigZag can take its mappings; a batch of 2
+    // makes the mapper's counts per batch while the report's energies stay per inference.
+    std::fs::write(
+        &pipeline,
+        "[analysis]\ntimesteps = [4]\n\n[workload]\ntype = \"vgg16\"\ninput = \"cifar10\"\n\n\
+         [activity]\ntype = \"uniform\"\nspike_rates = [0.1]\n\n[[architecture]]\n\
+         type = \"hardware\"\nchip = \"tpu-like\"\nenergy = \"horowitz-45nm\"\nbatch = 2\n",
+    )
+    .unwrap();
+    let zz = dir.join("zigzag");
+    let out = snnergy(&[
+        "map",
+        pipeline.to_str().unwrap(),
+        "--layer",
+        "features.3",
+        "--json",
+        "--export-zigzag",
+        zz.to_str().unwrap(),
+    ]);
+    let err = text(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    let got = json(&out);
+    assert_eq!(got["timesteps"], 4);
+    for key in ["snn", "qnn"] {
+        let stem = format!("features.3-{key}");
+        for (ext, top) in [
+            ("accelerator.yaml", "name"),
+            ("accelerator-words.yaml", "name"),
+            ("workload.yaml", ""),
+            ("mapping.yaml", ""),
+        ] {
+            let file = zz.join(format!("{stem}.{ext}"));
+            let doc: serde_yaml::Value =
+                serde_yaml::from_str(&std::fs::read_to_string(&file).unwrap())
+                    .unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+            assert!(!doc.is_null(), "{}: empty", file.display());
+            if !top.is_empty() {
+                assert!(doc.get(top).is_some(), "{}: no `{top}`", file.display());
+            }
+        }
+        let ours: Value = serde_json::from_str(
+            &std::fs::read_to_string(zz.join(format!("{stem}.counts.json"))).unwrap(),
+        )
+        .unwrap();
+        let f = &got["layers"][0][key];
+        assert_eq!(f["batch"].as_f64(), Some(2.0));
+        assert_eq!(ours["densities"], f["densities"]);
+        let ev = &f["evaluation"];
+        assert!(close(
+            ours["ours"]["energy_pj"].as_f64().unwrap(),
+            ev["dynamic_pj"].as_f64().unwrap()
+        ));
+        assert!(close(
+            ours["ours"]["cycles"].as_f64().unwrap(),
+            ev["cycles"].as_f64().unwrap()
+        ));
+        assert_eq!(ours["ours"]["bound"], ev["bound"]);
+    }
 }

@@ -301,15 +301,17 @@ pub fn to_zigzag_at(
             (DataSpace::Outputs, &lvl.formats[c.fout[l] as usize]),
         ] {
             if f.is_compressed() {
-                return Err(unsupported(
-                    layer,
-                    "format",
-                    format!(
+                return Err(MapperError::Mapping {
+                    problem: layer.problem.name.clone(),
+                    level: lvl.name.clone(),
+                    data_space: Some(ds.name().into()),
+                    key: "format".into(),
+                    message: format!(
                         "{ds} are stored as `{}` at `{}`; ZigZag has dense data only",
                         f.name(),
                         lvl.name
                     ),
-                ));
+                });
             }
         }
     }
