@@ -209,12 +209,7 @@ unsafe fn portable_raw(a: MatRef<'_>, b: MatRef<'_>, c: *mut f32, c_rs: usize, a
 
 /// `acc[j] += a[kk]·rows[kk·rs + j]` for kk in order.
 fn axpy_rows(acc: &mut [f32], rows: &[f32], rs: usize, a: &[f32]) {
-    crate::ops::dispatch!(
-        axpy_rows_generic,
-        axpy_rows_avx2,
-        axpy_rows_avx512,
-        (acc, rows, rs, a)
-    )
+    crate::ops::dispatch!(axpy_rows_generic(acc: &mut [f32], rows: &[f32], rs: usize, a: &[f32]))
 }
 
 #[inline(always)]
@@ -225,18 +220,6 @@ fn axpy_rows_generic(acc: &mut [f32], rows: &[f32], rs: usize, a: &[f32]) {
         // Separate multiply and add: Rust never fuses them, so every CPU rounds alike.
         acc.iter_mut().zip(row).for_each(|(s, w)| *s += x * w);
     }
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-fn axpy_rows_avx2(acc: &mut [f32], rows: &[f32], rs: usize, a: &[f32]) {
-    axpy_rows_generic(acc, rows, rs, a)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-fn axpy_rows_avx512(acc: &mut [f32], rows: &[f32], rs: usize, a: &[f32]) {
-    axpy_rows_generic(acc, rows, rs, a)
 }
 
 #[cfg(test)]

@@ -8,21 +8,63 @@
 use crate::matmul::{MatRef, matmul};
 use crate::model::{ConvOp, LinearOp, PoolOp};
 
-/// Runs `$body` compiled for the widest vector unit the CPU has. The event-driven kernels are
-/// plain loops the compiler vectorizes; built for baseline x86-64 they would use 4-wide SSE
-/// while the GEMM picks AVX2/AVX-512 at run time. Only multiplies and adds are used
-/// (Rust never contracts them into FMAs), so every variant rounds identically.
+/// Calls `$generic` compiled for the widest vector unit the CPU has: defines AVX-512 and
+/// AVX2 copies of the call (`$generic` must be `#[inline(always)]` so each copy gets its own
+/// code) and picks one at run time. The kernels are plain loops the compiler vectorizes;
+/// built for baseline x86-64 they would use 4-wide SSE while the GEMM picks AVX2/AVX-512 at
+/// run time. Only multiplies and adds are used (Rust never contracts them into FMAs), so
+/// every variant rounds identically. `unsafe` before the name is for an unsafe `$generic`,
+/// whose contract the caller keeps.
 macro_rules! dispatch {
-    ($generic:ident, $avx2:ident, $avx512:ident, ($($arg:expr),*)) => {{
+    (unsafe $generic:ident($($arg:ident: $ty:ty),* $(,)?) $(-> $ret:ty)?) => {{
         #[cfg(target_arch = "x86_64")]
         {
+            #[target_feature(enable = "avx512f")]
+            #[allow(clippy::too_many_arguments)]
+            unsafe fn avx512($($arg: $ty),*) $(-> $ret)? {
+                // SAFETY: the caller keeps the contract of the function dispatched to.
+                unsafe { $generic($($arg),*) }
+            }
+            #[target_feature(enable = "avx2")]
+            #[allow(clippy::too_many_arguments)]
+            unsafe fn avx2($($arg: $ty),*) $(-> $ret)? {
+                // SAFETY: the caller keeps the contract of the function dispatched to.
+                unsafe { $generic($($arg),*) }
+            }
+            if std::arch::is_x86_feature_detected!("avx512f") {
+                // SAFETY: the CPU supports AVX-512F, checked just above; the caller keeps the
+                // contract of the function dispatched to.
+                return unsafe { avx512($($arg),*) };
+            }
+            if std::arch::is_x86_feature_detected!("avx2") {
+                // SAFETY: the CPU supports AVX2, checked just above; the caller keeps the
+                // contract of the function dispatched to.
+                return unsafe { avx2($($arg),*) };
+            }
+        }
+        // SAFETY: the caller keeps the contract of the function dispatched to.
+        unsafe { $generic($($arg),*) }
+    }};
+    ($generic:ident($($arg:ident: $ty:ty),* $(,)?) $(-> $ret:ty)?) => {{
+        #[cfg(target_arch = "x86_64")]
+        {
+            #[target_feature(enable = "avx512f")]
+            #[allow(clippy::too_many_arguments)]
+            fn avx512($($arg: $ty),*) $(-> $ret)? {
+                $generic($($arg),*)
+            }
+            #[target_feature(enable = "avx2")]
+            #[allow(clippy::too_many_arguments)]
+            fn avx2($($arg: $ty),*) $(-> $ret)? {
+                $generic($($arg),*)
+            }
             if std::arch::is_x86_feature_detected!("avx512f") {
                 // SAFETY: the CPU supports AVX-512F, checked just above.
-                return unsafe { $avx512($($arg),*) };
+                return unsafe { avx512($($arg),*) };
             }
             if std::arch::is_x86_feature_detected!("avx2") {
                 // SAFETY: the CPU supports AVX2, checked just above.
-                return unsafe { $avx2($($arg),*) };
+                return unsafe { avx2($($arg),*) };
             }
         }
         $generic($($arg),*)
@@ -154,24 +196,13 @@ fn zero_short(dst: &mut [f32]) {
 
 /// Dense convolution of `n` images: im2col, GEMM, bias.
 pub fn conv_dense(op: &ConvOp, x: &[f32], n: usize, out: &mut [f32], scratch: &mut Scratch) {
-    dispatch!(
-        conv_dense_generic,
-        conv_dense_avx2,
-        conv_dense_avx512,
-        (op, x, n, out, scratch)
-    )
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-fn conv_dense_avx2(op: &ConvOp, x: &[f32], n: usize, out: &mut [f32], scratch: &mut Scratch) {
-    conv_dense_generic(op, x, n, out, scratch)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-fn conv_dense_avx512(op: &ConvOp, x: &[f32], n: usize, out: &mut [f32], scratch: &mut Scratch) {
-    conv_dense_generic(op, x, n, out, scratch)
+    dispatch!(conv_dense_generic(
+        op: &ConvOp,
+        x: &[f32],
+        n: usize,
+        out: &mut [f32],
+        scratch: &mut Scratch,
+    ))
 }
 
 #[inline(always)]
@@ -295,24 +326,13 @@ fn conv_dense_generic(op: &ConvOp, x: &[f32], n: usize, out: &mut [f32], scratch
 /// weights of each output it reaches (outputs accumulated channel-last so each update is a
 /// contiguous row of `out_channels`), then bias.
 pub fn conv_sparse(op: &ConvOp, x: &[f32], n: usize, out: &mut [f32], scratch: &mut Scratch) {
-    dispatch!(
-        conv_sparse_generic,
-        conv_sparse_avx2,
-        conv_sparse_avx512,
-        (op, x, n, out, &mut scratch.acc)
-    )
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-fn conv_sparse_avx2(op: &ConvOp, x: &[f32], n: usize, out: &mut [f32], acc: &mut Vec<f32>) {
-    conv_sparse_generic(op, x, n, out, acc)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-fn conv_sparse_avx512(op: &ConvOp, x: &[f32], n: usize, out: &mut [f32], acc: &mut Vec<f32>) {
-    conv_sparse_generic(op, x, n, out, acc)
+    dispatch!(conv_sparse_generic(
+        op: &ConvOp,
+        x: &[f32],
+        n: usize,
+        out: &mut [f32],
+        scratch: &mut Scratch,
+    ))
 }
 
 /// Floats of the accumulator one band of output rows may take (32 KiB): the band and the
@@ -358,7 +378,8 @@ fn nonzero_positions(x: &[f32], out: &mut [u32]) -> usize {
 }
 
 #[inline(always)]
-fn conv_sparse_generic(op: &ConvOp, x: &[f32], n: usize, out: &mut [f32], acc: &mut Vec<f32>) {
+fn conv_sparse_generic(op: &ConvOp, x: &[f32], n: usize, out: &mut [f32], scratch: &mut Scratch) {
+    let acc = &mut scratch.acc;
     let (ci, h, w) = (
         op.input.c as usize,
         op.input.h as usize,
@@ -417,15 +438,14 @@ fn conv_sparse_generic(op: &ConvOp, x: &[f32], n: usize, out: &mut [f32], acc: &
             (oy0, oy1, iy0, iy1)
         })
         .collect();
-    grow(acc, out_len);
+    grow(acc, band * wo * co);
     // Active positions of every channel plane, in order, and where each channel's list starts.
     let mut active = vec![0u32; in_len];
     let mut start = vec![0usize; ci + 1];
     let mut cursor = vec![0usize; ci];
     for b in 0..n {
-        let acc = &mut acc[..out_len];
-        acc.fill(0.0);
         let img = &x[b * in_len..][..in_len];
+        let dst = &mut out[b * out_len..][..out_len];
         let mut k = 0;
         for c in 0..ci {
             start[c] = k;
@@ -434,8 +454,11 @@ fn conv_sparse_generic(op: &ConvOp, x: &[f32], n: usize, out: &mut [f32], acc: &
         start[ci] = k;
         cursor.copy_from_slice(&start[..ci]);
         // Band by band, channel by channel: the band's accumulator rows and the channel's
-        // kh·kw·co weights stay in L1 while its events are scattered.
+        // kh·kw·co weights stay in L1 while its events are scattered, and the band is
+        // cleared, filled and written out (NCHW, with the bias) without leaving L1.
         for &(oy0, oy1, iy0, iy1) in &bands {
+            let acc = &mut acc[..(oy1 - oy0) * wo * co];
+            acc.fill(0.0);
             for c in 0..ci {
                 let plane = &img[c * hw_in..][..hw_in];
                 let end = start[c + 1];
@@ -456,18 +479,19 @@ fn conv_sparse_generic(op: &ConvOp, x: &[f32], n: usize, out: &mut [f32], acc: &
                                 continue;
                             }
                             let base = (c * kh + ky) * kw;
+                            let row = (oy - oy0) * wo;
                             if sw == 1 {
                                 let (kr, ox, count) = spans[ix];
                                 let len = count * co;
                                 axpy_v(
-                                    &mut acc[(oy * wo + ox) * co..][..len],
+                                    &mut acc[(row + ox) * co..][..len],
                                     v,
                                     &op.w_t[(base + kr) * co..][..len],
                                 );
                             } else {
                                 for &(kx, ox) in &cols[ix] {
                                     axpy_v(
-                                        &mut acc[(oy * wo + ox) * co..][..co],
+                                        &mut acc[(row + ox) * co..][..co],
                                         v,
                                         &op.w_t[(base + kw - 1 - kx) * co..][..co],
                                     );
@@ -477,18 +501,38 @@ fn conv_sparse_generic(op: &ConvOp, x: &[f32], n: usize, out: &mut [f32], acc: &
                     }
                 }
             }
+            band_to_planes(
+                acc,
+                &op.bias,
+                &mut dst[oy0 * wo..],
+                hw_out,
+                (oy1 - oy0) * wo,
+            );
         }
-        // Channel-last accumulator to NCHW, in blocks of positions so the strided reads stay
-        // in L1.
-        let dst = &mut out[b * out_len..][..out_len];
-        const BLOCK: usize = 16;
-        for p0 in (0..hw_out).step_by(BLOCK) {
-            let p1 = (p0 + BLOCK).min(hw_out);
-            for (o, bias) in op.bias.iter().enumerate() {
-                for p in p0..p1 {
-                    dst[o * hw_out + p] = acc[p * co + o] + bias;
-                }
+    }
+}
+
+/// `dst[o·hw + p] = acc[p·co + o] + bias[o]` for the `positions` of a channel-last band: a
+/// transpose in blocks of positions so the strided reads stay in a few cache lines.
+#[inline(always)]
+fn band_to_planes(acc: &[f32], bias: &[f32], dst: &mut [f32], hw: usize, positions: usize) {
+    let co = bias.len();
+    const BLOCK: usize = 16;
+    let mut p0 = 0;
+    while p0 + BLOCK <= positions {
+        for (o, bias) in bias.iter().enumerate() {
+            let d: &mut [f32; BLOCK] = (&mut dst[o * hw + p0..][..BLOCK])
+                .try_into()
+                .expect("a block of positions");
+            for (p, d) in d.iter_mut().enumerate() {
+                *d = acc[(p0 + p) * co + o] + bias;
             }
+        }
+        p0 += BLOCK;
+    }
+    for (o, bias) in bias.iter().enumerate() {
+        for p in p0..positions {
+            dst[o * hw + p] = acc[p * co + o] + bias;
         }
     }
 }
@@ -520,24 +564,7 @@ pub fn linear_dense(op: &LinearOp, x: &[f32], n: usize, out: &mut [f32]) {
 
 /// Event-driven linear layer: value × weight row for each non-zero input, then bias.
 pub fn linear_sparse(op: &LinearOp, x: &[f32], n: usize, out: &mut [f32]) {
-    dispatch!(
-        linear_sparse_generic,
-        linear_sparse_avx2,
-        linear_sparse_avx512,
-        (op, x, n, out)
-    )
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-fn linear_sparse_avx2(op: &LinearOp, x: &[f32], n: usize, out: &mut [f32]) {
-    linear_sparse_generic(op, x, n, out)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-fn linear_sparse_avx512(op: &LinearOp, x: &[f32], n: usize, out: &mut [f32]) {
-    linear_sparse_generic(op, x, n, out)
+    dispatch!(linear_sparse_generic(op: &LinearOp, x: &[f32], n: usize, out: &mut [f32]))
 }
 
 #[inline(always)]
@@ -627,31 +654,14 @@ pub fn fire(
     theta: f32,
     subtract: bool,
 ) -> u64 {
-    dispatch!(
-        fire_generic,
-        fire_avx2,
-        fire_avx512,
-        (z, v, counts, leak, theta, subtract)
-    )
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-fn fire_avx2(z: &mut [f32], v: &mut [f32], c: &mut [u32], leak: f32, theta: f32, sub: bool) -> u64 {
-    fire_generic(z, v, c, leak, theta, sub)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-fn fire_avx512(
-    z: &mut [f32],
-    v: &mut [f32],
-    c: &mut [u32],
-    leak: f32,
-    theta: f32,
-    sub: bool,
-) -> u64 {
-    fire_generic(z, v, c, leak, theta, sub)
+    dispatch!(fire_generic(
+        z: &mut [f32],
+        v: &mut [f32],
+        counts: &mut [u32],
+        leak: f32,
+        theta: f32,
+        subtract: bool,
+    ) -> u64)
 }
 
 #[inline(always)]
@@ -710,52 +720,17 @@ pub fn fire_steps(
         "current of 1 or {steps} steps"
     );
     assert!(z.len() >= z_steps * len && spikes.len() >= steps * len);
-    dispatch!(
-        fire_steps_generic,
-        fire_steps_avx2,
-        fire_steps_avx512,
-        (
-            z, z_steps, spikes, counts, totals, v0, leak, theta, subtract
-        )
-    )
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-#[allow(clippy::too_many_arguments)]
-fn fire_steps_avx2(
-    z: &[f32],
-    z_steps: usize,
-    spikes: &mut [f32],
-    counts: &mut [u32],
-    totals: &mut [u64],
-    v0: f32,
-    leak: f32,
-    theta: f32,
-    subtract: bool,
-) {
-    fire_steps_generic(
-        z, z_steps, spikes, counts, totals, v0, leak, theta, subtract,
-    )
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-#[allow(clippy::too_many_arguments)]
-fn fire_steps_avx512(
-    z: &[f32],
-    z_steps: usize,
-    spikes: &mut [f32],
-    counts: &mut [u32],
-    totals: &mut [u64],
-    v0: f32,
-    leak: f32,
-    theta: f32,
-    subtract: bool,
-) {
-    fire_steps_generic(
-        z, z_steps, spikes, counts, totals, v0, leak, theta, subtract,
-    )
+    dispatch!(fire_steps_generic(
+        z: &[f32],
+        z_steps: usize,
+        spikes: &mut [f32],
+        counts: &mut [u32],
+        totals: &mut [u64],
+        v0: f32,
+        leak: f32,
+        theta: f32,
+        subtract: bool,
+    ))
 }
 
 /// One step of one neuron: the new membrane and whether it fired. Branch-free so it

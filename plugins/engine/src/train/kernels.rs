@@ -201,57 +201,14 @@ fn add_shifted_plane(plane: &mut [f32], src: &mut [f32], h: usize, w: usize, dy:
 /// accesses the planes of images `b0..b0+nb` during the call.
 unsafe fn col2im_add(g: &ConvGeom, dcol: &mut [f32], n: usize, b0: usize, nb: usize, dx: SyncPtr) {
     // Rows of a few dozen additions: built for baseline x86-64 they ran 4 wide.
-    #[cfg(target_arch = "x86_64")]
-    {
-        if std::arch::is_x86_feature_detected!("avx512f") {
-            // SAFETY: the CPU supports AVX-512F, checked just above; the caller keeps the
-            // function's contract.
-            return unsafe { col2im_add_avx512(g, dcol, n, b0, nb, dx) };
-        }
-        if std::arch::is_x86_feature_detected!("avx2") {
-            // SAFETY: the CPU supports AVX2, checked just above; the caller keeps the
-            // function's contract.
-            return unsafe { col2im_add_avx2(g, dcol, n, b0, nb, dx) };
-        }
-    }
-    // SAFETY: the caller keeps the function's contract.
-    unsafe { col2im_add_generic(g, dcol, n, b0, nb, dx) }
-}
-
-/// [`col2im_add`] for AVX-512 CPUs.
-///
-/// # Safety
-/// As [`col2im_add`], on a CPU with AVX-512F.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-unsafe fn col2im_add_avx512(
-    g: &ConvGeom,
-    dcol: &mut [f32],
-    n: usize,
-    b0: usize,
-    nb: usize,
-    dx: SyncPtr,
-) {
-    // SAFETY: the caller keeps the function's contract.
-    unsafe { col2im_add_generic(g, dcol, n, b0, nb, dx) }
-}
-
-/// [`col2im_add`] for AVX2 CPUs.
-///
-/// # Safety
-/// As [`col2im_add`], on a CPU with AVX2.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn col2im_add_avx2(
-    g: &ConvGeom,
-    dcol: &mut [f32],
-    n: usize,
-    b0: usize,
-    nb: usize,
-    dx: SyncPtr,
-) {
-    // SAFETY: the caller keeps the function's contract.
-    unsafe { col2im_add_generic(g, dcol, n, b0, nb, dx) }
+    dispatch!(unsafe col2im_add_generic(
+        g: &ConvGeom,
+        dcol: &mut [f32],
+        n: usize,
+        b0: usize,
+        nb: usize,
+        dx: SyncPtr,
+    ))
 }
 
 /// # Safety
@@ -759,19 +716,7 @@ pub struct BnChannel {
 
 /// Mean and biased variance of a channel row, in f64.
 pub fn moments(z: &[f32]) -> (f64, f64) {
-    dispatch!(moments_generic, moments_avx2, moments_avx512, (z))
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-fn moments_avx2(z: &[f32]) -> (f64, f64) {
-    moments_generic(z)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-fn moments_avx512(z: &[f32]) -> (f64, f64) {
-    moments_generic(z)
+    dispatch!(moments_generic(z: &[f32]) -> (f64, f64))
 }
 
 #[inline(always)]
@@ -796,29 +741,12 @@ fn moments_generic(z: &[f32]) -> (f64, f64) {
 
 /// Forward of one channel row: `out = Q(BN(z))`, either step optional.
 pub fn channel_forward(z: &[f32], out: &mut [f32], bn: Option<BnChannel>, q: Option<&Quantizer>) {
-    dispatch!(
-        channel_forward_generic,
-        channel_forward_avx2,
-        channel_forward_avx512,
-        (z, out, bn, q)
-    )
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-fn channel_forward_avx2(z: &[f32], out: &mut [f32], bn: Option<BnChannel>, q: Option<&Quantizer>) {
-    channel_forward_generic(z, out, bn, q)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-fn channel_forward_avx512(
-    z: &[f32],
-    out: &mut [f32],
-    bn: Option<BnChannel>,
-    q: Option<&Quantizer>,
-) {
-    channel_forward_generic(z, out, bn, q)
+    dispatch!(channel_forward_generic(
+        z: &[f32],
+        out: &mut [f32],
+        bn: Option<BnChannel>,
+        q: Option<&Quantizer>,
+    ))
 }
 
 #[inline(always)]
@@ -857,34 +785,12 @@ pub fn channel_backward(
     bn: Option<BnChannel>,
     q: Option<&Quantizer>,
 ) -> (f64, f64) {
-    dispatch!(
-        channel_backward_generic,
-        channel_backward_avx2,
-        channel_backward_avx512,
-        (z, d, bn, q)
-    )
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-fn channel_backward_avx2(
-    z: &[f32],
-    d: &mut [f32],
-    bn: Option<BnChannel>,
-    q: Option<&Quantizer>,
-) -> (f64, f64) {
-    channel_backward_generic(z, d, bn, q)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-fn channel_backward_avx512(
-    z: &[f32],
-    d: &mut [f32],
-    bn: Option<BnChannel>,
-    q: Option<&Quantizer>,
-) -> (f64, f64) {
-    channel_backward_generic(z, d, bn, q)
+    dispatch!(channel_backward_generic(
+        z: &[f32],
+        d: &mut [f32],
+        bn: Option<BnChannel>,
+        q: Option<&Quantizer>,
+    ) -> (f64, f64))
 }
 
 #[inline(always)]
