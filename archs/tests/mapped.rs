@@ -130,6 +130,42 @@ fn spatial_regions_map_every_layer_of_resnet18_on_imagenet_and_vgg16() {
 }
 
 #[test]
+fn a_spatial_array_that_holds_vgg16s_weights_maps_every_layer_in_both_formats() {
+    // 32 MiB holds VGG16's ~14.7 MiB of 8-bit weights; its regions are then small enough
+    // that only some splits of a layer over its units keep the membranes in the state
+    // memories (features.3: K64 × P2 over 128 units, not K4 × P32).
+    let net = vgg16();
+    let arch = Spatial::new(SpatialConfig {
+        weight_memory: PeMemory::Wired,
+        state_memory: PeMemory::Sram,
+        weight_capacity_mib: 32.0,
+        ..SpatialConfig::default()
+    })
+    .unwrap();
+    let table = tables::paper_v1();
+    let energy = arch.priced_by(&table);
+    let s = AnalysisSettings::default();
+    let point = OperatingPoint::uniform(&net, 0.05, 0.45);
+    let acts = layer_activities(&net, &point, InputCoding::Direct);
+    for format in [s.snn_format(6), s.baseline_format(6)] {
+        let request = MapRequest {
+            network: &net,
+            format: &format,
+            activity: &acts,
+            energy: energy.as_ref(),
+            objective: Default::default(),
+        };
+        let layers = arch
+            .hardware()
+            .map_layers(&request)
+            .unwrap_or_else(|e| panic!("{format:?}: {e}"));
+        for (l, m) in net.layers.iter().zip(&layers) {
+            assert!(l.weights() == 0 || m.is_some(), "`{}` unmapped", l.name);
+        }
+    }
+}
+
+#[test]
 fn what_the_report_prices_is_what_the_mapper_minimized_on_every_chip() {
     let net = small();
     let s = AnalysisSettings::default();

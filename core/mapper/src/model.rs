@@ -566,6 +566,8 @@ impl<'a> Ctx<'a> {
         out.transfers.clear();
         out.ops.clear();
         out.instances_used.clear();
+        // A mapping rejected before its unrolling is counted uses no units.
+        out.units_used = 0.0;
         out.tile_bits.clear();
         // Extents inside each level's boundary.
         let mut ext = [[1.0f64; NDIMS]; MAX_LEVELS + 1];
