@@ -99,32 +99,38 @@ fn spatial_regions_map_every_layer_of_resnet18_on_imagenet_and_vgg16() {
         ..SpatialConfig::default()
     })
     .unwrap();
+    for net in [resnet18, vgg16()] {
+        maps_every_weighted_layer(&arch, &net);
+    }
+}
+
+/// Maps `net` on the spatial array, SNN (T = 6) and twin, and checks that every weighted layer
+/// has a mapping.
+fn maps_every_weighted_layer(arch: &Spatial, net: &Network) {
     let table = tables::paper_v1();
     let energy = arch.priced_by(&table);
     let s = AnalysisSettings::default();
-    for net in [resnet18, vgg16()] {
-        let point = OperatingPoint::uniform(&net, 0.05, 0.45);
-        let acts = layer_activities(&net, &point, InputCoding::Direct);
-        for format in [s.snn_format(6), s.baseline_format(6)] {
-            let request = MapRequest {
-                network: &net,
-                format: &format,
-                activity: &acts,
-                energy: energy.as_ref(),
-                objective: Default::default(),
-            };
-            let layers = arch
-                .hardware()
-                .map_layers(&request)
-                .unwrap_or_else(|e| panic!("{} in {format:?}: {e}", net.name));
-            for (l, m) in net.layers.iter().zip(&layers) {
-                assert!(
-                    l.weights() == 0 || m.is_some(),
-                    "{}: `{}` unmapped",
-                    net.name,
-                    l.name
-                );
-            }
+    let point = OperatingPoint::uniform(net, 0.05, 0.45);
+    let acts = layer_activities(net, &point, InputCoding::Direct);
+    for format in [s.snn_format(6), s.baseline_format(6)] {
+        let request = MapRequest {
+            network: net,
+            format: &format,
+            activity: &acts,
+            energy: energy.as_ref(),
+            objective: Default::default(),
+        };
+        let layers = arch
+            .hardware()
+            .map_layers(&request)
+            .unwrap_or_else(|e| panic!("{} in {format:?}: {e}", net.name));
+        for (l, m) in net.layers.iter().zip(&layers) {
+            assert!(
+                l.weights() == 0 || m.is_some(),
+                "{}: `{}` unmapped",
+                net.name,
+                l.name
+            );
         }
     }
 }
@@ -142,27 +148,7 @@ fn a_spatial_array_that_holds_vgg16s_weights_maps_every_layer_in_both_formats() 
         ..SpatialConfig::default()
     })
     .unwrap();
-    let table = tables::paper_v1();
-    let energy = arch.priced_by(&table);
-    let s = AnalysisSettings::default();
-    let point = OperatingPoint::uniform(&net, 0.05, 0.45);
-    let acts = layer_activities(&net, &point, InputCoding::Direct);
-    for format in [s.snn_format(6), s.baseline_format(6)] {
-        let request = MapRequest {
-            network: &net,
-            format: &format,
-            activity: &acts,
-            energy: energy.as_ref(),
-            objective: Default::default(),
-        };
-        let layers = arch
-            .hardware()
-            .map_layers(&request)
-            .unwrap_or_else(|e| panic!("{format:?}: {e}"));
-        for (l, m) in net.layers.iter().zip(&layers) {
-            assert!(l.weights() == 0 || m.is_some(), "`{}` unmapped", l.name);
-        }
-    }
+    maps_every_weighted_layer(&arch, &vgg16());
 }
 
 #[test]

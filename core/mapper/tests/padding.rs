@@ -134,33 +134,6 @@ fn more_valid_taps_than_the_loop_nest_has_is_an_error_naming_the_key() {
     assert!(e.contains("input_h"), "{e}");
 }
 
-/// DRAM → a core SRAM of 64-bit words that keeps everything: an 8-bit weight is one element
-/// of a word, so skipping zeros makes the weight reads event-driven (scatter).
-fn core_chip() -> Hardware {
-    Hardware::from_toml(
-        r#"
-name = "core"
-[[levels]]
-name = "DRAM"
-class = "dram"
-word_bits = 64
-energy = { read_pj = 1.0, write_pj = 1.0 }
-[[levels]]
-name = "core"
-capacity = "64 KiB"
-word_bits = 64
-energy = { read_pj = 1.0, write_pj = 1.0 }
-[compute]
-clock_mhz = 100.0
-mac_bits = 8
-add_bits = 32
-zero_handling = "skip"
-energy = { mac_pj = 0.0, add_pj = 0.0 }
-"#,
-    )
-    .unwrap()
-}
-
 #[test]
 fn an_event_driven_scatter_sends_no_event_to_padding() {
     let mut p = Problem::conv("pad", 1, 1, 4, 4, 3, 3, 1).into_snn(2, 16);
@@ -179,7 +152,9 @@ fn an_event_driven_scatter_sends_no_event_to_padding() {
             ),
         ],
     };
-    let r = evaluate(&p, &core_chip(), &m, dense(), &OwnPrices).unwrap();
+    // 64-bit words hold eight 8-bit weights: skipping zeros makes the weight reads
+    // event-driven (scatter).
+    let r = evaluate(&p, &core_chip("skip"), &m, dense(), &OwnPrices).unwrap();
     let w = r
         .counts
         .accesses
