@@ -148,7 +148,7 @@ fn a_spatial_array_that_holds_vgg16s_weights_maps_every_layer_in_both_formats() 
         ..SpatialConfig::default()
     })
     .unwrap();
-    maps_every_weighted_layer(&arch, &vgg16());
+    maps_every_weighted_layer(&arch, &net);
 }
 
 #[test]
