@@ -82,22 +82,28 @@ fn main() -> anyhow::Result<()> {
     //    spike rate so nothing is constant-folded.
     let pipeline = Pipeline::from_toml(PAPER_V1, None, &registry)?;
     let main = Pipeline::from_toml(VGG16_CIFAR10, None, &registry)?;
-    let net = &pipeline.workloads[0].network;
-    let settings = &pipeline.settings;
     let vgg16 = snnergy::models::Vgg::new(
         snnergy::models::VggDepth::Vgg16,
         snnergy::models::ModelConfig::default(),
     )
     .network()?;
-    for slot in pipeline.architectures.iter().chain(&main.architectures) {
+    // Each architecture with the settings (bits, coding) of the pipeline that ships it: a
+    // table need not price every level at another pipeline's word widths.
+    let slots = (pipeline.architectures.iter().map(|s| (&pipeline, s)))
+        .chain(main.architectures.iter().map(|s| (&main, s)));
+    for (owner, slot) in slots {
+        let settings = &owner.settings;
         for (label, network) in [
-            ("paper-v1 pipeline network", net),
+            ("its pipeline's network", &owner.workloads[0].network),
             ("vgg16-cifar10", &vgg16),
         ] {
+            // As the analysis prices it: a mapped chip completes the table with its own
+            // level prices.
+            let energy = slot.arch.priced_by(slot.energy.as_ref());
             let mut ev = Evaluator::new(
                 &slot.label,
                 slot.arch.as_ref(),
-                slot.energy.as_ref(),
+                energy.as_ref(),
                 network,
                 settings.input_coding,
             );

@@ -75,6 +75,23 @@ fn fmnist_model() -> String {
         .to_string()
 }
 
+/// `snnergy engine` on the engine pipeline's network with random weights and the fixture data,
+/// followed by `extra`.
+fn random_engine(dir: &Path, extra: &[&str]) -> Output {
+    let model = fmnist_model();
+    let mut args = vec![
+        "engine",
+        "--model",
+        &model,
+        "--random-weights",
+        "1",
+        "--data",
+        "data",
+    ];
+    args.extend_from_slice(extra);
+    snnergy(dir, &args)
+}
+
 /// The training pipeline, on the fixture, for one short epoch, checkpointing to `checkpoint`.
 fn train_pipeline(checkpoint: &str) -> String {
     let text = std::fs::read_to_string(repo().join("pipelines/train-fashion-mnist.toml")).unwrap();
@@ -136,22 +153,7 @@ fn read(p: &Path) -> Vec<u8> {
 fn an_output_naming_a_device_is_refused_and_the_device_stays() {
     use std::os::unix::fs::FileTypeExt as _;
     let d = scratch("device");
-    let o = snnergy(
-        &d,
-        &[
-            "engine",
-            "--model",
-            &fmnist_model(),
-            "--random-weights",
-            "1",
-            "--save-weights",
-            "/dev/null",
-            "--data",
-            "data",
-            "--samples",
-            "4",
-        ],
-    );
+    let o = random_engine(&d, &["--save-weights", "/dev/null", "--samples", "4"]);
     refused(&o, "/dev/null");
     std::fs::write(d.join("train.toml"), train_pipeline("/dev/null")).unwrap();
     let o = snnergy(&d, &["train", "train.toml", "--out", "out"]);
@@ -307,20 +309,7 @@ fn an_idx_header_whose_dimensions_overflow_is_an_error() {
     }
     std::fs::write(d.join("data/t10k-images-idx3-ubyte"), images).unwrap();
     std::fs::remove_file(d.join("data/t10k-images-idx3-ubyte.gz")).unwrap();
-    let o = snnergy(
-        &d,
-        &[
-            "engine",
-            "--model",
-            &fmnist_model(),
-            "--random-weights",
-            "1",
-            "--data",
-            "data",
-            "--samples",
-            "4",
-        ],
-    );
+    let o = random_engine(&d, &["--samples", "4"]);
     refused(&o, "t10k-images-idx3-ubyte");
 }
 
@@ -402,23 +391,7 @@ fn more_than_ten_thousand_layers_are_refused() {
 #[test]
 fn a_billion_engine_time_steps_are_refused() {
     let d = scratch("engine-t");
-    let o = snnergy(
-        &d,
-        &[
-            "engine",
-            "--model",
-            &fmnist_model(),
-            "--random-weights",
-            "1",
-            "--data",
-            "data",
-            "--samples",
-            "1",
-            "-T",
-            "1000000000",
-            "--step-rates",
-        ],
-    );
+    let o = random_engine(&d, &["--samples", "1", "-T", "1000000000", "--step-rates"]);
     refused(&o, "at most 10000");
 }
 
@@ -647,20 +620,7 @@ fn a_small_gzip_announcing_gigabytes_is_read_only_as_far_as_samples_ask() {
 #[test]
 fn a_seed_beyond_the_signed_range_is_refused_by_the_parser() {
     let d = scratch("seed");
-    let o = snnergy(
-        &d,
-        &[
-            "engine",
-            "--model",
-            &fmnist_model(),
-            "--random-weights",
-            "1",
-            "--data",
-            "data",
-            "--seed",
-            "9223372036854775808",
-        ],
-    );
+    let o = random_engine(&d, &["--seed", "9223372036854775808"]);
     refused(&o, "9223372036854775808");
 }
 
@@ -756,21 +716,9 @@ fn a_symlinked_pipeline_resolves_paths_beside_its_file() {
 fn saved_weights_get_the_permissions_of_every_other_output() {
     use std::os::unix::fs::PermissionsExt as _;
     let d = scratch("modes");
-    ok(&snnergy(
+    ok(&random_engine(
         &d,
-        &[
-            "engine",
-            "--model",
-            &fmnist_model(),
-            "--random-weights",
-            "1",
-            "--save-weights",
-            "saved.safetensors",
-            "--data",
-            "data",
-            "--samples",
-            "4",
-        ],
+        &["--save-weights", "saved.safetensors", "--samples", "4"],
     ));
     std::fs::write(d.join("p.toml"), analysis("modes", "")).unwrap();
     ok(&snnergy(&d, &["run", "p.toml", "--out", "out"]));

@@ -345,6 +345,25 @@ pub fn analyze(
                                 for (k, v) in params {
                                     table.insert(k.clone(), v.clone());
                                 }
+                                // The architecture rebuilt with one key changed, on the
+                                // same operating point.
+                                let with = |key: &str, v: &toml::Value, shown: String| -> Result<Side, Error> {
+                                    let mut t2 = table.clone();
+                                    t2.insert(key.to_owned(), v.clone());
+                                    let ctx = BuildContext {
+                                        registry: reg,
+                                        base_dir,
+                                    };
+                                    let arch =
+                                        reg.build_in::<dyn Architecture>(&slot.type_name, t2, &ctx)?;
+                                    side(
+                                        &p,
+                                        &slot.label,
+                                        arch.as_ref(),
+                                        arch.priced_by(slot.energy.as_ref()).as_ref(),
+                                        shown,
+                                    )
+                                };
                                 for (key, value) in &table {
                                     if scaled(value, 1.0).is_none() {
                                         continue;
@@ -352,29 +371,8 @@ pub fn analyze(
                                     let mut sides = Vec::new();
                                     for f in factors {
                                         let v = scaled(value, f).expect("numeric");
-                                        let mut t2 = table.clone();
-                                        t2.insert(key.clone(), v.clone());
                                         let shown = format!("{v}");
-                                        let ctx = BuildContext {
-                                            registry: reg,
-                                            base_dir,
-                                        };
-                                        let built = reg.build_in::<dyn Architecture>(
-                                            &slot.type_name,
-                                            t2,
-                                            &ctx,
-                                        );
-                                        let result = match built {
-                                            Ok(arch) => side(
-                                                &p,
-                                                &slot.label,
-                                                arch.as_ref(),
-                                                arch.priced_by(slot.energy.as_ref()).as_ref(),
-                                                shown.clone(),
-                                            ),
-                                            Err(e) => Err(e.into()),
-                                        };
-                                        match result {
+                                        match with(key, &v, shown.clone()) {
                                             Ok(s) => sides.push(Some(s)),
                                             Err(e) => {
                                                 notes.push(format!("`{key}` = {shown}: {e}"));
@@ -394,27 +392,7 @@ pub fn analyze(
                                             toml::Value::String(s) => s.clone(),
                                             v => v.to_string(),
                                         };
-                                        let mut t2 = table.clone();
-                                        t2.insert(key.clone(), alt.clone());
-                                        let ctx = BuildContext {
-                                            registry: reg,
-                                            base_dir,
-                                        };
-                                        let result = match reg.build_in::<dyn Architecture>(
-                                            &slot.type_name,
-                                            t2,
-                                            &ctx,
-                                        ) {
-                                            Ok(arch) => side(
-                                                &p,
-                                                &slot.label,
-                                                arch.as_ref(),
-                                                arch.priced_by(slot.energy.as_ref()).as_ref(),
-                                                shown.clone(),
-                                            ),
-                                            Err(e) => Err(e.into()),
-                                        };
-                                        match result {
+                                        match with(key, &alt, shown.clone()) {
                                             Ok(s) => rows.push(row(
                                                 "choice",
                                                 &format!("{key} = {shown}"),

@@ -97,8 +97,27 @@ pub enum ActionKind {
 }
 
 /// An interned composite-action name, so [`ActionKind`] stays `Copy` and cheap to hash.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, Eq, PartialOrd, Ord)]
 pub struct CompositeName(pub &'static str);
+
+/// Interned names are equal when they are the same pointer; the text is compared only for a
+/// name that was not interned. Price lookups compare these per action of every evaluation.
+fn same_name(a: &'static str, b: &'static str) -> bool {
+    std::ptr::eq(a, b) || a == b
+}
+
+impl PartialEq for CompositeName {
+    fn eq(&self, other: &Self) -> bool {
+        same_name(self.0, other.0)
+    }
+}
+
+// By the text, as equality falls back to it.
+impl std::hash::Hash for CompositeName {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.0.hash(state);
+    }
+}
 
 impl CompositeName {
     /// Interns `name`.
@@ -129,8 +148,20 @@ impl<'de> Deserialize<'de> for CompositeName {
 /// description ("DRAM", "GLB", "spad", "GLB network", "compute"), interned so [`Action`]
 /// stays `Copy`. Architectures that describe no places leave it empty, and reports then name
 /// the action's price class instead.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+#[derive(Clone, Copy, Debug, Eq, PartialOrd, Ord, Default)]
 pub struct Place(pub &'static str);
+
+impl PartialEq for Place {
+    fn eq(&self, other: &Self) -> bool {
+        same_name(self.0, other.0)
+    }
+}
+
+impl std::hash::Hash for Place {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.0.hash(state);
+    }
+}
 
 impl Place {
     /// No named place.
