@@ -34,6 +34,7 @@ pub use snnergy_archs as archs;
 pub use snnergy_core as core;
 pub use snnergy_engine as engine;
 pub use snnergy_files as files;
+pub use snnergy_mapper as mapper;
 pub use snnergy_models as models;
 pub use snnergy_plugin_host as plugin_host;
 pub use snnergy_regularizers as regularizers;

@@ -33,7 +33,9 @@ use snnergy_core::{Registry, RegistryError};
 pub use chip::{Chip, ChipConfig};
 pub use classical::{ActivationFormat, Classical, ClassicalConfig, Zeros};
 pub use common::{DirectInput, LoopOrder};
-pub use hw::{Dataflow, Effort, HardwareArchitecture, HardwarePrices, TimeOrder};
+pub use hw::{
+    Dataflow, Effort, HardwareArchitecture, HardwarePrices, LayerOnChip, TimeOrder, layers_on_chip,
+};
 pub use neuromorphic::{Calibration, Neuromorphic, NeuromorphicConfig};
 pub use paper_v1::{PaperV1, PaperV1Config, PaperVariant};
 pub use spatial::{PeMemory, Spatial, SpatialConfig};

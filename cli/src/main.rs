@@ -37,6 +37,7 @@ pub(crate) fn stdout_failed(e: std::io::Error) {
 mod breakeven;
 mod catalog;
 mod engine;
+mod map;
 mod nir;
 mod output;
 mod plugin;
@@ -80,6 +81,9 @@ struct Cli {
 enum Command {
     /// Run a pipeline: print the verdicts and write the report (JSON, CSV, Markdown).
     Run(run::RunArgs),
+    /// Show the loop nest each format is mapped with on one architecture, layer by layer,
+    /// with its counts, energy and latency; export it to Timeloop or ZigZag.
+    Map(Box<map::MapArgs>),
     /// List every registered component by kind.
     List(catalog::ListArgs),
     /// Show a component's parameters, defaults and an example TOML table.
@@ -126,6 +130,7 @@ fn main() -> ExitCode {
     snnergy::files::protect_inputs(true);
     let result = match cli.command {
         Command::Run(a) => run::run(a),
+        Command::Map(a) => map::map(*a),
         Command::List(a) => catalog::list(a),
         Command::Describe(a) => catalog::describe(a),
         Command::Breakeven(a) => breakeven::breakeven(a),

@@ -2,17 +2,17 @@
 
 use comfy_table::{Cell, CellAlignment, Table, presets};
 use snnergy::core::Report;
-use snnergy::core::report::{BreakEven, BreakEvenStatus, ResultKey};
+use snnergy::core::report::{BreakEven, BreakEvenStatus, LevelEnergy, ResultKey};
 use snnergy::report::Render as _;
 
-fn table(header: &[&str]) -> Table {
+pub(crate) fn table(header: &[&str]) -> Table {
     let mut t = Table::new();
     t.load_style(presets::UTF8_BORDERS_ONLY);
     t.set_header(header.iter().map(Cell::new));
     t
 }
 
-fn right(s: String) -> Cell {
+pub(crate) fn right(s: String) -> Cell {
     Cell::new(s).set_alignment(CellAlignment::Right)
 }
 
@@ -193,29 +193,45 @@ fn print_mappings(report: &Report, headline: u32) {
     ]);
     for c in &rows {
         let m = &c.mapped;
-        let mut levels: Vec<&str> = Vec::new();
-        for l in m.snn_by_level.iter().chain(&m.baseline_by_level) {
-            if !levels.contains(&l.level.as_str()) {
-                levels.push(&l.level);
-            }
-        }
-        for level in levels {
-            let find = |by: &[snnergy::core::report::LevelEnergy]| {
-                by.iter().find(|l| l.level == level).map_or(0.0, |l| l.pj)
-            };
-            let (s, b) = (find(&m.snn_by_level), find(&m.baseline_by_level));
-            t.add_row(vec![
-                Cell::new(&c.architecture),
-                Cell::new(&c.workload),
-                Cell::new(level),
-                right(format!("{:.4}", s * 1e-6)),
-                right(format!("{:.1} %", 100.0 * s / c.snn_pj)),
-                right(format!("{:.4}", b * 1e-6)),
-                right(format!("{:.1} %", 100.0 * b / c.baseline_pj)),
-            ]);
-        }
+        let lead = [c.architecture.as_str(), c.workload.as_str()];
+        level_energy_rows(
+            &mut t,
+            &lead,
+            (&m.snn_by_level, c.snn_pj),
+            (&m.baseline_by_level, c.baseline_pj),
+        );
     }
     outln!("Energy by level, T = {headline}:\n{t}\n");
+}
+
+/// One row per level of two energy-by-level breakdowns (SNN, baseline; each with the total
+/// its shares are of), in µJ with shares, after the `lead` cells; a level missing from one
+/// side costs it nothing.
+pub(crate) fn level_energy_rows(
+    t: &mut Table,
+    lead: &[&str],
+    snn: (&[LevelEnergy], f64),
+    base: (&[LevelEnergy], f64),
+) {
+    let mut levels: Vec<&str> = Vec::new();
+    for l in snn.0.iter().chain(base.0) {
+        if !levels.contains(&l.level.as_str()) {
+            levels.push(&l.level);
+        }
+    }
+    for level in levels {
+        let find = |by: &[LevelEnergy]| by.iter().find(|l| l.level == level).map_or(0.0, |l| l.pj);
+        let (s, b) = (find(snn.0), find(base.0));
+        let mut row: Vec<Cell> = lead.iter().map(Cell::new).collect();
+        row.extend([
+            Cell::new(level),
+            right(format!("{:.4}", s * 1e-6)),
+            right(format!("{:.1} %", 100.0 * s / snn.1)),
+            right(format!("{:.4}", b * 1e-6)),
+            right(format!("{:.1} %", 100.0 * b / base.1)),
+        ]);
+        t.add_row(row);
+    }
 }
 
 /// One row per workload and T, one column per architecture (the shape people compare), each

@@ -125,6 +125,18 @@ fn every_snnergy_command_in_the_readme_runs_as_printed() {
             eprintln!("skipped (needs {why}): {line}");
             continue;
         }
+        if args[0] == "map" {
+            // Exports go to a scratch folder, not into the checkout.
+            for i in 1..args.len() {
+                if args[i - 1].starts_with("--export-") {
+                    args[i] = out_dir
+                        .join(ran.to_string())
+                        .join(&args[i])
+                        .display()
+                        .to_string();
+                }
+            }
+        }
         if args[0] == "run" || args[0] == "engine" {
             // Outputs go to a scratch folder, not into the checkout.
             let dir = out_dir.join(ran.to_string());

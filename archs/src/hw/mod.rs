@@ -585,6 +585,50 @@ impl Mapped for MappedNetwork {
             })
             .collect()
     }
+
+    fn as_any(&self) -> Option<&dyn std::any::Any> {
+        Some(self)
+    }
+}
+
+/// A weighted layer of a network mapped on a hardware-described architecture, with what the
+/// analysis evaluates it at.
+#[derive(Clone, Debug)]
+pub struct LayerOnChip<'m> {
+    /// The mapper's record: the mapping, its counts and prices.
+    pub layer: &'m MappedLayer,
+    /// The densities the layer's activity gives it (what the report's energies are at).
+    pub densities: Densities,
+    /// Inferences sharing each weight fetch: the mapper's counts are per batch, the report's
+    /// energies per inference.
+    pub batch: f64,
+}
+
+/// The mapper's records of the layers of `mapped`, one per layer of the network (`None` for
+/// weightless layers), at the densities of `activity` (one entry per layer); `None` when
+/// `mapped` was not made by a hardware-described architecture.
+pub fn layers_on_chip<'m>(
+    mapped: &'m dyn Mapped,
+    activity: &[LayerActivity],
+) -> Option<Vec<Option<LayerOnChip<'m>>>> {
+    let net = mapped.as_any()?.downcast_ref::<MappedNetwork>()?;
+    Some(
+        net.layers
+            .iter()
+            .enumerate()
+            .map(|(i, l)| match l {
+                LayerMap::Mapped(m) => Some(LayerOnChip {
+                    layer: &m.ml,
+                    densities: problem::densities(
+                        &net.format,
+                        &activity.get(i).copied().unwrap_or_default(),
+                    ),
+                    batch: net.per,
+                }),
+                LayerMap::Rule(_) => None,
+            })
+            .collect(),
+    )
 }
 
 impl HardwareArchitecture {

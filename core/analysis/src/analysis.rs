@@ -198,6 +198,14 @@ impl<'a> Evaluator<'a> {
             .unwrap_or_default()
     }
 
+    /// The network as mapped in `format` (`None` before the format was evaluated).
+    pub fn mapped(&self, format: &Format) -> Option<&(dyn Mapped + 'a)> {
+        self.mapped
+            .iter()
+            .find(|(f, _)| f == format)
+            .map(|(_, m)| m.as_ref())
+    }
+
     fn map_at(&mut self, format: &Format) -> Result<usize, Error> {
         let request = MapRequest {
             network: self.network,
@@ -584,7 +592,7 @@ pub fn analyze(
 }
 
 /// The activity source's operating points for workload `w` at `t`, checked.
-pub(crate) fn operating_points(
+pub fn operating_points(
     settings: &AnalysisSettings,
     activity: &dyn ActivitySource,
     w: &WorkloadSlot,

@@ -72,6 +72,13 @@ pub trait Mapped: Send + Sync + fmt::Debug {
     fn layers(&self) -> Vec<LayerMapping> {
         Vec::new()
     }
+
+    /// The mapped network as its own type, for tools that read an architecture's mapping
+    /// records beyond [`Mapped::layers`] (`snnergy map` exports them); `None` when the
+    /// architecture keeps no such records.
+    fn as_any(&self) -> Option<&dyn std::any::Any> {
+        None
+    }
 }
 
 /// One layer's mapping as reports show it.

@@ -213,8 +213,8 @@ pub use model::{
 pub use price::{AccessOp, ComputeOp, OwnPrices, Pricing, capacity_bits};
 pub use problem::{DataSpace, Densities, Dim, Kind, NDIMS, NSPACES, Neuron, Problem};
 pub use search::{Objective, SearchOptions};
-pub use timeloop::{TimeloopExport, to_timeloop};
-pub use zigzag::{ZigzagCounts, ZigzagExport, ZigzagRow, to_zigzag};
+pub use timeloop::{TimeloopExport, to_timeloop, to_timeloop_at};
+pub use zigzag::{ZigzagCounts, ZigzagExport, ZigzagRow, to_zigzag, to_zigzag_at};
 
 use mapping::Compact;
 use model::{Ctx, Prices};

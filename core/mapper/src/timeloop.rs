@@ -78,8 +78,18 @@ fn tl_space(ds: DataSpace) -> &'static str {
     }
 }
 
-/// Timeloop v0.4 export of a mapped layer.
+/// Timeloop v0.4 export of a mapped layer, with our counts at the densities it was mapped for.
 pub fn to_timeloop(layer: &MappedLayer) -> Result<TimeloopExport, crate::MapperError> {
+    to_timeloop_at(layer, layer.mapped_for)
+}
+
+/// Timeloop v0.4 export of a mapped layer, with our counts at `densities` (an operating point
+/// the mapping is evaluated at, not the one it was chosen for).
+pub fn to_timeloop_at(
+    layer: &MappedLayer,
+    densities: crate::Densities,
+) -> Result<TimeloopExport, crate::MapperError> {
+    crate::check_densities(&layer.problem, &densities)?;
     let hw = &layer.hardware;
     let p = &layer.problem;
     let c = layer.compact();
@@ -311,10 +321,10 @@ pub fn to_timeloop(layer: &MappedLayer) -> Result<TimeloopExport, crate::MapperE
     );
 
     let ctx = crate::model::Ctx::new(&layer.problem, &layer.hardware, layer.prices().clone())?;
-    let ev = ctx.evaluate(c, &layer.counts, &layer.mapped_for);
+    let ev = ctx.evaluate(c, &layer.counts, &densities);
     // Timeloop counts no read at a level for what it sends up (drains, finished sums): those
     // are listed apart, so that its reads compare with ours minus them.
-    let d = &layer.mapped_for;
+    let d = &densities;
     let mut upward = vec![[0.0f64; crate::problem::NSPACES]; n];
     for a in &layer.counts.accesses {
         if a.action == Action::Read && matches!(a.purpose, Purpose::Drain | Purpose::Epilogue) {

@@ -283,6 +283,16 @@ fn layout(layer: &MappedLayer, c: &Compact) -> Result<Layout, MapperError> {
 /// ZigZag export of a mapped layer (chip, layer, mapping and our counts at the densities it
 /// was mapped for; compare at density 1, since ZigZag has no sparsity).
 pub fn to_zigzag(layer: &MappedLayer) -> Result<ZigzagExport, MapperError> {
+    to_zigzag_at(layer, layer.mapped_for)
+}
+
+/// ZigZag export of a mapped layer with our counts at `densities` (an operating point the
+/// mapping is evaluated at, not the one it was chosen for).
+pub fn to_zigzag_at(
+    layer: &MappedLayer,
+    densities: crate::Densities,
+) -> Result<ZigzagExport, MapperError> {
+    crate::check_densities(&layer.problem, &densities)?;
     let hw = &layer.hardware;
     let p = &layer.problem;
     let c = layer.compact();
@@ -294,15 +304,17 @@ pub fn to_zigzag(layer: &MappedLayer) -> Result<ZigzagExport, MapperError> {
             (DataSpace::Outputs, &lvl.formats[c.fout[l] as usize]),
         ] {
             if f.is_compressed() {
-                return Err(unsupported(
-                    layer,
-                    "format",
-                    format!(
+                return Err(MapperError::Mapping {
+                    problem: layer.problem.name.clone(),
+                    level: lvl.name.clone(),
+                    data_space: Some(ds.name().into()),
+                    key: "format".into(),
+                    message: format!(
                         "{ds} are stored as `{}` at `{}`; ZigZag has dense data only",
                         f.name(),
                         lvl.name
                     ),
-                ));
+                });
             }
         }
     }
@@ -478,7 +490,7 @@ pub fn to_zigzag(layer: &MappedLayer) -> Result<ZigzagExport, MapperError> {
         memories.insert(op.to_string(), names);
     }
 
-    let ours = our_counts(layer, &lay)?;
+    let ours = our_counts(layer, &lay, densities)?;
     Ok(ZigzagExport {
         layer: p.name.clone(),
         hardware: hw.name.clone(),
@@ -578,11 +590,14 @@ fn accelerator_yaml(
     y
 }
 
-fn our_counts(layer: &MappedLayer, lay: &Layout) -> Result<ZigzagCounts, MapperError> {
+fn our_counts(
+    layer: &MappedLayer,
+    lay: &Layout,
+    dens: crate::Densities,
+) -> Result<ZigzagCounts, MapperError> {
     let hw = &layer.hardware;
     let c = layer.compact();
     let ctx = Ctx::new(&layer.problem, hw, layer.prices().clone())?;
-    let dens = layer.mapped_for;
     let ev = ctx.evaluate(c, &layer.counts, &dens);
     let fin = layer.counts.finalizing_level;
     // The epilogue reads the finished sum and writes the output in one memory when the

@@ -1,0 +1,686 @@
+//! `snnergy map PIPELINE`: the loop nest each format gets on one architecture at one operating
+//! point, layer by layer, with its counts, energies and latency, and its export to Timeloop and
+//! ZigZag.
+//!
+//! The operating point, the formats, the mapping and the energies are those of `snnergy run`
+//! (its evaluator, mapped at the point as a run maps each operating point); the per-level
+//! counts are the mapper's record of the same mapping at the same densities.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context as _, anyhow, bail};
+use clap::{Args, ValueEnum};
+use comfy_table::Cell;
+use serde::Serialize;
+use snnergy::analysis::analysis::{operating_points, percent, round_sig};
+use snnergy::analysis::mapped::layer_mapped;
+use snnergy::analysis::{ArchSlot, Evaluator, Pipeline, Uniform, WorkloadSlot};
+use snnergy::archs::{LayerOnChip, layers_on_chip};
+use snnergy::core::activity::{OperatingPoint, layer_activities};
+use snnergy::core::report::LayerMapped;
+use snnergy::core::{Format, LayerMapping};
+use snnergy::mapper::{Densities, Evaluation, to_timeloop_at, to_zigzag_at};
+
+use crate::output::{level_energy_rows, right, table};
+
+#[derive(Args, Debug)]
+pub struct MapArgs {
+    /// The pipeline file (TOML).
+    pipeline: PathBuf,
+    /// The architecture: its `name` in the pipeline, or its type (may be left out when the
+    /// pipeline has one).
+    #[arg(long)]
+    arch: Option<String>,
+    /// The layer to show in full (default: every layer, one row per format).
+    #[arg(long)]
+    layer: Option<String>,
+    /// SNN time steps (default: the pipeline's headline T).
+    #[arg(short = 'T', long = "timesteps")]
+    timesteps: Option<u32>,
+    /// Spike rate of every layer (default: the pipeline's activity, its first operating
+    /// point); the twin's non-zero fraction ρ follows the pipeline's twin rule.
+    #[arg(long)]
+    rate: Option<f64>,
+    /// The workload, by its label (default: the pipeline's first).
+    #[arg(long)]
+    workload: Option<String>,
+    /// Which format to show and export: the SNN, its QNN twin, or both.
+    #[arg(long, value_enum, default_value_t = Which::Both)]
+    format: Which,
+    /// Write the Timeloop v0.4 documents (architecture, problem, mapping, ERT YAML) and our
+    /// counts table of the chosen layers into DIR.
+    #[arg(long, value_name = "DIR")]
+    export_timeloop: Option<PathBuf>,
+    /// Write the ZigZag documents (accelerator, workload, mapping YAML) and our counts of the
+    /// chosen layers into DIR.
+    #[arg(long, value_name = "DIR")]
+    export_zigzag: Option<PathBuf>,
+    /// Print the mappings as JSON on stdout instead of tables.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum Which {
+    Snn,
+    Qnn,
+    Both,
+}
+
+/// One format of the comparison: its name in files and keys, in text, and the format.
+#[derive(Clone, Copy, Debug)]
+struct Side {
+    key: &'static str,
+    title: &'static str,
+    format: Format,
+}
+
+/// One layer as the command shows it in one format.
+#[derive(Debug, Serialize)]
+struct FormatOut {
+    /// The report's energy of the layer, pJ per inference.
+    energy_pj: f64,
+    /// The report's latency of the layer, µs per inference.
+    latency_us: Option<f64>,
+    /// The densities the layer is evaluated at (input, output).
+    densities: [f64; 2],
+    /// Inferences sharing each weight fetch: `evaluation` is per batch.
+    batch: f64,
+    /// The mapping in words and as a loop nest.
+    mapping: Option<LayerMapping>,
+    /// The mapper's evaluation at `densities`: counts and energy per level and data space,
+    /// cycles, latency and what bounds it.
+    evaluation: Option<Evaluation>,
+}
+
+#[derive(Debug, Serialize)]
+struct LayerOut {
+    layer: String,
+    op: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    snn: Option<FormatOut>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    qnn: Option<FormatOut>,
+    /// The layer's record in the report (both formats).
+    report: LayerMapped,
+}
+
+#[derive(Debug, Serialize)]
+struct MapOut {
+    architecture: String,
+    workload: String,
+    timesteps: u32,
+    operating_point: String,
+    spike_rate: f64,
+    nonzero: f64,
+    layers: Vec<LayerOut>,
+}
+
+pub fn map(args: MapArgs) -> anyhow::Result<()> {
+    if let (Some(a), Some(b)) = (&args.export_timeloop, &args.export_zigzag) {
+        let same = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+        if same(a) == same(b) {
+            bail!(
+                "--export-timeloop and --export-zigzag both name {}: both exports write `<layer>-<format>.mapping.yaml`, so give each its own folder",
+                a.display()
+            );
+        }
+    }
+    let registry = crate::registry()?;
+    let pipeline = Pipeline::from_file(&args.pipeline, &registry)?;
+    if pipeline.settings.overwrite {
+        snnergy::files::set_overwrite(true);
+    }
+    let settings = &pipeline.settings;
+    let w = pick_workload(&pipeline, args.workload.as_deref())?;
+    let slot = pick_arch(&pipeline, args.arch.as_deref())?;
+    let net = &w.network;
+    let chosen: Option<usize> = match &args.layer {
+        None => None,
+        Some(name) => Some(net.layer_index(name).ok_or_else(|| {
+            let names: Vec<&str> = net.layers.iter().map(|l| l.name.as_str()).collect();
+            anyhow!(
+                "workload `{}` has no layer `{name}`; its layers: {}",
+                w.label,
+                names.join(", ")
+            )
+        })?),
+    };
+    if let Some(i) = chosen
+        && net.layers[i].weights() == 0
+    {
+        bail!(
+            "layer `{}` ({}) has no weights and no loop nest: weightless layers are counted by a fixed rule at the level that keeps activations; weighted layers: {}",
+            net.layers[i].name,
+            net.layers[i].kind.op_name(),
+            net.layers
+                .iter()
+                .filter(|l| l.weights() > 0)
+                .map(|l| l.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    let t = args
+        .timesteps
+        .unwrap_or_else(|| settings.headline_timesteps());
+    if t == 0 {
+        bail!("-T 0: an SNN runs at least one time step");
+    }
+    let point = operating_point(&pipeline, w, t, args.rate)?;
+    let snn = Side {
+        key: "snn",
+        title: "SNN",
+        format: settings.snn_format(t),
+    };
+    let qnn = Side {
+        key: "qnn",
+        title: "QNN twin",
+        format: settings.baseline_format(t),
+    };
+    for s in [&snn, &qnn] {
+        s.format
+            .validate()
+            .map_err(|m| anyhow!("[analysis] at T = {t}: {m}"))?;
+        slot.arch.check(net, &s.format)?;
+    }
+    let sides: Vec<Side> = match args.format {
+        Which::Snn => vec![snn],
+        Which::Qnn => vec![qnn],
+        Which::Both => vec![snn, qnn],
+    };
+
+    // As `snnergy run` judges an operating point: both formats mapped for it, then evaluated.
+    let energy = slot.arch.priced_by(slot.energy.as_ref());
+    let mut ev = Evaluator::new(
+        &slot.label,
+        slot.arch.as_ref(),
+        energy.as_ref(),
+        net,
+        settings.input_coding,
+    );
+    ev.remap(&snn.format, &point)?;
+    let not_mapped = ev
+        .mapped(&snn.format)
+        .is_none_or(|m| layers_on_chip(m, &[]).is_none());
+    if not_mapped {
+        bail!(
+            "architecture `{}` (type `{}`) has no loop-nest mapping to show: its per-layer rules are its mapping (closed forms, or a plugin without a mapper); `snnergy map` shows the architectures mapped by snnergy's mapper (classical, spatial, neuromorphic, hardware)",
+            slot.label,
+            slot.type_name
+        );
+    }
+    ev.remap(&qnn.format, &point)?;
+    let s_energy = ev.detailed(&snn.format, &point)?;
+    let b_energy = ev.detailed(&qnn.format, &point)?;
+    let snn_maps = ev.layer_mappings(&snn.format);
+    let base_maps = ev.layer_mappings(&qnn.format);
+    let acts = layer_activities(net, &point, settings.input_coding);
+    let views = |f: &Format| -> anyhow::Result<Vec<Option<LayerOnChip<'_>>>> {
+        ev.mapped(f)
+            .and_then(|m| layers_on_chip(m, &acts))
+            .ok_or_else(|| anyhow!("architecture `{}` lost its mapping", slot.label))
+    };
+    let snn_views = views(&snn.format)?;
+    let base_views = views(&qnn.format)?;
+
+    let indices: Vec<usize> = match chosen {
+        Some(i) => vec![i],
+        None => (0..net.layers.len()).collect(),
+    };
+    let mut out = MapOut {
+        architecture: slot.label.clone(),
+        workload: w.label.clone(),
+        timesteps: t,
+        operating_point: point.label.clone(),
+        spike_rate: point.mean_spike_rate(net),
+        nonzero: point.mean_nonzero(net),
+        layers: Vec::new(),
+    };
+    for &i in &indices {
+        let l = &net.layers[i];
+        let report = layer_mapped(i, &l.name, &s_energy, &b_energy, &snn_maps, &base_maps);
+        let side_out = |key: &str| -> anyhow::Result<Option<FormatOut>> {
+            if !sides.iter().any(|s| s.key == key) {
+                return Ok(None);
+            }
+            let (energy, views, mapping, latency) = if key == "snn" {
+                (
+                    &s_energy,
+                    &snn_views,
+                    &report.snn_mapping,
+                    report.snn_latency_us,
+                )
+            } else {
+                (
+                    &b_energy,
+                    &base_views,
+                    &report.baseline_mapping,
+                    report.baseline_latency_us,
+                )
+            };
+            let view = views.get(i).and_then(Option::as_ref);
+            let evaluation =
+                match view {
+                    Some(v) => Some(v.layer.evaluate(v.densities).with_context(|| {
+                        format!("evaluating the mapping of layer `{}`", l.name)
+                    })?),
+                    None => None,
+                };
+            let d = view.map_or(Densities::default(), |v| v.densities);
+            Ok(Some(FormatOut {
+                energy_pj: energy.per_layer[i],
+                latency_us: latency,
+                densities: [d.input, d.output],
+                batch: view.map_or(1.0, |v| v.batch),
+                mapping: mapping.clone(),
+                evaluation,
+            }))
+        };
+        out.layers.push(LayerOut {
+            layer: l.name.clone(),
+            op: l.kind.op_name().to_string(),
+            snn: side_out("snn")?,
+            qnn: side_out("qnn")?,
+            report,
+        });
+    }
+
+    if args.json {
+        outln!("{}", serde_json::to_string_pretty(&out)?);
+    } else if chosen.is_some() {
+        print_layer(&out, &sides, &slot.type_name);
+    } else {
+        print_compact(&out, &sides, &slot.type_name);
+    }
+
+    let mut refused: Vec<String> = Vec::new();
+    for (dir, tool) in [
+        (&args.export_timeloop, Tool::Timeloop),
+        (&args.export_zigzag, Tool::Zigzag),
+    ] {
+        let Some(dir) = dir else { continue };
+        let mut files: Vec<(String, Vec<u8>)> = Vec::new();
+        for &i in &indices {
+            for s in &sides {
+                let views = if s.key == "snn" {
+                    &snn_views
+                } else {
+                    &base_views
+                };
+                let Some(v) = views.get(i).and_then(Option::as_ref) else {
+                    continue;
+                };
+                match export(tool, v, &net.layers[i].name, s.key) {
+                    Ok(f) => files.extend(f),
+                    Err(e) => refused.push(format!(
+                        "{} export of layer `{}` ({}) on `{}`: {e}",
+                        tool.name(),
+                        net.layers[i].name,
+                        s.title,
+                        slot.label
+                    )),
+                }
+            }
+        }
+        if !files.is_empty() {
+            write_files(dir, &files)?;
+        }
+    }
+    if !refused.is_empty() {
+        for r in &refused[..refused.len() - 1] {
+            eprintln!("error: {r}");
+        }
+        bail!("{}", refused[refused.len() - 1]);
+    }
+    Ok(())
+}
+
+fn pick_workload<'p>(p: &'p Pipeline, name: Option<&str>) -> anyhow::Result<&'p WorkloadSlot> {
+    let labels = || {
+        p.workloads
+            .iter()
+            .map(|w| w.label.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    match name {
+        None => p
+            .workloads
+            .first()
+            .ok_or_else(|| anyhow!("the pipeline has no workload")),
+        Some(n) => p.workloads.iter().find(|w| w.label == n).ok_or_else(|| {
+            anyhow!(
+                "the pipeline has no workload `{n}`; its workloads: {}",
+                labels()
+            )
+        }),
+    }
+}
+
+fn pick_arch<'p>(p: &'p Pipeline, name: Option<&str>) -> anyhow::Result<&'p ArchSlot> {
+    let labels = p
+        .architectures
+        .iter()
+        .map(|a| a.label.as_str())
+        .collect::<Vec<_>>()
+        .join(", ");
+    match name {
+        None if p.architectures.len() == 1 => Ok(&p.architectures[0]),
+        None => bail!("the pipeline has several architectures: choose one with --arch ({labels})"),
+        Some(n) => {
+            if let Some(a) = p.architectures.iter().find(|a| a.label == n) {
+                return Ok(a);
+            }
+            let by_type: Vec<&ArchSlot> = p
+                .architectures
+                .iter()
+                .filter(|a| a.type_name == n)
+                .collect();
+            match by_type.as_slice() {
+                [one] => Ok(one),
+                [] => bail!("the pipeline has no architecture `{n}`; its architectures: {labels}"),
+                _ => bail!(
+                    "the pipeline has several architectures of type `{n}`: choose one by name ({labels})"
+                ),
+            }
+        }
+    }
+}
+
+/// The pipeline's first operating point at `t`, or a uniform spike rate `rate` through the
+/// same source `[activity] type = "uniform"` is (ρ from the pipeline's twin rule).
+fn operating_point(
+    p: &Pipeline,
+    w: &WorkloadSlot,
+    t: u32,
+    rate: Option<f64>,
+) -> anyhow::Result<OperatingPoint> {
+    let points = match rate {
+        Some(r) => {
+            let uniform = Uniform {
+                spike_rates: vec![r],
+                sparsity: Vec::new(),
+                nonzero: None,
+            };
+            uniform
+                .checked_rates()
+                .map_err(|e| anyhow!("--rate {r}: {e}"))?;
+            operating_points(&p.settings, &uniform, w, t, &p.base_dir)?
+        }
+        None => operating_points(&p.settings, p.activity.as_ref(), w, t, &p.base_dir)?,
+    };
+    points
+        .into_iter()
+        .next()
+        .ok_or_else(|| anyhow!("the activity gives no operating point"))
+}
+
+fn header(out: &MapOut, type_name: &str) {
+    outln!(
+        "`{}` on `{}` (type {}), T = {}, operating point `{}`: mean spike rate {}, twin non-zero fraction ρ = {}\n",
+        out.workload,
+        out.architecture,
+        type_name,
+        out.timesteps,
+        out.operating_point,
+        percent(out.spike_rate),
+        round_sig(out.nonzero)
+    );
+}
+
+fn side<'o>(l: &'o LayerOut, s: &Side) -> Option<&'o FormatOut> {
+    if s.key == "snn" {
+        l.snn.as_ref()
+    } else {
+        l.qnn.as_ref()
+    }
+}
+
+fn us(v: Option<f64>) -> String {
+    v.map_or("—".into(), |v| format!("{v:.3}"))
+}
+
+/// Every layer, one row per format.
+fn print_compact(out: &MapOut, sides: &[Side], type_name: &str) {
+    header(out, type_name);
+    let mut t = table(&[
+        "layer",
+        "op",
+        "format",
+        "dataflow",
+        "energy µJ",
+        "latency µs",
+        "bound",
+        "units used",
+    ]);
+    for l in &out.layers {
+        for s in sides {
+            let Some(f) = side(l, s) else { continue };
+            let ev = f.evaluation.as_ref();
+            t.add_row(vec![
+                Cell::new(&l.layer),
+                Cell::new(&l.op),
+                Cell::new(s.title),
+                Cell::new(
+                    f.mapping
+                        .as_ref()
+                        .map_or("— (weightless: counted by a fixed rule)", |m| {
+                            m.dataflow.as_str()
+                        }),
+                ),
+                right(format!("{:.4}", f.energy_pj * 1e-6)),
+                right(us(f.latency_us)),
+                Cell::new(ev.map_or("—", |e| e.bound.as_str())),
+                right(ev.map_or("—".into(), |e| format!("{:.0} %", 100.0 * e.utilization))),
+            ]);
+        }
+    }
+    outln!("{t}");
+    outln!("\nOne layer in full (loop nest, counts per level): --layer NAME");
+}
+
+/// One layer in full: per format the dataflow, the choices, the loop nest, latency and the
+/// counts and energy per level and data space; then the report's energy by level.
+fn print_layer(out: &MapOut, sides: &[Side], type_name: &str) {
+    header(out, type_name);
+    let Some(l) = out.layers.first() else { return };
+    for s in sides {
+        let Some(f) = side(l, s) else { continue };
+        let (Some(m), Some(ev)) = (&f.mapping, &f.evaluation) else {
+            continue;
+        };
+        outln!("{} — {}: {}", l.layer, s.title, m.dataflow);
+        outln!(
+            "mapped on {} for densities {} in / {} out ({} mapping{} evaluated); evaluated at {} in / {} out",
+            m.hardware,
+            round_sig(m.mapped_for[0]),
+            round_sig(m.mapped_for[1]),
+            m.evaluated,
+            if m.evaluated == 1 { "" } else { "s" },
+            round_sig(f.densities[0]),
+            round_sig(f.densities[1])
+        );
+        for part in m.summary.split("; ") {
+            outln!("  - {part}");
+        }
+        outln!("\nLoop nest (outermost first):");
+        for line in m.loop_nest.lines().skip(1) {
+            outln!("  {line}");
+        }
+        outln!(
+            "\nEnergy {:.4} µJ per inference; latency {} µs ({:.4e} cycles, bound by {}), {:.0} % of the units used",
+            f.energy_pj * 1e-6,
+            us(f.latency_us),
+            ev.cycles,
+            ev.bound,
+            100.0 * ev.utilization
+        );
+        let per = if f.batch == 1.0 {
+            String::new()
+        } else {
+            format!(", per batch of {}", f.batch)
+        };
+        let mut t = table(&[
+            "level",
+            "data space",
+            "reads",
+            "fills",
+            "updates",
+            "read accesses",
+            "write accesses",
+            "energy pJ",
+        ]);
+        for lv in &ev.levels {
+            for sp in &lv.spaces {
+                t.add_row(vec![
+                    Cell::new(&lv.level),
+                    Cell::new(sp.data_space.to_string()),
+                    right(format!("{:.4e}", sp.reads)),
+                    right(format!("{:.4e}", sp.fills)),
+                    right(format!("{:.4e}", sp.updates)),
+                    right(format!("{:.4e}", sp.read_accesses)),
+                    right(format!("{:.4e}", sp.write_accesses)),
+                    right(format!("{:.4e}", sp.energy_pj + sp.metadata_pj)),
+                ]);
+            }
+            if lv.network_pj > 0.0 {
+                t.add_row(vec![
+                    Cell::new(&lv.level),
+                    Cell::new("network below"),
+                    Cell::new(""),
+                    Cell::new(""),
+                    Cell::new(""),
+                    Cell::new(""),
+                    Cell::new(""),
+                    right(format!("{:.4e}", lv.network_pj)),
+                ]);
+            }
+        }
+        outln!("Counts (elements) and energy per level and data space{per}:\n{t}\n");
+    }
+    let r = &l.report;
+    let snn_pj = l.snn.as_ref().map_or(0.0, |f| f.energy_pj);
+    let qnn_pj = l.qnn.as_ref().map_or(0.0, |f| f.energy_pj);
+    if snn_pj > 0.0 && qnn_pj > 0.0 {
+        let mut t = table(&["level", "SNN µJ", "share", "QNN µJ", "share"]);
+        level_energy_rows(
+            &mut t,
+            &[],
+            (&r.snn_by_level, snn_pj),
+            (&r.baseline_by_level, qnn_pj),
+        );
+        outln!(
+            "Energy of `{}` by level, as the report gives it (with leakage and compute):\n{t}",
+            l.layer
+        );
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Tool {
+    Timeloop,
+    Zigzag,
+}
+
+impl Tool {
+    fn name(self) -> &'static str {
+        match self {
+            Tool::Timeloop => "Timeloop",
+            Tool::Zigzag => "ZigZag",
+        }
+    }
+}
+
+/// Our side of a ZigZag comparison, beside its YAML documents.
+#[derive(Serialize)]
+struct ZigzagOurs<'a> {
+    layer: &'a str,
+    hardware: &'a str,
+    densities: [f64; 2],
+    temporal_mapping: &'a std::collections::BTreeMap<String, Vec<Vec<(String, u64)>>>,
+    memories: &'a std::collections::BTreeMap<String, Vec<String>>,
+    ours: &'a snnergy::mapper::ZigzagCounts,
+}
+
+/// The file name stem of a layer's export in one format: the layer's name with anything but
+/// letters, digits, `.`, `-` and `_` replaced.
+fn stem(layer: &str, format: &str) -> String {
+    let clean: String = layer
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    format!("{clean}-{format}")
+}
+
+/// The documents of one layer's export in one format, as (file name, bytes).
+fn export(
+    tool: Tool,
+    v: &LayerOnChip<'_>,
+    layer: &str,
+    format: &str,
+) -> anyhow::Result<Vec<(String, Vec<u8>)>> {
+    let s = stem(layer, format);
+    Ok(match tool {
+        Tool::Timeloop => {
+            let e = to_timeloop_at(v.layer, v.densities)?;
+            vec![
+                (
+                    format!("{s}.architecture.yaml"),
+                    e.architecture.into_bytes(),
+                ),
+                (format!("{s}.problem.yaml"), e.problem.into_bytes()),
+                (format!("{s}.mapping.yaml"), e.mapping.into_bytes()),
+                (format!("{s}.ert.yaml"), e.ert.into_bytes()),
+                (format!("{s}.counts.csv"), e.counts_csv.into_bytes()),
+            ]
+        }
+        Tool::Zigzag => {
+            let e = to_zigzag_at(v.layer, v.densities)?;
+            let ours = ZigzagOurs {
+                layer: &e.layer,
+                hardware: &e.hardware,
+                densities: [v.densities.input, v.densities.output],
+                temporal_mapping: &e.temporal_mapping,
+                memories: &e.memories,
+                ours: &e.ours,
+            };
+            let json = serde_json::to_string_pretty(&ours)?;
+            vec![
+                (format!("{s}.accelerator.yaml"), e.accelerator.into_bytes()),
+                (
+                    format!("{s}.accelerator-words.yaml"),
+                    e.accelerator_words.into_bytes(),
+                ),
+                (format!("{s}.workload.yaml"), e.workload.into_bytes()),
+                (format!("{s}.mapping.yaml"), e.mapping.into_bytes()),
+                (format!("{s}.counts.json"), json.into_bytes()),
+            ]
+        }
+    })
+}
+
+/// Writes an export's files into `dir` through the output layer: only files snnergy wrote
+/// there before are replaced, and the others in the folder are kept.
+fn write_files(dir: &Path, files: &[(String, Vec<u8>)]) -> anyhow::Result<()> {
+    let names: Vec<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
+    snnergy::files::check_output_dir(dir, &names)?;
+    let mut out = snnergy::files::OutputDir::create(dir)?;
+    for (name, bytes) in files {
+        out.write(name, bytes)?;
+    }
+    let written = out.commit()?;
+    eprintln!(
+        "{} file{} written to {}",
+        written.len(),
+        if written.len() == 1 { "" } else { "s" },
+        dir.display()
+    );
+    Ok(())
+}
