@@ -188,16 +188,6 @@ impl Chip {
         .map_err(|e| e.at_key(key))?;
         Ok(Self { config, inner })
     }
-
-    /// The configuration.
-    pub fn config(&self) -> &ChipConfig {
-        &self.config
-    }
-
-    /// The hardware-described architecture it builds.
-    pub fn hardware(&self) -> &HardwareArchitecture {
-        &self.inner
-    }
 }
 
 impl Component for Chip {
@@ -219,4 +209,4 @@ impl Component for Chip {
     }
 }
 
-crate::hw::delegate!(Chip);
+crate::hw::delegate!(Chip, ChipConfig);

@@ -12,7 +12,7 @@
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use snnergy_core::{Architecture, Assumption, BuildContext, Component, ConfigError};
+use snnergy_core::{Assumption, ConfigError};
 use snnergy_mapper::{Bank, Capacity, Hardware, Size, ZeroHandling};
 
 use crate::common::{DirectInput, bits_param, positive};
@@ -331,35 +331,15 @@ impl Classical {
         )?;
         Ok(Self { config, inner })
     }
-
-    /// The configuration.
-    pub fn config(&self) -> &ClassicalConfig {
-        &self.config
-    }
-
-    /// The hardware-described architecture it builds.
-    pub fn hardware(&self) -> &HardwareArchitecture {
-        &self.inner
-    }
 }
 
-impl Component for Classical {
-    type Interface = dyn Architecture;
-    type Config = ClassicalConfig;
-    const NAME: &'static str = "classical";
-    const SUMMARY: &'static str = "DRAM → global buffer (weight and activation banks) → PE array with register files; each format mapped at its own best";
+// Priced with the table it is meant for, so the example runs as printed.
+crate::hw::component!(
+    Classical,
+    ClassicalConfig,
+    "classical",
+    "DRAM → global buffer (weight and activation banks) → PE array with register files; each format mapped at its own best",
+    &[("energy", "horowitz-45nm")]
+);
 
-    fn build(
-        config: ClassicalConfig,
-        _: &BuildContext<'_>,
-    ) -> Result<Box<dyn Architecture>, ConfigError> {
-        Ok(Box::new(Classical::new(config)?))
-    }
-
-    fn example() -> toml::Table {
-        // Priced with the table it is meant for, so the example runs as printed.
-        crate::example(&[("energy", "horowitz-45nm")])
-    }
-}
-
-crate::hw::delegate!(Classical);
+crate::hw::delegate!(Classical, ClassicalConfig);

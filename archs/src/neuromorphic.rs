@@ -11,7 +11,7 @@
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use snnergy_core::{Architecture, Assumption, BuildContext, Component, ConfigError};
+use snnergy_core::{Assumption, ConfigError};
 use snnergy_mapper::{
     AccessEnergy, Capacity, ComputeEnergy, DataSpace, Hardware, HopPrice, LevelClass, Size,
     SparseFormat, TableKeyword,
@@ -280,35 +280,15 @@ impl Neuromorphic {
         )?;
         Ok(Self { config, inner })
     }
-
-    /// The configuration.
-    pub fn config(&self) -> &NeuromorphicConfig {
-        &self.config
-    }
-
-    /// The hardware-described architecture it builds.
-    pub fn hardware(&self) -> &HardwareArchitecture {
-        &self.inner
-    }
 }
 
-impl Component for Neuromorphic {
-    type Interface = dyn Architecture;
-    type Config = NeuromorphicConfig;
-    const NAME: &'static str = "neuromorphic";
-    const SUMMARY: &'static str = "cores with synapse memory, neuron memory and dendritic accumulators on a 2-D mesh, spikes as multicast packets over placed cores; Loihi-calibrated";
+// Priced with the table it is meant for, so the example runs as printed.
+crate::hw::component!(
+    Neuromorphic,
+    NeuromorphicConfig,
+    "neuromorphic",
+    "cores with synapse memory, neuron memory and dendritic accumulators on a 2-D mesh, spikes as multicast packets over placed cores; Loihi-calibrated",
+    &[("energy", "yan-22nm")]
+);
 
-    fn build(
-        config: NeuromorphicConfig,
-        _: &BuildContext<'_>,
-    ) -> Result<Box<dyn Architecture>, ConfigError> {
-        Ok(Box::new(Neuromorphic::new(config)?))
-    }
-
-    fn example() -> toml::Table {
-        // Priced with the table it is meant for, so the example runs as printed.
-        crate::example(&[("energy", "yan-22nm")])
-    }
-}
-
-crate::hw::delegate!(Neuromorphic);
+crate::hw::delegate!(Neuromorphic, NeuromorphicConfig);

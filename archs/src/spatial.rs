@@ -11,7 +11,7 @@
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use snnergy_core::{Architecture, Assumption, BuildContext, Component, ConfigError};
+use snnergy_core::{Assumption, ConfigError};
 use snnergy_mapper::{
     AccessEnergy, Capacity, DataSpace, Hardware, LevelClass, Size, SparseFormat, TableKeyword,
 };
@@ -339,41 +339,21 @@ impl Spatial {
         )?;
         Ok(Self { config, inner })
     }
-
-    /// The configuration.
-    pub fn config(&self) -> &SpatialConfig {
-        &self.config
-    }
-
-    /// The hardware-described architecture it builds.
-    pub fn hardware(&self) -> &HardwareArchitecture {
-        &self.inner
-    }
 }
 
-impl Component for Spatial {
-    type Interface = dyn Architecture;
-    type Config = SpatialConfig;
-    const NAME: &'static str = "spatial";
-    const SUMMARY: &'static str = "every layer on its own region of a PE array, weights stationary in the PEs, values moved over links; each format mapped at its own best";
+// Priced with the table it is meant for, and with the memories that table can price (the
+// paper's reading: weights wired into the PEs, membranes in SRAM), so the example runs
+// as printed.
+crate::hw::component!(
+    Spatial,
+    SpatialConfig,
+    "spatial",
+    "every layer on its own region of a PE array, weights stationary in the PEs, values moved over links; each format mapped at its own best",
+    &[
+        ("energy", "paper-v1"),
+        ("weight_memory", "wired"),
+        ("state_memory", "sram"),
+    ]
+);
 
-    fn build(
-        config: SpatialConfig,
-        _: &BuildContext<'_>,
-    ) -> Result<Box<dyn Architecture>, ConfigError> {
-        Ok(Box::new(Spatial::new(config)?))
-    }
-
-    fn example() -> toml::Table {
-        // Priced with the table it is meant for, and with the memories that table can price (the
-        // paper's reading: weights wired into the PEs, membranes in SRAM), so the example runs
-        // as printed.
-        crate::example(&[
-            ("energy", "paper-v1"),
-            ("weight_memory", "wired"),
-            ("state_memory", "sram"),
-        ])
-    }
-}
-
-crate::hw::delegate!(Spatial);
+crate::hw::delegate!(Spatial, SpatialConfig);

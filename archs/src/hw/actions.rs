@@ -21,14 +21,6 @@ pub(crate) fn category(ds: DataSpace) -> Category {
     }
 }
 
-fn density(scale: Scale, d: &Densities) -> f64 {
-    match scale {
-        Scale::One => 1.0,
-        Scale::Input => d.input,
-        Scale::Output => d.output,
-    }
-}
-
 /// Appends the actions of `ml` at `dens`, divided by `per` (the batch), and returns the
 /// latency per inference in ns. `linear[l]` says whether the network below level `l` is
 /// priced linearly in the bits it moves (else per message).
@@ -42,6 +34,8 @@ pub(crate) fn push_layer(
     let hw = &ml.hardware;
     let p = &ml.problem;
     let counts: &Counts = &ml.counts;
+    let valid = p.valid_fraction();
+    let density = |scale: Scale, d: &Densities| scale.density(d, valid);
     let n_lev = hw.levels.len();
     let mut rd = vec![0.0; n_lev];
     let mut wr = vec![0.0; n_lev];
@@ -169,7 +163,12 @@ pub(crate) fn push_layer(
         }
     }
     // Latency: compute or the busiest level's bandwidth, whichever bounds (as the mapper).
-    let mut cycles = counts.cycles * if counts.skips { dens.input } else { 1.0 }
+    let mut cycles = counts.cycles
+        * if counts.skips {
+            density(Scale::Input, dens)
+        } else {
+            1.0
+        }
         + counts.epilogue_steps / counts.units_used.max(1.0);
     for (l, level) in hw.levels.iter().enumerate() {
         let inst = counts.instances_used[l].max(1.0);

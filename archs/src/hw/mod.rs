@@ -798,6 +798,23 @@ fn weightless_bits(net: &Network, _: usize, l: &snnergy_core::Layer, f: &Format)
 /// Implements [`Architecture`] for a configuration wrapper by delegating to its
 /// `inner: HardwareArchitecture`.
 macro_rules! delegate {
+    // With the configuration type: also the accessors every architecture over a
+    // `HardwareArchitecture` has.
+    ($t:ty, $config:ty) => {
+        impl $t {
+            /// The configuration.
+            pub fn config(&self) -> &$config {
+                &self.config
+            }
+
+            /// The hardware-described architecture it builds.
+            pub fn hardware(&self) -> &crate::hw::HardwareArchitecture {
+                &self.inner
+            }
+        }
+
+        crate::hw::delegate!($t);
+    };
     ($t:ty) => {
         impl snnergy_core::Architecture for $t {
             fn check(
@@ -850,3 +867,28 @@ macro_rules! delegate {
     };
 }
 pub(crate) use delegate;
+
+/// Registers an architecture whose configuration alone builds it (`$t::new(config)`), under
+/// `$name`, with the pipeline table its example is priced with (and any other keys).
+macro_rules! component {
+    ($t:ty, $config:ty, $name:literal, $summary:literal, $example:expr) => {
+        impl snnergy_core::Component for $t {
+            type Interface = dyn snnergy_core::Architecture;
+            type Config = $config;
+            const NAME: &'static str = $name;
+            const SUMMARY: &'static str = $summary;
+
+            fn build(
+                config: $config,
+                _: &snnergy_core::BuildContext<'_>,
+            ) -> Result<Box<dyn snnergy_core::Architecture>, snnergy_core::ConfigError> {
+                Ok(Box::new(<$t>::new(config)?))
+            }
+
+            fn example() -> toml::Table {
+                crate::example($example)
+            }
+        }
+    };
+}
+pub(crate) use component;

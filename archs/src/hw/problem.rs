@@ -133,6 +133,14 @@ pub(crate) fn problem(
             }
         }
     }
+    // The taps on padding read zeros: the mapper treats them as zero operands, so it needs
+    // the valid taps of every inference and step (the loop nest's N and T).
+    pr.valid_ops = Some(l.synapses() as f64 * pr.n as f64 * pr.t as f64);
+    if matches!(l.kind, LayerKind::Conv2d { .. }) {
+        // Padding is not stored: no input tile is larger than the real map.
+        pr.input_h = Some(l.input.h as u64);
+        pr.input_w = Some(l.input.w as u64);
+    }
     pr.validate().map_err(|e| ArchError::Layer {
         architecture: arch.to_string(),
         layer: l.name.clone(),

@@ -109,8 +109,20 @@
 //!   compute cycles = the product of all temporal factors (× input density under `skip`)
 //!   plus the epilogue's steps spread over the units in use. **Leakage** = static power of
 //!   every instance × latency. **EDP** = energy × cycles. The binding bound is reported.
-//! * Loop-nest counts run over the full (padded) index space, as every mapping tool does;
-//!   [`Problem::valid_ops`] carries exact synaptic-event counts for the caller.
+//! * **Padding**: the loop nest runs over the full (padded) index space, as every mapping
+//!   tool's does, and a tap on padding reads a zero (for an SNN, an input that never spikes).
+//!   A problem that states its valid taps ([`Problem::valid_ops`]) has them treated as zero
+//!   operands, as a sparse-tensor model treats any zero: every count the input density
+//!   scales (operations, the innermost weight reads and `accum` updates, the cycles under
+//!   `skip`, the events of a scatter) is scaled by `density × valid_ops / ops`, so `skip` and
+//!   `gate` save the padded taps and `none` pays them as the hardware does. Padding is not
+//!   stored: input operand reads scale by `valid_ops / ops` under every zero handling, and
+//!   with the real map's lines (`input_h`, `input_w`) no input tile is larger than the map
+//!   (the whole layer's tile is the map, not the padded window; a tile of part of the map
+//!   keeps its halo on padding, and a sliding step counts the padded window's new lines: an
+//!   upper bound at the border, where an exact count would depend on the tile's position). A
+//!   problem without them is counted over the padded space exactly as Timeloop and ZigZag
+//!   count it, which is what the validation against them uses.
 //!
 //! ## A worked example
 //!

@@ -48,6 +48,24 @@ pub enum Scale {
     Input,
     /// The output density (neurons that fire).
     Output,
+    /// The valid fraction alone: operand reads of stored inputs, which a tap on padding does
+    /// not make (padding is not stored), whatever the units do with zeros.
+    Valid,
+}
+
+impl Scale {
+    /// The density that multiplies a count of this scale, for a problem whose valid
+    /// operations are `valid_fraction` ([`Problem::valid_fraction`]) of its loop nest. Counts
+    /// scaled by the input are operation-level (an operation, or an access that a zero input
+    /// operand skips or gates), and a tap on padding is a zero operand like any other.
+    pub fn density(self, dens: &Densities, valid_fraction: f64) -> f64 {
+        match self {
+            Scale::One => 1.0,
+            Scale::Input => dens.input * valid_fraction,
+            Scale::Output => dens.output,
+            Scale::Valid => valid_fraction,
+        }
+    }
 }
 
 /// Why an access happens.
@@ -214,6 +232,9 @@ pub(crate) struct Ctx<'a> {
     /// Per level: data spaces it may hold (and the problem has).
     pub may_hold: Vec<u8>,
     zero: ZeroHandling,
+    /// Valid (non-padding) operations over loop-nest operations: a tap on padding reads a
+    /// zero, so the operation-level input density is the input density times this.
+    valid_frac: f64,
     nspa: f64,
     /// Data spaces whose backing copy costs nothing (mask).
     free: u8,
@@ -356,6 +377,7 @@ impl<'a> Ctx<'a> {
             spaces,
             may_hold,
             zero: hw.compute.zero_handling,
+            valid_frac: problem.valid_fraction(),
             nspa: problem.neuron_steps_per_accum as f64,
             free: problem.free_backing.iter().fold(0u8, |m, d| m | d.bit()),
         })
@@ -394,19 +416,25 @@ impl<'a> Ctx<'a> {
     }
 
     fn foot(&self, ds: usize, e: &[f64; NDIMS]) -> f64 {
-        let pr = self.problem;
         match ds {
             W_ => e[G] * e[K] * e[C] * e[R] * e[S],
-            I_ => {
-                e[N] * e[G]
-                    * e[C]
-                    * e[T]
-                    * window(e[P], e[R], pr.stride_h as f64, pr.dilation_h as f64)
-                    * window(e[Q], e[S], pr.stride_w as f64, pr.dilation_w as f64)
-            }
+            I_ => e[N] * e[G] * e[C] * e[T] * self.rows(e, P) * self.rows(e, Q),
             A_ | O_ => e[N] * e[G] * e[K] * e[P] * e[Q] * e[T],
             _ => e[N] * e[G] * e[K] * e[P] * e[Q],
         }
+    }
+
+    /// Input rows (d = P) or columns (d = Q) of a tile with extents `e`: the window, at most
+    /// the real map (padding is not stored).
+    fn rows(&self, e: &[f64; NDIMS], d: usize) -> f64 {
+        let pr = self.problem;
+        let (k, stride, dil, real) = if d == P {
+            (R, pr.stride_h, pr.dilation_h, pr.input_h)
+        } else {
+            (S, pr.stride_w, pr.dilation_w, pr.input_w)
+        };
+        let w = window(e[d], e[k], stride as f64, dil as f64);
+        real.map_or(w, |h| w.min(h as f64))
     }
 
     fn relevant(ds: usize, d: usize) -> bool {
@@ -461,11 +489,13 @@ impl<'a> Ctx<'a> {
                 (pr.stride_w as f64, pr.dilation_w as f64, S)
             };
             let inner = ext[j + 1][d] * m.sp(j, d) as f64;
-            let w = window(e[d], e[kd], stride, dil);
+            // The tile's lines (at most the real map); the steps count the new lines of the
+            // padded window, an upper bound at the border.
+            let w = self.rows(e, d);
             // Each child keeps the overlap of its own window; what it lacks after a step is
             // the new rows of its own window, and a multicast read serves the union of those
             // (a child cannot take over rows another child held: nothing forwards them).
-            let own = window(ext[c][d], ext[c][kd], stride, dil);
+            let own = self.rows(&ext[c], d);
             let new_rows = own.min(inner * stride);
             let delta = if new_rows >= own {
                 w
@@ -536,6 +566,8 @@ impl<'a> Ctx<'a> {
         out.transfers.clear();
         out.ops.clear();
         out.instances_used.clear();
+        // A mapping rejected before its unrolling is counted uses no units.
+        out.units_used = 0.0;
         out.tile_bits.clear();
         // Extents inside each level's boundary.
         let mut ext = [[1.0f64; NDIMS]; MAX_LEVELS + 1];
@@ -743,7 +775,7 @@ impl<'a> Ctx<'a> {
             let (scale, scatter) = if ds == W_ {
                 (op_scale, skip_scatter(inner, ds))
             } else {
-                (Scale::One, false)
+                (Scale::Valid, false)
             };
             out.accesses.push(AccessCount {
                 level: inner,
@@ -1183,12 +1215,9 @@ impl<'a> Ctx<'a> {
         }
     }
 
-    fn density(&self, scale: Scale, dens: &Densities) -> f64 {
-        match scale {
-            Scale::One => 1.0,
-            Scale::Input => dens.input,
-            Scale::Output => dens.output,
-        }
+    /// The density that multiplies a count of `scale` (see [`Scale::density`]).
+    pub(crate) fn density(&self, scale: Scale, dens: &Densities) -> f64 {
+        scale.density(dens, self.valid_frac)
     }
 
     /// pJ and word accesses of one access count.
@@ -1308,7 +1337,12 @@ impl<'a> Ctx<'a> {
     }
 
     fn latency(&self, counts: &Counts, dens: &Densities, rd: &[f64], wr: &[f64]) -> (f64, String) {
-        let compute = counts.cycles * if counts.skips { dens.input } else { 1.0 }
+        let compute = counts.cycles
+            * if counts.skips {
+                self.density(Scale::Input, dens)
+            } else {
+                1.0
+            }
             + counts.epilogue_steps / counts.units_used.max(1.0);
         let mut best = compute;
         let mut bound = "compute".to_string();

@@ -183,9 +183,12 @@ pub enum Neuron {
 
 /// One layer as a mapping problem.
 ///
-/// Loop-nest counts run over the full (padded) index space, as every mapping tool does; a layer
-/// whose exact synaptic-event count matters states its valid taps in `valid_ops`, which the
-/// evaluation reports beside the loop-nest count for the caller to use.
+/// The loop nest runs over the full (padded) index space, as every mapping tool's does. A layer
+/// whose windows reach padding states its valid taps in `valid_ops` (and its real input map in
+/// `input_h`, `input_w`): the taps on padding are then zero operands, skipped or gated like
+/// any zero input and paid only by units that do neither, and padding is never read from or
+/// stored in memory (see the crate's counting semantics). Without them the counts are those
+/// of the padded space, as Timeloop and ZigZag give them.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct Problem {
@@ -235,9 +238,23 @@ pub struct Problem {
     pub neuron_steps_per_accum: u64,
     /// Neuron model (SNN only).
     pub neuron: Neuron,
-    /// Exact number of valid (non-padding) multiply-accumulates or synaptic-event slots, if
-    /// the caller wants it carried beside the loop-nest count.
+    /// Operations of the loop nest (over every N and T, like [`Problem::ops`]) whose input
+    /// tap falls on the input map rather than on its zero padding. A tap on padding is a zero
+    /// operand: every count the input density scales (operations, the weight reads and
+    /// partial-sum updates a zero input skips or gates) is scaled by
+    /// `density × valid_ops / ops`, and operand reads of inputs by `valid_ops / ops` (padding is
+    /// not stored). None: every tap is valid, the loop nest is counted as every mapping tool
+    /// counts it.
     pub valid_ops: Option<f64>,
+    /// Rows of the input map without its padding: an input tile is at most this many rows
+    /// (the whole layer's tile is the real map, not the padded one; a tile of part of the map
+    /// counts its window, halo on padding included, an upper bound at the border). None: the
+    /// padded window.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub input_h: Option<u64>,
+    /// Columns of the input map without its padding (as `input_h`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub input_w: Option<u64>,
     /// Data spaces (inputs, outputs) whose copy at their outermost keeper costs nothing to
     /// read or write: activations the previous layer leaves in an on-chip buffer for this
     /// one, and outputs this layer leaves there for the next. The fills below that copy and
@@ -272,6 +289,8 @@ impl Default for Problem {
             neuron_steps_per_accum: 1,
             neuron: Neuron::If,
             valid_ops: None,
+            input_h: None,
+            input_w: None,
             free_backing: Vec::new(),
         }
     }
@@ -391,7 +410,17 @@ impl Problem {
             .fold(1u128, |a, &d| a.saturating_mul(d as u128))
     }
 
-    /// Input rows and columns: H = (P−1)·stride + (R−1)·dilation + 1.
+    /// Valid operations over loop-nest operations: 1 without `valid_ops`, below 1 for a layer
+    /// whose windows reach padding.
+    pub fn valid_fraction(&self) -> f64 {
+        match self.valid_ops {
+            Some(v) if self.ops() > 0 => (v / self.ops() as f64).clamp(0.0, 1.0),
+            _ => 1.0,
+        }
+    }
+
+    /// Input rows and columns the loop nest spans, padding included: H = (P−1)·stride +
+    /// (R−1)·dilation + 1.
     pub fn input_hw(&self) -> (u64, u64) {
         (
             window(self.p, self.r, self.stride_h, self.dilation_h) as u64,
@@ -453,13 +482,26 @@ impl Problem {
                 format!("{ops} operations: the product of the dimensions exceeds 2^60"),
             ));
         }
-        if let Some(v) = self.valid_ops
-            && !(v.is_finite() && v >= 0.0)
-        {
-            return Err(err(
-                "valid_ops",
-                format!("{v}: must be a non-negative number"),
-            ));
+        // A map larger than the window is fine: a stride above the kernel skips lines.
+        for (key, real) in [("input_h", self.input_h), ("input_w", self.input_w)] {
+            if real == Some(0) {
+                return Err(err(key, "must be at least 1".into()));
+            }
+        }
+        if let Some(v) = self.valid_ops {
+            if !(v.is_finite() && v >= 0.0) {
+                return Err(err(
+                    "valid_ops",
+                    format!("{v}: must be a non-negative number"),
+                ));
+            }
+            // More valid taps than the loop nest has would make padding a negative zero.
+            if v > ops as f64 * (1.0 + 1e-12) {
+                return Err(err(
+                    "valid_ops",
+                    format!("{v}: more than the {ops} operations of the loop nest"),
+                ));
+            }
         }
         Ok(())
     }

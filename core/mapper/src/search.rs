@@ -389,7 +389,7 @@ struct Search<'c, 'a> {
     budget: u64,
     order_cache: HashMap<(u16, usize), Vec<[u8; NDIMS]>>,
     best: Option<(f64, Compact)>,
-    last_error: Option<Illegal>,
+    last_error: Option<(Illegal, f64)>,
     /// Per level, an order honouring its constraint's prefix and outermost loops (computed
     /// once: generating orders is the search's most expensive step).
     start_order: Vec<Option<[u8; NDIMS]>>,
@@ -398,15 +398,25 @@ struct Search<'c, 'a> {
 const INF: f64 = f64::INFINITY;
 
 impl<'c, 'a> Search<'c, 'a> {
+    /// Keeps the reason of the rejected candidate that used the most compute units (the
+    /// latest among equals): if nothing is legal, the error names what stopped the fullest
+    /// arrays, the candidates a person would expect to work.
+    fn reject(&mut self, e: Illegal, units: f64) {
+        if self.last_error.is_none_or(|(_, u)| units >= u) {
+            self.last_error = Some((e, units));
+        }
+    }
+
     fn score(&mut self, m: &Compact) -> f64 {
         self.evaluated += 1;
         let mut m2 = *m;
         if !self.sanitize(&mut m2) {
+            self.reject(Self::unfinished(&m2), 0.0);
             return INF;
         }
         match self.ctx.count(&m2, &mut self.counts) {
             Err(e) => {
-                self.last_error = Some(e);
+                self.reject(e, self.counts.units_used);
                 INF
             }
             Ok(()) => {
@@ -434,6 +444,15 @@ impl<'c, 'a> Search<'c, 'a> {
 
     /// Drops membrane and output keepers below the finalizing level when the constraints
     /// leave the choice free (they could not be reached by the epilogue).
+    /// Why `sanitize` refused a mapping: no level keeps partial sums, or the outermost one
+    /// that does gets them unfinished.
+    fn unfinished(m: &Compact) -> Illegal {
+        match (0..MAX_LEVELS).find(|&l| m.keep[l] & DataSpace::Accum.bit() != 0) {
+            Some(l) => Illegal::PartialSumsEscape(l),
+            None => Illegal::NoKeeper(DataSpace::Accum.index()),
+        }
+    }
+
     fn sanitize(&self, m: &mut Compact) -> bool {
         let n = self.ctx.nlev;
         let Some(fin) = (0..n)
@@ -785,7 +804,16 @@ impl<'c, 'a> Search<'c, 'a> {
     }
 
     /// Combined spatial candidates over all levels.
-    fn spatial_candidates(&self, exhaustive: bool, limit: usize, ratio: f64) -> Vec<Spatial> {
+    /// Spatial unrollings to try. Outside the exhaustive search one unrolling stands for each
+    /// set of unrolled dimensions, unless `every_split` keeps each split of the factors among
+    /// them (K4×P32 and K64×P2 differ in what each instance holds).
+    fn spatial_candidates(
+        &mut self,
+        exhaustive: bool,
+        limit: usize,
+        ratio: f64,
+        every_split: bool,
+    ) -> Vec<Spatial> {
         let n = self.ctx.nlev;
         let mut combos: Vec<(Spatial, u64)> = vec![(Vec::new(), 1)];
         for l in 0..n {
@@ -823,11 +851,14 @@ impl<'c, 'a> Search<'c, 'a> {
                         .sum()
                 };
                 next.sort_by(|a, b| b.1.cmp(&a.1).then(ndims(&a.0).cmp(&ndims(&b.0))));
-                let mut groups: BTreeMap<Vec<(u16, u16)>, ()> = BTreeMap::new();
+                // A group is a set of unrolled dimensions per level, and with `every_split`
+                // also their factors.
+                type Group = Vec<(u16, u16, [u32; NDIMS], [u32; NDIMS])>;
+                let mut groups: BTreeMap<Group, ()> = BTreeMap::new();
                 let best = next.first().map(|x| x.1).unwrap_or(1) as f64;
                 next.retain(|(s, u)| {
                     // On a square fan-out X and Y are interchangeable: one of each mirror pair.
-                    let key: Vec<(u16, u16)> = s
+                    let key: Group = s
                         .iter()
                         .enumerate()
                         .map(|(l, (a, b))| {
@@ -837,11 +868,16 @@ impl<'c, 'a> Search<'c, 'a> {
                                     .fold(0u16, |m, d| m | (1 << d))
                             };
                             let fan = self.ctx.hw.fanout(l);
-                            let (x, y) = (m(a), m(b));
-                            if fan[0] == fan[1] && x > y {
-                                (y, x)
+                            let (x, y, fx, fy) = (m(a), m(b), *a, *b);
+                            let (x, y, fx, fy) = if fan[0] == fan[1] && (x, fx) > (y, fy) {
+                                (y, x, fy, fx)
                             } else {
-                                (x, y)
+                                (x, y, fx, fy)
+                            };
+                            if every_split {
+                                (x, y, fx, fy)
+                            } else {
+                                (x, y, [0; NDIMS], [0; NDIMS])
                             }
                         })
                         .collect();
@@ -865,16 +901,28 @@ impl<'c, 'a> Search<'c, 'a> {
                     .collect();
                 holders.len() == 1
             };
+            let mut rejected: Vec<(Illegal, f64)> = Vec::new();
             combos.retain(|(s, _)| {
                 let mut m = self.base(&keep, s, 0);
                 if !self.sanitize(&mut m) {
+                    rejected.push((Self::unfinished(&m), 0.0));
                     return false;
                 }
                 match self.ctx.count(&m, &mut counts) {
-                    Err(Illegal::Capacity(_, ds, _, _)) => !only_at(ds),
+                    Err(e @ Illegal::Capacity(_, ds, _, _)) if only_at(ds) => {
+                        // Kept so that, if no unrolling is left, the error names the level
+                        // and the sizes that ruled them out.
+                        rejected.push((e, counts.units_used));
+                        false
+                    }
                     _ => true,
                 }
             });
+            if combos.is_empty() {
+                for (e, u) in rejected {
+                    self.reject(e, u);
+                }
+            }
         }
         if !exhaustive && combos.len() > limit.max(1) {
             // Half of the places go to the fullest arrays, half to the unrollings that reuse
@@ -1136,7 +1184,7 @@ pub(crate) fn search(
     let lower = s.exhaustive_size(std::slice::from_ref(&none));
     let mut exhaustive = false;
     if lower.saturating_mul(keeps.len() as u128) <= options.exhaustive_limit as u128 {
-        let all_spatial = s.spatial_candidates(true, usize::MAX, 0.0);
+        let all_spatial = s.spatial_candidates(true, usize::MAX, 0.0, false);
         let space = s
             .exhaustive_size(&all_spatial)
             .saturating_mul(keeps.len() as u128);
@@ -1156,10 +1204,39 @@ pub(crate) fn search(
         }
     }
     if !exhaustive {
+        heuristic(&mut s, options, &keeps, false);
+        if s.best.is_none() {
+            // Every representative unrolling broke a constraint (typically a capacity that
+            // one split of the factors meets and another does not): try every split, with a
+            // budget of its own.
+            s.budget = s.evaluated.saturating_add(options.max_evaluations.max(1));
+            heuristic(&mut s, options, &keeps, true);
+        }
+    }
+    tracing::debug!(
+        problem = %ctx.problem.name,
+        hardware = %ctx.hw.name,
+        evaluated = s.evaluated,
+        exhaustive,
+        "mapped"
+    );
+    finish(ctx, s, exhaustive)
+}
+
+/// The heuristic search: a greedy fill of every candidate unrolling, then descents from the
+/// best of them.
+fn heuristic(
+    s: &mut Search,
+    options: &SearchOptions,
+    keeps: &[[u8; MAX_LEVELS]],
+    every_split: bool,
+) {
+    {
         let spatial = s.spatial_candidates(
             false,
             options.spatial_candidates,
             options.min_utilization_ratio,
+            every_split,
         );
         // Every unrolling gets a greedy bottom-up fill; the best `refined_candidates` of them
         // are then descended from it, and the best `refined_twice` also from every free factor
@@ -1195,13 +1272,9 @@ pub(crate) fn search(
             }
         }
     }
-    tracing::debug!(
-        problem = %ctx.problem.name,
-        hardware = %ctx.hw.name,
-        evaluated = s.evaluated,
-        exhaustive,
-        "mapped"
-    );
+}
+
+fn finish(ctx: &Ctx, s: Search, exhaustive: bool) -> Result<Found, MapperError> {
     match s.best {
         Some((_, compact)) => Ok(Found {
             compact,
@@ -1210,8 +1283,12 @@ pub(crate) fn search(
         }),
         None => {
             let message = match s.last_error {
-                Some(e) => ctx.illegal_error(e).to_string(),
-                None => "every candidate broke a constraint".into(),
+                Some((e, units)) => format!(
+                    "every candidate broke a constraint; the fullest ({units} of {} compute units) broke: {}",
+                    ctx.hw.total_units(),
+                    ctx.illegal_error(e)
+                ),
+                None => "no candidate to try: no spatial unrolling fits the fan-outs".into(),
             };
             Err(MapperError::NoMapping {
                 problem: ctx.problem.name.clone(),

@@ -18,6 +18,10 @@
 //!   bandwidth limits are then off (the counts are not). Bandwidths are converted to its words.
 //! * A Timeloop mapping gives a dimension one spatial factor per level: a mapping that spreads
 //!   one over both array axes is refused with an error naming the level.
+//! * Padding: Timeloop counts the padded index space. A problem that states its valid taps
+//!   (`valid_ops`, `input_h`, `input_w`) has our counts without the padded taps and lines, so
+//!   it compares with Timeloop only at an operation-level input density of density ×
+//!   valid/loop operations; the validation uses problems without them.
 //! * Timeloop counts no read for what a level sends up; the counts table lists those reads
 //!   apart (`reads_sent_up`), and the ERT gives Timeloop our energies per access.
 //!
@@ -30,7 +34,7 @@ use serde::Serialize;
 
 use crate::MappedLayer;
 use crate::hardware::{Capacity, LevelClass};
-use crate::model::{Action, Purpose, Scale};
+use crate::model::{Action, Purpose};
 use crate::price::capacity_bits;
 use crate::problem::{DataSpace, Dim, NDIMS};
 
@@ -324,12 +328,7 @@ pub fn to_timeloop_at(
     let mut upward = vec![[0.0f64; crate::problem::NSPACES]; n];
     for a in &layer.counts.accesses {
         if a.action == Action::Read && matches!(a.purpose, Purpose::Drain | Purpose::Epilogue) {
-            let density = match a.scale {
-                Scale::One => 1.0,
-                Scale::Input => d.input,
-                Scale::Output => d.output,
-            };
-            upward[a.level][a.data_space.index()] += a.elements * density;
+            upward[a.level][a.data_space.index()] += a.elements * ctx.density(a.scale, d);
         }
     }
     let mut csv =

@@ -26,7 +26,10 @@
 //! batch sharing the weights, so the SNN's accumulation is a convolution with batch N·T); G is
 //! G. Partial sums are `O` at the accumulator width, final outputs `O_final`. The membrane has
 //! no ZigZag operand and is reported only in our totals. Sparse formats cannot be written
-//! (ZigZag 3.9 is dense): a mapping that compresses a data space is refused.
+//! (ZigZag 3.9 is dense): a mapping that compresses a data space is refused. ZigZag counts the
+//! padded index space, so a problem that states its valid taps (`valid_ops`, `input_h`,
+//! `input_w`), whose counts leave out the taps and lines on padding, does not compare with it;
+//! the validation uses problems without them.
 //!
 //! The mapping: ZigZag's mapping YAML fixes the spatial unrolling and the loop order, but its
 //! memory allocator then assigns loops to memories greedily; `temporal_mapping` gives the
@@ -631,12 +634,7 @@ fn our_counts(
         let Some((op, _)) = zz_operand(a.data_space) else {
             continue;
         };
-        let scale = match a.scale {
-            crate::model::Scale::One => 1.0,
-            crate::model::Scale::Input => dens.input,
-            crate::model::Scale::Output => dens.output,
-        };
-        let e = a.elements * scale;
+        let e = a.elements * ctx.density(a.scale, &dens);
         let i = row(&mut rows, a.level, op, memory_of(a.level, op));
         let r = &mut rows[i].1;
         use Action::*;

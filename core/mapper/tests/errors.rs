@@ -249,3 +249,71 @@ fn a_tile_is_stored_as_whole_elements_to_a_word() {
         }
     }
 }
+
+/// DRAM (inputs and outputs) above 8 PEs that keep everything else in small banks.
+fn banked_pes() -> Hardware {
+    Hardware::from_toml(
+        r#"
+name = "banked"
+[[levels]]
+name = "DRAM"
+class = "dram"
+word_bits = 8
+holds = ["inputs", "outputs"]
+energy = { read_pj = 1.0, write_pj = 1.0 }
+[[levels]]
+name = "pe"
+word_bits = 8
+mesh = [8, 1]
+holds = ["weights", "inputs", "accum", "membrane", "outputs"]
+capacity = [
+  { holds = ["weights"], size = "16 bits" },
+  { holds = ["membrane"], size = "32 bits" },
+  { holds = ["accum"], size = "64 bits" },
+  { holds = ["inputs", "outputs"], size = "64 bits" },
+]
+energy = { read_pj = 1.0, write_pj = 1.0 }
+[compute]
+clock_mhz = 100.0
+mac_bits = 8
+add_bits = 16
+energy = { mac_pj = 0.0, add_pj = 0.0 }
+"#,
+    )
+    .unwrap()
+}
+
+fn split_layer() -> Problem {
+    let mut p = Problem::conv("split", 4, 2, 4, 1, 1, 1, 1).into_snn(2, 16);
+    p.accum_bits = 16;
+    p
+}
+
+#[test]
+fn no_legal_mapping_names_the_constraint_the_fullest_candidates_broke() {
+    let mut hw = banked_pes();
+    // Half the membrane bank: 16 neurons over 8 PEs no longer fit anywhere.
+    if let Some(Capacity::Banks(banks)) = &mut hw.levels[1].capacity {
+        banks[1].size = Size::Text("16 bits".into());
+    }
+    let e = map(
+        &split_layer(),
+        &hw,
+        Densities::uniform(0.1),
+        &OwnPrices,
+        &SearchOptions::default(),
+    )
+    .unwrap_err();
+    let m = message(e);
+    // The fullest candidates use all 8 PEs; what they broke is named with its level, data
+    // space and key.
+    assert!(
+        m.contains("no legal mapping")
+            && m.contains("`split`")
+            && m.contains("8 of 8 compute units")
+            && m.contains("level `")
+            && m.contains("data space `")
+            && m.contains("key `"),
+        "{m}"
+    );
+}

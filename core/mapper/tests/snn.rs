@@ -8,32 +8,6 @@ use Dim::*;
 use common::*;
 use snnergy_mapper::*;
 
-/// DRAM → a neuromorphic core's SRAM (64-bit words, keeps everything) → one adder.
-fn core_chip(zero: &str) -> Hardware {
-    Hardware::from_toml(&format!(
-        r#"
-name = "core"
-[[levels]]
-name = "DRAM"
-class = "dram"
-word_bits = 64
-energy = {{ read_pj = 100.0, write_pj = 100.0 }}
-[[levels]]
-name = "core"
-capacity = "64 KiB"
-word_bits = 64
-energy = {{ fixed_pj = 4.0, per_bit_pj = 0.0625 }}
-[compute]
-clock_mhz = 100.0
-mac_bits = 8
-add_bits = 32
-zero_handling = "{zero}"
-energy = {{ mac_pj = 0.3, add_pj = 0.1 }}
-"#
-    ))
-    .unwrap()
-}
-
 fn snn_layer(t: u64) -> Problem {
     let mut p = Problem::conv("snn", 4, 2, 3, 3, 3, 3, 1).into_snn(t, 16);
     p.weight_bits = 8;

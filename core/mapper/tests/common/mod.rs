@@ -41,6 +41,32 @@ energy = {{ mac_pj = 0.0, add_pj = 0.0 }}
     Hardware::from_toml(&text).expect("tiny chip")
 }
 
+/// DRAM → a neuromorphic core's SRAM (64-bit words, keeps everything) → one adder.
+pub fn core_chip(zero: &str) -> Hardware {
+    Hardware::from_toml(&format!(
+        r#"
+name = "core"
+[[levels]]
+name = "DRAM"
+class = "dram"
+word_bits = 64
+energy = {{ read_pj = 100.0, write_pj = 100.0 }}
+[[levels]]
+name = "core"
+capacity = "64 KiB"
+word_bits = 64
+energy = {{ fixed_pj = 4.0, per_bit_pj = 0.0625 }}
+[compute]
+clock_mhz = 100.0
+mac_bits = 8
+add_bits = 32
+zero_handling = "{zero}"
+energy = {{ mac_pj = 0.3, add_pj = 0.1 }}
+"#
+    ))
+    .unwrap()
+}
+
 /// A QNN problem with 16-bit everything (one element per access).
 pub fn qnn(name: &str, k: u64, c: u64, p: u64, q: u64, r: u64, s: u64) -> Problem {
     Problem {
