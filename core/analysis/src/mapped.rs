@@ -138,20 +138,16 @@ pub struct MappedCrossing {
     pub mapped: BreakEvenMapped,
 }
 
-/// The break-even along `family` (α in [0, its α max]; under twin consistency the baseline's
-/// ρ moves with r, so both formats are evaluated at every point), with the formats mapped at
-/// the operating point first, then again at each crossing found (fixed-point iteration, at
-/// most [`MAX_ROUNDS`] mappings per format, stopping when the crossing's mean spike rate moves
-/// less than [`CROSSING_TOLERANCE`]). Architectures whose rules are their mapping need one
-/// round.
-pub fn breakeven(
+/// The energy crossing along `family` with both formats mapped at the operating point first,
+/// then again at each crossing found until it stops moving (see [`breakeven`]); with the number
+/// of rounds and whether the architecture maps anything at all.
+pub fn settled_crossing(
     ev: &mut Evaluator<'_>,
     net: &Network,
     snn: &Format,
     base: &Format,
     family: &Family,
-) -> Result<MappedCrossing, Error> {
-    let alpha_max = family.alpha_max();
+) -> Result<(Crossing, u32, bool), Error> {
     let rate = |c: &Crossing| match c {
         Crossing::At(a) | Crossing::WinsAbove(a) => Some(family.at(*a).mean_spike_rate(net)),
         _ => None,
@@ -177,6 +173,24 @@ pub fn breakeven(
             break;
         }
     }
+    Ok((crossing, rounds, maps_anything))
+}
+
+/// The break-even along `family` (α in [0, its α max]; under twin consistency the baseline's
+/// ρ moves with r, so both formats are evaluated at every point), with the formats mapped at
+/// the operating point first, then again at each crossing found (fixed-point iteration, at
+/// most [`MAX_ROUNDS`] mappings per format, stopping when the crossing's mean spike rate moves
+/// less than [`CROSSING_TOLERANCE`]). Architectures whose rules are their mapping need one
+/// round.
+pub fn breakeven(
+    ev: &mut Evaluator<'_>,
+    net: &Network,
+    snn: &Format,
+    base: &Format,
+    family: &Family,
+) -> Result<MappedCrossing, Error> {
+    let alpha_max = family.alpha_max();
+    let (crossing, rounds, maps_anything) = settled_crossing(ev, net, snn, base, family)?;
     // The crossing's own figures, with the mappings it was found with.
     let at = match crossing {
         Crossing::At(a) | Crossing::WinsAbove(a) => family.at(a),

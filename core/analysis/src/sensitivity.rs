@@ -19,9 +19,7 @@ use snnergy_core::action::PriceClass;
 use snnergy_core::activity::OperatingPoint;
 use snnergy_core::settings::{AnalysisSettings, SensitivitySettings};
 
-use crate::analysis::{
-    ArchSlot, Crossing, Evaluator, WorkloadSlot, operating_points, search_breakeven,
-};
+use crate::analysis::{ArchSlot, Crossing, Evaluator, WorkloadSlot, operating_points};
 use crate::twin::{Family, twin_exists};
 use snnergy_core::energy::{EnergyModel, ScaledModel};
 use snnergy_core::error::Error;
@@ -65,7 +63,8 @@ fn side(
             p.t,
         );
     let verdict = Verdict::of(e_snn, e_base, twin);
-    let crossing = search_breakeven(&mut ev, p.family, &snn, &base)?;
+    // Re-mapped at the crossing as the break-even table is, so the nominal row agrees with it.
+    let (crossing, _, _) = crate::mapped::settled_crossing(&mut ev, p.net, &snn, &base, p.family)?;
     let (status, breakeven) = match crossing {
         Crossing::NeverWins => (BreakEvenStatus::SnnNeverWins, None),
         Crossing::AlwaysWins => (
