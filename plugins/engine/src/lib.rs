@@ -25,9 +25,10 @@
 //! membrane stays in a register through its T steps. Dense layers run im2col (one shifted
 //! copy per plane for stride-1 "same" convolutions) + one GEMM per sub-batch (the `gemm`
 //! crate with its AVX-512 kernels, single-threaded); layers whose input is sparse run
-//! event-driven kernels that touch only the active inputs (found through 16-wide bit masks),
-//! adding contiguous `value × weight-row` runs into a channel-last accumulator band by band
-//! of output rows, so the band and one input channel's weights stay in L1. Both are built for
+//! event-driven kernels that touch only the active inputs: the convolution lists each
+//! pixel's active channels once per image (from 32-channel bit masks), then every output sums
+//! the weight rows of the events under its window in registers, each kernel row's events one
+//! contiguous run, and no memory is written per event. Both are built for
 //! AVX2/AVX-512 when the CPU has them. `auto` picks per layer and step by measured input
 //! density. Under direct coding the first layer's current is computed once, as the image
 //! does not change between steps. Chunks of each batch run in parallel on rayon's pool;

@@ -553,23 +553,22 @@ pub struct ConvOp {
     pub padding: [usize; 2],
     /// `[out, in·kh·kw]`.
     pub w: Array2<f32>,
-    /// `[in, kh, kw reversed, out]`, row-major: the weights an input reaches outputs with,
-    /// kernel columns reversed so that, at stride 1, the outputs a row of the kernel reaches
-    /// and their weights are both contiguous.
+    /// `[kh, kw, in, out]`, row-major: the weights of one input at one kernel tap to every
+    /// output channel are one contiguous row, which the event-driven kernel adds per event.
     pub w_t: Vec<f32>,
     /// Bias per output channel (BatchNorm folded in).
     pub bias: Vec<f32>,
 }
 
-/// `[out, in·kh·kw]` → `[in, kh, kw reversed, out]`.
-fn scatter_layout(w: &Array2<f32>, kw: usize) -> Vec<f32> {
+/// `[out, in·kh·kw]` → `[kh·kw, in, out]`.
+fn tap_major(w: &Array2<f32>, taps: usize) -> Vec<f32> {
     let (co, k) = w.dim();
+    let ci = k / taps.max(1);
     let mut t = vec![0.0; k * co];
     for r in 0..k {
-        let (base, kx) = (r - r % kw, r % kw);
-        let row = base + (kw - 1 - kx);
+        let (c, tap) = (r / taps, r % taps);
         for o in 0..co {
-            t[row * co + o] = w[[o, r]];
+            t[(tap * ci + c) * co + o] = w[[o, r]];
         }
     }
     t
@@ -586,7 +585,7 @@ impl ConvOp {
         else {
             unreachable!("ConvOp::new is called for convolutions only")
         };
-        let w_t = scatter_layout(&w, kernel[1] as usize);
+        let w_t = tap_major(&w, (kernel[0] * kernel[1]) as usize);
         Self {
             input,
             output,
@@ -600,7 +599,7 @@ impl ConvOp {
     }
 
     fn refresh(&mut self) {
-        self.w_t = scatter_layout(&self.w, self.kernel[1]);
+        self.w_t = tap_major(&self.w, self.kernel[0] * self.kernel[1]);
     }
 }
 

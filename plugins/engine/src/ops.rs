@@ -1,9 +1,11 @@
 //! The compute kernels, each over a chunk of images in NCHW order. They run on one thread:
 //! the caller parallelizes over chunks of the batch, so threading is never nested.
 //!
-//! Dense convolution is im2col + one GEMM per sub-batch ([`crate::matmul`], single-threaded). The event-driven kernels walk the non-zero inputs only and scatter
-//! `value × weight row` into the outputs they reach, so their work is proportional to the
-//! number of active inputs: with binary spikes at rate r they do r times the dense work.
+//! Dense convolution is im2col + one GEMM per sub-batch ([`crate::matmul`], single-threaded).
+//! The event-driven kernels touch the non-zero inputs only (the convolution gathers, per
+//! output, the weight rows of the active inputs under its window; the linear layer scatters
+//! `value × weight row`), so their work is proportional to the number of active inputs: with
+//! binary spikes at rate r they do r times the dense work.
 
 use crate::matmul::{MatRef, matmul};
 use crate::model::{ConvOp, LinearOp, PoolOp};
@@ -84,6 +86,7 @@ pub struct Scratch {
     col: Vec<f32>,
     y: Vec<f32>,
     acc: Vec<f32>,
+    events: EventLists,
 }
 
 fn grow(buf: &mut Vec<f32>, len: usize) {
@@ -322,9 +325,13 @@ fn conv_dense_generic(op: &ConvOp, x: &[f32], n: usize, out: &mut [f32], scratch
     }
 }
 
-/// Event-driven convolution of `n` images: for every non-zero input, add value × the
-/// weights of each output it reaches (outputs accumulated channel-last so each update is a
-/// contiguous row of `out_channels`), then bias.
+/// Event-driven convolution of `n` images. Per image, the active inputs of every pixel are
+/// listed once (channel by channel); each output then sums, in registers, the weight rows of
+/// the active inputs under its window, kernel row by kernel row: the `kw` pixels of a kernel
+/// row are adjacent, so their events are one contiguous run of the list. The work is one
+/// weight-row load and add per (event, output reached), with no store per event, which is
+/// what a scatter into memory would pay. Outputs are written channel-last one band of rows at
+/// a time, then to NCHW with the bias.
 pub fn conv_sparse(op: &ConvOp, x: &[f32], n: usize, out: &mut [f32], scratch: &mut Scratch) {
     dispatch!(conv_sparse_generic(
         op: &ConvOp,
@@ -335,51 +342,146 @@ pub fn conv_sparse(op: &ConvOp, x: &[f32], n: usize, out: &mut [f32], scratch: &
     ))
 }
 
-/// Floats of the accumulator one band of output rows may take (32 KiB): the band and the
-/// weights of one input channel stay in L1 while that channel's events are scattered.
+/// Floats of the channel-last output band (32 KiB), written in L1 and then transposed.
 const ACC_BAND: usize = 1 << 13;
 
-/// `acc[..] += v · w[..]`. Always a multiply: 1 · w is w exactly, and a test of v per event
-/// would mispredict on pooled inputs, whose values vary; the multiply is free next to the
-/// loads and the store.
+/// Per padded pixel (row-major over the input grown by the padding), its active inputs as
+/// `column · in_channels + channel` (`ev`, value `val`), starting at `start[pixel]`; a
+/// padding pixel has none. Bits of 32 channels are gathered per pixel first (contiguous,
+/// vectorized), then each pixel's set bits are listed.
 #[inline(always)]
-fn axpy_v(acc: &mut [f32], v: f32, w: &[f32]) {
-    for (a, w) in acc.iter_mut().zip(w) {
-        *a += v * w;
+fn list_events(
+    img: &[f32],
+    (ci, h, w): (usize, usize, usize),
+    (ph, pw): (usize, usize),
+    lists: &mut EventLists,
+) {
+    let hw = h * w;
+    let (hp, wp) = (h + 2 * ph, w + 2 * pw);
+    let words = ci.div_ceil(32);
+    lists.mask.clear();
+    lists.mask.resize(words * hw, 0);
+    for c in 0..ci {
+        let bits = &mut lists.mask[(c / 32) * hw..][..hw];
+        let bit = 1u32 << (c % 32);
+        for (m, v) in bits.iter_mut().zip(&img[c * hw..][..hw]) {
+            if *v != 0.0 {
+                *m |= bit;
+            }
+        }
+    }
+    lists.start.clear();
+    lists.start.resize(hp * wp + 1, 0);
+    lists.ev.clear();
+    lists.val.clear();
+    let mut k = 0u32;
+    for py in 0..hp {
+        for px in 0..wp {
+            lists.start[py * wp + px] = k;
+            let (Some(iy), Some(ix)) = (py.checked_sub(ph), px.checked_sub(pw)) else {
+                continue;
+            };
+            if iy >= h || ix >= w {
+                continue;
+            }
+            let pos = iy * w + ix;
+            let col = (px * ci) as u32;
+            for word in 0..words {
+                let mut m = lists.mask[word * hw + pos];
+                while m != 0 {
+                    let c = word * 32 + m.trailing_zeros() as usize;
+                    lists.ev.push(col + c as u32);
+                    lists.val.push(img[c * hw + pos]);
+                    m &= m - 1;
+                    k += 1;
+                }
+            }
+        }
+    }
+    lists.start[hp * wp] = k;
+}
+
+/// `dst[o] = Σ val · w[(ev − shift)·co + o]` over each kernel row's run of events, for the
+/// `CB` output channels at `w`'s start; `BIN`: every value is 1, so the product is the row.
+/// Events alternate between two sets of sums, added at the end: one chain of adds would wait
+/// on each add's latency. The order is fixed by the lists, so every run gives the same bits.
+#[inline(always)]
+fn gather_block<const CB: usize, const BIN: bool>(
+    lists: &EventLists,
+    w: &[f32],
+    runs: &[(usize, usize, usize)],
+    shift: u32,
+    co: usize,
+    dst: &mut [f32],
+) {
+    let mut even = [0.0f32; CB];
+    let mut odd = [0.0f32; CB];
+    for &(a, b, wbase) in runs {
+        let w = &w[wbase..];
+        let row = |e: u32| &w[(e - shift) as usize * co..];
+        let (ev, val) = (&lists.ev[a..b], &lists.val[a..b]);
+        let mut pairs = ev.chunks_exact(2).zip(val.chunks_exact(2));
+        for (e, v) in &mut pairs {
+            add_row::<CB, BIN>(&mut even, v[0], row(e[0]));
+            add_row::<CB, BIN>(&mut odd, v[1], row(e[1]));
+        }
+        if ev.len() % 2 == 1 {
+            add_row::<CB, BIN>(&mut even, val[ev.len() - 1], row(ev[ev.len() - 1]));
+        }
+    }
+    let d: &mut [f32; CB] = (&mut dst[..CB]).try_into().expect("a block of outputs");
+    for ((d, e), o) in d.iter_mut().zip(&even).zip(&odd) {
+        *d = e + o;
     }
 }
 
-/// Positions of the non-zero values of `x`, written to the front of `out` (which must have
-/// room for `x.len()`), returning how many. Sixteen values at a time become a bit mask whose
-/// set bits are then walked: at spike rates of a few percent most masks are empty, and a test
-/// per value would mispredict on almost every spike.
+/// `acc += v · row[..CB]` (`BIN`: v is 1, so just the row).
 #[inline(always)]
-fn nonzero_positions(x: &[f32], out: &mut [u32]) -> usize {
-    let mut k = 0;
-    let mut chunks = x.chunks_exact(16);
-    let mut base = 0u32;
-    for c in &mut chunks {
-        let mut mask = 0u32;
-        for (l, v) in c.iter().enumerate() {
-            mask |= ((*v != 0.0) as u32) << l;
+fn add_row<const CB: usize, const BIN: bool>(acc: &mut [f32; CB], v: f32, row: &[f32]) {
+    let row: &[f32; CB] = row[..CB].try_into().expect("a block of weights");
+    if BIN {
+        for (s, w) in acc.iter_mut().zip(row) {
+            *s += w;
         }
-        while mask != 0 {
-            out[k] = base + mask.trailing_zeros();
-            k += 1;
-            mask &= mask - 1;
+    } else {
+        for (s, w) in acc.iter_mut().zip(row) {
+            *s += v * w;
         }
-        base += 16;
     }
-    for (l, v) in chunks.remainder().iter().enumerate() {
-        out[k] = base + l as u32;
-        k += (*v != 0.0) as usize;
+}
+
+/// [`gather_block`] for the last `dst.len()` < 16 output channels.
+#[inline(always)]
+fn gather_tail(
+    lists: &EventLists,
+    w: &[f32],
+    runs: &[(usize, usize, usize)],
+    shift: u32,
+    co: usize,
+    dst: &mut [f32],
+) {
+    dst.fill(0.0);
+    for &(a, b, wbase) in runs {
+        for (e, v) in lists.ev[a..b].iter().zip(&lists.val[a..b]) {
+            let row = &w[wbase + (e - shift) as usize * co..][..dst.len()];
+            for (s, w) in dst.iter_mut().zip(row) {
+                *s += v * w;
+            }
+        }
     }
-    k
+}
+
+/// Event lists of one image (see [`list_events`]).
+#[derive(Debug, Default)]
+pub struct EventLists {
+    mask: Vec<u32>,
+    start: Vec<u32>,
+    ev: Vec<u32>,
+    val: Vec<f32>,
 }
 
 #[inline(always)]
 fn conv_sparse_generic(op: &ConvOp, x: &[f32], n: usize, out: &mut [f32], scratch: &mut Scratch) {
-    let acc = &mut scratch.acc;
     let (ci, h, w) = (
         op.input.c as usize,
         op.input.h as usize,
@@ -393,111 +495,62 @@ fn conv_sparse_generic(op: &ConvOp, x: &[f32], n: usize, out: &mut [f32], scratc
     let [kh, kw] = op.kernel;
     let [sh, sw] = op.stride;
     let [ph, pw] = op.padding;
-    let hw_in = h * w;
+    let wp = w + 2 * pw;
+    // Event entries and list offsets are u32: a layer whose padded row of channels or image
+    // does not fit one (beyond any network the budgets admit) takes the dense kernel instead.
+    if u32::try_from(wp.saturating_mul(ci)).is_err()
+        || u32::try_from(ci.saturating_mul(h).saturating_mul(w)).is_err()
+    {
+        return conv_dense_generic(op, x, n, out, scratch);
+    }
+    let in_len = ci * h * w;
     let hw_out = ho * wo;
-    let in_len = ci * hw_in;
     let out_len = co * hw_out;
-    // For each input row (column): the kernel rows (columns) and output rows (columns) it
-    // reaches, so the scatter loop has no divisions or bounds tests.
-    let reach = |size: usize, k: usize, s: usize, p: usize, o: usize| -> Vec<Vec<(usize, usize)>> {
-        (0..size)
-            .map(|i| {
-                (0..k)
-                    .filter_map(|kk| {
-                        let t = (i + p).checked_sub(kk)?;
-                        (t.is_multiple_of(s) && t / s < o).then_some((kk, t / s))
-                    })
-                    .collect()
-            })
-            .collect()
-    };
-    let rows = reach(h, kh, sh, ph, ho);
-    let cols = reach(w, kw, sw, pw, wo);
-    // With the kernel columns stored reversed, the columns an input reaches form one run:
-    // first reversed kernel column, first output column, and how many.
-    let spans: Vec<(usize, usize, usize)> = cols
-        .iter()
-        .map(
-            |v| match (v.iter().map(|p| p.0).min(), v.iter().map(|p| p.0).max()) {
-                (Some(lo), Some(hi)) => {
-                    let ox = v.iter().find(|p| p.0 == hi).map_or(0, |p| p.1);
-                    (kw - 1 - hi, ox, hi - lo + 1)
-                }
-                _ => (0, 0, 0),
-            },
-        )
-        .collect();
-    // Bands of output rows whose accumulator fits L1, and the input rows reaching each.
     let band = (ACC_BAND / (wo * co).max(1)).clamp(1, ho.max(1));
-    let bands: Vec<(usize, usize, usize, usize)> = (0..ho)
-        .step_by(band)
-        .map(|oy0| {
-            let oy1 = (oy0 + band).min(ho);
-            let iy0 = (oy0 * sh).saturating_sub(ph).min(h);
-            let iy1 = ((oy1 - 1) * sh + kh).saturating_sub(ph).min(h);
-            (oy0, oy1, iy0, iy1)
-        })
-        .collect();
-    grow(acc, band * wo * co);
-    // Active positions of every channel plane, in order, and where each channel's list starts.
-    let mut active = vec![0u32; in_len];
-    let mut start = vec![0usize; ci + 1];
-    let mut cursor = vec![0usize; ci];
+    grow(&mut scratch.acc, band * wo * co);
+    let lists = &mut scratch.events;
+    let mut runs = vec![(0usize, 0usize, 0usize); kh];
     for b in 0..n {
         let img = &x[b * in_len..][..in_len];
         let dst = &mut out[b * out_len..][..out_len];
-        let mut k = 0;
-        for c in 0..ci {
-            start[c] = k;
-            k += nonzero_positions(&img[c * hw_in..][..hw_in], &mut active[k..]);
-        }
-        start[ci] = k;
-        cursor.copy_from_slice(&start[..ci]);
-        // Band by band, channel by channel: the band's accumulator rows and the channel's
-        // kh·kw·co weights stay in L1 while its events are scattered, and the band is
-        // cleared, filled and written out (NCHW, with the bias) without leaving L1.
-        for &(oy0, oy1, iy0, iy1) in &bands {
-            let acc = &mut acc[..(oy1 - oy0) * wo * co];
-            acc.fill(0.0);
-            for c in 0..ci {
-                let plane = &img[c * hw_in..][..hw_in];
-                let end = start[c + 1];
-                // Bands move down the image, so each channel's first row only advances.
-                while cursor[c] < end && (active[cursor[c]] as usize) < iy0 * w {
-                    cursor[c] += 1;
-                }
-                let mut e = cursor[c];
-                for (iy, reached) in rows.iter().enumerate().take(iy1).skip(iy0) {
-                    let row_end = (iy + 1) * w;
-                    while e < end && (active[e] as usize) < row_end {
-                        let pos = active[e] as usize;
-                        e += 1;
-                        let ix = pos - iy * w;
-                        let v = plane[pos];
-                        for &(ky, oy) in reached {
-                            if oy < oy0 || oy >= oy1 {
-                                continue;
-                            }
-                            let base = (c * kh + ky) * kw;
-                            let row = (oy - oy0) * wo;
-                            if sw == 1 {
-                                let (kr, ox, count) = spans[ix];
-                                let len = count * co;
-                                axpy_v(
-                                    &mut acc[(row + ox) * co..][..len],
-                                    v,
-                                    &op.w_t[(base + kr) * co..][..len],
-                                );
-                            } else {
-                                for &(kx, ox) in &cols[ix] {
-                                    axpy_v(
-                                        &mut acc[(row + ox) * co..][..co],
-                                        v,
-                                        &op.w_t[(base + kw - 1 - kx) * co..][..co],
-                                    );
+        list_events(img, (ci, h, w), (ph, pw), lists);
+        let binary = lists.val.iter().all(|v| *v == 1.0);
+        for oy0 in (0..ho).step_by(band) {
+            let oy1 = (oy0 + band).min(ho);
+            let acc = &mut scratch.acc[..(oy1 - oy0) * wo * co];
+            for oy in oy0..oy1 {
+                for ox in 0..wo {
+                    // Kernel row ky covers padded pixels (oy·sh + ky, ox·sw .. ox·sw + kw).
+                    for (ky, run) in runs.iter_mut().enumerate() {
+                        let p = (oy * sh + ky) * wp + ox * sw;
+                        *run = (
+                            lists.start[p] as usize,
+                            lists.start[p + kw] as usize,
+                            ky * kw * ci * co,
+                        );
+                    }
+                    let shift = (ox * sw * ci) as u32;
+                    let cell = &mut acc[((oy - oy0) * wo + ox) * co..][..co];
+                    let mut o0 = 0;
+                    // Widest blocks first: the fewest passes over the events.
+                    macro_rules! blocks {
+                        ($cb:literal) => {
+                            while co - o0 >= $cb {
+                                let (w, d) = (&op.w_t[o0..], &mut cell[o0..]);
+                                if binary {
+                                    gather_block::<$cb, true>(lists, w, &runs, shift, co, d);
+                                } else {
+                                    gather_block::<$cb, false>(lists, w, &runs, shift, co, d);
                                 }
+                                o0 += $cb;
                             }
-                        }
+                        };
+                    }
+                    blocks!(64);
+                    blocks!(32);
+                    blocks!(16);
+                    if o0 < co {
+                        gather_tail(lists, &op.w_t[o0..], &runs, shift, co, &mut cell[o0..]);
                     }
                 }
             }
@@ -513,12 +566,24 @@ fn conv_sparse_generic(op: &ConvOp, x: &[f32], n: usize, out: &mut [f32], scratc
 }
 
 /// `dst[o·hw + p] = acc[p·co + o] + bias[o]` for the `positions` of a channel-last band: a
-/// transpose in blocks of positions so the strided reads stay in a few cache lines.
+/// transpose in blocks of 16 positions so the strided reads stay in a few cache lines (one
+/// AVX-512 gather per block and channel where the CPU has it).
 #[inline(always)]
 fn band_to_planes(acc: &[f32], bias: &[f32], dst: &mut [f32], hw: usize, positions: usize) {
     let co = bias.len();
+    if co == 0 || positions == 0 {
+        return;
+    }
+    assert!(acc.len() >= positions * co && dst.len() >= (co - 1) * hw + positions);
     const BLOCK: usize = 16;
     let mut p0 = 0;
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx512f") && (BLOCK - 1) * co < i32::MAX as usize {
+        // SAFETY: AVX-512F is present (checked); the asserts above keep every gathered
+        // `acc[(p0 + l)·co + o]` and stored `dst[o·hw + p0 ..][..16]` in bounds for the blocks
+        // with p0 + 16 ≤ positions that it converts, and it returns how many positions that is.
+        p0 = unsafe { band_to_planes_avx512(acc, bias, dst, hw, positions) };
+    }
     while p0 + BLOCK <= positions {
         for (o, bias) in bias.iter().enumerate() {
             let d: &mut [f32; BLOCK] = (&mut dst[o * hw + p0..][..BLOCK])
@@ -535,6 +600,38 @@ fn band_to_planes(acc: &[f32], bias: &[f32], dst: &mut [f32], hw: usize, positio
             dst[o * hw + p] = acc[p * co + o] + bias;
         }
     }
+}
+
+/// The whole blocks of 16 positions of [`band_to_planes`], 16 strided values per gather;
+/// returns the positions converted. Same additions, so the same bits as the loop.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn band_to_planes_avx512(
+    acc: &[f32],
+    bias: &[f32],
+    dst: &mut [f32],
+    hw: usize,
+    positions: usize,
+) -> usize {
+    use std::arch::x86_64::*;
+    let co = bias.len();
+    let lanes: [i32; 16] = std::array::from_fn(|l| (l * co) as i32);
+    // SAFETY: 16 i32 values, read unaligned.
+    let idx = unsafe { _mm512_loadu_si512(lanes.as_ptr().cast()) };
+    let mut p0 = 0;
+    while p0 + 16 <= positions {
+        for (o, b) in bias.iter().enumerate() {
+            // SAFETY: the caller checked acc.len() ≥ positions·co, so (p0 + l)·co + o <
+            // positions·co for every lane, and dst.len() ≥ o·hw + p0 + 16.
+            unsafe {
+                let v = _mm512_i32gather_ps::<4>(idx, acc.as_ptr().add(p0 * co + o));
+                let v = _mm512_add_ps(v, _mm512_set1_ps(*b));
+                _mm512_storeu_ps(dst.as_mut_ptr().add(o * hw + p0), v);
+            }
+        }
+        p0 += 16;
+    }
+    p0
 }
 
 /// Dense linear layer over `n` flattened inputs.
