@@ -115,12 +115,12 @@ pub struct SnnConfig {
 /// addition leaves a membrane a hair below an integer level.
 pub const DEFAULT_THRESHOLD: f64 = 0.9999;
 
-/// Input density at or below which `auto` takes the event-driven path. On the VGG-style
-/// network of `plugins/engine/tools/bench.py` (spike rates 5, 10 and 20 %, 1×28×28 and
-/// 3×32×32) with the banded event-driven kernel and the gemm-based dense one, 0.10, 0.15,
-/// 0.20 and 0.25 used the same CPU time within 2 % (the crossover lies in that range); 0.25
-/// is kept.
-pub const DEFAULT_SPARSE_BELOW: f64 = 0.25;
+/// Input density at or below which `auto` takes the event-driven path. Measured with
+/// `cargo run --release -p snnergy-engine --example crossover` (one thread, the bench
+/// network's convolutions, binary and pooled inputs): the event-driven kernel is the faster
+/// one up to 0.30 on the 32→32-channel 28×28 layer and up to 0.45–0.5 on the 64- and
+/// 128-channel ones; 0.35 costs at most 8 % on either side of those crossings.
+pub const DEFAULT_SPARSE_BELOW: f64 = 0.35;
 
 impl Default for SnnConfig {
     fn default() -> Self {

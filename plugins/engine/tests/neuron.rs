@@ -414,6 +414,59 @@ fn event_driven_convolution_equals_dense_for_every_kernel_stride_and_padding() {
 }
 
 #[test]
+fn event_driven_convolution_equals_dense_for_every_output_channel_block() {
+    // The event-driven kernel sums output channels in blocks of 64, 32 and 16 and a tail of
+    // fewer; input channels in words of 32. Channel counts that exercise every combination,
+    // binary and graded inputs.
+    use snnergy_engine::model::Op;
+    use snnergy_engine::ops::{Scratch, conv_dense, conv_sparse};
+    use snnergy_engine::rng::SplitMix64;
+    let mut g = SplitMix64::new(11);
+    for (ci, co) in [
+        (33, 7),
+        (40, 16),
+        (3, 24),
+        (65, 48),
+        (2, 64),
+        (5, 90),
+        (70, 131),
+    ] {
+        for graded in [false, true] {
+            let mut b = NetworkBuilder::new("conv", Shape::new(ci, 7, 6));
+            b.conv("c", co, 3, 1, 1, true, None, true).unwrap();
+            let net = b.finish().unwrap();
+            let mut compiled = Model::random(net, 12).unwrap().compile().unwrap();
+            compiled.round_to_grid(8).unwrap();
+            let Op::Conv(op) = &compiled.ops[0] else {
+                panic!("a convolution")
+            };
+            let n = 2;
+            let x: Vec<f32> = (0..n * op.input.numel() as usize)
+                .map(|_| {
+                    let r = g.next_f32();
+                    match (r < 0.3, graded) {
+                        (false, _) => 0.0,
+                        (true, false) => 1.0,
+                        (true, true) => 0.25 * (1 + (r * 40.0) as u32 % 4) as f32,
+                    }
+                })
+                .collect();
+            let len = n * op.output.numel() as usize;
+            let (mut dense, mut sparse) = (vec![0.0; len], vec![1.0; len]);
+            let mut scratch = Scratch::default();
+            conv_dense(op, &x, n, &mut dense, &mut scratch);
+            conv_sparse(op, &x, n, &mut sparse, &mut scratch);
+            let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
+            assert_eq!(
+                bits(&dense),
+                bits(&sparse),
+                "{ci} → {co} channels, graded {graded}"
+            );
+        }
+    }
+}
+
+#[test]
 fn event_driven_convolution_equals_dense_across_accumulator_bands() {
     // Outputs wide and deep enough that the event-driven kernel scatters in several bands of
     // output rows, with events in the rows where bands meet.
