@@ -516,6 +516,14 @@ fn conv_sparse_generic(op: &ConvOp, x: &[f32], n: usize, out: &mut [f32], scratc
         let img = &x[b * in_len..][..in_len];
         let dst = &mut out[b * out_len..][..out_len];
         list_events(img, (ci, h, w), (ph, pw), lists);
+        if lists.ev.is_empty() {
+            // A silent image (common in the first steps of deep layers): every output is its
+            // bias, as the sums below would give (+0 plus the bias).
+            for (plane, b) in dst.chunks_exact_mut(hw_out).zip(&op.bias) {
+                plane.fill(0.0 + b);
+            }
+            continue;
+        }
         let binary = lists.val.iter().all(|v| *v == 1.0);
         for oy0 in (0..ho).step_by(band) {
             let oy1 = (oy0 + band).min(ho);

@@ -417,7 +417,7 @@ fn event_driven_convolution_equals_dense_for_every_kernel_stride_and_padding() {
 fn event_driven_convolution_equals_dense_for_every_output_channel_block() {
     // The event-driven kernel sums output channels in blocks of 64, 32 and 16 and a tail of
     // fewer; input channels in words of 32. Channel counts that exercise every combination,
-    // binary and graded inputs.
+    // binary and graded inputs, and a silent image.
     use snnergy_engine::model::Op;
     use snnergy_engine::ops::{Scratch, conv_dense, conv_sparse};
     use snnergy_engine::rng::SplitMix64;
@@ -451,6 +451,10 @@ fn event_driven_convolution_equals_dense_for_every_output_channel_block() {
                     }
                 })
                 .collect();
+            // The second image silent: every output is its bias.
+            let mut x = x;
+            let per = op.input.numel() as usize;
+            x[per..].fill(0.0);
             let len = n * op.output.numel() as usize;
             let (mut dense, mut sparse) = (vec![0.0; len], vec![1.0; len]);
             let mut scratch = Scratch::default();
