@@ -360,10 +360,26 @@ fn rate_coding_is_seeded_and_independent_of_chunking() {
     assert_ne!(whole.neuron_spikes[0], other.neuron_spikes[0]);
 }
 
+/// The event-driven convolution of `x` gives the dense one's bits, every output written.
+fn assert_event_driven_equals_dense(
+    op: &snnergy_engine::model::ConvOp,
+    x: &[f32],
+    n: usize,
+    what: &str,
+) {
+    use snnergy_engine::ops::{Scratch, conv_dense, conv_sparse};
+    let len = n * op.output.numel() as usize;
+    let (mut dense, mut sparse) = (vec![0.0; len], vec![1.0; len]);
+    let mut scratch = Scratch::default();
+    conv_dense(op, x, n, &mut dense, &mut scratch);
+    conv_sparse(op, x, n, &mut sparse, &mut scratch);
+    let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
+    assert_eq!(bits(&dense), bits(&sparse), "{what}");
+}
+
 #[test]
 fn event_driven_convolution_equals_dense_for_every_kernel_stride_and_padding() {
     use snnergy_engine::model::Op;
-    use snnergy_engine::ops::{Scratch, conv_dense, conv_sparse};
     use snnergy_engine::rng::SplitMix64;
     let mut g = SplitMix64::new(3);
     for (k, s, p) in [
@@ -399,16 +415,11 @@ fn event_driven_convolution_equals_dense_for_every_kernel_stride_and_padding() {
                 }
             })
             .collect();
-        let len = n * op.output.numel() as usize;
-        let (mut dense, mut sparse) = (vec![0.0; len], vec![0.0; len]);
-        let mut scratch = Scratch::default();
-        conv_dense(op, &x, n, &mut dense, &mut scratch);
-        conv_sparse(op, &x, n, &mut sparse, &mut scratch);
-        let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
-        assert_eq!(
-            bits(&dense),
-            bits(&sparse),
-            "kernel {k}, stride {s}, padding {p}"
+        assert_event_driven_equals_dense(
+            op,
+            &x,
+            n,
+            &format!("kernel {k}, stride {s}, padding {p}"),
         );
     }
 }
@@ -419,7 +430,6 @@ fn event_driven_convolution_equals_dense_for_every_output_channel_block() {
     // fewer; input channels in words of 32. Channel counts that exercise every combination,
     // binary and graded inputs, and a silent image.
     use snnergy_engine::model::Op;
-    use snnergy_engine::ops::{Scratch, conv_dense, conv_sparse};
     use snnergy_engine::rng::SplitMix64;
     let mut g = SplitMix64::new(11);
     for (ci, co) in [
@@ -455,17 +465,8 @@ fn event_driven_convolution_equals_dense_for_every_output_channel_block() {
             let mut x = x;
             let per = op.input.numel() as usize;
             x[per..].fill(0.0);
-            let len = n * op.output.numel() as usize;
-            let (mut dense, mut sparse) = (vec![0.0; len], vec![1.0; len]);
-            let mut scratch = Scratch::default();
-            conv_dense(op, &x, n, &mut dense, &mut scratch);
-            conv_sparse(op, &x, n, &mut sparse, &mut scratch);
-            let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
-            assert_eq!(
-                bits(&dense),
-                bits(&sparse),
-                "{ci} → {co} channels, graded {graded}"
-            );
+            let what = format!("{ci} → {co} channels, graded {graded}");
+            assert_event_driven_equals_dense(op, &x, n, &what);
         }
     }
 }
@@ -475,7 +476,6 @@ fn event_driven_convolution_equals_dense_across_accumulator_bands() {
     // Outputs wide and deep enough that the event-driven kernel scatters in several bands of
     // output rows, with events in the rows where bands meet.
     use snnergy_engine::model::Op;
-    use snnergy_engine::ops::{Scratch, conv_dense, conv_sparse};
     use snnergy_engine::rng::SplitMix64;
     let mut g = SplitMix64::new(5);
     for (k, s, p) in [(3, 1, 1), (3, 2, 1)] {
@@ -491,12 +491,6 @@ fn event_driven_convolution_equals_dense_across_accumulator_bands() {
         let x: Vec<f32> = (0..n * 2 * 40 * 33)
             .map(|_| if g.next_f32() < 0.1 { 1.0 } else { 0.0 })
             .collect();
-        let len = n * op.output.numel() as usize;
-        let (mut dense, mut sparse) = (vec![0.0; len], vec![0.0; len]);
-        let mut scratch = Scratch::default();
-        conv_dense(op, &x, n, &mut dense, &mut scratch);
-        conv_sparse(op, &x, n, &mut sparse, &mut scratch);
-        let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
-        assert_eq!(bits(&dense), bits(&sparse), "stride {s}");
+        assert_event_driven_equals_dense(op, &x, n, &format!("stride {s}"));
     }
 }
