@@ -26,6 +26,14 @@ fn conv(ci: u32, co: u32, size: u32) -> Result<Compiled, Box<dyn std::error::Err
     Ok(Model::random(b.finish()?, 1)?.compile()?)
 }
 
+/// `value` as a number, or an error naming the flag and what was given.
+fn number<T: std::str::FromStr>(flag: &str, value: &str) -> Result<T, String>
+where
+    T::Err: std::fmt::Display,
+{
+    value.parse().map_err(|e| format!("{flag} {value}: {e}"))
+}
+
 fn best_of(repeat: usize, mut f: impl FnMut()) -> f64 {
     (0..repeat)
         .map(|_| {
@@ -45,10 +53,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     while let Some(a) = args.next() {
         let mut v = || args.next().ok_or_else(|| format!("{a} needs a value"));
         match a.as_str() {
-            "--images" => images = v()?.parse()?,
-            "--repeat" => repeat = v()?.parse()?,
+            "--images" => images = number(&a, &v()?)?,
+            "--repeat" => repeat = number(&a, &v()?)?,
             "--density" => {
-                let d: f32 = v()?.parse()?;
+                let d: f32 = number(&a, &v()?)?;
                 if !(0.0..=1.0).contains(&d) {
                     return Err(format!("--density {d} is outside [0, 1]").into());
                 }
