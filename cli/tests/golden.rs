@@ -12,7 +12,7 @@
 //! An intentional change of the output is accepted by rerunning with `SNNERGY_BLESS=1`:
 //!
 //! ```sh
-//! SNNERGY_BLESS=1 cargo test -p snnergy-cli --test golden
+//! SNNERGY_BLESS=1 cargo test -p snnergy-cli --test cli golden::
 //! ```
 //!
 //! which rewrites the golden files; review their diff before committing it.

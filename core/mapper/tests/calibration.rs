@@ -32,8 +32,6 @@
 //!   (Eyeriss compresses DRAM traffic with run lengths, as our search may; 0.73–1.38 for
 //!   DRAM, 0.57–1.51 for the buffer).
 
-mod common;
-
 use snnergy_mapper::*;
 
 struct Layer {

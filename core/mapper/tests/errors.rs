@@ -1,9 +1,7 @@
 //! Bad input: every error names the level, data space, layer and key it is about.
 
-mod common;
-
+use crate::common::*;
 use Dim::*;
-use common::*;
 use snnergy_mapper::*;
 
 fn message(e: MapperError) -> String {

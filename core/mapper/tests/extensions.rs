@@ -2,11 +2,9 @@
 //! spaces, data spaces resident below the outermost level, backing copies that cost nothing,
 //! networks priced per message and streams another layer pays for.
 
-mod common;
-
+use crate::common::*;
 use DataSpace::*;
 use Dim::*;
-use common::*;
 use snnergy_mapper::*;
 
 /// A pricing that says which bank each access goes to: 1 pJ per access, plus 1000 pJ when the

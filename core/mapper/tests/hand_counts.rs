@@ -1,10 +1,8 @@
 //! Access counts of fixed mappings on small layers, computed by hand in each test.
 
-mod common;
-
+use crate::common::*;
 use DataSpace::*;
 use Dim::*;
-use common::*;
 use snnergy_mapper::*;
 
 const ALL: [DataSpace; 4] = [Weights, Inputs, Accum, Outputs];

@@ -1,11 +1,9 @@
 //! The mapper against exhaustive enumeration, pinned mappings and the compulsory bound;
 //! conservation of counts on random mappings; determinism and caching.
 
-mod common;
-
+use crate::common::*;
 use DataSpace::*;
 use Dim::*;
-use common::*;
 use snnergy_mapper::*;
 
 struct Rng(u64);

@@ -2,11 +2,9 @@
 //! (4×4 outputs). Along each axis the outputs 0..4 reach 2, 3, 3 and 2 of the input lines, so
 //! 10 × 10 = 100 of the loop nest's 16 × 9 = 144 taps fall on the map and 44 on padding.
 
-mod common;
-
+use crate::common::*;
 use DataSpace::*;
 use Dim::*;
-use common::*;
 use snnergy_mapper::*;
 
 const LOOP_TAPS: f64 = 144.0;

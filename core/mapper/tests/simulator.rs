@@ -12,11 +12,9 @@
 //! lack: an element one child already held is sent again to another child that needs it. Partial sums
 //! from children differing only in reduction loops on reducing networks arrive as one update.
 
-mod common;
-
 use std::collections::{BTreeMap, BTreeSet};
 
-use common::*;
+use crate::common::*;
 use snnergy_mapper::*;
 
 type Key = [i64; 6];

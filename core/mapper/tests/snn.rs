@@ -1,11 +1,9 @@
 //! SNN dataflows by hand: event-driven scatter, dense binary (gating against skipping),
 //! time-batched schedules, what is left at spike rate 0, monotonicity.
 
-mod common;
-
+use crate::common::*;
 use DataSpace::*;
 use Dim::*;
-use common::*;
 use snnergy_mapper::*;
 
 fn snn_layer(t: u64) -> Problem {

@@ -1,8 +1,6 @@
 //! Damaged checkpoints and data files are named as damaged: an epoch beyond u32, NaN state,
 //! a folder where the file should be, labels outside 0..=9.
 
-mod common;
-
 use std::collections::HashMap;
 
 use snnergy_engine::model::{read_tensors, write_tensors};
@@ -24,9 +22,9 @@ fn damaged(
     edit: impl FnOnce(&mut HashMap<String, String>),
     tensors: impl FnOnce(&mut std::collections::BTreeMap<String, snnergy_engine::model::Tensor>),
 ) -> std::path::PathBuf {
-    let dir = common::temp_dir(name);
+    let dir = crate::common::temp_dir(name);
     let good = dir.join("good.safetensors");
-    let model = Model::random(common::small_vgg(), 1).unwrap();
+    let model = Model::random(crate::common::small_vgg(), 1).unwrap();
     let t = Trainer::new(&model, &config(), 6, Vec::new()).unwrap();
     checkpoint::save(&good, &t, false).unwrap();
     let (mut ts, mut meta) = read_tensors(&good).unwrap();
@@ -38,7 +36,7 @@ fn damaged(
 }
 
 fn resume_error(path: &std::path::Path) -> String {
-    match checkpoint::resume(path, common::small_vgg(), &config(), 6, Vec::new()) {
+    match checkpoint::resume(path, crate::common::small_vgg(), &config(), 6, Vec::new()) {
         Ok(_) => panic!("{} was accepted", path.display()),
         Err(e) => e.to_string(),
     }
@@ -77,14 +75,14 @@ fn nan_optimizer_state_is_corruption_not_a_learning_rate_problem() {
 
 #[test]
 fn a_checkpoint_path_that_is_a_folder_says_so() {
-    let dir = common::temp_dir("checkpoint-folder");
+    let dir = crate::common::temp_dir("checkpoint-folder");
     let e = resume_error(&dir);
     assert!(e.contains("is a folder"), "{e}");
 }
 
 #[test]
 fn labels_outside_zero_to_nine_are_refused() {
-    let dir = common::temp_dir("labels-255");
+    let dir = crate::common::temp_dir("labels-255");
     let mut images = vec![0u8, 0, 8, 3, 0, 0, 0, 2, 0, 0, 0, 2, 0, 0, 0, 2];
     images.extend([0u8; 8]);
     std::fs::write(dir.join("t10k-images-idx3-ubyte"), images).unwrap();
@@ -99,7 +97,7 @@ fn labels_outside_zero_to_nine_are_refused() {
 
 #[test]
 fn only_the_images_asked_for_are_read() {
-    let dir = common::temp_dir("limited");
+    let dir = crate::common::temp_dir("limited");
     let n = 5u32;
     let mut images = vec![0u8, 0, 8, 3];
     for v in [n, 2, 2] {

@@ -1,14 +1,12 @@
 //! Data readers on the committed fixture and on files made here.
 
-mod common;
-
 use std::io::Write;
 
 use snnergy_engine::{Dataset, Split};
 
 #[test]
 fn the_fashion_mnist_fixture_reads_as_300_labelled_images() {
-    let d = common::fixture();
+    let d = crate::common::fixture();
     assert_eq!(d.len(), 300);
     assert_eq!(d.shape, [1, 28, 28]);
     // The first Fashion-MNIST test images are an ankle boot (9), a pullover (2), trousers (1).
@@ -40,7 +38,7 @@ fn write_idx(path: &std::path::Path, magic: u32, dims: &[u32], data: &[u8], gz: 
 
 #[test]
 fn raw_idx_files_read_like_gzipped_ones() {
-    let dir = common::temp_dir("idx-raw");
+    let dir = crate::common::temp_dir("idx-raw");
     let px: Vec<u8> = (0..2 * 3 * 4).map(|i| i as u8 * 10).collect();
     write_idx(
         &dir.join("train-images-idx3-ubyte"),
@@ -64,7 +62,7 @@ fn raw_idx_files_read_like_gzipped_ones() {
 
 #[test]
 fn missing_and_corrupt_idx_files_are_named_with_the_expected_format() {
-    let dir = common::temp_dir("idx-bad");
+    let dir = crate::common::temp_dir("idx-bad");
     let msg = Dataset::idx(&dir, Split::Test).unwrap_err().to_string();
     assert!(
         msg.contains("t10k-images-idx3-ubyte") && msg.contains("IDX"),
@@ -106,7 +104,7 @@ fn missing_and_corrupt_idx_files_are_named_with_the_expected_format() {
 
 #[test]
 fn an_empty_dataset_is_refused() {
-    let dir = common::temp_dir("idx-empty");
+    let dir = crate::common::temp_dir("idx-empty");
     write_idx(
         &dir.join("t10k-images-idx3-ubyte"),
         0x803,
@@ -121,7 +119,7 @@ fn an_empty_dataset_is_refused() {
 
 #[test]
 fn cifar10_binary_batches_read_records_of_label_and_planes() {
-    let dir = common::temp_dir("cifar");
+    let dir = crate::common::temp_dir("cifar");
     let mut bytes = Vec::new();
     for (label, fill) in [(3u8, 10u8), (8, 200)] {
         bytes.push(label);

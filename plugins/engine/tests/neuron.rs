@@ -1,7 +1,5 @@
 //! Exactness of the IF neuron and of the conversion QNN → SNN.
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -188,7 +186,7 @@ fn one_layer_network_with_exact_arithmetic() -> (snnergy_engine::Compiled, Vec<f
         .unwrap();
     let mut compiled = model.compile().unwrap();
     compiled.round_to_grid(8).unwrap();
-    let data = common::fixture().take(64);
+    let data = crate::common::fixture().take(64);
     let x: Vec<f32> = data.pixels.iter().map(|p| *p as f32 / 256.0).collect();
     (compiled, x)
 }
@@ -228,7 +226,7 @@ fn converted_one_layer_network_in_plain_f32_matches_its_twin_up_to_rounding() {
     b.linear("fc", 10, true, false);
     let net = b.finish().unwrap();
     let compiled = Model::random(net, 3).unwrap().compile().unwrap();
-    let data = common::fixture();
+    let data = crate::common::fixture();
     let x = data.batch(0..data.len());
     let cfg = SnnConfig::default();
     let counts = run_images(&compiled, &x, &data.labels, 0, &cfg).unwrap();
@@ -291,10 +289,10 @@ fn multi_layer_deviation_from_the_twin_is_reported() {
 
 #[test]
 fn sparse_and_dense_paths_give_identical_spikes() {
-    let net = common::small_vgg();
+    let net = crate::common::small_vgg();
     let mut compiled = Model::random(net, 11).unwrap().compile().unwrap();
     compiled.round_to_grid(8).unwrap();
-    let data = common::fixture().take(40);
+    let data = crate::common::fixture().take(40);
     let x = data.batch(0..data.len());
     for coding in [Coding::Direct, Coding::Rate] {
         for t in [1u32, 6] {
@@ -329,11 +327,11 @@ fn sparse_and_dense_paths_give_identical_spikes() {
 
 #[test]
 fn rate_coding_is_seeded_and_independent_of_chunking() {
-    let compiled = Model::random(common::small_vgg(), 2)
+    let compiled = Model::random(crate::common::small_vgg(), 2)
         .unwrap()
         .compile()
         .unwrap();
-    let data = common::fixture().take(16);
+    let data = crate::common::fixture().take(16);
     let x = data.batch(0..16);
     let cfg = SnnConfig {
         timesteps: 4,

@@ -1,7 +1,5 @@
 //! `[activity] type = "engine"` in a pipeline: weights and data in, energy verdicts out.
 
-mod common;
-
 use snnergy_analysis::Pipeline;
 use snnergy_analysis::ProfileFile;
 use snnergy_core::Registry;
@@ -42,8 +40,8 @@ variant = "spatial"
 
 #[test]
 fn an_engine_activity_turns_weights_and_data_into_verdicts_at_each_t() {
-    let dir = common::temp_dir("pipeline");
-    Model::random(common::small_vgg(), 21)
+    let dir = crate::common::temp_dir("pipeline");
+    Model::random(crate::common::small_vgg(), 21)
         .unwrap()
         .save(&dir.join("small.safetensors"))
         .unwrap();
@@ -62,7 +60,7 @@ batch = 16
 step_rates = true
 profile = "profile-T{{T}}.json"
 "#,
-        data = common::fixture_dir().display()
+        data = crate::common::fixture_dir().display()
     );
     let file = dir.join("pipeline.toml");
     std::fs::write(&file, &toml).unwrap();
@@ -94,10 +92,10 @@ profile = "profile-T{{T}}.json"
 
 #[test]
 fn a_measured_profile_written_as_csv_reads_back_as_the_same_operating_point() {
-    let dir = common::temp_dir("profile-csv");
-    let net = common::small_vgg();
+    let dir = crate::common::temp_dir("profile-csv");
+    let net = crate::common::small_vgg();
     let compiled = Model::random(net.clone(), 3).unwrap().compile().unwrap();
-    let data = common::fixture().take(32);
+    let data = crate::common::fixture().take(32);
     let cfg = snnergy_engine::SnnConfig::default();
     let m = snnergy_engine::run_dataset(
         &compiled,
@@ -133,7 +131,7 @@ fn a_measured_profile_written_as_csv_reads_back_as_the_same_operating_point() {
 
 #[test]
 fn engine_activity_errors_name_the_missing_file() {
-    let dir = common::temp_dir("pipeline-missing");
+    let dir = crate::common::temp_dir("pipeline-missing");
     let toml = format!(
         r#"
 {WORKLOAD}
@@ -142,7 +140,7 @@ type = "engine"
 weights = "absent.safetensors"
 data = "{data}"
 "#,
-        data = common::fixture_dir().display()
+        data = crate::common::fixture_dir().display()
     );
     let file = dir.join("pipeline.toml");
     std::fs::write(&file, &toml).unwrap();
@@ -159,8 +157,8 @@ data = "{data}"
 
 #[test]
 fn an_engine_coding_other_than_the_analysis_input_coding_is_an_error() {
-    let dir = common::temp_dir("pipeline-coding");
-    Model::random(common::small_vgg(), 21)
+    let dir = crate::common::temp_dir("pipeline-coding");
+    Model::random(crate::common::small_vgg(), 21)
         .unwrap()
         .save(&dir.join("small.safetensors"))
         .unwrap();
@@ -177,7 +175,7 @@ data = "{data}"
 samples = 16
 coding = "rate"
 "#,
-        data = common::fixture_dir().display()
+        data = crate::common::fixture_dir().display()
     );
     let file = dir.join("pipeline.toml");
     let err = Pipeline::from_toml(&toml, Some(&file), &registry())
@@ -192,7 +190,7 @@ coding = "rate"
 }
 
 fn engine_pipeline(dir: &std::path::Path, analysis: &str, activity: &str) -> String {
-    Model::random(common::small_vgg(), 21)
+    Model::random(crate::common::small_vgg(), 21)
         .unwrap()
         .save(&dir.join("small.safetensors"))
         .unwrap();
@@ -209,13 +207,13 @@ data = "{data}"
 samples = 16
 {activity}
 "#,
-        data = common::fixture_dir().display()
+        data = crate::common::fixture_dir().display()
     )
 }
 
 #[test]
 fn an_engine_neuron_other_than_the_analysis_neuron_is_an_error() {
-    let dir = common::temp_dir("pipeline-neuron");
+    let dir = crate::common::temp_dir("pipeline-neuron");
     let toml = engine_pipeline(&dir, "timesteps = [4]", "neuron = \"lif\"");
     let err = Pipeline::from_toml(&toml, Some(&dir.join("p.toml")), &registry())
         .unwrap()
@@ -230,7 +228,7 @@ fn an_engine_neuron_other_than_the_analysis_neuron_is_an_error() {
 
 #[test]
 fn a_profile_path_without_t_under_several_t_is_an_error_not_overwritten() {
-    let dir = common::temp_dir("pipeline-profile-t");
+    let dir = crate::common::temp_dir("pipeline-profile-t");
     let toml = engine_pipeline(&dir, "timesteps = [4, 6]", "profile = \"profile.csv\"");
     let err = Pipeline::from_toml(&toml, Some(&dir.join("p.toml")), &registry())
         .unwrap()
@@ -243,7 +241,7 @@ fn a_profile_path_without_t_under_several_t_is_an_error_not_overwritten() {
 
 #[test]
 fn a_measured_profile_records_the_twins_mean_level_and_the_analysis_uses_it() {
-    let dir = common::temp_dir("pipeline-levels");
+    let dir = crate::common::temp_dir("pipeline-levels");
     let toml = engine_pipeline(&dir, "timesteps = [4]", "profile = \"p-T{T}.csv\"");
     let report = Pipeline::from_toml(&toml, Some(&dir.join("p.toml")), &registry())
         .unwrap()

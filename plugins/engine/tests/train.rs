@@ -2,8 +2,6 @@
 //! the loss falling, each regularizer lowering what it penalizes, checkpoints that reload and
 //! resume exactly, and bad input.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 
 use snnergy_core::{
@@ -115,8 +113,8 @@ fn gradients_reach_the_quantizers_straight_through() {
 /// `steps` Adam steps on the fixture's first 200 images in batches of 50, same seed and
 /// order every time.
 fn train_on_fixture(regularizers: Vec<Box<dyn Regularizer>>, steps: usize) -> Trainer {
-    let data = common::fixture();
-    let model = init_model(common::small_vgg(), 0).unwrap();
+    let data = crate::common::fixture();
+    let model = init_model(crate::common::small_vgg(), 0).unwrap();
     let mut t = Trainer::new(&model, &config("lr = 3e-3"), 6, regularizers).unwrap();
     for s in 0..steps {
         let a = (s % 4) * 50;
@@ -127,7 +125,7 @@ fn train_on_fixture(regularizers: Vec<Box<dyn Regularizer>>, steps: usize) -> Tr
 }
 
 fn fixture_loss(t: &mut Trainer) -> f64 {
-    let data = common::fixture();
+    let data = crate::common::fixture();
     t.gradients(&data.batch(200..300), &data.labels[200..300])
         .unwrap()
         .loss
@@ -149,7 +147,7 @@ fn training_on_the_fixture_lowers_the_loss() {
 /// Mean quantized activation (the SNN's expected spike rate) and the energy-weighted sum of
 /// activations per image, on images the training never saw.
 fn activity(t: &mut Trainer, layer_weights: &[f64]) -> (f64, f64) {
-    let data = common::fixture();
+    let data = crate::common::fixture();
     let n = 100;
     let outs = t
         .activations(&data.batch(200..300), &data.labels[200..300])
@@ -187,7 +185,7 @@ fn weight_measure(t: &Trainer, r: &dyn Regularizer) -> f64 {
 #[test]
 fn each_regularizer_lowers_what_it_penalizes() {
     let steps = 16;
-    let net = common::small_vgg();
+    let net = crate::common::small_vgg();
     let registry = registry();
     let energy = || {
         let mut e = EnergyAware::new(
@@ -244,15 +242,15 @@ fn each_regularizer_lowers_what_it_penalizes() {
 #[test]
 fn a_saved_checkpoint_loads_into_the_engine_with_identical_outputs() {
     let t = train_on_fixture(Vec::new(), 4);
-    let dir = common::temp_dir("checkpoint-outputs");
+    let dir = crate::common::temp_dir("checkpoint-outputs");
     let path = dir.join("ckpt.safetensors");
     checkpoint::save(&path, &t, false).unwrap();
-    let loaded = Model::load(common::small_vgg(), &path)
+    let loaded = Model::load(crate::common::small_vgg(), &path)
         .unwrap()
         .compile()
         .unwrap();
     let direct = t.model().unwrap().compile().unwrap();
-    let data = common::fixture();
+    let data = crate::common::fixture();
     let x = data.batch(0..40);
     let cfg = SnnConfig {
         shift: 0.5,
@@ -270,14 +268,14 @@ fn a_saved_checkpoint_loads_into_the_engine_with_identical_outputs() {
 
 /// The fixture as a data folder with both splits (the training split is the same 300 images).
 fn fixture_with_both_splits(name: &str) -> PathBuf {
-    let dir = common::temp_dir(name);
+    let dir = crate::common::temp_dir(name);
     for (from, to) in [
         ("t10k-images-idx3-ubyte.gz", "train-images-idx3-ubyte.gz"),
         ("t10k-labels-idx1-ubyte.gz", "train-labels-idx1-ubyte.gz"),
         ("t10k-images-idx3-ubyte.gz", "t10k-images-idx3-ubyte.gz"),
         ("t10k-labels-idx1-ubyte.gz", "t10k-labels-idx1-ubyte.gz"),
     ] {
-        std::fs::copy(common::fixture_dir().join(from), dir.join(to)).unwrap();
+        std::fs::copy(crate::common::fixture_dir().join(from), dir.join(to)).unwrap();
     }
     dir
 }
@@ -302,7 +300,7 @@ fn a_resumed_run_continues_exactly_as_the_uninterrupted_run() {
             cfg.checkpoint = dir.join(ckpt);
             train::run(
                 &cfg,
-                common::small_vgg(),
+                crate::common::small_vgg(),
                 6,
                 Vec::new(),
                 &dir,
@@ -352,7 +350,7 @@ fn a_checkpoint_of_another_network_is_refused_naming_the_tensor() {
     cfg.checkpoint = dir.join("ckpt.safetensors");
     train::run(
         &cfg,
-        common::small_vgg(),
+        crate::common::small_vgg(),
         6,
         Vec::new(),
         &dir,
@@ -383,9 +381,15 @@ fn a_checkpoint_of_another_network_is_refused_naming_the_tensor() {
     // Resuming with another optimizer than the one whose state the checkpoint holds.
     let mut sgd = run_config(&dir, 2, true, "sgd");
     sgd.checkpoint = cfg.checkpoint.clone();
-    let err = checkpoint::resume(&sgd.checkpoint, common::small_vgg(), &sgd, 6, Vec::new())
-        .unwrap_err()
-        .to_string();
+    let err = checkpoint::resume(
+        &sgd.checkpoint,
+        crate::common::small_vgg(),
+        &sgd,
+        6,
+        Vec::new(),
+    )
+    .unwrap_err()
+    .to_string();
     assert!(err.contains("`adam`") && err.contains("`sgd`"), "{err}");
 }
 
@@ -421,7 +425,11 @@ fn bad_training_settings_are_refused_with_their_key() {
     .unwrap();
     let cfg = TrainConfig::from_table(&t).unwrap();
     let e = cfg
-        .regularizers(&BuildContext::new(&registry()), &common::small_vgg(), 6)
+        .regularizers(
+            &BuildContext::new(&registry()),
+            &crate::common::small_vgg(),
+            6,
+        )
         .unwrap_err();
     assert_eq!(e.key.as_deref(), Some("regularizer[1].weight"));
     assert!(e.message.contains("-0.05"), "{}", e.message);

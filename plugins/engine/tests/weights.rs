@@ -1,7 +1,5 @@
 //! Weights: PyTorch module names, safetensors round trip, and the errors a user meets.
 
-mod common;
-
 use snnergy_core::Workload;
 use snnergy_engine::model::{Tensor, tensor_specs};
 use snnergy_engine::sim::SnnConfig;
@@ -107,11 +105,11 @@ fn every_builtin_workload_builds_as_an_engine_network_with_pytorch_tensor_names(
 
 #[test]
 fn weights_survive_a_safetensors_round_trip() {
-    let dir = common::temp_dir("roundtrip");
-    let model = Model::random(common::small_vgg(), 4).unwrap();
+    let dir = crate::common::temp_dir("roundtrip");
+    let model = Model::random(crate::common::small_vgg(), 4).unwrap();
     let path = dir.join("w.safetensors");
     model.save(&path).unwrap();
-    let back = Model::load(common::small_vgg(), &path).unwrap();
+    let back = Model::load(crate::common::small_vgg(), &path).unwrap();
     assert_eq!(model.params(), back.params());
     assert_eq!(back.param("bn2.running_var").unwrap().shape, vec![16]);
     assert_eq!(
@@ -122,7 +120,7 @@ fn weights_survive_a_safetensors_round_trip() {
 
 #[test]
 fn batchnorm_is_folded_into_the_convolution() {
-    let net = common::small_vgg();
+    let net = crate::common::small_vgg();
     let mut model = Model::random(net.clone(), 5).unwrap();
     let c = |v: Vec<f32>| Tensor {
         shape: vec![8],
@@ -170,9 +168,9 @@ fn batchnorm_is_folded_into_the_convolution() {
 
 #[test]
 fn weights_of_the_wrong_shape_name_the_tensor_and_both_shapes() {
-    let dir = common::temp_dir("shape");
+    let dir = crate::common::temp_dir("shape");
     let path = dir.join("w.safetensors");
-    let model = Model::random(common::small_vgg(), 4).unwrap();
+    let model = Model::random(crate::common::small_vgg(), 4).unwrap();
     let mut tensors: Vec<(String, Vec<usize>, Vec<f32>)> = model
         .params()
         .iter()
@@ -185,7 +183,7 @@ fn weights_of_the_wrong_shape_name_the_tensor_and_both_shapes() {
         .map(|(a, b, c)| (a.as_str(), b.clone(), c.clone()))
         .collect();
     write_safetensors(&path, &refs);
-    let err = Model::load(common::small_vgg(), &path).unwrap_err();
+    let err = Model::load(crate::common::small_vgg(), &path).unwrap_err();
     let msg = err.to_string();
     assert!(matches!(err, EngineError::ShapeMismatch { .. }), "{msg}");
     assert!(msg.contains("fc1.weight"), "{msg}");
@@ -197,9 +195,9 @@ fn weights_of_the_wrong_shape_name_the_tensor_and_both_shapes() {
 
 #[test]
 fn a_missing_tensor_is_named_with_its_layer_and_file() {
-    let dir = common::temp_dir("missing");
+    let dir = crate::common::temp_dir("missing");
     let path = dir.join("w.safetensors");
-    let model = Model::random(common::small_vgg(), 4).unwrap();
+    let model = Model::random(crate::common::small_vgg(), 4).unwrap();
     let tensors: Vec<(&str, Vec<usize>, Vec<f32>)> = model
         .params()
         .iter()
@@ -207,7 +205,7 @@ fn a_missing_tensor_is_named_with_its_layer_and_file() {
         .map(|(k, t)| (k.as_str(), t.shape.clone(), t.data.clone()))
         .collect();
     write_safetensors(&path, &tensors);
-    let msg = Model::load(common::small_vgg(), &path)
+    let msg = Model::load(crate::common::small_vgg(), &path)
         .unwrap_err()
         .to_string();
     assert!(msg.contains("bn2.running_mean"), "{msg}");
@@ -217,9 +215,9 @@ fn a_missing_tensor_is_named_with_its_layer_and_file() {
 
 #[test]
 fn nan_in_weights_or_inputs_is_refused() {
-    let dir = common::temp_dir("nan");
+    let dir = crate::common::temp_dir("nan");
     let path = dir.join("w.safetensors");
-    let model = Model::random(common::small_vgg(), 4).unwrap();
+    let model = Model::random(crate::common::small_vgg(), 4).unwrap();
     let tensors: Vec<(&str, Vec<usize>, Vec<f32>)> = model
         .params()
         .iter()
@@ -232,7 +230,7 @@ fn nan_in_weights_or_inputs_is_refused() {
         })
         .collect();
     write_safetensors(&path, &tensors);
-    let msg = Model::load(common::small_vgg(), &path)
+    let msg = Model::load(crate::common::small_vgg(), &path)
         .unwrap_err()
         .to_string();
     assert!(msg.contains("conv2.weight") && msg.contains("17"), "{msg}");
@@ -248,7 +246,7 @@ fn nan_in_weights_or_inputs_is_refused() {
 
 #[test]
 fn zero_time_steps_and_empty_inputs_are_refused() {
-    let compiled = Model::random(common::small_vgg(), 4)
+    let compiled = Model::random(crate::common::small_vgg(), 4)
         .unwrap()
         .compile()
         .unwrap();
@@ -268,10 +266,10 @@ fn zero_time_steps_and_empty_inputs_are_refused() {
 
 #[test]
 fn a_file_that_is_not_safetensors_is_named() {
-    let dir = common::temp_dir("garbage");
+    let dir = crate::common::temp_dir("garbage");
     let path = dir.join("w.safetensors");
     std::fs::write(&path, b"definitely not safetensors").unwrap();
-    let msg = Model::load(common::small_vgg(), &path)
+    let msg = Model::load(crate::common::small_vgg(), &path)
         .unwrap_err()
         .to_string();
     assert!(
@@ -279,7 +277,7 @@ fn a_file_that_is_not_safetensors_is_named() {
         "{msg}"
     );
     let missing = dir.join("absent.safetensors");
-    let msg = Model::load(common::small_vgg(), &missing)
+    let msg = Model::load(crate::common::small_vgg(), &missing)
         .unwrap_err()
         .to_string();
     assert!(msg.contains("absent.safetensors"), "{msg}");
@@ -301,9 +299,9 @@ fn unsupported_layers_are_named() {
 fn a_tensor_the_network_does_not_use_is_an_error_not_ignored() {
     // A conv bias in the file where the workload's conv has none (e.g. a CIFAR VGG trained with
     // biased convolutions): ignoring it would silently compute another network.
-    let dir = common::temp_dir("extra");
+    let dir = crate::common::temp_dir("extra");
     let path = dir.join("w.safetensors");
-    let model = Model::random(common::small_vgg(), 4).unwrap();
+    let model = Model::random(crate::common::small_vgg(), 4).unwrap();
     let mut tensors: Vec<(&str, Vec<usize>, Vec<f32>)> = model
         .params()
         .iter()
@@ -312,7 +310,7 @@ fn a_tensor_the_network_does_not_use_is_an_error_not_ignored() {
     tensors.push(("conv2.bias", vec![16], vec![0.5; 16]));
     tensors.push(("optimizer.step", vec![1], vec![3.0]));
     write_safetensors(&path, &tensors);
-    let msg = Model::load(common::small_vgg(), &path)
+    let msg = Model::load(crate::common::small_vgg(), &path)
         .unwrap_err()
         .to_string();
     assert!(
@@ -325,13 +323,13 @@ fn a_tensor_the_network_does_not_use_is_an_error_not_ignored() {
 fn a_batchnorm_the_network_does_not_name_is_an_error_saying_which() {
     // The workload forgot `batchnorm = "bn2"`: running the weights without it would measure
     // another network's spikes.
-    let dir = common::temp_dir("forgotten-bn");
+    let dir = crate::common::temp_dir("forgotten-bn");
     let path = dir.join("w.safetensors");
-    Model::random(common::small_vgg(), 5)
+    Model::random(crate::common::small_vgg(), 5)
         .unwrap()
         .save(&path)
         .unwrap();
-    let mut net = common::small_vgg();
+    let mut net = crate::common::small_vgg();
     let conv2 = net.layer_index("conv2").unwrap();
     net.layers[conv2].batchnorm = None;
     let msg = Model::load(net, &path).unwrap_err().to_string();

@@ -1,6 +1,6 @@
 """What the recording hooks of snnergy.torch.record cost on a PyTorch forward pass.
 
-    target/python-venv/bin/python plugins/python/tools/hook_overhead.py [--batches 6] [--batch 100]
+    target/python-venv/bin/python cli/python/tools/hook_overhead.py [--batches 6] [--batch 100]
 
 Runs the shipped Fashion-MNIST network as an SNN (SpikingJelly IF neurons, T = 6) over the
 committed fixture images twice per round, alternating: once as a plain loop (reset, T forward

@@ -1,0 +1,6 @@
+//! The integration tests of `archs`, one binary: each module is one area.
+
+mod conformance;
+mod dataflows;
+mod hardware;
+mod mapped;

@@ -1,0 +1,9 @@
+//! The integration tests of `plugins/engine`, one binary: each module is one area.
+
+mod common;
+mod corrupt;
+mod data;
+mod neuron;
+mod pipeline;
+mod train;
+mod weights;
