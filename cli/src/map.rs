@@ -13,7 +13,8 @@ use clap::{Args, ValueEnum};
 use comfy_table::Cell;
 use serde::Serialize;
 use snnergy::analysis::analysis::{operating_points, percent, round_sig};
-use snnergy::analysis::mapped::layer_mapped;
+use snnergy::analysis::breakeven::layer_mapped;
+use snnergy::analysis::twin::Family;
 use snnergy::analysis::{ArchSlot, Evaluator, Pipeline, Uniform, WorkloadSlot};
 use snnergy::archs::{LayerOnChip, layers_on_chip};
 use snnergy::core::activity::{OperatingPoint, layer_activities};
@@ -190,16 +191,19 @@ pub fn map(args: MapArgs) -> anyhow::Result<()> {
         Which::Both => vec![snn, qnn],
     };
 
-    // As `snnergy run` judges an operating point: both formats mapped for it, then evaluated.
+    // As `snnergy run` judges an operating point: both formats mapped at their best over the
+    // anchors of the point's family, then evaluated with the best of those at the point.
     let energy = slot.arch.priced_by(slot.energy.as_ref());
+    let family = Family::new(settings, net, &point, t, 1.0);
     let mut ev = Evaluator::new(
         &slot.label,
         slot.arch.as_ref(),
         energy.as_ref(),
         net,
         settings.input_coding,
-    );
-    ev.remap(&snn.format, &point)?;
+    )
+    .with_anchors(&family.anchors());
+    ev.total(&snn.format, &point)?;
     let not_mapped = ev
         .mapped(&snn.format)
         .is_none_or(|m| layers_on_chip(m, &[]).is_none());
@@ -210,11 +214,10 @@ pub fn map(args: MapArgs) -> anyhow::Result<()> {
             slot.type_name
         );
     }
-    ev.remap(&qnn.format, &point)?;
     let s_energy = ev.detailed(&snn.format, &point)?;
     let b_energy = ev.detailed(&qnn.format, &point)?;
-    let snn_maps = ev.layer_mappings(&snn.format);
-    let base_maps = ev.layer_mappings(&qnn.format);
+    let snn_maps = ev.layer_mappings(&snn.format, &point);
+    let base_maps = ev.layer_mappings(&qnn.format, &point);
     let acts = layer_activities(net, &point, settings.input_coding);
     let views = |f: &Format| -> anyhow::Result<Vec<Option<LayerOnChip<'_>>>> {
         ev.mapped(f)

@@ -2,7 +2,9 @@
 
 use comfy_table::{Cell, CellAlignment, Table, presets};
 use snnergy::core::Report;
-use snnergy::core::report::{BreakEven, BreakEvenStatus, LevelEnergy, ResultKey};
+use snnergy::core::report::{
+    BreakEven, BreakEvenStatus, LevelEnergy, RateInterval, ResultKey, wins_phrase,
+};
 use snnergy::report::Render as _;
 
 pub(crate) fn table(header: &[&str]) -> Table {
@@ -71,6 +73,10 @@ pub fn print_report(report: &Report, all: bool) {
             BreakEvenStatus::SnnWinsAbove => {
                 format!("wins above {:.3} %", 100.0 * b.spike_rate.unwrap_or(0.0))
             }
+            BreakEvenStatus::SnnWinsWithin => format!(
+                "wins {}",
+                wins_phrase(&b.wins, |r| format!("{:.3} %", 100.0 * r))
+            ),
         });
         outln!("Break-even spike rate (the SNN wins below it; required sparsity = 1 − rate):\n{t}");
         outln!("{}\n", twin_note(report));
@@ -115,15 +121,18 @@ fn print_edp_breakeven(report: &Report) {
         "EDP break-even",
         "SNN dataflow",
         "baseline dataflow",
-        "rounds",
+        "anchors",
     ]);
-    let rate = |status: Option<BreakEvenStatus>, r: Option<f64>| match status {
+    let pct = |r: f64| format!("{:.3} %", 100.0 * r);
+    let rate = |status: Option<BreakEvenStatus>, r: Option<f64>, wins: &[RateInterval]| match status
+    {
         Some(BreakEvenStatus::Crossing) => format!("{:.3} %", 100.0 * r.unwrap_or(0.0)),
         Some(BreakEvenStatus::SnnNeverWins) => "never wins".into(),
         Some(BreakEvenStatus::SnnAlwaysWins) => "always wins".into(),
         Some(BreakEvenStatus::SnnWinsAbove) => {
             format!("wins above {:.3} %", 100.0 * r.unwrap_or(0.0))
         }
+        Some(BreakEvenStatus::SnnWinsWithin) => format!("wins {}", wins_phrase(wins, pct)),
         None => "—".into(),
     };
     for b in rows {
@@ -132,11 +141,11 @@ fn print_edp_breakeven(report: &Report) {
             Cell::new(&b.architecture),
             Cell::new(&b.workload),
             right(b.timesteps.to_string()),
-            right(rate(Some(b.status), b.spike_rate)),
-            right(rate(m.edp_status, m.edp_spike_rate)),
+            right(rate(Some(b.status), b.spike_rate, &b.wins)),
+            right(rate(m.edp_status, m.edp_spike_rate, &m.edp_wins)),
             Cell::new(m.at_crossing.snn_dataflow.as_deref().unwrap_or("—")),
             Cell::new(m.at_crossing.baseline_dataflow.as_deref().unwrap_or("—")),
-            right(m.rounds.to_string()),
+            right(m.anchors.to_string()),
         ]);
     }
     outln!(

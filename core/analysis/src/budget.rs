@@ -11,7 +11,7 @@
 use snnergy_core::settings::Budget;
 use snnergy_core::{ActivitySource, AnalysisSettings, ConfigError, PriceClass};
 
-use crate::analysis::{ArchSlot, WorkloadSlot};
+use crate::slots::{ArchSlot, WorkloadSlot};
 
 /// Evaluations of a whole network the break-even search makes: the bracketing scan, the
 /// bisection and the baseline (see `find_crossing`).

@@ -19,7 +19,7 @@ use snnergy_core::format::Format;
 use snnergy_core::mapping::{MapRequest, map_network};
 use snnergy_core::settings::AnalysisSettings;
 
-use crate::analysis::Evaluator;
+use crate::evaluator::Evaluator;
 use snnergy_core::energy::{EnergyModel, ScaledModel};
 use snnergy_core::error::Error;
 use snnergy_core::network::{InputCoding, Network};
@@ -86,6 +86,8 @@ fn layer_actions(
         network,
         format,
         activity,
+        anchors: &[],
+        warm: None,
         energy,
         objective: Default::default(),
     };

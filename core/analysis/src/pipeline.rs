@@ -34,7 +34,8 @@ use std::sync::Arc;
 use snnergy_core::settings::AnalysisSettings;
 use snnergy_plugin_host::{Library, PluginRegistry};
 
-use crate::analysis::{ArchSlot, WorkloadSlot, analyze};
+use crate::analysis::analyze;
+use crate::slots::{ArchSlot, WorkloadSlot};
 use crate::sources::{Uniform, resolve};
 use snnergy_core::energy::EnergyModel;
 use snnergy_core::error::{ConfigError, Error};

@@ -19,13 +19,16 @@ use snnergy_core::action::PriceClass;
 use snnergy_core::activity::OperatingPoint;
 use snnergy_core::settings::{AnalysisSettings, SensitivitySettings};
 
-use crate::analysis::{ArchSlot, Crossing, Evaluator, WorkloadSlot, operating_points};
+use crate::analysis::operating_points;
+use crate::breakeven::{energy_wins, rate_intervals, status_of};
+use crate::evaluator::Evaluator;
+use crate::slots::{ArchSlot, WorkloadSlot};
 use crate::twin::{Family, twin_exists};
 use snnergy_core::energy::{EnergyModel, ScaledModel};
 use snnergy_core::error::Error;
 use snnergy_core::network::Network;
 use snnergy_core::registry::{BuildContext, Registry};
-use snnergy_core::report::{BreakEvenStatus, Side, Tornado, TornadoRow, Verdict};
+use snnergy_core::report::{Side, Tornado, TornadoRow, Verdict};
 use snnergy_core::settings::{Baseline, MeanLevel, TwinMode};
 use snnergy_core::traits::{ActivitySource, Architecture};
 
@@ -43,18 +46,34 @@ struct Point<'a> {
     family: &'a Family,
 }
 
-fn side(
-    p: &Point<'_>,
-    label: &str,
-    arch: &dyn Architecture,
-    energy: &dyn EnergyModel,
+/// A study's evaluation of one variant: its evaluator (kept, for the nominal, as the warm
+/// start of every other variant) and its side of a row.
+struct Variant<'a> {
+    ev: Evaluator<'a>,
+    side: Side,
+}
+
+/// One variant priced as the analysis prices it: both formats mapped at their best over the
+/// family's anchors (starting from `warm`'s mappings when given), the verdict at the point and
+/// every winning interval from the same evaluator, so a row's verdict and its break-even
+/// never disagree.
+fn variant<'a>(
+    p: &Point<'a>,
+    label: &'a str,
+    arch: &'a dyn Architecture,
+    energy: &'a dyn EnergyModel,
     value: String,
-) -> Result<Side, Error> {
+    warm: Option<&'a Evaluator<'_>>,
+) -> Result<Variant<'a>, Error> {
     let snn = p.settings.snn_format(p.t);
     let base = p.settings.baseline_format(p.t);
     arch.check(p.net, &snn)?;
     arch.check(p.net, &base)?;
-    let mut ev = Evaluator::new(label, arch, energy, p.net, p.settings.input_coding);
+    let mut ev = Evaluator::new(label, arch, energy, p.net, p.settings.input_coding)
+        .with_anchors(&p.family.anchors());
+    if let Some(w) = warm {
+        ev = ev.with_warm_starts(w);
+    }
     let (e_snn, e_base) = (ev.total(&snn, p.point)?, ev.total(&base, p.point)?);
     let twin = p.settings.baseline != Baseline::CapacityMatched
         || twin_exists(
@@ -63,38 +82,38 @@ fn side(
             p.t,
         );
     let verdict = Verdict::of(e_snn, e_base, twin);
-    // Re-mapped at the crossing as the break-even table is, so the nominal row agrees with it.
-    let (crossing, _, _) = crate::mapped::settled_crossing(&mut ev, p.net, &snn, &base, p.family)?;
-    let (status, breakeven) = match crossing {
-        Crossing::NeverWins => (BreakEvenStatus::SnnNeverWins, None),
-        Crossing::AlwaysWins => (
-            BreakEvenStatus::SnnAlwaysWins,
-            Some(p.family.at(p.family.alpha_max()).mean_spike_rate(p.net)),
-        ),
-        Crossing::At(a) => (
-            BreakEvenStatus::Crossing,
-            Some(p.family.at(a).mean_spike_rate(p.net)),
-        ),
-        Crossing::WinsAbove(a) => (
-            BreakEvenStatus::SnnWinsAbove,
-            Some(p.family.at(a).mean_spike_rate(p.net)),
-        ),
-    };
-    Ok(Side {
+    let wins = energy_wins(&mut ev, p.family, &snn, &base)?;
+    let (status, alpha) = status_of(&wins, p.family.alpha_max());
+    let side = Side {
         value,
-        breakeven,
+        breakeven: alpha.map(|a| p.family.at(a).mean_spike_rate(p.net)),
         status,
+        wins: rate_intervals(&wins, p.family, p.net),
+        ratio: e_snn / e_base,
         verdict,
-    })
+    };
+    Ok(Variant { ev, side })
+}
+
+fn side<'a>(
+    p: &Point<'a>,
+    label: &'a str,
+    arch: &'a dyn Architecture,
+    energy: &'a dyn EnergyModel,
+    value: String,
+    warm: &'a Evaluator<'_>,
+) -> Result<Side, Error> {
+    Ok(variant(p, label, arch, energy, value, Some(warm))?.side)
 }
 
 /// The twin row: ±range on L̄ (consistent: ρ = r·T/L̄ moves, at the operating point too when
 /// the activity states rather than measures ρ) or on ρ (fixed-nonzero).
+#[allow(clippy::too_many_arguments)]
 fn twin_row(
     p: &Point<'_>,
     w: &WorkloadSlot,
     slot: &ArchSlot,
-    nominal: &Side,
+    nominal: &Variant<'_>,
     activity: &dyn ActivitySource,
     base_dir: &Path,
     factors: [f64; 2],
@@ -141,6 +160,7 @@ fn twin_row(
             slot.arch.as_ref(),
             priced.as_ref(),
             value,
+            &nominal.ev,
         )?));
     }
     let high = sides.pop().flatten();
@@ -149,7 +169,7 @@ fn twin_row(
         TwinMode::Consistent => "mean level L̄",
         TwinMode::FixedNonzero => "non-zero fraction ρ",
     };
-    Ok(row("twin", name, nominal, low, high))
+    Ok(row("twin", name, &nominal.side, low, high))
 }
 
 fn row(
@@ -280,12 +300,13 @@ pub fn analyze(
         for slot in architectures {
             let priced = slot.arch.priced_by(slot.energy.as_ref());
             let energy = priced.as_ref();
-            let nominal = side(
+            let mut nominal = variant(
                 &p,
                 &slot.label,
                 slot.arch.as_ref(),
                 energy,
                 "nominal".into(),
+                None,
             )?;
             let mut rows = vec![twin_row(
                 &p, w, slot, &nominal, activity, base_dir, factors,
@@ -293,15 +314,8 @@ pub fn analyze(
             let mut notes = Vec::new();
             if study.prices {
                 // Only classes that carry energy here can move anything.
-                let mut ev = Evaluator::new(
-                    &slot.label,
-                    slot.arch.as_ref(),
-                    energy,
-                    net,
-                    settings.input_coding,
-                );
-                let s = ev.detailed(&settings.snn_format(t), point)?;
-                let b = ev.detailed(&settings.baseline_format(t), point)?;
+                let s = nominal.ev.detailed(&settings.snn_format(t), point)?;
+                let b = nominal.ev.detailed(&settings.baseline_format(t), point)?;
                 for class in PriceClass::ALL {
                     let used = |m: &std::collections::BTreeMap<PriceClass, f64>| {
                         m.get(&class).is_some_and(|e| *e > 0.0)
@@ -318,11 +332,12 @@ pub fn analyze(
                             slot.arch.as_ref(),
                             &m,
                             format!("×{f}"),
+                            &nominal.ev,
                         )?));
                     }
                     let high = sides.pop().flatten();
                     let low = sides.pop().flatten();
-                    rows.push(row("price", class.name(), &nominal, low, high));
+                    rows.push(row("price", class.name(), &nominal.side, low, high));
                 }
             }
             if study.parameters {
@@ -361,6 +376,7 @@ pub fn analyze(
                                         arch.as_ref(),
                                         arch.priced_by(slot.energy.as_ref()).as_ref(),
                                         shown,
+                                        &nominal.ev,
                                     )
                                 };
                                 for (key, value) in &table {
@@ -381,7 +397,7 @@ pub fn analyze(
                                     }
                                     let high = sides.pop().flatten();
                                     let low = sides.pop().flatten();
-                                    rows.push(row("parameter", key, &nominal, low, high));
+                                    rows.push(row("parameter", key, &nominal.side, low, high));
                                 }
                                 // Structural choices: every other value of each enumerated
                                 // or boolean parameter, the network mapped again.
@@ -395,7 +411,7 @@ pub fn analyze(
                                             Ok(s) => rows.push(row(
                                                 "choice",
                                                 &format!("{key} = {shown}"),
-                                                &nominal,
+                                                &nominal.side,
                                                 Some(s),
                                                 None,
                                             )),
@@ -419,7 +435,7 @@ pub fn analyze(
                 operating_point: point.label.clone(),
                 spike_rate: point.mean_spike_rate(net),
                 range: study.range,
-                nominal,
+                nominal: nominal.side,
                 rows,
                 notes,
             });

@@ -54,6 +54,16 @@ pub struct MapRequest<'a> {
     /// Per layer, the activity the mapping is chosen for (the operating point, or a
     /// break-even crossing): a mapping good at 5 % spikes may be poor at 50 %.
     pub activity: &'a [LayerActivity],
+    /// Further activities (each one entry per layer) the mapped network must be at its best
+    /// at: an architecture that searches mappings keeps, per layer, the best mapping for each
+    /// and evaluates every activity with the best of those (empty: `activity` alone). An
+    /// analysis that walks a range of spike rates passes anchors spread over the range, so
+    /// that every rate is priced at each format's best, whichever rates a pipeline lists.
+    pub anchors: &'a [Vec<LayerActivity>],
+    /// A network mapped before for a related request (other prices, other parameters of the
+    /// same chip): its mappings are the search's starting points, which it proves locally
+    /// optimal or improves, instead of searching from scratch. `None`: search from scratch.
+    pub warm: Option<&'a dyn Mapped>,
     /// The prices that will price the result, so the search minimizes what is reported.
     pub energy: &'a dyn EnergyModel,
     /// What to minimize.
@@ -71,6 +81,14 @@ pub trait Mapped: Send + Sync + fmt::Debug {
     /// mapping.
     fn layers(&self) -> Vec<LayerMapping> {
         Vec::new()
+    }
+
+    /// The mapping of each layer that [`Mapped::evaluate`] uses at `activity` (one entry per
+    /// layer): where a layer keeps several mappings (one per anchor of its request), the one
+    /// best there.
+    fn layers_at(&self, activity: &[LayerActivity]) -> Vec<LayerMapping> {
+        let _ = activity;
+        self.layers()
     }
 
     /// The mapped network as its own type, for tools that read an architecture's mapping

@@ -22,6 +22,7 @@
 //! by more than a relative 1e-12, so ties keep the earlier mapping.
 
 use std::collections::{BTreeMap, HashMap};
+use std::rc::Rc;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -382,13 +383,18 @@ type Spatial = Vec<([u32; NDIMS], [u32; NDIMS])>;
 struct Search<'c, 'a> {
     ctx: &'c Ctx<'a>,
     res: Resolved,
-    dens: Densities,
+    /// The densities the search must serve: every mapping scored is priced at each, and the
+    /// best at each is kept.
+    anchors: Vec<Densities>,
+    /// The anchor whose objective steers the moves being made.
+    focus: usize,
     objective: Objective,
     counts: Counts,
     evaluated: u64,
     budget: u64,
-    order_cache: HashMap<(u16, usize), Vec<[u8; NDIMS]>>,
-    best: Option<(f64, Compact)>,
+    order_cache: HashMap<(u16, usize), Rc<[[u8; NDIMS]]>>,
+    /// Per anchor, the best mapping scored so far and its objective there.
+    best: Vec<Option<(f64, Compact)>>,
     last_error: Option<(Illegal, f64)>,
     /// Per level, an order honouring its constraint's prefix and outermost loops (computed
     /// once: generating orders is the search's most expensive step).
@@ -420,20 +426,28 @@ impl<'c, 'a> Search<'c, 'a> {
                 INF
             }
             Ok(()) => {
-                let (e, cycles, leak) = self.ctx.quick(&m2, &self.counts, &self.dens);
-                let v = match self.objective {
-                    Objective::Energy => e + leak,
-                    Objective::Latency => cycles,
-                    Objective::Edp => (e + leak) * cycles,
-                };
-                let better = match &self.best {
-                    None => true,
-                    Some((b, _)) => v < *b * (1.0 - 1e-12),
-                };
-                if better && v.is_finite() {
-                    self.best = Some((v, m2));
+                // The counts do not depend on densities: one count prices the mapping at
+                // every anchor, and each anchor keeps its own best.
+                let mut at_focus = INF;
+                for k in 0..self.anchors.len() {
+                    let (e, cycles, leak) = self.ctx.quick(&m2, &self.counts, &self.anchors[k]);
+                    let v = match self.objective {
+                        Objective::Energy => e + leak,
+                        Objective::Latency => cycles,
+                        Objective::Edp => (e + leak) * cycles,
+                    };
+                    let better = match &self.best[k] {
+                        None => true,
+                        Some((b, _)) => v < *b * (1.0 - 1e-12),
+                    };
+                    if better && v.is_finite() {
+                        self.best[k] = Some((v, m2));
+                    }
+                    if k == self.focus {
+                        at_focus = v;
+                    }
                 }
-                v
+                at_focus
             }
         }
     }
@@ -472,13 +486,14 @@ impl<'c, 'a> Search<'c, 'a> {
         true
     }
 
-    fn level_orders(&mut self, mask: u16, l: usize) -> Vec<[u8; NDIMS]> {
+    /// The distinct orders of level `l`'s loops in `mask`, shared rather than copied: a
+    /// level's list may hold thousands and is walked once per descent pass.
+    fn level_orders(&mut self, mask: u16, l: usize) -> Rc<[[u8; NDIMS]]> {
         let kind = self.ctx.problem.kind;
-        let prefix = self.res.prefix[l].clone();
-        let outer = self.res.outer[l].clone();
+        let (prefix, outer) = (&self.res.prefix[l], &self.res.outer[l]);
         self.order_cache
             .entry((mask, l))
-            .or_insert_with(|| orders(mask, &prefix, &outer, kind))
+            .or_insert_with(|| orders(mask, prefix, outer, kind).into())
             .clone()
     }
 
@@ -499,7 +514,7 @@ impl<'c, 'a> Search<'c, 'a> {
             {
                 continue;
             }
-            for o in self.level_orders(mask, l) {
+            for &o in self.level_orders(mask, l).iter() {
                 if self.exhausted() {
                     return improved;
                 }
@@ -1103,7 +1118,7 @@ impl<'c, 'a> Search<'c, 'a> {
             return;
         }
         let mask = Self::mask(&m, l);
-        for o in self.level_orders(mask, l) {
+        for &o in self.level_orders(mask, l).iter() {
             let mut c = m;
             c.order[l] = o;
             self.exhaustive_orders(c, l + 1);
@@ -1135,17 +1150,29 @@ impl<'c, 'a> Search<'c, 'a> {
     }
 }
 
-/// Result of a search: the best mapping, its score and how many mappings were evaluated.
+/// Result of a search: the best mapping at each anchor and how many mappings were evaluated.
 pub(crate) struct Found {
-    pub compact: Compact,
+    /// Per anchor, the best mapping found for its densities.
+    pub best: Vec<Compact>,
     pub evaluated: u64,
     pub exhaustive: bool,
 }
 
+/// Searches the best mapping for each of `anchors` (densities), in one search: every mapping
+/// counted is priced at every anchor (the counts do not depend on densities), so one search
+/// serves the whole range of activity a layer will be evaluated at.
+///
+/// Without `warm` starts, the space is enumerated when small, else searched heuristically
+/// with the first anchor's objective steering; with them (the best mappings of a related
+/// search: another price table, another anchor set), they are the starting points instead of
+/// the heuristic's candidates. Either way each anchor's best is then descended with that
+/// anchor's own objective until no move helps, so every anchor's mapping is a local optimum
+/// for its own densities.
 pub(crate) fn search(
     ctx: &Ctx,
-    dens: &Densities,
+    anchors: &[Densities],
     options: &SearchOptions,
+    warm: &[Compact],
 ) -> Result<Found, MapperError> {
     let res = resolve(ctx, &options.constraints)?;
     let start_order = (0..ctx.nlev)
@@ -1164,23 +1191,67 @@ pub(crate) fn search(
             }
         })
         .collect();
+    let anchors: Vec<Densities> = if anchors.is_empty() {
+        vec![Densities::default()]
+    } else {
+        anchors.to_vec()
+    };
     let mut s = Search {
         ctx,
         res,
-        dens: *dens,
+        best: vec![None; anchors.len()],
+        anchors,
+        focus: 0,
         objective: options.objective,
         counts: Counts::default(),
         evaluated: 0,
         budget: options.max_evaluations.max(1),
         order_cache: HashMap::new(),
-        best: None,
         last_error: None,
         start_order,
     };
+    let mut exhaustive = false;
+    if !warm.is_empty() {
+        for m in warm {
+            if m.nlev == ctx.nlev {
+                s.score(m);
+            }
+        }
+    }
+    if s.best.iter().all(Option::is_none) {
+        exhaustive = cold_start(&mut s, options);
+    }
+    if !exhaustive {
+        // Each anchor's best descended with its own objective (starting from the best so far
+        // there, which a neighbouring anchor's descent may have improved).
+        for k in 0..s.anchors.len() {
+            let Some((_, start)) = s.best[k] else {
+                continue;
+            };
+            s.focus = k;
+            s.budget = s.evaluated.saturating_add(options.max_evaluations.max(1));
+            s.descend(start);
+        }
+    }
+    tracing::debug!(
+        problem = %ctx.problem.name,
+        hardware = %ctx.hw.name,
+        evaluated = s.evaluated,
+        anchors = s.anchors.len(),
+        warm = warm.len(),
+        exhaustive,
+        "mapped"
+    );
+    finish(ctx, s, exhaustive)
+}
+
+/// The search without starting points: exhaustive when the space is small (then exact at
+/// every anchor, and the result says so), heuristic otherwise.
+fn cold_start(s: &mut Search, options: &SearchOptions) -> bool {
     let keeps = s.keep_options();
     // Temporal placements alone (no spatial unrolling) bound the space from below; only when
     // they are few is enumerating the spatial unrollings worth it.
-    let none: Spatial = vec![([1; NDIMS], [1; NDIMS]); ctx.nlev];
+    let none: Spatial = vec![([1; NDIMS], [1; NDIMS]); s.ctx.nlev];
     let lower = s.exhaustive_size(std::slice::from_ref(&none));
     let mut exhaustive = false;
     if lower.saturating_mul(keeps.len() as u128) <= options.exhaustive_limit as u128 {
@@ -1204,23 +1275,16 @@ pub(crate) fn search(
         }
     }
     if !exhaustive {
-        heuristic(&mut s, options, &keeps, false);
-        if s.best.is_none() {
+        heuristic(s, options, &keeps, false);
+        if s.best.iter().all(Option::is_none) {
             // Every representative unrolling broke a constraint (typically a capacity that
             // one split of the factors meets and another does not): try every split, with a
             // budget of its own.
             s.budget = s.evaluated.saturating_add(options.max_evaluations.max(1));
-            heuristic(&mut s, options, &keeps, true);
+            heuristic(s, options, &keeps, true);
         }
     }
-    tracing::debug!(
-        problem = %ctx.problem.name,
-        hardware = %ctx.hw.name,
-        evaluated = s.evaluated,
-        exhaustive,
-        "mapped"
-    );
-    finish(ctx, s, exhaustive)
+    exhaustive
 }
 
 /// The heuristic search: a greedy fill of every candidate unrolling, then descents from the
@@ -1275,28 +1339,26 @@ fn heuristic(
 }
 
 fn finish(ctx: &Ctx, s: Search, exhaustive: bool) -> Result<Found, MapperError> {
-    match s.best {
-        Some((_, compact)) => Ok(Found {
-            compact,
+    if s.best.iter().all(Option::is_some) {
+        return Ok(Found {
+            best: s.best.into_iter().flatten().map(|(_, m)| m).collect(),
             evaluated: s.evaluated,
             exhaustive,
-        }),
-        None => {
-            let message = match s.last_error {
-                Some((e, units)) => format!(
-                    "every candidate broke a constraint; the fullest ({units} of {} compute units) broke: {}",
-                    ctx.hw.total_units(),
-                    ctx.illegal_error(e)
-                ),
-                None => "no candidate to try: no spatial unrolling fits the fan-outs".into(),
-            };
-            Err(MapperError::NoMapping {
-                problem: ctx.problem.name.clone(),
-                hardware: ctx.hw.name.clone(),
-                message,
-            })
-        }
+        });
     }
+    let message = match s.last_error {
+        Some((e, units)) => format!(
+            "every candidate broke a constraint; the fullest ({units} of {} compute units) broke: {}",
+            ctx.hw.total_units(),
+            ctx.illegal_error(e)
+        ),
+        None => "no candidate to try: no spatial unrolling fits the fan-outs".into(),
+    };
+    Err(MapperError::NoMapping {
+        problem: ctx.problem.name.clone(),
+        hardware: ctx.hw.name.clone(),
+        message,
+    })
 }
 
 #[cfg(test)]

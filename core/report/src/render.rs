@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use snnergy_core::PriceClass;
-use snnergy_core::report::{BreakEvenStatus, Keyed, Report, Side, Verdict};
+use snnergy_core::report::{BreakEvenStatus, Keyed, Report, Side, Verdict, wins_phrase};
 use snnergy_core::settings::{Baseline, TwinMode};
 use snnergy_core::{AccessKey, Category};
 
@@ -181,9 +181,11 @@ impl Render for Report {
                 "status",
                 "edp_spike_rate",
                 "edp_status",
+                "wins",
+                "edp_wins",
                 "snn_dataflow",
                 "baseline_dataflow",
-                "rounds",
+                "anchors",
             ],
             self.breakeven.iter().map(|b| {
                 let m = &b.mapped;
@@ -201,9 +203,11 @@ impl Render for Report {
                     status_name(b.status).to_string(),
                     opt(m.edp_spike_rate),
                     m.edp_status.map(status_name).unwrap_or("").to_string(),
+                    intervals_csv(&b.wins),
+                    intervals_csv(&m.edp_wins),
                     m.at_crossing.snn_dataflow.clone().unwrap_or_default(),
                     m.at_crossing.baseline_dataflow.clone().unwrap_or_default(),
-                    m.rounds.to_string(),
+                    m.anchors.to_string(),
                 ]
             }),
         )
@@ -252,6 +256,10 @@ impl Render for Report {
                     (BreakEvenStatus::SnnNeverWins, _) => {
                         ("none: SNN loses at any rate".into(), "—".into())
                     }
+                    (BreakEvenStatus::SnnWinsWithin, _) => (
+                        format!("SNN wins {}", wins_phrase(&b.wins, pct)),
+                        "—".into(),
+                    ),
                     (BreakEvenStatus::SnnWinsAbove, r) => (
                         format!("SNN wins above {}", pct(r.unwrap_or(0.0))),
                         "—".into(),
@@ -268,6 +276,9 @@ impl Render for Report {
                     (Some(BreakEvenStatus::SnnNeverWins), _) => "never".into(),
                     (Some(BreakEvenStatus::SnnWinsAbove), r) => {
                         format!("wins above {}", pct(r.unwrap_or(0.0)))
+                    }
+                    (Some(BreakEvenStatus::SnnWinsWithin), _) => {
+                        format!("wins {}", wins_phrase(&m.edp_wins, pct))
                     }
                     (Some(_), r) => format!("wins up to {}", pct(r.unwrap_or(1.0))),
                 };
@@ -287,10 +298,10 @@ impl Render for Report {
                     level_text(b),
                     cell(&m.at_crossing.snn_dataflow.as_deref().unwrap_or("—")),
                     cell(&m.at_crossing.baseline_dataflow.as_deref().unwrap_or("—")),
-                    if m.rounds == 0 {
+                    if m.anchors == 0 {
                         "—".to_string()
                     } else {
-                        m.rounds.to_string()
+                        format!("best of {} anchors", m.anchors)
                     }
                 );
             }
@@ -492,6 +503,9 @@ impl Render for Report {
                     "; it wins only above a spike rate of {}",
                     pct(b.spike_rate.unwrap_or(0.0))
                 ),
+                Some(b) if b.status == BreakEvenStatus::SnnWinsWithin => {
+                    format!("; it wins only {}", wins_phrase(&b.wins, pct))
+                }
                 Some(_) => "; it wins at every spike rate".to_string(),
                 None => String::new(),
             };
@@ -691,6 +705,22 @@ fn measured_markdown(report: &Report) -> String {
     md
 }
 
+/// Winning intervals in a CSV cell: `from:to` pairs (spike rates) joined by `;`, the last `to`
+/// followed by `+` when it reaches the highest rate searched.
+fn intervals_csv(wins: &[snnergy_core::report::RateInterval]) -> String {
+    wins.iter()
+        .map(|w| {
+            format!(
+                "{}:{}{}",
+                w.from,
+                w.to,
+                if w.reaches_top { "+" } else { "" }
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(";")
+}
+
 /// The break-even mean level at the activity's rate, for a table cell.
 fn level_text(b: &snnergy_core::report::BreakEven) -> String {
     match (b.level_status, b.level_breakeven) {
@@ -724,6 +754,7 @@ fn status_name(s: BreakEvenStatus) -> &'static str {
         BreakEvenStatus::SnnNeverWins => "snn-never-wins",
         BreakEvenStatus::SnnAlwaysWins => "snn-always-wins",
         BreakEvenStatus::SnnWinsAbove => "snn-wins-above",
+        BreakEvenStatus::SnnWinsWithin => "snn-wins-within",
     }
 }
 
@@ -814,6 +845,7 @@ fn sensitivity_markdown(report: &Report) -> String {
             (BreakEvenStatus::SnnNeverWins, _) => "never wins".into(),
             (BreakEvenStatus::SnnAlwaysWins, _) => "always wins".into(),
             (BreakEvenStatus::SnnWinsAbove, r) => format!("wins above {}", pct(r.unwrap_or(0.0))),
+            (BreakEvenStatus::SnnWinsWithin, _) => format!("wins {}", wins_phrase(&s.wins, pct)),
             (_, r) => pct(r.unwrap_or(0.0)),
         },
     };
