@@ -144,3 +144,62 @@ fn one_network_at_one_point_is_one_number_however_it_is_reached() {
         );
     }
 }
+
+#[test]
+fn every_tornado_side_agrees_with_its_own_winning_intervals() {
+    // The classical chip's study at T = 6: each side's verdict at the operating point is the
+    // one its break-even intervals give there (a row reads "holds" only when the re-mapped
+    // point comparison agrees), integer parameters are swept over their meaningful range, and
+    // a side on which the SNN never wins is drawn with a mark of its own.
+    let mut p = common::shipped("vgg16-cifar10.toml", &[6], 0);
+    p.architectures.retain(|a| a.label == "classical");
+    p.settings.sensitivity.as_mut().unwrap().prices = false;
+    let registry = common::registry();
+    let report = p.run_with(Some(&registry)).unwrap();
+    let t = &report.sensitivity[0];
+    let r = t.spike_rate;
+    let sides = std::iter::once(&t.nominal).chain(
+        t.rows
+            .iter()
+            .flat_map(|row| [&row.low, &row.high].into_iter().flatten()),
+    );
+    let mut n = 0;
+    for s in sides {
+        if s.verdict == Verdict::NoTwin {
+            continue;
+        }
+        let says = s
+            .wins
+            .iter()
+            .any(|w| r > w.from && (r < w.to || w.reaches_top));
+        assert_eq!(s.verdict == Verdict::SnnWins, says, "{s:?}");
+        assert_eq!(s.verdict == Verdict::SnnWins, s.ratio < 1.0, "{s:?}");
+        n += 1;
+    }
+    assert!(n > 10, "{n} sides");
+    for b in [8, 64, 256] {
+        let name = format!("batch = {b}");
+        assert!(
+            t.rows.iter().any(|row| row.name == name),
+            "no row `{name}`: {:?}",
+            t.rows.iter().map(|r| &r.name).collect::<Vec<_>>()
+        );
+    }
+    let d = &t.decisive;
+    assert!(
+        d.ratio_low <= t.nominal.ratio && t.nominal.ratio <= d.ratio_high,
+        "{d:?}"
+    );
+    let never = t.rows.iter().any(|row| {
+        [&row.low, &row.high]
+            .into_iter()
+            .flatten()
+            .any(|s| s.never_wins())
+    });
+    let svg = snnergy::report::plot::tornado(t).unwrap();
+    assert_eq!(
+        svg.contains("no spike rate makes the SNN win"),
+        never || t.nominal.never_wins(),
+        "the never-wins mark is drawn exactly when a side never wins"
+    );
+}

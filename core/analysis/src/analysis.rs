@@ -309,7 +309,12 @@ pub fn operating_points(
     Ok(points)
 }
 
-/// Energy of both formats at `points` evenly spaced points of `family` (labels left empty).
+/// Mean spike rates up to which a sweep is sampled densely: where verdicts live.
+pub const SWEEP_DENSE_RATE: f64 = 0.2;
+
+/// Energy of both formats along `family` (labels left empty): `points` evenly spaced points
+/// over the whole family and as many again over mean spike rates up to
+/// [`SWEEP_DENSE_RATE`], in increasing order, each priced exactly as a point comparison is.
 pub fn sweep(
     ev: &mut Evaluator<'_>,
     family: &Family,
@@ -319,18 +324,33 @@ pub fn sweep(
 ) -> Result<Sweep, Error> {
     let n = points as usize;
     let net = ev.network();
+    let top = family.alpha_max();
+    let unit = family.at(1.0).mean_spike_rate(net);
+    let dense = if unit > 0.0 {
+        (SWEEP_DENSE_RATE / unit).min(top)
+    } else {
+        top
+    };
+    let mut alphas: Vec<f64> = (0..n)
+        .flat_map(|i| {
+            let f = i as f64 / (n - 1) as f64;
+            [top * f, dense * f]
+        })
+        .collect();
+    alphas.sort_by(f64::total_cmp);
+    alphas.dedup();
     let mut out = Sweep {
         architecture: String::new(),
         workload: String::new(),
         timesteps: 0,
         baseline: String::new(),
-        baseline_pj: Vec::with_capacity(n),
-        spike_rates: Vec::with_capacity(n),
-        nonzero: Vec::with_capacity(n),
-        snn_pj: Vec::with_capacity(n),
+        baseline_pj: Vec::with_capacity(alphas.len()),
+        spike_rates: Vec::with_capacity(alphas.len()),
+        nonzero: Vec::with_capacity(alphas.len()),
+        snn_pj: Vec::with_capacity(alphas.len()),
     };
-    for i in 0..n {
-        let p = family.at(family.alpha_max() * i as f64 / (n - 1) as f64);
+    for a in alphas {
+        let p = family.at(a);
         out.spike_rates.push(p.mean_spike_rate(net));
         out.nonzero.push(p.mean_nonzero(net));
         out.snn_pj.push(ev.total(snn, &p)?);

@@ -59,8 +59,9 @@ pub fn estimate(
     let archs = architectures.len() as f64;
     let ts = settings.timesteps.len() as f64;
     let points = points.max(1) as f64;
+    // A sweep samples the whole range and again the low rates (see `analysis::sweep`).
     let sweep = if settings.sweep_points >= 2 {
-        settings.sweep_points as f64 + 1.0
+        2.0 * settings.sweep_points as f64 + 1.0
     } else {
         0.0
     };

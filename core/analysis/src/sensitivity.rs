@@ -28,7 +28,7 @@ use snnergy_core::energy::{EnergyModel, ScaledModel};
 use snnergy_core::error::Error;
 use snnergy_core::network::Network;
 use snnergy_core::registry::{BuildContext, Registry};
-use snnergy_core::report::{Side, Tornado, TornadoRow, Verdict};
+use snnergy_core::report::{Decisive, Side, Tornado, TornadoRow, Verdict};
 use snnergy_core::settings::{Baseline, MeanLevel, TwinMode};
 use snnergy_core::traits::{ActivitySource, Architecture};
 
@@ -271,6 +271,10 @@ fn collect_enum(
     }
 }
 
+/// Integer parameters whose meaningful range is a list of values rather than ±range: a
+/// batch of 1 varied by ±50 % only reaches 2.
+const SWEPT_INTEGERS: [(&str, &[i64]); 1] = [("batch", &[1, 8, 64, 256])];
+
 /// Runs the study for every workload and architecture.
 pub fn analyze(
     settings: &AnalysisSettings,
@@ -283,7 +287,6 @@ pub fn analyze(
 ) -> Result<Vec<Tornado>, Error> {
     study.validate()?;
     let t = study_timesteps(settings, study);
-    let factors = [1.0 - study.range, 1.0 + study.range];
     let mut out = Vec::new();
     for w in workloads {
         let net = &w.network;
@@ -297,149 +300,267 @@ pub fn analyze(
             point,
             family: &family,
         };
+        let ctx = Study {
+            study,
+            activity,
+            base_dir,
+            registry,
+        };
         for slot in architectures {
-            let priced = slot.arch.priced_by(slot.energy.as_ref());
-            let energy = priced.as_ref();
-            let mut nominal = variant(
-                &p,
-                &slot.label,
-                slot.arch.as_ref(),
-                energy,
-                "nominal".into(),
-                None,
-            )?;
-            let mut rows = vec![twin_row(
-                &p, w, slot, &nominal, activity, base_dir, factors,
-            )?];
-            let mut notes = Vec::new();
-            if study.prices {
-                // Only classes that carry energy here can move anything.
-                let s = nominal.ev.detailed(&settings.snn_format(t), point)?;
-                let b = nominal.ev.detailed(&settings.baseline_format(t), point)?;
-                for class in PriceClass::ALL {
-                    let used = |m: &std::collections::BTreeMap<PriceClass, f64>| {
-                        m.get(&class).is_some_and(|e| *e > 0.0)
-                    };
-                    if !used(&s.by_class) && !used(&b.by_class) {
-                        continue;
-                    }
-                    let mut sides = Vec::new();
-                    for f in factors {
-                        let m = ScaledModel::class(energy, class, f);
-                        sides.push(Some(side(
-                            &p,
-                            &slot.label,
-                            slot.arch.as_ref(),
-                            &m,
-                            format!("×{f}"),
-                            &nominal.ev,
-                        )?));
-                    }
-                    let high = sides.pop().flatten();
-                    let low = sides.pop().flatten();
-                    rows.push(row("price", class.name(), &nominal.side, low, high));
-                }
-            }
-            if study.parameters {
-                match (registry, &slot.params) {
-                    (None, _) => notes.push(
-                        "architecture parameters not varied: no registry to rebuild the architecture with".into(),
-                    ),
-                    (_, None) => notes.push(
-                        "architecture parameters not varied: the architecture was built in code, without a parameter table".into(),
-                    ),
-                    (Some(reg), Some(params)) => {
-                        match reg.entry::<dyn Architecture>(&slot.type_name) {
-                            None => notes.push(format!(
-                                "architecture parameters not varied: type `{}` is not in the registry",
-                                slot.type_name
-                            )),
-                            Some(entry) => {
-                                let mut table = entry.info.defaults.clone();
-                                for (k, v) in params {
-                                    table.insert(k.clone(), v.clone());
-                                }
-                                // The architecture rebuilt with one key changed, on the
-                                // same operating point.
-                                let with = |key: &str, v: &toml::Value, shown: String| -> Result<Side, Error> {
-                                    let mut t2 = table.clone();
-                                    t2.insert(key.to_owned(), v.clone());
-                                    let ctx = BuildContext {
-                                        registry: reg,
-                                        base_dir,
-                                    };
-                                    let arch =
-                                        reg.build_in::<dyn Architecture>(&slot.type_name, t2, &ctx)?;
-                                    side(
-                                        &p,
-                                        &slot.label,
-                                        arch.as_ref(),
-                                        arch.priced_by(slot.energy.as_ref()).as_ref(),
-                                        shown,
-                                        &nominal.ev,
-                                    )
-                                };
-                                for (key, value) in &table {
-                                    if scaled(value, 1.0).is_none() {
-                                        continue;
-                                    }
-                                    let mut sides = Vec::new();
-                                    for f in factors {
-                                        let v = scaled(value, f).expect("numeric");
-                                        let shown = format!("{v}");
-                                        match with(key, &v, shown.clone()) {
-                                            Ok(s) => sides.push(Some(s)),
-                                            Err(e) => {
-                                                notes.push(format!("`{key}` = {shown}: {e}"));
-                                                sides.push(None);
-                                            }
-                                        }
-                                    }
-                                    let high = sides.pop().flatten();
-                                    let low = sides.pop().flatten();
-                                    rows.push(row("parameter", key, &nominal.side, low, high));
-                                }
-                                // Structural choices: every other value of each enumerated
-                                // or boolean parameter, the network mapped again.
-                                for (key, value) in &table {
-                                    for alt in alternatives(&entry.info.schema, key, value) {
-                                        let shown = match &alt {
-                                            toml::Value::String(s) => s.clone(),
-                                            v => v.to_string(),
-                                        };
-                                        match with(key, &alt, shown.clone()) {
-                                            Ok(s) => rows.push(row(
-                                                "choice",
-                                                &format!("{key} = {shown}"),
-                                                &nominal.side,
-                                                Some(s),
-                                                None,
-                                            )),
-                                            Err(e) => {
-                                                notes.push(format!("`{key}` = {shown}: {e}"))
-                                            }
-                                        }
-                                    }
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-            rows.sort_by(|a, b| b.swing.total_cmp(&a.swing).then(a.name.cmp(&b.name)));
-            out.push(Tornado {
-                architecture: slot.label.clone(),
-                workload: w.label.clone(),
-                timesteps: t,
-                baseline: settings.baseline_name(t),
-                operating_point: point.label.clone(),
-                spike_rate: point.mean_spike_rate(net),
-                range: study.range,
-                nominal: nominal.side,
-                rows,
-                notes,
-            });
+            out.push(study_architecture(&p, w, slot, &ctx)?);
         }
     }
     Ok(out)
+}
+
+/// What every row of a study needs besides the point.
+struct Study<'a> {
+    study: &'a SensitivitySettings,
+    activity: &'a dyn ActivitySource,
+    base_dir: &'a Path,
+    registry: Option<&'a Registry>,
+}
+
+fn study_architecture(
+    p: &Point<'_>,
+    w: &WorkloadSlot,
+    slot: &ArchSlot,
+    ctx: &Study<'_>,
+) -> Result<Tornado, Error> {
+    let factors = [1.0 - ctx.study.range, 1.0 + ctx.study.range];
+    let priced = slot.arch.priced_by(slot.energy.as_ref());
+    let energy = priced.as_ref();
+    let mut nominal = variant(
+        p,
+        &slot.label,
+        slot.arch.as_ref(),
+        energy,
+        "nominal".into(),
+        None,
+    )?;
+    let mut rows = vec![twin_row(
+        p,
+        w,
+        slot,
+        &nominal,
+        ctx.activity,
+        ctx.base_dir,
+        factors,
+    )?];
+    let mut notes = Vec::new();
+    let levels = level_extremes(p, &mut nominal.ev)?;
+    if ctx.study.prices {
+        rows.extend(price_rows(p, slot, energy, &mut nominal, factors)?);
+    }
+    if ctx.study.parameters {
+        parameter_rows(p, slot, &nominal, ctx, factors, &mut rows, &mut notes)?;
+    }
+    rows.sort_by(|a, b| b.swing.total_cmp(&a.swing).then(a.name.cmp(&b.name)));
+    let decisive = decisive(&nominal.side, &rows, levels);
+    Ok(Tornado {
+        architecture: slot.label.clone(),
+        workload: w.label.clone(),
+        timesteps: p.t,
+        baseline: p.settings.baseline_name(p.t),
+        operating_point: p.point.label.clone(),
+        spike_rate: p.point.mean_spike_rate(p.net),
+        range: ctx.study.range,
+        nominal: nominal.side,
+        rows,
+        decisive,
+        notes,
+    })
+}
+
+/// SNN/twin energy ratios at the point with every twin layer at the densest mean level
+/// (L̄ = 1) and the sparsest (L̄ = T), on the nominal mappings' best.
+fn level_extremes(p: &Point<'_>, ev: &mut Evaluator<'_>) -> Result<Option<[f64; 2]>, Error> {
+    if p.settings.twin != TwinMode::Consistent {
+        return Ok(None);
+    }
+    let snn = p.settings.snn_format(p.t);
+    let base = p.settings.baseline_format(p.t);
+    let e_snn = ev.total(&snn, p.point)?;
+    let mut out = [0.0; 2];
+    for (slot, level) in out.iter_mut().zip([1.0, p.t as f64]) {
+        *slot = e_snn / ev.total(&base, &crate::twin::at_level(p.point, level, p.t))?;
+    }
+    Ok(Some(out))
+}
+
+/// What decides the verdict: the SNN/twin ratio at the point over the structural choices
+/// (every other value of each choice, integer sweeps, the twin's mean level from 1 to T) and
+/// the choices that flip the verdict.
+fn decisive(nominal: &Side, rows: &[TornadoRow], levels: Option<[f64; 2]>) -> Decisive {
+    let mut lo = nominal.ratio;
+    let mut hi = nominal.ratio;
+    let mut flipped_by = Vec::new();
+    for r in rows.iter().filter(|r| r.kind == "choice") {
+        for s in [&r.low, &r.high].into_iter().flatten() {
+            lo = lo.min(s.ratio);
+            hi = hi.max(s.ratio);
+            if s.verdict != nominal.verdict {
+                flipped_by.push(r.name.clone());
+            }
+        }
+    }
+    if let Some([dense, sparse]) = levels {
+        for (ratio, name) in [(dense, "mean level L̄ = 1"), (sparse, "mean level L̄ = T")] {
+            lo = lo.min(ratio);
+            hi = hi.max(ratio);
+            if (ratio < 1.0) != (nominal.ratio < 1.0) && nominal.verdict != Verdict::NoTwin {
+                flipped_by.push(name.into());
+            }
+        }
+    }
+    flipped_by.dedup();
+    Decisive {
+        ratio_low: lo,
+        ratio_high: hi,
+        flipped_by,
+    }
+}
+
+fn price_rows(
+    p: &Point<'_>,
+    slot: &ArchSlot,
+    energy: &dyn EnergyModel,
+    nominal: &mut Variant<'_>,
+    factors: [f64; 2],
+) -> Result<Vec<TornadoRow>, Error> {
+    // Only classes that carry energy here can move anything.
+    let s = nominal.ev.detailed(&p.settings.snn_format(p.t), p.point)?;
+    let b = nominal
+        .ev
+        .detailed(&p.settings.baseline_format(p.t), p.point)?;
+    let mut rows = Vec::new();
+    for class in PriceClass::ALL {
+        let used = |m: &std::collections::BTreeMap<PriceClass, f64>| {
+            m.get(&class).is_some_and(|e| *e > 0.0)
+        };
+        if !used(&s.by_class) && !used(&b.by_class) {
+            continue;
+        }
+        let mut sides = Vec::new();
+        for f in factors {
+            let m = ScaledModel::class(energy, class, f);
+            sides.push(Some(side(
+                p,
+                &slot.label,
+                slot.arch.as_ref(),
+                &m,
+                format!("×{f}"),
+                &nominal.ev,
+            )?));
+        }
+        let high = sides.pop().flatten();
+        let low = sides.pop().flatten();
+        rows.push(row("price", class.name(), &nominal.side, low, high));
+    }
+    Ok(rows)
+}
+
+/// Numeric parameters scaled by ±range (or swept over their list), structural choices set
+/// to each other value: the architecture rebuilt through the registry from its table with
+/// one key changed, on the same operating point.
+#[allow(clippy::too_many_arguments)]
+fn parameter_rows(
+    p: &Point<'_>,
+    slot: &ArchSlot,
+    nominal: &Variant<'_>,
+    ctx: &Study<'_>,
+    factors: [f64; 2],
+    rows: &mut Vec<TornadoRow>,
+    notes: &mut Vec<String>,
+) -> Result<(), Error> {
+    let (reg, params) = match (ctx.registry, &slot.params) {
+        (None, _) => {
+            notes.push(
+                "architecture parameters not varied: no registry to rebuild the architecture with"
+                    .into(),
+            );
+            return Ok(());
+        }
+        (_, None) => {
+            notes.push("architecture parameters not varied: the architecture was built in code, without a parameter table".into());
+            return Ok(());
+        }
+        (Some(reg), Some(params)) => (reg, params),
+    };
+    let Some(entry) = reg.entry::<dyn Architecture>(&slot.type_name) else {
+        notes.push(format!(
+            "architecture parameters not varied: type `{}` is not in the registry",
+            slot.type_name
+        ));
+        return Ok(());
+    };
+    let mut table = entry.info.defaults.clone();
+    for (k, v) in params {
+        table.insert(k.clone(), v.clone());
+    }
+    let with = |key: &str, v: &toml::Value, shown: String| -> Result<Side, Error> {
+        let mut t2 = table.clone();
+        t2.insert(key.to_owned(), v.clone());
+        let build = BuildContext {
+            registry: reg,
+            base_dir: ctx.base_dir,
+        };
+        let arch = reg.build_in::<dyn Architecture>(&slot.type_name, t2, &build)?;
+        side(
+            p,
+            &slot.label,
+            arch.as_ref(),
+            arch.priced_by(slot.energy.as_ref()).as_ref(),
+            shown,
+            &nominal.ev,
+        )
+    };
+    // One side per value; a value the architecture rejects is a note, not a failure.
+    let try_side = |key: &str, v: &toml::Value, notes: &mut Vec<String>| {
+        let shown = match v {
+            toml::Value::String(s) => s.clone(),
+            v => v.to_string(),
+        };
+        match with(key, v, shown.clone()) {
+            Ok(s) => Some(s),
+            Err(e) => {
+                notes.push(format!("`{key}` = {shown}: {e}"));
+                None
+            }
+        }
+    };
+    for (key, value) in &table {
+        if let Some((_, values)) = SWEPT_INTEGERS.iter().find(|(k, _)| k == key) {
+            for v in values.iter().filter(|v| Some(**v) != value.as_integer()) {
+                let s = try_side(key, &toml::Value::Integer(*v), notes);
+                if s.is_some() {
+                    let name = format!("{key} = {v}");
+                    rows.push(row("choice", &name, &nominal.side, s, None));
+                }
+            }
+            continue;
+        }
+        if scaled(value, 1.0).is_none() {
+            continue;
+        }
+        let mut sides = Vec::new();
+        for f in factors {
+            let v = scaled(value, f).expect("numeric");
+            sides.push(try_side(key, &v, notes));
+        }
+        let high = sides.pop().flatten();
+        let low = sides.pop().flatten();
+        rows.push(row("parameter", key, &nominal.side, low, high));
+    }
+    // Structural choices: every other value of each enumerated or boolean parameter, the
+    // network mapped again.
+    for (key, value) in &table {
+        for alt in alternatives(&entry.info.schema, key, value) {
+            if let Some(s) = try_side(key, &alt, notes) {
+                let name = format!("{key} = {}", s.value);
+                rows.push(row("choice", &name, &nominal.side, Some(s), None));
+            }
+        }
+    }
+    Ok(())
 }

@@ -215,7 +215,8 @@ pub struct LevelBreakEven {
 }
 
 /// The point's rates with every layer's twin at mean level `level`.
-fn at_level(point: &OperatingPoint, level: f64, timesteps: u32) -> OperatingPoint {
+/// `point`'s spike rates with every twin layer at mean level `level` (ρ = r·T/L̄, bounded).
+pub fn at_level(point: &OperatingPoint, level: f64, timesteps: u32) -> OperatingPoint {
     let mut p = point.clone();
     for r in &mut p.layers {
         r.nonzero = consistent_nonzero(r.spike_rate, level, timesteps).0;

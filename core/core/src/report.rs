@@ -840,8 +840,25 @@ pub struct Tornado {
     pub nominal: Side,
     /// Rows, largest swing first.
     pub rows: Vec<TornadoRow>,
+    /// What decides the verdict: the ratio's band over the structural choices.
+    pub decisive: Decisive,
     /// What could not be varied, and why.
     pub notes: Vec<String>,
+}
+
+/// The SNN/twin energy ratio at a study's operating point over its structural choices (every
+/// other value of each choice: zero handling on both formats, spike format, membrane
+/// residency, dataflow; batch 1…256; the twin's mean level from 1 to T), and the choices that
+/// flip the verdict.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Decisive {
+    /// The lowest ratio any structural choice gives.
+    pub ratio_low: f64,
+    /// The highest.
+    pub ratio_high: f64,
+    /// The choices (as `key = value`) whose value makes the verdict differ from the nominal
+    /// one.
+    pub flipped_by: Vec<String>,
 }
 
 impl Tornado {

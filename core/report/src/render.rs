@@ -837,6 +837,24 @@ pub(crate) fn level_names(
     names
 }
 
+/// What decides a study's verdict, in one sentence: the SNN/twin ratio's band over the
+/// structural choices and the choices that flip it.
+pub fn decisive_sentence(t: &snnergy_core::report::Tornado) -> String {
+    let d = &t.decisive;
+    let band = format!(
+        "Over the structural choices (each other value of zero handling, formats, residency and dataflow; batch 1 to 256; the twin's mean level from 1 to T) the SNN costs {:.3}× to {:.3}× its twin at this point",
+        d.ratio_low, d.ratio_high
+    );
+    if d.flipped_by.is_empty() {
+        format!("{band}; no single choice flips the verdict.")
+    } else {
+        format!(
+            "{band}; the verdict flips with {}.",
+            d.flipped_by.join(", ")
+        )
+    }
+}
+
 fn sensitivity_markdown(report: &Report) -> String {
     let mut md = String::from("## Sensitivity\n\n");
     let pct = |s: &Option<Side>| match s {
@@ -874,6 +892,7 @@ fn sensitivity_markdown(report: &Report) -> String {
                 "holds across the whole range"
             }
         );
+        let _ = writeln!(md, "{}\n", decisive_sentence(t));
         md.push_str("| input | kind | low value | break-even | high value | break-even | swing | verdict |\n|---|---|---:|---:|---:|---:|---:|---|\n");
         for r in &t.rows {
             let v = |s: &Option<Side>| {
