@@ -277,91 +277,112 @@ impl<'a> Evaluator<'a> {
             .evaluate(&self.activity, &mut self.actions)?;
         self.evaluations += self.network.layers.len() as u64;
         let mut total = 0.0;
-        for (i, actions) in self.actions.iter().enumerate() {
-            let mut layer_total = 0.0;
-            for action in actions.as_slice() {
-                if !(action.count.is_finite() && action.count >= 0.0) {
-                    return Err(ArchError::Layer {
-                        architecture: self.label.to_string(),
-                        layer: self.network.layers[i].name.clone(),
-                        message: format!(
-                            "counted {} × `{}` ({}): counts must be finite and non-negative",
-                            action.count,
-                            action.kind,
-                            action.category.name()
-                        ),
-                    }
-                    .into());
-                }
-                let pj = match self.prices.get(&(action.place, action.kind)) {
-                    Some(p) => p.pj,
-                    None => {
-                        let p =
-                            self.energy
-                                .price_at(action.place, &action.kind)
-                                .map_err(|mut e| {
-                                    e.reason = format!(
-                                        "{} (needed by architecture `{}` on layer `{}`)",
-                                        e.reason, self.label, self.network.layers[i].name
-                                    );
-                                    e
-                                })?;
-                        if !(p.pj.is_finite() && p.pj >= 0.0) {
-                            return Err(Error::InvalidResult(format!(
-                                "energy model `{}` priced `{}` at {} pJ: prices must be finite and non-negative",
-                                self.energy.name(),
-                                action.kind,
-                                p.pj
-                            )));
-                        }
-                        let pj = p.pj;
-                        self.prices.insert((action.place, action.kind), p);
-                        pj
-                    }
-                };
-                let e = pj * action.count;
-                layer_total += e;
-                if let Some(d) = detail.as_deref_mut() {
-                    if let Some(k) = AccessKey::of(&action.kind) {
-                        d.accesses.add(k, action.count);
-                    }
-                    d.by_category[action.category.index()] += e;
-                    d.per_layer_category[i][action.category.index()] += e;
-                    *d.by_class.entry(action.kind.class()).or_insert(0.0) += e;
-                    let place = if action.place.is_none() {
-                        action.kind.class().name()
-                    } else {
-                        action.place.as_str()
-                    };
-                    add_to(&mut d.by_level, place, e);
-                    add_to(&mut d.per_layer_level[i], place, e);
-                }
-            }
+        for i in 0..self.actions.len() {
+            let layer_total = self.price_layer(i, detail.as_deref_mut())?;
             if let Some(d) = detail.as_deref_mut() {
+                let ns = self.actions[i].latency_ns();
                 d.per_layer[i] = layer_total;
-                d.per_layer_latency_ns[i] = actions.latency_ns();
-                d.latency_ns += actions.latency_ns();
+                d.per_layer_latency_ns[i] = ns;
+                d.latency_ns += ns;
             }
             total += layer_total;
         }
-        // A silent network (no spikes, or no non-zero activation, as break-even searches
-        // under twin consistency start from) may cost nothing on a model that charges only
-        // per event; anything else that costs nothing is a broken model.
+        self.check_total(format, point, total)?;
+        Ok(total)
+    }
+
+    /// Prices layer `i`'s actions (caching each price), adding the detail where asked.
+    fn price_layer(
+        &mut self,
+        i: usize,
+        mut detail: Option<&mut NetworkEnergy>,
+    ) -> Result<f64, Error> {
+        let mut layer_total = 0.0;
+        for k in 0..self.actions[i].as_slice().len() {
+            let action = self.actions[i].as_slice()[k];
+            if !(action.count.is_finite() && action.count >= 0.0) {
+                return Err(ArchError::Layer {
+                    architecture: self.label.to_string(),
+                    layer: self.network.layers[i].name.clone(),
+                    message: format!(
+                        "counted {} × `{}` ({}): counts must be finite and non-negative",
+                        action.count,
+                        action.kind,
+                        action.category.name()
+                    ),
+                }
+                .into());
+            }
+            let e = self.price(i, action.place, action.kind)? * action.count;
+            layer_total += e;
+            if let Some(d) = detail.as_deref_mut() {
+                if let Some(key) = AccessKey::of(&action.kind) {
+                    d.accesses.add(key, action.count);
+                }
+                d.by_category[action.category.index()] += e;
+                d.per_layer_category[i][action.category.index()] += e;
+                *d.by_class.entry(action.kind.class()).or_insert(0.0) += e;
+                let place = if action.place.is_none() {
+                    action.kind.class().name()
+                } else {
+                    action.place.as_str()
+                };
+                add_to(&mut d.by_level, place, e);
+                add_to(&mut d.per_layer_level[i], place, e);
+            }
+        }
+        Ok(layer_total)
+    }
+
+    /// pJ of one `kind` at `place`, from the cache or the energy model (which must give a
+    /// finite, non-negative price); `i` is the layer asking, for the error.
+    fn price(&mut self, i: usize, place: Place, kind: ActionKind) -> Result<f64, Error> {
+        if let Some(p) = self.prices.get(&(place, kind)) {
+            return Ok(p.pj);
+        }
+        let p = self.energy.price_at(place, &kind).map_err(|mut e| {
+            e.reason = format!(
+                "{} (needed by architecture `{}` on layer `{}`)",
+                e.reason, self.label, self.network.layers[i].name
+            );
+            e
+        })?;
+        if !(p.pj.is_finite() && p.pj >= 0.0) {
+            return Err(Error::InvalidResult(format!(
+                "energy model `{}` priced `{kind}` at {} pJ: prices must be finite and non-negative",
+                self.energy.name(),
+                p.pj
+            )));
+        }
+        let pj = p.pj;
+        self.prices.insert((place, kind), p);
+        Ok(pj)
+    }
+
+    /// A silent network (no spikes, or no non-zero activation, as break-even searches under
+    /// twin consistency start from) may cost nothing on a model that charges only per event;
+    /// anything else that costs nothing is a broken model.
+    fn check_total(
+        &self,
+        format: &Format,
+        point: &OperatingPoint,
+        total: f64,
+    ) -> Result<(), Error> {
         let silent = match format {
             Format::Snn(_) => point.mean_spike_rate(self.network) == 0.0,
             Format::Qnn(_) => point.mean_nonzero(self.network) == 0.0,
         };
-        if !(total.is_finite() && (total > 0.0 || (silent && total == 0.0))) {
-            return Err(Error::InvalidResult(format!(
-                "architecture `{}` gives {total} pJ for network `{}` ({}): an inference cannot cost nothing; check the architecture's actions and the prices",
-                self.label,
-                self.network.name,
-                match format {
-                    Format::Snn(s) => format!("SNN, T = {}", s.timesteps),
-                    Format::Qnn(q) => format!("QNN, {}-bit activations", q.activation_bits),
-                }
-            )));
+        if total.is_finite() && (total > 0.0 || (silent && total == 0.0)) {
+            return Ok(());
         }
-        Ok(total)
+        Err(Error::InvalidResult(format!(
+            "architecture `{}` gives {total} pJ for network `{}` ({}): an inference cannot cost nothing; check the architecture's actions and the prices",
+            self.label,
+            self.network.name,
+            match format {
+                Format::Snn(s) => format!("SNN, T = {}", s.timesteps),
+                Format::Qnn(q) => format!("QNN, {}-bit activations", q.activation_bits),
+            }
+        )))
     }
 }
