@@ -8,4 +8,5 @@ mod nir;
 mod plugins;
 mod readme;
 mod reliability;
+mod terminal;
 mod train;
