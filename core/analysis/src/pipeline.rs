@@ -435,14 +435,14 @@ impl Document {
                             .into());
                     }
                 };
-                Arc::from(self.build_component::<dyn EnergyModel>(&ctx, &at_e, table)?)
+                Arc::from(self.build_component::<dyn EnergyModel>(ctx, &at_e, table)?)
             }
             None => match (default_energy, own_table(registry, &type_name)) {
                 (Some(e), _) => e.clone(),
                 // Without [energy], an architecture is priced by the table it is meant
                 // for (its example's `energy`); the report names the model it used.
                 (None, Some(table)) => {
-                    Arc::from(self.build_component::<dyn EnergyModel>(&ctx, &at, table)?)
+                    Arc::from(self.build_component::<dyn EnergyModel>(ctx, &at, table)?)
                 }
                 (None, None) => {
                     let names: Vec<&str> = registry
