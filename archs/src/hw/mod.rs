@@ -451,7 +451,11 @@ fn cached_map(
     pricing: &price::TablePricing<'_>,
     options: &SearchOptions,
 ) -> Result<Anchored, snnergy_mapper::MapperError> {
-    static CACHE: OnceLock<Mutex<HashMap<u64, Anchored>>> = OnceLock::new();
+    // One slot per key, locked while its search runs: a second request for the same key
+    // (the same QNN at two T analysed in parallel) waits for the first instead of repeating
+    // its search. A failed search leaves the slot empty.
+    type Slot = Arc<Mutex<Option<Anchored>>>;
+    static CACHE: OnceLock<Mutex<HashMap<u64, Slot>>> = OnceLock::new();
     const MAX_ENTRIES: usize = 8192;
     let mut anon = problem.clone();
     anon.name.clear();
@@ -462,20 +466,30 @@ fn cached_map(
     }
     format!("{:?}", key.warm).hash(&mut h);
     let hash = h.finish();
-    let cache = CACHE.get_or_init(Default::default);
-    if let Some(hit) = cache.lock().unwrap_or_else(|p| p.into_inner()).get(&hash) {
-        let mut m = hit.clone();
-        for c in &mut m.candidates {
-            c.problem.name = problem.name.clone();
+    let slot: Slot = {
+        let mut c = CACHE
+            .get_or_init(Default::default)
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if c.len() >= MAX_ENTRIES {
+            c.clear();
         }
-        return Ok(m);
+        c.entry(hash).or_default().clone()
+    };
+    let mut filled = slot.lock().unwrap_or_else(|p| p.into_inner());
+    let found = match &*filled {
+        Some(hit) => hit.clone(),
+        None => {
+            let m =
+                snnergy_mapper::map_anchored(problem, hw, key.anchors, pricing, options, key.warm)?;
+            *filled = Some(m.clone());
+            m
+        }
+    };
+    let mut m = found;
+    for c in &mut m.candidates {
+        c.problem.name = problem.name.clone();
     }
-    let m = snnergy_mapper::map_anchored(problem, hw, key.anchors, pricing, options, key.warm)?;
-    let mut c = cache.lock().unwrap_or_else(|p| p.into_inner());
-    if c.len() >= MAX_ENTRIES {
-        c.clear();
-    }
-    c.insert(hash, m.clone());
     Ok(m)
 }
 

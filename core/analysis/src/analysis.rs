@@ -6,6 +6,8 @@
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
+use rayon::prelude::*;
+
 use snnergy_core::action::{ActionKind, Category, NCATEGORIES, Place, PriceClass};
 use snnergy_core::activity::OperatingPoint;
 use snnergy_core::energy::{EnergyModel, Price};
@@ -57,6 +59,7 @@ pub fn analyze(
     }
     for w in workloads {
         let mut points_cache: Option<Vec<OperatingPoint>> = None;
+        let mut per_t = Vec::with_capacity(settings.timesteps.len());
         for &t in &settings.timesteps {
             let points = match &points_cache {
                 Some(p) if !activity.depends_on_timesteps() => p.clone(),
@@ -66,7 +69,29 @@ pub fn analyze(
                     p
                 }
             };
-            analyze_timesteps(&mut report, settings, w, t, &points, architectures)?;
+            for f in [&settings.snn_format(t), &settings.baseline_format(t)] {
+                f.validate()
+                    .map_err(|m| ConfigError::new(m).at_key("analysis"))?;
+            }
+            let groups = families(settings, &w.network, &points, t);
+            per_t.push((t, points, groups));
+        }
+        // Every (T, architecture) is independent: computed in parallel, then added to the
+        // report in the order the pipeline lists them, so the bytes out do not depend on
+        // which finished first.
+        let jobs: Vec<(usize, &ArchSlot)> = (0..per_t.len())
+            .flat_map(|i| architectures.iter().map(move |a| (i, a)))
+            .collect();
+        let results: Vec<Result<ArchResult, Error>> = jobs
+            .par_iter()
+            .map(|(i, slot)| {
+                let (t, points, groups) = &per_t[*i];
+                analyze_architecture(settings, w, *t, points, groups, slot)
+            })
+            .collect();
+        let mut results = results.into_iter();
+        for (t, points, _) in &per_t {
+            add_timesteps(&mut report, settings, w, *t, points, &mut results)?;
         }
     }
     report.finish();
@@ -123,19 +148,30 @@ fn families(
     groups
 }
 
-fn analyze_timesteps(
+/// What one architecture gives at one T, before it joins the report.
+struct ArchResult {
+    /// Point comparisons with the index of their point.
+    comparisons: Vec<(usize, Comparison)>,
+    /// The accesses counted at each point, with its index.
+    accesses: Vec<(usize, AccessCounts)>,
+    breakeven: Option<BreakEven>,
+    sweep: Option<Sweep>,
+    warnings: Vec<String>,
+    sources: Vec<SourceRow>,
+    prices: Vec<PriceRow>,
+}
+
+/// Adds one T's results (one per architecture, taken from `results` in the pipeline's order)
+/// to the report.
+fn add_timesteps(
     report: &mut Report,
     settings: &AnalysisSettings,
     w: &WorkloadSlot,
     t: u32,
     points: &[OperatingPoint],
-    architectures: &[ArchSlot],
+    results: &mut impl Iterator<Item = Result<ArchResult, Error>>,
 ) -> Result<(), Error> {
     let net = &w.network;
-    for f in [&settings.snn_format(t), &settings.baseline_format(t)] {
-        f.validate()
-            .map_err(|m| ConfigError::new(m).at_key("analysis"))?;
-    }
     for point in points {
         if let Some(provenance) = &point.provenance {
             report.measured.push(Measured {
@@ -150,9 +186,33 @@ fn analyze_timesteps(
         .iter()
         .map(|p| crate::metrics::operations(settings, &w.label, net, t, p))
         .collect();
-    let groups = families(settings, net, points, t);
-    for slot in architectures {
-        analyze_architecture(report, settings, w, t, points, &groups, slot, &mut metrics)?;
+    for _ in 0..report.architectures.len() {
+        let r = results.next().expect("one result per architecture and T")?;
+        for (i, a) in r.accesses {
+            metrics[i].accesses.push(a);
+        }
+        for warning in r.warnings {
+            report.warn(warning);
+        }
+        report
+            .comparisons
+            .extend(r.comparisons.into_iter().map(|(_, c)| c));
+        report.breakeven.extend(r.breakeven);
+        report.sweeps.extend(r.sweep);
+        for s in r.sources {
+            if !report.sources.contains(&s) {
+                report.sources.push(s);
+            }
+        }
+        for p in r.prices {
+            if !report
+                .prices
+                .iter()
+                .any(|q| q.energy_model == p.energy_model && q.action == p.action)
+            {
+                report.prices.push(p);
+            }
+        }
     }
     report.metrics.extend(metrics);
     Ok(())
@@ -160,23 +220,28 @@ fn analyze_timesteps(
 
 /// One architecture at one T: every operating point compared, the break-even, the mean-level
 /// break-even and the sweep, all priced by one evaluator per family of points.
-#[allow(clippy::too_many_arguments)]
 fn analyze_architecture(
-    report: &mut Report,
     settings: &AnalysisSettings,
     w: &WorkloadSlot,
     t: u32,
     points: &[OperatingPoint],
     groups: &[(Family, Vec<usize>)],
     slot: &ArchSlot,
-    metrics: &mut [Metrics],
-) -> Result<(), Error> {
+) -> Result<ArchResult, Error> {
     let net = &w.network;
     let (snn, base) = (settings.snn_format(t), settings.baseline_format(t));
     slot.arch.check(net, &snn)?;
     slot.arch.check(net, &base)?;
     let energy = slot.arch.priced_by(slot.energy.as_ref());
-    let mut comparisons: Vec<(usize, Comparison)> = Vec::new();
+    let mut out = ArchResult {
+        comparisons: Vec::new(),
+        accesses: Vec::new(),
+        breakeven: None,
+        sweep: None,
+        warnings: Vec::new(),
+        sources: Vec::new(),
+        prices: Vec::new(),
+    };
     for (gi, (family, members)) in groups.iter().enumerate() {
         let mut ev = Evaluator::new(
             &slot.label,
@@ -190,37 +255,39 @@ fn analyze_architecture(
             let point = &points[i];
             let s = ev.detailed(&snn, point)?;
             let b = ev.detailed(&base, point)?;
-            metrics[i].accesses.push(AccessCounts {
-                architecture: slot.label.clone(),
-                snn: s.accesses.clone(),
-                baseline: b.accesses.clone(),
-            });
+            out.accesses.push((
+                i,
+                AccessCounts {
+                    architecture: slot.label.clone(),
+                    snn: s.accesses.clone(),
+                    baseline: b.accesses.clone(),
+                },
+            ));
             let maps = (
                 ev.layer_mappings(&snn, point),
                 ev.layer_mappings(&base, point),
             );
             let c = comparison(settings, &slot.label, w, t, point, &s, &b, &maps.0, &maps.1);
             if c.verdict == Verdict::NoTwin {
-                report.warn(format!(
+                out.warnings.push(format!(
                     "`{}` at T = {t} (spike rate {}, ρ = {}) lies outside the twin bound r ≤ ρ ≤ min(1, r·T): no twin exists there, so it gets no verdict",
                     point.label,
                     percent(c.spike_rate),
                     round_sig(c.nonzero)
                 ));
             }
-            comparisons.push((i, c));
+            out.comparisons.push((i, c));
         }
         if gi == 0 {
             if settings.breakeven {
                 let row = breakeven(&mut ev, settings, w, t, family, &points[0], &slot.label)?;
-                for warning in breakeven_warnings(settings, &row, &w.label) {
-                    report.warn(warning);
-                }
-                report.breakeven.push(row);
+                out.warnings
+                    .extend(breakeven_warnings(settings, &row, &w.label));
+                out.breakeven = Some(row);
             }
             if settings.sweep_points >= 2 {
                 let sweep = sweep(&mut ev, family, &snn, &base, settings.sweep_points)?;
-                report.sweeps.push(Sweep {
+                out.sweep = Some(Sweep {
                     architecture: slot.label.clone(),
                     workload: w.label.clone(),
                     timesteps: t,
@@ -229,14 +296,13 @@ fn analyze_architecture(
                 });
             }
         }
-        record_prices(report, energy.as_ref(), ev.prices());
+        let (sources, prices) = price_rows(energy.as_ref(), ev.prices());
+        out.sources.extend(sources);
+        out.prices.extend(prices);
     }
     // In the order the activity listed the points, whichever family each lies on.
-    comparisons.sort_by_key(|(i, _)| *i);
-    report
-        .comparisons
-        .extend(comparisons.into_iter().map(|(_, c)| c));
-    Ok(())
+    out.comparisons.sort_by_key(|(i, _)| *i);
+    Ok(out)
 }
 
 /// The break-even row of one architecture at one T along `family`, with the mean-level
@@ -550,23 +616,22 @@ pub fn breakeven_row(
     }
 }
 
-fn record_prices(
-    report: &mut Report,
+/// The sources of `model` and a row per price it gave (`prices`, as an evaluator cached them).
+fn price_rows(
     model: &dyn EnergyModel,
     prices: &HashMap<(Place, ActionKind), Price>,
-) {
+) -> (Vec<SourceRow>, Vec<PriceRow>) {
     let sources = model.sources();
-    for s in &sources {
-        let row = SourceRow {
+    let source_rows = sources
+        .iter()
+        .map(|s| SourceRow {
             energy_model: model.name().to_string(),
             source: s.clone(),
-        };
-        if !report.sources.contains(&row) {
-            report.sources.push(row);
-        }
-    }
-    for ((place, kind), price) in prices {
-        let row = PriceRow {
+        })
+        .collect();
+    let rows = prices
+        .iter()
+        .map(|((place, kind), price)| PriceRow {
             energy_model: model.name().to_string(),
             action: if place.is_none() {
                 kind.to_string()
@@ -581,13 +646,7 @@ fn record_prices(
                 .map(|s| s.key.clone())
                 .unwrap_or_else(|| "?".into()),
             derivation: price.derivation.to_string(),
-        };
-        if !report
-            .prices
-            .iter()
-            .any(|r| r.energy_model == row.energy_model && r.action == row.action)
-        {
-            report.prices.push(row);
-        }
-    }
+        })
+        .collect();
+    (source_rows, rows)
 }

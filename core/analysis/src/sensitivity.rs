@@ -15,6 +15,8 @@
 
 use std::path::Path;
 
+use rayon::prelude::*;
+
 use snnergy_core::action::PriceClass;
 use snnergy_core::activity::OperatingPoint;
 use snnergy_core::settings::{AnalysisSettings, SensitivitySettings};
@@ -306,8 +308,13 @@ pub fn analyze(
             base_dir,
             registry,
         };
-        for slot in architectures {
-            out.push(study_architecture(&p, w, slot, &ctx)?);
+        // Architectures are independent: studied in parallel, reported in pipeline order.
+        let studies: Vec<Result<Tornado, Error>> = architectures
+            .par_iter()
+            .map(|slot| study_architecture(&p, w, slot, &ctx))
+            .collect();
+        for s in studies {
+            out.push(s?);
         }
     }
     Ok(out)
@@ -433,31 +440,34 @@ fn price_rows(
     let b = nominal
         .ev
         .detailed(&p.settings.baseline_format(p.t), p.point)?;
-    let mut rows = Vec::new();
-    for class in PriceClass::ALL {
-        let used = |m: &std::collections::BTreeMap<PriceClass, f64>| {
-            m.get(&class).is_some_and(|e| *e > 0.0)
+    let used = |class: &PriceClass| {
+        let on = |m: &std::collections::BTreeMap<PriceClass, f64>| {
+            m.get(class).is_some_and(|e| *e > 0.0)
         };
-        if !used(&s.by_class) && !used(&b.by_class) {
-            continue;
-        }
-        let mut sides = Vec::new();
-        for f in factors {
-            let m = ScaledModel::class(energy, class, f);
-            sides.push(Some(side(
-                p,
-                &slot.label,
-                slot.arch.as_ref(),
-                &m,
-                format!("×{f}"),
-                &nominal.ev,
-            )?));
-        }
-        let high = sides.pop().flatten();
-        let low = sides.pop().flatten();
-        rows.push(row("price", class.name(), &nominal.side, low, high));
-    }
-    Ok(rows)
+        on(&s.by_class) || on(&b.by_class)
+    };
+    let classes: Vec<PriceClass> = PriceClass::ALL.into_iter().filter(used).collect();
+    let nominal: &Variant<'_> = nominal;
+    classes
+        .par_iter()
+        .map(|class| {
+            let mut sides = Vec::new();
+            for f in factors {
+                let m = ScaledModel::class(energy, *class, f);
+                sides.push(Some(side(
+                    p,
+                    &slot.label,
+                    slot.arch.as_ref(),
+                    &m,
+                    format!("×{f}"),
+                    &nominal.ev,
+                )?));
+            }
+            let high = sides.pop().flatten();
+            let low = sides.pop().flatten();
+            Ok(row("price", class.name(), &nominal.side, low, high))
+        })
+        .collect()
 }
 
 /// Numeric parameters scaled by ±range (or swept over their list), structural choices set
@@ -515,52 +525,90 @@ fn parameter_rows(
             &nominal.ev,
         )
     };
-    // One side per value; a value the architecture rejects is a note, not a failure.
-    let try_side = |key: &str, v: &toml::Value, notes: &mut Vec<String>| {
-        let shown = match v {
-            toml::Value::String(s) => s.clone(),
-            v => v.to_string(),
-        };
-        match with(key, v, shown.clone()) {
-            Ok(s) => Some(s),
-            Err(e) => {
-                notes.push(format!("`{key}` = {shown}: {e}"));
-                None
-            }
-        }
-    };
-    for (key, value) in &table {
-        if let Some((_, values)) = SWEPT_INTEGERS.iter().find(|(k, _)| k == key) {
-            for v in values.iter().filter(|v| Some(**v) != value.as_integer()) {
-                let s = try_side(key, &toml::Value::Integer(*v), notes);
-                if s.is_some() {
-                    let name = format!("{key} = {v}");
-                    rows.push(row("choice", &name, &nominal.side, s, None));
-                }
-            }
-            continue;
-        }
-        if scaled(value, 1.0).is_none() {
-            continue;
-        }
-        let mut sides = Vec::new();
-        for f in factors {
-            let v = scaled(value, f).expect("numeric");
-            sides.push(try_side(key, &v, notes));
-        }
-        let high = sides.pop().flatten();
-        let low = sides.pop().flatten();
-        rows.push(row("parameter", key, &nominal.side, low, high));
-    }
-    // Structural choices: every other value of each enumerated or boolean parameter, the
-    // network mapped again.
-    for (key, value) in &table {
-        for alt in alternatives(&entry.info.schema, key, value) {
-            if let Some(s) = try_side(key, &alt, notes) {
-                let name = format!("{key} = {}", s.value);
-                rows.push(row("choice", &name, &nominal.side, Some(s), None));
-            }
-        }
+    let specs = variations(&table, &entry.info.schema, factors);
+    // Each variation rebuilds and maps the architecture on its own: in parallel, reported in
+    // the order of the table. A value the architecture rejects is a note, not a failure.
+    let done: Vec<(Option<TornadoRow>, Vec<String>)> = specs
+        .par_iter()
+        .map(|v| {
+            let mut notes = Vec::new();
+            let mut sides: Vec<Option<Side>> = v
+                .values
+                .iter()
+                .map(|value| {
+                    let shown = match value {
+                        toml::Value::String(s) => s.clone(),
+                        x => x.to_string(),
+                    };
+                    with(&v.key, value, shown.clone())
+                        .map_err(|e| notes.push(format!("`{}` = {shown}: {e}", v.key)))
+                        .ok()
+                })
+                .collect();
+            let row = if v.kind == "parameter" {
+                let high = sides.pop().flatten();
+                let low = sides.pop().flatten();
+                Some(row("parameter", &v.key, &nominal.side, low, high))
+            } else {
+                sides.pop().flatten().map(|s| {
+                    let name = format!("{} = {}", v.key, s.value);
+                    row("choice", &name, &nominal.side, Some(s), None)
+                })
+            };
+            (row, notes)
+        })
+        .collect();
+    for (r, n) in done {
+        rows.extend(r);
+        notes.extend(n);
     }
     Ok(())
+}
+
+/// One input a study varies: a numeric parameter (two values, ±range) or one other value of
+/// a choice (an enumeration, a boolean, or a swept integer).
+struct Variation {
+    kind: &'static str,
+    key: String,
+    values: Vec<toml::Value>,
+}
+
+/// Every variation of an architecture's parameter table, in its order: swept integers and
+/// numeric parameters first, then the structural choices.
+fn variations(
+    table: &toml::Table,
+    schema: &serde_json::Value,
+    factors: [f64; 2],
+) -> Vec<Variation> {
+    let mut out = Vec::new();
+    for (key, value) in table {
+        if let Some((_, values)) = SWEPT_INTEGERS.iter().find(|(k, _)| k == key) {
+            for v in values.iter().filter(|v| Some(**v) != value.as_integer()) {
+                out.push(Variation {
+                    kind: "choice",
+                    key: key.clone(),
+                    values: vec![toml::Value::Integer(*v)],
+                });
+            }
+        } else if scaled(value, 1.0).is_some() {
+            out.push(Variation {
+                kind: "parameter",
+                key: key.clone(),
+                values: factors
+                    .iter()
+                    .map(|f| scaled(value, *f).expect("numeric"))
+                    .collect(),
+            });
+        }
+    }
+    for (key, value) in table {
+        for alt in alternatives(schema, key, value) {
+            out.push(Variation {
+                kind: "choice",
+                key: key.clone(),
+                values: vec![alt],
+            });
+        }
+    }
+    out
 }
