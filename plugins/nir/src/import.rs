@@ -784,6 +784,92 @@ fn node_inputs(
         .collect()
 }
 
+/// The Output: one input, of the shape the node states.
+fn output(n: &Node, src: Val, inputs: usize) -> Result<Val, NirError> {
+    if inputs != 1 {
+        return Err(err(n, format!("has {inputs} inputs; snnergy reads one")));
+    }
+    if let Some(Value::Array { data, .. }) = n.params.get("shape")
+        && !data.is_empty()
+        && shape3(n, "shape", data)? != src.shape
+    {
+        return Err(err(
+            n,
+            format!(
+                "`shape` {data:?} differs from what reaches it, {:?}",
+                src.shape
+            ),
+        ));
+    }
+    Ok(src)
+}
+
+/// A layer with a neuron hands on its neurons' output only: a node reading its current beside
+/// the neuron has no counterpart.
+fn only_spikes_read(b: &Builder, pre: &HashMap<String, Vec<&str>>) -> Result<(), NirError> {
+    for l in &b.layers {
+        let (Some(name), Some(NeuronField::Model(m))) = (&l.name, &l.neuron) else {
+            continue;
+        };
+        let own = m.name.as_deref().unwrap_or_default();
+        if let Some(other) = pre.get(name).into_iter().flatten().find(|r| **r != own) {
+            return Err(NirError::Graph(format!(
+                "node `{other}` reads the current of `{name}` beside its neuron `{own}`; snnergy's layers hand on only their neurons' output"
+            )));
+        }
+    }
+    Ok(())
+}
+
+impl Builder {
+    /// What node `n` makes of its (summed) input `src`.
+    fn node(
+        &mut self,
+        n: &Node,
+        src: Val,
+        ones_scale: bool,
+        before_output: bool,
+    ) -> Result<Val, NirError> {
+        Ok(match n.kind.as_str() {
+            "Conv2d" | "Conv1d" => self.conv(n, &src)?,
+            "Affine" | "Linear" => self.affine(n, &src)?,
+            "IF" | "LIF" | "CubaLIF" => self.spiking(n, &src)?,
+            "LI" | "I" => self.integrator(n, &src, before_output)?,
+            "Scale" if ones_scale => src,
+            "Scale" => {
+                return Err(err(
+                    n,
+                    "scales by values other than 1; folding them into a neighbouring layer would change its weights",
+                ));
+            }
+            "SumPool2d" | "AvgPool2d" => self.pool(n, &src)?,
+            "Flatten" => self.flatten(n, &src)?,
+            "Delay" => return Err(err(n, "synaptic delays are not modelled by snnergy")),
+            "Threshold" => {
+                return Err(err(
+                    n,
+                    "a stateless threshold has no counterpart in snnergy's neurons",
+                ));
+            }
+            "NIRGraph" => {
+                return Err(err(
+                    n,
+                    "nested graphs (such as a recurrent layer's) are not supported: flatten the graph first",
+                ));
+            }
+            other => {
+                return Err(err(
+                    n,
+                    format!(
+                        "unknown node type `{other}` (snnergy reads {})",
+                        SUPPORTED.join(", ")
+                    ),
+                ));
+            }
+        })
+    }
+}
+
 /// Turns `graph` into a workload, weights and each layer's neuron.
 pub fn import(graph: &Graph, opts: &ImportOptions) -> Result<Imported, NirError> {
     if !(opts.dt > 0.0 && opts.dt.is_finite()) {
@@ -836,79 +922,15 @@ pub fn import(graph: &Graph, opts: &ImportOptions) -> Result<Imported, NirError>
         } else {
             b.sum(n, &ins, ones_scale)?
         };
-        let v = match n.kind.as_str() {
-            "Output" => {
-                if ins.len() != 1 {
-                    return Err(err(
-                        n,
-                        format!("has {} inputs; snnergy reads one", ins.len()),
-                    ));
-                }
-                if let Some(Value::Array { data, .. }) = n.params.get("shape")
-                    && !data.is_empty()
-                    && shape3(n, "shape", data)? != src.shape
-                {
-                    return Err(err(
-                        n,
-                        format!(
-                            "`shape` {data:?} differs from what reaches it, {:?}",
-                            src.shape
-                        ),
-                    ));
-                }
-                last = Some(src);
-                continue;
-            }
-            "Conv2d" | "Conv1d" => b.conv(n, &src)?,
-            "Affine" | "Linear" => b.affine(n, &src)?,
-            "IF" | "LIF" | "CubaLIF" => b.spiking(n, &src)?,
-            "LI" | "I" => b.integrator(n, &src, before_output.contains(n.name.as_str()))?,
-            "Scale" if ones_scale => src,
-            "Scale" => {
-                return Err(err(
-                    n,
-                    "scales by values other than 1; folding them into a neighbouring layer would change its weights",
-                ));
-            }
-            "SumPool2d" | "AvgPool2d" => b.pool(n, &src)?,
-            "Flatten" => b.flatten(n, &src)?,
-            "Delay" => return Err(err(n, "synaptic delays are not modelled by snnergy")),
-            "Threshold" => {
-                return Err(err(
-                    n,
-                    "a stateless threshold has no counterpart in snnergy's neurons",
-                ));
-            }
-            "NIRGraph" => {
-                return Err(err(
-                    n,
-                    "nested graphs (such as a recurrent layer's) are not supported: flatten the graph first",
-                ));
-            }
-            other => {
-                return Err(err(
-                    n,
-                    format!(
-                        "unknown node type `{other}` (snnergy reads {})",
-                        SUPPORTED.join(", ")
-                    ),
-                ));
-            }
-        };
+        if n.kind == "Output" {
+            last = Some(output(n, src, ins.len())?);
+            continue;
+        }
+        let v = b.node(n, src, ones_scale, before_output.contains(n.name.as_str()))?;
         vals.insert(n.name.as_str(), v);
     }
     let last = last.ok_or_else(|| err(checked.output, "receives nothing"))?;
-    for l in &b.layers {
-        let (Some(name), Some(NeuronField::Model(m))) = (&l.name, &l.neuron) else {
-            continue;
-        };
-        let own = m.name.as_deref().unwrap_or_default();
-        if let Some(other) = pre.get(name).into_iter().flatten().find(|r| **r != own) {
-            return Err(NirError::Graph(format!(
-                "node `{other}` reads the current of `{name}` beside its neuron `{own}`; snnergy's layers hand on only their neurons' output"
-            )));
-        }
-    }
+    only_spikes_read(&b, &pre)?;
     let readout = readout_of(&b, &last, checked.output)?;
     finish(graph, opts, b, input, readout)
 }
