@@ -216,10 +216,26 @@ impl Spelling {
         network: &Network,
         params: &BTreeMap<String, Tensor>,
     ) -> Result<Graph, String> {
+        // By name, so that each node finds its layer or neuron in constant time.
+        let by_name = Names {
+            layers: network
+                .layers
+                .iter()
+                .map(|l| (l.name.as_str(), l))
+                .collect(),
+            neurons: network
+                .layers
+                .iter()
+                .filter_map(|l| {
+                    let n = l.neuron_model.as_ref()?;
+                    Some((n.name.as_deref()?, n))
+                })
+                .collect(),
+        };
         let mut nodes = Vec::with_capacity(self.nodes.len());
         for s in &self.nodes {
             let (params, metadata) = self
-                .values(s, network, params)
+                .values(s, &by_name, params)
                 .map_err(|m| format!("node `{}`: {m}", s.name))?;
             nodes.push(Node {
                 name: s.name.clone(),
@@ -243,7 +259,7 @@ impl Spelling {
     fn values(
         &self,
         s: &SpelledNode,
-        network: &Network,
+        network: &Names<'_>,
         params: &BTreeMap<String, Tensor>,
     ) -> Result<(BTreeMap<String, Value>, BTreeMap<String, Value>), String> {
         let verbatim = |m: &BTreeMap<String, Stored>| -> Result<BTreeMap<String, Value>, String> {
@@ -258,8 +274,8 @@ impl Spelling {
         let layer = || {
             network
                 .layers
-                .iter()
-                .find(|l| l.name == s.name)
+                .get(s.name.as_str())
+                .copied()
                 .ok_or("the network has no layer of this name".to_string())
         };
         let mut metadata = verbatim(&s.metadata)?;
@@ -297,10 +313,9 @@ impl Spelling {
             }
             "IF" | "LIF" | "CubaLIF" | "LI" | "I" => {
                 let spec = network
-                    .layers
-                    .iter()
-                    .filter_map(|l| l.neuron_model.as_ref())
-                    .find(|n| n.name.as_deref() == Some(s.name.as_str()))
+                    .neurons
+                    .get(s.name.as_str())
+                    .copied()
                     .ok_or("no layer's neuron has this name")?;
                 out = self.neuron(s, spec)?;
                 match spec.reset {
@@ -397,6 +412,12 @@ impl Spelling {
         }
         Ok(out)
     }
+}
+
+/// A network's layers and their own neurons by name.
+struct Names<'a> {
+    layers: std::collections::HashMap<&'a str, &'a Layer>,
+    neurons: std::collections::HashMap<&'a str, &'a LayerNeuron>,
 }
 
 /// A weighted layer's parameter in the spelled shape and type.
