@@ -54,16 +54,20 @@ pub struct ExportArgs {
     /// Its weights (safetensors with PyTorch module names).
     #[arg(long)]
     weights: PathBuf,
-    /// Firing threshold θ of the spiking nodes.
+    /// Firing threshold θ of layers without a neuron of their own (an imported network's
+    /// layers have theirs).
     #[arg(long, default_value_t = 1.0 - 1e-4)]
     threshold: f64,
-    /// Membrane fraction kept per step (1: IF nodes; below 1: LIF nodes).
+    /// Membrane fraction kept per step of layers without a neuron of their own (1: IF nodes;
+    /// below 1: LIF nodes).
     #[arg(long, default_value_t = 1.0)]
     leak: f64,
-    /// `subtract` (recorded in node metadata; NIR itself resets to v_reset) or `zero`.
+    /// Reset of layers without a neuron of their own: `subtract` (recorded in node metadata;
+    /// NIR itself resets to v_reset) or `zero`.
     #[arg(long, default_value = "subtract")]
     reset: String,
-    /// Euler step, seconds, the LIF time constants are written for.
+    /// Euler step, seconds, the time constants are written for (a network imported from NIR
+    /// is written at the step it was imported with).
     #[arg(long, default_value_t = snnergy_nir::DEFAULT_DT)]
     dt: f64,
 }

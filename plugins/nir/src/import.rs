@@ -974,12 +974,18 @@ fn finish(
         input: [dims(input[0])?, dims(input[1])?, dims(input[2])?],
         layers: b.layers,
     };
+    let spelling = Spelling::of(graph, opts.dt);
+    if spelling.to_json().is_none() {
+        b.notes.push(
+            "the graph's metadata holds numbers the weights file cannot keep (NaN or infinity): an export will use snnergy's node names".into(),
+        );
+    }
     Ok(Imported {
         workload,
         tensors: b.tensors,
         readout,
         notes: b.notes,
-        spelling: Spelling::of(graph, opts.dt),
+        spelling,
     })
 }
 
