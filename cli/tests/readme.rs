@@ -280,3 +280,28 @@ fn the_readme_pipeline_example_runs_as_printed() {
     );
     assert!(dir.join("reports/mine/report.md").exists());
 }
+
+#[test]
+fn the_readme_states_the_python_prerequisites_the_build_needs() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let cargo: toml::Table =
+        toml::from_str(&std::fs::read_to_string(root.join("Cargo.toml")).unwrap()).unwrap();
+    let rust = cargo["workspace"]["package"]["rust-version"]
+        .as_str()
+        .unwrap();
+    let python = &readme[readme.find("## Python").unwrap()..];
+    let python = &python[..python.find("\n## ").unwrap()];
+    for needed in [
+        format!("Rust ≥ {rust}"),
+        "Debian's\n  `rustc` is too old".to_string(),
+        "rustup".to_string(),
+        "apt-get install python3-torch".to_string(),
+        "pip install -v ./cli/python".to_string(),
+    ] {
+        assert!(
+            python.contains(&needed),
+            "the README's Python section lacks `{needed}`"
+        );
+    }
+}

@@ -115,9 +115,11 @@ pub(crate) fn problem(
             pr.weight_bits = f.weight_bits;
             // The per-step input current is as wide as the membrane it is added to.
             pr.accum_bits = f.membrane_bits;
-            pr.neuron = match f.neuron {
-                CoreNeuron::If => Neuron::If,
-                CoreNeuron::Lif { .. } => Neuron::Lif,
+            // The layer's own neuron where it has one (a LI readout leaks like a LIF).
+            pr.neuron = match l.neuron_model.as_ref().map_or(f.neuron, |n| n.model) {
+                CoreNeuron::If | CoreNeuron::I => Neuron::If,
+                CoreNeuron::Lif { .. } | CoreNeuron::Li { .. } => Neuron::Lif,
+                CoreNeuron::CubaLif { .. } => Neuron::CubaLif,
             };
             if analog {
                 pr.input_bits = rules.input_bits;

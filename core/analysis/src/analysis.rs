@@ -48,6 +48,9 @@ pub fn analyze(
             .push(WorkloadSummary::of(&w.label, &w.network));
     }
     report.assumptions.extend(analysis_assumptions(settings));
+    report
+        .assumptions
+        .extend(workloads.iter().filter_map(layer_neurons));
     report.assumptions.extend(activity.assumptions());
     for slot in architectures {
         report.architectures.push(ArchitectureSummary {
@@ -442,6 +445,51 @@ pub fn round_sig(v: f64) -> String {
     } else {
         s
     }
+}
+
+/// The neurons of a workload whose layers have their own (a NIR graph's, a custom list's),
+/// layer by layer: what each layer's epilogue is priced as.
+fn layer_neurons(w: &WorkloadSlot) -> Option<Assumption> {
+    let own: Vec<String> = w
+        .network
+        .layers
+        .iter()
+        .filter_map(|l| {
+            let n = l.neuron_model.as_ref()?;
+            let mut s = format!("{}: {}", l.name, n.model);
+            if let Some(t) = n.threshold {
+                s.push_str(&format!(", θ {t}"));
+            }
+            if let Some(r) = n.reset {
+                s.push_str(match r {
+                    snnergy_core::Reset::Subtract => ", reset by subtraction",
+                    snnergy_core::Reset::Zero => ", reset to zero",
+                });
+            }
+            Some(s)
+        })
+        .collect();
+    if own.is_empty() {
+        return None;
+    }
+    let rest = w
+        .network
+        .layers
+        .iter()
+        .any(|l| l.neuron && l.neuron_model.is_none());
+    Some(Assumption::new(
+        format!("neurons of {}", w.label),
+        format!(
+            "{}{}",
+            own.join("; "),
+            if rest {
+                "; other layers: the analysis's neuron"
+            } else {
+                ""
+            }
+        ),
+        "each layer's epilogue priced for its own neuron: a leak is one shift-and-subtract per neuron per step, a CubaLIF's synaptic current a second state read and written with two more operations, either reset one operation per spike",
+    ))
 }
 
 fn analysis_assumptions(s: &AnalysisSettings) -> Vec<Assumption> {

@@ -982,7 +982,7 @@ impl<'a> Ctx<'a> {
                     scale: Scale::Output,
                     what: "reset by subtraction",
                 });
-                if pr.neuron == Neuron::Lif {
+                if matches!(pr.neuron, Neuron::Lif | Neuron::CubaLif) {
                     out.ops.push(OpCount {
                         op: madd,
                         count: steps,
@@ -990,6 +990,24 @@ impl<'a> Ctx<'a> {
                         what: "leak (shift and subtract)",
                     });
                 }
+                // A CubaLIF keeps a synaptic current beside each membrane: a second state read,
+                // decayed, fed and written with it every step.
+                let states = if pr.neuron == Neuron::CubaLif {
+                    for what in [
+                        "synaptic current decay",
+                        "synaptic current into the membrane",
+                    ] {
+                        out.ops.push(OpCount {
+                            op: madd,
+                            count: steps,
+                            scale: Scale::One,
+                            what,
+                        });
+                    }
+                    2.0
+                } else {
+                    1.0
+                };
                 let mch = &chains[M_][..clen[M_]];
                 let mi = mch[mch.len() - 1];
                 self.push_acc(
@@ -997,7 +1015,7 @@ impl<'a> Ctx<'a> {
                     mi,
                     M_,
                     Action::Read,
-                    steps,
+                    steps * states,
                     Scale::One,
                     false,
                     Purpose::Epilogue,
@@ -1007,7 +1025,7 @@ impl<'a> Ctx<'a> {
                     mi,
                     M_,
                     Action::Update,
-                    steps,
+                    steps * states,
                     Scale::One,
                     false,
                     Purpose::Epilogue,
@@ -1015,7 +1033,8 @@ impl<'a> Ctx<'a> {
                 let dm = e[N] * e[G] * e[K] * e[P] * e[Q];
                 for w in mch.windows(2) {
                     let (p, c) = (w[0], w[1]);
-                    let moves = self.refills(m, &ext, M_, c, &ext[c], false, None) * inst[c] - dm;
+                    let moves = (self.refills(m, &ext, M_, c, &ext[c], false, None) * inst[c] - dm)
+                        * states;
                     self.push_acc(
                         out,
                         p,

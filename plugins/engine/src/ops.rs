@@ -702,7 +702,8 @@ pub fn pool(op: &PoolOp, max: bool, x: &[f32], n: usize, out: &mut [f32]) {
     );
     let (ho, wo) = (op.output.h as usize, op.output.w as usize);
     let (k, s, p) = (op.kernel, op.stride, op.padding);
-    let area = (k * k) as f32;
+    // A sum pool divides by 1, which leaves every sum exact.
+    let area = if op.sum { 1.0 } else { (k * k) as f32 };
     if !max && k == 2 && s == 2 && p == 0 {
         // The VGG/SNN case: each output is the mean of a 2×2 block.
         for (plane, dst) in x[..n * c * h * w]
