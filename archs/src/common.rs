@@ -74,6 +74,8 @@ pub(crate) enum Op {
     MaxPool,
     /// Residual sum: one addition per input element.
     Add,
+    /// Product of two activations: mapped like a weighted layer, both operands streamed.
+    Product,
 }
 
 /// Sizes of a layer as f64, the quantities every count is written in.
@@ -95,6 +97,7 @@ impl Dims {
             LayerKind::AvgPool { .. } => Op::AvgPool,
             LayerKind::MaxPool { .. } => Op::MaxPool,
             LayerKind::Add => Op::Add,
+            LayerKind::Product { .. } => Op::Product,
         };
         let a = layer.input_size() as f64;
         Self {

@@ -185,6 +185,19 @@ impl Component for PaperV1 {
 }
 
 impl Architecture for PaperV1 {
+    fn check(&self, network: &Network, _: &Format) -> Result<(), ArchError> {
+        // The closed forms are written per weight synapse: a product of two activations has
+        // no weight to read and would silently cost nothing.
+        match network.layers.iter().find(|l| l.is_product()) {
+            Some(l) => Err(ArchError::Layer {
+                architecture: "paper-v1".into(),
+                layer: l.name.clone(),
+                message: "the v1 closed forms count synapses of stored weights; a product of two activations has none (use a mapped architecture)".into(),
+            }),
+            None => Ok(()),
+        }
+    }
+
     fn evaluate(
         &self,
         network: &Network,

@@ -85,6 +85,7 @@ fn actions(zero: &str, mapping: &Mapping, t: u32, r: f64, ro: f64) -> Actions {
         analog_input: false,
         source_rate: r,
         source_nonzero: 0.45,
+        ..Default::default()
     }];
     let mapped = map_network(
         &arch,
@@ -347,6 +348,7 @@ fn the_glue_reports_a_layers_format_as_the_mapper_counts_it() {
         analog_input: false,
         source_rate: 0.1,
         source_nonzero: 0.45,
+        ..Default::default()
     }];
     let mapped = map_network(
         &arch,

@@ -1,7 +1,8 @@
 //! snnergy-models: the networks snnergy analyses.
 //!
-//! VGG11/13/16/19 and ResNet18/19/20/34, each for CIFAR-sized and ImageNet-sized inputs, and a
-//! `custom` workload whose layers are listed in the pipeline. Layer names follow the PyTorch
+//! VGG11/13/16/19 and ResNet18/19/20/34, each for CIFAR-sized and ImageNet-sized inputs, the
+//! spiking transformers Spikformer and the Spike-driven Transformer, and a `custom` workload
+//! whose layers are listed in the pipeline. Layer names follow the PyTorch
 //! module paths (torchvision's for ImageNet models, the usual CIFAR ports otherwise), so
 //! activity profiles and weight files exported from PyTorch line up with them.
 //!
@@ -14,10 +15,12 @@
 
 mod custom;
 mod resnet;
+mod transformer;
 mod vgg;
 
 pub use custom::{Custom, CustomLayer, CustomNeuron, NeuronField};
 pub use resnet::{ResNet, ResNetDepth, ResNetWorkload};
+pub use transformer::{Transformer, TransformerConfig, TransformerKind, TransformerWorkload};
 pub use vgg::{Vgg, VggDepth, VggWorkload};
 
 use schemars::JsonSchema;
@@ -131,6 +134,8 @@ fn register(r: &mut Registry) -> Result<(), RegistryError> {
     r.add::<ResNetWorkload<19>>()?;
     r.add::<ResNetWorkload<20>>()?;
     r.add::<ResNetWorkload<34>>()?;
+    r.add::<TransformerWorkload<false>>()?;
+    r.add::<TransformerWorkload<true>>()?;
     r.add::<Custom>()?;
     Ok(())
 }

@@ -316,6 +316,13 @@ impl HardwareArchitecture {
         let layer = &net.layers[i];
         let act = request.activity.get(i).copied().unwrap_or_default();
         let hw = plan.hardware(&self.chip, i);
+        if layer.is_product() {
+            return Err(self.layer_error(
+                net,
+                i,
+                "this architecture does not count products of two activations".into(),
+            ));
+        }
         if !problem::is_mapped(layer) {
             return Ok(LayerMap::Rule(Box::new(Weightless::new(&hw, net, i))));
         }

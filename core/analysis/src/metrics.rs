@@ -38,9 +38,10 @@ use snnergy_core::report::{FormatMetrics, LayerMetrics, Metrics};
 use snnergy_core::settings::AnalysisSettings;
 
 /// Weight × activation connections of one pass of `layer` (0 for layers without weights):
-/// its synapses, which count only the taps that land on the input, not on padding.
+/// its synapses, which count only the taps that land on the input, not on padding. A product
+/// of two activations counts its products (activation × activation).
 pub fn connections(layer: &Layer) -> u64 {
-    if layer.is_weighted() {
+    if layer.is_weighted() || layer.is_product() {
         layer.synapses()
     } else {
         0
@@ -106,6 +107,15 @@ fn emitted(
                 },
                 LayerKind::AvgPool { kernel, .. } => pooled(first, *kernel, false),
                 LayerKind::MaxPool { kernel, .. } => pooled(first, *kernel, true),
+                // Non-zero where any term is, a term where both operands are; a mask of two
+                // spike tensors is spikes again.
+                LayerKind::Product { depth, .. } => {
+                    let (a, b) = (first, l.sources.get(1).map(src).unwrap_or(input));
+                    Values {
+                        density: 1.0 - (1.0 - a.density * b.density).powf(*depth as f64),
+                        binary: *depth == 1 && a.binary && b.binary,
+                    }
+                }
                 LayerKind::Add => Values {
                     density: 1.0
                         - l.sources
@@ -119,6 +129,24 @@ fn emitted(
         out.push(v);
     }
     (input, out)
+}
+
+/// What a layer's operations see: its input, or for a product of two activations both
+/// operands at once (an operation where both are non-zero; an accumulate where either is a
+/// spike, which selects the other).
+fn operands(l: &Layer, input: Values, out: &[Values]) -> Values {
+    let a = layer_input(l, input, out);
+    if !l.is_product() {
+        return a;
+    }
+    let b = match l.sources.get(1) {
+        Some(Source::Layer(j)) => out[*j],
+        _ => input,
+    };
+    Values {
+        density: a.density * b.density,
+        binary: a.binary || b.binary,
+    }
 }
 
 fn layer_input(l: &Layer, input: Values, out: &[Values]) -> Values {
@@ -159,10 +187,14 @@ pub fn operations(
     let mut snn = FormatMetrics::default();
     let mut baseline = FormatMetrics::default();
     let mut layers = Vec::new();
-    for l in network.layers.iter().filter(|l| l.is_weighted()) {
+    for l in network
+        .layers
+        .iter()
+        .filter(|l| l.is_weighted() || l.is_product())
+    {
         let c = connections(l) as f64;
-        let s = layer_input(l, snn_in, &snn_out);
-        let b = layer_input(l, base_in, &base_out);
+        let s = operands(l, snn_in, &snn_out);
+        let b = operands(l, base_in, &base_out);
         let snn_ops = c * s.density * t;
         let base_ops = c * b.density;
         snn.dense_synops += c * t;

@@ -181,6 +181,13 @@ pub struct LayerActivity {
     /// The twin's non-zero fraction of the neurons feeding the layer, before pooling.
     #[serde(default)]
     pub source_nonzero: f64,
+    /// A product of two activations ([`LayerKind::Product`]): the SNN events per element and
+    /// step of its second operand (the first is `input_rate`). Zero for other layers.
+    #[serde(default)]
+    pub second_rate: f64,
+    /// A product's second operand: the twin's non-zero fraction.
+    #[serde(default)]
+    pub second_nonzero: f64,
 }
 
 /// Resolves an operating point into per-layer input and output activity along the network's
@@ -207,43 +214,60 @@ pub fn layer_activities_into(
     for (i, layer) in network.layers.iter().enumerate() {
         let (mut rate, mut nonzero, mut analog) = (0.0, 0.0, false);
         let (mut src_rate, mut src_nonzero) = (0.0, 0.0);
-        for s in &layer.sources {
-            match *s {
+        // Per source (rate, non-zero fraction) as they arrive: a product keeps its operands
+        // apart, a sum without neuron adds what its sources forward.
+        let mut each: [(f64, f64); 2] = [(0.0, 0.0); 2];
+        let mut all_zero = 1.0;
+        for (k, s) in layer.sources.iter().enumerate() {
+            // What arrives from this source, and the rate of the neurons behind it.
+            let (arrived, own) = match *s {
                 // A direct-coded input is the analog image itself: dense, every step.
                 Source::Input if coding == InputCoding::Direct => {
-                    rate += 1.0;
-                    nonzero += 1.0;
-                    src_rate += 1.0;
-                    src_nonzero += 1.0;
                     analog = true;
+                    ((1.0, 1.0), (1.0, 1.0))
                 }
-                Source::Input => {
-                    rate += input.spike_rate;
-                    nonzero += input.nonzero;
-                    src_rate += input.spike_rate;
-                    src_nonzero += input.nonzero;
-                }
+                Source::Input => (
+                    (input.spike_rate, input.nonzero),
+                    (input.spike_rate, input.nonzero),
+                ),
                 Source::Layer(j) => {
                     let a: &LayerActivity = &out[j];
-                    rate += a.output_rate;
-                    nonzero += a.output_nonzero;
                     // The neurons' own rate, before pooling between them and this layer.
-                    let (r, nz) = if network.layers[j].neuron || point.explicit[j] {
+                    let own = if network.layers[j].neuron || point.explicit[j] {
                         (a.output_rate, a.output_nonzero)
                     } else {
                         (a.source_rate, a.source_nonzero)
                     };
-                    src_rate += r;
-                    src_nonzero += nz;
+                    ((a.output_rate, a.output_nonzero), own)
                 }
+            };
+            rate += arrived.0;
+            nonzero += arrived.1;
+            src_rate += own.0;
+            src_nonzero += own.1;
+            all_zero *= 1.0 - arrived.1.clamp(0.0, 1.0);
+            if k < 2 {
+                each[k] = arrived;
             }
         }
         let k = layer.sources.len().max(1) as f64;
-        let (input_rate, input_nonzero) = (rate / k, nonzero / k);
+        let (mut input_rate, mut input_nonzero) = (rate / k, nonzero / k);
+        let (mut second_rate, mut second_nonzero) = (0.0, 0.0);
+        if layer.is_product() {
+            (input_rate, input_nonzero) = each[0];
+            (second_rate, second_nonzero) = each[1];
+        }
         let (output_rate, output_nonzero) = if layer.neuron || point.explicit[i] {
             (point.layers[i].spike_rate, point.layers[i].nonzero)
         } else {
-            pooled(layer, input_rate, input_nonzero)
+            match layer.kind {
+                LayerKind::Product { depth, .. } => product_output(depth, each),
+                // Every spike of every source is forwarded (Σ r events per element and step,
+                // a graded sum: Spikformer's shortcut); the twin's sum is non-zero when any
+                // source is (independent sources).
+                LayerKind::Add => (rate, 1.0 - all_zero),
+                _ => pooled(layer, input_rate, input_nonzero),
+            }
         };
         out.push(LayerActivity {
             input_rate,
@@ -253,8 +277,23 @@ pub fn layer_activities_into(
             analog_input: analog,
             source_rate: src_rate / k,
             source_nonzero: src_nonzero / k,
+            second_rate,
+            second_nonzero,
         });
     }
+}
+
+/// What a product without a neuron hands on: an output is non-zero when any of its `depth`
+/// terms is, a term when both its operands are (taken as independent): 1 − (1 − a·b)^depth,
+/// for the SNN per step and for the twin alike. An element-wise mask of spikes (depth 1) is
+/// their AND, a spike again; a sum over several terms is a graded value (0..depth per step)
+/// whose non-zero fraction is what a unit skipping zeros sees.
+fn product_output(depth: u32, each: [(f64, f64); 2]) -> (f64, f64) {
+    let any = |a: f64, b: f64| {
+        let p = (a * b).clamp(0.0, 1.0);
+        1.0 - (1.0 - p).powf(depth.max(1) as f64)
+    };
+    (any(each[0].0, each[1].0), any(each[0].1, each[1].1))
 }
 
 /// What a layer without neurons hands on, from what it receives: pooling transforms activity,
@@ -364,6 +403,51 @@ mod tests {
             InputCoding::Direct,
         );
         assert!((acts[2].input_rate - (1.0 - 0.8f64.powf(window))).abs() < 1e-12);
+    }
+
+    /// q and k (neurons), their element-wise mask, and a column sum of q ⊙ k over 16 tokens.
+    fn masked_net() -> Network {
+        let mut b = NetworkBuilder::new("n", Shape::new(4, 4, 4));
+        let q = b.conv("q", 8, 1, 1, 0, false, None, true).unwrap();
+        b.set_current(Source::Input);
+        let k = b.conv("k", 8, 1, 1, 0, false, None, true).unwrap();
+        b.product("mask", [q, k], [128, 1, 1, 1], Shape::new(8, 4, 4), false);
+        b.product("sum", [q, k], [8, 1, 1, 16], Shape::vector(8), false);
+        b.finish().unwrap()
+    }
+
+    #[test]
+    fn a_product_keeps_its_operands_apart_and_a_mask_of_spikes_is_their_and() {
+        let net = masked_net();
+        let mut p = OperatingPoint::uniform(&net, 0.2, 0.4);
+        p.layers[1].spike_rate = 0.1;
+        p.layers[1].nonzero = 0.3;
+        let acts = layer_activities(&net, &p, InputCoding::Direct);
+        let mask = &acts[2];
+        assert_eq!((mask.input_rate, mask.second_rate), (0.2, 0.1));
+        assert_eq!((mask.input_nonzero, mask.second_nonzero), (0.4, 0.3));
+        assert!((mask.output_rate - 0.02).abs() < 1e-15);
+        assert!((mask.output_nonzero - 0.12).abs() < 1e-15);
+        // A sum of 16 terms is non-zero when any term is.
+        let sum = &acts[3];
+        assert!((sum.output_rate - (1.0 - 0.98f64.powi(16))).abs() < 1e-12);
+        assert!((sum.output_nonzero - (1.0 - 0.88f64.powi(16))).abs() < 1e-12);
+    }
+
+    #[test]
+    fn a_residual_sum_of_spikes_forwards_every_spike_of_both_sources() {
+        let mut b = NetworkBuilder::new("n", Shape::new(4, 4, 4));
+        let a = b.conv("a", 4, 1, 1, 0, false, None, true).unwrap();
+        let c = b.conv("c", 4, 1, 1, 0, false, None, true).unwrap();
+        b.add_without_neuron("sum", &[a, c]).unwrap();
+        b.linear("fc", 2, false, false);
+        let net = b.finish().unwrap();
+        let mut p = OperatingPoint::uniform(&net, 0.2, 0.5);
+        p.layers[1].spike_rate = 0.3;
+        p.layers[1].nonzero = 0.25;
+        let acts = layer_activities(&net, &p, InputCoding::Direct);
+        assert!((acts[3].input_rate - 0.5).abs() < 1e-15);
+        assert!((acts[3].input_nonzero - (1.0 - 0.5 * 0.75)).abs() < 1e-15);
     }
 
     #[test]

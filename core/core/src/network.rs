@@ -87,6 +87,24 @@ pub enum LayerKind {
     },
     /// Element-wise sum of two or more equally shaped inputs (residual connection).
     Add,
+    /// A product of two activation tensors: no stored weights, both operands produced by
+    /// earlier layers in the same time step (attention's Q·Kᵀ and scores × V, a spike mask
+    /// Q ⊙ kv, a masked column sum Σ_tokens K ⊙ V). Per group g, output (i, j) is
+    /// Σ_d A[g, i, d] · B[g, j, d] over `depth` terms, with A the first source (`groups ×
+    /// rows × depth` elements, the operand whose zeros a unit skips first) and B the second
+    /// (`groups × columns × depth`); an element-wise mask has `depth` = 1, and a column sum of
+    /// a mask `rows` = `columns` = 1 with the summed tokens as `depth`. Operand and output
+    /// shapes are layouts of these elements (a reshape costs nothing).
+    Product {
+        /// Independent products (attention heads; channels of an element-wise mask).
+        groups: u32,
+        /// Output rows per group: rows of the first operand.
+        rows: u32,
+        /// Output columns per group: rows of the second operand.
+        columns: u32,
+        /// Terms summed into each output (1 for an element-wise product).
+        depth: u32,
+    },
 }
 
 impl LayerKind {
@@ -99,6 +117,8 @@ impl LayerKind {
             LayerKind::AvgPool { .. } => "avgpool",
             LayerKind::MaxPool { .. } => "maxpool",
             LayerKind::Add => "add",
+            LayerKind::Product { depth: 1, .. } => "mask",
+            LayerKind::Product { .. } => "matmul",
         }
     }
 }
@@ -236,6 +256,7 @@ impl Layer {
                 *kernel as u64 * *kernel as u64
             }
             LayerKind::Add => self.sources.len() as u64,
+            LayerKind::Product { depth, .. } => *depth as u64,
         }
     }
 
@@ -296,7 +317,7 @@ impl Layer {
                     *stride,
                     *padding,
                 )),
-            LayerKind::Linear | LayerKind::Add => self.dense_synapses(),
+            LayerKind::Linear | LayerKind::Add | LayerKind::Product { .. } => self.dense_synapses(),
         }
     }
 
@@ -329,11 +350,39 @@ impl Layer {
         self.weights().saturating_add(bias).saturating_add(bn)
     }
 
-    /// Input activations A read by the layer (all inputs for an add).
+    /// Input activations A read by the layer (all inputs for an add, both operands of a
+    /// product).
     pub fn input_size(&self) -> u64 {
+        if let Some((a, b)) = self.operand_sizes() {
+            return a.saturating_add(b);
+        }
         self.input
             .numel()
             .saturating_mul(self.sources.len().max(1) as u64)
+    }
+
+    /// Elements of the two operands of a product (None for other layers).
+    pub fn operand_sizes(&self) -> Option<(u64, u64)> {
+        match self.kind {
+            LayerKind::Product {
+                groups,
+                rows,
+                columns,
+                depth,
+            } => {
+                let gd = (groups as u64).saturating_mul(depth as u64);
+                Some((
+                    gd.saturating_mul(rows as u64),
+                    gd.saturating_mul(columns as u64),
+                ))
+            }
+            _ => None,
+        }
+    }
+
+    /// Whether the layer multiplies two activation tensors (no stored weights).
+    pub fn is_product(&self) -> bool {
+        matches!(self.kind, LayerKind::Product { .. })
     }
 
     /// Whether the layer multiplies by stored weights (convolution or linear).
@@ -500,7 +549,7 @@ impl Network {
             if l.sources.is_empty() {
                 return Err(err(&l.name, "layer has no input".into()));
             }
-            for s in &l.sources {
+            for (k, s) in l.sources.iter().enumerate() {
                 let shape = match *s {
                     Source::Input => self.input,
                     Source::Layer(j) if j < i => self.layers[j].output,
@@ -511,8 +560,23 @@ impl Network {
                         ));
                     }
                 };
-                let expected_in = match l.kind {
-                    LayerKind::Linear => shape.numel() == l.input.numel(),
+                let expected_in = match (l.kind.clone(), l.operand_sizes()) {
+                    (LayerKind::Linear, _) => shape.numel() == l.input.numel(),
+                    // Operands are laid out freely: only their element counts must agree.
+                    (_, Some((a, b))) => {
+                        if shape.numel() != if k == 0 { a } else { b } {
+                            return Err(err(
+                                &l.name,
+                                format!(
+                                    "operand {} has {} elements ({shape}), the product needs {}",
+                                    k + 1,
+                                    shape.numel(),
+                                    if k == 0 { a } else { b }
+                                ),
+                            ));
+                        }
+                        k > 0 || shape == l.input
+                    }
                     _ => shape == l.input,
                 };
                 if !expected_in {
@@ -539,6 +603,32 @@ impl Network {
                 }
                 LayerKind::Add if l.sources.len() < 2 => {
                     return Err(err(&l.name, "an add needs at least two inputs".into()));
+                }
+                LayerKind::Product {
+                    groups,
+                    rows,
+                    columns,
+                    ..
+                } => {
+                    if l.sources.len() != 2 {
+                        return Err(err(
+                            &l.name,
+                            format!("a product multiplies two operands, not {}", l.sources.len()),
+                        ));
+                    }
+                    let out = (*groups as u64)
+                        .saturating_mul(*rows as u64)
+                        .saturating_mul(*columns as u64);
+                    if out != l.output.numel() {
+                        return Err(err(
+                            &l.name,
+                            format!(
+                                "output {} has {} elements, the product gives groups × rows × columns = {out}",
+                                l.output,
+                                l.output.numel()
+                            ),
+                        ));
+                    }
                 }
                 _ => {}
             }
@@ -845,6 +935,60 @@ impl NetworkBuilder {
         }))
     }
 
+    /// Appends a product of two activation tensors `operands` (see [`LayerKind::Product`]):
+    /// `[groups, rows, columns, depth]`, laid out as `output`, with a spiking neuron after it
+    /// when `neuron` is set. [`Network::validate`] checks the operands' and the output's
+    /// element counts.
+    pub fn product(
+        &mut self,
+        name: impl Into<String>,
+        operands: [Source; 2],
+        [groups, rows, columns, depth]: [u32; 4],
+        output: Shape,
+        neuron: bool,
+    ) -> Source {
+        let input = self.shape_of(operands[0]);
+        self.push(Layer {
+            name: name.into(),
+            kind: LayerKind::Product {
+                groups,
+                rows,
+                columns,
+                depth,
+            },
+            input,
+            output,
+            sources: operands.to_vec(),
+            neuron,
+            bias: false,
+            batchnorm: None,
+            neuron_model: None,
+        })
+    }
+
+    /// Appends an element-wise sum of `sources` whose result is handed on as it is (no
+    /// neuron): a residual add of spikes (Spikformer's SEW shortcut) or of currents.
+    pub fn add_without_neuron(
+        &mut self,
+        name: impl Into<String>,
+        sources: &[Source],
+    ) -> Result<Source, WorkloadError> {
+        let s = self.add(name, sources)?;
+        if let Some(l) = self.net.layers.last_mut() {
+            l.neuron = false;
+        }
+        Ok(s)
+    }
+
+    /// Whether the last layer's output passes through the network's neuron (a pool or a
+    /// residual sum whose result a neuron reads directly).
+    pub fn set_neuron(&mut self, neuron: bool) -> &mut Self {
+        if let Some(l) = self.net.layers.last_mut() {
+            l.neuron = neuron;
+        }
+        self
+    }
+
     /// Gives the last layer its own neuron; [`Network::validate`] checks it fits the layer.
     pub fn neuron_model(&mut self, neuron: LayerNeuron) -> &mut Self {
         if let Some(l) = self.net.layers.last_mut() {
@@ -935,6 +1079,47 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn a_product_counts_its_terms_and_checks_its_operands() {
+        // Q·Kᵀ of 8 heads over 64 tokens of 48 channels each.
+        let mut b = NetworkBuilder::new("n", Shape::new(384, 8, 8));
+        let q = b.conv("q", 384, 1, 1, 0, false, None, true).unwrap();
+        b.set_current(Source::Input);
+        let k = b.conv("k", 384, 1, 1, 0, false, None, true).unwrap();
+        b.product(
+            "qk",
+            [q, k],
+            [8, 64, 64, 48],
+            Shape::new(8 * 64, 64, 1),
+            false,
+        );
+        let net = b.finish().unwrap();
+        let qk = &net.layers[2];
+        assert_eq!(qk.synapses(), 8 * 64 * 64 * 48);
+        assert_eq!(qk.fan_in(), 48);
+        assert_eq!(qk.weights(), 0);
+        assert_eq!(qk.input_size(), 2 * 384 * 64);
+        assert!(!qk.is_weighted() && qk.is_product());
+        // An operand with the wrong number of elements is named.
+        let mut b = NetworkBuilder::new("n", Shape::new(384, 8, 8));
+        let q = b.conv("q", 384, 1, 1, 0, false, None, true).unwrap();
+        b.product(
+            "qk",
+            [q, q],
+            [8, 64, 64, 40],
+            Shape::new(8 * 64, 64, 1),
+            false,
+        );
+        let e = b.finish().unwrap_err().to_string();
+        assert!(e.contains("qk") && e.contains("operand 1"), "{e}");
+        // So is an output that is not groups × rows × columns.
+        let mut b = NetworkBuilder::new("n", Shape::new(384, 8, 8));
+        let q = b.conv("q", 384, 1, 1, 0, false, None, true).unwrap();
+        b.product("qk", [q, q], [8, 64, 64, 48], Shape::new(8, 64, 1), false);
+        let e = b.finish().unwrap_err().to_string();
+        assert!(e.contains("groups × rows × columns"), "{e}");
     }
 
     #[test]

@@ -82,6 +82,9 @@ pub struct TensorSpec {
     pub role: Role,
 }
 
+/// Why the engine refuses a product of two activations.
+pub(crate) const PRODUCT: &str = "the engine does not run products of two activations (attention): measure the network in PyTorch (`snnergy.torch.record`) and give its rates as a profile";
+
 fn unsupported(net: &Network, layer: &str, message: impl Into<String>) -> EngineError {
     EngineError::Unsupported {
         network: net.name.clone(),
@@ -97,6 +100,9 @@ pub fn tensor_specs(network: &Network) -> Result<Vec<TensorSpec>> {
         .map_err(|e| EngineError::Invalid(e.to_string()))?;
     let mut out = Vec::new();
     for l in &network.layers {
+        if l.is_product() {
+            return Err(unsupported(network, &l.name, PRODUCT));
+        }
         let (w_shape, channels) = match &l.kind {
             LayerKind::Conv2d { kernel, groups, .. } => {
                 if *groups != 1 {
@@ -531,6 +537,7 @@ impl Model {
                     padding,
                 } => Op::MaxPool(PoolOp::new(l.input, l.output, *kernel, *stride, *padding)),
                 LayerKind::Add => Op::Add,
+                LayerKind::Product { .. } => return Err(unsupported(net, &l.name, PRODUCT)),
             };
             layers.push(layer);
         }

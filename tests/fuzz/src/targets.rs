@@ -630,6 +630,7 @@ fn wire(input: &[u8], _: &Path) -> Outcome {
                 analog_input: false,
                 source_rate: 0.1,
                 source_nonzero: 0.5,
+                ..Default::default()
             };
             w.arch
                 .evaluate(net, 0, &format, &activity, &mut out)

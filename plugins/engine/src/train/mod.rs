@@ -366,6 +366,9 @@ impl Trainer {
                     }
                     Plan::Add
                 }
+                LayerKind::Product { .. } => {
+                    return Err(unsupported(&network, &l.name, crate::model::PRODUCT));
+                }
             };
             let (channels, hw) = match l.kind {
                 LayerKind::Linear => (out.numel() as usize, 1),

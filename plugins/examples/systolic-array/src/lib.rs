@@ -554,6 +554,15 @@ impl Architecture for SystolicArray {
                 ),
             });
         }
+        // A weight-stationary array has no stationary operand for a product of two
+        // activations: refused rather than counted as a vector operation.
+        if let Some(l) = network.layers.iter().find(|l| l.is_product()) {
+            return Err(ArchError::Layer {
+                architecture: "systolic-array".into(),
+                layer: l.name.clone(),
+                message: "a product of two activations has no stationary weights for this weight-stationary array".into(),
+            });
+        }
         if self.config.weights_on_chip {
             let mut total = 0.0;
             for l in &network.layers {

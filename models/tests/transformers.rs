@@ -1,0 +1,172 @@
+//! The spiking transformers against closed forms written from their reference
+//! implementations' module definitions (parameters) and from the attention each computes
+//! (products of two activations), and their wiring.
+
+use snnergy_core::{LayerKind, Network, Workload};
+use snnergy_models::{Transformer, TransformerConfig, TransformerKind};
+
+fn build(kind: TransformerKind, config: TransformerConfig) -> Network {
+    Transformer::new(kind, config).network().unwrap()
+}
+
+/// Parameters of the patch splitting: four 3×3 convolutions (C/8, C/4, C/2, C) and the
+/// relative-position convolution, none with bias, each with a BatchNorm (2 per channel).
+fn sps(c: u64) -> u64 {
+    let widths = [3, c / 8, c / 4, c / 2, c, c];
+    widths.windows(2).map(|w| w[0] * w[1] * 9 + 2 * w[1]).sum()
+}
+
+/// One block: Q, K, V and the projection (C×C, BatchNorm; bias where the code has one), then
+/// the MLP's C→rC→C with bias and BatchNorm.
+fn block(c: u64, r: u64, qkv_bias: bool) -> u64 {
+    let qkv = 3 * (c * c + 2 * c + if qkv_bias { c } else { 0 });
+    let proj = c * c + c + 2 * c;
+    let mlp = (c * r * c + r * c + 2 * r * c) + (r * c * c + c + 2 * c);
+    qkv + proj + mlp
+}
+
+#[test]
+fn spikformer_4_384_on_cifar10_has_the_parameters_of_its_modules() {
+    let n = build(
+        TransformerKind::Spikformer,
+        TransformerConfig::spikformer_4_384_cifar10(),
+    );
+    let expected = sps(384) + 4 * block(384, 4, true) + 384 * 10 + 10;
+    assert_eq!(n.totals().parameters, expected);
+    // 9.32 M, without the unused LayerNorms (4·C per block).
+    assert_eq!(expected, 9_324_730);
+}
+
+#[test]
+fn eight_block_512_channel_models_on_imagenet_have_the_parameters_of_their_modules() {
+    let expected = sps(512) + 8 * block(512, 4, false) + 512 * 1000 + 1000;
+    for kind in [TransformerKind::Spikformer, TransformerKind::SpikeDriven] {
+        let n = build(kind, TransformerConfig::imagenet_8_512());
+        assert_eq!(n.totals().parameters, expected, "{kind:?}");
+    }
+    assert_eq!(expected, 29_689_384);
+}
+
+/// Σ over a network's products of their activation × activation terms.
+fn product_terms(n: &Network) -> u64 {
+    n.layers
+        .iter()
+        .filter(|l| l.is_product())
+        .map(|l| l.synapses())
+        .sum()
+}
+
+#[test]
+fn attention_products_are_those_each_model_computes() {
+    // Spikformer CIFAR-10: Q·Kᵀ then scores·V, each H·N²·d = N²·C terms, N = 64 tokens.
+    let n = build(
+        TransformerKind::Spikformer,
+        TransformerConfig::spikformer_4_384_cifar10(),
+    );
+    assert_eq!(product_terms(&n), 4 * 2 * 64 * 64 * 384);
+    // Spikformer ImageNet: Kᵀ·V then Q·(KᵀV), each N·d·C terms, N = 196, d = 64.
+    let n = build(
+        TransformerKind::Spikformer,
+        TransformerConfig::imagenet_8_512(),
+    );
+    assert_eq!(product_terms(&n), 8 * 2 * 196 * 64 * 512);
+    // SDSA: Σ_tokens K ⊙ V and Q ⊙ kv, N·C terms each: linear in the tokens.
+    let n = build(
+        TransformerKind::SpikeDriven,
+        TransformerConfig::imagenet_8_512(),
+    );
+    assert_eq!(product_terms(&n), 8 * 2 * 196 * 512);
+}
+
+#[test]
+fn token_linear_layers_see_the_token_map() {
+    for (kind, cfg, side) in [
+        (
+            TransformerKind::Spikformer,
+            TransformerConfig::spikformer_4_384_cifar10(),
+            8,
+        ),
+        (
+            TransformerKind::SpikeDriven,
+            TransformerConfig::imagenet_8_512(),
+            14,
+        ),
+    ] {
+        let n = build(kind, cfg);
+        let fc1 = n
+            .layers
+            .iter()
+            .find(|l| l.name.starts_with("block.0.mlp.fc1"))
+            .unwrap();
+        assert_eq!((fc1.input.h, fc1.input.w), (side, side));
+        assert!(matches!(fc1.kind, LayerKind::Conv2d { kernel: [1, 1], .. }));
+        assert_eq!(fc1.output.c, 4 * fc1.input.c);
+    }
+}
+
+#[test]
+fn spike_driven_residuals_sum_currents_before_a_neuron_and_spikformer_sums_spikes() {
+    let sdt = build(
+        TransformerKind::SpikeDriven,
+        TransformerConfig::imagenet_8_512(),
+    );
+    let sf = build(
+        TransformerKind::Spikformer,
+        TransformerConfig::imagenet_8_512(),
+    );
+    let adds = |n: &Network| -> Vec<bool> {
+        n.layers
+            .iter()
+            .filter(|l| matches!(l.kind, LayerKind::Add))
+            .map(|l| l.neuron)
+            .collect()
+    };
+    // SDT: every residual sum feeds a neuron except the last, which the mean reads.
+    let s = adds(&sdt);
+    assert_eq!(s.len(), 17);
+    assert!(s[..16].iter().all(|n| *n) && !s[16]);
+    // The convolutions of a Spike-driven block read spikes: none follows a sum without one.
+    for l in sdt
+        .layers
+        .iter()
+        .filter(|l| l.is_weighted() && l.name.starts_with("block."))
+    {
+        for src in &l.sources {
+            if let snnergy_core::Source::Layer(j) = src {
+                let p = &sdt.layers[*j];
+                assert!(
+                    p.neuron || p.is_product(),
+                    "{} reads {} which has no neuron",
+                    l.name,
+                    p.name
+                );
+            }
+        }
+    }
+    assert!(adds(&sf).iter().all(|n| !n));
+    // The mask Q ⊙ kv hands on spikes without a neuron of its own; kv fires.
+    let kv = sdt
+        .layers
+        .iter()
+        .find(|l| l.name == "block.0.attn.kv")
+        .unwrap();
+    let mask = sdt
+        .layers
+        .iter()
+        .find(|l| l.name == "block.0.attn.mask")
+        .unwrap();
+    assert!(kv.neuron && !mask.neuron);
+}
+
+#[test]
+fn channels_that_do_not_split_into_heads_are_refused_with_the_reason() {
+    let cfg = TransformerConfig {
+        heads: 7,
+        ..TransformerConfig::imagenet_8_512()
+    };
+    let e = Transformer::new(TransformerKind::Spikformer, cfg)
+        .network()
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("heads = 7"), "{e}");
+}
