@@ -1,0 +1,107 @@
+//! Who keeps what: per data space, the levels that keep it (its chain, outermost first), and
+//! the finalizing level where partial sums are complete. A keeping choice is refused when a
+//! data space has no keeper, when a loop over one of its dimensions lies above its outermost
+//! keeper, when partial sums would leave their outermost keeper unfinished, when membranes or
+//! outputs are kept below the finalizing level, or when T is unrolled across instances above
+//! the membranes.
+
+use super::{A_, C, Ctx, I_, Illegal, M_, O_, R, S, T, W_};
+use crate::mapping::{Compact, MAX_LEVELS};
+use crate::problem::{Kind, NDIMS, NSPACES};
+
+#[derive(Debug)]
+pub(super) struct Keepers {
+    chains: [[usize; MAX_LEVELS]; NSPACES],
+    len: [usize; NSPACES],
+    /// The innermost level keeping partial sums whose sums are complete when they leave it.
+    pub fin: usize,
+    /// Index in the partial-sum chain of the finalizing level: keepers above it would hold
+    /// finished sums nobody reads.
+    accum_start: usize,
+}
+
+impl Keepers {
+    pub fn new(ctx: &Ctx, m: &Compact) -> Result<Keepers, Illegal> {
+        let mut chains = [[0; MAX_LEVELS]; NSPACES];
+        let mut len = [0usize; NSPACES];
+        for ds in 0..NSPACES {
+            if ctx.spaces & (1 << ds) == 0 {
+                continue;
+            }
+            for l in 0..ctx.nlev {
+                if m.keep[l] & (1 << ds) != 0 {
+                    chains[ds][len[ds]] = l;
+                    len[ds] += 1;
+                }
+            }
+            if len[ds] == 0 {
+                return Err(Illegal::NoKeeper(ds));
+            }
+        }
+        let mut k = Keepers {
+            chains,
+            len,
+            fin: 0,
+            accum_start: 0,
+        };
+        k.check_backed(ctx, m)?;
+        let accum = k.chain(A_);
+        let Some(at) = accum.iter().rposition(|&l| m.sums_finish_at(l)) else {
+            return Err(Illegal::PartialSumsEscape(accum[0]));
+        };
+        k.fin = accum[at];
+        k.accum_start = at;
+        for ds in [M_, O_] {
+            if let Some(&l) = k.chain(ds).iter().find(|&&l| l > k.fin) {
+                return Err(Illegal::BelowFinal(ds, l));
+            }
+        }
+        if ctx.problem.kind == Kind::Snn
+            && let Some(l) = (0..k.innermost(M_)).find(|&l| m.sp(l, T) > 1)
+        {
+            return Err(Illegal::SpatialT(l));
+        }
+        Ok(k)
+    }
+
+    /// A data space whose outermost keeper is not the outermost level must be whole there: a
+    /// relevant loop above it would need a tile from (or a drain to) a level that does not
+    /// keep it. Partial sums are produced, not fetched, and escape this rule; the membrane
+    /// ignores the reduction loops, which do not change it.
+    fn check_backed(&self, ctx: &Ctx, m: &Compact) -> Result<(), Illegal> {
+        for ds in [W_, I_, M_, O_] {
+            if self.len[ds] == 0 {
+                continue;
+            }
+            for l in 0..self.chains[ds][0] {
+                for d in 0..NDIMS {
+                    let projected_out = ds == M_ && matches!(d, C | R | S);
+                    if m.tf[l][d] > 1 && ctx.relevant(ds, d) && !projected_out {
+                        return Err(Illegal::Unbacked(ds, l));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The levels keeping `ds`, outermost first (empty for a data space the problem lacks).
+    pub fn chain(&self, ds: usize) -> &[usize] {
+        &self.chains[ds][..self.len[ds]]
+    }
+
+    /// The levels keeping partial sums from the finalizing level inward.
+    pub fn accum_chain(&self) -> &[usize] {
+        &self.chains[A_][self.accum_start..self.len[A_]]
+    }
+
+    /// The innermost level keeping `ds`.
+    pub fn innermost(&self, ds: usize) -> usize {
+        self.chains[ds][self.len[ds] - 1]
+    }
+
+    /// The outermost level keeping `ds`.
+    pub fn outermost(&self, ds: usize) -> usize {
+        self.chains[ds][0]
+    }
+}

@@ -1,0 +1,150 @@
+//! The prices one problem can need on one chip, asked of a [`Pricing`] once: per level and
+//! data space, an element read or written streaming (packed in words) or scattered, a bit of a
+//! full word, a hop of an element and of a message of each width; and each operation.
+
+use serde::Serialize;
+
+use super::{Ctx, NSPACES};
+use crate::error::MapperError;
+use crate::hardware::{Hardware, Level};
+use crate::price::{AccessOp, ComputeOp, Pricing};
+use crate::problem::{DataSpace, Kind, Problem};
+
+/// Per-level price table for one problem (bits are fixed per problem).
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub(crate) struct Prices {
+    /// pJ and accesses per element, streaming, [level][space][read=0/write=1].
+    pub(super) stream_pj: Vec<[[f64; 2]; NSPACES]>,
+    pub(super) stream_acc: Vec<[[f64; 2]; NSPACES]>,
+    pub(super) scatter_pj: Vec<[[f64; 2]; NSPACES]>,
+    pub(super) scatter_acc: Vec<[[f64; 2]; NSPACES]>,
+    /// pJ per bit of a full-word streaming access, [level][space][read/write].
+    pub(super) bit_pj: Vec<[[f64; 2]; NSPACES]>,
+    /// pJ per element per hop of each level's network, per data space at its bits (0 for data
+    /// spaces the network does not carry).
+    pub(super) hop_pj: Vec<[f64; NSPACES]>,
+    /// pJ per hop of one message of 1..=64 bits, [level][bits − 1]: compressed streams move
+    /// one message per stored entry, and a network priced per transfer charges per message.
+    pub(super) hop_msg_pj: Vec<Vec<f64>>,
+    /// Priced operations.
+    ops: Vec<(ComputeOp, f64)>,
+}
+
+/// One level's access prices, [space][read/write].
+#[derive(Default)]
+struct LevelAccess {
+    stream_pj: [[f64; 2]; NSPACES],
+    stream_acc: [[f64; 2]; NSPACES],
+    scatter_pj: [[f64; 2]; NSPACES],
+    scatter_acc: [[f64; 2]; NSPACES],
+    bit_pj: [[f64; 2]; NSPACES],
+}
+
+impl Prices {
+    /// pJ of one full-word read (`rw` = 0) or write (1) at level `l` of `word_bits` bits. A
+    /// banked level prices each data space at its bank; the exports state one price per
+    /// level, so the dearest bank's stands for the level.
+    pub(crate) fn word_pj(&self, l: usize, rw: usize, word_bits: u32) -> f64 {
+        self.bit_pj[l].iter().map(|s| s[rw]).fold(0.0, f64::max) * word_bits as f64
+    }
+
+    pub(crate) fn op(&self, op: ComputeOp) -> f64 {
+        self.ops
+            .iter()
+            .find(|(o, _)| *o == op)
+            .map(|(_, p)| *p)
+            .unwrap_or(0.0)
+    }
+}
+
+impl Ctx<'_> {
+    /// Prices every access, hop and operation this problem can cause on this chip.
+    pub fn prices(
+        problem: &Problem,
+        hw: &Hardware,
+        pricing: &dyn Pricing,
+    ) -> Result<Prices, MapperError> {
+        hw.validate()?;
+        hw.check_problem(problem)?;
+        let mut prices = Prices::default();
+        for lvl in &hw.levels {
+            let a = Self::level_access(problem, lvl, pricing)?;
+            prices.stream_pj.push(a.stream_pj);
+            prices.stream_acc.push(a.stream_acc);
+            prices.scatter_pj.push(a.scatter_pj);
+            prices.scatter_acc.push(a.scatter_acc);
+            prices.bit_pj.push(a.bit_pj);
+            let mut hp = [0.0; NSPACES];
+            for ds in DataSpace::ALL {
+                if lvl.network.carries(ds) {
+                    hp[ds.index()] = pricing.hop_pj(lvl, problem.bits(ds).max(1))?;
+                }
+            }
+            prices.hop_pj.push(hp);
+            let msg = (1..=64)
+                .map(|b| pricing.hop_pj(lvl, b))
+                .collect::<Result<Vec<_>, _>>()?;
+            prices.hop_msg_pj.push(msg);
+        }
+        for op in Self::op_kinds(problem, hw) {
+            prices.ops.push((op, pricing.compute_pj(&hw.compute, op)?));
+        }
+        Ok(prices)
+    }
+
+    /// Per element of each data space at one level: a streaming access packs ⌊word / bits⌋
+    /// elements (or takes ⌈bits / word⌉ accesses for a wide one); a scatter is one access at
+    /// the element's bits.
+    fn level_access(
+        problem: &Problem,
+        lvl: &Level,
+        pricing: &dyn Pricing,
+    ) -> Result<LevelAccess, MapperError> {
+        let wb = lvl.word_bits;
+        let mut a = LevelAccess::default();
+        for ds in DataSpace::ALL {
+            let b = problem.bits(ds).max(1);
+            let i = ds.index();
+            for (rw, op) in [AccessOp::Read, AccessOp::Write].into_iter().enumerate() {
+                if b <= wb {
+                    let pack = wb / b;
+                    a.stream_pj[i][rw] = pricing.access_pj(lvl, ds, op, pack * b)? / pack as f64;
+                    a.stream_acc[i][rw] = 1.0 / pack as f64;
+                    a.scatter_pj[i][rw] = pricing.access_pj(lvl, ds, op, b)?;
+                    a.scatter_acc[i][rw] = 1.0;
+                    a.bit_pj[i][rw] = pricing.access_pj(lvl, ds, op, wb)? / wb as f64;
+                } else {
+                    let n = b.div_ceil(wb) as f64;
+                    let e = pricing.access_pj(lvl, ds, op, wb)? * n;
+                    a.bit_pj[i][rw] = e / n / wb as f64;
+                    a.stream_pj[i][rw] = e;
+                    a.stream_acc[i][rw] = n;
+                    a.scatter_pj[i][rw] = e;
+                    a.scatter_acc[i][rw] = n;
+                }
+            }
+        }
+        Ok(a)
+    }
+
+    fn op_kinds(p: &Problem, hw: &Hardware) -> Vec<ComputeOp> {
+        let mut v = vec![
+            Self::main_op(p),
+            ComputeOp::Add { bits: p.accum_bits },
+            ComputeOp::Compare { bits: p.accum_bits },
+            ComputeOp::Mul {
+                a_bits: p.accum_bits,
+                b_bits: hw.compute.mac_bits,
+            },
+        ];
+        if p.kind == Kind::Snn {
+            v.push(ComputeOp::Add {
+                bits: p.membrane_bits,
+            });
+            v.push(ComputeOp::Compare {
+                bits: p.membrane_bits,
+            });
+        }
+        v
+    }
+}
