@@ -4,7 +4,7 @@
 //! or by a level's bandwidth.
 
 use super::counts::{AccessCount, Action, Counts, Scale, TransferCount};
-use super::{Ctx, I_, O_};
+use super::{Ctx, I_};
 use crate::mapping::{Compact, MAX_LEVELS};
 use crate::problem::Densities;
 
@@ -14,7 +14,7 @@ impl Ctx<'_> {
         scale.density(dens, self.valid_frac)
     }
 
-    /// pJ and word accesses of one access count.
+    /// pJ and word accesses of one access count: (data pJ, metadata pJ, word accesses).
     pub(crate) fn price_access(
         &self,
         m: &Compact,
@@ -22,37 +22,35 @@ impl Ctx<'_> {
         a: &AccessCount,
         dens: &Densities,
     ) -> (f64, f64, f64) {
-        let ds = a.data_space.index();
         let n = a.elements * self.density(a.scale, dens);
-        let rw = if a.action == Action::Read { 0 } else { 1 };
-        let l = a.level;
-        if ds == I_ || ds == O_ {
-            let f = self.format(m, l, ds);
-            if f.is_compressed() {
-                let d = if ds == I_ { dens.input } else { dens.output };
-                let tile = counts.tile_bits[l][ds] / self.bits[ds].max(1.0);
-                let (data, meta) = self.elem_bits(ds, f, d, tile);
-                let pj = self.prices.bit_pj[l][ds][rw];
-                return (
-                    n * data * pj,
-                    n * meta * pj,
-                    n * (data + meta) / self.word[l],
-                );
-            }
+        let (l, ds) = (a.level, a.data_space.index());
+        let rw = (a.action != Action::Read) as usize;
+        if self.compressed(m, l, ds) {
+            return self.compressed_access(m, counts, (l, ds, rw), n, dens);
         }
-        if a.scatter {
-            (
-                n * self.prices.scatter_pj[l][ds][rw],
-                0.0,
-                n * self.prices.scatter_acc[l][ds][rw],
-            )
-        } else {
-            (
-                n * self.prices.stream_pj[l][ds][rw],
-                0.0,
-                n * self.prices.stream_acc[l][ds][rw],
-            )
-        }
+        let p = self.prices.access[l][ds][a.scatter as usize][rw];
+        (n * p.pj, 0.0, n * p.words)
+    }
+
+    /// (data pJ, metadata pJ, word accesses) of `n` elements of `ds` read (`rw` = 0) or
+    /// written at level `l` in a compressed format, at its average bits at the density.
+    fn compressed_access(
+        &self,
+        m: &Compact,
+        counts: &Counts,
+        (l, ds, rw): (usize, usize, usize),
+        n: f64,
+        dens: &Densities,
+    ) -> (f64, f64, f64) {
+        let d = if ds == I_ { dens.input } else { dens.output };
+        let tile = counts.tile_bits[l][ds] / self.bits[ds].max(1.0);
+        let (data, meta) = self.elem_bits(ds, self.format(m, l, ds), d, tile);
+        let pj = self.prices.bit_pj[l][ds][rw];
+        (
+            n * data * pj,
+            n * meta * pj,
+            n * (data + meta) / self.word[l],
+        )
     }
 
     /// Energy of one transfer count: per element at its bits, or per bit of the format's
@@ -65,12 +63,13 @@ impl Ctx<'_> {
         dens: &Densities,
     ) -> f64 {
         let ds = t.data_space.index();
-        if self.prices.hop_pj[t.network][ds] == 0.0 {
+        let hop_pj = self.prices.hop_pj[t.network][ds];
+        if hop_pj == 0.0 {
             return 0.0;
         }
         let n = t.sends * self.density(t.scale, dens) * t.hops;
         match t.format_level {
-            Some(l) if (ds == I_ || ds == O_) && self.format(m, l, ds).is_compressed() => {
+            Some(l) if self.compressed(m, l, ds) => {
                 let f = self.format(m, l, ds);
                 let d = if ds == I_ { dens.input } else { dens.output };
                 let tile = counts.tile_bits[l][ds] / self.bits[ds].max(1.0);
@@ -78,7 +77,7 @@ impl Ctx<'_> {
                     f.messages_per_element(self.bits[ds], self.binary[ds], d, tile);
                 n * entries * self.message_pj(t.network, bits)
             }
-            _ => n * self.prices.hop_pj[t.network][ds],
+            _ => n * hop_pj,
         }
     }
 
@@ -107,36 +106,56 @@ impl Ctx<'_> {
     }
 
     /// Energy and latency of counted mapping at densities: (dynamic pJ, cycles, leakage pJ).
+    /// The same sums as [`Ctx::evaluate`]'s, in the same order, without the report.
     pub(crate) fn quick(&self, m: &Compact, counts: &Counts, dens: &Densities) -> (f64, f64, f64) {
+        let mut scales = [0.0; 4];
+        for s in [Scale::One, Scale::Input, Scale::Output, Scale::Valid] {
+            scales[s as usize] = self.density(s, dens);
+        }
         let mut energy = 0.0;
-        let mut rd = [0.0f64; MAX_LEVELS];
-        let mut wr = [0.0f64; MAX_LEVELS];
+        let mut words = [[0.0f64; 2]; MAX_LEVELS];
         for a in &counts.accesses {
-            let (e, meta, acc) = self.price_access(m, counts, a, dens);
-            energy += e + meta;
-            if a.action == Action::Read {
-                rd[a.level] += acc;
+            let n = a.elements * scales[a.scale as usize];
+            let (l, ds) = (a.level, a.data_space.index());
+            let rw = (a.action != Action::Read) as usize;
+            if self.compressed(m, l, ds) {
+                let (e, meta, acc) = self.compressed_access(m, counts, (l, ds, rw), n, dens);
+                energy += e + meta;
+                words[l][rw] += acc;
             } else {
-                wr[a.level] += acc;
+                let p = self.prices.access[l][ds][a.scatter as usize][rw];
+                energy += n * p.pj;
+                words[l][rw] += n * p.words;
             }
         }
         for t in &counts.transfers {
-            energy += self.transfer_pj(m, counts, t, dens);
+            let ds = t.data_space.index();
+            let hop_pj = self.prices.hop_pj[t.network][ds];
+            if hop_pj == 0.0 {
+                continue;
+            }
+            energy += match t.format_level {
+                Some(l) if self.compressed(m, l, ds) => self.transfer_pj(m, counts, t, dens),
+                _ => t.sends * scales[t.scale as usize] * t.hops * hop_pj,
+            };
         }
         for o in &counts.ops {
-            energy += o.count * self.density(o.scale, dens) * self.prices.op(o.op);
+            energy += o.count * scales[o.scale as usize] * self.prices.op(o.op);
         }
+        let (rd, wr) = (words.map(|w| w[0]), words.map(|w| w[1]));
         let (cycles, _) = self.latency(counts, dens, &rd, &wr);
         (energy, cycles, cycles * self.leak_pj_per_cycle)
     }
 
+    /// Cycles at the densities and what bounds them: `None` for the compute, else the level
+    /// and whether its read (`false`: write) bandwidth.
     pub(super) fn latency(
         &self,
         counts: &Counts,
         dens: &Densities,
         rd: &[f64],
         wr: &[f64],
-    ) -> (f64, String) {
+    ) -> (f64, Option<(usize, bool)>) {
         let compute = counts.cycles
             * if counts.skips {
                 self.density(Scale::Input, dens)
@@ -145,18 +164,18 @@ impl Ctx<'_> {
             }
             + counts.epilogue_steps / counts.units_used.max(1.0);
         let mut best = compute;
-        let mut bound = "compute".to_string();
+        let mut bound = None;
         for (l, lvl) in self.hw.levels.iter().enumerate() {
             let inst = counts.instances_used[l].max(1.0);
-            for (bw, n, dir) in [
-                (lvl.read_bandwidth, rd[l], "read"),
-                (lvl.write_bandwidth, wr[l], "write"),
+            for (bw, n, read) in [
+                (lvl.read_bandwidth, rd[l], true),
+                (lvl.write_bandwidth, wr[l], false),
             ] {
                 if let Some(bw) = bw {
                     let c = n / inst / bw;
                     if c > best {
                         best = c;
-                        bound = format!("{} {dir} bandwidth", lvl.name);
+                        bound = Some((l, read));
                     }
                 }
             }

@@ -21,29 +21,37 @@ pub(super) struct Keepers {
 }
 
 impl Keepers {
-    pub fn new(ctx: &Ctx, m: &Compact) -> Result<Keepers, Illegal> {
-        let mut chains = [[0; MAX_LEVELS]; NSPACES];
-        let mut len = [0usize; NSPACES];
+    /// The levels keeping each data space in `m`.
+    #[inline]
+    pub fn of(ctx: &Ctx, m: &Compact) -> Keepers {
+        let mut k = Keepers {
+            chains: [[0; MAX_LEVELS]; NSPACES],
+            len: [0; NSPACES],
+            fin: 0,
+            accum_start: 0,
+        };
         for ds in 0..NSPACES {
             if ctx.spaces & (1 << ds) == 0 {
                 continue;
             }
             for l in 0..ctx.nlev {
                 if m.keep[l] & (1 << ds) != 0 {
-                    chains[ds][len[ds]] = l;
-                    len[ds] += 1;
+                    k.chains[ds][k.len[ds]] = l;
+                    k.len[ds] += 1;
                 }
             }
-            if len[ds] == 0 {
-                return Err(Illegal::NoKeeper(ds));
-            }
         }
-        let mut k = Keepers {
-            chains,
-            len,
-            fin: 0,
-            accum_start: 0,
-        };
+        k
+    }
+
+    /// Checks the keeping rules and finds the finalizing level.
+    #[inline]
+    pub fn settle(&mut self, ctx: &Ctx, m: &Compact) -> Result<(), Illegal> {
+        if let Some(ds) = (0..NSPACES).find(|&ds| ctx.spaces & (1 << ds) != 0 && self.len[ds] == 0)
+        {
+            return Err(Illegal::NoKeeper(ds));
+        }
+        let k = self;
         k.check_backed(ctx, m)?;
         let accum = k.chain(A_);
         let Some(at) = accum.iter().rposition(|&l| m.sums_finish_at(l)) else {
@@ -61,7 +69,7 @@ impl Keepers {
         {
             return Err(Illegal::SpatialT(l));
         }
-        Ok(k)
+        Ok(())
     }
 
     /// A data space whose outermost keeper is not the outermost level must be whole there: a

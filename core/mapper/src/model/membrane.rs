@@ -36,8 +36,7 @@ impl Ctx<'_> {
     fn swap_membranes(&self, nest: &Nest, p: usize, c: usize, out: &mut Counts) {
         let d = &self.dims;
         let neurons = d[N] as f64 * d[G] as f64 * d[K] as f64 * d[P] as f64 * d[Q] as f64;
-        let residencies =
-            self.refills(nest, M_, c, &nest.ext[c], false, Receiver::Child) * nest.inst[c];
+        let residencies = self.refills(nest, M_, c, Receiver::Child) * nest.inst[c];
         let moves = residencies - neurons;
         let (fill, drain) = (Why::plain(Purpose::Fill), Why::plain(Purpose::Drain));
         out.access(p, M_, Action::Read, moves, fill);

@@ -65,6 +65,41 @@ const A_: usize = 2;
 const M_: usize = 3;
 const O_: usize = 4;
 
+/// A capacity a level's tiles are checked against: the data spaces it pools and its bits.
+#[derive(Clone, Copy, Debug)]
+struct Pool {
+    mask: u8,
+    bits: u128,
+    /// The same bits as a float, exact below 2^53.
+    bits_f64: f64,
+}
+
+impl Pool {
+    fn of(lvl: &crate::hardware::Level) -> Vec<Pool> {
+        lvl.pools()
+            .into_iter()
+            .filter_map(|(mask, b)| {
+                b.map(|bits| Pool {
+                    mask,
+                    bits,
+                    bits_f64: bits as f64,
+                })
+            })
+            .collect()
+    }
+}
+
+/// How input lines (rows along P, columns along Q) follow from output lines and taps.
+#[derive(Clone, Copy, Debug)]
+struct Axis {
+    /// The kernel dimension (R or S).
+    kernel: usize,
+    stride: f64,
+    dilation: f64,
+    /// Lines of the real map (infinite when the problem does not say).
+    real: f64,
+}
+
 /// Everything about (problem, hardware, prices) the counter needs, precomputed once.
 #[derive(Debug)]
 pub(crate) struct Ctx<'a> {
@@ -76,8 +111,12 @@ pub(crate) struct Ctx<'a> {
     binary: [bool; NSPACES],
     /// Dimensions each data space depends on, as masks.
     relevant: [u16; NSPACES],
-    /// Per level, the pools its capacity is checked against: (data-space mask, bits).
-    pools: Vec<Vec<(u8, u128)>>,
+    /// The input window along P and along Q.
+    axes: [Axis; 2],
+    /// Per level, the pools its capacity is checked against.
+    pools: Vec<Vec<Pool>>,
+    /// Per level, the formats (by index, below 64) that are compressed, as a mask.
+    compressed_formats: [u64; MAX_LEVELS],
     word: Vec<f64>,
     pub prices: Prices,
     unicast: Vec<f64>,
@@ -135,7 +174,22 @@ impl<'a> Ctx<'a> {
             bits,
             binary,
             relevant,
-            pools: hw.levels.iter().map(Self::pools_of).collect(),
+            axes: [
+                Axis {
+                    kernel: R,
+                    stride: problem.stride_h as f64,
+                    dilation: problem.dilation_h as f64,
+                    real: problem.input_h.map_or(f64::INFINITY, |h| h as f64),
+                },
+                Axis {
+                    kernel: S,
+                    stride: problem.stride_w as f64,
+                    dilation: problem.dilation_w as f64,
+                    real: problem.input_w.map_or(f64::INFINITY, |w| w as f64),
+                },
+            ],
+            pools: hw.levels.iter().map(Pool::of).collect(),
+            compressed_formats: Self::compressed_formats(hw),
             word: hw.levels.iter().map(|l| l.word_bits as f64).collect(),
             prices,
             unicast: (0..nlev).map(|l| Self::unicast_hops(hw, l)).collect(),
@@ -160,11 +214,16 @@ impl<'a> Ctx<'a> {
         })
     }
 
-    fn pools_of(lvl: &crate::hardware::Level) -> Vec<(u8, u128)> {
-        lvl.pools()
-            .into_iter()
-            .filter_map(|(m, b)| b.map(|b| (m, b)))
-            .collect()
+    fn compressed_formats(hw: &Hardware) -> [u64; MAX_LEVELS] {
+        let mut masks = [0u64; MAX_LEVELS];
+        for (l, lvl) in hw.levels.iter().enumerate() {
+            for (i, f) in lvl.formats.iter().enumerate().take(64) {
+                if f.is_compressed() {
+                    masks[l] |= 1 << i;
+                }
+            }
+        }
+        masks
     }
 
     /// Hops of one unicast on the network below level `l`.
@@ -182,15 +241,17 @@ impl<'a> Ctx<'a> {
     /// Counts a mapping. `out` is cleared and refilled (reused by the search).
     pub(crate) fn count(&self, m: &Compact, out: &mut Counts) -> Result<(), Illegal> {
         out.clear();
-        let nest = Nest::new(self, m)?;
+        let mut nest = Nest::of(m);
+        nest.unroll(self)?;
         out.cycles = nest.cycles;
         out.units_used = nest.inst[self.nlev];
         out.instances_used
             .extend_from_slice(&nest.inst[..self.nlev]);
         out.skips = self.zero == ZeroHandling::Skip;
-        let keepers = Keepers::new(self, m)?;
+        let mut keepers = Keepers::of(self, m);
+        keepers.settle(self, m)?;
         out.finalizing_level = keepers.fin;
-        self.tiles(&nest, &keepers, out)?;
+        self.tiles(&mut nest, &keepers, out)?;
         self.operands(&nest, &keepers, W_, out);
         self.operands(&nest, &keepers, I_, out);
         self.partial_sums(&nest, &keepers, out);
@@ -224,6 +285,11 @@ impl<'a> Ctx<'a> {
         self.finished_sums() * self.nspa
     }
 
+    /// The input window along `d` (P or Q).
+    fn axis(&self, d: usize) -> &Axis {
+        &self.axes[(d == Q) as usize]
+    }
+
     fn relevant(&self, ds: usize, d: usize) -> bool {
         self.relevant[ds] & (1 << d) != 0
     }
@@ -246,6 +312,20 @@ impl<'a> Ctx<'a> {
             &lv.formats[m.fin[l] as usize]
         } else {
             &lv.formats[m.fout[l] as usize]
+        }
+    }
+
+    /// Whether `ds` is stored compressed at level `l` (only inputs and outputs can be).
+    pub(crate) fn compressed(&self, m: &Compact, l: usize, ds: usize) -> bool {
+        let i = match ds {
+            I_ => m.fin[l],
+            O_ => m.fout[l],
+            _ => return false,
+        };
+        if i < 64 {
+            self.compressed_formats[l] >> i & 1 != 0
+        } else {
+            self.format(m, l, ds).is_compressed()
         }
     }
 

@@ -4,14 +4,13 @@
 
 use super::{Ctx, Illegal};
 use crate::mapping::{Compact, MAX_LEVELS};
-use crate::problem::NDIMS;
+use crate::problem::{NDIMS, NSPACES};
 
 /// A temporal loop of factor > 1.
 #[derive(Clone, Copy, Debug, Default)]
 pub(super) struct TemporalLoop {
-    pub level: usize,
-    pub dim: usize,
-    pub factor: f64,
+    pub level: u8,
+    pub dim: u8,
 }
 
 /// What every count of one mapping walks.
@@ -26,6 +25,11 @@ pub(super) struct Nest<'m> {
     pub inst: [f64; MAX_LEVELS + 1],
     /// Iterations of all temporal loops.
     pub cycles: f64,
+    /// Spatial factor of each level and dimension (both axes).
+    pub sp: [[f64; NDIMS]; MAX_LEVELS],
+    /// Elements of the tile of each data space each level keeps (set when the tiles are
+    /// checked against capacities).
+    pub tile: [[f64; NSPACES]; MAX_LEVELS],
     /// Temporal loops of factor > 1, outermost first.
     loops: [TemporalLoop; MAX_LEVELS * NDIMS],
     /// `loops[..above[l]]` are the loops above level `l`.
@@ -33,30 +37,66 @@ pub(super) struct Nest<'m> {
 }
 
 impl<'m> Nest<'m> {
-    pub fn new(ctx: &Ctx, m: &'m Compact) -> Result<Nest<'m>, Illegal> {
-        let l_n = ctx.nlev;
-        let mut ext = [[1.0f64; NDIMS]; MAX_LEVELS + 1];
-        for l in (0..l_n).rev() {
+    /// The loop nest of `m`, to be unrolled on a chip.
+    #[inline]
+    pub fn of(m: &'m Compact) -> Nest<'m> {
+        Nest {
+            m,
+            ext: [[1.0; NDIMS]; MAX_LEVELS + 1],
+            inst: [1.0; MAX_LEVELS + 1],
+            cycles: 1.0,
+            sp: [[1.0; NDIMS]; MAX_LEVELS],
+            tile: [[0.0; NSPACES]; MAX_LEVELS],
+            loops: [TemporalLoop::default(); MAX_LEVELS * NDIMS],
+            above: [0; MAX_LEVELS + 1],
+        }
+    }
+
+    /// Works out the nest on the context's chip; refused if its factors do not multiply to
+    /// the layer's sizes or its spatial loops exceed a fan-out.
+    #[inline]
+    pub fn unroll(&mut self, ctx: &Ctx) -> Result<(), Illegal> {
+        self.extents(ctx)?;
+        self.instances(ctx)?;
+        self.temporal_loops(ctx.nlev);
+        Ok(())
+    }
+
+    /// Spatial factors and the extents inside each level's boundary.
+    #[inline]
+    fn extents(&mut self, ctx: &Ctx) -> Result<(), Illegal> {
+        let m = self.m;
+        // Spatial factors multiply to at most the instances a chip may have (below 2^48):
+        // exact as floats.
+        for l in 0..ctx.nlev {
             for d in 0..NDIMS {
-                ext[l][d] = ext[l + 1][d] * m.tf[l][d] as f64 * m.sp(l, d) as f64;
+                self.sp[l][d] = m.sx[l][d] as f64 * m.sy[l][d] as f64;
             }
         }
-        for d in 0..NDIMS {
-            if ext[0][d] != ctx.dims[d] as f64 {
-                return Err(Illegal::Factors(d));
+        for l in (0..ctx.nlev).rev() {
+            for d in 0..NDIMS {
+                self.ext[l][d] = self.ext[l + 1][d] * m.tf[l][d] as f64 * self.sp[l][d];
             }
         }
-        let mut inst = [1.0f64; MAX_LEVELS + 1];
-        let mut cycles = 1.0;
-        for l in 0..l_n {
+        match (0..NDIMS).find(|&d| self.ext[0][d] != ctx.dims[d] as f64) {
+            Some(d) => Err(Illegal::Factors(d)),
+            None => Ok(()),
+        }
+    }
+
+    /// Instances in use per level (spatial loops checked against the fan-outs) and cycles.
+    #[inline]
+    fn instances(&mut self, ctx: &Ctx) -> Result<(), Illegal> {
+        let m = self.m;
+        for l in 0..ctx.nlev {
             let fan = ctx.hw.fanout(l);
             let (mut ux, mut uy) = (1u64, 1u64);
             let mut all = 1.0;
             for d in 0..NDIMS {
                 ux *= m.sx[l][d] as u64;
                 uy *= m.sy[l][d] as u64;
-                all *= m.sp(l, d) as f64;
-                cycles *= m.tf[l][d] as f64;
+                all *= self.sp[l][d];
+                self.cycles *= m.tf[l][d] as f64;
             }
             if ux > fan[0] {
                 return Err(Illegal::Fit(l, 0));
@@ -64,38 +104,38 @@ impl<'m> Nest<'m> {
             if uy > fan[1] {
                 return Err(Illegal::Fit(l, 1));
             }
-            inst[l + 1] = inst[l] * all;
+            self.inst[l + 1] = self.inst[l] * all;
         }
-        let mut loops = [TemporalLoop::default(); MAX_LEVELS * NDIMS];
-        let mut above = [0usize; MAX_LEVELS + 1];
+        Ok(())
+    }
+
+    /// The temporal loops of factor > 1, outermost first, and where each level's begin.
+    #[inline]
+    fn temporal_loops(&mut self, nlev: usize) {
+        let m = self.m;
         let mut n = 0;
-        for l in 0..l_n {
-            above[l] = n;
+        for l in 0..nlev {
+            self.above[l] = n;
             for &d in &m.order[l] {
-                let d = d as usize;
-                if m.tf[l][d] != 1 {
-                    loops[n] = TemporalLoop {
-                        level: l,
+                if m.tf[l][d as usize] != 1 {
+                    self.loops[n] = TemporalLoop {
+                        level: l as u8,
                         dim: d,
-                        factor: m.tf[l][d] as f64,
                     };
                     n += 1;
                 }
             }
         }
-        above[l_n] = n;
-        Ok(Nest {
-            m,
-            ext,
-            inst,
-            cycles,
-            loops,
-            above,
-        })
+        self.above[nlev] = n;
     }
 
     /// The temporal loops above level `l` (at levels `0..l`), outermost first.
     pub fn loops_above(&self, l: usize) -> &[TemporalLoop] {
         &self.loops[..self.above[l]]
+    }
+
+    /// The factor of a temporal loop.
+    pub fn factor(&self, lp: TemporalLoop) -> f64 {
+        self.m.tf[lp.level as usize][lp.dim as usize] as f64
     }
 }

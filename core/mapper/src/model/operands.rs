@@ -30,22 +30,24 @@ impl Ctx<'_> {
     /// Parent `p` filling its children at level `c`: fills per child instance, parent reads
     /// per multicast group (none if the parent is `free`), and the traffic between them.
     fn serve(&self, nest: &Nest, ds: usize, p: usize, c: usize, free: bool, out: &mut Counts) {
-        let sliding = self.hw.levels[c].sliding_window;
-        let fills =
-            self.refills(nest, ds, c, &nest.ext[c], sliding, Receiver::Child) * nest.inst[c];
+        let fills = self.refills(nest, ds, c, Receiver::Child) * nest.inst[c];
         // The children one multicast serves share one read: their tiles merge.
         let mut merged = nest.ext[c];
         let mut groups = nest.inst[c];
         for j in p..c {
             if self.hw.levels[j].network.multicast {
                 for d in 0..NDIMS {
-                    let s = nest.m.sp(j, d) as f64;
+                    let s = nest.sp[j][d];
                     merged[d] *= s;
                     groups /= s;
                 }
             }
         }
-        let reads = self.refills(nest, ds, c, &merged, sliding, Receiver::Group(p)) * groups;
+        let group = Receiver::Group {
+            parent: p,
+            merged: &merged,
+        };
+        let reads = self.refills(nest, ds, c, group) * groups;
         let fill = Why::plain(Purpose::Fill);
         if !free {
             out.access(p, ds, Action::Read, reads, fill);
@@ -70,7 +72,7 @@ impl Ctx<'_> {
         for j in inner..self.nlev {
             let multicast = self.hw.levels[j].network.multicast;
             for d in 0..NDIMS {
-                let s = nest.m.sp(j, d) as f64;
+                let s = nest.sp[j][d];
                 if multicast {
                     merged[d] *= s;
                 } else {

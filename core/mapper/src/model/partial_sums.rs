@@ -74,7 +74,7 @@ impl Ctx<'_> {
     /// Residencies of partial sums at level `l` over all its instances: its tile times the
     /// times it changes.
     fn residencies(&self, nest: &Nest, l: usize) -> f64 {
-        self.refills(nest, A_, l, &nest.ext[l], false, Receiver::Child) * nest.inst[l]
+        self.refills(nest, A_, l, Receiver::Child) * nest.inst[l]
     }
 
     /// Partial sums merged by the reducing networks of levels `from..to` (their spatial
@@ -84,7 +84,7 @@ impl Ctx<'_> {
         for j in from..to {
             if self.hw.levels[j].network.reduction {
                 for d in [C, R, S] {
-                    red *= nest.m.sp(j, d) as f64;
+                    red *= nest.sp[j][d];
                 }
             }
         }

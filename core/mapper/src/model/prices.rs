@@ -10,14 +10,22 @@ use crate::hardware::{Hardware, Level};
 use crate::price::{AccessOp, ComputeOp, Pricing};
 use crate::problem::{DataSpace, Kind, Problem};
 
+/// What one element costs to access: pJ and word accesses.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
+pub(super) struct PerElement {
+    pub pj: f64,
+    pub words: f64,
+}
+
+/// Per element of each data space at one level, [space][scatter = 1][read = 0 / write = 1].
+pub(super) type LevelAccess = [[[PerElement; 2]; 2]; NSPACES];
+
 /// Per-level price table for one problem (bits are fixed per problem).
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub(crate) struct Prices {
-    /// pJ and accesses per element, streaming, [level][space][read=0/write=1].
-    pub(super) stream_pj: Vec<[[f64; 2]; NSPACES]>,
-    pub(super) stream_acc: Vec<[[f64; 2]; NSPACES]>,
-    pub(super) scatter_pj: Vec<[[f64; 2]; NSPACES]>,
-    pub(super) scatter_acc: Vec<[[f64; 2]; NSPACES]>,
+    /// Per level, an element accessed streaming (packed in words) or scattered (one access
+    /// at its bits).
+    pub(super) access: Vec<LevelAccess>,
     /// pJ per bit of a full-word streaming access, [level][space][read/write].
     pub(super) bit_pj: Vec<[[f64; 2]; NSPACES]>,
     /// pJ per element per hop of each level's network, per data space at its bits (0 for data
@@ -28,16 +36,6 @@ pub(crate) struct Prices {
     pub(super) hop_msg_pj: Vec<Vec<f64>>,
     /// Priced operations.
     ops: Vec<(ComputeOp, f64)>,
-}
-
-/// One level's access prices, [space][read/write].
-#[derive(Default)]
-struct LevelAccess {
-    stream_pj: [[f64; 2]; NSPACES],
-    stream_acc: [[f64; 2]; NSPACES],
-    scatter_pj: [[f64; 2]; NSPACES],
-    scatter_acc: [[f64; 2]; NSPACES],
-    bit_pj: [[f64; 2]; NSPACES],
 }
 
 impl Prices {
@@ -68,12 +66,9 @@ impl Ctx<'_> {
         hw.check_problem(problem)?;
         let mut prices = Prices::default();
         for lvl in &hw.levels {
-            let a = Self::level_access(problem, lvl, pricing)?;
-            prices.stream_pj.push(a.stream_pj);
-            prices.stream_acc.push(a.stream_acc);
-            prices.scatter_pj.push(a.scatter_pj);
-            prices.scatter_acc.push(a.scatter_acc);
-            prices.bit_pj.push(a.bit_pj);
+            let (access, bit_pj) = Self::level_access(problem, lvl, pricing)?;
+            prices.access.push(access);
+            prices.bit_pj.push(bit_pj);
             let mut hp = [0.0; NSPACES];
             for ds in DataSpace::ALL {
                 if lvl.network.carries(ds) {
@@ -99,32 +94,38 @@ impl Ctx<'_> {
         problem: &Problem,
         lvl: &Level,
         pricing: &dyn Pricing,
-    ) -> Result<LevelAccess, MapperError> {
+    ) -> Result<(LevelAccess, [[f64; 2]; NSPACES]), MapperError> {
         let wb = lvl.word_bits;
         let mut a = LevelAccess::default();
+        let mut bit_pj = [[0.0; 2]; NSPACES];
         for ds in DataSpace::ALL {
             let b = problem.bits(ds).max(1);
             let i = ds.index();
             for (rw, op) in [AccessOp::Read, AccessOp::Write].into_iter().enumerate() {
-                if b <= wb {
+                let (stream, scatter) = if b <= wb {
                     let pack = wb / b;
-                    a.stream_pj[i][rw] = pricing.access_pj(lvl, ds, op, pack * b)? / pack as f64;
-                    a.stream_acc[i][rw] = 1.0 / pack as f64;
-                    a.scatter_pj[i][rw] = pricing.access_pj(lvl, ds, op, b)?;
-                    a.scatter_acc[i][rw] = 1.0;
-                    a.bit_pj[i][rw] = pricing.access_pj(lvl, ds, op, wb)? / wb as f64;
+                    let stream = PerElement {
+                        pj: pricing.access_pj(lvl, ds, op, pack * b)? / pack as f64,
+                        words: 1.0 / pack as f64,
+                    };
+                    let scatter = PerElement {
+                        pj: pricing.access_pj(lvl, ds, op, b)?,
+                        words: 1.0,
+                    };
+                    bit_pj[i][rw] = pricing.access_pj(lvl, ds, op, wb)? / wb as f64;
+                    (stream, scatter)
                 } else {
                     let n = b.div_ceil(wb) as f64;
                     let e = pricing.access_pj(lvl, ds, op, wb)? * n;
-                    a.bit_pj[i][rw] = e / n / wb as f64;
-                    a.stream_pj[i][rw] = e;
-                    a.stream_acc[i][rw] = n;
-                    a.scatter_pj[i][rw] = e;
-                    a.scatter_acc[i][rw] = n;
-                }
+                    bit_pj[i][rw] = e / n / wb as f64;
+                    let whole = PerElement { pj: e, words: n };
+                    (whole, whole)
+                };
+                a[i][0][rw] = stream;
+                a[i][1][rw] = scatter;
             }
         }
-        Ok(a)
+        Ok((a, bit_pj))
     }
 
     fn op_kinds(p: &Problem, hw: &Hardware) -> Vec<ComputeOp> {

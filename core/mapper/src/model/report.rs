@@ -19,6 +19,14 @@ impl Ctx<'_> {
         let (compute, compute_pj) = self.op_reports(counts, dens);
         let storage: f64 = levels.iter().map(|l| l.total_pj).sum();
         let (cycles, bound) = self.latency(counts, dens, &rd[..l_n], &wr[..l_n]);
+        let bound = match bound {
+            None => "compute".to_string(),
+            Some((l, read)) => format!(
+                "{} {} bandwidth",
+                self.hw.levels[l].name,
+                if read { "read" } else { "write" }
+            ),
+        };
         let leakage = cycles * self.leak_pj_per_cycle;
         let dynamic = storage + compute_pj;
         let ops = self.problem.ops() as f64;

@@ -7,48 +7,51 @@
 
 use super::nest::Nest;
 use super::{C, Ctx, I_, M_, P, Q, R, S};
+use crate::mapping::MAX_LEVELS;
 use crate::problem::NDIMS;
 
 /// Whose elements are counted.
 #[derive(Clone, Copy, Debug)]
-pub(super) enum Receiver {
+pub(super) enum Receiver<'e> {
     /// One instance of the child level.
     Child,
-    /// One multicast group of children, served by reads of parent level `p`.
-    Group(usize),
+    /// One multicast group of children, served by reads of level `parent`: their tiles
+    /// merged into one of extents `merged`.
+    Group {
+        parent: usize,
+        merged: &'e [f64; NDIMS],
+    },
 }
 
 impl Ctx<'_> {
-    /// Element transfers into one instance of the child level `c` whose tile has extents `e`,
-    /// or (for `Receiver::Group`) parent reads for one multicast group of children whose merged
-    /// tile has extents `e`. The membrane is counted on the nest projected onto the
-    /// non-reduction dimensions (C, R, S dropped).
-    pub(super) fn refills(
-        &self,
-        nest: &Nest,
-        ds: usize,
-        c: usize,
-        e: &[f64; NDIMS],
-        sliding: bool,
-        to: Receiver,
-    ) -> f64 {
-        let tile = self.foot(ds, e);
+    /// Element transfers into one instance of the child level `c`, or (for
+    /// `Receiver::Group`) parent reads for one multicast group of children. The membrane is
+    /// counted on the nest projected onto the non-reduction dimensions (C, R, S dropped).
+    pub(super) fn refills(&self, nest: &Nest, ds: usize, c: usize, to: Receiver) -> f64 {
+        let (e, tile) = match to {
+            Receiver::Child => (&nest.ext[c], nest.tile[c][ds]),
+            Receiver::Group { merged, .. } => (merged, self.foot(ds, merged)),
+        };
         let projected = ds == M_;
         let loops = nest.loops_above(c);
-        let Some(first) = loops.iter().rposition(|lp| self.relevant(ds, lp.dim)) else {
+        let Some(first) = loops
+            .iter()
+            .rposition(|lp| self.relevant(ds, lp.dim as usize))
+        else {
             return tile;
         };
         let mut mult = 1.0;
-        for lp in loops[..=first].iter().rev() {
-            if !(projected && matches!(lp.dim, C | R | S)) {
-                mult *= lp.factor;
+        for &lp in loops[..=first].iter().rev() {
+            if !(projected && matches!(lp.dim as usize, C | R | S)) {
+                mult *= nest.factor(lp);
             }
         }
         let lp = loops[first];
-        if sliding && ds == I_ && (lp.dim == P || lp.dim == Q) {
-            let delta = self.new_lines(nest, c, e, lp.level, lp.dim, to);
-            let tile_delta = tile / self.rows(e, lp.dim) * delta;
-            return mult / lp.factor * (tile + (lp.factor - 1.0) * tile_delta);
+        let (j, d, f) = (lp.level as usize, lp.dim as usize, nest.factor(lp));
+        if ds == I_ && (d == P || d == Q) && self.hw.levels[c].sliding_window {
+            let delta = self.new_lines(nest, c, e, j, d, to);
+            let tile_delta = tile / self.rows(e, d) * delta;
+            return mult / f * (tile + (f - 1.0) * tile_delta);
         }
         tile * mult
     }
@@ -64,14 +67,9 @@ impl Ctx<'_> {
         d: usize,
         to: Receiver,
     ) -> f64 {
-        let pr = self.problem;
-        let (stride, dil, kd) = if d == P {
-            (pr.stride_h as f64, pr.dilation_h as f64, R)
-        } else {
-            (pr.stride_w as f64, pr.dilation_w as f64, S)
-        };
-        let m = nest.m;
-        let inner = nest.ext[j + 1][d] * m.sp(j, d) as f64;
+        let a = *self.axis(d);
+        let (stride, dil, kd) = (a.stride, a.dilation, a.kernel);
+        let inner = nest.ext[j + 1][d] * nest.sp[j][d];
         // The tile's lines (at most the real map); the steps count the new lines of the
         // padded window, an upper bound at the border.
         let w = self.rows(e, d);
@@ -84,8 +82,8 @@ impl Ctx<'_> {
             return w;
         }
         match to {
-            Receiver::Group(p) => self
-                .union_of_new_rows(nest, p, c, (d, stride), (kd, dil), new_rows)
+            Receiver::Group { parent, .. } => self
+                .union_of_new_rows(nest, parent, c, (d, stride), (kd, dil), new_rows)
                 .min(w),
             Receiver::Child => new_rows,
         }
@@ -103,26 +101,57 @@ impl Ctx<'_> {
         (kd, dil): (usize, f64),
         len: f64,
     ) -> f64 {
-        let mut offsets: Vec<f64> = vec![0.0];
+        // The children's offsets are the sums of one step of each spatial loop: (steps,
+        // spacing) per loop.
+        let mut loops = [(0u64, 0.0f64); 2 * MAX_LEVELS];
+        let (mut n, mut children) = (0, 1u64);
         for j in p..c {
             if !self.hw.levels[j].network.multicast {
                 continue;
             }
             for (dim, scale) in [(d, stride), (kd, dil)] {
                 let f = nest.m.sp(j, dim);
-                if f <= 1 {
-                    continue;
-                }
-                let spacing = scale * nest.ext[j + 1][dim];
-                let base = std::mem::take(&mut offsets);
-                for i in 0..f {
-                    offsets.extend(base.iter().map(|o| o + i as f64 * spacing));
+                if f > 1 {
+                    loops[n] = (f, scale * nest.ext[j + 1][dim]);
+                    n += 1;
+                    children = children.saturating_mul(f);
                 }
             }
         }
-        offsets.sort_by(f64::total_cmp);
-        offsets.dedup();
-        let gaps: f64 = offsets.windows(2).map(|w| (w[1] - w[0]).min(len)).sum();
-        gaps + len
+        // Groups of up to 1024 children (a 32 × 32 array) are counted without allocating.
+        let (loops, k) = (&loops[..n], children as usize);
+        if k <= 16 {
+            covered(&mut [0.0; 16][..k], loops, len)
+        } else if k <= 1024 {
+            covered(&mut [0.0; 1024][..k], loops, len)
+        } else {
+            covered(&mut vec![0.0; k], loops, len)
+        }
     }
+}
+
+/// Length covered by the intervals `[o, o + len)` for every offset `o` that is a sum of
+/// `i · spacing` over the `(steps, spacing)` loops, `0 ≤ i < steps`; `offsets` has room for
+/// all of them.
+fn covered(offsets: &mut [f64], loops: &[(u64, f64)], len: f64) -> f64 {
+    offsets[0] = 0.0;
+    let mut n = 1;
+    for &(steps, spacing) in loops {
+        for i in 1..steps as usize {
+            for k in 0..n {
+                offsets[i * n + k] = offsets[k] + i as f64 * spacing;
+            }
+        }
+        n *= steps as usize;
+    }
+    let offsets = &mut offsets[..n];
+    offsets.sort_unstable_by(f64::total_cmp);
+    let mut gaps = 0.0;
+    for w in offsets.windows(2) {
+        // Equal offsets (coinciding children) add nothing.
+        if w[1] != w[0] {
+            gaps += (w[1] - w[0]).min(len);
+        }
+    }
+    gaps + len
 }

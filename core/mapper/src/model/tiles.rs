@@ -4,7 +4,7 @@
 
 use super::keepers::Keepers;
 use super::nest::Nest;
-use super::{A_, C, Counts, Ctx, G, I_, Illegal, K, N, NSPACES, O_, P, Q, R, S, T, W_};
+use super::{A_, C, Counts, Ctx, G, I_, Illegal, K, N, NSPACES, O_, P, Pool, Q, R, S, T, W_};
 use crate::mapping::Compact;
 use crate::problem::NDIMS;
 
@@ -29,26 +29,21 @@ impl Ctx<'_> {
     /// Input rows (d = P) or columns (d = Q) of a tile with extents `e`: the window, at most
     /// the real map (padding is not stored).
     pub(super) fn rows(&self, e: &[f64; NDIMS], d: usize) -> f64 {
-        let pr = self.problem;
-        let (k, stride, dil, real) = if d == P {
-            (R, pr.stride_h, pr.dilation_h, pr.input_h)
-        } else {
-            (S, pr.stride_w, pr.dilation_w, pr.input_w)
-        };
-        let w = window(e[d], e[k], stride as f64, dil as f64);
-        real.map_or(w, |h| w.min(h as f64))
+        let a = self.axis(d);
+        window(e[d], e[a.kernel], a.stride, a.dilation).min(a.real)
     }
 
-    /// Bits of `ds` a level's tile of extents `e` takes: whole elements to a word (or whole
-    /// words to an element), or a compressed format's average bits at density 1 rounded up to
-    /// words, so that capacity does not depend on the densities a mapping is evaluated at.
-    fn tile_bits(&self, m: &Compact, l: usize, ds: usize, e: &[f64; NDIMS]) -> f64 {
-        let mut elems = self.foot(ds, e);
+    /// Bits a level's tile of `elems` elements of `ds` takes: whole elements to a word (or
+    /// whole words to an element), or a compressed format's average bits at density 1 rounded
+    /// up to words, so that capacity does not depend on the densities a mapping is evaluated
+    /// at.
+    fn tile_bits(&self, m: &Compact, l: usize, ds: usize, elems: f64) -> f64 {
+        let mut elems = elems;
         if ds == O_ {
             elems *= self.nspa;
         }
         let w = self.word[l];
-        if (ds == I_ || ds == O_) && self.format(m, l, ds).is_compressed() {
+        if self.compressed(m, l, ds) {
             let (a, b) = self.elem_bits(ds, self.format(m, l, ds), 1.0, elems);
             return (elems * (a + b) / w).ceil() * w;
         }
@@ -61,10 +56,11 @@ impl Ctx<'_> {
         words * w
     }
 
-    /// Every level's tiles, checked against its pools; records them in `out.tile_bits`.
+    /// Every level's tiles, checked against its pools; records their elements in
+    /// `nest.tile` and their bits in `out.tile_bits`.
     pub(super) fn tiles(
         &self,
-        nest: &Nest,
+        nest: &mut Nest,
         keepers: &Keepers,
         out: &mut Counts,
     ) -> Result<(), Illegal> {
@@ -75,24 +71,37 @@ impl Ctx<'_> {
                 let kept = self.spaces & m.keep[l] & (1 << ds) != 0;
                 // Partial sums kept above the finalizing level are never there.
                 if kept && (ds != A_ || l >= keepers.fin) {
-                    tb[ds] = self.tile_bits(m, l, ds, &nest.ext[l]);
+                    let elems = self.foot(ds, &nest.ext[l]);
+                    nest.tile[l][ds] = elems;
+                    tb[ds] = self.tile_bits(m, l, ds, elems);
                 }
             }
-            for &(mask, cap) in &self.pools[l] {
-                let total: u128 = (0..NSPACES)
-                    .filter(|ds| mask & (1 << ds) != 0)
-                    .map(|ds| tb[ds] as u128)
-                    .sum();
-                if total > cap {
-                    let worst = (0..NSPACES)
-                        .filter(|ds| mask & (1 << ds) != 0)
-                        .max_by(|a, b| tb[*a].total_cmp(&tb[*b]))
-                        .unwrap_or(0);
-                    return Err(Illegal::Capacity(l, worst, total, cap));
-                }
+            for pool in &self.pools[l] {
+                self.check_pool(l, pool, &tb)?;
             }
             out.tile_bits.push(tb);
         }
         Ok(())
+    }
+
+    /// The tiles of the data spaces a pool holds against its bits; the error names the
+    /// largest.
+    fn check_pool(&self, l: usize, pool: &Pool, tb: &[f64; NSPACES]) -> Result<(), Illegal> {
+        // Tile bits are whole numbers: their sum is exact in a float below 2^53.
+        const EXACT: f64 = (1u64 << 53) as f64;
+        let held = |ds: &usize| pool.mask & (1 << ds) != 0;
+        let total: f64 = (0..NSPACES).filter(held).map(|ds| tb[ds]).sum();
+        if total < EXACT && pool.bits_f64 < EXACT && total <= pool.bits_f64 {
+            return Ok(());
+        }
+        let total: u128 = (0..NSPACES).filter(held).map(|ds| tb[ds] as u128).sum();
+        if total <= pool.bits {
+            return Ok(());
+        }
+        let worst = (0..NSPACES)
+            .filter(held)
+            .max_by(|a, b| tb[*a].total_cmp(&tb[*b]))
+            .unwrap_or(0);
+        Err(Illegal::Capacity(l, worst, total, pool.bits))
     }
 }
