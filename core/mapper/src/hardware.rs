@@ -398,10 +398,23 @@ impl SparseFormat {
     /// `bits` value bits (`binary`: spikes, whose value is implied) in tiles of `tile` elements.
     /// Returns (data bits, metadata bits).
     pub fn bits_per_element(&self, bits: f64, binary: bool, d: f64, tile: f64) -> (f64, f64) {
+        let s = self.stored(bits, binary, d, tile);
+        (s.data, s.meta)
+    }
+
+    /// The same stream as messages, for networks priced per transfer: (messages per
+    /// element, bits per message) at density `d`. A dense or bitmap stream is one message per
+    /// element of its average bits; the others send one message per stored entry.
+    pub fn messages_per_element(&self, bits: f64, binary: bool, d: f64, tile: f64) -> (f64, f64) {
+        self.stored(bits, binary, d, tile).messages()
+    }
+
+    /// Average data bits, metadata bits and stored entries per element at density `d`.
+    pub(crate) fn stored(&self, bits: f64, binary: bool, d: f64, tile: f64) -> Stored {
         let value = if binary { 0.0 } else { bits };
         match self {
-            SparseFormat::Dense => (bits, 0.0),
-            SparseFormat::Bitmap => (d * value, 1.0),
+            SparseFormat::Dense => Stored::new(bits, 0.0, 1.0),
+            SparseFormat::Bitmap => Stored::new(d * value, 1.0, 1.0),
             SparseFormat::Rle { run_bits } => {
                 let z = (1.0 - d).clamp(0.0, 1.0);
                 let span = 2f64.powi(*run_bits as i32); // runs of length ≥ span need padding
@@ -409,9 +422,10 @@ impl SparseFormat {
                 let pad = if zs >= 1.0 { 0.0 } else { zs / (1.0 - zs) };
                 let entries = d * (1.0 + pad);
                 // A padding entry carries a (zero) value even for spikes.
-                (
+                Stored::new(
                     d * value + d * pad * bits.max(1.0),
                     entries * *run_bits as f64,
+                    entries,
                 )
             }
             SparseFormat::Coo {
@@ -426,31 +440,39 @@ impl SparseFormat {
                     Some(a) => *a as f64,
                     None => tile.max(1.0).log2().ceil().max(1.0),
                 };
-                (d * value, d * (addr + header_bits))
+                Stored::new(d * value, d * (addr + header_bits), d)
             }
-            SparseFormat::Values => (d * value, 0.0),
+            SparseFormat::Values => Stored::new(d * value, 0.0, d),
+        }
+    }
+}
+
+/// A format's average cost per element at some density.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) struct Stored {
+    /// Data bits.
+    pub data: f64,
+    /// Metadata bits.
+    pub meta: f64,
+    /// Stored entries (messages on a network priced per transfer).
+    pub entries: f64,
+}
+
+impl Stored {
+    fn new(data: f64, meta: f64, entries: f64) -> Stored {
+        Stored {
+            data,
+            meta,
+            entries,
         }
     }
 
-    /// The same stream as messages, for networks priced per transfer: (messages per
-    /// element, bits per message) at density `d`. A dense or bitmap stream is one message per
-    /// element of its average bits; the others send one message per stored entry.
-    pub fn messages_per_element(&self, bits: f64, binary: bool, d: f64, tile: f64) -> (f64, f64) {
-        let (data, meta) = self.bits_per_element(bits, binary, d, tile);
-        let entries = match self {
-            SparseFormat::Dense | SparseFormat::Bitmap => 1.0,
-            SparseFormat::Rle { run_bits } => {
-                let z = (1.0 - d).clamp(0.0, 1.0);
-                let zs = z.powf(2f64.powi(*run_bits as i32));
-                let pad = if zs >= 1.0 { 0.0 } else { zs / (1.0 - zs) };
-                d * (1.0 + pad)
-            }
-            SparseFormat::Coo { .. } | SparseFormat::Aer { .. } | SparseFormat::Values => d,
-        };
-        if entries <= 0.0 {
+    /// (messages per element, bits per message).
+    pub fn messages(self) -> (f64, f64) {
+        if self.entries <= 0.0 {
             (0.0, 0.0)
         } else {
-            (entries, (data + meta) / entries)
+            (self.entries, (self.data + self.meta) / self.entries)
         }
     }
 }

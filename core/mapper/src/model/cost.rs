@@ -5,6 +5,7 @@
 
 use super::counts::{AccessCount, Action, Counts, Scale, TransferCount};
 use super::{Ctx, I_};
+use crate::hardware::Stored;
 use crate::mapping::{Compact, MAX_LEVELS};
 use crate::problem::Densities;
 
@@ -26,7 +27,8 @@ impl Ctx<'_> {
         let (l, ds) = (a.level, a.data_space.index());
         let rw = (a.action != Action::Read) as usize;
         if self.compressed(m, l, ds) {
-            return self.compressed_access(m, counts, (l, ds, rw), n, dens);
+            let stored = self.stored(m, counts, l, ds, dens);
+            return self.compressed_access((l, ds, rw), n, stored);
         }
         let p = self.prices.access[l][ds][a.scatter as usize][rw];
         (n * p.pj, 0.0, n * p.words)
@@ -36,21 +38,37 @@ impl Ctx<'_> {
     /// written at level `l` in a compressed format, at its average bits at the density.
     fn compressed_access(
         &self,
-        m: &Compact,
-        counts: &Counts,
         (l, ds, rw): (usize, usize, usize),
         n: f64,
-        dens: &Densities,
+        s: Stored,
     ) -> (f64, f64, f64) {
-        let d = if ds == I_ { dens.input } else { dens.output };
-        let tile = counts.tile_bits[l][ds] / self.bits[ds].max(1.0);
-        let (data, meta) = self.elem_bits(ds, self.format(m, l, ds), d, tile);
         let pj = self.prices.bit_pj[l][ds][rw];
         (
-            n * data * pj,
-            n * meta * pj,
-            n * (data + meta) / self.word[l],
+            n * s.data * pj,
+            n * s.meta * pj,
+            n * (s.data + s.meta) / self.word[l],
         )
+    }
+
+    /// The average bits of `ds` stored compressed at level `l`, at the densities.
+    fn stored(
+        &self,
+        m: &Compact,
+        counts: &Counts,
+        l: usize,
+        ds: usize,
+        dens: &Densities,
+    ) -> Stored {
+        let d = if ds == I_ { dens.input } else { dens.output };
+        let tile = counts.tile_bits[l][ds] / self.bits[ds].max(1.0);
+        self.format(m, l, ds)
+            .stored(self.bits[ds], self.binary[ds], d, tile)
+    }
+
+    /// Energy of `n` element-hops of a compressed stream on the network below `network`.
+    fn compressed_transfer(&self, network: usize, n: f64, s: Stored) -> f64 {
+        let (entries, bits) = s.messages();
+        n * entries * self.message_pj(network, bits)
     }
 
     /// Energy of one transfer count: per element at its bits, or per bit of the format's
@@ -70,12 +88,7 @@ impl Ctx<'_> {
         let n = t.sends * self.density(t.scale, dens) * t.hops;
         match t.format_level {
             Some(l) if self.compressed(m, l, ds) => {
-                let f = self.format(m, l, ds);
-                let d = if ds == I_ { dens.input } else { dens.output };
-                let tile = counts.tile_bits[l][ds] / self.bits[ds].max(1.0);
-                let (entries, bits) =
-                    f.messages_per_element(self.bits[ds], self.binary[ds], d, tile);
-                n * entries * self.message_pj(t.network, bits)
+                self.compressed_transfer(t.network, n, self.stored(m, counts, l, ds, dens))
             }
             _ => n * hop_pj,
         }
@@ -112,6 +125,12 @@ impl Ctx<'_> {
         for s in [Scale::One, Scale::Input, Scale::Output, Scale::Valid] {
             scales[s as usize] = self.density(s, dens);
         }
+        // A compressed tile's average bits, per level for inputs and outputs, once each.
+        let mut stored: [[Option<Stored>; 2]; MAX_LEVELS] = [[None; 2]; MAX_LEVELS];
+        let mut stored_at = |l: usize, ds: usize| {
+            *stored[l][(ds != I_) as usize]
+                .get_or_insert_with(|| self.stored(m, counts, l, ds, dens))
+        };
         let mut energy = 0.0;
         let mut words = [[0.0f64; 2]; MAX_LEVELS];
         for a in &counts.accesses {
@@ -119,7 +138,7 @@ impl Ctx<'_> {
             let (l, ds) = (a.level, a.data_space.index());
             let rw = (a.action != Action::Read) as usize;
             if self.compressed(m, l, ds) {
-                let (e, meta, acc) = self.compressed_access(m, counts, (l, ds, rw), n, dens);
+                let (e, meta, acc) = self.compressed_access((l, ds, rw), n, stored_at(l, ds));
                 energy += e + meta;
                 words[l][rw] += acc;
             } else {
@@ -134,9 +153,12 @@ impl Ctx<'_> {
             if hop_pj == 0.0 {
                 continue;
             }
+            let n = t.sends * scales[t.scale as usize] * t.hops;
             energy += match t.format_level {
-                Some(l) if self.compressed(m, l, ds) => self.transfer_pj(m, counts, t, dens),
-                _ => t.sends * scales[t.scale as usize] * t.hops * hop_pj,
+                Some(l) if self.compressed(m, l, ds) => {
+                    self.compressed_transfer(t.network, n, stored_at(l, ds))
+                }
+                _ => n * hop_pj,
             };
         }
         for o in &counts.ops {

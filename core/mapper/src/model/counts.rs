@@ -184,6 +184,7 @@ impl Counts {
     }
 
     /// Records `elements` accesses of data space `ds` at `level` (nothing if there are none).
+    #[inline]
     pub(crate) fn access(
         &mut self,
         level: usize,

@@ -8,7 +8,6 @@ use super::counts::{Action, Counts, Purpose, Scale, Why};
 use super::keepers::Keepers;
 use super::nest::Nest;
 use super::network::Route;
-use super::reuse::Receiver;
 use super::{A_, Ctx, G, K, M_, N, P, Q};
 
 impl Ctx<'_> {
@@ -36,7 +35,7 @@ impl Ctx<'_> {
     fn swap_membranes(&self, nest: &Nest, p: usize, c: usize, out: &mut Counts) {
         let d = &self.dims;
         let neurons = d[N] as f64 * d[G] as f64 * d[K] as f64 * d[P] as f64 * d[Q] as f64;
-        let residencies = self.refills(nest, M_, c, Receiver::Child) * nest.inst[c];
+        let residencies = self.all_refills(nest, M_, c);
         let moves = residencies - neurons;
         let (fill, drain) = (Why::plain(Purpose::Fill), Why::plain(Purpose::Drain));
         out.access(p, M_, Action::Read, moves, fill);

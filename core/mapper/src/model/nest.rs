@@ -11,6 +11,7 @@ use crate::problem::{NDIMS, NSPACES};
 pub(super) struct TemporalLoop {
     pub level: u8,
     pub dim: u8,
+    pub factor: f64,
 }
 
 /// What every count of one mapping walks.
@@ -38,7 +39,7 @@ pub(super) struct Nest<'m> {
 
 impl<'m> Nest<'m> {
     /// The loop nest of `m`, to be unrolled on a chip.
-    #[inline]
+    #[inline(always)]
     pub fn of(m: &'m Compact) -> Nest<'m> {
         Nest {
             m,
@@ -121,6 +122,7 @@ impl<'m> Nest<'m> {
                     self.loops[n] = TemporalLoop {
                         level: l as u8,
                         dim: d,
+                        factor: m.tf[l][d as usize] as f64,
                     };
                     n += 1;
                 }
@@ -132,10 +134,5 @@ impl<'m> Nest<'m> {
     /// The temporal loops above level `l` (at levels `0..l`), outermost first.
     pub fn loops_above(&self, l: usize) -> &[TemporalLoop] {
         &self.loops[..self.above[l]]
-    }
-
-    /// The factor of a temporal loop.
-    pub fn factor(&self, lp: TemporalLoop) -> f64 {
-        self.m.tf[lp.level as usize][lp.dim as usize] as f64
     }
 }

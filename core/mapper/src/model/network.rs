@@ -62,6 +62,7 @@ impl Ctx<'_> {
         }
     }
 
+    #[inline]
     fn send(&self, out: &mut Counts, route: Route, j: usize, sends: f64, deliveries: f64, m: f64) {
         out.transfers.push(TransferCount {
             network: j,

@@ -30,7 +30,8 @@ impl Ctx<'_> {
     /// Parent `p` filling its children at level `c`: fills per child instance, parent reads
     /// per multicast group (none if the parent is `free`), and the traffic between them.
     fn serve(&self, nest: &Nest, ds: usize, p: usize, c: usize, free: bool, out: &mut Counts) {
-        let fills = self.refills(nest, ds, c, Receiver::Child) * nest.inst[c];
+        let changes = self.changes(nest, ds, c);
+        let fills = self.refills(nest, ds, c, changes, Receiver::Child) * nest.inst[c];
         // The children one multicast serves share one read: their tiles merge.
         let mut merged = nest.ext[c];
         let mut groups = nest.inst[c];
@@ -47,7 +48,7 @@ impl Ctx<'_> {
             parent: p,
             merged: &merged,
         };
-        let reads = self.refills(nest, ds, c, group) * groups;
+        let reads = self.refills(nest, ds, c, changes, group) * groups;
         let fill = Why::plain(Purpose::Fill);
         if !free {
             out.access(p, ds, Action::Read, reads, fill);

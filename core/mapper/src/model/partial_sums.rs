@@ -7,7 +7,6 @@ use super::counts::{Action, Counts, Purpose, Scale, Why};
 use super::keepers::Keepers;
 use super::nest::Nest;
 use super::network::Route;
-use super::reuse::Receiver;
 use super::{A_, C, Ctx, R, S};
 use crate::price::ComputeOp;
 
@@ -74,7 +73,7 @@ impl Ctx<'_> {
     /// Residencies of partial sums at level `l` over all its instances: its tile times the
     /// times it changes.
     fn residencies(&self, nest: &Nest, l: usize) -> f64 {
-        self.refills(nest, A_, l, Receiver::Child) * nest.inst[l]
+        self.all_refills(nest, A_, l)
     }
 
     /// Partial sums merged by the reducing networks of levels `from..to` (their spatial

@@ -5,7 +5,7 @@
 //! window, a step of that first loop along P or Q brings only the rows or columns a child
 //! lacks.
 
-use super::nest::Nest;
+use super::nest::{Nest, TemporalLoop};
 use super::{C, Ctx, I_, M_, P, Q, R, S};
 use crate::mapping::MAX_LEVELS;
 use crate::problem::NDIMS;
@@ -23,37 +23,74 @@ pub(super) enum Receiver<'e> {
     },
 }
 
+/// How often a level's tile of one data space changes over the loops above the level.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Changes {
+    /// Times the tile is (re)filled: the product of the loops from the first relevant one
+    /// outward.
+    times: f64,
+    /// The first relevant loop, innermost above the level (none: the tile never changes).
+    first: Option<TemporalLoop>,
+}
+
 impl Ctx<'_> {
-    /// Element transfers into one instance of the child level `c`, or (for
-    /// `Receiver::Group`) parent reads for one multicast group of children. The membrane is
-    /// counted on the nest projected onto the non-reduction dimensions (C, R, S dropped).
-    pub(super) fn refills(&self, nest: &Nest, ds: usize, c: usize, to: Receiver) -> f64 {
-        let (e, tile) = match to {
-            Receiver::Child => (&nest.ext[c], nest.tile[c][ds]),
-            Receiver::Group { merged, .. } => (merged, self.foot(ds, merged)),
-        };
-        let projected = ds == M_;
+    /// How often the tile of `ds` at level `c` changes. The membrane is counted on the nest
+    /// projected onto the non-reduction dimensions (C, R, S dropped).
+    pub(super) fn changes(&self, nest: &Nest, ds: usize, c: usize) -> Changes {
         let loops = nest.loops_above(c);
         let Some(first) = loops
             .iter()
             .rposition(|lp| self.relevant(ds, lp.dim as usize))
         else {
-            return tile;
+            return Changes {
+                times: 1.0,
+                first: None,
+            };
         };
-        let mut mult = 1.0;
-        for &lp in loops[..=first].iter().rev() {
+        let projected = ds == M_;
+        let mut times = 1.0;
+        for lp in loops[..=first].iter().rev() {
             if !(projected && matches!(lp.dim as usize, C | R | S)) {
-                mult *= nest.factor(lp);
+                times *= lp.factor;
             }
         }
-        let lp = loops[first];
-        let (j, d, f) = (lp.level as usize, lp.dim as usize, nest.factor(lp));
+        Changes {
+            times,
+            first: Some(loops[first]),
+        }
+    }
+
+    /// Element transfers into one instance of the child level `c` (its tile times the times
+    /// it changes), or (for `Receiver::Group`) parent reads for one multicast group of
+    /// children; `changes` are the child's.
+    pub(super) fn refills(
+        &self,
+        nest: &Nest,
+        ds: usize,
+        c: usize,
+        changes: Changes,
+        to: Receiver,
+    ) -> f64 {
+        let (e, tile) = match to {
+            Receiver::Child => (&nest.ext[c], nest.tile[c][ds]),
+            Receiver::Group { merged, .. } => (merged, self.foot(ds, merged)),
+        };
+        let Some(lp) = changes.first else {
+            return tile;
+        };
+        let (j, d, f) = (lp.level as usize, lp.dim as usize, lp.factor);
         if ds == I_ && (d == P || d == Q) && self.hw.levels[c].sliding_window {
             let delta = self.new_lines(nest, c, e, j, d, to);
             let tile_delta = tile / self.rows(e, d) * delta;
-            return mult / f * (tile + (f - 1.0) * tile_delta);
+            return changes.times / f * (tile + (f - 1.0) * tile_delta);
         }
-        tile * mult
+        tile * changes.times
+    }
+
+    /// Elements brought into all instances of level `c`'s tiles of `ds` over the layer.
+    pub(super) fn all_refills(&self, nest: &Nest, ds: usize, c: usize) -> f64 {
+        let changes = self.changes(nest, ds, c);
+        self.refills(nest, ds, c, changes, Receiver::Child) * nest.inst[c]
     }
 
     /// Lines (rows for P, columns for Q) one step of the loop over `d` at level `j` brings
