@@ -205,3 +205,87 @@ impl Ctx<'_> {
         (best, bound)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::fixtures::*;
+    use super::super::*;
+    use crate::hardware::SparseFormat;
+    use crate::problem::Densities;
+
+    /// The worked example of the crate documentation, inputs stored as a bitmap in DRAM.
+    fn bitmap_inputs() -> (crate::Problem, crate::Hardware) {
+        let (p, mut hw) = (qnn(2, 1, 4, 1, 3, 1), chip([1, 1], true, false));
+        hw.levels[0].formats = vec![SparseFormat::Dense, SparseFormat::Bitmap];
+        (p, hw)
+    }
+
+    #[test]
+    fn a_dense_access_costs_its_elements_and_a_compressed_one_its_average_bits() {
+        let (p, hw) = bitmap_inputs();
+        let ctx = ctx(&p, &hw);
+        let mut m = compact(
+            &p,
+            &hw,
+            vec![
+                level(
+                    "DRAM",
+                    &[(D::K, 2)],
+                    &[],
+                    &[Weights, Inputs, Accum, Outputs],
+                ),
+                level("buffer", &[(D::P, 4)], &[], &[Weights, Inputs]),
+                level("reg", &[(D::R, 3)], &[], &[Accum]),
+            ],
+        );
+        m.fin[0] = 1;
+        let mut counts = Counts::default();
+        ctx.count(&m, &mut counts).unwrap();
+        let dens = Densities::uniform(0.5);
+        let read = |ds: DataSpace| {
+            let a = counts
+                .accesses
+                .iter()
+                .find(|a| a.level == 0 && a.data_space == ds && a.action == Action::Read)
+                .unwrap();
+            ctx.price_access(&m, &counts, a, &dens)
+        };
+        // 6 weights read from DRAM at 1 pJ a 16-bit word.
+        assert_eq!(read(Weights), (6.0, 0.0, 6.0));
+        // 6 inputs as a bitmap at density 0.5: 8 data bits and 1 metadata bit each, of a
+        // 16-bit word at 1 pJ: 3 pJ of data, 6/16 pJ of metadata, 54 bits = 3.375 words.
+        assert_eq!(read(Inputs), (3.0, 6.0 / 16.0, 54.0 / 16.0));
+    }
+
+    #[test]
+    fn scoring_a_mapping_gives_what_its_report_totals() {
+        let (p, hw) = bitmap_inputs();
+        let ctx = ctx(&p, &hw);
+        for (fin, d) in [(0, 1.0), (1, 0.5), (1, 0.0)] {
+            let mut m = compact(
+                &p,
+                &hw,
+                vec![
+                    level(
+                        "DRAM",
+                        &[(D::P, 4)],
+                        &[],
+                        &[Weights, Inputs, Accum, Outputs],
+                    ),
+                    level("buffer", &[(D::K, 2)], &[], &[Weights, Inputs]),
+                    level("reg", &[(D::R, 3)], &[], &[Accum]),
+                ],
+            );
+            m.fin[0] = fin;
+            let mut counts = Counts::default();
+            ctx.count(&m, &mut counts).unwrap();
+            let dens = Densities::uniform(d);
+            let (dynamic, cycles, leakage) = ctx.quick(&m, &counts, &dens);
+            let ev = ctx.evaluate(&m, &counts, &dens);
+            assert_eq!(
+                (dynamic, cycles, leakage),
+                (ev.dynamic_pj, ev.cycles, ev.leakage_pj)
+            );
+        }
+    }
+}

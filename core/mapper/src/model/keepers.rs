@@ -113,3 +113,116 @@ impl Keepers {
         self.chains[ds][0]
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::fixtures::*;
+    use super::super::*;
+    use super::*;
+
+    fn keepers(p: &crate::Problem, levels: Vec<crate::LevelMapping>) -> Result<Keepers, Illegal> {
+        let hw = chip([2, 1], true, false);
+        let ctx = ctx(p, &hw);
+        let m = compact(p, &hw, levels);
+        let mut k = Keepers::of(&ctx, &m);
+        k.settle(&ctx, &m).map(|()| k)
+    }
+
+    #[test]
+    fn chains_run_outermost_first_and_sums_finish_where_no_reduction_loop_follows() {
+        // C2 at DRAM, P4 at the buffer: the register's sums leave after each p, before C is
+        // done; the buffer's tile (all of P) stays in place through the C2 directly above it,
+        // so its sums finish there.
+        let p = qnn(1, 2, 4, 1, 1, 1);
+        let k = keepers(
+            &p,
+            vec![
+                level("DRAM", &[(D::C, 2)], &[], &[Weights, Inputs, Outputs]),
+                level("buffer", &[(D::P, 4)], &[], &[Weights, Inputs, Accum]),
+                level("reg", &[], &[], &[Accum]),
+            ],
+        )
+        .unwrap();
+        assert_eq!(k.chain(W_), &[0, 1]);
+        assert_eq!(k.chain(A_), &[1, 2]);
+        assert_eq!((k.outermost(O_), k.innermost(O_)), (0, 0));
+        assert_eq!(k.fin, 1);
+        assert_eq!(k.accum_chain(), &[1, 2]);
+    }
+
+    #[test]
+    fn a_keeping_choice_is_refused_with_the_rule_it_breaks() {
+        let p = qnn(2, 2, 4, 1, 1, 1);
+        // Inputs kept nowhere.
+        let r = keepers(
+            &p,
+            vec![
+                level(
+                    "DRAM",
+                    &[(D::K, 2), (D::C, 2), (D::P, 4)],
+                    &[],
+                    &[Weights, Accum, Outputs],
+                ),
+                level("buffer", &[], &[], &[]),
+                level("reg", &[], &[], &[]),
+            ],
+        );
+        assert_eq!(r.err(), Some(Illegal::NoKeeper(I_)));
+        // Weights kept only at the buffer, with K2 (relevant to them) at DRAM.
+        let r = keepers(
+            &p,
+            vec![
+                level("DRAM", &[(D::K, 2)], &[], &[Inputs, Accum, Outputs]),
+                level("buffer", &[(D::C, 2), (D::P, 4)], &[], &[Weights]),
+                level("reg", &[], &[], &[]),
+            ],
+        );
+        assert_eq!(r.err(), Some(Illegal::Unbacked(W_, 0)));
+        // Partial sums only in the register, with C2 above it outside the relevant P4.
+        let r = keepers(
+            &p,
+            vec![
+                level(
+                    "DRAM",
+                    &[(D::K, 2), (D::C, 2)],
+                    &[],
+                    &[Weights, Inputs, Outputs],
+                ),
+                level("buffer", &[(D::P, 4)], &[], &[]),
+                level("reg", &[], &[], &[Accum]),
+            ],
+        );
+        assert_eq!(r.err(), Some(Illegal::PartialSumsEscape(2)));
+        // An SNN whose membranes sit in the register, below the buffer where sums finish.
+        let snn = p.clone().into_snn(2, 16);
+        let r = keepers(
+            &snn,
+            vec![
+                level(
+                    "DRAM",
+                    &[(D::K, 2), (D::T, 2)],
+                    &[],
+                    &[Weights, Inputs, Membrane, Outputs],
+                ),
+                level("buffer", &[(D::C, 2), (D::P, 4)], &[], &[Accum]),
+                level("reg", &[], &[], &[Accum, Membrane]),
+            ],
+        );
+        assert_eq!(r.err(), Some(Illegal::BelowFinal(M_, 2)));
+        // T unrolled over the registers that keep the membranes: steps would run in parallel.
+        let r = keepers(
+            &snn,
+            vec![
+                level(
+                    "DRAM",
+                    &[(D::K, 2)],
+                    &[],
+                    &[Weights, Inputs, Accum, Membrane, Outputs],
+                ),
+                level("buffer", &[], &[(D::T, 2)], &[]),
+                level("reg", &[(D::C, 2), (D::P, 4)], &[], &[Accum, Membrane]),
+            ],
+        );
+        assert_eq!(r.err(), Some(Illegal::SpatialT(1)));
+    }
+}

@@ -52,3 +52,75 @@ impl Ctx<'_> {
         self.unicast(out, route, 2.0 * moves);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::fixtures::*;
+    use super::*;
+
+    /// K = 2, P = 4 over T = 3 steps: T3 outside K2 at DRAM, P4 at the buffer, which keeps
+    /// membranes and finishes the sums.
+    #[test]
+    fn membranes_leave_between_steps_but_not_before_the_first_or_after_the_last() {
+        let (p, hw) = (
+            qnn(2, 1, 4, 1, 1, 1).into_snn(3, 16),
+            chip([1, 1], true, false),
+        );
+        let ctx = ctx(&p, &hw);
+        let m = compact(
+            &p,
+            &hw,
+            vec![
+                level(
+                    "DRAM",
+                    &[(D::T, 3), (D::K, 2)],
+                    &[],
+                    &[Weights, Inputs, Membrane, Outputs],
+                ),
+                level(
+                    "buffer",
+                    &[(D::P, 4)],
+                    &[],
+                    &[Weights, Inputs, Accum, Membrane],
+                ),
+                level("reg", &[], &[], &[]),
+            ],
+        );
+        let (nest, keepers) = setup(&ctx, &m);
+        let mut out = Counts::default();
+        ctx.membrane(&nest, &keepers, &mut out);
+        // Every neuron step reads and writes its membrane in the buffer: 8 × 3.
+        assert_eq!(
+            accesses(&out, 1, Membrane, Action::Read, Purpose::Epilogue),
+            24.0
+        );
+        assert_eq!(
+            accesses(&out, 1, Membrane, Action::Update, Purpose::Epilogue),
+            24.0
+        );
+        // The buffer holds the 4 membranes of one k; K2 inside T3 changes them 6 times: 24
+        // residencies of 8 neurons, 16 of them brought back from DRAM and 16 sent there.
+        assert_eq!(
+            accesses(&out, 0, Membrane, Action::Read, Purpose::Fill),
+            16.0
+        );
+        assert_eq!(
+            accesses(&out, 1, Membrane, Action::Fill, Purpose::Fill),
+            16.0
+        );
+        assert_eq!(
+            accesses(&out, 1, Membrane, Action::Read, Purpose::Drain),
+            16.0
+        );
+        assert_eq!(
+            accesses(&out, 0, Membrane, Action::Update, Purpose::Drain),
+            16.0
+        );
+        // Both ways on DRAM's network; the current is final where the membranes live.
+        assert_eq!(out.transfers.len(), 1);
+        assert_eq!(
+            (out.transfers[0].network, out.transfers[0].sends),
+            (0, 32.0)
+        );
+    }
+}

@@ -22,6 +22,8 @@
 mod cost;
 mod counts;
 mod epilogue;
+#[cfg(test)]
+mod fixtures;
 mod illegal;
 mod keepers;
 mod membrane;

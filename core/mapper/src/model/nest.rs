@@ -136,3 +136,79 @@ impl<'m> Nest<'m> {
         &self.loops[..self.above[l]]
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::fixtures::*;
+    use super::super::*;
+    use super::*;
+
+    /// The crate documentation's worked example: K2 at DRAM, P4 at the buffer, R3 in the
+    /// register.
+    #[test]
+    fn extents_instances_cycles_and_the_loops_above_each_level() {
+        let (p, hw) = (qnn(2, 1, 4, 1, 3, 1), chip([1, 1], true, false));
+        let ctx = ctx(&p, &hw);
+        let m = compact(
+            &p,
+            &hw,
+            vec![
+                level(
+                    "DRAM",
+                    &[(D::K, 2)],
+                    &[],
+                    &[Weights, Inputs, Accum, Outputs],
+                ),
+                level("buffer", &[(D::P, 4)], &[], &[Weights, Inputs]),
+                level("reg", &[(D::R, 3)], &[], &[Accum]),
+            ],
+        );
+        let mut nest = Nest::of(&m);
+        nest.unroll(&ctx).unwrap();
+        assert_eq!(nest.ext[0][K] * nest.ext[0][P] * nest.ext[0][R], 24.0);
+        assert_eq!(
+            (nest.ext[1][K], nest.ext[1][P], nest.ext[1][R]),
+            (1.0, 4.0, 3.0)
+        );
+        assert_eq!((nest.ext[2][P], nest.ext[2][R]), (1.0, 3.0));
+        assert_eq!(nest.inst[..4], [1.0; 4]);
+        assert_eq!(nest.cycles, 24.0);
+        let dims = |l: usize| -> Vec<usize> {
+            nest.loops_above(l)
+                .iter()
+                .map(|lp| lp.dim as usize)
+                .collect()
+        };
+        assert_eq!(dims(0), Vec::<usize>::new());
+        assert_eq!(dims(1), vec![K]);
+        assert_eq!(dims(2), vec![K, P]);
+        assert_eq!(dims(3), vec![K, P, R]);
+    }
+
+    #[test]
+    fn spatial_loops_multiply_instances_and_are_held_to_the_fan_out() {
+        let (p, hw) = (qnn(4, 1, 3, 1, 1, 1), chip([2, 1], true, false));
+        let ctx = ctx(&p, &hw);
+        let all = [Weights, Inputs, Accum, Outputs];
+        let mut m = compact(
+            &p,
+            &hw,
+            vec![
+                level("DRAM", &[(D::K, 2)], &[], &all),
+                level("buffer", &[], &[(D::K, 2)], &[Weights, Inputs]),
+                level("reg", &[(D::P, 3)], &[], &[Accum]),
+            ],
+        );
+        let mut nest = Nest::of(&m);
+        nest.unroll(&ctx).unwrap();
+        // Two registers in use, each running P3 for each of K2 at DRAM: 6 cycles.
+        assert_eq!((nest.inst[2], nest.inst[3], nest.cycles), (2.0, 2.0, 6.0));
+        // Four registers' worth of K on a mesh of two, with K2 taken from DRAM to keep K whole.
+        m.sx[1][K] = 4;
+        m.tf[0][K] = 1;
+        assert_eq!(Nest::of(&m).unroll(&ctx), Err(Illegal::Fit(1, 0)));
+        // Factors that no longer multiply to K = 4.
+        m.sx[1][K] = 2;
+        assert_eq!(Nest::of(&m).unroll(&ctx), Err(Illegal::Factors(K)));
+    }
+}

@@ -75,3 +75,68 @@ impl Ctx<'_> {
         });
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::fixtures::*;
+    use super::super::*;
+    use super::*;
+
+    fn tiny() -> (crate::Problem, crate::Hardware) {
+        (qnn(1, 1, 1, 1, 1, 1), chip([2, 1], true, false))
+    }
+
+    #[test]
+    fn a_send_crosses_every_network_between_two_levels_and_multicasts_on_the_last() {
+        let (p, hw) = tiny();
+        let ctx = ctx(&p, &hw);
+        // The buffer's mesh of 2 × 1 PEs is fed from an edge: (2 + 1) / 2 hops; each extra
+        // destination one more. The register's bus: one hop.
+        assert_eq!((ctx.hops(1, 1.0), ctx.hops(1, 2.0)), (1.5, 2.5));
+        assert_eq!((ctx.hops(2, 1.0), ctx.hops(2, 3.0)), (1.0, 3.0));
+        let route = Route {
+            ds: I_,
+            from: 1,
+            to: 3,
+            scale: Scale::One,
+            format_level: Some(1),
+        };
+        let mut out = Counts::default();
+        ctx.multicast(&mut out, route, 10.0, 30.0);
+        let t = &out.transfers;
+        assert_eq!(
+            (t[0].network, t[0].sends, t[0].deliveries, t[0].hops),
+            (1, 10.0, 10.0, 1.5)
+        );
+        assert_eq!(
+            (t[1].network, t[1].sends, t[1].deliveries, t[1].hops),
+            (2, 10.0, 30.0, 3.0)
+        );
+    }
+
+    #[test]
+    fn sums_are_reduced_on_the_network_next_to_the_children() {
+        let (p, hw) = tiny();
+        let ctx = ctx(&p, &hw);
+        let route = Route {
+            ds: A_,
+            from: 1,
+            to: 3,
+            scale: Scale::One,
+            format_level: None,
+        };
+        let mut out = Counts::default();
+        ctx.reduce_up(&mut out, route, 8.0, 4.0);
+        let t = &out.transfers;
+        assert_eq!((t[0].network, t[0].sends, t[0].deliveries), (1, 4.0, 4.0));
+        assert_eq!((t[1].network, t[1].sends, t[1].deliveries), (2, 8.0, 4.0));
+        let mut out = Counts::default();
+        ctx.unicast(&mut out, route, 5.0);
+        assert!(
+            out.transfers
+                .iter()
+                .all(|t| t.sends == 5.0 && t.deliveries == 5.0)
+        );
+        assert_eq!(out.transfers.len(), 2);
+    }
+}

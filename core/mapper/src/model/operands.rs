@@ -105,3 +105,85 @@ impl Ctx<'_> {
         self.zero == ZeroHandling::Skip && self.word[l] >= 2.0 * self.bits[ds]
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::fixtures::*;
+    use super::super::*;
+    use super::*;
+
+    /// K = 4, C = 2, P = Q = 3, R = S = 3: C2 at DRAM; K2 at the buffer and K2 across its two
+    /// PEs; the rest in each PE's register.
+    fn k4c2(multicast: bool, free_inputs: bool) -> Counts {
+        let mut p = qnn(4, 2, 3, 3, 3, 3);
+        if free_inputs {
+            p.free_backing = vec![Inputs];
+        }
+        let hw = chip([2, 1], multicast, false);
+        let ctx = ctx(&p, &hw);
+        let m = compact(
+            &p,
+            &hw,
+            vec![
+                level(
+                    "DRAM",
+                    &[(D::C, 2)],
+                    &[],
+                    &[Weights, Inputs, Accum, Outputs],
+                ),
+                level("buffer", &[(D::K, 2)], &[(D::K, 2)], &[Weights, Inputs]),
+                level(
+                    "reg",
+                    &[(D::P, 3), (D::Q, 3), (D::R, 3), (D::S, 3)],
+                    &[],
+                    &[Weights, Accum],
+                ),
+            ],
+        );
+        let (nest, keepers) = setup(&ctx, &m);
+        let mut out = Counts::default();
+        ctx.operands(&nest, &keepers, W_, &mut out);
+        ctx.operands(&nest, &keepers, I_, &mut out);
+        out
+    }
+
+    #[test]
+    fn each_level_serves_its_childrens_tiles_and_the_innermost_serves_every_operation() {
+        let c = k4c2(true, false);
+        // The buffer's tiles of one c: weights K4·R3·S3 = 36, inputs a 5 × 5 window; C2 above
+        // is relevant to both: 72 and 50 fills, each read once from DRAM.
+        assert_eq!(accesses(&c, 1, Weights, Action::Fill, Purpose::Fill), 72.0);
+        assert_eq!(accesses(&c, 0, Weights, Action::Read, Purpose::Fill), 72.0);
+        assert_eq!(accesses(&c, 1, Inputs, Action::Fill, Purpose::Fill), 50.0);
+        assert_eq!(accesses(&c, 0, Inputs, Action::Read, Purpose::Fill), 50.0);
+        // Each register's weights: one k, 9 taps, changed by K2 and C2: 36 per PE, 72 in all;
+        // the PEs hold different k, so the buffer reads all 72 (multicast cannot merge them).
+        assert_eq!(accesses(&c, 2, Weights, Action::Fill, Purpose::Fill), 72.0);
+        assert_eq!(accesses(&c, 1, Weights, Action::Read, Purpose::Fill), 72.0);
+        // Every MAC reads its weight in its register: 4·2·81 = 648.
+        assert_eq!(
+            accesses(&c, 2, Weights, Action::Read, Purpose::Operand),
+            648.0
+        );
+        // Inputs bypass the register: both PEs need the same input each cycle (K is
+        // irrelevant to inputs), one multicast read per cycle: 2·2·81 = 324.
+        assert_eq!(
+            accesses(&c, 1, Inputs, Action::Read, Purpose::Operand),
+            324.0
+        );
+        // Without multicast, each PE reads its own.
+        let c = k4c2(false, false);
+        assert_eq!(
+            accesses(&c, 1, Inputs, Action::Read, Purpose::Operand),
+            648.0
+        );
+    }
+
+    #[test]
+    fn a_backing_copy_that_costs_nothing_is_not_read_but_still_fills() {
+        let c = k4c2(true, true);
+        assert_eq!(accesses(&c, 0, Inputs, Action::Read, Purpose::Fill), 0.0);
+        assert_eq!(accesses(&c, 1, Inputs, Action::Fill, Purpose::Fill), 50.0);
+        assert_eq!(accesses(&c, 0, Weights, Action::Read, Purpose::Fill), 72.0);
+    }
+}

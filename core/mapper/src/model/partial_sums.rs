@@ -90,3 +90,88 @@ impl Ctx<'_> {
         red
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::fixtures::*;
+    use super::*;
+
+    /// K = 2, C = 2, P = 3: K2 at the buffer with C across its 2 PEs, P3 in each register.
+    fn c2(reduction: bool) -> Counts {
+        let p = qnn(2, 2, 3, 1, 1, 1);
+        let hw = chip([2, 1], true, reduction);
+        let ctx = ctx(&p, &hw);
+        let m = compact(
+            &p,
+            &hw,
+            vec![
+                level("DRAM", &[], &[], &[Weights, Inputs, Accum, Outputs]),
+                level(
+                    "buffer",
+                    &[(D::K, 2)],
+                    &[(D::C, 2)],
+                    &[Weights, Inputs, Accum],
+                ),
+                level("reg", &[(D::P, 3)], &[], &[Weights, Accum]),
+            ],
+        );
+        let (nest, keepers) = setup(&ctx, &m);
+        let mut out = Counts::default();
+        ctx.partial_sums(&nest, &keepers, &mut out);
+        out
+    }
+
+    fn adds_above(c: &Counts) -> f64 {
+        c.ops
+            .iter()
+            .filter(|o| o.what.starts_with("partial-sum accumulation"))
+            .map(|o| o.count)
+            .sum()
+    }
+
+    #[test]
+    fn each_residency_is_written_first_then_read_modified_and_written() {
+        let c = c2(true);
+        // 12 MACs update the registers; each register's tile (P3) is refilled per k: 6
+        // residencies per PE, 12 in all, whose first update only writes.
+        assert_eq!(
+            accesses(&c, 2, Accum, Action::Update, Purpose::Accumulate),
+            12.0
+        );
+        assert_eq!(
+            accesses(&c, 2, Accum, Action::Read, Purpose::Accumulate),
+            0.0
+        );
+        assert_eq!(c.ops[0].count, 12.0);
+        // Each residency drains once.
+        assert_eq!(accesses(&c, 2, Accum, Action::Read, Purpose::Drain), 12.0);
+    }
+
+    #[test]
+    fn spatial_reduction_divides_the_parents_updates_and_costs_the_same_adds() {
+        // With reduction the two PEs' sums meet in the network: 6 arrivals at the buffer, each
+        // the first of its element (the buffer's tile K2·P3 stays): written only; 6 adds in
+        // the network.
+        let c = c2(true);
+        assert_eq!(
+            accesses(&c, 1, Accum, Action::Update, Purpose::Accumulate),
+            6.0
+        );
+        assert_eq!(
+            accesses(&c, 1, Accum, Action::Read, Purpose::Accumulate),
+            0.0
+        );
+        assert_eq!(adds_above(&c), 6.0);
+        // Without, 12 arrivals of which 6 are read, added and written back: the same 6 adds.
+        let c = c2(false);
+        assert_eq!(
+            accesses(&c, 1, Accum, Action::Update, Purpose::Accumulate),
+            12.0
+        );
+        assert_eq!(
+            accesses(&c, 1, Accum, Action::Read, Purpose::Accumulate),
+            6.0
+        );
+        assert_eq!(adds_above(&c), 6.0);
+    }
+}

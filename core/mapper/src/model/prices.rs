@@ -149,3 +149,29 @@ impl Ctx<'_> {
         v
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::fixtures::*;
+    use super::super::*;
+
+    #[test]
+    fn a_word_streams_several_narrow_elements_and_a_wide_element_takes_several_words() {
+        let (mut p, mut hw) = (qnn(1, 1, 1, 1, 1, 1), chip([1, 1], true, false));
+        // The buffer moves 64 bits an access; partial sums are 32 bits wide.
+        hw.levels[1].word_bits = 64;
+        hw.levels[1].capacity = None;
+        p.accum_bits = 32;
+        let prices = Ctx::prices(&p, &hw, &crate::OwnPrices).unwrap();
+        let at = |l: usize, ds: usize, scatter: usize| prices.access[l][ds][scatter][0];
+        // Four 16-bit weights to a 64-bit word at 1 pJ: a quarter each, streaming; one whole
+        // access each when scattered.
+        assert_eq!((at(1, W_, 0).pj, at(1, W_, 0).words), (0.25, 0.25));
+        assert_eq!((at(1, W_, 1).pj, at(1, W_, 1).words), (1.0, 1.0));
+        // A 32-bit sum in DRAM's 16-bit words: two accesses either way.
+        assert_eq!((at(0, A_, 0).pj, at(0, A_, 0).words), (2.0, 2.0));
+        assert_eq!((at(0, A_, 1).pj, at(0, A_, 1).words), (2.0, 2.0));
+        // Per bit of a full word: 1 pJ over 64 bits at the buffer.
+        assert_eq!(prices.bit_pj[1][W_][0], 1.0 / 64.0);
+    }
+}

@@ -192,3 +192,91 @@ fn covered(offsets: &mut [f64], loops: &[(u64, f64)], len: f64) -> f64 {
     }
     gaps + len
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::fixtures::*;
+    use super::super::*;
+    use super::*;
+
+    /// P4 at DRAM, K2 at the buffer, R3 in the register (K = 2, P = 4, R = 3).
+    #[test]
+    fn a_tile_changes_only_with_the_loops_relevant_to_it_and_slides_along_p() {
+        let (p, mut hw) = (qnn(2, 1, 4, 1, 3, 1), chip([1, 1], true, false));
+        let levels = vec![
+            level(
+                "DRAM",
+                &[(D::P, 4)],
+                &[],
+                &[Weights, Inputs, Accum, Outputs],
+            ),
+            level("buffer", &[(D::K, 2)], &[], &[Weights, Inputs]),
+            level("reg", &[(D::R, 3)], &[], &[Accum]),
+        ];
+        let m = compact(&p, &hw, levels.clone());
+        let ctx = ctx(&p, &hw);
+        let (nest, _) = setup(&ctx, &m);
+        // Weights: the buffer's tile W[0..2][0..3] = 6; P4 above is irrelevant to it.
+        assert_eq!(ctx.all_refills(&nest, W_, 1), 6.0);
+        // Inputs: the buffer's window of one output, 3 rows, changes with every p: the first
+        // step brings 3 rows, each of the other 3 steps one new row.
+        assert_eq!(ctx.all_refills(&nest, I_, 1), 3.0 + 3.0 * 1.0);
+        // Partial sums: one register element per (k, p): K2 and P4 relevant, 8 residencies.
+        assert_eq!(ctx.all_refills(&nest, A_, 2), 8.0);
+        // Without the sliding window, every step brings the whole window: 3 × 4.
+        hw.levels[1].sliding_window = false;
+        let ctx = super::super::fixtures::ctx(&p, &hw);
+        let m = compact(&p, &hw, levels);
+        let (nest, _) = setup(&ctx, &m);
+        assert_eq!(ctx.all_refills(&nest, I_, 1), 12.0);
+    }
+
+    /// P spread over 2 PEs, R3 in each, P2 stepped at DRAM (K = C = 1, P = 4, R = 3).
+    #[test]
+    fn a_multicast_read_serves_the_rows_each_child_lacks() {
+        let (p, hw) = (qnn(1, 1, 4, 1, 3, 1), chip([2, 1], true, false));
+        let keep = [Weights, Inputs, Accum];
+        let m = compact(
+            &p,
+            &hw,
+            vec![
+                level(
+                    "DRAM",
+                    &[(D::P, 2)],
+                    &[],
+                    &[Weights, Inputs, Accum, Outputs],
+                ),
+                level("buffer", &[], &[(D::P, 2)], &keep),
+                level("reg", &[(D::R, 3)], &[], &keep),
+            ],
+        );
+        let ctx = ctx(&p, &hw);
+        let (nest, _) = setup(&ctx, &m);
+        // Each PE's window is 3 rows; a P step of 2 outputs brings it 2 new rows: 3 + 2.
+        let changes = ctx.changes(&nest, I_, 2);
+        assert_eq!(ctx.refills(&nest, I_, 2, changes, Receiver::Child), 5.0);
+        // The buffer serves both PEs with one read per row: rows 0–3 first; then PE 0 lacks
+        // rows 3 and 4 and PE 1 rows 4 and 5: {3, 4, 5}, 3 reads (not the 2 new rows of the
+        // union): 4 + 3.
+        let mut merged = nest.ext[2];
+        merged[P] *= 2.0;
+        let group = Receiver::Group {
+            parent: 1,
+            merged: &merged,
+        };
+        assert_eq!(ctx.refills(&nest, I_, 2, changes, group), 7.0);
+    }
+
+    #[test]
+    fn the_rows_a_group_covers_are_the_union_of_its_childrens_intervals() {
+        // Two children 2 rows apart needing 3 rows each: rows 0..5.
+        assert_eq!(covered(&mut [0.0; 2], &[(2, 2.0)], 3.0), 5.0);
+        // Two children with the same window: 3 rows.
+        assert_eq!(covered(&mut [0.0; 2], &[(2, 0.0)], 3.0), 3.0);
+        // Four children offset by P and R steps that cancel on the diagonal: offsets −1, 0, 0,
+        // 1, rows −1..4.
+        assert_eq!(covered(&mut [0.0; 4], &[(2, 1.0), (2, -1.0)], 3.0), 5.0);
+        // Children 5 rows apart needing 1 row each: 2 rows, the gap not read.
+        assert_eq!(covered(&mut [0.0; 2], &[(2, 5.0)], 1.0), 2.0);
+    }
+}

@@ -105,3 +105,76 @@ impl Ctx<'_> {
         Err(Illegal::Capacity(l, worst, total, pool.bits))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::fixtures::*;
+    use super::super::*;
+    use super::*;
+
+    #[test]
+    fn input_windows_overlap_with_a_short_stride_and_stay_disjoint_with_a_long_one() {
+        // 4 outputs over 3 taps, stride 1: rows 0..6.
+        assert_eq!(window(4.0, 3.0, 1.0, 1.0), 6.0);
+        // 2 outputs over 3 taps, stride 2: rows 0..5.
+        assert_eq!(window(2.0, 3.0, 2.0, 1.0), 5.0);
+        // 2 outputs over 1 tap, stride 3: rows 0 and 3, nothing between them stored.
+        assert_eq!(window(2.0, 1.0, 3.0, 1.0), 2.0);
+        // Dilation 2: one output's 3 taps touch rows 0, 2 and 4, the rows between not stored.
+        assert_eq!(window(1.0, 3.0, 1.0, 2.0), 3.0);
+        // Two outputs of dilation-2 taps, stride 1: rows 0..6 (0, 2, 4 and 1, 3, 5).
+        assert_eq!(window(2.0, 3.0, 1.0, 2.0), 6.0);
+    }
+
+    #[test]
+    fn footprints_follow_each_data_space_and_inputs_stop_at_the_real_map() {
+        let (mut p, hw) = (qnn(2, 3, 4, 4, 3, 3), chip([1, 1], true, false));
+        let mut e = [1.0; NDIMS];
+        (e[K], e[C], e[P], e[Q], e[R], e[S]) = (2.0, 3.0, 4.0, 4.0, 3.0, 3.0);
+        let ctx = ctx(&p, &hw);
+        assert_eq!(ctx.foot(W_, &e), 2.0 * 3.0 * 9.0);
+        assert_eq!(ctx.foot(I_, &e), 3.0 * 6.0 * 6.0);
+        assert_eq!(ctx.foot(A_, &e), 2.0 * 16.0);
+        // With padding 1 the real map is 4 × 4: the 6 × 6 window is cut to it.
+        (p.input_h, p.input_w) = (Some(4), Some(4));
+        let ctx = super::super::fixtures::ctx(&p, &hw);
+        assert_eq!(ctx.foot(I_, &e), 3.0 * 4.0 * 4.0);
+    }
+
+    #[test]
+    fn tiles_are_held_to_capacity_and_the_largest_is_named() {
+        let (p, hw) = (qnn(1, 1, 128, 1, 1, 1), chip([1, 1], true, false));
+        let ctx = ctx(&p, &hw);
+        let levels = |reg: &[(D, u64)], buffer: &[(D, u64)]| {
+            vec![
+                level("DRAM", &[], &[], &[Weights, Inputs, Accum, Outputs]),
+                level("buffer", buffer, &[], &[Weights, Inputs]),
+                level("reg", reg, &[], &[Accum]),
+            ]
+        };
+        // P64 in the register: 64 partial sums of 16 bits fill its 64 words exactly.
+        let m = compact(&p, &hw, levels(&[(D::P, 64)], &[(D::P, 2)]));
+        let mut nest = Nest::of(&m);
+        nest.unroll(&ctx).unwrap();
+        let mut keepers = Keepers::of(&ctx, &m);
+        keepers.settle(&ctx, &m).unwrap();
+        let mut out = Counts::default();
+        ctx.tiles(&mut nest, &keepers, &mut out).unwrap();
+        assert_eq!(out.tile_bits[2][A_], 64.0 * 16.0);
+        // The buffer's tile spans its own P2 and the register's P64: one weight and 128
+        // inputs.
+        assert_eq!(out.tile_bits[1][W_], 16.0);
+        assert_eq!(out.tile_bits[1][I_], 128.0 * 16.0);
+        assert_eq!(nest.tile[1][I_], 128.0);
+        // P128 in the register: 2048 bits against 1024.
+        let m = compact(&p, &hw, levels(&[(D::P, 128)], &[]));
+        let mut nest = Nest::of(&m);
+        nest.unroll(&ctx).unwrap();
+        let mut keepers = Keepers::of(&ctx, &m);
+        keepers.settle(&ctx, &m).unwrap();
+        assert_eq!(
+            ctx.tiles(&mut nest, &keepers, &mut Counts::default()),
+            Err(Illegal::Capacity(2, A_, 2048, 1024))
+        );
+    }
+}
