@@ -32,7 +32,7 @@ use snnergy_core::{Registry, RegistryError};
 
 pub use chip::{Chip, ChipConfig};
 pub use classical::{ActivationFormat, Classical, ClassicalConfig, Zeros};
-pub use common::{DirectInput, LoopOrder};
+pub use common::DirectInput;
 pub use hw::{
     Dataflow, Effort, HardwareArchitecture, HardwarePrices, LayerOnChip, TimeOrder, layers_on_chip,
 };

@@ -33,44 +33,8 @@ pub use price::HardwarePrices;
 pub(crate) use problem::LayerRules;
 pub(crate) use rules::Rules;
 
+pub use crate::common::TimeOrder;
 use crate::common::{Dims, Op, check_format};
-
-/// When an SNN layer runs its time steps relative to its other loops.
-#[derive(
-    Clone,
-    Copy,
-    Debug,
-    PartialEq,
-    Eq,
-    Hash,
-    serde::Serialize,
-    serde::Deserialize,
-    schemars::JsonSchema,
-    Default,
-)]
-#[serde(rename_all = "kebab-case")]
-pub enum TimeOrder {
-    /// The mapper places T anywhere in the layer's loop nest (a layer runs all its steps
-    /// before the next layer: layer-major).
-    #[default]
-    LayerMajor,
-    /// T is the outermost loop of the layer: every step streams through the whole layer
-    /// (what a chip whose layers advance one step at a time does).
-    TimestepMajor,
-    /// All of T inside the chip: a tile of neurons runs every step before the next tile, so
-    /// membranes never leave it (PTB, SpinalFlow, SATA).
-    TimeBatched,
-}
-
-impl TimeOrder {
-    pub(crate) fn name(self) -> &'static str {
-        match self {
-            TimeOrder::LayerMajor => "layer-major",
-            TimeOrder::TimestepMajor => "timestep-major",
-            TimeOrder::TimeBatched => "time-batched",
-        }
-    }
-}
 
 /// The dataflow a layer is mapped with.
 #[derive(
