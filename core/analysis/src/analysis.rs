@@ -14,7 +14,7 @@ use snnergy_core::activity::{LayerActivity, OperatingPoint, layer_activities_int
 use snnergy_core::energy::{EnergyModel, Price};
 use snnergy_core::error::{ArchError, ConfigError, Error};
 use snnergy_core::format::Format;
-use snnergy_core::mapping::{LayerMapping, MapRequest, Mapped, Objective, map_network};
+use snnergy_core::mapping::{LayerMapping, MapRequest, Mapped, Objective};
 use snnergy_core::network::{InputCoding, Network};
 use snnergy_core::report::{
     AccessCounts, ArchitectureSummary, BreakEven, BreakEvenStatus, ByAccess, ByCategory, ByClass,
@@ -26,7 +26,9 @@ use snnergy_core::settings::{AnalysisSettings, Baseline, NeuronModel, TwinMode};
 use crate::twin::{
     Family, LevelBreakEven, level_breakeven, mean_level as twin_mean_level, twin_exists,
 };
-use snnergy_core::traits::{ActivityContext, ActivitySource, Architecture, Assumption};
+use snnergy_core::traits::{
+    ActivityContext, ActivitySource, Architecture, Assumption, map_network,
+};
 
 /// An architecture with the energy model that prices it.
 #[derive(Debug, Clone)]
