@@ -8,7 +8,7 @@ use snnergy_mapper::{
     AccessOp, Action, Counts, DataSpace, Densities, HopPrice, MappedLayer, Scale, SparseFormat,
 };
 
-use super::price::{COMPUTE, access_kind, hop_kind, level_place, network_place, op_kinds};
+use super::places::{COMPUTE, access_kind, hop_kind, level_place, network_place, op_kinds};
 
 /// What each data space is reported as.
 pub(crate) fn category(ds: DataSpace) -> Category {

@@ -11,9 +11,11 @@
 
 pub(crate) mod actions;
 pub(crate) mod family;
-pub(crate) mod price;
+pub(crate) mod own_prices;
+pub(crate) mod places;
 pub(crate) mod problem;
 pub(crate) mod rules;
+pub(crate) mod table_pricing;
 
 use std::collections::HashMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
@@ -29,7 +31,7 @@ use snnergy_mapper::{
     SearchOptions, SparseFormat, ZeroHandling,
 };
 
-pub use price::HardwarePrices;
+pub use own_prices::OwnPricesFirst;
 pub(crate) use problem::LayerRules;
 pub(crate) use rules::Rules;
 
@@ -297,7 +299,7 @@ impl HardwareArchitecture {
         let dens = quantized(problem::densities(request.format, &act));
         let mut options = self.options.effort.options(request.objective);
         options.constraints = self.constraints(&hw, request.format, &pr);
-        let pricing = price::TablePricing {
+        let pricing = table_pricing::TablePricing {
             energy: request.energy,
             accum_bits: pr.accum_bits,
         };
@@ -364,7 +366,7 @@ fn cached_map(
     problem: &snnergy_mapper::Problem,
     hw: &Hardware,
     dens: Densities,
-    pricing: &price::TablePricing<'_>,
+    pricing: &table_pricing::TablePricing<'_>,
     options: &SearchOptions,
     prices: &str,
 ) -> Result<MappedLayer, snnergy_mapper::MapperError> {
@@ -468,14 +470,14 @@ impl Weightless {
         let (wbits, writes) = stream(out_bits, d.n * t);
         // Inputs are read from the memory that keeps activations, where the outputs go.
         out.push_at(
-            price::level_place(level, DataSpace::Outputs),
-            price::access_kind(level, DataSpace::Outputs, AccessOp::Read, rb),
+            places::level_place(level, DataSpace::Outputs),
+            places::access_kind(level, DataSpace::Outputs, AccessOp::Read, rb),
             Category::Activations,
             reads,
         );
         out.push_at(
-            price::level_place(level, DataSpace::Outputs),
-            price::access_kind(level, DataSpace::Outputs, AccessOp::Write, wbits),
+            places::level_place(level, DataSpace::Outputs),
+            places::access_kind(level, DataSpace::Outputs, AccessOp::Write, wbits),
             Category::Outputs,
             writes,
         );
@@ -486,7 +488,7 @@ impl Weightless {
             CoreOp::Add
         };
         out.push_at(
-            snnergy_core::Place::new(price::COMPUTE),
+            snnergy_core::Place::new(places::COMPUTE),
             snnergy_core::ActionKind::compute(op, op_bits),
             Category::Compute,
             ops,
@@ -734,7 +736,7 @@ impl Architecture for HardwareArchitecture {
     }
 
     fn priced_by<'a>(&'a self, table: &'a dyn EnergyModel) -> Box<dyn EnergyModel + 'a> {
-        Box::new(HardwarePrices::new(table, self.chip.clone()))
+        Box::new(OwnPricesFirst::new(table, self.chip.clone()))
     }
 }
 

@@ -189,7 +189,7 @@ mod error;
 mod hardware;
 mod mapping;
 mod model;
-mod price;
+mod pricing;
 mod problem;
 mod scorer;
 mod search;
@@ -212,7 +212,7 @@ pub use model::{
     AccessCount, Action, Counts, Evaluation, LevelReport, OpCount, OpReport, Purpose, Scale,
     SpaceReport, TransferCount,
 };
-pub use price::{AccessOp, ComputeOp, OwnPrices, Pricing, capacity_bits};
+pub use pricing::{AccessOp, ComputeOp, OwnPrices, Pricing, capacity_bits};
 pub use problem::{DataSpace, Densities, Dim, Kind, NDIMS, NSPACES, Neuron, Problem};
 pub use scorer::{Candidate, Score, Scorer};
 pub use search::{Objective, SearchOptions};

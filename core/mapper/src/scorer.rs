@@ -7,7 +7,7 @@ use crate::error::MapperError;
 use crate::hardware::Hardware;
 use crate::mapping::{Compact, Mapping};
 use crate::model::{Counts, Ctx};
-use crate::price::Pricing;
+use crate::pricing::Pricing;
 use crate::problem::{Densities, Problem};
 
 /// A mapping checked against its problem and chip, ready to be scored many times.

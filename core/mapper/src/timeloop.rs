@@ -35,7 +35,7 @@ use serde::Serialize;
 use crate::MappedLayer;
 use crate::hardware::{Capacity, LevelClass};
 use crate::model::{Action, Purpose};
-use crate::price::capacity_bits;
+use crate::pricing::capacity_bits;
 use crate::problem::{DataSpace, Dim, NDIMS};
 
 /// The three YAML documents and the counts table.

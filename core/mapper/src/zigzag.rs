@@ -47,7 +47,7 @@ use crate::MapperError;
 use crate::hardware::Capacity;
 use crate::mapping::Compact;
 use crate::model::{Action, Ctx, Purpose};
-use crate::price::capacity_bits;
+use crate::pricing::capacity_bits;
 use crate::problem::{DataSpace, Dim, NDIMS};
 
 /// ZigZag's inputs for one mapped layer and our counts in ZigZag's terms.

@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use crate::price::ComputeOp;
+use crate::pricing::ComputeOp;
 use crate::problem::{DataSpace, Densities, NSPACES};
 
 /// What an access does (Timeloop's names).

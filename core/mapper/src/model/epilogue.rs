@@ -6,7 +6,7 @@
 use super::counts::{Action, Counts, Purpose, Scale, Why};
 use super::keepers::Keepers;
 use super::{A_, Ctx};
-use crate::price::ComputeOp;
+use crate::pricing::ComputeOp;
 use crate::problem::{Kind, Neuron};
 
 impl Ctx<'_> {

@@ -6,7 +6,7 @@ use super::nest::Nest;
 use super::{Counts, Ctx};
 use crate::hardware::Hardware;
 use crate::mapping::{Axis, Compact, LevelMapping, Loop, Mapping, SpatialLoop};
-use crate::price::OwnPrices;
+use crate::pricing::OwnPrices;
 use crate::problem::{DataSpace, Problem};
 
 pub use crate::problem::Dim as D;

@@ -45,7 +45,7 @@ pub use report::{Evaluation, LevelReport, OpReport, SpaceReport};
 use crate::error::MapperError;
 use crate::hardware::{Hardware, SparseFormat, Topology, ZeroHandling};
 use crate::mapping::{Compact, MAX_LEVELS};
-use crate::price::ComputeOp;
+use crate::pricing::ComputeOp;
 use crate::problem::{DataSpace, Kind, NDIMS, NSPACES, Problem};
 use keepers::Keepers;
 use nest::Nest;

@@ -8,7 +8,7 @@ use super::keepers::Keepers;
 use super::nest::Nest;
 use super::network::Route;
 use super::{A_, C, Ctx, R, S};
-use crate::price::ComputeOp;
+use crate::pricing::ComputeOp;
 
 impl Ctx<'_> {
     /// Updates at the innermost keeper, the operations, and the drains up the chain.

@@ -7,7 +7,7 @@ use serde::Serialize;
 use super::{Ctx, NSPACES};
 use crate::error::MapperError;
 use crate::hardware::{Hardware, Level};
-use crate::price::{AccessOp, ComputeOp, Pricing};
+use crate::pricing::{AccessOp, ComputeOp, Pricing};
 use crate::problem::{DataSpace, Kind, Problem};
 
 /// What one element costs to access: pJ and word accesses.

@@ -6,7 +6,7 @@ use serde::Serialize;
 use super::Ctx;
 use super::counts::{Action, Counts};
 use crate::mapping::{Compact, MAX_LEVELS};
-use crate::price::ComputeOp;
+use crate::pricing::ComputeOp;
 use crate::problem::{DataSpace, Densities};
 
 impl Ctx<'_> {
