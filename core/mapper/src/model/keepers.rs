@@ -24,24 +24,27 @@ impl Keepers {
     /// The levels keeping each data space in `m`.
     #[inline]
     pub fn of(ctx: &Ctx, m: &Compact) -> Keepers {
-        let mut k = Keepers {
-            chains: [[0; MAX_LEVELS]; NSPACES],
-            len: [0; NSPACES],
-            fin: 0,
-            accum_start: 0,
-        };
+        let mut chains = [[0; MAX_LEVELS]; NSPACES];
+        let mut len = [0; NSPACES];
         for ds in 0..NSPACES {
             if ctx.spaces & (1 << ds) == 0 {
                 continue;
             }
+            let mut n = 0;
             for l in 0..ctx.nlev {
                 if m.keep[l] & (1 << ds) != 0 {
-                    k.chains[ds][k.len[ds]] = l;
-                    k.len[ds] += 1;
+                    chains[ds][n] = l;
+                    n += 1;
                 }
             }
+            len[ds] = n;
         }
-        k
+        Keepers {
+            chains,
+            len,
+            fin: 0,
+            accum_start: 0,
+        }
     }
 
     /// Checks the keeping rules and finds the finalizing level.

@@ -11,7 +11,13 @@ use crate::problem::{NDIMS, NSPACES};
 pub(super) struct TemporalLoop {
     pub level: u8,
     pub dim: u8,
-    pub factor: f64,
+    factor: u32,
+}
+
+impl TemporalLoop {
+    pub fn factor(self) -> f64 {
+        self.factor as f64
+    }
 }
 
 /// What every count of one mapping walks.
@@ -122,7 +128,7 @@ impl<'m> Nest<'m> {
                     self.loops[n] = TemporalLoop {
                         level: l as u8,
                         dim: d,
-                        factor: m.tf[l][d as usize] as f64,
+                        factor: m.tf[l][d as usize],
                     };
                     n += 1;
                 }

@@ -51,7 +51,7 @@ impl Ctx<'_> {
         let mut times = 1.0;
         for lp in loops[..=first].iter().rev() {
             if !(projected && matches!(lp.dim as usize, C | R | S)) {
-                times *= lp.factor;
+                times *= lp.factor();
             }
         }
         Changes {
@@ -78,7 +78,7 @@ impl Ctx<'_> {
         let Some(lp) = changes.first else {
             return tile;
         };
-        let (j, d, f) = (lp.level as usize, lp.dim as usize, lp.factor);
+        let (j, d, f) = (lp.level as usize, lp.dim as usize, lp.factor());
         if ds == I_ && (d == P || d == Q) && self.hw.levels[c].sliding_window {
             let delta = self.new_lines(nest, c, e, j, d, to);
             let tile_delta = tile / self.rows(e, d) * delta;
