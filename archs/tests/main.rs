@@ -5,3 +5,4 @@ mod dataflows;
 mod hardware;
 mod mapped;
 mod neurons;
+mod products;

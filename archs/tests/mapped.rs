@@ -222,6 +222,7 @@ fn what_the_report_prices_is_what_the_mapper_minimized_on_every_chip() {
                     } else {
                         acts[i].output_nonzero
                     },
+                    weights: 1.0,
                 };
                 let want = ml.evaluate(dens).unwrap();
                 let got: f64 = out[i]

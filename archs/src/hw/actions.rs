@@ -10,9 +10,11 @@ use snnergy_mapper::{
 
 use super::places::{COMPUTE, access_kind, hop_kind, level_place, network_place, op_kinds};
 
-/// What each data space is reported as.
-pub(crate) fn category(ds: DataSpace) -> Category {
+/// What each data space is reported as; `second_operand`: the weights data space streams a
+/// product's second activation operand, which is activation traffic.
+pub(crate) fn category(ds: DataSpace, second_operand: bool) -> Category {
     match ds {
+        DataSpace::Weights if second_operand => Category::Activations,
         DataSpace::Weights => Category::Weights,
         DataSpace::Inputs => Category::Activations,
         DataSpace::Accum => Category::PartialSums,
@@ -127,7 +129,7 @@ impl Layer<'_> {
                 out.push_at(
                     level_place(level, ds),
                     access_kind(level, ds, op, bits),
-                    category(ds),
+                    category(ds, self.ml.problem.second_operand),
                     accesses / self.per,
                 );
             }
@@ -171,12 +173,17 @@ impl Layer<'_> {
                             (hop_kind(level, 64), messages * whole as f64 / 64.0)
                         }
                     };
-                    out.push_at(place, kind, category(ds), count / self.per);
+                    out.push_at(
+                        place,
+                        kind,
+                        category(ds, self.ml.problem.second_operand),
+                        count / self.per,
+                    );
                 }
                 _ => out.push_at(
                     place,
                     hop_kind(level, p.bits(ds).max(1)),
-                    category(ds),
+                    category(ds, self.ml.problem.second_operand),
                     n / self.per,
                 ),
             }

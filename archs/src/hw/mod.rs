@@ -282,13 +282,6 @@ impl HardwareArchitecture {
         let layer = &net.layers[i];
         let act = request.activity.get(i).copied().unwrap_or_default();
         let hw = plan.hardware(&self.chip, i);
-        if layer.is_product() {
-            return Err(self.layer_error(
-                net,
-                i,
-                "this architecture does not count products of two activations".into(),
-            ));
-        }
         if !problem::is_mapped(layer) {
             return Ok(LayerMap::Rule(Box::new(Weightless::new(&hw, net, i))));
         }
@@ -303,10 +296,15 @@ impl HardwareArchitecture {
         if self.options.activations_on_chip {
             pr.free_backing = plan.free_backing(&hw, net, i, &pr);
         }
-        let mut anchors = vec![quantized(problem::densities(request.format, &act))];
+        let mut anchors = vec![quantized(problem::densities(
+            request.format,
+            layer.is_product(),
+            &act,
+        ))];
         for a in request.anchors {
             let d = quantized(problem::densities(
                 request.format,
+                layer.is_product(),
                 &a.get(i).copied().unwrap_or_default(),
             ));
             if !anchors.contains(&d) {
@@ -399,6 +397,7 @@ fn quantized(d: Densities) -> Densities {
     Densities {
         input: q(d.input),
         output: q(d.output),
+        weights: q(d.weights),
     }
 }
 
@@ -479,6 +478,14 @@ struct MappedLayerOf {
 }
 
 impl MappedLayerOf {
+    /// Whether the layer is a product of two activations (its weights data space streams the
+    /// second operand, with that operand's density).
+    fn second_operand(&self) -> bool {
+        self.candidates
+            .first()
+            .is_some_and(|c| c.problem.second_operand)
+    }
+
     /// The candidate with the least objective at `dens` (the first among equals).
     fn best_at(&self, dens: Densities) -> usize {
         if self.candidates.len() == 1 {
@@ -629,7 +636,7 @@ impl Mapped for MappedNetwork {
             let act = activity.get(i).copied().unwrap_or_default();
             let ns = match l {
                 LayerMap::Mapped(m) => {
-                    let dens = problem::densities(&self.format, &act);
+                    let dens = problem::densities(&self.format, m.second_operand(), &act);
                     let c = &m.candidates[m.best_at(dens)];
                     actions::push_layer(c, &dens, &m.linear, self.per, o)
                 }
@@ -658,7 +665,11 @@ impl Mapped for MappedNetwork {
             .filter_map(|(i, l)| match l {
                 LayerMap::Mapped(m) => {
                     let act = activity.get(i).copied().unwrap_or_default();
-                    Some(m.record(m.best_at(problem::densities(&self.format, &act))))
+                    Some(m.record(m.best_at(problem::densities(
+                        &self.format,
+                        m.second_operand(),
+                        &act,
+                    ))))
                 }
                 LayerMap::Rule(_) => None,
             })
@@ -699,6 +710,7 @@ pub fn layers_on_chip<'m>(
                 LayerMap::Mapped(m) => {
                     let densities = problem::densities(
                         &net.format,
+                        m.second_operand(),
                         &activity.get(i).copied().unwrap_or_default(),
                     );
                     Some(LayerOnChip {

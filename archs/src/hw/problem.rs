@@ -2,7 +2,7 @@
 //! is evaluated at.
 
 use snnergy_core::{
-    ArchError, Format, Layer, LayerActivity, LayerKind, Network, Neuron as CoreNeuron,
+    ArchError, Format, Layer, LayerActivity, LayerKind, Network, Neuron as CoreNeuron, Source,
 };
 use snnergy_mapper::{Densities, Kind, Neuron, Problem};
 
@@ -19,9 +19,13 @@ pub(crate) struct LayerRules {
     pub input_bits: u32,
 }
 
-/// Whether a layer is a loop nest with weights (mapped) or weightless (counted by a rule).
+/// Whether a layer is a loop nest (mapped: a layer with weights, or a product of two
+/// activations) or weightless (counted by a rule).
 pub(crate) fn is_mapped(layer: &Layer) -> bool {
-    matches!(layer.kind, LayerKind::Conv2d { .. } | LayerKind::Linear)
+    matches!(
+        layer.kind,
+        LayerKind::Conv2d { .. } | LayerKind::Linear | LayerKind::Product { .. }
+    )
 }
 
 fn fits_u32(arch: &str, layer: &Layer, what: &str, v: u64) -> Result<u64, ArchError> {
@@ -70,6 +74,15 @@ pub(crate) fn problem(
             )
         }
         LayerKind::Linear => (1, l.output.numel(), l.input.numel(), 1, 1, 1, 1, 1, 1),
+        LayerKind::Product {
+            groups,
+            rows,
+            columns,
+            depth,
+        } => {
+            let dims = [*groups, *rows, *columns, *depth];
+            return product(arch, network, i, format, rules, dims);
+        }
         _ => {
             return Err(ArchError::Layer {
                 architecture: arch.to_string(),
@@ -107,6 +120,76 @@ pub(crate) fn problem(
         message: e.to_string(),
     })?;
     Ok(pr)
+}
+
+/// The problem of product layer `i` (out[g, row, col] = Σ_d A[g, row, d]·B[g, col, d]): G
+/// groups, P rows of the first operand (the inputs), K rows of the second (the weights data
+/// space, streamed: [`Problem::second_operand`]), C the terms summed. Each inference and step
+/// has operands of its own, so the batch and the SNN's steps are folded into G: the counts per
+/// inference are those of the product, and a neuron after it updates its membrane once per
+/// step as it does unfolded (its storage is counted once per step, an upper bound).
+fn product(
+    arch: &str,
+    network: &Network,
+    i: usize,
+    format: &Format,
+    rules: &LayerRules,
+    [groups, rows, columns, depth]: [u32; 4],
+) -> Result<Problem, ArchError> {
+    let l = &network.layers[i];
+    let steps = match format {
+        Format::Snn(f) => f.timesteps as u64,
+        Format::Qnn(_) => 1,
+    };
+    let folded = (groups as u64)
+        .checked_mul(rules.batch)
+        .and_then(|g| g.checked_mul(steps))
+        .unwrap_or(u64::MAX);
+    let mut pr = Problem {
+        name: l.name.clone(),
+        g: fits_u32(arch, l, "groups × batch × steps", folded)?,
+        k: fits_u32(arch, l, "columns", columns as u64)?,
+        c: fits_u32(arch, l, "terms per output", depth as u64)?,
+        p: fits_u32(arch, l, "rows", rows as u64)?,
+        second_operand: true,
+        ..Problem::default()
+    };
+    set_format(&mut pr, l, format, false, rules);
+    pr.t = 1;
+    pr.neuron_steps_per_accum = 1;
+    let bits = |k: usize| operand_bits(network, l.sources.get(k).copied(), format);
+    pr.input_bits = bits(0);
+    pr.weight_bits = bits(1);
+    pr.valid_ops = None;
+    pr.validate().map_err(|e| ArchError::Layer {
+        architecture: arch.to_string(),
+        layer: l.name.clone(),
+        message: e.to_string(),
+    })?;
+    Ok(pr)
+}
+
+/// Bits of a product's operand from `source` in `format`: a spike (1 bit) or the twin's
+/// activation where a neuron or quantizer produced it; otherwise the graded value a layer
+/// without neuron hands on (a sum of `depth` spike products, of several spike sources, or
+/// the twin's unquantized sum).
+fn operand_bits(network: &Network, source: Option<Source>, format: &Format) -> u32 {
+    let producer = match source {
+        Some(Source::Layer(j)) => network.layers.get(j).filter(|p| !p.neuron),
+        _ => None,
+    };
+    let levels = producer.map(|p| match p.kind {
+        LayerKind::Product { depth, .. } => depth as u64,
+        LayerKind::Add => p.sources.len() as u64,
+        _ => 1,
+    });
+    match (format, levels) {
+        (Format::Snn(_), None) => 1,
+        // Values 0..=levels need ⌈log2(levels + 1)⌉ bits.
+        (Format::Snn(_), Some(n)) => 64 - n.leading_zeros(),
+        (Format::Qnn(f), Some(n)) if n > 1 => f.accumulator_bits,
+        (Format::Qnn(f), _) => f.activation_bits,
+    }
 }
 
 /// The widths and time steps of `format` on layer `l`'s problem; `analog`: it receives the
@@ -157,8 +240,9 @@ fn set_format(pr: &mut Problem, l: &Layer, format: &Format, analog: bool, rules:
     }
 }
 
-/// The densities of a layer's inputs and outputs at `act` in `format`.
-pub(crate) fn densities(format: &Format, act: &LayerActivity) -> Densities {
+/// The densities of a layer's inputs and outputs at `act` in `format`; `second_operand`: the
+/// layer is a product of two activations, whose weights data space is its second operand.
+pub(crate) fn densities(format: &Format, second_operand: bool, act: &LayerActivity) -> Densities {
     let clamp = |v: f64| {
         if v.is_finite() {
             v.clamp(0.0, 1.0)
@@ -174,6 +258,11 @@ pub(crate) fn densities(format: &Format, act: &LayerActivity) -> Densities {
                 clamp(act.input_nonzero)
             },
             output: clamp(act.output_nonzero),
+            weights: if second_operand {
+                clamp(act.second_nonzero)
+            } else {
+                1.0
+            },
         },
         Format::Snn(_) => Densities {
             input: if act.analog_input {
@@ -182,6 +271,11 @@ pub(crate) fn densities(format: &Format, act: &LayerActivity) -> Densities {
                 clamp(act.input_rate)
             },
             output: clamp(act.output_rate),
+            weights: if second_operand {
+                clamp(act.second_rate)
+            } else {
+                1.0
+            },
         },
     }
 }

@@ -210,11 +210,13 @@ fn divisor_at_least(x: u64, need: u64) -> u64 {
     best
 }
 
-/// Output neurons (K·P·Q, times groups) of a weighted layer: what units or cores split.
+/// Output neurons (K·P·Q, times groups) of a weighted layer or a product: what units or
+/// cores split.
 fn neurons(net: &Network, i: usize) -> u64 {
     let l = &net.layers[i];
     match l.kind {
         LayerKind::Conv2d { .. } | LayerKind::Linear => l.neurons(),
+        LayerKind::Product { .. } => l.output.numel(),
         _ => 0,
     }
 }

@@ -432,7 +432,11 @@ impl Mapper {
             "{:?}|{}|{:?}|{:?}",
             anon,
             hardware.name,
-            (densities.input.to_bits(), densities.output.to_bits()),
+            (
+                densities.input.to_bits(),
+                densities.output.to_bits(),
+                densities.weights.to_bits()
+            ),
             options
         );
         if let Some(hit) = self.cache.lock().map_err(|_| poisoned())?.get(&key) {
@@ -455,7 +459,11 @@ impl Mapper {
 }
 
 fn check_densities(problem: &Problem, d: &Densities) -> Result<(), MapperError> {
-    for (key, v) in [("densities.input", d.input), ("densities.output", d.output)] {
+    for (key, v) in [
+        ("densities.input", d.input),
+        ("densities.output", d.output),
+        ("densities.weights", d.weights),
+    ] {
         if !(v.is_finite() && (0.0..=1.0).contains(&v)) {
             return Err(MapperError::Problem {
                 problem: problem.name.clone(),

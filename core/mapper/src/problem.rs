@@ -264,6 +264,14 @@ pub struct Problem {
     /// the transfers still cost.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub free_backing: Vec<DataSpace>,
+    /// The weights data space holds a second activation operand, not stored weights: a
+    /// product of two activations (attention's Q·Kᵀ, a spike mask). Its elements are produced
+    /// per inference and per step, so the problem folds N and T into G (each inference and
+    /// step its own group, nothing shared between them), and its density is
+    /// [`Densities::weights`]. The counts are those of any other problem; reports file the
+    /// operand's traffic under activations.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub second_operand: bool,
 }
 
 impl Default for Problem {
@@ -295,6 +303,7 @@ impl Default for Problem {
             input_h: None,
             input_w: None,
             free_backing: Vec::new(),
+            second_operand: false,
         }
     }
 }
@@ -307,6 +316,15 @@ pub struct Densities {
     pub input: f64,
     /// Non-zero fraction of the outputs or output spike rate per step.
     pub output: f64,
+    /// Non-zero fraction (or spike rate per step) of the operand in the weights data space: 1
+    /// for stored weights; a product of two activations ([`Problem::second_operand`]) streams
+    /// its second operand there, and a term is zero where either operand is.
+    #[serde(default = "one")]
+    pub weights: f64,
+}
+
+fn one() -> f64 {
+    1.0
 }
 
 impl Default for Densities {
@@ -314,16 +332,18 @@ impl Default for Densities {
         Densities {
             input: 1.0,
             output: 1.0,
+            weights: 1.0,
         }
     }
 }
 
 impl Densities {
-    /// Both densities equal.
+    /// Input and output densities equal, dense weights.
     pub fn uniform(d: f64) -> Self {
         Densities {
             input: d,
             output: d,
+            weights: 1.0,
         }
     }
 }

@@ -24,7 +24,9 @@ pub enum Action {
 pub enum Scale {
     /// Not at all.
     One,
-    /// The input density (skipped or gated zero operands).
+    /// The input density (skipped or gated zero operands), times the weights' density (1
+    /// for stored weights; a product of two activations has a zero term where either operand
+    /// is zero).
     Input,
     /// The output density (neurons that fire).
     Output,
@@ -42,7 +44,7 @@ impl Scale {
     pub fn density(self, dens: &Densities, valid_fraction: f64) -> f64 {
         match self {
             Scale::One => 1.0,
-            Scale::Input => dens.input * valid_fraction,
+            Scale::Input => dens.input * dens.weights * valid_fraction,
             Scale::Output => dens.output,
             Scale::Valid => valid_fraction,
         }
