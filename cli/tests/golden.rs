@@ -300,6 +300,11 @@ fn the_resnet18_imagenet_pipeline_writes_its_golden_files() {
 }
 
 #[test]
+fn the_spikformer_4_384_cifar10_pipeline_writes_its_golden_files() {
+    check("spikformer-4-384-cifar10");
+}
+
+#[test]
 fn the_neuromorphic_22nm_pipeline_writes_its_golden_files() {
     check("neuromorphic-22nm");
 }
