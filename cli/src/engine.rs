@@ -228,6 +228,35 @@ pub fn engine(a: EngineArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// What reached each layer with weights: the densities the analysis prices.
+fn inputs_table(m: &snnergy::engine::Measurement) -> Table {
+    let mut t = Table::new();
+    t.load_style(presets::UTF8_BORDERS_ONLY);
+    t.set_header(
+        [
+            "input of",
+            "values",
+            "density per step",
+            "non-zero in some step",
+            "synapses fed, per step",
+            "twin non-zero",
+        ]
+        .map(Cell::new),
+    );
+    let right = |s: String| Cell::new(s).set_alignment(CellAlignment::Right);
+    for l in &m.inputs {
+        t.add_row(vec![
+            Cell::new(&l.name),
+            right(l.elements.to_string()),
+            right(format!("{:.4}", l.density)),
+            right(format!("{:.4}", l.active)),
+            right(format!("{:.4}", l.synapse_density)),
+            right(format!("{:.4}", l.twin_nonzero)),
+        ]);
+    }
+    t
+}
+
 /// The per-layer table of a measurement and its summary line.
 pub(crate) fn print_measurement(m: &snnergy::engine::Measurement, source: &Path, threshold: f32) {
     let mut t = Table::new();
@@ -271,6 +300,9 @@ pub(crate) fn print_measurement(m: &snnergy::engine::Measurement, source: &Path,
         threshold
     );
     println!("{t}");
+    if !m.inputs.is_empty() {
+        println!("{}", inputs_table(m));
+    }
     if let Some(r) = m.input_rate {
         println!("input spike rate (rate coding): {r:.4}");
     }

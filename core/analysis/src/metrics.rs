@@ -24,14 +24,28 @@
 //!   layers, steps and samples: 1 − the neuron-weighted mean spike rate (SNN), 1 − the
 //!   neuron-weighted mean non-zero fraction (baseline).
 //!
-//! Rates are per layer, not per value, so two assumptions are stated: the non-zero fraction
-//! after pooling k×k values of non-zero fraction d is 1 − (1 − d)^(k·k) (independent
-//! values), and every weight is taken as non-zero (NeuroBench skips zero weights; snnergy's
-//! analytic path never sees weight values). A direct-coded image is taken as dense, and the
-//! SNN's first layer is counted at every step, as a time-stepped model executes it (an
-//! architecture may compute it once; its actions say so).
+//! Where the activity measured what arrives at a weighted layer (the engine, a profile from
+//! `snnergy.torch.record`), the effective operations are counted from the measurement: the
+//! fraction of the layer's synapses whose input is non-zero, per step, which is NeuroBench's
+//! count exactly (each input weighted by the synapses it feeds, so padding is accounted for).
+//! Otherwise rates are per layer, not per value, and the non-zero fraction after pooling k×k
+//! values of non-zero fraction d is estimated as 1 − (1 − d)^(k·k) (independent values), an
+//! over-estimate for spikes positively correlated in space, and a direct-coded image is taken
+//! as dense. Every weight is taken as non-zero (NeuroBench skips zero weights; snnergy's
+//! analytic path never sees weight values). The SNN's first layer is counted at every step, as
+//! a time-stepped model executes it (an architecture may compute it once; its actions say so).
+//!
+//! Whether a layer receives spikes follows from the network here (after an average pool or a
+//! residual add its values are graded), where NeuroBench looks at the values of each call: a
+//! residual sum in which no two spikes coincide at some step holds only 0 and 1 there, and
+//! NeuroBench counts that step's products as ACs, snnergy as MACs (the SynOps agree).
+//!
+//! snnergy's hardware models price average-pooled spikes differently from these counts: after
+//! an average pool NeuroBench counts one MAC per non-zero pooled value, while the event-driven
+//! models forward every input spike through the window as an accumulate (a comparison's
+//! `input_spike_rate`, r·k events per element for k inputs per window).
 
-use snnergy_core::activity::OperatingPoint;
+use snnergy_core::activity::{LayerRates, OperatingPoint, layer_activities};
 use snnergy_core::format::Format;
 use snnergy_core::network::{InputCoding, Layer, LayerKind, Network, Source};
 use snnergy_core::report::{FormatMetrics, LayerMetrics, Metrics};
@@ -156,13 +170,42 @@ pub fn operations(
     let baseline_binary = matches!(&baseline_format, Format::Qnn(q) if q.activation_bits == 1);
     let (snn_in, snn_out) = emitted(network, point, coding, true, false);
     let (base_in, base_out) = emitted(network, point, coding, false, baseline_binary);
+    let acts = layer_activities(network, point, coding);
     let mut snn = FormatMetrics::default();
     let mut baseline = FormatMetrics::default();
     let mut layers = Vec::new();
-    for l in network.layers.iter().filter(|l| l.is_weighted()) {
+    for (i, l) in network
+        .layers
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| l.is_weighted())
+    {
         let c = connections(l) as f64;
-        let s = layer_input(l, snn_in, &snn_out);
-        let b = layer_input(l, base_in, &base_out);
+        let mut s = layer_input(l, snn_in, &snn_out);
+        let mut b = layer_input(l, base_in, &base_out);
+        // A measurement at this point (moved along with its sources, as the architectures
+        // see it) replaces the estimates.
+        let a = &acts[i];
+        let source = LayerRates {
+            spike_rate: a.source_rate,
+            nonzero: a.source_nonzero,
+        };
+        let measured = point
+            .inputs
+            .get(i)
+            .copied()
+            .flatten()
+            .and_then(|m| m.moved(source, a.analog_input));
+        if let Some(m) = measured {
+            s.density = m.synapse_density.unwrap_or(m.density);
+            let twin = m.synapse_nonzero.or(m.nonzero);
+            b.density = match twin {
+                Some(v) => v,
+                // The twin reads the same image.
+                None if a.analog_input => s.density,
+                None => b.density,
+            };
+        }
         let snn_ops = c * s.density * t;
         let base_ops = c * b.density;
         snn.dense_synops += c * t;
@@ -185,6 +228,7 @@ pub fn operations(
             baseline_input_density: b.density,
             snn_synops: snn_ops,
             baseline_synops: base_ops,
+            measured_input: measured.is_some(),
         });
     }
     for m in [&mut snn, &mut baseline] {

@@ -7,6 +7,8 @@
 //!   time (IF or LIF, reset by subtraction or to zero, direct or rate input coding, readout by
 //!   membrane or spike count), with per-layer spike counts and the deviation from the twin.
 //! - [`ops`]: im2col + GEMM kernels and event-driven kernels that only touch active inputs.
+//! - [`inputs`]: what reaches each weighted layer after pooling and reshaping, counted per
+//!   step, over the T steps and per synapse, for the SNN and its twin.
 //! - [`run`]: data sets in batches, chunks of each batch in parallel (rayon), the
 //!   [`Measurement`](run::Measurement) that becomes an activity profile.
 //! - [`data`]: IDX (MNIST, Fashion-MNIST) and CIFAR-10 binary readers.
@@ -65,6 +67,7 @@
 pub mod activity;
 pub mod data;
 pub mod error;
+pub mod inputs;
 pub mod matmul;
 pub mod model;
 pub mod ops;

@@ -13,6 +13,7 @@
 use serde::{Deserialize, Serialize};
 use snnergy_core::{LayerKind, Source};
 
+use crate::inputs::{FanOut, InputCounts, count_snn, count_twin};
 use crate::model::{Compiled, Op};
 use std::cell::RefCell;
 
@@ -166,6 +167,8 @@ pub struct LayerCounts {
     pub sparse_calls: u64,
     /// Layer evaluations on the dense path.
     pub dense_calls: u64,
+    /// What reached the layer, for a layer with weights (after pooling, adds, reshaping).
+    pub inputs: InputCounts,
 }
 
 /// What one chunk of images produced.
@@ -216,6 +219,7 @@ impl ChunkCounts {
             a.neurons_differing += b.neurons_differing;
             a.sparse_calls += b.sparse_calls;
             a.dense_calls += b.dense_calls;
+            a.inputs.merge(&b.inputs);
         }
     }
 }
@@ -522,6 +526,25 @@ fn argmax(v: &[f32]) -> usize {
     best
 }
 
+/// Counts what the twin's layers with weights read: the image, or their sources' outputs.
+fn count_twin_inputs(
+    net: &Compiled,
+    fans: &[Option<FanOut>],
+    x: &[f32],
+    twin: &[Vec<f32>],
+    counts: &mut ChunkCounts,
+) {
+    for (i, fan) in fans.iter().enumerate() {
+        if let Some(fan) = fan {
+            let xs: &[f32] = match net.network.layers[i].sources[0] {
+                Source::Input => x,
+                Source::Layer(j) => &twin[j],
+            };
+            count_twin(fan, xs, &mut counts.layers[i].inputs);
+        }
+    }
+}
+
 /// Spike counts per neuron of one layer (for tests and the reference comparison).
 pub type Counts = Vec<u32>;
 
@@ -596,6 +619,9 @@ pub fn simulate(
     } else {
         Vec::new()
     };
+    // What each weighted layer reads is counted as it reads it.
+    let fans: Vec<Option<FanOut>> = layers.iter().map(FanOut::of).collect();
+    let mut seen = Vec::new();
     // Layers whose inputs are the same at every step (a direct-coded image, or layers without
     // neurons fed only by such): their synaptic current is computed once and reused.
     let mut constant = vec![false; nl];
@@ -632,6 +658,9 @@ pub fn simulate(
         ..Default::default()
     };
     let mut step_totals = vec![vec![0u64; steps]; nl];
+    if cfg.twin {
+        count_twin_inputs(net, &fans, x, &twin, &mut counts);
+    }
     let in_len = net.network.input.numel() as usize;
     let mut scratch = take_scratch();
     let widest = (0..nl)
@@ -698,6 +727,17 @@ pub fn simulate(
                 } else {
                     cfg.path
                 };
+                if let Some(fan) = &fans[i] {
+                    let xs = src(&layers[i].sources[0]);
+                    count_snn(
+                        fan,
+                        xs.steps,
+                        steps,
+                        |t| xs.at(t),
+                        &mut seen,
+                        &mut counts.layers[i].inputs,
+                    );
+                }
                 let (sparse, dense) = apply_steps(
                     net,
                     i,
