@@ -25,6 +25,8 @@ pub struct FanOut {
     pub rows: Vec<u32>,
     /// Per input column, the output columns whose window covers it.
     pub cols: Vec<u32>,
+    /// Per position of an input plane, `rows[h]` × `cols[w]`.
+    plane: Vec<u32>,
 }
 
 /// Per input position along one axis, the outputs whose window (kernel `k`, stride `s`,
@@ -43,6 +45,23 @@ fn cover(input: u32, output: u32, k: u32, s: u32, p: u32) -> Vec<u32> {
 impl FanOut {
     /// The fan-out of `layer`'s inputs; `None` for a layer without weights.
     pub fn of(layer: &Layer) -> Option<FanOut> {
+        Self::covers(layer).map(|(channels, per_channel, rows, cols)| {
+            let plane: Vec<u32> = rows
+                .iter()
+                .flat_map(|r| cols.iter().map(move |c| r * c))
+                .collect();
+            FanOut {
+                channels,
+                per_channel,
+                rows,
+                cols,
+                plane,
+            }
+        })
+    }
+
+    /// Input channels, output channels per input channel, and the covers of rows and columns.
+    fn covers(layer: &Layer) -> Option<(u64, u64, Vec<u32>, Vec<u32>)> {
         let i = layer.input;
         match layer.kind {
             LayerKind::Conv2d {
@@ -50,18 +69,18 @@ impl FanOut {
                 stride,
                 padding,
                 groups,
-            } => Some(FanOut {
-                channels: i.c as u64,
-                per_channel: (layer.output.c / groups.max(1)) as u64,
-                rows: cover(i.h, layer.output.h, kernel[0], stride[0], padding[0]),
-                cols: cover(i.w, layer.output.w, kernel[1], stride[1], padding[1]),
-            }),
-            LayerKind::Linear => Some(FanOut {
-                channels: i.c as u64,
-                per_channel: layer.output.numel(),
-                rows: vec![1; i.h as usize],
-                cols: vec![1; i.w as usize],
-            }),
+            } => Some((
+                i.c as u64,
+                (layer.output.c / groups.max(1)) as u64,
+                cover(i.h, layer.output.h, kernel[0], stride[0], padding[0]),
+                cover(i.w, layer.output.w, kernel[1], stride[1], padding[1]),
+            )),
+            LayerKind::Linear => Some((
+                i.c as u64,
+                layer.output.numel(),
+                vec![1; i.h as usize],
+                vec![1; i.w as usize],
+            )),
             _ => None,
         }
     }
@@ -73,22 +92,37 @@ impl FanOut {
 
     /// Non-zero values of `x` (whole images of the layer's input) and the synapses they feed;
     /// `seen` (as long as `x`), if given, is set where a value is non-zero.
-    fn count(&self, x: &[f32], mut seen: Option<&mut [bool]>) -> (u64, u64) {
-        let (h, w) = (self.rows.len(), self.cols.len());
+    fn count(&self, x: &[f32], seen: Option<&mut [bool]>) -> (u64, u64) {
+        // One pass over whole planes at a time, in 32-bit lanes the compiler vectorizes (the
+        // rows of a deep layer are a few values long); a plane's counts stay far below 2³².
+        let hw = (self.rows.len() * self.cols.len()).max(1);
         let (mut nonzero, mut taps) = (0u64, 0u64);
-        for (r, row) in x.chunks_exact(w.max(1)).enumerate() {
-            let mut row_nonzero = 0u64;
-            let mut row_taps = 0u64;
-            for (v, c) in row.iter().zip(&self.cols) {
-                let on = (*v != 0.0) as u64;
-                row_nonzero += on;
-                row_taps += on * *c as u64;
+        let mut add = |n: u32, t: u32| {
+            nonzero += n as u64;
+            taps += t as u64;
+        };
+        match seen {
+            Some(seen) => {
+                for (p, m) in x.chunks_exact(hw).zip(seen.chunks_exact_mut(hw)) {
+                    let (mut n, mut t) = (0u32, 0u32);
+                    for ((v, c), m) in p.iter().zip(&self.plane).zip(m) {
+                        let on = (*v != 0.0) as u32;
+                        n += on;
+                        t += on * c;
+                        *m |= on != 0;
+                    }
+                    add(n, t);
+                }
             }
-            nonzero += row_nonzero;
-            taps += row_taps * self.rows[r % h.max(1)] as u64;
-            if let Some(seen) = seen.as_deref_mut() {
-                for (s, v) in seen[r * w..][..w].iter_mut().zip(row) {
-                    *s |= *v != 0.0;
+            None => {
+                for p in x.chunks_exact(hw) {
+                    let (mut n, mut t) = (0u32, 0u32);
+                    for (v, c) in p.iter().zip(&self.plane) {
+                        let on = (*v != 0.0) as u32;
+                        n += on;
+                        t += on * c;
+                    }
+                    add(n, t);
                 }
             }
         }
@@ -157,6 +191,26 @@ pub(crate) fn count_snn<'a>(
         into.taps += taps;
     }
     into.active += seen.iter().filter(|s| **s).count() as u64;
+}
+
+/// Counts the SNN's input of one weighted layer that reads a neuron layer's spikes, from the
+/// spikes each neuron emitted over the T steps (`counts`, whole images): a value's non-zero
+/// steps are its spikes, and it is non-zero in some step when it spiked at all.
+pub(crate) fn count_spike_counts(fan: &FanOut, counts: &[u32], into: &mut InputCounts) {
+    into.elements = fan.len() as u64;
+    into.synapses = fan.synapses();
+    let hw = fan.plane.len().max(1);
+    for p in counts.chunks_exact(hw) {
+        let (mut n, mut t, mut a) = (0u64, 0u64, 0u64);
+        for (c, f) in p.iter().zip(&fan.plane) {
+            n += *c as u64;
+            t += *c as u64 * *f as u64;
+            a += (*c > 0) as u64;
+        }
+        into.nonzero += n;
+        into.taps += t * fan.per_channel;
+        into.active += a;
+    }
 }
 
 /// Counts the twin's input of one weighted layer (whole images).

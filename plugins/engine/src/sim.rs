@@ -13,7 +13,7 @@
 use serde::{Deserialize, Serialize};
 use snnergy_core::{LayerKind, Source};
 
-use crate::inputs::{FanOut, InputCounts, count_snn, count_twin};
+use crate::inputs::{FanOut, InputCounts, count_snn, count_spike_counts, count_twin};
 use crate::model::{Compiled, Op};
 use std::cell::RefCell;
 
@@ -619,8 +619,11 @@ pub fn simulate(
     } else {
         Vec::new()
     };
-    // What each weighted layer reads is counted as it reads it.
+    // What each weighted layer reads is counted as it reads it, or, where that is a neuron
+    // layer's spikes, from the neurons' spike counts (one pass instead of T).
     let fans: Vec<Option<FanOut>> = layers.iter().map(FanOut::of).collect();
+    let from_neurons =
+        |i: usize| matches!(layers[i].sources[..], [Source::Layer(j)] if layers[j].neuron);
     let mut seen = Vec::new();
     // Layers whose inputs are the same at every step (a direct-coded image, or layers without
     // neurons fed only by such): their synaptic current is computed once and reused.
@@ -727,7 +730,9 @@ pub fn simulate(
                 } else {
                     cfg.path
                 };
-                if let Some(fan) = &fans[i] {
+                // Spikes straight from neurons are counted once from the neurons' counts
+                // below; what pooling or an add made of them, step by step here.
+                if let Some(fan) = fans[i].as_ref().filter(|_| !from_neurons(i)) {
                     let xs = src(&layers[i].sources[0]);
                     count_snn(
                         fan,
@@ -796,6 +801,13 @@ pub fn simulate(
         }
         recycle(outs.into_iter().map(|s| s.data).chain([input.data]), []);
         b0 += m;
+    }
+    for (i, fan) in fans.iter().enumerate() {
+        if let (Some(fan), Source::Layer(j)) = (fan, layers[i].sources[0])
+            && from_neurons(i)
+        {
+            count_spike_counts(fan, &spikes[j], &mut counts.layers[i].inputs);
+        }
     }
     // Each layer's spikes, from the per-step totals the neurons kept: summing the per-neuron
     // counts again took 6 % of an event-driven run.
