@@ -187,15 +187,19 @@ pub fn estimated_pooling() -> Assumption {
 /// JSON: `{"timesteps": 6, "layers": [{"name": "features.0", "spike_rate": 0.12, "nonzero": 0.41}, …]}`.
 /// CSV: a header with at least `layer` and `spike_rate` (and optionally `nonzero`); other
 /// columns (neurons, spikes, …) are ignored. A row named `input` gives the encoded input's
-/// rate under rate coding (required there: without it the first layer's work is unknown). `{T}` in
-/// the path is replaced by the analysed T, and a profile that says it was measured at another T
-/// is refused.
+/// rate under rate coding (required there: without it the first layer's work is unknown), and
+/// under direct coding the image's share of non-zero values. The optional columns
+/// `input_density`, `input_nonzero`, `synapse_density` and `synapse_nonzero` say what reached
+/// a layer with weights, measured after pooling (the readout's row may give only those). `{T}`
+/// in the path is replaced by the analysed T, and a profile that says it was measured at
+/// another T is refused.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Profile {
     /// profile file, relative to the pipeline file; .json {"layers": [{"name", "spike_rate",
-    /// "nonzero", "mean_level"}]} or .csv with columns layer,spike_rate[,nonzero,mean_level];
-    /// `{T}` in the path is replaced by the analysed T
+    /// "nonzero", "mean_level"}]} or .csv with columns layer,spike_rate[,nonzero,mean_level],
+    /// optionally what reached each layer (input_density, input_nonzero, synapse_density,
+    /// synapse_nonzero); `{T}` in the path is replaced by the analysed T
     pub path: PathBuf,
     /// non-zero fraction for layers whose entry has none (optional; without it every entry
     /// needs one)
