@@ -228,6 +228,32 @@ pub fn engine(a: EngineArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// What reached each layer with weights: the densities the analysis prices.
+fn inputs_table(m: &snnergy::engine::Measurement) -> TextTable {
+    let mut t = TextTable::new(
+        "what reached each layer with weights".to_string(),
+        vec![
+            Col::text("input of"),
+            Col::num("values"),
+            Col::num("density per step"),
+            Col::num("non-zero in some step"),
+            Col::num("synapses fed, per step"),
+            Col::num("twin non-zero"),
+        ],
+    );
+    for l in &m.inputs {
+        t.row(vec![
+            l.name.clone(),
+            l.elements.to_string(),
+            format!("{:.4}", l.density),
+            format!("{:.4}", l.active),
+            format!("{:.4}", l.synapse_density),
+            format!("{:.4}", l.twin_nonzero),
+        ]);
+    }
+    t
+}
+
 /// The per-layer table of a measurement and its summary, fitted to stdout.
 pub(crate) fn print_measurement(m: &snnergy::engine::Measurement, source: &Path, threshold: f32) {
     let screen = crate::output::stdout_screen();
@@ -266,7 +292,10 @@ pub(crate) fn print_measurement(m: &snnergy::engine::Measurement, source: &Path,
         ]);
     }
     let mut text = t.render(&screen);
-    // The table ends in a blank line; the summary follows it directly.
+    if !m.inputs.is_empty() {
+        text.push_str(&inputs_table(m).render(&screen));
+    }
+    // The tables end in a blank line; the summary follows directly.
     text.pop();
     if let Some(r) = m.input_rate {
         text.push_str(&screen.paragraph(&format!("input spike rate (rate coding): {r:.4}")));

@@ -157,7 +157,9 @@ fn set_format(pr: &mut Problem, l: &Layer, format: &Format, analog: bool, rules:
     }
 }
 
-/// The densities of a layer's inputs and outputs at `act` in `format`.
+/// The densities of a layer's inputs and outputs at `act` in `format`. A direct-coded image
+/// is as dense as the activity says: its measured share of non-zero pixels, or dense where
+/// nothing measured it; both formats read the same image.
 pub(crate) fn densities(format: &Format, act: &LayerActivity) -> Densities {
     let clamp = |v: f64| {
         if v.is_finite() {
@@ -168,19 +170,11 @@ pub(crate) fn densities(format: &Format, act: &LayerActivity) -> Densities {
     };
     match format {
         Format::Qnn(_) => Densities {
-            input: if act.analog_input {
-                1.0
-            } else {
-                clamp(act.input_nonzero)
-            },
+            input: clamp(act.input_nonzero),
             output: clamp(act.output_nonzero),
         },
         Format::Snn(_) => Densities {
-            input: if act.analog_input {
-                1.0
-            } else {
-                clamp(act.input_rate)
-            },
+            input: clamp(act.input_rate),
             output: clamp(act.output_rate),
         },
     }

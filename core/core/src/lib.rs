@@ -39,7 +39,7 @@ pub use action::{
     Access, AccessKey, Action, ActionKind, Actions, Category, CompositeName, ComputeOp,
     Interconnect, Memory, NCATEGORIES, Place, PriceClass,
 };
-pub use activity::{LayerActivity, LayerRates, OperatingPoint};
+pub use activity::{LayerActivity, LayerRates, MeasuredInput, OperatingPoint};
 pub use energy::{Derivation, EnergyModel, Price, PriceSource, ScaledModel};
 pub use error::{
     ActivityError, ArchError, ConfigError, Error, PriceError, RegistryError, WorkloadError,

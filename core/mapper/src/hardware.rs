@@ -17,6 +17,10 @@ pub struct Hardware {
     pub name: String,
     /// One paragraph on what the chip is and what was simplified.
     pub description: String,
+    /// Technology node and status of the stated numbers (e.g. "14 nm, pre-silicon"), shown
+    /// beside the sources in reports.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub node: String,
     /// Where each number comes from.
     pub sources: Vec<Source>,
     /// Storage levels, outermost (DRAM) first.

@@ -614,6 +614,7 @@ fn measured_markdown(report: &Report) -> String {
             }
             md.push('\n');
         }
+        md.push_str(&inputs_markdown(r));
     }
     md
 }
@@ -632,6 +633,39 @@ fn intervals_csv(wins: &[snnergy_core::report::RateInterval]) -> String {
         })
         .collect::<Vec<_>>()
         .join(";")
+}
+
+/// What a measurement recorded arriving at each layer with weights, if it did.
+fn inputs_markdown(record: &serde_json::Value) -> String {
+    let Some(inputs) = record.get("inputs").and_then(|v| v.as_array()) else {
+        return String::new();
+    };
+    if inputs.is_empty() {
+        return String::new();
+    }
+    let mut md = String::from(
+        "What reached each layer with weights, after pooling and reshaping:\n\n| layer | SNN non-zero per step | SNN non-zero in some step | SNN synapses fed per step | twin non-zero | twin synapses fed |\n|---|---:|---:|---:|---:|---:|\n",
+    );
+    for l in inputs {
+        let f = |k: &str| {
+            l.get(k)
+                .and_then(|v| v.as_f64())
+                .map(pct)
+                .unwrap_or_else(|| "—".into())
+        };
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} | {} | {} | {} |",
+            l.get("name").and_then(|v| v.as_str()).unwrap_or("?"),
+            f("density"),
+            f("active"),
+            f("synapse_density"),
+            f("twin_nonzero"),
+            f("twin_synapse_nonzero"),
+        );
+    }
+    md.push('\n');
+    md
 }
 
 fn status_name(s: BreakEvenStatus) -> &'static str {
@@ -797,8 +831,16 @@ fn sensitivity_markdown(report: &Report) -> String {
 /// the headline T (every T is in the JSON).
 fn metrics_markdown(report: &Report) -> String {
     let mut md = String::from(
-        "## Operations and sparsity (NeuroBench definitions)\n\nPer inference; the SNN's counts are summed over its T steps. Effective operations skip zero activations: ACs where the activation is a spike, MACs otherwise. Every weight is taken as non-zero; after pooling, values are taken as independent.\n\n",
+        "## Operations and sparsity (NeuroBench definitions)\n\nPer inference; the SNN's counts are summed over its T steps. Effective operations skip zero activations: ACs where the activation is a spike, MACs otherwise. Every weight is taken as non-zero. ",
     );
+    let layers = || report.metrics.iter().flat_map(|m| &m.layers);
+    md.push_str(if layers().all(|l| l.measured_input) {
+        "Input densities after pooling are measured (the synapses whose input is non-zero, per step).\n\n"
+    } else if layers().any(|l| l.measured_input) {
+        "Input densities after pooling are measured where the activity measured them; elsewhere they are estimated with the values of a window taken as independent, which over-estimates them for spikes correlated in space, as in real feature maps.\n\n"
+    } else {
+        "Input densities after pooling are estimated with the values of a window taken as independent, which over-estimates them for spikes correlated in space, as in real feature maps, and the direct-coded image is taken as dense.\n\n"
+    });
     md.push_str("| workload | activity | T | SNN dense SynOps | SNN effective ACs | SNN effective MACs | SNN activation sparsity | baseline dense SynOps | baseline effective MACs | baseline effective ACs | baseline activation sparsity |\n|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
     for m in &report.metrics {
         let _ = writeln!(

@@ -484,7 +484,13 @@ impl ActivitySource for EngineActivity {
             }
             profile.write(&p)?;
         }
-        let mut point = profile.to_point(network, Path::new(&label), None)?;
+        // A `model` other than the analysed workload shares its neuron layers' names; what
+        // reached a layer only the model has is no measurement of the analysed network.
+        let mut analysed = profile.clone();
+        analysed
+            .layers
+            .retain(|e| e.spike_rate.is_some() || network.layer_index(&e.name).is_some());
+        let mut point = analysed.to_point(network, Path::new(&label), None)?;
         point.label = label;
         let record = serde_json::to_value(&m).map_err(act_err)?;
         point.provenance = Some(Arc::new(Provenance {
@@ -508,6 +514,11 @@ impl ActivitySource for EngineActivity {
                     self.config.weights.display()
                 ),
                 "per-layer spike rates of the converted SNN and zero fractions of its QNN twin on real data",
+            ),
+            Assumption::new(
+                "densities after pooling",
+                "measured",
+                "what reaches each layer with weights after pooling and reshaping, per step and per synapse, of the SNN and its twin, and the image's non-zero pixels",
             ),
             Assumption::new(
                 "engine data",
