@@ -45,7 +45,7 @@ pub use error::{
     ActivityError, ArchError, ConfigError, Error, PriceError, RegistryError, WorkloadError,
 };
 pub use format::{Format, Neuron, QnnFormat, SnnFormat, capacity_matched_bits};
-pub use mapping::{LayerMapping, MapRequest, Mapped, Objective, map_network};
+pub use mapping::{LayerMapping, MapRequest, Mapped, MappingCost, Objective, map_network};
 pub use network::{
     InputCoding, Layer, LayerKind, MAX_COUNT, MAX_LAYERS, Network, NetworkBuilder, Shape, Source,
 };

@@ -141,3 +141,14 @@ impl Mapped for PerLayer<'_> {
             .evaluate_network(&self.network, &self.format, activity, out)
     }
 }
+
+/// What mapping a network costs beyond the counting, for a run's budget.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MappingCost {
+    /// Peak memory of the mapping (a mapper's search state), bytes.
+    pub memory_bytes: f64,
+    /// What holds it: the layer, the chip and the arrays that set its size.
+    pub what: String,
+    /// Storage levels the mappings have (each a line of every layer's loop nest in reports).
+    pub levels: usize,
+}
