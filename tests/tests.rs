@@ -6,6 +6,7 @@ mod embedding;
 mod examples;
 mod figures;
 mod honest;
+mod invariants;
 mod paper_v1;
 mod pipelines;
 mod plugins;

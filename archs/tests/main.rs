@@ -4,3 +4,4 @@ mod conformance;
 mod dataflows;
 mod hardware;
 mod mapped;
+mod neurons;

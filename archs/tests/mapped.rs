@@ -6,12 +6,13 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use snnergy_analysis::analysis::{Crossing, Evaluator};
+use snnergy_analysis::Evaluator;
 use snnergy_archs::{
     Calibration, Chip, ChipConfig, Classical, ClassicalConfig, Dataflow, Neuromorphic,
     NeuromorphicConfig, PeMemory, Spatial, SpatialConfig, TimeOrder, tables,
 };
 use snnergy_core::activity::layer_activities;
+use snnergy_core::report::BreakEvenStatus;
 use snnergy_core::{
     Actions, AnalysisSettings, Architecture, EnergyModel, InputCoding, MapRequest, Network,
     NetworkBuilder, OperatingPoint, Registry, Shape, Workload, map_network,
@@ -117,6 +118,8 @@ fn maps_every_weighted_layer(arch: &Spatial, net: &Network) {
             network: net,
             format: &format,
             activity: &acts,
+            anchors: &[],
+            warm: None,
             energy: energy.as_ref(),
             objective: Default::default(),
         };
@@ -164,6 +167,8 @@ fn what_the_report_prices_is_what_the_mapper_minimized_on_every_chip() {
                 network: &net,
                 format: &format,
                 activity: &acts,
+                anchors: &[],
+                warm: None,
                 energy: energy.as_ref(),
                 objective: Default::default(),
             };
@@ -253,17 +258,18 @@ fn figures(arch: &dyn Architecture, table: Arc<dyn EnergyModel>) -> (f64, f64, f
     let (snn, base) = (s.snn_format(6), s.baseline_format(6));
     let energy = arch.priced_by(table.as_ref());
     let point = OperatingPoint::uniform(&net, 0.05, 0.45);
-    let mut ev = Evaluator::new("a", arch, energy.as_ref(), &net, InputCoding::Direct);
+    let family = snnergy_analysis::twin::Family::new(&s, &net, &point, 6, 1.0);
+    let mut ev = Evaluator::new("a", arch, energy.as_ref(), &net, InputCoding::Direct)
+        .with_anchors(&family.anchors());
     let (es, eb) = (
         ev.total(&snn, &point).unwrap(),
         ev.total(&base, &point).unwrap(),
     );
-    let family = snnergy_analysis::twin::Family::new(&s, &net, &point, 6, 1.0);
-    let found = snnergy_analysis::mapped::breakeven(&mut ev, &net, &snn, &base, &family).unwrap();
-    let Crossing::At(a) = found.crossing else {
-        panic!("{:?}", found.crossing)
-    };
-    (family.at(a).mean_spike_rate(&net), es, eb)
+    let found =
+        snnergy_analysis::breakeven::breakeven(&mut ev, &net, &snn, &base, &family).unwrap();
+    let (status, a) = snnergy_analysis::breakeven::status_of(&found.wins, family.alpha_max());
+    assert_eq!(status, BreakEvenStatus::Crossing, "{:?}", found.wins);
+    (family.at(a.unwrap()).mean_spike_rate(&net), es, eb)
 }
 
 /// The figure for `arch` at T = 6 of the architectures as they were before the rebuild on the
@@ -378,6 +384,8 @@ fn time_batched_layers_never_move_more_membrane_than_the_same_loops_time_step_ma
             network: &net,
             format: &format,
             activity: &acts,
+            anchors: &[],
+            warm: None,
             energy: energy.as_ref(),
             objective: Default::default(),
         };

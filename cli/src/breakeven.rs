@@ -179,7 +179,7 @@ pub fn breakeven(args: BreakevenArgs) -> anyhow::Result<()> {
     if args.json {
         out!("{}", report.to_json());
     } else {
-        crate::output::print_report(&report, true);
+        crate::output::print_report(&report, true, None);
     }
     Ok(())
 }

@@ -6,10 +6,10 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, bail};
 use clap::Args;
-use comfy_table::{Cell, CellAlignment, Table, presets};
 use serde::Deserialize as _;
 use snnergy::core::Workload;
 use snnergy::engine::{EngineSettings, Model, RunOptions, run_dataset};
+use snnergy::report::text::{Col, TextTable};
 
 #[derive(Args, Debug)]
 pub struct EngineArgs {
@@ -241,7 +241,7 @@ pub fn engine(a: EngineArgs) -> anyhow::Result<()> {
         return Ok(());
     }
     print_measurement(&m, &data.source, cfg.threshold);
-    println!(
+    outln!(
         "{:.2} s, {:.1} images/s",
         m.seconds,
         m.images as f64 / m.seconds.max(1e-9)
@@ -249,58 +249,56 @@ pub fn engine(a: EngineArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The per-layer table of a measurement and its summary line.
+/// The per-layer table of a measurement and its summary, fitted to stdout.
 pub(crate) fn print_measurement(m: &snnergy::engine::Measurement, source: &Path, threshold: f32) {
-    let mut t = Table::new();
-    t.load_style(presets::UTF8_BORDERS_ONLY);
-    t.set_header(
-        [
-            "layer",
-            "neurons",
-            "spike rate",
-            "twin zero",
-            "twin non-zero",
-            "mean |Δ| spikes",
-            "neurons ≠ twin",
-            "event-driven",
-        ]
-        .map(Cell::new),
+    let screen = crate::output::stdout_screen();
+    let mut t = TextTable::new(
+        format!(
+            "{} on {} images of {}, T = {}, θ = {}",
+            m.network,
+            m.images,
+            source.display(),
+            m.timesteps,
+            threshold
+        ),
+        vec![
+            Col::text("layer"),
+            Col::num("neurons"),
+            Col::num("spike rate"),
+            Col::num("twin zero"),
+            Col::num("twin non-zero"),
+            Col::num("mean |Δ| spikes"),
+            Col::num("neurons ≠ twin"),
+            Col::num("event-driven"),
+        ],
     );
-    let right = |s: String| Cell::new(s).set_alignment(CellAlignment::Right);
     for l in &m.layers {
-        t.add_row(vec![
-            Cell::new(&l.name),
-            right(l.neurons.to_string()),
-            right(format!("{:.4}", l.spike_rate)),
-            right(format!("{:.4}", l.twin_zero_fraction)),
-            right(format!("{:.4}", 1.0 - l.twin_zero_fraction)),
-            right(format!("{:.4}", l.mean_abs_deviation)),
-            right(format!("{:.2} %", 100.0 * l.fraction_differing)),
-            right(
-                l.sparse_share
-                    .map(|s| format!("{:.0} %", 100.0 * s))
-                    .unwrap_or_else(|| "–".into()),
-            ),
+        t.row(vec![
+            l.name.clone(),
+            l.neurons.to_string(),
+            format!("{:.4}", l.spike_rate),
+            format!("{:.4}", l.twin_zero_fraction),
+            format!("{:.4}", 1.0 - l.twin_zero_fraction),
+            format!("{:.4}", l.mean_abs_deviation),
+            format!("{:.2} %", 100.0 * l.fraction_differing),
+            l.sparse_share
+                .map(|s| format!("{:.0} %", 100.0 * s))
+                .unwrap_or_else(|| "–".into()),
         ]);
     }
-    println!(
-        "{} on {} images of {}, T = {}, θ = {}",
-        m.network,
-        m.images,
-        source.display(),
-        m.timesteps,
-        threshold
-    );
-    println!("{t}");
+    let mut text = t.render(&screen);
+    // The table ends in a blank line; the summary follows it directly.
+    text.pop();
     if let Some(r) = m.input_rate {
-        println!("input spike rate (rate coding): {r:.4}");
+        text.push_str(&screen.paragraph(&format!("input spike rate (rate coding): {r:.4}")));
     }
-    println!(
+    text.push_str(&screen.paragraph(&format!(
         "mean spike rate {:.4} (sparsity {:.2} %); top-1 agreement SNN/twin {:.2} %; accuracy SNN {:.2} %, twin {:.2} %",
         m.mean_spike_rate(),
         100.0 * (1.0 - m.mean_spike_rate()),
         100.0 * m.top1_agreement,
         100.0 * m.snn_accuracy,
         100.0 * m.twin_accuracy
-    );
+    )));
+    out!("{text}");
 }

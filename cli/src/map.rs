@@ -10,10 +10,10 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, anyhow, bail};
 use clap::{Args, ValueEnum};
-use comfy_table::Cell;
 use serde::Serialize;
 use snnergy::analysis::analysis::{operating_points, percent, round_sig};
-use snnergy::analysis::mapped::layer_mapped;
+use snnergy::analysis::breakeven::layer_mapped;
+use snnergy::analysis::twin::Family;
 use snnergy::analysis::{ArchSlot, Evaluator, Pipeline, Uniform, WorkloadSlot};
 use snnergy::archs::{LayerOnChip, layers_on_chip};
 use snnergy::core::activity::{OperatingPoint, layer_activities};
@@ -21,7 +21,9 @@ use snnergy::core::report::LayerMapped;
 use snnergy::core::{Format, LayerMapping};
 use snnergy::mapper::{Densities, Evaluation, to_timeloop_at, to_zigzag_at};
 
-use crate::output::{level_energy_rows, right, table};
+use snnergy::core::report::LevelEnergy;
+use snnergy::report::render::level_names;
+use snnergy::report::text::{Col, Screen, TextTable, num, share, uj};
 
 #[derive(Args, Debug)]
 pub struct MapArgs {
@@ -210,16 +212,19 @@ pub fn map(args: MapArgs) -> anyhow::Result<()> {
         Which::Both => vec![snn, qnn],
     };
 
-    // As `snnergy run` judges an operating point: both formats mapped for it, then evaluated.
+    // As `snnergy run` judges an operating point: both formats mapped at their best over the
+    // anchors of the point's family, then evaluated with the best of those at the point.
     let energy = slot.arch.priced_by(slot.energy.as_ref());
+    let family = Family::new(settings, net, &point, t, 1.0);
     let mut ev = Evaluator::new(
         &slot.label,
         slot.arch.as_ref(),
         energy.as_ref(),
         net,
         settings.input_coding,
-    );
-    ev.remap(&snn.format, &point)?;
+    )
+    .with_anchors(&family.anchors());
+    ev.total(&snn.format, &point)?;
     let not_mapped = ev
         .mapped(&snn.format)
         .is_none_or(|m| layers_on_chip(m, &[]).is_none());
@@ -230,11 +235,10 @@ pub fn map(args: MapArgs) -> anyhow::Result<()> {
             slot.type_name
         );
     }
-    ev.remap(&qnn.format, &point)?;
     let s_energy = ev.detailed(&snn.format, &point)?;
     let b_energy = ev.detailed(&qnn.format, &point)?;
-    let snn_maps = ev.layer_mappings(&snn.format);
-    let base_maps = ev.layer_mappings(&qnn.format);
+    let snn_maps = ev.layer_mappings(&snn.format, &point);
+    let base_maps = ev.layer_mappings(&qnn.format, &point);
     let acts = layer_activities(net, &point, settings.input_coding);
     let views = |f: &Format| -> anyhow::Result<Vec<Option<LayerOnChip<'_>>>> {
         ev.mapped(f)
@@ -436,9 +440,9 @@ fn operating_point(
         .ok_or_else(|| anyhow!("the activity gives no operating point"))
 }
 
-fn header(out: &MapOut, type_name: &str) {
-    outln!(
-        "`{}` on `{}` (type {}), T = {}, operating point `{}`: mean spike rate {}, twin non-zero fraction ρ = {}\n",
+fn header(out: &MapOut, type_name: &str, screen: &Screen) -> String {
+    let mut s = screen.paragraph(&format!(
+        "`{}` on `{}` (type {}), T = {}, operating point `{}`: mean spike rate {}, twin non-zero fraction ρ = {}",
         out.workload,
         out.architecture,
         type_name,
@@ -446,7 +450,9 @@ fn header(out: &MapOut, type_name: &str) {
         out.operating_point,
         percent(out.spike_rate),
         round_sig(out.nonzero)
-    );
+    ));
+    s.push('\n');
+    s
 }
 
 fn side<'o>(l: &'o LayerOut, s: &Side) -> Option<&'o FormatOut> {
@@ -458,60 +464,80 @@ fn side<'o>(l: &'o LayerOut, s: &Side) -> Option<&'o FormatOut> {
 }
 
 fn us(v: Option<f64>) -> String {
-    v.map_or("—".into(), |v| format!("{v:.3}"))
+    v.map_or("—".into(), num)
 }
 
-/// Every layer, one row per format.
+/// A count with four significant digits and an SI prefix: `512`, `1.234 k`, `56.78 M`.
+fn si(v: f64) -> String {
+    let mut v = v;
+    for prefix in ["", " k", " M", " G", " T"] {
+        if v.abs() < 999.95 || prefix == " T" {
+            let s = snnergy::report::sig(v);
+            return format!("{s}{prefix}");
+        }
+        v /= 1000.0;
+    }
+    unreachable!("the loop returns at its last prefix")
+}
+
+/// Every layer, one row per format; the dataflows as numbered notes.
 fn print_compact(out: &MapOut, sides: &[Side], type_name: &str) {
-    header(out, type_name);
-    let mut t = table(&[
-        "layer",
-        "op",
-        "format",
-        "dataflow",
-        "energy µJ",
-        "latency µs",
-        "bound",
-        "units used",
-    ]);
+    let screen = crate::output::stdout_screen();
+    let mut text = header(out, type_name, &screen);
+    let mut t = TextTable::new(
+        "Each layer, each format at its own best mapping",
+        vec![
+            Col::text("layer").runs(),
+            Col::text("op").runs(),
+            Col::text("format"),
+            Col::text("dataflow").long(),
+            Col::num("energy µJ"),
+            Col::num("latency µs"),
+            Col::text("bound (units used)"),
+        ],
+    );
     for l in &out.layers {
         for s in sides {
             let Some(f) = side(l, s) else { continue };
             let ev = f.evaluation.as_ref();
-            t.add_row(vec![
-                Cell::new(&l.layer),
-                Cell::new(&l.op),
-                Cell::new(s.title),
-                Cell::new(
-                    f.mapping
-                        .as_ref()
-                        .map_or("— (weightless: counted by a fixed rule)", |m| {
-                            m.dataflow.as_str()
-                        }),
-                ),
-                right(format!("{:.4}", f.energy_pj * 1e-6)),
-                right(us(f.latency_us)),
-                Cell::new(ev.map_or("—", |e| e.bound.as_str())),
-                right(ev.map_or("—".into(), |e| format!("{:.0} %", 100.0 * e.utilization))),
+            t.row(vec![
+                l.layer.clone(),
+                l.op.clone(),
+                s.title.to_string(),
+                f.mapping
+                    .as_ref()
+                    .map_or("— (weightless: counted by a fixed rule)", |m| {
+                        m.dataflow.as_str()
+                    })
+                    .to_string(),
+                uj(f.energy_pj),
+                us(f.latency_us),
+                ev.map_or("—".into(), |e| {
+                    format!("{} ({:.0} %)", e.bound, 100.0 * e.utilization)
+                }),
             ]);
         }
     }
-    outln!("{t}");
-    outln!("\nOne layer in full (loop nest, counts per level): --layer NAME");
+    text.push_str(&t.render(&screen));
+    text.push_str(
+        &screen.paragraph("One layer in full (loop nest, counts per level): --layer NAME"),
+    );
+    out!("{text}");
 }
 
 /// One layer in full: per format the dataflow, the choices, the loop nest, latency and the
 /// counts and energy per level and data space; then the report's energy by level.
 fn print_layer(out: &MapOut, sides: &[Side], type_name: &str) {
-    header(out, type_name);
+    let screen = crate::output::stdout_screen();
+    let mut text = header(out, type_name, &screen);
     let Some(l) = out.layers.first() else { return };
     for s in sides {
         let Some(f) = side(l, s) else { continue };
         let (Some(m), Some(ev)) = (&f.mapping, &f.evaluation) else {
             continue;
         };
-        outln!("{} — {}: {}", l.layer, s.title, m.dataflow);
-        outln!(
+        text.push_str(&screen.paragraph(&format!("{} — {}: {}", l.layer, s.title, m.dataflow)));
+        text.push_str(&screen.paragraph(&format!(
             "mapped on {} for densities {} in / {} out ({} mapping{} evaluated); evaluated at {} in / {} out",
             m.hardware,
             round_sig(m.mapped_for[0]),
@@ -520,81 +546,111 @@ fn print_layer(out: &MapOut, sides: &[Side], type_name: &str) {
             if m.evaluated == 1 { "" } else { "s" },
             round_sig(f.densities[0]),
             round_sig(f.densities[1])
-        );
+        )));
         for part in m.summary.split("; ") {
-            outln!("  - {part}");
+            text.push_str(&screen.hanging(part, "  - ", "    "));
         }
-        outln!("\nLoop nest (outermost first):");
+        text.push_str("\nLoop nest (outermost first):\n");
         for line in m.loop_nest.lines().skip(1) {
-            outln!("  {line}");
+            text.push_str(&screen.hanging(line, "  ", "      "));
         }
-        outln!(
-            "\nEnergy {:.4} µJ per inference; latency {} µs ({:.4e} cycles, bound by {}), {:.0} % of the units used",
-            f.energy_pj * 1e-6,
+        text.push('\n');
+        text.push_str(&screen.paragraph(&format!(
+            "Energy {} µJ per inference; latency {} µs ({:.4e} cycles, bound by {}), {:.0} % of the units used",
+            uj(f.energy_pj),
             us(f.latency_us),
             ev.cycles,
             ev.bound,
             100.0 * ev.utilization
-        );
-        let per = if f.batch == 1.0 {
-            String::new()
-        } else {
-            format!(", per batch of {}", f.batch)
-        };
-        let mut t = table(&[
-            "level",
-            "data space",
-            "reads",
-            "fills",
-            "updates",
-            "read accesses",
-            "write accesses",
-            "energy pJ",
-        ]);
-        for lv in &ev.levels {
-            for sp in &lv.spaces {
-                t.add_row(vec![
-                    Cell::new(&lv.level),
-                    Cell::new(sp.data_space.to_string()),
-                    right(format!("{:.4e}", sp.reads)),
-                    right(format!("{:.4e}", sp.fills)),
-                    right(format!("{:.4e}", sp.updates)),
-                    right(format!("{:.4e}", sp.read_accesses)),
-                    right(format!("{:.4e}", sp.write_accesses)),
-                    right(format!("{:.4e}", sp.energy_pj + sp.metadata_pj)),
-                ]);
-            }
-            if lv.network_pj > 0.0 {
-                t.add_row(vec![
-                    Cell::new(&lv.level),
-                    Cell::new("network below"),
-                    Cell::new(""),
-                    Cell::new(""),
-                    Cell::new(""),
-                    Cell::new(""),
-                    Cell::new(""),
-                    right(format!("{:.4e}", lv.network_pj)),
-                ]);
-            }
-        }
-        outln!("Counts (elements) and energy per level and data space{per}:\n{t}\n");
+        )));
+        text.push('\n');
+        text.push_str(&counts_table(f, ev).render(&screen));
     }
     let r = &l.report;
     let snn_pj = l.snn.as_ref().map_or(0.0, |f| f.energy_pj);
     let qnn_pj = l.qnn.as_ref().map_or(0.0, |f| f.energy_pj);
     if snn_pj > 0.0 && qnn_pj > 0.0 {
-        let mut t = table(&["level", "SNN µJ", "share", "QNN µJ", "share"]);
-        level_energy_rows(
-            &mut t,
-            &[],
-            (&r.snn_by_level, snn_pj),
-            (&r.baseline_by_level, qnn_pj),
+        let mut t = TextTable::new(
+            format!(
+                "Energy of `{}` by level, as the report gives it (with leakage and compute)",
+                l.layer
+            ),
+            vec![
+                Col::text("level"),
+                Col::num("SNN µJ"),
+                Col::num("share"),
+                Col::num("QNN µJ"),
+                Col::num("share"),
+            ],
         );
-        outln!(
-            "Energy of `{}` by level, as the report gives it (with leakage and compute):\n{t}",
-            l.layer
-        );
+        for level in level_names(&r.snn_by_level, &r.baseline_by_level) {
+            let find =
+                |by: &[LevelEnergy]| by.iter().find(|e| e.level == level).map_or(0.0, |e| e.pj);
+            let (a, b) = (find(&r.snn_by_level), find(&r.baseline_by_level));
+            t.row(vec![
+                level,
+                uj(a),
+                share(a, snn_pj),
+                uj(b),
+                share(b, qnn_pj),
+            ]);
+        }
+        text.push_str(&t.render(&screen));
     }
+    while text.ends_with("\n\n") {
+        text.pop();
+    }
+    out!("{text}");
+}
+
+/// The counts (elements and accesses) and energy per level and data space of one format's
+/// mapping of a layer.
+fn counts_table(f: &FormatOut, ev: &Evaluation) -> TextTable {
+    let per = if f.batch == 1.0 {
+        String::new()
+    } else {
+        format!(", per batch of {}", f.batch)
+    };
+    let mut t = TextTable::new(
+        format!("Counts (elements) and energy per level and data space{per}"),
+        vec![
+            Col::text("level").runs(),
+            Col::text("data space"),
+            Col::num("reads"),
+            Col::num("fills"),
+            Col::num("updates"),
+            Col::num("read accesses"),
+            Col::num("write accesses"),
+            Col::num("energy µJ"),
+        ],
+    );
+    for lv in &ev.levels {
+        for sp in &lv.spaces {
+            t.row(vec![
+                lv.level.clone(),
+                sp.data_space.to_string(),
+                si(sp.reads),
+                si(sp.fills),
+                si(sp.updates),
+                si(sp.read_accesses),
+                si(sp.write_accesses),
+                uj(sp.energy_pj + sp.metadata_pj),
+            ]);
+        }
+        if lv.network_pj > 0.0 {
+            t.row(vec![
+                lv.level.clone(),
+                "network below".into(),
+                String::new(),
+                String::new(),
+                String::new(),
+                String::new(),
+                String::new(),
+                uj(lv.network_pj),
+            ]);
+        }
+    }
+    t
 }
 
 #[derive(Clone, Copy, Debug)]

@@ -54,16 +54,20 @@ pub struct ExportArgs {
     /// Its weights (safetensors with PyTorch module names).
     #[arg(long)]
     weights: PathBuf,
-    /// Firing threshold θ of the spiking nodes.
+    /// Firing threshold θ of layers without a neuron of their own (an imported network's
+    /// layers have theirs).
     #[arg(long, default_value_t = 1.0 - 1e-4)]
     threshold: f64,
-    /// Membrane fraction kept per step (1: IF nodes; below 1: LIF nodes).
+    /// Membrane fraction kept per step of layers without a neuron of their own (1: IF nodes;
+    /// below 1: LIF nodes).
     #[arg(long, default_value_t = 1.0)]
     leak: f64,
-    /// `subtract` (recorded in node metadata; NIR itself resets to v_reset) or `zero`.
+    /// Reset of layers without a neuron of their own: `subtract` (recorded in node metadata;
+    /// NIR itself resets to v_reset) or `zero`.
     #[arg(long, default_value = "subtract")]
     reset: String,
-    /// Euler step, seconds, the LIF time constants are written for.
+    /// Euler step, seconds, the time constants are written for (a network imported from NIR
+    /// is written at the step it was imported with).
     #[arg(long, default_value_t = snnergy_nir::DEFAULT_DT)]
     dt: f64,
 }
@@ -131,7 +135,29 @@ fn nir_bytes(graph: &snnergy_nir::Graph) -> anyhow::Result<Vec<u8>> {
     result
 }
 
+/// The largest T an imported pipeline may ask for: what `snnergy run` accepts, and with data
+/// what the engine simulates.
+fn check_timesteps(t: u32, with_data: bool) -> anyhow::Result<()> {
+    let max = if with_data {
+        snnergy::engine::run::MAX_TIMESTEPS.min(snnergy::core::MAX_TIMESTEPS)
+    } else {
+        snnergy::core::MAX_TIMESTEPS
+    };
+    if t == 0 || t > max {
+        bail!(
+            "-T {t}: the pipeline's timesteps must lie in 1..={max} ({})",
+            if with_data {
+                "the engine simulates at most that many steps"
+            } else {
+                "what `snnergy run` accepts"
+            }
+        );
+    }
+    Ok(())
+}
+
 pub fn import(a: ImportArgs) -> anyhow::Result<()> {
+    check_timesteps(a.timesteps, a.dataset.is_some() || a.data.is_some())?;
     snnergy::files::record_input(&a.model);
     check_import_folder(&a.out)?;
     let graph = snnergy_nir::graph::read(&a.model)?;
@@ -151,7 +177,7 @@ pub fn import(a: ImportArgs) -> anyhow::Result<()> {
     .with_context(|| format!("importing {}", a.model.display()))?;
     let network = imported.workload.network()?;
     // The weights must load into the engine now, not when someone first runs the pipeline.
-    let model = Model::from_tensors(network.clone(), imported.tensors.clone(), &a.model)?;
+    Model::from_tensors(network.clone(), imported.tensors.clone(), &a.model)?;
     let data = if a.dataset.is_some() || a.data.is_some() {
         Some(EngineData {
             dataset: match &a.dataset {
@@ -168,7 +194,7 @@ pub fn import(a: ImportArgs) -> anyhow::Result<()> {
         None
     };
     let pipeline = imported.pipeline_toml("weights.safetensors", a.timesteps, data.as_ref());
-    let weights = model.to_safetensors()?;
+    let weights = imported.weights_bytes()?;
     write_folder(
         &a.out,
         &[
@@ -176,13 +202,7 @@ pub fn import(a: ImportArgs) -> anyhow::Result<()> {
             ("weights.safetensors", weights),
         ],
     )?;
-    let neurons = network.layers.iter().filter(|l| l.neuron).count();
-    outln!(
-        "{}: {} layers, {neurons} with {}",
-        a.model.display(),
-        network.layers.len(),
-        imported.neuron
-    );
+    outln!("{}: {}", a.model.display(), imported.summary());
     for n in &imported.notes {
         outln!("note: {n}");
     }
@@ -217,22 +237,24 @@ pub fn export(a: ExportArgs) -> anyhow::Result<()> {
     let workload: Box<dyn snnergy::core::Workload> = crate::registry()?
         .build(&kind, w)
         .map_err(|e| anyhow::anyhow!("{}: [workload]: {e}", a.model.display()))?;
-    let model = Model::load(workload.network()?, &a.weights)?;
-    let graph = snnergy_nir::export(
-        &model,
-        &ExportOptions {
-            threshold: a.threshold,
-            leak: a.leak,
-            reset: parse::<Reset>("--reset", &a.reset)?,
-            dt: a.dt,
-        },
-    )?;
-    snnergy::files::write(&a.nir, &nir_bytes(&graph)?)?;
+    let options = ExportOptions {
+        threshold: a.threshold,
+        leak: a.leak,
+        reset: parse::<Reset>("--reset", &a.reset)?,
+        dt: a.dt,
+    };
+    options.validate()?;
+    let (model, spelling) = snnergy_nir::load_model(workload.network()?, &a.weights)?;
+    let exported = snnergy_nir::export(&model, &options, spelling.as_ref())?;
+    snnergy::files::write(&a.nir, &nir_bytes(&exported.graph)?)?;
+    for n in &exported.notes {
+        outln!("note: {n}");
+    }
     outln!(
         "wrote {} ({} nodes, {} edges)",
         a.nir.display(),
-        graph.nodes.len(),
-        graph.edges.len()
+        exported.graph.nodes.len(),
+        exported.graph.edges.len()
     );
     Ok(())
 }

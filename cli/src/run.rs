@@ -17,9 +17,11 @@ pub struct RunArgs {
     /// Print the report as JSON on stdout instead of tables (files are still written).
     #[arg(long)]
     json: bool,
-    /// Print the comparisons at every T, not only the headline T.
-    #[arg(long)]
-    all: bool,
+    /// Print every table of the report (every T, the break-even as a mean level and in
+    /// energy × latency, each format's dataflow, energy by level), not only the answer and the
+    /// tables of the headline T; report.md holds them all either way.
+    #[arg(long, visible_alias = "all")]
+    wide: bool,
     /// Raise (or lower) a limit of the run's budget: evaluations=N, output_mib=N or
     /// memory_mib=N (as [analysis.budget]); repeatable.
     #[arg(long, value_name = "KEY=VALUE")]
@@ -53,14 +55,9 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
             crate::stdout_failed(e);
         }
     } else {
-        crate::output::print_report(&report, args.all);
-        outln!();
+        crate::output::print_report(&report, args.wide, Some(&dir));
     }
-    let names: Vec<String> = written
-        .iter()
-        .filter_map(|p| p.file_name().map(|f| f.to_string_lossy().into_owned()))
-        .collect();
-    eprintln!("report written to {} ({})", dir.display(), names.join(", "));
+    crate::output::say_written("report", &dir, &written);
     // What the budget's estimates (logged before the work) are held against.
     let bytes: u64 = written
         .iter()

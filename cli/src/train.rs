@@ -172,7 +172,7 @@ fn run(path: &Path, out: &Option<PathBuf>, options: &TrainOptions) -> anyhow::Re
             v.threshold as f32,
         );
         outln!();
-        crate::output::print_report(&v.report, false);
+        crate::output::print_report(&v.report, false, Some(&dir));
     }
     if run.verdict.is_none() {
         run.summary.write(&dir)?;

@@ -1,6 +1,9 @@
 //! Every shipped pipeline, run as a user runs it, writes exactly the files committed under
 //! `tests/golden/<pipeline>/`: report.md, report.json, every CSV, every SVG (and, for the
-//! training pipeline, train.json with its timings and paths blanked).
+//! training pipeline, train.json with its timings and paths blanked). What `snnergy run`
+//! prints is kept there too, as a terminal of 80 columns shows it (`terminal-80.txt`, printed
+//! by the run with `COLUMNS=80`) and one of 120 (`terminal-120.txt`, the same report rendered
+//! by the same function at 120 columns); no line is wider than its terminal.
 //!
 //! The pipelines are copied into a scratch folder and made hermetic: the engine reads the
 //! committed Fashion-MNIST fixture (300 test images, standing in for both splits) instead of
@@ -108,7 +111,7 @@ fn outputs(dir: &Path, scratch: Option<&Path>) -> Vec<(String, Vec<u8>)> {
         .map(|e| e.unwrap().path())
         .filter_map(|p| {
             let name = p.file_name()?.to_str()?.to_string();
-            let keep = [".md", ".json", ".csv", ".svg"]
+            let keep = [".md", ".json", ".csv", ".svg", ".txt"]
                 .iter()
                 .any(|ext| name.ends_with(ext));
             if !keep {
@@ -134,12 +137,95 @@ fn outputs(dir: &Path, scratch: Option<&Path>) -> Vec<(String, Vec<u8>)> {
     files
 }
 
+/// Columns a line takes on a terminal, counted apart from the renderer: every character one
+/// column except combining marks (the macron of L̄) and colour escapes; East Asian wide
+/// characters and emoji, which take two, fail the test rather than be miscounted.
+fn columns(line: &str) -> usize {
+    let mut n = 0;
+    let mut escape = false;
+    for c in line.chars() {
+        match c {
+            '\x1b' => escape = true,
+            c if escape => escape = !c.is_ascii_alphabetic(),
+            '\u{300}'..='\u{36f}' => {}
+            c => {
+                let wide = [
+                    0x1100..=0x115F,
+                    0x2E80..=0xA4CF,
+                    0xAC00..=0xD7A3,
+                    0xF900..=0xFAFF,
+                    0xFE30..=0xFE4F,
+                    0xFF00..=0xFF60,
+                    0xFFE0..=0xFFE6,
+                    0x1F300..=0x1FAFF,
+                    0x20000..=0x3FFFD,
+                ];
+                assert!(
+                    !wide.iter().any(|r| r.contains(&(c as u32))),
+                    "{c:?} takes two columns: {line:?}"
+                );
+                n += 1;
+            }
+        }
+    }
+    n
+}
+
+/// Fails unless every line of `text` fits `width` columns.
+fn assert_fits(text: &str, width: usize, what: &str) {
+    for line in text.lines() {
+        assert!(
+            columns(line) <= width,
+            "{what}: a line of {} columns:\n{line}\n\n{text}",
+            columns(line)
+        );
+    }
+}
+
+/// What `snnergy run` printed at 80 columns, and the same report rendered at 120 columns as
+/// the command renders it (checked by rendering it at 80 too, which must give what it
+/// printed), as golden files; `--wide` fits both widths as well.
+fn terminal(out: &Path, printed: &str, name: &str) -> Vec<(String, Vec<u8>)> {
+    use snnergy::report::terminal::{View, render};
+    use snnergy::report::text::Screen;
+    let json = std::fs::read_to_string(out.join("report.json")).unwrap();
+    let report: snnergy::core::Report = serde_json::from_str(&json).unwrap();
+    let dir = Path::new("out");
+    let at = |width: usize, wide: bool| {
+        let view = View {
+            wide,
+            report_dir: Some(dir),
+        };
+        render(&report, &Screen::new(width, false), &view)
+    };
+    assert_eq!(
+        at(80, false),
+        printed,
+        "{name}: the report rendered from report.json at 80 columns is not what the command printed"
+    );
+    let wide = at(120, false);
+    assert_fits(&wide, 120, &format!("{name} at 120 columns"));
+    for width in [80, 120] {
+        assert_fits(
+            &at(width, true),
+            width,
+            &format!("{name} with --wide at {width} columns"),
+        );
+    }
+    vec![
+        ("terminal-120.txt".to_string(), wide.into_bytes()),
+        ("terminal-80.txt".to_string(), printed.as_bytes().to_vec()),
+    ]
+}
+
 fn check(name: &str) {
     let source = repo().join("pipelines").join(format!("{name}.toml"));
     let dir = scratch(name);
     let pipeline = dir.join(format!("{name}.toml"));
     let text = std::fs::read_to_string(&source).unwrap();
     std::fs::write(&pipeline, hermetic(&text)).unwrap();
+    // The report goes to `out` beside the pipeline, named relative so that what the command
+    // prints about it reads the same on every machine.
     let out = dir.join("out");
     let command = if text.contains("\n[train]") {
         "train"
@@ -150,9 +236,10 @@ fn check(name: &str) {
         .arg(command)
         .arg(&pipeline)
         .arg("--out")
-        .arg(&out)
+        .arg("out")
         .current_dir(&dir)
         .env("SNNERGY_PORTABLE_MATH", "1")
+        .env("COLUMNS", "80")
         .output()
         .unwrap();
     assert!(
@@ -160,7 +247,17 @@ fn check(name: &str) {
         "snnergy {command} {name}: {}",
         String::from_utf8_lossy(&o.stderr)
     );
-    let got = outputs(&out, Some(&dir));
+    let stdout = String::from_utf8(o.stdout).unwrap();
+    assert_fits(
+        &stdout,
+        80,
+        &format!("snnergy {command} {name} at COLUMNS=80"),
+    );
+    let mut got = outputs(&out, Some(&dir));
+    if command == "run" {
+        got.extend(terminal(&out, &stdout, name));
+        got.sort();
+    }
     let golden = repo().join("tests/golden").join(name);
     if bless() {
         let _ = std::fs::remove_dir_all(&golden);

@@ -13,4 +13,5 @@ mod readme;
 mod reliability;
 mod sizes;
 mod staging;
+mod terminal;
 mod train;

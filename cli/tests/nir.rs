@@ -142,3 +142,199 @@ fn an_import_that_fails_leaves_no_folder_and_an_existing_one_is_not_overwritten(
     assert_eq!(std::fs::read_dir(dir.join("taken")).unwrap().count(), 1);
     let _ = std::fs::remove_dir_all(dir);
 }
+
+fn ok(out: &Output) -> String {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// A Fashion-MNIST network whose layers have neurons of their own, reset to zero, with
+/// random weights, exported to NIR: what snnTorch writes for its `Leaky` neurons.
+fn mixed_nir(dir: &Path) -> PathBuf {
+    let s = |p: &Path| p.display().to_string();
+    let model = dir.join("model.toml");
+    std::fs::write(
+        &model,
+        r#"[workload]
+type = "custom"
+network = "mixed"
+input = [1, 28, 28]
+layers = [
+  { op = "conv", name = "conv1", out = 4, kernel = 3, padding = 1, neuron = { model = "lif", leak = 0.9, threshold = 0.5, reset = "zero", name = "lif1" } },
+  { op = "sumpool", name = "pool1", kernel = 2 },
+  { op = "conv", name = "conv2", out = 8, kernel = 3, padding = 1, neuron = { model = "if", threshold = 1.0, reset = "zero", name = "if2" } },
+  { op = "avgpool", name = "pool2", kernel = 2 },
+  { op = "linear", name = "fc", out = 10, neuron = { model = "li", leak = 0.9 } },
+]
+"#,
+    )
+    .unwrap();
+    let weights = dir.join("w.safetensors");
+    ok(&snnergy(&[
+        "engine",
+        "--model",
+        &s(&model),
+        "--random-weights",
+        "3",
+        "--save-weights",
+        &s(&weights),
+        "--data",
+        &s(&repo().join("plugins/engine/tests/fixtures/fashion-mnist")),
+        "--samples",
+        "4",
+    ]));
+    let nir = dir.join("mixed.nir");
+    ok(&snnergy(&[
+        "export",
+        "--nir",
+        &s(&nir),
+        "--model",
+        &s(&model),
+        "--weights",
+        &s(&weights),
+    ]));
+    nir
+}
+
+#[test]
+fn an_imported_graph_with_reset_to_zero_and_mixed_neurons_runs_as_written() {
+    let dir = temp_dir("mixed-run");
+    let s = |p: &Path| p.display().to_string();
+    let nir = mixed_nir(&dir);
+    let imported = dir.join("imported");
+    let said = ok(&snnergy(&[
+        "import",
+        &s(&nir),
+        "--out",
+        &s(&imported),
+        "--dataset",
+        "fashion-mnist",
+        "--data",
+        &s(&repo().join("plugins/engine/tests/fixtures/fashion-mnist")),
+        "-T",
+        "4",
+    ]));
+    assert!(
+        said.contains("1 IF (reset to zero), 1 LIF (reset to zero)"),
+        "{said}"
+    );
+    let pipeline = std::fs::read_to_string(imported.join("pipeline.toml")).unwrap();
+    assert!(
+        pipeline.contains("reset = \"zero\"") && pipeline.contains("op = \"sumpool\""),
+        "{pipeline}"
+    );
+    // `samples` keeps the run short; the pipeline is otherwise as written.
+    let pipeline = pipeline.replace("type = \"engine\"", "type = \"engine\"\nsamples = 16");
+    std::fs::write(imported.join("pipeline.toml"), pipeline).unwrap();
+    let out = snnergy(&[
+        "run",
+        &s(&imported.join("pipeline.toml")),
+        "--out",
+        &s(&dir.join("report")),
+    ]);
+    let text = ok(&out);
+    assert!(text.contains("mixed"), "{text}");
+    let md = std::fs::read_to_string(dir.join("report/report.md")).unwrap();
+    assert!(md.contains("conv1: LIF, leak 0.9"), "{md}");
+    // And back: the same graph.
+    let back = dir.join("back.nir");
+    ok(&snnergy(&[
+        "export",
+        "--nir",
+        &s(&back),
+        "--model",
+        &s(&imported.join("pipeline.toml")),
+        "--weights",
+        &s(&imported.join("weights.safetensors")),
+    ]));
+    assert_eq!(
+        snnergy_nir::graph::read(&back).unwrap(),
+        snnergy_nir::graph::read(&nir).unwrap()
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn import_and_export_refuse_values_the_other_side_cannot_take() {
+    let dir = temp_dir("bounds");
+    let s = |p: &Path| p.display().to_string();
+    let nir = mixed_nir(&dir);
+    let out = snnergy(&[
+        "import",
+        &s(&nir),
+        "--out",
+        &s(&dir.join("t")),
+        "-T",
+        "1000000",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("-T 1000000") && err.contains("1..=100000"),
+        "{err}"
+    );
+    assert!(!dir.join("t").exists());
+    let out = snnergy(&[
+        "import",
+        &s(&nir),
+        "--out",
+        &s(&dir.join("t")),
+        "-T",
+        "20000",
+        "--dataset",
+        "fashion-mnist",
+    ]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("1..=10000"));
+    for dt in ["NaN", "0", "-1e-4", "inf"] {
+        let out = snnergy(&[
+            "export",
+            "--nir",
+            &s(&dir.join("x.nir")),
+            "--model",
+            &s(&repo().join("pipelines/engine-fashion-mnist.toml")),
+            "--weights",
+            &s(&repo().join("pipelines/weights/fmnist-vgg-t6.safetensors")),
+            &format!("--dt={dt}"),
+        ]);
+        assert_eq!(out.status.code(), Some(2), "--dt {dt}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("dt ="),
+            "--dt {dt}"
+        );
+        assert!(!dir.join("x.nir").exists());
+    }
+    let out = snnergy(&[
+        "import",
+        &s(&nir),
+        "--out",
+        &s(&dir.join("t")),
+        "--dt",
+        "NaN",
+    ]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("dt = NaN"));
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn a_crafted_graph_with_a_zero_stride_is_an_error_not_a_panic() {
+    use snnergy_nir::graph::{self, Value};
+    let dir = temp_dir("stride");
+    let s = |p: &Path| p.display().to_string();
+    let mut g = graph::read(&mixed_nir(&dir)).unwrap();
+    for stride in [[0, 0], [-2, -2]] {
+        let conv = g.nodes.iter_mut().find(|n| n.name == "conv1").unwrap();
+        conv.params.insert("stride".into(), Value::ints(&stride));
+        let bad = dir.join("bad.nir");
+        graph::write(&bad, &g).unwrap();
+        let out = snnergy(&["import", &s(&bad), "--out", &s(&dir.join("never"))]);
+        assert_eq!(out.status.code(), Some(2), "stride {stride:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("node `conv1` (Conv2d): `stride`"), "{err}");
+        assert!(!err.contains("panicked"), "{err}");
+    }
+    let _ = std::fs::remove_dir_all(dir);
+}

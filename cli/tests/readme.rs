@@ -7,8 +7,10 @@
 //! <!-- /parameters -->
 //! ```
 //!
-//! holds the tables of the components it names; `SNNERGY_BLESS=1` rewrites the blocks. The
-//! README's `snnergy` commands and its pipeline example run as printed.
+//! holds the tables of the components it names; `SNNERGY_BLESS=1` rewrites the blocks. A block
+//! `<!-- terminal: PIPELINE/terminal-80.txt -->` … `<!-- /terminal -->` holds what a shipped
+//! pipeline prints, as its golden copy under `tests/golden/` keeps it (bless the goldens
+//! first). The README's `snnergy` commands and its pipeline example run as printed.
 
 use std::path::Path;
 use std::process::Command;
@@ -58,6 +60,42 @@ fn the_readme_parameter_tables_are_generated_from_the_configuration_types() {
     }
     rebuilt.push_str(rest);
     assert!(blocks > 0, "the README has no generated parameter tables");
+    if std::env::var_os("SNNERGY_BLESS").is_some() {
+        std::fs::write(&path, rebuilt).unwrap();
+    }
+}
+
+#[test]
+fn the_readme_example_output_is_what_the_main_job_prints() {
+    const OPEN: &str = "<!-- terminal: ";
+    const CLOSE: &str = "<!-- /terminal -->";
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let path = root.join("README.md");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let mut rebuilt = String::new();
+    let mut rest = text.as_str();
+    let mut blocks = 0;
+    while let Some(i) = rest.find(OPEN) {
+        let header_end = i + rest[i..].find("-->").unwrap() + 3;
+        let file = rest[i + OPEN.len()..header_end - 3].trim();
+        let golden = std::fs::read_to_string(root.join("tests/golden").join(file))
+            .unwrap_or_else(|e| panic!("README names tests/golden/{file}: {e}"));
+        let close = header_end + rest[header_end..].find(CLOSE).unwrap();
+        let want = format!("\n```text\n{golden}```\n");
+        let have = &rest[header_end..close];
+        if std::env::var_os("SNNERGY_BLESS").is_none() {
+            assert_eq!(
+                have, want,
+                "README block of {file} is stale (SNNERGY_BLESS=1 rewrites it)"
+            );
+        }
+        rebuilt.push_str(&rest[..header_end]);
+        rebuilt.push_str(&want);
+        rest = &rest[close..];
+        blocks += 1;
+    }
+    rebuilt.push_str(rest);
+    assert!(blocks > 0, "the README shows no terminal output");
     if std::env::var_os("SNNERGY_BLESS").is_some() {
         std::fs::write(&path, rebuilt).unwrap();
     }
@@ -241,4 +279,29 @@ fn the_readme_pipeline_example_runs_as_printed() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(dir.join("reports/mine/report.md").exists());
+}
+
+#[test]
+fn the_readme_states_the_python_prerequisites_the_build_needs() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let cargo: toml::Table =
+        toml::from_str(&std::fs::read_to_string(root.join("Cargo.toml")).unwrap()).unwrap();
+    let rust = cargo["workspace"]["package"]["rust-version"]
+        .as_str()
+        .unwrap();
+    let python = &readme[readme.find("## Python").unwrap()..];
+    let python = &python[..python.find("\n## ").unwrap()];
+    for needed in [
+        format!("Rust ≥ {rust}"),
+        "Debian's\n  `rustc` is too old".to_string(),
+        "rustup".to_string(),
+        "apt-get install python3-torch".to_string(),
+        "pip install -v ./cli/python".to_string(),
+    ] {
+        assert!(
+            python.contains(&needed),
+            "the README's Python section lacks `{needed}`"
+        );
+    }
 }

@@ -17,8 +17,8 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use snnergy_core::{
-    BuildContext, Component, ConfigError, Network, NetworkBuilder, Shape, Source, Workload,
-    WorkloadError,
+    BuildContext, Component, ConfigError, LayerNeuron, Network, NetworkBuilder, Neuron, Reset,
+    Shape, Source, Workload, WorkloadError,
 };
 
 /// One layer of a custom network.
@@ -51,15 +51,159 @@ pub struct CustomLayer {
     /// Sources of an `add`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub inputs: Vec<String>,
-    /// Whether a spiking neuron follows.
+    /// Whether a spiking neuron follows (`true`/`false`), or the layer's own neuron:
+    /// `{ model = "lif", leak = 0.9, threshold = 1.0, reset = "zero" }`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub neuron: Option<bool>,
+    pub neuron: Option<NeuronField>,
     /// Whether the layer has a bias.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bias: Option<bool>,
     /// Name of a BatchNorm that follows (folded for inference).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub batchnorm: Option<String>,
+}
+
+/// A layer's `neuron` key: a flag, or the layer's own neuron model.
+#[derive(Clone, Debug, PartialEq, Serialize, JsonSchema)]
+#[serde(untagged)]
+pub enum NeuronField {
+    /// Whether a neuron of the network's model (`[analysis] neuron`, the engine's settings)
+    /// follows.
+    Flag(bool),
+    /// The layer's own neuron.
+    Model(CustomNeuron),
+}
+
+impl From<bool> for NeuronField {
+    fn from(b: bool) -> Self {
+        NeuronField::Flag(b)
+    }
+}
+
+impl<'de> Deserialize<'de> for NeuronField {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = NeuronField;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("true, false or a table such as { model = \"lif\", leak = 0.9 }")
+            }
+            fn visit_bool<E: serde::de::Error>(self, b: bool) -> Result<NeuronField, E> {
+                Ok(NeuronField::Flag(b))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                m: A,
+            ) -> Result<NeuronField, A::Error> {
+                CustomNeuron::deserialize(serde::de::value::MapAccessDeserializer::new(m))
+                    .map(NeuronField::Model)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// A layer's own neuron, as a pipeline spells it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema, Default)]
+#[serde(deny_unknown_fields)]
+pub struct CustomNeuron {
+    /// `if`, `lif`, `cuba-lif` (spiking), or `li`, `i` (the readout's integrator).
+    pub model: String,
+    /// Membrane fraction kept per step (`lif`, `cuba-lif`, `li`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub leak: Option<f64>,
+    /// Synaptic current fraction kept per step (`cuba-lif`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub synaptic_leak: Option<f64>,
+    /// Firing threshold (default: the engine's `threshold`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub threshold: Option<f64>,
+    /// `subtract` or `zero` (default: the engine's `reset`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reset: Option<Reset>,
+    /// Factor on the input current (default 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gain: Option<f64>,
+    /// Factor on the input of a `cuba-lif`'s synaptic current (default 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub synaptic_gain: Option<f64>,
+    /// The neuron's own name (a NIR node's), kept by exports.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+
+impl CustomNeuron {
+    /// The core description; the error names the key that is wrong.
+    pub fn to_layer_neuron(&self) -> Result<LayerNeuron, String> {
+        let need = |key: &str, v: Option<f64>| {
+            v.ok_or_else(|| format!("a `{}` neuron needs `{key}`", self.model))
+        };
+        let model = match self.model.as_str() {
+            "if" => Neuron::If,
+            "lif" => Neuron::Lif {
+                leak: need("leak", self.leak)?,
+            },
+            "cuba-lif" => Neuron::CubaLif {
+                leak: need("leak", self.leak)?,
+                synaptic_leak: need("synaptic_leak", self.synaptic_leak)?,
+            },
+            "li" => Neuron::Li {
+                leak: need("leak", self.leak)?,
+            },
+            "i" => Neuron::I,
+            other => {
+                return Err(format!(
+                    "unknown neuron model `{other}` (valid: if, lif, cuba-lif, li, i)"
+                ));
+            }
+        };
+        let unused = |key: &str, v: Option<f64>| match v {
+            Some(_) => Err(format!(
+                "`{key}` does not apply to a `{}` neuron",
+                self.model
+            )),
+            None => Ok(()),
+        };
+        if matches!(model, Neuron::If | Neuron::I) {
+            unused("leak", self.leak)?;
+        }
+        if !matches!(model, Neuron::CubaLif { .. }) {
+            unused("synaptic_leak", self.synaptic_leak)?;
+            unused("synaptic_gain", self.synaptic_gain)?;
+        }
+        let n = LayerNeuron {
+            model,
+            threshold: self.threshold,
+            reset: self.reset,
+            gain: self.gain.unwrap_or(1.0),
+            synaptic_gain: self.synaptic_gain.unwrap_or(1.0),
+            name: self.name.clone(),
+        };
+        n.validate()?;
+        Ok(n)
+    }
+
+    /// The pipeline spelling of a core description.
+    pub fn from_layer_neuron(n: &LayerNeuron) -> Self {
+        let (leak, synaptic_leak) = match n.model {
+            Neuron::If | Neuron::I => (None, None),
+            Neuron::Lif { leak } | Neuron::Li { leak } => (Some(leak), None),
+            Neuron::CubaLif {
+                leak,
+                synaptic_leak,
+            } => (Some(leak), Some(synaptic_leak)),
+        };
+        Self {
+            model: n.model.name().into(),
+            leak,
+            synaptic_leak,
+            threshold: n.threshold,
+            reset: n.reset,
+            gain: (n.gain != 1.0).then_some(n.gain),
+            synaptic_gain: (n.synaptic_gain != 1.0).then_some(n.synaptic_gain),
+            name: n.name.clone(),
+        }
+    }
 }
 
 /// A network listed layer by layer.
@@ -71,11 +215,13 @@ pub struct Custom {
     pub network: String,
     /// input shape [channels, height, width]
     pub input: [u32; 3],
-    /// layers in order: {op = "conv"|"linear"|"avgpool"|"maxpool"|"add", name, out, kernel,
-    /// stride, padding, groups, from, inputs, neuron, bias, batchnorm}; `from` names the source layer
-    /// (default: the previous one, `input` for the network input), `inputs` lists an add's
-    /// sources; `neuron` defaults to true for conv, linear and add, except for the last layer
-    /// (the readout)
+    /// layers in order: {op = "conv"|"linear"|"avgpool"|"sumpool"|"maxpool"|"add", name, out,
+    /// kernel, stride, padding, groups, from, inputs, neuron, bias, batchnorm}; `from` names the
+    /// source layer (default: the previous one, `input` for the network input), `inputs` lists
+    /// an add's sources; `neuron` defaults to true for conv, linear and add, except for the
+    /// last layer (the readout), or gives the layer its own neuron: {model = "if"|"lif"|
+    /// "cuba-lif", leak, synaptic_leak, threshold, reset, gain, synaptic_gain, name}, or on the
+    /// readout a non-spiking {model = "li"|"i"}
     pub layers: Vec<CustomLayer>,
 }
 
@@ -160,7 +306,24 @@ impl Workload for Custom {
                     .filter(|o| *o > 0)
                     .ok_or_else(|| err(format!("`{}` needs `out` > 0", l.op)))
             };
-            let neuron = l.neuron.unwrap_or(i != last);
+            let own = match &l.neuron {
+                Some(NeuronField::Model(n)) => Some(
+                    n.to_layer_neuron()
+                        .map_err(|m| err(format!("neuron: {m}")))?,
+                ),
+                _ => None,
+            };
+            let neuron = match &l.neuron {
+                Some(NeuronField::Flag(b)) => *b,
+                Some(NeuronField::Model(_)) => own.as_ref().is_some_and(|n| n.model.spiking()),
+                None => i != last,
+            };
+            if own.is_some() && !matches!(l.op.as_str(), "conv" | "linear" | "add") {
+                return Err(err(format!(
+                    "a neuron follows `conv`, `linear` or `add`, not `{}`",
+                    l.op
+                )));
+            }
             let bias = l.bias.unwrap_or(false);
             if l.groups.is_some() && l.op != "conv" {
                 return Err(err(format!("`groups` applies to `conv`, not `{}`", l.op)));
@@ -184,7 +347,7 @@ impl Workload for Custom {
                 "linear" => {
                     b.linear(name.clone(), out()?, bias, neuron);
                 }
-                "avgpool" | "maxpool" => {
+                "avgpool" | "sumpool" | "maxpool" => {
                     let k = l.kernel.unwrap_or(2);
                     b.pool(
                         name.clone(),
@@ -193,6 +356,9 @@ impl Workload for Custom {
                         l.stride.unwrap_or(k),
                         l.padding.unwrap_or(0),
                     )?;
+                    if l.op == "sumpool" {
+                        b.sum_pool()?;
+                    }
                 }
                 "add" => {
                     if l.inputs.len() < 2 {
@@ -207,9 +373,12 @@ impl Workload for Custom {
                 }
                 other => {
                     return Err(err(format!(
-                        "unknown op `{other}` (valid: conv, linear, avgpool, maxpool, add)"
+                        "unknown op `{other}` (valid: conv, linear, avgpool, sumpool, maxpool, add)"
                     )));
                 }
+            }
+            if let Some(n) = own {
+                b.neuron_model(n);
             }
             names.push(name);
         }
@@ -221,8 +390,7 @@ impl Component for Custom {
     type Interface = dyn Workload;
     type Config = Custom;
     const NAME: &'static str = "custom";
-    const SUMMARY: &'static str =
-        "a network whose layers are listed in the pipeline (conv, linear, avgpool, maxpool, add)";
+    const SUMMARY: &'static str = "a network whose layers are listed in the pipeline (conv, linear, avgpool, sumpool, maxpool, add), each with its own neuron if given";
 
     fn build(custom: Custom, _: &BuildContext<'_>) -> Result<Box<dyn Workload>, ConfigError> {
         crate::boxed(custom)

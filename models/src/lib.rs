@@ -16,7 +16,7 @@ mod custom;
 mod resnet;
 mod vgg;
 
-pub use custom::{Custom, CustomLayer};
+pub use custom::{Custom, CustomLayer, CustomNeuron, NeuronField};
 pub use resnet::{ResNet, ResNetDepth, ResNetWorkload};
 pub use vgg::{Vgg, VggDepth, VggWorkload};
 

@@ -12,9 +12,11 @@
 pub(crate) mod actions;
 pub(crate) mod family;
 mod footprint;
-pub(crate) mod price;
+pub(crate) mod own_prices;
+pub(crate) mod places;
 pub(crate) mod problem;
 pub(crate) mod rules;
+pub(crate) mod table_pricing;
 
 use std::collections::HashMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
@@ -26,52 +28,16 @@ use snnergy_core::{
     Format, LayerActivity, LayerMapping, MapRequest, Mapped, MappingCost, Network, Objective,
 };
 use snnergy_mapper::{
-    AccessOp, Constraints, DataSpace, Densities, Hardware, LevelConstraint, MappedLayer,
+    AccessOp, Anchored, Constraints, DataSpace, Densities, Hardware, LevelConstraint, MappedLayer,
     SearchOptions, SparseFormat, ZeroHandling,
 };
 
-pub use price::HardwarePrices;
+pub use own_prices::OwnPricesFirst;
 pub(crate) use problem::LayerRules;
 pub(crate) use rules::Rules;
 
+pub use crate::common::TimeOrder;
 use crate::common::{Dims, Op, check_format};
-
-/// When an SNN layer runs its time steps relative to its other loops.
-#[derive(
-    Clone,
-    Copy,
-    Debug,
-    PartialEq,
-    Eq,
-    Hash,
-    serde::Serialize,
-    serde::Deserialize,
-    schemars::JsonSchema,
-    Default,
-)]
-#[serde(rename_all = "kebab-case")]
-pub enum TimeOrder {
-    /// The mapper places T anywhere in the layer's loop nest (a layer runs all its steps
-    /// before the next layer: layer-major).
-    #[default]
-    LayerMajor,
-    /// T is the outermost loop of the layer: every step streams through the whole layer
-    /// (what a chip whose layers advance one step at a time does).
-    TimestepMajor,
-    /// All of T inside the chip: a tile of neurons runs every step before the next tile, so
-    /// membranes never leave it (PTB, SpinalFlow, SATA).
-    TimeBatched,
-}
-
-impl TimeOrder {
-    pub(crate) fn name(self) -> &'static str {
-        match self {
-            TimeOrder::LayerMajor => "layer-major",
-            TimeOrder::TimestepMajor => "timestep-major",
-            TimeOrder::TimeBatched => "time-batched",
-        }
-    }
-}
 
 /// The dataflow a layer is mapped with.
 #[derive(
@@ -331,15 +297,30 @@ impl HardwareArchitecture {
         if self.options.activations_on_chip {
             pr.free_backing = plan.free_backing(&hw, net, i, &pr);
         }
-        let dens = quantized(problem::densities(request.format, &act));
+        let mut anchors = vec![quantized(problem::densities(request.format, &act))];
+        for a in request.anchors {
+            let d = quantized(problem::densities(
+                request.format,
+                &a.get(i).copied().unwrap_or_default(),
+            ));
+            if !anchors.contains(&d) {
+                anchors.push(d);
+            }
+        }
+        let warm = warm_starts(request.warm, i);
         let mut options = self.options.effort.options(request.objective);
         options.constraints = self.constraints(&hw, request.format, &pr);
-        let pricing = price::TablePricing {
+        let pricing = table_pricing::TablePricing {
             energy: request.energy,
             accum_bits: pr.accum_bits,
         };
-        let ml = match cached_map(&pr, &hw, dens, &pricing, &options, request.energy.name()) {
-            Ok(ml) => ml,
+        let key = MapKey {
+            anchors: &anchors,
+            warm: &warm,
+            prices: request.energy.name(),
+        };
+        let found = match cached_map(&pr, &hw, &key, &pricing, &options) {
+            Ok(found) => found,
             // A tightly constrained layer (a core count whose only legal splits mix channels
             // and positions) can have legal mappings the default candidate lists miss: search
             // again with the thorough lists before calling the layer unmappable.
@@ -348,7 +329,7 @@ impl HardwareArchitecture {
             {
                 let mut wide = Effort::Thorough.options(request.objective);
                 wide.constraints = options.constraints.clone();
-                cached_map(&pr, &hw, dens, &pricing, &wide, request.energy.name())
+                cached_map(&pr, &hw, &key, &pricing, &wide)
                     .map_err(|e| self.layer_error(net, i, e.to_string()))?
             }
             Err(e) => return Err(self.layer_error(net, i, e.to_string())),
@@ -364,12 +345,37 @@ impl HardwareArchitecture {
                 }
             })
             .collect();
-        let dataflow = family::family(&ml);
+        let dataflows = found.candidates.iter().map(family::family).collect();
         Ok(LayerMap::Mapped(Box::new(MappedLayerOf {
-            ml,
+            candidates: found.candidates,
+            primary: found.best_at[0],
             linear,
-            dataflow,
+            dataflows,
+            objective: mapper_objective(request.objective),
         })))
+    }
+}
+
+fn mapper_objective(o: Objective) -> snnergy_mapper::Objective {
+    match o {
+        Objective::Energy => snnergy_mapper::Objective::Energy,
+        Objective::Latency => snnergy_mapper::Objective::Latency,
+        Objective::Edp => snnergy_mapper::Objective::Edp,
+    }
+}
+
+/// The mappings layer `i` of a network mapped before keeps: the starting points of a
+/// related search.
+fn warm_starts(warm: Option<&dyn Mapped>, i: usize) -> Vec<snnergy_mapper::Mapping> {
+    let Some(net) = warm
+        .and_then(|w| w.as_any())
+        .and_then(|a| a.downcast_ref::<MappedNetwork>())
+    else {
+        return Vec::new();
+    };
+    match net.layers.get(i) {
+        Some(LayerMap::Mapped(m)) => m.candidates.iter().map(|c| c.mapping.clone()).collect(),
+        _ => Vec::new(),
     }
 }
 
@@ -390,9 +396,17 @@ fn quantized(d: Densities) -> Densities {
     }
 }
 
+/// What a layer's search depends on beyond the problem, the chip and the options.
+struct MapKey<'k> {
+    anchors: &'k [Densities],
+    warm: &'k [snnergy_mapper::Mapping],
+    prices: &'k str,
+}
+
 /// Mapped layers are remembered across maps: a pipeline asks for the same layer shape, chip,
-/// densities and prices many times (repeated shapes in VGG, the same QNN at several T, the
-/// sensitivity study's unchanged layers).
+/// anchors and prices many times (repeated shapes in VGG, the same QNN at several T, the
+/// sensitivity study's unchanged layers). The result is a function of the key alone, so which
+/// thread stores it first does not matter.
 #[expect(
     clippy::result_large_err,
     reason = "the mapper's own error type, passed on unchanged to the caller that locates it"
@@ -400,43 +414,94 @@ fn quantized(d: Densities) -> Densities {
 fn cached_map(
     problem: &snnergy_mapper::Problem,
     hw: &Hardware,
-    dens: Densities,
-    pricing: &price::TablePricing<'_>,
+    key: &MapKey<'_>,
+    pricing: &table_pricing::TablePricing<'_>,
     options: &SearchOptions,
-    prices: &str,
-) -> Result<MappedLayer, snnergy_mapper::MapperError> {
-    static CACHE: OnceLock<Mutex<HashMap<u64, MappedLayer>>> = OnceLock::new();
+) -> Result<Anchored, snnergy_mapper::MapperError> {
+    // One slot per key, locked while its search runs: a second request for the same key
+    // (the same QNN at two T analysed in parallel) waits for the first instead of repeating
+    // its search. A failed search leaves the slot empty.
+    type Slot = Arc<Mutex<Option<Anchored>>>;
+    static CACHE: OnceLock<Mutex<HashMap<u64, Slot>>> = OnceLock::new();
     const MAX_ENTRIES: usize = 8192;
     let mut anon = problem.clone();
     anon.name.clear();
     let mut h = DefaultHasher::new();
-    format!(
-        "{anon:?}|{hw:?}|{}|{}|{options:?}|{prices}",
-        dens.input.to_bits(),
-        dens.output.to_bits()
-    )
-    .hash(&mut h);
-    let key = h.finish();
-    let cache = CACHE.get_or_init(Default::default);
-    if let Some(hit) = cache.lock().unwrap_or_else(|p| p.into_inner()).get(&key) {
-        let mut m = hit.clone();
-        m.problem.name = problem.name.clone();
-        return Ok(m);
+    format!("{anon:?}|{hw:?}|{options:?}|{}", key.prices).hash(&mut h);
+    for d in key.anchors {
+        (d.input.to_bits(), d.output.to_bits()).hash(&mut h);
     }
-    let m = snnergy_mapper::map(problem, hw, dens, pricing, options)?;
-    let mut c = cache.lock().unwrap_or_else(|p| p.into_inner());
-    if c.len() >= MAX_ENTRIES {
-        c.clear();
+    format!("{:?}", key.warm).hash(&mut h);
+    let hash = h.finish();
+    let slot: Slot = {
+        let mut c = CACHE
+            .get_or_init(Default::default)
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if c.len() >= MAX_ENTRIES {
+            c.clear();
+        }
+        c.entry(hash).or_default().clone()
+    };
+    let mut filled = slot.lock().unwrap_or_else(|p| p.into_inner());
+    let found = match &*filled {
+        Some(hit) => hit.clone(),
+        None => {
+            let m =
+                snnergy_mapper::map_anchored(problem, hw, key.anchors, pricing, options, key.warm)?;
+            *filled = Some(m.clone());
+            m
+        }
+    };
+    let mut m = found;
+    for c in &mut m.candidates {
+        c.problem.name = problem.name.clone();
     }
-    c.insert(key, m.clone());
     Ok(m)
 }
 
+/// A weighted layer's mappings, one per anchor it was mapped for, and what choosing among
+/// them needs.
 #[derive(Clone, Debug)]
 struct MappedLayerOf {
-    ml: MappedLayer,
+    candidates: Vec<MappedLayer>,
+    /// The candidate best at the request's own activity.
+    primary: usize,
     linear: Vec<bool>,
-    dataflow: String,
+    dataflows: Vec<String>,
+    objective: snnergy_mapper::Objective,
+}
+
+impl MappedLayerOf {
+    /// The candidate with the least objective at `dens` (the first among equals).
+    fn best_at(&self, dens: Densities) -> usize {
+        if self.candidates.len() == 1 {
+            return 0;
+        }
+        let mut best = (f64::INFINITY, self.primary);
+        for (i, c) in self.candidates.iter().enumerate() {
+            let v = c
+                .objective_at(dens, self.objective)
+                .unwrap_or(f64::INFINITY);
+            if v < best.0 {
+                best = (v, i);
+            }
+        }
+        best.1
+    }
+
+    fn record(&self, i: usize) -> LayerMapping {
+        let ml = &self.candidates[i];
+        LayerMapping {
+            layer: ml.problem.name.clone(),
+            dataflow: self.dataflows[i].clone(),
+            summary: ml.describe(),
+            loop_nest: ml.loop_nest(),
+            hardware: ml.hardware.name.clone(),
+            mapped_for: [ml.mapped_for.input, ml.mapped_for.output],
+            evaluated: ml.evaluated,
+        }
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -505,14 +570,14 @@ impl Weightless {
         let (wbits, writes) = stream(out_bits, d.n * t);
         // Inputs are read from the memory that keeps activations, where the outputs go.
         out.push_at(
-            price::level_place(level, DataSpace::Outputs),
-            price::access_kind(level, DataSpace::Outputs, AccessOp::Read, rb),
+            places::level_place(level, DataSpace::Outputs),
+            places::access_kind(level, DataSpace::Outputs, AccessOp::Read, rb),
             Category::Activations,
             reads,
         );
         out.push_at(
-            price::level_place(level, DataSpace::Outputs),
-            price::access_kind(level, DataSpace::Outputs, AccessOp::Write, wbits),
+            places::level_place(level, DataSpace::Outputs),
+            places::access_kind(level, DataSpace::Outputs, AccessOp::Write, wbits),
             Category::Outputs,
             writes,
         );
@@ -523,7 +588,7 @@ impl Weightless {
             CoreOp::Add
         };
         out.push_at(
-            snnergy_core::Place::new(price::COMPUTE),
+            snnergy_core::Place::new(places::COMPUTE),
             snnergy_core::ActionKind::compute(op, op_bits),
             Category::Compute,
             ops,
@@ -559,7 +624,8 @@ impl Mapped for MappedNetwork {
             let ns = match l {
                 LayerMap::Mapped(m) => {
                     let dens = problem::densities(&self.format, &act);
-                    actions::push_layer(&m.ml, &dens, &m.linear, self.per, o)
+                    let c = &m.candidates[m.best_at(dens)];
+                    actions::push_layer(c, &dens, &m.linear, self.per, o)
                 }
                 LayerMap::Rule(w) => w.push(&self.format, &act, self.value_bits[i], o),
             };
@@ -573,15 +639,21 @@ impl Mapped for MappedNetwork {
         self.layers
             .iter()
             .filter_map(|l| match l {
-                LayerMap::Mapped(m) => Some(LayerMapping {
-                    layer: m.ml.problem.name.clone(),
-                    dataflow: m.dataflow.clone(),
-                    summary: m.ml.describe(),
-                    loop_nest: m.ml.loop_nest(),
-                    hardware: m.ml.hardware.name.clone(),
-                    mapped_for: [m.ml.mapped_for.input, m.ml.mapped_for.output],
-                    evaluated: m.ml.evaluated,
-                }),
+                LayerMap::Mapped(m) => Some(m.record(m.primary)),
+                LayerMap::Rule(_) => None,
+            })
+            .collect()
+    }
+
+    fn layers_at(&self, activity: &[LayerActivity]) -> Vec<LayerMapping> {
+        self.layers
+            .iter()
+            .enumerate()
+            .filter_map(|(i, l)| match l {
+                LayerMap::Mapped(m) => {
+                    let act = activity.get(i).copied().unwrap_or_default();
+                    Some(m.record(m.best_at(problem::densities(&self.format, &act))))
+                }
                 LayerMap::Rule(_) => None,
             })
             .collect()
@@ -618,14 +690,17 @@ pub fn layers_on_chip<'m>(
             .iter()
             .enumerate()
             .map(|(i, l)| match l {
-                LayerMap::Mapped(m) => Some(LayerOnChip {
-                    layer: &m.ml,
-                    densities: problem::densities(
+                LayerMap::Mapped(m) => {
+                    let densities = problem::densities(
                         &net.format,
                         &activity.get(i).copied().unwrap_or_default(),
-                    ),
-                    batch: net.per,
-                }),
+                    );
+                    Some(LayerOnChip {
+                        layer: &m.candidates[m.best_at(densities)],
+                        densities,
+                        batch: net.per,
+                    })
+                }
                 LayerMap::Rule(_) => None,
             })
             .collect(),
@@ -644,7 +719,7 @@ impl HardwareArchitecture {
             .into_par_iter()
             .map(|i| {
                 Ok(match self.map_layer(request, &plan, i)? {
-                    LayerMap::Mapped(m) => Some(m.ml),
+                    LayerMap::Mapped(mut m) => Some(m.candidates.swap_remove(m.primary)),
                     LayerMap::Rule(_) => None,
                 })
             })
@@ -771,7 +846,7 @@ impl Architecture for HardwareArchitecture {
     }
 
     fn priced_by<'a>(&'a self, table: &'a dyn EnergyModel) -> Box<dyn EnergyModel + 'a> {
-        Box::new(HardwarePrices::new(table, self.chip.clone()))
+        Box::new(OwnPricesFirst::new(table, self.chip.clone()))
     }
 
     fn mapping_cost(&self, network: &Network, format: &Format) -> Option<MappingCost> {

@@ -187,11 +187,14 @@ fn run(
             written = report.write_to(&dir, &figures).map_err(io)?;
             written.extend(figures.iter().map(|(_, name)| dir.join(name)));
         }
-        let verdicts = report.verdicts();
+        let markdown = report.verdicts();
+        // Sentences for people reading Python output; report.md keeps the bold names.
+        let verdicts: Vec<String> = markdown.iter().map(|v| v.replace("**", "")).collect();
         let report: serde_json::Value = serde_json::to_value(&report).map_err(json_err)?;
         serde_json::to_string(&serde_json::json!({
             "report": report,
             "verdicts": verdicts,
+            "verdicts_markdown": markdown,
             "written": written,
         }))
         .map_err(json_err)
@@ -366,8 +369,9 @@ fn nir_err(e: snnergy_nir::NirError) -> PyErr {
     NirError::new_err(e.to_string())
 }
 
-/// Imports a NIR file: returns `{"workload": …, "neuron": …, "notes": […]}` as JSON and, with
-/// `weights`, writes the engine's weights there (checked against the workload first).
+/// Imports a NIR file: returns `{"workload": …, "readout": …, "notes": […]}` as JSON and,
+/// with `weights`, writes the engine's weights there (checked against the workload first,
+/// with the graph's spelling in the file's metadata).
 #[pyfunction]
 #[pyo3(signature = (path, dt=snnergy_nir::DEFAULT_DT, network=None, weights=None))]
 fn nir_import(
@@ -388,25 +392,26 @@ fn nir_import(
             snnergy_nir::import(&graph, &snnergy_nir::ImportOptions { dt, network: name })
                 .map_err(nir_err)?;
         let net = imported.workload.network().map_err(|e| to_py(e.into()))?;
-        let model = snnergy::engine::Model::from_tensors(net, imported.tensors.clone(), &path)
+        snnergy::engine::Model::from_tensors(net, imported.tensors.clone(), &path)
             .map_err(|e| EngineError::new_err(e.to_string()))?;
         if let Some(w) = &weights {
-            model
-                .save(w)
+            imported
+                .save_weights(w)
                 .map_err(|e| EngineError::new_err(e.to_string()))?;
         }
         let mut workload = serde_json::to_value(&imported.workload).map_err(json_err)?;
         workload["type"] = serde_json::Value::String("custom".into());
         serde_json::to_string(&serde_json::json!({
             "workload": workload,
-            "neuron": imported.neuron,
+            "readout": imported.readout,
+            "summary": imported.summary(),
             "notes": imported.notes,
         }))
         .map_err(json_err)
     })
 }
 
-/// Exports a workload with its weights as a NIR file.
+/// Exports a workload with its weights as a NIR file; returns the export's notes as JSON.
 #[pyfunction]
 #[pyo3(signature = (workload_json, weights, out, threshold=1.0 - 1e-4, leak=1.0, reset="subtract", dt=snnergy_nir::DEFAULT_DT))]
 #[allow(clippy::too_many_arguments)]
@@ -419,24 +424,23 @@ fn nir_export(
     leak: f64,
     reset: &str,
     dt: f64,
-) -> PyResult<()> {
+) -> PyResult<String> {
     let reset: Reset = serde::Deserialize::deserialize(toml::Value::String(reset.into()))
         .map_err(|e: toml::de::Error| ConfigError::new_err(format!("reset: {e}")))?;
+    let options = snnergy_nir::ExportOptions {
+        threshold,
+        leak,
+        reset,
+        dt,
+    };
+    options.validate().map_err(nir_err)?;
     let net = build_network(workload_json)?;
     py.detach(move || {
-        let model = snnergy::engine::Model::load(net, &weights)
+        let (model, spelling) = snnergy_nir::load_model(net, &weights)
             .map_err(|e| EngineError::new_err(e.to_string()))?;
-        let graph = snnergy_nir::export(
-            &model,
-            &snnergy_nir::ExportOptions {
-                threshold,
-                leak,
-                reset,
-                dt,
-            },
-        )
-        .map_err(nir_err)?;
-        snnergy_nir::graph::write(&out, &graph).map_err(nir_err)
+        let exported = snnergy_nir::export(&model, &options, spelling.as_ref()).map_err(nir_err)?;
+        snnergy_nir::graph::write(&out, &exported.graph).map_err(nir_err)?;
+        serde_json::to_string(&exported.notes).map_err(json_err)
     })
 }
 

@@ -26,7 +26,7 @@ def test_a_shipped_pipeline_gives_the_same_report_from_python_as_from_the_cli(pi
     report = snnergy.run(path)
     assert report.to_dict() == json.loads(cli.stdout)
     md = (tmp_path / "cli" / "report.md").read_text()
-    assert report.verdicts and all(v in md for v in report.verdicts)
+    assert report.verdicts_markdown and all(v in md for v in report.verdicts_markdown)
 
 
 def test_a_pipeline_given_as_a_dict_runs_like_its_toml():

@@ -5,422 +5,29 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
-use std::sync::Arc;
 
-use snnergy_core::action::{
-    AccessKey, ActionKind, Actions, Category, NCATEGORIES, Place, PriceClass,
-};
-use snnergy_core::activity::{LayerActivity, OperatingPoint, layer_activities_into};
+use rayon::prelude::*;
+
+use snnergy_core::action::{ActionKind, Category, NCATEGORIES, Place, PriceClass};
+use snnergy_core::activity::OperatingPoint;
 use snnergy_core::energy::{EnergyModel, Price};
-use snnergy_core::error::{ArchError, ConfigError, Error};
+use snnergy_core::error::{ConfigError, Error};
 use snnergy_core::format::Format;
-use snnergy_core::mapping::{LayerMapping, MapRequest, Mapped, Objective, map_network};
+use snnergy_core::mapping::LayerMapping;
 use snnergy_core::network::{InputCoding, Network};
 use snnergy_core::report::{
-    AccessCounts, ArchitectureSummary, BreakEven, BreakEvenStatus, ByAccess, ByCategory, ByClass,
-    Comparison, LayerComparison, Measured, Metrics, PriceRow, Report, SourceRow, Sweep, Verdict,
-    WorkloadSummary,
+    AccessCounts, ArchitectureSummary, BreakEven, ByCategory, ByClass, Comparison, LayerComparison,
+    Measured, Metrics, PriceRow, Report, SourceRow, Sweep, Verdict, WorkloadSummary,
 };
 use snnergy_core::settings::{AnalysisSettings, Baseline, NeuronModel, TwinMode};
+use snnergy_core::traits::{ActivityContext, ActivitySource, Assumption};
 
+use crate::breakeven::{Win, rate_intervals, status_of};
+use crate::evaluator::{Evaluator, NetworkEnergy};
+use crate::slots::{ArchSlot, WorkloadSlot};
 use crate::twin::{
     Family, LevelBreakEven, level_breakeven, mean_level as twin_mean_level, twin_exists,
 };
-use snnergy_core::traits::{ActivityContext, ActivitySource, Architecture, Assumption};
-
-/// An architecture with the energy model that prices it.
-#[derive(Debug, Clone)]
-pub struct ArchSlot {
-    /// Label in reports (the `name` key, or the type name).
-    pub label: String,
-    /// Registered type name.
-    pub type_name: String,
-    /// The architecture.
-    pub arch: Arc<dyn Architecture>,
-    /// Its energy model.
-    pub energy: Arc<dyn EnergyModel>,
-    /// The parameter table it was built from (without `type`, `name`, `energy`), so studies
-    /// can rebuild it with one parameter changed; `None` when it was built in code.
-    pub params: Option<toml::Table>,
-}
-
-/// A workload's network with its label.
-#[derive(Debug, Clone)]
-pub struct WorkloadSlot {
-    /// Label in reports.
-    pub label: String,
-    /// The network.
-    pub network: Network,
-}
-
-/// Energy of one network evaluation, with the detail reports need.
-#[derive(Clone, Debug, Default)]
-pub struct NetworkEnergy {
-    /// Total, pJ per inference.
-    pub total_pj: f64,
-    /// Per layer, pJ.
-    pub per_layer: Vec<f64>,
-    /// By category, pJ (indexed like [`Category::ALL`]).
-    pub by_category: [f64; NCATEGORIES],
-    /// By price class (memory level, operation), pJ.
-    pub by_class: BTreeMap<PriceClass, f64>,
-    /// Per layer and category, pJ.
-    pub per_layer_category: Vec<[f64; NCATEGORIES]>,
-    /// Latency per inference (the layers' latencies summed), ns; 0 when the architecture
-    /// does not model time.
-    pub latency_ns: f64,
-    /// Per layer latency, ns.
-    pub per_layer_latency_ns: Vec<f64>,
-    /// By place (a level of the hardware, or the price class where none is named), pJ, in
-    /// the order places first appear.
-    pub by_level: Vec<(String, f64)>,
-    /// Per layer, by place, pJ.
-    pub per_layer_level: Vec<Vec<(String, f64)>>,
-    /// Memory accesses and transfers by level, counts.
-    pub accesses: ByAccess,
-}
-
-impl NetworkEnergy {
-    /// Static energy (static power × latency), pJ.
-    pub fn leakage_pj(&self) -> f64 {
-        self.by_category[Category::Leakage.index()]
-    }
-
-    /// Static energy of layer `i`, pJ.
-    pub fn layer_leakage_pj(&self, i: usize) -> f64 {
-        self.per_layer_category[i][Category::Leakage.index()]
-    }
-}
-
-fn add_to(v: &mut Vec<(String, f64)>, key: &str, e: f64) {
-    match v.iter_mut().find(|(k, _)| k == key) {
-        Some((_, x)) => *x += e,
-        None => v.push((key.to_string(), e)),
-    }
-}
-
-/// Evaluates one architecture on one network: maps the network once per format (at the first
-/// activity it is asked about, or where [`Evaluator::remap`] says), then evaluates the mapping
-/// at every activity and prices the actions, caching prices. Not thread-safe; make one per
-/// thread.
-pub struct Evaluator<'a> {
-    label: &'a str,
-    arch: &'a dyn Architecture,
-    energy: &'a dyn EnergyModel,
-    network: &'a Network,
-    coding: InputCoding,
-    objective: Objective,
-    actions: Vec<Actions>,
-    activity: Vec<LayerActivity>,
-    mapped: Vec<(Format, Box<dyn Mapped + 'a>)>,
-    prices: HashMap<(Place, ActionKind), Price>,
-    evaluations: u64,
-    mappings: u64,
-}
-
-impl std::fmt::Debug for Evaluator<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Evaluator")
-            .field("label", &self.label)
-            .field("network", &self.network.name)
-            .field("mapped formats", &self.mapped.len())
-            .finish()
-    }
-}
-
-impl<'a> Evaluator<'a> {
-    /// An evaluator for `arch` priced by `energy` on `network`.
-    pub fn new(
-        label: &'a str,
-        arch: &'a dyn Architecture,
-        energy: &'a dyn EnergyModel,
-        network: &'a Network,
-        coding: InputCoding,
-    ) -> Self {
-        Self {
-            label,
-            arch,
-            energy,
-            network,
-            coding,
-            objective: Objective::Energy,
-            actions: vec![Actions::new(); network.layers.len()],
-            activity: Vec::with_capacity(network.layers.len()),
-            mapped: Vec::new(),
-            prices: HashMap::new(),
-            evaluations: 0,
-            mappings: 0,
-        }
-    }
-
-    /// What mappings minimize (energy by default).
-    pub fn with_objective(mut self, objective: Objective) -> Self {
-        self.objective = objective;
-        self
-    }
-
-    /// Layer evaluations performed so far (one layer × format × architecture each).
-    pub fn evaluations(&self) -> u64 {
-        self.evaluations
-    }
-
-    /// Networks mapped so far (one per format, plus every [`Evaluator::remap`]).
-    pub fn mappings(&self) -> u64 {
-        self.mappings
-    }
-
-    /// The network it evaluates.
-    pub fn network(&self) -> &'a Network {
-        self.network
-    }
-
-    /// Every price looked up so far, with the place it was asked for.
-    pub fn prices(&self) -> &HashMap<(Place, ActionKind), Price> {
-        &self.prices
-    }
-
-    /// Maps the network in `format` again, for the activity of `point` (a break-even
-    /// crossing): later evaluations in `format` use the new mapping.
-    pub fn remap(&mut self, format: &Format, point: &OperatingPoint) -> Result<(), Error> {
-        self.mapped.retain(|(f, _)| f != format);
-        layer_activities_into(self.network, point, self.coding, &mut self.activity);
-        self.map_at(format)?;
-        Ok(())
-    }
-
-    /// The mapping of each layer in `format` (empty before the format was evaluated, and for
-    /// architectures whose rules are their mapping).
-    pub fn layer_mappings(&self, format: &Format) -> Vec<LayerMapping> {
-        self.mapped
-            .iter()
-            .find(|(f, _)| f == format)
-            .map(|(_, m)| m.layers())
-            .unwrap_or_default()
-    }
-
-    /// The network as mapped in `format` (`None` before the format was evaluated).
-    pub fn mapped(&self, format: &Format) -> Option<&(dyn Mapped + 'a)> {
-        self.mapped
-            .iter()
-            .find(|(f, _)| f == format)
-            .map(|(_, m)| m.as_ref())
-    }
-
-    fn map_at(&mut self, format: &Format) -> Result<usize, Error> {
-        let request = MapRequest {
-            network: self.network,
-            format,
-            activity: &self.activity,
-            energy: self.energy,
-            objective: self.objective,
-        };
-        let m = map_network(self.arch, &request)?;
-        self.mappings += 1;
-        self.mapped.push((*format, m));
-        Ok(self.mapped.len() - 1)
-    }
-
-    /// Total energy in pJ of one inference in `format` at `point`.
-    pub fn total(&mut self, format: &Format, point: &OperatingPoint) -> Result<f64, Error> {
-        self.run(format, point, None)
-    }
-
-    /// Energy with per-layer, per-category, per-class and per-level detail and latency.
-    pub fn detailed(
-        &mut self,
-        format: &Format,
-        point: &OperatingPoint,
-    ) -> Result<NetworkEnergy, Error> {
-        let n = self.network.layers.len();
-        let mut detail = NetworkEnergy {
-            per_layer: vec![0.0; n],
-            per_layer_category: vec![[0.0; NCATEGORIES]; n],
-            per_layer_latency_ns: vec![0.0; n],
-            per_layer_level: vec![Vec::new(); n],
-            ..Default::default()
-        };
-        detail.total_pj = self.run(format, point, Some(&mut detail))?;
-        Ok(detail)
-    }
-
-    /// Energy and latency (ns) of one inference: what energy × delay needs.
-    pub fn total_and_latency(
-        &mut self,
-        format: &Format,
-        point: &OperatingPoint,
-    ) -> Result<(f64, f64), Error> {
-        let e = self.run(format, point, None)?;
-        let ns: f64 = self.actions.iter().map(|a| a.latency_ns()).sum();
-        Ok((e, ns))
-    }
-
-    fn run(
-        &mut self,
-        format: &Format,
-        point: &OperatingPoint,
-        mut detail: Option<&mut NetworkEnergy>,
-    ) -> Result<f64, Error> {
-        layer_activities_into(self.network, point, self.coding, &mut self.activity);
-        for a in &mut self.actions {
-            a.clear();
-        }
-        let at = match self.mapped.iter().position(|(f, _)| f == format) {
-            Some(i) => i,
-            None => self.map_at(format)?,
-        };
-        self.mapped[at]
-            .1
-            .evaluate(&self.activity, &mut self.actions)?;
-        self.evaluations += self.network.layers.len() as u64;
-        let mut total = 0.0;
-        for (i, actions) in self.actions.iter().enumerate() {
-            let mut layer_total = 0.0;
-            for action in actions.as_slice() {
-                if !(action.count.is_finite() && action.count >= 0.0) {
-                    return Err(ArchError::Layer {
-                        architecture: self.label.to_string(),
-                        layer: self.network.layers[i].name.clone(),
-                        message: format!(
-                            "counted {} × `{}` ({}): counts must be finite and non-negative",
-                            action.count,
-                            action.kind,
-                            action.category.name()
-                        ),
-                    }
-                    .into());
-                }
-                let pj = match self.prices.get(&(action.place, action.kind)) {
-                    Some(p) => p.pj,
-                    None => {
-                        let p =
-                            self.energy
-                                .price_at(action.place, &action.kind)
-                                .map_err(|mut e| {
-                                    e.reason = format!(
-                                        "{} (needed by architecture `{}` on layer `{}`)",
-                                        e.reason, self.label, self.network.layers[i].name
-                                    );
-                                    e
-                                })?;
-                        if !(p.pj.is_finite() && p.pj >= 0.0) {
-                            return Err(Error::InvalidResult(format!(
-                                "energy model `{}` priced `{}` at {} pJ: prices must be finite and non-negative",
-                                self.energy.name(),
-                                action.kind,
-                                p.pj
-                            )));
-                        }
-                        let pj = p.pj;
-                        self.prices.insert((action.place, action.kind), p);
-                        pj
-                    }
-                };
-                let e = pj * action.count;
-                layer_total += e;
-                if let Some(d) = detail.as_deref_mut() {
-                    if let Some(k) = AccessKey::of(&action.kind) {
-                        d.accesses.add(k, action.count);
-                    }
-                    d.by_category[action.category.index()] += e;
-                    d.per_layer_category[i][action.category.index()] += e;
-                    *d.by_class.entry(action.kind.class()).or_insert(0.0) += e;
-                    let place = if action.place.is_none() {
-                        action.kind.class().name()
-                    } else {
-                        action.place.as_str()
-                    };
-                    add_to(&mut d.by_level, place, e);
-                    add_to(&mut d.per_layer_level[i], place, e);
-                }
-            }
-            if let Some(d) = detail.as_deref_mut() {
-                d.per_layer[i] = layer_total;
-                d.per_layer_latency_ns[i] = actions.latency_ns();
-                d.latency_ns += actions.latency_ns();
-            }
-            total += layer_total;
-        }
-        // A silent network (no spikes, or no non-zero activation, as break-even searches
-        // under twin consistency start from) may cost nothing on a model that charges only
-        // per event; anything else that costs nothing is a broken model.
-        let silent = match format {
-            Format::Snn(_) => point.mean_spike_rate(self.network) == 0.0,
-            Format::Qnn(_) => point.mean_nonzero(self.network) == 0.0,
-        };
-        if !(total.is_finite() && (total > 0.0 || (silent && total == 0.0))) {
-            return Err(Error::InvalidResult(format!(
-                "architecture `{}` gives {total} pJ for network `{}` ({}): an inference cannot cost nothing; check the architecture's actions and the prices",
-                self.label,
-                self.network.name,
-                match format {
-                    Format::Snn(s) => format!("SNN, T = {}", s.timesteps),
-                    Format::Qnn(q) => format!("QNN, {}-bit activations", q.activation_bits),
-                }
-            )));
-        }
-        Ok(total)
-    }
-}
-
-/// Where the SNN's energy crosses the baseline's along a one-parameter family of activity.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum Crossing {
-    /// The SNN costs more all along the family.
-    NeverWins,
-    /// The SNN costs less all along the family.
-    AlwaysWins,
-    /// The SNN wins up to `alpha` and stops winning there.
-    At(f64),
-    /// The SNN loses up to `alpha` and wins beyond it: a baseline whose cost grows faster
-    /// with activity than the SNN's (twin consistency can do that) is overtaken.
-    WinsAbove(f64),
-}
-
-/// Finds the first `alpha` in `[0, alpha_max]` where the sign of `g(alpha) = E_snn −
-/// E_baseline` changes. Works for any architecture: a coarse scan brackets the first sign
-/// change (so a non-monotone curve still yields its first crossing) and bisection refines it.
-pub fn find_crossing(
-    alpha_max: f64,
-    mut g: impl FnMut(f64) -> Result<f64, Error>,
-) -> Result<Crossing, Error> {
-    const SCAN: usize = 32;
-    let wins_at_zero = g(0.0)? <= 0.0;
-    let mut lo = 0.0;
-    let mut hi = None;
-    for i in 1..=SCAN {
-        let a = alpha_max * i as f64 / SCAN as f64;
-        if (g(a)? <= 0.0) != wins_at_zero {
-            hi = Some(a);
-            break;
-        }
-        lo = a;
-    }
-    let Some(mut hi) = hi else {
-        return Ok(if wins_at_zero {
-            Crossing::AlwaysWins
-        } else {
-            Crossing::NeverWins
-        });
-    };
-    // Bisection to the resolution of f64: 64 halvings of a bracket of at most alpha_max.
-    for _ in 0..64 {
-        let mid = 0.5 * (lo + hi);
-        if mid <= lo || mid >= hi {
-            break;
-        }
-        if (g(mid)? <= 0.0) == wins_at_zero {
-            lo = mid;
-        } else {
-            hi = mid;
-        }
-    }
-    let a = 0.5 * (lo + hi);
-    Ok(if wins_at_zero {
-        Crossing::At(a)
-    } else {
-        Crossing::WinsAbove(a)
-    })
-}
 
 pub use crate::twin::activity_shape;
 
@@ -432,6 +39,73 @@ pub fn analyze(
     activity: &dyn ActivitySource,
     base_dir: &Path,
 ) -> Result<Report, Error> {
+    check_inputs(settings, workloads, architectures)?;
+    crate::budget::check_run(settings, workloads, architectures, activity)?;
+    let mut report = Report::new(settings);
+    for w in workloads {
+        report
+            .workloads
+            .push(WorkloadSummary::of(&w.label, &w.network));
+    }
+    report.assumptions.extend(analysis_assumptions(settings));
+    report
+        .assumptions
+        .extend(workloads.iter().filter_map(layer_neurons));
+    report.assumptions.extend(activity.assumptions());
+    for slot in architectures {
+        report.architectures.push(ArchitectureSummary {
+            name: slot.label.clone(),
+            type_name: slot.type_name.clone(),
+            energy_model: slot.energy.name().to_string(),
+            assumptions: slot.arch.assumptions(),
+        });
+    }
+    for w in workloads {
+        let mut points_cache: Option<Vec<OperatingPoint>> = None;
+        let mut per_t = Vec::with_capacity(settings.timesteps.len());
+        for &t in &settings.timesteps {
+            let points = match &points_cache {
+                Some(p) if !activity.depends_on_timesteps() => p.clone(),
+                _ => {
+                    let p = operating_points(settings, activity, w, t, base_dir)?;
+                    points_cache = Some(p.clone());
+                    p
+                }
+            };
+            for f in [&settings.snn_format(t), &settings.baseline_format(t)] {
+                f.validate()
+                    .map_err(|m| ConfigError::new(m).at_key("analysis"))?;
+            }
+            let groups = families(settings, &w.network, &points, t);
+            per_t.push((t, points, groups));
+        }
+        // Every (T, architecture) is independent: computed in parallel, then added to the
+        // report in the order the pipeline lists them, so the bytes out do not depend on
+        // which finished first.
+        let jobs: Vec<(usize, &ArchSlot)> = (0..per_t.len())
+            .flat_map(|i| architectures.iter().map(move |a| (i, a)))
+            .collect();
+        let results: Vec<Result<ArchResult, Error>> = jobs
+            .par_iter()
+            .map(|(i, slot)| {
+                let (t, points, groups) = &per_t[*i];
+                analyze_architecture(settings, w, *t, points, groups, slot)
+            })
+            .collect();
+        let mut results = results.into_iter();
+        for (t, points, _) in &per_t {
+            add_timesteps(&mut report, settings, w, *t, points, &mut results)?;
+        }
+    }
+    report.finish();
+    Ok(report)
+}
+
+fn check_inputs(
+    settings: &AnalysisSettings,
+    workloads: &[WorkloadSlot],
+    architectures: &[ArchSlot],
+) -> Result<(), Error> {
     settings.validate()?;
     if workloads.is_empty() {
         return Err(ConfigError::new("the pipeline has no workload")
@@ -443,7 +117,6 @@ pub fn analyze(
             .at_key("architecture")
             .into());
     }
-    let mut report = Report::new(settings);
     for w in workloads {
         w.network.validate()?;
         if w.network.totals().synapses == 0 {
@@ -455,140 +128,227 @@ pub fn analyze(
             .into());
         }
     }
-    crate::budget::check_run(settings, workloads, architectures, activity)?;
-    for w in workloads {
-        report
-            .workloads
-            .push(WorkloadSummary::of(&w.label, &w.network));
-    }
-    report.assumptions.extend(analysis_assumptions(settings));
-    report.assumptions.extend(activity.assumptions());
-    for slot in architectures {
-        report.architectures.push(ArchitectureSummary {
-            name: slot.label.clone(),
-            type_name: slot.type_name.clone(),
-            energy_model: slot.energy.name().to_string(),
-            assumptions: slot.arch.assumptions(),
-        });
-    }
+    Ok(())
+}
 
-    for w in workloads {
-        let net = &w.network;
-        let mut points_cache: Option<Vec<OperatingPoint>> = None;
-        for &t in &settings.timesteps {
-            let snn = settings.snn_format(t);
-            let base = settings.baseline_format(t);
-            for f in [&snn, &base] {
-                f.validate()
-                    .map_err(|m| ConfigError::new(m).at_key("analysis"))?;
-            }
-            let points = match &points_cache {
-                Some(p) if !activity.depends_on_timesteps() => p.clone(),
-                _ => {
-                    let p = operating_points(settings, activity, w, t, base_dir)?;
-                    points_cache = Some(p.clone());
-                    p
-                }
-            };
-            for point in &points {
-                if let Some(provenance) = &point.provenance {
-                    report.measured.push(Measured {
-                        workload: w.label.clone(),
-                        timesteps: t,
-                        operating_point: point.label.clone(),
-                        provenance: provenance.clone(),
-                    });
-                }
-            }
-            let mut metrics: Vec<Metrics> = points
-                .iter()
-                .map(|p| crate::metrics::operations(settings, &w.label, net, t, p))
-                .collect();
-            let family = Family::new(settings, net, &points[0], t, 1.0);
-            for slot in architectures {
-                slot.arch.check(net, &snn)?;
-                slot.arch.check(net, &base)?;
-                let energy = slot.arch.priced_by(slot.energy.as_ref());
-                let mut ev = Evaluator::new(
-                    &slot.label,
-                    slot.arch.as_ref(),
-                    energy.as_ref(),
-                    net,
-                    settings.input_coding,
-                );
-                for (point, m) in points.iter().zip(&mut metrics) {
-                    // Each operating point is judged on mappings chosen for it.
-                    ev.remap(&snn, point)?;
-                    ev.remap(&base, point)?;
-                    let s = ev.detailed(&snn, point)?;
-                    let b = ev.detailed(&base, point)?;
-                    m.accesses.push(AccessCounts {
-                        architecture: slot.label.clone(),
-                        snn: s.accesses.clone(),
-                        baseline: b.accesses.clone(),
-                    });
-                    let maps = (ev.layer_mappings(&snn), ev.layer_mappings(&base));
-                    let c =
-                        comparison(settings, &slot.label, w, t, point, &s, &b, &maps.0, &maps.1);
-                    if c.verdict == Verdict::NoTwin {
-                        report.warn(format!(
-                            "`{}` at T = {t} (spike rate {}, ρ = {}) lies outside the twin bound r ≤ ρ ≤ min(1, r·T): no twin exists there, so it gets no verdict",
-                            point.label,
-                            percent(c.spike_rate),
-                            round_sig(c.nonzero)
-                        ));
-                    }
-                    report.comparisons.push(c);
-                }
-                if settings.breakeven {
-                    // The break-even is found from the first operating point's mappings,
-                    // then with both formats mapped again at each crossing.
-                    ev.remap(&snn, &points[0])?;
-                    ev.remap(&base, &points[0])?;
-                    let found = crate::mapped::breakeven(&mut ev, net, &snn, &base, &family)?;
-                    let level = level_breakeven(&mut ev, &points[0], t, &snn, &base)?;
-                    let mut row =
-                        breakeven_row(&slot.label, w, t, settings, &family, found.crossing, level);
-                    row.mapped = found.mapped;
-                    if row.twin_clamped {
-                        report.warn(format!(
-                            "{} on `{}` at T = {t}: at the break-even the stated L̄ would need ρ > 1, so ρ is clamped to 1 and the twin's mean level there is {}",
-                            slot.label,
-                            w.label,
-                            row.mean_level.map(round_sig).unwrap_or_default()
-                        ));
-                    }
-                    if settings.baseline == Baseline::CapacityMatched
-                        && row.mean_level.is_some_and(|l| l < 1.0 - 1e-9)
-                    {
-                        report.warn(format!(
-                            "{} on `{}` at T = {t}: the break-even ({}, ρ = {}) lies outside the twin bound (L̄ = {} < 1): no twin exists at that crossing",
-                            slot.label,
-                            w.label,
-                            percent(row.spike_rate.unwrap_or(0.0)),
-                            round_sig(row.nonzero.unwrap_or(0.0)),
-                            row.mean_level.map(round_sig).unwrap_or_default()
-                        ));
-                    }
-                    report.breakeven.push(row);
-                }
-                if settings.sweep_points >= 2 {
-                    let sweep = sweep(&mut ev, &family, &snn, &base, settings.sweep_points)?;
-                    report.sweeps.push(Sweep {
-                        architecture: slot.label.clone(),
-                        workload: w.label.clone(),
-                        timesteps: t,
-                        baseline: settings.baseline_name(t),
-                        ..sweep
-                    });
-                }
-                record_prices(&mut report, energy.as_ref(), ev.prices());
-            }
-            report.metrics.extend(metrics);
+/// The operating points of one workload at one T, grouped by the family of activity each
+/// lies on: points on one family share its anchors, hence its mappings. The first group is
+/// the first point's, which break-even searches and sweeps walk.
+fn families(
+    settings: &AnalysisSettings,
+    net: &Network,
+    points: &[OperatingPoint],
+    t: u32,
+) -> Vec<(Family, Vec<usize>)> {
+    let mut groups: Vec<(Family, Vec<usize>)> = Vec::new();
+    for (i, p) in points.iter().enumerate() {
+        let f = Family::new(settings, net, p, t, 1.0);
+        match groups.iter_mut().find(|(g, _)| g.same_points(&f)) {
+            Some((_, members)) => members.push(i),
+            None => groups.push((f, vec![i])),
         }
     }
-    report.finish();
-    Ok(report)
+    groups
+}
+
+/// What one architecture gives at one T, before it joins the report.
+struct ArchResult {
+    /// Point comparisons with the index of their point.
+    comparisons: Vec<(usize, Comparison)>,
+    /// The accesses counted at each point, with its index.
+    accesses: Vec<(usize, AccessCounts)>,
+    breakeven: Option<BreakEven>,
+    sweep: Option<Sweep>,
+    warnings: Vec<String>,
+    sources: Vec<SourceRow>,
+    prices: Vec<PriceRow>,
+}
+
+/// Adds one T's results (one per architecture, taken from `results` in the pipeline's order)
+/// to the report.
+fn add_timesteps(
+    report: &mut Report,
+    settings: &AnalysisSettings,
+    w: &WorkloadSlot,
+    t: u32,
+    points: &[OperatingPoint],
+    results: &mut impl Iterator<Item = Result<ArchResult, Error>>,
+) -> Result<(), Error> {
+    let net = &w.network;
+    for point in points {
+        if let Some(provenance) = &point.provenance {
+            report.measured.push(Measured {
+                workload: w.label.clone(),
+                timesteps: t,
+                operating_point: point.label.clone(),
+                provenance: provenance.clone(),
+            });
+        }
+    }
+    let mut metrics: Vec<Metrics> = points
+        .iter()
+        .map(|p| crate::metrics::operations(settings, &w.label, net, t, p))
+        .collect();
+    for _ in 0..report.architectures.len() {
+        let r = results.next().expect("one result per architecture and T")?;
+        for (i, a) in r.accesses {
+            metrics[i].accesses.push(a);
+        }
+        for warning in r.warnings {
+            report.warn(warning);
+        }
+        report
+            .comparisons
+            .extend(r.comparisons.into_iter().map(|(_, c)| c));
+        report.breakeven.extend(r.breakeven);
+        report.sweeps.extend(r.sweep);
+        for s in r.sources {
+            if !report.sources.contains(&s) {
+                report.sources.push(s);
+            }
+        }
+        for p in r.prices {
+            if !report
+                .prices
+                .iter()
+                .any(|q| q.energy_model == p.energy_model && q.action == p.action)
+            {
+                report.prices.push(p);
+            }
+        }
+    }
+    report.metrics.extend(metrics);
+    Ok(())
+}
+
+/// One architecture at one T: every operating point compared, the break-even, the mean-level
+/// break-even and the sweep, all priced by one evaluator per family of points.
+fn analyze_architecture(
+    settings: &AnalysisSettings,
+    w: &WorkloadSlot,
+    t: u32,
+    points: &[OperatingPoint],
+    groups: &[(Family, Vec<usize>)],
+    slot: &ArchSlot,
+) -> Result<ArchResult, Error> {
+    let net = &w.network;
+    let (snn, base) = (settings.snn_format(t), settings.baseline_format(t));
+    slot.arch.check(net, &snn)?;
+    slot.arch.check(net, &base)?;
+    let energy = slot.arch.priced_by(slot.energy.as_ref());
+    let mut out = ArchResult {
+        comparisons: Vec::new(),
+        accesses: Vec::new(),
+        breakeven: None,
+        sweep: None,
+        warnings: Vec::new(),
+        sources: Vec::new(),
+        prices: Vec::new(),
+    };
+    for (gi, (family, members)) in groups.iter().enumerate() {
+        let mut ev = Evaluator::new(
+            &slot.label,
+            slot.arch.as_ref(),
+            energy.as_ref(),
+            net,
+            settings.input_coding,
+        )
+        .with_anchors(&family.anchors());
+        for &i in members {
+            let point = &points[i];
+            let s = ev.detailed(&snn, point)?;
+            let b = ev.detailed(&base, point)?;
+            out.accesses.push((
+                i,
+                AccessCounts {
+                    architecture: slot.label.clone(),
+                    snn: s.accesses.clone(),
+                    baseline: b.accesses.clone(),
+                },
+            ));
+            let maps = (
+                ev.layer_mappings(&snn, point),
+                ev.layer_mappings(&base, point),
+            );
+            let c = comparison(settings, &slot.label, w, t, point, &s, &b, &maps.0, &maps.1);
+            if c.verdict == Verdict::NoTwin {
+                out.warnings.push(format!(
+                    "`{}` at T = {t} (spike rate {}, ρ = {}) lies outside the twin bound r ≤ ρ ≤ min(1, r·T): no twin exists there, so it gets no verdict",
+                    point.label,
+                    percent(c.spike_rate),
+                    round_sig(c.nonzero)
+                ));
+            }
+            out.comparisons.push((i, c));
+        }
+        if gi == 0 {
+            if settings.breakeven {
+                let row = breakeven(&mut ev, settings, w, t, family, &points[0], &slot.label)?;
+                out.warnings
+                    .extend(breakeven_warnings(settings, &row, &w.label));
+                out.breakeven = Some(row);
+            }
+            if settings.sweep_points >= 2 {
+                let sweep = sweep(&mut ev, family, &snn, &base, settings.sweep_points)?;
+                out.sweep = Some(Sweep {
+                    architecture: slot.label.clone(),
+                    workload: w.label.clone(),
+                    timesteps: t,
+                    baseline: settings.baseline_name(t),
+                    ..sweep
+                });
+            }
+        }
+        let (sources, prices) = price_rows(energy.as_ref(), ev.prices());
+        out.sources.extend(sources);
+        out.prices.extend(prices);
+    }
+    // In the order the activity listed the points, whichever family each lies on.
+    out.comparisons.sort_by_key(|(i, _)| *i);
+    Ok(out)
+}
+
+/// The break-even row of one architecture at one T along `family`, with the mean-level
+/// break-even at `point`.
+fn breakeven(
+    ev: &mut Evaluator<'_>,
+    settings: &AnalysisSettings,
+    w: &WorkloadSlot,
+    t: u32,
+    family: &Family,
+    point: &OperatingPoint,
+    label: &str,
+) -> Result<BreakEven, Error> {
+    let (snn, base) = (settings.snn_format(t), settings.baseline_format(t));
+    let found = crate::breakeven::breakeven(ev, &w.network, &snn, &base, family)?;
+    let level = level_breakeven(ev, point, t, &snn, &base)?;
+    let mut row = breakeven_row(label, w, t, settings, family, &found.wins, level);
+    row.mapped = found.mapped;
+    Ok(row)
+}
+
+fn breakeven_warnings(settings: &AnalysisSettings, row: &BreakEven, workload: &str) -> Vec<String> {
+    let t = row.timesteps;
+    let mut out = Vec::new();
+    if row.twin_clamped {
+        out.push(format!(
+            "{} on `{workload}` at T = {t}: at the break-even the stated L̄ would need ρ > 1, so ρ is clamped to 1 and the twin's mean level there is {}",
+            row.architecture,
+            row.mean_level.map(round_sig).unwrap_or_default()
+        ));
+    }
+    if settings.baseline == Baseline::CapacityMatched
+        && row.mean_level.is_some_and(|l| l < 1.0 - 1e-9)
+    {
+        out.push(format!(
+            "{} on `{workload}` at T = {t}: the break-even ({}, ρ = {}) lies outside the twin bound (L̄ = {} < 1): no twin exists at that crossing",
+            row.architecture,
+            percent(row.spike_rate.unwrap_or(0.0)),
+            round_sig(row.nonzero.unwrap_or(0.0)),
+            row.mean_level.map(round_sig).unwrap_or_default()
+        ));
+    }
+    out
 }
 
 /// The activity source's operating points for workload `w` at `t`, checked.
@@ -618,30 +378,12 @@ pub fn operating_points(
     Ok(points)
 }
 
-/// Where the SNN's energy stops being below the baseline's along `family`. Both energies are
-/// evaluated at each point: under twin consistency the baseline's ρ moves with r.
-pub fn search_breakeven(
-    ev: &mut Evaluator<'_>,
-    family: &Family,
-    snn: &Format,
-    base: &Format,
-) -> Result<Crossing, Error> {
-    let fixed_base = if family.is_consistent() {
-        None
-    } else {
-        Some(ev.total(base, &family.at(0.0))?)
-    };
-    find_crossing(family.alpha_max(), |a| {
-        let p = family.at(a);
-        let e_base = match fixed_base {
-            Some(e) => e,
-            None => ev.total(base, &p)?,
-        };
-        Ok(ev.total(snn, &p)? - e_base)
-    })
-}
+/// Mean spike rates up to which a sweep is sampled densely: where verdicts live.
+pub const SWEEP_DENSE_RATE: f64 = 0.2;
 
-/// Energy of both formats at `points` evenly spaced points of `family` (labels left empty).
+/// Energy of both formats along `family` (labels left empty): `points` evenly spaced points
+/// over the whole family and as many again over mean spike rates up to
+/// [`SWEEP_DENSE_RATE`], in increasing order, each priced exactly as a point comparison is.
 pub fn sweep(
     ev: &mut Evaluator<'_>,
     family: &Family,
@@ -651,18 +393,33 @@ pub fn sweep(
 ) -> Result<Sweep, Error> {
     let n = points as usize;
     let net = ev.network();
+    let top = family.alpha_max();
+    let unit = family.at(1.0).mean_spike_rate(net);
+    let dense = if unit > 0.0 {
+        (SWEEP_DENSE_RATE / unit).min(top)
+    } else {
+        top
+    };
+    let mut alphas: Vec<f64> = (0..n)
+        .flat_map(|i| {
+            let f = i as f64 / (n - 1) as f64;
+            [top * f, dense * f]
+        })
+        .collect();
+    alphas.sort_by(f64::total_cmp);
+    alphas.dedup();
     let mut out = Sweep {
         architecture: String::new(),
         workload: String::new(),
         timesteps: 0,
         baseline: String::new(),
-        baseline_pj: Vec::with_capacity(n),
-        spike_rates: Vec::with_capacity(n),
-        nonzero: Vec::with_capacity(n),
-        snn_pj: Vec::with_capacity(n),
+        baseline_pj: Vec::with_capacity(alphas.len()),
+        spike_rates: Vec::with_capacity(alphas.len()),
+        nonzero: Vec::with_capacity(alphas.len()),
+        snn_pj: Vec::with_capacity(alphas.len()),
     };
-    for i in 0..n {
-        let p = family.at(family.alpha_max() * i as f64 / (n - 1) as f64);
+    for a in alphas {
+        let p = family.at(a);
         out.spike_rates.push(p.mean_spike_rate(net));
         out.nonzero.push(p.mean_nonzero(net));
         out.snn_pj.push(ev.total(snn, &p)?);
@@ -688,6 +445,51 @@ pub fn round_sig(v: f64) -> String {
     } else {
         s
     }
+}
+
+/// The neurons of a workload whose layers have their own (a NIR graph's, a custom list's),
+/// layer by layer: what each layer's epilogue is priced as.
+fn layer_neurons(w: &WorkloadSlot) -> Option<Assumption> {
+    let own: Vec<String> = w
+        .network
+        .layers
+        .iter()
+        .filter_map(|l| {
+            let n = l.neuron_model.as_ref()?;
+            let mut s = format!("{}: {}", l.name, n.model);
+            if let Some(t) = n.threshold {
+                s.push_str(&format!(", θ {t}"));
+            }
+            if let Some(r) = n.reset {
+                s.push_str(match r {
+                    snnergy_core::Reset::Subtract => ", reset by subtraction",
+                    snnergy_core::Reset::Zero => ", reset to zero",
+                });
+            }
+            Some(s)
+        })
+        .collect();
+    if own.is_empty() {
+        return None;
+    }
+    let rest = w
+        .network
+        .layers
+        .iter()
+        .any(|l| l.neuron && l.neuron_model.is_none());
+    Some(Assumption::new(
+        format!("neurons of {}", w.label),
+        format!(
+            "{}{}",
+            own.join("; "),
+            if rest {
+                "; other layers: the analysis's neuron"
+            } else {
+                ""
+            }
+        ),
+        "each layer's epilogue priced for its own neuron: a leak is one shift-and-subtract per neuron per step, a CubaLIF's synaptic current a second state read and written with two more operations, either reset one operation per spike",
+    ))
 }
 
 fn analysis_assumptions(s: &AnalysisSettings) -> Vec<Assumption> {
@@ -806,7 +608,7 @@ fn comparison(
         baseline_breakdown: breakdown(&b.by_category),
         snn_by_class: by_class(&s.by_class),
         baseline_by_class: by_class(&b.by_class),
-        mapped: crate::mapped::network_mapped(net, s, b, snn_maps, base_maps),
+        mapped: crate::breakeven::network_mapped(net, s, b, snn_maps, base_maps),
         layers: net
             .layers
             .iter()
@@ -820,30 +622,25 @@ fn comparison(
                 baseline_pj: b.per_layer[i],
                 snn_breakdown: breakdown(&s.per_layer_category[i]),
                 baseline_breakdown: breakdown(&b.per_layer_category[i]),
-                mapped: crate::mapped::layer_mapped(i, &l.name, s, b, snn_maps, base_maps),
+                mapped: crate::breakeven::layer_mapped(i, &l.name, s, b, snn_maps, base_maps),
             })
             .collect(),
     }
 }
 
-/// The break-even row: the crossing as a mean spike rate, and the ρ and L̄ the family has
-/// there.
+/// The break-even row: the winning intervals as mean spike rates, the single crossing that
+/// describes them when one does, and the ρ and L̄ the family has there.
 pub fn breakeven_row(
     arch: &str,
     w: &WorkloadSlot,
     t: u32,
     settings: &AnalysisSettings,
     family: &Family,
-    crossing: Crossing,
+    wins: &[Win],
     level: LevelBreakEven,
 ) -> BreakEven {
     let net = &w.network;
-    let (status, alpha) = match crossing {
-        Crossing::NeverWins => (BreakEvenStatus::SnnNeverWins, None),
-        Crossing::AlwaysWins => (BreakEvenStatus::SnnAlwaysWins, Some(family.alpha_max())),
-        Crossing::At(a) => (BreakEvenStatus::Crossing, Some(a)),
-        Crossing::WinsAbove(a) => (BreakEvenStatus::SnnWinsAbove, Some(a)),
-    };
+    let (status, alpha) = status_of(wins, family.alpha_max());
     let at = alpha.map(|a| (family.at(a), family.clamped_at(a)));
     let rate = at.as_ref().map(|(p, _)| p.mean_spike_rate(net));
     BreakEven {
@@ -858,6 +655,7 @@ pub fn breakeven_row(
         twin: settings.twin.name().to_string(),
         twin_clamped: at.is_some_and(|(_, c)| c),
         status,
+        wins: rate_intervals(wins, family, net),
         level_rate: level.rate,
         level_status: level.status,
         level_breakeven: level.mean_level,
@@ -866,23 +664,22 @@ pub fn breakeven_row(
     }
 }
 
-fn record_prices(
-    report: &mut Report,
+/// The sources of `model` and a row per price it gave (`prices`, as an evaluator cached them).
+fn price_rows(
     model: &dyn EnergyModel,
     prices: &HashMap<(Place, ActionKind), Price>,
-) {
+) -> (Vec<SourceRow>, Vec<PriceRow>) {
     let sources = model.sources();
-    for s in &sources {
-        let row = SourceRow {
+    let source_rows = sources
+        .iter()
+        .map(|s| SourceRow {
             energy_model: model.name().to_string(),
             source: s.clone(),
-        };
-        if !report.sources.contains(&row) {
-            report.sources.push(row);
-        }
-    }
-    for ((place, kind), price) in prices {
-        let row = PriceRow {
+        })
+        .collect();
+    let rows = prices
+        .iter()
+        .map(|((place, kind), price)| PriceRow {
             energy_model: model.name().to_string(),
             action: if place.is_none() {
                 kind.to_string()
@@ -897,13 +694,7 @@ fn record_prices(
                 .map(|s| s.key.clone())
                 .unwrap_or_else(|| "?".into()),
             derivation: price.derivation.to_string(),
-        };
-        if !report
-            .prices
-            .iter()
-            .any(|r| r.energy_model == row.energy_model && r.action == row.action)
-        {
-            report.prices.push(row);
-        }
-    }
+        })
+        .collect();
+    (source_rows, rows)
 }

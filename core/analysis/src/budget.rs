@@ -25,11 +25,16 @@
 use snnergy_core::settings::Budget;
 use snnergy_core::{ActivitySource, AnalysisSettings, ConfigError, MappingCost, PriceClass};
 
-use crate::analysis::{ArchSlot, WorkloadSlot};
+use crate::breakeven::SCAN_EVALUATIONS;
+use crate::slots::{ArchSlot, WorkloadSlot};
 
-/// Network evaluations of one break-even search (`find_crossing`: the 32-point scan, 64
-/// halvings and the start, each evaluating both formats).
-const CROSSING: f64 = 2.0 * (1.0 + 32.0 + 64.0);
+/// Network evaluations of one break-even search (`breakeven::find_wins`: the scan with the
+/// family's anchors, a bisection per sign change, of which there are rarely more than two,
+/// each evaluating both formats).
+const CROSSING: f64 =
+    2.0 * (SCAN_EVALUATIONS + ANCHORS + 2.0 * crate::breakeven::BISECTION_EVALUATIONS);
+/// Anchors a family adds to the scan, at most.
+const ANCHORS: f64 = 8.0;
 /// Break-even searches per crossing at most: found, then mapped again there until it settles
 /// (`mapped::MAX_ROUNDS`); architectures that do not map need one.
 const ROUNDS: f64 = 4.0;
@@ -114,6 +119,15 @@ fn mapping(settings: &AnalysisSettings, w: &WorkloadSlot, a: &ArchSlot) -> Optio
         .max_by(|x, y| x.memory_bytes.total_cmp(&y.memory_bytes))
 }
 
+/// Points of a sweep: the whole range and again the low rates (see `analysis::sweep`).
+fn sweep_points(settings: &AnalysisSettings) -> f64 {
+    if settings.sweep_points >= 2 {
+        2.0 * settings.sweep_points as f64 + 1.0
+    } else {
+        0.0
+    }
+}
+
 /// What one workload on one architecture costs over all T.
 struct Cost {
     evaluations: f64,
@@ -129,11 +143,7 @@ fn cost(
     let layers = w.network.layers.len() as f64;
     let weighted = w.network.layers.iter().filter(|l| l.is_weighted()).count() as f64;
     let ts = settings.timesteps.len() as f64;
-    let sweep = if settings.sweep_points >= 2 {
-        settings.sweep_points as f64
-    } else {
-        0.0
-    };
+    let sweep = sweep_points(settings);
     let rounds = if mapped.is_some() { ROUNDS } else { 1.0 };
     let mut per_t = 2.0 * points + 2.0 * sweep;
     let mut remaps = 2.0 * points;
@@ -197,11 +207,7 @@ pub fn estimate(
     let archs = architectures.len() as f64;
     let ts = settings.timesteps.len() as f64;
     let p = points.max(1) as f64;
-    let sweep = if settings.sweep_points >= 2 {
-        settings.sweep_points as f64
-    } else {
-        0.0
-    };
+    let sweep = sweep_points(settings);
     let mut e = Estimate::default();
     for w in workloads {
         let layers = w.network.layers.len() as f64;

@@ -16,14 +16,14 @@
 use snnergy_core::action::{ActionKind, Actions, Category, ComputeOp, Interconnect};
 use snnergy_core::activity::{LayerActivity, OperatingPoint, layer_activities};
 use snnergy_core::format::Format;
-use snnergy_core::mapping::{MapRequest, map_network};
+use snnergy_core::mapping::MapRequest;
 use snnergy_core::settings::AnalysisSettings;
 
-use crate::analysis::Evaluator;
+use crate::evaluator::Evaluator;
 use snnergy_core::energy::{EnergyModel, ScaledModel};
 use snnergy_core::error::Error;
 use snnergy_core::network::{InputCoding, Network};
-use snnergy_core::traits::Architecture;
+use snnergy_core::traits::{Architecture, map_network};
 
 /// One check's outcome.
 #[derive(Clone, Debug, PartialEq)]
@@ -86,6 +86,8 @@ fn layer_actions(
         network,
         format,
         activity,
+        anchors: &[],
+        warm: None,
         energy,
         objective: Default::default(),
     };
@@ -95,6 +97,185 @@ fn layer_actions(
         .evaluate(activity, &mut out)
         .map_err(|e| e.to_string())?;
     Ok(out)
+}
+
+/// Rate coding, so that "no spikes" silences the input too.
+const CODING: InputCoding = InputCoding::Rate;
+
+fn err(e: Error) -> String {
+    e.to_string()
+}
+
+/// What every check of the suite runs on.
+struct Suite<'a> {
+    label: &'a str,
+    arch: &'a dyn Architecture,
+    energy: &'a dyn EnergyModel,
+    network: &'a Network,
+    settings: &'a AnalysisSettings,
+    /// The settings' time steps, sorted, each once.
+    ts: Vec<u32>,
+}
+
+impl Suite<'_> {
+    fn monotone(&self) -> Result<String, String> {
+        let mut ev = Evaluator::new(self.label, self.arch, self.energy, self.network, CODING);
+        let mut worst = String::new();
+        let mut prev_t: Option<Vec<f64>> = None;
+        for &t in &self.ts {
+            let f = self.settings.snn_format(t);
+            let mut row = Vec::new();
+            for r in RATES {
+                row.push(
+                    ev.total(&f, &OperatingPoint::uniform(self.network, r, 0.45))
+                        .map_err(err)?,
+                );
+            }
+            for (i, w) in row.windows(2).enumerate() {
+                if w[1] < w[0] * (1.0 - 1e-12) {
+                    worst = format!(
+                        "T = {t}: {} pJ at rate {} > {} pJ at rate {}",
+                        w[0],
+                        RATES[i],
+                        w[1],
+                        RATES[i + 1]
+                    );
+                }
+            }
+            if let Some(p) = &prev_t {
+                for (i, (a, b)) in p.iter().zip(&row).enumerate() {
+                    if *b < *a * (1.0 - 1e-12) {
+                        worst = format!(
+                            "rate {}: T = {t} costs {b} pJ, less than the previous T's {a} pJ",
+                            RATES[i]
+                        );
+                    }
+                }
+            }
+            prev_t = Some(row);
+        }
+        if worst.is_empty() {
+            Ok(format!("{} T × {} rates", self.ts.len(), RATES.len()))
+        } else {
+            Err(worst)
+        }
+    }
+
+    fn doubling(&self) -> Result<String, String> {
+        let doubled = ScaledModel::uniform(self.energy, 2.0);
+        let mut a = Evaluator::new(self.label, self.arch, self.energy, self.network, CODING);
+        let mut b = Evaluator::new(self.label, self.arch, &doubled, self.network, CODING);
+        for &t in &self.ts {
+            for f in [
+                self.settings.snn_format(t),
+                self.settings.baseline_format(t),
+            ] {
+                for r in [0.0, 0.1, 1.0] {
+                    let p = OperatingPoint::uniform(self.network, r, 0.45);
+                    let (x, y) = (a.total(&f, &p).map_err(err)?, b.total(&f, &p).map_err(err)?);
+                    if (y - 2.0 * x).abs() > 1e-9 * y.abs() {
+                        return Err(format!("T = {t}, rate {r}: {x} pJ became {y} pJ"));
+                    }
+                }
+            }
+        }
+        Ok("SNN and baseline, every T".into())
+    }
+
+    fn rate_one_accumulates(&self) -> Result<String, String> {
+        let mut worst = String::new();
+        for &t in &self.ts {
+            let p = OperatingPoint::uniform(self.network, 1.0, 1.0);
+            let acts = layer_activities(self.network, &p, CODING);
+            let snn = self.settings.snn_format(t);
+            // ρ = 1 above: the baseline runs dense.
+            let dense = self.settings.baseline_format(t);
+            let (mut acc, mut macs) = (0.0, 0.0);
+            let s = layer_actions(self.arch, self.energy, self.network, &snn, &acts)?;
+            let q = layer_actions(self.arch, self.energy, self.network, &dense, &acts)?;
+            for (s, q) in s.iter().zip(&q) {
+                acc += s
+                    .as_slice()
+                    .iter()
+                    .filter(|x| {
+                        matches!(
+                            x.kind,
+                            ActionKind::Compute {
+                                op: ComputeOp::Add,
+                                ..
+                            } | ActionKind::Composite { .. }
+                        )
+                    })
+                    .map(|x| x.count)
+                    .sum::<f64>();
+                macs += q
+                    .as_slice()
+                    .iter()
+                    .filter(|x| {
+                        matches!(
+                            x.kind,
+                            ActionKind::Compute {
+                                op: ComputeOp::Mul,
+                                ..
+                            }
+                        )
+                    })
+                    .map(|x| x.count)
+                    .sum::<f64>();
+            }
+            if acc / t as f64 + 1e-9 < macs {
+                worst = format!(
+                    "T = {t}: {:.4e} accumulations per step < {:.4e} baseline MACs",
+                    acc / t as f64,
+                    macs
+                );
+            }
+        }
+        if worst.is_empty() {
+            Ok("every T".into())
+        } else {
+            Err(worst)
+        }
+    }
+
+    fn categories_add_up(&self) -> Result<String, String> {
+        let mut ev = Evaluator::new(self.label, self.arch, self.energy, self.network, CODING);
+        for &t in &self.ts {
+            for f in [
+                self.settings.snn_format(t),
+                self.settings.baseline_format(t),
+            ] {
+                let d = ev
+                    .detailed(&f, &OperatingPoint::uniform(self.network, 0.1, 0.45))
+                    .map_err(err)?;
+                let by_cat: f64 = d.by_category.iter().sum();
+                let by_layer: f64 = d.per_layer.iter().sum();
+                let by_class: f64 = d.by_class.values().sum();
+                for (what, v) in [
+                    ("categories", by_cat),
+                    ("layers", by_layer),
+                    ("price classes", by_class),
+                ] {
+                    if (v - d.total_pj).abs() > 1e-9 * d.total_pj {
+                        return Err(format!(
+                            "T = {t}: {what} sum to {v} pJ, total is {} pJ",
+                            d.total_pj
+                        ));
+                    }
+                }
+                for (i, (l, c)) in d.per_layer.iter().zip(&d.per_layer_category).enumerate() {
+                    let s: f64 = c.iter().sum();
+                    if (s - l).abs() > 1e-9 * l.abs().max(1.0) {
+                        return Err(format!(
+                            "layer `{}`: categories sum to {s} pJ, layer total {l} pJ",
+                            self.network.layers[i].name
+                        ));
+                    }
+                }
+            }
+        }
+        Ok("per layer and per network".into())
+    }
 }
 
 /// Runs the suite on `arch` priced by `table` (with the architecture's own stated prices in
@@ -108,10 +289,36 @@ pub fn check_architecture(
     settings: &AnalysisSettings,
 ) -> ConformanceReport {
     let priced = arch.priced_by(table);
-    let energy: &dyn EnergyModel = priced.as_ref();
-    let mut checks = Vec::new();
-    let mut push = |name: &'static str, r: Result<String, String>| {
-        checks.push(match r {
+    let mut ts = settings.timesteps.clone();
+    ts.sort_unstable();
+    ts.dedup();
+    let suite = Suite {
+        label,
+        arch,
+        energy: priced.as_ref(),
+        network,
+        settings,
+        ts,
+    };
+    let results: [(&'static str, Result<String, String>); 5] = [
+        (
+            "silent SNN does no spike-driven work",
+            silent(arch, suite.energy, network, settings, &suite.ts),
+        ),
+        (
+            "energy non-decreasing in spike rate and T",
+            suite.monotone(),
+        ),
+        ("doubling every price doubles the energy", suite.doubling()),
+        (
+            "SNN at rate 1 accumulates at least the baseline's MACs per step",
+            suite.rate_one_accumulates(),
+        ),
+        ("categories add up to the total", suite.categories_add_up()),
+    ];
+    let checks = results
+        .into_iter()
+        .map(|(name, r)| match r {
             Ok(detail) => Check {
                 name,
                 passed: true,
@@ -123,184 +330,7 @@ pub fn check_architecture(
                 detail,
             },
         })
-    };
-    let err = |e: Error| e.to_string();
-    // Rate coding so that "no spikes" silences the input too.
-    let coding = InputCoding::Rate;
-    let mut ts = settings.timesteps.clone();
-    ts.sort_unstable();
-    ts.dedup();
-
-    push(
-        "silent SNN does no spike-driven work",
-        silent(arch, energy, network, settings, &ts),
-    );
-
-    push(
-        "energy non-decreasing in spike rate and T",
-        (|| {
-            let mut ev = Evaluator::new(label, arch, energy, network, coding);
-            let mut worst = String::new();
-            let mut prev_t: Option<Vec<f64>> = None;
-            for &t in &ts {
-                let f = settings.snn_format(t);
-                let mut row = Vec::new();
-                for r in RATES {
-                    row.push(
-                        ev.total(&f, &OperatingPoint::uniform(network, r, 0.45))
-                            .map_err(err)?,
-                    );
-                }
-                for (i, w) in row.windows(2).enumerate() {
-                    if w[1] < w[0] * (1.0 - 1e-12) {
-                        worst = format!(
-                            "T = {t}: {} pJ at rate {} > {} pJ at rate {}",
-                            w[0],
-                            RATES[i],
-                            w[1],
-                            RATES[i + 1]
-                        );
-                    }
-                }
-                if let Some(p) = &prev_t {
-                    for (i, (a, b)) in p.iter().zip(&row).enumerate() {
-                        if *b < *a * (1.0 - 1e-12) {
-                            worst = format!(
-                                "rate {}: T = {t} costs {b} pJ, less than the previous T's {a} pJ",
-                                RATES[i]
-                            );
-                        }
-                    }
-                }
-                prev_t = Some(row);
-            }
-            if worst.is_empty() {
-                Ok(format!("{} T × {} rates", ts.len(), RATES.len()))
-            } else {
-                Err(worst)
-            }
-        })(),
-    );
-
-    push(
-        "doubling every price doubles the energy",
-        (|| {
-            let doubled = ScaledModel::uniform(energy, 2.0);
-            let mut a = Evaluator::new(label, arch, energy, network, coding);
-            let mut b = Evaluator::new(label, arch, &doubled, network, coding);
-            for &t in &ts {
-                for f in [settings.snn_format(t), settings.baseline_format(t)] {
-                    for r in [0.0, 0.1, 1.0] {
-                        let p = OperatingPoint::uniform(network, r, 0.45);
-                        let (x, y) = (a.total(&f, &p).map_err(err)?, b.total(&f, &p).map_err(err)?);
-                        if (y - 2.0 * x).abs() > 1e-9 * y.abs() {
-                            return Err(format!("T = {t}, rate {r}: {x} pJ became {y} pJ"));
-                        }
-                    }
-                }
-            }
-            Ok("SNN and baseline, every T".into())
-        })(),
-    );
-
-    push(
-        "SNN at rate 1 accumulates at least the baseline's MACs per step",
-        (|| {
-            let mut worst = String::new();
-            for &t in &ts {
-                let p = OperatingPoint::uniform(network, 1.0, 1.0);
-                let acts = layer_activities(network, &p, coding);
-                let snn = settings.snn_format(t);
-                // ρ = 1 above: the baseline runs dense.
-                let dense = settings.baseline_format(t);
-                let (mut acc, mut macs) = (0.0, 0.0);
-                let s = layer_actions(arch, energy, network, &snn, &acts)?;
-                let q = layer_actions(arch, energy, network, &dense, &acts)?;
-                for (s, q) in s.iter().zip(&q) {
-                    acc += s
-                        .as_slice()
-                        .iter()
-                        .filter(|x| {
-                            matches!(
-                                x.kind,
-                                ActionKind::Compute {
-                                    op: ComputeOp::Add,
-                                    ..
-                                } | ActionKind::Composite { .. }
-                            )
-                        })
-                        .map(|x| x.count)
-                        .sum::<f64>();
-                    macs += q
-                        .as_slice()
-                        .iter()
-                        .filter(|x| {
-                            matches!(
-                                x.kind,
-                                ActionKind::Compute {
-                                    op: ComputeOp::Mul,
-                                    ..
-                                }
-                            )
-                        })
-                        .map(|x| x.count)
-                        .sum::<f64>();
-                }
-                if acc / t as f64 + 1e-9 < macs {
-                    worst = format!(
-                        "T = {t}: {:.4e} accumulations per step < {:.4e} baseline MACs",
-                        acc / t as f64,
-                        macs
-                    );
-                }
-            }
-            if worst.is_empty() {
-                Ok("every T".into())
-            } else {
-                Err(worst)
-            }
-        })(),
-    );
-
-    push(
-        "categories add up to the total",
-        (|| {
-            let mut ev = Evaluator::new(label, arch, energy, network, coding);
-            for &t in &ts {
-                for f in [settings.snn_format(t), settings.baseline_format(t)] {
-                    let d = ev
-                        .detailed(&f, &OperatingPoint::uniform(network, 0.1, 0.45))
-                        .map_err(err)?;
-                    let by_cat: f64 = d.by_category.iter().sum();
-                    let by_layer: f64 = d.per_layer.iter().sum();
-                    let by_class: f64 = d.by_class.values().sum();
-                    for (what, v) in [
-                        ("categories", by_cat),
-                        ("layers", by_layer),
-                        ("price classes", by_class),
-                    ] {
-                        if (v - d.total_pj).abs() > 1e-9 * d.total_pj {
-                            return Err(format!(
-                                "T = {t}: {what} sum to {v} pJ, total is {} pJ",
-                                d.total_pj
-                            ));
-                        }
-                    }
-                    for (i, (l, c)) in d.per_layer.iter().zip(&d.per_layer_category).enumerate() {
-                        let s: f64 = c.iter().sum();
-                        if (s - l).abs() > 1e-9 * l.abs().max(1.0) {
-                            return Err(format!(
-                                "layer `{}`: categories sum to {s} pJ, layer total {l} pJ",
-                                network.layers[i].name
-                            ));
-                        }
-                    }
-                }
-            }
-            Ok("per layer and per network".into())
-        })(),
-    );
-
+        .collect();
     ConformanceReport {
         architecture: label.to_string(),
         network: network.name.clone(),

@@ -34,7 +34,8 @@ use std::sync::Arc;
 use snnergy_core::settings::AnalysisSettings;
 use snnergy_plugin_host::{Library, PluginRegistry};
 
-use crate::analysis::{ArchSlot, WorkloadSlot, analyze};
+use crate::analysis::analyze;
+use crate::slots::{ArchSlot, WorkloadSlot};
 use crate::sources::{Uniform, resolve};
 use snnergy_core::energy::EnergyModel;
 use snnergy_core::error::{ConfigError, Error};
@@ -317,34 +318,8 @@ impl Document {
             base_dir: &base_dir,
         };
 
-        let settings: AnalysisSettings = match self.table.get("analysis") {
-            None => AnalysisSettings::default(),
-            Some(v) => {
-                let at = [Seg::Key("analysis".into())];
-                let mut de = <dyn erased_serde::Deserializer>::erase(v.clone());
-                snnergy_core::registry::deserialize_config(&mut de)
-                    .map_err(|e| self.locate(&at, e))?
-            }
-        };
-        settings.validate().map_err(|e| self.locate(&[], e))?;
-
-        let mut workloads = Vec::new();
-        for (at, table) in self.components("workload", true)? {
-            let (label, params) = split_common(table, &["name"]);
-            let w: Box<dyn Workload> = self.build_component(&ctx, &at, params)?;
-            let network = w
-                .network()
-                .map_err(|e| self.error(&at, format!("workload cannot build its network: {e}")))?;
-            workloads.push(WorkloadSlot {
-                label: label
-                    .get("name")
-                    .and_then(|v| v.as_str())
-                    .map(str::to_string)
-                    .unwrap_or_else(|| network.name.clone()),
-                network,
-            });
-        }
-
+        let settings = self.settings()?;
+        let workloads = self.workloads(&ctx)?;
         let activity: Arc<dyn ActivitySource> = match self.single("activity", ACTIVITY_HINT)? {
             Some((at, table)) => {
                 Arc::from(self.build_component::<dyn ActivitySource>(&ctx, &at, table)?)
@@ -362,90 +337,9 @@ impl Document {
 
         let mut architectures = Vec::new();
         for (at, table) in self.components("architecture", true)? {
-            let (common, params) = split_common(table, &["name", "energy"]);
-            let type_name = params
-                .get("type")
-                .and_then(|v| v.as_str())
-                .unwrap_or_default()
-                .to_string();
-            let arch_params = {
-                let mut t = params.clone();
-                t.remove("type");
-                t
-            };
-            let arch: Box<dyn Architecture> = self.build_component(&ctx, &at, params)?;
-            let energy = match common.get("energy") {
-                Some(v) => {
-                    let mut at_e = at.clone();
-                    at_e.push(Seg::Key("energy".into()));
-                    let table = match v {
-                        toml::Value::String(s) => {
-                            let mut t = toml::Table::new();
-                            t.insert("type".into(), toml::Value::String(s.clone()));
-                            t
-                        }
-                        toml::Value::Table(t) => t.clone(),
-                        other => {
-                            return Err(self
-                                .error(
-                                    &at_e,
-                                    format!(
-                                        "expected an energy model type name or an inline table, found {}",
-                                        other.type_str()
-                                    ),
-                                )
-                                .into());
-                        }
-                    };
-                    Arc::from(self.build_component::<dyn EnergyModel>(&ctx, &at_e, table)?)
-                }
-                None => match (&default_energy, own_table(registry, &type_name)) {
-                    (Some(e), _) => e.clone(),
-                    // Without [energy], an architecture is priced by the table it is meant
-                    // for (its example's `energy`); the report names the model it used.
-                    (None, Some(table)) => {
-                        Arc::from(self.build_component::<dyn EnergyModel>(&ctx, &at, table)?)
-                    }
-                    (None, None) => {
-                        let names: Vec<&str> = registry
-                            .infos(Kind::EnergyModel)
-                            .iter()
-                            .map(|i| i.name.as_str())
-                            .collect();
-                        return Err(self
-                            .error(
-                                &at,
-                                format!(
-                                    "no energy model prices this architecture: add an [energy] section or an `energy` key (registered energy models: {})",
-                                    names.join(", ")
-                                ),
-                            )
-                            .into());
-                    }
-                },
-            };
-            let label = common
-                .get("name")
-                .and_then(|v| v.as_str())
-                .map(str::to_string)
-                .unwrap_or_else(|| type_name.clone());
-            if architectures.iter().any(|a: &ArchSlot| a.label == label) {
-                return Err(self
-                    .error(
-                        &at,
-                        format!(
-                            "two architectures are labelled `{label}`: give each a distinct `name`"
-                        ),
-                    )
-                    .into());
-            }
-            architectures.push(ArchSlot {
-                label,
-                type_name,
-                arch: Arc::from(arch),
-                energy,
-                params: Some(arch_params),
-            });
+            let slot =
+                self.architecture(&ctx, at, table, default_energy.as_ref(), &architectures)?;
+            architectures.push(slot);
         }
         Ok(Pipeline {
             file: self.file.clone(),
@@ -456,6 +350,139 @@ impl Document {
             activity,
             architectures,
             plugins,
+        })
+    }
+
+    fn settings(&self) -> Result<AnalysisSettings, Error> {
+        let settings: AnalysisSettings = match self.table.get("analysis") {
+            None => AnalysisSettings::default(),
+            Some(v) => {
+                let at = [Seg::Key("analysis".into())];
+                let mut de = <dyn erased_serde::Deserializer>::erase(v.clone());
+                snnergy_core::registry::deserialize_config(&mut de)
+                    .map_err(|e| self.locate(&at, e))?
+            }
+        };
+        settings.validate().map_err(|e| self.locate(&[], e))?;
+        Ok(settings)
+    }
+
+    fn workloads(&self, ctx: &BuildContext<'_>) -> Result<Vec<WorkloadSlot>, Error> {
+        let mut workloads = Vec::new();
+        for (at, table) in self.components("workload", true)? {
+            let (label, params) = split_common(table, &["name"]);
+            let w: Box<dyn Workload> = self.build_component(ctx, &at, params)?;
+            let network = w
+                .network()
+                .map_err(|e| self.error(&at, format!("workload cannot build its network: {e}")))?;
+            workloads.push(WorkloadSlot {
+                label: label
+                    .get("name")
+                    .and_then(|v| v.as_str())
+                    .map(str::to_string)
+                    .unwrap_or_else(|| network.name.clone()),
+                network,
+            });
+        }
+
+        Ok(workloads)
+    }
+
+    /// One `[[architecture]]` table: the architecture, the energy model pricing it (its own
+    /// `energy`, the pipeline's `[energy]`, or the table it is meant for) and its label, which
+    /// must differ from those `taken` already.
+    fn architecture(
+        &self,
+        ctx: &BuildContext<'_>,
+        at: Vec<Seg>,
+        table: toml::Table,
+        default_energy: Option<&Arc<dyn EnergyModel>>,
+        taken: &[ArchSlot],
+    ) -> Result<ArchSlot, Error> {
+        let registry = ctx.registry;
+        let (common, params) = split_common(table, &["name", "energy"]);
+        let type_name = params
+            .get("type")
+            .and_then(|v| v.as_str())
+            .unwrap_or_default()
+            .to_string();
+        let arch_params = {
+            let mut t = params.clone();
+            t.remove("type");
+            t
+        };
+        let arch: Box<dyn Architecture> = self.build_component(ctx, &at, params)?;
+        let energy = match common.get("energy") {
+            Some(v) => {
+                let mut at_e = at.clone();
+                at_e.push(Seg::Key("energy".into()));
+                let table = match v {
+                    toml::Value::String(s) => {
+                        let mut t = toml::Table::new();
+                        t.insert("type".into(), toml::Value::String(s.clone()));
+                        t
+                    }
+                    toml::Value::Table(t) => t.clone(),
+                    other => {
+                        return Err(self
+                            .error(
+                                &at_e,
+                                format!(
+                                    "expected an energy model type name or an inline table, found {}",
+                                    other.type_str()
+                                ),
+                            )
+                            .into());
+                    }
+                };
+                Arc::from(self.build_component::<dyn EnergyModel>(ctx, &at_e, table)?)
+            }
+            None => match (default_energy, own_table(registry, &type_name)) {
+                (Some(e), _) => e.clone(),
+                // Without [energy], an architecture is priced by the table it is meant
+                // for (its example's `energy`); the report names the model it used.
+                (None, Some(table)) => {
+                    Arc::from(self.build_component::<dyn EnergyModel>(ctx, &at, table)?)
+                }
+                (None, None) => {
+                    let names: Vec<&str> = registry
+                        .infos(Kind::EnergyModel)
+                        .iter()
+                        .map(|i| i.name.as_str())
+                        .collect();
+                    return Err(self
+                        .error(
+                            &at,
+                            format!(
+                                "no energy model prices this architecture: add an [energy] section or an `energy` key (registered energy models: {})",
+                                names.join(", ")
+                            ),
+                        )
+                        .into());
+                }
+            },
+        };
+        let label = common
+            .get("name")
+            .and_then(|v| v.as_str())
+            .map(str::to_string)
+            .unwrap_or_else(|| type_name.clone());
+        if taken.iter().any(|a: &ArchSlot| a.label == label) {
+            return Err(self
+                .error(
+                    &at,
+                    format!(
+                        "two architectures are labelled `{label}`: give each a distinct `name`"
+                    ),
+                )
+                .into());
+        }
+        Ok(ArchSlot {
+            label,
+            type_name,
+            arch: Arc::from(arch),
+            energy,
+            params: Some(arch_params),
         })
     }
 

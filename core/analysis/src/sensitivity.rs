@@ -15,17 +15,22 @@
 
 use std::path::Path;
 
+use rayon::prelude::*;
+
 use snnergy_core::action::PriceClass;
 use snnergy_core::activity::OperatingPoint;
 use snnergy_core::settings::{AnalysisSettings, SensitivitySettings};
 
-use crate::analysis::{ArchSlot, Crossing, Evaluator, WorkloadSlot, operating_points};
+use crate::analysis::operating_points;
+use crate::breakeven::{energy_wins, rate_intervals, status_of};
+use crate::evaluator::Evaluator;
+use crate::slots::{ArchSlot, WorkloadSlot};
 use crate::twin::{Family, twin_exists};
 use snnergy_core::energy::{EnergyModel, ScaledModel};
 use snnergy_core::error::Error;
 use snnergy_core::network::Network;
 use snnergy_core::registry::{BuildContext, Registry};
-use snnergy_core::report::{BreakEvenStatus, Side, Tornado, TornadoRow, Verdict};
+use snnergy_core::report::{Decisive, Side, Tornado, TornadoRow, Verdict};
 use snnergy_core::settings::{Baseline, MeanLevel, TwinMode};
 use snnergy_core::traits::{ActivitySource, Architecture};
 
@@ -43,18 +48,34 @@ struct Point<'a> {
     family: &'a Family,
 }
 
-fn side(
-    p: &Point<'_>,
-    label: &str,
-    arch: &dyn Architecture,
-    energy: &dyn EnergyModel,
+/// A study's evaluation of one variant: its evaluator (kept, for the nominal, as the warm
+/// start of every other variant) and its side of a row.
+struct Variant<'a> {
+    ev: Evaluator<'a>,
+    side: Side,
+}
+
+/// One variant priced as the analysis prices it: both formats mapped at their best over the
+/// family's anchors (starting from `warm`'s mappings when given), the verdict at the point and
+/// every winning interval from the same evaluator, so a row's verdict and its break-even
+/// never disagree.
+fn variant<'a>(
+    p: &Point<'a>,
+    label: &'a str,
+    arch: &'a dyn Architecture,
+    energy: &'a dyn EnergyModel,
     value: String,
-) -> Result<Side, Error> {
+    warm: Option<&'a Evaluator<'_>>,
+) -> Result<Variant<'a>, Error> {
     let snn = p.settings.snn_format(p.t);
     let base = p.settings.baseline_format(p.t);
     arch.check(p.net, &snn)?;
     arch.check(p.net, &base)?;
-    let mut ev = Evaluator::new(label, arch, energy, p.net, p.settings.input_coding);
+    let mut ev = Evaluator::new(label, arch, energy, p.net, p.settings.input_coding)
+        .with_anchors(&p.family.anchors());
+    if let Some(w) = warm {
+        ev = ev.with_warm_starts(w);
+    }
     let (e_snn, e_base) = (ev.total(&snn, p.point)?, ev.total(&base, p.point)?);
     let twin = p.settings.baseline != Baseline::CapacityMatched
         || twin_exists(
@@ -63,38 +84,38 @@ fn side(
             p.t,
         );
     let verdict = Verdict::of(e_snn, e_base, twin);
-    // Re-mapped at the crossing as the break-even table is, so the nominal row agrees with it.
-    let (crossing, _, _) = crate::mapped::settled_crossing(&mut ev, p.net, &snn, &base, p.family)?;
-    let (status, breakeven) = match crossing {
-        Crossing::NeverWins => (BreakEvenStatus::SnnNeverWins, None),
-        Crossing::AlwaysWins => (
-            BreakEvenStatus::SnnAlwaysWins,
-            Some(p.family.at(p.family.alpha_max()).mean_spike_rate(p.net)),
-        ),
-        Crossing::At(a) => (
-            BreakEvenStatus::Crossing,
-            Some(p.family.at(a).mean_spike_rate(p.net)),
-        ),
-        Crossing::WinsAbove(a) => (
-            BreakEvenStatus::SnnWinsAbove,
-            Some(p.family.at(a).mean_spike_rate(p.net)),
-        ),
-    };
-    Ok(Side {
+    let wins = energy_wins(&mut ev, p.family, &snn, &base)?;
+    let (status, alpha) = status_of(&wins, p.family.alpha_max());
+    let side = Side {
         value,
-        breakeven,
+        breakeven: alpha.map(|a| p.family.at(a).mean_spike_rate(p.net)),
         status,
+        wins: rate_intervals(&wins, p.family, p.net),
+        ratio: e_snn / e_base,
         verdict,
-    })
+    };
+    Ok(Variant { ev, side })
+}
+
+fn side<'a>(
+    p: &Point<'a>,
+    label: &'a str,
+    arch: &'a dyn Architecture,
+    energy: &'a dyn EnergyModel,
+    value: String,
+    warm: &'a Evaluator<'_>,
+) -> Result<Side, Error> {
+    Ok(variant(p, label, arch, energy, value, Some(warm))?.side)
 }
 
 /// The twin row: ±range on L̄ (consistent: ρ = r·T/L̄ moves, at the operating point too when
 /// the activity states rather than measures ρ) or on ρ (fixed-nonzero).
+#[allow(clippy::too_many_arguments)]
 fn twin_row(
     p: &Point<'_>,
     w: &WorkloadSlot,
     slot: &ArchSlot,
-    nominal: &Side,
+    nominal: &Variant<'_>,
     activity: &dyn ActivitySource,
     base_dir: &Path,
     factors: [f64; 2],
@@ -141,6 +162,7 @@ fn twin_row(
             slot.arch.as_ref(),
             priced.as_ref(),
             value,
+            &nominal.ev,
         )?));
     }
     let high = sides.pop().flatten();
@@ -149,7 +171,7 @@ fn twin_row(
         TwinMode::Consistent => "mean level L̄",
         TwinMode::FixedNonzero => "non-zero fraction ρ",
     };
-    Ok(row("twin", name, nominal, low, high))
+    Ok(row("twin", name, &nominal.side, low, high))
 }
 
 fn row(
@@ -251,6 +273,10 @@ fn collect_enum(
     }
 }
 
+/// Integer parameters whose meaningful range is a list of values rather than ±range: a
+/// batch of 1 varied by ±50 % only reaches 2.
+const SWEPT_INTEGERS: [(&str, &[i64]); 1] = [("batch", &[1, 8, 64, 256])];
+
 /// Runs the study for every workload and architecture.
 pub fn analyze(
     settings: &AnalysisSettings,
@@ -263,7 +289,6 @@ pub fn analyze(
 ) -> Result<Vec<Tornado>, Error> {
     study.validate()?;
     let t = study_timesteps(settings, study);
-    let factors = [1.0 - study.range, 1.0 + study.range];
     let mut out = Vec::new();
     for w in workloads {
         let net = &w.network;
@@ -277,153 +302,313 @@ pub fn analyze(
             point,
             family: &family,
         };
-        for slot in architectures {
-            let priced = slot.arch.priced_by(slot.energy.as_ref());
-            let energy = priced.as_ref();
-            let nominal = side(
-                &p,
-                &slot.label,
-                slot.arch.as_ref(),
-                energy,
-                "nominal".into(),
-            )?;
-            let mut rows = vec![twin_row(
-                &p, w, slot, &nominal, activity, base_dir, factors,
-            )?];
-            let mut notes = Vec::new();
-            if study.prices {
-                // Only classes that carry energy here can move anything.
-                let mut ev = Evaluator::new(
-                    &slot.label,
-                    slot.arch.as_ref(),
-                    energy,
-                    net,
-                    settings.input_coding,
-                );
-                let s = ev.detailed(&settings.snn_format(t), point)?;
-                let b = ev.detailed(&settings.baseline_format(t), point)?;
-                for class in PriceClass::ALL {
-                    let used = |m: &std::collections::BTreeMap<PriceClass, f64>| {
-                        m.get(&class).is_some_and(|e| *e > 0.0)
-                    };
-                    if !used(&s.by_class) && !used(&b.by_class) {
-                        continue;
-                    }
-                    let mut sides = Vec::new();
-                    for f in factors {
-                        let m = ScaledModel::class(energy, class, f);
-                        sides.push(Some(side(
-                            &p,
-                            &slot.label,
-                            slot.arch.as_ref(),
-                            &m,
-                            format!("×{f}"),
-                        )?));
-                    }
-                    let high = sides.pop().flatten();
-                    let low = sides.pop().flatten();
-                    rows.push(row("price", class.name(), &nominal, low, high));
-                }
-            }
-            if study.parameters {
-                match (registry, &slot.params) {
-                    (None, _) => notes.push(
-                        "architecture parameters not varied: no registry to rebuild the architecture with".into(),
-                    ),
-                    (_, None) => notes.push(
-                        "architecture parameters not varied: the architecture was built in code, without a parameter table".into(),
-                    ),
-                    (Some(reg), Some(params)) => {
-                        match reg.entry::<dyn Architecture>(&slot.type_name) {
-                            None => notes.push(format!(
-                                "architecture parameters not varied: type `{}` is not in the registry",
-                                slot.type_name
-                            )),
-                            Some(entry) => {
-                                let mut table = entry.info.defaults.clone();
-                                for (k, v) in params {
-                                    table.insert(k.clone(), v.clone());
-                                }
-                                // The architecture rebuilt with one key changed, on the
-                                // same operating point.
-                                let with = |key: &str, v: &toml::Value, shown: String| -> Result<Side, Error> {
-                                    let mut t2 = table.clone();
-                                    t2.insert(key.to_owned(), v.clone());
-                                    let ctx = BuildContext {
-                                        registry: reg,
-                                        base_dir,
-                                    };
-                                    let arch =
-                                        reg.build_in::<dyn Architecture>(&slot.type_name, t2, &ctx)?;
-                                    side(
-                                        &p,
-                                        &slot.label,
-                                        arch.as_ref(),
-                                        arch.priced_by(slot.energy.as_ref()).as_ref(),
-                                        shown,
-                                    )
-                                };
-                                for (key, value) in &table {
-                                    if scaled(value, 1.0).is_none() {
-                                        continue;
-                                    }
-                                    let mut sides = Vec::new();
-                                    for f in factors {
-                                        let v = scaled(value, f).expect("numeric");
-                                        let shown = format!("{v}");
-                                        match with(key, &v, shown.clone()) {
-                                            Ok(s) => sides.push(Some(s)),
-                                            Err(e) => {
-                                                notes.push(format!("`{key}` = {shown}: {e}"));
-                                                sides.push(None);
-                                            }
-                                        }
-                                    }
-                                    let high = sides.pop().flatten();
-                                    let low = sides.pop().flatten();
-                                    rows.push(row("parameter", key, &nominal, low, high));
-                                }
-                                // Structural choices: every other value of each enumerated
-                                // or boolean parameter, the network mapped again.
-                                for (key, value) in &table {
-                                    for alt in alternatives(&entry.info.schema, key, value) {
-                                        let shown = match &alt {
-                                            toml::Value::String(s) => s.clone(),
-                                            v => v.to_string(),
-                                        };
-                                        match with(key, &alt, shown.clone()) {
-                                            Ok(s) => rows.push(row(
-                                                "choice",
-                                                &format!("{key} = {shown}"),
-                                                &nominal,
-                                                Some(s),
-                                                None,
-                                            )),
-                                            Err(e) => {
-                                                notes.push(format!("`{key}` = {shown}: {e}"))
-                                            }
-                                        }
-                                    }
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-            rows.sort_by(|a, b| b.swing.total_cmp(&a.swing).then(a.name.cmp(&b.name)));
-            out.push(Tornado {
-                architecture: slot.label.clone(),
-                workload: w.label.clone(),
-                timesteps: t,
-                baseline: settings.baseline_name(t),
-                operating_point: point.label.clone(),
-                spike_rate: point.mean_spike_rate(net),
-                range: study.range,
-                nominal,
-                rows,
-                notes,
-            });
+        let ctx = Study {
+            study,
+            activity,
+            base_dir,
+            registry,
+        };
+        // Architectures are independent: studied in parallel, reported in pipeline order.
+        let studies: Vec<Result<Tornado, Error>> = architectures
+            .par_iter()
+            .map(|slot| study_architecture(&p, w, slot, &ctx))
+            .collect();
+        for s in studies {
+            out.push(s?);
         }
     }
     Ok(out)
+}
+
+/// What every row of a study needs besides the point.
+struct Study<'a> {
+    study: &'a SensitivitySettings,
+    activity: &'a dyn ActivitySource,
+    base_dir: &'a Path,
+    registry: Option<&'a Registry>,
+}
+
+fn study_architecture(
+    p: &Point<'_>,
+    w: &WorkloadSlot,
+    slot: &ArchSlot,
+    ctx: &Study<'_>,
+) -> Result<Tornado, Error> {
+    let factors = [1.0 - ctx.study.range, 1.0 + ctx.study.range];
+    let priced = slot.arch.priced_by(slot.energy.as_ref());
+    let energy = priced.as_ref();
+    let mut nominal = variant(
+        p,
+        &slot.label,
+        slot.arch.as_ref(),
+        energy,
+        "nominal".into(),
+        None,
+    )?;
+    let mut rows = vec![twin_row(
+        p,
+        w,
+        slot,
+        &nominal,
+        ctx.activity,
+        ctx.base_dir,
+        factors,
+    )?];
+    let mut notes = Vec::new();
+    let levels = level_extremes(p, &mut nominal.ev)?;
+    if ctx.study.prices {
+        rows.extend(price_rows(p, slot, energy, &mut nominal, factors)?);
+    }
+    if ctx.study.parameters {
+        parameter_rows(p, slot, &nominal, ctx, factors, &mut rows, &mut notes)?;
+    }
+    rows.sort_by(|a, b| b.swing.total_cmp(&a.swing).then(a.name.cmp(&b.name)));
+    let decisive = decisive(&nominal.side, &rows, levels);
+    Ok(Tornado {
+        architecture: slot.label.clone(),
+        workload: w.label.clone(),
+        timesteps: p.t,
+        baseline: p.settings.baseline_name(p.t),
+        operating_point: p.point.label.clone(),
+        spike_rate: p.point.mean_spike_rate(p.net),
+        range: ctx.study.range,
+        nominal: nominal.side,
+        rows,
+        decisive,
+        notes,
+    })
+}
+
+/// SNN/twin energy ratios at the point with every twin layer at the densest mean level
+/// (L̄ = 1) and the sparsest (L̄ = T), on the nominal mappings' best.
+fn level_extremes(p: &Point<'_>, ev: &mut Evaluator<'_>) -> Result<Option<[f64; 2]>, Error> {
+    if p.settings.twin != TwinMode::Consistent {
+        return Ok(None);
+    }
+    let snn = p.settings.snn_format(p.t);
+    let base = p.settings.baseline_format(p.t);
+    let e_snn = ev.total(&snn, p.point)?;
+    let mut out = [0.0; 2];
+    for (slot, level) in out.iter_mut().zip([1.0, p.t as f64]) {
+        *slot = e_snn / ev.total(&base, &crate::twin::at_level(p.point, level, p.t))?;
+    }
+    Ok(Some(out))
+}
+
+/// What decides the verdict: the SNN/twin ratio at the point over the structural choices
+/// (every other value of each choice, integer sweeps, the twin's mean level from 1 to T) and
+/// the choices that flip the verdict.
+fn decisive(nominal: &Side, rows: &[TornadoRow], levels: Option<[f64; 2]>) -> Decisive {
+    let mut lo = nominal.ratio;
+    let mut hi = nominal.ratio;
+    let mut flipped_by = Vec::new();
+    for r in rows.iter().filter(|r| r.kind == "choice") {
+        for s in [&r.low, &r.high].into_iter().flatten() {
+            lo = lo.min(s.ratio);
+            hi = hi.max(s.ratio);
+            if s.verdict != nominal.verdict {
+                flipped_by.push(r.name.clone());
+            }
+        }
+    }
+    if let Some([dense, sparse]) = levels {
+        for (ratio, name) in [(dense, "mean level L̄ = 1"), (sparse, "mean level L̄ = T")] {
+            lo = lo.min(ratio);
+            hi = hi.max(ratio);
+            if (ratio < 1.0) != (nominal.ratio < 1.0) && nominal.verdict != Verdict::NoTwin {
+                flipped_by.push(name.into());
+            }
+        }
+    }
+    flipped_by.dedup();
+    Decisive {
+        ratio_low: lo,
+        ratio_high: hi,
+        flipped_by,
+    }
+}
+
+fn price_rows(
+    p: &Point<'_>,
+    slot: &ArchSlot,
+    energy: &dyn EnergyModel,
+    nominal: &mut Variant<'_>,
+    factors: [f64; 2],
+) -> Result<Vec<TornadoRow>, Error> {
+    // Only classes that carry energy here can move anything.
+    let s = nominal.ev.detailed(&p.settings.snn_format(p.t), p.point)?;
+    let b = nominal
+        .ev
+        .detailed(&p.settings.baseline_format(p.t), p.point)?;
+    let used = |class: &PriceClass| {
+        let on = |m: &std::collections::BTreeMap<PriceClass, f64>| {
+            m.get(class).is_some_and(|e| *e > 0.0)
+        };
+        on(&s.by_class) || on(&b.by_class)
+    };
+    let classes: Vec<PriceClass> = PriceClass::ALL.into_iter().filter(used).collect();
+    let nominal: &Variant<'_> = nominal;
+    classes
+        .par_iter()
+        .map(|class| {
+            let mut sides = Vec::new();
+            for f in factors {
+                let m = ScaledModel::class(energy, *class, f);
+                sides.push(Some(side(
+                    p,
+                    &slot.label,
+                    slot.arch.as_ref(),
+                    &m,
+                    format!("×{f}"),
+                    &nominal.ev,
+                )?));
+            }
+            let high = sides.pop().flatten();
+            let low = sides.pop().flatten();
+            Ok(row("price", class.name(), &nominal.side, low, high))
+        })
+        .collect()
+}
+
+/// Numeric parameters scaled by ±range (or swept over their list), structural choices set
+/// to each other value: the architecture rebuilt through the registry from its table with
+/// one key changed, on the same operating point.
+#[allow(clippy::too_many_arguments)]
+fn parameter_rows(
+    p: &Point<'_>,
+    slot: &ArchSlot,
+    nominal: &Variant<'_>,
+    ctx: &Study<'_>,
+    factors: [f64; 2],
+    rows: &mut Vec<TornadoRow>,
+    notes: &mut Vec<String>,
+) -> Result<(), Error> {
+    let (reg, params) = match (ctx.registry, &slot.params) {
+        (None, _) => {
+            notes.push(
+                "architecture parameters not varied: no registry to rebuild the architecture with"
+                    .into(),
+            );
+            return Ok(());
+        }
+        (_, None) => {
+            notes.push("architecture parameters not varied: the architecture was built in code, without a parameter table".into());
+            return Ok(());
+        }
+        (Some(reg), Some(params)) => (reg, params),
+    };
+    let Some(entry) = reg.entry::<dyn Architecture>(&slot.type_name) else {
+        notes.push(format!(
+            "architecture parameters not varied: type `{}` is not in the registry",
+            slot.type_name
+        ));
+        return Ok(());
+    };
+    let mut table = entry.info.defaults.clone();
+    for (k, v) in params {
+        table.insert(k.clone(), v.clone());
+    }
+    let with = |key: &str, v: &toml::Value, shown: String| -> Result<Side, Error> {
+        let mut t2 = table.clone();
+        t2.insert(key.to_owned(), v.clone());
+        let build = BuildContext {
+            registry: reg,
+            base_dir: ctx.base_dir,
+        };
+        let arch = reg.build_in::<dyn Architecture>(&slot.type_name, t2, &build)?;
+        side(
+            p,
+            &slot.label,
+            arch.as_ref(),
+            arch.priced_by(slot.energy.as_ref()).as_ref(),
+            shown,
+            &nominal.ev,
+        )
+    };
+    let specs = variations(&table, &entry.info.schema, factors);
+    // Each variation rebuilds and maps the architecture on its own: in parallel, reported in
+    // the order of the table. A value the architecture rejects is a note, not a failure.
+    let done: Vec<(Option<TornadoRow>, Vec<String>)> = specs
+        .par_iter()
+        .map(|v| {
+            let mut notes = Vec::new();
+            let mut sides: Vec<Option<Side>> = v
+                .values
+                .iter()
+                .map(|value| {
+                    let shown = match value {
+                        toml::Value::String(s) => s.clone(),
+                        x => x.to_string(),
+                    };
+                    with(&v.key, value, shown.clone())
+                        .map_err(|e| notes.push(format!("`{}` = {shown}: {e}", v.key)))
+                        .ok()
+                })
+                .collect();
+            let row = if v.kind == "parameter" {
+                let high = sides.pop().flatten();
+                let low = sides.pop().flatten();
+                Some(row("parameter", &v.key, &nominal.side, low, high))
+            } else {
+                sides.pop().flatten().map(|s| {
+                    let name = format!("{} = {}", v.key, s.value);
+                    row("choice", &name, &nominal.side, Some(s), None)
+                })
+            };
+            (row, notes)
+        })
+        .collect();
+    for (r, n) in done {
+        rows.extend(r);
+        notes.extend(n);
+    }
+    Ok(())
+}
+
+/// One input a study varies: a numeric parameter (two values, ±range) or one other value of
+/// a choice (an enumeration, a boolean, or a swept integer).
+struct Variation {
+    kind: &'static str,
+    key: String,
+    values: Vec<toml::Value>,
+}
+
+/// Every variation of an architecture's parameter table, in its order: swept integers and
+/// numeric parameters first, then the structural choices.
+fn variations(
+    table: &toml::Table,
+    schema: &serde_json::Value,
+    factors: [f64; 2],
+) -> Vec<Variation> {
+    let mut out = Vec::new();
+    for (key, value) in table {
+        if let Some((_, values)) = SWEPT_INTEGERS.iter().find(|(k, _)| k == key) {
+            for v in values.iter().filter(|v| Some(**v) != value.as_integer()) {
+                out.push(Variation {
+                    kind: "choice",
+                    key: key.clone(),
+                    values: vec![toml::Value::Integer(*v)],
+                });
+            }
+        } else if scaled(value, 1.0).is_some() {
+            out.push(Variation {
+                kind: "parameter",
+                key: key.clone(),
+                values: factors
+                    .iter()
+                    .map(|f| scaled(value, *f).expect("numeric"))
+                    .collect(),
+            });
+        }
+    }
+    for (key, value) in table {
+        for alt in alternatives(schema, key, value) {
+            out.push(Variation {
+                kind: "choice",
+                key: key.clone(),
+                values: vec![alt],
+            });
+        }
+    }
+    out
 }

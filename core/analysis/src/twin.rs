@@ -16,7 +16,7 @@ use snnergy_core::network::Network;
 use snnergy_core::report::BreakEvenStatus;
 use snnergy_core::settings::{AnalysisSettings, TwinMode};
 
-use crate::analysis::Evaluator;
+use crate::evaluator::Evaluator;
 
 /// Relative slack of the twin bound check, so a point on the bound (ρ = r·T computed in
 /// floating point) is not declared impossible.
@@ -58,7 +58,23 @@ pub struct Family {
     levels: Option<Vec<f64>>,
     /// L̄ of the rate-coded input.
     input_level: f64,
+    /// The α of the anchors every format is mapped at (see [`Family::anchors`]).
+    anchor_alphas: Vec<f64>,
 }
+
+/// Mean spike rates of the anchors a family's formats are mapped at: every half decade from
+/// 0.1 % up. Mapped at each and priced with the best of them, a format is within a fraction
+/// of a percent of a search at any rate between (measured on the shipped pipelines), and the
+/// set depends on nothing a pipeline lists.
+const ANCHOR_RATES: [f64; 7] = [
+    1e-3,
+    3.162_277_7e-3,
+    1e-2,
+    3.162_277_7e-2,
+    0.1,
+    0.316_227_77,
+    1.0,
+];
 
 impl Family {
     /// The family through `point` at `timesteps`, as `settings` asks. `level_scale` multiplies
@@ -85,13 +101,65 @@ impl Family {
                     .collect(),
             ),
         };
+        let unit = shape.mean_spike_rate(network);
+        let mut anchor_alphas: Vec<f64> = ANCHOR_RATES
+            .iter()
+            .map(|r| if unit > 0.0 { r / unit } else { *r })
+            .filter(|a| *a < alpha_max)
+            .collect();
+        anchor_alphas.push(alpha_max);
         Self {
             shape,
             alpha_max,
             timesteps,
             levels,
             input_level: stated,
+            anchor_alphas,
         }
+    }
+
+    /// The α of the anchors: fixed mean spike rates up to the family's top, and the top.
+    pub fn anchor_alphas(&self) -> Vec<f64> {
+        self.anchor_alphas.clone()
+    }
+
+    /// The operating points every format is mapped at its best for before anything along
+    /// this family is priced: fixed mean spike rates every half decade from 0.1 % (and the
+    /// family's top), so that what a pipeline lists never changes a mapping.
+    pub fn anchors(&self) -> Vec<OperatingPoint> {
+        self.anchor_alphas.iter().map(|a| self.at(*a)).collect()
+    }
+
+    /// Whether `other` walks the same points (its operating points can share this family's
+    /// mappings).
+    pub fn same_points(&self, other: &Family) -> bool {
+        let rates = |f: &Family| {
+            f.shape
+                .layers
+                .iter()
+                .map(|r| r.spike_rate)
+                .chain([f.shape.input.spike_rate])
+                .collect::<Vec<_>>()
+        };
+        // Under twin consistency ρ follows from the rates and levels; held, it is part of
+        // the family.
+        let held = |f: &Family| match f.levels {
+            Some(_) => Vec::new(),
+            None => f
+                .shape
+                .layers
+                .iter()
+                .map(|r| r.nonzero)
+                .chain([f.shape.input.nonzero])
+                .collect(),
+        };
+        rates(self) == rates(other)
+            && held(self) == held(other)
+            && self.shape.explicit == other.shape.explicit
+            && self.alpha_max == other.alpha_max
+            && self.timesteps == other.timesteps
+            && self.levels == other.levels
+            && self.input_level == other.input_level
     }
 
     /// The largest `alpha`: the most active layer fires every step.
@@ -147,7 +215,8 @@ pub struct LevelBreakEven {
 }
 
 /// The point's rates with every layer's twin at mean level `level`.
-fn at_level(point: &OperatingPoint, level: f64, timesteps: u32) -> OperatingPoint {
+/// `point`'s spike rates with every twin layer at mean level `level` (ρ = r·T/L̄, bounded).
+pub fn at_level(point: &OperatingPoint, level: f64, timesteps: u32) -> OperatingPoint {
     let mut p = point.clone();
     for r in &mut p.layers {
         r.nonzero = consistent_nonzero(r.spike_rate, level, timesteps).0;

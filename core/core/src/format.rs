@@ -1,9 +1,11 @@
 //! Number formats: how an SNN or its quantized baseline represents weights, activations and
 //! neuron state. Architectures read bit widths from here to size every access.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-/// The spiking neuron model.
+/// The neuron model: what a layer's neurons do every time step, hence what their epilogue
+/// costs. The spiking models fire; the integrators are non-spiking readouts.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "kebab-case", tag = "model")]
 pub enum Neuron {
@@ -16,6 +18,106 @@ pub enum Neuron {
         /// Fraction of the membrane kept per step (0 < leak ≤ 1).
         leak: f64,
     },
+    /// Current-based LIF (NIR's `CubaLIF`, snnTorch's `Synaptic`): a synaptic current that
+    /// decays by `synaptic_leak` and receives the input, and a membrane that decays by `leak`
+    /// and receives the current. A second state per neuron, read and written every step, and
+    /// two multiplies.
+    CubaLif {
+        /// Fraction of the membrane kept per step (0 < leak ≤ 1).
+        leak: f64,
+        /// Fraction of the synaptic current kept per step (0 ≤ synaptic_leak < 1).
+        synaptic_leak: f64,
+    },
+    /// Leaky integrator (NIR's `LI`): a non-spiking readout whose membrane decays by `leak`.
+    Li {
+        /// Fraction of the membrane kept per step (0 < leak ≤ 1).
+        leak: f64,
+    },
+    /// Integrator (NIR's `I`): a non-spiking readout without leak.
+    I,
+}
+
+impl Neuron {
+    /// Whether the model fires (IF, LIF, CubaLIF) rather than integrating for a readout.
+    pub fn spiking(&self) -> bool {
+        matches!(
+            self,
+            Neuron::If | Neuron::Lif { .. } | Neuron::CubaLif { .. }
+        )
+    }
+
+    /// The membrane fraction kept per step (1 without leak).
+    pub fn leak(&self) -> f64 {
+        match *self {
+            Neuron::Lif { leak } | Neuron::CubaLif { leak, .. } | Neuron::Li { leak } => leak,
+            Neuron::If | Neuron::I => 1.0,
+        }
+    }
+
+    /// The model's name as pipelines spell it (`if`, `lif`, `cuba-lif`, `li`, `i`).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Neuron::If => "if",
+            Neuron::Lif { .. } => "lif",
+            Neuron::CubaLif { .. } => "cuba-lif",
+            Neuron::Li { .. } => "li",
+            Neuron::I => "i",
+        }
+    }
+
+    /// Checks the decay factors; the error names the key.
+    pub fn validate(&self) -> Result<(), String> {
+        let membrane = |leak: f64| {
+            if leak > 0.0 && leak <= 1.0 {
+                Ok(())
+            } else {
+                Err(format!("leak = {leak} is outside (0, 1]"))
+            }
+        };
+        match *self {
+            Neuron::If | Neuron::I => Ok(()),
+            Neuron::Lif { leak } | Neuron::Li { leak } => membrane(leak),
+            Neuron::CubaLif {
+                leak,
+                synaptic_leak,
+            } => {
+                membrane(leak)?;
+                if (0.0..1.0).contains(&synaptic_leak) {
+                    Ok(())
+                } else {
+                    Err(format!(
+                        "synaptic_leak = {synaptic_leak} is outside [0, 1): a current that never decays grows without bound"
+                    ))
+                }
+            }
+        }
+    }
+}
+
+impl std::fmt::Display for Neuron {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match *self {
+            Neuron::If => write!(f, "IF"),
+            Neuron::Lif { leak } => write!(f, "LIF, leak {leak}"),
+            Neuron::CubaLif {
+                leak,
+                synaptic_leak,
+            } => write!(f, "CubaLIF, leak {leak}, synaptic leak {synaptic_leak}"),
+            Neuron::Li { leak } => write!(f, "LI readout, leak {leak}"),
+            Neuron::I => write!(f, "I readout"),
+        }
+    }
+}
+
+/// What a spike does to the membrane.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum Reset {
+    /// Subtract the threshold (keeps the surplus; what makes IF match Q_T).
+    #[default]
+    Subtract,
+    /// Set the membrane to zero (NIR's reset to `v_reset` = 0).
+    Zero,
 }
 
 /// An SNN's format.
@@ -76,12 +178,9 @@ impl Format {
                 }
                 bits("weight_bits", s.weight_bits)?;
                 bits("membrane_bits", s.membrane_bits)?;
-                if let Neuron::Lif { leak } = s.neuron
-                    && !(leak > 0.0 && leak <= 1.0)
-                {
-                    return Err(format!("LIF leak = {leak} is outside (0, 1]"));
-                }
-                Ok(())
+                s.neuron
+                    .validate()
+                    .map_err(|e| format!("{}: {e}", s.neuron.name()))
             }
             Format::Qnn(q) => {
                 bits("activation_bits", q.activation_bits)?;

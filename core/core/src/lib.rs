@@ -44,17 +44,19 @@ pub use energy::{Derivation, EnergyModel, Price, PriceSource, ScaledModel};
 pub use error::{
     ActivityError, ArchError, ConfigError, Error, PriceError, RegistryError, WorkloadError,
 };
-pub use format::{Format, Neuron, QnnFormat, SnnFormat, capacity_matched_bits};
-pub use mapping::{LayerMapping, MapRequest, Mapped, MappingCost, Objective, map_network};
+pub use format::{Format, Neuron, QnnFormat, Reset, SnnFormat, capacity_matched_bits};
+pub use mapping::{LayerMapping, MapRequest, Mapped, MappingCost, Objective};
 pub use network::{
-    InputCoding, Layer, LayerKind, MAX_COUNT, MAX_LAYERS, Network, NetworkBuilder, Shape, Source,
+    InputCoding, Layer, LayerKind, LayerNeuron, MAX_COUNT, MAX_LAYERS, Network, NetworkBuilder,
+    Shape, Source,
 };
 pub use registry::{BuildContext, Component, ComponentInfo, Interface, Kind, Origin, Registry};
 pub use report::Report;
 pub use settings::{
-    AnalysisSettings, Baseline, Budget, MeanLevel, NeuronModel, SensitivitySettings, TwinMode,
+    AnalysisSettings, Baseline, Budget, MAX_TIMESTEPS, MeanLevel, NeuronModel, SensitivitySettings,
+    TwinMode,
 };
 pub use traits::{
     ActivityContext, ActivitySource, Architecture, Assumption, MappedArchitecture,
-    RegularizedLayer, Regularizer, Workload,
+    RegularizedLayer, Regularizer, Workload, map_network,
 };

@@ -4,8 +4,8 @@
 //!
 //! Mapping may be expensive (a loop-nest search per layer); evaluating a mapped network must
 //! not be. Architectures whose per-layer evaluation is its own mapping (closed forms, plugins
-//! speaking the per-layer interface) need not implement anything: [`map_network`] wraps them
-//! in an adapter whose mapping is trivial.
+//! speaking the per-layer interface) need not implement anything:
+//! [`map_network`](crate::map_network) wraps them in an adapter whose mapping is trivial.
 
 use std::fmt;
 
@@ -18,7 +18,6 @@ use crate::energy::EnergyModel;
 use crate::error::ArchError;
 use crate::format::Format;
 use crate::network::Network;
-use crate::traits::Architecture;
 
 /// What a mapper minimizes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema, Default)]
@@ -54,6 +53,16 @@ pub struct MapRequest<'a> {
     /// Per layer, the activity the mapping is chosen for (the operating point, or a
     /// break-even crossing): a mapping good at 5 % spikes may be poor at 50 %.
     pub activity: &'a [LayerActivity],
+    /// Further activities (each one entry per layer) the mapped network must be at its best
+    /// at: an architecture that searches mappings keeps, per layer, the best mapping for each
+    /// and evaluates every activity with the best of those (empty: `activity` alone). An
+    /// analysis that walks a range of spike rates passes anchors spread over the range, so
+    /// that every rate is priced at each format's best, whichever rates a pipeline lists.
+    pub anchors: &'a [Vec<LayerActivity>],
+    /// A network mapped before for a related request (other prices, other parameters of the
+    /// same chip): its mappings are the search's starting points, which it proves locally
+    /// optimal or improves, instead of searching from scratch. `None`: search from scratch.
+    pub warm: Option<&'a dyn Mapped>,
     /// The prices that will price the result, so the search minimizes what is reported.
     pub energy: &'a dyn EnergyModel,
     /// What to minimize.
@@ -71,6 +80,14 @@ pub trait Mapped: Send + Sync + fmt::Debug {
     /// mapping.
     fn layers(&self) -> Vec<LayerMapping> {
         Vec::new()
+    }
+
+    /// The mapping of each layer that [`Mapped::evaluate`] uses at `activity` (one entry per
+    /// layer): where a layer keeps several mappings (one per anchor of its request), the one
+    /// best there.
+    fn layers_at(&self, activity: &[LayerActivity]) -> Vec<LayerMapping> {
+        let _ = activity;
+        self.layers()
     }
 
     /// The mapped network as its own type, for tools that read an architecture's mapping
@@ -101,45 +118,6 @@ pub struct LayerMapping {
     pub mapped_for: [f64; 2],
     /// Mappings evaluated to choose it (1 for a pinned one).
     pub evaluated: u64,
-}
-
-/// Maps `request.network` on `arch`: the architecture's own mapping, or, for architectures
-/// that evaluate layer by layer, an adapter that calls [`Architecture::evaluate_network`].
-pub fn map_network<'a>(
-    arch: &'a dyn Architecture,
-    request: &MapRequest<'_>,
-) -> Result<Box<dyn Mapped + 'a>, ArchError> {
-    match arch.map(request)? {
-        Some(m) => Ok(m),
-        None => Ok(Box::new(PerLayer {
-            arch,
-            network: request.network.clone(),
-            format: *request.format,
-        })),
-    }
-}
-
-/// The trivial mapping: every evaluation is the architecture's per-layer evaluation.
-struct PerLayer<'a> {
-    arch: &'a dyn Architecture,
-    network: Network,
-    format: Format,
-}
-
-impl fmt::Debug for PerLayer<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("PerLayer")
-            .field("arch", &self.arch)
-            .field("network", &self.network.name)
-            .finish()
-    }
-}
-
-impl Mapped for PerLayer<'_> {
-    fn evaluate(&self, activity: &[LayerActivity], out: &mut [Actions]) -> Result<(), ArchError> {
-        self.arch
-            .evaluate_network(&self.network, &self.format, activity, out)
-    }
 }
 
 /// What mapping a network costs beyond the counting, for a run's budget.

@@ -6,6 +6,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::error::WorkloadError;
+use crate::format::{Neuron, Reset};
 
 /// A feature-map shape, channels × height × width. Vectors are `c × 1 × 1`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -70,6 +71,10 @@ pub enum LayerKind {
         stride: u32,
         /// Zero padding.
         padding: u32,
+        /// The window is summed rather than averaged (NIR's and Sinabs' `SumPool2d`): the
+        /// same events forwarded, each worth k² times more to the next layer.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        sum: bool,
     },
     /// Max pooling over square windows.
     MaxPool {
@@ -90,6 +95,7 @@ impl LayerKind {
         match self {
             LayerKind::Conv2d { .. } => "conv2d",
             LayerKind::Linear => "linear",
+            LayerKind::AvgPool { sum: true, .. } => "sumpool",
             LayerKind::AvgPool { .. } => "avgpool",
             LayerKind::MaxPool { .. } => "maxpool",
             LayerKind::Add => "add",
@@ -128,6 +134,89 @@ pub struct Layer {
     pub bias: bool,
     /// Name of the BatchNorm module that follows this layer, if any (folded for inference).
     pub batchnorm: Option<String>,
+    /// The layer's own neuron model and parameters, where it has one: a spiking model on a
+    /// layer with `neuron`, or a non-spiking integrator (LI, I) on the readout. Layers
+    /// without take the analysis's `neuron` and the engine's settings.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub neuron_model: Option<LayerNeuron>,
+}
+
+/// A layer's own neuron: the model and the parameters the engine runs it with. Architectures
+/// price the model ([`Neuron`]); the engine also takes the threshold, reset and input gains.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LayerNeuron {
+    /// The model and its decay factors.
+    #[serde(flatten)]
+    pub model: Neuron,
+    /// Firing threshold θ (None: the engine's `threshold`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub threshold: Option<f64>,
+    /// What a spike does to the membrane (None: the engine's `reset`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reset: Option<Reset>,
+    /// Factor on the input current before it enters the membrane (NIR: dt·R/τ; 1: none).
+    #[serde(default = "one", skip_serializing_if = "is_one")]
+    pub gain: f64,
+    /// CubaLIF: factor on the input before it enters the synaptic current (NIR:
+    /// dt·w_in/τ_syn).
+    #[serde(default = "one", skip_serializing_if = "is_one")]
+    pub synaptic_gain: f64,
+    /// The neuron's own name where its source names it apart from the layer (a NIR node, a
+    /// PyTorch module): exports keep it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+
+fn one() -> f64 {
+    1.0
+}
+
+fn is_one(v: &f64) -> bool {
+    *v == 1.0
+}
+
+impl LayerNeuron {
+    /// `model` with the engine's threshold and reset and no gains.
+    pub fn new(model: Neuron) -> Self {
+        Self {
+            model,
+            threshold: None,
+            reset: None,
+            gain: 1.0,
+            synaptic_gain: 1.0,
+            name: None,
+        }
+    }
+
+    /// Checks every parameter; the message names the key and its value.
+    pub fn validate(&self) -> Result<(), String> {
+        self.model.validate()?;
+        if let Some(t) = self.threshold
+            && !(t.is_finite() && t > 0.0)
+        {
+            return Err(format!(
+                "threshold = {t} must be a positive number: a neuron fires when its membrane reaches it"
+            ));
+        }
+        for (key, g) in [("gain", self.gain), ("synaptic_gain", self.synaptic_gain)] {
+            if !(g.is_finite() && g > 0.0) {
+                return Err(format!("{key} = {g} must be a positive number"));
+            }
+        }
+        if self.synaptic_gain != 1.0 && !matches!(self.model, Neuron::CubaLif { .. }) {
+            return Err(format!(
+                "synaptic_gain applies to `cuba-lif` neurons, not `{}`",
+                self.model.name()
+            ));
+        }
+        if !self.model.spiking() && (self.threshold.is_some() || self.reset.is_some()) {
+            return Err(format!(
+                "a `{}` readout does not fire: it has no threshold or reset",
+                self.model.name()
+            ));
+        }
+        Ok(())
+    }
 }
 
 impl Layer {
@@ -186,6 +275,7 @@ impl Layer {
                 kernel,
                 stride,
                 padding,
+                ..
             }
             | LayerKind::MaxPool {
                 kernel,
@@ -455,6 +545,35 @@ impl Network {
             if l.fan_in() == 0 {
                 return Err(err(&l.name, "fan-in is zero".into()));
             }
+            if let Some(n) = &l.neuron_model {
+                n.validate()
+                    .map_err(|m| err(&l.name, format!("neuron: {m}")))?;
+                if n.model.spiking() != l.neuron {
+                    return Err(err(
+                        &l.name,
+                        if l.neuron {
+                            format!(
+                                "a `{}` integrator does not fire: a layer whose spikes feed on needs `if`, `lif` or `cuba-lif`",
+                                n.model.name()
+                            )
+                        } else {
+                            format!(
+                                "a spiking `{}` neuron on a layer without neurons",
+                                n.model.name()
+                            )
+                        },
+                    ));
+                }
+                if !n.model.spiking() && i + 1 != self.layers.len() {
+                    return Err(err(
+                        &l.name,
+                        format!(
+                            "a `{}` integrator is a readout: only the last layer may have one",
+                            n.model.name()
+                        ),
+                    ));
+                }
+            }
             for (what, n) in [
                 ("inputs", l.input_size()),
                 ("neurons", l.neurons()),
@@ -608,6 +727,7 @@ impl NetworkBuilder {
             neuron,
             bias,
             batchnorm,
+            neuron_model: None,
         }))
     }
 
@@ -649,6 +769,7 @@ impl NetworkBuilder {
             neuron,
             bias,
             batchnorm: None,
+            neuron_model: None,
         })
     }
 
@@ -678,6 +799,7 @@ impl NetworkBuilder {
                 kernel,
                 stride,
                 padding,
+                sum: false,
             }
         };
         Ok(self.push(Layer {
@@ -689,6 +811,7 @@ impl NetworkBuilder {
             neuron: false,
             bias: false,
             batchnorm: None,
+            neuron_model: None,
         }))
     }
 
@@ -718,7 +841,36 @@ impl NetworkBuilder {
             neuron: true,
             bias: false,
             batchnorm: None,
+            neuron_model: None,
         }))
+    }
+
+    /// Gives the last layer its own neuron; [`Network::validate`] checks it fits the layer.
+    pub fn neuron_model(&mut self, neuron: LayerNeuron) -> &mut Self {
+        if let Some(l) = self.net.layers.last_mut() {
+            l.neuron = neuron.model.spiking();
+            l.neuron_model = Some(neuron);
+        }
+        self
+    }
+
+    /// Makes the last layer, an average pool, sum its window instead.
+    pub fn sum_pool(&mut self) -> Result<&mut Self, WorkloadError> {
+        let network = self.net.name.clone();
+        match self.net.layers.last_mut() {
+            Some(Layer {
+                kind: LayerKind::AvgPool { sum, .. },
+                ..
+            }) => {
+                *sum = true;
+                Ok(self)
+            }
+            last => Err(WorkloadError::Layer {
+                network,
+                layer: last.map(|l| l.name.clone()).unwrap_or_default(),
+                message: "only an average pool can sum its window instead".into(),
+            }),
+        }
     }
 
     /// Finishes and validates the network.

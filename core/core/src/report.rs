@@ -315,6 +315,44 @@ pub enum BreakEvenStatus {
     /// The SNN costs more up to `spike_rate` and less above it (a baseline whose cost grows
     /// faster with activity than the SNN's).
     SnnWinsAbove,
+    /// The SNN wins in an interval that touches neither end of the range, or in several:
+    /// no single rate says it; the intervals do.
+    SnnWinsWithin,
+}
+
+/// An interval of mean spike rate in which the SNN costs less than its baseline.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RateInterval {
+    /// Its lower end (0: from silence on).
+    pub from: f64,
+    /// Its upper end.
+    pub to: f64,
+    /// Whether it reaches the highest rate searched (the SNN still wins there).
+    #[serde(default)]
+    pub reaches_top: bool,
+}
+
+impl RateInterval {
+    /// The interval as people read it, with `pct` writing a rate: "below 5.05 %", "above
+    /// 0.3 %", "between 1.9 % and 2.3 %", "at every spike rate".
+    pub fn phrase(&self, pct: impl Fn(f64) -> String) -> String {
+        match (self.from == 0.0, self.reaches_top) {
+            (true, true) => "at every spike rate".into(),
+            (true, false) => format!("below {}", pct(self.to)),
+            (false, true) => format!("above {}", pct(self.from)),
+            (false, false) => format!("between {} and {}", pct(self.from), pct(self.to)),
+        }
+    }
+}
+
+/// Where the SNN wins, in words: "never", or each interval's [`RateInterval::phrase`] joined
+/// with "and".
+pub fn wins_phrase(wins: &[RateInterval], pct: impl Fn(f64) -> String) -> String {
+    if wins.is_empty() {
+        return "never".into();
+    }
+    let parts: Vec<String> = wins.iter().map(|w| w.phrase(&pct)).collect();
+    parts.join(" and ")
 }
 
 /// Which result a row belongs to: workload, architecture and T, the key reports join on.
@@ -469,7 +507,9 @@ pub struct BreakEven {
     pub timesteps: u32,
     /// Baseline name.
     pub baseline: String,
-    /// Mean spike rate at which SNN and baseline energies are equal (below it the SNN wins).
+    /// Mean spike rate at which SNN and baseline energies are equal (below it the SNN wins;
+    /// with `snn-wins-above`, above it); `None` when the SNN never wins or wins in intervals
+    /// no single rate describes (`wins` lists them).
     pub spike_rate: Option<f64>,
     /// 1 − spike_rate: the sparsity the SNN must exceed.
     pub sparsity: Option<f64>,
@@ -485,6 +525,10 @@ pub struct BreakEven {
     pub twin_clamped: bool,
     /// How the search ended.
     pub status: BreakEvenStatus,
+    /// Every interval of mean spike rate in which the SNN wins, in increasing order (empty:
+    /// never). The single figures above read them when one crossing describes them.
+    #[serde(default)]
+    pub wins: Vec<RateInterval>,
     /// The operating point's mean spike rate, at which the break-even mean level is sought.
     pub level_rate: f64,
     /// How the search over the twin's mean level at `level_rate` ended: a crossing, the SNN
@@ -502,7 +546,7 @@ pub struct BreakEven {
 }
 
 /// What a break-even rests on when the architecture maps: the crossing in energy × latency,
-/// the re-mapping rounds, and the two formats' mappings at the crossing.
+/// the anchors the formats were mapped at, and the two formats' mappings at the crossing.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct BreakEvenMapped {
     /// Spike rate at which SNN and baseline energy × latency are equal (below it the SNN
@@ -512,10 +556,13 @@ pub struct BreakEvenMapped {
     /// How the EDP search ended.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub edp_status: Option<BreakEvenStatus>,
-    /// Mappings made to find the crossing: 1 when the operating point's mappings gave it,
-    /// more when both formats were mapped again at the crossing's activity (at most 4).
+    /// Every interval in which the SNN wins in energy × latency.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub edp_wins: Vec<RateInterval>,
+    /// Activities each format's layers were mapped at their best for (the anchors spread
+    /// over the searched range); 0 when the architecture's rules are its mapping.
     #[serde(default, skip_serializing_if = "is_zero")]
-    pub rounds: u32,
+    pub anchors: u32,
     /// The figures at the crossing, with the mappings the crossing was found with.
     #[serde(flatten)]
     pub at_crossing: NetworkMapped,
@@ -725,14 +772,30 @@ pub struct Side {
     pub breakeven: Option<f64>,
     /// How the break-even search ended.
     pub status: BreakEvenStatus,
+    /// Every interval of mean spike rate in which the SNN wins.
+    #[serde(default)]
+    pub wins: Vec<RateInterval>,
+    /// SNN energy over its baseline's at the operating point.
+    pub ratio: f64,
     /// The verdict at the operating point's activity.
     pub verdict: Verdict,
 }
 
 impl Side {
-    /// The break-even spike rate as a number for charts: 0 when the SNN never wins.
+    /// The break-even spike rate as a number for charts and swings: the single crossing, or
+    /// where the first winning interval ends when several describe the side; 0 when the SNN
+    /// never wins (charts draw that case with a mark of its own, see [`Side::never_wins`]).
     pub fn effective(&self) -> f64 {
-        self.breakeven.unwrap_or(0.0)
+        match (self.breakeven, self.wins.first()) {
+            (Some(r), _) => r,
+            (None, Some(w)) => w.to,
+            (None, None) => 0.0,
+        }
+    }
+
+    /// Whether no spike rate makes the SNN win on this side.
+    pub fn never_wins(&self) -> bool {
+        self.wins.is_empty()
     }
 }
 
@@ -777,8 +840,25 @@ pub struct Tornado {
     pub nominal: Side,
     /// Rows, largest swing first.
     pub rows: Vec<TornadoRow>,
+    /// What decides the verdict: the ratio's band over the structural choices.
+    pub decisive: Decisive,
     /// What could not be varied, and why.
     pub notes: Vec<String>,
+}
+
+/// The SNN/twin energy ratio at a study's operating point over its structural choices (every
+/// other value of each choice: zero handling on both formats, spike format, membrane
+/// residency, dataflow; batch 1…256; the twin's mean level from 1 to T), and the choices that
+/// flip the verdict.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Decisive {
+    /// The lowest ratio any structural choice gives.
+    pub ratio_low: f64,
+    /// The highest.
+    pub ratio_high: f64,
+    /// The choices (as `key = value`) whose value makes the verdict differ from the nominal
+    /// one.
+    pub flipped_by: Vec<String>,
 }
 
 impl Tornado {

@@ -218,6 +218,9 @@ impl Default for AnalysisSettings {
     }
 }
 
+/// The largest T an analysis takes.
+pub const MAX_TIMESTEPS: u32 = 100_000;
+
 /// Parses `timesteps` given as `6`, `[2, 4, 6]` or `"1..16"`.
 pub fn parse_timesteps(value: &toml::Value) -> Result<Vec<u32>, String> {
     let one = |v: i64| -> Result<u32, String> {
@@ -225,9 +228,9 @@ pub fn parse_timesteps(value: &toml::Value) -> Result<Vec<u32>, String> {
             Err(format!(
                 "timesteps = {v}: an SNN needs at least one time step"
             ))
-        } else if v > 100_000 {
+        } else if v > MAX_TIMESTEPS as i64 {
             Err(format!(
-                "timesteps = {v} is implausibly large (at most 100000)"
+                "timesteps = {v} is implausibly large (at most {MAX_TIMESTEPS})"
             ))
         } else {
             Ok(v as u32)

@@ -7,7 +7,8 @@
 //! It holds a hardware description as data ([`Hardware`], TOML), a layer as a loop-nest
 //! problem ([`Problem`]), a loop-nest [`Mapping`] (tiling per storage level, loop order,
 //! spatial unrolling, bypass, sparse formats), an exact access counter, latency and leakage,
-//! a mapper that searches mappings ([`map`], [`Mapper`]) and exports to Timeloop
+//! a mapper that searches mappings ([`map`], [`Mapper`]), a [`Scorer`] that counts and prices
+//! candidate mappings one after another as the search does, and exports to Timeloop
 //! ([`to_timeloop`]) and ZigZag ([`to_zigzag`]), against whose cost model `VALIDATION.md`
 //! compares the counts number for number and explains every difference. It depends on nothing else in snnergy: glue converts snnergy's layers
 //! into [`Problem`]s, implements [`Pricing`] over snnergy's price tables, and turns the
@@ -188,8 +189,9 @@ mod error;
 mod hardware;
 mod mapping;
 mod model;
-mod price;
+mod pricing;
 mod problem;
+mod scorer;
 mod search;
 mod timeloop;
 mod zigzag;
@@ -210,8 +212,9 @@ pub use model::{
     AccessCount, Action, Counts, Evaluation, LevelReport, OpCount, OpReport, Purpose, Scale,
     SpaceReport, TransferCount,
 };
-pub use price::{AccessOp, ComputeOp, OwnPrices, Pricing, capacity_bits};
+pub use pricing::{AccessOp, ComputeOp, OwnPrices, Pricing, capacity_bits};
 pub use problem::{DataSpace, Densities, Dim, Kind, NDIMS, NSPACES, Neuron, Problem};
+pub use scorer::{Candidate, Score, Scorer};
 pub use search::{Objective, SearchOptions};
 pub use timeloop::{TimeloopExport, to_timeloop, to_timeloop_at};
 pub use zigzag::{ZigzagCounts, ZigzagExport, ZigzagRow, to_zigzag, to_zigzag_at};
@@ -248,6 +251,24 @@ impl MappedLayer {
         check_densities(&self.problem, &densities)?;
         let ctx = Ctx::new(&self.problem, &self.hardware, self.prices.clone())?;
         Ok(ctx.evaluate(&self.compact, &self.counts, &densities))
+    }
+
+    /// The objective a search minimizes, at other densities: dynamic plus leakage energy
+    /// (pJ), cycles, or their product. Cheap enough to choose among a layer's anchored
+    /// candidates at every point an analysis prices.
+    pub fn objective_at(
+        &self,
+        densities: Densities,
+        objective: Objective,
+    ) -> Result<f64, MapperError> {
+        check_densities(&self.problem, &densities)?;
+        let ctx = Ctx::new(&self.problem, &self.hardware, self.prices.clone())?;
+        let (e, cycles, leak) = ctx.quick(&self.compact, &self.counts, &densities);
+        Ok(match objective {
+            Objective::Energy => e + leak,
+            Objective::Latency => cycles,
+            Objective::Edp => (e + leak) * cycles,
+        })
     }
 
     /// The same mapping priced by another pricing (e.g. a sensitivity study).
@@ -312,23 +333,72 @@ pub fn map(
     pricing: &dyn Pricing,
     options: &SearchOptions,
 ) -> Result<MappedLayer, MapperError> {
+    let mut found = map_anchored(problem, hardware, &[densities], pricing, options, &[])?;
+    Ok(found.candidates.swap_remove(0))
+}
+
+/// The mappings of one layer that are best at a set of densities (anchors): what a layer
+/// needs to be priced at its best anywhere in the range of activity an analysis walks.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Anchored {
+    /// The distinct mappings, in the order of the first anchor each is best at; each one's
+    /// `mapped_for` is that anchor.
+    pub candidates: Vec<MappedLayer>,
+    /// Per anchor, the index in `candidates` of its best mapping.
+    pub best_at: Vec<usize>,
+}
+
+/// Searches the best mapping of `problem` on `hardware` at each of `anchors` in one search
+/// (each mapping counted once, priced at every anchor, then each anchor's best descended with
+/// its own objective). `warm` mappings (of a related search: other prices, other anchors)
+/// replace the heuristic's starting candidates when any of them is legal; the descents then
+/// prove them locally optimal or improve them.
+pub fn map_anchored(
+    problem: &Problem,
+    hardware: &Hardware,
+    anchors: &[Densities],
+    pricing: &dyn Pricing,
+    options: &SearchOptions,
+    warm: &[Mapping],
+) -> Result<Anchored, MapperError> {
     let prices = Ctx::prices(problem, hardware, pricing)?;
     let ctx = Ctx::new(problem, hardware, prices.clone())?;
-    check_densities(problem, &densities)?;
-    let found = search::search(&ctx, &densities, options)?;
-    let mut counts = Counts::default();
-    ctx.count(&found.compact, &mut counts)
-        .map_err(|e| ctx.illegal_error(e))?;
-    Ok(MappedLayer {
-        problem: problem.clone(),
-        hardware: hardware.clone(),
-        mapping: found.compact.to_mapping(hardware),
-        counts,
-        mapped_for: densities,
-        evaluated: found.evaluated,
-        exhaustive: found.exhaustive,
-        compact: found.compact,
-        prices,
+    for d in anchors {
+        check_densities(problem, d)?;
+    }
+    let starts: Vec<Compact> = warm
+        .iter()
+        .filter_map(|m| Compact::from_mapping(m, problem, hardware).ok())
+        .collect();
+    let found = search::search(&ctx, anchors, options, &starts)?;
+    let mut candidates: Vec<MappedLayer> = Vec::new();
+    let mut seen: Vec<Compact> = Vec::new();
+    let mut best_at = Vec::with_capacity(found.best.len());
+    for (k, compact) in found.best.iter().enumerate() {
+        if let Some(i) = seen.iter().position(|c| c == compact) {
+            best_at.push(i);
+            continue;
+        }
+        let mut counts = Counts::default();
+        ctx.count(compact, &mut counts)
+            .map_err(|e| ctx.illegal_error(e))?;
+        seen.push(*compact);
+        best_at.push(candidates.len());
+        candidates.push(MappedLayer {
+            problem: problem.clone(),
+            hardware: hardware.clone(),
+            mapping: compact.to_mapping(hardware),
+            counts,
+            mapped_for: anchors.get(k).copied().unwrap_or_default(),
+            evaluated: found.evaluated,
+            exhaustive: found.exhaustive,
+            compact: *compact,
+            prices: prices.clone(),
+        });
+    }
+    Ok(Anchored {
+        candidates,
+        best_at,
     })
 }
 

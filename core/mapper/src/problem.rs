@@ -179,6 +179,9 @@ pub enum Neuron {
     If,
     /// Leaky integrate-and-fire: one more multiply (or shift) per neuron step for the leak.
     Lif,
+    /// Current-based LIF: a leak, and a synaptic current beside the membrane (a second state,
+    /// its own decay and one more add) per neuron step.
+    CubaLif,
 }
 
 /// One layer as a mapping problem.

@@ -1,6 +1,9 @@
 //! snnergy-report: what a person or a script reads of a [`Report`](snnergy_core::Report).
 //!
 //! - [`render`]: JSON, CSV tables and the Markdown report, with the verdicts;
+//! - [`words`]: the words they share: what a break-even row says, the verdict on a comparison;
+//! - [`terminal`]: what a command prints, fitted to a width ([`text`]: wrapping, tables that
+//!   fit, numbers with sensible digits);
 //! - [`plot`]: the SVG figures (energy against spike rate, break-even against T, breakdowns,
 //!   tornados, the training trade-off).
 //!
@@ -11,11 +14,15 @@
 
 pub mod plot;
 pub mod render;
+pub mod terminal;
+pub mod text;
+pub mod words;
 
 use std::path::PathBuf;
 
 pub use plot::{Figure, figures, write_figures};
 pub use render::{Render, pct, report_files, sig, stage_report_files};
+pub use words::{BreakEvenWords, VerdictWords, breakeven_words, verdict_words};
 
 /// File names of a report folder that are always written: checked before an analysis starts,
 /// so a folder whose files cannot be replaced fails at once.

@@ -16,7 +16,9 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use snnergy_core::Report;
 use snnergy_core::action::Category;
-use snnergy_core::report::{BreakEven, BreakEvenStatus, Comparison, Keyed, ResultKey, Tornado};
+use snnergy_core::report::{
+    BreakEven, BreakEvenStatus, Comparison, Keyed, ResultKey, Tornado, wins_phrase,
+};
 
 use crate::ReportError as Error;
 
@@ -122,121 +124,209 @@ pub fn energy_vs_spike_rate(report: &Report, workload: &str) -> Result<Option<St
     }
     let cols = sweeps.len().min(3);
     let rows = sweeps.len().div_ceil(cols);
-    let size = (480 * cols as u32, 380 * rows as u32);
+    let size = (480 * cols as u32, 600 * rows as u32);
     let svg = draw("energy vs spike rate", size, |root| {
         let panels = root.split_evenly((rows, cols));
         for (s, area) in sweeps.iter().zip(panels.iter()) {
-            let be = report
-                .breakeven_at(s.key())
-                .filter(|b| b.status == BreakEvenStatus::Crossing);
-            // Show the region around the crossing: up to three times the break-even rate
-            // (at least 20 %), not the whole sweep, so the crossing is not squeezed.
-            let full = s.spike_rates.iter().cloned().fold(0.0, f64::max).max(1e-6);
-            let xmax = match be.and_then(|b| b.spike_rate) {
-                Some(r) => (3.0 * r).max(0.2).min(full),
-                None => full,
-            };
-            let within = |r: &f64| *r <= xmax * (1.0 + 1e-9);
-            let curve = |e: &[f64]| -> Vec<(f64, f64)> {
-                s.spike_rates
-                    .iter()
-                    .zip(e)
-                    .filter(|(r, _)| within(r))
-                    .map(|(r, e)| (r * 100.0, e * 1e-6))
-                    .collect()
-            };
-            let shown = curve(&s.snn_pj);
-            // Under twin consistency the baseline's ρ follows the spike rate: a curve too.
-            let baseline = curve(&s.baseline_pj);
-            let ymax = shown
-                .iter()
-                .chain(&baseline)
-                .map(|p| p.1)
-                .fold(0.0, f64::max)
-                * 1.05;
-            let mut chart = ChartBuilder::on(area)
-                .caption(
-                    format!("{} — {}, T = {}", s.architecture, s.workload, s.timesteps),
-                    (FONT, 16),
-                )
-                .margin(12)
-                .x_label_area_size(40)
-                .y_label_area_size(60)
-                .build_cartesian_2d(0.0..xmax * 100.0, 0.0..ymax)
-                .msg()?;
-            chart
-                .configure_mesh()
-                .x_desc("spike rate (% of neurons per step)")
-                .y_desc("energy per inference (µJ)")
-                .y_label_formatter(&|v| number(*v))
-                .draw()
-                .msg()?;
-            let snn = colour(0);
-            chart
-                .draw_series(LineSeries::new(shown, snn.stroke_width(2)))
-                .msg()?
-                .label(format!("SNN, T = {}", s.timesteps))
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], snn));
-            let base = colour(1);
-            chart
-                .draw_series(LineSeries::new(baseline.clone(), base.stroke_width(2)))
-                .msg()?
-                .label(format!("{} baseline", s.baseline))
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], base));
-            if let Some(r) = be.and_then(|b| b.spike_rate) {
-                let x = r * 100.0;
-                // The baseline's energy at the crossing, read off its curve.
-                let y = baseline
-                    .windows(2)
-                    .find(|w| w[0].0 <= x && x <= w[1].0)
-                    .map(|w| {
-                        let f = if w[1].0 > w[0].0 {
-                            (x - w[0].0) / (w[1].0 - w[0].0)
-                        } else {
-                            0.0
-                        };
-                        w[0].1 + f * (w[1].1 - w[0].1)
-                    })
-                    .unwrap_or_else(|| baseline.first().map(|p| p.1).unwrap_or(0.0));
-                let mark = BLACK;
-                chart
-                    .draw_series(DashedLineSeries::new(
-                        [(x, 0.0), (x, ymax)],
-                        6,
-                        4,
-                        mark.stroke_width(1),
-                    ))
-                    .msg()?
-                    .label(format!("break-even {:.2} %", x))
-                    .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], mark));
-                chart
-                    .draw_series(std::iter::once(Circle::new((x, y), 5, mark.filled())))
-                    .msg()?;
-            }
-            if let Some(b) = report
-                .breakeven_at(s.key())
-                .filter(|b| b.status != BreakEvenStatus::Crossing)
-            {
-                // Say so rather than leave the reader looking for a crossing that is not there.
-                let text = match b.status {
-                    BreakEvenStatus::SnnNeverWins => "no break-even: the SNN never wins".into(),
-                    BreakEvenStatus::SnnAlwaysWins => "no break-even: the SNN always wins".into(),
-                    _ => format!(
-                        "break-even {:.2} %: the SNN wins above it",
-                        100.0 * b.spike_rate.unwrap_or(0.0)
-                    ),
-                };
-                chart
-                    .draw_series(std::iter::empty::<Circle<(f64, f64), i32>>())
-                    .msg()?
-                    .label(text)
-                    .legend(move |(x, y)| Circle::new((x + 10, y), 3, BLACK.filled()));
-            }
-            legend(&mut chart, SeriesLabelPosition::UpperLeft, 13)?;
+            // Energies above, their ratio over the low rates below: the same points the
+            // verdicts were computed from.
+            let (top, bottom) = area.split_vertically(360);
+            energy_panel(report, s, &top)?;
+            ratio_panel(report, s, &bottom)?;
         }
         Ok(())
     })?;
     Ok(Some(svg))
+}
+
+/// Both formats' energy against the spike rate, the break-even marked.
+fn energy_panel(
+    report: &Report,
+    s: &snnergy_core::report::Sweep,
+    area: &DrawingArea<SVGBackend<'_>, Shift>,
+) -> Result<(), String> {
+    let be = report
+        .breakeven_at(s.key())
+        .filter(|b| b.status == BreakEvenStatus::Crossing);
+    // Show the region around the crossing: up to three times the break-even rate
+    // (at least 20 %), not the whole sweep, so the crossing is not squeezed.
+    let full = s.spike_rates.iter().cloned().fold(0.0, f64::max).max(1e-6);
+    let xmax = match be.and_then(|b| b.spike_rate) {
+        Some(r) => (3.0 * r).max(0.2).min(full),
+        None => full,
+    };
+    let within = |r: &f64| *r <= xmax * (1.0 + 1e-9);
+    let curve = |e: &[f64]| -> Vec<(f64, f64)> {
+        s.spike_rates
+            .iter()
+            .zip(e)
+            .filter(|(r, _)| within(r))
+            .map(|(r, e)| (r * 100.0, e * 1e-6))
+            .collect()
+    };
+    let shown = curve(&s.snn_pj);
+    // Under twin consistency the baseline's ρ follows the spike rate: a curve too.
+    let baseline = curve(&s.baseline_pj);
+    let ymax = shown
+        .iter()
+        .chain(&baseline)
+        .map(|p| p.1)
+        .fold(0.0, f64::max)
+        * 1.05;
+    let mut chart = ChartBuilder::on(area)
+        .caption(
+            format!("{} — {}, T = {}", s.architecture, s.workload, s.timesteps),
+            (FONT, 16),
+        )
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(60)
+        .build_cartesian_2d(0.0..xmax * 100.0, 0.0..ymax)
+        .msg()?;
+    chart
+        .configure_mesh()
+        .x_desc("spike rate (% of neurons per step)")
+        .y_desc("energy per inference (µJ)")
+        .y_label_formatter(&|v| number(*v))
+        .draw()
+        .msg()?;
+    let snn = colour(0);
+    chart
+        .draw_series(LineSeries::new(shown, snn.stroke_width(2)))
+        .msg()?
+        .label(format!("SNN, T = {}", s.timesteps))
+        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], snn));
+    let base = colour(1);
+    chart
+        .draw_series(LineSeries::new(baseline.clone(), base.stroke_width(2)))
+        .msg()?
+        .label(format!("{} baseline", s.baseline))
+        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], base));
+    if let Some(r) = be.and_then(|b| b.spike_rate) {
+        let x = r * 100.0;
+        // The baseline's energy at the crossing, read off its curve.
+        let y = baseline
+            .windows(2)
+            .find(|w| w[0].0 <= x && x <= w[1].0)
+            .map(|w| {
+                let f = if w[1].0 > w[0].0 {
+                    (x - w[0].0) / (w[1].0 - w[0].0)
+                } else {
+                    0.0
+                };
+                w[0].1 + f * (w[1].1 - w[0].1)
+            })
+            .unwrap_or_else(|| baseline.first().map(|p| p.1).unwrap_or(0.0));
+        let mark = BLACK;
+        chart
+            .draw_series(DashedLineSeries::new(
+                [(x, 0.0), (x, ymax)],
+                6,
+                4,
+                mark.stroke_width(1),
+            ))
+            .msg()?
+            .label(format!("break-even {:.2} %", x))
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], mark));
+        chart
+            .draw_series(std::iter::once(Circle::new((x, y), 5, mark.filled())))
+            .msg()?;
+    }
+    if let Some(b) = report
+        .breakeven_at(s.key())
+        .filter(|b| b.status != BreakEvenStatus::Crossing)
+    {
+        // Say so rather than leave the reader looking for a crossing that is not there.
+        let text = match b.status {
+            BreakEvenStatus::SnnNeverWins => "no break-even: the SNN never wins".into(),
+            BreakEvenStatus::SnnAlwaysWins => "no break-even: the SNN always wins".into(),
+            BreakEvenStatus::SnnWinsWithin => format!(
+                "the SNN wins {}",
+                wins_phrase(&b.wins, |r| format!("{:.2} %", 100.0 * r))
+            ),
+            _ => format!(
+                "break-even {:.2} %: the SNN wins above it",
+                100.0 * b.spike_rate.unwrap_or(0.0)
+            ),
+        };
+        chart
+            .draw_series(std::iter::empty::<Circle<(f64, f64), i32>>())
+            .msg()?
+            .label(text)
+            .legend(move |(x, y)| Circle::new((x + 10, y), 3, BLACK.filled()));
+    }
+    legend(&mut chart, SeriesLabelPosition::UpperLeft, 13)?;
+    Ok(())
+}
+
+/// SNN energy over its baseline's against the spike rate up to 20 % (or the sweep's top),
+/// with the line of equal energy and the intervals in which the SNN wins shaded.
+fn ratio_panel(
+    report: &Report,
+    s: &snnergy_core::report::Sweep,
+    area: &DrawingArea<SVGBackend<'_>, Shift>,
+) -> Result<(), String> {
+    let full = s.spike_rates.iter().cloned().fold(0.0, f64::max).max(1e-6);
+    let xmax = full.min(0.2) * 100.0;
+    let pts: Vec<(f64, f64)> = s
+        .spike_rates
+        .iter()
+        .zip(s.snn_pj.iter().zip(&s.baseline_pj))
+        .filter(|(r, (_, b))| **r * 100.0 <= xmax * (1.0 + 1e-9) && **b > 0.0)
+        .map(|(r, (e, b))| (r * 100.0, e / b))
+        .collect();
+    let (mut lo, mut hi) = pts
+        .iter()
+        .fold((1.0f64, 1.0f64), |(lo, hi), p| (lo.min(p.1), hi.max(p.1)));
+    let pad = ((hi - lo) * 0.08).max(0.02);
+    lo = (lo - pad).max(0.0);
+    hi += pad;
+    let mut chart = ChartBuilder::on(area)
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(60)
+        .build_cartesian_2d(0.0..xmax, lo..hi)
+        .msg()?;
+    chart
+        .configure_mesh()
+        .x_desc("spike rate (% of neurons per step)")
+        .y_desc("SNN / baseline energy")
+        .y_label_formatter(&|v| format!("{v:.2}"))
+        .draw()
+        .msg()?;
+    let win = colour(2);
+    if let Some(b) = report.breakeven_at(s.key()) {
+        let bands = b.wins.iter().filter_map(|w| {
+            let (a, z) = (w.from * 100.0, (w.to * 100.0).min(xmax));
+            (a < xmax).then(|| Rectangle::new([(a, lo), (z, hi)], win.mix(0.18).filled()))
+        });
+        chart
+            .draw_series(bands)
+            .msg()?
+            .label("the SNN wins")
+            .legend(move |(x, y)| {
+                Rectangle::new([(x, y - 5), (x + 12, y + 5)], win.mix(0.3).filled())
+            });
+    }
+    let even = BLACK;
+    chart
+        .draw_series(DashedLineSeries::new(
+            [(0.0, 1.0), (xmax, 1.0)],
+            6,
+            4,
+            even.stroke_width(1),
+        ))
+        .msg()?
+        .label("equal energy")
+        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], even));
+    let c = colour(0);
+    chart
+        .draw_series(LineSeries::new(pts, c.stroke_width(2)))
+        .msg()?
+        .label(format!("SNN / {}", s.baseline))
+        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], c));
+    legend(&mut chart, SeriesLabelPosition::UpperRight, 12)?;
+    Ok(())
 }
 
 /// Break-even spike rate (%) against T for every architecture on `workload`. `None` when the
@@ -611,7 +701,10 @@ pub fn tornado(t: &Tornado) -> Result<String, Error> {
         for (side, col, name) in [(0, low_c, "low value (−)"), (1, high_c, "high value (+)")] {
             let bars = rows.iter().enumerate().filter_map(|(i, r)| {
                 let s = if side == 0 { &r.low } else { &r.high };
-                let v = s.as_ref()?.effective() * 100.0;
+                // A side on which no rate makes the SNN win has no break-even to draw a bar
+                // to: it gets the never-wins mark instead.
+                let s = s.as_ref().filter(|s| !s.never_wins())?;
+                let v = s.effective() * 100.0;
                 let y = (n - 1 - i) as f64;
                 let (a, b) = if v < nominal {
                     (v, nominal)
@@ -629,14 +722,43 @@ pub fn tornado(t: &Tornado) -> Result<String, Error> {
                 .label(name)
                 .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], col.filled()));
         }
+        // Never wins: a cross at the axis' left end in the side's colour, for each side so.
+        let never: Vec<(f64, f64, RGBColor)> = rows
+            .iter()
+            .enumerate()
+            .flat_map(|(i, r)| {
+                let y = (n - 1 - i) as f64;
+                [(&r.low, low_c, -0.15), (&r.high, high_c, 0.15)]
+                    .into_iter()
+                    .filter(|(s, _, _)| s.as_ref().is_some_and(|s| s.never_wins()))
+                    .map(move |(_, c, dy)| (y + dy, 0.0, c))
+            })
+            .collect();
+        if !never.is_empty() {
+            let x0 = lo + (hi - lo) * 0.015;
+            chart
+                .draw_series(
+                    never
+                        .iter()
+                        .map(|(y, _, c)| Cross::new((x0, *y), 6, c.stroke_width(2))),
+                )
+                .msg()?
+                .label("× no spike rate makes the SNN win")
+                .legend(move |(x, y)| Cross::new((x + 6, y), 5, BLACK.stroke_width(2)));
+        }
         let black = BLACK;
+        let nominal_label = if t.nominal.never_wins() {
+            "nominal: no spike rate makes the SNN win".to_string()
+        } else {
+            format!("nominal break-even {nominal:.2} %")
+        };
         chart
             .draw_series(LineSeries::new(
                 [(nominal, -0.5), (nominal, n as f64 - 0.5)],
                 black.stroke_width(2),
             ))
             .msg()?
-            .label(format!("nominal break-even {nominal:.2} %"))
+            .label(nominal_label)
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], black));
         let act = colour(2);
         let x = t.spike_rate * 100.0;

@@ -5,8 +5,10 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use snnergy_core::PriceClass;
-use snnergy_core::report::{BreakEvenStatus, Keyed, Report, Side, Verdict};
+use snnergy_core::report::{BreakEvenStatus, Report, Side, Verdict, wins_phrase};
 use snnergy_core::settings::{Baseline, TwinMode};
+
+use crate::words::breakeven_words;
 use snnergy_core::{AccessKey, Category};
 
 use crate::ReportError;
@@ -188,9 +190,11 @@ impl Render for Report {
                 "status",
                 "edp_spike_rate",
                 "edp_status",
+                "wins",
+                "edp_wins",
                 "snn_dataflow",
                 "baseline_dataflow",
-                "rounds",
+                "anchors",
             ],
             self.breakeven.iter().map(|b| {
                 let m = &b.mapped;
@@ -208,9 +212,11 @@ impl Render for Report {
                     status_name(b.status).to_string(),
                     opt(m.edp_spike_rate),
                     m.edp_status.map(status_name).unwrap_or("").to_string(),
+                    intervals_csv(&b.wins),
+                    intervals_csv(&m.edp_wins),
                     m.at_crossing.snn_dataflow.clone().unwrap_or_default(),
                     m.at_crossing.baseline_dataflow.clone().unwrap_or_default(),
-                    m.rounds.to_string(),
+                    m.anchors.to_string(),
                 ]
             }),
         )
@@ -254,30 +260,8 @@ impl Render for Report {
             md.push_str("The last column reads the break-even as a mean level instead: at the activity's own spike rate, the SNN wins while its twin's non-zero activations average fewer than L̄* spikes (below 1: no twin at that rate lets it win).\n\n");
             md.push_str("| architecture | workload | T | baseline | break-even spike rate | required sparsity | ρ | L̄ | break-even L̄* at the activity's rate | EDP break-even | SNN dataflow at the crossing | baseline dataflow at the crossing | mappings |\n|---|---|---:|---|---:|---:|---:|---:|---:|---:|---|---|---:|\n");
             for b in &self.breakeven {
-                let (r, s) = match (b.status, b.spike_rate) {
-                    (BreakEvenStatus::Crossing, Some(r)) => (pct(r), pct(1.0 - r)),
-                    (BreakEvenStatus::SnnNeverWins, _) => {
-                        ("none: SNN loses at any rate".into(), "—".into())
-                    }
-                    (BreakEvenStatus::SnnWinsAbove, r) => (
-                        format!("SNN wins above {}", pct(r.unwrap_or(0.0))),
-                        "—".into(),
-                    ),
-                    (_, r) => (
-                        format!("SNN wins up to {}", pct(r.unwrap_or(1.0))),
-                        "—".into(),
-                    ),
-                };
+                let words = breakeven_words(b);
                 let m = &b.mapped;
-                let edp = match (m.edp_status, m.edp_spike_rate) {
-                    (None, _) => "—".to_string(),
-                    (Some(BreakEvenStatus::Crossing), Some(r)) => pct(r),
-                    (Some(BreakEvenStatus::SnnNeverWins), _) => "never".into(),
-                    (Some(BreakEvenStatus::SnnWinsAbove), r) => {
-                        format!("wins above {}", pct(r.unwrap_or(0.0)))
-                    }
-                    (Some(_), r) => format!("wins up to {}", pct(r.unwrap_or(1.0))),
-                };
                 let level = match b.mean_level {
                     Some(l) if b.twin_clamped => format!("{} (clamped)", sig(l)),
                     Some(l) => sig(l),
@@ -285,19 +269,23 @@ impl Render for Report {
                 };
                 let _ = writeln!(
                     md,
-                    "| {} | {} | {} | {} | {r} | {s} | {} | {level} | {} | {edp} | {} | {} | {} |",
+                    "| {} | {} | {} | {} | {} | {} | {} | {level} | {} at {} | {} | {} | {} | {} |",
                     cell(&b.architecture),
                     cell(&b.workload),
                     b.timesteps,
                     cell(&b.baseline),
+                    words.rate,
+                    words.sparsity,
                     b.nonzero.map(sig).unwrap_or_else(|| "—".into()),
-                    level_text(b),
+                    words.level,
+                    pct(b.level_rate),
+                    words.edp,
                     cell(&m.at_crossing.snn_dataflow.as_deref().unwrap_or("—")),
                     cell(&m.at_crossing.baseline_dataflow.as_deref().unwrap_or("—")),
-                    if m.rounds == 0 {
+                    if m.anchors == 0 {
                         "—".to_string()
                     } else {
-                        m.rounds.to_string()
+                        format!("best of {} anchors", m.anchors)
                     }
                 );
             }
@@ -471,79 +459,18 @@ impl Render for Report {
     }
 
     /// One sentence per architecture, workload and operating point at the headline T: does the
-    /// SNN win, by how much, and where its break-even lies.
+    /// SNN win, by how much, where its break-even lies and what decides it (see
+    /// [`verdict_words`](crate::words::verdict_words)).
     fn verdicts(&self) -> Vec<String> {
-        let mut out = Vec::new();
         let headline = self.headline_timesteps();
-        for c in self.comparisons.iter().filter(|c| c.timesteps == headline) {
-            let be_text = match self.breakeven_at(c.key()) {
-                Some(b) if b.status == BreakEvenStatus::Crossing => format!(
-                    "; it breaks even at a spike rate of {} (sparsity {}{})",
-                    pct(b.spike_rate.unwrap_or(0.0)),
-                    pct(b.sparsity.unwrap_or(0.0)),
-                    match (b.nonzero, b.mean_level) {
-                        (Some(nz), Some(l)) => format!(", twin ρ = {}, L̄ = {}", sig(nz), sig(l)),
-                        _ => String::new(),
-                    }
-                ),
-                Some(b) if b.status == BreakEvenStatus::SnnNeverWins => format!(
-                    "; no spike rate makes it win {}{}",
-                    if b.twin == TwinMode::Consistent.name() {
-                        "against a twin of the same mean level"
-                    } else {
-                        "at this ρ"
-                    },
-                    level_sentence(b)
-                ),
-                Some(b) if b.status == BreakEvenStatus::SnnWinsAbove => format!(
-                    "; it wins only above a spike rate of {}",
-                    pct(b.spike_rate.unwrap_or(0.0))
-                ),
-                Some(_) => "; it wins at every spike rate".to_string(),
-                None => String::new(),
-            };
-            let flips = self
-                .tornadoes_at(c.key())
-                .flat_map(|t| {
-                    t.rows.iter().filter(|r| r.flips).map(move |r| {
-                        if r.kind == "choice" {
-                            format!("{} (a structural choice)", r.name)
-                        } else {
-                            format!("{} (±{:.0} %)", r.name, 100.0 * t.range)
-                        }
-                    })
-                })
-                .collect::<Vec<_>>();
-            let flip_text = if flips.is_empty() {
-                String::new()
-            } else {
-                format!(
-                    " The verdict is fragile: it flips when one of these changes within its range: {}.",
-                    flips.join(", ")
-                )
-            };
-            let head = format!(
-                "**{}**, {} at T = {}, spike rate {}, ρ = {}",
-                c.architecture,
-                c.workload,
-                c.timesteps,
-                pct(c.spike_rate),
-                sig(c.nonzero)
-            );
-            out.push(match c.verdict {
-                Verdict::NoTwin => format!(
-                    "{head}: no twin exists at this point (ρ is outside r ≤ ρ ≤ min(1, r·T)), so the energies ({:.3}× the {}) decide nothing{be_text}.{flip_text}",
-                    c.ratio, c.baseline
-                ),
-                v => format!(
-                    "{head}: the SNN {} ({:.3}× the energy of the {}){be_text}.{flip_text}",
-                    if v == Verdict::SnnWins { "wins" } else { "loses" },
-                    c.ratio,
-                    c.baseline
-                ),
-            });
-        }
-        out
+        self.comparisons
+            .iter()
+            .filter(|c| c.timesteps == headline)
+            .map(|c| {
+                let w = crate::words::verdict_words(self, c);
+                format!("**{}**, {}: {}", w.architecture, w.point, w.sentence())
+            })
+            .collect()
     }
 
     fn write_to(
@@ -736,31 +663,20 @@ fn measured_markdown(report: &Report) -> String {
     md
 }
 
-/// The break-even mean level at the activity's rate, for a table cell.
-fn level_text(b: &snnergy_core::report::BreakEven) -> String {
-    match (b.level_status, b.level_breakeven) {
-        (BreakEvenStatus::Crossing, Some(l)) => format!("{} at {}", sig(l), pct(b.level_rate)),
-        (BreakEvenStatus::SnnAlwaysWins, _) => format!("> T at {}", pct(b.level_rate)),
-        _ => format!("< 1 (no twin) at {}", pct(b.level_rate)),
-    }
-}
-
-/// The break-even mean level at the activity's rate, as the end of a verdict.
-fn level_sentence(b: &snnergy_core::report::BreakEven) -> String {
-    match (b.level_status, b.level_breakeven) {
-        (BreakEvenStatus::Crossing, Some(l)) => format!(
-            "; at {} it would win against a twin whose non-zero activations average fewer than {} spikes",
-            pct(b.level_rate),
-            sig(l)
-        ),
-        (BreakEvenStatus::SnnAlwaysWins, _) => {
-            format!("; at {} it wins against any twin", pct(b.level_rate))
-        }
-        _ => format!(
-            "; at {} it loses even to the densest twin (every non-zero activation one spike)",
-            pct(b.level_rate)
-        ),
-    }
+/// Winning intervals in a CSV cell: `from:to` pairs (spike rates) joined by `;`, the last `to`
+/// followed by `+` when it reaches the highest rate searched.
+fn intervals_csv(wins: &[snnergy_core::report::RateInterval]) -> String {
+    wins.iter()
+        .map(|w| {
+            format!(
+                "{}:{}{}",
+                w.from,
+                w.to,
+                if w.reaches_top { "+" } else { "" }
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(";")
 }
 
 fn status_name(s: BreakEvenStatus) -> &'static str {
@@ -769,6 +685,7 @@ fn status_name(s: BreakEvenStatus) -> &'static str {
         BreakEvenStatus::SnnNeverWins => "snn-never-wins",
         BreakEvenStatus::SnnAlwaysWins => "snn-always-wins",
         BreakEvenStatus::SnnWinsAbove => "snn-wins-above",
+        BreakEvenStatus::SnnWinsWithin => "snn-wins-within",
     }
 }
 
@@ -838,7 +755,7 @@ fn mapping_markdown(report: &Report) -> String {
 }
 
 /// The levels of two breakdowns, in the first's order, then the second's new ones.
-pub(crate) fn level_names(
+pub fn level_names(
     a: &[snnergy_core::report::LevelEnergy],
     b: &[snnergy_core::report::LevelEnergy],
 ) -> Vec<String> {
@@ -859,6 +776,7 @@ fn sensitivity_markdown(report: &Report) -> String {
             (BreakEvenStatus::SnnNeverWins, _) => "never wins".into(),
             (BreakEvenStatus::SnnAlwaysWins, _) => "always wins".into(),
             (BreakEvenStatus::SnnWinsAbove, r) => format!("wins above {}", pct(r.unwrap_or(0.0))),
+            (BreakEvenStatus::SnnWinsWithin, _) => format!("wins {}", wins_phrase(&s.wins, pct)),
             (_, r) => pct(r.unwrap_or(0.0)),
         },
     };
@@ -887,6 +805,7 @@ fn sensitivity_markdown(report: &Report) -> String {
                 "holds across the whole range"
             }
         );
+        let _ = writeln!(md, "{}\n", crate::words::structural_band(t));
         md.push_str("| input | kind | low value | break-even | high value | break-even | swing | verdict |\n|---|---|---:|---:|---:|---:|---:|---|\n");
         for r in &t.rows {
             let v = |s: &Option<Side>| {

@@ -440,7 +440,8 @@ impl EngineActivity {
     }
 
     /// The neuron measured must be the neuron priced: an LIF's leak multiply and an IF's
-    /// spike counts are different work, and the analysis prices reset by subtraction.
+    /// spike counts are different work. Either reset is one operation per spike (a
+    /// subtraction, or the membrane set to zero), which the architectures price alike.
     fn check_neuron(&self, analysis: &AnalysisSettings) -> std::result::Result<(), ActivityError> {
         let s = &self.config.settings;
         let measured = match s.neuron {
@@ -464,11 +465,6 @@ impl EngineActivity {
                 s.leak, analysis.leak
             )));
         }
-        if s.reset != Reset::Subtract {
-            return Err(ActivityError::Invalid(
-                "`activity.reset` = \"zero\": the analysis prices reset by subtraction (one subtraction per spike); measure with reset = \"subtract\"".into(),
-            ));
-        }
         Ok(())
     }
 
@@ -491,6 +487,16 @@ impl EngineActivity {
                 "`model` network `{}` does not have the neuron layers of the analysed workload `{}`",
                 net.name, analysed.name
             )));
+        }
+        // Layers' own neurons are priced as the analysed workload describes them.
+        for (a, b) in net.layers.iter().zip(&analysed.layers) {
+            if a.neuron_model.as_ref().map(|n| n.model) != b.neuron_model.as_ref().map(|n| n.model)
+            {
+                return Err(EngineError::Invalid(format!(
+                    "`model` layer `{}` has another neuron model than the analysed workload's `{}`: the energy models would price a neuron other than the one measured",
+                    a.name, b.name
+                )));
+            }
         }
         Ok(net)
     }

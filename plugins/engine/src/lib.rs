@@ -66,6 +66,7 @@
 pub mod activity;
 pub mod budget;
 pub mod data;
+mod dispatch;
 pub mod error;
 pub mod matmul;
 pub mod model;

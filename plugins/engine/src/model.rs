@@ -560,7 +560,11 @@ impl Model {
                     kernel,
                     stride,
                     padding,
-                } => Op::AvgPool(PoolOp::new(l.input, l.output, *kernel, *stride, *padding)),
+                    sum,
+                } => Op::AvgPool(PoolOp {
+                    sum: *sum,
+                    ..PoolOp::new(l.input, l.output, *kernel, *stride, *padding)
+                }),
                 LayerKind::MaxPool {
                     kernel,
                     stride,
@@ -678,6 +682,8 @@ pub struct PoolOp {
     pub stride: usize,
     /// Padding (average pooling counts padded zeros, as PyTorch's default does).
     pub padding: usize,
+    /// The window is summed, not averaged (a sum pool).
+    pub sum: bool,
 }
 
 impl PoolOp {
@@ -688,6 +694,7 @@ impl PoolOp {
             kernel: kernel as usize,
             stride: stride as usize,
             padding: padding as usize,
+            sum: false,
         }
     }
 }

@@ -11,7 +11,7 @@
 //! network within the step it was emitted in, as on neuromorphic hardware.
 
 use serde::{Deserialize, Serialize};
-use snnergy_core::{LayerKind, Source};
+use snnergy_core::{Layer, LayerKind, Neuron, Source};
 
 use crate::model::{Compiled, Op};
 use std::cell::RefCell;
@@ -30,16 +30,8 @@ pub enum NeuronKind {
     Lif,
 }
 
-/// What a spike does to the membrane.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "kebab-case")]
-pub enum Reset {
-    /// Subtract the threshold (keeps the surplus; what makes IF match Q_T).
-    #[default]
-    Subtract,
-    /// Set the membrane to zero.
-    Zero,
-}
+/// What a spike does to the membrane (snnergy-core's, so a network's layers can name it).
+pub use snnergy_core::Reset;
 
 /// How the image enters the SNN.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -459,6 +451,108 @@ impl Simulation {
     }
 }
 
+/// A firing layer's neuron as the engine steps it: the layer's own (`neuron_model`, from a
+/// NIR graph or a custom workload) or the run's settings.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Dynamics {
+    /// Membrane fraction kept per step.
+    pub leak: f32,
+    /// Threshold θ.
+    pub theta: f32,
+    /// Reset by subtraction (else to zero).
+    pub subtract: bool,
+    /// Factor on the current entering the membrane.
+    pub gain: f32,
+    /// CubaLIF: the fraction of the synaptic current kept per step and the factor on the input
+    /// entering it.
+    pub synaptic: Option<(f32, f32)>,
+}
+
+impl Dynamics {
+    /// The neuron of `layer` under `cfg`.
+    pub fn of(layer: &Layer, cfg: &SnnConfig) -> Self {
+        let default_leak = if cfg.neuron == NeuronKind::Lif {
+            cfg.leak
+        } else {
+            1.0
+        };
+        match &layer.neuron_model {
+            None => Self {
+                leak: default_leak,
+                theta: cfg.threshold,
+                subtract: cfg.reset == Reset::Subtract,
+                gain: 1.0,
+                synaptic: None,
+            },
+            Some(n) => Self {
+                leak: n.model.leak() as f32,
+                theta: n.threshold.map_or(cfg.threshold, |t| t as f32),
+                subtract: n.reset.unwrap_or(cfg.reset) == Reset::Subtract,
+                gain: n.gain as f32,
+                synaptic: match n.model {
+                    Neuron::CubaLif { synaptic_leak, .. } => {
+                        Some((synaptic_leak as f32, n.synaptic_gain as f32))
+                    }
+                    _ => None,
+                },
+            },
+        }
+    }
+
+    /// The factor between a constant input and the current the membrane receives in steady
+    /// state (a CubaLIF's synaptic current settles at g_s·z / (1 − α)): the twin quantizes
+    /// this current.
+    pub fn steady_gain(&self) -> f32 {
+        match self.synaptic {
+            Some((alpha, g)) => self.gain * g / (1.0 - alpha),
+            None => self.gain,
+        }
+    }
+
+    /// The current entering the membrane over `steps` steps from the layer's synaptic
+    /// current `cur` (`cur_steps` = 1 when it is the same every step): through the synaptic
+    /// state, updated before the membrane reads it (snnTorch's `Synaptic` order), then scaled.
+    fn drive(
+        &self,
+        cur: Vec<f32>,
+        cur_steps: usize,
+        steps: usize,
+        len: usize,
+    ) -> (Vec<f32>, usize) {
+        let (mut cur, cur_steps) = match self.synaptic {
+            None => (cur, cur_steps),
+            Some((alpha, g)) => {
+                let mut out = overwritten(steps * len);
+                let mut state = zeros(len);
+                for t in 0..steps {
+                    let z = &cur[if cur_steps == 1 { 0 } else { t * len }..][..len];
+                    for ((o, st), z) in out[t * len..][..len].iter_mut().zip(&mut state).zip(z) {
+                        *st = alpha * *st + g * z;
+                        *o = *st;
+                    }
+                }
+                recycle([cur, state], []);
+                (out, steps)
+            }
+        };
+        if self.gain != 1.0 {
+            for v in &mut cur {
+                *v *= self.gain;
+            }
+        }
+        (cur, cur_steps)
+    }
+}
+
+/// The readout's membrane per step: (fraction kept, factor on its input); (1, 1) sums the
+/// inputs over the steps.
+fn readout_dynamics(layer: &Layer) -> (f32, f32) {
+    match &layer.neuron_model {
+        Some(n) if !n.model.spiking() => (n.model.leak() as f32, n.gain as f32),
+        _ => (1.0, 1.0),
+    }
+}
+
 /// Q(z) = ⌊clamp(T·z/θ, 0, T)⌋: the twin's spike count for pre-activation z.
 #[inline]
 pub fn twin_count(z: f32, timesteps: u32, threshold: f32) -> u32 {
@@ -502,8 +596,10 @@ pub fn twin_forward(net: &Compiled, x: &[f32], n: usize, cfg: &SnnConfig) -> Vec
             &mut scratch,
         );
         if net.network.layers[i].neuron {
+            let d = Dynamics::of(&net.network.layers[i], cfg);
+            let g = d.steady_gain();
             for v in &mut out {
-                *v = quantize_count(*v, cfg.timesteps, cfg.threshold, cfg.shift) as f32 / t;
+                *v = quantize_count(*v * g, cfg.timesteps, d.theta, cfg.shift) as f32 / t;
             }
         }
         outs.push(out);
@@ -537,7 +633,8 @@ pub struct Simulation {
     pub snn_class: Vec<usize>,
     /// Class chosen by the twin per image.
     pub twin_class: Vec<usize>,
-    /// The output layer's integrated input (Σ over steps), images concatenated.
+    /// The output layer's membrane after the last step (Σ over steps of its input, or its
+    /// leaky integrator's membrane), images concatenated.
     pub output_membrane: Vec<f32>,
 }
 
@@ -584,12 +681,11 @@ pub fn simulate(
     let nl = layers.len();
     let steps = cfg.timesteps as usize;
     let last = nl - 1;
-    let leak = if cfg.neuron == NeuronKind::Lif {
-        cfg.leak
-    } else {
-        1.0
+    // A readout with an integrator of its own (LI, I) integrates whatever `readout` says.
+    let fires = |i: usize| {
+        layers[i].neuron
+            || (i == last && cfg.readout == Readout::SpikeCount && layers[i].neuron_model.is_none())
     };
-    let fires = |i: usize| layers[i].neuron || (i == last && cfg.readout == Readout::SpikeCount);
 
     let twin = if cfg.twin {
         twin_forward(net, x, n, cfg)
@@ -714,14 +810,23 @@ pub fn simulate(
             }
             if i == last {
                 let acc = &mut integrated[b0 * out_len(net, i)..][..len];
+                let (keep, gain) = readout_dynamics(&layers[i]);
                 for t in 0..steps {
                     let z = &cur[if cur_steps == 1 { 0 } else { t * len }..][..len];
-                    for (a, z) in acc.iter_mut().zip(z) {
-                        *a += z;
+                    if keep == 1.0 && gain == 1.0 {
+                        for (a, z) in acc.iter_mut().zip(z) {
+                            *a += z;
+                        }
+                    } else {
+                        for (a, z) in acc.iter_mut().zip(z) {
+                            *a = keep * *a + gain * z;
+                        }
                     }
                 }
             }
             let value = if fires(i) {
+                let d = Dynamics::of(&layers[i], cfg);
+                let (cur, cur_steps) = d.drive(cur, cur_steps, steps, len);
                 let mut fired = overwritten(steps * len);
                 ops::fire_steps(
                     &cur,
@@ -729,10 +834,10 @@ pub fn simulate(
                     &mut fired,
                     &mut spikes[i][b0 * out_len(net, i)..][..len],
                     &mut step_totals[i],
-                    cfg.shift * cfg.threshold,
-                    leak,
-                    cfg.threshold,
-                    cfg.reset == Reset::Subtract,
+                    cfg.shift * d.theta,
+                    d.leak,
+                    d.theta,
+                    d.subtract,
                 );
                 recycle([cur], []);
                 Steps {

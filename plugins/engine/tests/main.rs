@@ -3,6 +3,7 @@
 mod common;
 mod corrupt;
 mod data;
+mod layer_neurons;
 mod neuron;
 mod pipeline;
 mod train;

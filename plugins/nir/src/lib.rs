@@ -3,18 +3,22 @@
 //! snnergy runs, and back.
 //!
 //! - [`graph`]: NIR files (HDF5, as the `nir` package writes them) read and written in pure
-//!   Rust with `hdf5-pure`, so neither libhdf5 nor Python is needed.
+//!   Rust with `hdf5-pure`, so neither libhdf5 nor Python is needed; sizes are checked before
+//!   anything is allocated.
 //! - [`import`]: a graph becomes a `custom` workload (layer names = node names), engine
-//!   weights under those names, and the engine's neuron settings. Per-neuron thresholds and
-//!   input gains are folded into the weights, which is exact for IF and LIF neurons; what has no
-//!   counterpart (recurrence, delays, stateless thresholds, non-zero leak or reset potentials)
-//!   is an error naming the node.
-//! - [`export`]: a network with trained weights becomes a graph other tools load (BatchNorm
-//!   folded, as NIR has none).
+//!   weights under those names, and each layer's own neuron (IF, LIF, CubaLIF, or the
+//!   readout's LI or I) with its threshold, reset, decay and input gain. Nothing is folded
+//!   into the weights; what has no counterpart (recurrence, delays, stateless thresholds,
+//!   parameters that differ between the neurons of a layer, non-zero leak or reset
+//!   potentials) is an error naming the node and the key.
+//! - [`spelling`]: how the graph spelled the network (names, types, shapes, stored types), kept
+//!   beside the weights so that an export writes an imported network back as it came.
+//! - [`export`]: a network with trained weights becomes a graph other tools load.
 //!
 //! Time: NIR neurons are continuous-time (τ dv/dt = v_leak − v + R·I). The engine steps them
 //! with forward Euler at a time step `dt` the graph does not record: v ← (1 − dt/τ)·v +
 //! (dt/τ)·R·I. `dt` defaults to 1e-4 s, what snnTorch exports with (its β = 1 − dt/τ, R = τ/dt).
+//! IF and I nodes add R·I per step, as snnTorch, Norse and Sinabs export them.
 
 #![warn(missing_docs)]
 
@@ -23,10 +27,12 @@ use std::path::PathBuf;
 pub mod export;
 pub mod graph;
 pub mod import;
+pub mod spelling;
 
-pub use export::{ExportOptions, export};
-pub use graph::{Graph, Node, Value};
-pub use import::{EngineData, ImportOptions, Imported, NeuronSettings, import};
+pub use export::{ExportOptions, Exported, canonical, export};
+pub use graph::{Dtype, Graph, Node, Value};
+pub use import::{EngineData, ImportOptions, Imported, Readout, import, load_model};
+pub use spelling::Spelling;
 
 /// The step NIR neurons are discretized with unless told otherwise (snnTorch's export step).
 pub const DEFAULT_DT: f64 = 1e-4;
@@ -88,7 +94,7 @@ pub const SUPPORTED: &[&str] = &[
     "CubaLIF",
     "LI",
     "I",
-    "Scale",
+    "Scale (of ones)",
     "SumPool2d",
     "AvgPool2d",
     "Flatten",

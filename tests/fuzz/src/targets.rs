@@ -118,6 +118,46 @@ pub static ALL: &[Target] = &[
         run: safetensors,
     },
     Target {
+        name: "nir",
+        ext: "nir",
+        max_len: 96 * 1024,
+        dict: &[
+            "NIRGraph",
+            "Conv2d",
+            "Conv1d",
+            "Affine",
+            "Linear",
+            "IF",
+            "LIF",
+            "CubaLIF",
+            "LI",
+            "SumPool2d",
+            "AvgPool2d",
+            "Flatten",
+            "Scale",
+            "Delay",
+            "Input",
+            "Output",
+            "v_threshold",
+            "v_reset",
+            "v_leak",
+            "tau_mem",
+            "tau_syn",
+            "w_in",
+            "kernel_size",
+            "stride",
+            "padding",
+            "groups",
+            "edges",
+            "metadata",
+            "subtract",
+            "\u{ff}\u{ff}\u{ff}\u{ff}\u{ff}\u{ff}\u{ff}\u{7f}",
+            "\0\0\0\0\0\0\0\0",
+        ],
+        seeds: nir_seeds,
+        run: nir,
+    },
+    Target {
         name: "checkpoint",
         ext: "safetensors",
         max_len: 64 * 1024,
@@ -377,6 +417,58 @@ fn cifar(_: &[u8], file: &Path) -> Outcome {
     let d = snnergy::engine::Dataset::cifar10_files_limited(&[file.to_path_buf()], Some(1))
         .map_err(err)?;
     std::hint::black_box(d.len());
+    Ok(())
+}
+
+// ---- NIR graphs ---------------------------------------------------------------------
+
+/// A small network with every neuron NIR has, written as snnergy exports it, and the same
+/// graph once more as an imported network is written back (in the graph's own spelling).
+fn nir_seeds(_: &Path) -> Vec<Vec<u8>> {
+    let text = r#"
+        network = "fuzz"
+        input = [2, 8, 8]
+        layers = [
+          { op = "conv", name = "c1", out = 4, padding = 1, bias = true, neuron = { model = "lif", leak = 0.9, threshold = 1.0, reset = "zero", name = "lif1" } },
+          { op = "sumpool", name = "pool", kernel = 2 },
+          { op = "conv", name = "c2", out = 4, padding = 1, neuron = false },
+          { op = "add", name = "res", inputs = ["pool", "c2"], neuron = { model = "cuba-lif", leak = 0.9, synaptic_leak = 0.8, threshold = 0.75, name = "cuba" } },
+          { op = "linear", name = "fc1", out = 8, bias = true, neuron = { model = "if", threshold = 1.5, reset = "subtract" } },
+          { op = "linear", name = "fc2", out = 3, neuron = { model = "li", leak = 0.95 } },
+        ]
+    "#;
+    let Ok(custom) = toml::from_str::<snnergy::models::Custom>(text) else {
+        return Vec::new();
+    };
+    let Ok(net) = snnergy::core::Workload::network(&custom) else {
+        return Vec::new();
+    };
+    let Ok(model) = snnergy::engine::Model::random(net, 7) else {
+        return Vec::new();
+    };
+    let mut seeds = Vec::new();
+    if let Ok(g) = snnergy_nir::canonical(&model, &snnergy_nir::ExportOptions::default()) {
+        seeds.extend(snnergy_nir::graph::to_bytes(&g));
+        if let Ok(imported) = snnergy_nir::import(&g, &snnergy_nir::ImportOptions::default())
+            && let Ok(e) =
+                snnergy_nir::export(&model, &Default::default(), Some(&imported.spelling))
+        {
+            seeds.extend(snnergy_nir::graph::to_bytes(&e.graph));
+        }
+    }
+    seeds
+}
+
+/// Reads the file, imports it, builds the engine's model and writes the network back.
+fn nir(_: &[u8], file: &Path) -> Outcome {
+    let g = snnergy_nir::graph::read(file).map_err(err)?;
+    let imported = snnergy_nir::import(&g, &snnergy_nir::ImportOptions::default()).map_err(err)?;
+    let net = imported.workload.network().map_err(err)?;
+    let model =
+        snnergy::engine::Model::from_tensors(net, imported.tensors.clone(), file).map_err(err)?;
+    let out =
+        snnergy_nir::export(&model, &Default::default(), Some(&imported.spelling)).map_err(err)?;
+    std::hint::black_box(snnergy_nir::graph::to_bytes(&out.graph).map_err(err)?);
     Ok(())
 }
 

@@ -12,107 +12,7 @@ from typing import Any, Dict, List, Optional, Sequence, Union
 from . import _snnergy as _native
 from ._profile import Profile
 from ._results import Report
-
-
-def _clean(d: Dict[str, Any]) -> Dict[str, Any]:
-    return {k: v for k, v in d.items() if v is not None}
-
-
-class _Table:
-    """A component table: ``type`` and the component's own keys, as in a pipeline file."""
-
-    kind = ""
-
-    def __init__(self, type: str, **params: Any):
-        self.type = type
-        self.params = _clean(params)
-
-    def to_dict(self) -> Dict[str, Any]:
-        return {"type": self.type, **self.params}
-
-    def to_toml(self) -> str:
-        return _native.toml_from_json(json.dumps({self.kind: self.to_dict()}))
-
-    def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self.params.items())
-        return f"{type(self).__name__}({self.type!r}{', ' if args else ''}{args})"
-
-    def __eq__(self, other: object) -> bool:
-        return type(other) is type(self) and other.to_dict() == self.to_dict()  # type: ignore[attr-defined]
-
-
-@dataclass
-class Layer:
-    """A layer of a built network, with the quantities the energy models use."""
-
-    name: str
-    op: str
-    input: List[int]
-    output: List[int]
-    neuron: bool
-    bias: bool
-    batchnorm: Optional[str]
-    sources: List[str]
-    params: Dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def neurons(self) -> int:
-        c, h, w = self.output
-        return c * h * w
-
-
-@dataclass
-class Network:
-    """The network a workload builds: layers in execution order with shapes and wiring."""
-
-    name: str
-    input: List[int]
-    layers: List[Layer]
-
-    def __getitem__(self, name: str) -> Layer:
-        for l in self.layers:
-            if l.name == name:
-                return l
-        raise KeyError(name)
-
-    @property
-    def neuron_layers(self) -> List[str]:
-        return [l.name for l in self.layers if l.neuron]
-
-    @classmethod
-    def from_dict(cls, d: Dict[str, Any]) -> "Network":
-        shape = lambda s: [s["c"], s["h"], s["w"]]
-        layers: List[Layer] = []
-        for l in d["layers"]:
-            kind = dict(l["kind"])
-            op = kind.pop("op")
-            srcs = []
-            for s in l["sources"]:
-                srcs.append("input" if s == "input" else layers[s["layer"]].name)
-            layers.append(Layer(l["name"], op, shape(l["input"]), shape(l["output"]), l["neuron"], l["bias"],
-                                l.get("batchnorm"), srcs, kind))
-        return cls(d["name"], shape(d["input"]), layers)
-
-
-class Workload(_Table):
-    """A ``[workload]`` table: ``Workload("vgg16", input="cifar10")``, or a layer list with
-    :meth:`custom`. :func:`snnergy.torch.workload` and :func:`snnergy.nir.load` make one from a
-    PyTorch module or a NIR graph."""
-
-    kind = "workload"
-
-    def __init__(self, type: str, **params: Any):
-        super().__init__(type, **params)
-        self.notes: List[str] = []
-
-    @classmethod
-    def custom(cls, layers: Sequence[Dict[str, Any]], input: Sequence[int], network: str = "custom") -> "Workload":
-        """A network listed layer by layer (the ``custom`` workload: ``snnergy describe custom``)."""
-        return cls("custom", network=network, input=list(input), layers=[_clean(dict(l)) for l in layers])
-
-    def network(self) -> Network:
-        """Builds the network (raises :class:`snnergy.WorkloadError` naming the layer)."""
-        return Network.from_dict(json.loads(_native.network(json.dumps(self.to_dict()))))
+from ._workload import Layer, Network, Workload, _clean, _Table, as_workload, check_finite
 
 
 class Architecture(_Table):
@@ -146,8 +46,19 @@ class Activity(_Table):
         fraction follows from the rate (ρ = r·T/L̄, L̄ the ``mean_level`` analysis key);
         ``nonzero`` holds ρ fixed instead, which the pipeline must ask for with
         ``twin="fixed-nonzero"``."""
-        return cls("uniform", spike_rates=None if spike_rates is None else list(spike_rates),
-                   sparsity=None if sparsity is None else list(sparsity), nonzero=nonzero)
+        def rates(name: str, v: Any) -> Optional[List[float]]:
+            if v is None:
+                return None
+            if isinstance(v, (int, float)) and not isinstance(v, bool):
+                v = [v]
+            if not isinstance(v, (list, tuple)):
+                raise TypeError(f"{name} must be a list of numbers, not {type(v).__name__}")
+            for i, x in enumerate(v):
+                if isinstance(x, bool) or not isinstance(x, (int, float)):
+                    raise TypeError(f"{name}[{i}] must be a number, not {type(x).__name__} {x!r}")
+            return [float(x) for x in v]
+        return cls("uniform", spike_rates=rates("spike_rates", spike_rates),
+                   sparsity=rates("sparsity", sparsity), nonzero=nonzero)
 
     @classmethod
     def profile(cls, profile: Union[Profile, str, os.PathLike], nonzero: Optional[float] = None) -> "Activity":
@@ -164,18 +75,9 @@ class Activity(_Table):
     def engine(cls, weights: Union[str, os.PathLike], **settings: Any) -> "Activity":
         """Spike rates measured by snnergy's engine on real data at every T analysed
         (keys: ``snnergy describe engine``)."""
+        if not isinstance(weights, (str, os.PathLike)):
+            raise TypeError(f"weights must be a path, not {type(weights).__name__}")
         return cls("engine", weights=os.fspath(weights), **settings)
-
-
-def as_workload(w: Union[Workload, str, Dict[str, Any]]) -> Workload:
-    if isinstance(w, Workload):
-        return w
-    if isinstance(w, str):
-        return Workload(w)
-    if isinstance(w, dict):
-        d = dict(w)
-        return Workload(d.pop("type"), **d)
-    raise TypeError(f"not a workload: {w!r}")
 
 
 def _as_arch(a: Union[Architecture, str, Dict[str, Any]]) -> Architecture:
@@ -185,8 +87,31 @@ def _as_arch(a: Union[Architecture, str, Dict[str, Any]]) -> Architecture:
         return Architecture(a)
     if isinstance(a, dict):
         d = dict(a)
+        if "type" not in d:
+            raise ValueError(f"an architecture table needs a 'type' key (keys given: {', '.join(map(str, d)) or 'none'})")
         return Architecture(d.pop("type"), **d)
-    raise TypeError(f"not an architecture: {a!r}")
+    raise TypeError(f"architectures must hold snnergy.Architecture objects, type names or dicts, not {type(a).__name__}")
+
+
+def check_timesteps(timesteps: Any, name: str = "timesteps") -> Union[int, List[int], str]:
+    """``timesteps`` as the analysis takes it: a whole number, a list of them, or a range
+    string ``"1..16"``; a ``TypeError`` or ``ValueError`` naming ``name`` otherwise."""
+    def one(t: Any, where: str) -> int:
+        if isinstance(t, bool) or not isinstance(t, int):
+            raise TypeError(f"{where} must be a whole number of time steps, not {type(t).__name__} {t!r}")
+        if t < 1:
+            raise ValueError(f"{where} = {t}: an SNN needs at least one time step")
+        return t
+    if isinstance(timesteps, str):
+        if ".." not in timesteps:
+            raise TypeError(f"{name} must be a whole number, a list of them or a range such as '1..16', "
+                            f"not the string {timesteps!r}")
+        return timesteps
+    if isinstance(timesteps, (list, tuple)):
+        if not timesteps:
+            raise ValueError(f"{name} is empty")
+        return [one(t, f"{name}[{i}]") for i, t in enumerate(timesteps)]
+    return one(timesteps, name)
 
 
 class Pipeline:
@@ -213,13 +138,19 @@ class Pipeline:
             self.workloads = [as_workload(workload)]  # type: ignore[arg-type]
         if isinstance(activity, Profile):
             activity = Activity.profile(activity)
+        if activity is not None and not isinstance(activity, Activity):
+            raise TypeError(f"activity must be a snnergy.Activity or Profile, not {type(activity).__name__}")
         self.activity = activity or Activity.uniform([0.05, 0.1])
         if isinstance(architectures, (str, Architecture, dict)):
             architectures = [architectures]  # type: ignore[list-item]
+        if not isinstance(architectures, (list, tuple)):
+            raise TypeError(f"architectures must be a list, not {type(architectures).__name__}")
         self.architectures = [_as_arch(a) for a in architectures]
+        if energy is not None and not isinstance(energy, (str, Energy)):
+            raise TypeError(f"energy must be a price table's name or a snnergy.Energy, not {type(energy).__name__}")
         self.energy = Energy(energy) if isinstance(energy, str) else energy
-        self.analysis = _clean(dict(timesteps=list(timesteps) if isinstance(timesteps, (list, tuple)) else timesteps,
-                                    **analysis))
+        check_finite(analysis, "")
+        self.analysis = _clean(dict(timesteps=check_timesteps(timesteps), **analysis))
         self.plugins = [os.fspath(p) for p in plugins or []]
         self.base_dir = os.fspath(base_dir) if base_dir is not None else None
 
@@ -276,7 +207,7 @@ def _label(text: str) -> str:
 def _run_text(text: str, base_dir=None, out=None, write=False, notes=None) -> Report:
     base = os.fspath(base_dir) if base_dir is not None else os.getcwd()
     res = json.loads(_native.run(text=text, base_dir=base, out=None if out is None else os.fspath(out), write=write))
-    return Report(res["report"], res["verdicts"], res["written"], notes)
+    return Report(res["report"], res["verdicts"], res["written"], notes, res.get("verdicts_markdown"))
 
 
 def run(pipeline: Union[Pipeline, Dict[str, Any], str, os.PathLike], write: bool = False,
@@ -290,12 +221,15 @@ def run(pipeline: Union[Pipeline, Dict[str, Any], str, os.PathLike], write: bool
             pipeline.base_dir = os.fspath(base_dir)
         return pipeline.run(write=write, out=out)
     if isinstance(pipeline, dict):
+        check_finite(pipeline, "")
         return _run_text(_native.toml_from_json(json.dumps(pipeline)), base_dir=base_dir, out=out, write=write)
+    if not isinstance(pipeline, (str, os.PathLike)):
+        raise TypeError(f"pipeline must be a snnergy.Pipeline, a dict, TOML text or a path, not {type(pipeline).__name__}")
     text = os.fspath(pipeline)
     if "\n" in text or "=" in text:
         return _run_text(text, base_dir=base_dir, out=out, write=write)
     res = json.loads(_native.run(path=text, out=None if out is None else os.fspath(out), write=write))
-    return Report(res["report"], res["verdicts"], res["written"])
+    return Report(res["report"], res["verdicts"], res["written"], None, res.get("verdicts_markdown"))
 
 
 @dataclass

@@ -10,12 +10,15 @@ activity label and notes. The spike-count histogram is written as the file's ``l
 from __future__ import annotations
 
 import json
+import math
 import os
 import tempfile
 from dataclasses import asdict, dataclass, field
 from typing import Any, Dict, List, Optional, Union
 
 from . import _snnergy as _native
+from ._results import Metrics, _pandas
+from ._workload import as_workload
 
 
 @dataclass
@@ -40,6 +43,16 @@ class ProfileLayer:
     neuron: Optional[Dict[str, Any]] = None
 
     def __post_init__(self) -> None:
+        if not isinstance(self.name, str):
+            raise TypeError(f"a profile layer's name must be a string, not {type(self.name).__name__}")
+        for key in ("spike_rate", "nonzero", "mean_level"):
+            v = getattr(self, key)
+            if v is None and key != "spike_rate":
+                continue
+            if isinstance(v, bool) or not isinstance(v, (int, float)):
+                raise TypeError(f"layer {self.name!r}: {key} must be a number, not {type(v).__name__} {v!r}")
+            if not math.isfinite(v):
+                raise ValueError(f"layer {self.name!r}: {key} = {v!r} is not a finite number")
         if self.mean_level is None:
             self.mean_level = mean_level(self.histogram)
 
@@ -64,15 +77,25 @@ def mean_level(histogram: List[int]) -> Optional[float]:
     return sum(k * n for k, n in enumerate(histogram)) / nonzero if nonzero else None
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def _atomic_write(path: Union[str, os.PathLike], text: str) -> None:
     """Writes through a temporary file renamed into place: a failed write leaves nothing."""
     path = os.fspath(path)
     folder = os.path.dirname(path) or "."
-    os.makedirs(folder, exist_ok=True)
+    # Only what was asked for is created: a missing folder is the caller's mistake.
+    if not os.path.isdir(folder):
+        raise FileNotFoundError(f"{path}: the folder {folder} does not exist")
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=".snnergy-", suffix=".tmp")
     try:
         with os.fdopen(fd, "w") as f:
             f.write(text)
+        # mkstemp makes the file private (0600); the profile gets the mode any new file gets.
+        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
@@ -186,8 +209,6 @@ class Profile:
     def check(self, workload) -> None:
         """Raises :class:`snnergy.ActivityError` naming the layer if the profile names a layer
         the workload lacks, misses one of its neuron layers, or holds a value outside [0, 1]."""
-        from ._pipeline import as_workload
-
         _native.check_profile(json.dumps(as_workload(workload).to_dict()), json.dumps(self.to_dict()),
                               self.source or "profile")
 
@@ -195,9 +216,6 @@ class Profile:
         """NeuroBench's SynOps, effective ACs/MACs and activation sparsity of ``workload`` at
         this activity (no architecture needed). ``analysis`` takes ``[analysis]`` keys such as
         ``input_coding`` or ``baseline``."""
-        from ._pipeline import as_workload
-        from ._results import Metrics
-
         t = timesteps or self.timesteps
         if not t:
             raise ValueError("give timesteps: the profile does not say how many steps it was recorded at")
@@ -206,8 +224,6 @@ class Profile:
         return Metrics.from_dict(json.loads(m))
 
     def to_pandas(self):
-        from ._results import _pandas
-
         # Every field, the neuron model too, which the file leaves out.
         return _pandas().DataFrame([asdict(l) for l in self.layers])
 

@@ -187,16 +187,19 @@ _TABLES = ("comparisons", "breakeven", "layers", "metrics", "sweeps")
 class Report:
     """What an analysis produced.
 
-    ``verdicts`` are the sentences the CLI prints; ``breakeven``, ``comparisons``, ``sweeps``
+    ``verdicts`` are the sentences the CLI prints, as plain text (``verdicts_markdown``: as
+    ``report.md`` writes them, architecture names in bold); ``breakeven``, ``comparisons``, ``sweeps``
     and ``metrics`` are typed views of the report JSON, which ``to_dict()`` returns as is
     (the same content as the ``report.json`` that ``snnergy run`` writes). ``written`` lists the
     files written when the pipeline ran with ``write=True``; ``notes`` says where the activity
     came from when it was not given as numbers.
     """
 
-    def __init__(self, data: Dict[str, Any], verdicts: List[str], written: List[str], notes: Optional[List[str]] = None):
+    def __init__(self, data: Dict[str, Any], verdicts: List[str], written: List[str], notes: Optional[List[str]] = None,
+                 verdicts_markdown: Optional[List[str]] = None):
         self._data = data
         self.verdicts: List[str] = list(verdicts)
+        self.verdicts_markdown: List[str] = list(verdicts_markdown if verdicts_markdown is not None else verdicts)
         self.written: List[str] = list(written)
         self.notes: List[str] = list(notes or [])
         self.title: str = data.get("title", "")

@@ -57,7 +57,8 @@ def engine_measure(
     """Runs the engine; returns its measurement as JSON."""
 
 def nir_import(path: _Path, dt: float = 1e-4, network: Optional[str] = None, weights: Optional[_Path] = None) -> str:
-    """Imports a NIR file: {"workload", "neuron", "notes"} as JSON; writes the weights if asked."""
+    """Imports a NIR file: {"workload", "readout", "summary", "notes"} as JSON; writes the weights
+    (with the graph's spelling in their metadata) if asked."""
 
 def nir_export(
     workload_json: str,
@@ -67,7 +68,7 @@ def nir_export(
     leak: float = 1.0,
     reset: str = "subtract",
     dt: float = 1e-4,
-) -> None:
-    """Writes a workload with its weights as a NIR file."""
+) -> str:
+    """Writes a workload with its weights as a NIR file; returns the export's notes as JSON."""
 
 def version() -> str: ...

@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Union
 
 from . import _snnergy as _native
-from ._pipeline import Workload, as_workload
+from ._pipeline import check_timesteps
+from ._workload import Workload, as_workload, check_finite
 from ._profile import Profile, ProfileLayer
 
 
@@ -70,6 +71,11 @@ def measure(workload: Union[Workload, str, Dict[str, Any]], weights: Union[str, 
     ``reset``, ``coding``, ``readout``, ``step_rates``, … (``snnergy describe engine``).
     The GIL is released while it runs."""
     w = as_workload(workload)
+    if isinstance(check_timesteps(timesteps), (list, str)):
+        raise TypeError(f"timesteps must be one whole number for a run, not {timesteps!r}")
+    if not isinstance(weights, (str, os.PathLike)):
+        raise TypeError(f"weights must be a path, not {type(weights).__name__}")
+    check_finite(settings, "")
     s = {k: (os.fspath(v) if k == "data" else v) for k, v in settings.items() if v is not None}
     raw = _native.engine_measure(json.dumps(w.to_dict()), os.fspath(weights), int(timesteps), json.dumps(s),
                                  None if base_dir is None else os.fspath(base_dir))

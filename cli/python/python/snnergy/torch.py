@@ -8,6 +8,8 @@ and its weights in the safetensors layout snnergy's engine reads.
   returns per-layer spike rates, per-step rates and the spike-count histogram, with each
   neuron model translated into snnergy's terms.
 - :func:`save_weights` writes a ``state_dict`` as safetensors under those names.
+- :func:`analyze` goes from a model and a data loader to a report in one call (trace, record,
+  analyse).
 
 Conventions: a convolution, linear layer or residual add followed by an activation or a
 spiking neuron is a neuron layer; BatchNorm must directly follow the layer it is folded into;
@@ -29,7 +31,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from . import TraceError
-from ._pipeline import Workload
+from ._workload import Workload
 from ._profile import Profile, ProfileLayer
 
 # ---------------------------------------------------------------------------------------------
@@ -602,6 +604,11 @@ def workload(model: nn.Module, example_input: torch.Tensor, name: Optional[str] 
     ``example_input`` is one batch (e.g. ``torch.zeros(1, 1, 28, 28)``). torch.fx is tried
     first, forward hooks where it fails (``workload.notes`` says which, and every guess made).
     Raises :class:`snnergy.TraceError` naming the node it cannot translate."""
+    _check_module(model)
+    if not isinstance(example_input, torch.Tensor):
+        raise TypeError(f"example_input must be a torch.Tensor (one batch), not {type(example_input).__name__}")
+    if name is not None and not isinstance(name, str):
+        raise TypeError(f"name must be a string, not {type(name).__name__}")
     t = _trace(model, example_input)
     shape = t.input_shape
     if len(shape) == 1:
@@ -613,6 +620,9 @@ def workload(model: nn.Module, example_input: torch.Tensor, name: Optional[str] 
     w.neuron_modules = dict(t.neuron_of)  # type: ignore[attr-defined]
     w.network()  # every shape checked now, so a bad trace fails here, naming the layer
     return w
+
+
+_workload_of = workload
 
 
 # ---------------------------------------------------------------------------------------------
@@ -638,11 +648,30 @@ class _LayerRecord:
 
 
 def _batches(loader: Iterable) -> Iterable[torch.Tensor]:
-    for item in loader:
+    if not hasattr(loader, "__iter__"):
+        raise TypeError(f"loader must be an iterable of tensors or (tensor, label) pairs, not {type(loader).__name__}")
+    for i, item in enumerate(loader):
         x = item[0] if isinstance(item, (tuple, list)) else item
         if not isinstance(x, torch.Tensor):
             raise TypeError(f"the loader yields {type(x).__name__}, not tensors (or (tensor, label) pairs)")
+        # A NaN image makes no neuron fire: every rate would read 0 and look like sparsity.
+        if x.is_floating_point() and not bool(torch.isfinite(x).all()):
+            bad = x[~torch.isfinite(x)].flatten()[0].item()
+            raise ValueError(f"batch {i} of the loader holds {bad}: images must be finite numbers")
         yield x
+
+
+def _check_module(model: Any, name: str = "model") -> None:
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"{name} must be a torch.nn.Module, not {type(model).__name__}")
+
+
+def _check_timesteps(timesteps: Any) -> int:
+    if isinstance(timesteps, bool) or not isinstance(timesteps, int):
+        raise TypeError(f"timesteps must be a whole number of time steps, not {type(timesteps).__name__} {timesteps!r}")
+    if timesteps < 1:
+        raise ValueError(f"timesteps = {timesteps}: an SNN needs at least one time step")
+    return timesteps
 
 
 def record(model: nn.Module, loader: Iterable, timesteps: int, *, loop: str = "outside",
@@ -672,8 +701,8 @@ def record(model: nn.Module, loader: Iterable, timesteps: int, *, loop: str = "o
     ``Activity.profile(p, nonzero=…)``). Spike rates always count every image. Raises :class:`snnergy.TraceError` for a
     module it cannot trace and :class:`snnergy.ActivityError` naming a layer the recording
     does not match; nothing is written."""
-    if timesteps < 1:
-        raise ValueError("timesteps must be at least 1")
+    _check_module(model)
+    _check_timesteps(timesteps)
     if loop not in ("outside", "inside"):
         raise ValueError(f"loop must be 'outside' or 'inside', not {loop!r}")
     it = iter(_batches(loader))
@@ -816,6 +845,61 @@ def record(model: nn.Module, loader: Iterable, timesteps: int, *, loop: str = "o
     return p
 
 
+def analyze(model: nn.Module, loader: Iterable, timesteps: Union[int, Sequence[int]] = 6,
+            architectures: Sequence[Any] = ("classical",), *, energy: Optional[str] = "horowitz-45nm",
+            workload: Optional[Workload] = None, name: Optional[str] = None, loop: str = "outside",
+            encode: Optional[Callable[[torch.Tensor, int], torch.Tensor]] = None, max_batches: Optional[int] = None,
+            per_neuron: Optional[int] = 16, write: bool = False, out: Union[str, os.PathLike, None] = None,
+            **analysis: Any):
+    """From a spiking model and a data loader to a report, in one call: traces ``model`` into a
+    workload (or takes ``workload``), records its spike activity over ``loader`` at each T of
+    ``timesteps`` (:func:`record`, with ``loop``, ``encode``, ``max_batches`` and
+    ``per_neuron``), and runs the analysis on ``architectures`` priced by ``energy``.
+    ``analysis`` takes ``[analysis]`` keys (``baseline``, ``input_coding``, …). With ``write``
+    the report files go to ``out``. Returns a :class:`snnergy.Report` whose notes say how the
+    activity was measured.
+
+    >>> report = snnergy.torch.analyze(net, loader, timesteps=6, architectures=["classical", "neuromorphic"])
+    >>> print(report.verdict)
+    """
+    import tempfile
+
+    from ._pipeline import Activity, Pipeline, check_timesteps
+
+    _check_module(model)
+    ts = check_timesteps(timesteps)
+    if isinstance(ts, str):
+        raise TypeError(f"timesteps must be a whole number or a list of them for a recording, not {timesteps!r}")
+    ts = [ts] if isinstance(ts, int) else ts
+    if iter(loader) is loader:
+        raise TypeError("loader must be re-iterable (a DataLoader, a list of batches): it is read once per T "
+                        "and once to trace the model, and an iterator is used up after the first pass")
+    if workload is not None and not isinstance(workload, Workload):
+        raise TypeError(f"workload must be a snnergy.Workload, not {type(workload).__name__}")
+    if workload is None:
+        first = next(iter(_batches(loader)), None)
+        if first is None:
+            raise ValueError("the loader yields no batch")
+        workload = _workload_of(model, first[:1], name=name)
+    folder = tempfile.mkdtemp(prefix="snnergy-analyze-")
+    try:
+        sources = []
+        for t in ts:
+            p = record(model, loader, t, loop=loop, encode=encode, max_batches=max_batches, workload=workload,
+                       per_neuron=per_neuron)
+            p.save(os.path.join(folder, f"recorded-T{t}.json"))
+            sources.append(f"T = {t}: {p.source} over {p.samples} images")
+        pipeline = Pipeline(workload, Activity.profile(os.path.join(folder, "recorded-T{T}.json")),
+                            list(architectures), energy=energy, timesteps=ts if len(ts) > 1 else ts[0], **analysis)
+        report = pipeline.run(write=write, out=out)
+    finally:
+        import shutil
+
+        shutil.rmtree(folder, ignore_errors=True)
+    report.notes = [f"activity recorded from {type(model).__name__} with PyTorch hooks ({s})" for s in sources]
+    return report
+
+
 def _out_dims(net, layer: str) -> int:
     c, h, wd = net[layer].output
     return 1 if h == 1 and wd == 1 else 3
@@ -868,10 +952,16 @@ def save_weights(model_or_state: Union[nn.Module, Dict[str, torch.Tensor]], path
     (tensors named after the modules, float32). Uses the ``safetensors`` package when it is
     installed and a small built-in writer otherwise; either file loads in the engine as is.
     The file appears complete or not at all."""
+    if not isinstance(model_or_state, (nn.Module, dict)):
+        raise TypeError(f"model_or_state must be a torch.nn.Module or a state dict, not {type(model_or_state).__name__}")
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"path must be a file path, not {type(path).__name__}")
     tensors = state_for_engine(model_or_state, workload)
     path = os.fspath(path)
     folder = os.path.dirname(path) or "."
-    os.makedirs(folder, exist_ok=True)
+    # Only the file asked for is created: a missing folder is the caller's mistake.
+    if not os.path.isdir(folder):
+        raise FileNotFoundError(f"{path}: the folder {folder} does not exist")
     tmp = os.path.join(folder, f".{os.path.basename(path)}.tmp")
     try:
         try:
@@ -880,6 +970,11 @@ def save_weights(model_or_state: Union[nn.Module, Dict[str, torch.Tensor]], path
             _write_safetensors(tmp, tensors)
         else:
             save_file(tensors, tmp, metadata={"format": "pt"})
+        # safetensors creates its files private (0600); the weights get the mode any new file
+        # gets.
+        mask = os.umask(0)
+        os.umask(mask)
+        os.chmod(tmp, 0o666 & ~mask)
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):

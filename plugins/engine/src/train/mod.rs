@@ -293,6 +293,19 @@ impl Trainer {
         };
         let mut plans = Vec::with_capacity(network.layers.len());
         for l in &network.layers {
+            // Training converts a QNN into an IF network: layers with neurons of their own
+            // (from a NIR graph) or sum pools are run, not trained, here.
+            if l.neuron_model.is_some() || matches!(l.kind, LayerKind::AvgPool { sum: true, .. }) {
+                return Err(EngineError::Invalid(format!(
+                    "layer `{}`: training supports IF neurons of the network's model and average pooling; this layer has {}",
+                    l.name,
+                    if l.neuron_model.is_some() {
+                        "a neuron of its own"
+                    } else {
+                        "a sum pool"
+                    }
+                )));
+            }
             let out = l.output;
             let src = shape_of(&l.sources[0]);
             let plan = match &l.kind {
@@ -325,6 +338,7 @@ impl Trainer {
                     kernel,
                     stride,
                     padding,
+                    ..
                 }
                 | LayerKind::MaxPool {
                     kernel,

@@ -1,0 +1,197 @@
+//! Constraints (pins) resolved against the chip: per level, the fixed temporal and spatial
+//! factors, the loop order's fixed innermost and outermost dimensions, the dimensions each
+//! array axis may unroll, bypass and formats; every name checked against the chip.
+
+use crate::error::MapperError;
+use crate::mapping::{Constraints, LevelConstraint, MAX_LEVELS};
+use crate::model::Ctx;
+use crate::problem::{Dim, NDIMS};
+
+/// Constraints resolved against the chip.
+#[derive(Clone, Debug)]
+pub(super) struct Resolved {
+    pub tf: [[Option<u32>; NDIMS]; MAX_LEVELS],
+    pub prefix: Vec<Vec<u8>>,
+    /// Dimensions that must be outermost at a level, outermost first.
+    pub outer: Vec<Vec<u8>>,
+    pub allow_x: [u16; MAX_LEVELS],
+    pub allow_y: [u16; MAX_LEVELS],
+    pub sx: [[Option<u32>; NDIMS]; MAX_LEVELS],
+    pub sy: [[Option<u32>; NDIMS]; MAX_LEVELS],
+    pub keep: [Option<u8>; MAX_LEVELS],
+    pub fin: [Option<u8>; MAX_LEVELS],
+    pub fout: [Option<u8>; MAX_LEVELS],
+}
+
+fn mapping_error(ctx: &Ctx, level: &str, key: &str, message: String) -> MapperError {
+    MapperError::Mapping {
+        problem: ctx.problem.name.clone(),
+        level: level.into(),
+        data_space: None,
+        key: key.into(),
+        message,
+    }
+}
+
+pub(super) fn resolve(ctx: &Ctx, cons: &Constraints) -> Result<Resolved, MapperError> {
+    let all: u16 = (1 << NDIMS) - 1;
+    let mut r = Resolved {
+        tf: [[None; NDIMS]; MAX_LEVELS],
+        prefix: vec![Vec::new(); ctx.nlev],
+        outer: vec![Vec::new(); ctx.nlev],
+        allow_x: [all; MAX_LEVELS],
+        allow_y: [all; MAX_LEVELS],
+        sx: [[None; NDIMS]; MAX_LEVELS],
+        sy: [[None; NDIMS]; MAX_LEVELS],
+        keep: [None; MAX_LEVELS],
+        fin: [None; MAX_LEVELS],
+        fout: [None; MAX_LEVELS],
+    };
+    for lc in &cons.levels {
+        let l = ctx.hw.level_index(&lc.level).ok_or_else(|| {
+            mapping_error(
+                ctx,
+                &lc.level,
+                "level",
+                format!("`{}` has no level of this name", ctx.hw.name),
+            )
+        })?;
+        r.factors_and_order(ctx, l, lc)?;
+        r.unrolling(l, lc);
+        r.keep_and_formats(ctx, l, lc)?;
+    }
+    r.check_fixed_factors(ctx)?;
+    Ok(r)
+}
+
+impl Resolved {
+    /// A level's fixed temporal factors, innermost (`permutation`) and outermost loops.
+    fn factors_and_order(
+        &mut self,
+        ctx: &Ctx,
+        l: usize,
+        lc: &LevelConstraint,
+    ) -> Result<(), MapperError> {
+        let err = |key: &str, message: String| mapping_error(ctx, &lc.level, key, message);
+        for (d, f) in &lc.temporal_factors {
+            if *f == 0 || *f > u32::MAX as u64 {
+                return Err(err(
+                    "temporal_factors",
+                    format!("{d}: factor {f} out of range"),
+                ));
+            }
+            self.tf[l][d.index()] = Some(*f as u32);
+        }
+        if let Some(p) = &lc.permutation {
+            for ch in p.chars() {
+                let d = Dim::from_letter(ch)
+                    .ok_or_else(|| err("permutation", format!("`{ch}` is not a dimension")))?;
+                self.prefix[l].push(d.index() as u8);
+            }
+        }
+        if let Some(p) = &lc.outermost {
+            for ch in p.chars() {
+                let d = Dim::from_letter(ch)
+                    .ok_or_else(|| err("outermost", format!("`{ch}` is not a dimension")))?;
+                if self.prefix[l].contains(&(d.index() as u8)) {
+                    return Err(err("outermost", format!("{d} is also in `permutation`")));
+                }
+                self.outer[l].push(d.index() as u8);
+            }
+        }
+        Ok(())
+    }
+
+    /// The dimensions each axis of a level may unroll, and its fixed spatial factors.
+    fn unrolling(&mut self, l: usize, lc: &LevelConstraint) {
+        let mask =
+            |v: &Option<Vec<Dim>>| v.as_ref().map(|v| v.iter().fold(0u16, |m, d| m | d.bit()));
+        if let Some(m) = mask(&lc.spatial_x) {
+            self.allow_x[l] = m;
+        }
+        if let Some(m) = mask(&lc.spatial_y) {
+            self.allow_y[l] = m;
+        }
+        for (d, f) in &lc.spatial_x_factors {
+            self.sx[l][d.index()] = Some(*f as u32);
+            self.allow_x[l] |= d.bit();
+        }
+        for (d, f) in &lc.spatial_y_factors {
+            self.sy[l][d.index()] = Some(*f as u32);
+            self.allow_y[l] |= d.bit();
+        }
+    }
+
+    /// What a level keeps, and the formats its inputs and outputs are stored in.
+    fn keep_and_formats(
+        &mut self,
+        ctx: &Ctx,
+        l: usize,
+        lc: &LevelConstraint,
+    ) -> Result<(), MapperError> {
+        let hw = ctx.hw;
+        if let Some(k) = &lc.keep {
+            let mut m = 0u8;
+            for ds in k {
+                if !hw.may_hold(&hw.levels[l], *ds) {
+                    return Err(MapperError::Mapping {
+                        problem: ctx.problem.name.clone(),
+                        level: lc.level.clone(),
+                        data_space: Some(ds.name().into()),
+                        key: "keep".into(),
+                        message: "the level may not hold this data space".into(),
+                    });
+                }
+                m |= ds.bit();
+            }
+            self.keep[l] = Some(m & ctx.spaces);
+        }
+        let lvl = &hw.levels[l];
+        for (f, slot, key) in [
+            (&lc.input_format, &mut self.fin[l], "input_format"),
+            (&lc.output_format, &mut self.fout[l], "output_format"),
+        ] {
+            if let Some(f) = f {
+                let i = lvl.formats.iter().position(|x| x == f).ok_or_else(|| {
+                    mapping_error(
+                        ctx,
+                        &lc.level,
+                        key,
+                        format!("format `{}` is not allowed at this level", f.name()),
+                    )
+                })?;
+                *slot = Some(i as u8);
+            }
+        }
+        Ok(())
+    }
+
+    /// Fixed factors must be able to multiply to the dimensions.
+    fn check_fixed_factors(&self, ctx: &Ctx) -> Result<(), MapperError> {
+        let dims = ctx.dims;
+        for d in 0..NDIMS {
+            let mut fixed: u128 = 1;
+            for l in 0..ctx.nlev {
+                for f in [self.tf[l][d], self.sx[l][d], self.sy[l][d]]
+                    .into_iter()
+                    .flatten()
+                {
+                    fixed = fixed.saturating_mul(f as u128);
+                }
+            }
+            if !(dims[d] as u128).is_multiple_of(fixed) {
+                return Err(mapping_error(
+                    ctx,
+                    "-",
+                    &format!("factors.{}", Dim::ALL[d]),
+                    format!(
+                        "the fixed factors of {} multiply to {fixed}, which does not divide the layer's {}",
+                        Dim::ALL[d],
+                        dims[d]
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,219 @@
+//! The moves of the local search: one prime factor between two levels, another loop order,
+//! another storage format, another bypass choice; descents that repeat them while one helps,
+//! and the greedy bottom-up fill that starts them.
+
+use std::rc::Rc;
+
+use super::Search;
+use super::orders::{orders, primes};
+use crate::hardware::Bypass;
+use crate::mapping::Compact;
+use crate::problem::{NDIMS, NSPACES};
+
+impl Search<'_, '_> {
+    /// The distinct orders of level `l`'s loops in `mask`, shared rather than copied: a
+    /// level's list may hold thousands and is walked once per descent pass.
+    pub(super) fn level_orders(&mut self, mask: u16, l: usize) -> Rc<[[u8; NDIMS]]> {
+        let kind = self.ctx.problem.kind;
+        let (prefix, outer) = (&self.res.prefix[l], &self.res.outer[l]);
+        self.order_cache
+            .entry((mask, l))
+            .or_insert_with(|| orders(mask, prefix, outer, kind).into())
+            .clone()
+    }
+
+    pub(super) fn mask(m: &Compact, l: usize) -> u16 {
+        (0..NDIMS)
+            .filter(|&d| m.tf[l][d] > 1)
+            .fold(0u16, |a, d| a | (1 << d))
+    }
+
+    /// Best order at every level (coordinate descent, one pass).
+    pub(super) fn improve_orders(&mut self, m: &mut Compact, cur: &mut f64) -> bool {
+        let mut improved = false;
+        for l in 0..self.ctx.nlev {
+            let mask = Self::mask(m, l);
+            if mask.count_ones() < 2
+                && self.res.prefix[l].is_empty()
+                && self.res.outer[l].is_empty()
+            {
+                continue;
+            }
+            for &o in self.level_orders(mask, l).iter() {
+                if self.exhausted() {
+                    return improved;
+                }
+                if o == m.order[l] {
+                    continue;
+                }
+                let mut c = *m;
+                c.order[l] = o;
+                let v = self.score(&c);
+                if v < *cur * (1.0 - 1e-12) {
+                    *m = c;
+                    *cur = v;
+                    improved = true;
+                }
+            }
+        }
+        improved
+    }
+
+    /// Moves of one prime factor of one dimension between two levels; first improvement.
+    pub(super) fn improve_factors(&mut self, m: &mut Compact, cur: &mut f64) -> bool {
+        let n = self.ctx.nlev;
+        let mut improved = false;
+        for d in 0..NDIMS {
+            for a in 0..n {
+                if self.res.tf[a][d].is_some() || m.tf[a][d] == 1 {
+                    continue;
+                }
+                let ps = primes(m.tf[a][d] as u64);
+                let mut uniq = ps.clone();
+                uniq.dedup();
+                for b in 0..n {
+                    if b == a || self.res.tf[b][d].is_some() {
+                        continue;
+                    }
+                    for &p in &uniq {
+                        if self.exhausted() || !(m.tf[a][d] as u64).is_multiple_of(p) {
+                            return improved;
+                        }
+                        let mut c = *m;
+                        c.tf[a][d] /= p as u32;
+                        c.tf[b][d] *= p as u32;
+                        let v = self.score(&c);
+                        if v < *cur * (1.0 - 1e-12) {
+                            *m = c;
+                            *cur = v;
+                            improved = true;
+                            break;
+                        }
+                    }
+                    if m.tf[a][d] == 1 {
+                        break;
+                    }
+                }
+            }
+        }
+        improved
+    }
+
+    pub(super) fn improve_formats(&mut self, m: &mut Compact, cur: &mut f64) -> bool {
+        let mut improved = false;
+        for l in 0..self.ctx.nlev {
+            let nf = self.ctx.hw.levels[l].formats.len() as u8;
+            for which in 0..2 {
+                let fixed = if which == 0 {
+                    self.res.fin[l]
+                } else {
+                    self.res.fout[l]
+                };
+                if fixed.is_some() || nf < 2 {
+                    continue;
+                }
+                for f in 0..nf {
+                    let mut c = *m;
+                    if which == 0 {
+                        c.fin[l] = f;
+                    } else {
+                        c.fout[l] = f;
+                    }
+                    if c == *m {
+                        continue;
+                    }
+                    let v = self.score(&c);
+                    if v < *cur * (1.0 - 1e-12) {
+                        *m = c;
+                        *cur = v;
+                        improved = true;
+                    }
+                }
+            }
+        }
+        improved
+    }
+
+    /// Bypass choices of levels whose bypass is automatic: toggle one data space at a time.
+    pub(super) fn improve_keeps(&mut self, m: &mut Compact, cur: &mut f64) -> bool {
+        let mut improved = false;
+        for l in 0..self.ctx.nlev {
+            if self.res.keep[l].is_some() || self.ctx.hw.levels[l].bypass != Bypass::Auto {
+                continue;
+            }
+            for b in 0..NSPACES as u8 {
+                if self.ctx.may_hold[l] & (1 << b) == 0 || self.exhausted() {
+                    continue;
+                }
+                let mut c = *m;
+                c.keep[l] ^= 1 << b;
+                let v = self.score(&c);
+                if v < *cur * (1.0 - 1e-12) {
+                    *m = c;
+                    *cur = v;
+                    improved = true;
+                }
+            }
+        }
+        improved
+    }
+
+    /// One pass each of factor moves, orders, formats and bypass, while any of them helps.
+    pub(super) fn descend(&mut self, mut m: Compact) {
+        let mut cur = self.score(&m);
+        for _ in 0..200 {
+            if self.exhausted() {
+                break;
+            }
+            let a = self.improve_factors(&mut m, &mut cur);
+            let b = self.improve_orders(&mut m, &mut cur);
+            let c = self.improve_formats(&mut m, &mut cur);
+            let k = self.improve_keeps(&mut m, &mut cur);
+            if !(a || b || c || k) {
+                break;
+            }
+        }
+    }
+
+    /// Bottom-up greedy: from the innermost level out, pull prime factors from the
+    /// outermost level while the objective improves.
+    pub(super) fn greedy(&mut self, mut m: Compact) -> Compact {
+        let n = self.ctx.nlev;
+        let mut cur = self.score(&m);
+        for l in (1..n).rev() {
+            loop {
+                let mut best: Option<(f64, Compact)> = None;
+                for d in 0..NDIMS {
+                    if self.res.tf[l][d].is_some() || self.res.tf[0][d].is_some() || m.tf[0][d] == 1
+                    {
+                        continue;
+                    }
+                    // One prime at a time, or the whole remaining factor at once (single
+                    // primes of a dimension rarely pay off alone).
+                    let mut ps = primes(m.tf[0][d] as u64);
+                    ps.dedup();
+                    if ps.len() > 1 || primes(m.tf[0][d] as u64).len() > 1 {
+                        ps.push(m.tf[0][d] as u64);
+                    }
+                    for p in ps {
+                        let mut c = m;
+                        c.tf[0][d] /= p as u32;
+                        c.tf[l][d] *= p as u32;
+                        let v = self.score(&c);
+                        if v < best.as_ref().map(|b| b.0).unwrap_or(cur) * (1.0 - 1e-12) {
+                            best = Some((v, c));
+                        }
+                    }
+                }
+                match best {
+                    Some((v, c)) if !self.exhausted() => {
+                        m = c;
+                        cur = v;
+                    }
+                    _ => break,
+                }
+            }
+        }
+        m
+    }
+}

@@ -1,0 +1,315 @@
+//! Spatial unrollings: which dimensions each array axis spreads over its children, the
+//! candidates the heuristic search fills (one per set of unrolled dimensions, the fullest and
+//! the most reusing), and the bypass choices.
+
+use std::collections::BTreeMap;
+
+use super::orders::divisors;
+use super::{Search, Spatial};
+use crate::hardware::Bypass;
+use crate::mapping::MAX_LEVELS;
+use crate::model::{Counts, Illegal};
+use crate::problem::{DataSpace, Kind, NDIMS, NSPACES};
+
+impl Search<'_, '_> {
+    /// Spatial choices per level: (x factors, y factors, used instances).
+    pub(super) fn spatial_options(
+        &self,
+        l: usize,
+        exhaustive: bool,
+    ) -> Vec<([u32; NDIMS], [u32; NDIMS], u64)> {
+        let fan = self.ctx.hw.fanout(l);
+        let dims = self.ctx.dims;
+        let snn = self.ctx.problem.kind == Kind::Snn;
+        let res = &self.res;
+        let axis = |size: u64, allow: u16, fixed: &[Option<u32>; NDIMS], avail: &[u64; NDIMS]| {
+            // Choices of up to two dimensions (more if fixed) whose factors fit `size`.
+            let mut base = [1u32; NDIMS];
+            let mut used = 1u64;
+            for d in 0..NDIMS {
+                if let Some(f) = fixed[d] {
+                    base[d] = f;
+                    used *= f as u64;
+                }
+            }
+            let mut out: Vec<([u32; NDIMS], u64)> = Vec::new();
+            if used > size {
+                return out;
+            }
+            out.push((base, used));
+            let free: Vec<usize> = (0..NDIMS)
+                .filter(|&d| {
+                    allow & (1 << d) != 0
+                        && fixed[d].is_none()
+                        && avail[d] > 1
+                        && !(snn && d == 8 && res.tf[l][d].is_none() && allow == (1 << NDIMS) - 1)
+                })
+                .collect();
+            let max_dims = if exhaustive { free.len() } else { 2 };
+            #[allow(clippy::too_many_arguments)]
+            fn rec(
+                free: &[usize],
+                start: usize,
+                depth: usize,
+                cur: [u32; NDIMS],
+                used: u64,
+                size: u64,
+                avail: &[u64; NDIMS],
+                out: &mut Vec<([u32; NDIMS], u64)>,
+            ) {
+                if depth == 0 {
+                    return;
+                }
+                for i in start..free.len() {
+                    let d = free[i];
+                    for f in divisors(avail[d]) {
+                        if f == 1 || used * f > size {
+                            continue;
+                        }
+                        let mut c = cur;
+                        c[d] = f as u32;
+                        out.push((c, used * f));
+                        rec(free, i + 1, depth - 1, c, used * f, size, avail, out);
+                    }
+                }
+            }
+            rec(&free, 0, max_dims, base, used, size, avail, &mut out);
+            out
+        };
+        let mut avail = dims;
+        for d in 0..NDIMS {
+            for f in [res.tf[l][d], res.sx[l][d], res.sy[l][d]]
+                .into_iter()
+                .flatten()
+            {
+                avail[d] /= f as u64;
+            }
+        }
+        let xs = axis(fan[0], res.allow_x[l], &res.sx[l], &avail);
+        let mut out = Vec::new();
+        for (x, ux) in &xs {
+            let mut av = avail;
+            for d in 0..NDIMS {
+                if res.sx[l][d].is_none() {
+                    av[d] /= x[d] as u64;
+                }
+            }
+            for (y, uy) in axis(fan[1], res.allow_y[l], &res.sy[l], &av) {
+                out.push((*x, y, ux * uy));
+            }
+        }
+        out
+    }
+
+    /// Spatial unrollings to try. Outside the exhaustive search one unrolling stands for each
+    /// set of unrolled dimensions, unless `every_split` keeps each split of the factors among
+    /// them (K4×P32 and K64×P2 differ in what each instance holds).
+    pub(super) fn spatial_candidates(
+        &mut self,
+        exhaustive: bool,
+        limit: usize,
+        ratio: f64,
+        every_split: bool,
+    ) -> Vec<Spatial> {
+        let mut combos: Vec<(Spatial, u64)> = vec![(Vec::new(), 1)];
+        for l in 0..self.ctx.nlev {
+            let mut next = self.extend_unrollings(&combos, l, exhaustive);
+            if !exhaustive {
+                self.representatives(&mut next, ratio, every_split);
+                next.truncate(limit.max(1) * 16);
+            }
+            combos = next;
+        }
+        if !exhaustive {
+            self.drop_overflowing(&mut combos);
+            if combos.len() > limit.max(1) {
+                self.fullest_and_most_reusing(&mut combos, limit.max(1));
+            }
+        }
+        combos.into_iter().map(|(s, _)| s).collect()
+    }
+
+    /// Every unrolling of levels `0..l` in `combos` extended by each of level `l`'s options
+    /// whose factors, with those above, still divide every dimension.
+    fn extend_unrollings(
+        &self,
+        combos: &[(Spatial, u64)],
+        l: usize,
+        exhaustive: bool,
+    ) -> Vec<(Spatial, u64)> {
+        let opts = self.spatial_options(l, exhaustive);
+        let mut next = Vec::new();
+        for (s, u) in combos {
+            for (x, y, uu) in &opts {
+                let ok = (0..NDIMS).all(|d| {
+                    let prod: u64 = s
+                        .iter()
+                        .map(|(a, b)| a[d] as u64 * b[d] as u64)
+                        .product::<u64>()
+                        * x[d] as u64
+                        * y[d] as u64;
+                    self.ctx.dims[d].is_multiple_of(prod)
+                });
+                if ok {
+                    let mut s2 = s.clone();
+                    s2.push((*x, *y));
+                    next.push((s2, u * uu));
+                }
+            }
+        }
+        next
+    }
+
+    /// Keeps the best unrolling of each set of unrolled dimensions (with `every_split`, of
+    /// each split of their factors) using at least `ratio` of the fullest's instances: fuller
+    /// arrays first; among equals, fewer unrolled dimensions (simpler networks), then
+    /// enumeration order.
+    fn representatives(&self, next: &mut Vec<(Spatial, u64)>, ratio: f64, every_split: bool) {
+        let ndims = |s: &Spatial| -> u32 {
+            s.iter()
+                .map(|(a, b)| {
+                    (0..NDIMS).filter(|&d| a[d] > 1).count() as u32
+                        + (0..NDIMS).filter(|&d| b[d] > 1).count() as u32
+                })
+                .sum()
+        };
+        next.sort_by(|a, b| b.1.cmp(&a.1).then(ndims(&a.0).cmp(&ndims(&b.0))));
+        type Group = Vec<(u16, u16, [u32; NDIMS], [u32; NDIMS])>;
+        let mut groups: BTreeMap<Group, ()> = BTreeMap::new();
+        let best = next.first().map(|x| x.1).unwrap_or(1) as f64;
+        next.retain(|(s, u)| {
+            // On a square fan-out X and Y are interchangeable: one of each mirror pair.
+            let key: Group = s
+                .iter()
+                .enumerate()
+                .map(|(l, (a, b))| {
+                    let m = |v: &[u32; NDIMS]| {
+                        (0..NDIMS)
+                            .filter(|&d| v[d] > 1)
+                            .fold(0u16, |m, d| m | (1 << d))
+                    };
+                    let fan = self.ctx.hw.fanout(l);
+                    let (x, y, fx, fy) = (m(a), m(b), *a, *b);
+                    let (x, y, fx, fy) = if fan[0] == fan[1] && (x, fx) > (y, fy) {
+                        (y, x, fy, fx)
+                    } else {
+                        (x, y, fx, fy)
+                    };
+                    if every_split {
+                        (x, y, fx, fy)
+                    } else {
+                        (x, y, [0; NDIMS], [0; NDIMS])
+                    }
+                })
+                .collect();
+            (*u as f64) >= ratio * best && groups.insert(key, ()).is_none()
+        });
+    }
+
+    /// Drops the unrollings whose smallest tiles (every free loop outermost) already overflow
+    /// a level no other may relieve: data resident below the outermost level (weights
+    /// stationary in PEs) must be spread over enough instances. If none is left, the reasons
+    /// are kept so that the error names the level and the sizes that ruled them out.
+    fn drop_overflowing(&mut self, combos: &mut Vec<(Spatial, u64)>) {
+        let n = self.ctx.nlev;
+        let keep = self.keep_options()[0];
+        let mut counts = Counts::default();
+        // Only a data space that one level alone may hold cannot escape an overflow by
+        // bypassing it.
+        let only_at = |ds: usize| {
+            (0..n)
+                .filter(|&l| self.ctx.may_hold[l] & (1 << ds) != 0)
+                .count()
+                == 1
+        };
+        let mut rejected: Vec<(Illegal, f64)> = Vec::new();
+        combos.retain(|(s, _)| {
+            let mut m = self.base(&keep, s, 0);
+            if !self.sanitize(&mut m) {
+                rejected.push((Self::unfinished(&m), 0.0));
+                return false;
+            }
+            match self.ctx.count(&m, &mut counts) {
+                Err(e @ Illegal::Capacity(_, ds, _, _)) if only_at(ds) => {
+                    rejected.push((e, counts.units_used));
+                    false
+                }
+                _ => true,
+            }
+        });
+        if combos.is_empty() {
+            for (e, u) in rejected {
+                self.reject(e, u);
+            }
+        }
+    }
+
+    /// Half of the `limit` places go to the fullest arrays, half to the unrollings that reuse
+    /// most (multicast of weights and inputs, reduction of partial sums), weighted by how full
+    /// they keep the array: an energy optimum often trades a few idle PEs for reuse.
+    fn fullest_and_most_reusing(&self, combos: &mut Vec<(Spatial, u64)>, limit: usize) {
+        let half = limit.div_ceil(2);
+        let mut rest = combos.split_off(half);
+        let score = |sp: &Spatial, used: u64| -> f64 {
+            let mut reuse = 1.0f64;
+            for (l, (x, y)) in sp.iter().enumerate() {
+                let net = &self.ctx.hw.levels[l].network;
+                for d in 0..NDIMS {
+                    let f = x[d] as f64 * y[d] as f64;
+                    if f <= 1.0 {
+                        continue;
+                    }
+                    for ds in [DataSpace::Weights, DataSpace::Inputs] {
+                        if net.multicast && ds.relevant_mask() & (1 << d) == 0 {
+                            reuse *= f;
+                        }
+                    }
+                    if net.reduction && matches!(d, 3 | 6 | 7) {
+                        reuse *= f;
+                    }
+                }
+            }
+            used as f64 * reuse.cbrt()
+        };
+        rest.sort_by(|a, b| score(&b.0, b.1).total_cmp(&score(&a.0, a.1)));
+        rest.truncate(limit - half);
+        combos.extend(rest);
+    }
+
+    pub(super) fn keep_options(&self) -> Vec<[u8; MAX_LEVELS]> {
+        let n = self.ctx.nlev;
+        let mut opts: Vec<[u8; MAX_LEVELS]> = vec![[0; MAX_LEVELS]];
+        for l in 0..n {
+            let hold = self.ctx.may_hold[l];
+            let choices: Vec<u8> = if let Some(k) = self.res.keep[l] {
+                vec![k]
+            } else if self.ctx.hw.levels[l].bypass == Bypass::Auto {
+                let bits: Vec<u8> = (0..NSPACES as u8)
+                    .filter(|b| hold & (1 << b) != 0)
+                    .collect();
+                (0..1u16 << bits.len())
+                    .map(|s| {
+                        bits.iter()
+                            .enumerate()
+                            .filter(|(i, _)| s & (1 << i) != 0)
+                            .fold(0u8, |m, (_, b)| m | (1 << b))
+                    })
+                    .rev()
+                    .collect()
+            } else {
+                vec![hold]
+            };
+            let mut next = Vec::new();
+            for o in &opts {
+                for c in &choices {
+                    let mut o2 = *o;
+                    o2[l] = *c;
+                    next.push(o2);
+                }
+            }
+            next.truncate(256);
+            opts = next;
+        }
+        opts
+    }
+}
