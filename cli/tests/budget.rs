@@ -253,7 +253,9 @@ fn a_chip_whose_mapper_search_would_not_fit_in_memory_is_refused_naming_the_arra
 #[test]
 fn ten_thousand_linear_layers_are_analysed_in_time_linear_in_depth() {
     // The v1 closed forms once summed the network's totals for every layer evaluated: 10^4
-    // layers took minutes. A minute is far beyond what linear work takes here.
+    // layers took 141 s of an optimized build, and an unoptimized one is several times
+    // slower. Linear work takes about half a minute here unoptimized, on a busy machine more;
+    // five minutes tells the two apart without timing the machine.
     let d = scratch("budget-deep");
     std::fs::write(
         d.join("p.toml"),
@@ -269,7 +271,7 @@ fn ten_thousand_linear_layers_are_analysed_in_time_linear_in_depth() {
     let start = Instant::now();
     ok(&snnergy(&d, &["run", "p.toml", "--out", "out"]));
     assert!(
-        start.elapsed() < Duration::from_secs(60),
+        start.elapsed() < Duration::from_secs(300),
         "{:?}",
         start.elapsed()
     );
