@@ -1121,7 +1121,7 @@ impl Hardware {
     }
 
     /// Checks that level `i` holds something and stands where its kind belongs: levels are
-    /// listed outermost first, so DRAM (or any unbounded level) comes first and registers
+    /// listed outermost first, so DRAM comes first and registers
     /// come after buffers. Out of order, the mapper would read the list as another chip and
     /// fail later with a message about data spaces, not about the order.
     fn check_place(&self, i: usize) -> Result<(), MapperError> {
@@ -1152,16 +1152,6 @@ impl Hardware {
                 "class",
                 format!(
                     "a DRAM level is listed after `{}`: levels go outermost first, so put `{}` first (before `{outermost}`)",
-                    above.name, l.name
-                ),
-            ));
-        }
-        if l.capacity.is_none() {
-            return Err(self.err(
-                &l.name,
-                "capacity",
-                format!(
-                    "an unbounded level (no `capacity`) is listed after `{}`: only the outermost level may be unbounded, and levels go outermost first; put `{}` first or give it a capacity",
                     above.name, l.name
                 ),
             ));
