@@ -130,6 +130,14 @@ pub fn map(args: MapArgs) -> anyhow::Result<()> {
     }
     let registry = crate::registry()?;
     let pipeline = Pipeline::from_file(&args.pipeline, &registry)?;
+    // An export folder that may not be written (a link, a file, a device) fails before the
+    // mapping work; the file names are checked when they are known.
+    for dir in [&args.export_timeloop, &args.export_zigzag]
+        .into_iter()
+        .flatten()
+    {
+        snnergy::files::check_output_dir(dir, &[])?;
+    }
     if pipeline.settings.overwrite {
         snnergy::files::set_overwrite(true);
     }
@@ -185,6 +193,18 @@ pub fn map(args: MapArgs) -> anyhow::Result<()> {
             .validate()
             .map_err(|m| anyhow!("[analysis] at T = {t}: {m}"))?;
         slot.arch.check(net, &s.format)?;
+        // The mapper's search state is held to the memory budget, as `snnergy run` holds it.
+        if let Some(c) = slot.arch.mapping_cost(net, &s.format) {
+            let budget = settings.budget.memory_mib * 1024.0 * 1024.0;
+            if c.memory_bytes > budget {
+                bail!(
+                    "mapping would need about {:.0} MiB of memory for {}, over the budget of {} MiB; raise `memory_mib` in [analysis.budget]",
+                    c.memory_bytes / (1024.0 * 1024.0),
+                    c.what,
+                    settings.budget.memory_mib
+                );
+            }
+        }
     }
     let sides: Vec<Side> = match args.format {
         Which::Snn => vec![snn],

@@ -45,7 +45,7 @@ pub use error::{
     ActivityError, ArchError, ConfigError, Error, PriceError, RegistryError, WorkloadError,
 };
 pub use format::{Format, Neuron, QnnFormat, Reset, SnnFormat, capacity_matched_bits};
-pub use mapping::{LayerMapping, MapRequest, Mapped, Objective};
+pub use mapping::{LayerMapping, MapRequest, Mapped, MappingCost, Objective};
 pub use network::{
     InputCoding, Layer, LayerKind, LayerNeuron, MAX_COUNT, MAX_LAYERS, Network, NetworkBuilder,
     Shape, Source,

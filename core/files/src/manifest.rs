@@ -66,8 +66,8 @@ impl Manifest {
             ));
         }
         let tmp = crate::target::temp_file(dir, name, &self.to_bytes())?;
-        std::fs::rename(&tmp, dir.join(name)).map_err(|e| {
-            let _ = std::fs::remove_file(&tmp);
+        std::fs::rename(&tmp.path, dir.join(name)).map_err(|e| {
+            let _ = std::fs::remove_file(&tmp.path);
             FileError::io(&dir.join(name), "update it", e)
         })
     }

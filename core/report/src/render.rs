@@ -17,6 +17,8 @@ use crate::ReportError;
 pub trait Render {
     /// Pretty JSON.
     fn to_json(&self) -> String;
+    /// The same JSON, written to `w` as it is made (a large report is never held twice).
+    fn write_json(&self, w: &mut dyn std::io::Write) -> std::io::Result<()>;
     /// `comparisons.csv`: one row per comparison.
     fn comparisons_csv(&self) -> String;
     /// `layers.csv`: one row per layer per comparison.
@@ -70,6 +72,11 @@ fn opt<T: ToString>(v: Option<T>) -> String {
 impl Render for Report {
     fn to_json(&self) -> String {
         serde_json::to_string_pretty(self).expect("reports contain only serializable data") + "\n"
+    }
+
+    fn write_json(&self, w: &mut dyn std::io::Write) -> std::io::Result<()> {
+        serde_json::to_writer_pretty(&mut *w, self).map_err(std::io::Error::other)?;
+        w.write_all(b"\n")
     }
 
     fn comparisons_csv(&self) -> String {
@@ -472,11 +479,49 @@ impl Render for Report {
         figures: &[(String, String)],
     ) -> Result<Vec<PathBuf>, ReportError> {
         let mut out = snnergy_files::OutputDir::create(dir)?;
-        for (name, text) in report_files(self, figures) {
-            out.write(name, text.as_bytes())?;
-        }
+        stage_report_files(self, figures, &mut out)?;
         Ok(out.commit()?)
     }
+}
+
+/// Stages the report's text files in `out` one at a time, so that no more than one of them
+/// is in memory at once (and the JSON, the largest, not at all), and holds them to the run's
+/// budget of output (`output_mib`): its estimate bounds what is written, and this is where a
+/// wrong estimate would be caught, before anything is put in place.
+pub fn stage_report_files(
+    report: &Report,
+    figures: &[(String, String)],
+    out: &mut snnergy_files::OutputDir,
+) -> Result<(), ReportError> {
+    out.write_from("report.json", |w| report.write_json(w))?;
+    let texts: [(&str, &dyn Fn() -> String); 4] = [
+        ("comparisons.csv", &|| report.comparisons_csv()),
+        ("layers.csv", &|| report.layers_csv()),
+        ("breakeven.csv", &|| report.breakeven_csv()),
+        ("report.md", &|| report.to_markdown(figures)),
+    ];
+    for (name, text) in texts {
+        let text = text();
+        out.write(name, text.as_bytes())?;
+    }
+    check_output(report, out)
+}
+
+/// Refuses a report folder larger than the run's `output_mib`.
+pub fn check_output(report: &Report, out: &snnergy_files::OutputDir) -> Result<(), ReportError> {
+    let limit = report.settings.budget.output_mib * 1024.0 * 1024.0;
+    let bytes = out.staged_bytes() as f64;
+    if bytes > limit {
+        return Err(ReportError::File(snnergy_files::FileError {
+            path: out.dest().to_path_buf(),
+            message: format!(
+                "the report came to {:.0} MiB, over its budget of {} MiB (`output_mib` in [analysis.budget]); nothing was written",
+                bytes / (1024.0 * 1024.0),
+                report.settings.budget.output_mib
+            ),
+        }));
+    }
+    Ok(())
 }
 
 /// The report's text files by name: `report.json`, `comparisons.csv`, `layers.csv`,

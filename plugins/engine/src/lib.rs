@@ -12,6 +12,7 @@
 //! - [`run`]: data sets in batches, chunks of each batch in parallel (rayon), the
 //!   [`Measurement`](run::Measurement) that becomes an activity profile.
 //! - [`data`]: IDX (MNIST, Fashion-MNIST) and CIFAR-10 binary readers.
+//! - [`budget`]: the memory and work of a run, estimated before anything is allocated.
 //! - [`activity`]: `[activity] type = "engine"` for pipelines.
 //! - [`train`]: QNN training for conversion (Q_T with a straight-through gradient, BatchNorm,
 //!   SGD/Adam, schedules, augmentation, regularizers), checkpoints, `[train]` for pipelines.
@@ -70,6 +71,7 @@
 #![warn(missing_docs)]
 
 pub mod activity;
+pub mod budget;
 pub mod data;
 mod dispatch;
 pub mod error;
