@@ -212,104 +212,9 @@ impl Classical {
     /// Validates the configuration and builds the description it states.
     pub fn new(config: ClassicalConfig) -> Result<Self, ConfigError> {
         let c = &config;
-        if c.zero_skipping.is_some() {
-            return Err(ConfigError::new(
-                "replaced by `zero_handling` (\"skip\", \"gate\" or \"none\"): the units treat zeros the same way on both formats",
-            )
-            .at_key("zero_skipping"));
-        }
-        positive("weight_buffer_kib", c.weight_buffer_kib, "the weight bank")?;
-        positive(
-            "activation_buffer_kib",
-            c.activation_buffer_kib,
-            "the activation bank",
-        )?;
-        positive("clock_mhz", c.clock_mhz, "the clock")?;
-        bits_param("dram_word_bits", c.dram_word_bits)?;
-        bits_param("buffer_word_bits", c.buffer_word_bits)?;
-        bits_param("register_word_bits", c.register_word_bits)?;
-        bits_param("input_bits", c.input_bits)?;
-        array("pe_array", c.pe_array)?;
-        count("register_words", c.register_words, "register words")?;
-        count("batch", c.batch, "the batch")?;
-        let mut hw = Hardware::from_toml(DESCRIPTION)
-            .map_err(|e| ConfigError::new(format!("the shipped description: {e}")))?;
-        hw.levels[0].word_bits = c.dram_word_bits;
-        let glb = &mut hw.levels[1];
-        glb.word_bits = c.buffer_word_bits;
-        glb.capacity = Some(Capacity::Banks(vec![
-            Bank {
-                name: None,
-                holds: vec![snnergy_mapper::DataSpace::Weights],
-                size: kib(c.weight_buffer_kib),
-                class: None,
-                energy: None,
-            },
-            Bank {
-                name: None,
-                holds: vec![
-                    snnergy_mapper::DataSpace::Inputs,
-                    snnergy_mapper::DataSpace::Outputs,
-                    snnergy_mapper::DataSpace::Accum,
-                    snnergy_mapper::DataSpace::Membrane,
-                ],
-                size: kib(c.activation_buffer_kib),
-                class: None,
-                energy: None,
-            },
-        ]));
-        let pe = &mut hw.levels[2];
-        pe.mesh = c.pe_array;
-        pe.word_bits = c.register_word_bits;
-        pe.capacity = Some(Capacity::Shared(Size::Text(format!(
-            "{} words",
-            c.register_words
-        ))));
-        hw.compute.clock_mhz = c.clock_mhz;
-        hw.compute.zero_handling = c.zero_handling.mapper();
-        let notes = vec![
-            Assumption::new(
-                "buffer banks",
-                format!(
-                    "{} KiB weights, {} KiB activations",
-                    c.weight_buffer_kib, c.activation_buffer_kib
-                ),
-                "each bank's accesses are priced at its own capacity",
-            ),
-            Assumption::new(
-                "PE array",
-                format!(
-                    "{}×{} PEs, {} × {}-bit register words each",
-                    c.pe_array[0], c.pe_array[1], c.register_words, c.register_word_bits
-                ),
-                "registers let a PE reuse an operand or keep a partial sum or membrane across loops",
-            ),
-            Assumption::new(
-                "zero inputs",
-                c.zero_handling.name(),
-                "the same units run both formats",
-            ),
-            Assumption::new(
-                "activation format",
-                c.activation_format.name(),
-                "how spikes and the baseline's values are stored in DRAM and the buffer",
-            ),
-            Assumption::new(
-                "direct-coded first layer",
-                c.direct_input.name(),
-                match c.direct_input {
-                    DirectInput::Once => {
-                        "the image's MACs are done once and the stored current is re-read every step"
-                    }
-                    DirectInput::EveryStep => "the image's MACs are repeated every step",
-                },
-            ),
-            Assumption::new(
-                "analog input width",
-                format!("{} bits", c.input_bits),
-                "pixels of the direct-coded image",
-            ),
-        ];
+        check(c)?;
+        let hw = describe(c)?;
+        let notes = assumptions(c);
         let inner = HardwareArchitecture::new(
             "classical",
             hw,
@@ -331,6 +236,118 @@ impl Classical {
         )?;
         Ok(Self { config, inner })
     }
+}
+
+/// Checks the parameters.
+fn check(c: &ClassicalConfig) -> Result<(), ConfigError> {
+    if c.zero_skipping.is_some() {
+        return Err(ConfigError::new(
+            "replaced by `zero_handling` (\"skip\", \"gate\" or \"none\"): the units treat zeros the same way on both formats",
+        )
+        .at_key("zero_skipping"));
+    }
+    positive("weight_buffer_kib", c.weight_buffer_kib, "the weight bank")?;
+    positive(
+        "activation_buffer_kib",
+        c.activation_buffer_kib,
+        "the activation bank",
+    )?;
+    positive("clock_mhz", c.clock_mhz, "the clock")?;
+    bits_param("dram_word_bits", c.dram_word_bits)?;
+    bits_param("buffer_word_bits", c.buffer_word_bits)?;
+    bits_param("register_word_bits", c.register_word_bits)?;
+    bits_param("input_bits", c.input_bits)?;
+    array("pe_array", c.pe_array)?;
+    count("register_words", c.register_words, "register words")?;
+    count("batch", c.batch, "the batch")?;
+    Ok(())
+}
+
+/// The shipped description with the parameters' words, banks and PE array.
+fn describe(c: &ClassicalConfig) -> Result<Hardware, ConfigError> {
+    let mut hw = Hardware::from_toml(DESCRIPTION)
+        .map_err(|e| ConfigError::new(format!("the shipped description: {e}")))?;
+    hw.levels[0].word_bits = c.dram_word_bits;
+    let glb = &mut hw.levels[1];
+    glb.word_bits = c.buffer_word_bits;
+    glb.capacity = Some(Capacity::Banks(vec![
+        Bank {
+            name: None,
+            holds: vec![snnergy_mapper::DataSpace::Weights],
+            size: kib(c.weight_buffer_kib),
+            class: None,
+            energy: None,
+        },
+        Bank {
+            name: None,
+            holds: vec![
+                snnergy_mapper::DataSpace::Inputs,
+                snnergy_mapper::DataSpace::Outputs,
+                snnergy_mapper::DataSpace::Accum,
+                snnergy_mapper::DataSpace::Membrane,
+            ],
+            size: kib(c.activation_buffer_kib),
+            class: None,
+            energy: None,
+        },
+    ]));
+    let pe = &mut hw.levels[2];
+    pe.mesh = c.pe_array;
+    pe.word_bits = c.register_word_bits;
+    pe.capacity = Some(Capacity::Shared(Size::Text(format!(
+        "{} words",
+        c.register_words
+    ))));
+    hw.compute.clock_mhz = c.clock_mhz;
+    hw.compute.zero_handling = c.zero_handling.mapper();
+    Ok(hw)
+}
+
+/// The parameters in force, with their reasons, for reports.
+fn assumptions(c: &ClassicalConfig) -> Vec<Assumption> {
+    vec![
+        Assumption::new(
+            "buffer banks",
+            format!(
+                "{} KiB weights, {} KiB activations",
+                c.weight_buffer_kib, c.activation_buffer_kib
+            ),
+            "each bank's accesses are priced at its own capacity",
+        ),
+        Assumption::new(
+            "PE array",
+            format!(
+                "{}×{} PEs, {} × {}-bit register words each",
+                c.pe_array[0], c.pe_array[1], c.register_words, c.register_word_bits
+            ),
+            "registers let a PE reuse an operand or keep a partial sum or membrane across loops",
+        ),
+        Assumption::new(
+            "zero inputs",
+            c.zero_handling.name(),
+            "the same units run both formats",
+        ),
+        Assumption::new(
+            "activation format",
+            c.activation_format.name(),
+            "how spikes and the baseline's values are stored in DRAM and the buffer",
+        ),
+        Assumption::new(
+            "direct-coded first layer",
+            c.direct_input.name(),
+            match c.direct_input {
+                DirectInput::Once => {
+                    "the image's MACs are done once and the stored current is re-read every step"
+                }
+                DirectInput::EveryStep => "the image's MACs are repeated every step",
+            },
+        ),
+        Assumption::new(
+            "analog input width",
+            format!("{} bits", c.input_bits),
+            "pixels of the direct-coded image",
+        ),
+    ]
 }
 
 // Priced with the table it is meant for, so the example runs as printed.

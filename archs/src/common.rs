@@ -5,9 +5,31 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use snnergy_core::{ArchError, ConfigError, Format, Layer, LayerKind};
 
-/// The order in which an SNN's layers and time steps are executed (the name the first
-/// version used for [`TimeOrder`](crate::TimeOrder)).
-pub type LoopOrder = crate::hw::TimeOrder;
+/// When an SNN layer runs its time steps relative to its other loops.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum TimeOrder {
+    /// The mapper places T anywhere in the layer's loop nest (a layer runs all its steps
+    /// before the next layer: layer-major).
+    #[default]
+    LayerMajor,
+    /// T is the outermost loop of the layer: every step streams through the whole layer
+    /// (what a chip whose layers advance one step at a time does).
+    TimestepMajor,
+    /// All of T inside the chip: a tile of neurons runs every step before the next tile, so
+    /// membranes never leave it (PTB, SpinalFlow, SATA).
+    TimeBatched,
+}
+
+impl TimeOrder {
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            TimeOrder::LayerMajor => "layer-major",
+            TimeOrder::TimestepMajor => "timestep-major",
+            TimeOrder::TimeBatched => "time-batched",
+        }
+    }
+}
 
 /// How a direct-coded first layer (analog image at every step) is computed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema, Default)]

@@ -32,9 +32,9 @@ use snnergy_core::{Registry, RegistryError};
 
 pub use chip::{Chip, ChipConfig};
 pub use classical::{ActivationFormat, Classical, ClassicalConfig, Zeros};
-pub use common::{DirectInput, LoopOrder};
+pub use common::DirectInput;
 pub use hw::{
-    Dataflow, Effort, HardwareArchitecture, HardwarePrices, LayerOnChip, TimeOrder, layers_on_chip,
+    Dataflow, Effort, HardwareArchitecture, LayerOnChip, OwnPricesFirst, TimeOrder, layers_on_chip,
 };
 pub use neuromorphic::{Calibration, Neuromorphic, NeuromorphicConfig};
 pub use paper_v1::{PaperV1, PaperV1Config, PaperVariant};

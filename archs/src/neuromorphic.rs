@@ -118,144 +118,9 @@ impl Neuromorphic {
     /// Validates the configuration and builds the description it states.
     pub fn new(config: NeuromorphicConfig) -> Result<Self, ConfigError> {
         let c = &config;
-        if c.zero_skipping.is_some() {
-            return Err(ConfigError::new(
-                "replaced by `zero_handling` (\"skip\", \"gate\" or \"none\"): the cores treat zeros the same way on both formats",
-            )
-            .at_key("zero_skipping"));
-        }
-        if c.weight_sharing.is_some() {
-            return Err(ConfigError::new(
-                "layers are mapped as loop nests, so a core stores each kernel it serves once (a split by position duplicates kernels across cores); remove the key, and size cores with `neurons_per_core` and `synapse_kib`",
-            )
-            .at_key("weight_sharing"));
-        }
-        count(
-            "neurons_per_core",
-            c.neurons_per_core as u64,
-            "a core's neurons",
-        )
-        .map_err(|_| {
-            ConfigError::new("0: a core must hold at least one neuron").at_key("neurons_per_core")
-        })?;
-        let kib = positive("synapse_kib", c.synapse_kib, "the synapse memory")?;
-        positive("clock_mhz", c.clock_mhz, "the clock")?;
-        bits_param("packet_bits", c.packet_bits)?;
-        bits_param("input_bits", c.input_bits)?;
-        if let Some([r, k]) = c.mesh
-            && (r == 0 || k == 0)
-        {
-            return Err(ConfigError::new(format!(
-                "[{r}, {k}]: a mesh of zero cores cannot hold a network"
-            ))
-            .at_key("mesh"));
-        }
-        if (kib * 1024.0).round() < 1.0 {
-            return Err(ConfigError::new("smaller than one byte").at_key("synapse_kib"));
-        }
-        let mut hw = Hardware::from_toml(DESCRIPTION)
-            .map_err(|e| ConfigError::new(format!("the shipped description: {e}")))?;
-        hw.compute.clock_mhz = c.clock_mhz;
-        hw.compute.zero_handling = c.zero_handling.mapper();
-        let mesh = &mut hw.levels[0];
-        mesh.network.multicast = c.multicast;
-        for f in mesh.formats.iter_mut() {
-            match f {
-                SparseFormat::Aer { address_bits, .. } | SparseFormat::Coo { address_bits, .. } => {
-                    *address_bits = Some(c.packet_bits)
-                }
-                _ => {}
-            }
-        }
-        let table = AccessEnergy::Table(TableKeyword::Table);
-        if c.calibration == Calibration::Table {
-            mesh.network.hop_pj_per_bit = HopPrice::Table(TableKeyword::Table);
-            hw.compute.energy = ComputeEnergy::Table(TableKeyword::Table);
-        }
-        let core = &mut hw.levels[1];
-        for f in core.formats.iter_mut() {
-            match f {
-                SparseFormat::Aer { address_bits, .. } | SparseFormat::Coo { address_bits, .. } => {
-                    *address_bits = Some(c.packet_bits)
-                }
-                _ => {}
-            }
-        }
-        if let Some(Capacity::Banks(banks)) = &mut core.capacity {
-            for b in banks.iter_mut() {
-                if b.holds.contains(&DataSpace::Weights) {
-                    b.size = Size::Text(format!("{} B", (kib * 1024.0).round()));
-                }
-                if b.holds.contains(&DataSpace::Membrane) || b.holds.contains(&DataSpace::Accum) {
-                    b.size = Size::Text(format!("{} words", c.neurons_per_core));
-                }
-                // Spike queues are never priced apart: Loihi's per-event energies include
-                // reading the spike that drives them, and the first version charged no such
-                // read either.
-                if c.calibration == Calibration::Table && !b.holds.contains(&DataSpace::Inputs) {
-                    b.energy = Some(table.clone());
-                    b.class = Some(LevelClass::Sram);
-                }
-            }
-        }
-        let notes = vec![
-            Assumption::new(
-                "calibration",
-                match c.calibration {
-                    Calibration::Loihi => "loihi",
-                    Calibration::Table => "table",
-                },
-                match c.calibration {
-                    Calibration::Loihi => {
-                        "Loihi's energies per synaptic operation (23.6 pJ), neuron update (52 pJ) and packet hop (3.5 pJ), Davies et al. 2018"
-                    }
-                    Calibration::Table => {
-                        "every access, operation and hop priced by the pipeline's table"
-                    }
-                },
-            ),
-            Assumption::new(
-                "core",
-                format!(
-                    "{} neurons, {} KiB synapse memory",
-                    c.neurons_per_core, c.synapse_kib
-                ),
-                "a layer gets at least the cores its neurons and weights need",
-            ),
-            Assumption::new(
-                "packet",
-                format!("{} bits", c.packet_bits),
-                "one address event per spike; a baseline packet adds its value",
-            ),
-            Assumption::new(
-                "routing",
-                if c.multicast { "multicast" } else { "unicast" },
-                "mean Manhattan distance between producer and consumer cores, plus one hop per further destination core (multicast) or a packet per destination (unicast)",
-            ),
-            Assumption::new(
-                "mesh",
-                match c.mesh {
-                    Some([r, k]) => format!("{r}×{k}"),
-                    None => "smallest square holding every layer's cores".into(),
-                },
-                "a network needing more cores than the mesh has is an error",
-            ),
-            Assumption::new(
-                "zero inputs",
-                c.zero_handling.name(),
-                "event-driven cores do nothing for a zero",
-            ),
-            Assumption::new(
-                "direct-coded first layer",
-                c.direct_input.name(),
-                "the image enters once, its MACs are done once and the stored current is re-read every step (or every step)",
-            ),
-            Assumption::new(
-                "DRAM",
-                "none per inference",
-                "all weights stay in the cores' synapse memories",
-            ),
-        ];
+        let kib = check(c)?;
+        let hw = describe(c, kib)?;
+        let notes = assumptions(c);
         let inner = HardwareArchitecture::new(
             "neuromorphic",
             hw,
@@ -280,6 +145,158 @@ impl Neuromorphic {
         )?;
         Ok(Self { config, inner })
     }
+}
+
+/// Checks the parameters; returns the synapse memory's KiB.
+fn check(c: &NeuromorphicConfig) -> Result<f64, ConfigError> {
+    if c.zero_skipping.is_some() {
+        return Err(ConfigError::new(
+            "replaced by `zero_handling` (\"skip\", \"gate\" or \"none\"): the cores treat zeros the same way on both formats",
+        )
+        .at_key("zero_skipping"));
+    }
+    if c.weight_sharing.is_some() {
+        return Err(ConfigError::new(
+            "layers are mapped as loop nests, so a core stores each kernel it serves once (a split by position duplicates kernels across cores); remove the key, and size cores with `neurons_per_core` and `synapse_kib`",
+        )
+        .at_key("weight_sharing"));
+    }
+    count(
+        "neurons_per_core",
+        c.neurons_per_core as u64,
+        "a core's neurons",
+    )
+    .map_err(|_| {
+        ConfigError::new("0: a core must hold at least one neuron").at_key("neurons_per_core")
+    })?;
+    let kib = positive("synapse_kib", c.synapse_kib, "the synapse memory")?;
+    positive("clock_mhz", c.clock_mhz, "the clock")?;
+    bits_param("packet_bits", c.packet_bits)?;
+    bits_param("input_bits", c.input_bits)?;
+    if let Some([r, k]) = c.mesh
+        && (r == 0 || k == 0)
+    {
+        return Err(ConfigError::new(format!(
+            "[{r}, {k}]: a mesh of zero cores cannot hold a network"
+        ))
+        .at_key("mesh"));
+    }
+    if (kib * 1024.0).round() < 1.0 {
+        return Err(ConfigError::new("smaller than one byte").at_key("synapse_kib"));
+    }
+    Ok(kib)
+}
+
+/// The shipped description with the parameters' packets, memories and calibration.
+fn describe(c: &NeuromorphicConfig, kib: f64) -> Result<Hardware, ConfigError> {
+    let mut hw = Hardware::from_toml(DESCRIPTION)
+        .map_err(|e| ConfigError::new(format!("the shipped description: {e}")))?;
+    hw.compute.clock_mhz = c.clock_mhz;
+    hw.compute.zero_handling = c.zero_handling.mapper();
+    let mesh = &mut hw.levels[0];
+    mesh.network.multicast = c.multicast;
+    for f in mesh.formats.iter_mut() {
+        match f {
+            SparseFormat::Aer { address_bits, .. } | SparseFormat::Coo { address_bits, .. } => {
+                *address_bits = Some(c.packet_bits)
+            }
+            _ => {}
+        }
+    }
+    let table = AccessEnergy::Table(TableKeyword::Table);
+    if c.calibration == Calibration::Table {
+        mesh.network.hop_pj_per_bit = HopPrice::Table(TableKeyword::Table);
+        hw.compute.energy = ComputeEnergy::Table(TableKeyword::Table);
+    }
+    let core = &mut hw.levels[1];
+    for f in core.formats.iter_mut() {
+        match f {
+            SparseFormat::Aer { address_bits, .. } | SparseFormat::Coo { address_bits, .. } => {
+                *address_bits = Some(c.packet_bits)
+            }
+            _ => {}
+        }
+    }
+    if let Some(Capacity::Banks(banks)) = &mut core.capacity {
+        for b in banks.iter_mut() {
+            if b.holds.contains(&DataSpace::Weights) {
+                b.size = Size::Text(format!("{} B", (kib * 1024.0).round()));
+            }
+            if b.holds.contains(&DataSpace::Membrane) || b.holds.contains(&DataSpace::Accum) {
+                b.size = Size::Text(format!("{} words", c.neurons_per_core));
+            }
+            // Spike queues are never priced apart: Loihi's per-event energies include
+            // reading the spike that drives them, and the first version charged no such
+            // read either.
+            if c.calibration == Calibration::Table && !b.holds.contains(&DataSpace::Inputs) {
+                b.energy = Some(table.clone());
+                b.class = Some(LevelClass::Sram);
+            }
+        }
+    }
+    Ok(hw)
+}
+
+/// The parameters in force, with their reasons, for reports.
+fn assumptions(c: &NeuromorphicConfig) -> Vec<Assumption> {
+    vec![
+        Assumption::new(
+            "calibration",
+            match c.calibration {
+                Calibration::Loihi => "loihi",
+                Calibration::Table => "table",
+            },
+            match c.calibration {
+                Calibration::Loihi => {
+                    "Loihi's energies per synaptic operation (23.6 pJ), neuron update (52 pJ) and packet hop (3.5 pJ), Davies et al. 2018"
+                }
+                Calibration::Table => {
+                    "every access, operation and hop priced by the pipeline's table"
+                }
+            },
+        ),
+        Assumption::new(
+            "core",
+            format!(
+                "{} neurons, {} KiB synapse memory",
+                c.neurons_per_core, c.synapse_kib
+            ),
+            "a layer gets at least the cores its neurons and weights need",
+        ),
+        Assumption::new(
+            "packet",
+            format!("{} bits", c.packet_bits),
+            "one address event per spike; a baseline packet adds its value",
+        ),
+        Assumption::new(
+            "routing",
+            if c.multicast { "multicast" } else { "unicast" },
+            "mean Manhattan distance between producer and consumer cores, plus one hop per further destination core (multicast) or a packet per destination (unicast)",
+        ),
+        Assumption::new(
+            "mesh",
+            match c.mesh {
+                Some([r, k]) => format!("{r}×{k}"),
+                None => "smallest square holding every layer's cores".into(),
+            },
+            "a network needing more cores than the mesh has is an error",
+        ),
+        Assumption::new(
+            "zero inputs",
+            c.zero_handling.name(),
+            "event-driven cores do nothing for a zero",
+        ),
+        Assumption::new(
+            "direct-coded first layer",
+            c.direct_input.name(),
+            "the image enters once, its MACs are done once and the stored current is re-read every step (or every step)",
+        ),
+        Assumption::new(
+            "DRAM",
+            "none per inference",
+            "all weights stay in the cores' synapse memories",
+        ),
+    ]
 }
 
 // Priced with the table it is meant for, so the example runs as printed.

@@ -211,114 +211,22 @@ impl Architecture for PaperV1 {
         } else {
             (activity.source_rate, activity.source_nonzero)
         };
-        let rho = self.config.rho.unwrap_or(nonzero);
-        let sram = (self.config.sram_kib * 1024.0) as u64;
-        let add = ActionKind::compute(ComputeOp::Add, 8);
-        let mul = ActionKind::compute(ComputeOp::Mul, 8);
+        let layer = Synapses {
+            s,
+            f,
+            r,
+            rate,
+            rho: self.config.rho.unwrap_or(nonzero),
+            sram: (self.config.sram_kib * 1024.0) as u64,
+        };
         match (self.config.variant, format) {
-            (PaperVariant::Classical, Format::Qnn(_)) => {
-                let macs = s * rho;
-                out.push(
-                    ActionKind::read(Memory::Sram, 8, sram),
-                    Category::Weights,
-                    macs,
-                );
-                out.push(
-                    ActionKind::read(Memory::Sram, 8, sram),
-                    Category::Activations,
-                    macs,
-                );
-                out.push(
-                    ActionKind::read(Memory::Sram, 8, sram),
-                    Category::PartialSums,
-                    macs,
-                );
-                out.push(
-                    ActionKind::write(Memory::Sram, 8, sram),
-                    Category::PartialSums,
-                    macs,
-                );
-                out.push(mul, Category::Compute, macs);
-                out.push(add, Category::Compute, macs);
-                out.push(
-                    ActionKind::read(Memory::Dram, 8, 0),
-                    Category::Weights,
-                    s / r,
-                );
-                out.push(
-                    ActionKind::write(Memory::Sram, 8, sram),
-                    Category::Weights,
-                    s / r,
-                );
-            }
+            (PaperVariant::Classical, Format::Qnn(_)) => layer.classical_qnn(out),
             (PaperVariant::Classical, Format::Snn(snn)) => {
-                let t = snn.timesteps as f64;
-                let events = s * t * rate;
-                out.push(
-                    ActionKind::Composite {
-                        name: CompositeName::new(CLASSICAL_SNN_EVENT),
-                    },
-                    Category::Membrane,
-                    events,
-                );
-                // Reset after each spike: T·s_r·0.03/F per synapse.
-                out.push(add, Category::Compute, events / f);
-                out.push(
-                    ActionKind::Composite {
-                        name: CompositeName::new(CLASSICAL_SNN_NEURON_STEP),
-                    },
-                    Category::Membrane,
-                    s * t / f,
-                );
-                let reload = s * 2.0 / r * t / (t + 1.0);
-                out.push(
-                    ActionKind::read(Memory::Dram, 8, 0),
-                    Category::Weights,
-                    reload,
-                );
-                out.push(
-                    ActionKind::write(Memory::Sram, 8, sram),
-                    Category::Weights,
-                    reload,
-                );
+                layer.classical_snn(snn.timesteps as f64, out)
             }
-            (PaperVariant::Spatial, Format::Qnn(_)) => {
-                let macs = s * rho;
-                out.push(
-                    ActionKind::Transfer {
-                        net: Interconnect::Link,
-                        bits: 8,
-                    },
-                    Category::Activations,
-                    macs,
-                );
-                out.push(mul, Category::Compute, macs);
-                out.push(add, Category::Compute, macs);
-            }
+            (PaperVariant::Spatial, Format::Qnn(_)) => layer.spatial_qnn(out),
             (PaperVariant::Spatial, Format::Snn(snn)) => {
-                let t = snn.timesteps as f64;
-                let events = s * t * rate;
-                out.push(
-                    ActionKind::Transfer {
-                        net: Interconnect::Link,
-                        bits: 1,
-                    },
-                    Category::Activations,
-                    events,
-                );
-                out.push(add, Category::Compute, events);
-                let steps = s * t / f;
-                out.push(
-                    ActionKind::read(Memory::Sram, 8, sram),
-                    Category::Membrane,
-                    steps,
-                );
-                out.push(
-                    ActionKind::write(Memory::Sram, 8, sram),
-                    Category::Membrane,
-                    steps,
-                );
-                out.push(add, Category::Compute, 2.0 * steps);
+                layer.spatial_snn(snn.timesteps as f64, out)
             }
         }
         Ok(())
@@ -360,5 +268,141 @@ impl Architecture for PaperV1 {
                 "only capacity-dependent tables use it",
             ),
         ]
+    }
+}
+
+/// One weighted layer as the closed forms see it.
+struct Synapses {
+    /// Synapses.
+    s: f64,
+    /// Fan-in F.
+    f: f64,
+    /// DRAM reuse factor R.
+    r: f64,
+    /// Spike rate s_r of the neurons feeding the layer.
+    rate: f64,
+    /// The baseline's non-zero fraction ρ.
+    rho: f64,
+    /// Capacity of the SRAM the accesses are priced at, bytes.
+    sram: u64,
+}
+
+const ADD: ActionKind = ActionKind::compute(ComputeOp::Add, 8);
+const MUL: ActionKind = ActionKind::compute(ComputeOp::Mul, 8);
+
+impl Synapses {
+    /// ρ·80.23 + 2020/R: four SRAM accesses, a multiply and an add per MAC; a DRAM read and
+    /// an SRAM write per weight reload.
+    fn classical_qnn(&self, out: &mut Actions) {
+        let (s, r, sram) = (self.s, self.r, self.sram);
+        let macs = s * self.rho;
+        out.push(
+            ActionKind::read(Memory::Sram, 8, sram),
+            Category::Weights,
+            macs,
+        );
+        out.push(
+            ActionKind::read(Memory::Sram, 8, sram),
+            Category::Activations,
+            macs,
+        );
+        out.push(
+            ActionKind::read(Memory::Sram, 8, sram),
+            Category::PartialSums,
+            macs,
+        );
+        out.push(
+            ActionKind::write(Memory::Sram, 8, sram),
+            Category::PartialSums,
+            macs,
+        );
+        out.push(MUL, Category::Compute, macs);
+        out.push(ADD, Category::Compute, macs);
+        out.push(
+            ActionKind::read(Memory::Dram, 8, 0),
+            Category::Weights,
+            s / r,
+        );
+        out.push(
+            ActionKind::write(Memory::Sram, 8, sram),
+            Category::Weights,
+            s / r,
+        );
+    }
+
+    /// T·s_r·(64.32 + 0.03/F) + T·64.35/F + (2·2020/R)·T/(T+1).
+    fn classical_snn(&self, t: f64, out: &mut Actions) {
+        let (s, f, r, sram) = (self.s, self.f, self.r, self.sram);
+        let events = s * t * self.rate;
+        out.push(
+            ActionKind::Composite {
+                name: CompositeName::new(CLASSICAL_SNN_EVENT),
+            },
+            Category::Membrane,
+            events,
+        );
+        // Reset after each spike: T·s_r·0.03/F per synapse.
+        out.push(ADD, Category::Compute, events / f);
+        out.push(
+            ActionKind::Composite {
+                name: CompositeName::new(CLASSICAL_SNN_NEURON_STEP),
+            },
+            Category::Membrane,
+            s * t / f,
+        );
+        let reload = s * 2.0 / r * t / (t + 1.0);
+        out.push(
+            ActionKind::read(Memory::Dram, 8, 0),
+            Category::Weights,
+            reload,
+        );
+        out.push(
+            ActionKind::write(Memory::Sram, 8, sram),
+            Category::Weights,
+            reload,
+        );
+    }
+
+    /// ρ·20.23: one move, a multiply and an add per MAC.
+    fn spatial_qnn(&self, out: &mut Actions) {
+        let macs = self.s * self.rho;
+        out.push(
+            ActionKind::Transfer {
+                net: Interconnect::Link,
+                bits: 8,
+            },
+            Category::Activations,
+            macs,
+        );
+        out.push(MUL, Category::Compute, macs);
+        out.push(ADD, Category::Compute, macs);
+    }
+
+    /// T·s_r·20.03 + T·40.06/F: a spike move and an add per event, a membrane read and
+    /// write and two adds per neuron step.
+    fn spatial_snn(&self, t: f64, out: &mut Actions) {
+        let (s, f, sram) = (self.s, self.f, self.sram);
+        let events = s * t * self.rate;
+        out.push(
+            ActionKind::Transfer {
+                net: Interconnect::Link,
+                bits: 1,
+            },
+            Category::Activations,
+            events,
+        );
+        out.push(ADD, Category::Compute, events);
+        let steps = s * t / f;
+        out.push(
+            ActionKind::read(Memory::Sram, 8, sram),
+            Category::Membrane,
+            steps,
+        );
+        out.push(
+            ActionKind::write(Memory::Sram, 8, sram),
+            Category::Membrane,
+            steps,
+        );
+        out.push(ADD, Category::Compute, 2.0 * steps);
     }
 }

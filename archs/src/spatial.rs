@@ -171,150 +171,9 @@ impl Spatial {
     /// Validates the configuration and builds the description it states.
     pub fn new(config: SpatialConfig) -> Result<Self, ConfigError> {
         let c = &config;
-        if c.zero_skipping.is_some() {
-            return Err(ConfigError::new(
-                "replaced by `zero_handling` (\"skip\", \"gate\" or \"none\"): the units treat zeros the same way on both formats",
-            )
-            .at_key("zero_skipping"));
-        }
-        if c.dram_word_bits.is_some() {
-            return Err(ConfigError::new(
-                "weights stay in the array and are never reloaded: a network that does not fit is an error; size the array with `weight_capacity_mib`",
-            )
-            .at_key("dram_word_bits"));
-        }
-        let kib = positive("pe_sram_kib", c.pe_sram_kib, "the PE SRAM")?;
-        let mib = positive(
-            "weight_capacity_mib",
-            c.weight_capacity_mib,
-            "the on-chip weight storage",
-        )?;
-        positive("clock_mhz", c.clock_mhz, "the clock")?;
-        if !(c.link_hops.is_finite() && c.link_hops >= 0.0) {
-            return Err(ConfigError::new(format!(
-                "{}: must be a non-negative number",
-                c.link_hops
-            ))
-            .at_key("link_hops"));
-        }
-        if c.state_memory == PeMemory::Wired {
-            return Err(ConfigError::new(
-                "\"wired\": membranes change every step and need a register or an SRAM",
-            )
-            .at_key("state_memory"));
-        }
-        bits_param("spike_bits", c.spike_bits)?;
-        bits_param("input_bits", c.input_bits)?;
-        count(
-            "pe_weight_bytes",
-            c.pe_weight_bytes,
-            "a PE's weight storage",
-        )?;
-        count("pes_per_unit", c.pes_per_unit, "PEs per unit")?;
-        count("state_words", c.state_words, "state words")?;
-        let pes = ((mib * 1024.0 * 1024.0) / c.pe_weight_bytes as f64).ceil();
-        let units = (pes / c.pes_per_unit as f64).ceil().max(1.0);
-        if units > (1u64 << 32) as f64 {
-            return Err(ConfigError::new(format!(
-                "{mib} MiB of weights in {} B per PE is more than 2^32 units",
-                c.pe_weight_bytes
-            ))
-            .at_key("weight_capacity_mib"));
-        }
-        if let Some(r) = &c.regions
-            && r.iter().any(|u| *u == 0 || *u as f64 > units)
-        {
-            return Err(
-                ConfigError::new(format!("every region needs 1..={units} units")).at_key("regions"),
-            );
-        }
-        let sram = Size::Text(format!("{} B", (kib * 1024.0).round()));
-        let mut hw = Hardware::from_toml(DESCRIPTION)
-            .map_err(|e| ConfigError::new(format!("the shipped description: {e}")))?;
-        hw.compute.clock_mhz = c.clock_mhz;
-        hw.compute.zero_handling = c.zero_handling.mapper();
-        hw.levels[0].network.unicast_hops = Some(c.link_hops);
-        for f in &mut hw.levels[0].formats {
-            if let SparseFormat::Aer { address_bits, .. } = f {
-                *address_bits = Some(c.spike_bits);
-            }
-        }
-        hw.levels[1].mesh = [units as u64, 1];
-        let pe_level = hw.levels.len() - 1;
-        hw.levels[pe_level].mesh = [1, c.pes_per_unit];
-        if let Some(Capacity::Banks(banks)) = &mut hw.levels[1].capacity {
-            for b in banks.iter_mut() {
-                if b.holds.contains(&DataSpace::Membrane) {
-                    let (class, energy, size) = memory_bank(c.state_memory, &sram);
-                    b.class = class;
-                    b.energy = energy;
-                    b.size = size.unwrap_or(Size::Text(format!("{} words", c.state_words)));
-                }
-            }
-        }
-        if let Some(Capacity::Banks(banks)) = &mut hw.levels[pe_level].capacity {
-            for b in banks.iter_mut() {
-                let wired_latch = b.holds.contains(&DataSpace::Inputs);
-                if b.holds.contains(&DataSpace::Weights) {
-                    let (class, energy, _) = memory_bank(c.weight_memory, &sram);
-                    b.class = class;
-                    b.energy = energy;
-                    b.size = Size::Text(format!("{} B", c.pe_weight_bytes));
-                } else if wired_latch && c.weight_memory == PeMemory::Wired {
-                    // With wired weights the input operand is latched at the multiplier too.
-                    b.energy = Some(AccessEnergy::PerWord {
-                        read_pj: 0.0,
-                        write_pj: 0.0,
-                    });
-                }
-            }
-        }
-        let notes = vec![
-            Assumption::new(
-                "array",
-                format!(
-                    "{units} units × {} PEs, {} B of weights per PE",
-                    c.pes_per_unit, c.pe_weight_bytes
-                ),
-                "sized from `weight_capacity_mib`: every weight stays in a PE",
-            ),
-            Assumption::new(
-                "weight memory",
-                c.weight_memory.name(),
-                match c.weight_memory {
-                    PeMemory::Wired => {
-                        "wired to the multiplier: reading it costs nothing beyond the operation (v1)"
-                    }
-                    PeMemory::Register => "a PE reads its stationary weight from registers",
-                    PeMemory::Sram => "a PE reads its stationary weight from its local SRAM",
-                },
-            ),
-            Assumption::new(
-                "state memory",
-                c.state_memory.name(),
-                "a unit's membranes and outputs; partial sums meet in its accumulator (part of the adders)",
-            ),
-            Assumption::new(
-                "PE SRAM",
-                format!("{} KiB", c.pe_sram_kib),
-                "capacity of an SRAM weight or state memory (prices capacity-dependent tables)",
-            ),
-            Assumption::new(
-                "links",
-                format!("{} hop(s), {}-bit spikes", c.link_hops, c.spike_bits),
-                "a value crosses this many links from the producer's region; forwarding to further units of a row costs one more link each",
-            ),
-            Assumption::new(
-                "zero inputs",
-                c.zero_handling.name(),
-                "the same units run both formats",
-            ),
-            Assumption::new(
-                "direct-coded first layer",
-                c.direct_input.name(),
-                "the image's MACs once, the stored current re-read every step (or every step)",
-            ),
-        ];
+        let (units, kib) = check(c)?;
+        let hw = describe(c, units, kib)?;
+        let notes = assumptions(c, units);
         let inner = HardwareArchitecture::new(
             "spatial",
             hw,
@@ -339,6 +198,163 @@ impl Spatial {
         )?;
         Ok(Self { config, inner })
     }
+}
+
+/// Checks the parameters; returns the units the weight storage takes and the PE SRAM's KiB.
+fn check(c: &SpatialConfig) -> Result<(f64, f64), ConfigError> {
+    if c.zero_skipping.is_some() {
+        return Err(ConfigError::new(
+            "replaced by `zero_handling` (\"skip\", \"gate\" or \"none\"): the units treat zeros the same way on both formats",
+        )
+        .at_key("zero_skipping"));
+    }
+    if c.dram_word_bits.is_some() {
+        return Err(ConfigError::new(
+            "weights stay in the array and are never reloaded: a network that does not fit is an error; size the array with `weight_capacity_mib`",
+        )
+        .at_key("dram_word_bits"));
+    }
+    let kib = positive("pe_sram_kib", c.pe_sram_kib, "the PE SRAM")?;
+    let mib = positive(
+        "weight_capacity_mib",
+        c.weight_capacity_mib,
+        "the on-chip weight storage",
+    )?;
+    positive("clock_mhz", c.clock_mhz, "the clock")?;
+    if !(c.link_hops.is_finite() && c.link_hops >= 0.0) {
+        return Err(
+            ConfigError::new(format!("{}: must be a non-negative number", c.link_hops))
+                .at_key("link_hops"),
+        );
+    }
+    if c.state_memory == PeMemory::Wired {
+        return Err(ConfigError::new(
+            "\"wired\": membranes change every step and need a register or an SRAM",
+        )
+        .at_key("state_memory"));
+    }
+    bits_param("spike_bits", c.spike_bits)?;
+    bits_param("input_bits", c.input_bits)?;
+    count(
+        "pe_weight_bytes",
+        c.pe_weight_bytes,
+        "a PE's weight storage",
+    )?;
+    count("pes_per_unit", c.pes_per_unit, "PEs per unit")?;
+    count("state_words", c.state_words, "state words")?;
+    let pes = ((mib * 1024.0 * 1024.0) / c.pe_weight_bytes as f64).ceil();
+    let units = (pes / c.pes_per_unit as f64).ceil().max(1.0);
+    if units > (1u64 << 32) as f64 {
+        return Err(ConfigError::new(format!(
+            "{mib} MiB of weights in {} B per PE is more than 2^32 units",
+            c.pe_weight_bytes
+        ))
+        .at_key("weight_capacity_mib"));
+    }
+    if let Some(r) = &c.regions
+        && r.iter().any(|u| *u == 0 || *u as f64 > units)
+    {
+        return Err(
+            ConfigError::new(format!("every region needs 1..={units} units")).at_key("regions"),
+        );
+    }
+    Ok((units, kib))
+}
+
+/// The shipped description with the parameters' sizes, memories and links.
+fn describe(c: &SpatialConfig, units: f64, kib: f64) -> Result<Hardware, ConfigError> {
+    let sram = Size::Text(format!("{} B", (kib * 1024.0).round()));
+    let mut hw = Hardware::from_toml(DESCRIPTION)
+        .map_err(|e| ConfigError::new(format!("the shipped description: {e}")))?;
+    hw.compute.clock_mhz = c.clock_mhz;
+    hw.compute.zero_handling = c.zero_handling.mapper();
+    hw.levels[0].network.unicast_hops = Some(c.link_hops);
+    for f in &mut hw.levels[0].formats {
+        if let SparseFormat::Aer { address_bits, .. } = f {
+            *address_bits = Some(c.spike_bits);
+        }
+    }
+    hw.levels[1].mesh = [units as u64, 1];
+    let pe_level = hw.levels.len() - 1;
+    hw.levels[pe_level].mesh = [1, c.pes_per_unit];
+    if let Some(Capacity::Banks(banks)) = &mut hw.levels[1].capacity {
+        for b in banks.iter_mut() {
+            if b.holds.contains(&DataSpace::Membrane) {
+                let (class, energy, size) = memory_bank(c.state_memory, &sram);
+                b.class = class;
+                b.energy = energy;
+                b.size = size.unwrap_or(Size::Text(format!("{} words", c.state_words)));
+            }
+        }
+    }
+    if let Some(Capacity::Banks(banks)) = &mut hw.levels[pe_level].capacity {
+        for b in banks.iter_mut() {
+            let wired_latch = b.holds.contains(&DataSpace::Inputs);
+            if b.holds.contains(&DataSpace::Weights) {
+                let (class, energy, _) = memory_bank(c.weight_memory, &sram);
+                b.class = class;
+                b.energy = energy;
+                b.size = Size::Text(format!("{} B", c.pe_weight_bytes));
+            } else if wired_latch && c.weight_memory == PeMemory::Wired {
+                // With wired weights the input operand is latched at the multiplier too.
+                b.energy = Some(AccessEnergy::PerWord {
+                    read_pj: 0.0,
+                    write_pj: 0.0,
+                });
+            }
+        }
+    }
+    Ok(hw)
+}
+
+/// The parameters in force, with their reasons, for reports.
+fn assumptions(c: &SpatialConfig, units: f64) -> Vec<Assumption> {
+    vec![
+        Assumption::new(
+            "array",
+            format!(
+                "{units} units × {} PEs, {} B of weights per PE",
+                c.pes_per_unit, c.pe_weight_bytes
+            ),
+            "sized from `weight_capacity_mib`: every weight stays in a PE",
+        ),
+        Assumption::new(
+            "weight memory",
+            c.weight_memory.name(),
+            match c.weight_memory {
+                PeMemory::Wired => {
+                    "wired to the multiplier: reading it costs nothing beyond the operation (v1)"
+                }
+                PeMemory::Register => "a PE reads its stationary weight from registers",
+                PeMemory::Sram => "a PE reads its stationary weight from its local SRAM",
+            },
+        ),
+        Assumption::new(
+            "state memory",
+            c.state_memory.name(),
+            "a unit's membranes and outputs; partial sums meet in its accumulator (part of the adders)",
+        ),
+        Assumption::new(
+            "PE SRAM",
+            format!("{} KiB", c.pe_sram_kib),
+            "capacity of an SRAM weight or state memory (prices capacity-dependent tables)",
+        ),
+        Assumption::new(
+            "links",
+            format!("{} hop(s), {}-bit spikes", c.link_hops, c.spike_bits),
+            "a value crosses this many links from the producer's region; forwarding to further units of a row costs one more link each",
+        ),
+        Assumption::new(
+            "zero inputs",
+            c.zero_handling.name(),
+            "the same units run both formats",
+        ),
+        Assumption::new(
+            "direct-coded first layer",
+            c.direct_input.name(),
+            "the image's MACs once, the stored current re-read every step (or every step)",
+        ),
+    ]
 }
 
 // Priced with the table it is meant for, and with the memories that table can price (the

@@ -5,10 +5,10 @@
 
 use snnergy_core::{ActionKind, Actions, Category, Place};
 use snnergy_mapper::{
-    AccessOp, Action, Counts, DataSpace, Densities, HopPrice, MappedLayer, Scale, SparseFormat,
+    AccessOp, Action, DataSpace, Densities, HopPrice, MappedLayer, Scale, SparseFormat,
 };
 
-use super::price::{COMPUTE, access_kind, hop_kind, level_place, network_place, op_kinds};
+use super::places::{COMPUTE, access_kind, hop_kind, level_place, network_place, op_kinds};
 
 /// What each data space is reported as.
 pub(crate) fn category(ds: DataSpace) -> Category {
@@ -31,157 +31,199 @@ pub(crate) fn push_layer(
     per: f64,
     out: &mut Actions,
 ) -> f64 {
-    let hw = &ml.hardware;
-    let p = &ml.problem;
-    let counts: &Counts = &ml.counts;
-    let valid = p.valid_fraction();
-    let density = |scale: Scale, d: &Densities| scale.density(d, valid);
-    let n_lev = hw.levels.len();
-    let mut rd = vec![0.0; n_lev];
-    let mut wr = vec![0.0; n_lev];
-    let format = |l: usize, ds: DataSpace| -> &SparseFormat {
-        let lm = &ml.mapping.levels[l];
+    let layer = Layer { ml, dens, per };
+    let (rd, wr) = layer.accesses(out);
+    layer.transfers(linear, out);
+    layer.ops(out);
+    layer.latency_ns(&rd, &wr)
+}
+
+/// One mapped layer at some densities, per inference of a batch of `per`.
+struct Layer<'a> {
+    ml: &'a MappedLayer,
+    dens: &'a Densities,
+    per: f64,
+}
+
+impl Layer<'_> {
+    fn density(&self, scale: Scale) -> f64 {
+        scale.density(self.dens, self.ml.problem.valid_fraction())
+    }
+
+    /// The format of inputs or outputs at level `l`.
+    fn format(&self, l: usize, ds: DataSpace) -> &SparseFormat {
+        let lm = &self.ml.mapping.levels[l];
         if ds == DataSpace::Inputs {
             &lm.input_format
         } else {
             &lm.output_format
         }
-    };
-    let elem = |l: usize, ds: DataSpace, f: &SparseFormat| -> (f64, f64) {
+    }
+
+    /// Whether `ds` is stored compressed at level `l`.
+    fn compressed(&self, l: usize, ds: DataSpace) -> bool {
+        matches!(ds, DataSpace::Inputs | DataSpace::Outputs) && self.format(l, ds).is_compressed()
+    }
+
+    /// The average (data, metadata) bits and entries of `ds` stored at level `l`, as
+    /// `f(bits, binary, density, tile)` of the format says.
+    fn stored<T>(
+        &self,
+        l: usize,
+        ds: DataSpace,
+        f: impl Fn(&SparseFormat, f64, bool, f64, f64) -> T,
+    ) -> T {
+        let p = &self.ml.problem;
         let bits = p.bits(ds) as f64;
         let d = if ds == DataSpace::Inputs {
-            dens.input
+            self.dens.input
         } else {
-            dens.output
+            self.dens.output
         };
-        let tile = counts.tile_bits[l][ds.index()] / bits.max(1.0);
-        f.messages_per_element(bits, p.is_binary(ds), d, tile)
-    };
-    for a in &counts.accesses {
-        let level = &hw.levels[a.level];
-        let ds = a.data_space;
-        let n = a.elements * density(a.scale, dens);
-        if n == 0.0 {
-            continue;
-        }
-        let op = if a.action == Action::Read {
-            AccessOp::Read
-        } else {
-            AccessOp::Write
-        };
-        let wb = level.word_bits;
-        let b = p.bits(ds).max(1);
-        let compressed = matches!(ds, DataSpace::Inputs | DataSpace::Outputs)
-            && format(a.level, ds).is_compressed();
-        let (bits, accesses) = if compressed {
-            let f = format(a.level, ds);
-            let bits_per_element = {
-                let bits = p.bits(ds) as f64;
-                let d = if ds == DataSpace::Inputs {
-                    dens.input
-                } else {
-                    dens.output
-                };
-                let tile = counts.tile_bits[a.level][ds.index()] / bits.max(1.0);
-                let (data, meta) = f.bits_per_element(bits, p.is_binary(ds), d, tile);
-                data + meta
+        let tile = self.ml.counts.tile_bits[l][ds.index()] / bits.max(1.0);
+        f(self.format(l, ds), bits, p.is_binary(ds), d, tile)
+    }
+
+    /// Every storage access as word accesses at the bits each moves; returns the word reads
+    /// and writes per level.
+    fn accesses(&self, out: &mut Actions) -> (Vec<f64>, Vec<f64>) {
+        let (hw, p) = (&self.ml.hardware, &self.ml.problem);
+        let mut rd = vec![0.0; hw.levels.len()];
+        let mut wr = vec![0.0; hw.levels.len()];
+        for a in &self.ml.counts.accesses {
+            let level = &hw.levels[a.level];
+            let ds = a.data_space;
+            let n = a.elements * self.density(a.scale);
+            if n == 0.0 {
+                continue;
+            }
+            let op = if a.action == Action::Read {
+                AccessOp::Read
+            } else {
+                AccessOp::Write
             };
-            (wb, n * bits_per_element / wb as f64)
-        } else if b > wb {
-            (wb, n * b.div_ceil(wb) as f64)
-        } else if a.scatter {
-            (b, n)
-        } else {
-            let pack = wb / b;
-            (pack * b, n / pack as f64)
-        };
-        if a.action == Action::Read {
-            rd[a.level] += accesses;
-        } else {
-            wr[a.level] += accesses;
+            let wb = level.word_bits;
+            let b = p.bits(ds).max(1);
+            let (bits, accesses) = if self.compressed(a.level, ds) {
+                let bits_per_element = self.stored(a.level, ds, |f, bits, binary, d, tile| {
+                    let (data, meta) = f.bits_per_element(bits, binary, d, tile);
+                    data + meta
+                });
+                (wb, n * bits_per_element / wb as f64)
+            } else if b > wb {
+                (wb, n * b.div_ceil(wb) as f64)
+            } else if a.scatter {
+                (b, n)
+            } else {
+                let pack = wb / b;
+                (pack * b, n / pack as f64)
+            };
+            if a.action == Action::Read {
+                rd[a.level] += accesses;
+            } else {
+                wr[a.level] += accesses;
+            }
+            if accesses > 0.0 {
+                out.push_at(
+                    level_place(level, ds),
+                    access_kind(level, ds, op, bits),
+                    category(ds),
+                    accesses / self.per,
+                );
+            }
         }
-        if accesses > 0.0 {
-            out.push_at(
-                level_place(level, ds),
-                access_kind(level, ds, op, bits),
-                category(ds),
-                accesses / per,
-            );
-        }
+        (rd, wr)
     }
-    for t in &counts.transfers {
-        let level = &hw.levels[t.network];
-        let ds = t.data_space;
-        if !level.network.carries(ds)
-            || matches!(level.network.hop_pj_per_bit, HopPrice::Pj(v) if v == 0.0)
-        {
-            continue;
-        }
-        let n = t.sends * density(t.scale, dens) * t.hops;
-        if n == 0.0 {
-            continue;
-        }
-        let place = network_place(level);
-        match t.format_level {
-            Some(l)
-                if matches!(ds, DataSpace::Inputs | DataSpace::Outputs)
-                    && format(l, ds).is_compressed() =>
+
+    /// Every network transfer as hops: per element at its bits, or per message of a
+    /// compressed stream.
+    fn transfers(&self, linear: &[bool], out: &mut Actions) {
+        let (hw, p) = (&self.ml.hardware, &self.ml.problem);
+        for t in &self.ml.counts.transfers {
+            let level = &hw.levels[t.network];
+            let ds = t.data_space;
+            if !level.network.carries(ds)
+                || matches!(level.network.hop_pj_per_bit, HopPrice::Pj(v) if v == 0.0)
             {
-                let (entries, bits) = elem(l, ds, format(l, ds));
-                let messages = n * entries;
-                if messages == 0.0 || bits <= 0.0 {
-                    continue;
-                }
-                let (kind, count) = if linear[t.network] {
-                    (hop_kind(level, 1), messages * bits)
-                } else {
-                    let whole = bits.ceil().max(1.0) as u32;
-                    if whole <= 64 {
-                        (hop_kind(level, whole), messages)
-                    } else {
-                        (hop_kind(level, 64), messages * whole as f64 / 64.0)
+                continue;
+            }
+            let n = t.sends * self.density(t.scale) * t.hops;
+            if n == 0.0 {
+                continue;
+            }
+            let place = network_place(level);
+            match t.format_level {
+                Some(l) if self.compressed(l, ds) => {
+                    let (entries, bits) = self.stored(l, ds, |f, bits, binary, d, tile| {
+                        f.messages_per_element(bits, binary, d, tile)
+                    });
+                    let messages = n * entries;
+                    if messages == 0.0 || bits <= 0.0 {
+                        continue;
                     }
-                };
-                out.push_at(place, kind, category(ds), count / per);
-            }
-            _ => out.push_at(
-                place,
-                hop_kind(level, p.bits(ds).max(1)),
-                category(ds),
-                n / per,
-            ),
-        }
-    }
-    let compute = Place::new(COMPUTE);
-    for o in &counts.ops {
-        let n = o.count * density(o.scale, dens);
-        if n == 0.0 {
-            continue;
-        }
-        for kind in op_kinds(o.op, p.accum_bits).into_iter().flatten() {
-            out.push_at(compute, kind, Category::Compute, n / per);
-        }
-    }
-    // Latency: compute or the busiest level's bandwidth, whichever bounds (as the mapper).
-    let mut cycles = counts.cycles
-        * if counts.skips {
-            density(Scale::Input, dens)
-        } else {
-            1.0
-        }
-        + counts.epilogue_steps / counts.units_used.max(1.0);
-    for (l, level) in hw.levels.iter().enumerate() {
-        let inst = counts.instances_used[l].max(1.0);
-        for (bw, n) in [
-            (level.read_bandwidth, rd[l]),
-            (level.write_bandwidth, wr[l]),
-        ] {
-            if let Some(bw) = bw {
-                cycles = cycles.max(n / inst / bw);
+                    let (kind, count) = if linear[t.network] {
+                        (hop_kind(level, 1), messages * bits)
+                    } else {
+                        let whole = bits.ceil().max(1.0) as u32;
+                        if whole <= 64 {
+                            (hop_kind(level, whole), messages)
+                        } else {
+                            (hop_kind(level, 64), messages * whole as f64 / 64.0)
+                        }
+                    };
+                    out.push_at(place, kind, category(ds), count / self.per);
+                }
+                _ => out.push_at(
+                    place,
+                    hop_kind(level, p.bits(ds).max(1)),
+                    category(ds),
+                    n / self.per,
+                ),
             }
         }
     }
-    cycles * 1000.0 / hw.compute.clock_mhz / per
+
+    /// Every operation as the snnergy operations it is priced as.
+    fn ops(&self, out: &mut Actions) {
+        let compute = Place::new(COMPUTE);
+        for o in &self.ml.counts.ops {
+            let n = o.count * self.density(o.scale);
+            if n == 0.0 {
+                continue;
+            }
+            for kind in op_kinds(o.op, self.ml.problem.accum_bits)
+                .into_iter()
+                .flatten()
+            {
+                out.push_at(compute, kind, Category::Compute, n / self.per);
+            }
+        }
+    }
+
+    /// Latency per inference in ns: compute or the busiest level's bandwidth, whichever
+    /// bounds (as the mapper).
+    fn latency_ns(&self, rd: &[f64], wr: &[f64]) -> f64 {
+        let (hw, counts) = (&self.ml.hardware, &self.ml.counts);
+        let mut cycles = counts.cycles
+            * if counts.skips {
+                self.density(Scale::Input)
+            } else {
+                1.0
+            }
+            + counts.epilogue_steps / counts.units_used.max(1.0);
+        for (l, level) in hw.levels.iter().enumerate() {
+            let inst = counts.instances_used[l].max(1.0);
+            for (bw, n) in [
+                (level.read_bandwidth, rd[l]),
+                (level.write_bandwidth, wr[l]),
+            ] {
+                if let Some(bw) = bw {
+                    cycles = cycles.max(n / inst / bw);
+                }
+            }
+        }
+        cycles * 1000.0 / hw.compute.clock_mhz / self.per
+    }
 }
 
 /// Appends the static energy of `chip` over `latency_ns`: every level and the compute units

@@ -11,9 +11,11 @@
 
 pub(crate) mod actions;
 pub(crate) mod family;
-pub(crate) mod price;
+pub(crate) mod own_prices;
+pub(crate) mod places;
 pub(crate) mod problem;
 pub(crate) mod rules;
+pub(crate) mod table_pricing;
 
 use std::collections::HashMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
@@ -29,48 +31,12 @@ use snnergy_mapper::{
     SearchOptions, SparseFormat, ZeroHandling,
 };
 
-pub use price::HardwarePrices;
+pub use own_prices::OwnPricesFirst;
 pub(crate) use problem::LayerRules;
 pub(crate) use rules::Rules;
 
+pub use crate::common::TimeOrder;
 use crate::common::{Dims, Op, check_format};
-
-/// When an SNN layer runs its time steps relative to its other loops.
-#[derive(
-    Clone,
-    Copy,
-    Debug,
-    PartialEq,
-    Eq,
-    Hash,
-    serde::Serialize,
-    serde::Deserialize,
-    schemars::JsonSchema,
-    Default,
-)]
-#[serde(rename_all = "kebab-case")]
-pub enum TimeOrder {
-    /// The mapper places T anywhere in the layer's loop nest (a layer runs all its steps
-    /// before the next layer: layer-major).
-    #[default]
-    LayerMajor,
-    /// T is the outermost loop of the layer: every step streams through the whole layer
-    /// (what a chip whose layers advance one step at a time does).
-    TimestepMajor,
-    /// All of T inside the chip: a tile of neurons runs every step before the next tile, so
-    /// membranes never leave it (PTB, SpinalFlow, SATA).
-    TimeBatched,
-}
-
-impl TimeOrder {
-    pub(crate) fn name(self) -> &'static str {
-        match self {
-            TimeOrder::LayerMajor => "layer-major",
-            TimeOrder::TimestepMajor => "timestep-major",
-            TimeOrder::TimeBatched => "time-batched",
-        }
-    }
-}
 
 /// The dataflow a layer is mapped with.
 #[derive(
@@ -343,7 +309,7 @@ impl HardwareArchitecture {
         let warm = warm_starts(request.warm, i);
         let mut options = self.options.effort.options(request.objective);
         options.constraints = self.constraints(&hw, request.format, &pr);
-        let pricing = price::TablePricing {
+        let pricing = table_pricing::TablePricing {
             energy: request.energy,
             accum_bits: pr.accum_bits,
         };
@@ -448,7 +414,7 @@ fn cached_map(
     problem: &snnergy_mapper::Problem,
     hw: &Hardware,
     key: &MapKey<'_>,
-    pricing: &price::TablePricing<'_>,
+    pricing: &table_pricing::TablePricing<'_>,
     options: &SearchOptions,
 ) -> Result<Anchored, snnergy_mapper::MapperError> {
     // One slot per key, locked while its search runs: a second request for the same key
@@ -603,14 +569,14 @@ impl Weightless {
         let (wbits, writes) = stream(out_bits, d.n * t);
         // Inputs are read from the memory that keeps activations, where the outputs go.
         out.push_at(
-            price::level_place(level, DataSpace::Outputs),
-            price::access_kind(level, DataSpace::Outputs, AccessOp::Read, rb),
+            places::level_place(level, DataSpace::Outputs),
+            places::access_kind(level, DataSpace::Outputs, AccessOp::Read, rb),
             Category::Activations,
             reads,
         );
         out.push_at(
-            price::level_place(level, DataSpace::Outputs),
-            price::access_kind(level, DataSpace::Outputs, AccessOp::Write, wbits),
+            places::level_place(level, DataSpace::Outputs),
+            places::access_kind(level, DataSpace::Outputs, AccessOp::Write, wbits),
             Category::Outputs,
             writes,
         );
@@ -621,7 +587,7 @@ impl Weightless {
             CoreOp::Add
         };
         out.push_at(
-            snnergy_core::Place::new(price::COMPUTE),
+            snnergy_core::Place::new(places::COMPUTE),
             snnergy_core::ActionKind::compute(op, op_bits),
             Category::Compute,
             ops,
@@ -879,7 +845,7 @@ impl Architecture for HardwareArchitecture {
     }
 
     fn priced_by<'a>(&'a self, table: &'a dyn EnergyModel) -> Box<dyn EnergyModel + 'a> {
-        Box::new(HardwarePrices::new(table, self.chip.clone()))
+        Box::new(OwnPricesFirst::new(table, self.chip.clone()))
     }
 }
 

@@ -92,6 +92,26 @@ pub(crate) fn problem(
         stride_w: fits_u32(arch, l, "stride", sw)?,
         ..Problem::default()
     };
+    set_format(&mut pr, l, format, analog, rules);
+    // The taps on padding read zeros: the mapper treats them as zero operands, so it needs
+    // the valid taps of every inference and step (the loop nest's N and T).
+    pr.valid_ops = Some(l.synapses() as f64 * pr.n as f64 * pr.t as f64);
+    if matches!(l.kind, LayerKind::Conv2d { .. }) {
+        // Padding is not stored: no input tile is larger than the real map.
+        pr.input_h = Some(l.input.h as u64);
+        pr.input_w = Some(l.input.w as u64);
+    }
+    pr.validate().map_err(|e| ArchError::Layer {
+        architecture: arch.to_string(),
+        layer: l.name.clone(),
+        message: e.to_string(),
+    })?;
+    Ok(pr)
+}
+
+/// The widths and time steps of `format` on layer `l`'s problem; `analog`: it receives the
+/// direct-coded image.
+fn set_format(pr: &mut Problem, l: &Layer, format: &Format, analog: bool, rules: &LayerRules) {
     match format {
         Format::Qnn(f) => {
             pr.kind = Kind::Qnn;
@@ -111,7 +131,7 @@ pub(crate) fn problem(
         }
         Format::Snn(f) => {
             let t = f.timesteps as u64;
-            pr = pr.into_snn(t, f.membrane_bits);
+            *pr = std::mem::take(pr).into_snn(t, f.membrane_bits);
             pr.weight_bits = f.weight_bits;
             // The per-step input current is as wide as the membrane it is added to.
             pr.accum_bits = f.membrane_bits;
@@ -135,20 +155,6 @@ pub(crate) fn problem(
             }
         }
     }
-    // The taps on padding read zeros: the mapper treats them as zero operands, so it needs
-    // the valid taps of every inference and step (the loop nest's N and T).
-    pr.valid_ops = Some(l.synapses() as f64 * pr.n as f64 * pr.t as f64);
-    if matches!(l.kind, LayerKind::Conv2d { .. }) {
-        // Padding is not stored: no input tile is larger than the real map.
-        pr.input_h = Some(l.input.h as u64);
-        pr.input_w = Some(l.input.w as u64);
-    }
-    pr.validate().map_err(|e| ArchError::Layer {
-        architecture: arch.to_string(),
-        layer: l.name.clone(),
-        message: e.to_string(),
-    })?;
-    Ok(pr)
 }
 
 /// The densities of a layer's inputs and outputs at `act` in `format`.

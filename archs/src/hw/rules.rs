@@ -278,15 +278,11 @@ impl Rules {
         reuse_free: bool,
     ) -> Result<Plan, ArchError> {
         let n = network.layers.len();
-        let wb = format.weight_bits() as u128;
-        let err = |message: String| ArchError::Config {
-            architecture: arch.to_string(),
-            message,
-        };
-        let layer_err = |i: usize, message: String| ArchError::Layer {
-            architecture: arch.to_string(),
-            layer: network.layers[i].name.clone(),
-            message,
+        let planner = Planner {
+            arch,
+            chip,
+            network,
+            wb: format.weight_bits() as u128,
         };
         let mut plan = Plan {
             instances: vec![0; n],
@@ -297,249 +293,8 @@ impl Rules {
         };
         match self {
             Rules::Chip => {}
-            Rules::Regions(r) => {
-                let units = chip
-                    .levels
-                    .get(1)
-                    .map(|l| l.mesh[0] * l.mesh[1])
-                    .unwrap_or(1);
-                // PEs of one unit: every level below it.
-                let pes: u64 = chip
-                    .levels
-                    .iter()
-                    .skip(2)
-                    .map(|l| l.mesh[0] * l.mesh[1])
-                    .product();
-                let unit = chip.levels.get(1);
-                let pe = chip.levels.last();
-                let w_cap = pe
-                    .and_then(|l| l.capacity_for(DataSpace::Weights))
-                    .unwrap_or(u128::MAX)
-                    * pes as u128;
-                let m_cap = unit
-                    .and_then(|l| l.capacity_for(DataSpace::Membrane))
-                    .unwrap_or(u128::MAX);
-                // A neuron's state: its membrane and its outputs, 32 bits for either format, so
-                // that both formats get the same regions.
-                let mb: u128 = 32;
-                let mut min = vec![0u64; n];
-                let mut work = vec![0.0f64; n];
-                let mut clean: Vec<Vec<u64>> = vec![Vec::new(); n];
-                for i in 0..n {
-                    let nn = neurons(network, i);
-                    if nn == 0 {
-                        continue;
-                    }
-                    let l = &network.layers[i];
-                    // A neuron's partial sums meet in one unit: its fan-in must fit there.
-                    let per_unit = pe
-                        .and_then(|l| l.capacity_for(DataSpace::Weights))
-                        .unwrap_or(u128::MAX)
-                        .saturating_mul(pes as u128);
-                    if l.fan_in() as u128 * wb > per_unit {
-                        return Err(layer_err(
-                            i,
-                            format!(
-                                "fits nowhere: one neuron's {} synapses need {:.1} KiB of weights, a unit's PEs hold {:.1} KiB (`pes_per_unit` × `pe_weight_bytes`)",
-                                l.fan_in(),
-                                (l.fan_in() as u128 * wb) as f64 / 8192.0,
-                                per_unit as f64 / 8192.0
-                            ),
-                        ));
-                    }
-                    let need_w = (l.weights() as u128 * wb).div_ceil(w_cap.max(1));
-                    let need_m = (nn as u128 * mb).div_ceil(m_cap.max(1));
-                    let need = need_w.max(need_m).max(1);
-                    let dims = [
-                        u64::from(l.output.c),
-                        u64::from(l.output.h),
-                        u64::from(l.output.w),
-                    ];
-                    clean[i] =
-                        clean_splits(dims, l.fan_in() as u128 * wb, per_unit, mb, m_cap, units);
-                    let held = divisor_at_least(nn, u64::try_from(need).unwrap_or(u64::MAX));
-                    // A stated region need only hold the layer; a chosen one also splits
-                    // cleanly.
-                    min[i] = if r.stated.is_some() {
-                        held
-                    } else {
-                        clean[i].first().copied().unwrap_or(held)
-                    };
-                    work[i] = l.synapses() as f64;
-                }
-                let stated = r.stated.as_ref();
-                if let Some(s) = stated {
-                    let weighted: Vec<usize> = (0..n).filter(|&i| min[i] > 0).collect();
-                    if s.len() != weighted.len() {
-                        return Err(err(format!(
-                            "`regions` lists {} sizes, network `{}` has {} weighted layers",
-                            s.len(),
-                            network.name,
-                            weighted.len()
-                        )));
-                    }
-                    for (k, &i) in weighted.iter().enumerate() {
-                        if s[k] < min[i] {
-                            return Err(layer_err(
-                                i,
-                                format!(
-                                    "a region of {} units cannot hold its weights and neurons: it needs {} (`regions`)",
-                                    s[k], min[i]
-                                ),
-                            ));
-                        }
-                        plan.instances[i] = s[k];
-                    }
-                } else {
-                    let total_min: u64 = min.iter().sum();
-                    if total_min > units {
-                        let worst = (0..n).max_by_key(|&i| min[i]).unwrap_or(0);
-                        return Err(err(format!(
-                            "network `{}` needs at least {total_min} units to keep its weights and neurons in place, the array has {units} (`pe_array`); the largest, `{}`, needs {}",
-                            network.name, network.layers[worst].name, min[worst]
-                        )));
-                    }
-                    let extra = (units - total_min) as f64;
-                    let sum: f64 = work.iter().sum();
-                    for i in 0..n {
-                        if min[i] > 0 {
-                            let share = if sum > 0.0 { work[i] / sum } else { 0.0 };
-                            let target = min[i] + (extra * share).floor() as u64;
-                            // The largest clean split within the layer's share keeps the
-                            // regions inside the array and every layer mappable.
-                            plan.instances[i] = clean[i]
-                                .iter()
-                                .rev()
-                                .find(|&&c| c <= target)
-                                .copied()
-                                .unwrap_or(target);
-                        }
-                    }
-                }
-                for i in 0..n {
-                    if plan.instances[i] > 0 {
-                        plan.label[i] = format!("{} units", plan.instances[i]);
-                    }
-                    plan.hops[i] = Some(r.link_hops);
-                }
-            }
-            Rules::Cores(c) => {
-                let core = chip.levels.get(1);
-                let syn = core
-                    .and_then(|l| l.capacity_for(DataSpace::Weights))
-                    .unwrap_or(u128::MAX);
-                let mut cores = vec![0u64; n];
-                #[expect(
-                    clippy::needless_range_loop,
-                    reason = "the layer index addresses the network and the plan alike"
-                )]
-                for i in 0..n {
-                    let l = &network.layers[i];
-                    let nn = neurons(network, i);
-                    if nn == 0 {
-                        // Weightless layers run on the cores of their producer.
-                        continue;
-                    }
-                    let per_core_kernel = (l.fan_in() as u128) * wb;
-                    if per_core_kernel > syn {
-                        return Err(layer_err(
-                            i,
-                            format!(
-                                "fits nowhere: one neuron's {} synapses need {:.1} KiB of weights, a core's synapse memory holds {:.1} KiB (`synapse_kib`)",
-                                l.fan_in(),
-                                per_core_kernel as f64 / 8.0 / 1024.0,
-                                syn as f64 / 8.0 / 1024.0
-                            ),
-                        ));
-                    }
-                    let need_n = nn.div_ceil(c.neurons_per_core.max(1));
-                    let need_w = u64::try_from((l.weights() as u128 * wb).div_ceil(syn.max(1)))
-                        .unwrap_or(u64::MAX);
-                    cores[i] = if reuse_free {
-                        // The first version's placement: every synapse stored, so a core holds
-                        // as many neurons as its synapse memory has room for their fan-ins.
-                        let fit = u64::try_from(syn / per_core_kernel.max(1)).unwrap_or(u64::MAX);
-                        nn.div_ceil(c.neurons_per_core.min(fit).max(1))
-                    } else {
-                        cores_for(
-                            nn,
-                            u64::from(l.output.c),
-                            u64::from(l.output.h) * u64::from(l.output.w),
-                            need_n.max(need_w).max(1),
-                            per_core_kernel,
-                            syn,
-                            c.neurons_per_core.max(1),
-                        )
-                    };
-                }
-                let total: u64 = cores.iter().sum::<u64>().max(1);
-                let cols = match c.mesh {
-                    Some([r, k]) => {
-                        if r.saturating_mul(k) < total {
-                            return Err(err(format!(
-                                "network `{}` needs {total} cores (weight bits {wb}), the {r}×{k} mesh (`mesh`) has {}",
-                                network.name,
-                                r.saturating_mul(k)
-                            )));
-                        }
-                        k as f64
-                    }
-                    None => (total as f64).sqrt().ceil(),
-                };
-                // Place layers in order along a serpentine; a weightless layer sits on its
-                // producer's cores.
-                let mut region: Vec<((f64, f64), (f64, f64))> = Vec::with_capacity(n);
-                let mut start = 0.0;
-                #[expect(
-                    clippy::needless_range_loop,
-                    reason = "a weightless layer looks back at the regions already placed"
-                )]
-                for i in 0..n {
-                    if cores[i] == 0 {
-                        let from = network.layers[i].sources.iter().find_map(|s| match s {
-                            Source::Layer(j) => Some(region[*j]),
-                            Source::Input => None,
-                        });
-                        region.push(from.unwrap_or(((0.0, 0.0), (0.0, 0.0))));
-                        continue;
-                    }
-                    let end = start + cores[i] as f64 - 1.0;
-                    let (r0, r1) = ((start / cols).floor(), (end / cols).floor());
-                    let col_span = if r0 == r1 {
-                        let (a, b) = (start - r0 * cols, end - r0 * cols);
-                        if (r0 as u64).is_multiple_of(2) {
-                            (a, b)
-                        } else {
-                            (cols - 1.0 - b, cols - 1.0 - a)
-                        }
-                    } else {
-                        (0.0, cols - 1.0)
-                    };
-                    region.push(((r0, r1), col_span));
-                    start = end + 1.0;
-                }
-                for i in 0..n {
-                    let me = region[i];
-                    let l = &network.layers[i];
-                    let mut dist = 0.0;
-                    for s in &l.sources {
-                        let (rows, cols) = match *s {
-                            // The input enters through a port at the mesh corner.
-                            Source::Input => ((0.0, 0.0), (0.0, 0.0)),
-                            Source::Layer(j) => region[j],
-                        };
-                        let d = mean_abs_diff(rows.0, rows.1, me.0.0, me.0.1)
-                            + mean_abs_diff(cols.0, cols.1, me.1.0, me.1.1);
-                        dist += d.max(1.0);
-                    }
-                    dist /= l.sources.len().max(1) as f64;
-                    plan.hops[i] = Some(dist);
-                    if cores[i] > 0 {
-                        plan.instances[i] = cores[i];
-                        plan.label[i] = format!("{} cores, {:.2} hops", cores[i], dist);
-                    }
-                }
-            }
+            Rules::Regions(r) => planner.regions(r, &mut plan)?,
+            Rules::Cores(c) => planner.cores(c, reuse_free, &mut plan)?,
         }
         Ok(plan)
     }
@@ -553,47 +308,23 @@ impl Rules {
         options: &MapOptions,
         out: &mut Vec<LevelConstraint>,
     ) {
-        let name = |l: usize| hw.levels[l].name.clone();
         if let Rules::Cores(_) = self {
-            // Spikes travel as address-event packets; the baseline's values as packets with
-            // their address, or (unless pinned) dense.
-            let packet = |aer: bool| {
-                hw.levels[0].formats.iter().find(|f| {
-                    matches!(
-                        (aer, f),
-                        (true, SparseFormat::Aer { .. }) | (false, SparseFormat::Coo { .. })
-                    )
-                })
-            };
-            let pinned = match format {
-                Format::Snn(_) => packet(true),
-                Format::Qnn(_) if options.dataflow == Dataflow::ReuseFree => packet(false),
-                Format::Qnn(_) => None,
-            };
-            if let Some(f) = pinned {
-                out.push(LevelConstraint {
-                    level: name(0),
-                    input_format: Some(f.clone()),
-                    output_format: Some(f.clone()),
-                    ..LevelConstraint::default()
-                });
-            }
+            cores_pins(hw, format, p, options, out);
         }
-        if let (Rules::Cores(_), Format::Snn(_)) = (self, format)
-            && p.t > 1
-        {
-            // All cores advance one step together: time-step-major by construction.
-            out.push(LevelConstraint {
-                level: name(0),
-                temporal_factors: [(Dim::T, p.t)].into_iter().collect(),
-                outermost: Some("T".into()),
-                ..LevelConstraint::default()
-            });
+        self.stationary_pins(hw, out);
+        if !options.formats.is_empty() {
+            allowed_formats(hw, options, out);
         }
-        // Weights and neurons stay where they live (the PEs, the units, the cores): no loop
-        // over their dimensions may run above them. Saying so up front also gives the search
-        // a legal place to start.
-        let pinned = |dims: &[Dim]| dims.iter().map(|d| (*d, 1u64)).collect();
+        if options.dataflow == Dataflow::ReuseFree {
+            self.reuse_free_pins(hw, format, out);
+        }
+    }
+
+    /// Weights and neurons stay where they live (the PEs, the units, the cores): no loop over
+    /// their dimensions may run above them. Saying so up front also gives the search a legal
+    /// place to start.
+    fn stationary_pins(&self, hw: &Hardware, out: &mut Vec<LevelConstraint>) {
+        let name = |l: usize| hw.levels[l].name.clone();
         match self {
             Rules::Chip => {}
             Rules::Regions(_) => {
@@ -619,7 +350,7 @@ impl Rules {
                     };
                     out.push(LevelConstraint {
                         level: name(l),
-                        temporal_factors: pinned(&dims),
+                        temporal_factors: unit_factors(&dims),
                         spatial_x: x,
                         spatial_y: y,
                         ..LevelConstraint::default()
@@ -628,109 +359,493 @@ impl Rules {
             }
             Rules::Cores(_) => out.push(LevelConstraint {
                 level: name(0),
-                temporal_factors: pinned(&[Dim::G, Dim::K, Dim::C, Dim::P, Dim::Q, Dim::R, Dim::S]),
+                temporal_factors: unit_factors(&[
+                    Dim::G,
+                    Dim::K,
+                    Dim::C,
+                    Dim::P,
+                    Dim::Q,
+                    Dim::R,
+                    Dim::S,
+                ]),
                 ..LevelConstraint::default()
             }),
         }
-        if !options.formats.is_empty() {
-            // The spike and value formats a pipeline allows, wherever the chip stores or
-            // streams activations off the PEs.
-            for l in 0..hw.levels.len() {
-                let lv = &hw.levels[l];
-                let allowed: Vec<&SparseFormat> = options
-                    .formats
-                    .iter()
-                    .filter(|f| lv.formats.contains(f))
-                    .collect();
-                if let [only] = allowed.as_slice() {
-                    out.push(LevelConstraint {
-                        level: name(l),
-                        input_format: Some((*only).clone()),
-                        output_format: Some((*only).clone()),
-                        ..LevelConstraint::default()
-                    });
-                }
-            }
-        }
-        if options.dataflow != Dataflow::ReuseFree {
-            return;
-        }
-        let none = || Some(Vec::new());
+    }
+
+    /// The first version's fixed dataflow, pinned.
+    fn reuse_free_pins(&self, hw: &Hardware, format: &Format, out: &mut Vec<LevelConstraint>) {
         match self {
-            Rules::Chip => {
-                // Everything in the buffer (level 1), nothing below it, no unrolling: every
-                // operation reads its operands there and updates its sum there.
-                for l in 0..hw.levels.len() {
-                    // Sums are final in the buffer: no reduction loop above it, and the
-                    // outermost level keeps no partial sums.
-                    let (keep, temporal) = match l {
-                        0 => (
-                            Some(
-                                DataSpace::ALL
-                                    .into_iter()
-                                    .filter(|d| {
-                                        *d != DataSpace::Accum && hw.may_hold(&hw.levels[0], *d)
-                                    })
-                                    .collect(),
-                            ),
-                            pinned(&[Dim::C, Dim::R, Dim::S]),
-                        ),
-                        1 => (Some(DataSpace::ALL.to_vec()), Default::default()),
-                        _ => (Some(Vec::new()), Default::default()),
-                    };
-                    let values = (l == 1).then_some(SparseFormat::Values);
-                    out.push(LevelConstraint {
-                        level: name(l),
-                        temporal_factors: temporal,
-                        spatial_x: none(),
-                        spatial_y: none(),
-                        keep,
-                        input_format: values.clone(),
-                        output_format: values,
-                        ..LevelConstraint::default()
-                    });
-                }
-            }
-            Rules::Regions(_) => {
-                // Each operation receives its input over the links (kept nowhere else) as an
-                // event or a non-zero value, reads its stationary weight, and adds into the
-                // accumulator of its neuron unit.
-                let event = match format {
-                    Format::Snn(_) => SparseFormat::Aer {
-                        header_bits: 0.0,
-                        address_bits: None,
-                    },
-                    Format::Qnn(_) => SparseFormat::Coo {
-                        header_bits: 0.0,
-                        address_bits: None,
-                    },
-                };
-                let stream = hw.levels[0]
-                    .formats
-                    .iter()
-                    .find(|f| std::mem::discriminant(*f) == std::mem::discriminant(&event))
-                    .cloned()
-                    .unwrap_or(SparseFormat::Values);
-                for l in 0..hw.levels.len() {
-                    let keep: Vec<DataSpace> = DataSpace::ALL
-                        .into_iter()
-                        .filter(|ds| {
-                            hw.may_hold(&hw.levels[l], *ds) && (l == 0 || *ds != DataSpace::Inputs)
-                        })
-                        .collect();
-                    out.push(LevelConstraint {
-                        level: name(l),
-                        keep: Some(keep),
-                        input_format: (l == 0).then(|| stream.clone()),
-                        output_format: (l > 0).then_some(SparseFormat::Values),
-                        ..LevelConstraint::default()
-                    });
-                }
-            }
+            Rules::Chip => reuse_free_chip(hw, out),
+            Rules::Regions(_) => reuse_free_regions(hw, format, out),
             Rules::Cores(_) => {
                 // Event-driven cores already read a weight and update a current per synaptic
                 // event; the pin only keeps zero operands out of the spike stream.
             }
         }
     }
+}
+
+/// Temporal factors of 1 for `dims` at a level: no loop over them there.
+fn unit_factors(dims: &[Dim]) -> std::collections::BTreeMap<Dim, u64> {
+    dims.iter().map(|d| (*d, 1u64)).collect()
+}
+
+/// Cores on a mesh: spikes travel as address-event packets, the baseline's values as packets
+/// with their address (or, unless pinned, dense); all cores advance one step together.
+fn cores_pins(
+    hw: &Hardware,
+    format: &Format,
+    p: &Problem,
+    options: &MapOptions,
+    out: &mut Vec<LevelConstraint>,
+) {
+    let outer = hw.levels[0].name.clone();
+    let packet = |aer: bool| {
+        hw.levels[0].formats.iter().find(|f| {
+            matches!(
+                (aer, f),
+                (true, SparseFormat::Aer { .. }) | (false, SparseFormat::Coo { .. })
+            )
+        })
+    };
+    let pinned = match format {
+        Format::Snn(_) => packet(true),
+        Format::Qnn(_) if options.dataflow == Dataflow::ReuseFree => packet(false),
+        Format::Qnn(_) => None,
+    };
+    if let Some(f) = pinned {
+        out.push(LevelConstraint {
+            level: outer.clone(),
+            input_format: Some(f.clone()),
+            output_format: Some(f.clone()),
+            ..LevelConstraint::default()
+        });
+    }
+    if matches!(format, Format::Snn(_)) && p.t > 1 {
+        // Time-step-major by construction.
+        out.push(LevelConstraint {
+            level: outer,
+            temporal_factors: [(Dim::T, p.t)].into_iter().collect(),
+            outermost: Some("T".into()),
+            ..LevelConstraint::default()
+        });
+    }
+}
+
+/// The spike and value formats a pipeline allows, wherever the chip stores or streams
+/// activations off the PEs.
+fn allowed_formats(hw: &Hardware, options: &MapOptions, out: &mut Vec<LevelConstraint>) {
+    for lv in &hw.levels {
+        let allowed: Vec<&SparseFormat> = options
+            .formats
+            .iter()
+            .filter(|f| lv.formats.contains(f))
+            .collect();
+        if let [only] = allowed.as_slice() {
+            out.push(LevelConstraint {
+                level: lv.name.clone(),
+                input_format: Some((*only).clone()),
+                output_format: Some((*only).clone()),
+                ..LevelConstraint::default()
+            });
+        }
+    }
+}
+
+/// The whole chip, reuse-free: everything in the buffer (level 1), nothing below it, no
+/// unrolling: every operation reads its operands there and updates its sum there.
+fn reuse_free_chip(hw: &Hardware, out: &mut Vec<LevelConstraint>) {
+    for l in 0..hw.levels.len() {
+        // Sums are final in the buffer: no reduction loop above it, and the outermost level
+        // keeps no partial sums.
+        let (keep, temporal) = match l {
+            0 => (
+                Some(
+                    DataSpace::ALL
+                        .into_iter()
+                        .filter(|d| *d != DataSpace::Accum && hw.may_hold(&hw.levels[0], *d))
+                        .collect(),
+                ),
+                unit_factors(&[Dim::C, Dim::R, Dim::S]),
+            ),
+            1 => (Some(DataSpace::ALL.to_vec()), Default::default()),
+            _ => (Some(Vec::new()), Default::default()),
+        };
+        let values = (l == 1).then_some(SparseFormat::Values);
+        out.push(LevelConstraint {
+            level: hw.levels[l].name.clone(),
+            temporal_factors: temporal,
+            spatial_x: Some(Vec::new()),
+            spatial_y: Some(Vec::new()),
+            keep,
+            input_format: values.clone(),
+            output_format: values,
+            ..LevelConstraint::default()
+        });
+    }
+}
+
+/// Regions, reuse-free: each operation receives its input over the links (kept nowhere else)
+/// as an event or a non-zero value, reads its stationary weight, and adds into the
+/// accumulator of its neuron unit.
+fn reuse_free_regions(hw: &Hardware, format: &Format, out: &mut Vec<LevelConstraint>) {
+    let event = match format {
+        Format::Snn(_) => SparseFormat::Aer {
+            header_bits: 0.0,
+            address_bits: None,
+        },
+        Format::Qnn(_) => SparseFormat::Coo {
+            header_bits: 0.0,
+            address_bits: None,
+        },
+    };
+    let stream = hw.levels[0]
+        .formats
+        .iter()
+        .find(|f| std::mem::discriminant(*f) == std::mem::discriminant(&event))
+        .cloned()
+        .unwrap_or(SparseFormat::Values);
+    for l in 0..hw.levels.len() {
+        let keep: Vec<DataSpace> = DataSpace::ALL
+            .into_iter()
+            .filter(|ds| hw.may_hold(&hw.levels[l], *ds) && (l == 0 || *ds != DataSpace::Inputs))
+            .collect();
+        out.push(LevelConstraint {
+            level: hw.levels[l].name.clone(),
+            keep: Some(keep),
+            input_format: (l == 0).then(|| stream.clone()),
+            output_format: (l > 0).then_some(SparseFormat::Values),
+            ..LevelConstraint::default()
+        });
+    }
+}
+
+/// Places one network's layers on a chip for one weight width.
+struct Planner<'a> {
+    arch: &'a str,
+    chip: &'a Hardware,
+    network: &'a Network,
+    /// Bits of a weight.
+    wb: u128,
+}
+
+/// What each weighted layer needs of a region: the fewest units that hold it, the unit
+/// counts over which it splits cleanly (ascending), and its work.
+struct RegionNeeds {
+    min: Vec<u64>,
+    clean: Vec<Vec<u64>>,
+    work: Vec<f64>,
+}
+
+/// A rectangle of the mesh: (first row, last row), (first column, last column).
+type Span = ((f64, f64), (f64, f64));
+
+impl Planner<'_> {
+    fn err(&self, message: String) -> ArchError {
+        ArchError::Config {
+            architecture: self.arch.to_string(),
+            message,
+        }
+    }
+
+    fn layer_err(&self, i: usize, message: String) -> ArchError {
+        ArchError::Layer {
+            architecture: self.arch.to_string(),
+            layer: self.network.layers[i].name.clone(),
+            message,
+        }
+    }
+
+    /// Units of the array per layer: the stated sizes, or the fewest that hold each layer
+    /// plus a share of the rest in proportion to its work.
+    fn regions(&self, r: &Regions, plan: &mut Plan) -> Result<(), ArchError> {
+        let n = self.network.layers.len();
+        let units = self
+            .chip
+            .levels
+            .get(1)
+            .map(|l| l.mesh[0] * l.mesh[1])
+            .unwrap_or(1);
+        let needs = self.region_needs(r, units)?;
+        match &r.stated {
+            Some(s) => self.stated_regions(s, &needs, plan)?,
+            None => self.shared_regions(units, &needs, plan)?,
+        }
+        for i in 0..n {
+            if plan.instances[i] > 0 {
+                plan.label[i] = format!("{} units", plan.instances[i]);
+            }
+            plan.hops[i] = Some(r.link_hops);
+        }
+        Ok(())
+    }
+
+    /// Per layer, the units that hold its weights and neurons (0 for a weightless layer).
+    fn region_needs(&self, r: &Regions, units: u64) -> Result<RegionNeeds, ArchError> {
+        let (chip, network, wb) = (self.chip, self.network, self.wb);
+        let n = network.layers.len();
+        // PEs of one unit: every level below it.
+        let pes: u64 = chip
+            .levels
+            .iter()
+            .skip(2)
+            .map(|l| l.mesh[0] * l.mesh[1])
+            .product();
+        let unit = chip.levels.get(1);
+        let pe = chip.levels.last();
+        let w_cap = pe
+            .and_then(|l| l.capacity_for(DataSpace::Weights))
+            .unwrap_or(u128::MAX)
+            * pes as u128;
+        let m_cap = unit
+            .and_then(|l| l.capacity_for(DataSpace::Membrane))
+            .unwrap_or(u128::MAX);
+        // A neuron's state: its membrane and its outputs, 32 bits for either format, so that
+        // both formats get the same regions.
+        let mb: u128 = 32;
+        let mut needs = RegionNeeds {
+            min: vec![0; n],
+            clean: vec![Vec::new(); n],
+            work: vec![0.0; n],
+        };
+        for i in 0..n {
+            let nn = neurons(network, i);
+            if nn == 0 {
+                continue;
+            }
+            let l = &network.layers[i];
+            // A neuron's partial sums meet in one unit: its fan-in must fit there.
+            let per_unit = pe
+                .and_then(|l| l.capacity_for(DataSpace::Weights))
+                .unwrap_or(u128::MAX)
+                .saturating_mul(pes as u128);
+            if l.fan_in() as u128 * wb > per_unit {
+                return Err(self.layer_err(
+                    i,
+                    format!(
+                        "fits nowhere: one neuron's {} synapses need {:.1} KiB of weights, a unit's PEs hold {:.1} KiB (`pes_per_unit` × `pe_weight_bytes`)",
+                        l.fan_in(),
+                        (l.fan_in() as u128 * wb) as f64 / 8192.0,
+                        per_unit as f64 / 8192.0
+                    ),
+                ));
+            }
+            let need_w = (l.weights() as u128 * wb).div_ceil(w_cap.max(1));
+            let need_m = (nn as u128 * mb).div_ceil(m_cap.max(1));
+            let need = need_w.max(need_m).max(1);
+            let dims = [
+                u64::from(l.output.c),
+                u64::from(l.output.h),
+                u64::from(l.output.w),
+            ];
+            needs.clean[i] =
+                clean_splits(dims, l.fan_in() as u128 * wb, per_unit, mb, m_cap, units);
+            let held = divisor_at_least(nn, u64::try_from(need).unwrap_or(u64::MAX));
+            // A stated region need only hold the layer; a chosen one also splits cleanly.
+            needs.min[i] = if r.stated.is_some() {
+                held
+            } else {
+                needs.clean[i].first().copied().unwrap_or(held)
+            };
+            needs.work[i] = l.synapses() as f64;
+        }
+        Ok(needs)
+    }
+
+    /// The stated sizes, one per weighted layer, each at least what the layer needs.
+    fn stated_regions(
+        &self,
+        stated: &[u64],
+        needs: &RegionNeeds,
+        plan: &mut Plan,
+    ) -> Result<(), ArchError> {
+        let min = &needs.min;
+        let weighted: Vec<usize> = (0..min.len()).filter(|&i| min[i] > 0).collect();
+        if stated.len() != weighted.len() {
+            return Err(self.err(format!(
+                "`regions` lists {} sizes, network `{}` has {} weighted layers",
+                stated.len(),
+                self.network.name,
+                weighted.len()
+            )));
+        }
+        for (k, &i) in weighted.iter().enumerate() {
+            if stated[k] < min[i] {
+                return Err(self.layer_err(
+                    i,
+                    format!(
+                        "a region of {} units cannot hold its weights and neurons: it needs {} (`regions`)",
+                        stated[k], min[i]
+                    ),
+                ));
+            }
+            plan.instances[i] = stated[k];
+        }
+        Ok(())
+    }
+
+    /// Every layer its minimum plus a share of the remaining units in proportion to its
+    /// work, rounded down to a clean split.
+    fn shared_regions(
+        &self,
+        units: u64,
+        needs: &RegionNeeds,
+        plan: &mut Plan,
+    ) -> Result<(), ArchError> {
+        let (min, work) = (&needs.min, &needs.work);
+        let total_min: u64 = min.iter().sum();
+        if total_min > units {
+            let worst = (0..min.len()).max_by_key(|&i| min[i]).unwrap_or(0);
+            return Err(self.err(format!(
+                "network `{}` needs at least {total_min} units to keep its weights and neurons in place, the array has {units} (`pe_array`); the largest, `{}`, needs {}",
+                self.network.name, self.network.layers[worst].name, min[worst]
+            )));
+        }
+        let extra = (units - total_min) as f64;
+        let sum: f64 = work.iter().sum();
+        for i in 0..min.len() {
+            if min[i] > 0 {
+                let share = if sum > 0.0 { work[i] / sum } else { 0.0 };
+                let target = min[i] + (extra * share).floor() as u64;
+                // The largest clean split within the layer's share keeps the regions inside
+                // the array and every layer mappable.
+                plan.instances[i] = needs.clean[i]
+                    .iter()
+                    .rev()
+                    .find(|&&c| c <= target)
+                    .copied()
+                    .unwrap_or(target);
+            }
+        }
+        Ok(())
+    }
+
+    /// Cores per layer, placed along a serpentine over the mesh, and the hops between each
+    /// layer's cores and its producers'.
+    fn cores(&self, c: &Cores, reuse_free: bool, plan: &mut Plan) -> Result<(), ArchError> {
+        let (network, wb) = (self.network, self.wb);
+        let n = network.layers.len();
+        let cores = self.core_counts(c, reuse_free)?;
+        let total: u64 = cores.iter().sum::<u64>().max(1);
+        let cols = match c.mesh {
+            Some([r, k]) => {
+                if r.saturating_mul(k) < total {
+                    return Err(self.err(format!(
+                        "network `{}` needs {total} cores (weight bits {wb}), the {r}×{k} mesh (`mesh`) has {}",
+                        network.name,
+                        r.saturating_mul(k)
+                    )));
+                }
+                k as f64
+            }
+            None => (total as f64).sqrt().ceil(),
+        };
+        let region = serpentine(network, &cores, cols);
+        for i in 0..n {
+            let me = region[i];
+            let l = &network.layers[i];
+            let mut dist = 0.0;
+            for s in &l.sources {
+                let (rows, cols) = match *s {
+                    // The input enters through a port at the mesh corner.
+                    Source::Input => ((0.0, 0.0), (0.0, 0.0)),
+                    Source::Layer(j) => region[j],
+                };
+                let d = mean_abs_diff(rows.0, rows.1, me.0.0, me.0.1)
+                    + mean_abs_diff(cols.0, cols.1, me.1.0, me.1.1);
+                dist += d.max(1.0);
+            }
+            dist /= l.sources.len().max(1) as f64;
+            plan.hops[i] = Some(dist);
+            if cores[i] > 0 {
+                plan.instances[i] = cores[i];
+                plan.label[i] = format!("{} cores, {:.2} hops", cores[i], dist);
+            }
+        }
+        Ok(())
+    }
+
+    /// Cores per layer: enough for its neurons and weights, split cleanly where possible (0
+    /// for a weightless layer, which runs on its producer's cores).
+    fn core_counts(&self, c: &Cores, reuse_free: bool) -> Result<Vec<u64>, ArchError> {
+        let (network, wb) = (self.network, self.wb);
+        let syn = self
+            .chip
+            .levels
+            .get(1)
+            .and_then(|l| l.capacity_for(DataSpace::Weights))
+            .unwrap_or(u128::MAX);
+        let mut cores = vec![0u64; network.layers.len()];
+        for (i, l) in network.layers.iter().enumerate() {
+            let nn = neurons(network, i);
+            if nn == 0 {
+                continue;
+            }
+            let per_core_kernel = (l.fan_in() as u128) * wb;
+            if per_core_kernel > syn {
+                return Err(self.layer_err(
+                    i,
+                    format!(
+                        "fits nowhere: one neuron's {} synapses need {:.1} KiB of weights, a core's synapse memory holds {:.1} KiB (`synapse_kib`)",
+                        l.fan_in(),
+                        per_core_kernel as f64 / 8.0 / 1024.0,
+                        syn as f64 / 8.0 / 1024.0
+                    ),
+                ));
+            }
+            let need_n = nn.div_ceil(c.neurons_per_core.max(1));
+            let need_w =
+                u64::try_from((l.weights() as u128 * wb).div_ceil(syn.max(1))).unwrap_or(u64::MAX);
+            cores[i] = if reuse_free {
+                // The first version's placement: every synapse stored, so a core holds as
+                // many neurons as its synapse memory has room for their fan-ins.
+                let fit = u64::try_from(syn / per_core_kernel.max(1)).unwrap_or(u64::MAX);
+                nn.div_ceil(c.neurons_per_core.min(fit).max(1))
+            } else {
+                cores_for(
+                    nn,
+                    u64::from(l.output.c),
+                    u64::from(l.output.h) * u64::from(l.output.w),
+                    need_n.max(need_w).max(1),
+                    per_core_kernel,
+                    syn,
+                    c.neurons_per_core.max(1),
+                )
+            };
+        }
+        Ok(cores)
+    }
+}
+
+/// The rectangle each layer's cores take when layers are placed in order along a serpentine
+/// over a mesh of `cols` columns; a weightless layer sits on its producer's cores.
+fn serpentine(network: &Network, cores: &[u64], cols: f64) -> Vec<Span> {
+    let mut region: Vec<Span> = Vec::with_capacity(cores.len());
+    let mut start = 0.0;
+    for (i, &k) in cores.iter().enumerate() {
+        if k == 0 {
+            let from = network.layers[i].sources.iter().find_map(|s| match s {
+                Source::Layer(j) => Some(region[*j]),
+                Source::Input => None,
+            });
+            region.push(from.unwrap_or(((0.0, 0.0), (0.0, 0.0))));
+            continue;
+        }
+        let end = start + k as f64 - 1.0;
+        let (r0, r1) = ((start / cols).floor(), (end / cols).floor());
+        let col_span = if r0 == r1 {
+            let (a, b) = (start - r0 * cols, end - r0 * cols);
+            if (r0 as u64).is_multiple_of(2) {
+                (a, b)
+            } else {
+                (cols - 1.0 - b, cols - 1.0 - a)
+            }
+        } else {
+            (0.0, cols - 1.0)
+        };
+        region.push(((r0, r1), col_span));
+        start = end + 1.0;
+    }
+    region
 }

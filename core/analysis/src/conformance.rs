@@ -16,14 +16,14 @@
 use snnergy_core::action::{ActionKind, Actions, Category, ComputeOp, Interconnect};
 use snnergy_core::activity::{LayerActivity, OperatingPoint, layer_activities};
 use snnergy_core::format::Format;
-use snnergy_core::mapping::{MapRequest, map_network};
+use snnergy_core::mapping::MapRequest;
 use snnergy_core::settings::AnalysisSettings;
 
 use crate::evaluator::Evaluator;
 use snnergy_core::energy::{EnergyModel, ScaledModel};
 use snnergy_core::error::Error;
 use snnergy_core::network::{InputCoding, Network};
-use snnergy_core::traits::Architecture;
+use snnergy_core::traits::{Architecture, map_network};
 
 /// One check's outcome.
 #[derive(Clone, Debug, PartialEq)]

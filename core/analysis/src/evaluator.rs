@@ -15,10 +15,10 @@ use snnergy_core::activity::{LayerActivity, OperatingPoint, layer_activities_int
 use snnergy_core::energy::{EnergyModel, Price};
 use snnergy_core::error::{ArchError, Error};
 use snnergy_core::format::Format;
-use snnergy_core::mapping::{LayerMapping, MapRequest, Mapped, Objective, map_network};
+use snnergy_core::mapping::{LayerMapping, MapRequest, Mapped, Objective};
 use snnergy_core::network::{InputCoding, Network};
 use snnergy_core::report::ByAccess;
-use snnergy_core::traits::Architecture;
+use snnergy_core::traits::{Architecture, map_network};
 
 /// Energy of one network evaluation, with the detail reports need.
 #[derive(Clone, Debug, Default)]

@@ -45,7 +45,7 @@ pub use error::{
     ActivityError, ArchError, ConfigError, Error, PriceError, RegistryError, WorkloadError,
 };
 pub use format::{Format, Neuron, QnnFormat, Reset, SnnFormat, capacity_matched_bits};
-pub use mapping::{LayerMapping, MapRequest, Mapped, Objective, map_network};
+pub use mapping::{LayerMapping, MapRequest, Mapped, Objective};
 pub use network::{
     InputCoding, Layer, LayerKind, LayerNeuron, MAX_COUNT, MAX_LAYERS, Network, NetworkBuilder,
     Shape, Source,
@@ -58,5 +58,5 @@ pub use settings::{
 };
 pub use traits::{
     ActivityContext, ActivitySource, Architecture, Assumption, MappedArchitecture,
-    RegularizedLayer, Regularizer, Workload,
+    RegularizedLayer, Regularizer, Workload, map_network,
 };

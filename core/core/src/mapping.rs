@@ -4,8 +4,8 @@
 //!
 //! Mapping may be expensive (a loop-nest search per layer); evaluating a mapped network must
 //! not be. Architectures whose per-layer evaluation is its own mapping (closed forms, plugins
-//! speaking the per-layer interface) need not implement anything: [`map_network`] wraps them
-//! in an adapter whose mapping is trivial.
+//! speaking the per-layer interface) need not implement anything:
+//! [`map_network`](crate::map_network) wraps them in an adapter whose mapping is trivial.
 
 use std::fmt;
 
@@ -18,7 +18,6 @@ use crate::energy::EnergyModel;
 use crate::error::ArchError;
 use crate::format::Format;
 use crate::network::Network;
-use crate::traits::Architecture;
 
 /// What a mapper minimizes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema, Default)]
@@ -119,43 +118,4 @@ pub struct LayerMapping {
     pub mapped_for: [f64; 2],
     /// Mappings evaluated to choose it (1 for a pinned one).
     pub evaluated: u64,
-}
-
-/// Maps `request.network` on `arch`: the architecture's own mapping, or, for architectures
-/// that evaluate layer by layer, an adapter that calls [`Architecture::evaluate_network`].
-pub fn map_network<'a>(
-    arch: &'a dyn Architecture,
-    request: &MapRequest<'_>,
-) -> Result<Box<dyn Mapped + 'a>, ArchError> {
-    match arch.map(request)? {
-        Some(m) => Ok(m),
-        None => Ok(Box::new(PerLayer {
-            arch,
-            network: request.network.clone(),
-            format: *request.format,
-        })),
-    }
-}
-
-/// The trivial mapping: every evaluation is the architecture's per-layer evaluation.
-struct PerLayer<'a> {
-    arch: &'a dyn Architecture,
-    network: Network,
-    format: Format,
-}
-
-impl fmt::Debug for PerLayer<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("PerLayer")
-            .field("arch", &self.arch)
-            .field("network", &self.network.name)
-            .finish()
-    }
-}
-
-impl Mapped for PerLayer<'_> {
-    fn evaluate(&self, activity: &[LayerActivity], out: &mut [Actions]) -> Result<(), ArchError> {
-        self.arch
-            .evaluate_network(&self.network, &self.format, activity, out)
-    }
 }

@@ -1,5 +1,6 @@
-//! The extension points: [`Workload`], [`Architecture`], [`EnergyModel`](crate::EnergyModel)
-//! (in `energy`), [`ActivitySource`] and [`Regularizer`].
+//! The extension points: [`Workload`], [`Architecture`] (and [`map_network`], which maps a
+//! network on any of them), [`EnergyModel`](crate::EnergyModel) (in `energy`),
+//! [`ActivitySource`] and [`Regularizer`].
 //!
 //! They are object safe and deal only in plain data from this crate, so the same trait objects
 //! come from built-ins, from embedders registering at run time, and from dynamically loaded
@@ -104,6 +105,45 @@ pub trait Architecture: Send + Sync + fmt::Debug {
     /// (per-access energies, static power) answering for the places that state them.
     fn priced_by<'a>(&'a self, table: &'a dyn EnergyModel) -> Box<dyn EnergyModel + 'a> {
         Box::new(Forward(table))
+    }
+}
+
+/// Maps `request.network` on `arch`: the architecture's own mapping, or, for architectures
+/// that evaluate layer by layer, an adapter that calls [`Architecture::evaluate_network`].
+pub fn map_network<'a>(
+    arch: &'a dyn Architecture,
+    request: &MapRequest<'_>,
+) -> Result<Box<dyn Mapped + 'a>, ArchError> {
+    match arch.map(request)? {
+        Some(m) => Ok(m),
+        None => Ok(Box::new(PerLayer {
+            arch,
+            network: request.network.clone(),
+            format: *request.format,
+        })),
+    }
+}
+
+/// The trivial mapping: every evaluation is the architecture's per-layer evaluation.
+struct PerLayer<'a> {
+    arch: &'a dyn Architecture,
+    network: Network,
+    format: Format,
+}
+
+impl fmt::Debug for PerLayer<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PerLayer")
+            .field("arch", &self.arch)
+            .field("network", &self.network.name)
+            .finish()
+    }
+}
+
+impl Mapped for PerLayer<'_> {
+    fn evaluate(&self, activity: &[LayerActivity], out: &mut [Actions]) -> Result<(), ArchError> {
+        self.arch
+            .evaluate_network(&self.network, &self.format, activity, out)
     }
 }
 

@@ -398,10 +398,23 @@ impl SparseFormat {
     /// `bits` value bits (`binary`: spikes, whose value is implied) in tiles of `tile` elements.
     /// Returns (data bits, metadata bits).
     pub fn bits_per_element(&self, bits: f64, binary: bool, d: f64, tile: f64) -> (f64, f64) {
+        let s = self.stored(bits, binary, d, tile);
+        (s.data, s.meta)
+    }
+
+    /// The same stream as messages, for networks priced per transfer: (messages per
+    /// element, bits per message) at density `d`. A dense or bitmap stream is one message per
+    /// element of its average bits; the others send one message per stored entry.
+    pub fn messages_per_element(&self, bits: f64, binary: bool, d: f64, tile: f64) -> (f64, f64) {
+        self.stored(bits, binary, d, tile).messages()
+    }
+
+    /// Average data bits, metadata bits and stored entries per element at density `d`.
+    pub(crate) fn stored(&self, bits: f64, binary: bool, d: f64, tile: f64) -> Stored {
         let value = if binary { 0.0 } else { bits };
         match self {
-            SparseFormat::Dense => (bits, 0.0),
-            SparseFormat::Bitmap => (d * value, 1.0),
+            SparseFormat::Dense => Stored::new(bits, 0.0, 1.0),
+            SparseFormat::Bitmap => Stored::new(d * value, 1.0, 1.0),
             SparseFormat::Rle { run_bits } => {
                 let z = (1.0 - d).clamp(0.0, 1.0);
                 let span = 2f64.powi(*run_bits as i32); // runs of length ≥ span need padding
@@ -409,9 +422,10 @@ impl SparseFormat {
                 let pad = if zs >= 1.0 { 0.0 } else { zs / (1.0 - zs) };
                 let entries = d * (1.0 + pad);
                 // A padding entry carries a (zero) value even for spikes.
-                (
+                Stored::new(
                     d * value + d * pad * bits.max(1.0),
                     entries * *run_bits as f64,
+                    entries,
                 )
             }
             SparseFormat::Coo {
@@ -426,31 +440,39 @@ impl SparseFormat {
                     Some(a) => *a as f64,
                     None => tile.max(1.0).log2().ceil().max(1.0),
                 };
-                (d * value, d * (addr + header_bits))
+                Stored::new(d * value, d * (addr + header_bits), d)
             }
-            SparseFormat::Values => (d * value, 0.0),
+            SparseFormat::Values => Stored::new(d * value, 0.0, d),
+        }
+    }
+}
+
+/// A format's average cost per element at some density.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) struct Stored {
+    /// Data bits.
+    pub data: f64,
+    /// Metadata bits.
+    pub meta: f64,
+    /// Stored entries (messages on a network priced per transfer).
+    pub entries: f64,
+}
+
+impl Stored {
+    fn new(data: f64, meta: f64, entries: f64) -> Stored {
+        Stored {
+            data,
+            meta,
+            entries,
         }
     }
 
-    /// The same stream as messages, for networks priced per transfer: (messages per
-    /// element, bits per message) at density `d`. A dense or bitmap stream is one message per
-    /// element of its average bits; the others send one message per stored entry.
-    pub fn messages_per_element(&self, bits: f64, binary: bool, d: f64, tile: f64) -> (f64, f64) {
-        let (data, meta) = self.bits_per_element(bits, binary, d, tile);
-        let entries = match self {
-            SparseFormat::Dense | SparseFormat::Bitmap => 1.0,
-            SparseFormat::Rle { run_bits } => {
-                let z = (1.0 - d).clamp(0.0, 1.0);
-                let zs = z.powf(2f64.powi(*run_bits as i32));
-                let pad = if zs >= 1.0 { 0.0 } else { zs / (1.0 - zs) };
-                d * (1.0 + pad)
-            }
-            SparseFormat::Coo { .. } | SparseFormat::Aer { .. } | SparseFormat::Values => d,
-        };
-        if entries <= 0.0 {
+    /// (messages per element, bits per message).
+    pub fn messages(self) -> (f64, f64) {
+        if self.entries <= 0.0 {
             (0.0, 0.0)
         } else {
-            (entries, (data + meta) / entries)
+            (self.entries, (self.data + self.meta) / self.entries)
         }
     }
 }
@@ -752,16 +774,87 @@ impl Hardware {
             if !(l.leakage_mw.is_finite() && l.leakage_mw >= 0.0) {
                 return Err(self.err(name, "leakage_mw", "must be a non-negative number"));
             }
-            match &l.capacity {
-                None => {}
-                Some(Capacity::Shared(s)) => {
-                    let bits = s
+            self.check_capacity(name, l)?;
+            self.check_energies(name, l)?;
+            self.check_network(name, &l.network)?;
+            self.check_formats(name, &l.formats)?;
+        }
+        self.check_compute()?;
+        self.check_instances()
+    }
+
+    /// A level's capacity: every size at least one word, banks named when priced on their
+    /// own and holding each data space once.
+    fn check_capacity(&self, name: &str, l: &Level) -> Result<(), MapperError> {
+        match &l.capacity {
+            None => {}
+            Some(Capacity::Shared(s)) => {
+                let bits = s
+                    .bits(l.word_bits)
+                    .map_err(|m| self.err(name, "capacity", m))?;
+                if bits < l.word_bits as u128 {
+                    return Err(self.err(
+                        name,
+                        "capacity",
+                        format!(
+                            "{bits} bits is smaller than one word of {} bits",
+                            l.word_bits
+                        ),
+                    ));
+                }
+            }
+            Some(Capacity::Banks(banks)) => {
+                if banks.is_empty() {
+                    return Err(self.err(name, "capacity", "no banks"));
+                }
+                let mut seen = 0u8;
+                for (i, b) in banks.iter().enumerate() {
+                    let key = format!("capacity[{i}]");
+                    let bits = b
+                        .size
                         .bits(l.word_bits)
-                        .map_err(|m| self.err(name, "capacity", m))?;
+                        .map_err(|m| self.err(name, &format!("{key}.size"), m))?;
                     if bits < l.word_bits as u128 {
                         return Err(self.err(
                             name,
-                            "capacity",
+                            &format!("{key}.size"),
+                            format!(
+                                "{bits} bits is smaller than one word of {} bits",
+                                l.word_bits
+                            ),
+                        ));
+                    }
+                    if (b.class.is_some() || b.energy.is_some()) && b.name.is_none() {
+                        return Err(self.err(
+                            name,
+                            &format!("{key}.name"),
+                            "a bank of its own class or energy needs a name: reports and prices find it by it",
+                        ));
+                    }
+                    for ds in &b.holds {
+                        if seen & ds.bit() != 0 {
+                            return Err(self.err(
+                                name,
+                                &format!("{key}.holds"),
+                                format!("{ds} is in two banks"),
+                            ));
+                        }
+                        seen |= ds.bit();
+                    }
+                }
+            }
+            Some(Capacity::Partitioned(parts)) => {
+                if parts.is_empty() {
+                    return Err(self.err(name, "capacity", "no partitions"));
+                }
+                for (ds, s) in parts {
+                    let bits = s
+                        .bits(l.word_bits)
+                        .map_err(|m| self.err(name, &format!("capacity.{ds}"), m))?;
+                    if bits < l.word_bits as u128 {
+                        return Err(self.err(
+                            name,
+                            &format!("capacity.{ds}"),
                             format!(
                                 "{bits} bits is smaller than one word of {} bits",
                                 l.word_bits
@@ -769,132 +862,91 @@ impl Hardware {
                         ));
                     }
                 }
-                Some(Capacity::Banks(banks)) => {
-                    if banks.is_empty() {
-                        return Err(self.err(name, "capacity", "no banks"));
-                    }
-                    let mut seen = 0u8;
-                    for (i, b) in banks.iter().enumerate() {
-                        let key = format!("capacity[{i}]");
-                        let bits = b
-                            .size
-                            .bits(l.word_bits)
-                            .map_err(|m| self.err(name, &format!("{key}.size"), m))?;
-                        if bits < l.word_bits as u128 {
-                            return Err(self.err(
-                                name,
-                                &format!("{key}.size"),
-                                format!(
-                                    "{bits} bits is smaller than one word of {} bits",
-                                    l.word_bits
-                                ),
-                            ));
-                        }
-                        if (b.class.is_some() || b.energy.is_some()) && b.name.is_none() {
-                            return Err(self.err(
-                                name,
-                                &format!("{key}.name"),
-                                "a bank of its own class or energy needs a name: reports and prices find it by it",
-                            ));
-                        }
-                        for ds in &b.holds {
-                            if seen & ds.bit() != 0 {
-                                return Err(self.err(
-                                    name,
-                                    &format!("{key}.holds"),
-                                    format!("{ds} is in two banks"),
-                                ));
-                            }
-                            seen |= ds.bit();
-                        }
-                    }
-                }
-                Some(Capacity::Partitioned(parts)) => {
-                    if parts.is_empty() {
-                        return Err(self.err(name, "capacity", "no partitions"));
-                    }
-                    for (ds, s) in parts {
-                        let bits = s
-                            .bits(l.word_bits)
-                            .map_err(|m| self.err(name, &format!("capacity.{ds}"), m))?;
-                        if bits < l.word_bits as u128 {
-                            return Err(self.err(
-                                name,
-                                &format!("capacity.{ds}"),
-                                format!(
-                                    "{bits} bits is smaller than one word of {} bits",
-                                    l.word_bits
-                                ),
-                            ));
-                        }
-                    }
-                }
             }
-            self.check_energy(name, "energy", &l.energy, l.word_bits)?;
-            if let Some(Capacity::Banks(banks)) = &l.capacity {
-                for (i, b) in banks.iter().enumerate() {
-                    if let Some(e) = &b.energy {
-                        self.check_energy(name, &format!("capacity[{i}].energy"), e, l.word_bits)?;
-                    }
-                }
-            }
-            let n = &l.network;
-            if let HopPrice::Pj(v) = n.hop_pj_per_bit
-                && !(v.is_finite() && v >= 0.0)
-            {
-                return Err(self.err(
-                    name,
-                    "network.hop_pj_per_bit",
-                    "must be a non-negative number",
-                ));
-            }
-            if let Some(h) = n.unicast_hops
-                && !(h.is_finite() && h >= 0.0)
-            {
-                return Err(self.err(
-                    name,
-                    "network.unicast_hops",
-                    "must be a non-negative number",
-                ));
-            }
-            if !(n.hops_per_extra_destination.is_finite() && n.hops_per_extra_destination >= 0.0) {
-                return Err(self.err(
-                    name,
-                    "network.hops_per_extra_destination",
-                    "must be a non-negative number",
-                ));
-            }
-            if l.formats.is_empty() {
-                return Err(self.err(name, "formats", "at least one format (dense)"));
-            }
-            for f in &l.formats {
-                if let SparseFormat::Rle { run_bits } = f
-                    && (*run_bits == 0 || *run_bits > 32)
-                {
-                    return Err(self.err(name, "formats.run_bits", "must be in 1..=32"));
-                }
-                if let SparseFormat::Coo {
-                    header_bits,
-                    address_bits,
-                }
-                | SparseFormat::Aer {
-                    header_bits,
-                    address_bits,
-                } = f
-                {
-                    if !(header_bits.is_finite() && *header_bits >= 0.0) {
-                        return Err(self.err(
-                            name,
-                            "formats.header_bits",
-                            "must be a non-negative number",
-                        ));
-                    }
-                    if matches!(address_bits, Some(a) if *a == 0 || *a > 64) {
-                        return Err(self.err(name, "formats.address_bits", "must be in 1..=64"));
-                    }
+        }
+        Ok(())
+    }
+
+    /// A level's access energies, and those of its banks.
+    fn check_energies(&self, name: &str, l: &Level) -> Result<(), MapperError> {
+        self.check_energy(name, "energy", &l.energy, l.word_bits)?;
+        if let Some(Capacity::Banks(banks)) = &l.capacity {
+            for (i, b) in banks.iter().enumerate() {
+                if let Some(e) = &b.energy {
+                    self.check_energy(name, &format!("capacity[{i}].energy"), e, l.word_bits)?;
                 }
             }
         }
+        Ok(())
+    }
+
+    /// The prices and hop counts of the network below a level.
+    fn check_network(&self, name: &str, n: &Network) -> Result<(), MapperError> {
+        if let HopPrice::Pj(v) = n.hop_pj_per_bit
+            && !(v.is_finite() && v >= 0.0)
+        {
+            return Err(self.err(
+                name,
+                "network.hop_pj_per_bit",
+                "must be a non-negative number",
+            ));
+        }
+        if let Some(h) = n.unicast_hops
+            && !(h.is_finite() && h >= 0.0)
+        {
+            return Err(self.err(
+                name,
+                "network.unicast_hops",
+                "must be a non-negative number",
+            ));
+        }
+        if !(n.hops_per_extra_destination.is_finite() && n.hops_per_extra_destination >= 0.0) {
+            return Err(self.err(
+                name,
+                "network.hops_per_extra_destination",
+                "must be a non-negative number",
+            ));
+        }
+        Ok(())
+    }
+
+    /// The formats a level may store inputs and outputs in.
+    fn check_formats(&self, name: &str, formats: &[SparseFormat]) -> Result<(), MapperError> {
+        if formats.is_empty() {
+            return Err(self.err(name, "formats", "at least one format (dense)"));
+        }
+        for f in formats {
+            if let SparseFormat::Rle { run_bits } = f
+                && (*run_bits == 0 || *run_bits > 32)
+            {
+                return Err(self.err(name, "formats.run_bits", "must be in 1..=32"));
+            }
+            if let SparseFormat::Coo {
+                header_bits,
+                address_bits,
+            }
+            | SparseFormat::Aer {
+                header_bits,
+                address_bits,
+            } = f
+            {
+                if !(header_bits.is_finite() && *header_bits >= 0.0) {
+                    return Err(self.err(
+                        name,
+                        "formats.header_bits",
+                        "must be a non-negative number",
+                    ));
+                }
+                if matches!(address_bits, Some(a) if *a == 0 || *a > 64) {
+                    return Err(self.err(name, "formats.address_bits", "must be in 1..=64"));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The compute units: array, clock, widths, leakage and energies.
+    fn check_compute(&self) -> Result<(), MapperError> {
         let c = &self.compute;
         if c.units[0] == 0 || c.units[1] == 0 {
             return Err(self.err(
@@ -932,7 +984,11 @@ impl Hardware {
                 }
             }
         }
-        // Instance counts multiply; keep them far from overflow.
+        Ok(())
+    }
+
+    /// Instance counts multiply; keep them far from overflow.
+    fn check_instances(&self) -> Result<(), MapperError> {
         let mut inst: u128 = 1;
         for l in &self.levels {
             inst = inst

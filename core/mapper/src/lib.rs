@@ -7,7 +7,8 @@
 //! It holds a hardware description as data ([`Hardware`], TOML), a layer as a loop-nest
 //! problem ([`Problem`]), a loop-nest [`Mapping`] (tiling per storage level, loop order,
 //! spatial unrolling, bypass, sparse formats), an exact access counter, latency and leakage,
-//! a mapper that searches mappings ([`map`], [`Mapper`]) and exports to Timeloop
+//! a mapper that searches mappings ([`map`], [`Mapper`]), a [`Scorer`] that counts and prices
+//! candidate mappings one after another as the search does, and exports to Timeloop
 //! ([`to_timeloop`]) and ZigZag ([`to_zigzag`]), against whose cost model `VALIDATION.md`
 //! compares the counts number for number and explains every difference. It depends on nothing else in snnergy: glue converts snnergy's layers
 //! into [`Problem`]s, implements [`Pricing`] over snnergy's price tables, and turns the
@@ -188,8 +189,9 @@ mod error;
 mod hardware;
 mod mapping;
 mod model;
-mod price;
+mod pricing;
 mod problem;
+mod scorer;
 mod search;
 mod timeloop;
 mod zigzag;
@@ -210,8 +212,9 @@ pub use model::{
     AccessCount, Action, Counts, Evaluation, LevelReport, OpCount, OpReport, Purpose, Scale,
     SpaceReport, TransferCount,
 };
-pub use price::{AccessOp, ComputeOp, OwnPrices, Pricing, capacity_bits};
+pub use pricing::{AccessOp, ComputeOp, OwnPrices, Pricing, capacity_bits};
 pub use problem::{DataSpace, Densities, Dim, Kind, NDIMS, NSPACES, Neuron, Problem};
+pub use scorer::{Candidate, Score, Scorer};
 pub use search::{Objective, SearchOptions};
 pub use timeloop::{TimeloopExport, to_timeloop, to_timeloop_at};
 pub use zigzag::{ZigzagCounts, ZigzagExport, ZigzagRow, to_zigzag, to_zigzag_at};

@@ -179,16 +179,9 @@ impl Compact {
         problem: &Problem,
         hw: &Hardware,
     ) -> Result<Compact, MapperError> {
-        let err =
-            |level: &str, ds: Option<&str>, key: &str, message: String| MapperError::Mapping {
-                problem: problem.name.clone(),
-                level: level.to_string(),
-                data_space: ds.map(str::to_string),
-                key: key.to_string(),
-                message,
-            };
+        let err = Refusal(problem);
         if hw.levels.len() > MAX_LEVELS {
-            return Err(err(
+            return Err(err.at(
                 "-",
                 None,
                 "levels",
@@ -196,7 +189,7 @@ impl Compact {
             ));
         }
         if m.levels.len() != hw.levels.len() {
-            return Err(err(
+            return Err(err.at(
                 "-",
                 None,
                 "levels",
@@ -212,124 +205,21 @@ impl Compact {
         let mut product = [1u128; NDIMS];
         for (l, (lm, lvl)) in m.levels.iter().zip(&hw.levels).enumerate() {
             if lm.level != lvl.name {
-                return Err(err(
+                return Err(err.at(
                     &lm.level,
                     None,
                     "level",
                     format!("level {l} of `{}` is `{}`", hw.name, lvl.name),
                 ));
             }
-            let mut seen = [false; NDIMS];
-            let mut order: Vec<u8> = Vec::new();
-            for lp in &lm.temporal {
-                let d = lp.dim.index();
-                if seen[d] {
-                    return Err(err(
-                        &lvl.name,
-                        None,
-                        "temporal",
-                        format!("two temporal loops over {}", lp.dim),
-                    ));
-                }
-                seen[d] = true;
-                if lp.factor == 0 || lp.factor > u32::MAX as u64 {
-                    return Err(err(
-                        &lvl.name,
-                        None,
-                        "temporal",
-                        format!("{}: factor {} out of range", lp.dim, lp.factor),
-                    ));
-                }
-                c.tf[l][d] = lp.factor as u32;
-                product[d] = product[d].saturating_mul(lp.factor as u128);
-                order.push(d as u8);
-            }
-            for d in 0..NDIMS as u8 {
-                if !order.contains(&d) {
-                    order.push(d);
-                }
-            }
-            // Unlisted dims (factor 1) go innermost: they change nothing.
-            let listed = lm.temporal.len();
-            let mut full = [0u8; NDIMS];
-            full[..listed].copy_from_slice(&order[..listed]);
-            full[listed..].copy_from_slice(&order[listed..]);
-            c.order[l] = full;
-            let fan = hw.fanout(l);
-            let mut used = [1u128; 2];
-            for sl in &lm.spatial {
-                let d = sl.dim.index();
-                let (arr, ax) = match sl.axis {
-                    Axis::X => (&mut c.sx, 0),
-                    Axis::Y => (&mut c.sy, 1),
-                };
-                if arr[l][d] != 1 {
-                    return Err(err(
-                        &lvl.name,
-                        None,
-                        "spatial",
-                        format!("two spatial loops over {} on {:?}", sl.dim, sl.axis),
-                    ));
-                }
-                if sl.factor == 0 || sl.factor > u32::MAX as u64 {
-                    return Err(err(
-                        &lvl.name,
-                        None,
-                        "spatial",
-                        format!("{}: factor {} out of range", sl.dim, sl.factor),
-                    ));
-                }
-                arr[l][d] = sl.factor as u32;
-                product[d] = product[d].saturating_mul(sl.factor as u128);
-                used[ax] = used[ax].saturating_mul(sl.factor as u128);
-            }
-            for ax in 0..2 {
-                if used[ax] > fan[ax] as u128 {
-                    return Err(err(
-                        &lvl.name,
-                        None,
-                        "spatial",
-                        format!(
-                            "spatial factors multiply to {} on {} but the level has {} children on that axis",
-                            used[ax],
-                            ["X", "Y"][ax],
-                            fan[ax]
-                        ),
-                    ));
-                }
-            }
-            for ds in &lm.keep {
-                if !hw.may_hold(lvl, *ds) {
-                    return Err(err(
-                        &lvl.name,
-                        Some(ds.name()),
-                        "keep",
-                        "the level may not hold this data space".into(),
-                    ));
-                }
-                c.keep[l] |= ds.bit();
-            }
-            let find = |f: &SparseFormat, key: &str| {
-                lvl.formats.iter().position(|x| x == f).ok_or_else(|| {
-                    err(
-                        &lvl.name,
-                        Some(if key == "input_format" {
-                            "inputs"
-                        } else {
-                            "outputs"
-                        }),
-                        key,
-                        format!("format `{}` is not allowed at this level", f.name()),
-                    )
-                })
-            };
-            c.fin[l] = find(&lm.input_format, "input_format")? as u8;
-            c.fout[l] = find(&lm.output_format, "output_format")? as u8;
+            c.set_temporal(l, lm, &mut product, err)?;
+            c.set_spatial(l, lm, hw, &mut product, err)?;
+            c.set_keep_and_formats(l, lm, hw, err)?;
         }
         let dims = problem.dims();
         for d in 0..NDIMS {
             if product[d] != dims[d] as u128 {
-                return Err(err(
+                return Err(err.at(
                     "-",
                     None,
                     &format!("factors.{}", Dim::ALL[d]),
@@ -344,6 +234,159 @@ impl Compact {
             }
         }
         Ok(c)
+    }
+
+    /// Level `l`'s temporal loops, outermost first; the unlisted dimensions (factor 1) go
+    /// innermost, where they change nothing.
+    fn set_temporal(
+        &mut self,
+        l: usize,
+        lm: &LevelMapping,
+        product: &mut [u128; NDIMS],
+        err: Refusal,
+    ) -> Result<(), MapperError> {
+        let mut seen = [false; NDIMS];
+        let mut order: Vec<u8> = Vec::new();
+        for lp in &lm.temporal {
+            let d = lp.dim.index();
+            if seen[d] {
+                return Err(err.at(
+                    &lm.level,
+                    None,
+                    "temporal",
+                    format!("two temporal loops over {}", lp.dim),
+                ));
+            }
+            seen[d] = true;
+            if lp.factor == 0 || lp.factor > u32::MAX as u64 {
+                return Err(err.at(
+                    &lm.level,
+                    None,
+                    "temporal",
+                    format!("{}: factor {} out of range", lp.dim, lp.factor),
+                ));
+            }
+            self.tf[l][d] = lp.factor as u32;
+            product[d] = product[d].saturating_mul(lp.factor as u128);
+            order.push(d as u8);
+        }
+        for d in 0..NDIMS as u8 {
+            if !order.contains(&d) {
+                order.push(d);
+            }
+        }
+        self.order[l].copy_from_slice(&order);
+        Ok(())
+    }
+
+    /// Level `l`'s spatial loops, at most one per dimension and axis, within its fan-out.
+    fn set_spatial(
+        &mut self,
+        l: usize,
+        lm: &LevelMapping,
+        hw: &Hardware,
+        product: &mut [u128; NDIMS],
+        err: Refusal,
+    ) -> Result<(), MapperError> {
+        let fan = hw.fanout(l);
+        let mut used = [1u128; 2];
+        for sl in &lm.spatial {
+            let d = sl.dim.index();
+            let (arr, ax) = match sl.axis {
+                Axis::X => (&mut self.sx, 0),
+                Axis::Y => (&mut self.sy, 1),
+            };
+            if arr[l][d] != 1 {
+                return Err(err.at(
+                    &lm.level,
+                    None,
+                    "spatial",
+                    format!("two spatial loops over {} on {:?}", sl.dim, sl.axis),
+                ));
+            }
+            if sl.factor == 0 || sl.factor > u32::MAX as u64 {
+                return Err(err.at(
+                    &lm.level,
+                    None,
+                    "spatial",
+                    format!("{}: factor {} out of range", sl.dim, sl.factor),
+                ));
+            }
+            arr[l][d] = sl.factor as u32;
+            product[d] = product[d].saturating_mul(sl.factor as u128);
+            used[ax] = used[ax].saturating_mul(sl.factor as u128);
+        }
+        for ax in 0..2 {
+            if used[ax] > fan[ax] as u128 {
+                return Err(err.at(
+                    &lm.level,
+                    None,
+                    "spatial",
+                    format!(
+                        "spatial factors multiply to {} on {} but the level has {} children on that axis",
+                        used[ax],
+                        ["X", "Y"][ax],
+                        fan[ax]
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// What level `l` keeps, and the formats of its inputs and outputs.
+    fn set_keep_and_formats(
+        &mut self,
+        l: usize,
+        lm: &LevelMapping,
+        hw: &Hardware,
+        err: Refusal,
+    ) -> Result<(), MapperError> {
+        let lvl = &hw.levels[l];
+        for ds in &lm.keep {
+            if !hw.may_hold(lvl, *ds) {
+                return Err(err.at(
+                    &lvl.name,
+                    Some(ds.name()),
+                    "keep",
+                    "the level may not hold this data space".into(),
+                ));
+            }
+            self.keep[l] |= ds.bit();
+        }
+        let find = |f: &SparseFormat, key: &str| {
+            lvl.formats.iter().position(|x| x == f).ok_or_else(|| {
+                err.at(
+                    &lvl.name,
+                    Some(if key == "input_format" {
+                        "inputs"
+                    } else {
+                        "outputs"
+                    }),
+                    key,
+                    format!("format `{}` is not allowed at this level", f.name()),
+                )
+            })
+        };
+        self.fin[l] = find(&lm.input_format, "input_format")? as u8;
+        self.fout[l] = find(&lm.output_format, "output_format")? as u8;
+        Ok(())
+    }
+}
+
+/// Builds the errors of a mapping of one problem that cannot be counted.
+#[derive(Clone, Copy)]
+struct Refusal<'p>(&'p Problem);
+
+impl Refusal<'_> {
+    fn at(self, level: &str, ds: Option<&str>, key: &str, message: String) -> MapperError {
+        MapperError::Mapping {
+            problem: self.0.name.clone(),
+            level: level.to_string(),
+            data_space: ds.map(str::to_string),
+            key: key.to_string(),
+            message,
+        }
     }
 }
 

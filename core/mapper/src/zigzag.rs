@@ -57,7 +57,7 @@ use crate::MapperError;
 use crate::hardware::Capacity;
 use crate::mapping::Compact;
 use crate::model::{Action, Ctx, Purpose};
-use crate::price::capacity_bits;
+use crate::pricing::capacity_bits;
 use crate::problem::{DataSpace, Dim, NDIMS};
 
 /// ZigZag's inputs for one mapped layer and our counts in ZigZag's terms.
@@ -312,12 +312,38 @@ pub fn to_zigzag_at(
     densities: crate::Densities,
 ) -> Result<ZigzagExport, MapperError> {
     crate::check_densities(&layer.problem, &densities)?;
-    let hw = &layer.hardware;
-    let p = &layer.problem;
+    check_dense(layer)?;
+    let lay = layout(layer, layer.compact())?;
+    let oa = operational_array(layer)?;
+    let served = |l: usize| -> Vec<String> {
+        oa.iter()
+            .enumerate()
+            .filter(|(_, (owner, _, _))| *owner > l)
+            .map(|(i, _)| dim_name(i))
+            .collect()
+    };
+    let accelerator = accelerator_yaml(layer, &lay, &oa, &served, false)?;
+    let accelerator_words = accelerator_yaml(layer, &lay, &oa, &served, true)?;
+    let mapping = mapping_yaml(layer, &oa)?;
+    let (temporal_mapping, memories) = temporal_mappings(layer, &lay)?;
+    let ours = our_counts(layer, &lay, densities)?;
+    Ok(ZigzagExport {
+        layer: layer.problem.name.clone(),
+        hardware: layer.hardware.name.clone(),
+        accelerator,
+        accelerator_words,
+        workload: workload_yaml(&layer.problem),
+        mapping,
+        temporal_mapping,
+        memories,
+        ours,
+    })
+}
+
+/// ZigZag has dense data only: a compressed format anywhere is refused, naming it.
+fn check_dense(layer: &MappedLayer) -> Result<(), MapperError> {
     let c = layer.compact();
-    let n = hw.levels.len();
-    for l in 0..n {
-        let lvl = &hw.levels[l];
+    for (l, lvl) in layer.hardware.levels.iter().enumerate() {
         for (ds, f) in [
             (DataSpace::Inputs, &lvl.formats[c.fin[l] as usize]),
             (DataSpace::Outputs, &lvl.formats[c.fout[l] as usize]),
@@ -337,10 +363,18 @@ pub fn to_zigzag_at(
             }
         }
     }
-    let lay = layout(layer, c)?;
+    Ok(())
+}
 
-    // Operational-array dimensions: (owner, axis, size); the owner is the level whose instances
-    // the axis counts (n for the compute units).
+/// The name of operational-array dimension `i`.
+fn dim_name(i: usize) -> String {
+    format!("D{}", i + 1)
+}
+
+/// Operational-array dimensions: (owner, axis, size); the owner is the level whose instances
+/// the axis counts (the number of levels for the compute units). At most four.
+fn operational_array(layer: &MappedLayer) -> Result<Vec<(usize, usize, u64)>, MapperError> {
+    let hw = &layer.hardware;
     let mut oa: Vec<(usize, usize, u64)> = Vec::new();
     for (l, lvl) in hw.levels.iter().enumerate().skip(1) {
         for ax in 0..2 {
@@ -351,10 +385,9 @@ pub fn to_zigzag_at(
     }
     for ax in 0..2 {
         if hw.compute.units[ax] > 1 {
-            oa.push((n, ax, hw.compute.units[ax]));
+            oa.push((hw.levels.len(), ax, hw.compute.units[ax]));
         }
     }
-    let dim_name = |i: usize| format!("D{}", i + 1);
     if oa.len() > 4 {
         return Err(unsupported(
             layer,
@@ -365,18 +398,12 @@ pub fn to_zigzag_at(
             ),
         ));
     }
-    let served = |l: usize| -> Vec<String> {
-        oa.iter()
-            .enumerate()
-            .filter(|(_, (owner, _, _))| *owner > l)
-            .map(|(i, _)| dim_name(i))
-            .collect()
-    };
+    Ok(oa)
+}
 
-    let accelerator = accelerator_yaml(layer, &lay, &oa, &served, false)?;
-    let accelerator_words = accelerator_yaml(layer, &lay, &oa, &served, true)?;
-
-    // Workload.
+/// The workload: a convolution with T and N folded into B, with the padding of a problem that
+/// states its real input map.
+fn workload_yaml(p: &crate::Problem) -> String {
     let dims = p.dims();
     let grouped = p.g > 1;
     let (eq, loop_dims): (&str, Vec<&str>) = if grouped {
@@ -398,7 +425,7 @@ pub fn to_zigzag_at(
             .product()
     };
     let sizes: Vec<String> = loop_dims.iter().map(|d| size_of(d).to_string()).collect();
-    let workload = format!(
+    format!(
         "# snnergy layer `{}` ({:?}): T = {} and N = {} folded into B\n- id: 0\n  name: {}\n  operator_type: Conv\n  equation: {eq}\n  dimension_relations: [iy={}*oy+{}*fy, ix={}*ox+{}*fx]\n  loop_dims: [{}]\n  loop_sizes: [{}]\n  operand_precision: {{W: {}, I: {}, O: {}, O_final: {}}}\n  operand_source: {{W: 0, I: 0}}\n{}",
         p.name,
         p.kind,
@@ -416,35 +443,13 @@ pub fn to_zigzag_at(
         p.accum_bits,
         p.output_bits,
         padding_yaml(p),
-    );
+    )
+}
 
-    // Spatial unrolling: our spatial loops at level l spread over the instances of level l+1
-    // (or the compute units below the innermost level).
-    let mut spatial: Vec<Vec<(&'static str, u64)>> = vec![Vec::new(); oa.len()];
-    for l in 0..n {
-        for (ax, f) in [(0usize, &c.sx[l]), (1, &c.sy[l])] {
-            for d in 0..NDIMS {
-                if f[d] <= 1 {
-                    continue;
-                }
-                let Some(i) = oa.iter().position(|(o, a, _)| *o == l + 1 && *a == ax) else {
-                    return Err(unsupported(
-                        layer,
-                        "spatial",
-                        format!(
-                            "a spatial loop below `{}` has no array axis",
-                            hw.levels[l].name
-                        ),
-                    ));
-                };
-                let name = zz_dim(Dim::ALL[d]);
-                match spatial[i].iter_mut().find(|(x, _)| *x == name) {
-                    Some(e) => e.1 *= f[d] as u64,
-                    None => spatial[i].push((name, f[d] as u64)),
-                }
-            }
-        }
-    }
+/// The mapping: spatial unrolling per array dimension, the temporal ordering innermost first.
+fn mapping_yaml(layer: &MappedLayer, oa: &[(usize, usize, u64)]) -> Result<String, MapperError> {
+    let (hw, c) = (&layer.hardware, layer.compact());
+    let spatial = spatial_unrolling(layer, oa)?;
     let mut mapping = String::from("- name: default\n  spatial_mapping:\n");
     let mut any = false;
     for (i, loops) in spatial.iter().enumerate() {
@@ -461,7 +466,7 @@ pub fn to_zigzag_at(
         let _ = writeln!(mapping, "    D1:\n      - K, 1");
     }
     mapping.push_str("  temporal_ordering:  # innermost first\n");
-    for l in (0..n).rev() {
+    for l in (0..hw.levels.len()).rev() {
         for &d in c.order[l].iter().rev() {
             let f = c.tf[l][d as usize];
             if f > 1 {
@@ -475,15 +480,60 @@ pub fn to_zigzag_at(
         }
     }
     mapping.push_str("  memory_operand_links: {O: O, W: I2, I: I1}\n");
+    Ok(mapping)
+}
 
-    // Temporal loops per operand and memory.
-    let mut temporal_mapping: BTreeMap<String, Vec<Vec<(String, u64)>>> = BTreeMap::new();
-    let mut memories: BTreeMap<String, Vec<String>> = BTreeMap::new();
+/// Our spatial loops per operational-array dimension: those at level l spread over the
+/// instances of level l+1 (or the compute units below the innermost level).
+fn spatial_unrolling(
+    layer: &MappedLayer,
+    oa: &[(usize, usize, u64)],
+) -> Result<Vec<Vec<(&'static str, u64)>>, MapperError> {
+    let c = layer.compact();
+    let mut spatial: Vec<Vec<(&'static str, u64)>> = vec![Vec::new(); oa.len()];
+    for l in 0..layer.hardware.levels.len() {
+        for (ax, f) in [(0usize, &c.sx[l]), (1, &c.sy[l])] {
+            for d in 0..NDIMS {
+                if f[d] <= 1 {
+                    continue;
+                }
+                let Some(i) = oa.iter().position(|(o, a, _)| *o == l + 1 && *a == ax) else {
+                    return Err(unsupported(
+                        layer,
+                        "spatial",
+                        format!(
+                            "a spatial loop below `{}` has no array axis",
+                            layer.hardware.levels[l].name
+                        ),
+                    ));
+                };
+                let name = zz_dim(Dim::ALL[d]);
+                match spatial[i].iter_mut().find(|(x, _)| *x == name) {
+                    Some(e) => e.1 *= f[d] as u64,
+                    None => spatial[i].push((name, f[d] as u64)),
+                }
+            }
+        }
+    }
+    Ok(spatial)
+}
+
+/// Temporal loops per operand, grouped by the memory that keeps the operand (innermost
+/// first), and those memories' names.
+type PerOperand = (
+    BTreeMap<String, Vec<Vec<(String, u64)>>>,
+    BTreeMap<String, Vec<String>>,
+);
+
+fn temporal_mappings(layer: &MappedLayer, lay: &Layout) -> Result<PerOperand, MapperError> {
+    let (hw, c) = (&layer.hardware, layer.compact());
+    let mut temporal_mapping = BTreeMap::new();
+    let mut memories = BTreeMap::new();
     for op in OPERANDS {
         let ks = lay.keepers.get(op).cloned().unwrap_or_default();
         let inner_first: Vec<usize> = ks.iter().rev().copied().collect();
         let mut per: Vec<Vec<(String, u64)>> = vec![Vec::new(); inner_first.len()];
-        for l in (0..n).rev() {
+        for l in (0..hw.levels.len()).rev() {
             let Some(k) = ks.iter().rev().position(|&k| k <= l) else {
                 return Err(unsupported(
                     layer,
@@ -509,19 +559,7 @@ pub fn to_zigzag_at(
         temporal_mapping.insert(op.to_string(), per);
         memories.insert(op.to_string(), names);
     }
-
-    let ours = our_counts(layer, &lay, densities)?;
-    Ok(ZigzagExport {
-        layer: p.name.clone(),
-        hardware: hw.name.clone(),
-        accelerator,
-        accelerator_words,
-        workload,
-        mapping,
-        temporal_mapping,
-        memories,
-        ours,
-    })
+    Ok((temporal_mapping, memories))
 }
 
 /// The lines of the padded window beyond the real input map along one axis (split as a
@@ -664,7 +702,7 @@ fn port_words(
 /// `add_pj` for an SNN's accumulate, at the unit's full width); ours where it prices by table.
 fn unit_pj(layer: &MappedLayer) -> f64 {
     use crate::hardware::ComputeEnergy;
-    use crate::price::ComputeOp;
+    use crate::pricing::ComputeOp;
     let main = Ctx::main_op(&layer.problem);
     match (&layer.hardware.compute.energy, main) {
         (ComputeEnergy::Explicit { mac_pj, .. }, ComputeOp::Mac { .. }) => *mac_pj,
@@ -678,67 +716,9 @@ fn our_counts(
     lay: &Layout,
     dens: crate::Densities,
 ) -> Result<ZigzagCounts, MapperError> {
-    let hw = &layer.hardware;
-    let c = layer.compact();
-    let ctx = Ctx::new(&layer.problem, hw, layer.prices().clone())?;
-    let ev = ctx.evaluate(c, &layer.counts, &dens);
-    let fin = layer.counts.finalizing_level;
-    // The epilogue reads the finished sum and writes the output in one memory when the
-    // finalizing level also keeps outputs; ZigZag's output just stays there.
-    let in_place = lay
-        .memory(fin, DataSpace::Outputs)
-        .is_some_and(|m| m.spaces.contains(&DataSpace::Accum));
-    let memory_of = |l: usize, op: &str| -> String {
-        lay.memory_of_operand(l, op)
-            .map(|m| m.name.clone())
-            .unwrap_or_else(|| hw.levels[l].name.clone())
-    };
-    let mut rows: Vec<(usize, ZigzagRow)> = Vec::new();
-    fn row(rows: &mut Vec<(usize, ZigzagRow)>, l: usize, op: &str, memory: String) -> usize {
-        match rows
-            .iter()
-            .position(|(_, r)| r.memory == memory && r.operand == op)
-        {
-            Some(i) => i,
-            None => {
-                rows.push((
-                    l,
-                    ZigzagRow {
-                        memory,
-                        operand: op.to_string(),
-                        ..ZigzagRow::default()
-                    },
-                ));
-                rows.len() - 1
-            }
-        }
-    }
-    for a in &layer.counts.accesses {
-        let Some((op, _)) = zz_operand(a.data_space) else {
-            continue;
-        };
-        let e = a.elements * ctx.density(a.scale, &dens);
-        let i = row(&mut rows, a.level, op, memory_of(a.level, op));
-        let r = &mut rows[i].1;
-        use Action::*;
-        use DataSpace::*;
-        use Purpose as U;
-        match (a.data_space, a.action, a.purpose) {
-            (Weights | Inputs, Read, _) => r.rd_out_to_low += e,
-            (Weights | Inputs, Fill | Update, _) => r.wr_in_by_high += e,
-            (Accum, Update, _) => r.wr_in_by_low += e,
-            (Accum, Read, U::Accumulate) => r.rd_out_to_low += e,
-            (Accum, Read, U::Epilogue) | (Outputs, Update, U::Epilogue) if in_place => {
-                r.epilogue += e;
-                let (data, meta, _) = ctx.price_access(c, &layer.counts, a, &dens);
-                r.epilogue_pj += data + meta;
-            }
-            (Accum | Outputs, Read, _) => r.rd_out_to_high += e,
-            (Outputs, Update, _) => r.wr_in_by_low += e,
-            (Accum | Outputs, Fill, _) => r.wr_in_by_high += e,
-            (Membrane, _, _) => {}
-        }
-    }
+    let ctx = Ctx::new(&layer.problem, &layer.hardware, layer.prices().clone())?;
+    let ev = ctx.evaluate(layer.compact(), &layer.counts, &dens);
+    let mut rows = count_rows(layer, lay, &ctx, &dens);
     for (l, r) in &mut rows {
         for sp in &ev.levels[*l].spaces {
             let same_operand = zz_operand(sp.data_space).is_some_and(|(op, _)| op == r.operand);
@@ -786,4 +766,72 @@ fn our_counts(
             .valid_ops
             .map_or(1.0, |v| v / layer.problem.ops() as f64),
     })
+}
+
+/// Our accesses as ZigZag's rows (memory, operand): reads down to and up from each memory,
+/// writes from above and below, and the epilogue where the finished sum and the output share
+/// a memory. The level of each row goes with it.
+fn count_rows(
+    layer: &MappedLayer,
+    lay: &Layout,
+    ctx: &Ctx,
+    dens: &crate::Densities,
+) -> Vec<(usize, ZigzagRow)> {
+    let hw = &layer.hardware;
+    let fin = layer.counts.finalizing_level;
+    // The epilogue reads the finished sum and writes the output in one memory when the
+    // finalizing level also keeps outputs; ZigZag's output just stays there.
+    let in_place = lay
+        .memory(fin, DataSpace::Outputs)
+        .is_some_and(|m| m.spaces.contains(&DataSpace::Accum));
+    let memory_of = |l: usize, op: &str| -> String {
+        lay.memory_of_operand(l, op)
+            .map(|m| m.name.clone())
+            .unwrap_or_else(|| hw.levels[l].name.clone())
+    };
+    let mut rows: Vec<(usize, ZigzagRow)> = Vec::new();
+    for a in &layer.counts.accesses {
+        let Some((op, _)) = zz_operand(a.data_space) else {
+            continue;
+        };
+        let e = a.elements * ctx.density(a.scale, dens);
+        let memory = memory_of(a.level, op);
+        let i = match rows
+            .iter()
+            .position(|(_, r)| r.memory == memory && r.operand == op)
+        {
+            Some(i) => i,
+            None => {
+                rows.push((
+                    a.level,
+                    ZigzagRow {
+                        memory,
+                        operand: op.to_string(),
+                        ..ZigzagRow::default()
+                    },
+                ));
+                rows.len() - 1
+            }
+        };
+        let r = &mut rows[i].1;
+        use Action::*;
+        use DataSpace::*;
+        use Purpose as U;
+        match (a.data_space, a.action, a.purpose) {
+            (Weights | Inputs, Read, _) => r.rd_out_to_low += e,
+            (Weights | Inputs, Fill | Update, _) => r.wr_in_by_high += e,
+            (Accum, Update, _) => r.wr_in_by_low += e,
+            (Accum, Read, U::Accumulate) => r.rd_out_to_low += e,
+            (Accum, Read, U::Epilogue) | (Outputs, Update, U::Epilogue) if in_place => {
+                r.epilogue += e;
+                let (data, meta, _) = ctx.price_access(layer.compact(), &layer.counts, a, dens);
+                r.epilogue_pj += data + meta;
+            }
+            (Accum | Outputs, Read, _) => r.rd_out_to_high += e,
+            (Outputs, Update, _) => r.wr_in_by_low += e,
+            (Accum | Outputs, Fill, _) => r.wr_in_by_high += e,
+            (Membrane, _, _) => {}
+        }
+    }
+    rows
 }

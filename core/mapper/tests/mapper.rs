@@ -324,3 +324,39 @@ fn counts_are_conserved_between_every_parent_and_child_on_random_mappings() {
     }
     assert!(checked > 80, "{checked}");
 }
+
+#[test]
+fn a_scored_candidate_costs_what_its_evaluation_reports_and_an_illegal_one_is_named() {
+    let mut rng = Rng(11);
+    let hw = chip([2, 1], true, true);
+    let p = qnn("scored", 4, 2, 3, 1, 3, 1);
+    let mut scorer = Scorer::new(&p, &hw, &OwnPrices).unwrap();
+    let (mut legal, mut illegal) = (0, 0);
+    for i in 0..200 {
+        let m = random_legal(&mut rng, &p, &hw);
+        let d = Densities::uniform((i % 10) as f64 / 10.0);
+        let c = scorer.candidate(&m).unwrap();
+        match evaluate(&p, &hw, &m, d, &OwnPrices) {
+            Ok(r) => {
+                let ev = r.evaluate(d).unwrap();
+                let s = scorer.score(&c, &d).unwrap();
+                // The same sums, added in another order.
+                let close = |a: f64, b: f64| (a - b).abs() <= 1e-12 * b.abs();
+                assert!(close(s.energy_pj(), ev.energy_pj), "{}", r.loop_nest());
+                assert!(close(s.cycles, ev.cycles) && close(s.leakage_pj, ev.leakage_pj));
+                legal += 1;
+            }
+            Err(e) => {
+                assert_eq!(scorer.score(&c, &d).unwrap_err().to_string(), e.to_string());
+                illegal += 1;
+            }
+        }
+    }
+    assert!(
+        legal > 30 && illegal > 0,
+        "{legal} legal, {illegal} illegal"
+    );
+    let c = scorer.candidate(&random_legal(&mut rng, &p, &hw)).unwrap();
+    let err = scorer.score(&c, &Densities::uniform(1.5)).unwrap_err();
+    assert!(err.to_string().contains("densities.input"), "{err}");
+}

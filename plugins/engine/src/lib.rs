@@ -64,6 +64,7 @@
 
 pub mod activity;
 pub mod data;
+mod dispatch;
 pub mod error;
 pub mod matmul;
 pub mod model;

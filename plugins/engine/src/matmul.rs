@@ -209,7 +209,7 @@ unsafe fn portable_raw(a: MatRef<'_>, b: MatRef<'_>, c: *mut f32, c_rs: usize, a
 
 /// `acc[j] += a[kk]·rows[kk·rs + j]` for kk in order.
 fn axpy_rows(acc: &mut [f32], rows: &[f32], rs: usize, a: &[f32]) {
-    crate::ops::dispatch!(axpy_rows_generic(acc: &mut [f32], rows: &[f32], rs: usize, a: &[f32]))
+    crate::dispatch::dispatch!(axpy_rows_generic(acc: &mut [f32], rows: &[f32], rs: usize, a: &[f32]))
 }
 
 #[inline(always)]

@@ -7,72 +7,9 @@
 //! `value × weight row`), so their work is proportional to the number of active inputs: with
 //! binary spikes at rate r they do r times the dense work.
 
+use crate::dispatch::dispatch;
 use crate::matmul::{MatRef, matmul};
 use crate::model::{ConvOp, LinearOp, PoolOp};
-
-/// Calls `$generic` compiled for the widest vector unit the CPU has: defines AVX-512 and
-/// AVX2 copies of the call (`$generic` must be `#[inline(always)]` so each copy gets its own
-/// code) and picks one at run time. The kernels are plain loops the compiler vectorizes;
-/// built for baseline x86-64 they would use 4-wide SSE while the GEMM picks AVX2/AVX-512 at
-/// run time. Only multiplies and adds are used (Rust never contracts them into FMAs), so
-/// every variant rounds identically. `unsafe` before the name is for an unsafe `$generic`,
-/// whose contract the caller keeps.
-macro_rules! dispatch {
-    (unsafe $generic:ident($($arg:ident: $ty:ty),* $(,)?) $(-> $ret:ty)?) => {{
-        #[cfg(target_arch = "x86_64")]
-        {
-            #[target_feature(enable = "avx512f")]
-            #[allow(clippy::too_many_arguments)]
-            unsafe fn avx512($($arg: $ty),*) $(-> $ret)? {
-                // SAFETY: the caller keeps the contract of the function dispatched to.
-                unsafe { $generic($($arg),*) }
-            }
-            #[target_feature(enable = "avx2")]
-            #[allow(clippy::too_many_arguments)]
-            unsafe fn avx2($($arg: $ty),*) $(-> $ret)? {
-                // SAFETY: the caller keeps the contract of the function dispatched to.
-                unsafe { $generic($($arg),*) }
-            }
-            if std::arch::is_x86_feature_detected!("avx512f") {
-                // SAFETY: the CPU supports AVX-512F, checked just above; the caller keeps the
-                // contract of the function dispatched to.
-                return unsafe { avx512($($arg),*) };
-            }
-            if std::arch::is_x86_feature_detected!("avx2") {
-                // SAFETY: the CPU supports AVX2, checked just above; the caller keeps the
-                // contract of the function dispatched to.
-                return unsafe { avx2($($arg),*) };
-            }
-        }
-        // SAFETY: the caller keeps the contract of the function dispatched to.
-        unsafe { $generic($($arg),*) }
-    }};
-    ($generic:ident($($arg:ident: $ty:ty),* $(,)?) $(-> $ret:ty)?) => {{
-        #[cfg(target_arch = "x86_64")]
-        {
-            #[target_feature(enable = "avx512f")]
-            #[allow(clippy::too_many_arguments)]
-            fn avx512($($arg: $ty),*) $(-> $ret)? {
-                $generic($($arg),*)
-            }
-            #[target_feature(enable = "avx2")]
-            #[allow(clippy::too_many_arguments)]
-            fn avx2($($arg: $ty),*) $(-> $ret)? {
-                $generic($($arg),*)
-            }
-            if std::arch::is_x86_feature_detected!("avx512f") {
-                // SAFETY: the CPU supports AVX-512F, checked just above.
-                return unsafe { avx512($($arg),*) };
-            }
-            if std::arch::is_x86_feature_detected!("avx2") {
-                // SAFETY: the CPU supports AVX2, checked just above.
-                return unsafe { avx2($($arg),*) };
-            }
-        }
-        $generic($($arg),*)
-    }};
-}
-pub(crate) use dispatch;
 
 /// Floats an im2col buffer may hold before a chunk is split into sub-batches (1 MiB): im2col
 /// writes it and the GEMM packs it again, so it must stay in L2. Measured with the bench

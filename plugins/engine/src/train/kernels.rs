@@ -19,8 +19,9 @@ use std::cell::RefCell;
 
 use rayon::prelude::*;
 
+use crate::dispatch::dispatch;
 use crate::matmul::{MatRef, matmul, matmul_raw};
-use crate::ops::{dispatch, shifted_plane};
+use crate::ops::shifted_plane;
 
 /// Images per parallel group of a convolution.
 pub const GROUP: usize = 16;

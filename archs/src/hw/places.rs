@@ -1,0 +1,89 @@
+//! How the mapper's events are named in snnergy: the place each happens at (a level or its
+//! bank, `<level> network`, `compute`) and the action it is reported and priced as.
+
+use snnergy_core::{Access, ActionKind, ComputeOp as CoreOp, Interconnect, Memory, Place};
+use snnergy_mapper::{AccessOp, ComputeOp, DataSpace, Level, LevelClass, NetworkClass};
+
+use crate::common::mul_bits;
+
+/// The place of accesses to `ds` at a storage level: its bank's name if it has one, else the
+/// level's.
+pub(crate) fn level_place(level: &Level, ds: DataSpace) -> Place {
+    match level.bank_for(ds).and_then(|b| b.name.as_deref()) {
+        Some(name) => Place::new(name),
+        None => Place::new(&level.name),
+    }
+}
+
+/// The place of the network below a level.
+pub(crate) fn network_place(level: &Level) -> Place {
+    Place::new(&format!("{} network", level.name))
+}
+
+/// The place of the compute units.
+pub(crate) const COMPUTE: &str = "compute";
+
+/// The snnergy action of one access to `ds` at `level` moving `bits` bits. DRAM moves whole
+/// words (bursts): a narrower access costs a word.
+pub(crate) fn access_kind(level: &Level, ds: DataSpace, op: AccessOp, bits: u32) -> ActionKind {
+    let memory = match level.class_for(ds) {
+        LevelClass::Dram => Memory::Dram,
+        LevelClass::Sram => Memory::Sram,
+        LevelClass::Register => Memory::Register,
+    };
+    let capacity_bytes = match memory {
+        Memory::Dram => 0,
+        _ => level
+            .capacity_for(ds)
+            .map(|b| u64::try_from(b.div_ceil(8)).unwrap_or(u64::MAX))
+            .unwrap_or(0),
+    };
+    ActionKind::Memory {
+        level: memory,
+        access: match op {
+            AccessOp::Read => Access::Read,
+            AccessOp::Write => Access::Write,
+        },
+        bits: if memory == Memory::Dram {
+            bits.max(level.word_bits)
+        } else {
+            bits
+        },
+        capacity_bytes,
+    }
+}
+
+/// The snnergy action of one hop of a `bits`-bit message on the network below `level`.
+pub(crate) fn hop_kind(level: &Level, bits: u32) -> ActionKind {
+    ActionKind::Transfer {
+        net: match level.network.class {
+            NetworkClass::NocDense => Interconnect::NocDense,
+            NetworkClass::NocEvent => Interconnect::NocEvent,
+            NetworkClass::Link => Interconnect::Link,
+        },
+        bits,
+    }
+}
+
+/// The snnergy actions of one mapper operation: a MAC is a multiply and an add of the
+/// accumulator's width (as every snnergy table prices it).
+pub(crate) fn op_kinds(op: ComputeOp, accum_bits: u32) -> [Option<ActionKind>; 2] {
+    match op {
+        ComputeOp::Mac {
+            weight_bits,
+            input_bits,
+        } => [
+            Some(ActionKind::compute(
+                CoreOp::Mul,
+                mul_bits(weight_bits, input_bits),
+            )),
+            Some(ActionKind::compute(CoreOp::Add, accum_bits)),
+        ],
+        ComputeOp::Add { bits } => [Some(ActionKind::compute(CoreOp::Add, bits)), None],
+        ComputeOp::Compare { bits } => [Some(ActionKind::compute(CoreOp::Compare, bits)), None],
+        ComputeOp::Mul { a_bits, b_bits } => [
+            Some(ActionKind::compute(CoreOp::Mul, mul_bits(a_bits, b_bits))),
+            None,
+        ],
+    }
+}

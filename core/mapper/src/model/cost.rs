@@ -1,0 +1,291 @@
+//! Pricing counts at densities, quickly (what the search does per candidate): every access
+//! at its price per element (a compressed format at its average data and metadata bits at
+//! the density), every transfer per hop, every operation; and the cycles, bound by compute
+//! or by a level's bandwidth.
+
+use super::counts::{AccessCount, Action, Counts, Scale, TransferCount};
+use super::{Ctx, I_};
+use crate::hardware::Stored;
+use crate::mapping::{Compact, MAX_LEVELS};
+use crate::problem::Densities;
+
+impl Ctx<'_> {
+    /// The density that multiplies a count of `scale` (see [`Scale::density`]).
+    pub(crate) fn density(&self, scale: Scale, dens: &Densities) -> f64 {
+        scale.density(dens, self.valid_frac)
+    }
+
+    /// pJ and word accesses of one access count: (data pJ, metadata pJ, word accesses).
+    pub(crate) fn price_access(
+        &self,
+        m: &Compact,
+        counts: &Counts,
+        a: &AccessCount,
+        dens: &Densities,
+    ) -> (f64, f64, f64) {
+        let n = a.elements * self.density(a.scale, dens);
+        let (l, ds) = (a.level, a.data_space.index());
+        let rw = (a.action != Action::Read) as usize;
+        if self.compressed(m, l, ds) {
+            let stored = self.stored(m, counts, l, ds, dens);
+            return self.compressed_access((l, ds, rw), n, stored);
+        }
+        let p = self.prices.access[l][ds][a.scatter as usize][rw];
+        (n * p.pj, 0.0, n * p.words)
+    }
+
+    /// (data pJ, metadata pJ, word accesses) of `n` elements of `ds` read (`rw` = 0) or
+    /// written at level `l` in a compressed format, at its average bits at the density.
+    fn compressed_access(
+        &self,
+        (l, ds, rw): (usize, usize, usize),
+        n: f64,
+        s: Stored,
+    ) -> (f64, f64, f64) {
+        let pj = self.prices.bit_pj[l][ds][rw];
+        (
+            n * s.data * pj,
+            n * s.meta * pj,
+            n * (s.data + s.meta) / self.word[l],
+        )
+    }
+
+    /// The average bits of `ds` stored compressed at level `l`, at the densities.
+    fn stored(
+        &self,
+        m: &Compact,
+        counts: &Counts,
+        l: usize,
+        ds: usize,
+        dens: &Densities,
+    ) -> Stored {
+        let d = if ds == I_ { dens.input } else { dens.output };
+        let tile = counts.tile_bits[l][ds] / self.bits[ds].max(1.0);
+        self.format(m, l, ds)
+            .stored(self.bits[ds], self.binary[ds], d, tile)
+    }
+
+    /// Energy of `n` element-hops of a compressed stream on the network below `network`.
+    fn compressed_transfer(&self, network: usize, n: f64, s: Stored) -> f64 {
+        let (entries, bits) = s.messages();
+        n * entries * self.message_pj(network, bits)
+    }
+
+    /// Energy of one transfer count: per element at its bits, or per bit of the format's
+    /// average data and metadata when the data is stored compressed at its source.
+    pub(super) fn transfer_pj(
+        &self,
+        m: &Compact,
+        counts: &Counts,
+        t: &TransferCount,
+        dens: &Densities,
+    ) -> f64 {
+        let ds = t.data_space.index();
+        let hop_pj = self.prices.hop_pj[t.network][ds];
+        if hop_pj == 0.0 {
+            return 0.0;
+        }
+        let n = t.sends * self.density(t.scale, dens) * t.hops;
+        match t.format_level {
+            Some(l) if self.compressed(m, l, ds) => {
+                self.compressed_transfer(t.network, n, self.stored(m, counts, l, ds, dens))
+            }
+            _ => n * hop_pj,
+        }
+    }
+
+    /// pJ per hop of a message of `bits` (possibly fractional) bits: exact for prices linear in
+    /// the bits; per whole message (rounded up) for prices per transfer.
+    fn message_pj(&self, network: usize, bits: f64) -> f64 {
+        let table = &self.prices.hop_msg_pj[network];
+        if bits <= 0.0 || table.is_empty() {
+            return 0.0;
+        }
+        let one = table[0];
+        let whole = bits.ceil() as usize;
+        let at = |b: usize| {
+            if b <= table.len() {
+                table[b - 1]
+            } else {
+                table[table.len() - 1] * b as f64 / table.len() as f64
+            }
+        };
+        let p = at(whole);
+        if (p - one * whole as f64).abs() <= 1e-9 * p.abs().max(1e-30) {
+            one * bits
+        } else {
+            p
+        }
+    }
+
+    /// Energy and latency of counted mapping at densities: (dynamic pJ, cycles, leakage pJ).
+    /// The same sums as [`Ctx::evaluate`]'s, in the same order, without the report.
+    pub(crate) fn quick(&self, m: &Compact, counts: &Counts, dens: &Densities) -> (f64, f64, f64) {
+        let mut scales = [0.0; 4];
+        for s in [Scale::One, Scale::Input, Scale::Output, Scale::Valid] {
+            scales[s as usize] = self.density(s, dens);
+        }
+        // A compressed tile's average bits, per level for inputs and outputs, once each.
+        let mut stored: [[Option<Stored>; 2]; MAX_LEVELS] = [[None; 2]; MAX_LEVELS];
+        let mut stored_at = |l: usize, ds: usize| {
+            *stored[l][(ds != I_) as usize]
+                .get_or_insert_with(|| self.stored(m, counts, l, ds, dens))
+        };
+        let mut energy = 0.0;
+        let mut words = [[0.0f64; 2]; MAX_LEVELS];
+        for a in &counts.accesses {
+            let n = a.elements * scales[a.scale as usize];
+            let (l, ds) = (a.level, a.data_space.index());
+            let rw = (a.action != Action::Read) as usize;
+            if self.compressed(m, l, ds) {
+                let (e, meta, acc) = self.compressed_access((l, ds, rw), n, stored_at(l, ds));
+                energy += e + meta;
+                words[l][rw] += acc;
+            } else {
+                let p = self.prices.access[l][ds][a.scatter as usize][rw];
+                energy += n * p.pj;
+                words[l][rw] += n * p.words;
+            }
+        }
+        for t in &counts.transfers {
+            let ds = t.data_space.index();
+            let hop_pj = self.prices.hop_pj[t.network][ds];
+            if hop_pj == 0.0 {
+                continue;
+            }
+            let n = t.sends * scales[t.scale as usize] * t.hops;
+            energy += match t.format_level {
+                Some(l) if self.compressed(m, l, ds) => {
+                    self.compressed_transfer(t.network, n, stored_at(l, ds))
+                }
+                _ => n * hop_pj,
+            };
+        }
+        for o in &counts.ops {
+            energy += o.count * scales[o.scale as usize] * self.prices.op(o.op);
+        }
+        let (rd, wr) = (words.map(|w| w[0]), words.map(|w| w[1]));
+        let (cycles, _) = self.latency(counts, dens, &rd, &wr);
+        (energy, cycles, cycles * self.leak_pj_per_cycle)
+    }
+
+    /// Cycles at the densities and what bounds them: `None` for the compute, else the level
+    /// and whether its read (`false`: write) bandwidth.
+    pub(super) fn latency(
+        &self,
+        counts: &Counts,
+        dens: &Densities,
+        rd: &[f64],
+        wr: &[f64],
+    ) -> (f64, Option<(usize, bool)>) {
+        let compute = counts.cycles
+            * if counts.skips {
+                self.density(Scale::Input, dens)
+            } else {
+                1.0
+            }
+            + counts.epilogue_steps / counts.units_used.max(1.0);
+        let mut best = compute;
+        let mut bound = None;
+        for (l, lvl) in self.hw.levels.iter().enumerate() {
+            let inst = counts.instances_used[l].max(1.0);
+            for (bw, n, read) in [
+                (lvl.read_bandwidth, rd[l], true),
+                (lvl.write_bandwidth, wr[l], false),
+            ] {
+                if let Some(bw) = bw {
+                    let c = n / inst / bw;
+                    if c > best {
+                        best = c;
+                        bound = Some((l, read));
+                    }
+                }
+            }
+        }
+        (best, bound)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::fixtures::*;
+    use super::super::*;
+    use crate::hardware::SparseFormat;
+    use crate::problem::Densities;
+
+    /// The worked example of the crate documentation, inputs stored as a bitmap in DRAM.
+    fn bitmap_inputs() -> (crate::Problem, crate::Hardware) {
+        let (p, mut hw) = (qnn(2, 1, 4, 1, 3, 1), chip([1, 1], true, false));
+        hw.levels[0].formats = vec![SparseFormat::Dense, SparseFormat::Bitmap];
+        (p, hw)
+    }
+
+    #[test]
+    fn a_dense_access_costs_its_elements_and_a_compressed_one_its_average_bits() {
+        let (p, hw) = bitmap_inputs();
+        let ctx = ctx(&p, &hw);
+        let mut m = compact(
+            &p,
+            &hw,
+            vec![
+                level(
+                    "DRAM",
+                    &[(D::K, 2)],
+                    &[],
+                    &[Weights, Inputs, Accum, Outputs],
+                ),
+                level("buffer", &[(D::P, 4)], &[], &[Weights, Inputs]),
+                level("reg", &[(D::R, 3)], &[], &[Accum]),
+            ],
+        );
+        m.fin[0] = 1;
+        let mut counts = Counts::default();
+        ctx.count(&m, &mut counts).unwrap();
+        let dens = Densities::uniform(0.5);
+        let read = |ds: DataSpace| {
+            let a = counts
+                .accesses
+                .iter()
+                .find(|a| a.level == 0 && a.data_space == ds && a.action == Action::Read)
+                .unwrap();
+            ctx.price_access(&m, &counts, a, &dens)
+        };
+        // 6 weights read from DRAM at 1 pJ a 16-bit word.
+        assert_eq!(read(Weights), (6.0, 0.0, 6.0));
+        // 6 inputs as a bitmap at density 0.5: 8 data bits and 1 metadata bit each, of a
+        // 16-bit word at 1 pJ: 3 pJ of data, 6/16 pJ of metadata, 54 bits = 3.375 words.
+        assert_eq!(read(Inputs), (3.0, 6.0 / 16.0, 54.0 / 16.0));
+    }
+
+    #[test]
+    fn scoring_a_mapping_gives_what_its_report_totals() {
+        let (p, hw) = bitmap_inputs();
+        let ctx = ctx(&p, &hw);
+        for (fin, d) in [(0, 1.0), (1, 0.5), (1, 0.0)] {
+            let mut m = compact(
+                &p,
+                &hw,
+                vec![
+                    level(
+                        "DRAM",
+                        &[(D::P, 4)],
+                        &[],
+                        &[Weights, Inputs, Accum, Outputs],
+                    ),
+                    level("buffer", &[(D::K, 2)], &[], &[Weights, Inputs]),
+                    level("reg", &[(D::R, 3)], &[], &[Accum]),
+                ],
+            );
+            m.fin[0] = fin;
+            let mut counts = Counts::default();
+            ctx.count(&m, &mut counts).unwrap();
+            let dens = Densities::uniform(d);
+            let (dynamic, cycles, leakage) = ctx.quick(&m, &counts, &dens);
+            let ev = ctx.evaluate(&m, &counts, &dens);
+            assert_eq!(
+                (dynamic, cycles, leakage),
+                (ev.dynamic_pj, ev.cycles, ev.leakage_pj)
+            );
+        }
+    }
+}

@@ -1,0 +1,89 @@
+//! Why a mapping is refused: a cheap reason while searching, named in words (level, data
+//! space, key, sizes) for a pinned mapping.
+
+use super::Ctx;
+use crate::error::MapperError;
+use crate::problem::{DataSpace, Dim};
+
+/// Why a mapping is not legal (cheap to build in the search; turned into a named error for
+/// pinned mappings).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) enum Illegal {
+    Factors(usize),
+    Fit(usize, usize),
+    NoKeeper(usize),
+    PartialSumsEscape(usize),
+    BelowFinal(usize, usize),
+    SpatialT(usize),
+    Capacity(usize, usize, u128, u128),
+    Unbacked(usize, usize),
+}
+
+impl Ctx<'_> {
+    pub(crate) fn illegal_error(&self, e: Illegal) -> MapperError {
+        let problem = self.problem.name.clone();
+        let lname = |l: usize| self.hw.levels[l].name.clone();
+        match e {
+            Illegal::Factors(d) => MapperError::Mapping {
+                problem,
+                level: "-".into(),
+                data_space: None,
+                key: format!("factors.{}", Dim::ALL[d]),
+                message: format!(
+                    "the factors of {} do not multiply to {}",
+                    Dim::ALL[d],
+                    self.dims[d]
+                ),
+            },
+            Illegal::Fit(l, ax) => MapperError::Mapping {
+                problem,
+                level: lname(l),
+                data_space: None,
+                key: "spatial".into(),
+                message: format!("spatial factors exceed the {} children on {}", self.hw.fanout(l)[ax], ["X", "Y"][ax]),
+            },
+            Illegal::NoKeeper(ds) => MapperError::Mapping {
+                problem,
+                level: "-".into(),
+                data_space: Some(DataSpace::ALL[ds].name().into()),
+                key: "keep".into(),
+                message: "no level keeps it".into(),
+            },
+            Illegal::PartialSumsEscape(l) => MapperError::Mapping {
+                problem,
+                level: lname(l),
+                data_space: Some("accum".into()),
+                key: "keep".into(),
+                message: "the partial sums of the outermost level that keeps them are not complete when they leave it: a reduction loop (C, R or S) above it is spatial or lies outside the loops that leave its tile in place".into(),
+            },
+            Illegal::BelowFinal(ds, l) => MapperError::Mapping {
+                problem,
+                level: lname(l),
+                data_space: Some(DataSpace::ALL[ds].name().into()),
+                key: "keep".into(),
+                message: "kept below the level where partial sums are final; the epilogue cannot reach it".into(),
+            },
+            Illegal::SpatialT(l) => MapperError::Mapping {
+                problem,
+                level: lname(l),
+                data_space: Some("membrane".into()),
+                key: "spatial".into(),
+                message: "T is unrolled across instances above the level that keeps membranes: a neuron's steps are sequential".into(),
+            },
+            Illegal::Unbacked(ds, l) => MapperError::Mapping {
+                problem,
+                level: lname(l),
+                data_space: Some(DataSpace::ALL[ds].name().into()),
+                key: "keep".into(),
+                message: "a loop over a dimension of this data space lies at this level, above every level that keeps it: its tiles would come from (or go to) nowhere".into(),
+            },
+            Illegal::Capacity(l, ds, need, have) => MapperError::Capacity {
+                problem,
+                level: lname(l),
+                data_space: DataSpace::ALL[ds].name().into(),
+                need_bits: need,
+                have_bits: have,
+            },
+        }
+    }
+}

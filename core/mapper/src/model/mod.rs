@@ -1,0 +1,339 @@
+//! The counter: from a mapping to structural counts (independent of densities), and from
+//! counts and densities to energy, latency and leakage. The semantics are stated in the crate
+//! documentation; the files here implement them one concern each, in the order a count runs:
+//!
+//! * [`nest`]: the mapping as a loop nest: extents, instances in use, cycles, the temporal
+//!   loops above each level (factors and fan-outs checked);
+//! * [`keepers`]: which levels keep each data space, the finalizing level, and the rules a
+//!   keeping choice must satisfy;
+//! * [`tiles`]: what a level holds: tile footprints (input windows) and capacity;
+//! * [`reuse`]: how many elements a tile brings in over the loops above it (stationarity,
+//!   the sliding window, multicast groups);
+//! * [`operands`]: weights and inputs: what each level serves its children, and the operands
+//!   the units read;
+//! * [`network`]: what crosses each network, and at how many hops;
+//! * [`partial_sums`]: the partial-sum chain, from the units up to the finalizing level;
+//! * [`epilogue`]: the neuron step or requantization after each finished sum;
+//! * [`membrane`]: the membrane chain of an SNN and the current that travels to it;
+//! * [`outputs`]: outputs, written once and drained to where they are backed;
+//! * [`prices`], [`cost`] and [`report`]: pricing counts at densities, quickly for the search
+//!   and in full for the report; [`illegal`]: why a mapping is refused, in words.
+
+mod cost;
+mod counts;
+mod epilogue;
+#[cfg(test)]
+mod fixtures;
+mod illegal;
+mod keepers;
+mod membrane;
+mod nest;
+mod network;
+mod operands;
+mod outputs;
+mod partial_sums;
+mod prices;
+mod report;
+mod reuse;
+mod tiles;
+
+pub use counts::{AccessCount, Action, Counts, OpCount, Purpose, Scale, TransferCount};
+pub(crate) use illegal::Illegal;
+pub(crate) use prices::Prices;
+pub use report::{Evaluation, LevelReport, OpReport, SpaceReport};
+
+use crate::error::MapperError;
+use crate::hardware::{Hardware, SparseFormat, Topology, ZeroHandling};
+use crate::mapping::{Compact, MAX_LEVELS};
+use crate::pricing::ComputeOp;
+use crate::problem::{DataSpace, Kind, NDIMS, NSPACES, Problem};
+use keepers::Keepers;
+use nest::Nest;
+
+// Dimensions and data spaces by index: the counter walks per-dimension and per-space arrays.
+const N: usize = 0;
+const G: usize = 1;
+const K: usize = 2;
+const C: usize = 3;
+const P: usize = 4;
+const Q: usize = 5;
+const R: usize = 6;
+const S: usize = 7;
+const T: usize = 8;
+
+const W_: usize = 0;
+const I_: usize = 1;
+const A_: usize = 2;
+const M_: usize = 3;
+const O_: usize = 4;
+
+/// A capacity a level's tiles are checked against: the data spaces it pools and its bits.
+#[derive(Clone, Copy, Debug)]
+struct Pool {
+    mask: u8,
+    bits: u128,
+    /// The same bits as a float, exact below 2^53.
+    bits_f64: f64,
+}
+
+impl Pool {
+    fn of(lvl: &crate::hardware::Level) -> Vec<Pool> {
+        lvl.pools()
+            .into_iter()
+            .filter_map(|(mask, b)| {
+                b.map(|bits| Pool {
+                    mask,
+                    bits,
+                    bits_f64: bits as f64,
+                })
+            })
+            .collect()
+    }
+}
+
+/// How input lines (rows along P, columns along Q) follow from output lines and taps.
+#[derive(Clone, Copy, Debug)]
+struct Axis {
+    /// The kernel dimension (R or S).
+    kernel: usize,
+    stride: f64,
+    dilation: f64,
+    /// Lines of the real map (infinite when the problem does not say).
+    real: f64,
+}
+
+/// Everything about (problem, hardware, prices) the counter needs, precomputed once.
+#[derive(Debug)]
+pub(crate) struct Ctx<'a> {
+    pub problem: &'a Problem,
+    pub hw: &'a Hardware,
+    pub nlev: usize,
+    pub dims: [u64; NDIMS],
+    bits: [f64; NSPACES],
+    binary: [bool; NSPACES],
+    /// Dimensions each data space depends on, as masks.
+    relevant: [u16; NSPACES],
+    /// The input window along P and along Q.
+    axes: [Axis; 2],
+    /// Per level, the pools its capacity is checked against.
+    pools: Vec<Vec<Pool>>,
+    /// Per level, the formats (by index, below 64) that are compressed, as a mask.
+    compressed_formats: [u64; MAX_LEVELS],
+    word: Vec<f64>,
+    pub prices: Prices,
+    unicast: Vec<f64>,
+    pub leak_pj_per_cycle: f64,
+    /// Data spaces the problem has, as a mask.
+    pub spaces: u8,
+    /// Per level: data spaces it may hold (and the problem has).
+    pub may_hold: Vec<u8>,
+    zero: ZeroHandling,
+    /// Valid (non-padding) operations over loop-nest operations: a tap on padding reads a
+    /// zero, so the operation-level input density is the input density times this.
+    valid_frac: f64,
+    nspa: f64,
+    /// Data spaces whose backing copy costs nothing (mask).
+    free: u8,
+    /// Operations of the loop nest.
+    ops: f64,
+}
+
+impl<'a> Ctx<'a> {
+    pub fn new(
+        problem: &'a Problem,
+        hw: &'a Hardware,
+        prices: Prices,
+    ) -> Result<Ctx<'a>, MapperError> {
+        hw.validate()?;
+        hw.check_problem(problem)?;
+        let nlev = hw.levels.len();
+        if nlev > MAX_LEVELS {
+            return Err(MapperError::Hardware {
+                hardware: hw.name.clone(),
+                level: "-".into(),
+                key: "levels".into(),
+                message: format!("at most {MAX_LEVELS} storage levels"),
+            });
+        }
+        let mut bits = [0.0; NSPACES];
+        let mut binary = [false; NSPACES];
+        let mut relevant = [0u16; NSPACES];
+        for ds in DataSpace::ALL {
+            bits[ds.index()] = problem.bits(ds) as f64;
+            binary[ds.index()] = problem.is_binary(ds);
+            relevant[ds.index()] = ds.relevant_mask();
+        }
+        let mut leak_mw = 0.0;
+        for (l, lvl) in hw.levels.iter().enumerate() {
+            leak_mw += lvl.leakage_mw * hw.instances(l) as f64;
+        }
+        leak_mw += hw.compute.leakage_mw * hw.total_units() as f64;
+        Ok(Ctx {
+            problem,
+            hw,
+            nlev,
+            dims: problem.dims(),
+            bits,
+            binary,
+            relevant,
+            axes: [
+                Axis {
+                    kernel: R,
+                    stride: problem.stride_h as f64,
+                    dilation: problem.dilation_h as f64,
+                    real: problem.input_h.map_or(f64::INFINITY, |h| h as f64),
+                },
+                Axis {
+                    kernel: S,
+                    stride: problem.stride_w as f64,
+                    dilation: problem.dilation_w as f64,
+                    real: problem.input_w.map_or(f64::INFINITY, |w| w as f64),
+                },
+            ],
+            pools: hw.levels.iter().map(Pool::of).collect(),
+            compressed_formats: Self::compressed_formats(hw),
+            word: hw.levels.iter().map(|l| l.word_bits as f64).collect(),
+            prices,
+            unicast: (0..nlev).map(|l| Self::unicast_hops(hw, l)).collect(),
+            // mW × µs = nJ; one cycle lasts 1/clock_mhz µs.
+            leak_pj_per_cycle: leak_mw * 1000.0 / hw.compute.clock_mhz,
+            spaces: problem.spaces().fold(0u8, |m, d| m | d.bit()),
+            may_hold: hw
+                .levels
+                .iter()
+                .map(|lvl| {
+                    problem
+                        .spaces()
+                        .filter(|ds| hw.may_hold(lvl, *ds))
+                        .fold(0u8, |m, d| m | d.bit())
+                })
+                .collect(),
+            zero: hw.compute.zero_handling,
+            valid_frac: problem.valid_fraction(),
+            nspa: problem.neuron_steps_per_accum as f64,
+            free: problem.free_backing.iter().fold(0u8, |m, d| m | d.bit()),
+            ops: problem.dims().iter().map(|&d| d as f64).product(),
+        })
+    }
+
+    fn compressed_formats(hw: &Hardware) -> [u64; MAX_LEVELS] {
+        let mut masks = [0u64; MAX_LEVELS];
+        for (l, lvl) in hw.levels.iter().enumerate() {
+            for (i, f) in lvl.formats.iter().enumerate().take(64) {
+                if f.is_compressed() {
+                    masks[l] |= 1 << i;
+                }
+            }
+        }
+        masks
+    }
+
+    /// Hops of one unicast on the network below level `l`.
+    fn unicast_hops(hw: &Hardware, l: usize) -> f64 {
+        let lvl = &hw.levels[l];
+        let fan = hw.fanout(l);
+        lvl.network
+            .unicast_hops
+            .unwrap_or(match lvl.network.topology {
+                Topology::Mesh => (fan[0] + fan[1]) as f64 / 2.0,
+                Topology::Bus | Topology::Systolic => 1.0,
+            })
+    }
+
+    /// Counts a mapping. `out` is cleared and refilled (reused by the search).
+    pub(crate) fn count(&self, m: &Compact, out: &mut Counts) -> Result<(), Illegal> {
+        out.clear();
+        let mut nest = Nest::of(m);
+        nest.unroll(self)?;
+        out.cycles = nest.cycles;
+        out.units_used = nest.inst[self.nlev];
+        out.instances_used
+            .extend_from_slice(&nest.inst[..self.nlev]);
+        out.skips = self.zero == ZeroHandling::Skip;
+        let mut keepers = Keepers::of(self, m);
+        keepers.settle(self, m)?;
+        out.finalizing_level = keepers.fin;
+        self.tiles(&mut nest, &keepers, out)?;
+        self.operands(&nest, &keepers, W_, out);
+        self.operands(&nest, &keepers, I_, out);
+        self.partial_sums(&nest, &keepers, out);
+        self.epilogue(&keepers, out);
+        if self.problem.kind == Kind::Snn {
+            self.membrane(&nest, &keepers, out);
+        }
+        self.outputs(&keepers, out);
+        Ok(())
+    }
+
+    /// The density under which operation-level counts fall: none when zeros are neither
+    /// skipped nor gated.
+    fn op_scale(&self) -> Scale {
+        if self.zero == ZeroHandling::None {
+            Scale::One
+        } else {
+            Scale::Input
+        }
+    }
+
+    /// Finished sums of the whole layer: one per output element and accumulated step.
+    fn finished_sums(&self) -> f64 {
+        let d = &self.dims;
+        d[N] as f64 * d[G] as f64 * d[K] as f64 * d[P] as f64 * d[Q] as f64 * d[T] as f64
+    }
+
+    /// Neuron steps (or requantizations) the epilogue runs: a direct-coded layer's current
+    /// serves several steps.
+    fn epilogue_steps(&self) -> f64 {
+        self.finished_sums() * self.nspa
+    }
+
+    /// The input window along `d` (P or Q).
+    fn axis(&self, d: usize) -> &Axis {
+        &self.axes[(d == Q) as usize]
+    }
+
+    fn relevant(&self, ds: usize, d: usize) -> bool {
+        self.relevant[ds] & (1 << d) != 0
+    }
+
+    pub(crate) fn main_op(p: &Problem) -> ComputeOp {
+        if p.kind == Kind::Snn && p.input_bits == 1 {
+            ComputeOp::Add { bits: p.accum_bits }
+        } else {
+            ComputeOp::Mac {
+                weight_bits: p.weight_bits,
+                input_bits: p.input_bits,
+            }
+        }
+    }
+
+    /// The storage format of inputs (`ds` = inputs) or outputs at level `l`.
+    pub(crate) fn format(&self, m: &Compact, l: usize, ds: usize) -> &SparseFormat {
+        let lv = &self.hw.levels[l];
+        if ds == I_ {
+            &lv.formats[m.fin[l] as usize]
+        } else {
+            &lv.formats[m.fout[l] as usize]
+        }
+    }
+
+    /// Whether `ds` is stored compressed at level `l` (only inputs and outputs can be).
+    pub(crate) fn compressed(&self, m: &Compact, l: usize, ds: usize) -> bool {
+        let i = match ds {
+            I_ => m.fin[l],
+            O_ => m.fout[l],
+            _ => return false,
+        };
+        if i < 64 {
+            self.compressed_formats[l] >> i & 1 != 0
+        } else {
+            self.format(m, l, ds).is_compressed()
+        }
+    }
+
+    /// Average (data, metadata) bits per element of `ds` stored in `fmt` at density `d` in
+    /// tiles of `tile` elements.
+    fn elem_bits(&self, ds: usize, fmt: &SparseFormat, d: f64, tile: f64) -> (f64, f64) {
+        fmt.bits_per_element(self.bits[ds], self.binary[ds], d, tile)
+    }
+}

@@ -1,0 +1,189 @@
+//! Weights and inputs: what each level serves its children, and the operands the units read.
+//!
+//! Down the chain of levels keeping the data space, each child is filled with its tile as
+//! often as it changes; its parent reads, per multicast group of children, the union of their
+//! tiles (identical data once, disjoint data once per child, overlapping input windows once
+//! per union). The innermost keeper is read once per operation, divided by the multicast to
+//! the units.
+
+use super::counts::{Action, Counts, Purpose, Scale, Why};
+use super::keepers::Keepers;
+use super::nest::Nest;
+use super::network::Route;
+use super::reuse::Receiver;
+use super::{Ctx, I_, NDIMS, W_};
+use crate::hardware::ZeroHandling;
+
+impl Ctx<'_> {
+    /// Fills down the chain of `ds` (weights or inputs) and the operand reads at its innermost
+    /// keeper.
+    pub(super) fn operands(&self, nest: &Nest, keepers: &Keepers, ds: usize, out: &mut Counts) {
+        for pair in keepers.chain(ds).windows(2) {
+            let (p, c) = (pair[0], pair[1]);
+            // A backing copy that costs nothing is not read; the transfers still happen.
+            let free = p == keepers.outermost(ds) && self.free & (1 << ds) != 0;
+            self.serve(nest, ds, p, c, free, out);
+        }
+        self.operand_reads(nest, ds, keepers.innermost(ds), out);
+    }
+
+    /// Parent `p` filling its children at level `c`: fills per child instance, parent reads
+    /// per multicast group (none if the parent is `free`), and the traffic between them.
+    fn serve(&self, nest: &Nest, ds: usize, p: usize, c: usize, free: bool, out: &mut Counts) {
+        let changes = self.changes(nest, ds, c);
+        let fills = self.refills(nest, ds, c, changes, Receiver::Child) * nest.inst[c];
+        // The children one multicast serves share one read: their tiles merge.
+        let mut merged = nest.ext[c];
+        let mut groups = nest.inst[c];
+        for j in p..c {
+            if self.hw.levels[j].network.multicast {
+                for d in 0..NDIMS {
+                    let s = nest.sp[j][d];
+                    merged[d] *= s;
+                    groups /= s;
+                }
+            }
+        }
+        let group = Receiver::Group {
+            parent: p,
+            merged: &merged,
+        };
+        let reads = self.refills(nest, ds, c, changes, group) * groups;
+        let fill = Why::plain(Purpose::Fill);
+        if !free {
+            out.access(p, ds, Action::Read, reads, fill);
+        }
+        out.access(c, ds, Action::Fill, fills, fill);
+        let route = Route {
+            ds,
+            from: p,
+            to: c,
+            scale: Scale::One,
+            format_level: Self::stored_at(ds, p),
+        };
+        self.multicast(out, route, reads, fills);
+    }
+
+    /// The innermost keeper `inner` read once per operation, divided by the multicast to the
+    /// units; the weight read is skipped or gated with zero inputs (a scatter when a word
+    /// holds several weights), the input read scales with the valid taps only.
+    fn operand_reads(&self, nest: &Nest, ds: usize, inner: usize, out: &mut Counts) {
+        let mut merged = [1.0; NDIMS];
+        let mut groups = nest.inst[inner];
+        for j in inner..self.nlev {
+            let multicast = self.hw.levels[j].network.multicast;
+            for d in 0..NDIMS {
+                let s = nest.sp[j][d];
+                if multicast {
+                    merged[d] *= s;
+                } else {
+                    groups *= s;
+                }
+            }
+        }
+        let reads = nest.cycles * groups * self.foot(ds, &merged);
+        let (scale, scatter) = if ds == W_ {
+            (self.op_scale(), self.scatters(inner, ds))
+        } else {
+            (Scale::Valid, false)
+        };
+        let why = Why::scaled(Purpose::Operand, scale, scatter);
+        out.access(inner, ds, Action::Read, reads, why);
+        let route = Route {
+            ds,
+            from: inner,
+            to: self.nlev,
+            scale,
+            format_level: (ds == I_).then_some(inner),
+        };
+        self.multicast(out, route, reads, self.ops);
+    }
+
+    /// Whether the per-operation accesses of `ds` at level `l` are scatters: zeros are
+    /// skipped, so which elements are touched depends on the data, and a word holds several.
+    pub(super) fn scatters(&self, l: usize, ds: usize) -> bool {
+        self.zero == ZeroHandling::Skip && self.word[l] >= 2.0 * self.bits[ds]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::fixtures::*;
+    use super::super::*;
+    use super::*;
+
+    /// K = 4, C = 2, P = Q = 3, R = S = 3: C2 at DRAM; K2 at the buffer and K2 across its two
+    /// PEs; the rest in each PE's register.
+    fn k4c2(multicast: bool, free_inputs: bool) -> Counts {
+        let mut p = qnn(4, 2, 3, 3, 3, 3);
+        if free_inputs {
+            p.free_backing = vec![Inputs];
+        }
+        let hw = chip([2, 1], multicast, false);
+        let ctx = ctx(&p, &hw);
+        let m = compact(
+            &p,
+            &hw,
+            vec![
+                level(
+                    "DRAM",
+                    &[(D::C, 2)],
+                    &[],
+                    &[Weights, Inputs, Accum, Outputs],
+                ),
+                level("buffer", &[(D::K, 2)], &[(D::K, 2)], &[Weights, Inputs]),
+                level(
+                    "reg",
+                    &[(D::P, 3), (D::Q, 3), (D::R, 3), (D::S, 3)],
+                    &[],
+                    &[Weights, Accum],
+                ),
+            ],
+        );
+        let (nest, keepers) = setup(&ctx, &m);
+        let mut out = Counts::default();
+        ctx.operands(&nest, &keepers, W_, &mut out);
+        ctx.operands(&nest, &keepers, I_, &mut out);
+        out
+    }
+
+    #[test]
+    fn each_level_serves_its_childrens_tiles_and_the_innermost_serves_every_operation() {
+        let c = k4c2(true, false);
+        // The buffer's tiles of one c: weights K4·R3·S3 = 36, inputs a 5 × 5 window; C2 above
+        // is relevant to both: 72 and 50 fills, each read once from DRAM.
+        assert_eq!(accesses(&c, 1, Weights, Action::Fill, Purpose::Fill), 72.0);
+        assert_eq!(accesses(&c, 0, Weights, Action::Read, Purpose::Fill), 72.0);
+        assert_eq!(accesses(&c, 1, Inputs, Action::Fill, Purpose::Fill), 50.0);
+        assert_eq!(accesses(&c, 0, Inputs, Action::Read, Purpose::Fill), 50.0);
+        // Each register's weights: one k, 9 taps, changed by K2 and C2: 36 per PE, 72 in all;
+        // the PEs hold different k, so the buffer reads all 72 (multicast cannot merge them).
+        assert_eq!(accesses(&c, 2, Weights, Action::Fill, Purpose::Fill), 72.0);
+        assert_eq!(accesses(&c, 1, Weights, Action::Read, Purpose::Fill), 72.0);
+        // Every MAC reads its weight in its register: 4·2·81 = 648.
+        assert_eq!(
+            accesses(&c, 2, Weights, Action::Read, Purpose::Operand),
+            648.0
+        );
+        // Inputs bypass the register: both PEs need the same input each cycle (K is
+        // irrelevant to inputs), one multicast read per cycle: 2·2·81 = 324.
+        assert_eq!(
+            accesses(&c, 1, Inputs, Action::Read, Purpose::Operand),
+            324.0
+        );
+        // Without multicast, each PE reads its own.
+        let c = k4c2(false, false);
+        assert_eq!(
+            accesses(&c, 1, Inputs, Action::Read, Purpose::Operand),
+            648.0
+        );
+    }
+
+    #[test]
+    fn a_backing_copy_that_costs_nothing_is_not_read_but_still_fills() {
+        let c = k4c2(true, true);
+        assert_eq!(accesses(&c, 0, Inputs, Action::Read, Purpose::Fill), 0.0);
+        assert_eq!(accesses(&c, 1, Inputs, Action::Fill, Purpose::Fill), 50.0);
+        assert_eq!(accesses(&c, 0, Weights, Action::Read, Purpose::Fill), 72.0);
+    }
+}
