@@ -279,6 +279,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 "ours": {
                     "cycles": ev.cycles,
                     "temporal_cycles": m.counts.cycles,
+                    "fill_drain_cycles": m.counts.fill_drain_cycles,
                     "bound": ev.bound,
                     "filter_reads": get(DataSpace::Weights, |s| s.reads),
                     "ifmap_reads": get(DataSpace::Inputs, |s| s.reads),
