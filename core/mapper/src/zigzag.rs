@@ -82,6 +82,9 @@ pub struct ZigzagExport {
     pub memories: BTreeMap<String, Vec<String>>,
     /// Our counts, energies and cycles restated per ZigZag memory and operand.
     pub ours: ZigzagCounts,
+    /// What the export changed or ZigZag will count otherwise, one sentence each with its size
+    /// on this layer, so that a reader of ZigZag's result knows what differs before comparing.
+    pub changes: Vec<String>,
 }
 
 /// Element moves of one operand at one ZigZag memory, in ZigZag's four directions, with our
@@ -137,6 +140,8 @@ pub struct ZigzagCounts {
     pub bound: String,
     /// Product of all temporal factors (ZigZag's ideal temporal cycles).
     pub temporal_cycles: f64,
+    /// Of our cycles, the fill and drain of systolic arrays per fold (ZigZag has none).
+    pub fill_drain_cycles: f64,
     /// Our price of one main operation (MAC or accumulate) at the layer's widths, pJ.
     pub op_pj: f64,
     /// The unit's price written to ZigZag (`unit_energy`), pJ: the description's as written.
@@ -327,6 +332,7 @@ pub fn to_zigzag_at(
     let mapping = mapping_yaml(layer, &oa)?;
     let (temporal_mapping, memories) = temporal_mappings(layer, &lay)?;
     let ours = our_counts(layer, &lay, densities)?;
+    let changes = changes(layer, &ours);
     Ok(ZigzagExport {
         layer: layer.problem.name.clone(),
         hardware: layer.hardware.name.clone(),
@@ -337,7 +343,76 @@ pub fn to_zigzag_at(
         temporal_mapping,
         memories,
         ours,
+        changes,
     })
+}
+
+/// The sentences of [`ZigzagExport::changes`]: each semantic difference that applies to this
+/// layer, chip and mapping, sized where it can be.
+fn changes(layer: &MappedLayer, ours: &ZigzagCounts) -> Vec<String> {
+    let (p, hw) = (&layer.problem, &layer.hardware);
+    let mut out = Vec::new();
+    if p.input_h.is_some() || p.input_w.is_some() {
+        out.push(format!(
+            "padding written as ZigZag's `padding` on IY and IX; ZigZag multiplies on it ({} MACs) where only {:.4} of the taps are valid for us ({:.0} operations)",
+            ours.ops,
+            ours.valid_taps,
+            ours.ops * ours.valid_taps
+        ));
+    }
+    if (ours.op_pj - ours.unit_pj).abs() > 1e-12 * ours.unit_pj.abs().max(1.0) {
+        out.push(format!(
+            "MAC price written as the description's {} pJ for the unit at full width; ours for this layer's operand widths is {} pJ (×{:.4})",
+            ours.unit_pj,
+            ours.op_pj,
+            ours.op_pj / ours.unit_pj
+        ));
+    }
+    if p.kind == crate::problem::Kind::Snn {
+        out.push(format!(
+            "the SNN's {} time steps written as batch (B = N·T): ZigZag counts its accumulates as MACs and has no membrane ({:.4} pJ of ours)",
+            p.t, ours.membrane_pj
+        ));
+    }
+    for lvl in &hw.levels {
+        if lvl.sliding_window {
+            out.push(format!(
+                "`{}` keeps the overlap of sliding input windows; ZigZag has no such reuse and fills inputs there anew",
+                lvl.name
+            ));
+        }
+        if lvl.network.multicast && !lvl.network.reduction {
+            out.push(format!(
+                "`{}`'s network multicasts but does not reduce; ZigZag reduces partial sums across every array a memory serves",
+                lvl.name
+            ));
+        }
+        for (key, bw) in [
+            ("read_bandwidth", lvl.read_bandwidth),
+            ("write_bandwidth", lvl.write_bandwidth),
+        ] {
+            if bw.is_none() {
+                out.push(format!(
+                    "`{}` has no {key}: written as a port of {UNBOUNDED_WORDS} words",
+                    lvl.name
+                ));
+            }
+        }
+    }
+    if ours.fill_drain_cycles > 0.0 {
+        out.push(format!(
+            "our latency counts {} cycles of systolic fill and drain per fold; ZigZag has none",
+            ours.fill_drain_cycles
+        ));
+    }
+    let unpriced = ours.network_pj + ours.other_ops_pj;
+    if unpriced > 0.0 {
+        out.push(format!(
+            "ZigZag prices no network ({:.4} pJ of ours) and no epilogue or partial-sum adds above the units ({:.4} pJ)",
+            ours.network_pj, ours.other_ops_pj
+        ));
+    }
+    out
 }
 
 /// ZigZag has dense data only: a compressed format anywhere is refused, naming it.
@@ -758,6 +833,7 @@ fn our_counts(
         cycles: ev.cycles,
         bound: ev.bound,
         temporal_cycles: layer.counts.cycles,
+        fill_drain_cycles: layer.counts.fill_drain_cycles,
         op_pj: layer.prices().op(main),
         unit_pj: unit_pj(layer),
         ops: layer.problem.ops() as f64,
