@@ -52,10 +52,17 @@ def test_every_difference_from_zigzags_cost_model_is_a_named_rule(tmp_path):
     assert any(r["sizes"]["same_data_inner_reads"]["W"] > 1 for r in results)
     for r in results:
         s = r["sizes"]
-        assert s["temporal_cycles_ours"] == pytest.approx(s["temporal_cycles_zigzag"])
+        case = f"{r['layer']} on {r['hardware']} ({r['kind']})"
+        assert s["temporal_cycles_ours"] == pytest.approx(s["temporal_cycles_zigzag"]), case
+        # Energy is not closed count by count: what the named rules leave is ZigZag's words
+        # for the same element moves (VALIDATION.md 4, 5, 7, 8, 10), within these bounds on
+        # every case of the live run (ours ÷ ZigZag 0.72–2.05 when they were set).
+        assert 0.6 <= s["words_and_read_back"] <= 2.4, case
+        # Loads, drains and stalls only add to ZigZag's latency.
+        assert s["zigzag_load_drain_stall"] >= 0, case
 
 
-def test_systolic_cycles_are_scalesims_once_fill_and_drain_are_added(tmp_path):
+def test_systolic_cycles_with_fill_and_drain_per_fold_are_scalesims(tmp_path):
     need("scalesim")
     cases = tmp_path / "cases"
     subprocess.run([example("systolic_validation"), str(cases)], check=True, capture_output=True)
@@ -63,6 +70,6 @@ def test_systolic_cycles_are_scalesims_once_fill_and_drain_are_added(tmp_path):
     assert {r["dataflow"] for r in results} == {"ws", "os", "is"}
     assert len({r["layer"] for r in results}) >= 8
     for r in results:
-        # Within 5 % once SCALE-Sim's fill and drain per fold is added to our stream: the rest
-        # is our epilogue's steps.
-        assert r["cycles_ratio_with_fill_drain"] == pytest.approx(1.0, rel=0.05), r["layer"]
+        # Within 5 %: the stream and each fold's fill and drain are SCALE-Sim's cycle for cycle
+        # (checked exactly above), the rest is our epilogue's steps.
+        assert r["cycles_ratio"] == pytest.approx(1.0, rel=0.05), (r["layer"], r["dataflow"])

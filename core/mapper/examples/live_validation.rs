@@ -1,6 +1,6 @@
 //! Maps the live validation's layers on the shipped chips and writes, per (layer, chip,
 //! format), the ZigZag export of the mapping with our counts, for the live comparison that the
-//! Python test suite runs against ZigZag's own cost model (`tools/compare_zigzag.py`).
+//! Python test suite runs against ZigZag's own cost model (`tools/live_zigzag.py`).
 //!
 //! ```text
 //! cargo run -p snnergy-mapper --example live_validation -- OUT_DIR

@@ -23,6 +23,13 @@ on. The rules, each named as in VALIDATION.md:
   every tap;
 * `same-data-no-access`: with ZigZag's default on, the innermost memory's reads of W and I
   (and nothing else) are ZigZag's reads with it off ÷ its stationary cycles;
+* `words-and-read-back` (4, 5, 7, 8, 10): not a count of our operands but the words ZigZag moves
+  for them (its rounding of transfers to words, its one access per element at a
+  data-dependent address, the partial sums it reads back down): sized in energy as our energy
+  with ZigZag's semantics, every tap and ZigZag's MAC price ÷ ZigZag's;
+* `fill-drain`: under a systolic network our latency adds each fold's fill and drain (as
+  SCALE-Sim times it, checked in `live_scalesim.py`); ZigZag has none: sized as the cycle ratio
+  without it;
 * `load-drain-stalls` (12): the temporal loops' cycles are equal; what ZigZag adds (on- and
   off-loading, stalls) is sized.
 
@@ -114,6 +121,11 @@ def same_data_problems(doc: dict, off, on) -> list[str]:
     return bad
 
 
+def at_zz_price(c: dict) -> float:
+    """Our storage energy and our operations at ZigZag's price of the unit (its MACs)."""
+    return c["storage_pj"] + c["mac_pj"] * c["unit_pj"] / c["op_pj"]
+
+
 def sized(doc: dict, words, timed, on) -> dict:
     """Each named difference's size on this case."""
     o, al, at = doc["export"]["ours"], doc["ours_aligned"], doc["ours_all_taps"]
@@ -136,10 +148,17 @@ def sized(doc: dict, words, timed, on) -> dict:
         "valid_taps": like(al) / like(at),
         "valid_tap_fraction": al["valid_taps"],
         "unit_price": o["op_pj"] / o["unit_pj"],
+        # What is left once the three rules above are undone: ours with ZigZag's semantics,
+        # every tap and ZigZag's MAC price against ZigZag's energy; word accesses (7, 8, 10)
+        # and partial-sum read-back (4, 5), which move words, not counts of our operands.
+        "unit_price_energy": like(at) / at_zz_price(at),
+        "words_and_read_back": at_zz_price(at) / float(words.energy_total),
         "same_data_inner_reads": inner_reads,
         "cycles_ours": o["cycles"],
         "cycles_zigzag": float(timed.latency_total2),
         "cycles_ratio": o["cycles"] / float(timed.latency_total2),
+        "fill_drain_cycles": o["fill_drain_cycles"],
+        "cycles_ratio_without_fill_drain": (o["cycles"] - o["fill_drain_cycles"]) / float(timed.latency_total2),
         "temporal_cycles_ours": o["temporal_cycles"],
         "temporal_cycles_zigzag": float(timed.ideal_temporal_cycle),
         "zigzag_load_drain_stall": float(timed.latency_total2 - timed.ideal_temporal_cycle),
@@ -211,8 +230,8 @@ def markdown(results: list[dict]) -> str:
         f"Live run: {len(results)} cases, {versions}; {len(check(results))} differences unexplained.",
         "",
         "| layer | chip | format | counts equal | ours pJ | ZigZag pJ | ratio | ratio, ZigZag's defaults on | "
-        "sliding windows & networks | valid taps | unit price | cycles ours | ZigZag | ratio |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "sliding windows & networks | valid taps | unit price | words & read-back | cycles ours | ZigZag | ratio |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
         s = r["sizes"]
@@ -232,6 +251,7 @@ def markdown(results: list[dict]) -> str:
                     f"{s['sliding_and_networks']:.3f}",
                     f"{s['valid_taps']:.3f}",
                     f"{s['unit_price']:.3f}",
+                    f"{s['words_and_read_back']:.3f}",
                     f"{s['cycles_ours']:.4g}",
                     f"{s['cycles_zigzag']:.4g}",
                     f"{s['cycles_ratio']:.3f}",
@@ -250,15 +270,40 @@ def summary(results: list[dict]) -> str:
         groups.setdefault((r["hardware"], fmt), []).append(r["sizes"])
     out = [
         "| chip, format | energy ours ÷ ZigZag | same, ZigZag's defaults on | sliding windows & networks | "
-        "valid taps | unit price | RF reads W, I: off ÷ on | cycles ours ÷ ZigZag |",
-        "|---|---|---|---|---|---|---|---|",
+        "valid taps | unit price: op, energy | words & read-back | RF reads W, I: off ÷ on | cycles ours ÷ ZigZag | "
+        "the same without our fill and drain |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for (chip, fmt), ss in groups.items():
         out.append(
             f"| {chip}, {fmt} | {span([s['energy_ratio'] for s in ss])} | {span([s['energy_ratio_defaults'] for s in ss])} | "
             f"{span([s['sliding_and_networks'] for s in ss])} | {span([s['valid_taps'] for s in ss])} | "
-            f"{span([s['unit_price'] for s in ss])} | {span([s['same_data_inner_reads']['W'] for s in ss])}, "
-            f"{span([s['same_data_inner_reads']['I'] for s in ss])} | {span([s['cycles_ratio'] for s in ss])} |"
+            f"{span([s['unit_price'] for s in ss])}, {span([s['unit_price_energy'] for s in ss])} | "
+            f"{span([s['words_and_read_back'] for s in ss])} | {span([s['same_data_inner_reads']['W'] for s in ss])}, "
+            f"{span([s['same_data_inner_reads']['I'] for s in ss])} | {span([s['cycles_ratio'] for s in ss])} | "
+            f"{span([s['cycles_ratio_without_fill_drain'] for s in ss])} |"
+        )
+    return "\n".join(out)
+
+
+def by_layer(results: list[dict]) -> str:
+    """Ranges per layer over the chips and formats."""
+    groups: dict = {}
+    for r in results:
+        groups.setdefault(r["layer"], []).append(r)
+    out = [
+        "| layer | cases | counts equal before the rules | energy ours ÷ ZigZag | words & read-back | cycles ours ÷ ZigZag | "
+        "without our fill and drain |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for layer, rs in groups.items():
+        total = sum(len(r["rows"]) * len(KEYS) for r in rs)
+        equal = total - sum(cz.mismatches(r) for r in rs)
+        ss = [r["sizes"] for r in rs]
+        out.append(
+            f"| {layer} | {len(rs)} | {equal} of {total} | {span([s['energy_ratio'] for s in ss])} | "
+            f"{span([s['words_and_read_back'] for s in ss])} | {span([s['cycles_ratio'] for s in ss])} | "
+            f"{span([s['cycles_ratio_without_fill_drain'] for s in ss])} |"
         )
     return "\n".join(out)
 
@@ -270,7 +315,7 @@ def main() -> int:
     ap.add_argument("--markdown")
     args = ap.parse_args()
     results = [compare_case(d) for d in load(args.inputs)]
-    text = summary(results) + "\n\n" + markdown(results) + "\n"
+    text = summary(results) + "\n\n" + by_layer(results) + "\n\n" + markdown(results) + "\n"
     if args.markdown:
         open(args.markdown, "w").write(text)
     else:
