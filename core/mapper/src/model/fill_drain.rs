@@ -1,12 +1,14 @@
 //! Fill and drain of systolic arrays. A level whose network is systolic feeds its children by
 //! neighbour-to-neighbour forwarding, so each time the loops at and above it give the array a
-//! new tile (a fold) the array first loads the tile its PEs keep still (one cycle per row, when
-//! they keep weights or inputs), then skews the streamed operand in and drains the last
-//! results out (rows + columns − 2 cycles), none of which overlaps the stream. This is how
+//! new tile to keep (a fold: an iteration of the loops down to the innermost one that indexes
+//! what the PEs keep; the loops inside it are the stream) the array first loads the tile its
+//! PEs keep still (one cycle per row, when they keep weights or inputs), then skews the
+//! streamed operand in and drains the last results out (rows + columns − 2 cycles), none of
+//! which overlaps the stream. PEs that keep nothing are one pipeline, filled and drained once. This is how
 //! SCALE-Sim times a fold (its weight-, input- and output-stationary compute models), which
 //! `tools/live_scalesim.py` checks cycle for cycle on pinned mappings.
 
-use super::{Ctx, I_, NDIMS, W_};
+use super::{Ctx, I_, NDIMS, NSPACES, W_};
 use crate::hardware::Topology;
 use crate::mapping::Compact;
 
@@ -28,10 +30,7 @@ impl Ctx<'_> {
                 (self.hw.compute.units, 0)
             };
             let [rows, cols] = array.map(|a| a as f64);
-            let folds: f64 = (0..=l)
-                .flat_map(|k| m.tf[k][..NDIMS].iter())
-                .map(|&f| f as f64)
-                .product();
+            let folds = self.folds(m, l, child_keeps);
             let load = if child_keeps & ((1 << W_) | (1 << I_)) != 0 {
                 rows
             } else {
@@ -40,6 +39,25 @@ impl Ctx<'_> {
             total += folds * (load + rows + cols - 2.0);
         }
         total
+    }
+
+    /// Iterations of the loops at and above level `l`, outermost first, down to the innermost
+    /// one relevant to a data space in `keeps` (1 when `keeps` is empty).
+    fn folds(&self, m: &Compact, l: usize, keeps: u8) -> f64 {
+        let (mut product, mut folds) = (1.0, 1.0);
+        for k in 0..=l {
+            for &d in &m.order[k] {
+                let f = m.tf[k][d as usize];
+                if f <= 1 {
+                    continue;
+                }
+                product *= f as f64;
+                if (0..NSPACES).any(|ds| keeps & (1 << ds) != 0 && self.relevant(ds, d as usize)) {
+                    folds = product;
+                }
+            }
+        }
+        folds
     }
 }
 
@@ -90,6 +108,37 @@ mod tests {
         assert_eq!(folded(Topology::Systolic, &[Weights]), 2.0 * (2.0 + 2.0));
         // Sums kept still load nothing; they drain while the stream runs.
         assert_eq!(folded(Topology::Systolic, &[Accum]), 2.0 * 2.0);
+    }
+
+    #[test]
+    fn a_stream_stepped_above_the_array_is_not_a_fold() {
+        // P8 moved from the registers to the buffer, inside K2: the weights the PEs keep do
+        // not change along it, so there are still two folds.
+        let p = qnn(4, 2, 8, 1, 1, 1);
+        let mut hw = chip([2, 2], true, true);
+        hw.levels[1].network.topology = Topology::Systolic;
+        let ctx = ctx(&p, &hw);
+        let mut buffer = level(
+            "buffer",
+            &[(D::K, 2), (D::P, 8)],
+            &[(D::C, 2)],
+            &[Weights, Inputs, Accum, Outputs],
+        );
+        buffer.spatial.push(crate::mapping::SpatialLoop {
+            dim: D::K,
+            factor: 2,
+            axis: crate::mapping::Axis::Y,
+        });
+        let m = compact(
+            &p,
+            &hw,
+            vec![
+                level("DRAM", &[], &[], &[Weights, Inputs, Accum, Outputs]),
+                buffer,
+                level("reg", &[], &[], &[Weights]),
+            ],
+        );
+        assert_eq!(ctx.fill_drain(&m), 2.0 * (2.0 + 2.0));
     }
 
     #[test]
