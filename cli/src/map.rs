@@ -677,6 +677,7 @@ struct ZigzagOurs<'a> {
     temporal_mapping: &'a std::collections::BTreeMap<String, Vec<Vec<(String, u64)>>>,
     memories: &'a std::collections::BTreeMap<String, Vec<String>>,
     ours: &'a snnergy::mapper::ZigzagCounts,
+    changes: &'a [String],
 }
 
 /// The file name stem of a layer's export in one format: the layer's name with anything but
@@ -726,7 +727,12 @@ fn export(
                 temporal_mapping: &e.temporal_mapping,
                 memories: &e.memories,
                 ours: &e.ours,
+                changes: &e.changes,
             };
+            // Said as the files are made, so that ZigZag's result is read knowing them.
+            for c in &e.changes {
+                eprintln!("note: ZigZag export of layer `{layer}` ({format}): {c}");
+            }
             let json = serde_json::to_string_pretty(&ours)?;
             vec![
                 (format!("{s}.accelerator.yaml"), e.accelerator.into_bytes()),

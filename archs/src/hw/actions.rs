@@ -210,6 +210,7 @@ impl Layer<'_> {
             } else {
                 1.0
             }
+            + counts.fill_drain_cycles
             + counts.epilogue_steps / counts.units_used.max(1.0);
         for (l, level) in hw.levels.iter().enumerate() {
             let inst = counts.instances_used[l].max(1.0);

@@ -108,7 +108,11 @@
 //!   `unicast + (m − 1)·hops_per_extra_destination` on the last network.
 //! * **Latency**: max(compute cycles, every level's words moved per instance ÷ its bandwidth);
 //!   compute cycles = the product of all temporal factors (× input density under `skip`)
-//!   plus the epilogue's steps spread over the units in use. **Leakage** = static power of
+//!   plus the epilogue's steps spread over the units in use, plus, under a systolic network,
+//!   each fold's fill and drain (a fold: an iteration of the loops at and above the network
+//!   down to the innermost one indexing what the PEs keep; the PEs' still tile loaded one row
+//!   a cycle when they keep weights or inputs, then rows + columns − 2 cycles of skew and
+//!   drain), as SCALE-Sim times a fold. **Leakage** = static power of
 //!   every instance × latency. **EDP** = energy × cycles. The binding bound is reported.
 //! * **Padding**: the loop nest runs over the full (padded) index space, as every mapping
 //!   tool's does, and a tap on padding reads a zero (for an SNN, an input that never spikes).

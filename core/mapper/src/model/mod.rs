@@ -14,6 +14,7 @@
 //! * [`network`]: what crosses each network, and at how many hops;
 //! * [`partial_sums`]: the partial-sum chain, from the units up to the finalizing level;
 //! * [`epilogue`]: the neuron step or requantization after each finished sum;
+//! * [`fill_drain`]: the cycles a systolic array loads, skews and drains each fold;
 //! * [`membrane`]: the membrane chain of an SNN and the current that travels to it;
 //! * [`outputs`]: outputs, written once and drained to where they are backed;
 //! * [`prices`], [`cost`] and [`report`]: pricing counts at densities, quickly for the search
@@ -22,6 +23,7 @@
 mod cost;
 mod counts;
 mod epilogue;
+mod fill_drain;
 #[cfg(test)]
 mod fixtures;
 mod illegal;
@@ -246,6 +248,7 @@ impl<'a> Ctx<'a> {
         let mut nest = Nest::of(m);
         nest.unroll(self)?;
         out.cycles = nest.cycles;
+        out.fill_drain_cycles = self.fill_drain(m);
         out.units_used = nest.inst[self.nlev];
         out.instances_used
             .extend_from_slice(&nest.inst[..self.nlev]);
