@@ -28,7 +28,6 @@ mod orders;
 mod spatial;
 
 use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
 use std::rc::Rc;
 
 use schemars::JsonSchema;
@@ -116,85 +115,9 @@ struct Search<'c, 'a> {
     /// Per level, an order honouring its constraint's prefix and outermost loops (computed
     /// once: generating orders is the search's most expensive step).
     start_order: Vec<Option<[u8; NDIMS]>>,
-    /// What each mapping scored so far gave, by fingerprint: descents from several starts
-    /// and for several anchors meet the same neighbours again, and a mapping's counts and
-    /// objectives never change within a search.
-    memo: HashMap<u128, Memo, BuildHasherDefault<Fingerprinted>>,
-    /// The objectives at every anchor of the legal mappings in `memo`, back to back.
-    memo_values: Vec<f64>,
-    /// Scores answered from `memo`.
-    memo_hits: u64,
-}
-
-/// A scored mapping remembered: where its objectives start in `memo_values`, or why it was
-/// refused and how many units it used.
-#[derive(Clone, Copy)]
-enum Memo {
-    Legal(usize),
-    Illegal(Illegal, f64),
-}
-
-/// A 128-bit fingerprint of a mapping: two independent multiply-rotate lanes over its
-/// integers, packed eight bytes a word. Every step is a bijection of the word added, so two
-/// mappings differing in one word never collide, and two lanes with different constants make
-/// any other collision vanishingly unlikely (the memo holds at most `MEMO_ENTRIES`).
-#[derive(Default)]
-struct Fingerprint(u64, u64);
-
-impl Fingerprint {
-    #[inline]
-    fn add(&mut self, w: u64) {
-        self.0 = (self.0.rotate_left(5) ^ w).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-        self.1 = (self.1.rotate_left(23) ^ w).wrapping_mul(0x9e_37_79_b9_7f_4a_7c_15);
-    }
-
-    /// The levels a mapping uses, two factors (or nine orders, or the choices) a word.
-    fn of(m: &Compact) -> u128 {
-        let mut h = Fingerprint(0x243f_6a88_85a3_08d3, 0x1319_8a2e_0370_7344);
-        h.add(m.nlev as u64);
-        for l in 0..m.nlev {
-            for a in [&m.tf[l], &m.sx[l], &m.sy[l]] {
-                for pair in a.chunks(2) {
-                    h.add(pair[0] as u64 | (pair.get(1).copied().unwrap_or(0) as u64) << 32);
-                }
-            }
-            let o = &m.order[l];
-            h.add(u64::from_le_bytes([
-                o[0], o[1], o[2], o[3], o[4], o[5], o[6], o[7],
-            ]));
-            h.add(u64::from_le_bytes([
-                o[8], m.keep[l], m.fin[l], m.fout[l], 0, 0, 0, 0,
-            ]));
-        }
-        (h.0 as u128) << 64 | h.1 as u128
-    }
-}
-
-/// The memo's keys are fingerprints already: its table uses their low word as is.
-#[derive(Default)]
-struct Fingerprinted(u64);
-
-impl Hasher for Fingerprinted {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = self.0.rotate_left(8) ^ b as u64;
-        }
-    }
-
-    fn write_u128(&mut self, i: u128) {
-        self.0 = i as u64;
-    }
 }
 
 const INF: f64 = f64::INFINITY;
-
-/// Mappings a search remembers (about 100 bytes each with their objectives): enough for the
-/// revisits of a typical search, bounded for the long ones.
-const MEMO_ENTRIES: usize = 1 << 15;
 
 impl<'c, 'a> Search<'c, 'a> {
     /// Keeps the reason of the rejected candidate that used the most compute units (the
@@ -213,34 +136,15 @@ impl<'c, 'a> Search<'c, 'a> {
             self.reject(Self::unfinished(&m2), 0.0);
             return INF;
         }
-        // A mapping met again scores what it scored: it cannot beat any anchor's best (which
-        // is at least as good since), and its refusal is remembered as it was.
-        let key = Fingerprint::of(&m2);
-        match self.memo.get(&key) {
-            Some(&Memo::Legal(at)) => {
-                self.memo_hits += 1;
-                return self.memo_values[at + self.focus];
-            }
-            Some(&Memo::Illegal(e, units)) => {
-                self.memo_hits += 1;
-                self.reject(e, units);
-                return INF;
-            }
-            None => {}
-        }
         match self.ctx.count(&m2, &mut self.counts) {
             Err(e) => {
-                let units = self.counts.units_used;
-                if self.memo.len() < MEMO_ENTRIES {
-                    self.memo.insert(key, Memo::Illegal(e, units));
-                }
-                self.reject(e, units);
+                self.reject(e, self.counts.units_used);
                 INF
             }
             Ok(()) => {
                 // The counts do not depend on densities: one count prices the mapping at
                 // every anchor, and each anchor keeps its own best.
-                let at = self.memo_values.len();
+                let mut at_focus = INF;
                 for k in 0..self.anchors.len() {
                     let (e, cycles, leak) = self.ctx.quick(&m2, &self.counts, &self.anchors[k]);
                     let v = match self.objective {
@@ -255,13 +159,9 @@ impl<'c, 'a> Search<'c, 'a> {
                     if better && v.is_finite() {
                         self.best[k] = Some((v, m2));
                     }
-                    self.memo_values.push(v);
-                }
-                let at_focus = self.memo_values[at + self.focus];
-                if self.memo.len() < MEMO_ENTRIES {
-                    self.memo.insert(key, Memo::Legal(at));
-                } else {
-                    self.memo_values.truncate(at);
+                    if k == self.focus {
+                        at_focus = v;
+                    }
                 }
                 at_focus
             }
@@ -399,9 +299,6 @@ pub(crate) fn search(
         order_cache: HashMap::new(),
         last_error: None,
         start_order,
-        memo: HashMap::default(),
-        memo_values: Vec::new(),
-        memo_hits: 0,
     };
     let mut exhaustive = false;
     if !warm.is_empty() {
@@ -430,7 +327,6 @@ pub(crate) fn search(
         problem = %ctx.problem.name,
         hardware = %ctx.hw.name,
         evaluated = s.evaluated,
-        remembered = s.memo_hits,
         anchors = s.anchors.len(),
         warm = warm.len(),
         exhaustive,
