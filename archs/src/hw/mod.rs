@@ -350,6 +350,7 @@ impl HardwareArchitecture {
             candidates: found.candidates,
             primary: found.best_at[0],
             linear,
+            capacity: actions::capacities(&hw),
             dataflows,
             objective: mapper_objective(request.objective),
         })))
@@ -468,6 +469,7 @@ struct MappedLayerOf {
     /// The candidate best at the request's own activity.
     primary: usize,
     linear: Vec<bool>,
+    capacity: Vec<[Option<u128>; snnergy_mapper::NSPACES]>,
     dataflows: Vec<String>,
     objective: snnergy_mapper::Objective,
 }
@@ -625,7 +627,7 @@ impl Mapped for MappedNetwork {
                 LayerMap::Mapped(m) => {
                     let dens = problem::densities(&self.format, &act);
                     let c = &m.candidates[m.best_at(dens)];
-                    actions::push_layer(c, &dens, &m.linear, self.per, o)
+                    actions::push_layer(c, &dens, &m.linear, &m.capacity, self.per, o)
                 }
                 LayerMap::Rule(w) => w.push(&self.format, &act, self.value_bits[i], o),
             };
