@@ -181,8 +181,21 @@ pub fn idx_dims(path: &Path) -> Result<Vec<usize>> {
 /// kept is decompressed; without a limit, data beyond what the header announces is an error.
 pub fn read_idx_limited(path: &Path, limit: Option<usize>) -> Result<(Vec<usize>, Vec<u8>)> {
     let (dims, mut r) = idx_header(path)?;
-    let item: u64 = dims[1..].iter().map(|&d| d as u64).product();
-    let total = item * dims[0] as u64;
+    // With a zero first dimension the header's total is 0 whatever the rest announce, so the
+    // size of one item is checked on its own.
+    let item = dims[1..]
+        .iter()
+        .try_fold(1u64, |a, &d| a.checked_mul(d as u64))
+        .ok_or_else(|| {
+            data_err(
+                path,
+                format!(
+                    "IDX header announces items of {:?}, more bytes than can be counted",
+                    &dims[1..]
+                ),
+            )
+        })?;
+    let total = item.saturating_mul(dims[0] as u64);
     let items = limit.map_or(dims[0], |l| l.min(dims[0]));
     let want = item.saturating_mul(items as u64);
     let data = read_up_to(&mut r, want, path, IDX)?;
