@@ -364,7 +364,7 @@ fn by_t_table(
         Col::num("T"),
         Col::text("baseline").fold("baseline "),
     ];
-    cols.extend(archs.iter().map(|a| Col::num(*a)));
+    cols.extend(archs.iter().map(|a| Col::num(*a).breaking()));
     let mut t = TextTable::new(caption, cols);
     for Span {
         workload: w,
