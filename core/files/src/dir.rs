@@ -6,7 +6,7 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use crate::manifest::{MANIFEST, Manifest};
-use crate::{FileError, stage, target, written};
+use crate::{FileError, stage, target, temp, written};
 
 /// An advisory lock on a folder, held until dropped. Every snnergy writer of a folder takes
 /// it, so runs sharing an output folder commit one after the other.
@@ -123,11 +123,11 @@ impl OutputDir {
         }
         let mut stage_name = OsString::from(".");
         stage_name.push(&name);
-        let stage = parent.join(target::unique(stage::STAGE, &stage_name));
+        let stage = parent.join(temp::unique(stage::STAGE, &stage_name));
         let (stage, inside) = match std::fs::create_dir(&stage) {
             Ok(()) => (stage, false),
             Err(e) if dest.is_dir() => {
-                let within = dest.join(target::unique(stage::STAGE, &stage_name));
+                let within = dest.join(temp::unique(stage::STAGE, &stage_name));
                 std::fs::create_dir(&within).map_err(|_| {
                     FileError::io(&stage, "create a staging folder for the output", e)
                 })?;
@@ -381,7 +381,7 @@ impl OutputDir {
             kept.push(&name);
             let _ = std::fs::rename(
                 &self.stage,
-                parent.join(target::unique("snnergy-previous", &kept)),
+                parent.join(temp::unique("snnergy-previous", &kept)),
             );
         }
         Ok(true)

@@ -33,6 +33,7 @@ mod inputs;
 mod manifest;
 mod stage;
 mod target;
+mod temp;
 mod written;
 
 use std::path::{Path, PathBuf};
@@ -108,7 +109,7 @@ pub fn write_with(path: &Path, bytes: &[u8], options: WriteOptions) -> Result<()
     stage::sweep(&dir);
     let mut manifest = manifest::Manifest::read(&dir)?;
     target::check(&dir, &name, &manifest, options.replaces_input)?;
-    let tmp = target::temp_file(&dir, &name, bytes)?;
+    let tmp = temp::temp_file(&dir, &name, bytes)?;
     if let Err(e) = std::fs::rename(&tmp.path, dir.join(&name)) {
         let _ = std::fs::remove_file(&tmp.path);
         return Err(FileError::io(path, "move the new file into place", e));

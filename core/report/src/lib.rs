@@ -21,7 +21,8 @@ pub mod words;
 use std::path::PathBuf;
 
 pub use plot::{Figure, figures, write_figures};
-pub use render::{Render, pct, report_files, sig, stage_report_files};
+pub use render::{Render, report_files, stage_report_files};
+pub use text::{pct, sig};
 pub use words::{BreakEvenWords, VerdictWords, breakeven_words, verdict_words};
 
 /// File names of a report folder that are always written: checked before an analysis starts,

@@ -1,6 +1,7 @@
 //! Text renderings of a [`Report`]: JSON (the schema scripts rely on), CSV tables, and the
 //! Markdown report for people, with the one-line verdicts both it and the terminal show.
 
+use crate::text::{pct, sig};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -536,26 +537,6 @@ pub fn report_files(report: &Report, figures: &[(String, String)]) -> [(&'static
     ]
 }
 
-/// `v` with four significant digits and no binary noise: 0.05000000000000001 reads 0.05,
-/// 313.20166 reads 313.2.
-pub fn sig(v: f64) -> String {
-    if v == 0.0 || !v.is_finite() {
-        return format!("{v}");
-    }
-    let digits = (3 - v.abs().log10().floor() as i32).max(0) as usize;
-    let s = format!("{v:.digits$}");
-    if s.contains('.') {
-        s.trim_end_matches('0').trim_end_matches('.').to_string()
-    } else {
-        s
-    }
-}
-
-/// A fraction as a percentage with four significant digits (`5 %`, `7.331 %`).
-pub fn pct(v: f64) -> String {
-    format!("{} %", sig(100.0 * v))
-}
-
 /// Where the energy goes by memory level and operation (price class) at each comparison.
 fn levels_markdown(report: &Report) -> String {
     let classes: Vec<PriceClass> = PriceClass::ALL
@@ -827,7 +808,7 @@ fn sensitivity_markdown(report: &Report) -> String {
             pct(&Some(t.nominal.clone())),
             t.baseline,
             t.operating_point,
-            crate::render::pct(t.spike_rate),
+            crate::text::pct(t.spike_rate),
             match t.nominal.verdict {
                 Verdict::SnnWins => "wins",
                 Verdict::SnnLoses => "loses",

@@ -11,8 +11,8 @@ use snnergy_core::Category;
 use snnergy_core::report::{BreakEven, Comparison, Report, ResultKey, Verdict};
 use snnergy_core::settings::TwinMode;
 
-use crate::render::{pct, sig};
 use crate::text::{Col, Screen, TextTable, Tone, ratio, share, uj};
+use crate::text::{pct, sig};
 use crate::words::{BreakEvenWords, breakeven_words, verdict_words};
 
 /// What to print besides the answer.

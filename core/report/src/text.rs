@@ -255,7 +255,7 @@ pub fn num(v: f64) -> String {
     let s = if a >= 1000.0 {
         format!("{v:.0}")
     } else {
-        crate::render::sig(v)
+        sig(v)
     };
     group(&s)
 }
@@ -588,6 +588,26 @@ fn fit(cols: &[&Col], rows: &[Vec<String>], width: usize) -> Vec<usize> {
         w[i] -= 1;
     }
     w
+}
+
+/// `v` with four significant digits and no binary noise: 0.05000000000000001 reads 0.05,
+/// 313.20166 reads 313.2.
+pub fn sig(v: f64) -> String {
+    if v == 0.0 || !v.is_finite() {
+        return format!("{v}");
+    }
+    let digits = (3 - v.abs().log10().floor() as i32).max(0) as usize;
+    let s = format!("{v:.digits$}");
+    if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        s
+    }
+}
+
+/// A fraction as a percentage with four significant digits (`5 %`, `7.331 %`).
+pub fn pct(v: f64) -> String {
+    format!("{} %", sig(100.0 * v))
 }
 
 #[cfg(test)]
