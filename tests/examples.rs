@@ -6,12 +6,15 @@ use snnergy::core::Kind;
 
 use crate::util::{registry, repo};
 
-/// A pipeline around one component's example, with simple defaults for the other sections.
-fn pipeline_with(kind: Kind, example: &str) -> String {
+/// A pipeline around one component's example, with simple defaults for the other sections;
+/// `mapped`: the workload multiplies two activations, which only a mapped architecture counts.
+fn pipeline_with(kind: Kind, example: &str, mapped: bool) -> String {
     // Price tables are exercised by an architecture that needs only compute and memory
     // prices, which every table has (interconnect prices are table-specific).
     let arch = if kind == Kind::EnergyModel {
         "[[architecture]]\ntype = \"tiny\"\nsram_kib = 64\n"
+    } else if mapped {
+        "[[architecture]]\ntype = \"classical\"\n"
     } else {
         "[[architecture]]\ntype = \"paper-v1\"\nvariant = \"spatial\"\n"
     };
@@ -58,9 +61,17 @@ fn every_registered_component_example_parses_back_and_runs() {
     ] {
         for info in reg.infos(kind) {
             let example = info.example_toml();
-            let text = pipeline_with(kind, &example);
             // Examples that refer to files do so relative to the shipped pipelines folder.
             let file = repo().join("pipelines/example.toml");
+            let mut text = pipeline_with(kind, &example, false);
+            let products = Pipeline::from_toml(&text, Some(&file), &reg).is_ok_and(|p| {
+                p.workloads
+                    .iter()
+                    .any(|w| w.network.layers.iter().any(|l| l.is_product()))
+            });
+            if products {
+                text = pipeline_with(kind, &example, true);
+            }
             let report = Pipeline::from_toml(&text, Some(&file), &reg)
                 .and_then(|p| p.run())
                 .unwrap_or_else(|e| {

@@ -241,7 +241,9 @@ fn set_format(pr: &mut Problem, l: &Layer, format: &Format, analog: bool, rules:
 }
 
 /// The densities of a layer's inputs and outputs at `act` in `format`; `second_operand`: the
-/// layer is a product of two activations, whose weights data space is its second operand.
+/// layer is a product of two activations, whose weights data space is its second operand. A
+/// direct-coded image is as dense as the activity says: its measured share of non-zero pixels,
+/// or dense where nothing measured it; both formats read the same image.
 pub(crate) fn densities(format: &Format, second_operand: bool, act: &LayerActivity) -> Densities {
     let clamp = |v: f64| {
         if v.is_finite() {
@@ -252,11 +254,7 @@ pub(crate) fn densities(format: &Format, second_operand: bool, act: &LayerActivi
     };
     match format {
         Format::Qnn(_) => Densities {
-            input: if act.analog_input {
-                1.0
-            } else {
-                clamp(act.input_nonzero)
-            },
+            input: clamp(act.input_nonzero),
             output: clamp(act.output_nonzero),
             weights: if second_operand {
                 clamp(act.second_nonzero)
@@ -265,11 +263,7 @@ pub(crate) fn densities(format: &Format, second_operand: bool, act: &LayerActivi
             },
         },
         Format::Snn(_) => Densities {
-            input: if act.analog_input {
-                1.0
-            } else {
-                clamp(act.input_rate)
-            },
+            input: clamp(act.input_rate),
             output: clamp(act.output_rate),
             weights: if second_operand {
                 clamp(act.second_rate)
