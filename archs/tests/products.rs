@@ -150,3 +150,23 @@ fn the_twins_product_multiplies_where_both_operands_are_non_zero() {
         "{macs}"
     );
 }
+
+#[test]
+fn the_spatial_array_and_the_neuromorphic_cores_refuse_a_product_by_name() {
+    use snnergy_archs::{Neuromorphic, NeuromorphicConfig, Spatial, SpatialConfig};
+    let net = attention();
+    let format = AnalysisSettings::default().snn_format(4);
+    let spatial = Spatial::new(SpatialConfig::default()).unwrap();
+    let neuro = Neuromorphic::new(NeuromorphicConfig::default()).unwrap();
+    let archs: [(&dyn Architecture, &str); 2] = [
+        (&spatial, "weights in the PEs"),
+        (&neuro, "weights in their synapse memories"),
+    ];
+    for (arch, place) in archs {
+        let e = arch.check(&net, &format).unwrap_err().to_string();
+        assert!(
+            e.contains("`qk`") && e.contains("product of two activations") && e.contains(place),
+            "{e}"
+        );
+    }
+}

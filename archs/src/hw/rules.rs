@@ -293,12 +293,35 @@ impl Rules {
             reuse_free: false,
             cores: matches!(self, Rules::Cores(_)),
         };
+        self.refuse_products(arch, network)?;
         match self {
             Rules::Chip => {}
             Rules::Regions(r) => planner.regions(r, &mut plan)?,
             Rules::Cores(c) => planner.cores(c, reuse_free, &mut plan)?,
         }
         Ok(plan)
+    }
+
+    /// A product of two activations has no place where weights stay put: its second operand
+    /// is produced anew every step, while regions of the array hold their weights in the PEs
+    /// and cores in their synapse memories, loaded once. Mapping it there would price that
+    /// operand as a weight read in place and never moved.
+    fn refuse_products(&self, arch: &str, network: &Network) -> Result<(), ArchError> {
+        let place = match self {
+            Rules::Chip => return Ok(()),
+            Rules::Regions(_) => "regions of the PE array keep their weights in the PEs",
+            Rules::Cores(_) => "cores keep their weights in their synapse memories",
+        };
+        match network.layers.iter().find(|l| l.is_product()) {
+            Some(l) => Err(ArchError::Layer {
+                architecture: arch.to_string(),
+                layer: l.name.clone(),
+                message: format!(
+                    "a product of two activations has no stored weights: its second operand is produced anew every step, and {place}, loaded once (use an architecture whose layers run on the whole chip, such as `classical`)"
+                ),
+            }),
+            None => Ok(()),
+        }
     }
 
     /// What the rule and the options pin about a layer's mapping on `hw`.
