@@ -185,6 +185,11 @@ pub struct AnalysisSettings {
     /// Let outputs replace existing files that snnergy did not write (`--force`).
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub overwrite: bool,
+    /// Restate in report.md the estimate SNN papers publish from operation counts alone
+    /// (effective ACs × 0.9 pJ + effective MACs × 4.6 pJ; the ANN's dense MACs × 4.6 pJ) beside
+    /// the energy counted for the SNN and its twin, and where the difference comes from.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub op_count_estimate: bool,
     /// `[analysis.budget]`: what a run may cost, checked before it starts.
     #[serde(skip_serializing_if = "Budget::is_default")]
     pub budget: Budget,
@@ -212,6 +217,7 @@ impl Default for AnalysisSettings {
             sweep_points: 101,
             output: None,
             overwrite: false,
+            op_count_estimate: false,
             budget: Budget::default(),
             sensitivity: None,
         }
