@@ -45,6 +45,9 @@ def test_every_difference_from_zigzags_cost_model_is_a_named_rule(tmp_path):
     layers = {r["layer"] for r in results}
     assert len(layers) >= 20, layers
     assert {"resnet18-layer2-0-down", "mobilenet-dw-s1", "resnet18-fc"} <= layers
+    # Products of two activations, their W operand another layer's output in ZigZag's workload.
+    products = {"spikformer-4-384-qk", "spikformer-4-384-scores-v", "sdt-8-512-kv-column-sum"}
+    assert products <= layers
     assert {r["kind"] for r in results} == {"qnn8", "qnn3", "snn"}
     assert {r["hardware"] for r in results} == {"eyeriss-like", "tpu-like", "output-stationary"}
     # Padding is in the exports: some layers have taps on it, and each rule was exercised.

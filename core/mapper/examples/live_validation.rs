@@ -10,7 +10,11 @@
 //! real input map): VGG16 on CIFAR-10, ResNet18 on ImageNet (3×3, 7×7, 1×1 and strided),
 //! MobileNet's depthwise and pointwise layers and two linear layers, each as a QNN with 8-bit
 //! and with 3-bit activations (the capacity-matched twin of T = 4 to 7) and as an SNN over
-//! T = 4, mapped for energy × delay at density 1 (ZigZag models dense layers only). Besides
+//! T = 4, mapped for energy × delay at density 1 (ZigZag models dense layers only); and three
+//! products of two activations from the transformer workloads (attention's Q·Kᵀ and scores
+//! × V, a column sum of a spike mask), whose second operand streams through the weights data
+//! space and which ZigZag evaluates as a layer whose W operand is another layer's output.
+//! Besides
 //! the export of the shipped chip, each case holds the same mapping counted on the chip with
 //! ZigZag's semantics (`ours_aligned`: no sliding-window reuse, every multicast network
 //! reduces) and, on that chip, with every tap counted (`ours_all_taps`: ZigZag multiplies on
@@ -89,6 +93,47 @@ const LAYERS: [Layer; 22] = [
 /// SNN time steps of the SNN cases.
 const T: u64 = 4;
 
+/// Products of two activations, as the transformer workloads map them: name, groups (heads
+/// or channels), rows of the first operand, rows of the second (the weights data space,
+/// streamed), terms summed per output.
+const PRODUCTS: [(&str, u64, u64, u64, u64); 3] = [
+    // Spikformer-4-384 on CIFAR-10: 12 heads of 32 channels over 64 tokens, Q·Kᵀ.
+    ("spikformer-4-384-qk", 12, 64, 64, 32),
+    // Its scores × V: 64 tokens × 32 channels per head, 64 terms.
+    ("spikformer-4-384-scores-v", 12, 64, 32, 64),
+    // Spike-driven Transformer-8-512: K ⊙ V summed over 196 tokens per channel.
+    ("sdt-8-512-kv-column-sum", 512, 1, 1, 196),
+];
+
+/// A product of two activations as the mapper sees it: each step has operands of its own,
+/// so the SNN's steps are folded into the groups (T = 1), both operands spikes.
+fn product(
+    (name, g, rows, columns, terms): (&str, u64, u64, u64, u64),
+    activation_bits: Option<u32>,
+) -> Problem {
+    let p = Problem {
+        name: name.into(),
+        g,
+        k: columns,
+        c: terms,
+        p: rows,
+        weight_bits: activation_bits.unwrap_or(1),
+        input_bits: activation_bits.unwrap_or(1),
+        output_bits: activation_bits.unwrap_or(1),
+        accum_bits: 24,
+        second_operand: true,
+        ..Problem::default()
+    };
+    match activation_bits {
+        Some(_) => p,
+        None => {
+            let mut p = Problem { g: g * T, ..p }.into_snn(1, 16);
+            p.accum_bits = 16;
+            p
+        }
+    }
+}
+
 /// Taps of a kernel of `kernel` that land inside an input of `input`, summed over `out`
 /// outputs along one axis.
 fn valid_taps(input: u64, out: u64, kernel: u64, stride: u64, pad: u64) -> u64 {
@@ -158,11 +203,19 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for (chip, _) in SHIPPED {
         let hw = Hardware::shipped(chip)?;
         let aligned = zigzags_semantics(&hw);
-        for x in &LAYERS {
+        let convolutions = LAYERS.iter().map(|x| {
             let q8 = problem(x, 8);
             let q3 = problem(x, 3);
             let mut snn = q8.clone().into_snn(T, 16);
             snn.valid_ops = q8.valid_ops.map(|v| v * T as f64);
+            [q8, q3, snn]
+        });
+        let products = PRODUCTS
+            .iter()
+            .map(|&x| [product(x, Some(8)), product(x, Some(3)), product(x, None)]);
+        for cases in convolutions.chain(products) {
+            let [q8, q3, snn] = cases;
+            let name = q8.name.clone();
             for (kind, p) in [("qnn8", q8), ("qnn3", q3), ("snn", snn)] {
                 let m = map(&p, &hw, dense, &OwnPrices, &opts)?;
                 let export = to_zigzag(&m)?;
@@ -186,7 +239,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     "ours_aligned": to_zigzag(&same)?.ours,
                     "ours_all_taps": to_zigzag(&all_taps)?.ours,
                 });
-                let file = out.join(format!("{}--{chip}--{kind}.json", x.name));
+                let file = out.join(format!("{name}--{chip}--{kind}.json"));
                 std::fs::write(&file, serde_json::to_string(&doc)?)?;
                 n += 1;
             }

@@ -477,8 +477,43 @@ fn operational_array(layer: &MappedLayer) -> Result<Vec<(usize, usize, u64)>, Ma
 }
 
 /// The workload: a convolution with T and N folded into B, with the padding of a problem that
-/// states its real input map.
+/// states its real input map. A product of two activations ([`crate::Problem::second_operand`])
+/// is written as ZigZag writes one: a layer whose W operand is the output of another layer (a
+/// producer of that operand's shape listed first), so that W is not a constant operand; the
+/// product is the last layer, the one evaluated.
 fn workload_yaml(p: &crate::Problem) -> String {
+    let layer = layer_yaml(p);
+    if !p.second_operand {
+        return layer;
+    }
+    let grouped = p.g > 1;
+    let (eq, dims, sizes) = if grouped {
+        (
+            "O[g][k][c]+=W[g][k][c]*I[g][k][c]",
+            "G, K, C",
+            format!("{}, {}, {}", p.g, p.k, p.c),
+        )
+    } else {
+        (
+            "O[k][c]+=W[k][c]*I[k][c]",
+            "K, C",
+            format!("{}, {}", p.k, p.c),
+        )
+    };
+    let producer = format!(
+        "# the product's second operand, produced by another layer\n- id: 0\n  name: {}\n  operator_type: Conv\n  equation: {eq}\n  loop_dims: [{dims}]\n  loop_sizes: [{sizes}]\n  operand_precision: {{W: {w}, I: {w}, O: {w}, O_final: {w}}}\n  operand_source: {{W: 0, I: 0}}\n",
+        yaml_name(&format!("{}-second-operand", p.name)),
+        w = p.weight_bits,
+    );
+    let layer = layer.replacen("- id: 0\n", "- id: 1\n", 1).replacen(
+        "operand_source: {W: 0, I: 0}",
+        "operand_source: {W: 0, I: 1}",
+        1,
+    );
+    format!("{producer}{layer}")
+}
+
+fn layer_yaml(p: &crate::Problem) -> String {
     let dims = p.dims();
     let grouped = p.g > 1;
     let (eq, loop_dims): (&str, Vec<&str>) = if grouped {

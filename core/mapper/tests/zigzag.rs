@@ -232,3 +232,37 @@ fn zigzag_export_places_every_temporal_loop_once_per_operand() {
         assert_eq!(temporal * spatial, p.ops() as u64, "{op}");
     }
 }
+
+#[test]
+fn a_product_of_two_activations_is_exported_with_its_w_operand_produced_by_another_layer() {
+    let hw = Hardware::shipped("eyeriss-like").unwrap();
+    // Q·Kᵀ of 12 heads over T = 4 folded into the groups: 64 × 64 scores of 32 terms.
+    let p = Problem {
+        name: "qk".into(),
+        g: 48,
+        k: 64,
+        c: 32,
+        p: 64,
+        weight_bits: 1,
+        second_operand: true,
+        ..Problem::default()
+    }
+    .into_snn(1, 16);
+    let m = map(
+        &p,
+        &hw,
+        Densities::uniform(1.0),
+        &OwnPrices,
+        &SearchOptions::default(),
+    )
+    .unwrap();
+    let x = to_zigzag(&m).unwrap();
+    // The producer of the second operand comes first, with W's shape; the product reads W
+    // from it and its own I from memory, so only I is a constant operand for ZigZag.
+    let producer = x.workload.find("- id: 0").unwrap();
+    let product = x.workload.find("- id: 1").unwrap();
+    assert!(producer < product, "{}", x.workload);
+    assert!(x.workload[producer..product].contains("loop_sizes: [48, 64, 32]"));
+    assert!(x.workload[product..].contains("operand_source: {W: 0, I: 1}"));
+    assert!(x.workload[product..].contains("loop_sizes: [1, 48, 64, 32, 64, 1, 1, 1]"));
+}

@@ -85,7 +85,8 @@ def evaluate(export: dict, accelerator_key: str, same_data_no_access: bool, tmp:
     if not validator.validate():
         raise ValueError("ZigZag rejects the workload")
     mapping_data = WorkloadParserStage.parse_mapping_data(paths["mapping"])
-    layer = list(WorkloadFactory(workload_data, mapping_data).create().node_list)[0]
+    # The layer evaluated is the last: a product's second operand is produced by the one before.
+    layer = list(WorkloadFactory(workload_data, mapping_data).create().node_list)[-1]
     layer.spatial_mapping.initialize_oa_dims(accelerator.operational_array.dimension_sizes)
     conversion = SpatialMappingConversionStage([CostModelStage], accelerator=accelerator, layer=layer)
     spatial, spatial_int = conversion.convert_user_spatial_mapping(layer.spatial_mapping)
