@@ -8,8 +8,8 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use super::support::{
-    fmnist_model, gzip_of_zeros, idx_header, limited_engine, ok, random_engine, read, refused,
-    repo, scratch, snnergy, stderr, train_pipeline,
+    announce_images, fmnist_model, limited_engine, ok, random_engine, read, refused, repo, scratch,
+    snnergy, stderr, train_pipeline,
 };
 
 fn analysis(title: &str, extra: &str) -> String {
@@ -458,14 +458,7 @@ fn a_truncated_plugin_is_an_error_naming_it_however_it_is_loaded() {
 fn a_small_gzip_announcing_gigabytes_is_read_only_as_far_as_samples_ask() {
     let d = scratch("gzip-bomb");
     let count: u32 = 2_700_000;
-    let images = gzip_of_zeros(&idx_header(3, &[count, 28, 28]), count as u64 * 784);
-    assert!(images.len() < 8 << 20, "{} bytes", images.len());
-    std::fs::write(d.join("data/t10k-images-idx3-ubyte.gz"), images).unwrap();
-    std::fs::write(
-        d.join("data/t10k-labels-idx1-ubyte.gz"),
-        gzip_of_zeros(&idx_header(1, &[count]), count as u64),
-    )
-    .unwrap();
+    announce_images(&d, count);
     // 1.5 GiB of address space: the whole file decompressed is 2.1 GB.
     let o = limited_engine(&d, 1536, &fmnist_model(), "32");
     ok(&o);

@@ -6,7 +6,8 @@
 use std::path::Path;
 
 use super::support::{
-    fmnist_model, gzip_of_zeros, idx_header, limited, limited_engine, refused, scratch,
+    announce_images, fmnist_model, gzip_of_zeros, idx_header, limited, limited_engine, refused,
+    scratch,
 };
 
 /// A model file of one convolution of `out` channels and a readout, on `input`.
@@ -52,14 +53,7 @@ fn engine_networks_too_large_for_memory_are_errors_naming_the_layer_not_aborts()
 fn a_small_gzip_announcing_millions_of_images_is_refused_from_its_header() {
     let d = scratch("sizes-gzip-bomb");
     let count: u32 = 2_700_000;
-    let images = gzip_of_zeros(&idx_header(3, &[count, 28, 28]), count as u64 * 784);
-    assert!(images.len() < 8 << 20, "{} bytes", images.len());
-    std::fs::write(d.join("data/t10k-images-idx3-ubyte.gz"), images).unwrap();
-    std::fs::write(
-        d.join("data/t10k-labels-idx1-ubyte.gz"),
-        gzip_of_zeros(&idx_header(1, &[count]), count as u64),
-    )
-    .unwrap();
+    announce_images(&d, count);
     let model = fmnist_model();
     // --samples 0: every image the header announces; 2.1 GB would be decompressed.
     let o = limited_engine(&d, 1024, &model, "0");

@@ -188,3 +188,16 @@ pub(crate) fn limited_engine(dir: &Path, mib: u64, model: &str, samples: &str) -
         ],
     )
 }
+
+/// Writes a test split into `dir/data` that announces `count` images of 28 × 28 pixels and
+/// their labels, as gzip files of a few MiB.
+pub(crate) fn announce_images(dir: &Path, count: u32) {
+    let images = gzip_of_zeros(&idx_header(3, &[count, 28, 28]), count as u64 * 784);
+    assert!(images.len() < 8 << 20, "{} bytes", images.len());
+    std::fs::write(dir.join("data/t10k-images-idx3-ubyte.gz"), images).unwrap();
+    std::fs::write(
+        dir.join("data/t10k-labels-idx1-ubyte.gz"),
+        gzip_of_zeros(&idx_header(1, &[count]), count as u64),
+    )
+    .unwrap();
+}
