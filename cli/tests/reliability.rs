@@ -166,32 +166,32 @@ type = "classical"
     )
 }
 
+/// `snnergy run` of a custom network of `layers` on `input`, in scratch folder `name`, is
+/// refused naming `what`.
+fn custom_run_refused(name: &str, layers: &str, input: &str, what: &str) {
+    let d = scratch(name);
+    std::fs::write(d.join("p.toml"), custom(layers, input)).unwrap();
+    refused(&snnergy(&d, &["run", "p.toml", "--out", "out"]), what);
+}
+
 #[test]
 fn a_padding_beyond_two_to_the_31_is_an_error_not_a_padding_of_one() {
-    let d = scratch("padding");
-    std::fs::write(
-        d.join("p.toml"),
-        custom(
-            r#"{ op = "conv", name = "c1", out = 8, kernel = 3, padding = 2147483649 }, { op = "linear", name = "fc", out = 10 }"#,
-            "[3, 32, 32]",
-        ),
-    )
-    .unwrap();
-    refused(&snnergy(&d, &["run", "p.toml", "--out", "out"]), "c1");
+    custom_run_refused(
+        "padding",
+        r#"{ op = "conv", name = "c1", out = 8, kernel = 3, padding = 2147483649 }, { op = "linear", name = "fc", out = 10 }"#,
+        "[3, 32, 32]",
+        "c1",
+    );
 }
 
 #[test]
 fn a_linear_layer_of_two_to_the_64_synapses_is_an_error_not_a_tiny_energy() {
-    let d = scratch("synapses");
-    std::fs::write(
-        d.join("p.toml"),
-        custom(
-            r#"{ op = "linear", name = "huge", out = 4294967295 }"#,
-            "[65536, 65536, 65536]",
-        ),
-    )
-    .unwrap();
-    refused(&snnergy(&d, &["run", "p.toml", "--out", "out"]), "huge");
+    custom_run_refused(
+        "synapses",
+        r#"{ op = "linear", name = "huge", out = 4294967295 }"#,
+        "[65536, 65536, 65536]",
+        "huge",
+    );
 }
 
 #[test]
