@@ -83,7 +83,7 @@ pub struct TensorSpec {
 }
 
 /// Why the engine refuses a product of two activations.
-pub(crate) const PRODUCT: &str = "the engine does not run products of two activations (attention): measure the network in PyTorch (`snnergy.torch.record`) and give its rates as a profile";
+pub(crate) const PRODUCT: &str = "the engine does not run products of two activations (attention): give the network's measured per-layer rates as a profile (`[activity] type = \"profile\"`)";
 
 fn unsupported(net: &Network, layer: &str, message: impl Into<String>) -> EngineError {
     EngineError::Unsupported {
