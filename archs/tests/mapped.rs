@@ -213,15 +213,22 @@ fn what_the_report_prices_is_what_the_mapper_minimized_on_every_chip() {
                     input: if acts[i].analog_input {
                         1.0
                     } else if matches!(format, snnergy_core::Format::Snn(_)) {
-                        acts[i].input_rate
+                        acts[i].input_rate.min(1.0)
                     } else {
-                        acts[i].input_nonzero
+                        acts[i].input_nonzero.min(1.0)
                     },
                     output: if matches!(format, snnergy_core::Format::Snn(_)) {
-                        acts[i].output_rate
+                        acts[i].output_rate.min(1.0)
                     } else {
-                        acts[i].output_nonzero
+                        acts[i].output_nonzero.min(1.0)
                     },
+                    ever: (matches!(format, snnergy_core::Format::Snn(_)) && !acts[i].analog_input)
+                        .then(|| {
+                            acts[i]
+                                .input_nonzero
+                                .max(acts[i].input_rate)
+                                .clamp(0.0, 1.0)
+                        }),
                 };
                 let want = ml.evaluate(dens).unwrap();
                 let got: f64 = out[i]
@@ -275,7 +282,11 @@ fn figures(arch: &dyn Architecture, table: Arc<dyn EnergyModel>) -> (f64, f64, f
 /// The figure for `arch` at T = 6 of the architectures as they were before the rebuild on the
 /// mapper (one reuse-free access per operation), counted with valid taps and pooled activity:
 /// `snnergy run` of vgg16-cifar10 at T = 6 with `twin = "fixed-nonzero"`, ρ = 0.45, on the
-/// last commit before the rebuild.
+/// last commit before the rebuild. Both formats have since been put under the same rules,
+/// which moves these figures by up to 4.3 %: the twin forwards an average pool's non-zero
+/// values as the SNN forwards its spikes (ρ·window, where it counted any non-zero input), an
+/// SNN membrane is read, written, leaked and reset only between steps, and the readout hands
+/// on its sums in both formats.
 fn before(arch: &str) -> (f64, f64, f64) {
     let text = include_str!("data/pre-rebuild-vgg16-cifar10.json");
     let v: serde_json::Value = serde_json::from_str(text).unwrap();
@@ -329,25 +340,25 @@ fn pinned_classical_and_spatial() -> [(&'static str, (f64, f64, f64)); 2] {
 }
 
 #[test]
-fn the_pinned_reuse_free_dataflow_reproduces_the_classical_and_spatial_break_evens_within_one_percent()
+fn the_pinned_reuse_free_dataflow_reproduces_the_classical_and_spatial_break_evens_within_five_percent()
  {
     for (arch, (r, _, _)) in pinned_classical_and_spatial() {
-        within(&format!("{arch} break-even"), r, before(arch).0, 0.01);
+        within(&format!("{arch} break-even"), r, before(arch).0, 0.05);
     }
 }
 
 #[test]
-fn the_pinned_reuse_free_dataflow_reproduces_the_classical_and_spatial_energies_within_one_percent()
-{
+fn the_pinned_reuse_free_dataflow_reproduces_the_classical_and_spatial_energies_within_five_percent()
+ {
     for (arch, (_, es, eb)) in pinned_classical_and_spatial() {
         let (_, es0, eb0) = before(arch);
-        within(&format!("{arch} SNN energy"), es, es0, 0.01);
-        within(&format!("{arch} QNN energy"), eb, eb0, 0.01);
+        within(&format!("{arch} SNN energy"), es, es0, 0.05);
+        within(&format!("{arch} QNN energy"), eb, eb0, 0.05);
     }
 }
 
 #[test]
-fn the_pinned_reuse_free_dataflow_reproduces_the_neuromorphic_break_even_within_one_percent() {
+fn the_pinned_reuse_free_dataflow_reproduces_the_neuromorphic_break_even_within_five_percent() {
     // On-core terms match; packets cross longer routes here (the loop nest's cores hold whole
     // kernels where the first version's held every synapse), in both formats alike.
     let neuro = Neuromorphic::new(NeuromorphicConfig {
@@ -358,7 +369,7 @@ fn the_pinned_reuse_free_dataflow_reproduces_the_neuromorphic_break_even_within_
     .unwrap();
     let (r, _, _) = figures(&neuro, Arc::new(tables::yan_22nm()));
     let (r0, _, _) = before("neuromorphic");
-    within("neuromorphic break-even", r, r0, 0.01);
+    within("neuromorphic break-even", r, r0, 0.05);
 }
 
 #[test]

@@ -93,7 +93,8 @@ impl Layer<'_> {
         for a in &self.ml.counts.accesses {
             let level = &hw.levels[a.level];
             let ds = a.data_space;
-            let n = a.elements * self.density(a.scale);
+            let n =
+                a.elements * a.moved(self.dens, p.valid_fraction(), level.per_block(p.bits(ds)));
             if n == 0.0 {
                 continue;
             }

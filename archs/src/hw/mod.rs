@@ -392,6 +392,7 @@ fn quantized(d: Densities) -> Densities {
     Densities {
         input: q(d.input),
         output: q(d.output),
+        ever: d.ever.map(q),
     }
 }
 
@@ -542,7 +543,13 @@ impl Weightless {
         let level = &self.hw.levels[self.level];
         let d = &self.dims;
         let (t, in_bits, out_bits, density, op_bits) = match format {
-            Format::Snn(s) => (s.timesteps as f64, 1, 1, act.input_rate, s.membrane_bits),
+            Format::Snn(s) => (
+                s.timesteps as f64,
+                per_step_bits.0,
+                per_step_bits.1,
+                act.input_rate,
+                s.membrane_bits,
+            ),
             Format::Qnn(q) => (
                 1.0,
                 per_step_bits.0,
@@ -849,25 +856,21 @@ impl Architecture for HardwareArchitecture {
     }
 }
 
-/// The bits of a weightless layer's QNN input and output values: activation bits, or
-/// accumulator bits after a layer that does not quantize (a residual sum of convolutions).
+/// The bits of a weightless layer's input and output values per step: activation bits (1 for
+/// spikes), or the sums' bits (accumulator, membrane) after a layer that hands on its sums (a
+/// residual sum of convolutions), the same rule for both formats.
 fn weightless_bits(net: &Network, _: usize, l: &snnergy_core::Layer, f: &Format) -> (u32, u32) {
-    match f {
-        Format::Qnn(q) => {
-            let from_unquantized = l.sources.iter().any(|s| match s {
-                snnergy_core::Source::Layer(j) => !net.layers[*j].neuron,
-                snnergy_core::Source::Input => false,
-            });
-            let in_bits = if from_unquantized {
-                q.accumulator_bits
-            } else {
-                q.activation_bits
-            };
-            let out_bits = if l.neuron { q.activation_bits } else { in_bits };
-            (in_bits, out_bits)
-        }
-        Format::Snn(_) => (1, 1),
-    }
+    let (value, sums) = match f {
+        Format::Qnn(q) => (q.activation_bits, q.accumulator_bits),
+        Format::Snn(s) => (1, s.membrane_bits),
+    };
+    let from_unquantized = l.sources.iter().any(|s| match s {
+        snnergy_core::Source::Layer(j) => !net.layers[*j].neuron,
+        snnergy_core::Source::Input => false,
+    });
+    let in_bits = if from_unquantized { sums } else { value };
+    let out_bits = if l.neuron { value } else { in_bits };
+    (in_bits, out_bits)
 }
 
 /// Implements [`Architecture`] for a configuration wrapper by delegating to its

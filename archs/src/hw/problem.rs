@@ -4,7 +4,7 @@
 use snnergy_core::{
     ArchError, Format, Layer, LayerActivity, LayerKind, Network, Neuron as CoreNeuron,
 };
-use snnergy_mapper::{Densities, Kind, Neuron, Problem};
+use snnergy_mapper::{Densities, Handoff, Kind, Neuron, Problem};
 
 use crate::common::DirectInput;
 
@@ -123,6 +123,9 @@ fn set_format(pr: &mut Problem, l: &Layer, format: &Format, analog: bool, rules:
             };
             pr.accum_bits = f.accumulator_bits;
             // A layer without a quantizer (the readout) hands on its sums.
+            if !l.neuron {
+                pr.handoff = Handoff::Sums;
+            }
             pr.output_bits = if l.neuron {
                 f.activation_bits
             } else {
@@ -135,6 +138,15 @@ fn set_format(pr: &mut Problem, l: &Layer, format: &Format, analog: bool, rules:
             pr.weight_bits = f.weight_bits;
             // The per-step input current is as wide as the membrane it is added to.
             pr.accum_bits = f.membrane_bits;
+            // A layer without a neuron hands on its sums as its twin does: every step, or,
+            // for a readout that integrates (I, LI), its membrane after the last step.
+            if !l.neuron {
+                pr.output_bits = f.membrane_bits;
+                pr.handoff = match l.neuron_model.as_ref().map(|n| n.model) {
+                    Some(CoreNeuron::I | CoreNeuron::Li { .. }) => Handoff::Membrane,
+                    _ => Handoff::Sums,
+                };
+            }
             // The layer's own neuron where it has one (a LI readout leaks like a LIF).
             pr.neuron = match l.neuron_model.as_ref().map_or(f.neuron, |n| n.model) {
                 CoreNeuron::If | CoreNeuron::I => Neuron::If,
@@ -174,6 +186,7 @@ pub(crate) fn densities(format: &Format, act: &LayerActivity) -> Densities {
                 clamp(act.input_nonzero)
             },
             output: clamp(act.output_nonzero),
+            ever: None,
         },
         Format::Snn(_) => Densities {
             input: if act.analog_input {
@@ -182,6 +195,9 @@ pub(crate) fn densities(format: &Format, act: &LayerActivity) -> Densities {
                 clamp(act.input_rate)
             },
             output: clamp(act.output_rate),
+            // An input is non-zero in some step where its twin's value is non-zero: the
+            // twin's non-zero fraction (within what the rate allows).
+            ever: (!act.analog_input).then(|| clamp(act.input_nonzero.max(act.input_rate))),
         },
     }
 }

@@ -213,7 +213,7 @@ pub use model::{
     SpaceReport, TransferCount,
 };
 pub use pricing::{AccessOp, ComputeOp, OwnPrices, Pricing, capacity_bits};
-pub use problem::{DataSpace, Densities, Dim, Kind, NDIMS, NSPACES, Neuron, Problem};
+pub use problem::{DataSpace, Densities, Dim, Handoff, Kind, NDIMS, NSPACES, Neuron, Problem};
 pub use scorer::{Candidate, Score, Scorer};
 pub use search::{Objective, SearchOptions};
 pub use timeloop::{TimeloopExport, to_timeloop, to_timeloop_at};
@@ -432,7 +432,11 @@ impl Mapper {
             "{:?}|{}|{:?}|{:?}",
             anon,
             hardware.name,
-            (densities.input.to_bits(), densities.output.to_bits()),
+            (
+                densities.input.to_bits(),
+                densities.output.to_bits(),
+                densities.ever.map(f64::to_bits)
+            ),
             options
         );
         if let Some(hit) = self.cache.lock().map_err(|_| poisoned())?.get(&key) {
@@ -455,7 +459,11 @@ impl Mapper {
 }
 
 fn check_densities(problem: &Problem, d: &Densities) -> Result<(), MapperError> {
-    for (key, v) in [("densities.input", d.input), ("densities.output", d.output)] {
+    for (key, v) in [
+        ("densities.input", d.input),
+        ("densities.output", d.output),
+        ("densities.ever", d.ever.unwrap_or(d.input)),
+    ] {
         if !(v.is_finite() && (0.0..=1.0).contains(&v)) {
             return Err(MapperError::Problem {
                 problem: problem.name.clone(),

@@ -126,6 +126,7 @@ fn run(hw: &Hardware, x: &Layer, batch: u64) -> (f64, f64, f64, f64, f64) {
     let d = Densities {
         input: 1.0 - x.zeros,
         output: 1.0 - x.zeros,
+        ever: None,
     };
     let opts = SearchOptions {
         objective: Objective::Edp,

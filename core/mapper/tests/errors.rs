@@ -171,6 +171,7 @@ fn densities_outside_zero_to_one_are_errors_naming_the_key() {
         m.evaluate(Densities {
             input: f64::NAN,
             output: 0.5,
+            ever: None,
         })
         .unwrap_err(),
     );
@@ -182,6 +183,7 @@ fn densities_outside_zero_to_one_are_errors_naming_the_key() {
             Densities {
                 input: 0.5,
                 output: 1.5,
+                ever: None,
             },
             &OwnPrices,
             &SearchOptions::default(),

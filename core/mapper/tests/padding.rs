@@ -61,6 +61,7 @@ fn qnn_at(zero: ZeroHandling, rho: f64) -> Evaluation {
     r.evaluate(Densities {
         input: rho,
         output: 1.0,
+        ever: None,
     })
     .unwrap()
 }

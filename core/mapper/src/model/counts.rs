@@ -31,6 +31,9 @@ pub enum Scale {
     /// The valid fraction alone: operand reads of stored inputs, which a tap on padding does
     /// not make (padding is not stored), whatever the units do with zeros.
     Valid,
+    /// The inputs non-zero in some step (see [`Densities::ever`]): a weight fetched once for
+    /// one input position and every step, skipped only if that input never fires.
+    EverInput,
 }
 
 impl Scale {
@@ -45,6 +48,7 @@ impl Scale {
             Scale::Input => dens.input * valid_fraction,
             Scale::Output => dens.output,
             Scale::Valid => valid_fraction,
+            Scale::EverInput => dens.ever_input() * valid_fraction,
         }
     }
 }
@@ -83,6 +87,24 @@ pub struct AccessCount {
     pub scatter: bool,
     /// Why.
     pub purpose: Purpose,
+}
+
+impl AccessCount {
+    /// The fraction of `elements` this access really moves at the densities, for a problem
+    /// whose valid operations are `valid_fraction` of its loop nest, at a level whose block
+    /// holds `per_block` elements: skipped or gated zeros save a streaming access only when
+    /// every element of its block is unneeded (1 − (1 − d)^per_block), a scatter one
+    /// element at a time.
+    pub fn moved(&self, dens: &Densities, valid_fraction: f64, per_block: f64) -> f64 {
+        let d = self.scale.density(dens, valid_fraction);
+        if self.scatter
+            || per_block <= 1.0
+            || !matches!(self.scale, Scale::Input | Scale::EverInput)
+        {
+            return d;
+        }
+        1.0 - (1.0 - d).clamp(0.0, 1.0).powf(per_block)
+    }
 }
 
 /// Elements sent over the network below a level.
@@ -208,6 +230,10 @@ impl Counts {
 
     /// Records `count` operations.
     pub(crate) fn op(&mut self, op: ComputeOp, count: f64, scale: Scale, what: &'static str) {
+        // An operation that never happens (a reset with no next step) is not listed.
+        if count == 0.0 {
+            return;
+        }
         self.ops.push(OpCount {
             op,
             count,

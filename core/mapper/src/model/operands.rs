@@ -11,7 +11,7 @@ use super::keepers::Keepers;
 use super::nest::Nest;
 use super::network::Route;
 use super::reuse::Receiver;
-use super::{Ctx, I_, NDIMS, W_};
+use super::{Ctx, I_, N, NDIMS, P, Q, W_};
 use crate::hardware::ZeroHandling;
 
 impl Ctx<'_> {
@@ -49,16 +49,26 @@ impl Ctx<'_> {
             merged: &merged,
         };
         let reads = self.refills(nest, ds, c, changes, group) * groups;
-        let fill = Why::plain(Purpose::Fill);
+        let skippable = self.fetch_skips_with_input(nest, ds, c, &merged);
+        let (scale, read, fill) = if skippable {
+            (
+                Scale::EverInput,
+                Why::scaled(Purpose::Fill, Scale::EverInput, self.scatters(p, ds)),
+                Why::scaled(Purpose::Fill, Scale::EverInput, self.scatters(c, ds)),
+            )
+        } else {
+            let plain = Why::plain(Purpose::Fill);
+            (Scale::One, plain, plain)
+        };
         if !free {
-            out.access(p, ds, Action::Read, reads, fill);
+            out.access(p, ds, Action::Read, reads, read);
         }
         out.access(c, ds, Action::Fill, fills, fill);
         let route = Route {
             ds,
             from: p,
             to: c,
-            scale: Scale::One,
+            scale,
             format_level: Self::stored_at(ds, p),
         };
         self.multicast(out, route, reads, fills);
@@ -97,6 +107,33 @@ impl Ctx<'_> {
             format_level: (ds == I_).then_some(inner),
         };
         self.multicast(out, route, reads, self.ops);
+    }
+
+    /// Whether a fetch of weights into level `c`'s tiles of extents `merged` (one multicast
+    /// group's) is skipped with a zero input, as an operand read is: during one residency
+    /// each weight of the tile meets one input element (no batch, row or column loop inside
+    /// the tile, nor above it without a weight loop between that refetches the tile), over
+    /// every step the tile holds, so the fetch is unneeded when that input is zero in every
+    /// step. The same rule for both formats: a QNN's "every step" is its one step.
+    fn fetch_skips_with_input(
+        &self,
+        nest: &Nest,
+        ds: usize,
+        c: usize,
+        merged: &[f64; NDIMS],
+    ) -> bool {
+        if ds != W_ || self.zero == ZeroHandling::None || merged[N] * merged[P] * merged[Q] != 1.0 {
+            return false;
+        }
+        let loops = nest.loops_above(c);
+        let held = match loops
+            .iter()
+            .rposition(|lp| self.relevant(ds, lp.dim as usize))
+        {
+            Some(i) => &loops[i + 1..],
+            None => loops,
+        };
+        held.iter().all(|lp| !matches!(lp.dim as usize, N | P | Q))
     }
 
     /// Whether the per-operation accesses of `ds` at level `l` are scatters: zeros are

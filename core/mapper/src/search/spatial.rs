@@ -20,7 +20,7 @@ impl Search<'_, '_> {
     ) -> Vec<([u32; NDIMS], [u32; NDIMS], u64)> {
         let fan = self.ctx.hw.fanout(l);
         let dims = self.ctx.dims;
-        let snn = self.ctx.problem.kind == Kind::Snn;
+        let snn = self.ctx.problem.searched_as() == Kind::Snn;
         let res = &self.res;
         let axis = |size: u64, allow: u16, fixed: &[Option<u32>; NDIMS], avail: &[u64; NDIMS]| {
             // Choices of up to two dimensions (more if fixed) whose factors fit `size`.
