@@ -248,6 +248,9 @@ pub fn train(
         }
     };
     let timesteps = cfg.timesteps_or(pipeline.settings.headline_timesteps());
+    // A network whose parameters alone exceed the memory budget is refused before anything
+    // is allocated.
+    snnergy_engine::budget::check_model(&network, &pipeline.settings.budget)?;
     cfg.resolve_paths(&pipeline.base_dir);
     if pipeline.settings.overwrite {
         snnergy_files::set_overwrite(true);
@@ -257,6 +260,12 @@ pub fn train(
         let mut names = snnergy_report::REPORT_FILES.to_vec();
         names.push(TrainSummary::FILE);
         snnergy_files::check_output_dir(dir, &names)?;
+        // The checkpoint is written every epoch, the report at the end: one path for both
+        // would lose the weights.
+        let files: Vec<PathBuf> = names.iter().map(|n| dir.join(n)).collect();
+        let mut outputs = vec![("the checkpoint", cfg.checkpoint.as_path())];
+        outputs.extend(files.iter().map(|f| ("a file of the report", f.as_path())));
+        snnergy_files::check_distinct(&outputs)?;
     }
     // The pipeline's registry, with its `[plugins]`, builds what the run needs.
     let registry = pipeline

@@ -134,7 +134,8 @@ fn a_run_writes_every_figure_with_its_series_and_axis_labels() {
             "varied input",
             "link (price)",
             "link_hops (parameter)",
-            "nominal break-even",
+            // "nominal break-even x %" or "nominal: no spike rate makes the SNN win".
+            "nominal",
             "low value",
             "high value",
         ],

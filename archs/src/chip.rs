@@ -98,8 +98,9 @@ impl Chip {
         let (text, key, name) = match &c.description {
             Some(path) => {
                 let full = base_dir.join(path);
-                let text = std::fs::read_to_string(&full).map_err(|e| {
-                    ConfigError::new(format!("cannot read `{}`: {e}", full.display()))
+                // Read as an input of the run: no output of it may replace the description.
+                let text = snnergy_files::read_to_string(&full).map_err(|e| {
+                    ConfigError::new(format!("cannot read `{}`: {}", full.display(), e.message))
                         .at_key("description")
                 })?;
                 (text, "description", full.display().to_string())

@@ -225,12 +225,20 @@ fn describe(c: &NeuromorphicConfig, kib: f64) -> Result<Hardware, ConfigError> {
             if b.holds.contains(&DataSpace::Membrane) || b.holds.contains(&DataSpace::Accum) {
                 b.size = Size::Text(format!("{} words", c.neurons_per_core));
             }
-            // Spike queues are never priced apart: Loihi's per-event energies include
-            // reading the spike that drives them, and the first version charged no such
-            // read either.
-            if c.calibration == Calibration::Table && !b.holds.contains(&DataSpace::Inputs) {
-                b.energy = Some(table.clone());
-                b.class = Some(LevelClass::Sram);
+            // Reading a spike from the queue is never priced apart: Loihi's per-event
+            // energies include reading the spike that drives them. Writing it there is
+            // Loihi's within-tile spike energy, which a table does not have: with the table
+            // the spike costs its hops only, as in the paper's variant.
+            if c.calibration == Calibration::Table {
+                if b.holds.contains(&DataSpace::Inputs) {
+                    b.energy = Some(AccessEnergy::PerWord {
+                        read_pj: 0.0,
+                        write_pj: 0.0,
+                    });
+                } else {
+                    b.energy = Some(table.clone());
+                    b.class = Some(LevelClass::Sram);
+                }
             }
         }
     }
@@ -248,7 +256,7 @@ fn assumptions(c: &NeuromorphicConfig) -> Vec<Assumption> {
             },
             match c.calibration {
                 Calibration::Loihi => {
-                    "Loihi's energies per synaptic operation (23.6 pJ), neuron update (52 pJ) and packet hop (3.5 pJ), Davies et al. 2018"
+                    "Loihi's pre-silicon energies at 14 nm per synaptic operation (23.6 pJ), active neuron update (81 pJ), spike within a tile (1.7 pJ) and packet hop between cores (3.5 pJ), Davies et al., IEEE Micro 2018"
                 }
                 Calibration::Table => {
                     "every access, operation and hop priced by the pipeline's table"

@@ -21,6 +21,7 @@
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+use snnergy_core::network::NetworkTotals;
 use snnergy_core::{
     ActionKind, Actions, ArchError, Architecture, Assumption, BuildContext, Category, Component,
     CompositeName, ComputeOp, ConfigError, Format, Interconnect, LayerActivity, Memory, Network,
@@ -141,12 +142,21 @@ impl PaperV1 {
         })
     }
 
-    fn quantity(&self, r: Resolved, network: &Network, layer: usize, fanin: bool) -> f64 {
+    /// F or R for `layer`; `totals` are the network's (summed once per network evaluation,
+    /// not per layer: the averages of a deep network would otherwise cost its depth squared).
+    fn quantity(
+        &self,
+        r: Resolved,
+        network: &Network,
+        totals: &NetworkTotals,
+        layer: usize,
+        fanin: bool,
+    ) -> f64 {
         let l = &network.layers[layer];
         match r {
             Resolved::Value(v) => v,
             Resolved::Average => {
-                let t = network.totals();
+                let t = totals;
                 if fanin {
                     t.mean_fan_in()
                 } else {
@@ -193,14 +203,47 @@ impl Architecture for PaperV1 {
         activity: &LayerActivity,
         out: &mut Actions,
     ) -> Result<(), ArchError> {
+        self.count(network, &network.totals(), layer, format, activity, out)
+    }
+
+    fn evaluate_network(
+        &self,
+        network: &Network,
+        format: &Format,
+        activity: &[LayerActivity],
+        out: &mut [Actions],
+    ) -> Result<(), ArchError> {
+        let totals = network.totals();
+        for (i, (a, o)) in activity.iter().zip(out.iter_mut()).enumerate() {
+            self.count(network, &totals, i, format, a, o)?;
+        }
+        Ok(())
+    }
+
+    fn assumptions(&self) -> Vec<Assumption> {
+        self.assumption_list()
+    }
+}
+
+impl PaperV1 {
+    /// The actions of layer `layer`, with the network's `totals`.
+    fn count(
+        &self,
+        network: &Network,
+        totals: &NetworkTotals,
+        layer: usize,
+        format: &Format,
+        activity: &LayerActivity,
+        out: &mut Actions,
+    ) -> Result<(), ArchError> {
         let l = &network.layers[layer];
         if !l.is_weighted() {
             // The closed forms count synapses of weighted layers only.
             return Ok(());
         }
         let s = l.synapses() as f64;
-        let f = self.quantity(self.fanin, network, layer, true);
-        let r = self.quantity(self.reuse, network, layer, false);
+        let f = self.quantity(self.fanin, network, totals, layer, true);
+        let r = self.quantity(self.reuse, network, totals, layer, false);
         // The closed forms have no analog input: a direct-coded first layer is priced as if
         // its input fired at the layer's own rate (equal to every other layer's under a
         // uniform assumption).
@@ -232,7 +275,7 @@ impl Architecture for PaperV1 {
         Ok(())
     }
 
-    fn assumptions(&self) -> Vec<Assumption> {
+    fn assumption_list(&self) -> Vec<Assumption> {
         let q = |r: Resolved| match r {
             Resolved::Value(v) => v.to_string(),
             Resolved::Average => "network average".into(),

@@ -71,9 +71,11 @@ pub struct HopPrice {
     pub pj_per_bit: f64,
 }
 
-/// A full price table. As `type = "table"` every field is set in the pipeline.
+/// A full price table. As `type = "table"` every field the pipeline leaves out takes the
+/// default `snnergy describe table` prints (Horowitz's 45 nm numbers, renamed), so a user
+/// replaces only what they know.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, default)]
 pub struct PriceTable {
     /// name of the table in reports
     pub name: String,
@@ -82,57 +84,46 @@ pub struct PriceTable {
     /// where the numbers come from
     pub citation: String,
     /// true if the numbers are reported by others and unverified
-    #[serde(default)]
     pub third_party: bool,
     /// integer addition: [{ bits, pj }] (bits = 0: any width)
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub add: Vec<WidthPrice>,
     /// integer multiplication: [{ bits, pj }]
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub mul: Vec<WidthPrice>,
     /// comparison: [{ bits, pj }]
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub compare: Vec<WidthPrice>,
     /// width scaling exponent of add and compare (default 1)
-    #[serde(default = "one")]
     pub add_exponent: f64,
     /// width scaling exponent of mul (default 2)
-    #[serde(default = "two")]
     pub mul_exponent: f64,
     /// register-file access: { bits, pj, scaling = "per-bit" | "per-access" }
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub register: Option<AccessPrice>,
     /// SRAM access by capacity: [{ capacity_kib, bits, pj }] (capacity_kib = 0: any capacity)
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub sram: Vec<SramPrice>,
     /// "per-bit" (default) or "per-access"
-    #[serde(default)]
     pub sram_scaling: Scaling,
     /// DRAM access: { bits, pj, scaling }
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub dram: Option<AccessPrice>,
     /// dense NoC: { pj_per_bit } per hop
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub noc_dense: Option<HopPrice>,
     /// event NoC: { pj_per_bit } per hop
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub noc_event: Option<HopPrice>,
     /// PE-to-PE link: { bits, pj, scaling }
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub link: Option<AccessPrice>,
     /// published aggregates by name: { "name" = pj }
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub composite: BTreeMap<String, f64>,
     /// notes on derived entries, keyed like the entries
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub notes: BTreeMap<String, String>,
-}
-
-fn one() -> f64 {
-    1.0
-}
-fn two() -> f64 {
-    2.0
 }
 
 impl Default for PriceTable {
@@ -146,6 +137,35 @@ impl Default for PriceTable {
 }
 
 impl PriceTable {
+    /// A table that kept the default notes but replaced an entry they explain would carry a
+    /// derivation that is no longer true (e.g. "the midpoint 1.95 nJ" beside the user's own
+    /// DRAM price): those notes go, the rest stay.
+    fn drop_stale_default_notes(&mut self) {
+        let default = Self::default();
+        if self.notes != default.notes {
+            return;
+        }
+        let kept = |key: &str, t: &Self| match key {
+            "add" => t.add == default.add,
+            "mul" => t.mul == default.mul && t.mul_exponent == default.mul_exponent,
+            "compare" => t.compare == default.compare,
+            "register" => t.register == default.register,
+            "sram" => t.sram == default.sram && t.sram_scaling == default.sram_scaling,
+            "dram" => t.dram == default.dram,
+            "link" => t.link == default.link,
+            _ => true,
+        };
+        let stale: Vec<String> = self
+            .notes
+            .keys()
+            .filter(|k| !kept(k, self))
+            .cloned()
+            .collect();
+        for k in stale {
+            self.notes.remove(&k);
+        }
+    }
+
     /// Checks every price is finite and non-negative and every width and capacity sensible;
     /// errors name the key.
     pub fn validate(&self) -> Result<(), ConfigError> {
@@ -519,7 +539,11 @@ impl Component for PriceTable {
     const SUMMARY: &'static str =
         "your own prices: add/mul/compare by width, SRAM by capacity, DRAM, registers, NoC, links";
 
-    fn build(table: PriceTable, _: &BuildContext<'_>) -> Result<Box<dyn EnergyModel>, ConfigError> {
+    fn build(
+        mut table: PriceTable,
+        _: &BuildContext<'_>,
+    ) -> Result<Box<dyn EnergyModel>, ConfigError> {
+        table.drop_stale_default_notes();
         table.validate()?;
         Ok(Box::new(table))
     }
@@ -821,6 +845,23 @@ mod tests {
         t.mul[1].pj = -3.1;
         let err = t.validate().unwrap_err();
         assert_eq!(err.key.as_deref(), Some("mul[1].pj"));
+    }
+
+    #[test]
+    fn an_inline_table_takes_the_documented_defaults_for_what_it_leaves_out() {
+        let mut t: PriceTable = toml::from_str("name = \"mine\"\ndram = { bits = 64, pj = 640.0 }")
+            .expect("a table with two keys parses");
+        t.drop_stale_default_notes();
+        t.validate().unwrap();
+        // SRAM from the defaults, DRAM the user's, and the default DRAM note gone with it.
+        let sram = t
+            .price(&ActionKind::read(Memory::Sram, 64, 32 * 1024))
+            .unwrap();
+        assert!((sram.pj - 20.0).abs() < 1e-9, "{sram:?}");
+        let dram = t.price(&ActionKind::read(Memory::Dram, 64, 0)).unwrap();
+        assert!((dram.pj - 640.0).abs() < 1e-9, "{dram:?}");
+        assert!(!t.notes.contains_key("dram") && t.notes.contains_key("register"));
+        assert_eq!(t.node, "45 nm, 0.9 V");
     }
 
     #[test]

@@ -93,6 +93,10 @@ pub struct EngineArgs {
     /// Print the measurement as JSON instead of a table.
     #[arg(long)]
     json: bool,
+    /// Raise (or lower) a limit of the run's budget: memory_mib=N or synaptic_ops=N (as
+    /// [analysis.budget]); repeatable.
+    #[arg(long, value_name = "KEY=VALUE")]
+    budget: Vec<String>,
 }
 
 fn settings(a: &EngineArgs) -> anyhow::Result<EngineSettings> {
@@ -177,15 +181,29 @@ fn network(a: &EngineArgs) -> anyhow::Result<snnergy::core::Network> {
 
 pub fn engine(a: EngineArgs) -> anyhow::Result<()> {
     let settings = settings(&a)?;
-    // Outputs that cannot be written fail before the simulation, not after it; the weights
-    // are known as an input before they are read.
+    let cfg = settings.snn_config(a.timesteps);
+    snnergy::engine::run::validate(&cfg)?;
+    // The weights are known as an input before they are read.
     if let Some(w) = &a.weights {
         snnergy::files::record_input(w);
     }
-    for p in [&a.out, &a.save_weights].into_iter().flatten() {
+    let outputs: Vec<(&str, &Path)> = [("--out", &a.out), ("--save-weights", &a.save_weights)]
+        .into_iter()
+        .filter_map(|(flag, p)| p.as_deref().map(|p| (flag, p)))
+        .collect();
+    snnergy::files::check_distinct(&outputs)?;
+    for (_, p) in &outputs {
         snnergy::files::check_writable(p, Default::default())?;
     }
+    let mut budget = snnergy::core::settings::Budget::default();
+    for spec in &a.budget {
+        budget.set(spec)?;
+    }
     let net = network(&a)?;
+    // Sizes first: a network whose weights or a data file whose images would not fit the
+    // budget is refused before anything is allocated or decompressed.
+    snnergy::engine::budget::check_model(&net, &budget)?;
+    let data = settings.load_data_for(Path::new("."), &net, a.timesteps, &budget)?;
     let model = match (&a.weights, a.random_weights) {
         (Some(w), _) => Model::load(net, w)?,
         (None, Some(seed)) => {
@@ -196,12 +214,15 @@ pub fn engine(a: EngineArgs) -> anyhow::Result<()> {
         }
         (None, None) => bail!("give --weights or --random-weights"),
     };
+    // Every input (model, weights, data) is known now: an output over one of them fails here,
+    // before anything is written or simulated.
+    for (_, p) in &outputs {
+        snnergy::files::check_writable(p, Default::default())?;
+    }
     if let Some(p) = &a.save_weights {
         model.save(p)?;
     }
     let compiled = model.compile()?;
-    let cfg = settings.snn_config(a.timesteps);
-    let data = settings.load_data(Path::new("."))?;
     let m = run_dataset(
         &compiled,
         &data,
@@ -226,6 +247,32 @@ pub fn engine(a: EngineArgs) -> anyhow::Result<()> {
         m.images as f64 / m.seconds.max(1e-9)
     );
     Ok(())
+}
+
+/// What reached each layer with weights: the densities the analysis prices.
+fn inputs_table(m: &snnergy::engine::Measurement) -> TextTable {
+    let mut t = TextTable::new(
+        "what reached each layer with weights".to_string(),
+        vec![
+            Col::text("input of"),
+            Col::num("values"),
+            Col::num("density per step"),
+            Col::num("non-zero in some step"),
+            Col::num("synapses fed, per step"),
+            Col::num("twin non-zero"),
+        ],
+    );
+    for l in &m.inputs {
+        t.row(vec![
+            l.name.clone(),
+            l.elements.to_string(),
+            format!("{:.4}", l.density),
+            format!("{:.4}", l.active),
+            format!("{:.4}", l.synapse_density),
+            format!("{:.4}", l.twin_nonzero),
+        ]);
+    }
+    t
 }
 
 /// The per-layer table of a measurement and its summary, fitted to stdout.
@@ -266,7 +313,10 @@ pub(crate) fn print_measurement(m: &snnergy::engine::Measurement, source: &Path,
         ]);
     }
     let mut text = t.render(&screen);
-    // The table ends in a blank line; the summary follows it directly.
+    if !m.inputs.is_empty() {
+        text.push_str(&inputs_table(m).render(&screen));
+    }
+    // The tables end in a blank line; the summary follows directly.
     text.pop();
     if let Some(r) = m.input_rate {
         text.push_str(&screen.paragraph(&format!("input spike rate (rate coding): {r:.4}")));

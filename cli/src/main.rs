@@ -122,12 +122,15 @@ fn init_logging(verbose: u8) {
 }
 
 fn main() -> ExitCode {
+    // Before any thread starts: a stopped run removes its staging folders.
+    snnergy::files::remove_on_signals();
     let cli = Cli::parse();
     init_logging(cli.verbose);
     plugin::set_requested(cli.plugins.clone());
     snnergy::files::set_overwrite(cli.force);
-    // One command is one run: nothing it reads may be replaced by what it writes.
-    snnergy::files::protect_inputs(true);
+    // One command is one run: nothing it reads may be replaced by what it writes, and no two
+    // of its outputs share a path.
+    snnergy::files::one_run(true);
     let result = match cli.command {
         Command::Run(a) => run::run(a),
         Command::Map(a) => map::map(*a),

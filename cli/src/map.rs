@@ -130,6 +130,14 @@ pub fn map(args: MapArgs) -> anyhow::Result<()> {
     }
     let registry = crate::registry()?;
     let pipeline = Pipeline::from_file(&args.pipeline, &registry)?;
+    // An export folder that may not be written (a link, a file, a device) fails before the
+    // mapping work; the file names are checked when they are known.
+    for dir in [&args.export_timeloop, &args.export_zigzag]
+        .into_iter()
+        .flatten()
+    {
+        snnergy::files::check_output_dir(dir, &[])?;
+    }
     if pipeline.settings.overwrite {
         snnergy::files::set_overwrite(true);
     }
@@ -185,6 +193,18 @@ pub fn map(args: MapArgs) -> anyhow::Result<()> {
             .validate()
             .map_err(|m| anyhow!("[analysis] at T = {t}: {m}"))?;
         slot.arch.check(net, &s.format)?;
+        // The mapper's search state is held to the memory budget, as `snnergy run` holds it.
+        if let Some(c) = slot.arch.mapping_cost(net, &s.format) {
+            let budget = settings.budget.memory_mib * 1024.0 * 1024.0;
+            if c.memory_bytes > budget {
+                bail!(
+                    "mapping would need about {:.0} MiB of memory for {}, over the budget of {} MiB; raise `memory_mib` in [analysis.budget]",
+                    c.memory_bytes / (1024.0 * 1024.0),
+                    c.what,
+                    settings.budget.memory_mib
+                );
+            }
+        }
     }
     let sides: Vec<Side> = match args.format {
         Which::Snn => vec![snn],
@@ -657,6 +677,7 @@ struct ZigzagOurs<'a> {
     temporal_mapping: &'a std::collections::BTreeMap<String, Vec<Vec<(String, u64)>>>,
     memories: &'a std::collections::BTreeMap<String, Vec<String>>,
     ours: &'a snnergy::mapper::ZigzagCounts,
+    changes: &'a [String],
 }
 
 /// The file name stem of a layer's export in one format: the layer's name with anything but
@@ -706,7 +727,12 @@ fn export(
                 temporal_mapping: &e.temporal_mapping,
                 memories: &e.memories,
                 ours: &e.ours,
+                changes: &e.changes,
             };
+            // Said as the files are made, so that ZigZag's result is read knowing them.
+            for c in &e.changes {
+                eprintln!("note: ZigZag export of layer `{layer}` ({format}): {c}");
+            }
             let json = serde_json::to_string_pretty(&ours)?;
             vec![
                 (format!("{s}.accelerator.yaml"), e.accelerator.into_bytes()),

@@ -72,43 +72,67 @@ pub struct ExportArgs {
     dt: f64,
 }
 
-/// Writes every file into a fresh sibling folder, then renames it into place: an import that
-/// fails leaves nothing behind.
-fn write_folder(dir: &Path, files: &[(&str, Vec<u8>)]) -> anyhow::Result<()> {
-    if dir.exists() {
-        let empty = std::fs::read_dir(dir)
+/// Names of the files an import writes.
+const IMPORTED: [&str; 2] = ["pipeline.toml", "weights.safetensors"];
+
+/// Checks, before the import's work, that `dir` may receive it: the output layer's rules
+/// (no link, device or file in its place, nothing replaced that snnergy did not write), and
+/// an import's own: the folder is new or empty, so a pipeline never lands among another's.
+fn check_import_folder(dir: &Path) -> anyhow::Result<()> {
+    snnergy::files::check_output_dir(dir, &IMPORTED)?;
+    if dir.is_dir()
+        && std::fs::read_dir(dir)
             .with_context(|| format!("reading {}", dir.display()))?
             .next()
-            .is_none();
-        if !empty {
-            bail!("{} exists and is not empty", dir.display());
-        }
-        std::fs::remove_dir(dir).with_context(|| format!("replacing {}", dir.display()))?;
-    }
-    let parent = dir
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
-    let stage = parent.join(format!(
-        ".{}.partial-{}",
-        dir.file_name()
-            .map(|f| f.to_string_lossy())
-            .unwrap_or_default(),
-        std::process::id()
-    ));
-    let result = (|| {
-        std::fs::create_dir(&stage)?;
-        for (name, bytes) in files {
-            std::fs::write(stage.join(name), bytes)?;
-        }
-        std::fs::rename(&stage, dir)
-    })();
-    if let Err(e) = result {
-        let _ = std::fs::remove_dir_all(&stage);
-        return Err(e).with_context(|| format!("writing {}", dir.display()));
+            .is_some()
+    {
+        bail!("{} exists and is not empty", dir.display());
     }
     Ok(())
+}
+
+/// Writes the import's files as one set through the output layer: an import that fails
+/// leaves nothing behind.
+fn write_folder(dir: &Path, files: &[(&str, Vec<u8>)]) -> anyhow::Result<()> {
+    check_import_folder(dir)?;
+    let mut out = snnergy::files::OutputDir::create(dir)?;
+    for (name, bytes) in files {
+        out.write(name, bytes)?;
+    }
+    out.commit()
+        .with_context(|| format!("writing {}", dir.display()))?;
+    Ok(())
+}
+
+/// The bytes of a NIR file for `graph`. The NIR writer writes to a path, so it writes into a
+/// private folder of the system's temporary space, removed at once; the destination itself is
+/// written by the output layer.
+fn nir_bytes(graph: &snnergy_nir::Graph) -> anyhow::Result<Vec<u8>> {
+    let base = std::env::temp_dir();
+    let mut builder = std::fs::DirBuilder::new();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt as _;
+        builder.mode(0o700);
+    }
+    let mut n = 0u32;
+    let dir = loop {
+        let d = base.join(format!("snnergy-nir-{}-{n}", std::process::id()));
+        match builder.create(&d) {
+            Ok(()) => break d,
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && n < 1000 => n += 1,
+            Err(e) => {
+                return Err(e)
+                    .with_context(|| format!("creating a temporary folder in {}", base.display()));
+            }
+        }
+    };
+    let file = dir.join("graph.nir");
+    let result = snnergy_nir::graph::write(&file, graph)
+        .map_err(anyhow::Error::from)
+        .and_then(|()| std::fs::read(&file).with_context(|| format!("reading {}", file.display())));
+    let _ = std::fs::remove_dir_all(&dir);
+    result
 }
 
 /// The largest T an imported pipeline may ask for: what `snnergy run` accepts, and with data
@@ -132,19 +156,10 @@ fn check_timesteps(t: u32, with_data: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The engine's weights of an import, with the graph's spelling in the file's metadata so
-/// that `snnergy export --nir` writes the network back as it came.
-fn weights_bytes(imported: &snnergy_nir::Imported) -> anyhow::Result<Vec<u8>> {
-    let stage =
-        std::env::temp_dir().join(format!("snnergy-import-{}.safetensors", std::process::id()));
-    imported.save_weights(&stage)?;
-    let bytes = std::fs::read(&stage).with_context(|| format!("reading {}", stage.display()));
-    let _ = std::fs::remove_file(&stage);
-    bytes
-}
-
 pub fn import(a: ImportArgs) -> anyhow::Result<()> {
     check_timesteps(a.timesteps, a.dataset.is_some() || a.data.is_some())?;
+    snnergy::files::record_input(&a.model);
+    check_import_folder(&a.out)?;
     let graph = snnergy_nir::graph::read(&a.model)?;
     let name = a.name.clone().unwrap_or_else(|| {
         a.model
@@ -179,7 +194,7 @@ pub fn import(a: ImportArgs) -> anyhow::Result<()> {
         None
     };
     let pipeline = imported.pipeline_toml("weights.safetensors", a.timesteps, data.as_ref());
-    let weights = weights_bytes(&imported)?;
+    let weights = imported.weights_bytes()?;
     write_folder(
         &a.out,
         &[
@@ -199,8 +214,12 @@ pub fn import(a: ImportArgs) -> anyhow::Result<()> {
 }
 
 pub fn export(a: ExportArgs) -> anyhow::Result<()> {
-    let text = std::fs::read_to_string(&a.model)
+    let text = snnergy::files::read_to_string(&a.model)
         .with_context(|| format!("reading the model file {}", a.model.display()))?;
+    snnergy::files::record_input(&a.weights);
+    // A destination that may not be written (an input, a device, a link, a file snnergy did
+    // not write) fails before the work.
+    snnergy::files::check_writable(&a.nir, Default::default())?;
     let doc: toml::Table =
         toml::from_str(&text).with_context(|| format!("parsing {}", a.model.display()))?;
     let mut w = match doc.get("workload") {
@@ -227,7 +246,7 @@ pub fn export(a: ExportArgs) -> anyhow::Result<()> {
     options.validate()?;
     let (model, spelling) = snnergy_nir::load_model(workload.network()?, &a.weights)?;
     let exported = snnergy_nir::export(&model, &options, spelling.as_ref())?;
-    snnergy_nir::graph::write(&a.nir, &exported.graph)?;
+    snnergy::files::write(&a.nir, &nir_bytes(&exported.graph)?)?;
     for n in &exported.notes {
         outln!("note: {n}");
     }

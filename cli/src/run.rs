@@ -48,10 +48,35 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
     let written = snnergy::report::write_report(&report, &dir, &[])
         .with_context(|| format!("writing the report to {}", dir.display()))?;
     if args.json {
-        out!("{}", report.to_json());
+        // Streamed: a large report is not held a second time as one string.
+        use std::io::Write as _;
+        let mut stdout = std::io::stdout().lock();
+        if let Err(e) = report.write_json(&mut stdout).and_then(|()| stdout.flush()) {
+            crate::stdout_failed(e);
+        }
     } else {
         crate::output::print_report(&report, args.wide, Some(&dir));
     }
     crate::output::say_written("report", &dir, &written);
+    // What the budget's estimates (logged before the work) are held against.
+    let bytes: u64 = written
+        .iter()
+        .filter_map(|p| std::fs::metadata(p).ok())
+        .map(|m| m.len())
+        .sum();
+    tracing::debug!(
+        "measured cost: {bytes} bytes of output, {} of peak memory",
+        peak_memory()
+            .map(|b| format!("{b} bytes"))
+            .unwrap_or_else(|| "unknown".into())
+    );
     Ok(())
+}
+
+/// The peak resident memory of this process, bytes (Linux: `VmHWM`).
+fn peak_memory() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
 }

@@ -10,6 +10,9 @@ use snnergy::engine::Measurement;
 use snnergy::report::plot::TradeoffPoint;
 use snnergy::workflow::{EnergyRow, TrainSummary as Summary};
 
+/// The files a comparison writes into its folder.
+pub(crate) const FILES: [&str; 3] = ["tradeoff.md", "tradeoff.csv", "tradeoff.svg"];
+
 /// The series a run belongs to: its regularizers (energy-aware with the architecture it
 /// prices spikes on).
 fn family(s: &Summary) -> String {
@@ -258,11 +261,10 @@ pub fn write(runs: &[Summary], out: &Path) -> anyhow::Result<()> {
         .collect();
     let svg = snnergy::report::plot::training_tradeoff(&points, &archs)?;
     let mut dir = snnergy::files::OutputDir::create(out)?;
-    for (name, body) in [
-        ("tradeoff.md", md.as_str()),
-        ("tradeoff.csv", csv.as_str()),
-        ("tradeoff.svg", svg.as_str()),
-    ] {
+    for (name, body) in FILES
+        .into_iter()
+        .zip([md.as_str(), csv.as_str(), svg.as_str()])
+    {
         dir.write(name, body.as_bytes())?;
     }
     dir.commit()

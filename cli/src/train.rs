@@ -186,6 +186,7 @@ fn run(path: &Path, out: &Option<PathBuf>, options: &TrainOptions) -> anyhow::Re
 }
 
 fn compare(a: CompareArgs) -> anyhow::Result<()> {
+    snnergy::files::check_output_dir(&a.out, &crate::tradeoff::FILES)?;
     let mut runs = Vec::new();
     for dir in &a.runs {
         let s = TrainSummary::read(dir)?;

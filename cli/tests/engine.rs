@@ -86,10 +86,15 @@ fn engine_command_prints_rates_and_writes_a_profile_from_saved_weights() {
     );
     let csv = std::fs::read_to_string(&profile).unwrap();
     assert!(
-        csv.starts_with("layer,spike_rate,nonzero,mean_level,neurons,spikes,timesteps"),
+        csv.starts_with(
+            "layer,spike_rate,nonzero,mean_level,neurons,spikes,input_density,input_nonzero,synapse_density,synapse_nonzero,timesteps"
+        ),
         "{csv}"
     );
     assert!(csv.contains("conv1,") && csv.contains(",3136,"), "{csv}");
+    // The readout's row: what reached it, no spikes of its own.
+    assert!(csv.lines().any(|l| l.starts_with("fc,,,,,,")), "{csv}");
+    assert!(stdout.contains("non-zero in some step"), "{stdout}");
 
     // Weights that do not fit the model are refused with the tensor and both shapes.
     let other = dir.join("other.toml");

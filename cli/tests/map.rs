@@ -408,6 +408,53 @@ fn help_lists_the_map_command() {
 }
 
 #[test]
+fn zigzag_export_says_what_it_changed_on_the_terminal_and_in_its_counts() {
+    let dir = scratch("map-zigzag-changes");
+    let pipeline = dir.join("tpu.toml");
+    // The TPU-like chip streams dense data, so ZigZag can take its mappings.
+    std::fs::write(
+        &pipeline,
+        "[analysis]\ntimesteps = [4]\n\n[workload]\ntype = \"vgg16\"\ninput = \"cifar10\"\n\n\
+         [activity]\ntype = \"uniform\"\nspike_rates = [0.1]\n\n[[architecture]]\n\
+         type = \"hardware\"\nchip = \"tpu-like\"\nenergy = \"horowitz-45nm\"\n",
+    )
+    .unwrap();
+    let zz = dir.join("zigzag");
+    let out = snnergy(&[
+        "map",
+        pipeline.to_str().unwrap(),
+        "--layer",
+        "features.3",
+        "--export-zigzag",
+        zz.to_str().unwrap(),
+    ]);
+    let err = text(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    for key in ["snn", "qnn"] {
+        let ours: Value = serde_json::from_str(
+            &std::fs::read_to_string(zz.join(format!("features.3-{key}.counts.json"))).unwrap(),
+        )
+        .unwrap();
+        let changes: Vec<&str> = ours["changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c.as_str().unwrap())
+            .collect();
+        // features.3 is padded by one line on each side: ZigZag multiplies on the padding.
+        assert!(
+            changes.iter().any(|c| c.starts_with("padding written")),
+            "{changes:?}"
+        );
+        for c in &changes {
+            let line = format!("note: ZigZag export of layer `features.3` ({key}): {c}");
+            assert!(err.contains(&line), "{line} not in {err}");
+        }
+    }
+    assert!(err.contains("time steps written as batch"), "{err}");
+}
+
+#[test]
 fn zigzag_export_of_a_dense_chip_parses_and_carries_the_evaluation_map_shows() {
     let dir = scratch("map-zigzag");
     let pipeline = dir.join("tpu.toml");

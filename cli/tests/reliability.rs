@@ -7,13 +7,13 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-fn repo() -> PathBuf {
+pub(crate) fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
 /// A scratch folder holding the Fashion-MNIST fixture as `data/` (both splits) and a copy of
 /// the shipped weights as `w.safetensors`.
-fn scratch(name: &str) -> PathBuf {
+pub(crate) fn scratch(name: &str) -> PathBuf {
     let d = Path::new(env!("CARGO_TARGET_TMPDIR"))
         .join("reliability")
         .join(name);
@@ -37,7 +37,7 @@ fn scratch(name: &str) -> PathBuf {
     d
 }
 
-fn snnergy(dir: &Path, args: &[&str]) -> Output {
+pub(crate) fn snnergy(dir: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_snnergy"))
         .args(args)
         .current_dir(dir)
@@ -46,12 +46,12 @@ fn snnergy(dir: &Path, args: &[&str]) -> Output {
         .unwrap()
 }
 
-fn stderr(o: &Output) -> String {
+pub(crate) fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
 /// Refused: exit status 2 (never a signal, never a panic), the message containing `what`.
-fn refused(o: &Output, what: &str) {
+pub(crate) fn refused(o: &Output, what: &str) {
     let e = stderr(o);
     assert_eq!(
         o.status.code(),
@@ -63,12 +63,12 @@ fn refused(o: &Output, what: &str) {
     assert!(e.contains(what), "the message should say `{what}`: {e}");
 }
 
-fn ok(o: &Output) {
+pub(crate) fn ok(o: &Output) {
     assert!(o.status.success(), "{:?}: {}", o.status, stderr(o));
 }
 
 /// The engine pipeline's `[workload]`, for `--model`.
-fn fmnist_model() -> String {
+pub(crate) fn fmnist_model() -> String {
     repo()
         .join("pipelines/engine-fashion-mnist.toml")
         .display()
@@ -77,7 +77,7 @@ fn fmnist_model() -> String {
 
 /// `snnergy engine` on the engine pipeline's network with random weights and the fixture data,
 /// followed by `extra`.
-fn random_engine(dir: &Path, extra: &[&str]) -> Output {
+pub(crate) fn random_engine(dir: &Path, extra: &[&str]) -> Output {
     let model = fmnist_model();
     let mut args = vec![
         "engine",
@@ -93,7 +93,7 @@ fn random_engine(dir: &Path, extra: &[&str]) -> Output {
 }
 
 /// The training pipeline, on the fixture, for one short epoch, checkpointing to `checkpoint`.
-fn train_pipeline(checkpoint: &str) -> String {
+pub(crate) fn train_pipeline(checkpoint: &str) -> String {
     let text = std::fs::read_to_string(repo().join("pipelines/train-fashion-mnist.toml")).unwrap();
     let mut doc: toml::Table = toml::from_str(&text).unwrap();
     if let Some(toml::Value::Table(a)) = doc.get_mut("analysis") {
@@ -142,7 +142,7 @@ energy = "yan-22nm"
     )
 }
 
-fn read(p: &Path) -> Vec<u8> {
+pub(crate) fn read(p: &Path) -> Vec<u8> {
     std::fs::read(p).unwrap_or_default()
 }
 

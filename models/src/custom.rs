@@ -370,6 +370,8 @@ impl Workload for Custom {
                         .map(|n| lookup(n))
                         .collect::<Result<Vec<_>, _>>()?;
                     b.add(name.clone(), &sources)?;
+                    // A sum the next layer reads as it is (no `neuron`) is graded, not spikes.
+                    b.neuron(neuron);
                 }
                 other => {
                     return Err(err(format!(
@@ -417,6 +419,31 @@ mod tests {
         let net = depthwise().network().unwrap();
         assert_eq!(net.layers[0].fan_in(), 9);
         assert_eq!(net.layers[0].weights(), 8 * 9);
+    }
+
+    #[test]
+    fn a_residual_add_has_a_neuron_only_where_the_layer_list_says() {
+        let mut add = layer("add", "sum", None, None);
+        add.inputs = vec!["a".into(), "b".into()];
+        let mut spiking = add.clone();
+        spiking.name = Some("spiking".into());
+        spiking.inputs = vec!["sum".into(), "b".into()];
+        spiking.neuron = Some(NeuronField::Flag(true));
+        add.neuron = Some(NeuronField::Flag(false));
+        let c = Custom {
+            network: "res".into(),
+            input: [2, 4, 4],
+            layers: vec![
+                layer("conv", "a", Some(2), Some(1)),
+                layer("conv", "b", Some(2), Some(1)),
+                add,
+                spiking,
+                layer("linear", "fc", Some(2), None),
+            ],
+        };
+        let net = c.network().unwrap();
+        let neuron = |n: &str| net.layers[net.layer_index(n).unwrap()].neuron;
+        assert!(!neuron("sum") && neuron("spiking"));
     }
 
     #[test]

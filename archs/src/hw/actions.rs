@@ -5,10 +5,10 @@
 
 use snnergy_core::{ActionKind, Actions, Category, Place};
 use snnergy_mapper::{
-    AccessOp, Action, DataSpace, Densities, HopPrice, MappedLayer, Scale, SparseFormat,
+    AccessOp, Action, DataSpace, Densities, HopPrice, MappedLayer, NSPACES, Scale, SparseFormat,
 };
 
-use super::places::{COMPUTE, access_kind, hop_kind, level_place, network_place, op_kinds};
+use super::places::{COMPUTE, access_kind_at, hop_kind, level_place, network_place, op_kinds};
 
 /// What each data space is reported as.
 pub(crate) fn category(ds: DataSpace) -> Category {
@@ -28,10 +28,17 @@ pub(crate) fn push_layer(
     ml: &MappedLayer,
     dens: &Densities,
     linear: &[bool],
+    capacity: &[[Option<u128>; NSPACES]],
     per: f64,
     out: &mut Actions,
 ) -> f64 {
-    let layer = Layer { ml, dens, per };
+    let layer = Layer {
+        ml,
+        dens,
+        per,
+        capacity,
+        valid: ml.problem.valid_fraction(),
+    };
     let (rd, wr) = layer.accesses(out);
     layer.transfers(linear, out);
     layer.ops(out);
@@ -43,11 +50,24 @@ struct Layer<'a> {
     ml: &'a MappedLayer,
     dens: &'a Densities,
     per: f64,
+    /// The problem's valid fraction, once per layer rather than per count.
+    valid: f64,
+    /// Per level and data space, the capacity that keeps it (see [`capacities`]).
+    capacity: &'a [[Option<u128>; NSPACES]],
+}
+
+/// Per level and data space of `hw`, the capacity in bits that keeps it: worked out once per
+/// mapped layer, not per access priced.
+pub(crate) fn capacities(hw: &snnergy_mapper::Hardware) -> Vec<[Option<u128>; NSPACES]> {
+    hw.levels
+        .iter()
+        .map(|l| DataSpace::ALL.map(|ds| l.capacity_for(ds)))
+        .collect()
 }
 
 impl Layer<'_> {
     fn density(&self, scale: Scale) -> f64 {
-        scale.density(self.dens, self.ml.problem.valid_fraction())
+        scale.density(self.dens, self.valid)
     }
 
     /// The format of inputs or outputs at level `l`.
@@ -127,7 +147,7 @@ impl Layer<'_> {
             if accesses > 0.0 {
                 out.push_at(
                     level_place(level, ds),
-                    access_kind(level, ds, op, bits),
+                    access_kind_at(level, ds, op, bits, self.capacity[a.level][ds.index()]),
                     category(ds),
                     accesses / self.per,
                 );
@@ -211,6 +231,7 @@ impl Layer<'_> {
             } else {
                 1.0
             }
+            + counts.fill_drain_cycles
             + counts.epilogue_steps / counts.units_used.max(1.0);
         for (l, level) in hw.levels.iter().enumerate() {
             let inst = counts.instances_used[l].max(1.0);

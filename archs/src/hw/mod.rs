@@ -11,6 +11,7 @@
 
 pub(crate) mod actions;
 pub(crate) mod family;
+mod footprint;
 pub(crate) mod own_prices;
 pub(crate) mod places;
 pub(crate) mod problem;
@@ -24,7 +25,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use rayon::prelude::*;
 use snnergy_core::{
     Actions, ArchError, Architecture, Assumption, Category, ComputeOp as CoreOp, EnergyModel,
-    Format, LayerActivity, LayerMapping, MapRequest, Mapped, Network, Objective,
+    Format, LayerActivity, LayerMapping, MapRequest, Mapped, MappingCost, Network, Objective,
 };
 use snnergy_mapper::{
     AccessOp, Anchored, Constraints, DataSpace, Densities, Hardware, LevelConstraint, MappedLayer,
@@ -349,6 +350,7 @@ impl HardwareArchitecture {
             candidates: found.candidates,
             primary: found.best_at[0],
             linear,
+            capacity: actions::capacities(&hw),
             dataflows,
             objective: mapper_objective(request.objective),
         })))
@@ -468,6 +470,7 @@ struct MappedLayerOf {
     /// The candidate best at the request's own activity.
     primary: usize,
     linear: Vec<bool>,
+    capacity: Vec<[Option<u128>; snnergy_mapper::NSPACES]>,
     dataflows: Vec<String>,
     objective: snnergy_mapper::Objective,
 }
@@ -631,7 +634,7 @@ impl Mapped for MappedNetwork {
                 LayerMap::Mapped(m) => {
                     let dens = problem::densities(&self.format, &act);
                     let c = &m.candidates[m.best_at(dens)];
-                    actions::push_layer(c, &dens, &m.linear, self.per, o)
+                    actions::push_layer(c, &dens, &m.linear, &m.capacity, self.per, o)
                 }
                 LayerMap::Rule(w) => w.push(&self.format, &act, self.value_bits[i], o),
             };
@@ -854,6 +857,57 @@ impl Architecture for HardwareArchitecture {
     fn priced_by<'a>(&'a self, table: &'a dyn EnergyModel) -> Box<dyn EnergyModel + 'a> {
         Box::new(OwnPricesFirst::new(table, self.chip.clone()))
     }
+
+    fn mapping_cost(&self, network: &Network, format: &Format) -> Option<MappingCost> {
+        self.search_memory(network, format)
+    }
+}
+
+impl HardwareArchitecture {
+    /// What the mapper's searches of `network` hold at their peak: layers are mapped in
+    /// parallel, so the largest searches at once; a layer without a legal mapping is searched
+    /// again with the thorough lists, so each layer counts at the larger of the two.
+    fn search_memory(&self, network: &Network, format: &Format) -> Option<MappingCost> {
+        let plan = self.plan(network, format).ok()?;
+        let efforts = [
+            self.options.effort.options(Objective::Energy),
+            Effort::Thorough.options(Objective::Energy),
+        ];
+        let mut layers: Vec<(f64, f64, usize)> = Vec::new();
+        for (i, l) in network.layers.iter().enumerate() {
+            if !problem::is_mapped(l) {
+                continue;
+            }
+            let pr =
+                problem::problem(&self.name, network, i, format, false, &self.layer_rules).ok()?;
+            let hw = plan.hardware(&self.chip, i);
+            let (bytes, count) = efforts
+                .iter()
+                .map(|o| footprint::search_bytes(&pr, &hw, o))
+                .fold((0.0, 0.0), |a: (f64, f64), b| (a.0.max(b.0), a.1.max(b.1)));
+            layers.push((bytes, count, i));
+        }
+        layers.sort_by(|a, b| b.0.total_cmp(&a.0));
+        let (_, count, worst) = *layers.first()?;
+        let at_once = rayon::current_num_threads().max(1);
+        let bytes: f64 = layers.iter().take(at_once).map(|l| l.0).sum();
+        let fan: Vec<String> = (0..self.chip.levels.len())
+            .map(|l| {
+                let [x, y] = plan.hardware(&self.chip, worst).fanout(l);
+                format!("{x} × {y}")
+            })
+            .collect();
+        Some(MappingCost {
+            memory_bytes: bytes,
+            what: format!(
+                "the mapper's search of layer `{}` on `{}`, which lists up to {count:.3e} spatial unrollings of its arrays ({}: the levels' `mesh` and `[compute] units`)",
+                network.layers[worst].name,
+                self.chip.name,
+                fan.join(", ")
+            ),
+            levels: self.chip.levels.len(),
+        })
+    }
 }
 
 /// The bits of a weightless layer's input and output values per step: activation bits (1 for
@@ -933,6 +987,14 @@ macro_rules! delegate {
                 request: &snnergy_core::MapRequest<'_>,
             ) -> Result<Option<Box<dyn snnergy_core::Mapped>>, snnergy_core::ArchError> {
                 self.inner.map(request)
+            }
+
+            fn mapping_cost(
+                &self,
+                network: &snnergy_core::Network,
+                format: &snnergy_core::Format,
+            ) -> Option<snnergy_core::MappingCost> {
+                self.inner.mapping_cost(network, format)
             }
 
             fn priced_by<'a>(

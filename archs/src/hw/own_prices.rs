@@ -238,7 +238,7 @@ impl EnergyModel for OwnPricesFirst<'_> {
                     .collect::<Vec<_>>()
                     .join("; ")
             },
-            node: String::new(),
+            node: self.chip.node.clone(),
             third_party: false,
         });
         v

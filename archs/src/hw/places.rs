@@ -26,6 +26,18 @@ pub(crate) const COMPUTE: &str = "compute";
 /// The snnergy action of one access to `ds` at `level` moving `bits` bits. DRAM moves whole
 /// blocks (bursts): a narrower access costs a block.
 pub(crate) fn access_kind(level: &Level, ds: DataSpace, op: AccessOp, bits: u32) -> ActionKind {
+    access_kind_at(level, ds, op, bits, level.capacity_for(ds))
+}
+
+/// [`access_kind`] with the capacity that keeps `ds` at `level` known (parsing it from the
+/// chip's text is dearer than the rest of an evaluation).
+pub(crate) fn access_kind_at(
+    level: &Level,
+    ds: DataSpace,
+    op: AccessOp,
+    bits: u32,
+    capacity_bits: Option<u128>,
+) -> ActionKind {
     let memory = match level.class_for(ds) {
         LevelClass::Dram => Memory::Dram,
         LevelClass::Sram => Memory::Sram,
@@ -33,8 +45,7 @@ pub(crate) fn access_kind(level: &Level, ds: DataSpace, op: AccessOp, bits: u32)
     };
     let capacity_bytes = match memory {
         Memory::Dram => 0,
-        _ => level
-            .capacity_for(ds)
+        _ => capacity_bits
             .map(|b| u64::try_from(b.div_ceil(8)).unwrap_or(u64::MAX))
             .unwrap_or(0),
     };

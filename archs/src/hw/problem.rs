@@ -169,7 +169,9 @@ fn set_format(pr: &mut Problem, l: &Layer, format: &Format, analog: bool, rules:
     }
 }
 
-/// The densities of a layer's inputs and outputs at `act` in `format`.
+/// The densities of a layer's inputs and outputs at `act` in `format`. A direct-coded image
+/// is as dense as the activity says: its measured share of non-zero pixels, or dense where
+/// nothing measured it; both formats read the same image.
 pub(crate) fn densities(format: &Format, act: &LayerActivity) -> Densities {
     let clamp = |v: f64| {
         if v.is_finite() {
@@ -180,20 +182,12 @@ pub(crate) fn densities(format: &Format, act: &LayerActivity) -> Densities {
     };
     match format {
         Format::Qnn(_) => Densities {
-            input: if act.analog_input {
-                1.0
-            } else {
-                clamp(act.input_nonzero)
-            },
+            input: clamp(act.input_nonzero),
             output: clamp(act.output_nonzero),
             ever: None,
         },
         Format::Snn(_) => Densities {
-            input: if act.analog_input {
-                1.0
-            } else {
-                clamp(act.input_rate)
-            },
+            input: clamp(act.input_rate),
             output: clamp(act.output_rate),
             // An input is non-zero in some step where its twin's value is non-zero: the
             // twin's non-zero fraction (within what the rate allows).

@@ -353,7 +353,13 @@ fn engine_measure(
     let base = base_dir.unwrap_or_else(|| PathBuf::from("."));
     py.detach(move || {
         let m = settings
-            .measure(net, &weights, &base, timesteps)
+            .measure(
+                net,
+                &weights,
+                &base,
+                timesteps,
+                &snnergy::core::settings::Budget::default(),
+            )
             .map_err(|e| EngineError::new_err(e.to_string()))?;
         serde_json::to_string(&m).map_err(json_err)
     })

@@ -99,6 +99,15 @@ def test_recorded_spike_rates_equal_the_engines_on_the_same_weights_and_images(n
         # Rates and counts over the same images: r·T = ρ·L̄, the twin-consistent identity.
         assert ours.spike_rate * 6 == pytest.approx(ours.nonzero * ours.mean_level, rel=1e-9)
     assert profile.layers[0].nonzero == pytest.approx(1 - engine.layers[0].twin_zero_fraction, abs=1e-5)
+    # What reached each layer with weights after pooling and flattening, the classifier too:
+    # per step, per synapse and in some step of the T, as the engine counts it.
+    assert list(profile.inputs) == [i.name for i in engine.inputs]
+    for theirs in engine.inputs:
+        ours = profile.inputs[theirs.name]
+        assert ours.density == pytest.approx(theirs.density, rel=2e-5), theirs.name
+        assert ours.synapse_density == pytest.approx(theirs.synapse_density, rel=2e-5), theirs.name
+        assert ours.nonzero == pytest.approx(theirs.active, rel=2e-5), theirs.name
+    assert 0.3 < profile.inputs["features.0"].density < 0.7  # the image's background is zero
     assert profile.layers[0].neuron["neuron"] == "if" and profile.layers[0].neuron["reset"] == "subtract"
     assert "spike-count histogram" in profile.source
     if neuron is spikingjelly_if:

@@ -1,11 +1,11 @@
 """What the recording hooks of snnergy.torch.record cost on a PyTorch forward pass.
 
-    target/python-venv/bin/python cli/python/tools/hook_overhead.py [--batches 6] [--batch 100]
+    target/python-venv/bin/python cli/python/tools/hook_overhead.py [--batches 6] [--batch 100] [--no-inputs]
 
 Runs the shipped Fashion-MNIST network as an SNN (SpikingJelly IF neurons, T = 6) over the
 committed fixture images twice per round, alternating: once as a plain loop (reset, T forward
 passes per batch) and once through record(), which does the same with a hook on every neuron
-module. record() also traces the model once (torch.fx on one image); that one-off cost is
+module and, unless --no-inputs, one on the input of every convolution and linear layer. record() also traces the model once (torch.fx on one image); that one-off cost is
 timed on its own and taken out.
 
 The headline figure compares the fastest round of each: on a shared machine other processes
@@ -35,6 +35,7 @@ p.add_argument("--batch", type=int, default=100)
 p.add_argument("--rounds", type=int, default=15)
 p.add_argument("--threads", type=int, default=1)
 p.add_argument("--per-neuron", default="16", help="record(per_neuron=…): images per batch counted per neuron, 'all' or 0")
+p.add_argument("--no-inputs", action="store_true", help="record(inputs=False): no hooks on the layers' inputs")
 p.add_argument("--width", type=int, default=1,
                help="channels × this (seeded random weights when > 1): more work per neuron")
 a = p.parse_args()
@@ -77,7 +78,8 @@ def traced():
 
 
 def recorded():
-    st.record(model, loader, timesteps=T, per_neuron=None if a.per_neuron == "all" else int(a.per_neuron))
+    st.record(model, loader, timesteps=T, per_neuron=None if a.per_neuron == "all" else int(a.per_neuron),
+              inputs=not a.no_inputs)
 
 
 plain(), recorded()  # warm-up
@@ -97,7 +99,8 @@ for r in range(a.rounds):
         rows[name].append(got[name])
     ratios.append((got["record"] - got["trace"]) / got["plain"] - 1)
 best = {k: min(v) for k, v in rows.items()}
-print(f"{a.batches} batches of {a.batch} images, T = {T}, width ×{a.width}, per_neuron={a.per_neuron}, {a.threads} thread(s), {a.rounds} rounds, CPU time")
+print(f"{a.batches} batches of {a.batch} images, T = {T}, width ×{a.width}, per_neuron={a.per_neuron}, "
+      f"inputs {'off' if a.no_inputs else 'on'}, {a.threads} thread(s), {a.rounds} rounds, CPU time")
 print(f"fastest round: plain forward passes {best['plain']:.3f} s; record() {best['record']:.3f} s, of which tracing once {best['trace']:.3f} s")
 print(f"hook overhead on the forward passes: {100 * ((best['record'] - best['trace']) / best['plain'] - 1):.1f} % "
       f"(fastest rounds); per-round ratios: median {100 * statistics.median(ratios):.1f} %, "
@@ -109,6 +112,7 @@ print(f"hook overhead on the forward passes: {100 * ((best['record'] - best['tra
 # the hooks, all taken in the same run, so that contention inflates both sides alike.
 spent = {"hooks": 0.0, "forward": 0.0, "trace": 0.0}
 register = nn.Module.register_forward_hook
+register_pre = nn.Module.register_forward_pre_hook
 
 
 def timed(key, f):
@@ -122,6 +126,7 @@ def timed(key, f):
 
 
 nn.Module.register_forward_hook = lambda self, hook, *a, **k: register(self, timed("hooks", hook), *a, **k)
+nn.Module.register_forward_pre_hook = lambda self, hook, *a, **k: register_pre(self, timed("hooks", hook), *a, **k)
 st._trace = timed("trace", st._trace)
 forward = model.forward
 model.forward = timed("forward", forward)  # the model's own calls; the trace runs the class's forward
@@ -136,6 +141,7 @@ for _ in range(5):
     own = total - spent["forward"] - spent["trace"]
     shares.append((spent["hooks"], own, pure))
 nn.Module.register_forward_hook = register
+nn.Module.register_forward_pre_hook = register_pre
 model.forward = forward
 hooks, own, pure = sorted(shares, key=lambda x: (x[0] + x[1]) / x[2])[len(shares) // 2]
 print(f"accounted inside record() (median of {len(shares)}): hooks {hooks:.3f} s + record()'s own work {own:.3f} s "

@@ -24,14 +24,30 @@
 //!   layers, steps and samples: 1 − the neuron-weighted mean spike rate (SNN), 1 − the
 //!   neuron-weighted mean non-zero fraction (baseline).
 //!
-//! Rates are per layer, not per value, so two assumptions are stated: the non-zero fraction
-//! after pooling k×k values of non-zero fraction d is 1 − (1 − d)^(k·k) (independent
-//! values), and every weight is taken as non-zero (NeuroBench skips zero weights; snnergy's
-//! analytic path never sees weight values). A direct-coded image is taken as dense, and the
-//! SNN's first layer is counted at every step, as a time-stepped model executes it (an
-//! architecture may compute it once; its actions say so).
+//! Where the activity measured what arrives at a weighted layer (the engine, a profile from
+//! `snnergy.torch.record`), the effective operations are counted from the measurement: the
+//! fraction of the layer's synapses whose input is non-zero, per step, which is NeuroBench's
+//! count exactly (each input weighted by the synapses it feeds, so padding is accounted for).
+//! Otherwise rates are per layer, not per value, and the non-zero fraction after pooling k×k
+//! values of non-zero fraction d is estimated as 1 − (1 − d)^(k·k) (independent values), an
+//! over-estimate for spikes positively correlated in space, and a direct-coded image is taken
+//! as dense. Every weight is taken as non-zero (NeuroBench skips zero weights; snnergy's
+//! analytic path never sees weight values). A direct-coded first layer is counted once, as the
+//! energy counts it (the image is the same at every step, so its products are done once and
+//! the current re-used); NeuroBench, running the model step by step, counts it T times: its
+//! totals are these plus (T − 1) times the first layer's.
+//!
+//! Whether a layer receives spikes follows from the network here (after an average pool or a
+//! residual add its values are graded), where NeuroBench looks at the values of each call: a
+//! residual sum in which no two spikes coincide at some step holds only 0 and 1 there, and
+//! NeuroBench counts that step's products as ACs, snnergy as MACs (the SynOps agree).
+//!
+//! snnergy's hardware models price average-pooled spikes differently from these counts: after
+//! an average pool NeuroBench counts one MAC per non-zero pooled value, while the event-driven
+//! models forward every input spike through the window as an accumulate (a comparison's
+//! `input_spike_rate`, r·k events per element for k inputs per window).
 
-use snnergy_core::activity::OperatingPoint;
+use snnergy_core::activity::{LayerRates, OperatingPoint, layer_activities};
 use snnergy_core::format::Format;
 use snnergy_core::network::{InputCoding, Layer, LayerKind, Network, Source};
 use snnergy_core::report::{FormatMetrics, LayerMetrics, Metrics};
@@ -156,16 +172,53 @@ pub fn operations(
     let baseline_binary = matches!(&baseline_format, Format::Qnn(q) if q.activation_bits == 1);
     let (snn_in, snn_out) = emitted(network, point, coding, true, false);
     let (base_in, base_out) = emitted(network, point, coding, false, baseline_binary);
+    let acts = layer_activities(network, point, coding);
     let mut snn = FormatMetrics::default();
     let mut baseline = FormatMetrics::default();
     let mut layers = Vec::new();
-    for l in network.layers.iter().filter(|l| l.is_weighted()) {
+    for (i, l) in network
+        .layers
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| l.is_weighted())
+    {
         let c = connections(l) as f64;
-        let s = layer_input(l, snn_in, &snn_out);
-        let b = layer_input(l, base_in, &base_out);
-        let snn_ops = c * s.density * t;
+        let mut s = layer_input(l, snn_in, &snn_out);
+        let mut b = layer_input(l, base_in, &base_out);
+        // A measurement at this point (moved along with its sources, as the architectures
+        // see it) replaces the estimates.
+        let a = &acts[i];
+        let source = LayerRates {
+            spike_rate: a.source_rate,
+            nonzero: a.source_nonzero,
+        };
+        let measured = point
+            .inputs
+            .get(i)
+            .copied()
+            .flatten()
+            .and_then(|m| m.moved(source, a.analog_input));
+        if let Some(m) = measured {
+            s.density = m.synapse_density.unwrap_or(m.density);
+            let twin = m.synapse_nonzero.or(m.nonzero);
+            b.density = match twin {
+                Some(v) => v,
+                // The twin reads the same image.
+                None if a.analog_input => s.density,
+                None => b.density,
+            };
+        }
+        // The analog image is the same at every step: its products are done once, as every
+        // shipped architecture prices them (`direct_input = "once"`), so the table and the
+        // energy count the same work.
+        let steps = if a.analog_input && coding == InputCoding::Direct {
+            1.0
+        } else {
+            t
+        };
+        let snn_ops = c * s.density * steps;
         let base_ops = c * b.density;
-        snn.dense_synops += c * t;
+        snn.dense_synops += c * steps;
         baseline.dense_synops += c;
         if s.binary {
             snn.effective_acs += snn_ops;
@@ -185,6 +238,7 @@ pub fn operations(
             baseline_input_density: b.density,
             snn_synops: snn_ops,
             baseline_synops: base_ops,
+            measured_input: measured.is_some(),
         });
     }
     for m in [&mut snn, &mut baseline] {
@@ -226,7 +280,7 @@ mod tests {
     }
 
     #[test]
-    fn spikes_through_average_pooling_count_as_macs_and_direct_input_as_macs_every_step() {
+    fn spikes_through_average_pooling_count_as_macs_and_direct_input_as_macs_once() {
         let net = two_layer();
         let point = OperatingPoint::uniform(&net, 0.1, 0.4);
         let settings = AnalysisSettings::default();
@@ -235,9 +289,9 @@ mod tests {
         let fc = connections(&net.layers[2]) as f64;
         let pooled = |d: f64| 1.0 - (1.0f64 - d).powi(4);
         assert_eq!(m.snn.effective_acs, 0.0);
-        let expected = c1 * 4.0 + fc * pooled(0.1) * 4.0;
+        let expected = c1 + fc * pooled(0.1) * 4.0;
         assert!((m.snn.effective_macs - expected).abs() < 1e-9 * expected);
-        assert_eq!(m.snn.dense_synops, (c1 + fc) * 4.0);
+        assert_eq!(m.snn.dense_synops, c1 + fc * 4.0);
         assert!((m.baseline.effective_macs - (c1 + fc * pooled(0.4))).abs() < 1e-9);
         assert!((m.snn.activation_sparsity - 0.9).abs() < 1e-12);
         assert!((m.baseline.activation_sparsity - 0.6).abs() < 1e-12);

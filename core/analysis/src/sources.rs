@@ -10,9 +10,9 @@ use std::path::{Path, PathBuf};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use snnergy_core::activity::{LayerRates, OperatingPoint};
+use snnergy_core::activity::{LayerRates, MeasuredInput, OperatingPoint};
 use snnergy_core::error::{ActivityError, ConfigError};
-use snnergy_core::network::{InputCoding, Network};
+use snnergy_core::network::{InputCoding, Network, Source};
 use snnergy_core::registry::{BuildContext, Component};
 use snnergy_core::settings::{AnalysisSettings, TwinMode};
 use snnergy_core::traits::{ActivityContext, ActivitySource, Assumption};
@@ -156,7 +156,7 @@ impl ActivitySource for Uniform {
     }
 
     fn assumptions(&self) -> Vec<Assumption> {
-        match self.nonzero {
+        let mut a = match self.nonzero {
             Some(nz) => vec![Assumption::new(
                 "baseline non-zero fraction ρ",
                 nz,
@@ -167,8 +167,19 @@ impl ActivitySource for Uniform {
                 "r·T/L̄ (twin-consistent) or 0.45 (fixed-nonzero)",
                 "a converted SNN emits r·T spikes per neuron, its twin's non-zero activations have mean level L̄",
             )],
-        }
+        };
+        a.push(estimated_pooling());
+        a
     }
+}
+
+/// The assumption of activity that gives rates only: what pooling makes of them is estimated.
+pub fn estimated_pooling() -> Assumption {
+    Assumption::new(
+        "densities after pooling",
+        "estimated: 1 − (1 − d)^k for k inputs per window; a direct-coded image dense",
+        "the inputs of a window taken as independent, an over-estimate for spikes positively correlated in space, as in real feature maps (the twin's non-zero inputs, spikes after max pooling, NeuroBench's effective operations); spikes forwarded through average pooling are exact from the rates; measured activity (the engine, `snnergy.torch.record`) replaces the estimate",
+    )
 }
 
 /// `profile`: per-layer rates read from a JSON or CSV file.
@@ -176,15 +187,19 @@ impl ActivitySource for Uniform {
 /// JSON: `{"timesteps": 6, "layers": [{"name": "features.0", "spike_rate": 0.12, "nonzero": 0.41}, …]}`.
 /// CSV: a header with at least `layer` and `spike_rate` (and optionally `nonzero`); other
 /// columns (neurons, spikes, …) are ignored. A row named `input` gives the encoded input's
-/// rate under rate coding (required there: without it the first layer's work is unknown). `{T}` in
-/// the path is replaced by the analysed T, and a profile that says it was measured at another T
-/// is refused.
+/// rate under rate coding (required there: without it the first layer's work is unknown), and
+/// under direct coding the image's share of non-zero values. The optional columns
+/// `input_density`, `input_nonzero`, `synapse_density` and `synapse_nonzero` say what reached
+/// a layer with weights, measured after pooling (the readout's row may give only those). `{T}`
+/// in the path is replaced by the analysed T, and a profile that says it was measured at
+/// another T is refused.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Profile {
     /// profile file, relative to the pipeline file; .json {"layers": [{"name", "spike_rate",
-    /// "nonzero", "mean_level"}]} or .csv with columns layer,spike_rate[,nonzero,mean_level];
-    /// `{T}` in the path is replaced by the analysed T
+    /// "nonzero", "mean_level"}]} or .csv with columns layer,spike_rate[,nonzero,mean_level],
+    /// optionally what reached each layer (input_density, input_nonzero, synapse_density,
+    /// synapse_nonzero); `{T}` in the path is replaced by the analysed T
     pub path: PathBuf,
     /// non-zero fraction for layers whose entry has none (optional; without it every entry
     /// needs one)
@@ -208,8 +223,10 @@ impl Default for Profile {
 pub struct ProfileEntry {
     /// Layer name as in the workload.
     pub name: String,
-    /// Spikes per neuron per step.
-    pub spike_rate: f64,
+    /// Spikes per neuron per step (required for a layer with neurons; a row of a layer without
+    /// them, such as the readout, may give only what arrives at it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spike_rate: Option<f64>,
     /// QNN non-zero fraction, if measured.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub nonzero: Option<f64>,
@@ -232,7 +249,232 @@ pub struct ProfileEntry {
     /// `mean_level`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub levels: Vec<u64>,
+    /// SNN: fraction of the layer's input values that are non-zero per step, measured after
+    /// pooling and reshaping (spikes: events per input element per step; a direct-coded image:
+    /// its non-zero pixels).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input_density: Option<f64>,
+    /// The twin's non-zero input fraction (from an SNN alone: the inputs non-zero in at least
+    /// one of the T steps).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input_nonzero: Option<f64>,
+    /// SNN: fraction of the layer's synapses whose input is non-zero, per step.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub synapse_density: Option<f64>,
+    /// The twin's fraction of synapses whose input is non-zero.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub synapse_nonzero: Option<f64>,
 }
+
+impl ProfileEntry {
+    /// What the row says arrives at its layer, if it measured that.
+    fn measured_input(&self) -> Option<MeasuredInput> {
+        self.input_density.map(|density| MeasuredInput {
+            density,
+            nonzero: self.input_nonzero,
+            synapse_density: self.synapse_density,
+            synapse_nonzero: self.synapse_nonzero,
+            // Filled in by `OperatingPoint::set_measured_inputs`.
+            at: LayerRates {
+                spike_rate: 1.0,
+                nonzero: 1.0,
+            },
+        })
+    }
+
+    /// Whether the row gives input columns without `input_density`, which they qualify.
+    fn input_columns_without_density(&self) -> bool {
+        self.input_density.is_none()
+            && (self.input_nonzero.is_some()
+                || self.synapse_density.is_some()
+                || self.synapse_nonzero.is_some())
+    }
+}
+
+/// A CSV row's `timesteps` value `t`, checked against the rows above (`before`).
+fn row_timesteps(t: f64, before: Option<u32>) -> Result<u32, String> {
+    if !(t >= 1.0 && t.fract() == 0.0 && t <= u32::MAX as f64) {
+        return Err(format!("`timesteps` = {t} is not a positive whole number"));
+    }
+    if before.is_some_and(|p| p != t as u32) {
+        return Err(format!(
+            "`timesteps` = {t} differs from the rows above: a profile is measured at one T"
+        ));
+    }
+    Ok(t as u32)
+}
+
+/// What a profile's rows say, per layer of the network, as they are read.
+struct Rows {
+    layers: Vec<LayerRates>,
+    explicit: Vec<bool>,
+    mean_levels: Vec<Option<f64>>,
+    inputs: Vec<Option<MeasuredInput>>,
+    input: LayerRates,
+    input_row: Option<MeasuredInput>,
+}
+
+impl Rows {
+    fn new(n: usize) -> Self {
+        Rows {
+            layers: vec![
+                LayerRates {
+                    spike_rate: 0.0,
+                    nonzero: 0.0
+                };
+                n
+            ],
+            explicit: vec![false; n],
+            mean_levels: vec![None; n],
+            inputs: vec![None; n],
+            input: LayerRates {
+                spike_rate: 1.0,
+                nonzero: 1.0,
+            },
+            input_row: None,
+        }
+    }
+
+    /// The `input` row: the encoded input's rate, or under direct coding the image's share of
+    /// non-zero values; what the first layers receive unless their own rows say.
+    fn input(&mut self, e: &ProfileEntry) -> Result<(), String> {
+        let rate = e.spike_rate.ok_or(
+            "the `input` row has no `spike_rate` (the encoded input's spike rate, or under direct coding the image's non-zero fraction)",
+        )?;
+        self.input = LayerRates {
+            spike_rate: rate,
+            nonzero: e.nonzero.unwrap_or(1.0),
+        };
+        for (what, v) in [("spike_rate", rate), ("nonzero", self.input.nonzero)] {
+            if !(0.0..=1.0).contains(&v) {
+                return Err(format!("`{what}` of the input is {v}, outside [0, 1]"));
+            }
+        }
+        self.input_row = Some(MeasuredInput {
+            density: rate,
+            nonzero: e.nonzero,
+            synapse_density: None,
+            synapse_nonzero: None,
+            at: self.input,
+        });
+        Ok(())
+    }
+
+    /// The row of layer `i`: its output rates (required where it has neurons) and what
+    /// reached it.
+    fn layer(
+        &mut self,
+        i: usize,
+        e: &ProfileEntry,
+        neuron: bool,
+        default_nonzero: Option<f64>,
+    ) -> Result<(), String> {
+        self.inputs[i] = e.measured_input();
+        let Some(rate) = e.spike_rate else {
+            if neuron {
+                return Err(format!(
+                    "layer `{}` has neurons and no `spike_rate`",
+                    e.name
+                ));
+            }
+            if e.nonzero.is_some() || e.mean_level.is_some() {
+                return Err(format!(
+                    "layer `{}` gives its output's `nonzero` or `mean_level` without its `spike_rate`",
+                    e.name
+                ));
+            }
+            return Ok(());
+        };
+        let nonzero = e.nonzero.or(default_nonzero).ok_or_else(|| {
+            format!(
+                "layer `{}` has no `nonzero` value and the profile activity sets no default `nonzero`",
+                e.name
+            )
+        })?;
+        for (what, v) in [("spike_rate", rate), ("nonzero", nonzero)] {
+            if !(0.0..=1.0).contains(&v) {
+                return Err(format!(
+                    "`{what}` of layer `{}` is {v}, outside [0, 1]",
+                    e.name
+                ));
+            }
+        }
+        if let Some(l) = e.mean_level
+            && !(l >= 1.0 && l.is_finite())
+        {
+            return Err(format!(
+                "`mean_level` of layer `{}` is {l}: a non-zero activation is at least one spike",
+                e.name
+            ));
+        }
+        self.layers[i] = LayerRates {
+            spike_rate: rate,
+            nonzero,
+        };
+        self.explicit[i] = true;
+        self.mean_levels[i] = e.mean_level;
+        Ok(())
+    }
+
+    fn point(mut self, network: &Network, label: String, timesteps: Option<u32>) -> OperatingPoint {
+        if let Some(row) = self.input_row {
+            for (m, l) in self.inputs.iter_mut().zip(&network.layers) {
+                if m.is_none() && l.sources.contains(&Source::Input) {
+                    *m = Some(row);
+                }
+            }
+        }
+        let mut point = OperatingPoint {
+            label,
+            layers: self.layers,
+            explicit: self.explicit,
+            input: self.input,
+            measured_timesteps: timesteps,
+            mean_levels: self.mean_levels,
+            inputs: Vec::new(),
+            provenance: None,
+        };
+        if self.inputs.iter().any(Option::is_some) {
+            point.set_measured_inputs(network, self.inputs);
+        }
+        point
+    }
+}
+
+/// Checks a row's input columns: each in [0, 1], and none without the density it qualifies.
+fn check_input_columns(e: &ProfileEntry) -> Result<(), String> {
+    if e.input_columns_without_density() {
+        return Err(format!(
+            "layer `{}` gives input columns without `input_density`, the per-step density they go with",
+            e.name
+        ));
+    }
+    let values = [
+        e.input_density,
+        e.input_nonzero,
+        e.synapse_density,
+        e.synapse_nonzero,
+    ];
+    for (what, v) in INPUT_COLUMNS.iter().zip(values) {
+        if let Some(v) = v
+            && !(0.0..=1.0).contains(&v)
+        {
+            return Err(format!(
+                "`{what}` of layer `{}` is {v}, outside [0, 1]",
+                e.name
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The optional per-layer input columns of a profile, in file order.
+const INPUT_COLUMNS: [&str; 4] = [
+    "input_density",
+    "input_nonzero",
+    "synapse_density",
+    "synapse_nonzero",
+];
 
 /// A profile file's content.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -303,6 +545,7 @@ impl ProfileFile {
         let timesteps_col = col("timesteps");
         let neurons_col = col("neurons");
         let spikes_col = col("spikes");
+        let input_cols = INPUT_COLUMNS.map(col);
         let mut layers = Vec::new();
         let mut timesteps = None;
         for record in reader.records() {
@@ -322,31 +565,26 @@ impl ProfileFile {
             if name.is_empty() {
                 return Err((line, "empty layer name".into()));
             }
-            let nz = match nonzero {
-                Some(i) if !record.get(i).unwrap_or("").is_empty() => Some(num(i, "nonzero")?),
-                _ => None,
+            // An empty cell is a value not given.
+            let opt = |c: Option<usize>,
+                       what: &str|
+             -> Result<Option<f64>, (Option<usize>, String)> {
+                match c {
+                    Some(i) if !record.get(i).unwrap_or("").is_empty() => Ok(Some(num(i, what)?)),
+                    _ => Ok(None),
+                }
             };
-            let mean_level = match level_col {
-                Some(i) if !record.get(i).unwrap_or("").is_empty() => Some(num(i, "mean_level")?),
-                _ => None,
-            };
+            let nz = opt(nonzero, "nonzero")?;
+            let mean_level = opt(level_col, "mean_level")?;
+            let [
+                input_density,
+                input_nonzero,
+                synapse_density,
+                synapse_nonzero,
+            ] = [0, 1, 2, 3].map(|k| opt(input_cols[k], INPUT_COLUMNS[k]));
             if let Some(i) = timesteps_col {
-                let t = num(i, "timesteps")?;
-                if !(t >= 1.0 && t.fract() == 0.0 && t <= u32::MAX as f64) {
-                    return Err((
-                        line,
-                        format!("`timesteps` = {t} is not a positive whole number"),
-                    ));
-                }
-                if timesteps.is_some_and(|p| p != t as u32) {
-                    return Err((
-                        line,
-                        format!(
-                            "`timesteps` = {t} differs from the rows above: a profile is measured at one T"
-                        ),
-                    ));
-                }
-                timesteps = Some(t as u32);
+                timesteps =
+                    Some(row_timesteps(num(i, "timesteps")?, timesteps).map_err(|m| (line, m))?);
             }
             let count =
                 |c: Option<usize>, what: &str| -> Result<Option<u64>, (Option<usize>, String)> {
@@ -360,7 +598,7 @@ impl ProfileFile {
                 };
             layers.push(ProfileEntry {
                 name,
-                spike_rate: num(rate, "spike_rate")?,
+                spike_rate: opt(Some(rate), "spike_rate")?,
                 nonzero: nz,
                 mean_level,
                 line,
@@ -368,6 +606,10 @@ impl ProfileFile {
                 spikes: count(spikes_col, "spikes")?,
                 step_rates: Vec::new(),
                 levels: Vec::new(),
+                input_density: input_density?,
+                input_nonzero: input_nonzero?,
+                synapse_density: synapse_density?,
+                synapse_nonzero: synapse_nonzero?,
             });
         }
         Ok(Self {
@@ -390,97 +632,26 @@ impl ProfileFile {
             line,
             message,
         };
-        let mut layers = vec![
-            LayerRates {
-                spike_rate: 0.0,
-                nonzero: 0.0
-            };
-            network.layers.len()
-        ];
-        let mut explicit = vec![false; network.layers.len()];
-        let mut mean_levels = vec![None; network.layers.len()];
+        let mut rows = Rows::new(network.layers.len());
         let mut seen = HashSet::new();
-        let mut input = LayerRates {
-            spike_rate: 1.0,
-            nonzero: 1.0,
-        };
         for e in &self.layers {
+            check_input_columns(e).map_err(|m| err(e.line, m))?;
             if e.name == "input" && network.layer_index("input").is_none() {
-                input = LayerRates {
-                    spike_rate: e.spike_rate,
-                    nonzero: e.nonzero.unwrap_or(1.0),
-                };
-                for (what, v) in [("spike_rate", input.spike_rate), ("nonzero", input.nonzero)] {
-                    if !(0.0..=1.0).contains(&v) {
-                        return Err(err(
-                            e.line,
-                            format!("`{what}` of the input is {v}, outside [0, 1]"),
-                        ));
-                    }
-                }
+                rows.input(e).map_err(|m| err(e.line, m))?;
                 continue;
             }
-            let Some(i) = network.layer_index(&e.name) else {
-                let mut names: Vec<&str> = network
-                    .layers
-                    .iter()
-                    .filter(|l| l.neuron)
-                    .map(|l| l.name.as_str())
-                    .collect();
-                names.truncate(8);
-                return Err(err(
-                    e.line,
-                    format!(
-                        "profile names layer `{}`, which workload `{}` does not have (its neuron layers begin {})",
-                        e.name,
-                        network.name,
-                        names.join(", ")
-                    ),
-                ));
-            };
+            let i = self.layer_of(network, e).map_err(|m| err(e.line, m))?;
             if !seen.insert(i) {
                 return Err(err(e.line, format!("layer `{}` appears twice", e.name)));
             }
-            let nonzero = e.nonzero.or(default_nonzero).ok_or_else(|| {
-                err(
-                    e.line,
-                    format!(
-                        "layer `{}` has no `nonzero` value and the profile activity sets no default `nonzero`",
-                        e.name
-                    ),
-                )
-            })?;
-            for (what, v) in [("spike_rate", e.spike_rate), ("nonzero", nonzero)] {
-                if !(0.0..=1.0).contains(&v) {
-                    return Err(err(
-                        e.line,
-                        format!("`{what}` of layer `{}` is {v}, outside [0, 1]", e.name),
-                    ));
-                }
-            }
-            if let Some(l) = e.mean_level
-                && !(l >= 1.0 && l.is_finite())
-            {
-                return Err(err(
-                    e.line,
-                    format!(
-                        "`mean_level` of layer `{}` is {l}: a non-zero activation is at least one spike",
-                        e.name
-                    ),
-                ));
-            }
-            layers[i] = LayerRates {
-                spike_rate: e.spike_rate,
-                nonzero,
-            };
-            explicit[i] = true;
-            mean_levels[i] = e.mean_level;
+            rows.layer(i, e, network.layers[i].neuron, default_nonzero)
+                .map_err(|m| err(e.line, m))?;
         }
         let missing: Vec<&str> = network
             .layers
             .iter()
             .enumerate()
-            .filter(|(i, l)| l.neuron && !explicit[*i])
+            .filter(|(i, l)| l.neuron && !rows.explicit[*i])
             .map(|(_, l)| l.name.as_str())
             .collect();
         if !missing.is_empty() {
@@ -493,17 +664,34 @@ impl ProfileFile {
                 ),
             ));
         }
-        Ok(OperatingPoint {
-            label: path
-                .file_name()
-                .map(|f| f.to_string_lossy().into_owned())
-                .unwrap_or_else(|| "profile".into()),
-            layers,
-            explicit,
-            input,
-            measured_timesteps: self.timesteps,
-            mean_levels,
-            provenance: None,
+        let label = path
+            .file_name()
+            .map(|f| f.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "profile".into());
+        Ok(rows.point(network, label, self.timesteps))
+    }
+
+    /// Whether any row gives what arrives at its layer.
+    pub fn has_measured_inputs(&self) -> bool {
+        self.layers.iter().any(|e| e.input_density.is_some())
+    }
+
+    /// The index of the layer a row names, or the message naming what is wrong.
+    fn layer_of(&self, network: &Network, e: &ProfileEntry) -> Result<usize, String> {
+        network.layer_index(&e.name).ok_or_else(|| {
+            let mut names: Vec<&str> = network
+                .layers
+                .iter()
+                .filter(|l| l.neuron)
+                .map(|l| l.name.as_str())
+                .collect();
+            names.truncate(8);
+            format!(
+                "profile names layer `{}`, which workload `{}` does not have (its neuron layers begin {})",
+                e.name,
+                network.name,
+                names.join(", ")
+            )
         })
     }
 
@@ -523,6 +711,17 @@ impl ProfileFile {
                     .iter()
                     .any(|e| e.neurons.is_some() || e.spikes.is_some());
                 let levels = self.layers.iter().any(|e| e.mean_level.is_some());
+                let input_values = |e: &ProfileEntry| {
+                    [
+                        e.input_density,
+                        e.input_nonzero,
+                        e.synapse_density,
+                        e.synapse_nonzero,
+                    ]
+                };
+                let inputs: Vec<usize> = (0..INPUT_COLUMNS.len())
+                    .filter(|&k| self.layers.iter().any(|e| input_values(e)[k].is_some()))
+                    .collect();
                 let mut header = vec!["layer", "spike_rate", "nonzero"];
                 if levels {
                     header.push("mean_level");
@@ -530,25 +729,24 @@ impl ProfileFile {
                 if counts {
                     header.extend(["neurons", "spikes"]);
                 }
+                header.extend(inputs.iter().map(|&k| INPUT_COLUMNS[k]));
                 if self.timesteps.is_some() {
                     header.push("timesteps");
                 }
                 let opt = |v: Option<u64>| v.map(|v| v.to_string()).unwrap_or_default();
+                let value = |v: Option<f64>| v.map(|v| v.to_string()).unwrap_or_default();
                 let mut w = csv::Writer::from_writer(Vec::new());
                 let csv_err = |e: csv::Error| err(format!("cannot write the profile: {e}"));
                 w.write_record(&header).map_err(csv_err)?;
                 for e in &self.layers {
-                    let mut row = vec![
-                        e.name.clone(),
-                        e.spike_rate.to_string(),
-                        e.nonzero.map(|v| v.to_string()).unwrap_or_default(),
-                    ];
+                    let mut row = vec![e.name.clone(), value(e.spike_rate), value(e.nonzero)];
                     if levels {
-                        row.push(e.mean_level.map(|v| v.to_string()).unwrap_or_default());
+                        row.push(value(e.mean_level));
                     }
                     if counts {
                         row.extend([opt(e.neurons), opt(e.spikes)]);
                     }
+                    row.extend(inputs.iter().map(|&k| value(input_values(e)[k])));
                     if let Some(t) = self.timesteps {
                         row.push(t.to_string());
                     }
@@ -634,11 +832,18 @@ impl ActivitySource for Profile {
     }
 
     fn assumptions(&self) -> Vec<Assumption> {
-        vec![Assumption::new(
-            "activity profile",
-            self.path.display(),
-            "per-layer spike rates and QNN non-zero fractions as measured",
-        )]
+        vec![
+            Assumption::new(
+                "activity profile",
+                self.path.display(),
+                "per-layer spike rates and QNN non-zero fractions as measured",
+            ),
+            Assumption::new(
+                "densities after pooling",
+                "measured where the profile gives `input_density`, estimated elsewhere",
+                "an estimate takes the inputs of a pooling window as independent, 1 − (1 − d)^k for k inputs, which over-estimates the density of spikes positively correlated in space, as in real feature maps; without a measurement a direct-coded image is taken as dense",
+            ),
+        ]
     }
 }
 

@@ -6,6 +6,15 @@
 //! input element per step. Pooling layers transform what they receive (events after average
 //! pooling, an OR after max pooling); other layers without neurons (the readout) pass it
 //! through.
+//!
+//! What reaches a weighted layer after pooling and reshaping can also be measured
+//! ([`MeasuredInput`]: the engine and `snnergy.torch.record` record it). A measured input
+//! replaces the estimate wherever the estimate guesses: the spikes after a max pool, the twin's
+//! non-zero values after any pooling, the analog image's zeros. Without a measurement those are
+//! estimated with every input of a window taken as independent, 1 − (1 − d)^k for k inputs,
+//! which *over*-estimates the pooled density of spikes positively correlated in space, as
+//! those of real feature maps are. Forwarded events after an average pool need no estimate:
+//! they are the pool's input spikes, exact from its rate.
 
 use std::sync::Arc;
 
@@ -43,10 +52,116 @@ pub struct OperatingPoint {
     /// `[analysis] mean_level`. Twin-consistent sweeps keep it while moving the spike rate.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub mean_levels: Vec<Option<f64>>,
+    /// Per layer, what a run measured arriving at it (weighted layers; an empty list or `None`:
+    /// estimated from the rates of its sources). Set with [`OperatingPoint::set_measured_inputs`],
+    /// which records the sources' activity each was measured at.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub inputs: Vec<Option<MeasuredInput>>,
     /// What a source that measured the rates recorded about the measurement; reports carry
     /// it to programs that know the source, not into their files.
     #[serde(skip)]
     pub provenance: Option<Arc<Provenance>>,
+}
+
+/// What a run measured arriving at one weighted layer, after pooling, residual adds and
+/// reshaping: the densities the layer really sees instead of estimates from its sources' rates.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MeasuredInput {
+    /// SNN: fraction of the layer's input values that are non-zero, per time step. Where the
+    /// values are spikes, the events per input element per step; for a direct-coded image, its
+    /// non-zero pixels.
+    pub density: f64,
+    /// The QNN twin: fraction of its input values that are non-zero. Recorded from an SNN
+    /// alone, the fraction of inputs non-zero in at least one of the T steps: a converted SNN's
+    /// input silent in all T steps is exactly a zero of its twin's input. `None`: not measured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nonzero: Option<f64>,
+    /// SNN: fraction of the layer's synapses (valid taps) whose input is non-zero, per step;
+    /// each input counts with the synapses it feeds, which padding and stride make fewer at the
+    /// borders, so that this × synapses × T is the count of effective synaptic operations.
+    /// `None`: taken as `density`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub synapse_density: Option<f64>,
+    /// The twin's fraction of synapses whose input is non-zero. `None`: taken as `nonzero`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub synapse_nonzero: Option<f64>,
+    /// What fed the layer when it was measured: the spike rate and twin non-zero fraction of
+    /// the neurons before any pooling (the encoded input's for the first layer). At another
+    /// point of the same shape (a scaled point, a twin-consistent family member) the measured
+    /// values move in proportion to them.
+    #[serde(default = "dense")]
+    pub at: LayerRates,
+}
+
+fn dense() -> LayerRates {
+    LayerRates {
+        spike_rate: 1.0,
+        nonzero: 1.0,
+    }
+}
+
+impl MeasuredInput {
+    /// The measurement moved to a point where the layer's sources have `source` activity: each
+    /// value in proportion to its source's (clamped to 1), or as measured for a direct-coded
+    /// image, which no operating point changes. `None` where a value measured with silent
+    /// sources cannot follow sources that fire: the estimate stands in for it.
+    pub fn moved(&self, source: LayerRates, analog: bool) -> Option<MeasuredInput> {
+        if analog {
+            return Some(*self);
+        }
+        let follow = |v: f64, now: f64, then: f64| -> Option<f64> {
+            if now == then {
+                // At the point measured, exactly as measured.
+                Some(v)
+            } else if then > 0.0 {
+                Some((v * now / then).clamp(0.0, 1.0))
+            } else if now <= 0.0 {
+                Some(v)
+            } else {
+                None
+            }
+        };
+        let (r, nz) = (
+            (source.spike_rate, self.at.spike_rate),
+            (source.nonzero, self.at.nonzero),
+        );
+        Some(MeasuredInput {
+            density: follow(self.density, r.0, r.1)?,
+            nonzero: match self.nonzero {
+                Some(v) => Some(follow(v, nz.0, nz.1)?),
+                None => None,
+            },
+            synapse_density: match self.synapse_density {
+                Some(v) => Some(follow(v, r.0, r.1)?),
+                None => None,
+            },
+            synapse_nonzero: match self.synapse_nonzero {
+                Some(v) => Some(follow(v, nz.0, nz.1)?),
+                None => None,
+            },
+            at: source,
+        })
+    }
+
+    /// Checks every value lies in [0, 1].
+    fn validate(&self, label: &str, layer: &str) -> Result<(), ActivityError> {
+        let values = [
+            ("input density", Some(self.density)),
+            ("input non-zero fraction", self.nonzero),
+            ("synapse density", self.synapse_density),
+            ("synapse non-zero fraction", self.synapse_nonzero),
+        ];
+        for (what, v) in values {
+            if let Some(v) = v
+                && !(0.0..=1.0).contains(&v)
+            {
+                return Err(ActivityError::Invalid(format!(
+                    "measured {what} of `{layer}` in `{label}` is {v}, outside [0, 1]"
+                )));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// A source's own record of how it measured an operating point (the engine's `Measurement`,
@@ -74,8 +189,33 @@ impl OperatingPoint {
             input: rates,
             measured_timesteps: None,
             mean_levels: Vec::new(),
+            inputs: Vec::new(),
             provenance: None,
         }
+    }
+
+    /// Attaches what a run measured arriving at layers (`inputs[i]` for layer i, in network
+    /// order), recording for each the activity of its sources at this point, which scaled
+    /// points move it along with.
+    pub fn set_measured_inputs(
+        &mut self,
+        network: &Network,
+        mut inputs: Vec<Option<MeasuredInput>>,
+    ) {
+        inputs.resize(network.layers.len(), None);
+        self.inputs = Vec::new();
+        // The encoded input's rates are what feeds the first layer under rate coding; under
+        // direct coding the image does not move, whatever is recorded.
+        let acts = layer_activities(network, self, InputCoding::Rate);
+        for (m, a) in inputs.iter_mut().zip(&acts) {
+            if let Some(m) = m {
+                m.at = LayerRates {
+                    spike_rate: a.source_rate,
+                    nonzero: a.source_nonzero,
+                };
+            }
+        }
+        self.inputs = inputs;
     }
 
     /// Checks every rate lies in [0, 1] and the point matches the network.
@@ -107,6 +247,20 @@ impl OperatingPoint {
                 check("nonzero", &l.name, r.nonzero)?;
             }
         }
+        if !self.inputs.is_empty() && self.inputs.len() != network.layers.len() {
+            return Err(ActivityError::Invalid(format!(
+                "operating point `{}` has {} measured inputs, network `{}` has {} layers",
+                self.label,
+                self.inputs.len(),
+                network.name,
+                network.layers.len()
+            )));
+        }
+        for (l, m) in network.layers.iter().zip(&self.inputs) {
+            if let Some(m) = m {
+                m.validate(&self.label, &l.name)?;
+            }
+        }
         Ok(())
     }
 
@@ -124,7 +278,9 @@ impl OperatingPoint {
     /// This point with every spike rate multiplied by `alpha` and clamped to 1 (non-zero
     /// fractions unchanged): the one-parameter family break-even search walks along. The
     /// encoded input's rate scales with the layers', so under rate coding the first layer's
-    /// work follows the family too.
+    /// work follows the family too, and measured input densities follow the rates of the
+    /// layers feeding them ([`MeasuredInput::moved`]): a measured spike density scales by
+    /// `alpha` as its source's rate does, a twin's non-zero fraction as its source's does.
     pub fn scaled(&self, alpha: f64) -> OperatingPoint {
         let mut p = self.clone();
         for r in &mut p.layers {
@@ -204,6 +360,12 @@ pub fn layer_activities_into(
 ) {
     out.clear();
     let input = point.input;
+    // Only a measurement needs to know where spikes arrive (and only then is this allocated).
+    let spikes = if point.inputs.iter().any(Option::is_some) {
+        spike_inputs(network, coding)
+    } else {
+        Vec::new()
+    };
     for (i, layer) in network.layers.iter().enumerate() {
         let (mut rate, mut nonzero, mut analog) = (0.0, 0.0, false);
         let (mut src_rate, mut src_nonzero) = (0.0, 0.0);
@@ -239,7 +401,26 @@ pub fn layer_activities_into(
             }
         }
         let k = layer.sources.len().max(1) as f64;
-        let (input_rate, input_nonzero) = (rate / k, nonzero / k);
+        let (mut input_rate, mut input_nonzero) = (rate / k, nonzero / k);
+        let source = LayerRates {
+            spike_rate: src_rate / k,
+            nonzero: src_nonzero / k,
+        };
+        let measured = point.inputs.get(i).copied().flatten();
+        if let Some(m) = measured.and_then(|m| m.moved(source, analog)) {
+            if analog {
+                // The twin reads the same image.
+                input_rate = m.density;
+                input_nonzero = m.nonzero.unwrap_or(m.density);
+            } else {
+                // Spikes arriving are events as measured; graded values after an average pool
+                // or an add are forwarded as the spikes they sum, exact from the rates.
+                if spikes[i] {
+                    input_rate = m.density;
+                }
+                input_nonzero = m.nonzero.unwrap_or(input_nonzero);
+            }
+        }
         let (output_rate, output_nonzero) = if layer.neuron || point.explicit[i] {
             (point.layers[i].spike_rate, point.layers[i].nonzero)
         } else {
@@ -251,10 +432,36 @@ pub fn layer_activities_into(
             output_rate,
             output_nonzero,
             analog_input: analog,
-            source_rate: src_rate / k,
-            source_nonzero: src_nonzero / k,
+            source_rate: source.spike_rate,
+            source_nonzero: source.nonzero,
         });
     }
+}
+
+/// Per layer, whether the SNN's values arriving at it are spikes (binary): straight from
+/// neurons, through a max pool, or the rate-coded input. An analog image, the sum of a residual
+/// add, a weighted layer's output without a neuron and average-pooled spikes are graded.
+pub fn spike_inputs(network: &Network, coding: InputCoding) -> Vec<bool> {
+    let mut emits: Vec<bool> = Vec::with_capacity(network.layers.len());
+    let mut inputs = Vec::with_capacity(network.layers.len());
+    for layer in &network.layers {
+        let spikes_in = !layer.sources.is_empty()
+            && layer.sources.iter().all(|s| match *s {
+                Source::Input => coding == InputCoding::Rate,
+                Source::Layer(j) => emits[j],
+            });
+        let window = layer.synapses() as f64 / layer.neurons().max(1) as f64;
+        emits.push(
+            layer.neuron
+                || match layer.kind {
+                    LayerKind::MaxPool { .. } => spikes_in,
+                    LayerKind::AvgPool { .. } => spikes_in && window <= 1.0,
+                    _ => false,
+                },
+        );
+        inputs.push(spikes_in);
+    }
+    inputs
 }
 
 /// What a layer without neurons hands on, from what it receives: pooling transforms activity,
@@ -363,6 +570,96 @@ mod tests {
             InputCoding::Direct,
         );
         assert!((acts[2].input_rate - (1.0 - 0.8f64.powf(window))).abs() < 1e-12);
+    }
+
+    /// A measurement of what reaches `fc` (after the pool) and `c` (the image).
+    fn measured(point: &mut OperatingPoint, net: &Network, image: f64) {
+        let m = |density: f64, nonzero: f64| MeasuredInput {
+            density,
+            nonzero: Some(nonzero),
+            synapse_density: Some(density * 1.1),
+            synapse_nonzero: Some(nonzero * 1.1),
+            at: LayerRates {
+                spike_rate: 0.0,
+                nonzero: 0.0,
+            },
+        };
+        point.set_measured_inputs(net, vec![Some(m(image, image)), None, Some(m(0.15, 0.25))]);
+    }
+
+    #[test]
+    fn measured_inputs_replace_the_estimates_where_pooling_guesses() {
+        for max in [false, true] {
+            let net = pooled_net(max, 2, 2, 0);
+            let mut point = OperatingPoint::uniform(&net, 0.1, 0.3);
+            let estimated = layer_activities(&net, &point, InputCoding::Direct);
+            measured(&mut point, &net, 0.5);
+            let acts = layer_activities(&net, &point, InputCoding::Direct);
+            // The image's zeros, for the SNN and the twin alike.
+            assert_eq!((acts[0].input_rate, acts[0].input_nonzero), (0.5, 0.5));
+            assert!(acts[0].analog_input);
+            assert_eq!(
+                (estimated[0].input_rate, estimated[0].input_nonzero),
+                (1.0, 1.0)
+            );
+            // The twin's pooled inputs as measured.
+            assert_eq!(acts[2].input_nonzero, 0.25);
+            assert!(estimated[2].input_nonzero > 0.3);
+            // Spikes after a max pool are events as measured; after an average pool the
+            // events are the pool's input spikes forwarded, exact from the rate.
+            let spikes = if max { 0.15 } else { 4.0 * 0.1 };
+            assert!((acts[2].input_rate - spikes).abs() < 1e-12, "{max}");
+            // The neurons feeding the layer are what the measurement was taken at.
+            let at = point.inputs[2].unwrap().at;
+            assert_eq!((at.spike_rate, at.nonzero), (0.1, 0.3));
+        }
+    }
+
+    #[test]
+    fn a_scaled_point_moves_measured_densities_with_the_rates_feeding_them() {
+        let net = pooled_net(true, 2, 2, 0);
+        let mut point = OperatingPoint::uniform(&net, 0.1, 0.3);
+        measured(&mut point, &net, 0.5);
+        let acts = layer_activities(&net, &point.scaled(2.0), InputCoding::Direct);
+        assert!((acts[2].input_rate - 0.3).abs() < 1e-12);
+        // Non-zero fractions stay where `scaled` leaves them; a twin-consistent family that
+        // moves its sources' moves them too.
+        assert_eq!(acts[2].input_nonzero, 0.25);
+        let mut family = point.scaled(2.0);
+        family.layers[0].nonzero = 0.6;
+        let acts = layer_activities(&net, &family, InputCoding::Direct);
+        assert!((acts[2].input_nonzero - 0.5).abs() < 1e-12);
+        // The image is the same at every operating point.
+        assert_eq!(acts[0].input_rate, 0.5);
+        // Clamped where the family goes past what a density can be.
+        let acts = layer_activities(&net, &point.scaled(9.0), InputCoding::Direct);
+        assert_eq!(acts[2].input_rate, 1.0);
+    }
+
+    #[test]
+    fn a_measurement_of_silent_sources_gives_way_to_the_estimate_once_they_fire() {
+        let net = pooled_net(true, 2, 2, 0);
+        let mut point = OperatingPoint::uniform(&net, 0.0, 0.0);
+        measured(&mut point, &net, 0.5);
+        point.layers[0] = LayerRates {
+            spike_rate: 0.1,
+            nonzero: 0.3,
+        };
+        let acts = layer_activities(&net, &point, InputCoding::Direct);
+        let estimate = 1.0 - 0.9f64.powi(4);
+        assert!((acts[2].input_rate - estimate).abs() < 1e-12);
+    }
+
+    #[test]
+    fn spikes_arrive_from_neurons_and_max_pools_not_from_average_pools_or_images() {
+        let avg = pooled_net(false, 2, 2, 0);
+        assert_eq!(
+            spike_inputs(&avg, InputCoding::Direct),
+            [false, true, false]
+        );
+        assert_eq!(spike_inputs(&avg, InputCoding::Rate), [true, true, false]);
+        let max = pooled_net(true, 2, 2, 0);
+        assert_eq!(spike_inputs(&max, InputCoding::Direct), [false, true, true]);
     }
 
     #[test]

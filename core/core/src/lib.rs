@@ -39,13 +39,13 @@ pub use action::{
     Access, AccessKey, Action, ActionKind, Actions, Category, CompositeName, ComputeOp,
     Interconnect, Memory, NCATEGORIES, Place, PriceClass,
 };
-pub use activity::{LayerActivity, LayerRates, OperatingPoint};
+pub use activity::{LayerActivity, LayerRates, MeasuredInput, OperatingPoint};
 pub use energy::{Derivation, EnergyModel, Price, PriceSource, ScaledModel};
 pub use error::{
     ActivityError, ArchError, ConfigError, Error, PriceError, RegistryError, WorkloadError,
 };
 pub use format::{Format, Neuron, QnnFormat, Reset, SnnFormat, capacity_matched_bits};
-pub use mapping::{LayerMapping, MapRequest, Mapped, Objective};
+pub use mapping::{LayerMapping, MapRequest, Mapped, MappingCost, Objective};
 pub use network::{
     InputCoding, Layer, LayerKind, LayerNeuron, MAX_COUNT, MAX_LAYERS, Network, NetworkBuilder,
     Shape, Source,

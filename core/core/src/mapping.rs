@@ -119,3 +119,14 @@ pub struct LayerMapping {
     /// Mappings evaluated to choose it (1 for a pinned one).
     pub evaluated: u64,
 }
+
+/// What mapping a network costs beyond the counting, for a run's budget.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MappingCost {
+    /// Peak memory of the mapping (a mapper's search state), bytes.
+    pub memory_bytes: f64,
+    /// What holds it: the layer, the chip and the arrays that set its size.
+    pub what: String,
+    /// Storage levels the mappings have (each a line of every layer's loop nest in reports).
+    pub levels: usize,
+}

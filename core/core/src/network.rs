@@ -751,6 +751,15 @@ impl NetworkBuilder {
         }
     }
 
+    /// Sets whether the last layer's output passes through a neuron: a residual add is built
+    /// with one, and a sum read as it is by the next layer has none.
+    pub fn neuron(&mut self, neuron: bool) -> &mut Self {
+        if let Some(l) = self.net.layers.last_mut() {
+            l.neuron = neuron;
+        }
+        self
+    }
+
     /// Appends a fully connected layer over the flattened current output.
     pub fn linear(
         &mut self,

@@ -901,6 +901,10 @@ pub struct LayerMetrics {
     pub snn_synops: f64,
     /// Baseline effective SynOps of the layer.
     pub baseline_synops: f64,
+    /// Whether the input densities were measured (otherwise estimated from the rates of the
+    /// layers feeding it, pooled values taken as independent).
+    #[serde(default)]
+    pub measured_input: bool,
 }
 
 /// Memory accesses and transfers one architecture counted, per level.

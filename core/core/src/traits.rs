@@ -100,6 +100,18 @@ pub trait Architecture: Send + Sync + fmt::Debug {
         Ok(None)
     }
 
+    /// What mapping `network` in `format` costs beyond the counting (a mapper's search
+    /// state, loop nests in the report), so that a run's budget covers it; `None` (the
+    /// default) for an architecture whose per-layer evaluation is its mapping.
+    fn mapping_cost(
+        &self,
+        network: &Network,
+        format: &Format,
+    ) -> Option<crate::mapping::MappingCost> {
+        let _ = (network, format);
+        None
+    }
+
     /// The prices this architecture is evaluated with, given the table a pipeline names: the
     /// table itself (the default), or the table with the hardware's own stated numbers
     /// (per-access energies, static power) answering for the places that state them.

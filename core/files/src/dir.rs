@@ -6,7 +6,7 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use crate::manifest::{MANIFEST, Manifest};
-use crate::{FileError, target};
+use crate::{FileError, stage, target, temp, written};
 
 /// An advisory lock on a folder, held until dropped. Every snnergy writer of a folder takes
 /// it, so runs sharing an output folder commit one after the other.
@@ -20,8 +20,30 @@ pub(crate) fn lock(dir: &Path) -> Result<Lock, FileError> {
     Ok(Lock(f))
 }
 
-/// `dir` with links resolved, if it is a folder (or a link to one).
+/// `dest` as its components say it, without a trailing `/`: `out/` names the entry `out`
+/// itself, so a link there is seen as a link.
+pub(crate) fn plain(dest: &Path) -> PathBuf {
+    dest.components().collect()
+}
+
+/// `dir` with the links of the folders above it resolved, if it is a folder. A folder
+/// reached through a link of its own is refused: the link would send the report wherever it
+/// points, which is not where the command said.
 pub(crate) fn resolve_existing_dir(dir: &Path) -> Result<PathBuf, FileError> {
+    let dir = &plain(dir);
+    if let Ok(m) = std::fs::symlink_metadata(dir)
+        && m.file_type().is_symlink()
+    {
+        let to = std::fs::read_link(dir)
+            .map(|t| format!(" to `{}`", t.display()))
+            .unwrap_or_default();
+        return Err(FileError::new(
+            dir,
+            format!(
+                "is a symbolic link{to}; snnergy writes into a folder only when it is named itself, never through a link: give the folder's own path"
+            ),
+        ));
+    }
     let meta = std::fs::metadata(dir).map_err(|e| FileError::io(dir, "inspect it", e))?;
     if !meta.is_dir() {
         return Err(FileError::new(
@@ -75,27 +97,37 @@ pub struct OutputDir {
     /// mount point's): the files are then renamed in one by one.
     inside: bool,
     names: Vec<OsString>,
+    /// Bytes staged.
+    bytes: u64,
     committed: bool,
+    /// The staging folder's lock, held while this process lives.
+    _held: Option<File>,
 }
 
 impl OutputDir {
     /// Starts a report for the folder `dest` (created on commit if missing). Fails now if
     /// `dest` exists and is not a folder.
     pub fn create(dest: &Path) -> Result<Self, FileError> {
-        let dest = match std::fs::symlink_metadata(dest) {
-            Ok(_) => resolve_existing_dir(dest)?,
-            Err(_) => dest.to_path_buf(),
+        let dest = plain(dest);
+        let dest = match std::fs::symlink_metadata(&dest) {
+            Ok(_) => resolve_existing_dir(&dest)?,
+            Err(_) => dest,
         };
         let (parent, name) = parent_and_name(&dest)?;
         std::fs::create_dir_all(&parent)
             .map_err(|e| FileError::io(&parent, "create the folder", e))?;
+        // What runs into this folder that were killed left behind goes first.
+        stage::sweep(&parent);
+        if dest.is_dir() {
+            stage::sweep(&dest);
+        }
         let mut stage_name = OsString::from(".");
         stage_name.push(&name);
-        let stage = parent.join(target::unique("snnergy-stage", &stage_name));
+        let stage = parent.join(temp::unique(stage::STAGE, &stage_name));
         let (stage, inside) = match std::fs::create_dir(&stage) {
             Ok(()) => (stage, false),
             Err(e) if dest.is_dir() => {
-                let within = dest.join(target::unique("snnergy-stage", &stage_name));
+                let within = dest.join(temp::unique(stage::STAGE, &stage_name));
                 std::fs::create_dir(&within).map_err(|_| {
                     FileError::io(&stage, "create a staging folder for the output", e)
                 })?;
@@ -109,12 +141,16 @@ impl OutputDir {
                 ));
             }
         };
+        let held = stage::hold(&stage);
+        stage::register(&stage);
         Ok(Self {
             dest,
             stage,
             inside,
             names: Vec::new(),
+            bytes: 0,
             committed: false,
+            _held: held,
         })
     }
 
@@ -126,6 +162,16 @@ impl OutputDir {
     /// Stages the file `name` (a plain file name); returns the path it will have once
     /// committed.
     pub fn write(&mut self, name: &str, bytes: &[u8]) -> Result<PathBuf, FileError> {
+        self.write_from(name, |w| w.write_all(bytes))
+    }
+
+    /// Stages the file `name` with what `fill` writes into it, so that a large file is
+    /// written as it is made rather than held in memory first.
+    pub fn write_from(
+        &mut self,
+        name: &str,
+        fill: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>,
+    ) -> Result<PathBuf, FileError> {
         let final_path = self.dest.join(name);
         if name.is_empty()
             || name == "."
@@ -144,16 +190,28 @@ impl OutputDir {
                 format!("two outputs of one report are both named `{name}`"),
             ));
         }
+        written::check(&final_path, false)?;
         let path = self.stage.join(name);
         let fail = |e| FileError::io(&final_path, "write it", e);
-        let mut f = std::fs::OpenOptions::new()
+        let f = std::fs::OpenOptions::new()
             .write(true)
             .create_new(true)
             .open(&path)
             .map_err(fail)?;
-        f.write_all(bytes).map_err(fail)?;
+        let mut w = Counted {
+            inner: std::io::BufWriter::new(f),
+            bytes: 0,
+        };
+        fill(&mut w).map_err(fail)?;
+        w.flush().map_err(fail)?;
+        self.bytes += w.bytes;
         self.names.push(name.into());
         Ok(final_path)
+    }
+
+    /// Bytes staged so far.
+    pub fn staged_bytes(&self) -> u64 {
+        self.bytes
     }
 
     /// Puts every staged file in place: the destination then holds this report's whole set
@@ -163,15 +221,37 @@ impl OutputDir {
         let (parent, _) = parent_and_name(&self.dest)?;
         let _parent_lock = lock(&parent)?;
         let paths: Vec<PathBuf> = self.names.iter().map(|n| self.dest.join(n)).collect();
+        for p in &paths {
+            written::check(p, false)?;
+        }
+        // The staging folder may become the destination: a lock kept on it would hold off
+        // every later writer of the folder.
+        self._held = None;
+        self.put_in_place()?;
+        self.committed = true;
+        stage::unregister(&self.stage);
+        for p in &paths {
+            written::record(p, false);
+        }
+        Ok(paths)
+    }
+
+    /// The commit's moves: a new folder renamed into place, or an existing one exchanged or
+    /// written in place. The moves themselves hold off a signal's cleanup
+    /// ([`stage::committing`]); waiting for another writer's lock does not.
+    fn put_in_place(&mut self) -> Result<(), FileError> {
         if std::fs::symlink_metadata(&self.dest).is_err() {
             let mut manifest = Manifest::default();
             for n in &self.names {
                 manifest.insert(n);
             }
             manifest.write(&self.stage)?;
-            if std::fs::rename(&self.stage, &self.dest).is_ok() {
-                self.committed = true;
-                return Ok(paths);
+            let renamed = {
+                let _commit = stage::committing();
+                std::fs::rename(&self.stage, &self.dest).is_ok()
+            };
+            if renamed {
+                return Ok(());
             }
             // Someone else made the folder meanwhile: go on as for an existing one.
             let _ = std::fs::remove_file(self.stage.join(MANIFEST));
@@ -182,11 +262,11 @@ impl OutputDir {
         for n in &self.names {
             target::check(&dest, n, &manifest, false)?;
         }
+        let _commit = stage::committing();
         if !self.exchange(&dest, &manifest)? {
             self.in_place(&dest, manifest)?;
         }
-        self.committed = true;
-        Ok(paths)
+        Ok(())
     }
 
     /// Flushes every staged file to the disk before anything is replaced: a full disk fails
@@ -294,6 +374,15 @@ impl OutputDir {
         }
         if !keep_old {
             let _ = std::fs::remove_dir_all(&self.stage);
+        } else {
+            // Under a name no sweep removes: it holds a file snnergy did not write.
+            let (parent, name) = parent_and_name(dest)?;
+            let mut kept = OsString::from(".");
+            kept.push(&name);
+            let _ = std::fs::rename(
+                &self.stage,
+                parent.join(temp::unique("snnergy-previous", &kept)),
+            );
         }
         Ok(true)
     }
@@ -311,10 +400,29 @@ impl OutputDir {
     }
 }
 
+/// A writer that counts what passes through it.
+struct Counted<W> {
+    inner: W,
+    bytes: u64,
+}
+
+impl<W: std::io::Write> std::io::Write for Counted<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.bytes += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
 impl Drop for OutputDir {
     fn drop(&mut self) {
         if !self.committed {
             let _ = std::fs::remove_dir_all(&self.stage);
+            stage::unregister(&self.stage);
         }
     }
 }

@@ -31,9 +31,11 @@ pub fn protect_inputs(on: bool) {
     PROTECT.store(on, Ordering::SeqCst);
 }
 
-/// Forgets every input recorded so far (the end of a run in a long-lived process).
+/// Forgets every input recorded so far, and the outputs written (the end of a run in a
+/// long-lived process).
 pub fn forget_inputs() {
     inputs_lock().clear();
+    crate::written::forget();
 }
 
 fn inputs_lock() -> MutexGuard<'static, Vec<Input>> {

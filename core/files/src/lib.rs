@@ -20,16 +20,21 @@
 //!   folder) the files are renamed into place one by one, each still atomic.
 //!
 //! Writers of one folder take an advisory lock on it (`flock`), so two runs never interleave
-//! their files or their manifest updates.
+//! their files or their manifest updates. Staging folders and temporary files are locked by
+//! the process that made them and removed when it ends, is stopped by a signal
+//! ([`remove_on_signals`]) or, if it was killed outright, by the next writer of the folder.
 //!
-//! The set of inputs and the overwrite switch are per process: one command is one run and
-//! turns input protection on ([`protect_inputs`]); a long-lived embedding decides for itself
-//! (see there).
+//! The set of inputs, the outputs written and the overwrite switch are per process: one
+//! command is one run ([`one_run`]: inputs protected, no two outputs at one path); a
+//! long-lived embedding decides for itself (see [`protect_inputs`]).
 
 mod dir;
 mod inputs;
 mod manifest;
+mod stage;
 mod target;
+mod temp;
+mod written;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -39,6 +44,8 @@ pub use inputs::{
     Input, forget_inputs, inputs, open, protect_inputs, read, read_to_string, record_input,
 };
 pub use manifest::MANIFEST;
+pub use stage::remove_on_signals;
+pub use written::{check_distinct, one_run, resolve};
 
 /// A file that could not be read or written, or that may not be replaced.
 #[derive(Debug, thiserror::Error)]
@@ -82,6 +89,9 @@ pub struct WriteOptions {
     /// The destination may be an input of this run: a training checkpoint that the run
     /// resumed from and now advances.
     pub replaces_input: bool,
+    /// The destination may be one this run already wrote with `repeats`: the same output
+    /// advanced (a checkpoint saved after every epoch), not a second output at its path.
+    pub repeats: bool,
 }
 
 /// Writes `bytes` to `path` atomically, after the checks of the crate docs; creates missing
@@ -93,15 +103,19 @@ pub fn write(path: &Path, bytes: &[u8]) -> Result<(), FileError> {
 /// [`write`], with options.
 pub fn write_with(path: &Path, bytes: &[u8], options: WriteOptions) -> Result<(), FileError> {
     let (dir, name) = target::split(path)?;
+    written::check(path, options.repeats)?;
     std::fs::create_dir_all(&dir).map_err(|e| FileError::io(&dir, "create the folder", e))?;
     let _lock = dir::lock(&dir)?;
+    stage::sweep(&dir);
     let mut manifest = manifest::Manifest::read(&dir)?;
     target::check(&dir, &name, &manifest, options.replaces_input)?;
-    let tmp = target::temp_file(&dir, &name, bytes)?;
-    if let Err(e) = std::fs::rename(&tmp, dir.join(&name)) {
-        let _ = std::fs::remove_file(&tmp);
+    let tmp = temp::temp_file(&dir, &name, bytes)?;
+    if let Err(e) = std::fs::rename(&tmp.path, dir.join(&name)) {
+        let _ = std::fs::remove_file(&tmp.path);
         return Err(FileError::io(path, "move the new file into place", e));
     }
+    drop(tmp);
+    written::record(path, options.repeats);
     if manifest.insert(&name) {
         manifest.write(&dir)?;
     }
@@ -112,6 +126,7 @@ pub fn write_with(path: &Path, bytes: &[u8], options: WriteOptions) -> Result<()
 /// work starts (training), so a bad destination fails at once.
 pub fn check_writable(path: &Path, options: WriteOptions) -> Result<(), FileError> {
     let (dir, name) = target::split(path)?;
+    written::check(path, options.repeats)?;
     if !dir.exists() {
         return Ok(());
     }
@@ -122,10 +137,14 @@ pub fn check_writable(path: &Path, options: WriteOptions) -> Result<(), FileErro
 /// Checks that a report's folder `dir` may receive the outputs named `names`: the same
 /// checks as the commit of an [`OutputDir`], made before the work starts.
 pub fn check_output_dir(dir: &Path, names: &[&str]) -> Result<(), FileError> {
-    match std::fs::symlink_metadata(dir) {
+    let dir = dir::plain(dir);
+    for name in names {
+        written::check(&dir.join(name), false)?;
+    }
+    match std::fs::symlink_metadata(&dir) {
         Err(_) => Ok(()),
         Ok(_) => {
-            let dir = dir::resolve_existing_dir(dir)?;
+            let dir = dir::resolve_existing_dir(&dir)?;
             let manifest = manifest::Manifest::read(&dir)?;
             for name in names {
                 target::check(&dir, std::ffi::OsStr::new(name), &manifest, false)?;

@@ -65,9 +65,9 @@ impl Manifest {
                 "is not a regular file; snnergy keeps its list of written files there",
             ));
         }
-        let tmp = crate::target::temp_file(dir, name, &self.to_bytes())?;
-        std::fs::rename(&tmp, dir.join(name)).map_err(|e| {
-            let _ = std::fs::remove_file(&tmp);
+        let tmp = crate::temp::temp_file(dir, name, &self.to_bytes())?;
+        std::fs::rename(&tmp.path, dir.join(name)).map_err(|e| {
+            let _ = std::fs::remove_file(&tmp.path);
             FileError::io(&dir.join(name), "update it", e)
         })
     }

@@ -1,9 +1,7 @@
 //! Whether a destination may be replaced, and the temporary files that replace it.
 
 use std::ffi::{OsStr, OsString};
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::FileError;
 use crate::manifest::{MANIFEST, Manifest};
@@ -92,32 +90,4 @@ pub(crate) fn check(
         ));
     }
     Ok(())
-}
-
-static COUNTER: AtomicU64 = AtomicU64::new(0);
-
-/// A name no other writer uses: this process's id and a counter.
-pub(crate) fn unique(prefix: &str, name: &OsStr) -> OsString {
-    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let mut s = OsString::from(format!(".{prefix}-{}-{n}-", std::process::id()));
-    s.push(name);
-    s
-}
-
-/// Writes `bytes` to a new temporary file in `dir` and flushes it to the disk, so a full disk
-/// fails here, not after the rename; the caller renames it into place.
-pub(crate) fn temp_file(dir: &Path, name: &OsStr, bytes: &[u8]) -> Result<PathBuf, FileError> {
-    let tmp = dir.join(unique("snnergy-tmp", name));
-    let fail = |what: &str, e: std::io::Error| {
-        let _ = std::fs::remove_file(&tmp);
-        FileError::io(&dir.join(name), what, e)
-    };
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(&tmp)
-        .map_err(|e| FileError::io(&dir.join(name), "create a temporary file beside it", e))?;
-    f.write_all(bytes).map_err(|e| fail("write it", e))?;
-    f.sync_all().map_err(|e| fail("write it", e))?;
-    Ok(tmp)
 }

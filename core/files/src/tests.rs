@@ -92,6 +92,7 @@ fn an_input_of_the_run_is_never_replaced_even_through_a_hard_link() {
         b"w2",
         WriteOptions {
             replaces_input: true,
+            ..Default::default()
         },
     )
     .unwrap();
@@ -234,4 +235,57 @@ fn two_reports_into_one_folder_never_mix() {
         .map(|f| text(&dest.join(f)))
         .collect();
     assert!(set.iter().all(|s| *s == set[0]), "{set:?}");
+}
+
+#[cfg(unix)]
+#[test]
+fn a_report_folder_that_is_a_link_is_refused_however_it_is_spelt() {
+    let d = scratch("dirlink");
+    std::fs::create_dir(d.join("real")).unwrap();
+    std::fs::write(d.join("real/keep.txt"), "kept").unwrap();
+    std::os::unix::fs::symlink(d.join("real"), d.join("link")).unwrap();
+    for spelt in ["link", "link/", "link/."] {
+        let dest = PathBuf::from(format!("{}/{spelt}", d.display()));
+        let e = OutputDir::create(&dest).unwrap_err();
+        assert!(e.message.contains("symbolic link"), "{spelt}: {e}");
+        let e = check_output_dir(&dest, &["report.json"]).unwrap_err();
+        assert!(e.message.contains("symbolic link"), "{spelt}: {e}");
+    }
+    assert_eq!(std::fs::read_dir(d.join("real")).unwrap().count(), 1);
+}
+
+#[test]
+fn outputs_that_resolve_to_one_path_are_refused_naming_both() {
+    let d = scratch("distinct");
+    std::fs::create_dir(d.join("sub")).unwrap();
+    let a = d.join("x.csv");
+    let b = d.join("sub/../x.csv");
+    let e = check_distinct(&[("--out", &a), ("--save-weights", &b)]).unwrap_err();
+    assert!(
+        e.message.contains("--out") && e.message.contains("--save-weights"),
+        "{e}"
+    );
+    check_distinct(&[("--out", &a), ("--save-weights", &d.join("y.csv"))]).unwrap();
+}
+
+#[test]
+fn staging_left_by_a_gone_process_is_swept_and_a_live_ones_is_kept() {
+    let d = scratch("sweep");
+    // Process ids beyond the system's limit belong to no process.
+    let gone = d.join(".snnergy-stage-4194305-0-.out");
+    std::fs::create_dir(&gone).unwrap();
+    std::fs::write(gone.join("report.json"), "partial").unwrap();
+    let tmp = d.join(".snnergy-tmp-4194305-1-a.csv");
+    std::fs::write(&tmp, "partial").unwrap();
+    let ours = d.join(format!(".snnergy-stage-{}-0-.out", std::process::id()));
+    std::fs::create_dir(&ours).unwrap();
+    let mut o = OutputDir::create(&d.join("out")).unwrap();
+    o.write("report.json", b"{}").unwrap();
+    o.commit().unwrap();
+    assert!(!gone.exists());
+    assert!(ours.exists());
+    // A file write sweeps its folder too.
+    std::fs::write(&tmp, "partial").unwrap();
+    write(&d.join("a.csv"), b"1").unwrap();
+    assert!(!tmp.exists());
 }

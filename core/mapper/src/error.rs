@@ -16,6 +16,14 @@ pub enum MapperError {
     /// The hardware TOML does not parse.
     #[error("hardware description: {0}")]
     Parse(String),
+    /// An error of a description read from text, with the line of the key it is about.
+    #[error("line {line}: {error}")]
+    At {
+        /// 1-based line in the description.
+        line: usize,
+        /// What is wrong there.
+        error: Box<MapperError>,
+    },
     /// The problem (layer) is wrong.
     #[error("layer `{problem}`, key `{key}`: {message}")]
     Problem {

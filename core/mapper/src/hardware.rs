@@ -17,6 +17,10 @@ pub struct Hardware {
     pub name: String,
     /// One paragraph on what the chip is and what was simplified.
     pub description: String,
+    /// Technology node and status of the stated numbers (e.g. "14 nm, pre-silicon"), shown
+    /// beside the sources in reports.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub node: String,
     /// Where each number comes from.
     pub sources: Vec<Source>,
     /// Storage levels, outermost (DRAM) first.
@@ -201,6 +205,14 @@ impl Level {
             .into_iter()
             .find(|(m, _)| m & ds.bit() != 0)
             .and_then(|(_, b)| b)
+    }
+}
+
+fn class_name(c: LevelClass) -> &'static str {
+    match c {
+        LevelClass::Dram => "dram",
+        LevelClass::Sram => "sram",
+        LevelClass::Register => "register",
     }
 }
 
@@ -528,6 +540,7 @@ pub struct Level {
     pub bypass: Bypass,
     /// Instances of this level under one instance of the level above, as an X × Y array
     /// (the PE array is the mesh of the per-PE level). The outermost level has [1, 1].
+    #[serde(deserialize_with = "pair")]
     pub mesh: [u64; 2],
     /// Energy per access.
     pub energy: AccessEnergy,
@@ -611,6 +624,7 @@ impl Default for ComputeEnergy {
 #[serde(default, deny_unknown_fields)]
 pub struct Compute {
     /// Units under one instance of the innermost level, as an X × Y array.
+    #[serde(deserialize_with = "pair")]
     pub units: [u64; 2],
     /// Clock, MHz.
     pub clock_mhz: f64,
@@ -643,6 +657,65 @@ impl Default for Compute {
     }
 }
 
+/// One step of a key path in a description: a table key or an array index.
+#[derive(Debug)]
+enum Seg {
+    Key(String),
+    Index(usize),
+}
+
+/// The 1-based line of the key at `path` in `text`, or of the nearest enclosing table that
+/// exists (the first line for a key missing at the top).
+fn line_of_key(text: &str, path: &[Seg]) -> Option<usize> {
+    let parsed = toml::de::DeTable::parse(text).ok()?;
+    let line = |pos: usize| text[..pos.min(text.len())].matches('\n').count() + 1;
+    let mut best = 1;
+    let mut table = Some(parsed.get_ref());
+    let mut current: Option<&toml::de::DeValue<'_>> = None;
+    for seg in path {
+        match seg {
+            Seg::Key(k) => {
+                let Some((key, value)) = table.and_then(|t| {
+                    t.iter()
+                        .find(|(key, _)| key.get_ref().as_ref() == k.as_str())
+                }) else {
+                    break;
+                };
+                best = line(key.span().start);
+                current = Some(value.get_ref());
+            }
+            Seg::Index(n) => {
+                let Some(item) = current.and_then(|v| v.as_array()).and_then(|a| a.get(*n)) else {
+                    break;
+                };
+                // An array of tables has no span worth pointing at; its first key is on (or
+                // just after) its header.
+                best = item
+                    .get_ref()
+                    .as_table()
+                    .and_then(|t| t.iter().map(|(k, _)| k.span().start).min())
+                    .map_or_else(|| line(item.span().start), line);
+                current = Some(item.get_ref());
+            }
+        }
+        table = current.and_then(|v| v.as_table());
+    }
+    Some(best)
+}
+
+/// An X × Y array size: exactly two numbers. A third (`mesh = [14, 12, 3]`) is an error, not
+/// silently dropped: the chip would have a third of the instances its author meant.
+fn pair<'de, D: serde::Deserializer<'de>>(d: D) -> Result<[u64; 2], D::Error> {
+    let v = Vec::<u64>::deserialize(d)?;
+    match v.as_slice() {
+        [x, y] => Ok([*x, *y]),
+        _ => Err(serde::de::Error::custom(format!(
+            "an array size is [x, y], two numbers; {} given ({v:?})",
+            v.len()
+        ))),
+    }
+}
+
 /// The shipped chips, by name.
 pub const SHIPPED: [(&str, &str); 3] = [
     (
@@ -660,11 +733,51 @@ pub const SHIPPED: [(&str, &str); 3] = [
 ];
 
 impl Hardware {
-    /// Parses and validates a TOML description.
+    /// Parses and validates a TOML description; a validation error carries the line of the
+    /// key it is about.
     pub fn from_toml(text: &str) -> Result<Hardware, MapperError> {
         let hw: Hardware = toml::from_str(text).map_err(|e| MapperError::Parse(e.to_string()))?;
-        hw.validate()?;
+        hw.validate().map_err(|e| hw.located(text, e))?;
         Ok(hw)
+    }
+
+    /// `e` with the line in `text` of the level and key it names.
+    fn located(&self, text: &str, e: MapperError) -> MapperError {
+        let MapperError::Hardware { level, key, .. } = &e else {
+            return e;
+        };
+        let mut path: Vec<Seg> = match level.as_str() {
+            "-" => Vec::new(),
+            "compute" => vec![Seg::Key("compute".into())],
+            l => {
+                let index = l
+                    .strip_prefix('#')
+                    .and_then(|n| n.parse().ok())
+                    .or_else(|| self.level_index(l));
+                match index {
+                    Some(i) => vec![Seg::Key("levels".into()), Seg::Index(i)],
+                    None => Vec::new(),
+                }
+            }
+        };
+        for part in key.split('.') {
+            match part.split_once('[') {
+                Some((k, rest)) => {
+                    path.push(Seg::Key(k.into()));
+                    if let Ok(i) = rest.trim_end_matches(']').parse() {
+                        path.push(Seg::Index(i));
+                    }
+                }
+                None => path.push(Seg::Key(part.into())),
+            }
+        }
+        match line_of_key(text, &path) {
+            Some(line) => MapperError::At {
+                line,
+                error: Box::new(e),
+            },
+            None => e,
+        }
     }
 
     /// One of the shipped chips (`eyeriss-like`, `tpu-like`, `output-stationary`).
@@ -680,7 +793,11 @@ impl Hardware {
 
     fn err(&self, level: &str, key: &str, message: impl Into<String>) -> MapperError {
         MapperError::Hardware {
-            hardware: self.name.clone(),
+            hardware: if self.name.trim().is_empty() {
+                "(no name)".into()
+            } else {
+                self.name.clone()
+            },
             level: level.to_string(),
             key: key.to_string(),
             message: message.into(),
@@ -748,6 +865,13 @@ impl Hardware {
 
     /// Checks the description, naming the level and key of the first problem found.
     pub fn validate(&self) -> Result<(), MapperError> {
+        if self.name.trim().is_empty() {
+            return Err(self.err(
+                "-",
+                "name",
+                "the chip has no `name`; give it one (`name = \"my-chip\"`): reports and messages call it by it",
+            ));
+        }
         if self.levels.is_empty() {
             return Err(self.err("-", "levels", "a chip needs at least one storage level"));
         }
@@ -760,6 +884,7 @@ impl Hardware {
             if !names.insert(name) {
                 return Err(self.err(name, "name", "two levels have this name"));
             }
+            self.check_place(i)?;
             if l.word_bits == 0 {
                 return Err(self.err(name, "word_bits", "0: a word has at least one bit"));
             }
@@ -1026,6 +1151,64 @@ impl Hardware {
                 .checked_mul(l.mesh[0] as u128 * l.mesh[1] as u128)
                 .filter(|v| *v < 1 << 48)
                 .ok_or_else(|| self.err(&l.name, "mesh", "too many instances in total"))?;
+        }
+        Ok(())
+    }
+
+    /// Checks that level `i` holds something and stands where its kind belongs: levels are
+    /// listed outermost first, so DRAM comes first and registers
+    /// come after buffers. Out of order, the mapper would read the list as another chip and
+    /// fail later with a message about data spaces, not about the order.
+    fn check_place(&self, i: usize) -> Result<(), MapperError> {
+        let l = &self.levels[i];
+        if l.holds.is_empty() {
+            return Err(self.err(
+                &l.name,
+                "holds",
+                format!(
+                    "holds nothing{}: list the data spaces it keeps ({}), or remove the level",
+                    if l.capacity.is_some() {
+                        " though it has a capacity"
+                    } else {
+                        ""
+                    },
+                    DataSpace::ALL.map(|d| d.name()).join(", ")
+                ),
+            ));
+        }
+        let Some(i_above) = i.checked_sub(1) else {
+            return Ok(());
+        };
+        let above = &self.levels[i_above];
+        let outermost = &self.levels[0].name;
+        if l.class == LevelClass::Dram {
+            return Err(self.err(
+                &l.name,
+                "class",
+                format!(
+                    "a DRAM level is listed after `{}`: levels go outermost first, so put `{}` first (before `{outermost}`)",
+                    above.name, l.name
+                ),
+            ));
+        }
+        let rank = |c: LevelClass| match c {
+            LevelClass::Dram => 0,
+            LevelClass::Sram => 1,
+            LevelClass::Register => 2,
+        };
+        if rank(l.class) < rank(above.class) {
+            return Err(self.err(
+                &l.name,
+                "class",
+                format!(
+                    "`{}` (class {}) is listed after `{}` (class {}): levels go outermost first (DRAM, then buffers, then PE registers); move `{}` above it",
+                    l.name,
+                    class_name(l.class),
+                    above.name,
+                    class_name(above.class),
+                    l.name
+                ),
+            ));
         }
         Ok(())
     }

@@ -108,7 +108,11 @@
 //!   `unicast + (m − 1)·hops_per_extra_destination` on the last network.
 //! * **Latency**: max(compute cycles, every level's words moved per instance ÷ its bandwidth);
 //!   compute cycles = the product of all temporal factors (× input density under `skip`)
-//!   plus the epilogue's steps spread over the units in use. **Leakage** = static power of
+//!   plus the epilogue's steps spread over the units in use, plus, under a systolic network,
+//!   each fold's fill and drain (a fold: an iteration of the loops at and above the network
+//!   down to the innermost one indexing what the PEs keep; the PEs' still tile loaded one row
+//!   a cycle when they keep weights or inputs, then rows + columns − 2 cycles of skew and
+//!   drain), as SCALE-Sim times a fold. **Leakage** = static power of
 //!   every instance × latency. **EDP** = energy × cycles. The binding bound is reported.
 //! * **Padding**: the loop nest runs over the full (padded) index space, as every mapping
 //!   tool's does, and a tap on padding reads a zero (for an SNN, an input that never spikes).
@@ -197,7 +201,7 @@ mod timeloop;
 mod zigzag;
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 pub use error::MapperError;
 pub use hardware::{
@@ -220,7 +224,7 @@ pub use timeloop::{TimeloopExport, to_timeloop, to_timeloop_at};
 pub use zigzag::{ZigzagCounts, ZigzagExport, ZigzagRow, to_zigzag, to_zigzag_at};
 
 use mapping::Compact;
-use model::{Ctx, Prices};
+use model::{Ctx, Prices, Shape};
 
 /// A layer mapped onto a chip: the mapping, its density-independent counts, and what it
 /// needs to be evaluated again at other densities without searching.
@@ -241,7 +245,9 @@ pub struct MappedLayer {
     /// True if the search enumerated the whole space.
     pub exhaustive: bool,
     compact: Compact,
-    prices: Prices,
+    /// Shared by the candidates of one search: re-pricing builds and copies nothing.
+    prices: Arc<Prices>,
+    shape: Arc<Shape>,
 }
 
 impl MappedLayer {
@@ -249,7 +255,7 @@ impl MappedLayer {
     /// only on densities outside 0..=1 or if the public fields were edited into nonsense.
     pub fn evaluate(&self, densities: Densities) -> Result<Evaluation, MapperError> {
         check_densities(&self.problem, &densities)?;
-        let ctx = Ctx::new(&self.problem, &self.hardware, self.prices.clone())?;
+        let ctx = self.ctx()?;
         Ok(ctx.evaluate(&self.compact, &self.counts, &densities))
     }
 
@@ -262,7 +268,7 @@ impl MappedLayer {
         objective: Objective,
     ) -> Result<f64, MapperError> {
         check_densities(&self.problem, &densities)?;
-        let ctx = Ctx::new(&self.problem, &self.hardware, self.prices.clone())?;
+        let ctx = self.ctx()?;
         let (e, cycles, leak) = ctx.quick(&self.compact, &self.counts, &densities);
         Ok(match objective {
             Objective::Energy => e + leak,
@@ -274,8 +280,43 @@ impl MappedLayer {
     /// The same mapping priced by another pricing (e.g. a sensitivity study).
     pub fn repriced(&self, pricing: &dyn Pricing) -> Result<MappedLayer, MapperError> {
         let mut m = self.clone();
-        m.prices = Ctx::prices(&self.problem, &self.hardware, pricing)?;
+        m.prices = Arc::new(Ctx::prices(&self.problem, &self.hardware, pricing)?);
         Ok(m)
+    }
+
+    /// The counter's context over the kept prices and shape. The problem and the chip were
+    /// validated when the layer was mapped; what pricing indexes by level is checked again,
+    /// in case the public fields were edited since.
+    fn ctx(&self) -> Result<Ctx<'_>, MapperError> {
+        let nlev = self.shape.nlev;
+        let levels_agree = self.hardware.levels.len() == nlev
+            && self.prices.levels() == nlev
+            && self.compact.nlev == nlev
+            && self.counts.instances_used.len() == nlev
+            && self.counts.tile_bits.len() == nlev
+            && self.counts.accesses.iter().all(|a| a.level < nlev)
+            && self
+                .counts
+                .transfers
+                .iter()
+                .all(|t| t.network < nlev && t.format_level.is_none_or(|l| l < nlev));
+        if !levels_agree {
+            return Err(MapperError::Hardware {
+                hardware: self.hardware.name.clone(),
+                level: "-".into(),
+                key: "levels".into(),
+                message: format!(
+                    "the mapped layer `{}` was mapped on {nlev} levels; its hardware, mapping or counts were edited since",
+                    self.problem.name
+                ),
+            });
+        }
+        Ok(Ctx::borrowed(
+            &self.problem,
+            &self.hardware,
+            &self.prices,
+            &self.shape,
+        ))
     }
 
     /// The mapping in words a person can read.
@@ -306,8 +347,10 @@ pub fn evaluate(
     densities: Densities,
     pricing: &dyn Pricing,
 ) -> Result<MappedLayer, MapperError> {
-    let prices = Ctx::prices(problem, hardware, pricing)?;
-    let ctx = Ctx::new(problem, hardware, prices.clone())?;
+    // Pricing validates the chip and the problem on it.
+    let prices = Arc::new(Ctx::prices(problem, hardware, pricing)?);
+    let shape = Arc::new(Shape::of(problem, hardware)?);
+    let ctx = Ctx::borrowed(problem, hardware, &prices, &shape);
     let compact = Compact::from_mapping(mapping, problem, hardware)?;
     let mut counts = Counts::default();
     ctx.count(&compact, &mut counts)
@@ -321,7 +364,8 @@ pub fn evaluate(
         evaluated: 1,
         exhaustive: false,
         compact,
-        prices,
+        prices: prices.clone(),
+        shape: shape.clone(),
     })
 }
 
@@ -361,8 +405,10 @@ pub fn map_anchored(
     options: &SearchOptions,
     warm: &[Mapping],
 ) -> Result<Anchored, MapperError> {
-    let prices = Ctx::prices(problem, hardware, pricing)?;
-    let ctx = Ctx::new(problem, hardware, prices.clone())?;
+    // Pricing validates the chip and the problem on it.
+    let prices = Arc::new(Ctx::prices(problem, hardware, pricing)?);
+    let shape = Arc::new(Shape::of(problem, hardware)?);
+    let ctx = Ctx::borrowed(problem, hardware, &prices, &shape);
     for d in anchors {
         check_densities(problem, d)?;
     }
@@ -394,6 +440,7 @@ pub fn map_anchored(
             exhaustive: found.exhaustive,
             compact: *compact,
             prices: prices.clone(),
+            shape: shape.clone(),
         });
     }
     Ok(Anchored {

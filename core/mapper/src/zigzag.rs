@@ -13,23 +13,33 @@
 //!   more than one instance (and per axis of the compute units), and a memory serves (multicasts
 //!   to, reduces from) the dimensions of every array below it. ZigZag always multicasts and
 //!   reduces across served dimensions, whatever our networks say.
-//! * Ports are one word wide at the minimum, so that ZigZag rounds transfers to words as we do,
-//!   and our bandwidth wide at the maximum (65536 words where ours is unbounded). ZigZag counts
-//!   accesses of the maximum width and truncates each count to an integer, so a second
-//!   accelerator (`accelerator_words`) with one-word ports at both ends gives the exact word
-//!   counts and energies; the first gives the latency.
-//! * Energy per access is our price of a full-word access times the port width in words; the
-//!   MAC's is our main operation's (a MAC, or the SNN's accumulate). ZigZag prices no network,
-//!   no epilogue and no partial-sum adds above the PE; those are listed apart.
+//! * Ports carry the description's access granularity: one word (`word_bits`) wide at the
+//!   minimum, so that ZigZag rounds transfers to words as we do, and the level's bandwidth in
+//!   bits at the maximum (65536 words where ours is unbounded). A bandwidth that is not a whole
+//!   number of bits per cycle cannot be written and is refused, naming the level and key.
+//!   ZigZag counts accesses of the maximum width and truncates each count to an integer, so a
+//!   second accelerator (`accelerator_words`) with one-word ports at both ends gives the exact
+//!   word counts and energies; the first gives the latency.
+//! * Energy per access is the description's price of a full-word access (as written for
+//!   per-word prices) times the port width in words; the MAC's is the compute unit's as written
+//!   in the description (`mac_pj` for a MAC, `add_pj` for the SNN's accumulate), at the unit's
+//!   full width. We scale a narrower operation's price with its operand widths; the export
+//!   states our price per operation beside it (`ours.op_pj`, `ours.unit_pj`), so the MAC
+//!   energies differ by exactly that ratio. Where the description prices its units by a table,
+//!   the unit's price is ours at the unit's full width. ZigZag prices no network, no epilogue
+//!   and no partial-sum adds above the PE; those are listed apart.
 //!
 //! How the layer is written: P, Q, R, S are OY, OX, FY, FX; N and T are both B (T behaves as a
 //! batch sharing the weights, so the SNN's accumulation is a convolution with batch N·T); G is
 //! G. Partial sums are `O` at the accumulator width, final outputs `O_final`. The membrane has
 //! no ZigZag operand and is reported only in our totals. Sparse formats cannot be written
-//! (ZigZag 3.9 is dense): a mapping that compresses a data space is refused. ZigZag counts the
-//! padded index space, so a problem that states its valid taps (`valid_ops`, `input_h`,
-//! `input_w`), whose counts leave out the taps and lines on padding, does not compare with it;
-//! the validation uses problems without them.
+//! (ZigZag 3.9 is dense): a mapping that compresses a data space is refused. Padding is
+//! written: a problem with its real input map (`input_h`, `input_w`) gets ZigZag's
+//! `padding` on IY and IX (the padded window's lines beyond the map), with which ZigZag, as
+//! we do, never takes an input tile larger than the map. ZigZag has no valid taps: it
+//! multiplies on padding, where we count a tap on padding as a zero operand (`valid_ops`);
+//! the export states the ratio (`ours.valid_taps`) by which our operations, innermost input
+//! reads and gated or skipped accesses are the fewer.
 //!
 //! The mapping: ZigZag's mapping YAML fixes the spatial unrolling and the loop order, but its
 //! memory allocator then assigns loops to memories greedily; `temporal_mapping` gives the
@@ -72,6 +82,9 @@ pub struct ZigzagExport {
     pub memories: BTreeMap<String, Vec<String>>,
     /// Our counts, energies and cycles restated per ZigZag memory and operand.
     pub ours: ZigzagCounts,
+    /// What the export changed or ZigZag will count otherwise, one sentence each with its size
+    /// on this layer, so that a reader of ZigZag's result knows what differs before comparing.
+    pub changes: Vec<String>,
 }
 
 /// Element moves of one operand at one ZigZag memory, in ZigZag's four directions, with our
@@ -127,6 +140,17 @@ pub struct ZigzagCounts {
     pub bound: String,
     /// Product of all temporal factors (ZigZag's ideal temporal cycles).
     pub temporal_cycles: f64,
+    /// Of our cycles, the fill and drain of systolic arrays per fold (ZigZag has none).
+    pub fill_drain_cycles: f64,
+    /// Our price of one main operation (MAC or accumulate) at the layer's widths, pJ.
+    pub op_pj: f64,
+    /// The unit's price written to ZigZag (`unit_energy`), pJ: the description's as written.
+    pub unit_pj: f64,
+    /// Operations of the loop nest (ZigZag's MACs, padding included).
+    pub ops: f64,
+    /// Valid taps ÷ operations: the fraction of the loop nest's taps that do not fall on
+    /// padding (1 for a problem without `valid_ops`).
+    pub valid_taps: f64,
 }
 
 const UNBOUNDED_WORDS: f64 = 65536.0;
@@ -303,11 +327,12 @@ pub fn to_zigzag_at(
             .map(|(i, _)| dim_name(i))
             .collect()
     };
-    let accelerator = accelerator_yaml(layer, &lay, &oa, &served, false);
-    let accelerator_words = accelerator_yaml(layer, &lay, &oa, &served, true);
+    let accelerator = accelerator_yaml(layer, &lay, &oa, &served, false)?;
+    let accelerator_words = accelerator_yaml(layer, &lay, &oa, &served, true)?;
     let mapping = mapping_yaml(layer, &oa)?;
     let (temporal_mapping, memories) = temporal_mappings(layer, &lay)?;
     let ours = our_counts(layer, &lay, densities)?;
+    let changes = changes(layer, &ours);
     Ok(ZigzagExport {
         layer: layer.problem.name.clone(),
         hardware: layer.hardware.name.clone(),
@@ -318,7 +343,76 @@ pub fn to_zigzag_at(
         temporal_mapping,
         memories,
         ours,
+        changes,
     })
+}
+
+/// The sentences of [`ZigzagExport::changes`]: each semantic difference that applies to this
+/// layer, chip and mapping, sized where it can be.
+fn changes(layer: &MappedLayer, ours: &ZigzagCounts) -> Vec<String> {
+    let (p, hw) = (&layer.problem, &layer.hardware);
+    let mut out = Vec::new();
+    if p.input_h.is_some() || p.input_w.is_some() {
+        out.push(format!(
+            "padding written as ZigZag's `padding` on IY and IX; ZigZag multiplies on it ({} MACs) where only {:.4} of the taps are valid for us ({:.0} operations)",
+            ours.ops,
+            ours.valid_taps,
+            ours.ops * ours.valid_taps
+        ));
+    }
+    if (ours.op_pj - ours.unit_pj).abs() > 1e-12 * ours.unit_pj.abs().max(1.0) {
+        out.push(format!(
+            "MAC price written as the description's {} pJ for the unit at full width; ours for this layer's operand widths is {} pJ (×{:.4})",
+            ours.unit_pj,
+            ours.op_pj,
+            ours.op_pj / ours.unit_pj
+        ));
+    }
+    if p.kind == crate::problem::Kind::Snn {
+        out.push(format!(
+            "the SNN's {} time steps written as batch (B = N·T): ZigZag counts its accumulates as MACs and has no membrane ({:.4} pJ of ours)",
+            p.t, ours.membrane_pj
+        ));
+    }
+    for lvl in &hw.levels {
+        if lvl.sliding_window {
+            out.push(format!(
+                "`{}` keeps the overlap of sliding input windows; ZigZag has no such reuse and fills inputs there anew",
+                lvl.name
+            ));
+        }
+        if lvl.network.multicast && !lvl.network.reduction {
+            out.push(format!(
+                "`{}`'s network multicasts but does not reduce; ZigZag reduces partial sums across every array a memory serves",
+                lvl.name
+            ));
+        }
+        for (key, bw) in [
+            ("read_bandwidth", lvl.read_bandwidth),
+            ("write_bandwidth", lvl.write_bandwidth),
+        ] {
+            if bw.is_none() {
+                out.push(format!(
+                    "`{}` has no {key}: written as a port of {UNBOUNDED_WORDS} words",
+                    lvl.name
+                ));
+            }
+        }
+    }
+    if ours.fill_drain_cycles > 0.0 {
+        out.push(format!(
+            "our latency counts {} cycles of systolic fill and drain per fold; ZigZag has none",
+            ours.fill_drain_cycles
+        ));
+    }
+    let unpriced = ours.network_pj + ours.other_ops_pj;
+    if unpriced > 0.0 {
+        out.push(format!(
+            "ZigZag prices no network ({:.4} pJ of ours) and no epilogue or partial-sum adds above the units ({:.4} pJ)",
+            ours.network_pj, ours.other_ops_pj
+        ));
+    }
+    out
 }
 
 /// ZigZag has dense data only: a compressed format anywhere is refused, naming it.
@@ -382,7 +476,8 @@ fn operational_array(layer: &MappedLayer) -> Result<Vec<(usize, usize, u64)>, Ma
     Ok(oa)
 }
 
-/// The workload: a convolution with T and N folded into B.
+/// The workload: a convolution with T and N folded into B, with the padding of a problem that
+/// states its real input map.
 fn workload_yaml(p: &crate::Problem) -> String {
     let dims = p.dims();
     let grouped = p.g > 1;
@@ -406,7 +501,7 @@ fn workload_yaml(p: &crate::Problem) -> String {
     };
     let sizes: Vec<String> = loop_dims.iter().map(|d| size_of(d).to_string()).collect();
     format!(
-        "# snnergy layer `{}` ({:?}): T = {} and N = {} folded into B\n- id: 0\n  name: {}\n  operator_type: Conv\n  equation: {eq}\n  dimension_relations: [iy={}*oy+{}*fy, ix={}*ox+{}*fx]\n  loop_dims: [{}]\n  loop_sizes: [{}]\n  operand_precision: {{W: {}, I: {}, O: {}, O_final: {}}}\n  operand_source: {{W: 0, I: 0}}\n",
+        "# snnergy layer `{}` ({:?}): T = {} and N = {} folded into B\n- id: 0\n  name: {}\n  operator_type: Conv\n  equation: {eq}\n  dimension_relations: [iy={}*oy+{}*fy, ix={}*ox+{}*fx]\n  loop_dims: [{}]\n  loop_sizes: [{}]\n  operand_precision: {{W: {}, I: {}, O: {}, O_final: {}}}\n  operand_source: {{W: 0, I: 0}}\n{}",
         p.name,
         p.kind,
         p.t,
@@ -422,6 +517,7 @@ fn workload_yaml(p: &crate::Problem) -> String {
         p.input_bits,
         p.accum_bits,
         p.output_bits,
+        padding_yaml(p),
     )
 }
 
@@ -541,6 +637,28 @@ fn temporal_mappings(layer: &MappedLayer, lay: &Layout) -> Result<PerOperand, Ma
     Ok((temporal_mapping, memories))
 }
 
+/// The lines of the padded window beyond the real input map along one axis (split as a
+/// framework pads: half before, the rest after; ZigZag uses only their sum).
+fn padding_lines(out: u64, kernel: u64, stride: u64, dilation: u64, map: Option<u64>) -> [u64; 2] {
+    let window = out.saturating_sub(1) * stride + kernel.saturating_sub(1) * dilation + 1;
+    let extra = map.map_or(0, |m| window.saturating_sub(m));
+    [extra / 2, extra - extra / 2]
+}
+
+/// ZigZag's `padding` of IY and IX for a problem that states its real input map (nothing
+/// otherwise: the padded space is the map).
+fn padding_yaml(p: &crate::Problem) -> String {
+    if p.input_h.is_none() && p.input_w.is_none() {
+        return String::new();
+    }
+    let h = padding_lines(p.p, p.r, p.stride_h, p.dilation_h, p.input_h);
+    let w = padding_lines(p.q, p.s, p.stride_w, p.dilation_w, p.input_w);
+    format!(
+        "  pr_loop_dims: [IY, IX]\n  padding: [[{}, {}], [{}, {}]]\n",
+        h[0], h[1], w[0], w[1]
+    )
+}
+
 fn yaml_name(s: &str) -> String {
     format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
 }
@@ -551,7 +669,7 @@ fn accelerator_yaml(
     oa: &[(usize, usize, u64)],
     served: &dyn Fn(usize) -> Vec<String>,
     words: bool,
-) -> String {
+) -> Result<String, MapperError> {
     let hw = &layer.hardware;
     let n = hw.levels.len();
     let mut y = format!(
@@ -564,14 +682,14 @@ fn accelerator_yaml(
         let wb = lvl.word_bits;
         let read_pj = layer.prices().word_pj(l, 0, wb);
         let write_pj = layer.prices().word_pj(l, 1, wb);
-        let width = |bw: Option<f64>| -> f64 {
-            if words {
-                1.0
-            } else {
-                bw.map(|b| b.ceil()).unwrap_or(UNBOUNDED_WORDS)
-            }
+        let (rk, wk) = if words {
+            (1.0, 1.0)
+        } else {
+            (
+                port_words(layer, l, "read_bandwidth", lvl.read_bandwidth)?,
+                port_words(layer, l, "write_bandwidth", lvl.write_bandwidth)?,
+            )
         };
-        let (rk, wk) = (width(lvl.read_bandwidth), width(lvl.write_bandwidth));
         for mem in &lay.memories[l] {
             let size = mem.bits.unwrap_or(1u128 << 50);
             let name = &mem.name;
@@ -601,15 +719,15 @@ fn accelerator_yaml(
                 read_pj * rk,
                 write_pj * wk,
                 mem_ops.join(", "),
-                (wb as f64 * rk) as u64,
+                (wb as f64 * rk).round() as u64,
                 reads.join(", "),
-                (wb as f64 * wk) as u64,
+                (wb as f64 * wk).round() as u64,
                 writes.join(", "),
                 served(l).join(", ")
             );
         }
     }
-    let mac = layer.prices().op(Ctx::main_op(&layer.problem));
+    let mac = unit_pj(layer);
     let (names, sizes): (Vec<String>, Vec<String>) = if oa.is_empty() {
         (vec!["D1".into()], vec!["1".into()])
     } else {
@@ -624,7 +742,48 @@ fn accelerator_yaml(
         names.join(", "),
         sizes.join(", ")
     );
-    y
+    Ok(y)
+}
+
+/// A port's width in words: the level's bandwidth, which must be a whole number of bits per
+/// cycle (ZigZag's port widths are integers), or 65536 words where ours is unbounded.
+fn port_words(
+    layer: &MappedLayer,
+    l: usize,
+    key: &str,
+    bandwidth: Option<f64>,
+) -> Result<f64, MapperError> {
+    let Some(b) = bandwidth else {
+        return Ok(UNBOUNDED_WORDS);
+    };
+    let lvl = &layer.hardware.levels[l];
+    let bits = b * lvl.word_bits as f64;
+    if (bits - bits.round()).abs() > 1e-9 || bits < 1.0 {
+        return Err(MapperError::Mapping {
+            problem: layer.problem.name.clone(),
+            level: lvl.name.clone(),
+            data_space: None,
+            key: key.into(),
+            message: format!(
+                "{b} words of {} bits a cycle is {bits} bits; ZigZag's ports are a whole number of bits wide",
+                lvl.word_bits
+            ),
+        });
+    }
+    Ok(bits.round() / lvl.word_bits as f64)
+}
+
+/// The compute unit's price of its main operation as the description writes it (`mac_pj`, or
+/// `add_pj` for an SNN's accumulate, at the unit's full width); ours where it prices by table.
+fn unit_pj(layer: &MappedLayer) -> f64 {
+    use crate::hardware::ComputeEnergy;
+    use crate::pricing::ComputeOp;
+    let main = Ctx::main_op(&layer.problem);
+    match (&layer.hardware.compute.energy, main) {
+        (ComputeEnergy::Explicit { mac_pj, .. }, ComputeOp::Mac { .. }) => *mac_pj,
+        (ComputeEnergy::Explicit { add_pj, .. }, ComputeOp::Add { .. }) => *add_pj,
+        _ => layer.prices().op(main),
+    }
 }
 
 fn our_counts(
@@ -674,6 +833,14 @@ fn our_counts(
         cycles: ev.cycles,
         bound: ev.bound,
         temporal_cycles: layer.counts.cycles,
+        fill_drain_cycles: layer.counts.fill_drain_cycles,
+        op_pj: layer.prices().op(main),
+        unit_pj: unit_pj(layer),
+        ops: layer.problem.ops() as f64,
+        valid_taps: layer
+            .problem
+            .valid_ops
+            .map_or(1.0, |v| v / layer.problem.ops() as f64),
     })
 }
 

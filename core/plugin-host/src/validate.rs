@@ -1,11 +1,13 @@
 //! A plugin file is checked before the dynamic loader sees it. The loader maps a library's
 //! segments straight from the file: a truncated or damaged file maps pages past its end, and
 //! the first touch of one kills the process with SIGBUS, with no message. Parsing the headers
-//! first turns that into an error naming the file.
+//! first turns that into an error naming the file. The headers are read from the file as
+//! they are needed, never the whole file: a multi-gigabyte file that is no library is refused
+//! from its first bytes.
 
 use std::path::Path;
 
-use object::{Object as _, ObjectSection as _, ObjectSegment as _};
+use object::{Object as _, ObjectSection as _, ObjectSegment as _, ReadRef};
 
 use crate::library::{PluginError, PluginErrorKind};
 
@@ -52,13 +54,24 @@ fn native_architecture() -> Option<object::Architecture> {
 /// Checks that `path` is a shared library of this system whose headers, sections and
 /// segments all lie within the file.
 pub(crate) fn check_library(path: &Path) -> Result<(), PluginError> {
-    let data = snnergy_files::read(path)
+    let file = snnergy_files::open(path)
         .map_err(|e| PluginError::new(path, PluginErrorKind::NotFound, e.message))?;
-    check_bytes(&data).map_err(|why| not_a_library(path, why))
+    let len = file
+        .metadata()
+        .map_err(|e| PluginError::new(path, PluginErrorKind::NotFound, e.to_string()))?
+        .len();
+    let cache = object::ReadCache::new(file);
+    check_data(&cache, len).map_err(|why| not_a_library(path, why))
 }
 
 /// [`check_library`] on the file's bytes; the reason when they are not a loadable library.
-pub fn check_bytes(data: &[u8]) -> Result<(), String> {
+#[cfg(test)]
+fn check_bytes(data: &[u8]) -> Result<(), String> {
+    check_data(data, data.len() as u64)
+}
+
+/// The checks on `len` bytes read through `data`, which reads only what the headers need.
+fn check_data<'a, R: ReadRef<'a>>(data: R, len: u64) -> Result<(), String> {
     let file = object::File::parse(data).map_err(|e| format!("unreadable headers ({e})"))?;
     if let Some(native) = native_format()
         && file.format() != native
@@ -82,7 +95,6 @@ pub fn check_bytes(data: &[u8]) -> Result<(), String> {
             file.kind()
         ));
     }
-    let len = data.len() as u64;
     let within = |range: Option<(u64, u64)>| match range {
         None => true,
         Some((offset, size)) => offset.checked_add(size).is_some_and(|end| end <= len),

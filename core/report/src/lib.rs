@@ -21,7 +21,8 @@ pub mod words;
 use std::path::PathBuf;
 
 pub use plot::{Figure, figures, write_figures};
-pub use render::{Render, pct, report_files, sig};
+pub use render::{Render, report_files, stage_report_files};
+pub use text::{pct, sig};
 pub use words::{BreakEvenWords, VerdictWords, breakeven_words, verdict_words};
 
 /// File names of a report folder that are always written: checked before an analysis starts,
@@ -48,15 +49,14 @@ pub fn write_report(
         .map(|f| (f.caption.clone(), f.file.clone()))
         .collect();
     let mut out = snnergy_files::OutputDir::create(dir)?;
-    for (name, text) in report_files(report, &captions) {
-        out.write(name, text.as_bytes())?;
-    }
+    render::stage_report_files(report, &captions, &mut out)?;
     for f in &figures {
         out.write(&f.file, f.svg.as_bytes())?;
     }
     for (name, bytes) in extra {
         out.write(name, bytes)?;
     }
+    render::check_output(report, &out)?;
     Ok(out.commit()?)
 }
 

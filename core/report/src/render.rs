@@ -1,6 +1,7 @@
 //! Text renderings of a [`Report`]: JSON (the schema scripts rely on), CSV tables, and the
 //! Markdown report for people, with the one-line verdicts both it and the terminal show.
 
+use crate::text::{pct, sig};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -17,6 +18,8 @@ use crate::ReportError;
 pub trait Render {
     /// Pretty JSON.
     fn to_json(&self) -> String;
+    /// The same JSON, written to `w` as it is made (a large report is never held twice).
+    fn write_json(&self, w: &mut dyn std::io::Write) -> std::io::Result<()>;
     /// `comparisons.csv`: one row per comparison.
     fn comparisons_csv(&self) -> String;
     /// `layers.csv`: one row per layer per comparison.
@@ -70,6 +73,11 @@ fn opt<T: ToString>(v: Option<T>) -> String {
 impl Render for Report {
     fn to_json(&self) -> String {
         serde_json::to_string_pretty(self).expect("reports contain only serializable data") + "\n"
+    }
+
+    fn write_json(&self, w: &mut dyn std::io::Write) -> std::io::Result<()> {
+        serde_json::to_writer_pretty(&mut *w, self).map_err(std::io::Error::other)?;
+        w.write_all(b"\n")
     }
 
     fn comparisons_csv(&self) -> String {
@@ -472,11 +480,49 @@ impl Render for Report {
         figures: &[(String, String)],
     ) -> Result<Vec<PathBuf>, ReportError> {
         let mut out = snnergy_files::OutputDir::create(dir)?;
-        for (name, text) in report_files(self, figures) {
-            out.write(name, text.as_bytes())?;
-        }
+        stage_report_files(self, figures, &mut out)?;
         Ok(out.commit()?)
     }
+}
+
+/// Stages the report's text files in `out` one at a time, so that no more than one of them
+/// is in memory at once (and the JSON, the largest, not at all), and holds them to the run's
+/// budget of output (`output_mib`): its estimate bounds what is written, and this is where a
+/// wrong estimate would be caught, before anything is put in place.
+pub fn stage_report_files(
+    report: &Report,
+    figures: &[(String, String)],
+    out: &mut snnergy_files::OutputDir,
+) -> Result<(), ReportError> {
+    out.write_from("report.json", |w| report.write_json(w))?;
+    let texts: [(&str, &dyn Fn() -> String); 4] = [
+        ("comparisons.csv", &|| report.comparisons_csv()),
+        ("layers.csv", &|| report.layers_csv()),
+        ("breakeven.csv", &|| report.breakeven_csv()),
+        ("report.md", &|| report.to_markdown(figures)),
+    ];
+    for (name, text) in texts {
+        let text = text();
+        out.write(name, text.as_bytes())?;
+    }
+    check_output(report, out)
+}
+
+/// Refuses a report folder larger than the run's `output_mib`.
+pub fn check_output(report: &Report, out: &snnergy_files::OutputDir) -> Result<(), ReportError> {
+    let limit = report.settings.budget.output_mib * 1024.0 * 1024.0;
+    let bytes = out.staged_bytes() as f64;
+    if bytes > limit {
+        return Err(ReportError::File(snnergy_files::FileError {
+            path: out.dest().to_path_buf(),
+            message: format!(
+                "the report came to {:.0} MiB, over its budget of {} MiB (`output_mib` in [analysis.budget]); nothing was written",
+                bytes / (1024.0 * 1024.0),
+                report.settings.budget.output_mib
+            ),
+        }));
+    }
+    Ok(())
 }
 
 /// The report's text files by name: `report.json`, `comparisons.csv`, `layers.csv`,
@@ -489,26 +535,6 @@ pub fn report_files(report: &Report, figures: &[(String, String)]) -> [(&'static
         ("breakeven.csv", report.breakeven_csv()),
         ("report.md", report.to_markdown(figures)),
     ]
-}
-
-/// `v` with four significant digits and no binary noise: 0.05000000000000001 reads 0.05,
-/// 313.20166 reads 313.2.
-pub fn sig(v: f64) -> String {
-    if v == 0.0 || !v.is_finite() {
-        return format!("{v}");
-    }
-    let digits = (3 - v.abs().log10().floor() as i32).max(0) as usize;
-    let s = format!("{v:.digits$}");
-    if s.contains('.') {
-        s.trim_end_matches('0').trim_end_matches('.').to_string()
-    } else {
-        s
-    }
-}
-
-/// A fraction as a percentage with four significant digits (`5 %`, `7.331 %`).
-pub fn pct(v: f64) -> String {
-    format!("{} %", sig(100.0 * v))
 }
 
 /// Where the energy goes by memory level and operation (price class) at each comparison.
@@ -614,6 +640,7 @@ fn measured_markdown(report: &Report) -> String {
             }
             md.push('\n');
         }
+        md.push_str(&inputs_markdown(r));
     }
     md
 }
@@ -632,6 +659,39 @@ fn intervals_csv(wins: &[snnergy_core::report::RateInterval]) -> String {
         })
         .collect::<Vec<_>>()
         .join(";")
+}
+
+/// What a measurement recorded arriving at each layer with weights, if it did.
+fn inputs_markdown(record: &serde_json::Value) -> String {
+    let Some(inputs) = record.get("inputs").and_then(|v| v.as_array()) else {
+        return String::new();
+    };
+    if inputs.is_empty() {
+        return String::new();
+    }
+    let mut md = String::from(
+        "What reached each layer with weights, after pooling and reshaping:\n\n| layer | SNN non-zero per step | SNN non-zero in some step | SNN synapses fed per step | twin non-zero | twin synapses fed |\n|---|---:|---:|---:|---:|---:|\n",
+    );
+    for l in inputs {
+        let f = |k: &str| {
+            l.get(k)
+                .and_then(|v| v.as_f64())
+                .map(pct)
+                .unwrap_or_else(|| "—".into())
+        };
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} | {} | {} | {} |",
+            l.get("name").and_then(|v| v.as_str()).unwrap_or("?"),
+            f("density"),
+            f("active"),
+            f("synapse_density"),
+            f("twin_nonzero"),
+            f("twin_synapse_nonzero"),
+        );
+    }
+    md.push('\n');
+    md
 }
 
 fn status_name(s: BreakEvenStatus) -> &'static str {
@@ -748,7 +808,7 @@ fn sensitivity_markdown(report: &Report) -> String {
             pct(&Some(t.nominal.clone())),
             t.baseline,
             t.operating_point,
-            crate::render::pct(t.spike_rate),
+            crate::text::pct(t.spike_rate),
             match t.nominal.verdict {
                 Verdict::SnnWins => "wins",
                 Verdict::SnnLoses => "loses",
@@ -797,8 +857,16 @@ fn sensitivity_markdown(report: &Report) -> String {
 /// the headline T (every T is in the JSON).
 fn metrics_markdown(report: &Report) -> String {
     let mut md = String::from(
-        "## Operations and sparsity (NeuroBench definitions)\n\nPer inference; the SNN's counts are summed over its T steps. Effective operations skip zero activations: ACs where the activation is a spike, MACs otherwise. Every weight is taken as non-zero; after pooling, values are taken as independent.\n\n",
+        "## Operations and sparsity (NeuroBench definitions)\n\nPer inference; the SNN's counts are summed over its T steps. Effective operations skip zero activations: ACs where the activation is a spike, MACs otherwise. Every weight is taken as non-zero. ",
     );
+    let layers = || report.metrics.iter().flat_map(|m| &m.layers);
+    md.push_str(if layers().all(|l| l.measured_input) {
+        "Input densities after pooling are measured (the synapses whose input is non-zero, per step).\n\n"
+    } else if layers().any(|l| l.measured_input) {
+        "Input densities after pooling are measured where the activity measured them; elsewhere they are estimated with the values of a window taken as independent, which over-estimates them for spikes correlated in space, as in real feature maps.\n\n"
+    } else {
+        "Input densities after pooling are estimated with the values of a window taken as independent, which over-estimates them for spikes correlated in space, as in real feature maps, and the direct-coded image is taken as dense.\n\n"
+    });
     md.push_str("| workload | activity | T | SNN dense SynOps | SNN effective ACs | SNN effective MACs | SNN activation sparsity | baseline dense SynOps | baseline effective MACs | baseline effective ACs | baseline activation sparsity |\n|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
     for m in &report.metrics {
         let _ = writeln!(

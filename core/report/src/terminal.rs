@@ -11,8 +11,8 @@ use snnergy_core::Category;
 use snnergy_core::report::{BreakEven, Comparison, Report, ResultKey, Verdict};
 use snnergy_core::settings::TwinMode;
 
-use crate::render::{pct, sig};
 use crate::text::{Col, Screen, TextTable, Tone, ratio, share, uj};
+use crate::text::{pct, sig};
 use crate::words::{BreakEvenWords, breakeven_words, verdict_words};
 
 /// What to print besides the answer.
@@ -364,7 +364,7 @@ fn by_t_table(
         Col::num("T"),
         Col::text("baseline").fold("baseline "),
     ];
-    cols.extend(archs.iter().map(|a| Col::num(*a)));
+    cols.extend(archs.iter().map(|a| Col::num(*a).breaking()));
     let mut t = TextTable::new(caption, cols);
     for Span {
         workload: w,

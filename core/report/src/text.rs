@@ -255,7 +255,7 @@ pub fn num(v: f64) -> String {
     let s = if a >= 1000.0 {
         format!("{v:.0}")
     } else {
-        crate::render::sig(v)
+        sig(v)
     };
     group(&s)
 }
@@ -329,6 +329,7 @@ pub fn share(part: f64, whole: f64) -> String {
 pub struct Col {
     name: String,
     right: bool,
+    breaks: bool,
     fold: Option<String>,
     runs: bool,
     long: bool,
@@ -340,6 +341,7 @@ impl Col {
         Self {
             name: name.into(),
             right: false,
+            breaks: true,
             fold: None,
             runs: false,
             long: false,
@@ -350,8 +352,16 @@ impl Col {
     pub fn num(name: impl Into<String>) -> Self {
         Self {
             right: true,
+            breaks: false,
             ..Self::text(name)
         }
+    }
+
+    /// Cells may break between words, as text does, though aligned right: for columns that
+    /// hold a number or a sentence about numbers (a break-even or its intervals).
+    pub fn breaking(mut self) -> Self {
+        self.breaks = true;
+        self
     }
 
     /// When every row holds the same value, the column is left out and the value said once
@@ -533,7 +543,7 @@ fn fit(cols: &[&Col], rows: &[Vec<String>], width: usize) -> Vec<usize> {
     for (i, c) in cols.iter().enumerate() {
         let widest = rows.iter().map(|r| self::width(&r[i])).max().unwrap_or(0);
         // Numbers never break.
-        let cells = if c.right {
+        let cells = if !c.breaks {
             widest
         } else {
             rows.iter()
@@ -545,30 +555,59 @@ fn fit(cols: &[&Col], rows: &[Vec<String>], width: usize) -> Vec<usize> {
         stages[0].push(widest.max(longest_atom(&c.name, false)).max(1));
         stages[1].push(cells.max(longest_atom(&c.name, true)).max(1));
     }
-    // A column shrinks to its next stage in one step (a width between two stages wraps as
-    // the narrower one does), the one giving most first.
-    for stage in &stages {
-        while w.iter().sum::<usize>() > avail {
+    // A header shrinks to its next stage in one step (a width between two stages wraps as
+    // the narrower one does); text broken between words gives only what is still missing, so
+    // a long sentence keeps the room the others leave. The one giving most goes first.
+    for (k, stage) in stages.iter().enumerate() {
+        loop {
+            let total = w.iter().sum::<usize>();
+            if total <= avail {
+                break;
+            }
             let Some(i) = (0..w.len())
                 .filter(|&i| w[i] > stage[i])
                 .max_by_key(|&i| (w[i] - stage[i], usize::MAX - i))
             else {
                 break;
             };
-            w[i] = stage[i];
+            w[i] = if k == 1 {
+                stage[i].max(w[i].saturating_sub(total - avail))
+            } else {
+                stage[i]
+            };
         }
     }
     // Still too wide: words are cut, text before numbers, the widest first.
     while w.iter().sum::<usize>() > avail {
         let Some(i) = (0..w.len())
             .filter(|&i| w[i] > 1)
-            .max_by_key(|&i| (!cols[i].right, w[i], usize::MAX - i))
+            .max_by_key(|&i| (cols[i].breaks, w[i], usize::MAX - i))
         else {
             break;
         };
         w[i] -= 1;
     }
     w
+}
+
+/// `v` with four significant digits and no binary noise: 0.05000000000000001 reads 0.05,
+/// 313.20166 reads 313.2.
+pub fn sig(v: f64) -> String {
+    if v == 0.0 || !v.is_finite() {
+        return format!("{v}");
+    }
+    let digits = (3 - v.abs().log10().floor() as i32).max(0) as usize;
+    let s = format!("{v:.digits$}");
+    if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        s
+    }
+}
+
+/// A fraction as a percentage with four significant digits (`5 %`, `7.331 %`).
+pub fn pct(v: f64) -> String {
+    format!("{} %", sig(100.0 * v))
 }
 
 #[cfg(test)]
@@ -671,6 +710,34 @@ mod tests {
             let s = table().render(&Screen::new(w, false));
             for line in s.lines() {
                 assert!(width(line) <= w, "{w}: {line:?}\n{s}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_sentence_in_a_number_column_wraps_before_a_text_column_is_cut() {
+        // A break-even column holding its winning intervals, beside a short name column: the
+        // sentence wraps between words and the name keeps its width.
+        let mut t = TextTable::new(
+            "break-even",
+            vec![
+                Col::num("T"),
+                Col::text("baseline"),
+                Col::num("classical").breaking(),
+            ],
+        );
+        for b in ["qnn-1bit", "qnn-2bit"] {
+            t.row(vec![
+                "1".into(),
+                b.into(),
+                "wins between 0.001564 % and 6.604 % and above 53.74 %".into(),
+            ]);
+        }
+        for w in Screen::MIN_WIDTH..100 {
+            let s = t.render(&Screen::new(w, false));
+            assert!(s.contains("qnn-1bit") && s.contains("qnn-2bit"), "{s}");
+            for line in s.lines() {
+                assert!(width(line) <= w, "{line:?}\n{s}");
             }
         }
     }

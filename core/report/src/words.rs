@@ -9,8 +9,8 @@ use snnergy_core::report::{
 };
 use snnergy_core::settings::TwinMode;
 
-use crate::render::{pct, sig};
 use crate::text::{num, ratio};
+use crate::text::{pct, sig};
 
 /// What one break-even row says, as table cells and as the clause of a verdict.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -8,6 +8,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use snnergy_analysis::{expand_timesteps, resolve};
 use snnergy_core::activity::Provenance;
+use snnergy_core::settings::Budget;
 use snnergy_core::{
     ActivityContext, ActivityError, ActivitySource, AnalysisSettings, Assumption, BuildContext,
     Component, ConfigError, Network, NeuronModel, OperatingPoint, Workload,
@@ -209,20 +210,107 @@ impl EngineSettings {
         }
     }
 
-    /// Loads weights for `network`, the data, and runs at `timesteps`.
+    /// Reads the data files' headers (nothing else) and checks that their images fit
+    /// `network` and that running them at `timesteps` fits `budget`: the shape a header
+    /// announces, the images kept (`samples`, or all the files hold), the memory and the
+    /// work. Returns the images to keep.
+    pub fn plan_data(
+        &self,
+        base_dir: &Path,
+        network: &Network,
+        timesteps: u32,
+        budget: &Budget,
+    ) -> Result<usize> {
+        let dir = self.data_dir(base_dir)?;
+        let (source, shape, held) = match self.dataset {
+            DatasetKind::FashionMnist | DatasetKind::Mnist => {
+                let (path, dims) = Dataset::idx_announced(&dir, self.split)?;
+                if dims.len() != 3 {
+                    return Err(EngineError::DataFile {
+                        file: path,
+                        message: format!(
+                            "image IDX has {} dimensions {dims:?}; expected 3 (n, rows, columns)",
+                            dims.len()
+                        ),
+                    });
+                }
+                (path, [1, dims[1], dims[2]], Some(dims[0]))
+            }
+            DatasetKind::Cifar10 => {
+                let (path, n) = Dataset::cifar10_announced(&dir, self.split)?;
+                (path, [3, 32, 32], n)
+            }
+        };
+        let input = network.input;
+        if [input.c as usize, input.h as usize, input.w as usize] != shape {
+            return Err(EngineError::DataFile {
+                file: source,
+                message: format!(
+                    "holds images of {}×{}×{}, network `{}` takes {input} inputs",
+                    shape[0], shape[1], shape[2], network.name
+                ),
+            });
+        }
+        let image_bytes = (shape[0] * shape[1] * shape[2]) as f64;
+        let wanted = (self.samples > 0).then_some(self.samples);
+        let Some(images) = wanted.into_iter().chain(held).min() else {
+            // A gzipped batch says nothing of its size: keep no more than the memory allows;
+            // the run is checked again once the images are counted.
+            return Ok((budget.memory_mib * 1024.0 * 1024.0 / image_bytes) as usize + 1);
+        };
+        crate::budget::check_run(
+            network,
+            &self.run_size(images, image_bytes, timesteps),
+            budget,
+        )?;
+        Ok(images)
+    }
+
+    fn run_size(&self, images: usize, image_bytes: f64, timesteps: u32) -> crate::budget::RunSize {
+        crate::budget::RunSize {
+            images: images as f64,
+            image_bytes,
+            batch: self.batch as f64,
+            timesteps: timesteps as f64,
+        }
+    }
+
+    /// [`EngineSettings::load_data`] after [`EngineSettings::plan_data`]: nothing is
+    /// decompressed before the headers are checked against the network and the budget.
+    pub fn load_data_for(
+        &self,
+        base_dir: &Path,
+        network: &Network,
+        timesteps: u32,
+        budget: &Budget,
+    ) -> Result<Dataset> {
+        let keep = self.plan_data(base_dir, network, timesteps, budget)?;
+        let planned = EngineSettings {
+            samples: keep,
+            ..self.clone()
+        };
+        let data = planned.load_data(base_dir)?;
+        let size = self.run_size(data.len(), data.image_len() as f64, timesteps);
+        crate::budget::check_run(network, &size, budget)?;
+        Ok(data)
+    }
+
+    /// Loads weights for `network`, the data, and runs at `timesteps` within `budget`.
     pub fn measure(
         &self,
         network: Network,
         weights: &Path,
         base_dir: &Path,
         timesteps: u32,
+        budget: &Budget,
     ) -> Result<Measurement> {
         self.validate()?;
         let cfg = self.snn_config(timesteps);
         crate::run::validate(&cfg)?;
+        crate::budget::check_model(&network, budget)?;
+        let data = self.load_data_for(base_dir, &network, timesteps, budget)?;
         let model = Model::load(network, weights)?;
         let compiled = model.compile()?;
-        let data = self.load_data(base_dir)?;
         run_dataset(
             &compiled,
             &data,
@@ -449,7 +537,13 @@ impl ActivitySource for EngineActivity {
         let m = self
             .config
             .settings
-            .measure(net, &weights, ctx.base_dir, ctx.timesteps)
+            .measure(
+                net,
+                &weights,
+                ctx.base_dir,
+                ctx.timesteps,
+                &ctx.settings.budget,
+            )
             .map_err(act_err)?;
         tracing::info!(
             network = %m.network,
@@ -484,7 +578,13 @@ impl ActivitySource for EngineActivity {
             }
             profile.write(&p)?;
         }
-        let mut point = profile.to_point(network, Path::new(&label), None)?;
+        // A `model` other than the analysed workload shares its neuron layers' names; what
+        // reached a layer only the model has is no measurement of the analysed network.
+        let mut analysed = profile.clone();
+        analysed
+            .layers
+            .retain(|e| e.spike_rate.is_some() || network.layer_index(&e.name).is_some());
+        let mut point = analysed.to_point(network, Path::new(&label), None)?;
         point.label = label;
         let record = serde_json::to_value(&m).map_err(act_err)?;
         point.provenance = Some(Arc::new(Provenance {
@@ -508,6 +608,11 @@ impl ActivitySource for EngineActivity {
                     self.config.weights.display()
                 ),
                 "per-layer spike rates of the converted SNN and zero fractions of its QNN twin on real data",
+            ),
+            Assumption::new(
+                "densities after pooling",
+                "measured",
+                "what reaches each layer with weights after pooling and reshaping, per step and per synapse, of the SNN and its twin, and the image's non-zero pixels",
             ),
             Assumption::new(
                 "engine data",

@@ -55,27 +55,52 @@ fn data_err(file: &Path, message: impl Into<String>) -> EngineError {
     }
 }
 
-/// Opens a data file, un-gzipping it as it is read if it starts with the gzip magic bytes.
-fn open_maybe_gz(path: &Path, what: &str) -> Result<Box<dyn Read>> {
+/// A data file opened for reading: un-gzipped as it is read if it starts with the gzip magic
+/// bytes; a raw file's size is known before anything is read.
+struct DataReader {
+    r: Box<dyn Read>,
+    /// The size of a raw (not gzipped) file.
+    raw_size: Option<u64>,
+}
+
+fn open_maybe_gz(path: &Path, what: &str) -> Result<DataReader> {
     use std::io::BufRead as _;
     let file = snnergy_files::open(path)
         .map_err(|e| data_err(path, format!("cannot read {what}: {}", e.message)))?;
+    let size = file
+        .metadata()
+        .map_err(|e| data_err(path, format!("cannot read {what}: {e}")))?
+        .len();
     let mut r = std::io::BufReader::new(file);
     let head = r
         .fill_buf()
         .map_err(|e| data_err(path, format!("cannot read {what}: {e}")))?;
-    if head.starts_with(&[0x1f, 0x8b]) {
-        Ok(Box::new(flate2::bufread::MultiGzDecoder::new(r)))
+    Ok(if head.starts_with(&[0x1f, 0x8b]) {
+        DataReader {
+            r: Box::new(flate2::bufread::MultiGzDecoder::new(r)),
+            raw_size: None,
+        }
     } else {
-        Ok(Box::new(r))
-    }
+        DataReader {
+            r: Box::new(r),
+            raw_size: Some(size),
+        }
+    })
 }
 
-/// Reads exactly `n` bytes, or as many as there are: the buffer grows with what arrives, so a
-/// header announcing more than the file holds costs no memory.
-fn read_up_to(r: &mut dyn Read, n: u64, path: &Path, what: &str) -> Result<Vec<u8>> {
+/// Reads exactly `n` bytes, or as many as there are. Only a raw file's size says how many
+/// there are; from a gzip stream the buffer grows with what arrives, so a header announcing
+/// more than the file holds costs no memory.
+fn read_up_to(r: &mut DataReader, n: u64, path: &Path, what: &str) -> Result<Vec<u8>> {
     let mut out = Vec::new();
-    r.take(n)
+    if let Some(size) = r.raw_size {
+        let n = usize::try_from(n.min(size))
+            .map_err(|_| data_err(path, format!("{n} bytes of {what} cannot be held")))?;
+        out.try_reserve_exact(n)
+            .map_err(|_| data_err(path, format!("cannot allocate {n} bytes for {what}")))?;
+    }
+    (&mut r.r)
+        .take(n)
         .read_to_end(&mut out)
         .map_err(|e| data_err(path, format!("corrupt data in {what}: {e}")))?;
     Ok(out)
@@ -86,57 +111,97 @@ pub fn read_idx(path: &Path) -> Result<(Vec<usize>, Vec<u8>)> {
     read_idx_limited(path, None)
 }
 
-/// Reads an IDX file of unsigned bytes (gzip or raw): its dimensions as the header announces
-/// them and the data of at most `limit` items (entries of the first dimension). Only what is
-/// kept is decompressed; without a limit, data beyond what the header announces is an error.
-pub fn read_idx_limited(path: &Path, limit: Option<usize>) -> Result<(Vec<usize>, Vec<u8>)> {
-    const FORMAT: &str = "IDX of unsigned bytes (magic 0x0000080N, big-endian dimension sizes, then the data), optionally gzipped";
-    const WHAT: &str = "an IDX file";
-    let mut r = open_maybe_gz(path, WHAT)?;
-    let magic = read_up_to(&mut r, 4, path, WHAT)?;
+const IDX_FORMAT: &str = "IDX of unsigned bytes (magic 0x0000080N, big-endian dimension sizes, then the data), optionally gzipped";
+const IDX: &str = "an IDX file";
+
+/// An IDX file's dimensions, read from its header alone, and the reader positioned at its
+/// data. A raw file whose size is not the header's plus the data the header announces is
+/// refused here, before any data is read.
+fn idx_header(path: &Path) -> Result<(Vec<usize>, DataReader)> {
+    let mut r = open_maybe_gz(path, IDX)?;
+    let magic = read_up_to(&mut r, 4, path, IDX)?;
     if magic.len() < 4 || magic[0] != 0 || magic[1] != 0 {
         return Err(data_err(
             path,
-            format!("not an IDX file: expected {FORMAT}"),
+            format!("not an IDX file: expected {IDX_FORMAT}"),
         ));
     }
     if magic[2] != 0x08 {
         return Err(data_err(
             path,
             format!(
-                "IDX element type 0x{:02x} is not unsigned byte (0x08); expected {FORMAT}",
+                "IDX element type 0x{:02x} is not unsigned byte (0x08); expected {IDX_FORMAT}",
                 magic[2]
             ),
         ));
     }
     let ndim = magic[3] as usize;
-    let header = read_up_to(&mut r, 4 * ndim as u64, path, WHAT)?;
+    let header = read_up_to(&mut r, 4 * ndim as u64, path, IDX)?;
     if ndim == 0 || header.len() < 4 * ndim {
         return Err(data_err(
             path,
-            format!("truncated IDX header ({ndim} dimensions); expected {FORMAT}"),
+            format!("truncated IDX header ({ndim} dimensions); expected {IDX_FORMAT}"),
         ));
     }
     let dims: Vec<usize> = header
         .chunks_exact(4)
         .map(|c| u32::from_be_bytes([c[0], c[1], c[2], c[3]]) as usize)
         .collect();
+    let total = dims
+        .iter()
+        .try_fold(1u64, |a, &d| a.checked_mul(d as u64))
+        .ok_or_else(|| {
+            data_err(
+                path,
+                format!("IDX header announces dimensions {dims:?}, more bytes than can be counted"),
+            )
+        })?;
+    if let Some(size) = r.raw_size {
+        let expected = 4 + 4 * ndim as u64 + total;
+        if size != expected {
+            return Err(data_err(
+                path,
+                format!(
+                    "IDX header announces {dims:?} = {total} bytes of data, the file holds {}",
+                    size.saturating_sub(4 + 4 * ndim as u64)
+                ),
+            ));
+        }
+    }
+    Ok((dims, r))
+}
+
+/// An IDX file's dimensions, from its header alone (nothing else is decompressed).
+pub fn idx_dims(path: &Path) -> Result<Vec<usize>> {
+    idx_header(path).map(|(dims, _)| dims)
+}
+
+/// Reads an IDX file of unsigned bytes (gzip or raw): its dimensions as the header announces
+/// them and the data of at most `limit` items (entries of the first dimension). Only what is
+/// kept is decompressed; without a limit, data beyond what the header announces is an error.
+pub fn read_idx_limited(path: &Path, limit: Option<usize>) -> Result<(Vec<usize>, Vec<u8>)> {
+    let (dims, mut r) = idx_header(path)?;
+    // With a zero first dimension the header's total is 0 whatever the rest announce, so the
+    // size of one item is checked on its own.
     let item = dims[1..]
         .iter()
-        .try_fold(1u64, |a, &d| a.checked_mul(d as u64));
-    let total = item.and_then(|i| i.checked_mul(dims[0] as u64));
-    let (Some(item), Some(total)) = (item, total) else {
-        return Err(data_err(
-            path,
-            format!("IDX header announces dimensions {dims:?}, more bytes than can be counted"),
-        ));
-    };
+        .try_fold(1u64, |a, &d| a.checked_mul(d as u64))
+        .ok_or_else(|| {
+            data_err(
+                path,
+                format!(
+                    "IDX header announces items of {:?}, more bytes than can be counted",
+                    &dims[1..]
+                ),
+            )
+        })?;
+    let total = item.saturating_mul(dims[0] as u64);
     let items = limit.map_or(dims[0], |l| l.min(dims[0]));
     let want = item.saturating_mul(items as u64);
-    let data = read_up_to(&mut r, want, path, WHAT)?;
+    let data = read_up_to(&mut r, want, path, IDX)?;
     let whole = items == dims[0];
     let extra = if whole {
-        read_up_to(&mut r, 1, path, WHAT)?.len()
+        read_up_to(&mut r, 1, path, IDX)?.len()
     } else {
         0
     };
@@ -154,6 +219,73 @@ pub fn read_idx_limited(path: &Path, limit: Option<usize>) -> Result<(Vec<usize>
         ));
     }
     Ok((dims, data))
+}
+
+const CIFAR: &str = "a CIFAR-10 binary batch";
+/// Bytes of one CIFAR-10 record: the label and 3 × 32 × 32 pixels.
+pub const CIFAR_RECORD: usize = 1 + 3 * 32 * 32;
+
+fn not_records(f: &Path, bytes: u64) -> EngineError {
+    data_err(
+        f,
+        format!(
+            "{bytes} bytes is not a whole number of CIFAR-10 records; expected the binary version (records of 1 label byte + 3072 pixel bytes)"
+        ),
+    )
+}
+
+/// Images a CIFAR-10 batch holds, from its size (`None` for a gzipped one, whose size says
+/// nothing); a raw batch that is not whole records is refused without being read.
+pub fn cifar10_images(path: &Path) -> Result<Option<usize>> {
+    let r = open_maybe_gz(path, CIFAR)?;
+    match r.raw_size {
+        None => Ok(None),
+        Some(size) if size > 0 && size.is_multiple_of(CIFAR_RECORD as u64) => {
+            Ok(Some((size / CIFAR_RECORD as u64) as usize))
+        }
+        Some(size) => Err(not_records(path, size)),
+    }
+}
+
+/// The image and label files of an IDX split.
+fn idx_files(dir: &Path, split: Split) -> Result<(PathBuf, PathBuf)> {
+    let prefix = match split {
+        Split::Train => "train",
+        Split::Test => "t10k",
+    };
+    let names = |kind: &str, d: u8| -> Vec<String> {
+        let base = format!("{prefix}-{kind}-idx{d}-ubyte");
+        let dotted = format!("{prefix}-{kind}.idx{d}-ubyte");
+        vec![
+            base.clone(),
+            format!("{base}.gz"),
+            dotted.clone(),
+            format!("{dotted}.gz"),
+        ]
+    };
+    Ok((
+        find(dir, &names("images", 3))?,
+        find(dir, &names("labels", 1))?,
+    ))
+}
+
+/// The batch files of a CIFAR-10 split.
+fn cifar10_batches(dir: &Path, split: Split) -> Result<Vec<PathBuf>> {
+    let names: Vec<String> = match split {
+        Split::Test => vec!["test_batch.bin".into()],
+        Split::Train => (1..=5).map(|i| format!("data_batch_{i}.bin")).collect(),
+    };
+    names
+        .iter()
+        .map(|n| {
+            find(dir, std::slice::from_ref(n)).map_err(|_| {
+                data_err(
+                    &dir.join(n),
+                    "missing CIFAR-10 batch (expected the binary version: records of 1 label byte + 3072 pixel bytes)",
+                )
+            })
+        })
+        .collect()
 }
 
 fn find(dir: &Path, names: &[String]) -> Result<PathBuf> {
@@ -181,23 +313,16 @@ impl Dataset {
 
     /// [`Dataset::idx`], keeping (and decompressing) only the first `limit` images.
     pub fn idx_limited(dir: &Path, split: Split, limit: Option<usize>) -> Result<Self> {
-        let prefix = match split {
-            Split::Train => "train",
-            Split::Test => "t10k",
-        };
-        let names = |kind: &str, d: u8| -> Vec<String> {
-            let base = format!("{prefix}-{kind}-idx{d}-ubyte");
-            let dotted = format!("{prefix}-{kind}.idx{d}-ubyte");
-            vec![
-                base.clone(),
-                format!("{base}.gz"),
-                dotted.clone(),
-                format!("{dotted}.gz"),
-            ]
-        };
-        let img_path = find(dir, &names("images", 3))?;
-        let lbl_path = find(dir, &names("labels", 1))?;
+        let (img_path, lbl_path) = idx_files(dir, split)?;
         Self::idx_files_limited(&img_path, &lbl_path, limit)
+    }
+
+    /// The image file of an IDX split and the dimensions its header announces, read without
+    /// its data.
+    pub fn idx_announced(dir: &Path, split: Split) -> Result<(PathBuf, Vec<usize>)> {
+        let (img_path, _) = idx_files(dir, split)?;
+        let dims = idx_dims(&img_path)?;
+        Ok((img_path, dims))
     }
 
     /// Loads an image file (3 dimensions: n, rows, columns) and a label file (1 dimension).
@@ -259,7 +384,7 @@ impl Dataset {
 
     /// [`Dataset::cifar10_files`], keeping (and reading) only the first `limit` images.
     pub fn cifar10_files_limited(files: &[PathBuf], limit: Option<usize>) -> Result<Self> {
-        const REC: usize = 1 + 3 * 32 * 32;
+        const REC: usize = CIFAR_RECORD;
         let mut pixels = Vec::new();
         let mut labels = Vec::new();
         if files.is_empty() {
@@ -270,30 +395,17 @@ impl Dataset {
             if left == Some(0) {
                 break;
             }
-            let mut r = open_maybe_gz(f, "a CIFAR-10 binary batch")?;
-            let bytes = match left {
-                Some(n) => read_up_to(
-                    &mut r,
-                    (n as u64).saturating_mul(REC as u64),
-                    f,
-                    "a CIFAR-10 binary batch",
-                )?,
-                None => {
-                    let mut b = Vec::new();
-                    r.read_to_end(&mut b).map_err(|e| {
-                        data_err(f, format!("corrupt data in a CIFAR-10 binary batch: {e}"))
-                    })?;
-                    b
-                }
-            };
+            let mut r = open_maybe_gz(f, CIFAR)?;
+            // A raw batch's size says whether it is whole records before anything is read.
+            if let Some(size) = r.raw_size
+                && (size == 0 || !size.is_multiple_of(REC as u64))
+            {
+                return Err(not_records(f, size));
+            }
+            let want = left.map_or(u64::MAX, |n| (n as u64).saturating_mul(REC as u64));
+            let bytes = read_up_to(&mut r, want, f, CIFAR)?;
             if bytes.is_empty() || !bytes.len().is_multiple_of(REC) {
-                return Err(data_err(
-                    f,
-                    format!(
-                        "{} bytes is not a whole number of CIFAR-10 records; expected the binary version (records of 1 label byte + 3072 pixel bytes)",
-                        bytes.len()
-                    ),
-                ));
+                return Err(not_records(f, bytes.len() as u64));
             }
             for (i, rec) in bytes.chunks_exact(REC).enumerate() {
                 if rec[0] > 9 {
@@ -322,20 +434,19 @@ impl Dataset {
 
     /// [`Dataset::cifar10`], keeping only the first `limit` images.
     pub fn cifar10_limited(dir: &Path, split: Split, limit: Option<usize>) -> Result<Self> {
-        let names: Vec<String> = match split {
-            Split::Test => vec!["test_batch.bin".into()],
-            Split::Train => (1..=5).map(|i| format!("data_batch_{i}.bin")).collect(),
-        };
-        let files = names
-            .iter()
-            .map(|n| find(dir, std::slice::from_ref(n)).map_err(|_| {
-                data_err(
-                    &dir.join(n),
-                    "missing CIFAR-10 batch (expected the binary version: records of 1 label byte + 3072 pixel bytes)",
-                )
-            }))
-            .collect::<Result<Vec<_>>>()?;
-        Self::cifar10_files_limited(&files, limit)
+        Self::cifar10_files_limited(&cifar10_batches(dir, split)?, limit)
+    }
+
+    /// The first batch file of a CIFAR-10 split and the images the split's batches hold by
+    /// their sizes (`None` when one is gzipped), read without their data.
+    pub fn cifar10_announced(dir: &Path, split: Split) -> Result<(PathBuf, Option<usize>)> {
+        let files = cifar10_batches(dir, split)?;
+        let mut total = Some(0usize);
+        for f in &files {
+            let n = cifar10_images(f)?;
+            total = total.zip(n).map(|(a, b)| a.saturating_add(b));
+        }
+        Ok((files[0].clone(), total))
     }
 
     fn check_nonempty(&self) -> Result<()> {

@@ -160,6 +160,26 @@ pub fn tensor_specs(network: &Network) -> Result<Vec<TensorSpec>> {
     Ok(out)
 }
 
+/// The values of tensor `s` from `value`, allocated without aborting: a size that cannot be
+/// counted or allocated is an error naming the tensor.
+fn filled(s: &TensorSpec, mut value: impl FnMut() -> f32) -> Result<Vec<f32>> {
+    let too_big = || {
+        EngineError::Invalid(format!(
+            "tensor `{}` of layer `{}` (shape {:?}) is too large to allocate",
+            s.name, s.layer, s.shape
+        ))
+    };
+    let n = s
+        .shape
+        .iter()
+        .try_fold(1usize, |a, &d| a.checked_mul(d))
+        .ok_or_else(too_big)?;
+    let mut data = Vec::new();
+    data.try_reserve_exact(n).map_err(|_| too_big())?;
+    data.extend((0..n).map(|_| value()));
+    Ok(data)
+}
+
 /// A network with its parameters as PyTorch stores them (BatchNorm not yet folded).
 #[derive(Clone, Debug)]
 pub struct Model {
@@ -249,15 +269,11 @@ pub fn read_tensors(
     Ok((tensors, meta.metadata().clone().unwrap_or_default()))
 }
 
-/// Writes F32 tensors and metadata to a safetensors file, through a temporary file renamed
-/// into place, so an interrupted write never leaves a truncated file behind; the destination
-/// is checked as every output is (`snnergy_files`).
-pub fn write_tensors(
-    path: &Path,
+/// F32 tensors and metadata as the bytes of a safetensors file.
+pub fn tensors_to_bytes(
     tensors: &BTreeMap<String, Tensor>,
     meta: std::collections::HashMap<String, String>,
-    options: snnergy_files::WriteOptions,
-) -> Result<()> {
+) -> Result<Vec<u8>> {
     let bytes: Vec<(&String, Vec<u8>, &Vec<usize>)> = tensors
         .iter()
         .map(|(k, t)| {
@@ -276,11 +292,26 @@ pub fn write_tensors(
                 .map_err(|e| EngineError::Invalid(format!("tensor `{k}`: {e}")))
         })
         .collect::<Result<Vec<_>>>()?;
+    safetensors::serialize(views, Some(meta))
+        .map_err(|e| EngineError::Invalid(format!("cannot serialize the weights: {e}")))
+}
+
+/// Writes F32 tensors and metadata to a safetensors file, through a temporary file renamed
+/// into place, so an interrupted write never leaves a truncated file behind; the destination
+/// is checked as every output is (`snnergy_files`).
+pub fn write_tensors(
+    path: &Path,
+    tensors: &BTreeMap<String, Tensor>,
+    meta: std::collections::HashMap<String, String>,
+    options: snnergy_files::WriteOptions,
+) -> Result<()> {
     let err = |e: String| EngineError::WeightsFile {
         file: path.to_path_buf(),
         message: format!("cannot write weights: {e}"),
     };
-    let bytes = safetensors::serialize(views, Some(meta)).map_err(|e| err(e.to_string()))?;
+    // A destination that may not be written fails before the bytes are made.
+    snnergy_files::check_writable(path, options).map_err(|e| err(e.message))?;
+    let bytes = tensors_to_bytes(tensors, meta)?;
     snnergy_files::write_with(path, &bytes, options).map_err(|e| err(e.message))
 }
 
@@ -416,10 +447,19 @@ impl Model {
 
     /// Saves the parameters as F32 safetensors under the names described in the module docs.
     pub fn save(&self, path: &Path) -> Result<()> {
+        write_tensors(path, &self.params, self.file_metadata(), Default::default())
+    }
+
+    /// The bytes [`Model::save`] writes, for a caller that writes them as part of a set.
+    pub fn to_safetensors(&self) -> Result<Vec<u8>> {
+        tensors_to_bytes(&self.params, self.file_metadata())
+    }
+
+    fn file_metadata(&self) -> std::collections::HashMap<String, String> {
         let mut meta = std::collections::HashMap::new();
         meta.insert("network".to_string(), self.network.name.clone());
         meta.insert("format".to_string(), "pt".to_string());
-        write_tensors(path, &self.params, meta, Default::default())
+        meta
     }
 
     /// Seeded random parameters: He-uniform weights (bound √(6 / fan-in)), zero biases and
@@ -429,19 +469,19 @@ impl Model {
         let specs = tensor_specs(&network)?;
         let mut params = BTreeMap::new();
         for (i, s) in specs.iter().enumerate() {
-            let t = match s.role {
+            let mut g = SplitMix64::stream(seed, i as u64);
+            let data = match s.role {
                 Role::Weight => {
                     let fan_in: usize = s.shape[1..].iter().product();
                     let bound = (6.0 / fan_in as f32).sqrt();
-                    let mut g = SplitMix64::stream(seed, i as u64);
-                    let n = s.shape.iter().product();
-                    Tensor {
-                        shape: s.shape.clone(),
-                        data: (0..n).map(|_| g.uniform(-bound, bound)).collect(),
-                    }
+                    filled(s, || g.uniform(-bound, bound))?
                 }
-                Role::BnWeight | Role::BnVar => Tensor::full(&s.shape, 1.0),
-                Role::Bias | Role::BnBias | Role::BnMean => Tensor::full(&s.shape, 0.0),
+                Role::BnWeight | Role::BnVar => filled(s, || 1.0)?,
+                Role::Bias | Role::BnBias | Role::BnMean => filled(s, || 0.0)?,
+            };
+            let t = Tensor {
+                shape: s.shape.clone(),
+                data,
             };
             params.insert(s.name.clone(), t);
         }

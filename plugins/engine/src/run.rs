@@ -47,6 +47,29 @@ pub struct LayerMeasurement {
     pub sparse_share: Option<f64>,
 }
 
+/// What reached one layer with weights, after pooling, residual adds and reshaping.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct InputMeasurement {
+    /// Layer name.
+    pub name: String,
+    /// Whether the layer has neurons (the readout has none).
+    pub neuron: bool,
+    /// Input values per image.
+    pub elements: u64,
+    /// SNN: fraction of the input values non-zero, per step (events per input element per
+    /// step where they are spikes; the image's non-zero pixels under direct coding).
+    pub density: f64,
+    /// SNN: fraction of the input values non-zero in at least one of the T steps (1 − the
+    /// fraction silent in all T steps).
+    pub active: f64,
+    /// SNN: fraction of the layer's synapses fed a non-zero value, per step.
+    pub synapse_density: f64,
+    /// The QNN twin: fraction of its input values that are non-zero.
+    pub twin_nonzero: f64,
+    /// The twin: fraction of the layer's synapses fed a non-zero value.
+    pub twin_synapse_nonzero: f64,
+}
+
 /// What a run measured.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Measurement {
@@ -58,6 +81,9 @@ pub struct Measurement {
     pub timesteps: u32,
     /// Layers with neurons, in network order.
     pub layers: Vec<LayerMeasurement>,
+    /// Layers with weights, in network order: what reached them.
+    #[serde(default)]
+    pub inputs: Vec<InputMeasurement>,
     /// Input spike rate under rate coding.
     pub input_rate: Option<f64>,
     /// Fraction of images the SNN and its twin classify alike.
@@ -104,11 +130,34 @@ impl Measurement {
             .collect();
         let input_rate = (cfg.coding == Coding::Rate)
             .then(|| counts.input_spikes as f64 / (net.network.input.numel() as f64 * images * t));
+        let inputs = net
+            .network
+            .layers
+            .iter()
+            .zip(&counts.layers)
+            .filter(|(l, _)| l.is_weighted())
+            .map(|(l, c)| {
+                let c = &c.inputs;
+                let values = c.elements.max(1) as f64 * images;
+                let synapses = c.synapses.max(1) as f64 * images;
+                InputMeasurement {
+                    name: l.name.clone(),
+                    neuron: l.neuron,
+                    elements: c.elements,
+                    density: c.nonzero as f64 / (values * t),
+                    active: c.active as f64 / values,
+                    synapse_density: c.taps as f64 / (synapses * t),
+                    twin_nonzero: c.twin_nonzero as f64 / values,
+                    twin_synapse_nonzero: c.twin_taps as f64 / synapses,
+                }
+            })
+            .collect();
         Self {
             network: net.network.name.clone(),
             images: counts.images,
             timesteps: cfg.timesteps,
             layers,
+            inputs,
             input_rate,
             top1_agreement: counts.agree as f64 / images,
             snn_accuracy: counts.snn_correct as f64 / images,
@@ -118,34 +167,47 @@ impl Measurement {
     }
 
     /// The activity profile: per layer with neurons its spike rate and the twin's non-zero
-    /// fraction (and, under rate coding, an `input` row).
+    /// fraction, per layer with weights what reached it (the readout's in a row of its own),
+    /// and, under rate coding, an `input` row.
     pub fn to_profile(&self) -> ProfileFile {
         let mut layers = Vec::new();
         if let Some(r) = self.input_rate {
             layers.push(ProfileEntry {
                 name: "input".into(),
-                spike_rate: r,
-                nonzero: None,
-                mean_level: None,
-                line: None,
-                neurons: None,
-                spikes: None,
-                step_rates: Vec::new(),
-                levels: Vec::new(),
+                spike_rate: Some(r),
+                ..ProfileEntry::default()
             });
         }
+        let input_of = |e: &mut ProfileEntry, m: &InputMeasurement| {
+            e.input_density = Some(m.density);
+            e.input_nonzero = Some(m.twin_nonzero);
+            e.synapse_density = Some(m.synapse_density);
+            e.synapse_nonzero = Some(m.twin_synapse_nonzero);
+        };
         for l in &self.layers {
-            layers.push(ProfileEntry {
+            let mut e = ProfileEntry {
                 name: l.name.clone(),
-                spike_rate: l.spike_rate,
+                spike_rate: Some(l.spike_rate),
                 nonzero: Some(1.0 - l.twin_zero_fraction),
                 mean_level: l.twin_mean_level,
-                line: None,
                 neurons: Some(l.neurons),
                 spikes: Some(l.spikes),
                 step_rates: l.step_rates.clone(),
                 levels: l.twin_levels.clone(),
-            });
+                ..ProfileEntry::default()
+            };
+            if let Some(m) = self.inputs.iter().find(|m| m.name == l.name) {
+                input_of(&mut e, m);
+            }
+            layers.push(e);
+        }
+        for m in self.inputs.iter().filter(|m| !m.neuron) {
+            let mut e = ProfileEntry {
+                name: m.name.clone(),
+                ..ProfileEntry::default()
+            };
+            input_of(&mut e, m);
+            layers.push(e);
         }
         ProfileFile {
             timesteps: Some(self.timesteps),

@@ -13,6 +13,7 @@
 use serde::{Deserialize, Serialize};
 use snnergy_core::{Layer, LayerKind, Neuron, Source};
 
+use crate::inputs::{FanOut, InputCounts, count_snn, count_spike_counts, count_twin};
 use crate::model::{Compiled, Op};
 use std::cell::RefCell;
 
@@ -158,6 +159,8 @@ pub struct LayerCounts {
     pub sparse_calls: u64,
     /// Layer evaluations on the dense path.
     pub dense_calls: u64,
+    /// What reached the layer, for a layer with weights (after pooling, adds, reshaping).
+    pub inputs: InputCounts,
 }
 
 /// What one chunk of images produced.
@@ -208,6 +211,7 @@ impl ChunkCounts {
             a.neurons_differing += b.neurons_differing;
             a.sparse_calls += b.sparse_calls;
             a.dense_calls += b.dense_calls;
+            a.inputs.merge(&b.inputs);
         }
     }
 }
@@ -618,6 +622,25 @@ fn argmax(v: &[f32]) -> usize {
     best
 }
 
+/// Counts what the twin's layers with weights read: the image, or their sources' outputs.
+fn count_twin_inputs(
+    net: &Compiled,
+    fans: &[Option<FanOut>],
+    x: &[f32],
+    twin: &[Vec<f32>],
+    counts: &mut ChunkCounts,
+) {
+    for (i, fan) in fans.iter().enumerate() {
+        if let Some(fan) = fan {
+            let xs: &[f32] = match net.network.layers[i].sources[0] {
+                Source::Input => x,
+                Source::Layer(j) => &twin[j],
+            };
+            count_twin(fan, xs, &mut counts.layers[i].inputs);
+        }
+    }
+}
+
 /// Spike counts per neuron of one layer (for tests and the reference comparison).
 pub type Counts = Vec<u32>;
 
@@ -692,6 +715,12 @@ pub fn simulate(
     } else {
         Vec::new()
     };
+    // What each weighted layer reads is counted as it reads it, or, where that is a neuron
+    // layer's spikes, from the neurons' spike counts (one pass instead of T).
+    let fans: Vec<Option<FanOut>> = layers.iter().map(FanOut::of).collect();
+    let from_neurons =
+        |i: usize| matches!(layers[i].sources[..], [Source::Layer(j)] if layers[j].neuron);
+    let mut seen = Vec::new();
     // Layers whose inputs are the same at every step (a direct-coded image, or layers without
     // neurons fed only by such): their synaptic current is computed once and reused.
     let mut constant = vec![false; nl];
@@ -728,6 +757,9 @@ pub fn simulate(
         ..Default::default()
     };
     let mut step_totals = vec![vec![0u64; steps]; nl];
+    if cfg.twin {
+        count_twin_inputs(net, &fans, x, &twin, &mut counts);
+    }
     let in_len = net.network.input.numel() as usize;
     let mut scratch = take_scratch();
     let widest = (0..nl)
@@ -794,6 +826,19 @@ pub fn simulate(
                 } else {
                     cfg.path
                 };
+                // Spikes straight from neurons are counted once from the neurons' counts
+                // below; what pooling or an add made of them, step by step here.
+                if let Some(fan) = fans[i].as_ref().filter(|_| !from_neurons(i)) {
+                    let xs = src(&layers[i].sources[0]);
+                    count_snn(
+                        fan,
+                        xs.steps,
+                        steps,
+                        |t| xs.at(t),
+                        &mut seen,
+                        &mut counts.layers[i].inputs,
+                    );
+                }
                 let (sparse, dense) = apply_steps(
                     net,
                     i,
@@ -861,6 +906,13 @@ pub fn simulate(
         }
         recycle(outs.into_iter().map(|s| s.data).chain([input.data]), []);
         b0 += m;
+    }
+    for (i, fan) in fans.iter().enumerate() {
+        if let (Some(fan), Source::Layer(j)) = (fan, layers[i].sources[0])
+            && from_neurons(i)
+        {
+            count_spike_counts(fan, &spikes[j], &mut counts.layers[i].inputs);
+        }
     }
     // Each layer's spikes, from the per-step totals the neurons kept: summing the per-neuron
     // counts again took 6 % of an event-driven run.

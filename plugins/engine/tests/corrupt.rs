@@ -104,14 +104,25 @@ fn only_the_images_asked_for_are_read() {
         images.extend(v.to_be_bytes());
     }
     images.extend((0..n * 4).map(|i| i as u8));
-    // Trailing garbage after the announced data: refused when the whole file is read, never
-    // reached when only two images are.
+    // Trailing garbage after the announced data. A raw file's size shows it before anything
+    // is read, so it is refused however few images are asked for.
     images.extend([7u8; 3]);
     std::fs::write(dir.join("t10k-images-idx3-ubyte"), &images).unwrap();
     let mut labels = vec![0u8, 0, 8, 1];
     labels.extend(n.to_be_bytes());
     labels.extend([1u8, 2, 3, 4, 5]);
     std::fs::write(dir.join("t10k-labels-idx1-ubyte"), labels).unwrap();
+    assert!(Dataset::idx(&dir, Split::Test).is_err());
+    let e = Dataset::idx_limited(&dir, Split::Test, Some(2))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("20 bytes") && e.contains("holds 23"), "{e}");
+    // Gzipped, only decompressing shows it: refused when the whole file is read, never
+    // reached when only two images are.
+    std::fs::remove_file(dir.join("t10k-images-idx3-ubyte")).unwrap();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    std::io::Write::write_all(&mut gz, &images).unwrap();
+    std::fs::write(dir.join("t10k-images-idx3-ubyte.gz"), gz.finish().unwrap()).unwrap();
     assert!(Dataset::idx(&dir, Split::Test).is_err());
     let d = Dataset::idx_limited(&dir, Split::Test, Some(2)).unwrap();
     assert_eq!(d.len(), 2);

@@ -147,3 +147,34 @@ fn cifar10_binary_batches_read_records_of_label_and_planes() {
         .to_string();
     assert!(msg.contains("data_batch_1.bin"), "{msg}");
 }
+
+#[test]
+fn a_raw_file_whose_size_disagrees_with_its_header_is_refused_from_its_size() {
+    let dir = crate::common::temp_dir("idx-sparse");
+    // The header announces 3 images of 28 × 28; the (sparse) file is 8 GiB long.
+    let path = dir.join("t10k-images-idx3-ubyte");
+    let mut header = vec![0u8, 0, 8, 3];
+    for d in [3u32, 28, 28] {
+        header.extend(d.to_be_bytes());
+    }
+    std::fs::write(&path, &header).unwrap();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&path)
+        .unwrap()
+        .set_len(8 << 30)
+        .unwrap();
+    let msg = snnergy_engine::data::idx_dims(&path)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        msg.contains("2352 bytes") && msg.contains("8589934576"),
+        "{msg}"
+    );
+    // The header alone is enough for the dimensions of a file that agrees with it.
+    std::fs::write(&path, [header.as_slice(), &[0u8; 3 * 784]].concat()).unwrap();
+    assert_eq!(
+        snnergy_engine::data::idx_dims(&path).unwrap(),
+        vec![3, 28, 28]
+    );
+}

@@ -3,6 +3,7 @@
 mod common;
 mod corrupt;
 mod data;
+mod inputs;
 mod layer_neurons;
 mod neuron;
 mod pipeline;

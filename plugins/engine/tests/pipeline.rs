@@ -79,14 +79,27 @@ profile = "profile-T{{T}}.json"
         assert_eq!(p.timesteps, Some(t));
         assert_eq!(p.samples, Some(48));
         let names: Vec<&str> = p.layers.iter().map(|l| l.name.as_str()).collect();
-        assert_eq!(names, ["conv1", "conv2", "fc1"]);
-        for l in &p.layers {
+        // The neuron layers, then the readout's row: what reached it, no spikes of its own.
+        assert_eq!(names, ["conv1", "conv2", "fc1", "fc2"]);
+        for l in &p.layers[..3] {
             assert_eq!(l.step_rates.len(), t as usize);
             let mean = l.step_rates.iter().sum::<f64>() / t as f64;
-            assert!((mean - l.spike_rate).abs() < 1e-12);
+            assert!((mean - l.spike_rate.unwrap()).abs() < 1e-12);
             assert!(l.nonzero.is_some() && l.neurons.is_some() && l.spikes.is_some());
         }
         assert_eq!(p.layers[0].neurons, Some(8 * 28 * 28));
+        let readout = &p.layers[3];
+        assert!(readout.spike_rate.is_none() && readout.nonzero.is_none());
+        for l in &p.layers {
+            assert!(
+                l.input_density.is_some() && l.input_nonzero.is_some(),
+                "{l:?}"
+            );
+            assert!(
+                l.synapse_density.is_some() && l.synapse_nonzero.is_some(),
+                "{l:?}"
+            );
+        }
     }
 }
 
@@ -249,7 +262,8 @@ fn a_measured_profile_records_the_twins_mean_level_and_the_analysis_uses_it() {
         .unwrap();
     let p = ProfileFile::read(&dir.join("p-T4.csv")).unwrap();
     assert!(p.layers.iter().any(|l| l.mean_level.is_some()));
-    for l in &p.layers {
+    // The neuron layers' rows (the readout's says only what reached it).
+    for l in p.layers.iter().filter(|l| l.spike_rate.is_some()) {
         // A layer whose twin is silent has no mean level.
         assert_eq!(l.mean_level.is_some(), l.nonzero.unwrap() > 0.0, "{l:?}");
         if let Some(level) = l.mean_level {
@@ -259,4 +273,49 @@ fn a_measured_profile_records_the_twins_mean_level_and_the_analysis_uses_it() {
     // The comparison's mean level is the measured one: spikes over non-zero activations.
     let c = &report.comparisons[0];
     assert!(c.mean_level.unwrap() >= 1.0, "{c:?}");
+}
+
+#[test]
+fn the_analysis_prices_what_reached_each_layer_as_measured_not_as_estimated() {
+    let dir = crate::common::temp_dir("pipeline-inputs");
+    let toml = engine_pipeline(&dir, "timesteps = [4]", "profile = \"p-T{T}.csv\"");
+    let report = Pipeline::from_toml(&toml, Some(&dir.join("p.toml")), &registry())
+        .unwrap()
+        .run()
+        .unwrap();
+    let p = ProfileFile::read(&dir.join("p-T4.csv")).unwrap();
+    let row = |n: &str| p.layers.iter().find(|l| l.name == n).unwrap().clone();
+    let c = &report.comparisons[0];
+    let layer = |n: &str| c.layers.iter().find(|l| l.layer == n).unwrap().clone();
+    // The image is about half background: both formats read it at its measured density.
+    let image = row("conv1").input_density.unwrap();
+    assert!((0.2..0.8).contains(&image), "{image}");
+    assert_eq!(layer("conv1").input_spike_rate, image);
+    assert_eq!(layer("conv1").input_nonzero, image);
+    // After the pool, the twin's non-zero inputs as measured, below the estimate that takes
+    // the four inputs of a window as independent; the SNN's events are conv1's spikes
+    // forwarded through the window, four per output element.
+    let conv1 = row("conv1");
+    let estimate = 1.0 - (1.0 - conv1.nonzero.unwrap()).powi(4);
+    let conv2 = layer("conv2");
+    assert_eq!(conv2.input_nonzero, row("conv2").input_nonzero.unwrap());
+    assert!(conv2.input_nonzero < estimate, "{conv2:?} {estimate}");
+    assert!((conv2.input_spike_rate - 4.0 * conv1.spike_rate.unwrap()).abs() < 1e-12);
+    // NeuroBench's counts come from the synapses the measured inputs fed.
+    let m = &report.metrics[0];
+    for l in &m.layers {
+        let r = row(&l.layer);
+        assert!(l.measured_input, "{l:?}");
+        assert_eq!(l.snn_input_density, r.synapse_density.unwrap(), "{l:?}");
+        assert_eq!(
+            l.baseline_input_density,
+            r.synapse_nonzero.unwrap(),
+            "{l:?}"
+        );
+    }
+    // The readout has no neurons, and its row says what reached it.
+    assert_eq!(
+        layer("fc2").input_nonzero,
+        row("fc2").input_nonzero.unwrap()
+    );
 }

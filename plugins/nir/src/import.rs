@@ -1122,6 +1122,12 @@ impl Imported {
             Default::default(),
         )
     }
+
+    /// The bytes [`Imported::save_weights`] writes, for a caller that writes them as part of
+    /// a set of files.
+    pub fn weights_bytes(&self) -> Result<Vec<u8>, snnergy_engine::EngineError> {
+        snnergy_engine::model::tensors_to_bytes(&self.tensors, self.weights_metadata())
+    }
 }
 
 /// Loads `network`'s weights from `path`, with the spelling of the graph they were imported

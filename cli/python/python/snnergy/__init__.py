@@ -39,7 +39,7 @@ from ._pipeline import (
     load_plugin,
     run,
 )
-from ._profile import Profile, ProfileLayer
+from ._profile import LayerInput, Profile, ProfileLayer
 from ._results import (
     AccessCounts,
     BreakEven,
@@ -74,6 +74,7 @@ __all__ = [
     "FormatMetrics",
     "Layer",
     "LayerComparison",
+    "LayerInput",
     "LayerMetrics",
     "Metrics",
     "Network",

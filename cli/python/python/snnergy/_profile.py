@@ -70,6 +70,41 @@ class ProfileLayer:
         return d
 
 
+@dataclass
+class LayerInput:
+    """What reached a layer with weights, after pooling, residual adds and reshaping, as
+    :func:`snnergy.torch.record` and the engine measure it. The analysis prices these instead
+    of estimating what pooling makes of the rates of the layers feeding it."""
+
+    # SNN: fraction of the input values that are non-zero, per step (spikes: events per input
+    # element per step; a direct-coded image: its non-zero pixels).
+    density: float
+    # The twin: fraction of its input values that are non-zero. Recorded from an SNN alone, the
+    # inputs non-zero in at least one of the T steps (a converted SNN's input silent in all T
+    # steps is a zero of its twin's input).
+    nonzero: Optional[float] = None
+    # SNN: fraction of the layer's synapses whose input is non-zero, per step (each input counts
+    # with the synapses it feeds): effective synaptic operations over synapses × T.
+    synapse_density: Optional[float] = None
+    # The twin's fraction of synapses whose input is non-zero.
+    synapse_nonzero: Optional[float] = None
+
+    def to_dict(self) -> Dict[str, Any]:
+        """The layer's input columns in the profile file."""
+        d = {"input_density": self.density, "input_nonzero": self.nonzero,
+             "synapse_density": self.synapse_density, "synapse_nonzero": self.synapse_nonzero}
+        return {k: v for k, v in d.items() if v is not None}
+
+    @classmethod
+    def from_dict(cls, d: Dict[str, Any]) -> Optional["LayerInput"]:
+        if d.get("input_density") is None:
+            return None
+        return cls(d["input_density"], d.get("input_nonzero"), d.get("synapse_density"), d.get("synapse_nonzero"))
+
+
+_INPUT_COLUMNS = ("input_density", "input_nonzero", "synapse_density", "synapse_nonzero")
+
+
 def mean_level(histogram: List[int]) -> Optional[float]:
     """The mean level of the non-zero entries of a histogram by level 0, 1, … (None when every
     count is at level 0)."""
@@ -108,15 +143,20 @@ class Profile:
     :func:`snnergy.engine.measure` or read from a file.
 
     ``source`` says how the numbers were obtained (the report's activity label and notes
-    repeat it; it is not part of the file)."""
+    repeat it; it is not part of the file). ``inputs`` maps a layer with weights (a neuron
+    layer or the readout) to what reached it (:class:`LayerInput`); ``input_rate`` is the
+    encoded input's spike rate under rate coding, or under direct coding the image's share of
+    non-zero values when no ``inputs`` entry of the first layer says so."""
 
     def __init__(self, layers: List[ProfileLayer], timesteps: Optional[int] = None,
-                 samples: Optional[int] = None, source: str = "", input_rate: Optional[float] = None):
+                 samples: Optional[int] = None, source: str = "", input_rate: Optional[float] = None,
+                 inputs: Optional[Dict[str, LayerInput]] = None):
         self.layers = list(layers)
         self.timesteps = timesteps
         self.samples = samples
         self.source = source
         self.input_rate = input_rate
+        self.inputs: Dict[str, LayerInput] = dict(inputs or {})
 
     def __getitem__(self, name: str) -> ProfileLayer:
         for l in self.layers:
@@ -144,7 +184,11 @@ class Profile:
             d["timesteps"] = self.timesteps
         if self.samples is not None:
             d["samples"] = self.samples
-        layers = [l.to_dict() for l in self.layers]
+        layers = [dict(l.to_dict(), **(self.inputs[l.name].to_dict() if l.name in self.inputs else {}))
+                  for l in self.layers]
+        names = {l.name for l in self.layers}
+        # Layers without neurons (the readout): a row with only what reached them.
+        layers += [dict(name=n, **i.to_dict()) for n, i in self.inputs.items() if n not in names]
         if self.input_rate is not None:
             layers.insert(0, {"name": "input", "spike_rate": self.input_rate})
         d["layers"] = layers
@@ -159,11 +203,15 @@ class Profile:
         ``[activity] type = "profile"``."""
         p = os.fspath(path)
         if p.endswith(".csv"):
-            rows = ["layer,spike_rate,nonzero,mean_level,neurons,spikes" + (",timesteps" if self.timesteps else "")]
-            entries = ([ProfileLayer("input", self.input_rate)] if self.input_rate is not None else []) + self.layers
+            columns = ["layer", "spike_rate", "nonzero", "mean_level", "neurons", "spikes"]
+            if self.inputs:
+                columns += _INPUT_COLUMNS
+            if self.timesteps:
+                columns.append("timesteps")
+            rows = [",".join(columns)]
             opt = lambda v: "" if v is None else repr(v)
-            for l in entries:
-                cells = [l.name, repr(l.spike_rate), opt(l.nonzero), opt(l.mean_level), opt(l.neurons), opt(l.spikes)]
+            for e in self.to_dict()["layers"]:
+                cells = [e["name"]] + [opt(e.get(k)) for k in columns[1:] if k != "timesteps"]
                 if self.timesteps:
                     cells.append(str(self.timesteps))
                 rows.append(",".join(cells))
@@ -178,16 +226,22 @@ class Profile:
     def from_dict(cls, d: Dict[str, Any], source: str = "") -> "Profile":
         input_rate = None
         layers = []
+        inputs = {}
         for e in d.get("layers", []):
             if e.get("name") == "input":
                 input_rate = e.get("spike_rate")
                 continue
+            got = LayerInput.from_dict(e)
+            if got is not None:
+                inputs[e["name"]] = got
+            if e.get("spike_rate") is None and got is not None:
+                continue  # a layer without neurons: only what reached it
             layers.append(ProfileLayer(
                 name=e["name"], spike_rate=e["spike_rate"], nonzero=e.get("nonzero"),
                 neurons=e.get("neurons"), spikes=e.get("spikes"), step_rates=e.get("step_rates", []),
                 histogram=e.get("levels", []), mean_level=e.get("mean_level")))
         return cls(layers, timesteps=d.get("timesteps"), samples=d.get("samples"),
-                   source=d.get("source", source), input_rate=input_rate)
+                   source=d.get("source", source), input_rate=input_rate, inputs=inputs)
 
     @classmethod
     def load(cls, path: Union[str, os.PathLike]) -> "Profile":
@@ -199,8 +253,8 @@ class Profile:
 
             with open(p) as f:
                 rows = list(csv.DictReader(line for line in f if not line.startswith("#")))
-            layers = [{"name": r["layer"], "spike_rate": float(r["spike_rate"]),
-                       **{k: float(r[k]) for k in ("nonzero", "mean_level") if r.get(k)}} for r in rows]
+            layers = [{"name": r["layer"], **{k: float(r[k]) for k in ("spike_rate", "nonzero", "mean_level")
+                                              + _INPUT_COLUMNS if r.get(k)}} for r in rows]
             t = rows[0].get("timesteps") if rows else None
             return cls.from_dict({"layers": layers, "timesteps": int(t) if t else None}, source=p)
         with open(p) as f:
@@ -224,8 +278,15 @@ class Profile:
         return Metrics.from_dict(json.loads(m))
 
     def to_pandas(self):
-        # Every field, the neuron model too, which the file leaves out.
-        return _pandas().DataFrame([asdict(l) for l in self.layers])
+        # Every field, the neuron model too, which the file leaves out; and what reached each
+        # layer, `input_` before the names of LayerInput's fields.
+        rows = []
+        for l in self.layers:
+            r = asdict(l)
+            if l.name in self.inputs:
+                r.update({f"input_{k}": v for k, v in asdict(self.inputs[l.name]).items()})
+            rows.append(r)
+        return _pandas().DataFrame(rows)
 
     def __repr__(self) -> str:
         rows = ", ".join(f"{l.name}: {l.spike_rate:.4f}" for l in self.layers)

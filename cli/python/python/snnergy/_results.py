@@ -140,6 +140,9 @@ class LayerMetrics:
     baseline_input_density: float = 0.0
     snn_synops: float = 0.0
     baseline_synops: float = 0.0
+    # Whether the input densities were measured (else estimated, pooled values taken as
+    # independent).
+    measured_input: bool = False
 
 
 @dataclass

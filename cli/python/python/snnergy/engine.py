@@ -12,7 +12,7 @@ from typing import Any, Dict, List, Optional, Union
 from . import _snnergy as _native
 from ._pipeline import check_timesteps
 from ._workload import Workload, as_workload, check_finite
-from ._profile import Profile, ProfileLayer
+from ._profile import LayerInput, Profile, ProfileLayer
 
 
 @dataclass
@@ -36,6 +36,25 @@ class LayerMeasurement:
 
 
 @dataclass
+class InputMeasurement:
+    """What reached one layer with weights (``snnergy engine --json``'s ``inputs[]``): after
+    pooling, residual adds and reshaping, of the SNN and its twin."""
+
+    name: str
+    neuron: bool
+    elements: int
+    # SNN: fraction of the input values non-zero, per step.
+    density: float
+    # SNN: fraction of the input values non-zero in at least one of the T steps.
+    active: float
+    # SNN: fraction of the layer's synapses fed a non-zero value, per step.
+    synapse_density: float
+    # The twin's non-zero input fraction, and its fraction of synapses fed a non-zero value.
+    twin_nonzero: float
+    twin_synapse_nonzero: float
+
+
+@dataclass
 class Measurement:
     """What a run measured (the JSON of ``snnergy engine --json``)."""
 
@@ -48,6 +67,7 @@ class Measurement:
     snn_accuracy: float
     twin_accuracy: float
     seconds: float
+    inputs: List[InputMeasurement] = field(default_factory=list)
 
     def mean_spike_rate(self) -> float:
         n = sum(l.neurons for l in self.layers)
@@ -60,7 +80,9 @@ class Measurement:
                           histogram=list(l.twin_levels), mean_level=l.twin_mean_level)
              for l in self.layers],
             timesteps=self.timesteps, samples=self.images, source="engine: converted SNN, QNN twin's non-zero fractions",
-            input_rate=self.input_rate)
+            input_rate=self.input_rate,
+            inputs={i.name: LayerInput(i.density, i.twin_nonzero, i.synapse_density, i.twin_synapse_nonzero)
+                    for i in self.inputs})
 
 
 def measure(workload: Union[Workload, str, Dict[str, Any]], weights: Union[str, os.PathLike], timesteps: int = 6,
@@ -81,4 +103,5 @@ def measure(workload: Union[Workload, str, Dict[str, Any]], weights: Union[str, 
                                  None if base_dir is None else os.fspath(base_dir))
     d = json.loads(raw)
     layers = [LayerMeasurement(**l) for l in d.pop("layers")]
-    return Measurement(layers=layers, **d)
+    inputs = [InputMeasurement(**i) for i in d.pop("inputs", [])]
+    return Measurement(layers=layers, inputs=inputs, **d)

@@ -32,7 +32,7 @@ import torch.nn.functional as F
 
 from . import TraceError
 from ._workload import Workload
-from ._profile import Profile, ProfileLayer
+from ._profile import LayerInput, Profile, ProfileLayer
 
 # ---------------------------------------------------------------------------------------------
 # Spiking neuron modules and their parameters in snnergy's terms
@@ -647,6 +647,92 @@ class _LayerRecord:
         self.multi_step_dims = 0  # dims of a multi-step output, [T, batch, …]
 
 
+class _InputRecord:
+    """What reaches one layer with weights: its non-zero input values per step, the synapses
+    they feed (each value counts with its fan-out, which padding and stride make uneven), and
+    the values non-zero in some step (over the images counted per neuron)."""
+
+    def __init__(self, layer: str, fan: torch.Tensor, dims: int):
+        self.layer = layer
+        self.fan = fan  # synapses each input value of one image feeds, int64
+        self.per_sample = fan.numel()
+        self.synapses = int(fan.sum())
+        self.dims = dims  # dims of one step's input, batch included
+        self.nonzero = self.taps = self.image_steps = 0
+        self.active = self.active_taps = self.counted = 0
+        self.batch: List[torch.Tensor] = []  # per call: each value's non-zero count
+        self.seen: Optional[torch.Tensor] = None  # [images, values]: non-zero in some step
+
+    def result(self) -> Optional[LayerInput]:
+        if not self.image_steps:
+            return None
+        density = self.nonzero / (self.per_sample * self.image_steps)
+        synapse_density = self.taps / (self.synapses * self.image_steps) if self.synapses else density
+        if not self.counted:
+            return LayerInput(density, synapse_density=synapse_density)
+        return LayerInput(density, self.active / (self.per_sample * self.counted), synapse_density,
+                          self.active_taps / (self.synapses * self.counted) if self.synapses else None)
+
+
+def _fan_out(m: nn.Module, shape: Sequence[int]) -> Optional[torch.Tensor]:
+    """How many synapses each input value of ``m`` feeds (valid taps only), for an input of
+    ``shape`` (C, H, W); ``None`` for a module that is not a convolution or linear layer."""
+    if isinstance(m, nn.Conv2d) and m.padding_mode == "zeros":
+        with torch.enable_grad():
+            x = torch.ones(1, *shape, dtype=torch.float64, requires_grad=True)
+            ones = torch.ones(m.weight.shape, dtype=torch.float64)
+            F.conv2d(x, ones, None, m.stride, m.padding, m.dilation, m.groups).sum().backward()
+        return x.grad.flatten().round().to(torch.int64)  # type: ignore[union-attr]
+    if isinstance(m, nn.Linear):
+        return torch.full((math.prod(shape),), m.out_features, dtype=torch.int64)
+    return None
+
+
+def _input_records(net, modules: Dict[str, nn.Module]) -> Dict[str, _InputRecord]:
+    """A record per layer with weights whose module is a convolution or linear layer."""
+    out = {}
+    for l in net.layers:
+        m = modules.get(l.name)
+        if l.op not in ("conv2d", "linear") or m is None:
+            continue
+        fan = _fan_out(m, l.input)
+        if fan is not None:
+            out[l.name] = _InputRecord(l.name, fan, 4 if isinstance(m, nn.Conv2d) else 2)
+    return out
+
+
+def _count_input(rec: _InputRecord, x: torch.Tensor, timesteps: int, per_neuron: Optional[int]) -> None:
+    """One call of a layer with weights: counts its input (one step, or T steps of a
+    multi-step module's [T, batch, …])."""
+    # bool() marks the non-zero values, several times faster than `!= 0` in torch 1.13; the
+    # per-value sums run in int32 (a value is counted at most steps × batch times).
+    nz = x.detach().bool()
+    if nz.numel() % rec.per_sample:
+        raise TraceError(f"`{rec.layer}` reads {tuple(x.shape)}, not a multiple of its {rec.per_sample} input values")
+    steps = timesteps if nz.dim() == rec.dims + 1 and nz.shape[0] == timesteps else 1
+    rows = nz.reshape(-1, rec.per_sample)
+    rec.image_steps += rows.shape[0]
+    rec.batch.append(rows.sum(0, dtype=torch.int32))
+    if per_neuron != 0:
+        per_step = rows.reshape(steps, -1, rec.per_sample)
+        for t in range(steps):
+            first = per_step[t] if per_neuron is None else per_step[t, :per_neuron]
+            rec.seen = first.clone() if rec.seen is None else rec.seen.logical_or_(first)
+
+
+def _end_input_batch(rec: _InputRecord) -> None:
+    if rec.batch:
+        per_value = torch.stack(rec.batch).sum(0, dtype=torch.int64)
+        rec.nonzero += int(per_value.sum())
+        rec.taps += int((per_value * rec.fan).sum())
+    if rec.seen is not None:
+        per_value = rec.seen.sum(0, dtype=torch.int64)
+        rec.active += int(per_value.sum())
+        rec.active_taps += int((per_value * rec.fan).sum())
+        rec.counted += rec.seen.shape[0]
+    rec.batch, rec.seen = [], None
+
+
 def _batches(loader: Iterable) -> Iterable[torch.Tensor]:
     if not hasattr(loader, "__iter__"):
         raise TypeError(f"loader must be an iterable of tensors or (tensor, label) pairs, not {type(loader).__name__}")
@@ -677,11 +763,15 @@ def _check_timesteps(timesteps: Any) -> int:
 def record(model: nn.Module, loader: Iterable, timesteps: int, *, loop: str = "outside",
            encode: Optional[Callable[[torch.Tensor, int], torch.Tensor]] = None,
            reset: Optional[Callable[[nn.Module], None]] = None, max_batches: Optional[int] = None,
-           workload: Optional[Workload] = None, per_neuron: Optional[int] = 16) -> Profile:
+           workload: Optional[Workload] = None, per_neuron: Optional[int] = 16, inputs: bool = True) -> Profile:
     """Runs ``model`` on the batches of ``loader`` and records, per neuron layer, the spike
     rate (spikes / (neurons × samples × T)), the rate of every step, the fraction of neurons
     that fired at least once, and the histogram of spike counts per neuron over the T steps
-    (over the images counted per neuron, see ``per_neuron``).
+    (over the images counted per neuron, see ``per_neuron``); and per layer with weights
+    (the readout too) what reached it after pooling, residual adds and reshaping
+    (``Profile.inputs``): the non-zero share of its input values per step, of the synapses
+    they feed, and of the values non-zero in some step, which is its twin's non-zero input
+    (``inputs=False``: not measured; the analysis then estimates them from the rates).
 
     ``loop="outside"`` (default): snnergy calls ``model(x)`` ``timesteps`` times per batch,
     with ``encode(x, t)`` as the input if given (default: the same ``x``, direct coding), after
@@ -731,6 +821,8 @@ def record(model: nn.Module, loader: Iterable, timesteps: int, *, loop: str = "o
         raise TraceError(f"neuron layer(s) {', '.join(missing)} have no neuron module to record (a functional "
                          f"activation such as F.relu has no hook); use a module (nn.ReLU or a spiking neuron)")
     neurons = {l.name: l.neurons for l in net.layers}
+    # What reaches every convolution and linear layer, hooked by module name.
+    in_recs = _input_records(net, modules) if inputs else {}
     # Looked up once: the hook runs every step of every batch.
     for rec in records.values():
         rec.per_sample = neurons[rec.layer]
@@ -777,6 +869,9 @@ def record(model: nn.Module, loader: Iterable, timesteps: int, *, loop: str = "o
 
     handles = [modules[name].register_forward_hook(lambda mod, i, o, rec=rec: hook(mod, i, o, rec))
                for name, rec in records.items()]
+    handles += [modules[name].register_forward_pre_hook(
+        lambda mod, i, rec=rec: _count_input(rec, _first(i), timesteps, per_neuron))
+        for name, rec in in_recs.items()]
     samples = 0
     was_training = model.training
     model.eval()
@@ -814,6 +909,8 @@ def record(model: nn.Module, loader: Iterable, timesteps: int, *, loop: str = "o
                         rec.fired += rec.counts.numel() - int(h[0])
                         rec.histogram = h if rec.histogram is None else _add_hist(rec.histogram, h)
                         rec.counted += rec.counts.shape[0]
+                for irec in in_recs.values():
+                    _end_input_batch(irec)
                 samples += x.shape[0]
                 batch_index += 1
     finally:
@@ -834,7 +931,8 @@ def record(model: nn.Module, loader: Iterable, timesteps: int, *, loop: str = "o
             nonzero=rec.fired / (n * rec.counted) if rec.counted else None,
             neurons=n, spikes=int(round(rec.spikes)), step_rates=[s / total for s in rec.step_spikes],
             histogram=hist, neuron=params))
-    p = Profile(layers, timesteps=timesteps, samples=samples,
+    measured = {name: got for name, got in ((n, r.result()) for n, r in in_recs.items()) if got is not None}
+    p = Profile(layers, timesteps=timesteps, samples=samples, inputs=measured,
                 source=("PyTorch hooks on spiking neurons; twin non-zero fractions from the spike-count histogram"
                         + (f" of the first {per_neuron} images per batch" if per_neuron else ""))
                 if per_neuron != 0 else "PyTorch hooks on spiking neurons (spike rates only)")

@@ -205,6 +205,7 @@ impl Ctx<'_> {
             } else {
                 1.0
             }
+            + counts.fill_drain_cycles
             + counts.epilogue_steps / counts.units_used.max(1.0);
         let mut best = compute;
         let mut bound = None;

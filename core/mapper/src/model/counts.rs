@@ -150,6 +150,9 @@ pub struct Counts {
     pub ops: Vec<OpCount>,
     /// Iterations of all temporal loops (compute cycles when nothing is skipped).
     pub cycles: f64,
+    /// Cycles systolic arrays spend loading, skewing and draining each fold (beside `cycles`,
+    /// never overlapped with it).
+    pub fill_drain_cycles: f64,
     /// Neuron steps (SNN) or requantizations (QNN) the epilogue runs.
     pub epilogue_steps: f64,
     /// Compute units in use.

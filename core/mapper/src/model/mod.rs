@@ -14,6 +14,7 @@
 //! * [`network`]: what crosses each network, and at how many hops;
 //! * [`partial_sums`]: the partial-sum chain, from the units up to the finalizing level;
 //! * [`epilogue`]: the neuron step or requantization after each finished sum;
+//! * [`fill_drain`]: the cycles a systolic array loads, skews and drains each fold;
 //! * [`membrane`]: the membrane chain of an SNN and the current that travels to it;
 //! * [`outputs`]: outputs, written once and drained to where they are backed;
 //! * [`prices`], [`cost`] and [`report`]: pricing counts at densities, quickly for the search
@@ -22,6 +23,7 @@
 mod cost;
 mod counts;
 mod epilogue;
+mod fill_drain;
 #[cfg(test)]
 mod fixtures;
 mod illegal;
@@ -41,6 +43,8 @@ pub use counts::{AccessCount, Action, Counts, OpCount, Purpose, Scale, TransferC
 pub(crate) use illegal::Illegal;
 pub(crate) use prices::Prices;
 pub use report::{Evaluation, LevelReport, OpReport, SpaceReport};
+
+use std::borrow::Cow;
 
 use crate::error::MapperError;
 use crate::hardware::{Hardware, SparseFormat, Topology, ZeroHandling};
@@ -68,7 +72,7 @@ const M_: usize = 3;
 const O_: usize = 4;
 
 /// A capacity a level's tiles are checked against: the data spaces it pools and its bits.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 struct Pool {
     mask: u8,
     bits: u128,
@@ -92,7 +96,7 @@ impl Pool {
 }
 
 /// How input lines (rows along P, columns along Q) follow from output lines and taps.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 struct Axis {
     /// The kernel dimension (R or S).
     kernel: usize,
@@ -102,11 +106,22 @@ struct Axis {
     real: f64,
 }
 
-/// Everything about (problem, hardware, prices) the counter needs, precomputed once.
+/// Everything about (problem, hardware, prices) the counter needs: the problem, the chip and
+/// the prices borrowed or owned, and what follows from the problem and the chip alone
+/// ([`Shape`], reached through `Deref`), precomputed once. A mapped layer keeps its prices
+/// and shape, so pricing it again at other densities builds nothing.
 #[derive(Debug)]
 pub(crate) struct Ctx<'a> {
     pub problem: &'a Problem,
     pub hw: &'a Hardware,
+    pub prices: Cow<'a, Prices>,
+    shape: Cow<'a, Shape>,
+}
+
+/// What the counter derives from a (problem, hardware) pair, independent of prices,
+/// mappings and densities.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct Shape {
     pub nlev: usize,
     pub dims: [u64; NDIMS],
     bits: [f64; NSPACES],
@@ -122,7 +137,6 @@ pub(crate) struct Ctx<'a> {
     word: Vec<f64>,
     /// Per level and data space, elements in one access block.
     per_block: Vec<[f64; NSPACES]>,
-    pub prices: Prices,
     unicast: Vec<f64>,
     pub leak_pj_per_cycle: f64,
     /// Data spaces the problem has, as a mask.
@@ -140,7 +154,16 @@ pub(crate) struct Ctx<'a> {
     ops: f64,
 }
 
+impl std::ops::Deref for Ctx<'_> {
+    type Target = Shape;
+
+    fn deref(&self) -> &Shape {
+        &self.shape
+    }
+}
+
 impl<'a> Ctx<'a> {
+    /// Validates the chip and the problem on it, and derives their [`Shape`].
     pub fn new(
         problem: &'a Problem,
         hw: &'a Hardware,
@@ -148,6 +171,34 @@ impl<'a> Ctx<'a> {
     ) -> Result<Ctx<'a>, MapperError> {
         hw.validate()?;
         hw.check_problem(problem)?;
+        Ok(Ctx {
+            problem,
+            hw,
+            prices: Cow::Owned(prices),
+            shape: Cow::Owned(Shape::of(problem, hw)?),
+        })
+    }
+
+    /// A context over parts made (and checked) before: nothing is validated, derived or
+    /// copied, so re-pricing a mapped layer costs only the pricing.
+    pub fn borrowed(
+        problem: &'a Problem,
+        hw: &'a Hardware,
+        prices: &'a Prices,
+        shape: &'a Shape,
+    ) -> Ctx<'a> {
+        Ctx {
+            problem,
+            hw,
+            prices: Cow::Borrowed(prices),
+            shape: Cow::Borrowed(shape),
+        }
+    }
+}
+
+impl Shape {
+    /// What the counter derives from `problem` on `hw` (both validated by the caller).
+    pub fn of(problem: &Problem, hw: &Hardware) -> Result<Shape, MapperError> {
         let nlev = hw.levels.len();
         if nlev > MAX_LEVELS {
             return Err(MapperError::Hardware {
@@ -170,9 +221,7 @@ impl<'a> Ctx<'a> {
             leak_mw += lvl.leakage_mw * hw.instances(l) as f64;
         }
         leak_mw += hw.compute.leakage_mw * hw.total_units() as f64;
-        Ok(Ctx {
-            problem,
-            hw,
+        Ok(Shape {
             nlev,
             dims: problem.dims(),
             bits,
@@ -193,15 +242,14 @@ impl<'a> Ctx<'a> {
                 },
             ],
             pools: hw.levels.iter().map(Pool::of).collect(),
-            compressed_formats: Self::compressed_formats(hw),
+            compressed_formats: Ctx::compressed_formats(hw),
             word: hw.levels.iter().map(|l| l.word_bits as f64).collect(),
             per_block: hw
                 .levels
                 .iter()
                 .map(|l| DataSpace::ALL.map(|ds| l.per_block(problem.bits(ds))))
                 .collect(),
-            prices,
-            unicast: (0..nlev).map(|l| Self::unicast_hops(hw, l)).collect(),
+            unicast: (0..nlev).map(|l| Ctx::unicast_hops(hw, l)).collect(),
             // mW × µs = nJ; one cycle lasts 1/clock_mhz µs.
             leak_pj_per_cycle: leak_mw * 1000.0 / hw.compute.clock_mhz,
             spaces: problem.spaces().fold(0u8, |m, d| m | d.bit()),
@@ -222,7 +270,9 @@ impl<'a> Ctx<'a> {
             ops: problem.dims().iter().map(|&d| d as f64).product(),
         })
     }
+}
 
+impl<'a> Ctx<'a> {
     fn compressed_formats(hw: &Hardware) -> [u64; MAX_LEVELS] {
         let mut masks = [0u64; MAX_LEVELS];
         for (l, lvl) in hw.levels.iter().enumerate() {
@@ -253,6 +303,7 @@ impl<'a> Ctx<'a> {
         let mut nest = Nest::of(m);
         nest.unroll(self)?;
         out.cycles = nest.cycles;
+        out.fill_drain_cycles = self.fill_drain(m);
         out.units_used = nest.inst[self.nlev];
         out.instances_used
             .extend_from_slice(&nest.inst[..self.nlev]);

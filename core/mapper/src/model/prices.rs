@@ -39,6 +39,11 @@ pub(crate) struct Prices {
 }
 
 impl Prices {
+    /// Levels priced.
+    pub(crate) fn levels(&self) -> usize {
+        self.access.len()
+    }
+
     /// pJ of one full-word read (`rw` = 0) or write (1) at level `l` of `word_bits` bits. A
     /// banked level prices each data space at its bank; the exports state one price per
     /// level, so the dearest bank's stands for the level.

@@ -68,6 +68,8 @@ pub fn save(path: &Path, trainer: &Trainer, resumed: bool) -> Result<()> {
         meta,
         snnergy_files::WriteOptions {
             replaces_input: resumed,
+            // Saved after every epoch: the same output advanced.
+            repeats: true,
         },
     )
 }

@@ -334,16 +334,26 @@ impl TrainConfig {
         }
     }
 
-    /// The training images (paths resolved against `base_dir`).
-    pub fn train_data(&self, base_dir: &Path) -> Result<Dataset> {
-        self.settings(Split::Train, self.samples)
-            .load_data(base_dir)
+    /// The training images (paths resolved against `base_dir`) for `network`: the files'
+    /// headers are checked against its input and the default memory budget before any data is
+    /// read.
+    pub fn train_data(&self, base_dir: &Path, network: &Network) -> Result<Dataset> {
+        self.settings(Split::Train, self.samples).load_data_for(
+            base_dir,
+            network,
+            1,
+            &data_budget(),
+        )
     }
 
-    /// The test images.
-    pub fn test_data(&self, base_dir: &Path) -> Result<Dataset> {
-        self.settings(Split::Test, self.test_samples)
-            .load_data(base_dir)
+    /// The test images, checked as [`TrainConfig::train_data`].
+    pub fn test_data(&self, base_dir: &Path, network: &Network) -> Result<Dataset> {
+        self.settings(Split::Test, self.test_samples).load_data_for(
+            base_dir,
+            network,
+            1,
+            &data_budget(),
+        )
     }
 
     /// Builds the regularizers in `ctx` (the pipeline's registry) and prepares them for
@@ -375,5 +385,14 @@ impl TrainConfig {
             out.push(r);
         }
         Ok(out)
+    }
+}
+
+/// What the data of a training may hold: the default memory budget; its work is bounded by
+/// its epochs, not by the engine's budget of synaptic operations.
+fn data_budget() -> snnergy_core::settings::Budget {
+    snnergy_core::settings::Budget {
+        synaptic_ops: f64::INFINITY,
+        ..Default::default()
     }
 }

@@ -1044,8 +1044,8 @@ pub fn run(
     mut progress: impl FnMut(u32, usize, usize, &StepStats),
     mut on_epoch: impl FnMut(&EpochStats),
 ) -> Result<TrainOutcome> {
-    let train = cfg.train_data(base_dir)?;
-    let test = cfg.test_data(base_dir)?;
+    let train = cfg.train_data(base_dir, &network)?;
+    let test = cfg.test_data(base_dir, &network)?;
     let input = network.input;
     if [input.c as usize, input.h as usize, input.w as usize] != train.shape {
         return Err(EngineError::Invalid(format!(

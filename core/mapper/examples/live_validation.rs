@@ -1,0 +1,197 @@
+//! Maps the live validation's layers on the shipped chips and writes, per (layer, chip,
+//! format), the ZigZag export of the mapping with our counts, for the live comparison that the
+//! Python test suite runs against ZigZag's own cost model (`tools/live_zigzag.py`).
+//!
+//! ```text
+//! cargo run -p snnergy-mapper --example live_validation -- OUT_DIR
+//! ```
+//!
+//! The layers are real ones with their padding stated as a run states it (valid taps and the
+//! real input map): VGG16 on CIFAR-10, ResNet18 on ImageNet (3×3, 7×7, 1×1 and strided),
+//! MobileNet's depthwise and pointwise layers and two linear layers, each as a QNN with 8-bit
+//! and with 3-bit activations (the capacity-matched twin of T = 4 to 7) and as an SNN over
+//! T = 4, mapped for energy × delay at density 1 (ZigZag models dense layers only). Besides
+//! the export of the shipped chip, each case holds the same mapping counted on the chip with
+//! ZigZag's semantics (`ours_aligned`: no sliding-window reuse, every multicast network
+//! reduces) and, on that chip, with every tap counted (`ours_all_taps`: ZigZag multiplies on
+//! padding), so that each difference can be told apart and sized.
+
+use std::path::PathBuf;
+
+use snnergy_mapper::*;
+
+/// One layer: name, groups, output channels per group, input channels per group, output
+/// rows = columns, kernel, stride, padding (input map = (out − 1)·stride + kernel − 2·pad,
+/// unless `input` says otherwise).
+struct Layer {
+    name: &'static str,
+    g: u64,
+    k: u64,
+    c: u64,
+    out: u64,
+    r: u64,
+    stride: u64,
+    pad: u64,
+    input: u64,
+}
+
+#[allow(clippy::too_many_arguments)]
+const fn layer(
+    name: &'static str,
+    g: u64,
+    k: u64,
+    c: u64,
+    out: u64,
+    r: u64,
+    stride: u64,
+    pad: u64,
+    input: u64,
+) -> Layer {
+    Layer {
+        name,
+        g,
+        k,
+        c,
+        out,
+        r,
+        stride,
+        pad,
+        input,
+    }
+}
+
+/// The live set: 22 layers.
+const LAYERS: [Layer; 22] = [
+    layer("vgg16c-conv1-1", 1, 64, 3, 32, 3, 1, 1, 32),
+    layer("vgg16c-conv1-2", 1, 64, 64, 32, 3, 1, 1, 32),
+    layer("vgg16c-conv2-1", 1, 128, 64, 16, 3, 1, 1, 16),
+    layer("vgg16c-conv2-2", 1, 128, 128, 16, 3, 1, 1, 16),
+    layer("vgg16c-conv3-1", 1, 256, 128, 8, 3, 1, 1, 8),
+    layer("vgg16c-conv3-2", 1, 256, 256, 8, 3, 1, 1, 8),
+    layer("vgg16c-conv4-1", 1, 512, 256, 4, 3, 1, 1, 4),
+    layer("vgg16c-conv5-2", 1, 512, 512, 2, 3, 1, 1, 2),
+    layer("vgg16c-fc", 1, 10, 512, 1, 1, 1, 0, 1),
+    layer("resnet18-conv1", 1, 64, 3, 112, 7, 2, 3, 224),
+    layer("resnet18-layer1-conv", 1, 64, 64, 56, 3, 1, 1, 56),
+    layer("resnet18-layer2-0-conv1", 1, 128, 64, 28, 3, 2, 1, 56),
+    layer("resnet18-layer2-0-down", 1, 128, 64, 28, 1, 2, 0, 56),
+    layer("resnet18-layer2-conv", 1, 128, 128, 28, 3, 1, 1, 28),
+    layer("resnet18-layer3-0-conv1", 1, 256, 128, 14, 3, 2, 1, 28),
+    layer("resnet18-layer3-conv", 1, 256, 256, 14, 3, 1, 1, 14),
+    layer("resnet18-layer4-0-down", 1, 512, 256, 7, 1, 2, 0, 14),
+    layer("resnet18-layer4-conv", 1, 512, 512, 7, 3, 1, 1, 7),
+    layer("resnet18-fc", 1, 1000, 512, 1, 1, 1, 0, 1),
+    layer("mobilenet-dw-s1", 32, 1, 1, 16, 3, 1, 1, 16),
+    layer("mobilenet-dw-s2", 64, 1, 1, 8, 3, 2, 1, 16),
+    layer("mobilenet-pw", 1, 128, 64, 16, 1, 1, 0, 16),
+];
+
+/// SNN time steps of the SNN cases.
+const T: u64 = 4;
+
+/// Taps of a kernel of `kernel` that land inside an input of `input`, summed over `out`
+/// outputs along one axis.
+fn valid_taps(input: u64, out: u64, kernel: u64, stride: u64, pad: u64) -> u64 {
+    let mut n = 0;
+    for o in 0..out {
+        for k in 0..kernel {
+            let i = (o * stride + k) as i64 - pad as i64;
+            if i >= 0 && (i as u64) < input {
+                n += 1;
+            }
+        }
+    }
+    n
+}
+
+fn problem(x: &Layer, activation_bits: u32) -> Problem {
+    let mut p = Problem {
+        name: x.name.into(),
+        g: x.g,
+        k: x.k,
+        c: x.c,
+        p: x.out,
+        q: x.out,
+        r: x.r,
+        s: x.r,
+        stride_h: x.stride,
+        stride_w: x.stride,
+        weight_bits: 8,
+        input_bits: activation_bits,
+        output_bits: activation_bits,
+        accum_bits: 24,
+        ..Problem::default()
+    };
+    let taps = valid_taps(x.input, x.out, x.r, x.stride, x.pad);
+    p.valid_ops = Some((x.g * x.k * x.c * taps * taps) as f64);
+    if x.r > 1 || x.stride > 1 {
+        p.input_h = Some(x.input);
+        p.input_w = Some(x.input);
+    }
+    p
+}
+
+/// The chip with ZigZag's semantics: no level keeps the overlap of sliding input windows, and
+/// every multicast network also reduces partial sums.
+fn zigzags_semantics(hw: &Hardware) -> Hardware {
+    let mut hw = hw.clone();
+    for l in &mut hw.levels {
+        l.sliding_window = false;
+        l.network.reduction |= l.network.multicast;
+    }
+    hw
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let out = PathBuf::from(
+        std::env::args()
+            .nth(1)
+            .ok_or("usage: live_validation OUT_DIR")?,
+    );
+    std::fs::create_dir_all(&out)?;
+    let opts = SearchOptions {
+        objective: Objective::Edp,
+        ..SearchOptions::default()
+    };
+    let dense = Densities::uniform(1.0);
+    let mut n = 0;
+    for (chip, _) in SHIPPED {
+        let hw = Hardware::shipped(chip)?;
+        let aligned = zigzags_semantics(&hw);
+        for x in &LAYERS {
+            let q8 = problem(x, 8);
+            let q3 = problem(x, 3);
+            let mut snn = q8.clone().into_snn(T, 16);
+            snn.valid_ops = q8.valid_ops.map(|v| v * T as f64);
+            for (kind, p) in [("qnn8", q8), ("qnn3", q3), ("snn", snn)] {
+                let m = map(&p, &hw, dense, &OwnPrices, &opts)?;
+                let export = to_zigzag(&m)?;
+                let same = evaluate(&p, &aligned, &m.mapping, dense, &OwnPrices)?;
+                let all_taps_problem = Problem {
+                    valid_ops: None,
+                    ..p.clone()
+                };
+                let all_taps =
+                    evaluate(&all_taps_problem, &aligned, &m.mapping, dense, &OwnPrices)?;
+                let doc = serde_json::json!({
+                    "set": "live",
+                    "aligned": false,
+                    "kind": kind,
+                    "t": p.t,
+                    "macs": p.ops() as f64,
+                    "problem": &m.problem,
+                    "mapping": &m.mapping,
+                    "loop_nest": m.loop_nest(),
+                    "export": export,
+                    "ours_aligned": to_zigzag(&same)?.ours,
+                    "ours_all_taps": to_zigzag(&all_taps)?.ours,
+                });
+                let file = out.join(format!("{}--{chip}--{kind}.json", x.name));
+                std::fs::write(&file, serde_json::to_string(&doc)?)?;
+                n += 1;
+            }
+        }
+    }
+    println!("{n} cases written to {}", out.display());
+    Ok(())
+}
