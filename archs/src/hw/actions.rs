@@ -168,7 +168,7 @@ impl Layer<'_> {
             {
                 continue;
             }
-            let n = t.sends * self.density(t.scale) * t.hops;
+            let n = t.sends * t.moved(self.dens, self.valid) * t.hops;
             if n == 0.0 {
                 continue;
             }

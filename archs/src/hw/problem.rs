@@ -186,12 +186,16 @@ pub(crate) fn densities(format: &Format, act: &LayerActivity) -> Densities {
             output: clamp(act.output_nonzero),
             ever: None,
         },
-        Format::Snn(_) => Densities {
+        Format::Snn(s) => Densities {
             input: clamp(act.input_rate),
             output: clamp(act.output_rate),
             // An input is non-zero in some step where its twin's value is non-zero: the
-            // twin's non-zero fraction (within what the rate allows).
-            ever: (!act.analog_input).then(|| clamp(act.input_nonzero.max(act.input_rate))),
+            // twin's non-zero fraction, within what the rate allows (at least one step's
+            // spikes, at most every step's spikes on distinct inputs).
+            ever: (!act.analog_input).then(|| {
+                let most = act.input_rate * f64::from(s.timesteps);
+                clamp(act.input_nonzero.min(most).max(act.input_rate))
+            }),
         },
     }
 }

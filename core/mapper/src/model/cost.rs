@@ -92,7 +92,7 @@ impl Ctx<'_> {
         if hop_pj == 0.0 {
             return 0.0;
         }
-        let n = t.sends * self.density(t.scale, dens) * t.hops;
+        let n = t.sends * t.moved(dens, self.valid_frac) * t.hops;
         match t.format_level {
             Some(l) if self.compressed(m, l, ds) => {
                 self.compressed_transfer(t.network, n, self.stored(m, counts, l, ds, dens))
@@ -151,7 +151,7 @@ impl Ctx<'_> {
             let n = a.elements
                 * match a.scale {
                     Scale::Input | Scale::EverInput
-                        if !a.scatter && self.per_block[l][ds] > 1.0 =>
+                        if a.meets > 1.0 || (!a.scatter && self.per_block[l][ds] > 1.0) =>
                     {
                         a.moved(dens, self.valid_frac, self.per_block[l][ds])
                     }
@@ -174,7 +174,12 @@ impl Ctx<'_> {
             if hop_pj == 0.0 {
                 continue;
             }
-            let n = t.sends * scales[t.scale as usize] * t.hops;
+            let moved = if t.meets > 1.0 {
+                t.moved(dens, self.valid_frac)
+            } else {
+                scales[t.scale as usize]
+            };
+            let n = t.sends * moved * t.hops;
             energy += match t.format_level {
                 Some(l) if self.compressed(m, l, ds) => {
                     self.compressed_transfer(t.network, n, stored_at(l, ds))

@@ -37,6 +37,7 @@ impl Ctx<'_> {
             from: mi,
             to: keepers.fin,
             scale: Scale::One,
+            meets: 1.0,
             format_level: None,
         };
         self.unicast(out, current, steps);
@@ -58,6 +59,7 @@ impl Ctx<'_> {
             from: p,
             to: c,
             scale: Scale::One,
+            meets: 1.0,
             format_level: None,
         };
         self.unicast(out, route, 2.0 * moves);

@@ -22,6 +22,7 @@ impl Ctx<'_> {
             from: oi,
             to: keepers.fin,
             scale: Scale::One,
+            meets: 1.0,
             format_level: Some(oi),
         };
         self.unicast(out, from_epilogue, n);
@@ -39,6 +40,7 @@ impl Ctx<'_> {
                 from: p,
                 to: c,
                 scale: Scale::One,
+                meets: 1.0,
                 format_level: Some(c),
             };
             self.unicast(out, route, n);
