@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
-use snnergy_analysis::pipeline::{Document, Seg};
+use snnergy_analysis::pipeline::{Document, Pipeline, Seg};
 use snnergy_core::{
     ActivitySource, BuildContext, ConfigError, Network, Registry, Regularizer, Report,
 };
@@ -208,6 +208,80 @@ pub fn train(
     let start = Instant::now();
     let text = snnergy_files::read_to_string(path)?;
     let doc = Document::parse(&text, Some(path))?;
+    let mut cfg = train_config(&doc, path, options)?;
+    let mut pipeline = doc.build(registry)?;
+    let network = single_network(&pipeline, path)?;
+    let timesteps = cfg.timesteps_or(pipeline.settings.headline_timesteps());
+    // A network whose parameters alone exceed the memory budget is refused before anything
+    // is allocated.
+    snnergy_engine::budget::check_model(&network, &pipeline.settings.budget)?;
+    cfg.resolve_paths(&pipeline.base_dir);
+    if pipeline.settings.overwrite {
+        snnergy_files::set_overwrite(true);
+    }
+    let output_dir = options.output.clone().or_else(|| pipeline.output_dir());
+    if let Some(dir) = &output_dir {
+        check_outputs(dir, &cfg)?;
+    }
+    // The pipeline's registry, with its `[plugins]`, builds what the run needs.
+    let registry = pipeline
+        .registry
+        .clone()
+        .unwrap_or_else(|| registry.clone());
+    let ctx = BuildContext {
+        registry: &registry,
+        base_dir: &pipeline.base_dir,
+    };
+    let regularizers = build_regularizers(&doc, &ctx, &cfg, &network, timesteps, on_event)?;
+    // The activity of the verdict: the pipeline's engine settings (if any) on the trained
+    // weights, with the training's quantizer shift.
+    let verdict_activity = if options.no_verdict {
+        None
+    } else {
+        Some(engine_activity(&doc, &cfg, &ctx)?)
+    };
+    on_event(TrainEvent::Start {
+        network: &network,
+        timesteps,
+        config: &cfg,
+        regularizers: regularizers.len(),
+    });
+    let outcome = run_training(&cfg, &network, timesteps, regularizers, &pipeline, on_event)?;
+    let mut summary = TrainSummary {
+        name: path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+        pipeline: path.to_path_buf(),
+        regularizers: cfg.regularizer.clone(),
+        timesteps,
+        shift: cfg.shift,
+        epochs: outcome.epochs,
+        history: whole_history(&cfg, output_dir.as_deref(), outcome),
+        seconds: 0.0,
+        checkpoint: cfg.checkpoint.clone(),
+        measurement: None,
+        energy: Vec::new(),
+    };
+    let mut verdict = None;
+    if let Some((activity, threshold)) = verdict_activity {
+        pipeline.activity = activity;
+        verdict = measure_and_price(&pipeline, threshold, &mut summary)?;
+    }
+    summary.seconds = start.elapsed().as_secs_f64();
+    Ok(TrainRun {
+        summary,
+        verdict,
+        output_dir,
+    })
+}
+
+/// The pipeline's `[train]` section, with what `options` override.
+fn train_config(
+    doc: &Document,
+    path: &Path,
+    options: &TrainOptions,
+) -> Result<TrainConfig, WorkflowError> {
     let at = [Seg::Key("train".into())];
     let table = match doc.table.get("train") {
         Some(toml::Value::Table(t)) => t.clone(),
@@ -235,50 +309,46 @@ pub fn train(
         cfg.epochs = e;
         cfg.validate().map_err(|e| doc.locate(&at, e))?;
     }
-    let mut pipeline = doc.build(registry)?;
-    let network = match pipeline.workloads.as_slice() {
-        [w] => w.network.clone(),
-        _ => {
-            return Err(ConfigError::new(format!(
-                "[train] trains one network; the pipeline has {} workloads",
-                pipeline.workloads.len()
-            ))
-            .in_file(Some(path.to_path_buf()))
-            .into());
-        }
-    };
-    let timesteps = cfg.timesteps_or(pipeline.settings.headline_timesteps());
-    // A network whose parameters alone exceed the memory budget is refused before anything
-    // is allocated.
-    snnergy_engine::budget::check_model(&network, &pipeline.settings.budget)?;
-    cfg.resolve_paths(&pipeline.base_dir);
-    if pipeline.settings.overwrite {
-        snnergy_files::set_overwrite(true);
-    }
-    let output_dir = options.output.clone().or_else(|| pipeline.output_dir());
-    if let Some(dir) = &output_dir {
-        let mut names = snnergy_report::REPORT_FILES.to_vec();
-        names.push(TrainSummary::FILE);
-        snnergy_files::check_output_dir(dir, &names)?;
-        // The checkpoint is written every epoch, the report at the end: one path for both
-        // would lose the weights.
-        let files: Vec<PathBuf> = names.iter().map(|n| dir.join(n)).collect();
-        let mut outputs = vec![("the checkpoint", cfg.checkpoint.as_path())];
-        outputs.extend(files.iter().map(|f| ("a file of the report", f.as_path())));
-        snnergy_files::check_distinct(&outputs)?;
-    }
-    // The pipeline's registry, with its `[plugins]`, builds what the run needs.
-    let registry = pipeline
-        .registry
-        .clone()
-        .unwrap_or_else(|| registry.clone());
-    let ctx = BuildContext {
-        registry: &registry,
-        base_dir: &pipeline.base_dir,
-    };
+    Ok(cfg)
+}
 
-    // Regularizers, built through the registry and prepared for this network; errors point
-    // at their table in the file.
+/// The one network the pipeline at `path` trains.
+fn single_network(pipeline: &Pipeline, path: &Path) -> Result<Network, WorkflowError> {
+    match pipeline.workloads.as_slice() {
+        [w] => Ok(w.network.clone()),
+        _ => Err(ConfigError::new(format!(
+            "[train] trains one network; the pipeline has {} workloads",
+            pipeline.workloads.len()
+        ))
+        .in_file(Some(path.to_path_buf()))
+        .into()),
+    }
+}
+
+/// The report's files and `train.json` may be written into `dir`, and none of them is the
+/// checkpoint: it is written every epoch, the report at the end, and one path for both would
+/// lose the weights.
+fn check_outputs(dir: &Path, cfg: &TrainConfig) -> Result<(), WorkflowError> {
+    let mut names = snnergy_report::REPORT_FILES.to_vec();
+    names.push(TrainSummary::FILE);
+    snnergy_files::check_output_dir(dir, &names)?;
+    let files: Vec<PathBuf> = names.iter().map(|n| dir.join(n)).collect();
+    let mut outputs = vec![("the checkpoint", cfg.checkpoint.as_path())];
+    outputs.extend(files.iter().map(|f| ("a file of the report", f.as_path())));
+    snnergy_files::check_distinct(&outputs)?;
+    Ok(())
+}
+
+/// The `[[train.regularizer]]` tables, built through the registry and prepared for this
+/// network; errors point at their table in the file.
+fn build_regularizers(
+    doc: &Document,
+    ctx: &BuildContext<'_>,
+    cfg: &TrainConfig,
+    network: &Network,
+    timesteps: u32,
+    on_event: &mut dyn FnMut(TrainEvent<'_>),
+) -> Result<Vec<Box<dyn Regularizer>>, WorkflowError> {
     let mut regularizers: Vec<Box<dyn Regularizer>> = Vec::new();
     for (i, t) in cfg.regularizer.iter().enumerate() {
         let at = [
@@ -286,33 +356,30 @@ pub fn train(
             Seg::Key("regularizer".into()),
             Seg::Index(i),
         ];
-        let mut r: Box<dyn Regularizer> = doc.build_component(&ctx, &at, t.clone())?;
-        r.prepare(&network, timesteps)
+        let mut r: Box<dyn Regularizer> = doc.build_component(ctx, &at, t.clone())?;
+        r.prepare(network, timesteps)
             .map_err(|e| doc.locate(&at, e))?;
         if let Some(s) = r.summary() {
             on_event(TrainEvent::Regularizer(s));
         }
         regularizers.push(r);
     }
+    Ok(regularizers)
+}
 
-    // The activity of the verdict: the pipeline's engine settings (if any) on the trained
-    // weights, with the training's quantizer shift.
-    let verdict_activity = if options.no_verdict {
-        None
-    } else {
-        Some(engine_activity(&doc, &cfg, &ctx)?)
-    };
-
-    on_event(TrainEvent::Start {
-        network: &network,
-        timesteps,
-        config: &cfg,
-        regularizers: regularizers.len(),
-    });
+/// Trains `network`, telling `on_event` of every step and epoch and of the end.
+fn run_training(
+    cfg: &TrainConfig,
+    network: &Network,
+    timesteps: u32,
+    regularizers: Vec<Box<dyn Regularizer>>,
+    pipeline: &Pipeline,
+    on_event: &mut dyn FnMut(TrainEvent<'_>),
+) -> Result<train::TrainOutcome, WorkflowError> {
     // The engine calls back for steps and for epochs, never both at once.
     let events = std::cell::RefCell::new(&mut *on_event);
     let outcome = train::run(
-        &cfg,
+        cfg,
         network.clone(),
         timesteps,
         regularizers,
@@ -332,12 +399,19 @@ pub fn train(
         ran: outcome.history.len(),
         test_accuracy: outcome.test_accuracy,
     });
+    Ok(outcome)
+}
 
-    // A resumed run's summary keeps the epochs of the runs before it (from the train.json
-    // they left), so the history is the checkpoint's whole history.
+/// The checkpoint's whole history: a resumed run's summary keeps the epochs of the runs
+/// before it (from the train.json they left in `output_dir`).
+fn whole_history(
+    cfg: &TrainConfig,
+    output_dir: Option<&Path>,
+    outcome: train::TrainOutcome,
+) -> Vec<EpochStats> {
     let mut history = Vec::new();
     if cfg.resume
-        && let Some(dir) = &output_dir
+        && let Some(dir) = output_dir
         // Not read as an input: this run replaces it with the longer history.
         && let Ok(text) = std::fs::read_to_string(dir.join(TrainSummary::FILE))
         && let Ok(before) = serde_json::from_str::<TrainSummary>(&text)
@@ -350,57 +424,40 @@ pub fn train(
         history.extend(before.history.into_iter().filter(|e| e.epoch <= first));
     }
     history.extend(outcome.history);
-    let mut summary = TrainSummary {
-        name: path
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_default(),
-        pipeline: path.to_path_buf(),
-        regularizers: cfg.regularizer.clone(),
-        timesteps,
-        shift: cfg.shift,
-        epochs: outcome.epochs,
-        history,
-        seconds: 0.0,
-        checkpoint: cfg.checkpoint.clone(),
-        measurement: None,
-        energy: Vec::new(),
-    };
-    let mut verdict = None;
-    if let Some((activity, threshold)) = verdict_activity {
-        pipeline.activity = activity;
-        let report = pipeline.run()?;
-        let measurement = report
-            .measured
-            .iter()
-            .find(|m| m.timesteps == timesteps)
-            .and_then(|m| serde_json::from_value::<Measurement>(m.provenance.record.clone()).ok());
-        summary.energy = report
-            .comparisons
-            .iter()
-            .filter(|c| c.timesteps == timesteps)
-            .map(|c| EnergyRow {
-                architecture: c.architecture.clone(),
-                snn_pj: c.snn_pj,
-                baseline_pj: c.baseline_pj,
-                ratio: c.ratio,
-            })
-            .collect();
-        summary.measurement = measurement.clone();
-        if let Some(measurement) = measurement {
-            verdict = Some(Verdict {
-                report,
-                measurement,
-                threshold,
-            });
-        }
-    }
-    summary.seconds = start.elapsed().as_secs_f64();
-    Ok(TrainRun {
-        summary,
-        verdict,
-        output_dir,
-    })
+    history
+}
+
+/// Runs the pipeline on the trained weights: the measurement and the energies at the
+/// training's T go into `summary`, and with a measurement comes the verdict.
+fn measure_and_price(
+    pipeline: &Pipeline,
+    threshold: f64,
+    summary: &mut TrainSummary,
+) -> Result<Option<Verdict>, WorkflowError> {
+    let timesteps = summary.timesteps;
+    let report = pipeline.run()?;
+    let measurement = report
+        .measured
+        .iter()
+        .find(|m| m.timesteps == timesteps)
+        .and_then(|m| serde_json::from_value::<Measurement>(m.provenance.record.clone()).ok());
+    summary.energy = report
+        .comparisons
+        .iter()
+        .filter(|c| c.timesteps == timesteps)
+        .map(|c| EnergyRow {
+            architecture: c.architecture.clone(),
+            snn_pj: c.snn_pj,
+            baseline_pj: c.baseline_pj,
+            ratio: c.ratio,
+        })
+        .collect();
+    summary.measurement = measurement.clone();
+    Ok(measurement.map(|measurement| Verdict {
+        report,
+        measurement,
+        threshold,
+    }))
 }
 
 /// The engine activity that measures the trained weights: the pipeline's `[activity]` if it

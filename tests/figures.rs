@@ -41,6 +41,75 @@ fn assert_has(texts: &[String], wanted: &[&str], figure: &str) {
     }
 }
 
+/// Texts that must stand in the figures of the VGG16 pipeline, by the figure's place among
+/// the files written: energy against spike rate, break-even against T, energy by level, the
+/// classical chip's breakdown and the spatial chip's tornado.
+const WANTED: [(usize, &[&str]); 5] = [
+    (
+        0,
+        &[
+            "spike rate (% of neurons per step)",
+            "energy per inference (µJ)",
+            "SNN, T = 6",
+            "qnn-3bit baseline",
+            "break-even",
+            "classical — vgg16-cifar10, T = 6",
+            "spatial — vgg16-cifar10, T = 6",
+            "neuromorphic — vgg16-cifar10, T = 6",
+        ],
+    ),
+    (
+        1,
+        &[
+            "time steps T",
+            "break-even spike rate (%)",
+            "classical",
+            "spatial",
+            "neuromorphic",
+        ],
+    ),
+    (
+        2,
+        &[
+            "Energy per inference by level, vgg16-cifar10, T = 6",
+            "energy (µJ)",
+            "classical: SNN",
+            "classical: qnn-3bit",
+            "DRAM",
+        ],
+    ),
+    (
+        3,
+        &[
+            "energy (µJ)",
+            "layer",
+            "features.0",
+            "classifier",
+            "compute",
+            "weights",
+            "activations",
+            "membrane",
+            "partial-sums",
+            "outputs",
+            "SNN, T = 6",
+            "qnn-3bit baseline",
+        ],
+    ),
+    (
+        7,
+        &[
+            "break-even spike rate (%)",
+            "varied input",
+            "link (price)",
+            "link_hops (parameter)",
+            // "nominal break-even x %" or "nominal: no spike rate makes the SNN win".
+            "nominal",
+            "low value",
+            "high value",
+        ],
+    ),
+];
+
 #[test]
 fn a_run_writes_every_figure_with_its_series_and_axis_labels() {
     let p = common::shipped("vgg16-cifar10.toml", &[2, 4, 6], 21);
@@ -62,85 +131,10 @@ fn a_run_writes_every_figure_with_its_series_and_axis_labels() {
             "tornado-vgg16-cifar10-neuromorphic.svg",
         ]
     );
-    let read = |n: &str| texts(&std::fs::read_to_string(dir.join(n)).unwrap());
-
-    let energy = read(names[0]);
-    assert_has(
-        &energy,
-        &[
-            "spike rate (% of neurons per step)",
-            "energy per inference (µJ)",
-            "SNN, T = 6",
-            "qnn-3bit baseline",
-            "break-even",
-            "classical — vgg16-cifar10, T = 6",
-            "spatial — vgg16-cifar10, T = 6",
-            "neuromorphic — vgg16-cifar10, T = 6",
-        ],
-        names[0],
-    );
-
-    let be = read(names[1]);
-    assert_has(
-        &be,
-        &[
-            "time steps T",
-            "break-even spike rate (%)",
-            "classical",
-            "spatial",
-            "neuromorphic",
-        ],
-        names[1],
-    );
-
-    let levels = read(names[2]);
-    assert_has(
-        &levels,
-        &[
-            "Energy per inference by level, vgg16-cifar10, T = 6",
-            "energy (µJ)",
-            "classical: SNN",
-            "classical: qnn-3bit",
-            "DRAM",
-        ],
-        names[2],
-    );
-
-    let breakdown = read(names[3]);
-    assert_has(
-        &breakdown,
-        &[
-            "energy (µJ)",
-            "layer",
-            "features.0",
-            "classifier",
-            "compute",
-            "weights",
-            "activations",
-            "membrane",
-            "partial-sums",
-            "outputs",
-            "SNN, T = 6",
-            "qnn-3bit baseline",
-        ],
-        names[3],
-    );
-
-    let tornado = read(names[7]);
-    assert_has(
-        &tornado,
-        &[
-            "break-even spike rate (%)",
-            "varied input",
-            "link (price)",
-            "link_hops (parameter)",
-            // "nominal break-even x %" or "nominal: no spike rate makes the SNN win".
-            "nominal",
-            "low value",
-            "high value",
-        ],
-        names[7],
-    );
+    for (i, wanted) in WANTED {
+        let svg = std::fs::read_to_string(dir.join(names[i])).unwrap();
+        assert_has(&texts(&svg), wanted, names[i]);
+    }
 
     // The Markdown report embeds every figure by its relative path.
     report.write_to(&dir, &figures).unwrap();

@@ -7,9 +7,9 @@
 
 use std::time::{Duration, Instant};
 
-use snnergy::analysis::{Evaluator, Pipeline, WorkloadSlot};
+use snnergy::analysis::{ArchSlot, Evaluator, Pipeline, WorkloadSlot};
 use snnergy::core::activity::OperatingPoint;
-use snnergy::core::{AnalysisSettings, Workload};
+use snnergy::core::{AnalysisSettings, Network, Workload};
 
 /// The shipped pipelines, so the benchmark does not depend on the working folder: the
 /// paper-v1 closed forms (the analytic-core baseline) and the three first-principles
@@ -76,10 +76,6 @@ fn main() -> anyhow::Result<()> {
     let args = BenchArgs::from_env()?;
     let registry = snnergy::registry()?;
     println!("snnergy analytic benchmark (one thread; figures from this run only)\n");
-
-    // 1. Layer evaluations per second: every architecture of the paper-v1 pipeline and of the
-    //    VGG16 pipeline on VGG16 (CIFAR), alternating SNN and baseline formats and varying the
-    //    spike rate so nothing is constant-folded.
     let pipeline = Pipeline::from_toml(PAPER_V1, None, &registry)?;
     let main = Pipeline::from_toml(VGG16_CIFAR10, None, &registry)?;
     let vgg16 = snnergy::models::Vgg::new(
@@ -87,56 +83,20 @@ fn main() -> anyhow::Result<()> {
         snnergy::models::ModelConfig::default(),
     )
     .network()?;
-    // Each architecture with the settings (bits, coding) of the pipeline that ships it: a
-    // table need not price every level at another pipeline's word widths.
+
+    // 1. Layer evaluations per second: every architecture of the paper-v1 pipeline and of the
+    //    VGG16 pipeline on VGG16 (CIFAR), alternating SNN and baseline formats and varying the
+    //    spike rate so nothing is constant-folded. Each architecture with the settings (bits,
+    //    coding) of the pipeline that ships it: a table need not price every level at another
+    //    pipeline's word widths.
     let slots = (pipeline.architectures.iter().map(|s| (&pipeline, s)))
         .chain(main.architectures.iter().map(|s| (&main, s)));
     for (owner, slot) in slots {
-        let settings = &owner.settings;
         for (label, network) in [
             ("its pipeline's network", &owner.workloads[0].network),
             ("vgg16-cifar10", &vgg16),
         ] {
-            // As the analysis prices it: a mapped chip completes the table with its own
-            // level prices.
-            let energy = slot.arch.priced_by(slot.energy.as_ref());
-            let mut ev = Evaluator::new(
-                &slot.label,
-                slot.arch.as_ref(),
-                energy.as_ref(),
-                network,
-                settings.input_coding,
-            );
-            let snn = settings.snn_format(6);
-            let base = settings.baseline_format(6);
-            let mut points: Vec<OperatingPoint> = (0..64)
-                .map(|i| OperatingPoint::uniform(network, i as f64 / 63.0, 0.45))
-                .collect();
-            points.rotate_left(1);
-            let budget = Duration::from_secs_f64(args.seconds / 10.0);
-            let start = Instant::now();
-            let mut sink = 0.0;
-            let mut i = 0usize;
-            while start.elapsed() < budget {
-                for _ in 0..64 {
-                    let p = &points[i % points.len()];
-                    let f = if i.is_multiple_of(2) { &snn } else { &base };
-                    sink += ev.total(f, p)?;
-                    i += 1;
-                }
-            }
-            let secs = start.elapsed().as_secs_f64();
-            let rate = ev.evaluations() as f64 / secs;
-            println!(
-                "layer evaluations/s  {:<14} ({:<13}) on {:<26} {:>12.0}  ({} layers × {} network evaluations, checksum {:.3e})",
-                slot.label,
-                slot.energy.name(),
-                label,
-                rate,
-                network.layers.len(),
-                i,
-                sink
-            );
+            evaluations_per_second(owner, slot, label, network, args.seconds / 10.0)?;
         }
     }
     println!();
@@ -155,43 +115,101 @@ fn main() -> anyhow::Result<()> {
     // 3. VGG16 (CIFAR) sweep: T = 1..16 × N spike rates on every architecture of each
     //    pipeline, plus the break-even search per T.
     for p in [&pipeline, &main] {
-        let mut s = AnalysisSettings {
-            timesteps: (1..=16).collect(),
-            sweep_points: args.sweep_points,
-            sensitivity: None,
-            ..p.settings.clone()
-        };
-        s.title = Some("bench".into());
-        let sweep = Pipeline {
-            file: None,
-            base_dir: p.base_dir.clone(),
-            settings: s,
-            workloads: vec![WorkloadSlot {
-                label: "vgg16-cifar10".into(),
-                network: vgg16.clone(),
-            }],
-            activity: p.activity.clone(),
-            architectures: p.architectures.clone(),
-            plugins: p.plugins.clone(),
-            registry: None,
-        };
-        let (report, dt) = time(|| sweep.run());
-        let report = report?;
-        let points: usize = report.sweeps.iter().map(|s| s.snn_pj.len()).sum();
-        let labels: Vec<&str> = p.architectures.iter().map(|a| a.label.as_str()).collect();
-        println!(
-            "VGG16 sweep, T = 1..16 × {} rates × {} architectures [{}] ({} SNN network evaluations + break-even): {:>9.1} ms",
-            args.sweep_points,
-            p.architectures.len(),
-            labels.join(", "),
-            points,
-            dt.as_secs_f64() * 1e3
-        );
+        vgg16_sweep(p, &vgg16, args.sweep_points)?;
     }
     println!();
     match peak_rss_mib() {
         Some(m) => println!("peak resident memory:                        {m:>9.1} MiB"),
         None => println!("peak resident memory: not available on this system"),
     }
+    Ok(())
+}
+
+/// Prints how many layers per second `slot` of `owner` evaluates on `network` in `seconds`.
+fn evaluations_per_second(
+    owner: &Pipeline,
+    slot: &ArchSlot,
+    label: &str,
+    network: &Network,
+    seconds: f64,
+) -> anyhow::Result<()> {
+    let settings = &owner.settings;
+    // As the analysis prices it: a mapped chip completes the table with its own level prices.
+    let energy = slot.arch.priced_by(slot.energy.as_ref());
+    let mut ev = Evaluator::new(
+        &slot.label,
+        slot.arch.as_ref(),
+        energy.as_ref(),
+        network,
+        settings.input_coding,
+    );
+    let snn = settings.snn_format(6);
+    let base = settings.baseline_format(6);
+    let mut points: Vec<OperatingPoint> = (0..64)
+        .map(|i| OperatingPoint::uniform(network, i as f64 / 63.0, 0.45))
+        .collect();
+    points.rotate_left(1);
+    let budget = Duration::from_secs_f64(seconds);
+    let start = Instant::now();
+    let mut sink = 0.0;
+    let mut i = 0usize;
+    while start.elapsed() < budget {
+        for _ in 0..64 {
+            let p = &points[i % points.len()];
+            let f = if i.is_multiple_of(2) { &snn } else { &base };
+            sink += ev.total(f, p)?;
+            i += 1;
+        }
+    }
+    let secs = start.elapsed().as_secs_f64();
+    let rate = ev.evaluations() as f64 / secs;
+    println!(
+        "layer evaluations/s  {:<14} ({:<13}) on {:<26} {:>12.0}  ({} layers × {} network evaluations, checksum {:.3e})",
+        slot.label,
+        slot.energy.name(),
+        label,
+        rate,
+        network.layers.len(),
+        i,
+        sink
+    );
+    Ok(())
+}
+
+/// Times `p`'s architectures on VGG16 over T = 1..16 × `sweep_points` spike rates, with the
+/// break-even search per T.
+fn vgg16_sweep(p: &Pipeline, vgg16: &Network, sweep_points: u32) -> anyhow::Result<()> {
+    let mut s = AnalysisSettings {
+        timesteps: (1..=16).collect(),
+        sweep_points,
+        sensitivity: None,
+        ..p.settings.clone()
+    };
+    s.title = Some("bench".into());
+    let sweep = Pipeline {
+        file: None,
+        base_dir: p.base_dir.clone(),
+        settings: s,
+        workloads: vec![WorkloadSlot {
+            label: "vgg16-cifar10".into(),
+            network: vgg16.clone(),
+        }],
+        activity: p.activity.clone(),
+        architectures: p.architectures.clone(),
+        plugins: p.plugins.clone(),
+        registry: None,
+    };
+    let (report, dt) = time(|| sweep.run());
+    let report = report?;
+    let points: usize = report.sweeps.iter().map(|s| s.snn_pj.len()).sum();
+    let labels: Vec<&str> = p.architectures.iter().map(|a| a.label.as_str()).collect();
+    println!(
+        "VGG16 sweep, T = 1..16 × {} rates × {} architectures [{}] ({} SNN network evaluations + break-even): {:>9.1} ms",
+        sweep_points,
+        p.architectures.len(),
+        labels.join(", "),
+        points,
+        dt.as_secs_f64() * 1e3
+    );
     Ok(())
 }

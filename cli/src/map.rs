@@ -14,11 +14,11 @@ use serde::Serialize;
 use snnergy::analysis::analysis::{operating_points, percent, round_sig};
 use snnergy::analysis::breakeven::layer_mapped;
 use snnergy::analysis::twin::Family;
-use snnergy::analysis::{ArchSlot, Evaluator, Pipeline, Uniform, WorkloadSlot};
+use snnergy::analysis::{ArchSlot, Evaluator, NetworkEnergy, Pipeline, Uniform, WorkloadSlot};
 use snnergy::archs::{LayerOnChip, layers_on_chip};
 use snnergy::core::activity::{OperatingPoint, layer_activities};
 use snnergy::core::report::LayerMapped;
-use snnergy::core::{Format, LayerMapping};
+use snnergy::core::{AnalysisSettings, Format, LayerActivity, LayerMapping, Network};
 use snnergy::mapper::{Densities, Evaluation, to_timeloop_at, to_zigzag_at};
 
 use snnergy::core::report::LevelEnergy;
@@ -119,15 +119,7 @@ struct MapOut {
 }
 
 pub fn map(args: MapArgs) -> anyhow::Result<()> {
-    if let (Some(a), Some(b)) = (&args.export_timeloop, &args.export_zigzag) {
-        let same = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
-        if same(a) == same(b) {
-            bail!(
-                "--export-timeloop and --export-zigzag both name {}: both exports write `<layer>-<format>.mapping.yaml`, so give each its own folder",
-                a.display()
-            );
-        }
-    }
+    refuse_one_folder_for_both_exports(&args)?;
     let registry = crate::registry()?;
     let pipeline = Pipeline::from_file(&args.pipeline, &registry)?;
     // An export folder that may not be written (a link, a file, a device) fails before the
@@ -145,32 +137,7 @@ pub fn map(args: MapArgs) -> anyhow::Result<()> {
     let w = pick_workload(&pipeline, args.workload.as_deref())?;
     let slot = pick_arch(&pipeline, args.arch.as_deref())?;
     let net = &w.network;
-    let chosen: Option<usize> = match &args.layer {
-        None => None,
-        Some(name) => Some(net.layer_index(name).ok_or_else(|| {
-            let names: Vec<&str> = net.layers.iter().map(|l| l.name.as_str()).collect();
-            anyhow!(
-                "workload `{}` has no layer `{name}`; its layers: {}",
-                w.label,
-                names.join(", ")
-            )
-        })?),
-    };
-    if let Some(i) = chosen
-        && net.layers[i].weights() == 0
-    {
-        bail!(
-            "layer `{}` ({}) has no weights and no loop nest: weightless layers are counted by a fixed rule at the level that keeps activations; weighted layers: {}",
-            net.layers[i].name,
-            net.layers[i].kind.op_name(),
-            net.layers
-                .iter()
-                .filter(|l| l.weights() > 0)
-                .map(|l| l.name.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
-    }
+    let chosen = chosen_layer(w, args.layer.as_deref())?;
     let t = args
         .timesteps
         .unwrap_or_else(|| settings.headline_timesteps());
@@ -189,22 +156,7 @@ pub fn map(args: MapArgs) -> anyhow::Result<()> {
         format: settings.baseline_format(t),
     };
     for s in [&snn, &qnn] {
-        s.format
-            .validate()
-            .map_err(|m| anyhow!("[analysis] at T = {t}: {m}"))?;
-        slot.arch.check(net, &s.format)?;
-        // The mapper's search state is held to the memory budget, as `snnergy run` holds it.
-        if let Some(c) = slot.arch.mapping_cost(net, &s.format) {
-            let budget = settings.budget.memory_mib * 1024.0 * 1024.0;
-            if c.memory_bytes > budget {
-                bail!(
-                    "mapping would need about {:.0} MiB of memory for {}, over the budget of {} MiB; raise `memory_mib` in [analysis.budget]",
-                    c.memory_bytes / (1024.0 * 1024.0),
-                    c.what,
-                    settings.budget.memory_mib
-                );
-            }
-        }
+        check_side(settings, slot, net, t, s)?;
     }
     let sides: Vec<Side> = match args.format {
         Which::Snn => vec![snn],
@@ -224,7 +176,122 @@ pub fn map(args: MapArgs) -> anyhow::Result<()> {
         settings.input_coding,
     )
     .with_anchors(&family.anchors());
-    ev.total(&snn.format, &point)?;
+    let acts = layer_activities(net, &point, settings.input_coding);
+    let results = evaluate_sides(&mut ev, slot, &point, &acts, [&snn, &qnn])?;
+
+    let indices: Vec<usize> = match chosen {
+        Some(i) => vec![i],
+        None => (0..net.layers.len()).collect(),
+    };
+    let out = MapOut {
+        architecture: slot.label.clone(),
+        workload: w.label.clone(),
+        timesteps: t,
+        operating_point: point.label.clone(),
+        spike_rate: point.mean_spike_rate(net),
+        nonzero: point.mean_nonzero(net),
+        layers: layer_outs(net, &indices, &sides, &results)?,
+    };
+    if args.json {
+        outln!("{}", serde_json::to_string_pretty(&out)?);
+    } else if chosen.is_some() {
+        print_layer(&out, &sides, &slot.type_name);
+    } else {
+        print_compact(&out, &sides, &slot.type_name);
+    }
+    export_all(&args, net, &slot.label, &indices, &sides, &results)
+}
+
+/// Both exports write `<layer>-<format>.mapping.yaml`: one folder cannot hold both.
+fn refuse_one_folder_for_both_exports(args: &MapArgs) -> anyhow::Result<()> {
+    if let (Some(a), Some(b)) = (&args.export_timeloop, &args.export_zigzag) {
+        let same = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+        if same(a) == same(b) {
+            bail!(
+                "--export-timeloop and --export-zigzag both name {}: both exports write `<layer>-<format>.mapping.yaml`, so give each its own folder",
+                a.display()
+            );
+        }
+    }
+    Ok(())
+}
+
+/// The index of the layer `--layer` names, if it names one; a layer without weights has no
+/// loop nest to show.
+fn chosen_layer(w: &WorkloadSlot, layer: Option<&str>) -> anyhow::Result<Option<usize>> {
+    let net = &w.network;
+    let Some(name) = layer else {
+        return Ok(None);
+    };
+    let i = net.layer_index(name).ok_or_else(|| {
+        let names: Vec<&str> = net.layers.iter().map(|l| l.name.as_str()).collect();
+        anyhow!(
+            "workload `{}` has no layer `{name}`; its layers: {}",
+            w.label,
+            names.join(", ")
+        )
+    })?;
+    if net.layers[i].weights() == 0 {
+        bail!(
+            "layer `{}` ({}) has no weights and no loop nest: weightless layers are counted by a fixed rule at the level that keeps activations; weighted layers: {}",
+            net.layers[i].name,
+            net.layers[i].kind.op_name(),
+            net.layers
+                .iter()
+                .filter(|l| l.weights() > 0)
+                .map(|l| l.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    Ok(Some(i))
+}
+
+/// One format checked as `snnergy run` checks it: a valid format the architecture takes, and
+/// a mapper search within the memory budget.
+fn check_side(
+    settings: &AnalysisSettings,
+    slot: &ArchSlot,
+    net: &Network,
+    t: u32,
+    s: &Side,
+) -> anyhow::Result<()> {
+    s.format
+        .validate()
+        .map_err(|m| anyhow!("[analysis] at T = {t}: {m}"))?;
+    slot.arch.check(net, &s.format)?;
+    if let Some(c) = slot.arch.mapping_cost(net, &s.format) {
+        let budget = settings.budget.memory_mib * 1024.0 * 1024.0;
+        if c.memory_bytes > budget {
+            bail!(
+                "mapping would need about {:.0} MiB of memory for {}, over the budget of {} MiB; raise `memory_mib` in [analysis.budget]",
+                c.memory_bytes / (1024.0 * 1024.0),
+                c.what,
+                settings.budget.memory_mib
+            );
+        }
+    }
+    Ok(())
+}
+
+/// One format's results on the architecture: the report's energies and mappings, and the
+/// mapper's view of each layer (none for a layer it does not map).
+struct Results<'e> {
+    energy: NetworkEnergy,
+    maps: Vec<LayerMapping>,
+    views: Vec<Option<LayerOnChip<'e>>>,
+}
+
+/// The SNN's and the twin's results at `point`, in that order; an architecture the mapper
+/// does not map has nothing to show.
+fn evaluate_sides<'e>(
+    ev: &'e mut Evaluator<'_>,
+    slot: &ArchSlot,
+    point: &OperatingPoint,
+    acts: &[LayerActivity],
+    [snn, qnn]: [&Side; 2],
+) -> anyhow::Result<[Results<'e>; 2]> {
+    ev.total(&snn.format, point)?;
     let not_mapped = ev
         .mapped(&snn.format)
         .is_none_or(|m| layers_on_chip(m, &[]).is_none());
@@ -235,89 +302,114 @@ pub fn map(args: MapArgs) -> anyhow::Result<()> {
             slot.type_name
         );
     }
-    let s_energy = ev.detailed(&snn.format, &point)?;
-    let b_energy = ev.detailed(&qnn.format, &point)?;
-    let snn_maps = ev.layer_mappings(&snn.format, &point);
-    let base_maps = ev.layer_mappings(&qnn.format, &point);
-    let acts = layer_activities(net, &point, settings.input_coding);
-    let views = |f: &Format| -> anyhow::Result<Vec<Option<LayerOnChip<'_>>>> {
+    let s_energy = ev.detailed(&snn.format, point)?;
+    let b_energy = ev.detailed(&qnn.format, point)?;
+    let ev: &'e Evaluator<'_> = ev;
+    let snn_maps = ev.layer_mappings(&snn.format, point);
+    let base_maps = ev.layer_mappings(&qnn.format, point);
+    let views = |f: &Format| -> anyhow::Result<Vec<Option<LayerOnChip<'e>>>> {
         ev.mapped(f)
-            .and_then(|m| layers_on_chip(m, &acts))
+            .and_then(|m| layers_on_chip(m, acts))
             .ok_or_else(|| anyhow!("architecture `{}` lost its mapping", slot.label))
     };
-    let snn_views = views(&snn.format)?;
-    let base_views = views(&qnn.format)?;
+    Ok([
+        Results {
+            energy: s_energy,
+            maps: snn_maps,
+            views: views(&snn.format)?,
+        },
+        Results {
+            energy: b_energy,
+            maps: base_maps,
+            views: views(&qnn.format)?,
+        },
+    ])
+}
 
-    let indices: Vec<usize> = match chosen {
-        Some(i) => vec![i],
-        None => (0..net.layers.len()).collect(),
-    };
-    let mut out = MapOut {
-        architecture: slot.label.clone(),
-        workload: w.label.clone(),
-        timesteps: t,
-        operating_point: point.label.clone(),
-        spike_rate: point.mean_spike_rate(net),
-        nonzero: point.mean_nonzero(net),
-        layers: Vec::new(),
-    };
-    for &i in &indices {
+/// The layers at `indices` in the formats of `sides`, from the SNN's and the twin's
+/// `results`.
+fn layer_outs(
+    net: &Network,
+    indices: &[usize],
+    sides: &[Side],
+    [snn, base]: &[Results<'_>; 2],
+) -> anyhow::Result<Vec<LayerOut>> {
+    let shown = |key: &str| sides.iter().any(|s| s.key == key);
+    let mut layers = Vec::with_capacity(indices.len());
+    for &i in indices {
         let l = &net.layers[i];
-        let report = layer_mapped(i, &l.name, &s_energy, &b_energy, &snn_maps, &base_maps);
-        let side_out = |key: &str| -> anyhow::Result<Option<FormatOut>> {
-            if !sides.iter().any(|s| s.key == key) {
-                return Ok(None);
-            }
-            let (energy, views, mapping, latency) = if key == "snn" {
-                (
-                    &s_energy,
-                    &snn_views,
-                    &report.snn_mapping,
-                    report.snn_latency_us,
-                )
-            } else {
-                (
-                    &b_energy,
-                    &base_views,
-                    &report.baseline_mapping,
-                    report.baseline_latency_us,
-                )
-            };
-            let view = views.get(i).and_then(Option::as_ref);
-            let evaluation =
-                match view {
-                    Some(v) => Some(v.layer.evaluate(v.densities).with_context(|| {
-                        format!("evaluating the mapping of layer `{}`", l.name)
-                    })?),
-                    None => None,
-                };
-            let d = view.map_or(Densities::default(), |v| v.densities);
-            Ok(Some(FormatOut {
-                energy_pj: energy.per_layer[i],
-                latency_us: latency,
-                densities: [d.input, d.output],
-                batch: view.map_or(1.0, |v| v.batch),
-                mapping: mapping.clone(),
-                evaluation,
-            }))
+        let report = layer_mapped(i, &l.name, &snn.energy, &base.energy, &snn.maps, &base.maps);
+        let snn_out = match shown("snn") {
+            true => Some(format_out(
+                snn,
+                i,
+                &l.name,
+                &report.snn_mapping,
+                report.snn_latency_us,
+            )?),
+            false => None,
         };
-        out.layers.push(LayerOut {
+        let qnn_out = match shown("qnn") {
+            true => Some(format_out(
+                base,
+                i,
+                &l.name,
+                &report.baseline_mapping,
+                report.baseline_latency_us,
+            )?),
+            false => None,
+        };
+        layers.push(LayerOut {
             layer: l.name.clone(),
             op: l.kind.op_name().to_string(),
-            snn: side_out("snn")?,
-            qnn: side_out("qnn")?,
+            snn: snn_out,
+            qnn: qnn_out,
             report,
         });
     }
+    Ok(layers)
+}
 
-    if args.json {
-        outln!("{}", serde_json::to_string_pretty(&out)?);
-    } else if chosen.is_some() {
-        print_layer(&out, &sides, &slot.type_name);
-    } else {
-        print_compact(&out, &sides, &slot.type_name);
-    }
+/// Layer `i` (named `name`) in one format: the report's energy, mapping and latency, and the
+/// mapper's evaluation of the mapping at the layer's densities.
+fn format_out(
+    r: &Results<'_>,
+    i: usize,
+    name: &str,
+    mapping: &Option<LayerMapping>,
+    latency: Option<f64>,
+) -> anyhow::Result<FormatOut> {
+    let view = r.views.get(i).and_then(Option::as_ref);
+    let evaluation = match view {
+        Some(v) => Some(
+            v.layer
+                .evaluate(v.densities)
+                .with_context(|| format!("evaluating the mapping of layer `{name}`"))?,
+        ),
+        None => None,
+    };
+    let d = view.map_or(Densities::default(), |v| v.densities);
+    Ok(FormatOut {
+        energy_pj: r.energy.per_layer[i],
+        latency_us: latency,
+        densities: [d.input, d.output],
+        batch: view.map_or(1.0, |v| v.batch),
+        mapping: mapping.clone(),
+        evaluation,
+    })
+}
 
+/// Writes the asked-for exports of the layers at `indices` in the formats of `sides`. A layer
+/// one tool cannot take does not stop the others: every refusal is said, the last as the
+/// error.
+fn export_all(
+    args: &MapArgs,
+    net: &Network,
+    arch: &str,
+    indices: &[usize],
+    sides: &[Side],
+    [snn, base]: &[Results<'_>; 2],
+) -> anyhow::Result<()> {
     let mut refused: Vec<String> = Vec::new();
     for (dir, tool) in [
         (&args.export_timeloop, Tool::Timeloop),
@@ -325,12 +417,12 @@ pub fn map(args: MapArgs) -> anyhow::Result<()> {
     ] {
         let Some(dir) = dir else { continue };
         let mut files: Vec<(String, Vec<u8>)> = Vec::new();
-        for &i in &indices {
-            for s in &sides {
+        for &i in indices {
+            for s in sides {
                 let views = if s.key == "snn" {
-                    &snn_views
+                    &snn.views
                 } else {
-                    &base_views
+                    &base.views
                 };
                 let Some(v) = views.get(i).and_then(Option::as_ref) else {
                     continue;
@@ -338,11 +430,10 @@ pub fn map(args: MapArgs) -> anyhow::Result<()> {
                 match export(tool, v, &net.layers[i].name, s.key) {
                     Ok(f) => files.extend(f),
                     Err(e) => refused.push(format!(
-                        "{} export of layer `{}` ({}) on `{}`: {e}",
+                        "{} export of layer `{}` ({}) on `{arch}`: {e}",
                         tool.name(),
                         net.layers[i].name,
                         s.title,
-                        slot.label
                     )),
                 }
             }

@@ -116,21 +116,7 @@ fn check(args: CheckArgs) -> anyhow::Result<()> {
             .collect()
     };
     let (archs, models) = (mine(Kind::Architecture), mine(Kind::EnergyModel));
-    outln!("\nprovides:");
-    for kind in [Kind::Architecture, Kind::EnergyModel] {
-        for info in registry
-            .infos(kind)
-            .into_iter()
-            .filter(|i| i.origin == origin)
-        {
-            outln!(
-                "  {kind:<12} {:<20} {} ({} parameters)",
-                info.name,
-                info.summary,
-                info.params.len()
-            );
-        }
-    }
+    print_provides(&registry, &origin);
     if archs.is_empty() && models.is_empty() {
         bail!(
             "plugin {} provides no architecture and no energy model",
@@ -138,66 +124,10 @@ fn check(args: CheckArgs) -> anyhow::Result<()> {
         );
     }
 
-    let (mut passed, mut failed) = (0usize, 0usize);
-    let mut verdict = |ok: bool, what: &str, detail: &str| {
-        if ok {
-            passed += 1;
-        } else {
-            failed += 1;
-        }
-        outln!(
-            "  {}  {what}{}",
-            if ok { "pass" } else { "FAIL" },
-            if detail.is_empty() {
-                String::new()
-            } else {
-                format!(" — {detail}")
-            }
-        );
-    };
-
+    let mut tally = Tally::default();
     for name in &models {
-        outln!("\nenergy model `{name}`:");
-        let info = registry
-            .entry::<dyn EnergyModel>(name)
-            .map(|e| e.info.clone());
-        let example = info.map(|i| i.example).unwrap_or_default();
-        match registry.build::<dyn EnergyModel>(name, example) {
-            Err(e) => verdict(
-                false,
-                "builds from its example configuration",
-                &e.to_string(),
-            ),
-            Ok(model) => {
-                verdict(true, "builds from its example configuration", "");
-                let mut priced = 0;
-                for action in probes() {
-                    match model.price(&action) {
-                        Ok(p) => {
-                            priced += 1;
-                            outln!(
-                                "        {:<30} {:>10.4} {}",
-                                action.to_string(),
-                                p.pj,
-                                action.unit()
-                            );
-                        }
-                        Err(e) => outln!(
-                            "        {:<30} not priced: {}",
-                            action.to_string(),
-                            e.reason
-                        ),
-                    }
-                }
-                verdict(
-                    priced > 0,
-                    "prices common actions with finite, non-negative prices",
-                    &format!("{priced} of {} probes priced", probes().len()),
-                );
-            }
-        }
+        check_energy_model(&registry, name, &mut tally);
     }
-
     let energy_name = match (&args.energy, models.first()) {
         (Some(e), _) => e.clone(),
         (None, Some(m)) => m.clone(),
@@ -214,48 +144,9 @@ fn check(args: CheckArgs) -> anyhow::Result<()> {
         networks(&registry)?
     };
     for name in &archs {
-        outln!("\narchitecture `{name}` priced by `{energy_name}`:");
-        let example = registry
-            .entry::<dyn Architecture>(name)
-            .map(|e| e.info.example.clone())
-            .unwrap_or_default();
-        let arch: Box<dyn Architecture> = match registry.build(name, example) {
-            Ok(a) => {
-                verdict(true, "builds from its example configuration", "");
-                a
-            }
-            Err(e) => {
-                verdict(
-                    false,
-                    "builds from its example configuration",
-                    &e.to_string(),
-                );
-                continue;
-            }
-        };
-        let energy: Box<dyn EnergyModel> = registry
-            .build(&energy_name, toml::Table::new())
-            .map_err(|e| anyhow::anyhow!("energy model `{energy_name}`: {e}"))?;
-        for net in &nets {
-            outln!("  on {}:", net.name);
-            let mut mapped = true;
-            for &t in &settings.timesteps {
-                for f in [settings.snn_format(t), settings.baseline_format(t)] {
-                    if let Err(e) = arch.check(net, &f) {
-                        verdict(false, "maps the network", &e.to_string());
-                        mapped = false;
-                    }
-                }
-            }
-            if !mapped {
-                continue;
-            }
-            let report = check_architecture(name, arch.as_ref(), energy.as_ref(), net, &settings);
-            for c in &report.checks {
-                verdict(c.passed, c.name, &c.detail);
-            }
-        }
+        check_plugin_architecture(&registry, name, &energy_name, &nets, &settings, &mut tally)?;
     }
+    let Tally { passed, failed } = tally;
     outln!("\n{passed} passed, {failed} failed");
     if failed > 0 {
         bail!(
@@ -263,6 +154,151 @@ fn check(args: CheckArgs) -> anyhow::Result<()> {
             lib.path().display(),
             if failed == 1 { "" } else { "s" }
         );
+    }
+    Ok(())
+}
+
+/// The architectures and energy models the plugin at `origin` provides.
+fn print_provides(registry: &Registry, origin: &Origin) {
+    outln!("\nprovides:");
+    for kind in [Kind::Architecture, Kind::EnergyModel] {
+        for info in registry
+            .infos(kind)
+            .into_iter()
+            .filter(|i| i.origin == *origin)
+        {
+            outln!(
+                "  {kind:<12} {:<20} {} ({} parameters)",
+                info.name,
+                info.summary,
+                info.params.len()
+            );
+        }
+    }
+}
+
+/// The checks passed and failed so far.
+#[derive(Default)]
+struct Tally {
+    passed: usize,
+    failed: usize,
+}
+
+impl Tally {
+    /// Counts one check and prints it with `detail` (if any).
+    fn verdict(&mut self, ok: bool, what: &str, detail: &str) {
+        if ok {
+            self.passed += 1;
+        } else {
+            self.failed += 1;
+        }
+        outln!(
+            "  {}  {what}{}",
+            if ok { "pass" } else { "FAIL" },
+            if detail.is_empty() {
+                String::new()
+            } else {
+                format!(" — {detail}")
+            }
+        );
+    }
+}
+
+/// Energy model `name` builds from its example and prices common actions.
+fn check_energy_model(registry: &Registry, name: &str, tally: &mut Tally) {
+    outln!("\nenergy model `{name}`:");
+    let info = registry
+        .entry::<dyn EnergyModel>(name)
+        .map(|e| e.info.clone());
+    let example = info.map(|i| i.example).unwrap_or_default();
+    let model = match registry.build::<dyn EnergyModel>(name, example) {
+        Err(e) => {
+            tally.verdict(
+                false,
+                "builds from its example configuration",
+                &e.to_string(),
+            );
+            return;
+        }
+        Ok(model) => model,
+    };
+    tally.verdict(true, "builds from its example configuration", "");
+    let mut priced = 0;
+    for action in probes() {
+        match model.price(&action) {
+            Ok(p) => {
+                priced += 1;
+                outln!(
+                    "        {:<30} {:>10.4} {}",
+                    action.to_string(),
+                    p.pj,
+                    action.unit()
+                );
+            }
+            Err(e) => outln!(
+                "        {:<30} not priced: {}",
+                action.to_string(),
+                e.reason
+            ),
+        }
+    }
+    tally.verdict(
+        priced > 0,
+        "prices common actions with finite, non-negative prices",
+        &format!("{priced} of {} probes priced", probes().len()),
+    );
+}
+
+/// Architecture `name` builds from its example and, priced by `energy_name`, passes the
+/// architecture checks on each of `nets` at every T of `settings`.
+fn check_plugin_architecture(
+    registry: &Registry,
+    name: &str,
+    energy_name: &str,
+    nets: &[Network],
+    settings: &AnalysisSettings,
+    tally: &mut Tally,
+) -> anyhow::Result<()> {
+    outln!("\narchitecture `{name}` priced by `{energy_name}`:");
+    let example = registry
+        .entry::<dyn Architecture>(name)
+        .map(|e| e.info.example.clone())
+        .unwrap_or_default();
+    let arch: Box<dyn Architecture> = match registry.build(name, example) {
+        Ok(a) => {
+            tally.verdict(true, "builds from its example configuration", "");
+            a
+        }
+        Err(e) => {
+            tally.verdict(
+                false,
+                "builds from its example configuration",
+                &e.to_string(),
+            );
+            return Ok(());
+        }
+    };
+    let energy: Box<dyn EnergyModel> = registry
+        .build(energy_name, toml::Table::new())
+        .map_err(|e| anyhow::anyhow!("energy model `{energy_name}`: {e}"))?;
+    for net in nets {
+        outln!("  on {}:", net.name);
+        let mut mapped = true;
+        for &t in &settings.timesteps {
+            for f in [settings.snn_format(t), settings.baseline_format(t)] {
+                if let Err(e) = arch.check(net, &f) {
+                    tally.verdict(false, "maps the network", &e.to_string());
+                    mapped = false;
+                }
+            }
+        }
+        if !mapped {
+            continue;
+        }
+        let report = check_architecture(name, arch.as_ref(), energy.as_ref(), net, settings);
+        for c in &report.checks {
+            tally.verdict(c.passed, c.name, &c.detail);
+        }
     }
     Ok(())
 }

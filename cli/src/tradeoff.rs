@@ -85,6 +85,41 @@ fn m(r: &Summary) -> &Measurement {
 }
 
 pub fn write(runs: &[Summary], out: &Path) -> anyhow::Result<()> {
+    let archs = architectures(runs);
+    let ratio = |r: &Summary, a: &str| energy(r, a).map_or(f64::NAN, |e| e.ratio);
+    let mut md = runs_markdown(runs, &archs)?;
+    md.push_str(&matched_accuracy_markdown(runs, &archs)?);
+    let csv = runs_csv(runs, &archs)?;
+    let points: Vec<TradeoffPoint> = runs
+        .iter()
+        .map(|r| TradeoffPoint {
+            name: r.name.clone(),
+            family: family(r),
+            accuracy: m(r).snn_accuracy,
+            spike_rate: m(r).mean_spike_rate(),
+            ratios: archs.iter().map(|a| ratio(r, a)).collect(),
+        })
+        .collect();
+    let svg = snnergy::report::plot::training_tradeoff(&points, &archs)?;
+    let mut dir = snnergy::files::OutputDir::create(out)?;
+    for (name, body) in FILES
+        .into_iter()
+        .zip([md.as_str(), csv.as_str(), svg.as_str()])
+    {
+        dir.write(name, body.as_bytes())?;
+    }
+    dir.commit()
+        .with_context(|| format!("writing the comparison to {}", out.display()))?;
+    out!("{md}");
+    eprintln!(
+        "table and plot written to {} (tradeoff.md, tradeoff.csv, tradeoff.svg)",
+        out.display()
+    );
+    Ok(())
+}
+
+/// Every architecture some run was priced on, in the order the runs name them.
+fn architectures(runs: &[Summary]) -> Vec<String> {
     let mut archs: Vec<String> = Vec::new();
     for r in runs {
         for e in &r.energy {
@@ -93,32 +128,12 @@ pub fn write(runs: &[Summary], out: &Path) -> anyhow::Result<()> {
             }
         }
     }
-    let ratio = |r: &Summary, a: &str| energy(r, a).map_or(f64::NAN, |e| e.ratio);
-    let snn_pj = |r: &Summary, a: &str| energy(r, a).map_or(f64::NAN, |e| e.snn_pj);
+    archs
+}
 
+/// One row per run: its regularizer, accuracies, activity and energy on each of `archs`.
+fn runs_markdown(runs: &[Summary], archs: &[String]) -> anyhow::Result<String> {
     let mut md = String::new();
-    let mut csv = csv::Writer::from_writer(Vec::new());
-    let mut header: Vec<String> = [
-        "run",
-        "regularizers",
-        "strength",
-        "qnn_accuracy",
-        "snn_accuracy",
-        "top1_agreement",
-        "spike_rate",
-        "qnn_nonzero",
-        "epochs",
-    ]
-    .map(String::from)
-    .to_vec();
-    for a in &archs {
-        header.extend([
-            format!("snn_uj_{a}"),
-            format!("qnn_uj_{a}"),
-            format!("ratio_{a}"),
-        ]);
-    }
-    csv.write_record(&header)?;
     writeln!(
         md,
         "| run | regularizer | λ | QNN accuracy | SNN accuracy | SNN − QNN | spike rate | QNN non-zero |{}",
@@ -146,6 +161,49 @@ pub fn write(runs: &[Summary], out: &Path) -> anyhow::Result<()> {
             100.0 * me.mean_spike_rate(),
             100.0 * me.mean_twin_nonzero()
         )?;
+        for a in archs {
+            match energy(r, a) {
+                Some(e) => write!(
+                    md,
+                    " {:.1} / {:.1} ({:.3}) |",
+                    e.snn_pj * 1e-6,
+                    e.baseline_pj * 1e-6,
+                    e.ratio
+                )?,
+                None => md.push_str(" – |"),
+            }
+        }
+        md.push('\n');
+    }
+    Ok(md)
+}
+
+/// The runs' table as CSV, at full precision.
+fn runs_csv(runs: &[Summary], archs: &[String]) -> anyhow::Result<String> {
+    let mut csv = csv::Writer::from_writer(Vec::new());
+    let mut header: Vec<String> = [
+        "run",
+        "regularizers",
+        "strength",
+        "qnn_accuracy",
+        "snn_accuracy",
+        "top1_agreement",
+        "spike_rate",
+        "qnn_nonzero",
+        "epochs",
+    ]
+    .map(String::from)
+    .to_vec();
+    for a in archs {
+        header.extend([
+            format!("snn_uj_{a}"),
+            format!("qnn_uj_{a}"),
+            format!("ratio_{a}"),
+        ]);
+    }
+    csv.write_record(&header)?;
+    for r in runs {
+        let me = m(r);
         let mut row = vec![
             r.name.clone(),
             family(r).replace(',', ";"),
@@ -157,43 +215,34 @@ pub fn write(runs: &[Summary], out: &Path) -> anyhow::Result<()> {
             format!("{:.6}", me.mean_twin_nonzero()),
             r.epochs.to_string(),
         ];
-        for a in &archs {
+        for a in archs {
             match energy(r, a) {
-                Some(e) => {
-                    write!(
-                        md,
-                        " {:.1} / {:.1} ({:.3}) |",
-                        e.snn_pj * 1e-6,
-                        e.baseline_pj * 1e-6,
-                        e.ratio
-                    )?;
-                    row.extend([
-                        format!("{:.4}", e.snn_pj * 1e-6),
-                        format!("{:.4}", e.baseline_pj * 1e-6),
-                        format!("{:.6}", e.ratio),
-                    ]);
-                }
-                None => {
-                    md.push_str(" – |");
-                    row.extend([String::new(), String::new(), String::new()]);
-                }
+                Some(e) => row.extend([
+                    format!("{:.4}", e.snn_pj * 1e-6),
+                    format!("{:.4}", e.baseline_pj * 1e-6),
+                    format!("{:.6}", e.ratio),
+                ]),
+                None => row.extend([String::new(), String::new(), String::new()]),
             }
         }
-        md.push('\n');
         csv.write_record(&row)?;
     }
-    let csv = String::from_utf8(csv.into_inner()?)?;
+    Ok(String::from_utf8(csv.into_inner()?)?)
+}
 
-    // Energy-aware against activation-l1 at matched accuracy, on the architecture each
-    // energy-aware run priced its spikes on. Both the SNN's own energy and its ratio to the
-    // QNN are compared: activation penalties sparsify the QNN twin too, so the two can
-    // disagree.
+/// Energy-aware against activation-l1 at matched accuracy, on the architecture each
+/// energy-aware run priced its spikes on (nothing without such pairs). Both the SNN's own
+/// energy and its ratio to the QNN are compared: activation penalties sparsify the QNN twin
+/// too, so the two can disagree.
+fn matched_accuracy_markdown(runs: &[Summary], archs: &[String]) -> anyhow::Result<String> {
+    let ratio = |r: &Summary, a: &str| energy(r, a).map_or(f64::NAN, |e| e.ratio);
+    let snn_pj = |r: &Summary, a: &str| energy(r, a).map_or(f64::NAN, |e| e.snn_pj);
     let l1: Vec<&Summary> = runs
         .iter()
         .filter(|r| family(r) == "activation-l1")
         .collect();
     let mut cmp = String::new();
-    for a in &archs {
+    for a in archs {
         let ratios: Vec<(f64, f64)> = l1
             .iter()
             .map(|r| (m(r).snn_accuracy, ratio(r, a)))
@@ -236,45 +285,21 @@ pub fn write(runs: &[Summary], out: &Path) -> anyhow::Result<()> {
             }
         }
     }
-    if !cmp.is_empty() {
-        writeln!(
-            md,
-            "\nEnergy-aware against activation-l1 at matched SNN accuracy (activation-l1's energies interpolated linearly in accuracy between its runs; energy per inference in µJ):\n"
-        )?;
-        writeln!(
-            md,
-            "| architecture | energy-aware run | SNN accuracy | spike rate | SNN energy, energy-aware | SNN energy, activation-l1 | difference | SNN/QNN, energy-aware | SNN/QNN, activation-l1 | difference |"
-        )?;
-        writeln!(md, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")?;
-        md.push_str(&cmp);
+    if cmp.is_empty() {
+        return Ok(cmp);
     }
-
-    let points: Vec<TradeoffPoint> = runs
-        .iter()
-        .map(|r| TradeoffPoint {
-            name: r.name.clone(),
-            family: family(r),
-            accuracy: m(r).snn_accuracy,
-            spike_rate: m(r).mean_spike_rate(),
-            ratios: archs.iter().map(|a| ratio(r, a)).collect(),
-        })
-        .collect();
-    let svg = snnergy::report::plot::training_tradeoff(&points, &archs)?;
-    let mut dir = snnergy::files::OutputDir::create(out)?;
-    for (name, body) in FILES
-        .into_iter()
-        .zip([md.as_str(), csv.as_str(), svg.as_str()])
-    {
-        dir.write(name, body.as_bytes())?;
-    }
-    dir.commit()
-        .with_context(|| format!("writing the comparison to {}", out.display()))?;
-    out!("{md}");
-    eprintln!(
-        "table and plot written to {} (tradeoff.md, tradeoff.csv, tradeoff.svg)",
-        out.display()
-    );
-    Ok(())
+    let mut md = String::new();
+    writeln!(
+        md,
+        "\nEnergy-aware against activation-l1 at matched SNN accuracy (activation-l1's energies interpolated linearly in accuracy between its runs; energy per inference in µJ):\n"
+    )?;
+    writeln!(
+        md,
+        "| architecture | energy-aware run | SNN accuracy | spike rate | SNN energy, energy-aware | SNN energy, activation-l1 | difference | SNN/QNN, energy-aware | SNN/QNN, activation-l1 | difference |"
+    )?;
+    writeln!(md, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")?;
+    md.push_str(&cmp);
+    Ok(md)
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, bail};
 use clap::{Args, Subcommand};
+use indicatif::ProgressBar;
 use snnergy::workflow::{TrainEvent, TrainOptions, TrainSummary};
 
 #[derive(Args, Debug)]
@@ -75,84 +76,13 @@ fn run(path: &Path, out: &Option<PathBuf>, options: &TrainOptions) -> anyhow::Re
         snnergy::files::check_output_dir(dir, &names)?;
     }
     let registry = crate::registry()?;
-    let bar = crate::progress::bar(1, "steps");
-    let mut epochs = 0;
-    let mut checkpoint = PathBuf::new();
-    let run = snnergy::workflow::train(path, &registry, options, &mut |event| {
-        match event {
-        TrainEvent::Regularizer(s) => eprintln!("{s}"),
-        TrainEvent::Start {
-            network,
-            timesteps,
-            config,
-            regularizers,
-        } => {
-            epochs = config.epochs;
-            checkpoint = config.checkpoint.clone();
-            eprintln!(
-                "training {} ({} layers) at T = {timesteps}, φ = {}, {} for {} epochs of batch {}, {regularizers} regularizer(s); checkpoint {}",
-                network.name,
-                network.layers.len(),
-                config.shift,
-                config.optimizer.name(),
-                config.epochs,
-                config.batch,
-                config.checkpoint.display()
-            );
-        }
-        TrainEvent::Step {
-            epoch,
-            step,
-            steps,
-            stats: s,
-        } => {
-            if step == 1 {
-                bar.set_length(steps as u64);
-                bar.set_position(0);
-            }
-            bar.set_position(step as u64);
-            if step % 10 == 0 || step == steps {
-                bar.set_message(format!(
-                    "epoch {epoch}/{epochs}: loss {:.4}, acc {:.2} %, spike rate {:.4}",
-                    s.loss,
-                    100.0 * s.correct as f64 / s.images.max(1) as f64,
-                    s.spike_rate()
-                ));
-            }
-        }
-        TrainEvent::Epoch(e) => bar.suspend(|| {
-            eprintln!(
-                "epoch {}/{epochs}: loss {:.4} + penalty {:.4}, train accuracy {:.2} %, spike rate {:.4}, test QNN accuracy {:.2} %, lr {:.2e}, {:.1} s ({:.0} samples/s)",
-                e.epoch,
-                e.loss,
-                e.penalty,
-                100.0 * e.train_accuracy,
-                e.spike_rate,
-                100.0 * e.test_accuracy,
-                e.lr,
-                e.seconds,
-                e.samples_per_s
-            )
-        }),
-        TrainEvent::Trained {
-            epochs: done,
-            ran,
-            test_accuracy,
-        } => {
-            bar.finish_and_clear();
-            if ran == 0 {
-                eprintln!(
-                    "the checkpoint has completed {done} of {epochs} epochs already: nothing to train"
-                );
-            }
-            eprintln!(
-                "QNN test accuracy {:.2} % after {done} epochs; weights in {}",
-                100.0 * test_accuracy,
-                checkpoint.display()
-            );
-        }
-    }
-    })?;
+    let mut progress = Progress {
+        bar: crate::progress::bar(1, "steps"),
+        epochs: 0,
+        checkpoint: PathBuf::new(),
+    };
+    let run =
+        snnergy::workflow::train(path, &registry, options, &mut |event| progress.hear(event))?;
     let dir = out
         .clone()
         .or(run.output_dir.clone())
@@ -183,6 +113,95 @@ fn run(path: &Path, out: &Option<PathBuf>, options: &TrainOptions) -> anyhow::Re
         run.summary.seconds
     );
     Ok(())
+}
+
+/// What the terminal shows of a training as it runs: a bar over each epoch's steps and a
+/// line per epoch.
+struct Progress {
+    bar: ProgressBar,
+    /// Epochs the training runs to, once it has started.
+    epochs: u32,
+    /// Where the weights go, once the training has started.
+    checkpoint: PathBuf,
+}
+
+impl Progress {
+    fn hear(&mut self, event: TrainEvent<'_>) {
+        let epochs = self.epochs;
+        match event {
+            TrainEvent::Regularizer(s) => eprintln!("{s}"),
+            TrainEvent::Start {
+                network,
+                timesteps,
+                config,
+                regularizers,
+            } => {
+                self.epochs = config.epochs;
+                self.checkpoint = config.checkpoint.clone();
+                eprintln!(
+                    "training {} ({} layers) at T = {timesteps}, φ = {}, {} for {} epochs of batch {}, {regularizers} regularizer(s); checkpoint {}",
+                    network.name,
+                    network.layers.len(),
+                    config.shift,
+                    config.optimizer.name(),
+                    config.epochs,
+                    config.batch,
+                    config.checkpoint.display()
+                );
+            }
+            TrainEvent::Step {
+                epoch,
+                step,
+                steps,
+                stats: s,
+            } => {
+                if step == 1 {
+                    self.bar.set_length(steps as u64);
+                    self.bar.set_position(0);
+                }
+                self.bar.set_position(step as u64);
+                if step % 10 == 0 || step == steps {
+                    self.bar.set_message(format!(
+                        "epoch {epoch}/{epochs}: loss {:.4}, acc {:.2} %, spike rate {:.4}",
+                        s.loss,
+                        100.0 * s.correct as f64 / s.images.max(1) as f64,
+                        s.spike_rate()
+                    ));
+                }
+            }
+            TrainEvent::Epoch(e) => self.bar.suspend(|| {
+                eprintln!(
+                    "epoch {}/{epochs}: loss {:.4} + penalty {:.4}, train accuracy {:.2} %, spike rate {:.4}, test QNN accuracy {:.2} %, lr {:.2e}, {:.1} s ({:.0} samples/s)",
+                    e.epoch,
+                    e.loss,
+                    e.penalty,
+                    100.0 * e.train_accuracy,
+                    e.spike_rate,
+                    100.0 * e.test_accuracy,
+                    e.lr,
+                    e.seconds,
+                    e.samples_per_s
+                )
+            }),
+            TrainEvent::Trained {
+                epochs: done,
+                ran,
+                test_accuracy,
+            } => {
+                self.bar.finish_and_clear();
+                if ran == 0 {
+                    eprintln!(
+                        "the checkpoint has completed {done} of {epochs} epochs already: nothing to train"
+                    );
+                }
+                eprintln!(
+                    "QNN test accuracy {:.2} % after {done} epochs; weights in {}",
+                    100.0 * test_accuracy,
+                    self.checkpoint.display()
+                );
+            }
+        }
+    }
 }
 
 fn compare(a: CompareArgs) -> anyhow::Result<()> {

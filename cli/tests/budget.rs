@@ -6,7 +6,7 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use super::reliability::{ok, refused, scratch, snnergy, stderr};
+use super::support::{ok, refused, scratch, snnergy, stderr};
 
 const TINY: &str = r#"type = "custom"
 input = [1, 8, 8]

@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use super::reliability::{refused, scratch, snnergy};
+use super::support::{refused, scratch, snnergy};
 
 /// The shipped Eyeriss-like chip with `edit` applied to its text.
 fn chip(edit: impl Fn(&str) -> String) -> String {
@@ -51,7 +51,7 @@ description = "chip.toml"
         .map(|i| i + 1)
         .unwrap_or(1);
     refused(&o, "chip.toml");
-    let e = super::reliability::stderr(&o);
+    let e = super::support::stderr(&o);
     assert!(e.contains(&format!("line {line}")), "line {line}: {e}");
     for w in words {
         assert!(e.contains(w), "`{w}`: {e}");

@@ -1,4 +1,5 @@
-//! The integration tests of `cli`, one binary: each module is one area.
+//! The integration tests of `cli`, one binary: each module is one area (`support` holds what
+//! they share).
 
 mod budget;
 mod cli;
@@ -13,5 +14,6 @@ mod readme;
 mod reliability;
 mod sizes;
 mod staging;
+mod support;
 mod terminal;
 mod train;

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use super::reliability::{fmnist_model, read, scratch, stderr, train_pipeline};
+use super::support::{fmnist_model, read, scratch, stderr, train_pipeline};
 
 /// Whether a flag names a file or a folder.
 #[derive(Clone, Copy, Debug, PartialEq)]

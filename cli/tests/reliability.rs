@@ -3,116 +3,14 @@
 //! signal. One test per finding of the reliability review (issue 14's Why list), run as a
 //! user runs the command.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-pub(crate) fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-/// A scratch folder holding the Fashion-MNIST fixture as `data/` (both splits) and a copy of
-/// the shipped weights as `w.safetensors`.
-pub(crate) fn scratch(name: &str) -> PathBuf {
-    let d = Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .join("reliability")
-        .join(name);
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(d.join("data")).unwrap();
-    let fixture = repo().join("plugins/engine/tests/fixtures/fashion-mnist");
-    for split in ["t10k", "train"] {
-        for kind in ["images-idx3", "labels-idx1"] {
-            std::fs::copy(
-                fixture.join(format!("t10k-{kind}-ubyte.gz")),
-                d.join("data").join(format!("{split}-{kind}-ubyte.gz")),
-            )
-            .unwrap();
-        }
-    }
-    std::fs::copy(
-        repo().join("pipelines/weights/fmnist-vgg-t6.safetensors"),
-        d.join("w.safetensors"),
-    )
-    .unwrap();
-    d
-}
-
-pub(crate) fn snnergy(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_snnergy"))
-        .args(args)
-        .current_dir(dir)
-        .env_remove("SNNERGY_PLUGIN_PATH")
-        .output()
-        .unwrap()
-}
-
-pub(crate) fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-/// Refused: exit status 2 (never a signal, never a panic), the message containing `what`.
-pub(crate) fn refused(o: &Output, what: &str) {
-    let e = stderr(o);
-    assert_eq!(
-        o.status.code(),
-        Some(2),
-        "expected a refusal, got {:?}: {e}",
-        o.status
-    );
-    assert!(!e.contains("panicked"), "{e}");
-    assert!(e.contains(what), "the message should say `{what}`: {e}");
-}
-
-pub(crate) fn ok(o: &Output) {
-    assert!(o.status.success(), "{:?}: {}", o.status, stderr(o));
-}
-
-/// The engine pipeline's `[workload]`, for `--model`.
-pub(crate) fn fmnist_model() -> String {
-    repo()
-        .join("pipelines/engine-fashion-mnist.toml")
-        .display()
-        .to_string()
-}
-
-/// `snnergy engine` on the engine pipeline's network with random weights and the fixture data,
-/// followed by `extra`.
-pub(crate) fn random_engine(dir: &Path, extra: &[&str]) -> Output {
-    let model = fmnist_model();
-    let mut args = vec![
-        "engine",
-        "--model",
-        &model,
-        "--random-weights",
-        "1",
-        "--data",
-        "data",
-    ];
-    args.extend_from_slice(extra);
-    snnergy(dir, &args)
-}
-
-/// The training pipeline, on the fixture, for one short epoch, checkpointing to `checkpoint`.
-pub(crate) fn train_pipeline(checkpoint: &str) -> String {
-    let text = std::fs::read_to_string(repo().join("pipelines/train-fashion-mnist.toml")).unwrap();
-    let mut doc: toml::Table = toml::from_str(&text).unwrap();
-    if let Some(toml::Value::Table(a)) = doc.get_mut("analysis") {
-        a.remove("output");
-    }
-    if let Some(toml::Value::Table(a)) = doc.get_mut("activity") {
-        a.insert("data".into(), "data".into());
-        a.insert("samples".into(), 50.into());
-        a.insert("weights".into(), checkpoint.into());
-    }
-    if let Some(toml::Value::Table(t)) = doc.get_mut("train") {
-        t.insert("data".into(), "data".into());
-        t.insert("epochs".into(), 1.into());
-        t.insert("samples".into(), 128.into());
-        t.insert("test_samples".into(), 50.into());
-        t.insert("checkpoint".into(), checkpoint.into());
-    }
-    toml::to_string(&doc).unwrap()
-}
+use super::support::{
+    announce_images, fmnist_model, limited_engine, ok, random_engine, read, refused, repo, scratch,
+    snnergy, stderr, train_pipeline,
+};
 
 fn analysis(title: &str, extra: &str) -> String {
     format!(
@@ -140,10 +38,6 @@ type = "neuromorphic"
 energy = "yan-22nm"
 "#
     )
-}
-
-pub(crate) fn read(p: &Path) -> Vec<u8> {
-    std::fs::read(p).unwrap_or_default()
 }
 
 // ---- 1. outputs never destroy a file --------------------------------------------------
@@ -272,32 +166,32 @@ type = "classical"
     )
 }
 
+/// `snnergy run` of a custom network of `layers` on `input`, in scratch folder `name`, is
+/// refused naming `what`.
+fn custom_run_refused(name: &str, layers: &str, input: &str, what: &str) {
+    let d = scratch(name);
+    std::fs::write(d.join("p.toml"), custom(layers, input)).unwrap();
+    refused(&snnergy(&d, &["run", "p.toml", "--out", "out"]), what);
+}
+
 #[test]
 fn a_padding_beyond_two_to_the_31_is_an_error_not_a_padding_of_one() {
-    let d = scratch("padding");
-    std::fs::write(
-        d.join("p.toml"),
-        custom(
-            r#"{ op = "conv", name = "c1", out = 8, kernel = 3, padding = 2147483649 }, { op = "linear", name = "fc", out = 10 }"#,
-            "[3, 32, 32]",
-        ),
-    )
-    .unwrap();
-    refused(&snnergy(&d, &["run", "p.toml", "--out", "out"]), "c1");
+    custom_run_refused(
+        "padding",
+        r#"{ op = "conv", name = "c1", out = 8, kernel = 3, padding = 2147483649 }, { op = "linear", name = "fc", out = 10 }"#,
+        "[3, 32, 32]",
+        "c1",
+    );
 }
 
 #[test]
 fn a_linear_layer_of_two_to_the_64_synapses_is_an_error_not_a_tiny_energy() {
-    let d = scratch("synapses");
-    std::fs::write(
-        d.join("p.toml"),
-        custom(
-            r#"{ op = "linear", name = "huge", out = 4294967295 }"#,
-            "[65536, 65536, 65536]",
-        ),
-    )
-    .unwrap();
-    refused(&snnergy(&d, &["run", "p.toml", "--out", "out"]), "huge");
+    custom_run_refused(
+        "synapses",
+        r#"{ op = "linear", name = "huge", out = 4294967295 }"#,
+        "[65536, 65536, 65536]",
+        "huge",
+    );
 }
 
 #[test]
@@ -397,6 +291,16 @@ fn a_billion_engine_time_steps_are_refused() {
 
 // ---- 4. a report folder holds one run's whole set --------------------------------------
 
+/// Two analyses that write different reports, `a.toml` and `b.toml`, into `dir`.
+fn two_analyses(dir: &Path) {
+    std::fs::write(dir.join("a.toml"), analysis("run a", "")).unwrap();
+    std::fs::write(
+        dir.join("b.toml"),
+        analysis("run b", "").replace("[4, 6]", "[2, 6]"),
+    )
+    .unwrap();
+}
+
 /// The title of the report.md in `dir` and whether every file agrees with it.
 fn consistent_title(dir: &Path) -> Option<String> {
     let md = std::fs::read_to_string(dir.join("report.md")).ok()?;
@@ -432,12 +336,7 @@ fn snapshot(dir: &Path) -> Vec<(String, Vec<u8>)> {
 #[test]
 fn two_runs_into_one_folder_leave_one_runs_whole_set() {
     let d = scratch("concurrent");
-    std::fs::write(d.join("a.toml"), analysis("run a", "")).unwrap();
-    std::fs::write(
-        d.join("b.toml"),
-        analysis("run b", "").replace("[4, 6]", "[2, 6]"),
-    )
-    .unwrap();
+    two_analyses(&d);
     let mut sets = Vec::new();
     for p in ["a", "b"] {
         ok(&snnergy(&d, &["run", &format!("{p}.toml"), "--out", p]));
@@ -468,12 +367,7 @@ fn two_runs_into_one_folder_leave_one_runs_whole_set() {
 #[test]
 fn a_run_killed_at_any_moment_leaves_the_previous_report_or_the_new_one() {
     let d = scratch("killed");
-    std::fs::write(d.join("a.toml"), analysis("run a", "")).unwrap();
-    std::fs::write(
-        d.join("b.toml"),
-        analysis("run b", "").replace("[4, 6]", "[2, 6]"),
-    )
-    .unwrap();
+    two_analyses(&d);
     ok(&snnergy(&d, &["run", "b.toml", "--out", "b"]));
     let new = snapshot(&d.join("b"));
     ok(&snnergy(&d, &["run", "a.toml", "--out", "out"]));
@@ -508,12 +402,7 @@ fn a_run_killed_at_any_moment_leaves_the_previous_report_or_the_new_one() {
 #[test]
 fn a_full_disk_leaves_the_previous_report_and_no_partial_file() {
     let d = scratch("full");
-    std::fs::write(d.join("a.toml"), analysis("run a", "")).unwrap();
-    std::fs::write(
-        d.join("b.toml"),
-        analysis("run b", "").replace("[4, 6]", "[2, 6]"),
-    )
-    .unwrap();
+    two_analyses(&d);
     ok(&snnergy(&d, &["run", "a.toml", "--out", "out"]));
     let old = snapshot(&d.join("out"));
     // A file size limit stands in for a full disk: writes past it fail (EFBIG) as they
@@ -564,54 +453,14 @@ fn a_truncated_plugin_is_an_error_naming_it_however_it_is_loaded() {
 
 // ---- 6. decompression stops where the header and --samples say -------------------------
 
-/// A gzip file of `n` zero bytes after `header`, made of repeated members so it stays small.
-fn gzip_of_zeros(header: &[u8], n: u64) -> Vec<u8> {
-    use std::io::Write as _;
-    let member = |data: &[u8]| {
-        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
-        e.write_all(data).unwrap();
-        e.finish().unwrap()
-    };
-    let mut out = member(header);
-    let block = 1 << 20;
-    let full = member(&vec![0u8; block]);
-    for _ in 0..n / block as u64 {
-        out.extend_from_slice(&full);
-    }
-    out.extend(member(&vec![0u8; (n % block as u64) as usize]));
-    out
-}
-
 #[cfg(unix)]
 #[test]
 fn a_small_gzip_announcing_gigabytes_is_read_only_as_far_as_samples_ask() {
     let d = scratch("gzip-bomb");
     let count: u32 = 2_700_000;
-    let mut header = vec![0u8, 0, 8, 3];
-    for v in [count, 28, 28] {
-        header.extend(v.to_be_bytes());
-    }
-    let images = gzip_of_zeros(&header, count as u64 * 784);
-    assert!(images.len() < 8 << 20, "{} bytes", images.len());
-    std::fs::write(d.join("data/t10k-images-idx3-ubyte.gz"), images).unwrap();
-    let mut header = vec![0u8, 0, 8, 1];
-    header.extend(count.to_be_bytes());
-    std::fs::write(
-        d.join("data/t10k-labels-idx1-ubyte.gz"),
-        gzip_of_zeros(&header, count as u64),
-    )
-    .unwrap();
+    announce_images(&d, count);
     // 1.5 GiB of address space: the whole file decompressed is 2.1 GB.
-    let o = Command::new("sh")
-        .arg("-c")
-        .arg(format!(
-            "ulimit -v 1572864; exec '{}' engine --model '{}' --random-weights 1 --data data --samples 32",
-            env!("CARGO_BIN_EXE_snnergy"),
-            fmnist_model()
-        ))
-        .current_dir(&d)
-        .output()
-        .unwrap();
+    let o = limited_engine(&d, 1536, &fmnist_model(), "32");
     ok(&o);
 }
 

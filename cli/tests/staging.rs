@@ -8,7 +8,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use super::reliability::{ok, scratch, snnergy};
+use super::support::{ok, scratch, snnergy};
 
 /// A two-layer network at `n` spike rates: 3000 give a report of some 40 MB, long enough to
 /// write that a signal can be sent while it is staged.

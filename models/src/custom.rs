@@ -273,119 +273,152 @@ impl Workload for Custom {
         let last = self.layers.len().saturating_sub(1);
         for (i, l) in self.layers.iter().enumerate() {
             let name = l.name.clone().unwrap_or_else(|| format!("{}{i}", l.op));
-            let err = |message: String| WorkloadError::Layer {
-                network: self.network.clone(),
-                layer: name.clone(),
-                message,
-            };
-            let lookup = |n: &str| -> Result<Source, WorkloadError> {
-                if n == "input" {
-                    return Ok(Source::Input);
-                }
-                names
-                    .iter()
-                    .position(|x| x == n)
-                    .map(Source::Layer)
-                    .ok_or_else(|| {
-                        err(format!(
-                            "source `{n}` is not an earlier layer (earlier layers: {})",
-                            if names.is_empty() {
-                                "none".to_string()
-                            } else {
-                                names.join(", ")
-                            }
-                        ))
-                    })
-            };
-            if let Some(from) = &l.from {
-                let s = lookup(from)?;
-                b.set_current(s);
-            }
-            let out = || {
-                l.out
-                    .filter(|o| *o > 0)
-                    .ok_or_else(|| err(format!("`{}` needs `out` > 0", l.op)))
-            };
-            let own = match &l.neuron {
-                Some(NeuronField::Model(n)) => Some(
-                    n.to_layer_neuron()
-                        .map_err(|m| err(format!("neuron: {m}")))?,
-                ),
-                _ => None,
-            };
-            let neuron = match &l.neuron {
-                Some(NeuronField::Flag(b)) => *b,
-                Some(NeuronField::Model(_)) => own.as_ref().is_some_and(|n| n.model.spiking()),
-                None => i != last,
-            };
-            if own.is_some() && !matches!(l.op.as_str(), "conv" | "linear" | "add") {
-                return Err(err(format!(
-                    "a neuron follows `conv`, `linear` or `add`, not `{}`",
-                    l.op
-                )));
-            }
-            let bias = l.bias.unwrap_or(false);
-            if l.groups.is_some() && l.op != "conv" {
-                return Err(err(format!("`groups` applies to `conv`, not `{}`", l.op)));
-            }
-            match l.op.as_str() {
-                "conv" => {
-                    b.conv(
-                        name.clone(),
-                        out()?,
-                        l.kernel.unwrap_or(3),
-                        l.stride.unwrap_or(1),
-                        l.padding.unwrap_or(0),
-                        bias,
-                        l.batchnorm.clone(),
-                        neuron,
-                    )?;
-                    if let Some(g) = l.groups {
-                        b.groups(g)?;
-                    }
-                }
-                "linear" => {
-                    b.linear(name.clone(), out()?, bias, neuron);
-                }
-                "avgpool" | "sumpool" | "maxpool" => {
-                    let k = l.kernel.unwrap_or(2);
-                    b.pool(
-                        name.clone(),
-                        l.op == "maxpool",
-                        k,
-                        l.stride.unwrap_or(k),
-                        l.padding.unwrap_or(0),
-                    )?;
-                    if l.op == "sumpool" {
-                        b.sum_pool()?;
-                    }
-                }
-                "add" => {
-                    if l.inputs.len() < 2 {
-                        return Err(err("`add` needs `inputs` naming at least two layers".into()));
-                    }
-                    let sources = l
-                        .inputs
-                        .iter()
-                        .map(|n| lookup(n))
-                        .collect::<Result<Vec<_>, _>>()?;
-                    b.add(name.clone(), &sources)?;
-                    // A sum the next layer reads as it is (no `neuron`) is graded, not spikes.
-                    b.neuron(neuron);
-                }
-                other => {
-                    return Err(err(format!(
-                        "unknown op `{other}` (valid: conv, linear, avgpool, sumpool, maxpool, add)"
-                    )));
-                }
-            }
-            if let Some(n) = own {
-                b.neuron_model(n);
-            }
+            self.add_layer(&mut b, &names, l, &name, i == last)?;
             names.push(name);
         }
         b.finish()
     }
+}
+
+impl Custom {
+    /// Adds layer `l`, called `name`, to `b`; `names` are the earlier layers', and the last
+    /// layer has no neurons unless it says so.
+    fn add_layer(
+        &self,
+        b: &mut NetworkBuilder,
+        names: &[String],
+        l: &CustomLayer,
+        name: &str,
+        is_last: bool,
+    ) -> Result<(), WorkloadError> {
+        let err = |message: String| WorkloadError::Layer {
+            network: self.network.clone(),
+            layer: name.to_string(),
+            message,
+        };
+        let lookup = |n: &str| source_named(names, n).map_err(err);
+        if let Some(from) = &l.from {
+            let s = lookup(from)?;
+            b.set_current(s);
+        }
+        let own = match &l.neuron {
+            Some(NeuronField::Model(n)) => Some(
+                n.to_layer_neuron()
+                    .map_err(|m| err(format!("neuron: {m}")))?,
+            ),
+            _ => None,
+        };
+        let neuron = match &l.neuron {
+            Some(NeuronField::Flag(b)) => *b,
+            Some(NeuronField::Model(_)) => own.as_ref().is_some_and(|n| n.model.spiking()),
+            None => !is_last,
+        };
+        if own.is_some() && !matches!(l.op.as_str(), "conv" | "linear" | "add") {
+            return Err(err(format!(
+                "a neuron follows `conv`, `linear` or `add`, not `{}`",
+                l.op
+            )));
+        }
+        if l.groups.is_some() && l.op != "conv" {
+            return Err(err(format!("`groups` applies to `conv`, not `{}`", l.op)));
+        }
+        add_op(b, l, name, neuron, &lookup, &err)?;
+        if let Some(n) = own {
+            b.neuron_model(n);
+        }
+        Ok(())
+    }
+}
+
+/// The earlier layer called `n` among `names`, or the network's input.
+fn source_named(names: &[String], n: &str) -> Result<Source, String> {
+    if n == "input" {
+        return Ok(Source::Input);
+    }
+    names
+        .iter()
+        .position(|x| x == n)
+        .map(Source::Layer)
+        .ok_or_else(|| {
+            format!(
+                "source `{n}` is not an earlier layer (earlier layers: {})",
+                if names.is_empty() {
+                    "none".to_string()
+                } else {
+                    names.join(", ")
+                }
+            )
+        })
+}
+
+/// Adds layer `l`'s op, called `name`, to `b`, with neurons if `neuron`; `lookup` finds the
+/// sources an add names, `err` places an error at the layer.
+fn add_op(
+    b: &mut NetworkBuilder,
+    l: &CustomLayer,
+    name: &str,
+    neuron: bool,
+    lookup: &dyn Fn(&str) -> Result<Source, WorkloadError>,
+    err: &dyn Fn(String) -> WorkloadError,
+) -> Result<(), WorkloadError> {
+    let out = || {
+        l.out
+            .filter(|o| *o > 0)
+            .ok_or_else(|| err(format!("`{}` needs `out` > 0", l.op)))
+    };
+    let bias = l.bias.unwrap_or(false);
+    match l.op.as_str() {
+        "conv" => {
+            b.conv(
+                name.to_string(),
+                out()?,
+                l.kernel.unwrap_or(3),
+                l.stride.unwrap_or(1),
+                l.padding.unwrap_or(0),
+                bias,
+                l.batchnorm.clone(),
+                neuron,
+            )?;
+            if let Some(g) = l.groups {
+                b.groups(g)?;
+            }
+        }
+        "linear" => {
+            b.linear(name.to_string(), out()?, bias, neuron);
+        }
+        "avgpool" | "sumpool" | "maxpool" => {
+            let k = l.kernel.unwrap_or(2);
+            b.pool(
+                name.to_string(),
+                l.op == "maxpool",
+                k,
+                l.stride.unwrap_or(k),
+                l.padding.unwrap_or(0),
+            )?;
+            if l.op == "sumpool" {
+                b.sum_pool()?;
+            }
+        }
+        "add" => {
+            if l.inputs.len() < 2 {
+                return Err(err("`add` needs `inputs` naming at least two layers".into()));
+            }
+            let sources = l
+                .inputs
+                .iter()
+                .map(|n| lookup(n))
+                .collect::<Result<Vec<_>, _>>()?;
+            b.add(name.to_string(), &sources)?;
+            // A sum the next layer reads as it is (no `neuron`) is graded, not spikes.
+            b.neuron(neuron);
+        }
+        other => {
+            return Err(err(format!(
+                "unknown op `{other}` (valid: conv, linear, avgpool, sumpool, maxpool, add)"
+            )));
+        }
+    }
+    Ok(())
 }
 
 impl Component for Custom {

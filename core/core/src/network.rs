@@ -491,112 +491,7 @@ impl Network {
             if !seen.insert(l.name.as_str()) {
                 return Err(err(&l.name, "layer name is used twice".into()));
             }
-            if l.input.numel() == 0 || l.output.numel() == 0 {
-                return Err(err(
-                    &l.name,
-                    format!("zero-sized layer: input {} output {}", l.input, l.output),
-                ));
-            }
-            if l.sources.is_empty() {
-                return Err(err(&l.name, "layer has no input".into()));
-            }
-            for s in &l.sources {
-                let shape = match *s {
-                    Source::Input => self.input,
-                    Source::Layer(j) if j < i => self.layers[j].output,
-                    Source::Layer(j) => {
-                        return Err(err(
-                            &l.name,
-                            format!("input from layer #{j}, which does not run before it"),
-                        ));
-                    }
-                };
-                let expected_in = match l.kind {
-                    LayerKind::Linear => shape.numel() == l.input.numel(),
-                    _ => shape == l.input,
-                };
-                if !expected_in {
-                    return Err(err(
-                        &l.name,
-                        format!(
-                            "input shape {} does not match its source's {}",
-                            l.input, shape
-                        ),
-                    ));
-                }
-            }
-            match &l.kind {
-                LayerKind::Conv2d { groups, .. }
-                    if *groups == 0 || l.input.c % groups != 0 || l.output.c % groups != 0 =>
-                {
-                    return Err(err(
-                        &l.name,
-                        format!(
-                            "groups = {groups} does not divide channels {} → {}",
-                            l.input.c, l.output.c
-                        ),
-                    ));
-                }
-                LayerKind::Add if l.sources.len() < 2 => {
-                    return Err(err(&l.name, "an add needs at least two inputs".into()));
-                }
-                _ => {}
-            }
-            if l.fan_in() == 0 {
-                return Err(err(&l.name, "fan-in is zero".into()));
-            }
-            if let Some(n) = &l.neuron_model {
-                n.validate()
-                    .map_err(|m| err(&l.name, format!("neuron: {m}")))?;
-                if n.model.spiking() != l.neuron {
-                    return Err(err(
-                        &l.name,
-                        if l.neuron {
-                            format!(
-                                "a `{}` integrator does not fire: a layer whose spikes feed on needs `if`, `lif` or `cuba-lif`",
-                                n.model.name()
-                            )
-                        } else {
-                            format!(
-                                "a spiking `{}` neuron on a layer without neurons",
-                                n.model.name()
-                            )
-                        },
-                    ));
-                }
-                if !n.model.spiking() && i + 1 != self.layers.len() {
-                    return Err(err(
-                        &l.name,
-                        format!(
-                            "a `{}` integrator is a readout: only the last layer may have one",
-                            n.model.name()
-                        ),
-                    ));
-                }
-            }
-            for (what, n) in [
-                ("inputs", l.input_size()),
-                ("neurons", l.neurons()),
-                ("fan-in", l.fan_in()),
-                ("synapses (neurons × fan-in)", l.synapses()),
-                ("parameters", l.parameters()),
-            ] {
-                if n > MAX_COUNT {
-                    return Err(err(
-                        &l.name,
-                        format!(
-                            "{what} = {} exceed 2^53, the largest count kept exactly (input {}, output {})",
-                            if n == u64::MAX {
-                                "more than 2^64".to_string()
-                            } else {
-                                n.to_string()
-                            },
-                            l.input,
-                            l.output
-                        ),
-                    ));
-                }
-            }
+            self.check_layer(i, l).map_err(|m| err(&l.name, m))?;
         }
         let t = self.totals();
         for (what, n) in [("synapses", t.synapses), ("parameters", t.parameters)] {
@@ -609,6 +504,120 @@ impl Network {
         }
         Ok(())
     }
+
+    /// Layer `i` on its own: what is wrong with it, if anything.
+    fn check_layer(&self, i: usize, l: &Layer) -> Result<(), String> {
+        if l.input.numel() == 0 || l.output.numel() == 0 {
+            return Err(format!(
+                "zero-sized layer: input {} output {}",
+                l.input, l.output
+            ));
+        }
+        self.check_sources(i, l)?;
+        match &l.kind {
+            LayerKind::Conv2d { groups, .. }
+                if *groups == 0
+                    || !l.input.c.is_multiple_of(*groups)
+                    || !l.output.c.is_multiple_of(*groups) =>
+            {
+                return Err(format!(
+                    "groups = {groups} does not divide channels {} → {}",
+                    l.input.c, l.output.c
+                ));
+            }
+            LayerKind::Add if l.sources.len() < 2 => {
+                return Err("an add needs at least two inputs".into());
+            }
+            _ => {}
+        }
+        if l.fan_in() == 0 {
+            return Err("fan-in is zero".into());
+        }
+        if let Some(n) = &l.neuron_model {
+            self.check_neuron_model(i, l, n)?;
+        }
+        check_counts(l)
+    }
+
+    /// Layer `i` reads from layers that run before it, in shapes that match its input.
+    fn check_sources(&self, i: usize, l: &Layer) -> Result<(), String> {
+        if l.sources.is_empty() {
+            return Err("layer has no input".into());
+        }
+        for s in &l.sources {
+            let shape = match *s {
+                Source::Input => self.input,
+                Source::Layer(j) if j < i => self.layers[j].output,
+                Source::Layer(j) => {
+                    return Err(format!(
+                        "input from layer #{j}, which does not run before it"
+                    ));
+                }
+            };
+            let expected_in = match l.kind {
+                LayerKind::Linear => shape.numel() == l.input.numel(),
+                _ => shape == l.input,
+            };
+            if !expected_in {
+                return Err(format!(
+                    "input shape {} does not match its source's {}",
+                    l.input, shape
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Layer `i`'s own neuron `n`: valid, spiking exactly where the layer has neurons, and an
+    /// integrator only as the last layer's readout.
+    fn check_neuron_model(&self, i: usize, l: &Layer, n: &LayerNeuron) -> Result<(), String> {
+        n.validate().map_err(|m| format!("neuron: {m}"))?;
+        if n.model.spiking() != l.neuron {
+            return Err(if l.neuron {
+                format!(
+                    "a `{}` integrator does not fire: a layer whose spikes feed on needs `if`, `lif` or `cuba-lif`",
+                    n.model.name()
+                )
+            } else {
+                format!(
+                    "a spiking `{}` neuron on a layer without neurons",
+                    n.model.name()
+                )
+            });
+        }
+        if !n.model.spiking() && i + 1 != self.layers.len() {
+            return Err(format!(
+                "a `{}` integrator is a readout: only the last layer may have one",
+                n.model.name()
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Every count of layer `l` is kept exactly in an f64 (at most 2^53).
+fn check_counts(l: &Layer) -> Result<(), String> {
+    for (what, n) in [
+        ("inputs", l.input_size()),
+        ("neurons", l.neurons()),
+        ("fan-in", l.fan_in()),
+        ("synapses (neurons × fan-in)", l.synapses()),
+        ("parameters", l.parameters()),
+    ] {
+        if n > MAX_COUNT {
+            return Err(format!(
+                "{what} = {} exceed 2^53, the largest count kept exactly (input {}, output {})",
+                if n == u64::MAX {
+                    "more than 2^64".to_string()
+                } else {
+                    n.to_string()
+                },
+                l.input,
+                l.output
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Builds networks layer by layer, computing output shapes the way PyTorch does.

@@ -20,17 +20,14 @@ use std::path::PathBuf;
 
 use snnergy_mapper::*;
 
-/// One layer: name, groups, output channels per group, input channels per group, output
-/// rows = columns, kernel, stride, padding (input map = (out − 1)·stride + kernel − 2·pad,
-/// unless `input` says otherwise).
+mod common;
+use common::{Square, edp_search, zigzags_semantics};
+
+/// One layer: its name, its shape and its padding (input map = (out − 1)·stride + kernel −
+/// 2·pad, unless `input` says otherwise).
 struct Layer {
     name: &'static str,
-    g: u64,
-    k: u64,
-    c: u64,
-    out: u64,
-    r: u64,
-    stride: u64,
+    shape: Square,
     pad: u64,
     input: u64,
 }
@@ -49,12 +46,14 @@ const fn layer(
 ) -> Layer {
     Layer {
         name,
-        g,
-        k,
-        c,
-        out,
-        r,
-        stride,
+        shape: Square {
+            g,
+            k,
+            c,
+            out,
+            r,
+            stride,
+        },
         pad,
         input,
     }
@@ -105,41 +104,21 @@ fn valid_taps(input: u64, out: u64, kernel: u64, stride: u64, pad: u64) -> u64 {
 }
 
 fn problem(x: &Layer, activation_bits: u32) -> Problem {
+    let shape = x.shape;
     let mut p = Problem {
-        name: x.name.into(),
-        g: x.g,
-        k: x.k,
-        c: x.c,
-        p: x.out,
-        q: x.out,
-        r: x.r,
-        s: x.r,
-        stride_h: x.stride,
-        stride_w: x.stride,
         weight_bits: 8,
         input_bits: activation_bits,
         output_bits: activation_bits,
         accum_bits: 24,
-        ..Problem::default()
+        ..shape.problem(x.name)
     };
-    let taps = valid_taps(x.input, x.out, x.r, x.stride, x.pad);
-    p.valid_ops = Some((x.g * x.k * x.c * taps * taps) as f64);
-    if x.r > 1 || x.stride > 1 {
+    let taps = valid_taps(x.input, shape.out, shape.r, shape.stride, x.pad);
+    p.valid_ops = Some((shape.g * shape.k * shape.c * taps * taps) as f64);
+    if shape.r > 1 || shape.stride > 1 {
         p.input_h = Some(x.input);
         p.input_w = Some(x.input);
     }
     p
-}
-
-/// The chip with ZigZag's semantics: no level keeps the overlap of sliding input windows, and
-/// every multicast network also reduces partial sums.
-fn zigzags_semantics(hw: &Hardware) -> Hardware {
-    let mut hw = hw.clone();
-    for l in &mut hw.levels {
-        l.sliding_window = false;
-        l.network.reduction |= l.network.multicast;
-    }
-    hw
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -149,11 +128,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .ok_or("usage: live_validation OUT_DIR")?,
     );
     std::fs::create_dir_all(&out)?;
-    let opts = SearchOptions {
-        objective: Objective::Edp,
-        ..SearchOptions::default()
-    };
-    let dense = Densities::uniform(1.0);
+    let (opts, dense) = edp_search();
     let mut n = 0;
     for (chip, _) in SHIPPED {
         let hw = Hardware::shipped(chip)?;

@@ -108,7 +108,9 @@ fn reduction_tile(c: u64, r: u64) -> (u64, u64) {
     }
 }
 
-fn mapping(p: &Problem, dataflow: &str) -> Mapping {
+/// Where `dataflow` (ws, os, or is) puts `p` on the array: the spatial loops, the folds
+/// the buffer runs, the loops streamed through each PE, and what a PE keeps.
+fn placement(p: &Problem, dataflow: &str) -> (Vec<SpatialLoop>, Vec<Loop>, Vec<Loop>, DataSpace) {
     let (c1, r1) = reduction_tile(p.c, p.r);
     let (p1, q1) = pixel_tile(p.p, p.q);
     let k1 = p.k.min(ARRAY);
@@ -124,40 +126,43 @@ fn mapping(p: &Problem, dataflow: &str) -> Mapping {
     ];
     let pixels = |axis| vec![sp(Dim::P, p1, axis), sp(Dim::Q, q1, axis)];
     let pfold = [lp(Dim::P, p.p / p1), lp(Dim::Q, p.q / q1)];
-    let (spatial, folds, stream, keep): (Vec<SpatialLoop>, Vec<Loop>, Vec<Loop>, DataSpace) =
-        match dataflow {
-            "ws" => {
-                let mut s = reduction_rows;
-                s.push(sp(Dim::K, k1, Axis::Y));
-                let mut f = vec![lp(Dim::K, p.k / k1)];
-                f.extend(rfold);
-                (
-                    s,
-                    f,
-                    vec![lp(Dim::P, p.p), lp(Dim::Q, p.q)],
-                    DataSpace::Weights,
-                )
-            }
-            "os" => {
-                let mut s = pixels(Axis::X);
-                s.push(sp(Dim::K, k1, Axis::Y));
-                let mut f = vec![lp(Dim::K, p.k / k1)];
-                f.extend(pfold);
-                (
-                    s,
-                    f,
-                    vec![lp(Dim::C, p.c), lp(Dim::R, p.r), lp(Dim::S, p.s)],
-                    DataSpace::Accum,
-                )
-            }
-            _ => {
-                let mut s = reduction_rows;
-                s.extend(pixels(Axis::Y));
-                let mut f = pfold.to_vec();
-                f.extend(rfold);
-                (s, f, vec![lp(Dim::K, p.k)], DataSpace::Inputs)
-            }
-        };
+    match dataflow {
+        "ws" => {
+            let mut s = reduction_rows;
+            s.push(sp(Dim::K, k1, Axis::Y));
+            let mut f = vec![lp(Dim::K, p.k / k1)];
+            f.extend(rfold);
+            (
+                s,
+                f,
+                vec![lp(Dim::P, p.p), lp(Dim::Q, p.q)],
+                DataSpace::Weights,
+            )
+        }
+        "os" => {
+            let mut s = pixels(Axis::X);
+            s.push(sp(Dim::K, k1, Axis::Y));
+            let mut f = vec![lp(Dim::K, p.k / k1)];
+            f.extend(pfold);
+            (
+                s,
+                f,
+                vec![lp(Dim::C, p.c), lp(Dim::R, p.r), lp(Dim::S, p.s)],
+                DataSpace::Accum,
+            )
+        }
+        _ => {
+            let mut s = reduction_rows;
+            s.extend(pixels(Axis::Y));
+            let mut f = pfold.to_vec();
+            f.extend(rfold);
+            (s, f, vec![lp(Dim::K, p.k)], DataSpace::Inputs)
+        }
+    }
+}
+
+fn mapping(p: &Problem, dataflow: &str) -> Mapping {
+    let (spatial, folds, stream, keep) = placement(p, dataflow);
     let strip = |v: Vec<Loop>| v.into_iter().filter(|l| l.factor > 1).collect::<Vec<_>>();
     let stream = strip(stream);
     let stream_dims: Vec<Dim> = stream.iter().map(|l| l.dim).collect();

@@ -15,15 +15,14 @@ use std::path::PathBuf;
 
 use snnergy_mapper::*;
 
+mod common;
+use common::{Square, edp_search, zigzags_semantics};
+
+/// One case: the set it belongs to, its name and its shape.
 struct Case {
     set: &'static str,
     name: &'static str,
-    g: u64,
-    k: u64,
-    c: u64,
-    out: u64,
-    r: u64,
-    stride: u64,
+    shape: Square,
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -40,12 +39,14 @@ const fn case(
     Case {
         set,
         name,
-        g,
-        k,
-        c,
-        out,
-        r,
-        stride,
+        shape: Square {
+            g,
+            k,
+            c,
+            out,
+            r,
+            stride,
+        },
     }
 }
 
@@ -72,19 +73,7 @@ const CASES: [Case; 16] = [
 const T: u64 = 4;
 
 fn problem(x: &Case, chip: &str) -> Problem {
-    let mut p = Problem {
-        name: x.name.into(),
-        g: x.g,
-        k: x.k,
-        c: x.c,
-        p: x.out,
-        q: x.out,
-        r: x.r,
-        s: x.r,
-        stride_h: x.stride,
-        stride_w: x.stride,
-        ..Problem::default()
-    };
+    let mut p = x.shape.problem(x.name);
     // The Eyeriss-like chip is the 16-bit chip of its papers; the others run 8-bit layers into
     // 24-bit accumulators.
     if chip == "eyeriss-like" {
@@ -94,17 +83,6 @@ fn problem(x: &Case, chip: &str) -> Problem {
         p.output_bits = 16;
     }
     p
-}
-
-/// The chip with ZigZag's semantics: no level keeps the overlap of sliding input windows, and
-/// every multicast network also reduces partial sums.
-fn zigzags_semantics(hw: &Hardware) -> Hardware {
-    let mut hw = hw.clone();
-    for l in &mut hw.levels {
-        l.sliding_window = false;
-        l.network.reduction |= l.network.multicast;
-    }
-    hw
 }
 
 /// Output-side dimensions on X, the rest on Y, at every level.
@@ -132,11 +110,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let set = args.next().unwrap_or_else(|| "all".into());
     let aligned = args.next().as_deref() == Some("aligned");
     std::fs::create_dir_all(&out)?;
-    let opts = SearchOptions {
-        objective: Objective::Edp,
-        ..SearchOptions::default()
-    };
-    let dense = Densities::uniform(1.0);
+    let (opts, dense) = edp_search();
     for (chip, _) in SHIPPED {
         let shipped = Hardware::shipped(chip)?;
         let with_zigzags_semantics = zigzags_semantics(&shipped);

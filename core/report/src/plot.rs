@@ -13,11 +13,12 @@
 use std::path::Path;
 
 use plotters::coord::Shift;
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use snnergy_core::Report;
 use snnergy_core::action::Category;
 use snnergy_core::report::{
-    BreakEven, BreakEvenStatus, Comparison, Keyed, ResultKey, Tornado, wins_phrase,
+    BreakEven, BreakEvenStatus, Comparison, Keyed, ResultKey, Tornado, TornadoRow, wins_phrase,
 };
 
 use crate::ReportError as Error;
@@ -75,6 +76,9 @@ fn legend<'a, DB: DrawingBackend + 'a, CT: CoordTranslate>(
         .draw()
         .msg()
 }
+
+/// A chart with numbers along both axes.
+type Xy<'a, DB> = ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
 
 /// Colour of series `i`.
 fn colour(i: usize) -> RGBColor {
@@ -203,60 +207,75 @@ fn energy_panel(
         .label(format!("{} baseline", s.baseline))
         .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], base));
     if let Some(r) = be.and_then(|b| b.spike_rate) {
-        let x = r * 100.0;
-        // The baseline's energy at the crossing, read off its curve.
-        let y = baseline
-            .windows(2)
-            .find(|w| w[0].0 <= x && x <= w[1].0)
-            .map(|w| {
-                let f = if w[1].0 > w[0].0 {
-                    (x - w[0].0) / (w[1].0 - w[0].0)
-                } else {
-                    0.0
-                };
-                w[0].1 + f * (w[1].1 - w[0].1)
-            })
-            .unwrap_or_else(|| baseline.first().map(|p| p.1).unwrap_or(0.0));
-        let mark = BLACK;
-        chart
-            .draw_series(DashedLineSeries::new(
-                [(x, 0.0), (x, ymax)],
-                6,
-                4,
-                mark.stroke_width(1),
-            ))
-            .msg()?
-            .label(format!("break-even {:.2} %", x))
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], mark));
-        chart
-            .draw_series(std::iter::once(Circle::new((x, y), 5, mark.filled())))
-            .msg()?;
+        draw_crossing(&mut chart, r * 100.0, &baseline, ymax)?;
     }
     if let Some(b) = report
         .breakeven_at(s.key())
         .filter(|b| b.status != BreakEvenStatus::Crossing)
     {
         // Say so rather than leave the reader looking for a crossing that is not there.
-        let text = match b.status {
-            BreakEvenStatus::SnnNeverWins => "no break-even: the SNN never wins".into(),
-            BreakEvenStatus::SnnAlwaysWins => "no break-even: the SNN always wins".into(),
-            BreakEvenStatus::SnnWinsWithin => format!(
-                "the SNN wins {}",
-                wins_phrase(&b.wins, |r| format!("{:.2} %", 100.0 * r))
-            ),
-            _ => format!(
-                "break-even {:.2} %: the SNN wins above it",
-                100.0 * b.spike_rate.unwrap_or(0.0)
-            ),
-        };
         chart
             .draw_series(std::iter::empty::<Circle<(f64, f64), i32>>())
             .msg()?
-            .label(text)
+            .label(no_crossing_words(b))
             .legend(move |(x, y)| Circle::new((x + 10, y), 3, BLACK.filled()));
     }
     legend(&mut chart, SeriesLabelPosition::UpperLeft, 13)?;
     Ok(())
+}
+
+/// The break-even at spike rate `x` (%): a dashed line up to `ymax` and a dot on the
+/// `baseline` curve.
+fn draw_crossing<'a, DB: DrawingBackend + 'a>(
+    chart: &mut Xy<'a, DB>,
+    x: f64,
+    baseline: &[(f64, f64)],
+    ymax: f64,
+) -> Result<(), String> {
+    // The baseline's energy at the crossing, read off its curve.
+    let y = baseline
+        .windows(2)
+        .find(|w| w[0].0 <= x && x <= w[1].0)
+        .map(|w| {
+            let f = if w[1].0 > w[0].0 {
+                (x - w[0].0) / (w[1].0 - w[0].0)
+            } else {
+                0.0
+            };
+            w[0].1 + f * (w[1].1 - w[0].1)
+        })
+        .unwrap_or_else(|| baseline.first().map(|p| p.1).unwrap_or(0.0));
+    let mark = BLACK;
+    chart
+        .draw_series(DashedLineSeries::new(
+            [(x, 0.0), (x, ymax)],
+            6,
+            4,
+            mark.stroke_width(1),
+        ))
+        .msg()?
+        .label(format!("break-even {:.2} %", x))
+        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], mark));
+    chart
+        .draw_series(std::iter::once(Circle::new((x, y), 5, mark.filled())))
+        .msg()?;
+    Ok(())
+}
+
+/// What a break-even that is not one crossing says instead.
+fn no_crossing_words(b: &BreakEven) -> String {
+    match b.status {
+        BreakEvenStatus::SnnNeverWins => "no break-even: the SNN never wins".into(),
+        BreakEvenStatus::SnnAlwaysWins => "no break-even: the SNN always wins".into(),
+        BreakEvenStatus::SnnWinsWithin => format!(
+            "the SNN wins {}",
+            wins_phrase(&b.wins, |r| format!("{:.2} %", 100.0 * r))
+        ),
+        _ => format!(
+            "break-even {:.2} %: the SNN wins above it",
+            100.0 * b.spike_rate.unwrap_or(0.0)
+        ),
+    }
 }
 
 /// SNN energy over its baseline's against the spike rate up to 20 % (or the sweep's top),
@@ -551,14 +570,7 @@ pub fn energy_by_level(report: &Report, workload: &str) -> Result<Option<String>
     if bars.is_empty() {
         return Ok(None);
     }
-    let mut levels: Vec<String> = Vec::new();
-    for (_, c) in &bars {
-        for l in crate::render::level_names(&c.mapped.snn_by_level, &c.mapped.baseline_by_level) {
-            if !levels.contains(&l) {
-                levels.push(l);
-            }
-        }
-    }
+    let levels = levels_of(&bars);
     let n = 2 * bars.len();
     let ymax = bars
         .iter()
@@ -599,62 +611,74 @@ pub fn energy_by_level(report: &Report, workload: &str) -> Result<Option<String>
                 .y_desc("energy (µJ)")
                 .draw()
                 .msg()?;
-            for (k, level) in levels.iter().enumerate() {
-                let col = colour(k);
-                let mut rects = Vec::new();
-                for (i, (_, c)) in bars.iter().enumerate() {
-                    for (j, by) in [&c.mapped.snn_by_level, &c.mapped.baseline_by_level]
-                        .into_iter()
-                        .enumerate()
-                    {
-                        let below: f64 = by
-                            .iter()
-                            .take_while(|l| &l.level != level)
-                            .map(|l| l.pj)
-                            .sum();
-                        let Some(v) = by.iter().find(|l| &l.level == level).map(|l| l.pj) else {
-                            continue;
-                        };
-                        if v > 0.0 {
-                            let x = (2 * i + j) as f64;
-                            rects.push(Rectangle::new(
-                                [(x - 0.38, below * 1e-6), (x + 0.38, (below + v) * 1e-6)],
-                                col.filled(),
-                            ));
-                        }
-                    }
-                }
-                chart
-                    .draw_series(rects)
-                    .msg()?
-                    .label(level.clone())
-                    .legend(move |(x, y)| {
-                        Rectangle::new([(x, y - 5), (x + 12, y + 5)], col.filled())
-                    });
-            }
+            draw_level_stacks(&mut chart, &levels, &bars)?;
             legend(&mut chart, SeriesLabelPosition::UpperRight, 12)
         },
     )?;
     Ok(Some(svg))
 }
 
+/// Every level any of the `bars` reports, in the order they name them.
+fn levels_of(bars: &[(String, &Comparison)]) -> Vec<String> {
+    let mut levels: Vec<String> = Vec::new();
+    for (_, c) in bars {
+        for l in crate::render::level_names(&c.mapped.snn_by_level, &c.mapped.baseline_by_level) {
+            if !levels.contains(&l) {
+                levels.push(l);
+            }
+        }
+    }
+    levels
+}
+
+/// Per comparison of `bars` two stacks, SNN and baseline, one colour per level of `levels`.
+fn draw_level_stacks<'a, DB: DrawingBackend + 'a>(
+    chart: &mut Xy<'a, DB>,
+    levels: &[String],
+    bars: &[(String, &Comparison)],
+) -> Result<(), String> {
+    for (k, level) in levels.iter().enumerate() {
+        let col = colour(k);
+        let mut rects = Vec::new();
+        for (i, (_, c)) in bars.iter().enumerate() {
+            for (j, by) in [&c.mapped.snn_by_level, &c.mapped.baseline_by_level]
+                .into_iter()
+                .enumerate()
+            {
+                let below: f64 = by
+                    .iter()
+                    .take_while(|l| &l.level != level)
+                    .map(|l| l.pj)
+                    .sum();
+                let Some(v) = by.iter().find(|l| &l.level == level).map(|l| l.pj) else {
+                    continue;
+                };
+                if v > 0.0 {
+                    let x = (2 * i + j) as f64;
+                    rects.push(Rectangle::new(
+                        [(x - 0.38, below * 1e-6), (x + 0.38, (below + v) * 1e-6)],
+                        col.filled(),
+                    ));
+                }
+            }
+        }
+        chart
+            .draw_series(rects)
+            .msg()?
+            .label(level.clone())
+            .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], col.filled()));
+    }
+    Ok(())
+}
+
 /// The tornado of one sensitivity study: per input, the break-even spike rate at −range and
 /// +range around the nominal one, largest swing on top; the operating point's spike rate is
 /// marked, and inputs that flip the verdict are flagged in their label.
 pub fn tornado(t: &Tornado) -> Result<String, Error> {
-    let rows: Vec<_> = t.rows.iter().collect();
+    let rows: Vec<&TornadoRow> = t.rows.iter().collect();
     let n = rows.len().max(1);
     let nominal = t.nominal.effective() * 100.0;
-    let mut lo = nominal.min(t.spike_rate * 100.0);
-    let mut hi = nominal.max(t.spike_rate * 100.0);
-    for r in &rows {
-        for s in [&r.low, &r.high].into_iter().flatten() {
-            lo = lo.min(s.effective() * 100.0);
-            hi = hi.max(s.effective() * 100.0);
-        }
-    }
-    let pad = ((hi - lo) * 0.1).max(0.05);
-    let (lo, hi) = ((lo - pad).max(0.0), hi + pad);
+    let (lo, hi) = tornado_range(t);
     let labels: Vec<String> = rows
         .iter()
         .map(|r| {
@@ -697,84 +721,137 @@ pub fn tornado(t: &Tornado) -> Result<String, Error> {
             .y_desc("varied input")
             .draw()
             .msg()?;
-        let (low_c, high_c) = (colour(0), colour(1));
-        for (side, col, name) in [(0, low_c, "low value (−)"), (1, high_c, "high value (+)")] {
-            let bars = rows.iter().enumerate().filter_map(|(i, r)| {
-                let s = if side == 0 { &r.low } else { &r.high };
-                // A side on which no rate makes the SNN win has no break-even to draw a bar
-                // to: it gets the never-wins mark instead.
-                let s = s.as_ref().filter(|s| !s.never_wins())?;
-                let v = s.effective() * 100.0;
-                let y = (n - 1 - i) as f64;
-                let (a, b) = if v < nominal {
-                    (v, nominal)
-                } else {
-                    (nominal, v)
-                };
-                Some(Rectangle::new(
-                    [(a, y - 0.35), (b.max(a + 1e-9), y + 0.35)],
-                    col.mix(0.8).filled(),
-                ))
-            });
-            chart
-                .draw_series(bars)
-                .msg()?
-                .label(name)
-                .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], col.filled()));
-        }
-        // Never wins: a cross at the axis' left end in the side's colour, for each side so.
-        let never: Vec<(f64, f64, RGBColor)> = rows
-            .iter()
-            .enumerate()
-            .flat_map(|(i, r)| {
-                let y = (n - 1 - i) as f64;
-                [(&r.low, low_c, -0.15), (&r.high, high_c, 0.15)]
-                    .into_iter()
-                    .filter(|(s, _, _)| s.as_ref().is_some_and(|s| s.never_wins()))
-                    .map(move |(_, c, dy)| (y + dy, 0.0, c))
-            })
-            .collect();
-        if !never.is_empty() {
-            let x0 = lo + (hi - lo) * 0.015;
-            chart
-                .draw_series(
-                    never
-                        .iter()
-                        .map(|(y, _, c)| Cross::new((x0, *y), 6, c.stroke_width(2))),
-                )
-                .msg()?
-                .label("× no spike rate makes the SNN win")
-                .legend(move |(x, y)| Cross::new((x + 6, y), 5, BLACK.stroke_width(2)));
-        }
-        let black = BLACK;
-        let nominal_label = if t.nominal.never_wins() {
-            "nominal: no spike rate makes the SNN win".to_string()
-        } else {
-            format!("nominal break-even {nominal:.2} %")
-        };
-        chart
-            .draw_series(LineSeries::new(
-                [(nominal, -0.5), (nominal, n as f64 - 0.5)],
-                black.stroke_width(2),
-            ))
-            .msg()?
-            .label(nominal_label)
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], black));
-        let act = colour(2);
-        let x = t.spike_rate * 100.0;
-        chart
-            .draw_series(DashedLineSeries::new(
-                [(x, -0.5), (x, n as f64 - 0.5)],
-                6,
-                4,
-                act.stroke_width(2),
-            ))
-            .msg()?
-            .label(format!("activity ({}) {x:.2} %", t.operating_point))
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], act));
+        draw_swings(&mut chart, &rows, nominal)?;
+        draw_never_wins(&mut chart, &rows, lo + (hi - lo) * 0.015)?;
+        draw_tornado_marks(&mut chart, t, nominal, n)?;
         legend(&mut chart, SeriesLabelPosition::LowerRight, 12)?;
         Ok(())
     })
+}
+
+/// The tornado's axis in percent: every break-even it shows and the activity's spike rate,
+/// with a margin.
+fn tornado_range(t: &Tornado) -> (f64, f64) {
+    let nominal = t.nominal.effective() * 100.0;
+    let mut lo = nominal.min(t.spike_rate * 100.0);
+    let mut hi = nominal.max(t.spike_rate * 100.0);
+    for r in &t.rows {
+        for s in [&r.low, &r.high].into_iter().flatten() {
+            lo = lo.min(s.effective() * 100.0);
+            hi = hi.max(s.effective() * 100.0);
+        }
+    }
+    let pad = ((hi - lo) * 0.1).max(0.05);
+    ((lo - pad).max(0.0), hi + pad)
+}
+
+/// Each row's bars from the nominal break-even to the one at its low and at its high value.
+fn draw_swings<'a, DB: DrawingBackend + 'a>(
+    chart: &mut Xy<'a, DB>,
+    rows: &[&TornadoRow],
+    nominal: f64,
+) -> Result<(), String> {
+    let n = rows.len().max(1);
+    for (side, col, name) in [
+        (0, colour(0), "low value (−)"),
+        (1, colour(1), "high value (+)"),
+    ] {
+        let bars = rows.iter().enumerate().filter_map(|(i, r)| {
+            let s = if side == 0 { &r.low } else { &r.high };
+            // A side on which no rate makes the SNN win has no break-even to draw a bar
+            // to: it gets the never-wins mark instead.
+            let s = s.as_ref().filter(|s| !s.never_wins())?;
+            let v = s.effective() * 100.0;
+            let y = (n - 1 - i) as f64;
+            let (a, b) = if v < nominal {
+                (v, nominal)
+            } else {
+                (nominal, v)
+            };
+            Some(Rectangle::new(
+                [(a, y - 0.35), (b.max(a + 1e-9), y + 0.35)],
+                col.mix(0.8).filled(),
+            ))
+        });
+        chart
+            .draw_series(bars)
+            .msg()?
+            .label(name)
+            .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], col.filled()));
+    }
+    Ok(())
+}
+
+/// Never wins: a cross at `x0`, the axis' left end, in the side's colour, for each side of
+/// each row on which no spike rate makes the SNN win.
+fn draw_never_wins<'a, DB: DrawingBackend + 'a>(
+    chart: &mut Xy<'a, DB>,
+    rows: &[&TornadoRow],
+    x0: f64,
+) -> Result<(), String> {
+    let n = rows.len().max(1);
+    let (low_c, high_c) = (colour(0), colour(1));
+    let never: Vec<(f64, f64, RGBColor)> = rows
+        .iter()
+        .enumerate()
+        .flat_map(|(i, r)| {
+            let y = (n - 1 - i) as f64;
+            [(&r.low, low_c, -0.15), (&r.high, high_c, 0.15)]
+                .into_iter()
+                .filter(|(s, _, _)| s.as_ref().is_some_and(|s| s.never_wins()))
+                .map(move |(_, c, dy)| (y + dy, 0.0, c))
+        })
+        .collect();
+    if never.is_empty() {
+        return Ok(());
+    }
+    chart
+        .draw_series(
+            never
+                .iter()
+                .map(|(y, _, c)| Cross::new((x0, *y), 6, c.stroke_width(2))),
+        )
+        .msg()?
+        .label("× no spike rate makes the SNN win")
+        .legend(move |(x, y)| Cross::new((x + 6, y), 5, BLACK.stroke_width(2)));
+    Ok(())
+}
+
+/// The nominal break-even as a line across the `n` rows, and the activity's spike rate as a
+/// dashed one.
+fn draw_tornado_marks<'a, DB: DrawingBackend + 'a>(
+    chart: &mut Xy<'a, DB>,
+    t: &Tornado,
+    nominal: f64,
+    n: usize,
+) -> Result<(), String> {
+    let black = BLACK;
+    let nominal_label = if t.nominal.never_wins() {
+        "nominal: no spike rate makes the SNN win".to_string()
+    } else {
+        format!("nominal break-even {nominal:.2} %")
+    };
+    chart
+        .draw_series(LineSeries::new(
+            [(nominal, -0.5), (nominal, n as f64 - 0.5)],
+            black.stroke_width(2),
+        ))
+        .msg()?
+        .label(nominal_label)
+        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], black));
+    let act = colour(2);
+    let x = t.spike_rate * 100.0;
+    chart
+        .draw_series(DashedLineSeries::new(
+            [(x, -0.5), (x, n as f64 - 0.5)],
+            6,
+            4,
+            act.stroke_width(2),
+        ))
+        .msg()?
+        .label(format!("activity ({}) {x:.2} %", t.operating_point))
+        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], act));
+    Ok(())
 }
 
 /// The category index a tick at `v` stands for, if it sits on one.
@@ -942,19 +1019,8 @@ pub fn training_tradeoff(
     let panels = 1 + architectures.len();
     let cols = panels.min(2);
     let rows = panels.div_ceil(cols);
-    let range = |v: &mut dyn Iterator<Item = f64>| {
-        let (lo, hi) = v.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), x| {
-            (a.min(x), b.max(x))
-        });
-        if lo.is_finite() {
-            let pad = ((hi - lo) * 0.08).max(1e-3);
-            (lo - pad, hi + pad)
-        } else {
-            (0.0, 1.0)
-        }
-    };
-    let (alo, ahi) = range(&mut points.iter().map(|p| 100.0 * p.accuracy));
-    let (_, shi) = range(&mut points.iter().map(|p| 100.0 * p.spike_rate));
+    let (alo, ahi) = padded_range(points.iter().map(|p| 100.0 * p.accuracy));
+    let (_, shi) = padded_range(points.iter().map(|p| 100.0 * p.spike_rate));
     draw(
         "training trade-off",
         (560 * cols as u32, 420 * rows as u32),
@@ -983,7 +1049,7 @@ pub fn training_tradeoff(
                         "SNN accuracy (%)",
                     )
                 } else {
-                    let (lo, hi) = range(&mut xy.iter().map(|p| p.1));
+                    let (lo, hi) = padded_range(xy.iter().map(|p| p.1));
                     (
                         alo..ahi,
                         lo.min(0.95)..hi.max(1.05),
@@ -1006,41 +1072,9 @@ pub fn training_tradeoff(
                     .draw()
                     .msg()?;
                 if k > 0 {
-                    chart
-                        .draw_series(DashedLineSeries::new(
-                            [(x_range.start, 1.0), (x_range.end, 1.0)],
-                            6,
-                            4,
-                            BLACK.stroke_width(1),
-                        ))
-                        .msg()?
-                        .label("break-even (ratio 1)")
-                        .legend(|(x, y)| {
-                            plotters::element::DashedPathElement::new(
-                                vec![(x, y), (x + 20, y)],
-                                6,
-                                4,
-                                BLACK,
-                            )
-                        });
+                    draw_ratio_one(&mut chart, x_range.start, x_range.end)?;
                 }
-                for (f, family) in families.iter().enumerate() {
-                    let c = colour(f);
-                    let mut series: Vec<(f64, f64)> =
-                        xy.iter().filter(|p| p.2 == f).map(|p| (p.0, p.1)).collect();
-                    series.sort_by(|a, b| a.0.total_cmp(&b.0));
-                    if series.is_empty() {
-                        continue;
-                    }
-                    chart
-                        .draw_series(LineSeries::new(series.clone(), c.stroke_width(1)))
-                        .msg()?;
-                    chart
-                        .draw_series(series.iter().map(|p| Circle::new(*p, 4, c.filled())))
-                        .msg()?
-                        .label(family.to_string())
-                        .legend(move |(x, y)| Circle::new((x + 10, y), 4, c.filled()));
-                }
+                draw_families(&mut chart, &families, &xy)?;
                 // Lower right is high accuracy at few spikes, or at a low energy ratio: the
                 // corner trained networks rarely reach.
                 legend(&mut chart, SeriesLabelPosition::LowerRight, 12)?;
@@ -1048,4 +1082,64 @@ pub fn training_tradeoff(
             Ok(())
         },
     )
+}
+
+/// The range of `v` with 8 % to spare at each end ((0, 1) when `v` is empty).
+fn padded_range(v: impl Iterator<Item = f64>) -> (f64, f64) {
+    let (lo, hi) = v.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), x| {
+        (a.min(x), b.max(x))
+    });
+    if lo.is_finite() {
+        let pad = ((hi - lo) * 0.08).max(1e-3);
+        (lo - pad, hi + pad)
+    } else {
+        (0.0, 1.0)
+    }
+}
+
+/// The line of equal energy (ratio 1) from `x0` to `x1`.
+fn draw_ratio_one<'a, DB: DrawingBackend + 'a>(
+    chart: &mut Xy<'a, DB>,
+    x0: f64,
+    x1: f64,
+) -> Result<(), String> {
+    chart
+        .draw_series(DashedLineSeries::new(
+            [(x0, 1.0), (x1, 1.0)],
+            6,
+            4,
+            BLACK.stroke_width(1),
+        ))
+        .msg()?
+        .label("break-even (ratio 1)")
+        .legend(|(x, y)| {
+            plotters::element::DashedPathElement::new(vec![(x, y), (x + 20, y)], 6, 4, BLACK)
+        });
+    Ok(())
+}
+
+/// One series per family of the points `xy` (x, y, family index), joined in order of x.
+fn draw_families<'a, DB: DrawingBackend + 'a>(
+    chart: &mut Xy<'a, DB>,
+    families: &[&str],
+    xy: &[(f64, f64, usize)],
+) -> Result<(), String> {
+    for (f, family) in families.iter().enumerate() {
+        let c = colour(f);
+        let mut series: Vec<(f64, f64)> =
+            xy.iter().filter(|p| p.2 == f).map(|p| (p.0, p.1)).collect();
+        series.sort_by(|a, b| a.0.total_cmp(&b.0));
+        if series.is_empty() {
+            continue;
+        }
+        chart
+            .draw_series(LineSeries::new(series.clone(), c.stroke_width(1)))
+            .msg()?;
+        chart
+            .draw_series(series.iter().map(|p| Circle::new(*p, 4, c.filled())))
+            .msg()?
+            .label(family.to_string())
+            .legend(move |(x, y)| Circle::new((x + 10, y), 4, c.filled()));
+    }
+    Ok(())
 }

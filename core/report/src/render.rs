@@ -226,139 +226,20 @@ impl Render for Report {
     /// A Markdown report for people: verdicts first, then the numbers, then every assumption
     /// and price with its source. `figures` are image paths (relative to the report) to embed.
     fn to_markdown(&self, figures: &[(String, String)]) -> String {
-        let mut md = String::new();
-        let _ = writeln!(md, "# {}\n", cell(&self.title));
-        let _ = writeln!(
-            md,
-            "Energy of one inference of the SNN against its baseline ({}), counted per layer from \
-             the actions each architecture performs and priced by the stated energy models.\n",
-            match self.settings.baseline {
-                Baseline::CapacityMatched =>
-                    "a QNN with ⌈log2(T+1)⌉-bit activations, capacity-matched to T time steps",
-                Baseline::Ann8 => "an 8-bit ANN",
-            }
-        );
-        md.push_str("## Verdicts\n\n");
-        for line in self.verdicts() {
-            let _ = writeln!(md, "- {}", cell(&line));
-        }
-        md.push('\n');
-        if !self.warnings.is_empty() {
-            md.push_str("## Warnings\n\n");
-            for w in &self.warnings {
-                let _ = writeln!(md, "- {}", cell(w));
-            }
-            md.push('\n');
-        }
+        let mut md = intro_markdown(self);
         md.push_str(&measured_markdown(self));
-
-        if !self.breakeven.is_empty() {
-            md.push_str("## Break-even spike rate\n\nBelow the break-even spike rate the SNN uses less energy than its baseline; the sparsity it must exceed is 1 − rate. ");
-            md.push_str(match self.settings.twin {
-                TwinMode::Consistent => "Along the search the baseline's non-zero fraction follows the spike rate (ρ = r·T/L̄): the columns ρ and L̄ give the twin at the crossing, whose non-zero activations average L̄ spikes.\n\n",
-                TwinMode::FixedNonzero => "Along the search the baseline's non-zero fraction ρ is held fixed (`twin = \"fixed-nonzero\"`, the v1 paper's setting); L̄ = r·T/ρ is the mean level a twin would need at the crossing, and below 1 no twin exists there.\n\n",
-            });
-            md.push_str("The last column reads the break-even as a mean level instead: at the activity's own spike rate, the SNN wins while its twin's non-zero activations average fewer than L̄* spikes (below 1: no twin at that rate lets it win).\n\n");
-            md.push_str("| architecture | workload | T | baseline | break-even spike rate | required sparsity | ρ | L̄ | break-even L̄* at the activity's rate | EDP break-even | SNN dataflow at the crossing | baseline dataflow at the crossing | mappings |\n|---|---|---:|---|---:|---:|---:|---:|---:|---:|---|---|---:|\n");
-            for b in &self.breakeven {
-                let words = breakeven_words(b);
-                let m = &b.mapped;
-                let level = match b.mean_level {
-                    Some(l) if b.twin_clamped => format!("{} (clamped)", sig(l)),
-                    Some(l) => sig(l),
-                    None => "—".into(),
-                };
-                let _ = writeln!(
-                    md,
-                    "| {} | {} | {} | {} | {} | {} | {} | {level} | {} at {} | {} | {} | {} | {} |",
-                    cell(&b.architecture),
-                    cell(&b.workload),
-                    b.timesteps,
-                    cell(&b.baseline),
-                    words.rate,
-                    words.sparsity,
-                    b.nonzero.map(sig).unwrap_or_else(|| "—".into()),
-                    words.level,
-                    pct(b.level_rate),
-                    words.edp,
-                    cell(&m.at_crossing.snn_dataflow.as_deref().unwrap_or("—")),
-                    cell(&m.at_crossing.baseline_dataflow.as_deref().unwrap_or("—")),
-                    if m.anchors == 0 {
-                        "—".to_string()
-                    } else {
-                        format!("best of {} anchors", m.anchors)
-                    }
-                );
-            }
-            md.push('\n');
-        }
-
+        md.push_str(&breakeven_markdown(self));
         if !self.sensitivity.is_empty() {
             md.push_str(&sensitivity_markdown(self));
         }
-
         if !self.metrics.is_empty() {
             md.push_str(&metrics_markdown(self));
         }
-
         if !self.comparisons.is_empty() {
-            md.push_str("## Comparisons\n\n| architecture | workload | activity | T | spike rate | ρ | L̄ | SNN (µJ) | baseline (µJ) | SNN / baseline | SNN pJ/synapse | baseline pJ/synapse | twin bound | verdict |\n|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|\n");
-            for c in &self.comparisons {
-                let _ = writeln!(
-                    md,
-                    "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {:.4} | {} | {} | {} | {} |",
-                    cell(&c.architecture),
-                    cell(&c.workload),
-                    cell(&c.operating_point),
-                    c.timesteps,
-                    pct(c.spike_rate),
-                    sig(c.nonzero),
-                    c.mean_level.map(sig).unwrap_or_else(|| "—".into()),
-                    sig(c.snn_pj * 1e-6),
-                    sig(c.baseline_pj * 1e-6),
-                    c.ratio,
-                    sig(c.snn_pj_per_synapse),
-                    sig(c.baseline_pj_per_synapse),
-                    match c.twin_consistent {
-                        Some(true) => "holds",
-                        Some(false) => "violated",
-                        None => "n/a",
-                    },
-                    c.verdict.phrase()
-                );
-            }
-            md.push('\n');
-            md.push_str("### Where the energy goes\n\nShare of each category at each comparison (SNN / baseline).\n\n");
-            let cats: Vec<&str> = Category::ALL.iter().map(Category::name).collect();
-            let _ = writeln!(
-                md,
-                "| architecture | workload | T | spike rate | {} |",
-                cats.join(" | ")
-            );
-            let _ = writeln!(md, "|---|---|---:|---:|{}", "---:|".repeat(cats.len()));
-            for c in &self.comparisons {
-                let cells: Vec<String> = Category::ALL
-                    .iter()
-                    .map(|k| {
-                        let s = c.snn_breakdown.get(*k) / c.snn_pj;
-                        let b = c.baseline_breakdown.get(*k) / c.baseline_pj;
-                        format!("{:.1} % / {:.1} %", 100.0 * s, 100.0 * b)
-                    })
-                    .collect();
-                let _ = writeln!(
-                    md,
-                    "| {} | {} | {} | {} | {} |",
-                    cell(&c.architecture),
-                    cell(&c.workload),
-                    c.timesteps,
-                    pct(c.spike_rate),
-                    cells.join(" | ")
-                );
-            }
-            md.push('\n');
+            md.push_str(&comparisons_markdown(self));
+            md.push_str(&categories_markdown(self));
             md.push_str(&levels_markdown(self));
         }
-
         if self
             .comparisons
             .iter()
@@ -366,96 +247,11 @@ impl Render for Report {
         {
             md.push_str(&mapping_markdown(self));
         }
-
-        if !figures.is_empty() {
-            md.push_str("## Figures\n\n");
-            for (caption, path) in figures {
-                let _ = writeln!(md, "![{}]({path})\n", cell(caption));
-            }
-        }
-
-        md.push_str("## Workloads\n\n| workload | network | layers | synapses (valid taps) | weights | parameters | mean fan-in | mean weight reuse |\n|---|---|---:|---:|---:|---:|---:|---:|\n");
-        for w in &self.workloads {
-            let _ = writeln!(
-                md,
-                "| {} | {} | {} | {} | {} | {} | {:.1} | {:.1} |",
-                cell(&w.name),
-                cell(&w.network),
-                w.layers,
-                w.synapses,
-                w.weights,
-                w.parameters,
-                w.mean_fan_in,
-                w.mean_reuse
-            );
-        }
-        md.push('\n');
-
-        md.push_str("## Assumptions\n\n| assumption | value | why |\n|---|---|---|\n");
-        for a in &self.assumptions {
-            let _ = writeln!(
-                md,
-                "| {} | {} | {} |",
-                cell(&a.key),
-                cell(&a.value),
-                cell(&a.note)
-            );
-        }
-        md.push('\n');
-        for a in &self.architectures {
-            let _ = writeln!(
-                md,
-                "### Architecture `{}` (type `{}`, priced by `{}`)\n",
-                cell(&a.name),
-                cell(&a.type_name),
-                cell(&a.energy_model)
-            );
-            if a.assumptions.is_empty() {
-                md.push_str("No parameters.\n\n");
-                continue;
-            }
-            md.push_str("| parameter | value | why |\n|---|---|---|\n");
-            for p in &a.assumptions {
-                let _ = writeln!(
-                    md,
-                    "| {} | {} | {} |",
-                    cell(&p.key),
-                    cell(&p.value),
-                    cell(&p.note)
-                );
-            }
-            md.push('\n');
-        }
-
-        md.push_str("## Prices used\n\n| energy model | action | price | unit | source | derivation |\n|---|---|---:|---|---|---|\n");
-        for p in &self.prices {
-            let _ = writeln!(
-                md,
-                "| {} | {} | {} | {} | {} | {} |",
-                cell(&p.energy_model),
-                cell(&p.action),
-                sig(p.pj),
-                cell(&p.unit),
-                cell(&p.source),
-                cell(&p.derivation)
-            );
-        }
-        md.push_str("\n## Sources\n\n| energy model | key | node | citation | status |\n|---|---|---|---|---|\n");
-        for s in &self.sources {
-            let _ = writeln!(
-                md,
-                "| {} | {} | {} | {} | {} |",
-                cell(&s.energy_model),
-                cell(&s.source.key),
-                cell(&s.source.node),
-                cell(&s.source.citation),
-                if s.source.third_party {
-                    "reported by third parties, unverified"
-                } else {
-                    "from the publication"
-                }
-            );
-        }
+        md.push_str(&figures_markdown(figures));
+        md.push_str(&workloads_markdown(self));
+        md.push_str(&assumptions_markdown(self));
+        md.push_str(&prices_markdown(self));
+        md.push_str(&sources_markdown(self));
         md
     }
 
@@ -535,6 +331,268 @@ pub fn report_files(report: &Report, figures: &[(String, String)]) -> [(&'static
         ("breakeven.csv", report.breakeven_csv()),
         ("report.md", report.to_markdown(figures)),
     ]
+}
+
+/// The report's title, what it compares, its verdicts and its warnings.
+fn intro_markdown(report: &Report) -> String {
+    let mut md = String::new();
+    let _ = writeln!(md, "# {}\n", cell(&report.title));
+    let _ = writeln!(
+        md,
+        "Energy of one inference of the SNN against its baseline ({}), counted per layer from \
+         the actions each architecture performs and priced by the stated energy models.\n",
+        match report.settings.baseline {
+            Baseline::CapacityMatched =>
+                "a QNN with ⌈log2(T+1)⌉-bit activations, capacity-matched to T time steps",
+            Baseline::Ann8 => "an 8-bit ANN",
+        }
+    );
+    md.push_str("## Verdicts\n\n");
+    for line in report.verdicts() {
+        let _ = writeln!(md, "- {}", cell(&line));
+    }
+    md.push('\n');
+    if !report.warnings.is_empty() {
+        md.push_str("## Warnings\n\n");
+        for w in &report.warnings {
+            let _ = writeln!(md, "- {}", cell(w));
+        }
+        md.push('\n');
+    }
+    md
+}
+
+/// The break-even table with how to read it under the run's twin mode (nothing without
+/// break-even searches).
+fn breakeven_markdown(report: &Report) -> String {
+    if report.breakeven.is_empty() {
+        return String::new();
+    }
+    let mut md = String::new();
+    md.push_str("## Break-even spike rate\n\nBelow the break-even spike rate the SNN uses less energy than its baseline; the sparsity it must exceed is 1 − rate. ");
+    md.push_str(match report.settings.twin {
+        TwinMode::Consistent => "Along the search the baseline's non-zero fraction follows the spike rate (ρ = r·T/L̄): the columns ρ and L̄ give the twin at the crossing, whose non-zero activations average L̄ spikes.\n\n",
+        TwinMode::FixedNonzero => "Along the search the baseline's non-zero fraction ρ is held fixed (`twin = \"fixed-nonzero\"`, the v1 paper's setting); L̄ = r·T/ρ is the mean level a twin would need at the crossing, and below 1 no twin exists there.\n\n",
+    });
+    md.push_str("The last column reads the break-even as a mean level instead: at the activity's own spike rate, the SNN wins while its twin's non-zero activations average fewer than L̄* spikes (below 1: no twin at that rate lets it win).\n\n");
+    md.push_str("| architecture | workload | T | baseline | break-even spike rate | required sparsity | ρ | L̄ | break-even L̄* at the activity's rate | EDP break-even | SNN dataflow at the crossing | baseline dataflow at the crossing | mappings |\n|---|---|---:|---|---:|---:|---:|---:|---:|---:|---|---|---:|\n");
+    for b in &report.breakeven {
+        let words = breakeven_words(b);
+        let m = &b.mapped;
+        let level = match b.mean_level {
+            Some(l) if b.twin_clamped => format!("{} (clamped)", sig(l)),
+            Some(l) => sig(l),
+            None => "—".into(),
+        };
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} | {} | {} | {} | {} | {level} | {} at {} | {} | {} | {} | {} |",
+            cell(&b.architecture),
+            cell(&b.workload),
+            b.timesteps,
+            cell(&b.baseline),
+            words.rate,
+            words.sparsity,
+            b.nonzero.map(sig).unwrap_or_else(|| "—".into()),
+            words.level,
+            pct(b.level_rate),
+            words.edp,
+            cell(&m.at_crossing.snn_dataflow.as_deref().unwrap_or("—")),
+            cell(&m.at_crossing.baseline_dataflow.as_deref().unwrap_or("—")),
+            if m.anchors == 0 {
+                "—".to_string()
+            } else {
+                format!("best of {} anchors", m.anchors)
+            }
+        );
+    }
+    md.push('\n');
+    md
+}
+
+/// One row per comparison: the energies, their ratio, the twin bound and the verdict.
+fn comparisons_markdown(report: &Report) -> String {
+    let mut md = String::new();
+    md.push_str("## Comparisons\n\n| architecture | workload | activity | T | spike rate | ρ | L̄ | SNN (µJ) | baseline (µJ) | SNN / baseline | SNN pJ/synapse | baseline pJ/synapse | twin bound | verdict |\n|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|\n");
+    for c in &report.comparisons {
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {:.4} | {} | {} | {} | {} |",
+            cell(&c.architecture),
+            cell(&c.workload),
+            cell(&c.operating_point),
+            c.timesteps,
+            pct(c.spike_rate),
+            sig(c.nonzero),
+            c.mean_level.map(sig).unwrap_or_else(|| "—".into()),
+            sig(c.snn_pj * 1e-6),
+            sig(c.baseline_pj * 1e-6),
+            c.ratio,
+            sig(c.snn_pj_per_synapse),
+            sig(c.baseline_pj_per_synapse),
+            match c.twin_consistent {
+                Some(true) => "holds",
+                Some(false) => "violated",
+                None => "n/a",
+            },
+            c.verdict.phrase()
+        );
+    }
+    md.push('\n');
+    md
+}
+
+/// Each energy category's share of the SNN's and the baseline's energy per comparison.
+fn categories_markdown(report: &Report) -> String {
+    let mut md = String::new();
+    md.push_str("### Where the energy goes\n\nShare of each category at each comparison (SNN / baseline).\n\n");
+    let cats: Vec<&str> = Category::ALL.iter().map(Category::name).collect();
+    let _ = writeln!(
+        md,
+        "| architecture | workload | T | spike rate | {} |",
+        cats.join(" | ")
+    );
+    let _ = writeln!(md, "|---|---|---:|---:|{}", "---:|".repeat(cats.len()));
+    for c in &report.comparisons {
+        let cells: Vec<String> = Category::ALL
+            .iter()
+            .map(|k| {
+                let s = c.snn_breakdown.get(*k) / c.snn_pj;
+                let b = c.baseline_breakdown.get(*k) / c.baseline_pj;
+                format!("{:.1} % / {:.1} %", 100.0 * s, 100.0 * b)
+            })
+            .collect();
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} | {} | {} |",
+            cell(&c.architecture),
+            cell(&c.workload),
+            c.timesteps,
+            pct(c.spike_rate),
+            cells.join(" | ")
+        );
+    }
+    md.push('\n');
+    md
+}
+
+/// The figures, each under its caption (nothing without figures).
+fn figures_markdown(figures: &[(String, String)]) -> String {
+    if figures.is_empty() {
+        return String::new();
+    }
+    let mut md = String::from("## Figures\n\n");
+    for (caption, path) in figures {
+        let _ = writeln!(md, "![{}]({path})\n", cell(caption));
+    }
+    md
+}
+
+/// One row per workload: its size in layers, synapses, weights and reuse.
+fn workloads_markdown(report: &Report) -> String {
+    let mut md = String::new();
+    md.push_str("## Workloads\n\n| workload | network | layers | synapses (valid taps) | weights | parameters | mean fan-in | mean weight reuse |\n|---|---|---:|---:|---:|---:|---:|---:|\n");
+    for w in &report.workloads {
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} | {} | {} | {} | {:.1} | {:.1} |",
+            cell(&w.name),
+            cell(&w.network),
+            w.layers,
+            w.synapses,
+            w.weights,
+            w.parameters,
+            w.mean_fan_in,
+            w.mean_reuse
+        );
+    }
+    md.push('\n');
+    md
+}
+
+/// The run's assumptions, then each architecture's parameters with why they hold.
+fn assumptions_markdown(report: &Report) -> String {
+    let mut md = String::new();
+    md.push_str("## Assumptions\n\n| assumption | value | why |\n|---|---|---|\n");
+    for a in &report.assumptions {
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} |",
+            cell(&a.key),
+            cell(&a.value),
+            cell(&a.note)
+        );
+    }
+    md.push('\n');
+    for a in &report.architectures {
+        let _ = writeln!(
+            md,
+            "### Architecture `{}` (type `{}`, priced by `{}`)\n",
+            cell(&a.name),
+            cell(&a.type_name),
+            cell(&a.energy_model)
+        );
+        if a.assumptions.is_empty() {
+            md.push_str("No parameters.\n\n");
+            continue;
+        }
+        md.push_str("| parameter | value | why |\n|---|---|---|\n");
+        for p in &a.assumptions {
+            let _ = writeln!(
+                md,
+                "| {} | {} | {} |",
+                cell(&p.key),
+                cell(&p.value),
+                cell(&p.note)
+            );
+        }
+        md.push('\n');
+    }
+    md
+}
+
+/// Every price an energy model charged, with its source and derivation.
+fn prices_markdown(report: &Report) -> String {
+    let mut md = String::new();
+    md.push_str("## Prices used\n\n| energy model | action | price | unit | source | derivation |\n|---|---|---:|---|---|---|\n");
+    for p in &report.prices {
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} | {} | {} | {} |",
+            cell(&p.energy_model),
+            cell(&p.action),
+            sig(p.pj),
+            cell(&p.unit),
+            cell(&p.source),
+            cell(&p.derivation)
+        );
+    }
+    md.push('\n');
+    md
+}
+
+/// The publications behind the prices, and whether a third party reported them.
+fn sources_markdown(report: &Report) -> String {
+    let mut md = String::new();
+    md.push_str(
+        "## Sources\n\n| energy model | key | node | citation | status |\n|---|---|---|---|---|\n",
+    );
+    for s in &report.sources {
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} | {} | {} |",
+            cell(&s.energy_model),
+            cell(&s.source.key),
+            cell(&s.source.node),
+            cell(&s.source.citation),
+            if s.source.third_party {
+                "reported by third parties, unverified"
+            } else {
+                "from the publication"
+            }
+        );
+    }
+    md
 }
 
 /// Where the energy goes by memory level and operation (price class) at each comparison.

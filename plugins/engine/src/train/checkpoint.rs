@@ -108,6 +108,37 @@ pub fn resume(
         Ok(_) => {}
     }
     let (tensors, meta) = read_tensors(path)?;
+    let (epoch, steps) = check_metadata(path, &meta, cfg, timesteps)?;
+    // A checkpoint is written only from finite values (training stops on a non-finite loss),
+    // so NaN or infinity in it means the file was damaged, not that training diverged.
+    if let Some((name, _)) = tensors
+        .iter()
+        .find(|(_, t)| t.data.iter().any(|v| !v.is_finite()))
+    {
+        return Err(bad(
+            path,
+            format!("tensor `{name}` holds NaN or infinite values: the checkpoint is corrupt"),
+        ));
+    }
+    let (state, params): (BTreeMap<_, _>, BTreeMap<_, _>) = tensors
+        .into_iter()
+        .partition(|(k, _)| k.starts_with(OPTIMIZER_PREFIX));
+    let model = Model::from_tensors(network, params, path)?;
+    let mut trainer = Trainer::new(&model, cfg, timesteps, regularizers)?;
+    restore_optimizer_state(&mut trainer, state, path)?;
+    trainer.optimizer.steps = steps;
+    trainer.epoch = epoch;
+    Ok(trainer)
+}
+
+/// The checkpoint's epoch and optimizer steps from its metadata `meta`, which must be of
+/// `cfg`'s optimizer, T and quantizer shift.
+fn check_metadata(
+    path: &Path,
+    meta: &HashMap<String, String>,
+    cfg: &TrainConfig,
+    timesteps: u32,
+) -> Result<(u32, u64)> {
     let get = |key: &str| -> Result<&String> {
         meta.get(key).ok_or_else(|| {
             bad(
@@ -157,22 +188,16 @@ pub fn resume(
             ),
         ));
     }
-    // A checkpoint is written only from finite values (training stops on a non-finite loss),
-    // so NaN or infinity in it means the file was damaged, not that training diverged.
-    if let Some((name, _)) = tensors
-        .iter()
-        .find(|(_, t)| t.data.iter().any(|v| !v.is_finite()))
-    {
-        return Err(bad(
-            path,
-            format!("tensor `{name}` holds NaN or infinite values: the checkpoint is corrupt"),
-        ));
-    }
-    let (mut state, params): (BTreeMap<_, _>, BTreeMap<_, _>) = tensors
-        .into_iter()
-        .partition(|(k, _)| k.starts_with(OPTIMIZER_PREFIX));
-    let model = Model::from_tensors(network, params, path)?;
-    let mut trainer = Trainer::new(&model, cfg, timesteps, regularizers)?;
+    Ok((epoch, steps))
+}
+
+/// Fills the optimizer's moments from the checkpoint's `state`: one tensor per trained
+/// tensor and moment, of its shape, and none left over.
+fn restore_optimizer_state(
+    trainer: &mut Trainer,
+    mut state: BTreeMap<String, Tensor>,
+    path: &Path,
+) -> Result<()> {
     let names = trainer.optimizer.state_names();
     let trained: Vec<(String, Vec<usize>)> = trainer
         .slots()
@@ -215,7 +240,5 @@ pub fn resume(
             format!("optimizer state `{extra}` belongs to no tensor of the network"),
         ));
     }
-    trainer.optimizer.steps = steps;
-    trainer.epoch = epoch;
-    Ok(trainer)
+    Ok(())
 }

@@ -197,6 +197,14 @@ impl TrainConfig {
 
     /// Checks ranges: every learning-rate, decay and schedule value, T and the batch.
     pub fn validate(&self) -> std::result::Result<(), ConfigError> {
+        self.check_sizes()?;
+        self.check_rates()?;
+        self.check_schedule()?;
+        self.check_normalization_and_start()
+    }
+
+    /// Epochs, batch and T: at least what training needs, at most what it runs.
+    fn check_sizes(&self) -> std::result::Result<(), ConfigError> {
         if self.epochs == 0 {
             return Err(ConfigError::new("0: train for at least one epoch").at_key("epochs"));
         }
@@ -234,6 +242,12 @@ impl TrainConfig {
             ))
             .at_key("timesteps"));
         }
+        Ok(())
+    }
+
+    /// The learning rate, the quantizer's threshold, clip and shift, and the optimizer's
+    /// coefficients.
+    fn check_rates(&self) -> std::result::Result<(), ConfigError> {
         if let Some(lr) = self.lr {
             positive("lr", lr)?;
         }
@@ -261,6 +275,11 @@ impl TrainConfig {
         positive("eps", self.eps)?;
         non_negative("weight_decay", self.weight_decay)?;
         non_negative("warmup_epochs", self.warmup_epochs)?;
+        Ok(())
+    }
+
+    /// The learning-rate schedule and BatchNorm's momentum.
+    fn check_schedule(&self) -> std::result::Result<(), ConfigError> {
         if self.step_size == Some(0) {
             return Err(ConfigError::new("0: must be at least 1 epoch").at_key("step_size"));
         }
@@ -284,6 +303,11 @@ impl TrainConfig {
                     .at_key("bn_momentum"),
             );
         }
+        Ok(())
+    }
+
+    /// The input normalization, and one start: resumed or initialized.
+    fn check_normalization_and_start(&self) -> std::result::Result<(), ConfigError> {
         if self.mean.len() != self.std.len() {
             return Err(ConfigError::new(format!(
                 "{} values for {} `mean` values",

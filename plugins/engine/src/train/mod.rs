@@ -35,7 +35,7 @@ use std::path::Path;
 use std::time::Instant;
 
 use rayon::prelude::*;
-use snnergy_core::{LayerKind, Network, RegularizedLayer, Regularizer, Source};
+use snnergy_core::{Layer, LayerKind, Network, RegularizedLayer, Regularizer, Source};
 
 pub use config::{OptimizerKind, ScheduleKind, TrainConfig};
 use kernels::{BnChannel, ConvGeom, PoolGeom, Quantizer};
@@ -248,6 +248,229 @@ fn unsupported(net: &Network, layer: &str, message: impl Into<String>) -> Engine
     }
 }
 
+/// The model's tensors as the trainer holds them, in [`tensor_specs`] order, with each
+/// tensor's slot by name. Running statistics get no gradient.
+fn slots_of(model: &Model, network: &Network) -> Result<(Vec<Slot>, BTreeMap<String, usize>)> {
+    let specs = tensor_specs(network)?;
+    let mut slots = Vec::with_capacity(specs.len());
+    let mut index: BTreeMap<String, usize> = BTreeMap::new();
+    for s in &specs {
+        let layer = network
+            .layer_index(&s.layer)
+            .ok_or_else(|| EngineError::Invalid(format!("no layer `{}`", s.layer)))?;
+        let value = model
+            .param(&s.name)
+            .ok_or_else(|| EngineError::Invalid(format!("no tensor `{}`", s.name)))?
+            .data
+            .clone();
+        let grad = if matches!(s.role, Role::BnMean | Role::BnVar) {
+            Vec::new()
+        } else {
+            vec![0.0; value.len()]
+        };
+        index.insert(s.name.clone(), slots.len());
+        slots.push(Slot {
+            name: s.name.clone(),
+            shape: s.shape.clone(),
+            role: s.role,
+            layer,
+            value,
+            grad,
+        });
+    }
+    Ok((slots, index))
+}
+
+/// How the trainer runs layer `l`: its op's geometry, its tensors' slots (from `index`) and
+/// the shape its neurons or batch norm work on.
+fn layer_plan(network: &Network, l: &Layer, index: &BTreeMap<String, usize>) -> Result<LayerPlan> {
+    // Training converts a QNN into an IF network: layers with neurons of their own
+    // (from a NIR graph) or sum pools are run, not trained, here.
+    if l.neuron_model.is_some() || matches!(l.kind, LayerKind::AvgPool { sum: true, .. }) {
+        return Err(EngineError::Invalid(format!(
+            "layer `{}`: training supports IF neurons of the network's model and average pooling; this layer has {}",
+            l.name,
+            if l.neuron_model.is_some() {
+                "a neuron of its own"
+            } else {
+                "a sum pool"
+            }
+        )));
+    }
+    let plan = op_plan(network, l)?;
+    let out = l.output;
+    let (channels, hw) = match l.kind {
+        LayerKind::Linear => (out.numel() as usize, 1),
+        _ => (out.c as usize, (out.h * out.w) as usize),
+    };
+    let slot = |suffix: &str| index.get(&format!("{}.{suffix}", l.name)).copied();
+    let bn = l.batchnorm.as_ref().map(|b| {
+        let s = |suffix: &str| index[&format!("{b}.{suffix}")];
+        BnSlots {
+            gamma: s("weight"),
+            beta: s("bias"),
+            mean: s("running_mean"),
+            var: s("running_var"),
+        }
+    });
+    Ok(LayerPlan {
+        plan,
+        weight: slot("weight"),
+        bias: if l.bias { slot("bias") } else { None },
+        bn,
+        neuron: l.neuron,
+        channels,
+        hw,
+        sources: l.sources.clone(),
+    })
+}
+
+/// The geometry of layer `l`'s op, from its first source's shape and its own.
+fn op_plan(network: &Network, l: &Layer) -> Result<Plan> {
+    let shape_of = |s: &Source| match s {
+        Source::Input => network.input,
+        Source::Layer(j) => network.layers[*j].output,
+    };
+    let out = l.output;
+    let src = shape_of(&l.sources[0]);
+    Ok(match &l.kind {
+        LayerKind::Conv2d {
+            kernel,
+            stride,
+            padding,
+            ..
+        } => Plan::Conv(ConvGeom {
+            ci: src.c as usize,
+            h: src.h as usize,
+            w: src.w as usize,
+            co: out.c as usize,
+            ho: out.h as usize,
+            wo: out.w as usize,
+            kh: kernel[0] as usize,
+            kw: kernel[1] as usize,
+            sh: stride[0] as usize,
+            sw: stride[1] as usize,
+            ph: padding[0] as usize,
+            pw: padding[1] as usize,
+        }),
+        LayerKind::Linear => Plan::Linear {
+            inputs: src.numel() as usize,
+            outputs: out.numel() as usize,
+            src_c: src.c as usize,
+            src_hw: (src.h * src.w) as usize,
+        },
+        LayerKind::AvgPool {
+            kernel,
+            stride,
+            padding,
+            ..
+        }
+        | LayerKind::MaxPool {
+            kernel,
+            stride,
+            padding,
+        } => Plan::Pool {
+            geom: PoolGeom {
+                h: src.h as usize,
+                w: src.w as usize,
+                ho: out.h as usize,
+                wo: out.w as usize,
+                k: *kernel as usize,
+                s: *stride as usize,
+                p: *padding as usize,
+            },
+            max: matches!(l.kind, LayerKind::MaxPool { .. }),
+        },
+        LayerKind::Add => {
+            if l.sources.iter().any(|s| shape_of(s) != out) {
+                return Err(unsupported(
+                    network,
+                    &l.name,
+                    "a residual add needs sources of its own shape",
+                ));
+            }
+            Plan::Add
+        }
+    })
+}
+
+/// Moves the batch-norm running statistics of `bs` towards the batch's `moments` (mean and
+/// biased variance per channel over `m` values), with the variance unbiased as PyTorch does.
+fn update_running_stats(
+    slots: &mut [Slot],
+    bs: BnSlots,
+    moments: &[(f64, f64)],
+    m: usize,
+    mom: f32,
+) {
+    let unbias = if m > 1 {
+        m as f64 / (m - 1) as f64
+    } else {
+        1.0
+    };
+    for (c, (mean, var)) in moments.iter().enumerate() {
+        let rm = &mut slots[bs.mean].value[c];
+        *rm = (1.0 - mom) * *rm + mom * *mean as f32;
+        let rv = &mut slots[bs.var].value[c];
+        *rv = (1.0 - mom) * *rv + mom * (*var * unbias) as f32;
+    }
+}
+
+/// Turns the output gradient `d` of layer `p` into the gradient of its synaptic output `z`,
+/// through its quantizer and its batch norm (whose scale and shift gradients go to `slots`).
+fn neurons_backward(
+    p: &LayerPlan,
+    d: &mut [f32],
+    z: &[f32],
+    stats: &[BnChannel],
+    slots: &mut [Slot],
+    quant: &Quantizer,
+    n: usize,
+) {
+    let m = n * p.hw;
+    let q = p.neuron.then_some(quant);
+    match p.bn {
+        None => d
+            .par_chunks_mut(m)
+            .zip(z.par_chunks(m))
+            .for_each(|(dr, zr)| {
+                kernels::channel_backward(zr, dr, None, q);
+            }),
+        Some(bs) => {
+            let mut sums = vec![(0.0f64, 0.0f64); p.channels];
+            d.par_chunks_mut(m)
+                .zip(z.par_chunks(m))
+                .zip(stats.par_iter())
+                .zip(sums.par_iter_mut())
+                .for_each(|(((dr, zr), s), out)| {
+                    *out = kernels::channel_backward(zr, dr, Some(*s), q);
+                });
+            for (c, (dg, db)) in sums.iter().enumerate() {
+                slots[bs.gamma].grad[c] += *dg as f32;
+                slots[bs.beta].grad[c] += *db as f32;
+            }
+        }
+    }
+}
+
+/// Runs `f` on layer `p`'s weights with their gradient and its bias's taken out of `slots`
+/// for the call, so the kernel can write them while it reads the weights.
+fn with_weight_grads(
+    slots: &mut [Slot],
+    p: &LayerPlan,
+    has_weights: &str,
+    f: impl FnOnce(&[f32], &mut [f32], Option<&mut [f32]>),
+) {
+    let wi = p.weight.expect(has_weights);
+    let mut gw = std::mem::take(&mut slots[wi].grad);
+    let mut gb = p.bias.map(|b| std::mem::take(&mut slots[b].grad));
+    f(&slots[wi].value, &mut gw, gb.as_deref_mut());
+    slots[wi].grad = gw;
+    if let (Some(b), Some(v)) = (p.bias, gb) {
+        slots[b].grad = v;
+    }
+}
+
 impl Trainer {
     /// A trainer for `model` (its network and current tensors) with Q_T at `timesteps` and
     /// prepared `regularizers`.
@@ -260,138 +483,12 @@ impl Trainer {
         cfg.validate()
             .map_err(|e| EngineError::Invalid(format!("[train] {e}")))?;
         let network = model.network().clone();
-        let specs = tensor_specs(&network)?;
-        let mut slots = Vec::with_capacity(specs.len());
-        let mut index: BTreeMap<String, usize> = BTreeMap::new();
-        for s in &specs {
-            let layer = network
-                .layer_index(&s.layer)
-                .ok_or_else(|| EngineError::Invalid(format!("no layer `{}`", s.layer)))?;
-            let value = model
-                .param(&s.name)
-                .ok_or_else(|| EngineError::Invalid(format!("no tensor `{}`", s.name)))?
-                .data
-                .clone();
-            let grad = if matches!(s.role, Role::BnMean | Role::BnVar) {
-                Vec::new()
-            } else {
-                vec![0.0; value.len()]
-            };
-            index.insert(s.name.clone(), slots.len());
-            slots.push(Slot {
-                name: s.name.clone(),
-                shape: s.shape.clone(),
-                role: s.role,
-                layer,
-                value,
-                grad,
-            });
-        }
-        let shape_of = |s: &Source| match s {
-            Source::Input => network.input,
-            Source::Layer(j) => network.layers[*j].output,
-        };
-        let mut plans = Vec::with_capacity(network.layers.len());
-        for l in &network.layers {
-            // Training converts a QNN into an IF network: layers with neurons of their own
-            // (from a NIR graph) or sum pools are run, not trained, here.
-            if l.neuron_model.is_some() || matches!(l.kind, LayerKind::AvgPool { sum: true, .. }) {
-                return Err(EngineError::Invalid(format!(
-                    "layer `{}`: training supports IF neurons of the network's model and average pooling; this layer has {}",
-                    l.name,
-                    if l.neuron_model.is_some() {
-                        "a neuron of its own"
-                    } else {
-                        "a sum pool"
-                    }
-                )));
-            }
-            let out = l.output;
-            let src = shape_of(&l.sources[0]);
-            let plan = match &l.kind {
-                LayerKind::Conv2d {
-                    kernel,
-                    stride,
-                    padding,
-                    ..
-                } => Plan::Conv(ConvGeom {
-                    ci: src.c as usize,
-                    h: src.h as usize,
-                    w: src.w as usize,
-                    co: out.c as usize,
-                    ho: out.h as usize,
-                    wo: out.w as usize,
-                    kh: kernel[0] as usize,
-                    kw: kernel[1] as usize,
-                    sh: stride[0] as usize,
-                    sw: stride[1] as usize,
-                    ph: padding[0] as usize,
-                    pw: padding[1] as usize,
-                }),
-                LayerKind::Linear => Plan::Linear {
-                    inputs: src.numel() as usize,
-                    outputs: out.numel() as usize,
-                    src_c: src.c as usize,
-                    src_hw: (src.h * src.w) as usize,
-                },
-                LayerKind::AvgPool {
-                    kernel,
-                    stride,
-                    padding,
-                    ..
-                }
-                | LayerKind::MaxPool {
-                    kernel,
-                    stride,
-                    padding,
-                } => Plan::Pool {
-                    geom: PoolGeom {
-                        h: src.h as usize,
-                        w: src.w as usize,
-                        ho: out.h as usize,
-                        wo: out.w as usize,
-                        k: *kernel as usize,
-                        s: *stride as usize,
-                        p: *padding as usize,
-                    },
-                    max: matches!(l.kind, LayerKind::MaxPool { .. }),
-                },
-                LayerKind::Add => {
-                    if l.sources.iter().any(|s| shape_of(s) != out) {
-                        return Err(unsupported(
-                            &network,
-                            &l.name,
-                            "a residual add needs sources of its own shape",
-                        ));
-                    }
-                    Plan::Add
-                }
-            };
-            let (channels, hw) = match l.kind {
-                LayerKind::Linear => (out.numel() as usize, 1),
-                _ => (out.c as usize, (out.h * out.w) as usize),
-            };
-            let slot = |suffix: &str| index.get(&format!("{}.{suffix}", l.name)).copied();
-            let bn = l.batchnorm.as_ref().map(|b| {
-                let s = |suffix: &str| index[&format!("{b}.{suffix}")];
-                BnSlots {
-                    gamma: s("weight"),
-                    beta: s("bias"),
-                    mean: s("running_mean"),
-                    var: s("running_var"),
-                }
-            });
-            plans.push(LayerPlan {
-                plan,
-                weight: slot("weight"),
-                bias: if l.bias { slot("bias") } else { None },
-                bn,
-                neuron: l.neuron,
-                channels,
-                hw,
-                sources: l.sources.clone(),
-            });
-        }
+        let (slots, index) = slots_of(model, &network)?;
+        let plans = network
+            .layers
+            .iter()
+            .map(|l| layer_plan(&network, l, &index))
+            .collect::<Result<Vec<_>>>()?;
         let sizes: Vec<usize> = slots
             .iter()
             .filter(|s| s.trained())
@@ -477,149 +574,234 @@ impl Trainer {
     /// Forward pass in training mode (batch statistics) of `n` images `x` (NCHW, as
     /// [`Dataset::batch`] gives them); updates BatchNorm's running statistics if asked.
     fn forward(&mut self, x: &[f32], n: usize, update_running: bool) {
-        let Self {
-            network,
-            plans,
-            slots,
-            quant,
-            bn_momentum,
-            input,
-            z,
-            out,
-            xt,
-            stats,
-            ..
-        } = self;
-        let inp = network.input;
+        self.load_input(x, n);
+        for i in 0..self.plans.len() {
+            self.op_forward(i, n);
+            if self.plans[i].keeps_z() {
+                self.neurons_forward(i, n, update_running);
+            }
+        }
+    }
+
+    /// The batch `x` laid out channel-major (CNHW), as the kernels read it.
+    fn load_input(&mut self, x: &[f32], n: usize) {
+        let inp = self.network.input;
         let (c0, hw0) = (inp.c as usize, (inp.h * inp.w) as usize);
+        let input = &mut self.input;
         resize(input, c0 * n * hw0);
         for b in 0..n {
             for c in 0..c0 {
                 input[(c * n + b) * hw0..][..hw0].copy_from_slice(&x[(b * c0 + c) * hw0..][..hw0]);
             }
         }
-        for (i, p) in plans.iter().enumerate() {
-            let len = p.channels * n * p.hw;
-            let (done, rest) = out.split_at_mut(i);
-            let o = &mut rest[0];
-            resize(o, len);
-            let src = |s: &Source| -> &[f32] {
-                match s {
-                    Source::Input => input,
-                    Source::Layer(j) => &done[*j],
-                }
-            };
-            let target: &mut Vec<f32> = if p.keeps_z() { &mut z[i] } else { &mut *o };
-            resize(target, len);
-            let value = |k: Option<usize>| k.map(|k| slots[k].value.as_slice());
-            match &p.plan {
-                Plan::Conv(g) => kernels::conv_forward(
-                    g,
-                    &slots[p.weight.expect("conv has weights")].value,
+    }
+
+    /// Layer `i`'s op on its sources' outputs: into its synaptic output `z` where the layer
+    /// keeps one apart, else straight into its output.
+    fn op_forward(&mut self, i: usize, n: usize) {
+        let Self {
+            plans,
+            slots,
+            input,
+            z,
+            out,
+            xt,
+            ..
+        } = self;
+        let p = &plans[i];
+        let len = p.channels * n * p.hw;
+        let (done, rest) = out.split_at_mut(i);
+        let o = &mut rest[0];
+        resize(o, len);
+        let src = |s: &Source| -> &[f32] {
+            match s {
+                Source::Input => input,
+                Source::Layer(j) => &done[*j],
+            }
+        };
+        let target: &mut Vec<f32> = if p.keeps_z() { &mut z[i] } else { &mut *o };
+        resize(target, len);
+        let value = |k: Option<usize>| k.map(|k| slots[k].value.as_slice());
+        match &p.plan {
+            Plan::Conv(g) => kernels::conv_forward(
+                g,
+                &slots[p.weight.expect("conv has weights")].value,
+                value(p.bias),
+                src(&p.sources[0]),
+                n,
+                target,
+            ),
+            Plan::Linear {
+                inputs,
+                outputs,
+                src_c,
+                src_hw,
+            } => {
+                resize(&mut xt[i], inputs * n);
+                kernels::flatten(src(&p.sources[0]), *src_c, *src_hw, n, &mut xt[i]);
+                kernels::linear_forward(
+                    &slots[p.weight.expect("linear has weights")].value,
                     value(p.bias),
-                    src(&p.sources[0]),
+                    &xt[i],
+                    *outputs,
+                    *inputs,
                     n,
                     target,
-                ),
-                Plan::Linear {
-                    inputs,
-                    outputs,
-                    src_c,
-                    src_hw,
-                } => {
-                    resize(&mut xt[i], inputs * n);
-                    kernels::flatten(src(&p.sources[0]), *src_c, *src_hw, n, &mut xt[i]);
-                    kernels::linear_forward(
-                        &slots[p.weight.expect("linear has weights")].value,
-                        value(p.bias),
-                        &xt[i],
-                        *outputs,
-                        *inputs,
-                        n,
-                        target,
-                    );
-                }
-                Plan::Pool { geom, max } => {
-                    kernels::pool_forward(geom, *max, src(&p.sources[0]), target)
-                }
-                Plan::Add => {
-                    target.copy_from_slice(src(&p.sources[0]));
-                    for s in &p.sources[1..] {
-                        for (t, v) in target.iter_mut().zip(src(s)) {
-                            *t += v;
-                        }
-                    }
-                }
+                );
             }
-            if !p.keeps_z() {
-                continue;
+            Plan::Pool { geom, max } => {
+                kernels::pool_forward(geom, *max, src(&p.sources[0]), target)
             }
-            let m = n * p.hw;
-            let q = p.neuron.then_some(&*quant);
-            match p.bn {
-                None => {
-                    o.par_chunks_mut(m)
-                        .zip(z[i].par_chunks(m))
-                        .for_each(|(or, zr)| kernels::channel_forward(zr, or, None, q));
-                }
-                Some(bs) => {
-                    let (gamma, beta) = (&slots[bs.gamma].value, &slots[bs.beta].value);
-                    let mut moments = vec![(0.0f64, 0.0f64); p.channels];
-                    let st = &mut stats[i];
-                    st.resize(
-                        p.channels,
-                        BnChannel {
-                            gamma: 1.0,
-                            beta: 0.0,
-                            mean: 0.0,
-                            inv_std: 1.0,
-                        },
-                    );
-                    o.par_chunks_mut(m)
-                        .zip(z[i].par_chunks(m))
-                        .zip(st.par_iter_mut())
-                        .zip(moments.par_iter_mut())
-                        .enumerate()
-                        .for_each(|(c, (((or, zr), s), mo))| {
-                            let (mean, var) = kernels::moments(zr);
-                            *s = BnChannel {
-                                gamma: gamma[c],
-                                beta: beta[c],
-                                mean: mean as f32,
-                                inv_std: 1.0 / (var as f32 + BN_EPS).sqrt(),
-                            };
-                            *mo = (mean, var);
-                            kernels::channel_forward(zr, or, Some(*s), q);
-                        });
-                    if update_running {
-                        let mom = *bn_momentum;
-                        let unbias = if m > 1 {
-                            m as f64 / (m - 1) as f64
-                        } else {
-                            1.0
-                        };
-                        for (c, (mean, var)) in moments.iter().enumerate() {
-                            let rm = &mut slots[bs.mean].value[c];
-                            *rm = (1.0 - mom) * *rm + mom * *mean as f32;
-                            let rv = &mut slots[bs.var].value[c];
-                            *rv = (1.0 - mom) * *rv + mom * (*var * unbias) as f32;
-                        }
+            Plan::Add => {
+                target.copy_from_slice(src(&p.sources[0]));
+                for s in &p.sources[1..] {
+                    for (t, v) in target.iter_mut().zip(src(s)) {
+                        *t += v;
                     }
                 }
             }
         }
     }
 
-    /// Loss, penalties and gradients of every trained tensor for the batch of the last
-    /// forward pass.
-    fn backward(&mut self, labels: &[u8], n: usize) -> Result<StepStats> {
+    /// Layer `i`'s output from its synaptic output: batch norm on the batch's statistics
+    /// (kept for the backward pass), then the quantizer where the layer has neurons.
+    fn neurons_forward(&mut self, i: usize, n: usize, update_running: bool) {
         let Self {
-            network,
             plans,
             slots,
             quant,
-            timesteps,
-            regularizers,
+            bn_momentum,
+            z,
+            out,
+            stats,
+            ..
+        } = self;
+        let p = &plans[i];
+        let o = &mut out[i];
+        let m = n * p.hw;
+        let q = p.neuron.then_some(&*quant);
+        let Some(bs) = p.bn else {
+            o.par_chunks_mut(m)
+                .zip(z[i].par_chunks(m))
+                .for_each(|(or, zr)| kernels::channel_forward(zr, or, None, q));
+            return;
+        };
+        let (gamma, beta) = (&slots[bs.gamma].value, &slots[bs.beta].value);
+        let mut moments = vec![(0.0f64, 0.0f64); p.channels];
+        let st = &mut stats[i];
+        st.resize(
+            p.channels,
+            BnChannel {
+                gamma: 1.0,
+                beta: 0.0,
+                mean: 0.0,
+                inv_std: 1.0,
+            },
+        );
+        o.par_chunks_mut(m)
+            .zip(z[i].par_chunks(m))
+            .zip(st.par_iter_mut())
+            .zip(moments.par_iter_mut())
+            .enumerate()
+            .for_each(|(c, (((or, zr), s), mo))| {
+                let (mean, var) = kernels::moments(zr);
+                *s = BnChannel {
+                    gamma: gamma[c],
+                    beta: beta[c],
+                    mean: mean as f32,
+                    inv_std: 1.0 / (var as f32 + BN_EPS).sqrt(),
+                };
+                *mo = (mean, var);
+                kernels::channel_forward(zr, or, Some(*s), q);
+            });
+        if update_running {
+            update_running_stats(slots, bs, &moments, m, *bn_momentum);
+        }
+    }
+
+    /// Loss, penalties and gradients of every trained tensor for the batch of the last
+    /// forward pass.
+    fn backward(&mut self, labels: &[u8], n: usize) -> Result<StepStats> {
+        self.clear_gradients();
+        let (loss, correct) = self.loss_gradient(labels, n)?;
+        let (penalty, activation_sum, neurons) = self.activation_penalties();
+        for i in (0..self.plans.len()).rev() {
+            self.layer_backward(i, n);
+        }
+        let penalty = self.add_weight_penalties(penalty);
+        Ok(StepStats {
+            images: n,
+            loss,
+            penalty,
+            correct,
+            activation_sum,
+            neurons,
+        })
+    }
+
+    /// Zeroes the gradients of every layer output and every trained tensor.
+    fn clear_gradients(&mut self) {
+        for (g, o) in self.grad.iter_mut().zip(self.out.iter()) {
+            g.clear();
+            g.resize(o.len(), 0.0);
+        }
+        for s in self.slots.iter_mut() {
+            s.grad.fill(0.0);
+        }
+    }
+
+    /// The batch's mean cross-entropy against `labels` and the images classified correctly;
+    /// its gradient goes into the last layer's output gradient.
+    fn loss_gradient(&mut self, labels: &[u8], n: usize) -> Result<(f64, usize)> {
+        let nl = self.plans.len();
+        let last = &self.plans[nl - 1];
+        let classes = last.channels * last.hw;
+        if let Some(&bad) = labels.iter().find(|l| **l as usize >= classes) {
+            return Err(EngineError::Invalid(format!(
+                "label {bad} is outside the {classes} outputs of network `{}`",
+                self.network.name
+            )));
+        }
+        Ok(kernels::cross_entropy(
+            &self.out[nl - 1],
+            classes,
+            n,
+            labels,
+            &mut self.grad[nl - 1],
+        ))
+    }
+
+    /// The regularizers' penalties on the neuron layers' activations, with their gradients
+    /// added to the layers' output gradients; also Σ activations and the neurons per image.
+    fn activation_penalties(&mut self) -> (f64, f64, u64) {
+        let mut penalty = 0.0;
+        let mut activation_sum = 0.0;
+        let mut neurons = 0u64;
+        for (i, p) in self.plans.iter().enumerate() {
+            if !p.neuron {
+                continue;
+            }
+            activation_sum += kernels::sum(&self.out[i]);
+            neurons += (p.channels * p.hw) as u64;
+            let layer = RegularizedLayer {
+                network: &self.network,
+                index: i,
+                timesteps: self.timesteps,
+            };
+            for r in self.regularizers.iter() {
+                penalty += r.activation_penalty(&layer, &self.out[i], &mut self.grad[i]);
+            }
+        }
+        (penalty, activation_sum, neurons)
+    }
+
+    /// Propagates layer `i`'s output gradient through its quantizer and batch norm, then
+    /// through its op into its tensors' gradients and its sources' output gradients.
+    fn layer_backward(&mut self, i: usize, n: usize) {
+        let Self {
+            plans,
+            slots,
+            quant,
             input,
             z,
             out,
@@ -629,170 +811,84 @@ impl Trainer {
             dxt,
             ..
         } = self;
-        let nl = plans.len();
-        for (g, o) in grad.iter_mut().zip(out.iter()) {
-            g.clear();
-            g.resize(o.len(), 0.0);
+        let p = &plans[i];
+        let (before, rest) = grad.split_at_mut(i);
+        let d = &mut rest[0];
+        if p.keeps_z() {
+            neurons_backward(p, d, &z[i], &stats[i], slots, quant, n);
         }
-        for s in slots.iter_mut() {
-            s.grad.fill(0.0);
-        }
-        let last = &plans[nl - 1];
-        let classes = last.channels * last.hw;
-        if let Some(&bad) = labels.iter().find(|l| **l as usize >= classes) {
-            return Err(EngineError::Invalid(format!(
-                "label {bad} is outside the {classes} outputs of network `{}`",
-                network.name
-            )));
-        }
-        let (loss, correct) =
-            kernels::cross_entropy(&out[nl - 1], classes, n, labels, &mut grad[nl - 1]);
-        let mut penalty = 0.0;
-        let mut activation_sum = 0.0;
-        let mut neurons = 0u64;
-        for (i, p) in plans.iter().enumerate() {
-            if !p.neuron {
-                continue;
+        let src_value = |s: &Source| -> &[f32] {
+            match s {
+                Source::Input => input,
+                Source::Layer(j) => &out[*j],
             }
-            activation_sum += kernels::sum(&out[i]);
-            neurons += (p.channels * p.hw) as u64;
-            let layer = RegularizedLayer {
-                network,
-                index: i,
-                timesteps: *timesteps,
-            };
-            for r in regularizers.iter() {
-                penalty += r.activation_penalty(&layer, &out[i], &mut grad[i]);
-            }
-        }
-        for i in (0..nl).rev() {
-            let p = &plans[i];
-            let (before, rest) = grad.split_at_mut(i);
-            let d = &mut rest[0];
-            let m = n * p.hw;
-            if p.keeps_z() {
-                let q = p.neuron.then_some(&*quant);
-                match p.bn {
-                    None => d
-                        .par_chunks_mut(m)
-                        .zip(z[i].par_chunks(m))
-                        .for_each(|(dr, zr)| {
-                            kernels::channel_backward(zr, dr, None, q);
-                        }),
-                    Some(bs) => {
-                        let mut sums = vec![(0.0f64, 0.0f64); p.channels];
-                        d.par_chunks_mut(m)
-                            .zip(z[i].par_chunks(m))
-                            .zip(stats[i].par_iter())
-                            .zip(sums.par_iter_mut())
-                            .for_each(|(((dr, zr), s), out)| {
-                                *out = kernels::channel_backward(zr, dr, Some(*s), q);
-                            });
-                        for (c, (dg, db)) in sums.iter().enumerate() {
-                            slots[bs.gamma].grad[c] += *dg as f32;
-                            slots[bs.beta].grad[c] += *db as f32;
-                        }
-                    }
+        };
+        match &p.plan {
+            Plan::Conv(g) => with_weight_grads(slots, p, "conv has weights", |w, gw, gb| {
+                let dx = match p.sources[0] {
+                    Source::Input => None,
+                    Source::Layer(j) => Some(before[j].as_mut_slice()),
+                };
+                kernels::conv_backward(g, w, src_value(&p.sources[0]), d, n, gw, gb, dx);
+            }),
+            Plan::Linear {
+                inputs,
+                outputs,
+                src_c,
+                src_hw,
+            } => with_weight_grads(slots, p, "linear has weights", |w, gw, gb| {
+                let wants_dx = matches!(p.sources[0], Source::Layer(_));
+                if wants_dx {
+                    resize(dxt, inputs * n);
+                }
+                kernels::linear_backward(
+                    w,
+                    &xt[i],
+                    d,
+                    *outputs,
+                    *inputs,
+                    n,
+                    gw,
+                    gb,
+                    wants_dx.then_some(dxt.as_mut_slice()),
+                );
+                if let Source::Layer(j) = p.sources[0] {
+                    kernels::unflatten_add(dxt, *src_c, *src_hw, n, &mut before[j]);
+                }
+            }),
+            Plan::Pool { geom, max } => {
+                if let Source::Layer(j) = p.sources[0] {
+                    kernels::pool_backward(geom, *max, &out[j], d, &mut before[j]);
                 }
             }
-            let src_value = |s: &Source| -> &[f32] {
-                match s {
-                    Source::Input => input,
-                    Source::Layer(j) => &out[*j],
-                }
-            };
-            match &p.plan {
-                Plan::Conv(g) => {
-                    let wi = p.weight.expect("conv has weights");
-                    let mut gw = std::mem::take(&mut slots[wi].grad);
-                    let mut gb = p.bias.map(|b| std::mem::take(&mut slots[b].grad));
-                    let dx = match p.sources[0] {
-                        Source::Input => None,
-                        Source::Layer(j) => Some(before[j].as_mut_slice()),
-                    };
-                    kernels::conv_backward(
-                        g,
-                        &slots[wi].value,
-                        src_value(&p.sources[0]),
-                        d,
-                        n,
-                        &mut gw,
-                        gb.as_deref_mut(),
-                        dx,
-                    );
-                    slots[wi].grad = gw;
-                    if let (Some(b), Some(v)) = (p.bias, gb) {
-                        slots[b].grad = v;
-                    }
-                }
-                Plan::Linear {
-                    inputs,
-                    outputs,
-                    src_c,
-                    src_hw,
-                } => {
-                    let wi = p.weight.expect("linear has weights");
-                    let mut gw = std::mem::take(&mut slots[wi].grad);
-                    let mut gb = p.bias.map(|b| std::mem::take(&mut slots[b].grad));
-                    let wants_dx = matches!(p.sources[0], Source::Layer(_));
-                    if wants_dx {
-                        resize(dxt, inputs * n);
-                    }
-                    kernels::linear_backward(
-                        &slots[wi].value,
-                        &xt[i],
-                        d,
-                        *outputs,
-                        *inputs,
-                        n,
-                        &mut gw,
-                        gb.as_deref_mut(),
-                        wants_dx.then_some(dxt.as_mut_slice()),
-                    );
-                    if let Source::Layer(j) = p.sources[0] {
-                        kernels::unflatten_add(dxt, *src_c, *src_hw, n, &mut before[j]);
-                    }
-                    slots[wi].grad = gw;
-                    if let (Some(b), Some(v)) = (p.bias, gb) {
-                        slots[b].grad = v;
-                    }
-                }
-                Plan::Pool { geom, max } => {
-                    if let Source::Layer(j) = p.sources[0] {
-                        kernels::pool_backward(geom, *max, &out[j], d, &mut before[j]);
-                    }
-                }
-                Plan::Add => {
-                    for s in &p.sources {
-                        if let Source::Layer(j) = s {
-                            for (a, v) in before[*j].iter_mut().zip(d.iter()) {
-                                *a += v;
-                            }
+            Plan::Add => {
+                for s in &p.sources {
+                    if let Source::Layer(j) = s {
+                        for (a, v) in before[*j].iter_mut().zip(d.iter()) {
+                            *a += v;
                         }
                     }
                 }
             }
         }
-        for (i, p) in plans.iter().enumerate() {
+    }
+
+    /// Adds the regularizers' penalties on the weights to `penalty`, and their gradients to
+    /// the weights' gradients.
+    fn add_weight_penalties(&mut self, mut penalty: f64) -> f64 {
+        for (i, p) in self.plans.iter().enumerate() {
             let Some(wi) = p.weight else { continue };
             let layer = RegularizedLayer {
-                network,
+                network: &self.network,
                 index: i,
-                timesteps: *timesteps,
+                timesteps: self.timesteps,
             };
-            let slot = &mut slots[wi];
-            for r in regularizers.iter() {
+            let slot = &mut self.slots[wi];
+            for r in self.regularizers.iter() {
                 penalty += r.weight_penalty(&layer, &slot.value, &slot.shape, &mut slot.grad);
             }
         }
-        Ok(StepStats {
-            images: n,
-            loss,
-            penalty,
-            correct,
-            activation_sum,
-            neurons,
-        })
+        penalty
     }
 
     fn check_batch(&self, x: &[f32], labels: &[u8]) -> Result<usize> {

@@ -65,12 +65,33 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use snnergy_plugin_sdk::snnergy_core::{
     ActionKind, Actions, ArchError, Architecture, Assumption, BuildContext, Category, Component,
-    ComputeOp, ConfigError, Derivation, EnergyModel, Format, Interconnect, LayerActivity,
-    LayerKind, Memory, Network, Neuron, Price, PriceError, PriceSource, Source,
+    ComputeOp, ConfigError, Derivation, EnergyModel, Format, Interconnect, Layer, LayerActivity,
+    LayerKind, Memory, Network, Neuron, Price, PriceError, PriceSource, QnnFormat, SnnFormat,
+    Source,
 };
 
 /// Width of the analog image a direct-coded first layer reads every step (8-bit pixels).
 const IMAGE_BITS: u32 = 8;
+
+/// A weighted layer as the array folds it: M output positions per channel, N output
+/// channels, K the fan-in.
+struct Folding {
+    mf: f64,
+    nf: f64,
+    kf: f64,
+    /// Column folds over N.
+    f_n: u64,
+    /// Row folds over K.
+    f_k: u64,
+    /// Synapses.
+    s: f64,
+    /// The activation buffer's capacity in bits.
+    act_cap: f64,
+    /// Partial sums a column fold holds per output position: one per column in use.
+    psum_cols: f64,
+    /// Rows each row fold uses.
+    folds: Vec<f64>,
+}
 
 /// How a PE-to-PE hop is priced.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema, Default)]
@@ -236,157 +257,217 @@ impl SystolicArray {
         out: &mut Actions,
     ) {
         let l = &network.layers[layer];
+        let g = self.folding(l);
+        self.weights(l.weights(), format.weight_bits(), out);
+        match format {
+            Format::Qnn(q) => self.qnn_weighted(l, q, a, &g, out),
+            Format::Snn(snn) => {
+                if a.analog_input {
+                    self.snn_image_input(l, snn, &g, out);
+                } else {
+                    self.snn_spike_input(l, snn, a, &g, out);
+                }
+                self.neurons(l.neurons() as f64, snn, snn.timesteps as f64, out);
+                self.snn_outputs(l, snn, a, g.act_cap, out);
+            }
+        }
+    }
+
+    /// How the array folds layer `l`: its fan-in over the rows, its output channels over the
+    /// columns.
+    fn folding(&self, l: &Layer) -> Folding {
         let n = l.output.c as u64;
         let m = l.neurons() / n.max(1);
         let k = l.fan_in();
         let (rows, cols) = (self.config.rows as u64, self.config.cols as u64);
         let f_k = ceil_div(k, rows);
-        let f_n = ceil_div(n, cols);
-        let s = l.synapses() as f64;
-        let (mf, nf, kf) = (m as f64, n as f64, k as f64);
-        let act_cap = kib_bits(self.config.act_sram_kib);
-        let psum_cols = cols.min(n) as f64;
-        // Row folds: all full except possibly the last.
-        let folds: Vec<f64> = (0..f_k).map(|i| (k - i * rows).min(rows) as f64).collect();
-        self.weights(l.weights(), format.weight_bits(), out);
-        match format {
-            Format::Qnn(q) => {
-                let a_in = if a.analog_input {
-                    IMAGE_BITS
-                } else {
-                    q.activation_bits
-                };
-                let p = q.accumulator_bits;
-                let input_fits = l.input_size() as f64 * a_in as f64 <= act_cap;
-                out.push(
-                    self.act_read(input_fits, a_in),
-                    Category::Activations,
-                    mf * kf * f_n as f64,
-                );
-                out.push(self.hop(a_in), Category::Activations, s);
-                let macs = s * a.input_nonzero;
-                out.push(
-                    ActionKind::compute(ComputeOp::Mul, a_in.max(q.weight_bits)),
-                    Category::Compute,
-                    macs,
-                );
-                out.push(
-                    ActionKind::compute(ComputeOp::Add, p),
-                    Category::Compute,
-                    macs,
-                );
-                out.push(self.hop(p), Category::PartialSums, s);
-                let psum_fits = mf * psum_cols * p as f64 <= act_cap;
-                out.push(
-                    self.act_write(psum_fits, p),
-                    Category::PartialSums,
-                    mf * nf * f_k as f64,
-                );
-                let extra = mf * nf * (f_k - 1) as f64;
-                out.push(self.act_read(psum_fits, p), Category::PartialSums, extra);
-                out.push(
-                    ActionKind::compute(ComputeOp::Add, p),
-                    Category::Compute,
-                    extra,
-                );
-                out.push(
-                    ActionKind::compute(ComputeOp::Compare, p),
-                    Category::Compute,
-                    mf * nf,
-                );
-                let output_fits = l.neurons() as f64 * q.activation_bits as f64 <= act_cap;
-                out.push(
-                    self.act_write(output_fits, q.activation_bits),
-                    Category::Outputs,
-                    mf * nf,
-                );
-            }
-            Format::Snn(snn) => {
-                let t = snn.timesteps as f64;
-                let v = snn.membrane_bits;
-                let neurons = l.neurons() as f64;
-                if a.analog_input {
-                    // Direct coding: the dense image enters every step as multi-bit values.
-                    let input_fits = l.input_size() as f64 * IMAGE_BITS as f64 <= act_cap;
-                    out.push(
-                        self.act_read(input_fits, IMAGE_BITS),
-                        Category::Activations,
-                        mf * kf * f_n as f64 * t,
-                    );
-                    out.push(self.hop(IMAGE_BITS), Category::Activations, s * t);
-                    out.push(
-                        ActionKind::compute(ComputeOp::Mul, IMAGE_BITS.max(snn.weight_bits)),
-                        Category::Compute,
-                        s * t,
-                    );
-                    out.push(
-                        ActionKind::compute(ComputeOp::Add, v),
-                        Category::Compute,
-                        s * t,
-                    );
-                    out.push(self.hop(v), Category::PartialSums, s * t);
-                    self.accumulate(
-                        &vec![1.0; folds.len()],
-                        mf * nf * t,
-                        mf * psum_cols * t * v as f64 <= act_cap,
-                        v,
-                        out,
-                    );
-                } else {
-                    let r = a.input_rate;
-                    let event = address_bits(l.input.numel());
-                    let input_fits = l.input_size() as f64 * t * r * event as f64 <= act_cap;
-                    out.push(
-                        self.act_read(input_fits, event),
-                        Category::Activations,
-                        mf * kf * t * r * f_n as f64,
-                    );
-                    out.push(self.hop(1), Category::Activations, s * t * r);
-                    out.push(
-                        ActionKind::compute(ComputeOp::Add, v),
-                        Category::Compute,
-                        s * t * r,
-                    );
-                    // Probability that a stream row carries a spike within each row fold. An
-                    // input after an average pool forwards several events per step (r > 1):
-                    // it is then always live.
-                    let p = r.min(1.0);
-                    let live: Vec<f64> = folds
-                        .iter()
-                        .map(|kf| {
-                            if self.config.skip_empty_rows {
-                                1.0 - (1.0 - p).powf(*kf)
-                            } else {
-                                1.0
-                            }
-                        })
-                        .collect();
-                    let hops: f64 = folds.iter().zip(&live).map(|(k, p)| k * p).sum();
-                    out.push(self.hop(v), Category::PartialSums, mf * t * nf * hops);
-                    self.accumulate(
-                        &live,
-                        mf * nf * t,
-                        mf * psum_cols * t * v as f64 <= act_cap,
-                        v,
-                        out,
-                    );
-                }
-                self.neurons(l.neurons() as f64, snn, t, out);
-                let r_out = a.output_rate;
-                out.push(
-                    ActionKind::compute(ComputeOp::Add, v),
-                    Category::Compute,
-                    neurons * t * r_out,
-                );
-                let event = address_bits(l.neurons());
-                let output_fits = neurons * t * r_out * event as f64 <= act_cap;
-                out.push(
-                    self.act_write(output_fits, event),
-                    Category::Outputs,
-                    neurons * t * r_out,
-                );
-            }
+        Folding {
+            mf: m as f64,
+            nf: n as f64,
+            kf: k as f64,
+            f_n: ceil_div(n, cols),
+            f_k,
+            s: l.synapses() as f64,
+            act_cap: kib_bits(self.config.act_sram_kib),
+            psum_cols: cols.min(n) as f64,
+            // All full except possibly the last.
+            folds: (0..f_k).map(|i| (k - i * rows).min(rows) as f64).collect(),
         }
+    }
+
+    /// A QNN layer: its activations stream in once per column fold, every synapse multiplies
+    /// and adds, partial sums are kept per row fold and each output is compared and written.
+    fn qnn_weighted(
+        &self,
+        l: &Layer,
+        q: &QnnFormat,
+        a: &LayerActivity,
+        g: &Folding,
+        out: &mut Actions,
+    ) {
+        let Folding { mf, nf, kf, s, .. } = *g;
+        let a_in = if a.analog_input {
+            IMAGE_BITS
+        } else {
+            q.activation_bits
+        };
+        let p = q.accumulator_bits;
+        let input_fits = l.input_size() as f64 * a_in as f64 <= g.act_cap;
+        out.push(
+            self.act_read(input_fits, a_in),
+            Category::Activations,
+            mf * kf * g.f_n as f64,
+        );
+        out.push(self.hop(a_in), Category::Activations, s);
+        let macs = s * a.input_nonzero;
+        out.push(
+            ActionKind::compute(ComputeOp::Mul, a_in.max(q.weight_bits)),
+            Category::Compute,
+            macs,
+        );
+        out.push(
+            ActionKind::compute(ComputeOp::Add, p),
+            Category::Compute,
+            macs,
+        );
+        out.push(self.hop(p), Category::PartialSums, s);
+        let psum_fits = mf * g.psum_cols * p as f64 <= g.act_cap;
+        out.push(
+            self.act_write(psum_fits, p),
+            Category::PartialSums,
+            mf * nf * g.f_k as f64,
+        );
+        let extra = mf * nf * (g.f_k - 1) as f64;
+        out.push(self.act_read(psum_fits, p), Category::PartialSums, extra);
+        out.push(
+            ActionKind::compute(ComputeOp::Add, p),
+            Category::Compute,
+            extra,
+        );
+        out.push(
+            ActionKind::compute(ComputeOp::Compare, p),
+            Category::Compute,
+            mf * nf,
+        );
+        let output_fits = l.neurons() as f64 * q.activation_bits as f64 <= g.act_cap;
+        out.push(
+            self.act_write(output_fits, q.activation_bits),
+            Category::Outputs,
+            mf * nf,
+        );
+    }
+
+    /// An SNN layer under direct coding: the dense image enters every step as multi-bit
+    /// values, multiplied and added into the membranes' partial sums.
+    fn snn_image_input(&self, l: &Layer, snn: &SnnFormat, g: &Folding, out: &mut Actions) {
+        let Folding { mf, nf, kf, s, .. } = *g;
+        let t = snn.timesteps as f64;
+        let v = snn.membrane_bits;
+        let input_fits = l.input_size() as f64 * IMAGE_BITS as f64 <= g.act_cap;
+        out.push(
+            self.act_read(input_fits, IMAGE_BITS),
+            Category::Activations,
+            mf * kf * g.f_n as f64 * t,
+        );
+        out.push(self.hop(IMAGE_BITS), Category::Activations, s * t);
+        out.push(
+            ActionKind::compute(ComputeOp::Mul, IMAGE_BITS.max(snn.weight_bits)),
+            Category::Compute,
+            s * t,
+        );
+        out.push(
+            ActionKind::compute(ComputeOp::Add, v),
+            Category::Compute,
+            s * t,
+        );
+        out.push(self.hop(v), Category::PartialSums, s * t);
+        self.accumulate(
+            &vec![1.0; g.folds.len()],
+            mf * nf * t,
+            mf * g.psum_cols * t * v as f64 <= g.act_cap,
+            v,
+            out,
+        );
+    }
+
+    /// An SNN layer fed spikes: each spike is an address event that adds its weights, and a
+    /// row fold without a spike skips its partial sum when the array skips empty rows.
+    fn snn_spike_input(
+        &self,
+        l: &Layer,
+        snn: &SnnFormat,
+        a: &LayerActivity,
+        g: &Folding,
+        out: &mut Actions,
+    ) {
+        let Folding { mf, nf, kf, s, .. } = *g;
+        let t = snn.timesteps as f64;
+        let v = snn.membrane_bits;
+        let r = a.input_rate;
+        let event = address_bits(l.input.numel());
+        let input_fits = l.input_size() as f64 * t * r * event as f64 <= g.act_cap;
+        out.push(
+            self.act_read(input_fits, event),
+            Category::Activations,
+            mf * kf * t * r * g.f_n as f64,
+        );
+        out.push(self.hop(1), Category::Activations, s * t * r);
+        out.push(
+            ActionKind::compute(ComputeOp::Add, v),
+            Category::Compute,
+            s * t * r,
+        );
+        // Probability that a stream row carries a spike within each row fold. An input after
+        // an average pool forwards several events per step (r > 1): it is then always live.
+        let p = r.min(1.0);
+        let live: Vec<f64> = g
+            .folds
+            .iter()
+            .map(|kf| {
+                if self.config.skip_empty_rows {
+                    1.0 - (1.0 - p).powf(*kf)
+                } else {
+                    1.0
+                }
+            })
+            .collect();
+        let hops: f64 = g.folds.iter().zip(&live).map(|(k, p)| k * p).sum();
+        out.push(self.hop(v), Category::PartialSums, mf * t * nf * hops);
+        self.accumulate(
+            &live,
+            mf * nf * t,
+            mf * g.psum_cols * t * v as f64 <= g.act_cap,
+            v,
+            out,
+        );
+    }
+
+    /// An SNN layer's output spikes: each counted into its neuron and written as an address
+    /// event.
+    fn snn_outputs(
+        &self,
+        l: &Layer,
+        snn: &SnnFormat,
+        a: &LayerActivity,
+        act_cap: f64,
+        out: &mut Actions,
+    ) {
+        let t = snn.timesteps as f64;
+        let v = snn.membrane_bits;
+        let neurons = l.neurons() as f64;
+        let r_out = a.output_rate;
+        out.push(
+            ActionKind::compute(ComputeOp::Add, v),
+            Category::Compute,
+            neurons * t * r_out,
+        );
+        let event = address_bits(l.neurons());
+        let output_fits = neurons * t * r_out * event as f64 <= act_cap;
+        out.push(
+            self.act_write(output_fits, event),
+            Category::Outputs,
+            neurons * t * r_out,
+        );
     }
 
     /// Accumulation of partial sums over row folds in the output buffer: `live[f]` is the
