@@ -102,19 +102,26 @@ impl Ctx<'_> {
             }
         }
         let reads = nest.cycles * groups * self.foot(ds, &merged);
-        let (scale, scatter) = if ds == W_ {
-            (self.op_scale(), self.scatters(inner, ds))
+        // A weight read multicast to units working on several batch items, output positions
+        // or steps is needed when any of their inputs is non-zero.
+        let (scale, scatter, meets) = if ds == W_ {
+            let meets = merged[N] * merged[P] * merged[Q];
+            let scale = match self.op_scale() {
+                Scale::Input if merged[T] > 1.0 => Scale::EverInput,
+                s => s,
+            };
+            (scale, self.scatters(inner, ds), meets)
         } else {
-            (Scale::Valid, false)
+            (Scale::Valid, false, 1.0)
         };
-        let why = Why::scaled(Purpose::Operand, scale, scatter);
+        let why = Why::scaled(Purpose::Operand, scale, scatter).meeting(meets);
         out.access(inner, ds, Action::Read, reads, why);
         let route = Route {
             ds,
             from: inner,
             to: self.nlev,
             scale,
-            meets: 1.0,
+            meets,
             format_level: (ds == I_).then_some(inner),
         };
         self.multicast(out, route, reads, self.ops);
