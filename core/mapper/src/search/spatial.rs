@@ -140,18 +140,21 @@ impl Search<'_, '_> {
         let opts = self.spatial_options(l, exhaustive);
         let mut next = Vec::new();
         for (s, u) in combos {
+            // What the levels above already unroll, per dimension: once per unrolling, not
+            // once per option.
+            let above: [u64; NDIMS] = std::array::from_fn(|d| {
+                s.iter()
+                    .map(|(a, b)| a[d] as u64 * b[d] as u64)
+                    .product::<u64>()
+            });
             for (x, y, uu) in &opts {
                 let ok = (0..NDIMS).all(|d| {
-                    let prod: u64 = s
-                        .iter()
-                        .map(|(a, b)| a[d] as u64 * b[d] as u64)
-                        .product::<u64>()
-                        * x[d] as u64
-                        * y[d] as u64;
+                    let prod = above[d] * x[d] as u64 * y[d] as u64;
                     self.ctx.dims[d].is_multiple_of(prod)
                 });
                 if ok {
-                    let mut s2 = s.clone();
+                    let mut s2 = Vec::with_capacity(s.len() + 1);
+                    s2.extend_from_slice(s);
                     s2.push((*x, *y));
                     next.push((s2, u * uu));
                 }
