@@ -351,6 +351,7 @@ impl HardwareArchitecture {
             primary: found.best_at[0],
             linear,
             capacity: actions::capacities(&hw),
+            places: actions::Places::of(&hw),
             dataflows,
             objective: mapper_objective(request.objective),
         })))
@@ -471,6 +472,7 @@ struct MappedLayerOf {
     primary: usize,
     linear: Vec<bool>,
     capacity: Vec<[Option<u128>; snnergy_mapper::NSPACES]>,
+    places: actions::Places,
     dataflows: Vec<String>,
     objective: snnergy_mapper::Objective,
 }
@@ -617,13 +619,14 @@ impl Weightless {
 /// A network mapped on a hardware-described architecture.
 #[derive(Debug)]
 struct MappedNetwork {
-    chip: Arc<Hardware>,
     format: Format,
     layers: Vec<LayerMap>,
     /// Inferences sharing each weight fetch (the batch): counts are reported per inference.
     per: f64,
     /// Input and output bits of each weightless layer's QNN values.
     value_bits: Vec<(u32, u32)>,
+    /// The chip's places, for its static energy.
+    leaking: actions::Places,
 }
 
 impl Mapped for MappedNetwork {
@@ -634,11 +637,11 @@ impl Mapped for MappedNetwork {
                 LayerMap::Mapped(m) => {
                     let dens = problem::densities(&self.format, &act);
                     let c = &m.candidates[m.best_at(dens)];
-                    actions::push_layer(c, &dens, &m.linear, &m.capacity, self.per, o)
+                    actions::push_layer(c, &dens, &m.linear, &m.capacity, &m.places, self.per, o)
                 }
                 LayerMap::Rule(w) => w.push(&self.format, &act, self.value_bits[i], o),
             };
-            actions::push_leakage(&self.chip, ns, o);
+            actions::push_leakage(&self.leaking, ns, o);
             o.set_latency_ns(ns);
         }
         Ok(())
@@ -846,11 +849,11 @@ impl Architecture for HardwareArchitecture {
             .map(|(i, l)| weightless_bits(net, i, l, request.format))
             .collect();
         Ok(Some(Box::new(MappedNetwork {
-            chip: self.chip.clone(),
             format: *request.format,
             layers,
             per: self.layer_rules.batch as f64,
             value_bits,
+            leaking: actions::Places::of(&self.chip),
         })))
     }
 
