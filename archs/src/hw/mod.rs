@@ -430,9 +430,18 @@ fn cached_map(
     let mut anon = problem.clone();
     anon.name.clear();
     let mut h = DefaultHasher::new();
+    // The prices themselves, not the table's name: a sensitivity study's scaled tables keep
+    // their base table's name, and each must be searched at its own prices.
+    let prices = snnergy_mapper::price_fingerprint(problem, hw, pricing)?;
     format!("{anon:?}|{hw:?}|{options:?}|{}", key.prices).hash(&mut h);
+    prices.hash(&mut h);
     for d in key.anchors {
-        (d.input.to_bits(), d.output.to_bits()).hash(&mut h);
+        (
+            d.input.to_bits(),
+            d.output.to_bits(),
+            d.ever.map(f64::to_bits),
+        )
+            .hash(&mut h);
     }
     format!("{:?}", key.warm).hash(&mut h);
     let hash = h.finish();

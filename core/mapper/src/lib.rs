@@ -392,6 +392,22 @@ pub struct Anchored {
     pub best_at: Vec<usize>,
 }
 
+/// A fingerprint of every price `pricing` gives `problem` on `hardware` (accesses, hops and
+/// operations, bit for bit): two pricings with equal fingerprints lead any search to the same
+/// mappings, whatever their names (a table scaled for a sensitivity study keeps its name).
+pub fn price_fingerprint(
+    problem: &Problem,
+    hardware: &Hardware,
+    pricing: &dyn Pricing,
+) -> Result<u64, MapperError> {
+    use std::hash::{Hash, Hasher};
+    let prices = Ctx::prices(problem, hardware, pricing)?;
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    // Debug prints every f64 exactly (shortest round-trip form).
+    format!("{prices:?}").hash(&mut h);
+    Ok(h.finish())
+}
+
 /// Searches the best mapping of `problem` on `hardware` at each of `anchors` in one search
 /// (each mapping counted once, priced at every anchor, then each anchor's best descended with
 /// its own objective). `warm` mappings (of a related search: other prices, other anchors)
