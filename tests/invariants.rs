@@ -203,3 +203,65 @@ fn every_tornado_side_agrees_with_its_own_winning_intervals() {
         "the never-wins mark is drawn exactly when a side never wins"
     );
 }
+
+/// Relative difference of two figures (0 for two zeros).
+fn rel(x: f64, y: f64) -> f64 {
+    if x == y {
+        0.0
+    } else {
+        (x - y).abs() / x.abs().max(y.abs())
+    }
+}
+
+/// The main job at T = 1, with the shipped chips beside its three architectures.
+fn at_one_step(rates: &[f64]) -> Pipeline {
+    let file = common::repo().join("pipelines").join("vgg16-cifar10.toml");
+    let mut text = std::fs::read_to_string(&file).unwrap();
+    for chip in ["eyeriss-like", "tpu-like", "output-stationary"] {
+        text.push_str(&format!(
+            "\n[[architecture]]\ntype = \"hardware\"\nname = \"{chip}\"\nenergy = \"horowitz-45nm\"\nchip = \"{chip}\"\n"
+        ));
+    }
+    let mut p = Pipeline::from_toml(&text, Some(&file), &common::registry()).unwrap();
+    p.settings.timesteps = vec![1];
+    p.settings.sweep_points = 0;
+    p.settings.headline_timesteps = None;
+    p.settings.sensitivity = None;
+    p.activity = std::sync::Arc::new(Uniform {
+        spike_rates: rates.to_vec(),
+        sparsity: Vec::new(),
+        nonzero: None,
+    });
+    p
+}
+
+#[test]
+fn at_one_step_the_snn_and_its_one_bit_twin_cost_the_same() {
+    // With one step nothing carries to a next step: the SNN accumulates its 1-bit inputs,
+    // compares with the threshold and emits one bit, exactly what its 1-bit twin does.
+    let report = at_one_step(&[0.02, 0.2]).run().unwrap();
+    let mut archs = std::collections::BTreeSet::new();
+    for c in &report.comparisons {
+        assert!(
+            rel(c.snn_pj, c.baseline_pj) < 1e-9,
+            "{} at rate {}: SNN {} pJ, twin {} pJ (SNN by category {:?}, twin {:?})",
+            c.architecture,
+            c.spike_rate,
+            c.snn_pj,
+            c.baseline_pj,
+            c.snn_breakdown,
+            c.baseline_breakdown
+        );
+        let (s, b) = (
+            c.mapped.snn_latency_us.unwrap(),
+            c.mapped.baseline_latency_us.unwrap(),
+        );
+        assert!(
+            rel(s, b) < 1e-9,
+            "{}: latency {s} vs {b} µs",
+            c.architecture
+        );
+        archs.insert(c.architecture.clone());
+    }
+    assert_eq!(archs.len(), 6, "{archs:?}");
+}

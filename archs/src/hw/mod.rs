@@ -356,6 +356,7 @@ impl HardwareArchitecture {
             primary: found.best_at[0],
             linear,
             capacity: actions::capacities(&hw),
+            places: actions::Places::of(&hw),
             dataflows,
             objective: mapper_objective(request.objective),
         })))
@@ -400,6 +401,7 @@ fn quantized(d: Densities) -> Densities {
         input: q(d.input),
         output: q(d.output),
         weights: q(d.weights),
+        ever: d.ever.map(q),
     }
 }
 
@@ -434,9 +436,19 @@ fn cached_map(
     let mut anon = problem.clone();
     anon.name.clear();
     let mut h = DefaultHasher::new();
+    // The prices themselves, not the table's name: a sensitivity study's scaled tables keep
+    // their base table's name, and each must be searched at its own prices.
+    let prices = snnergy_mapper::price_fingerprint(problem, hw, pricing)?;
     format!("{anon:?}|{hw:?}|{options:?}|{}", key.prices).hash(&mut h);
+    prices.hash(&mut h);
     for d in key.anchors {
-        (d.input.to_bits(), d.output.to_bits()).hash(&mut h);
+        (
+            d.input.to_bits(),
+            d.output.to_bits(),
+            d.weights.to_bits(),
+            d.ever.map(f64::to_bits),
+        )
+            .hash(&mut h);
     }
     format!("{:?}", key.warm).hash(&mut h);
     let hash = h.finish();
@@ -476,6 +488,7 @@ struct MappedLayerOf {
     primary: usize,
     linear: Vec<bool>,
     capacity: Vec<[Option<u128>; snnergy_mapper::NSPACES]>,
+    places: actions::Places,
     dataflows: Vec<String>,
     objective: snnergy_mapper::Objective,
 }
@@ -559,7 +572,13 @@ impl Weightless {
         let level = &self.hw.levels[self.level];
         let d = &self.dims;
         let (t, in_bits, out_bits, density, op_bits) = match format {
-            Format::Snn(s) => (s.timesteps as f64, 1, 1, act.input_rate, s.membrane_bits),
+            Format::Snn(s) => (
+                s.timesteps as f64,
+                per_step_bits.0,
+                per_step_bits.1,
+                act.input_rate,
+                s.membrane_bits,
+            ),
             Format::Qnn(q) => (
                 1.0,
                 per_step_bits.0,
@@ -624,13 +643,14 @@ impl Weightless {
 /// A network mapped on a hardware-described architecture.
 #[derive(Debug)]
 struct MappedNetwork {
-    chip: Arc<Hardware>,
     format: Format,
     layers: Vec<LayerMap>,
     /// Inferences sharing each weight fetch (the batch): counts are reported per inference.
     per: f64,
     /// Input and output bits of each weightless layer's QNN values.
     value_bits: Vec<(u32, u32)>,
+    /// The chip's places, for its static energy.
+    leaking: actions::Places,
 }
 
 impl Mapped for MappedNetwork {
@@ -641,11 +661,11 @@ impl Mapped for MappedNetwork {
                 LayerMap::Mapped(m) => {
                     let dens = problem::densities(&self.format, m.second_operand(), &act);
                     let c = &m.candidates[m.best_at(dens)];
-                    actions::push_layer(c, &dens, &m.linear, &m.capacity, self.per, o)
+                    actions::push_layer(c, &dens, &m.linear, &m.capacity, &m.places, self.per, o)
                 }
                 LayerMap::Rule(w) => w.push(&self.format, &act, self.value_bits[i], o),
             };
-            actions::push_leakage(&self.chip, ns, o);
+            actions::push_leakage(&self.leaking, ns, o);
             o.set_latency_ns(ns);
         }
         Ok(())
@@ -858,11 +878,11 @@ impl Architecture for HardwareArchitecture {
             .map(|(i, l)| weightless_bits(net, i, l, request.format))
             .collect();
         Ok(Some(Box::new(MappedNetwork {
-            chip: self.chip.clone(),
             format: *request.format,
             layers,
             per: self.layer_rules.batch as f64,
             value_bits,
+            leaking: actions::Places::of(&self.chip),
         })))
     }
 
@@ -922,25 +942,21 @@ impl HardwareArchitecture {
     }
 }
 
-/// The bits of a weightless layer's QNN input and output values: activation bits, or
-/// accumulator bits after a layer that does not quantize (a residual sum of convolutions).
+/// The bits of a weightless layer's input and output values per step: activation bits (1 for
+/// spikes), or the sums' bits (accumulator, membrane) after a layer that hands on its sums (a
+/// residual sum of convolutions), the same rule for both formats.
 fn weightless_bits(net: &Network, _: usize, l: &snnergy_core::Layer, f: &Format) -> (u32, u32) {
-    match f {
-        Format::Qnn(q) => {
-            let from_unquantized = l.sources.iter().any(|s| match s {
-                snnergy_core::Source::Layer(j) => !net.layers[*j].neuron,
-                snnergy_core::Source::Input => false,
-            });
-            let in_bits = if from_unquantized {
-                q.accumulator_bits
-            } else {
-                q.activation_bits
-            };
-            let out_bits = if l.neuron { q.activation_bits } else { in_bits };
-            (in_bits, out_bits)
-        }
-        Format::Snn(_) => (1, 1),
-    }
+    let (value, sums) = match f {
+        Format::Qnn(q) => (q.activation_bits, q.accumulator_bits),
+        Format::Snn(s) => (1, s.membrane_bits),
+    };
+    let from_unquantized = l.sources.iter().any(|s| match s {
+        snnergy_core::Source::Layer(j) => !net.layers[*j].neuron,
+        snnergy_core::Source::Input => false,
+    });
+    let in_bits = if from_unquantized { sums } else { value };
+    let out_bits = if l.neuron { value } else { in_bits };
+    (in_bits, out_bits)
 }
 
 /// Implements [`Architecture`] for a configuration wrapper by delegating to its

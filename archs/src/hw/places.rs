@@ -24,7 +24,7 @@ pub(crate) fn network_place(level: &Level) -> Place {
 pub(crate) const COMPUTE: &str = "compute";
 
 /// The snnergy action of one access to `ds` at `level` moving `bits` bits. DRAM moves whole
-/// words (bursts): a narrower access costs a word.
+/// blocks (bursts): a narrower access costs a block.
 pub(crate) fn access_kind(level: &Level, ds: DataSpace, op: AccessOp, bits: u32) -> ActionKind {
     access_kind_at(level, ds, op, bits, level.capacity_for(ds))
 }
@@ -56,7 +56,7 @@ pub(crate) fn access_kind_at(
             AccessOp::Write => Access::Write,
         },
         bits: if memory == Memory::Dram {
-            bits.max(level.word_bits)
+            bits.max(level.access_bits())
         } else {
             bits
         },

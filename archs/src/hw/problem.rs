@@ -4,7 +4,7 @@
 use snnergy_core::{
     ArchError, Format, Layer, LayerActivity, LayerKind, Network, Neuron as CoreNeuron, Source,
 };
-use snnergy_mapper::{Densities, Kind, Neuron, Problem};
+use snnergy_mapper::{Densities, Handoff, Kind, Neuron, Problem};
 
 use crate::common::DirectInput;
 
@@ -206,6 +206,9 @@ fn set_format(pr: &mut Problem, l: &Layer, format: &Format, analog: bool, rules:
             };
             pr.accum_bits = f.accumulator_bits;
             // A layer without a quantizer (the readout) hands on its sums.
+            if !l.neuron {
+                pr.handoff = Handoff::Sums;
+            }
             pr.output_bits = if l.neuron {
                 f.activation_bits
             } else {
@@ -218,6 +221,15 @@ fn set_format(pr: &mut Problem, l: &Layer, format: &Format, analog: bool, rules:
             pr.weight_bits = f.weight_bits;
             // The per-step input current is as wide as the membrane it is added to.
             pr.accum_bits = f.membrane_bits;
+            // A layer without a neuron hands on its sums as its twin does: every step, or,
+            // for a readout that integrates (I, LI), its membrane after the last step.
+            if !l.neuron {
+                pr.output_bits = f.membrane_bits;
+                pr.handoff = match l.neuron_model.as_ref().map(|n| n.model) {
+                    Some(CoreNeuron::I | CoreNeuron::Li { .. }) => Handoff::Membrane,
+                    _ => Handoff::Sums,
+                };
+            }
             // The layer's own neuron where it has one (a LI readout leaks like a LIF).
             pr.neuron = match l.neuron_model.as_ref().map_or(f.neuron, |n| n.model) {
                 CoreNeuron::If | CoreNeuron::I => Neuron::If,
@@ -261,8 +273,9 @@ pub(crate) fn densities(format: &Format, second_operand: bool, act: &LayerActivi
             } else {
                 1.0
             },
+            ever: None,
         },
-        Format::Snn(_) => Densities {
+        Format::Snn(s) => Densities {
             input: clamp(act.input_rate),
             output: clamp(act.output_rate),
             weights: if second_operand {
@@ -270,6 +283,13 @@ pub(crate) fn densities(format: &Format, second_operand: bool, act: &LayerActivi
             } else {
                 1.0
             },
+            // An input is non-zero in some step where its twin's value is non-zero: the
+            // twin's non-zero fraction, within what the rate allows (at least one step's
+            // spikes, at most every step's spikes on distinct inputs).
+            ever: (!act.analog_input).then(|| {
+                let most = act.input_rate * f64::from(s.timesteps);
+                clamp(act.input_nonzero.min(most).max(act.input_rate))
+            }),
         },
     }
 }

@@ -434,8 +434,10 @@ fn cores_pins(
             )
         })
     };
+    // A 1-bit baseline value is an event like a spike: its address says everything.
     let pinned = match format {
         Format::Snn(_) => packet(true),
+        Format::Qnn(q) if q.activation_bits == 1 => packet(true),
         Format::Qnn(_) if options.dataflow == Dataflow::ReuseFree => packet(false),
         Format::Qnn(_) => None,
     };
@@ -516,11 +518,11 @@ fn reuse_free_chip(hw: &Hardware, out: &mut Vec<LevelConstraint>) {
 /// accumulator of its neuron unit.
 fn reuse_free_regions(hw: &Hardware, format: &Format, out: &mut Vec<LevelConstraint>) {
     let event = match format {
-        Format::Snn(_) => SparseFormat::Aer {
+        Format::Qnn(q) if q.activation_bits > 1 => SparseFormat::Coo {
             header_bits: 0.0,
             address_bits: None,
         },
-        Format::Qnn(_) => SparseFormat::Coo {
+        _ => SparseFormat::Aer {
             header_bits: 0.0,
             address_bits: None,
         },

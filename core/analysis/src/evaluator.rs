@@ -86,6 +86,16 @@ pub struct Evaluator<'a> {
     warm: Vec<(Format, &'a dyn Mapped)>,
     mapped: Vec<(Format, Box<dyn Mapped + 'a>)>,
     prices: HashMap<(Place, ActionKind), Price>,
+    /// Per mapped format and layer, the place, kind and price of each action as the last
+    /// evaluation listed them: a layer lists the same actions at every operating point (only
+    /// the counts move), so a price is looked up by comparing two keys, not by hashing one.
+    listed: Vec<Vec<Vec<(Place, ActionKind, f64)>>>,
+    /// Total and latency of every evaluation made without detail, by mapped format and
+    /// layer activities: a break-even scans one grid for energy and again for energy ×
+    /// latency, and a sensitivity row revisits the nominal's points.
+    totals: HashMap<Vec<u64>, (f64, f64)>,
+    /// The key of the evaluation being looked up (its room reused).
+    key: Vec<u64>,
     evaluations: u64,
     mappings: u64,
 }
@@ -122,6 +132,9 @@ impl<'a> Evaluator<'a> {
             warm: Vec::new(),
             mapped: Vec::new(),
             prices: HashMap::new(),
+            listed: Vec::new(),
+            totals: HashMap::new(),
+            key: Vec::new(),
             evaluations: 0,
             mappings: 0,
         }
@@ -143,6 +156,8 @@ impl<'a> Evaluator<'a> {
             .map(|p| snnergy_core::activity::layer_activities(self.network, p, self.coding))
             .collect();
         self.mapped.clear();
+        self.listed.clear();
+        self.totals.clear();
         self
     }
 
@@ -221,12 +236,14 @@ impl<'a> Evaluator<'a> {
         let m = map_network(self.arch, &request)?;
         self.mappings += 1;
         self.mapped.push((*format, m));
+        self.listed
+            .push(vec![Vec::new(); self.network.layers.len()]);
         Ok(self.mapped.len() - 1)
     }
 
     /// Total energy in pJ of one inference in `format` at `point`.
     pub fn total(&mut self, format: &Format, point: &OperatingPoint) -> Result<f64, Error> {
-        self.run(format, point, None)
+        Ok(self.remembered(format, point)?.0)
     }
 
     /// Energy with per-layer, per-category, per-class and per-level detail and latency.
@@ -253,9 +270,42 @@ impl<'a> Evaluator<'a> {
         format: &Format,
         point: &OperatingPoint,
     ) -> Result<(f64, f64), Error> {
-        let e = self.run(format, point, None)?;
+        self.remembered(format, point)
+    }
+
+    /// Total and latency of one inference, evaluated once per mapped format and activity.
+    fn remembered(&mut self, format: &Format, point: &OperatingPoint) -> Result<(f64, f64), Error> {
+        layer_activities_into(self.network, point, self.coding, &mut self.activity);
+        let at = self.mapped_index(format)?;
+        self.key.clear();
+        self.key.push(at as u64);
+        for a in &self.activity {
+            self.key.extend([
+                a.input_rate.to_bits(),
+                a.input_nonzero.to_bits(),
+                a.output_rate.to_bits(),
+                a.output_nonzero.to_bits(),
+                a.analog_input as u64,
+                a.source_rate.to_bits(),
+                a.source_nonzero.to_bits(),
+            ]);
+        }
+        if let Some(&(total, ns)) = self.totals.get(self.key.as_slice()) {
+            self.check_total(format, point, total)?;
+            return Ok((total, ns));
+        }
+        let total = self.run(format, point, None)?;
         let ns: f64 = self.actions.iter().map(|a| a.latency_ns()).sum();
-        Ok((e, ns))
+        self.totals.insert(self.key.clone(), (total, ns));
+        Ok((total, ns))
+    }
+
+    /// Where `format`'s mapped network is kept, mapping it first if it is not yet.
+    fn mapped_index(&mut self, format: &Format) -> Result<usize, Error> {
+        match self.mapped.iter().position(|(f, _)| f == format) {
+            Some(i) => Ok(i),
+            None => self.map_at(format),
+        }
     }
 
     fn run(
@@ -268,17 +318,14 @@ impl<'a> Evaluator<'a> {
         for a in &mut self.actions {
             a.clear();
         }
-        let at = match self.mapped.iter().position(|(f, _)| f == format) {
-            Some(i) => i,
-            None => self.map_at(format)?,
-        };
+        let at = self.mapped_index(format)?;
         self.mapped[at]
             .1
             .evaluate(&self.activity, &mut self.actions)?;
         self.evaluations += self.network.layers.len() as u64;
         let mut total = 0.0;
         for i in 0..self.actions.len() {
-            let layer_total = self.price_layer(i, detail.as_deref_mut())?;
+            let layer_total = self.price_layer(at, i, detail.as_deref_mut())?;
             if let Some(d) = detail.as_deref_mut() {
                 let ns = self.actions[i].latency_ns();
                 d.per_layer[i] = layer_total;
@@ -291,9 +338,11 @@ impl<'a> Evaluator<'a> {
         Ok(total)
     }
 
-    /// Prices layer `i`'s actions (caching each price), adding the detail where asked.
+    /// Prices layer `i`'s actions in mapped format `at` (caching each price), adding the
+    /// detail where asked.
     fn price_layer(
         &mut self,
+        at: usize,
         i: usize,
         mut detail: Option<&mut NetworkEnergy>,
     ) -> Result<f64, Error> {
@@ -313,7 +362,7 @@ impl<'a> Evaluator<'a> {
                 }
                 .into());
             }
-            let e = self.price(i, action.place, action.kind)? * action.count;
+            let e = self.listed_price(at, i, k, action.place, action.kind)? * action.count;
             layer_total += e;
             if let Some(d) = detail.as_deref_mut() {
                 if let Some(key) = AccessKey::of(&action.kind) {
@@ -332,6 +381,29 @@ impl<'a> Evaluator<'a> {
             }
         }
         Ok(layer_total)
+    }
+
+    /// pJ of action `k` of layer `i` in mapped format `at`: the price listed for it last time
+    /// when it is the same action, else looked up (and listed).
+    fn listed_price(
+        &mut self,
+        at: usize,
+        i: usize,
+        k: usize,
+        place: Place,
+        kind: ActionKind,
+    ) -> Result<f64, Error> {
+        if let Some((p, q, pj)) = self.listed[at][i].get(k)
+            && *p == place
+            && *q == kind
+        {
+            return Ok(*pj);
+        }
+        let pj = self.price(i, place, kind)?;
+        let list = &mut self.listed[at][i];
+        list.truncate(k);
+        list.push((place, kind, pj));
+        Ok(pj)
     }
 
     /// pJ of one `kind` at `place`, from the cache or the energy model (which must give a

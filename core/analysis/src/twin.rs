@@ -66,7 +66,7 @@ pub struct Family {
 /// 0.1 % up. Mapped at each and priced with the best of them, a format is within a fraction
 /// of a percent of a search at any rate between (measured on the shipped pipelines), and the
 /// set depends on nothing a pipeline lists.
-const ANCHOR_RATES: [f64; 7] = [
+pub(crate) const ANCHOR_RATES: [f64; 7] = [
     1e-3,
     3.162_277_7e-3,
     1e-2,

@@ -565,7 +565,9 @@ pub fn spike_inputs(network: &Network, coding: InputCoding) -> Vec<bool> {
 /// - Average pooling of spikes gives graded values; event-driven hardware forwards every input
 ///   spike through the window, so the layer after it sees as many events as the pool's input
 ///   spikes reach outputs: r_in·S/N per output element and step (above 1 when windows are
-///   large). The twin's pooled value is non-zero when any input in its window is.
+///   large). The twin is treated alike: its pooled average would be wider than the
+///   activation its next layer reads, so it forwards its window's non-zero values, ρ_in·S/N
+///   per output (at T = 1 the SNN and its 1-bit twin see the same events).
 /// - Max pooling of spikes is an OR over the window: an output fires when any input does,
 ///   1 − (1 − r)^k for k = S/N valid inputs per output (inputs taken as independent), and the
 ///   twin's maximum is non-zero likewise.
@@ -573,7 +575,7 @@ fn pooled(layer: &Layer, rate: f64, nonzero: f64) -> (f64, f64) {
     let window = layer.synapses() as f64 / layer.neurons().max(1) as f64;
     let any = |p: f64| 1.0 - (1.0 - p.clamp(0.0, 1.0)).powf(window);
     match layer.kind {
-        LayerKind::AvgPool { .. } => (rate * window, any(nonzero)),
+        LayerKind::AvgPool { .. } => (rate * window, nonzero * window),
         LayerKind::MaxPool { .. } => (any(rate), any(nonzero)),
         _ => (rate, nonzero),
     }
@@ -616,12 +618,9 @@ mod tests {
         let expected: f64 = patterns(4, r).map(|(p, on)| p * on as f64).sum();
         assert!((acts[1].output_rate - expected).abs() < 1e-12);
         assert!((acts[2].input_rate - expected).abs() < 1e-12);
-        // The twin's pooled value is non-zero when any input is.
-        let any: f64 = patterns(4, 0.3)
-            .filter(|(_, on)| *on > 0)
-            .map(|(p, _)| p)
-            .sum();
-        assert!((acts[2].input_nonzero - any).abs() < 1e-12);
+        // The twin forwards its window's non-zero values alike.
+        let forwarded: f64 = patterns(4, 0.3).map(|(p, on)| p * on as f64).sum();
+        assert!((acts[2].input_nonzero - forwarded).abs() < 1e-12);
     }
 
     #[test]

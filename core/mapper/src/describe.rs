@@ -6,7 +6,7 @@ use crate::MappedLayer;
 use crate::hardware::{Hardware, ZeroHandling};
 use crate::mapping::Mapping;
 use crate::model::{Action, Purpose};
-use crate::problem::{DataSpace, Dim, Kind, NDIMS, Problem};
+use crate::problem::{DataSpace, Dim, NDIMS, Problem};
 
 fn dims_list(ds: &[Dim]) -> String {
     match ds.len() {
@@ -30,7 +30,7 @@ pub(crate) fn describe(m: &MappedLayer) -> String {
         .collect();
     let fin = m.counts.finalizing_level;
     parts.push(format!("partial sums final in {}", hw.levels[fin].name));
-    if m.problem.kind == Kind::Snn {
+    if m.problem.carries() {
         parts.push(time(m));
     }
     parts.push(match hw.compute.zero_handling {

@@ -7,7 +7,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::error::MapperError;
-use crate::problem::{DataSpace, Kind, Problem};
+use crate::problem::{DataSpace, Problem};
 
 /// A chip: storage levels outermost (DRAM) first, then the compute units.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema, Default)]
@@ -142,6 +142,18 @@ pub struct Bank {
 }
 
 impl Level {
+    /// The smallest block one access moves, in bits (the word unless stated).
+    pub fn access_bits(&self) -> u32 {
+        self.access_bits
+            .unwrap_or(self.word_bits)
+            .max(self.word_bits)
+    }
+
+    /// Elements of `bits` bits in one access block (at least one).
+    pub fn per_block(&self, bits: u32) -> f64 {
+        (self.access_bits() / bits.max(1)).max(1) as f64
+    }
+
     /// The pools a level's capacity is checked against: (data spaces as a mask of
     /// `DataSpace::bit`, bits); empty when unbounded.
     pub fn pools(&self) -> Vec<(u8, Option<u128>)> {
@@ -512,6 +524,12 @@ pub struct Level {
     pub capacity: Option<Capacity>,
     /// Access width in bits.
     pub word_bits: u32,
+    /// The smallest block one access moves, in bits: a DRAM burst, an SRAM word. An access
+    /// that zero operands would make unneeded is saved only when every element of its block
+    /// is unneeded. Absent: the word (`word_bits`); a DRAM whose burst is wider than its
+    /// word (64 bytes for a DDR4 ×64 burst of 8) states it here.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub access_bits: Option<u32>,
     /// Words read per cycle per instance; absent = unbounded.
     pub read_bandwidth: Option<f64>,
     /// Words written per cycle per instance; absent = unbounded.
@@ -544,6 +562,7 @@ impl Default for Level {
             class: LevelClass::Sram,
             capacity: None,
             word_bits: 16,
+            access_bits: None,
             read_bandwidth: None,
             write_bandwidth: None,
             holds: DataSpace::ALL.to_vec(),
@@ -868,6 +887,18 @@ impl Hardware {
             self.check_place(i)?;
             if l.word_bits == 0 {
                 return Err(self.err(name, "word_bits", "0: a word has at least one bit"));
+            }
+            if let Some(a) = l.access_bits
+                && a < l.word_bits
+            {
+                return Err(self.err(
+                    name,
+                    "access_bits",
+                    format!(
+                        "{a}: an access moves at least a word ({} bits)",
+                        l.word_bits
+                    ),
+                ));
             }
             if l.mesh[0] == 0 || l.mesh[1] == 0 {
                 return Err(self.err(
@@ -1198,13 +1229,11 @@ impl Hardware {
             }
         }
         let c = &self.compute;
-        let wide = match problem.kind {
-            Kind::Qnn => problem.weight_bits.max(problem.input_bits) > c.mac_bits,
-            Kind::Snn => {
-                problem.weight_bits > c.add_bits
-                    || (problem.input_bits > 1
-                        && problem.input_bits.max(problem.weight_bits) > c.mac_bits)
-            }
+        // A 1-bit input selects its weight into an adder; a wider one multiplies.
+        let wide = if problem.input_bits == 1 {
+            problem.weight_bits > c.add_bits
+        } else {
+            problem.input_bits.max(problem.weight_bits) > c.mac_bits
         };
         if wide {
             return Err(MapperError::Mapping {

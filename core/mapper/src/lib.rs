@@ -217,7 +217,7 @@ pub use model::{
     SpaceReport, TransferCount,
 };
 pub use pricing::{AccessOp, ComputeOp, OwnPrices, Pricing, capacity_bits};
-pub use problem::{DataSpace, Densities, Dim, Kind, NDIMS, NSPACES, Neuron, Problem};
+pub use problem::{DataSpace, Densities, Dim, Handoff, Kind, NDIMS, NSPACES, Neuron, Problem};
 pub use scorer::{Candidate, Score, Scorer};
 pub use search::{Objective, SearchOptions};
 pub use timeloop::{TimeloopExport, to_timeloop, to_timeloop_at};
@@ -392,6 +392,22 @@ pub struct Anchored {
     pub best_at: Vec<usize>,
 }
 
+/// A fingerprint of every price `pricing` gives `problem` on `hardware` (accesses, hops and
+/// operations, bit for bit): two pricings with equal fingerprints lead any search to the same
+/// mappings, whatever their names (a table scaled for a sensitivity study keeps its name).
+pub fn price_fingerprint(
+    problem: &Problem,
+    hardware: &Hardware,
+    pricing: &dyn Pricing,
+) -> Result<u64, MapperError> {
+    use std::hash::{Hash, Hasher};
+    let prices = Ctx::prices(problem, hardware, pricing)?;
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    // Debug prints every f64 exactly (shortest round-trip form).
+    format!("{prices:?}").hash(&mut h);
+    Ok(h.finish())
+}
+
 /// Searches the best mapping of `problem` on `hardware` at each of `anchors` in one search
 /// (each mapping counted once, priced at every anchor, then each anchor's best descended with
 /// its own objective). `warm` mappings (of a related search: other prices, other anchors)
@@ -482,7 +498,8 @@ impl Mapper {
             (
                 densities.input.to_bits(),
                 densities.output.to_bits(),
-                densities.weights.to_bits()
+                densities.weights.to_bits(),
+                densities.ever.map(f64::to_bits)
             ),
             options
         );
@@ -510,6 +527,7 @@ fn check_densities(problem: &Problem, d: &Densities) -> Result<(), MapperError> 
         ("densities.input", d.input),
         ("densities.output", d.output),
         ("densities.weights", d.weights),
+        ("densities.ever", d.ever.unwrap_or(d.input)),
     ] {
         if !(v.is_finite() && (0.0..=1.0).contains(&v)) {
             return Err(MapperError::Problem {

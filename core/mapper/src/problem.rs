@@ -241,6 +241,9 @@ pub struct Problem {
     pub neuron_steps_per_accum: u64,
     /// Neuron model (SNN only).
     pub neuron: Neuron,
+    /// What the epilogue hands on: thresholded values (the default), sums, or an
+    /// integrating readout's membrane.
+    pub handoff: Handoff,
     /// Operations of the loop nest (over every N and T, like [`Problem::ops`]) whose input
     /// tap falls on the input map rather than on its zero padding. A tap on padding is a zero
     /// operand: every count the input density scales (operations, the weight reads and
@@ -299,6 +302,7 @@ impl Default for Problem {
             output_bits: 8,
             neuron_steps_per_accum: 1,
             neuron: Neuron::If,
+            handoff: Handoff::Fires,
             valid_ops: None,
             input_h: None,
             input_w: None,
@@ -306,6 +310,21 @@ impl Default for Problem {
             second_operand: false,
         }
     }
+}
+
+/// What a layer's epilogue hands on.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Handoff {
+    /// Thresholded values: a QNN requantizes, an SNN compares with its threshold and spikes.
+    #[default]
+    Fires,
+    /// Its sums, every step: a QNN layer without a quantizer, an SNN layer without a neuron
+    /// (a convolution summed into a residual, a readout summed outside); nothing carries.
+    Sums,
+    /// An SNN readout that integrates (an I or LI neuron): its membrane carries over the
+    /// steps and is handed on once, after the last.
+    Membrane,
 }
 
 /// What a layer's non-zero inputs and outputs are, per element and (for an SNN) per step.
@@ -316,6 +335,12 @@ pub struct Densities {
     pub input: f64,
     /// Non-zero fraction of the outputs or output spike rate per step.
     pub output: f64,
+    /// Fraction of the inputs non-zero in at least one step (an SNN's ever-active inputs:
+    /// under twin consistency its twin's non-zero fraction). None: `input` (one step, or a
+    /// QNN). A weight fetched for one input position over every step is skipped with a
+    /// zero input only if that input is zero in every step.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ever: Option<f64>,
     /// Non-zero fraction (or spike rate per step) of the operand in the weights data space: 1
     /// for stored weights; a product of two activations ([`Problem::second_operand`]) streams
     /// its second operand there, and a term is zero where either operand is.
@@ -333,6 +358,7 @@ impl Default for Densities {
             input: 1.0,
             output: 1.0,
             weights: 1.0,
+            ever: None,
         }
     }
 }
@@ -344,7 +370,13 @@ impl Densities {
             input: d,
             output: d,
             weights: 1.0,
+            ever: None,
         }
+    }
+
+    /// The fraction of inputs non-zero in some step: at least the per-step density.
+    pub fn ever_input(&self) -> f64 {
+        self.ever.map_or(self.input, |e| e.max(self.input).min(1.0))
     }
 }
 
@@ -409,18 +441,34 @@ impl Problem {
         }
     }
 
-    /// True for a data space whose elements are spikes (1 bit, the value is the address).
+    /// True for a data space whose elements are one bit, spikes or 1-bit activations: a
+    /// non-zero element is a one, so its address says everything (either format).
     pub fn is_binary(&self, ds: DataSpace) -> bool {
-        self.kind == Kind::Snn
-            && matches!(ds, DataSpace::Inputs | DataSpace::Outputs)
-            && self.bits(ds) == 1
+        matches!(ds, DataSpace::Inputs | DataSpace::Outputs) && self.bits(ds) == 1
     }
 
-    /// Data spaces this problem has (the membrane only for an SNN).
+    /// Neuron steps each neuron runs: time steps times the steps a stored current serves.
+    pub fn neuron_steps(&self) -> u64 {
+        self.t.saturating_mul(self.neuron_steps_per_accum)
+    }
+
+    /// Whether an SNN's neurons carry state from one step to a next: with a single step the
+    /// membrane starts at zero and is dead after the step, so it is never stored.
+    pub fn carries(&self) -> bool {
+        self.kind == Kind::Snn && self.neuron_steps() > 1 && self.handoff != Handoff::Sums
+    }
+
+    /// The kind the loop nest is searched as: an SNN that carries nothing between steps is,
+    /// to the search, the same loop nest as a QNN (no membrane, no time loop).
+    pub fn searched_as(&self) -> Kind {
+        if self.carries() { Kind::Snn } else { Kind::Qnn }
+    }
+
+    /// Data spaces this problem has (the membrane only for an SNN that carries it).
     pub fn spaces(&self) -> impl Iterator<Item = DataSpace> + '_ {
         DataSpace::ALL
             .into_iter()
-            .filter(|ds| *ds != DataSpace::Membrane || self.kind == Kind::Snn)
+            .filter(|ds| *ds != DataSpace::Membrane || self.carries())
     }
 
     /// Operations of the loop nest (MACs or synaptic-event slots), as u128 so that no product

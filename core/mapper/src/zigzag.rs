@@ -905,7 +905,7 @@ fn count_rows(
         let Some((op, _)) = zz_operand(a.data_space) else {
             continue;
         };
-        let e = a.elements * ctx.density(a.scale, dens);
+        let e = a.elements * ctx.moved(a, dens);
         let memory = memory_of(a.level, op);
         let i = match rows
             .iter()

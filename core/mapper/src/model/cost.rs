@@ -15,6 +15,13 @@ impl Ctx<'_> {
         scale.density(dens, self.valid_frac)
     }
 
+    /// The fraction of an access count's elements moved at the densities (see
+    /// [`AccessCount::moved`]).
+    pub(crate) fn moved(&self, a: &AccessCount, dens: &Densities) -> f64 {
+        let per_block = self.per_block[a.level][a.data_space.index()];
+        a.moved(dens, self.valid_frac, per_block)
+    }
+
     /// pJ and word accesses of one access count: (data pJ, metadata pJ, word accesses).
     pub(crate) fn price_access(
         &self,
@@ -23,8 +30,8 @@ impl Ctx<'_> {
         a: &AccessCount,
         dens: &Densities,
     ) -> (f64, f64, f64) {
-        let n = a.elements * self.density(a.scale, dens);
         let (l, ds) = (a.level, a.data_space.index());
+        let n = a.elements * self.moved(a, dens);
         let rw = (a.action != Action::Read) as usize;
         if self.compressed(m, l, ds) {
             let stored = self.stored(m, counts, l, ds, dens);
@@ -85,7 +92,7 @@ impl Ctx<'_> {
         if hop_pj == 0.0 {
             return 0.0;
         }
-        let n = t.sends * self.density(t.scale, dens) * t.hops;
+        let n = t.sends * t.moved(dens, self.valid_frac) * t.hops;
         match t.format_level {
             Some(l) if self.compressed(m, l, ds) => {
                 self.compressed_transfer(t.network, n, self.stored(m, counts, l, ds, dens))
@@ -121,8 +128,14 @@ impl Ctx<'_> {
     /// Energy and latency of counted mapping at densities: (dynamic pJ, cycles, leakage pJ).
     /// The same sums as [`Ctx::evaluate`]'s, in the same order, without the report.
     pub(crate) fn quick(&self, m: &Compact, counts: &Counts, dens: &Densities) -> (f64, f64, f64) {
-        let mut scales = [0.0; 4];
-        for s in [Scale::One, Scale::Input, Scale::Output, Scale::Valid] {
+        let mut scales = [0.0; 5];
+        for s in [
+            Scale::One,
+            Scale::Input,
+            Scale::Output,
+            Scale::Valid,
+            Scale::EverInput,
+        ] {
             scales[s as usize] = self.density(s, dens);
         }
         // A compressed tile's average bits, per level for inputs and outputs, once each.
@@ -134,8 +147,16 @@ impl Ctx<'_> {
         let mut energy = 0.0;
         let mut words = [[0.0f64; 2]; MAX_LEVELS];
         for a in &counts.accesses {
-            let n = a.elements * scales[a.scale as usize];
             let (l, ds) = (a.level, a.data_space.index());
+            let n = a.elements
+                * match a.scale {
+                    Scale::Input | Scale::EverInput
+                        if a.meets > 1.0 || (!a.scatter && self.per_block[l][ds] > 1.0) =>
+                    {
+                        a.moved(dens, self.valid_frac, self.per_block[l][ds])
+                    }
+                    s => scales[s as usize],
+                };
             let rw = (a.action != Action::Read) as usize;
             if self.compressed(m, l, ds) {
                 let (e, meta, acc) = self.compressed_access((l, ds, rw), n, stored_at(l, ds));
@@ -153,7 +174,12 @@ impl Ctx<'_> {
             if hop_pj == 0.0 {
                 continue;
             }
-            let n = t.sends * scales[t.scale as usize] * t.hops;
+            let moved = if t.meets > 1.0 {
+                t.moved(dens, self.valid_frac)
+            } else {
+                scales[t.scale as usize]
+            };
+            let n = t.sends * moved * t.hops;
             energy += match t.format_level {
                 Some(l) if self.compressed(m, l, ds) => {
                     self.compressed_transfer(t.network, n, stored_at(l, ds))

@@ -33,6 +33,9 @@ pub enum Scale {
     /// The valid fraction alone: operand reads of stored inputs, which a tap on padding does
     /// not make (padding is not stored), whatever the units do with zeros.
     Valid,
+    /// The inputs non-zero in some step (see [`Densities::ever`]): a weight fetched once for
+    /// one input position and every step, skipped only if that input never fires.
+    EverInput,
 }
 
 impl Scale {
@@ -47,6 +50,7 @@ impl Scale {
             Scale::Input => dens.input * dens.weights * valid_fraction,
             Scale::Output => dens.output,
             Scale::Valid => valid_fraction,
+            Scale::EverInput => dens.ever_input() * valid_fraction,
         }
     }
 }
@@ -83,8 +87,46 @@ pub struct AccessCount {
     /// One access per element at a data-dependent address (event-driven), rather than
     /// words packed with consecutive elements.
     pub scatter: bool,
+    /// Input elements whose zeros together make one element's access unneeded (a weight
+    /// fetched for several output positions or steps is needed if any of them fires).
+    #[serde(skip_serializing_if = "is_one")]
+    pub meets: f64,
     /// Why.
     pub purpose: Purpose,
+}
+
+fn is_one(x: &f64) -> bool {
+    *x == 1.0
+}
+
+/// The fraction of elements needed when each is needed unless all `meets` independent input
+/// elements of density `d` are zero.
+pub fn needed(d: f64, meets: f64) -> f64 {
+    if meets <= 1.0 {
+        d
+    } else {
+        1.0 - (1.0 - d).clamp(0.0, 1.0).powf(meets)
+    }
+}
+
+impl AccessCount {
+    /// The fraction of `elements` this access really moves at the densities, for a problem
+    /// whose valid operations are `valid_fraction` of its loop nest, at a level whose block
+    /// holds `per_block` elements: skipped or gated zeros save a streaming access only when
+    /// every element of its block is unneeded (1 − (1 − d)^per_block), a scatter one
+    /// element at a time; an element is unneeded when every input it meets is zero.
+    pub fn moved(&self, dens: &Densities, valid_fraction: f64, per_block: f64) -> f64 {
+        let d = self.scale.density(dens, valid_fraction);
+        if !matches!(self.scale, Scale::Input | Scale::EverInput) {
+            return d;
+        }
+        let per_block = if self.scatter {
+            1.0
+        } else {
+            per_block.max(1.0)
+        };
+        needed(d, self.meets * per_block)
+    }
 }
 
 /// Elements sent over the network below a level.
@@ -104,6 +146,16 @@ pub struct TransferCount {
     pub format_level: Option<usize>,
     /// Density that multiplies the count.
     pub scale: Scale,
+    /// Input elements whose zeros together make one send unneeded (see [`AccessCount`]).
+    #[serde(skip_serializing_if = "is_one")]
+    pub meets: f64,
+}
+
+impl TransferCount {
+    /// The fraction of the sends that really happen at the densities.
+    pub fn moved(&self, dens: &Densities, valid_fraction: f64) -> f64 {
+        needed(self.scale.density(dens, valid_fraction), self.meets)
+    }
 }
 
 /// Arithmetic operations.
@@ -154,6 +206,8 @@ pub(crate) struct Why {
     pub purpose: Purpose,
     pub scale: Scale,
     pub scatter: bool,
+    /// Input elements whose zeros together make one element's access unneeded.
+    pub meets: f64,
 }
 
 impl Why {
@@ -163,6 +217,7 @@ impl Why {
             purpose,
             scale: Scale::One,
             scatter: false,
+            meets: 1.0,
         }
     }
 
@@ -172,6 +227,15 @@ impl Why {
             purpose,
             scale,
             scatter,
+            meets: 1.0,
+        }
+    }
+
+    /// An access needed unless all of `inputs` input elements are zero.
+    pub const fn meeting(self, inputs: f64) -> Why {
+        Why {
+            meets: inputs,
+            ..self
         }
     }
 }
@@ -206,6 +270,7 @@ impl Counts {
                 elements,
                 scale: why.scale,
                 scatter: why.scatter,
+                meets: why.meets,
                 purpose: why.purpose,
             });
         }
@@ -213,6 +278,10 @@ impl Counts {
 
     /// Records `count` operations.
     pub(crate) fn op(&mut self, op: ComputeOp, count: f64, scale: Scale, what: &'static str) {
+        // An operation that never happens (a reset with no next step) is not listed.
+        if count == 0.0 {
+            return;
+        }
         self.ops.push(OpCount {
             op,
             count,

@@ -1,13 +1,17 @@
 //! The epilogue: once per finished sum and neuron step, the finished sum is read where it
-//! is final; a QNN requantizes it (a compare, and a multiply if the chip scales), an SNN adds
-//! it to the membrane, compares with the threshold, subtracts on a spike and leaks (LIF).
-//! The membrane and output accesses of the step are counted with their chains.
+//! is final; a QNN requantizes it (a compare, and a multiply if the chip scales a multi-bit
+//! output: a 1-bit output's scale folds into its threshold), an SNN compares its membrane
+//! with the threshold. Only where a step follows another does an SNN add the current to a
+//! carried membrane and leak it (the first step's membrane is the current itself), and only
+//! where a next step follows does a spike reset it: with one step an SNN neuron is its 1-bit
+//! twin's activation. The membrane and output accesses of the step are counted with their
+//! chains.
 
 use super::counts::{Action, Counts, Purpose, Scale, Why};
 use super::keepers::Keepers;
 use super::{A_, Ctx};
 use crate::pricing::ComputeOp;
-use crate::problem::{Kind, Neuron};
+use crate::problem::{Handoff, Kind, Neuron};
 
 impl Ctx<'_> {
     pub(super) fn epilogue(&self, keepers: &Keepers, out: &mut Counts) {
@@ -22,13 +26,15 @@ impl Ctx<'_> {
         );
         let pr = self.problem;
         match pr.kind {
+            Kind::Qnn | Kind::Snn if pr.handoff == Handoff::Sums => {}
+            Kind::Qnn if pr.handoff != Handoff::Fires => {}
             Kind::Qnn => {
                 let sums = self.finished_sums();
                 let compare = ComputeOp::Compare {
                     bits: pr.accum_bits,
                 };
                 out.op(compare, sums, Scale::One, "requantization compare");
-                if self.hw.compute.requantize_mul {
+                if self.hw.compute.requantize_mul && pr.output_bits > 1 {
                     let scale = ComputeOp::Mul {
                         a_bits: pr.accum_bits,
                         b_bits: self.hw.compute.mac_bits,
@@ -43,15 +49,23 @@ impl Ctx<'_> {
                 let compare = ComputeOp::Compare {
                     bits: pr.membrane_bits,
                 };
-                out.op(add, steps, Scale::One, "input current into the membrane");
-                out.op(compare, steps, Scale::One, "threshold compare");
-                out.op(add, steps, Scale::Output, "reset by subtraction");
+                let carries = self.carries();
+                out.op(add, carries, Scale::One, "input current into the membrane");
+                if pr.handoff == Handoff::Fires {
+                    out.op(compare, steps, Scale::One, "threshold compare");
+                    out.op(add, carries, Scale::Output, "reset by subtraction");
+                }
                 if matches!(pr.neuron, Neuron::Lif | Neuron::CubaLif) {
-                    out.op(add, steps, Scale::One, "leak (shift and subtract)");
+                    out.op(add, carries, Scale::One, "leak (shift and subtract)");
                 }
                 if pr.neuron == Neuron::CubaLif {
-                    out.op(add, steps, Scale::One, "synaptic current decay");
-                    out.op(add, steps, Scale::One, "synaptic current into the membrane");
+                    out.op(add, carries, Scale::One, "synaptic current decay");
+                    out.op(
+                        add,
+                        carries,
+                        Scale::One,
+                        "synaptic current into the membrane",
+                    );
                 }
             }
         }
@@ -138,15 +152,16 @@ mod tests {
         let (_, keepers) = setup(&ctx, &m);
         let mut out = Counts::default();
         ctx.epilogue(&keepers, &mut out);
-        // 8 neurons × 3 steps; the reset happens only on a spike.
+        // 8 neurons × 3 steps compare; the membrane is added to, leaked and reset (on a
+        // spike) only where a step follows another: 8 × 2.
         assert_eq!(out.epilogue_steps, 24.0);
         assert_eq!(
             ops(&out),
             vec![
-                ("input current into the membrane", 24.0, Scale::One),
+                ("input current into the membrane", 16.0, Scale::One),
                 ("threshold compare", 24.0, Scale::One),
-                ("reset by subtraction", 24.0, Scale::Output),
-                ("leak (shift and subtract)", 24.0, Scale::One),
+                ("reset by subtraction", 16.0, Scale::Output),
+                ("leak (shift and subtract)", 16.0, Scale::One),
             ]
         );
         // A direct-coded layer accumulates its current once and runs 3 steps on it.
@@ -162,5 +177,36 @@ mod tests {
             accesses(&out, 2, Accum, Action::Read, Purpose::Epilogue),
             24.0
         );
+    }
+
+    #[test]
+    fn a_one_step_snn_is_counted_and_priced_as_its_one_bit_twin() {
+        // Nothing carries past a single step: no membrane, no add into it, no reset, the
+        // same addition per input and the same compare per output as the 1-bit QNN.
+        let hw = chip([1, 1], true, false);
+        let snn = qnn(2, 1, 4, 1, 3, 1).into_snn(1, 16);
+        let mut twin = qnn(2, 1, 4, 1, 3, 1);
+        (twin.input_bits, twin.output_bits, twin.accum_bits) = (1, 1, 16);
+        let (cs, ct) = (ctx(&snn, &hw), ctx(&twin, &hw));
+        let (ms, mt) = (
+            worked(&snn, &hw, &[Outputs]),
+            worked(&twin, &hw, &[Outputs]),
+        );
+        let (mut a, mut b) = (Counts::default(), Counts::default());
+        cs.count(&ms, &mut a).unwrap();
+        ct.count(&mt, &mut b).unwrap();
+        assert!(!snn.spaces().any(|d| d == Membrane));
+        assert_eq!(
+            ops(&a).iter().map(|o| (o.1, o.2)).collect::<Vec<_>>(),
+            ops(&b).iter().map(|o| (o.1, o.2)).collect::<Vec<_>>()
+        );
+        for d in [0.0, 0.3, 1.0] {
+            let dens = crate::problem::Densities::uniform(d);
+            assert_eq!(
+                cs.quick(&ms, &a, &dens),
+                ct.quick(&mt, &b, &dens),
+                "density {d}"
+            );
+        }
     }
 }

@@ -7,7 +7,7 @@
 
 use super::{A_, C, Ctx, I_, Illegal, M_, O_, R, S, T, W_};
 use crate::mapping::{Compact, MAX_LEVELS};
-use crate::problem::{Kind, NDIMS, NSPACES};
+use crate::problem::{NDIMS, NSPACES};
 
 #[derive(Debug)]
 pub(super) struct Keepers {
@@ -67,7 +67,7 @@ impl Keepers {
                 return Err(Illegal::BelowFinal(ds, l));
             }
         }
-        if ctx.problem.kind == Kind::Snn
+        if ctx.problem.carries()
             && let Some(l) = (0..k.innermost(M_)).find(|&l| m.sp(l, T) > 1)
         {
             return Err(Illegal::SpatialT(l));

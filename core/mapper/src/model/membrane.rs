@@ -1,5 +1,6 @@
-//! The membrane chain of an SNN: read and written once per neuron step at the innermost level
-//! keeping membranes; above it, per parent/child pair, residencies counted on the nest
+//! The membrane chain of an SNN: read and written once per carry (a neuron step that follows
+//! another: T − 1 per neuron; the first step's membrane is zero and the last is dead) at the
+//! innermost level keeping membranes; above it, per parent/child pair, residencies counted on the nest
 //! projected onto the non-reduction dimensions, each but the first filled from the parent and
 //! each but the last drained back (the initial potential is set, the final one is dead). The
 //! finished current travels from the finalizing level up to the membrane.
@@ -8,7 +9,7 @@ use super::counts::{Action, Counts, Purpose, Scale, Why};
 use super::keepers::Keepers;
 use super::nest::Nest;
 use super::network::Route;
-use super::{A_, Ctx, G, K, M_, N, P, Q};
+use super::{A_, Ctx, M_};
 
 impl Ctx<'_> {
     /// State words each neuron keeps: its membrane, and a CubaLIF's synaptic current beside
@@ -23,11 +24,11 @@ impl Ctx<'_> {
 
     pub(super) fn membrane(&self, nest: &Nest, keepers: &Keepers, out: &mut Counts) {
         let steps = self.epilogue_steps();
-        let states = self.neuron_states();
+        let carried = self.carries() * self.neuron_states();
         let mi = keepers.innermost(M_);
         let epilogue = Why::plain(Purpose::Epilogue);
-        out.access(mi, M_, Action::Read, steps * states, epilogue);
-        out.access(mi, M_, Action::Update, steps * states, epilogue);
+        out.access(mi, M_, Action::Read, carried, epilogue);
+        out.access(mi, M_, Action::Update, carried, epilogue);
         for pair in keepers.chain(M_).windows(2) {
             self.swap_membranes(nest, pair[0], pair[1], out);
         }
@@ -36,6 +37,7 @@ impl Ctx<'_> {
             from: mi,
             to: keepers.fin,
             scale: Scale::One,
+            meets: 1.0,
             format_level: None,
         };
         self.unicast(out, current, steps);
@@ -44,8 +46,7 @@ impl Ctx<'_> {
     /// Membranes moving between parent `p` and child `c`: every residency of the child but
     /// the first of each neuron is filled, every one but the last drained.
     fn swap_membranes(&self, nest: &Nest, p: usize, c: usize, out: &mut Counts) {
-        let d = &self.dims;
-        let neurons = d[N] as f64 * d[G] as f64 * d[K] as f64 * d[P] as f64 * d[Q] as f64;
+        let neurons = self.neurons();
         let residencies = self.all_refills(nest, M_, c);
         let moves = (residencies - neurons) * self.neuron_states();
         let (fill, drain) = (Why::plain(Purpose::Fill), Why::plain(Purpose::Drain));
@@ -58,6 +59,7 @@ impl Ctx<'_> {
             from: p,
             to: c,
             scale: Scale::One,
+            meets: 1.0,
             format_level: None,
         };
         self.unicast(out, route, 2.0 * moves);
@@ -100,14 +102,15 @@ mod tests {
         let (nest, keepers) = setup(&ctx, &m);
         let mut out = Counts::default();
         ctx.membrane(&nest, &keepers, &mut out);
-        // Every neuron step reads and writes its membrane in the buffer: 8 × 3.
+        // Every neuron step after the first reads its membrane in the buffer, every one
+        // before the last writes it: 8 × 2 each.
         assert_eq!(
             accesses(&out, 1, Membrane, Action::Read, Purpose::Epilogue),
-            24.0
+            16.0
         );
         assert_eq!(
             accesses(&out, 1, Membrane, Action::Update, Purpose::Epilogue),
-            24.0
+            16.0
         );
         // The buffer holds the 4 membranes of one k; K2 inside T3 changes them 6 times: 24
         // residencies of 8 neurons, 16 of them brought back from DRAM and 16 sent there.

@@ -50,7 +50,7 @@ use crate::error::MapperError;
 use crate::hardware::{Hardware, SparseFormat, Topology, ZeroHandling};
 use crate::mapping::{Compact, MAX_LEVELS};
 use crate::pricing::ComputeOp;
-use crate::problem::{DataSpace, Kind, NDIMS, NSPACES, Problem};
+use crate::problem::{DataSpace, NDIMS, NSPACES, Problem};
 use keepers::Keepers;
 use nest::Nest;
 
@@ -135,6 +135,8 @@ pub(crate) struct Shape {
     /// Per level, the formats (by index, below 64) that are compressed, as a mask.
     compressed_formats: [u64; MAX_LEVELS],
     word: Vec<f64>,
+    /// Per level and data space, elements in one access block.
+    per_block: Vec<[f64; NSPACES]>,
     unicast: Vec<f64>,
     pub leak_pj_per_cycle: f64,
     /// Data spaces the problem has, as a mask.
@@ -242,6 +244,11 @@ impl Shape {
             pools: hw.levels.iter().map(Pool::of).collect(),
             compressed_formats: Ctx::compressed_formats(hw),
             word: hw.levels.iter().map(|l| l.word_bits as f64).collect(),
+            per_block: hw
+                .levels
+                .iter()
+                .map(|l| DataSpace::ALL.map(|ds| l.per_block(problem.bits(ds))))
+                .collect(),
             unicast: (0..nlev).map(|l| Ctx::unicast_hops(hw, l)).collect(),
             // mW × µs = nJ; one cycle lasts 1/clock_mhz µs.
             leak_pj_per_cycle: leak_mw * 1000.0 / hw.compute.clock_mhz,
@@ -309,7 +316,7 @@ impl<'a> Ctx<'a> {
         self.operands(&nest, &keepers, I_, out);
         self.partial_sums(&nest, &keepers, out);
         self.epilogue(&keepers, out);
-        if self.problem.kind == Kind::Snn {
+        if self.problem.carries() {
             self.membrane(&nest, &keepers, out);
         }
         self.outputs(&keepers, out);
@@ -332,6 +339,17 @@ impl<'a> Ctx<'a> {
         d[N] as f64 * d[G] as f64 * d[K] as f64 * d[P] as f64 * d[Q] as f64 * d[T] as f64
     }
 
+    /// Neurons (output elements) of the whole layer.
+    fn neurons(&self) -> f64 {
+        let d = &self.dims;
+        d[N] as f64 * d[G] as f64 * d[K] as f64 * d[P] as f64 * d[Q] as f64
+    }
+
+    /// Neuron steps that follow another step of the same neuron: where a membrane carries.
+    fn carries(&self) -> f64 {
+        (self.epilogue_steps() - self.neurons()).max(0.0)
+    }
+
     /// Neuron steps (or requantizations) the epilogue runs: a direct-coded layer's current
     /// serves several steps.
     fn epilogue_steps(&self) -> f64 {
@@ -347,8 +365,10 @@ impl<'a> Ctx<'a> {
         self.relevant[ds] & (1 << d) != 0
     }
 
+    /// A 1-bit input (a spike or a 1-bit activation) selects its weight into the sum: an
+    /// addition in either format.
     pub(crate) fn main_op(p: &Problem) -> ComputeOp {
-        if p.kind == Kind::Snn && p.input_bits == 1 {
+        if p.input_bits == 1 {
             ComputeOp::Add { bits: p.accum_bits }
         } else {
             ComputeOp::Mac {

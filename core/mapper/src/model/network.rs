@@ -18,6 +18,8 @@ pub(super) struct Route {
     pub to: usize,
     /// Density that scales the traffic.
     pub scale: Scale,
+    /// Input elements whose zeros together make one send unneeded.
+    pub meets: f64,
     /// The level whose storage format sets the bits moved (None: the value bits).
     pub format_level: Option<usize>,
 }
@@ -72,6 +74,7 @@ impl Ctx<'_> {
             hops: self.hops(j, m),
             format_level: route.format_level,
             scale: route.scale,
+            meets: route.meets,
         });
     }
 }
@@ -99,6 +102,7 @@ mod tests {
             from: 1,
             to: 3,
             scale: Scale::One,
+            meets: 1.0,
             format_level: Some(1),
         };
         let mut out = Counts::default();
@@ -123,6 +127,7 @@ mod tests {
             from: 1,
             to: 3,
             scale: Scale::One,
+            meets: 1.0,
             format_level: None,
         };
         let mut out = Counts::default();

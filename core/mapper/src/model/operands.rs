@@ -11,8 +11,15 @@ use super::keepers::Keepers;
 use super::nest::Nest;
 use super::network::Route;
 use super::reuse::Receiver;
-use super::{Ctx, I_, NDIMS, W_};
+use super::{Ctx, I_, N, NDIMS, P, Q, T, W_};
 use crate::hardware::ZeroHandling;
+
+/// How a skippable weight fetch scales: the density of one input it needs, and how many
+/// inputs (all zero) make it unneeded.
+struct SkippedFetch {
+    scale: Scale,
+    inputs: f64,
+}
 
 impl Ctx<'_> {
     /// Fills down the chain of `ds` (weights or inputs) and the operand reads at its innermost
@@ -49,16 +56,29 @@ impl Ctx<'_> {
             merged: &merged,
         };
         let reads = self.refills(nest, ds, c, changes, group) * groups;
-        let fill = Why::plain(Purpose::Fill);
+        let (scale, meets) = match self.fetch_skips_with_input(nest, ds, c, &merged) {
+            Some(m) => (m.scale, m.inputs),
+            None => (Scale::One, 1.0),
+        };
+        // A skipped fetch still moves whole words: a word is fetched when any weight in it is
+        // needed. Fetching needed weights one access each never costs fewer accesses
+        // (1 − (1 − q)^b ≤ b·q), so fills stay packed.
+        let fill = if scale == Scale::One {
+            Why::plain(Purpose::Fill)
+        } else {
+            Why::scaled(Purpose::Fill, scale, false).meeting(meets)
+        };
+        let read = fill;
         if !free {
-            out.access(p, ds, Action::Read, reads, fill);
+            out.access(p, ds, Action::Read, reads, read);
         }
         out.access(c, ds, Action::Fill, fills, fill);
         let route = Route {
             ds,
             from: p,
             to: c,
-            scale: Scale::One,
+            scale,
+            meets,
             format_level: Self::stored_at(ds, p),
         };
         self.multicast(out, route, reads, fills);
@@ -82,21 +102,69 @@ impl Ctx<'_> {
             }
         }
         let reads = nest.cycles * groups * self.foot(ds, &merged);
-        let (scale, scatter) = if ds == W_ {
-            (self.op_scale(), self.scatters(inner, ds))
+        // A weight read multicast to units working on several batch items, output positions
+        // or steps is needed when any of their inputs is non-zero.
+        let (scale, scatter, meets) = if ds == W_ {
+            let meets = merged[N] * merged[P] * merged[Q];
+            let scale = match self.op_scale() {
+                Scale::Input if merged[T] > 1.0 => Scale::EverInput,
+                s => s,
+            };
+            (scale, self.scatters(inner, ds), meets)
         } else {
-            (Scale::Valid, false)
+            (Scale::Valid, false, 1.0)
         };
-        let why = Why::scaled(Purpose::Operand, scale, scatter);
+        let why = Why::scaled(Purpose::Operand, scale, scatter).meeting(meets);
         out.access(inner, ds, Action::Read, reads, why);
         let route = Route {
             ds,
             from: inner,
             to: self.nlev,
             scale,
+            meets,
             format_level: (ds == I_).then_some(inner),
         };
         self.multicast(out, route, reads, self.ops);
+    }
+
+    /// Whether a fetch of weights into level `c`'s tiles of extents `merged` (one multicast
+    /// group's) is skipped with zero inputs, as an operand read is: during one residency each
+    /// weight of the tile meets one input element per batch item, output position and step the
+    /// residency spans (inside the tile, or in loops above it with no weight loop between that
+    /// would refetch the tile), so its fetch is unneeded when all of those are zero. The same
+    /// rule for both formats: a QNN's steps are its one step. `None`: fetches are not skipped.
+    fn fetch_skips_with_input(
+        &self,
+        nest: &Nest,
+        ds: usize,
+        c: usize,
+        merged: &[f64; NDIMS],
+    ) -> Option<SkippedFetch> {
+        if ds != W_ || self.zero == ZeroHandling::None {
+            return None;
+        }
+        let loops = nest.loops_above(c);
+        let held = match loops
+            .iter()
+            .rposition(|lp| self.relevant(ds, lp.dim as usize))
+        {
+            Some(i) => &loops[i + 1..],
+            None => loops,
+        };
+        let mut spans = *merged;
+        for lp in held {
+            spans[lp.dim as usize] *= lp.factor();
+        }
+        // Distinct output positions of one weight read distinct inputs whatever the stride.
+        let inputs = spans[N] * spans[P] * spans[Q];
+        // A residency within one step needs that step's input; one over several steps, an
+        // input that fires in any of them (bounded by the fraction ever non-zero).
+        let scale = if spans[T] > 1.0 {
+            Scale::EverInput
+        } else {
+            Scale::Input
+        };
+        Some(SkippedFetch { scale, inputs })
     }
 
     /// Whether the per-operation accesses of `ds` at level `l` are scatters: zeros are
@@ -111,6 +179,7 @@ mod tests {
     use super::super::fixtures::*;
     use super::super::*;
     use super::*;
+    use crate::problem::Densities;
 
     /// K = 4, C = 2, P = Q = 3, R = S = 3: C2 at DRAM; K2 at the buffer and K2 across its two
     /// PEs; the rest in each PE's register.
@@ -177,6 +246,69 @@ mod tests {
             accesses(&c, 1, Inputs, Action::Read, Purpose::Operand),
             648.0
         );
+    }
+
+    /// The fills of the weights into the registers, with zero inputs skipped.
+    fn register_weight_fills(c: &Counts) -> Vec<&AccessCount> {
+        c.accesses
+            .iter()
+            .filter(|a| a.level == 2 && a.data_space == Weights && a.action == Action::Fill)
+            .collect()
+    }
+
+    #[test]
+    fn a_weight_fetched_for_several_output_positions_is_skipped_only_when_all_their_inputs_are_zero()
+     {
+        let mut p = qnn(4, 2, 3, 3, 3, 3);
+        let mut hw = chip([2, 1], true, false);
+        hw.compute.zero_handling = ZeroHandling::Skip;
+        let m = |p: &Problem| {
+            let mut reg = vec![(D::P, 3), (D::Q, 3), (D::R, 3), (D::S, 3)];
+            if p.t > 1 {
+                reg.insert(0, (D::T, p.t));
+            }
+            compact(
+                p,
+                &hw,
+                vec![
+                    level(
+                        "DRAM",
+                        &[(D::C, 2)],
+                        &[],
+                        &[Weights, Inputs, Accum, Membrane, Outputs],
+                    ),
+                    level("buffer", &[(D::K, 2)], &[(D::K, 2)], &[Weights, Inputs]),
+                    level("reg", &reg, &[], &[Weights, Accum]),
+                ],
+            )
+        };
+        let count = |p: &Problem| {
+            let ctx = ctx(p, &hw);
+            let m = m(p);
+            let (nest, keepers) = setup(&ctx, &m);
+            let mut out = Counts::default();
+            ctx.operands(&nest, &keepers, W_, &mut out);
+            out
+        };
+        // Each register weight meets the inputs of the P3·Q3 output positions it serves: its
+        // fetch is unneeded only if all nine are zero, in a QNN as in an SNN.
+        let c = count(&p);
+        let fills = register_weight_fills(&c);
+        assert_eq!(fills.len(), 1);
+        assert_eq!((fills[0].scale, fills[0].meets), (Scale::Input, 9.0));
+        let dens = Densities::uniform(0.1);
+        // 16-bit weights in 16-bit words: one per block, 1 − 0.9⁹ of them needed.
+        let moved = fills[0].moved(&dens, 1.0, 1.0);
+        assert!((moved - (1.0 - 0.9f64.powi(9))).abs() < 1e-12, "{moved}");
+        // Four to a word, a word is fetched if any of its 36 inputs fires.
+        let moved = fills[0].moved(&dens, 1.0, 4.0);
+        assert!((moved - (1.0 - 0.9f64.powi(36))).abs() < 1e-12, "{moved}");
+        // An SNN whose register holds its weights over every step needs an input that fires
+        // in any step.
+        p.kind = crate::problem::Kind::Snn;
+        p.t = 4;
+        let c = count(&p);
+        assert_eq!(register_weight_fills(&c)[0].scale, Scale::EverInput);
     }
 
     #[test]

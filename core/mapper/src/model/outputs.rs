@@ -1,6 +1,7 @@
-//! Outputs: written once per element and neuron step at the innermost level keeping them (at
-//! or above the finalizing level, whence they travel), then read and written once per element
-//! at each level up to the backing level, in the format of the level they leave.
+//! Outputs: written once per element and neuron step (once per element for a readout that
+//! hands on its membrane) at the innermost level keeping them (at or above the finalizing level,
+//! whence they travel), then read and written once per element at each level up to the
+//! backing level, in the format of the level they leave.
 
 use super::counts::{Action, Counts, Purpose, Scale, Why};
 use super::keepers::Keepers;
@@ -9,7 +10,11 @@ use super::{Ctx, O_};
 
 impl Ctx<'_> {
     pub(super) fn outputs(&self, keepers: &Keepers, out: &mut Counts) {
-        let n = self.epilogue_steps();
+        let n = if self.problem.handoff == crate::problem::Handoff::Membrane {
+            self.neurons()
+        } else {
+            self.epilogue_steps()
+        };
         let oi = keepers.innermost(O_);
         out.access(oi, O_, Action::Update, n, Why::plain(Purpose::Epilogue));
         let from_epilogue = Route {
@@ -17,6 +22,7 @@ impl Ctx<'_> {
             from: oi,
             to: keepers.fin,
             scale: Scale::One,
+            meets: 1.0,
             format_level: Some(oi),
         };
         self.unicast(out, from_epilogue, n);
@@ -34,6 +40,7 @@ impl Ctx<'_> {
                 from: p,
                 to: c,
                 scale: Scale::One,
+                meets: 1.0,
                 format_level: Some(c),
             };
             self.unicast(out, route, n);

@@ -35,6 +35,7 @@ impl Ctx<'_> {
             from: ia,
             to: self.nlev,
             scale: op_scale,
+            meets: 1.0,
             format_level: None,
         };
         self.unicast(out, route, updates);
@@ -65,6 +66,7 @@ impl Ctx<'_> {
             from: p,
             to: c,
             scale: Scale::One,
+            meets: 1.0,
             format_level: None,
         };
         self.reduce_up(out, route, drained, arrivals);

@@ -82,7 +82,7 @@ impl Ctx<'_> {
                 wr[a.level] += acc;
             }
             let rep = &mut levels[a.level];
-            let n = a.elements * self.density(a.scale, dens);
+            let n = a.elements * self.moved(a, dens);
             rep.space(a.data_space).add(a.action, n, acc, e, meta);
             rep.total_pj += e + meta;
         }

@@ -22,6 +22,43 @@ impl Search<'_, '_> {
         out
     }
 
+    /// How many ordered factorizations of `n` into `slots` factors there are (what
+    /// `splits(n, slots).len()` enumerates), without enumerating them: each prime power
+    /// `p^e` of `n` is spread over the slots in C(e + slots − 1, slots − 1) ways, and the
+    /// primes spread independently. Sizing the space is done for every candidate unrolling
+    /// of every search, so it must not build the lists it counts.
+    pub(super) fn split_count(n: u64, slots: usize) -> u128 {
+        if slots <= 1 {
+            return slots as u128;
+        }
+        if n == 0 {
+            return 0;
+        }
+        let ways = |e: u32| -> u128 {
+            // C(e + slots − 1, e), exact at every step: the running product of i consecutive
+            // integers is divisible by i!.
+            let mut c: u128 = 1;
+            for i in 1..=e as u128 {
+                c = c.saturating_mul(slots as u128 - 1 + i) / i;
+            }
+            c
+        };
+        let (mut rest, mut total, mut p) = (n, 1u128, 2u64);
+        while p * p <= rest {
+            let mut e = 0;
+            while rest.is_multiple_of(p) {
+                rest /= p;
+                e += 1;
+            }
+            total = total.saturating_mul(ways(e));
+            p += 1;
+        }
+        if rest > 1 {
+            total = total.saturating_mul(ways(1));
+        }
+        total
+    }
+
     /// Size of the exhaustive space (temporal placements × orders ignored: a lower estimate
     /// that already decides whether enumeration is affordable).
     pub(super) fn exhaustive_size(&self, spatial: &[Spatial]) -> u128 {
@@ -40,7 +77,7 @@ impl Search<'_, '_> {
                     }
                 }
                 if free > 0 {
-                    prod = prod.saturating_mul(Self::splits(rem, free).len() as u128);
+                    prod = prod.saturating_mul(Self::split_count(rem, free));
                 }
             }
             total = total.saturating_add(prod);
@@ -154,5 +191,19 @@ mod tests {
     fn splits_enumerate_ordered_factorizations() {
         assert_eq!(Search::splits(12, 2).len(), 6);
         assert_eq!(Search::splits(4, 3).len(), 6);
+    }
+
+    #[test]
+    fn split_count_equals_the_number_of_enumerated_splits() {
+        for n in 0..=256u64 {
+            for slots in 1..=5 {
+                assert_eq!(
+                    Search::split_count(n, slots),
+                    Search::splits(n, slots).len() as u128,
+                    "{n} into {slots}"
+                );
+            }
+        }
+        assert_eq!(Search::split_count(1 << 20, 4), 1771);
     }
 }

@@ -274,7 +274,7 @@ pub(crate) fn search(
                     (1u16 << NDIMS) - 1,
                     &res.prefix[l],
                     &res.outer[l],
-                    ctx.problem.kind,
+                    ctx.problem.searched_as(),
                 )
                 .first()
                 .copied()

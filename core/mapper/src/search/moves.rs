@@ -14,7 +14,7 @@ impl Search<'_, '_> {
     /// The distinct orders of level `l`'s loops in `mask`, shared rather than copied: a
     /// level's list may hold thousands and is walked once per descent pass.
     pub(super) fn level_orders(&mut self, mask: u16, l: usize) -> Rc<[[u8; NDIMS]]> {
-        let kind = self.ctx.problem.kind;
+        let kind = self.ctx.problem.searched_as();
         let (prefix, outer) = (&self.res.prefix[l], &self.res.outer[l]);
         self.order_cache
             .entry((mask, l))

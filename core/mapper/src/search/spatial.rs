@@ -2,7 +2,7 @@
 //! candidates the heuristic search fills (one per set of unrolled dimensions, the fullest and
 //! the most reusing), and the bypass choices.
 
-use std::collections::BTreeMap;
+use std::collections::BTreeSet;
 
 use super::orders::divisors;
 use super::{Search, Spatial};
@@ -20,7 +20,7 @@ impl Search<'_, '_> {
     ) -> Vec<([u32; NDIMS], [u32; NDIMS], u64)> {
         let fan = self.ctx.hw.fanout(l);
         let dims = self.ctx.dims;
-        let snn = self.ctx.problem.kind == Kind::Snn;
+        let snn = self.ctx.problem.searched_as() == Kind::Snn;
         let res = &self.res;
         let axis = |size: u64, allow: u16, fixed: &[Option<u32>; NDIMS], avail: &[u64; NDIMS]| {
             // Choices of up to two dimensions (more if fixed) whose factors fit `size`.
@@ -140,18 +140,21 @@ impl Search<'_, '_> {
         let opts = self.spatial_options(l, exhaustive);
         let mut next = Vec::new();
         for (s, u) in combos {
+            // What the levels above already unroll, per dimension: once per unrolling, not
+            // once per option.
+            let above: [u64; NDIMS] = std::array::from_fn(|d| {
+                s.iter()
+                    .map(|(a, b)| a[d] as u64 * b[d] as u64)
+                    .product::<u64>()
+            });
             for (x, y, uu) in &opts {
                 let ok = (0..NDIMS).all(|d| {
-                    let prod: u64 = s
-                        .iter()
-                        .map(|(a, b)| a[d] as u64 * b[d] as u64)
-                        .product::<u64>()
-                        * x[d] as u64
-                        * y[d] as u64;
+                    let prod = above[d] * x[d] as u64 * y[d] as u64;
                     self.ctx.dims[d].is_multiple_of(prod)
                 });
                 if ok {
-                    let mut s2 = s.clone();
+                    let mut s2 = Vec::with_capacity(s.len() + 1);
+                    s2.extend_from_slice(s);
                     s2.push((*x, *y));
                     next.push((s2, u * uu));
                 }
@@ -173,37 +176,48 @@ impl Search<'_, '_> {
                 })
                 .sum()
         };
-        next.sort_by(|a, b| b.1.cmp(&a.1).then(ndims(&a.0).cmp(&ndims(&b.0))));
-        type Group = Vec<(u16, u16, [u32; NDIMS], [u32; NDIMS])>;
-        let mut groups: BTreeMap<Group, ()> = BTreeMap::new();
+        // Keys worked out once per unrolling, not once per comparison (the lists hold
+        // thousands); the sort is stable, so equals keep their enumeration order.
+        next.sort_by_cached_key(|(s, u)| (std::cmp::Reverse(*u), ndims(s)));
+        // On a square fan-out X and Y are interchangeable: one of each mirror pair.
+        let level_key = |l: usize, a: &[u32; NDIMS], b: &[u32; NDIMS]| {
+            let m = |v: &[u32; NDIMS]| {
+                (0..NDIMS)
+                    .filter(|&d| v[d] > 1)
+                    .fold(0u16, |m, d| m | (1 << d))
+            };
+            let fan = self.ctx.hw.fanout(l);
+            let (x, y, fx, fy) = (m(a), m(b), *a, *b);
+            if fan[0] == fan[1] && (x, fx) > (y, fy) {
+                (y, x, fy, fx)
+            } else {
+                (x, y, fx, fy)
+            }
+        };
         let best = next.first().map(|x| x.1).unwrap_or(1) as f64;
-        next.retain(|(s, u)| {
-            // On a square fan-out X and Y are interchangeable: one of each mirror pair.
-            let key: Group = s
-                .iter()
-                .enumerate()
-                .map(|(l, (a, b))| {
-                    let m = |v: &[u32; NDIMS]| {
-                        (0..NDIMS)
-                            .filter(|&d| v[d] > 1)
-                            .fold(0u16, |m, d| m | (1 << d))
-                    };
-                    let fan = self.ctx.hw.fanout(l);
-                    let (x, y, fx, fy) = (m(a), m(b), *a, *b);
-                    let (x, y, fx, fy) = if fan[0] == fan[1] && (x, fx) > (y, fy) {
-                        (y, x, fy, fx)
-                    } else {
-                        (x, y, fx, fy)
-                    };
-                    if every_split {
-                        (x, y, fx, fy)
-                    } else {
-                        (x, y, [0; NDIMS], [0; NDIMS])
-                    }
-                })
-                .collect();
-            (*u as f64) >= ratio * best && groups.insert(key, ()).is_none()
-        });
+        if every_split {
+            type Group = Vec<(u16, u16, [u32; NDIMS], [u32; NDIMS])>;
+            let mut groups: BTreeSet<Group> = BTreeSet::new();
+            next.retain(|(s, u)| {
+                let key: Group = s
+                    .iter()
+                    .enumerate()
+                    .map(|(l, (a, b))| level_key(l, a, b))
+                    .collect();
+                (*u as f64) >= ratio * best && groups.insert(key)
+            });
+        } else {
+            // Only which dimensions each axis unrolls: two masks of nine bits per level.
+            let mut groups: BTreeSet<[u32; MAX_LEVELS]> = BTreeSet::new();
+            next.retain(|(s, u)| {
+                let mut key = [0u32; MAX_LEVELS];
+                for (l, (a, b)) in s.iter().enumerate() {
+                    let (x, y, _, _) = level_key(l, a, b);
+                    key[l] = (x as u32) << 16 | y as u32;
+                }
+                (*u as f64) >= ratio * best && groups.insert(key)
+            });
+        }
     }
 
     /// Drops the unrollings whose smallest tiles (every free loop outermost) already overflow
