@@ -243,6 +243,48 @@ fn the_search_is_deterministic_and_the_cache_returns_the_same_mapping() {
     assert!(!a.describe().is_empty());
 }
 
+/// The chip's own prices with the outermost level's accesses scaled: a sensitivity study's
+/// "DRAM ±50 %" row.
+struct ScaledDram(f64);
+
+impl Pricing for ScaledDram {
+    fn access_pj(
+        &self,
+        level: &Level,
+        ds: DataSpace,
+        op: AccessOp,
+        bits: u32,
+    ) -> Result<f64, MapperError> {
+        let pj = OwnPrices.access_pj(level, ds, op, bits)?;
+        Ok(if level.name == "DRAM" {
+            pj * self.0
+        } else {
+            pj
+        })
+    }
+    fn compute_pj(&self, compute: &Compute, op: ComputeOp) -> Result<f64, MapperError> {
+        OwnPrices.compute_pj(compute, op)
+    }
+    fn hop_pj(&self, level: &Level, bits: u32) -> Result<f64, MapperError> {
+        OwnPrices.hop_pj(level, bits)
+    }
+}
+
+#[test]
+fn pricings_that_differ_in_one_price_have_different_fingerprints_whatever_their_names() {
+    // What a cache of searches keys on: a scaled table keeps its base table's name, and
+    // must not share the base table's searches.
+    let hw = Hardware::shipped("eyeriss-like").unwrap();
+    let p = Problem::conv("fp", 64, 64, 8, 8, 3, 3, 1);
+    let own = price_fingerprint(&p, &hw, &OwnPrices).unwrap();
+    assert_eq!(own, price_fingerprint(&p, &hw, &ScaledDram(1.0)).unwrap());
+    assert_ne!(own, price_fingerprint(&p, &hw, &ScaledDram(1.5)).unwrap());
+    assert_ne!(
+        price_fingerprint(&p, &hw, &ScaledDram(0.5)).unwrap(),
+        price_fingerprint(&p, &hw, &ScaledDram(1.5)).unwrap()
+    );
+}
+
 #[test]
 fn counts_are_conserved_between_every_parent_and_child_on_random_mappings() {
     let mut rng = Rng(99);
