@@ -14,8 +14,10 @@ on. The rules, each named as in VALIDATION.md:
   on our counts with ZigZag's semantics and every tap counted;
 * `valid-taps`: a tap on padding is a zero operand for us and a MAC for ZigZag: between our
   counts with every tap and with valid taps, only the innermost operand reads of inputs (and,
-  where the units gate or skip zeros, of weights, and the innermost partial-sum updates and
-  read-modify-write reads) shrink, by the layer's valid-tap fraction;
+  where the units gate or skip zeros, the innermost partial-sum updates and read-modify-write
+  reads) shrink, by the layer's valid-tap fraction v; where zeros are gated or skipped, a
+  weight read or fill serving m taps is needed when any of them is valid (1 - (1 - v)^m of
+  them), so it lies between v times and once every-tap count;
 * `sliding-windows`, `non-reducing-networks` (1, 6): the shipped chip against the same chip
   with ZigZag's semantics, same mapping (sized in energy);
 * `unit-price`: ZigZag's MAC energy is its MACs at the description's price as written; ours is
@@ -80,8 +82,16 @@ def valid_taps_problems(doc: dict) -> list[str]:
             want = full[k]
             if mem == inner.get(op) and op == "I" and k == "rd_out_to_low":
                 want = full[k] * v
-            elif mem == inner.get(op) and gated and op == "W" and k == "rd_out_to_low":
-                want = full[k] * v
+            elif gated and op == "W" and k in ("rd_out_to_low", "wr_in_by_high"):
+                # A weight read or fill serving m taps (a multicast, a tile held over several
+                # output positions) is needed when any of them is valid: 1 - (1 - v)^m of
+                # them, between v (one tap) and every one.
+                g = got.get(k, 0.0)
+                if not (full[k] * v * (1 - 1e-6) - 1e-6 <= g <= full[k] * (1 + 1e-6) + 1e-6):
+                    bad.append(
+                        f"valid-taps: {mem} {op} {k}: ours {g}, expected between {full[k] * v} and {full[k]}"
+                    )
+                continue
             elif mem == inner.get(op) and gated and op == "O" and k == "wr_in_by_low":
                 want = full[k] * v
             elif mem == inner.get(op) and gated and op == "O" and k == "rd_out_to_low":
