@@ -322,7 +322,6 @@ impl HardwareArchitecture {
         let key = MapKey {
             anchors: &anchors,
             warm: &warm,
-            prices: request.energy.name(),
         };
         let found = match cached_map(&pr, &hw, &key, &pricing, &options) {
             Ok(found) => found,
@@ -405,11 +404,10 @@ fn quantized(d: Densities) -> Densities {
     }
 }
 
-/// What a layer's search depends on beyond the problem, the chip and the options.
+/// What a layer's search depends on beyond the problem, the chip, the options and the prices.
 struct MapKey<'k> {
     anchors: &'k [Densities],
     warm: &'k [snnergy_mapper::Mapping],
-    prices: &'k str,
 }
 
 /// Mapped layers are remembered across maps: a pipeline asks for the same layer shape, chip,
@@ -439,7 +437,7 @@ fn cached_map(
     // The prices themselves, not the table's name: a sensitivity study's scaled tables keep
     // their base table's name, and each must be searched at its own prices.
     let prices = snnergy_mapper::price_fingerprint(problem, hw, pricing)?;
-    format!("{anon:?}|{hw:?}|{options:?}|{}", key.prices).hash(&mut h);
+    format!("{anon:?}|{hw:?}|{options:?}").hash(&mut h);
     prices.hash(&mut h);
     for d in key.anchors {
         (
