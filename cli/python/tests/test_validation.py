@@ -71,7 +71,11 @@ def test_systolic_cycles_with_fill_and_drain_per_fold_are_scalesims(tmp_path):
     subprocess.run([example("systolic_validation"), str(cases)], check=True, capture_output=True)
     results = run_tool("live_scalesim.py", cases, tmp_path)
     assert {r["dataflow"] for r in results} == {"ws", "os", "is"}
-    assert len({r["layer"] for r in results}) >= 8
+    layers = {r["layer"] for r in results}
+    assert len(layers) >= 10
+    # Fully connected layers are nearly all fill and drain: where ZigZag's latency, which has
+    # none, is furthest from ours.
+    assert {"vgg16c-fc", "spikformer-4-384-mlp-fc1"} <= layers
     for r in results:
         # Within 5 %: the stream and each fold's fill and drain are SCALE-Sim's cycle for cycle
         # (checked exactly above), the rest is our epilogue's steps.

@@ -21,7 +21,7 @@ use std::path::PathBuf;
 use snnergy_mapper::*;
 
 /// name, output channels, input channels, output rows = columns, kernel, stride, padding.
-const LAYERS: [(&str, u64, u64, u64, u64, u64, u64); 8] = [
+const LAYERS: [(&str, u64, u64, u64, u64, u64, u64); 10] = [
     ("vgg16c-conv1-1", 64, 3, 32, 3, 1, 1),
     ("vgg16c-conv1-2", 64, 64, 32, 3, 1, 1),
     ("vgg16c-conv2-2", 128, 128, 16, 3, 1, 1),
@@ -30,6 +30,10 @@ const LAYERS: [(&str, u64, u64, u64, u64, u64, u64); 8] = [
     ("vgg16c-conv5-2", 512, 512, 2, 3, 1, 1),
     ("resnet18-layer3-conv", 256, 256, 14, 3, 1, 1),
     ("mobilenet-pw", 128, 64, 16, 1, 1, 0),
+    // Fully connected layers: one pixel, so every fold is all fill and drain.
+    ("vgg16c-fc", 10, 512, 1, 1, 1, 0),
+    // A token-wise linear layer (Spikformer-4-384's first MLP layer, 8 × 8 tokens).
+    ("spikformer-4-384-mlp-fc1", 1536, 384, 8, 1, 1, 0),
 ];
 
 const ARRAY: u64 = 32;
