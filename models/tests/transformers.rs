@@ -170,3 +170,62 @@ fn channels_that_do_not_split_into_heads_are_refused_with_the_reason() {
         .to_string();
     assert!(e.contains("heads = 7"), "{e}");
 }
+
+fn spikformer_imagenet(blocks: u32, channels: u32, heads: u32) -> Network {
+    build(
+        TransformerKind::Spikformer,
+        TransformerConfig {
+            blocks,
+            channels,
+            heads,
+            ..TransformerConfig::imagenet_8_512()
+        },
+    )
+}
+
+#[test]
+fn spikformer_imagenet_models_have_the_published_parameter_counts_to_the_last_digit_given() {
+    // Zhou et al. 2023, Table 3 (as the workload's doc sources it), in millions to two
+    // decimals. Heads split the channels and leave the count alone.
+    for (blocks, channels, heads, published) in [
+        (8, 384, 8, 16.81),
+        (8, 512, 8, 29.68),
+        (10, 512, 8, 36.01),
+        (8, 768, 12, 66.34),
+    ] {
+        let p = spikformer_imagenet(blocks, channels, heads)
+            .totals()
+            .parameters;
+        let gap = (p as f64 - published * 1e6).abs();
+        assert!(
+            gap <= 0.01e6,
+            "Spikformer-{blocks}-{channels}: {p} parameters against the published {published} M"
+        );
+    }
+}
+
+#[test]
+fn spikformer_8_512_published_energy_is_its_published_operations_plus_t_first_layer_macs() {
+    // 11.577 mJ = 0.9 pJ × 11.09 G operations + 4.6 pJ × T × the first convolution's MACs
+    // (the image enters at each of the T = 4 steps), with the first convolution as built here.
+    let n = spikformer_imagenet(8, 512, 8);
+    let first = &n.layers[0];
+    assert_eq!(first.name, "patch_embed.proj_conv");
+    assert_eq!(first.dense_synapses(), 64 * 224 * 224 * 27);
+    let estimate_mj = (0.9 * 11.09e9 + 4.6 * 4.0 * first.dense_synapses() as f64) * 1e-9;
+    // 11.09 G is rounded to ±5 M operations (±4.5 µJ), 11.577 mJ to ±0.5 µJ.
+    assert!(
+        (estimate_mj - 11.577).abs() <= 0.005,
+        "estimate {estimate_mj:.4} mJ against the published 11.577 mJ"
+    );
+    // What the published operations imply with no per-tensor rates published: a mean input
+    // density over every later connection and product term at T = 4.
+    let later: u64 = n.layers[1..]
+        .iter()
+        .filter(|l| l.is_weighted() || l.is_product())
+        .map(|l| l.dense_synapses())
+        .sum();
+    assert_eq!(later, 8_272_728_064);
+    let density = 11.09e9 / (4.0 * later as f64);
+    assert!((density - 0.335).abs() < 0.0005, "density {density}");
+}
