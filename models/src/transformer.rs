@@ -5,7 +5,10 @@
 //! `imagenet/model.py`) and `BICLab/Spike-Driven-Transformer` (commit 3faa822:
 //! `module/sps.py`, `module/ms_conv.py`, `model/spikeformer.py`,
 //! `conf/imagenet/8_512_300E_t4.yml`). Layer names are those modules' paths, so profiles
-//! recorded from the PyTorch models line up.
+//! recorded from the PyTorch models line up: `snnergy.torch.record`, given one of these
+//! workloads, hooks the neuron module that fires on each neuron layer (`q_lif` on `q_conv`;
+//! in the Spike-driven Transformer the next block's `shortcut_lif` on a residual sum,
+//! `fc2_lif` on `fc1_conv`, `head_lif` on the token mean).
 //!
 //! What the code says, and snnergy keeps:
 //!

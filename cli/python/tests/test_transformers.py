@@ -1,0 +1,290 @@
+"""Spike activity of the spiking transformers recorded from models built as their reference
+implementations build them (ZK-Zhou/spikformer `imagenet/model.py`, BICLab/Spike-Driven-
+Transformer `module/sps.py`, `module/ms_conv.py`, `model/spikeformer.py`): the same module
+names and nesting, spikingjelly's `MultiStepLIFNode` on [T, batch, …] tensors, random weights.
+The recording lands on the layers of snnergy's `spikformer` and `spike-driven-transformer`
+workloads, and snnergy analyses it."""
+
+import pytest
+
+from conftest import need
+
+torch = need("torch")
+nn = torch.nn
+sj = need("spikingjelly.clock_driven.neuron")
+import snnergy  # noqa: E402
+import snnergy.torch as st  # noqa: E402
+
+T = 4
+SHAPE = dict(blocks=2, channels=64, heads=4, mlp_ratio=4, input=[3, 64, 64], classes=10)
+
+
+def lif(threshold=1.0):
+    # The reference code asks for the cupy backend; the torch one computes the same neuron.
+    return sj.MultiStepLIFNode(tau=2.0, v_threshold=threshold, detach_reset=True, backend="torch")
+
+
+def steps(f, x):
+    """Applies a single-step module to [T, B, …] with T folded into the batch, as the
+    reference code does."""
+    y = f(x.flatten(0, 1))
+    return y.reshape(x.shape[0], x.shape[1], *y.shape[1:])
+
+
+class PatchSplit(nn.Module):
+    """SPS (`patch_embed`): four 3×3 convolutions of C/8…C, each pooled (64×64 and up), and the
+    relative-position convolution. `spike_driven`: the fourth convolution's current is pooled
+    before `proj_lif3`, `rpe_lif` is never called and the shortcut adds currents."""
+
+    SUFFIX = ["", "1", "2", "3"]
+
+    def __init__(self, c, spike_driven):
+        super().__init__()
+        self.spike_driven = spike_driven
+        widths = [3, c // 8, c // 4, c // 2, c]
+        for k, s in enumerate(self.SUFFIX):
+            setattr(self, f"proj_conv{s}", nn.Conv2d(widths[k], widths[k + 1], 3, 1, 1, bias=False))
+            setattr(self, f"proj_bn{s}", nn.BatchNorm2d(widths[k + 1]))
+            setattr(self, f"proj_lif{s}", lif())
+            setattr(self, f"maxpool{s}", nn.MaxPool2d(3, 2, 1))
+        self.rpe_conv = nn.Conv2d(c, c, 3, 1, 1, bias=False)
+        self.rpe_bn = nn.BatchNorm2d(c)
+        self.rpe_lif = lif()
+
+    def forward(self, x):
+        for k, s in enumerate(self.SUFFIX):
+            conv, bn, neuron, pool = (getattr(self, f"{n}{s}") for n in ("proj_conv", "proj_bn", "proj_lif", "maxpool"))
+            current = steps(lambda v: bn(conv(v)), x)
+            if self.spike_driven and k == 3:
+                pooled = steps(pool, current)
+                x = neuron(pooled)
+            else:
+                x = steps(pool, neuron(current))
+        if self.spike_driven:
+            return steps(lambda v: self.rpe_bn(self.rpe_conv(v)), x) + pooled
+        return self.rpe_lif(steps(lambda v: self.rpe_bn(self.rpe_conv(v)), x)) + x
+
+
+class SSA(nn.Module):
+    """Spikformer's ImageNet attention: Conv1d Q, K, V over [C, tokens], Kᵀ·V then Q·(KᵀV) per
+    head, scaled, `attn_lif` (threshold 0.5), the projection through `proj_lif`."""
+
+    def __init__(self, c, heads):
+        super().__init__()
+        self.heads = heads
+        for n in ("q", "k", "v"):
+            setattr(self, f"{n}_conv", nn.Conv1d(c, c, 1, bias=False))
+            setattr(self, f"{n}_bn", nn.BatchNorm1d(c))
+            setattr(self, f"{n}_lif", lif())
+        self.attn_lif = lif(0.5)
+        self.proj_conv = nn.Conv1d(c, c, 1)
+        self.proj_bn = nn.BatchNorm1d(c)
+        self.proj_lif = lif()
+
+    def forward(self, x):
+        t, b, c, h, w = x.shape
+        tokens = x.flatten(3)
+
+        def spikes(n):
+            s = getattr(self, f"{n}_lif")(steps(lambda v: getattr(self, f"{n}_bn")(getattr(self, f"{n}_conv")(v)), tokens))
+            return s.transpose(-1, -2).reshape(t, b, h * w, self.heads, c // self.heads).transpose(2, 3)
+
+        q, k, v = spikes("q"), spikes("k"), spikes("v")
+        out = (q @ (k.transpose(-2, -1) @ v)) * 0.125
+        out = self.attn_lif(out.transpose(3, 4).reshape(t, b, c, h * w))
+        out = self.proj_lif(steps(lambda u: self.proj_bn(self.proj_conv(u)), out))
+        return out.reshape(t, b, c, h, w)
+
+
+class MLP(nn.Module):
+    """Spikformer's ImageNet MLP: two 1×1 convolutions, each with BatchNorm and a LIF."""
+
+    def __init__(self, c, hidden):
+        super().__init__()
+        self.fc1_conv, self.fc1_bn, self.fc1_lif = nn.Conv2d(c, hidden, 1), nn.BatchNorm2d(hidden), lif()
+        self.fc2_conv, self.fc2_bn, self.fc2_lif = nn.Conv2d(hidden, c, 1), nn.BatchNorm2d(c), lif()
+
+    def forward(self, x):
+        x = self.fc1_lif(steps(lambda v: self.fc1_bn(self.fc1_conv(v)), x))
+        return self.fc2_lif(steps(lambda v: self.fc2_bn(self.fc2_conv(v)), x))
+
+
+class SDSA(nn.Module):
+    """The Spike-driven Transformer's attention: `shortcut_lif` on the residual stream, Q, K, V
+    spikes, the column sum of K ⊙ V per channel through `talking_heads_lif` (threshold 0.5),
+    the mask Q ⊙ kv, the projection's current added to the stream. `attn_lif` and the
+    `talking_heads` convolution are defined and never called, as there."""
+
+    def __init__(self, c, heads):
+        super().__init__()
+        self.heads = heads
+        for n in ("q", "k", "v"):
+            setattr(self, f"{n}_conv", nn.Conv2d(c, c, 1, bias=False))
+            setattr(self, f"{n}_bn", nn.BatchNorm2d(c))
+            setattr(self, f"{n}_lif", lif())
+        self.attn_lif = lif(0.5)
+        self.talking_heads = nn.Conv1d(heads, heads, 1, bias=False)
+        self.talking_heads_lif = lif(0.5)
+        self.proj_conv = nn.Conv2d(c, c, 1)
+        self.proj_bn = nn.BatchNorm2d(c)
+        self.shortcut_lif = lif()
+
+    def forward(self, x):
+        t, b, c, h, w = x.shape
+        s = self.shortcut_lif(x)
+
+        def spikes(n):
+            y = getattr(self, f"{n}_lif")(steps(lambda v: getattr(self, f"{n}_bn")(getattr(self, f"{n}_conv")(v)), s))
+            return y.flatten(3).transpose(-1, -2).reshape(t, b, h * w, self.heads, c // self.heads).transpose(2, 3)
+
+        q, k, v = spikes("q"), spikes("k"), spikes("v")
+        kv = self.talking_heads_lif((k * v).sum(dim=-2, keepdim=True))
+        masked = (q * kv).transpose(3, 4).reshape(t, b, c, h, w)
+        return steps(lambda u: self.proj_bn(self.proj_conv(u)), masked) + x
+
+
+class SDMLP(nn.Module):
+    """The Spike-driven Transformer's MLP: `fc1_lif` on the stream, `fc2_lif` on fc1's current,
+    fc2's current added to the stream."""
+
+    def __init__(self, c, hidden):
+        super().__init__()
+        self.fc1_conv, self.fc1_bn, self.fc1_lif = nn.Conv2d(c, hidden, 1), nn.BatchNorm2d(hidden), lif()
+        self.fc2_conv, self.fc2_bn, self.fc2_lif = nn.Conv2d(hidden, c, 1), nn.BatchNorm2d(c), lif()
+
+    def forward(self, x):
+        y = steps(lambda v: self.fc1_bn(self.fc1_conv(v)), self.fc1_lif(x))
+        return steps(lambda v: self.fc2_bn(self.fc2_conv(v)), self.fc2_lif(y)) + x
+
+
+class Block(nn.Module):
+    def __init__(self, c, heads, hidden, spike_driven):
+        super().__init__()
+        if spike_driven:
+            self.attn, self.mlp = SDSA(c, heads), SDMLP(c, hidden)
+        else:
+            self.attn, self.mlp = SSA(c, heads), MLP(c, hidden)
+        self.spike_driven = spike_driven
+
+    def forward(self, x):
+        if self.spike_driven:
+            return self.mlp(self.attn(x))
+        x = x + self.attn(x)
+        return x + self.mlp(x)
+
+
+class Transformer(nn.Module):
+    """`patch_embed`, `block` (a ModuleList), the token mean, `head` (through `head_lif` in the
+    Spike-driven Transformer); the image repeated over T in `forward`."""
+
+    def __init__(self, spike_driven, blocks, channels, heads, mlp_ratio, classes, **_):
+        super().__init__()
+        self.spike_driven = spike_driven
+        self.patch_embed = PatchSplit(channels, spike_driven)
+        self.block = nn.ModuleList([Block(channels, heads, channels * mlp_ratio, spike_driven) for _ in range(blocks)])
+        if spike_driven:
+            self.head_lif = lif()
+        self.head = nn.Linear(channels, classes)
+
+    def forward(self, image):
+        x = self.patch_embed(image.unsqueeze(0).repeat(T, 1, 1, 1, 1))
+        for blk in self.block:
+            x = blk(x)
+        x = x.flatten(3).mean(3)
+        if self.spike_driven:
+            return self.head(self.head_lif(x)).mean(0)
+        return self.head(x.mean(0))
+
+
+def model(spike_driven):
+    """Random weights; every BatchNorm's statistics taken from one batch of the test images and
+    its currents spread around the threshold, so that every neuron layer fires some of the time."""
+    torch.manual_seed(7)
+    m = Transformer(spike_driven, **SHAPE)
+    for bn in (x for x in m.modules() if isinstance(x, (nn.BatchNorm1d, nn.BatchNorm2d))):
+        bn.momentum = 1.0
+        bn.weight.data.fill_(1.5)
+        bn.bias.data.fill_(0.3)
+    with torch.no_grad():
+        m.train()(images(8, 1)[0])
+    for mod in m.modules():
+        if isinstance(mod, sj.BaseNode):
+            mod.reset()
+    return m.eval()
+
+
+def images(n=6, batches=2):
+    g = torch.Generator().manual_seed(3)
+    return [torch.rand(n, 3, 64, 64, generator=g) * 4 for _ in range(batches)]
+
+
+def spike_means(m, modules, data):
+    """Each module's mean output over the images, with hooks of the test's own."""
+    got = {name: [] for name in modules}
+    named = dict(m.named_modules())
+    handles = [named[n].register_forward_hook(lambda mod, i, o, n=n: got[n].append(o.detach().float().mean()))
+               for n in modules]
+    with torch.no_grad():
+        for x in data:
+            for mod in m.modules():
+                if hasattr(mod, "reset") and isinstance(mod, sj.BaseNode):
+                    mod.reset()
+            m(x)
+    for h in handles:
+        h.remove()
+    return {n: float(torch.stack(v).mean()) for n, v in got.items()}
+
+
+@pytest.mark.parametrize("kind", ["spikformer", "spike-driven-transformer"])
+def test_attention_tensors_recorded_from_the_reference_module_structure_land_on_the_workloads_layers(kind, tmp_path):
+    spike_driven = kind == "spike-driven-transformer"
+    w = snnergy.Workload(kind, **SHAPE)
+    m = model(spike_driven)
+    data = images()
+    profile = st.record(m, data, timesteps=T, loop="inside", workload=w)
+    assert [l.name for l in profile.layers] == w.network().neuron_layers
+    rates = {l.name: l for l in profile.layers}
+    # Q, K, V spikes, the attention's neurons and the MLP's hidden layer, each counted from the
+    # module the reference code names, matching the mean of its output.
+    a = "block.1.attn"
+    attention = {f"{a}.q_lif": f"{a}.q_conv", f"{a}.k_lif": f"{a}.k_conv", f"{a}.v_lif": f"{a}.v_conv"}
+    if spike_driven:
+        attention.update({f"{a}.talking_heads_lif": f"{a}.kv", "block.1.mlp.fc2_lif": "block.1.mlp.fc1_conv",
+                          "block.1.attn.shortcut_lif": "block.0.add2", "block.0.mlp.fc1_lif": "block.0.add1",
+                          "head_lif": "mean"})
+    else:
+        attention.update({f"{a}.attn_lif": f"{a}.attn", "block.1.mlp.fc1_lif": "block.1.mlp.fc1_conv"})
+    means = spike_means(m, attention, data)
+    for module, layer in attention.items():
+        assert st.reference_neurons(w)[module] == layer
+        assert rates[layer].spike_rate == pytest.approx(means[module], rel=1e-6), (module, layer)
+        assert rates[layer].neuron["module"] == module and rates[layer].neuron["leak"] == 0.5
+        assert len(rates[layer].step_rates) == T and sum(rates[layer].histogram) == rates[layer].neurons * 12
+    # Every layer of the encoder fires some of the time and not always: the test's weights
+    # exercise the recording, not a constant.
+    for l in profile.layers:
+        assert 0 < l.spike_rate < 1, l.name
+    # The Q, K, V layers read the residual stream folded over T: what reached them per step
+    # and in some step of the T, the union being no sparser than a step.
+    q_in = profile.inputs["block.1.attn.q_conv"]
+    assert 0 < q_in.density <= q_in.nonzero <= 1
+    # snnergy reads the saved profile for the workload and prices it.
+    path = profile.save(tmp_path / f"{kind}.json")
+    report = snnergy.Pipeline(w, snnergy.Activity.profile(path), [snnergy.Architecture("classical")], timesteps=T,
+                              neuron="lif", leak=0.5).run()
+    (c,) = report.comparisons
+    assert c.snn_pj > 0 and c.baseline_pj > 0 and c.spike_rate == pytest.approx(profile.mean_spike_rate(), rel=1e-9)
+    by_layer = {l.layer: l for l in c.layers}
+    # A layer reading a neuron layer's spikes is priced at that layer's recorded rate.
+    reader, source = ("block.1.attn.proj_conv", "block.1.attn.attn") if not spike_driven else \
+        ("block.1.mlp.fc2_conv", "block.1.mlp.fc1_conv")
+    assert by_layer[reader].input_spike_rate == pytest.approx(rates[source].spike_rate, rel=1e-9)
+
+
+def test_a_model_without_the_reference_module_names_is_refused_naming_the_module():
+    m = model(False)
+    del m.block[0].attn.q_lif
+    with pytest.raises(snnergy.TraceError, match=r"`block\.0\.attn\.q_lif` \(on layer `block\.0\.attn\.q_conv`\)"):
+        st.record(m, images(2, 1), timesteps=T, loop="inside", workload=snnergy.Workload("spikformer", **SHAPE))
+    with pytest.raises(ValueError, match="'vgg16' has no reference implementation"):
+        st.reference_neurons(snnergy.Workload("vgg16"))
