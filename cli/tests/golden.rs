@@ -315,6 +315,11 @@ fn the_sdt_8_512_imagenet_pipeline_writes_its_golden_files() {
 }
 
 #[test]
+fn the_sdt_v2_8_512_imagenet_pipeline_writes_its_golden_files() {
+    check("sdt-v2-8-512-imagenet");
+}
+
+#[test]
 fn the_neuromorphic_22nm_pipeline_writes_its_golden_files() {
     check("neuromorphic-22nm");
 }

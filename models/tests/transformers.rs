@@ -3,7 +3,9 @@
 //! (products of two activations), and their wiring.
 
 use snnergy_core::{LayerKind, Network, Workload};
-use snnergy_models::{Transformer, TransformerConfig, TransformerKind};
+use snnergy_models::{
+    MetaSpikformer, MetaSpikformerConfig, Transformer, TransformerConfig, TransformerKind,
+};
 
 fn build(kind: TransformerKind, config: TransformerConfig) -> Network {
     Transformer::new(kind, config).network().unwrap()
@@ -228,4 +230,86 @@ fn spikformer_8_512_published_energy_is_its_published_operations_plus_t_first_la
     assert_eq!(later, 8_272_728_064);
     let density = 11.09e9 / (4.0 * later as f64);
     assert!((density - 0.335).abs() < 0.0005, "density {density}");
+}
+
+/// The module count of `metaspikformer_*` from its module definitions: BatchNorms 2 per
+/// channel, downsampling convolutions with bias, `RepConv` with its BatchNorm beside it.
+fn meta_spikformer_modules([c1, c2, c3, c4]: [u64; 4]) -> u64 {
+    let bn = |c: u64| 2 * c;
+    let down = |i: u64, o: u64, k: u64| i * o * k * k + o + bn(o);
+    let sep = |d: u64| 2 * d * d + bn(2 * d) + 2 * d * 49 + 2 * d * d + bn(d);
+    let conv_block = |d: u64| sep(d) + 2 * (d * 4 * d * 9) + bn(4 * d) + bn(d);
+    let rep = |d: u64| 2 * d * d + bn(d) + 9 * d + bn(d) + bn(d);
+    let mlp = |d: u64| 2 * (4 * d * d) + 4 * d + bn(4 * d) + d + bn(d);
+    let block = |d: u64| 4 * rep(d) + mlp(d);
+    down(3, c1 / 2, 7)
+        + conv_block(c1 / 2)
+        + down(c1 / 2, c1, 3)
+        + conv_block(c1)
+        + down(c1, c2, 3)
+        + 2 * conv_block(c2)
+        + down(c2, c3, 3)
+        + 6 * block(c3)
+        + down(c3, c4, 3)
+        + 2 * block(c4)
+        + c4 * 1000
+        + 1000
+}
+
+#[test]
+fn meta_spikformer_has_the_parameters_of_its_modules_and_the_published_counts() {
+    // Published (Yao et al. 2024, as the workload's doc sources it): 31.3 M and 55.4 M.
+    for (cfg, published) in [
+        (MetaSpikformerConfig::imagenet_8_384(), 31.3e6),
+        (MetaSpikformerConfig::imagenet_8_512(), 55.4e6),
+    ] {
+        let channels = cfg.channels.map(u64::from);
+        let n = MetaSpikformer::new(cfg).network().unwrap();
+        let modules = meta_spikformer_modules(channels);
+        // The second BatchNorm after each RepConv folds into the same layer and is not counted:
+        // 4 RepConvs in each of the 6 + 2 blocks.
+        let unfolded = 4 * (6 * 2 * channels[2] + 2 * 2 * channels[3]);
+        assert_eq!(n.totals().parameters + unfolded, modules, "{channels:?}");
+        assert!(
+            (modules as f64 - published).abs() <= 0.05e6,
+            "{modules} against the published {published}"
+        );
+    }
+    assert_eq!(meta_spikformer_modules([128, 256, 512, 640]), 55_350_248);
+}
+
+#[test]
+fn meta_spikformer_runs_its_stages_at_the_code_s_resolutions() {
+    let n = MetaSpikformer::new(MetaSpikformerConfig::imagenet_8_512())
+        .network()
+        .unwrap();
+    let side = |name: &str| n.layers.iter().find(|l| l.name == name).unwrap().output.h;
+    assert_eq!(side("downsample1_1.encode_conv"), 112);
+    assert_eq!(side("ConvBlock1_2.0.conv2"), 56);
+    assert_eq!(side("ConvBlock2_2.0.add2"), 28);
+    assert_eq!(side("block3.5.attn.attn"), 14);
+    assert_eq!(side("block4.1.mlp.fc2_conv"), 14);
+    // Attention: Kᵀ·V and Q·(KᵀV) per block, N·d·C terms each (N = 196, d = C/8).
+    let terms: u64 = n
+        .layers
+        .iter()
+        .filter(|l| l.is_product())
+        .map(|l| l.synapses())
+        .sum();
+    assert_eq!(terms, 2 * 196 * (6 * 64 * 512 + 2 * 80 * 640));
+    // The depthwise 7×7 convolution of a SepConv feeds a 1×1 convolution with no neuron between.
+    let dw = n
+        .layers
+        .iter()
+        .position(|l| l.name == "ConvBlock1_1.0.Conv.dwconv")
+        .unwrap();
+    assert!(!n.layers[dw].neuron);
+    assert!(matches!(
+        n.layers[dw].kind,
+        LayerKind::Conv2d {
+            kernel: [7, 7],
+            groups: 128,
+            ..
+        }
+    ));
 }
