@@ -32,13 +32,14 @@ def steps(f, x):
 
 
 class PatchSplit(nn.Module):
-    """SPS (`patch_embed`): four 3×3 convolutions of C/8…C, each pooled (64×64 and up), and the
-    relative-position convolution. `spike_driven`: the fourth convolution's current is pooled
-    before `proj_lif3`, `rpe_lif` is never called and the shortcut adds currents."""
+    """SPS (`patch_embed`): four 3×3 convolutions of C/8…C, each pooled (64×64 and up; the
+    last two only in Spikformer's CIFAR model, `small`), and the relative-position convolution.
+    `spike_driven`: the fourth convolution's current is pooled before `proj_lif3`, `rpe_lif`
+    is never called and the shortcut adds currents."""
 
     SUFFIX = ["", "1", "2", "3"]
 
-    def __init__(self, c, spike_driven):
+    def __init__(self, c, spike_driven, small=False):
         super().__init__()
         self.spike_driven = spike_driven
         widths = [3, c // 8, c // 4, c // 2, c]
@@ -46,7 +47,7 @@ class PatchSplit(nn.Module):
             setattr(self, f"proj_conv{s}", nn.Conv2d(widths[k], widths[k + 1], 3, 1, 1, bias=False))
             setattr(self, f"proj_bn{s}", nn.BatchNorm2d(widths[k + 1]))
             setattr(self, f"proj_lif{s}", lif())
-            setattr(self, f"maxpool{s}", nn.MaxPool2d(3, 2, 1))
+            setattr(self, f"maxpool{s}", nn.MaxPool2d(3, 2, 1) if k >= 2 or not small else nn.Identity())
         self.rpe_conv = nn.Conv2d(c, c, 3, 1, 1, bias=False)
         self.rpe_bn = nn.BatchNorm2d(c)
         self.rpe_lif = lif()
@@ -94,6 +95,51 @@ class SSA(nn.Module):
         out = self.attn_lif(out.transpose(3, 4).reshape(t, b, c, h * w))
         out = self.proj_lif(steps(lambda u: self.proj_bn(self.proj_conv(u)), out))
         return out.reshape(t, b, c, h, w)
+
+
+def token_steps(f, x):
+    """A layer over the tokens of [T, B, N, C] with its BatchNorm over C, as Spikformer's CIFAR
+    model applies `nn.Linear` and `BatchNorm1d`."""
+    linear, bn = f
+    return steps(lambda v: bn(linear(v).transpose(-1, -2)).transpose(-1, -2), x)
+
+
+class SSALinear(nn.Module):
+    """Spikformer's CIFAR attention over [T, B, N, C]: `nn.Linear` Q, K, V with bias, scores
+    Q·Kᵀ (scaled) then scores·V, `attn_lif`, the projection through `proj_lif`."""
+
+    def __init__(self, c, heads):
+        super().__init__()
+        self.heads = heads
+        for n in ("q", "k", "v", "proj"):
+            setattr(self, f"{n}_linear", nn.Linear(c, c))
+            setattr(self, f"{n}_bn", nn.BatchNorm1d(c))
+            setattr(self, f"{n}_lif", lif())
+        self.attn_lif = lif(0.5)
+
+    def part(self, n):
+        return getattr(self, f"{n}_linear"), getattr(self, f"{n}_bn")
+
+    def forward(self, x):
+        t, b, n, c = x.shape
+        q, k, v = (getattr(self, f"{m}_lif")(token_steps(self.part(m), x)).reshape(t, b, n, self.heads, c // self.heads)
+                   .transpose(2, 3) for m in ("q", "k", "v"))
+        out = ((q @ k.transpose(-2, -1)) * 0.125) @ v
+        out = self.attn_lif(out.transpose(2, 3).reshape(t, b, n, c))
+        return self.proj_lif(token_steps(self.part("proj"), out))
+
+
+class MLPLinear(nn.Module):
+    """Spikformer's CIFAR MLP over [T, B, N, C]: two `nn.Linear`, each with BatchNorm and a LIF."""
+
+    def __init__(self, c, hidden):
+        super().__init__()
+        self.fc1_linear, self.fc1_bn, self.fc1_lif = nn.Linear(c, hidden), nn.BatchNorm1d(hidden), lif()
+        self.fc2_linear, self.fc2_bn, self.fc2_lif = nn.Linear(hidden, c), nn.BatchNorm1d(c), lif()
+
+    def forward(self, x):
+        x = self.fc1_lif(token_steps((self.fc1_linear, self.fc1_bn), x))
+        return self.fc2_lif(token_steps((self.fc2_linear, self.fc2_bn), x))
 
 
 class MLP(nn.Module):
@@ -158,10 +204,12 @@ class SDMLP(nn.Module):
 
 
 class Block(nn.Module):
-    def __init__(self, c, heads, hidden, spike_driven):
+    def __init__(self, c, heads, hidden, spike_driven, small=False):
         super().__init__()
         if spike_driven:
             self.attn, self.mlp = SDSA(c, heads), SDMLP(c, hidden)
+        elif small:
+            self.attn, self.mlp = SSALinear(c, heads), MLPLinear(c, hidden)
         else:
             self.attn, self.mlp = SSA(c, heads), MLP(c, hidden)
         self.spike_driven = spike_driven
@@ -177,45 +225,48 @@ class Transformer(nn.Module):
     """`patch_embed`, `block` (a ModuleList), the token mean, `head` (through `head_lif` in the
     Spike-driven Transformer); the image repeated over T in `forward`."""
 
-    def __init__(self, spike_driven, blocks, channels, heads, mlp_ratio, classes, **_):
+    def __init__(self, spike_driven, blocks, channels, heads, mlp_ratio, classes, input, **_):
         super().__init__()
-        self.spike_driven = spike_driven
-        self.patch_embed = PatchSplit(channels, spike_driven)
-        self.block = nn.ModuleList([Block(channels, heads, channels * mlp_ratio, spike_driven) for _ in range(blocks)])
+        self.spike_driven, self.small = spike_driven, input[1] < 64
+        self.patch_embed = PatchSplit(channels, spike_driven, self.small)
+        self.block = nn.ModuleList([Block(channels, heads, channels * mlp_ratio, spike_driven, self.small)
+                                    for _ in range(blocks)])
         if spike_driven:
             self.head_lif = lif()
         self.head = nn.Linear(channels, classes)
 
     def forward(self, image):
         x = self.patch_embed(image.unsqueeze(0).repeat(T, 1, 1, 1, 1))
+        if self.small:  # the CIFAR model's blocks run on [T, B, N, C]
+            x = x.flatten(3).transpose(-1, -2)
         for blk in self.block:
             x = blk(x)
-        x = x.flatten(3).mean(3)
+        x = x.mean(2) if self.small else x.flatten(3).mean(3)
         if self.spike_driven:
             return self.head(self.head_lif(x)).mean(0)
         return self.head(x.mean(0))
 
 
-def model(spike_driven):
+def model(spike_driven, shape=SHAPE):
     """Random weights; every BatchNorm's statistics taken from one batch of the test images and
     its currents spread around the threshold, so that every neuron layer fires some of the time."""
     torch.manual_seed(7)
-    m = Transformer(spike_driven, **SHAPE)
+    m = Transformer(spike_driven, **shape)
     for bn in (x for x in m.modules() if isinstance(x, (nn.BatchNorm1d, nn.BatchNorm2d))):
         bn.momentum = 1.0
         bn.weight.data.fill_(1.5)
         bn.bias.data.fill_(0.3)
     with torch.no_grad():
-        m.train()(images(8, 1)[0])
+        m.train()(images(8, 1, shape["input"][1])[0])
     for mod in m.modules():
         if isinstance(mod, sj.BaseNode):
             mod.reset()
     return m.eval()
 
 
-def images(n=6, batches=2):
+def images(n=6, batches=2, side=64):
     g = torch.Generator().manual_seed(3)
-    return [torch.rand(n, 3, 64, 64, generator=g) * 4 for _ in range(batches)]
+    return [torch.rand(n, 3, side, side, generator=g) * 4 for _ in range(batches)]
 
 
 def spike_means(m, modules, data):
@@ -235,25 +286,31 @@ def spike_means(m, modules, data):
     return {n: float(torch.stack(v).mean()) for n, v in got.items()}
 
 
-@pytest.mark.parametrize("kind", ["spikformer", "spike-driven-transformer"])
-def test_attention_tensors_recorded_from_the_reference_module_structure_land_on_the_workloads_layers(kind, tmp_path):
+CIFAR = dict(SHAPE, input=[3, 32, 32])
+
+
+@pytest.mark.parametrize("kind,shape", [("spikformer", SHAPE), ("spikformer", CIFAR), ("spike-driven-transformer", SHAPE)],
+                         ids=["spikformer-imagenet", "spikformer-cifar", "spike-driven-transformer"])
+def test_attention_tensors_recorded_from_the_reference_module_structure_land_on_the_workloads_layers(kind, shape,
+                                                                                                     tmp_path):
     spike_driven = kind == "spike-driven-transformer"
-    w = snnergy.Workload(kind, **SHAPE)
-    m = model(spike_driven)
-    data = images()
+    small = shape["input"][1] < 64
+    w = snnergy.Workload(kind, **shape)
+    m = model(spike_driven, shape)
+    data = images(side=shape["input"][1])
     profile = st.record(m, data, timesteps=T, loop="inside", workload=w)
     assert [l.name for l in profile.layers] == w.network().neuron_layers
     rates = {l.name: l for l in profile.layers}
     # Q, K, V spikes, the attention's neurons and the MLP's hidden layer, each counted from the
     # module the reference code names, matching the mean of its output.
-    a = "block.1.attn"
-    attention = {f"{a}.q_lif": f"{a}.q_conv", f"{a}.k_lif": f"{a}.k_conv", f"{a}.v_lif": f"{a}.v_conv"}
+    a, lin = "block.1.attn", "linear" if small else "conv"
+    attention = {f"{a}.{n}_lif": f"{a}.{n}_{lin}" for n in ("q", "k", "v")}
     if spike_driven:
         attention.update({f"{a}.talking_heads_lif": f"{a}.kv", "block.1.mlp.fc2_lif": "block.1.mlp.fc1_conv",
                           "block.1.attn.shortcut_lif": "block.0.add2", "block.0.mlp.fc1_lif": "block.0.add1",
                           "head_lif": "mean"})
     else:
-        attention.update({f"{a}.attn_lif": f"{a}.attn", "block.1.mlp.fc1_lif": "block.1.mlp.fc1_conv"})
+        attention.update({f"{a}.attn_lif": f"{a}.attn", "block.1.mlp.fc1_lif": f"block.1.mlp.fc1_{lin}"})
     means = spike_means(m, attention, data)
     for module, layer in attention.items():
         assert st.reference_neurons(w)[module] == layer
@@ -266,17 +323,17 @@ def test_attention_tensors_recorded_from_the_reference_module_structure_land_on_
         assert 0 < l.spike_rate < 1, l.name
     # The Q, K, V layers read the residual stream folded over T: what reached them per step
     # and in some step of the T, the union being no sparser than a step.
-    q_in = profile.inputs["block.1.attn.q_conv"]
+    q_in = profile.inputs[f"block.1.attn.q_{lin}"]
     assert 0 < q_in.density <= q_in.nonzero <= 1
     # snnergy reads the saved profile for the workload and prices it.
-    path = profile.save(tmp_path / f"{kind}.json")
+    path = profile.save(tmp_path / "recorded.json")
     report = snnergy.Pipeline(w, snnergy.Activity.profile(path), [snnergy.Architecture("classical")], timesteps=T,
                               neuron="lif", leak=0.5).run()
     (c,) = report.comparisons
     assert c.snn_pj > 0 and c.baseline_pj > 0 and c.spike_rate == pytest.approx(profile.mean_spike_rate(), rel=1e-9)
     by_layer = {l.layer: l for l in c.layers}
     # A layer reading a neuron layer's spikes is priced at that layer's recorded rate.
-    reader, source = ("block.1.attn.proj_conv", "block.1.attn.attn") if not spike_driven else \
+    reader, source = (f"block.1.attn.proj_{lin}", "block.1.attn.attn") if not spike_driven else \
         ("block.1.mlp.fc2_conv", "block.1.mlp.fc1_conv")
     assert by_layer[reader].input_spike_rate == pytest.approx(rates[source].spike_rate, rel=1e-9)
 
