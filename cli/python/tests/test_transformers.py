@@ -247,11 +247,11 @@ class Transformer(nn.Module):
         return self.head(x.mean(0))
 
 
-def model(spike_driven, shape=SHAPE):
+def model(spike_driven, shape=SHAPE, build=None):
     """Random weights; every BatchNorm's statistics taken from one batch of the test images and
     its currents spread around the threshold, so that every neuron layer fires some of the time."""
     torch.manual_seed(7)
-    m = Transformer(spike_driven, **shape)
+    m = build() if build else Transformer(spike_driven, **shape)
     for bn in (x for x in m.modules() if isinstance(x, (nn.BatchNorm1d, nn.BatchNorm2d))):
         bn.momentum = 1.0
         bn.weight.data.fill_(1.5)
@@ -345,3 +345,198 @@ def test_a_model_without_the_reference_module_names_is_refused_naming_the_module
         st.record(m, images(2, 1), timesteps=T, loop="inside", workload=snnergy.Workload("spikformer", **SHAPE))
     with pytest.raises(ValueError, match="'vgg16' has no reference implementation"):
         st.reference_neurons(snnergy.Workload("vgg16"))
+
+
+# ---- Spike-driven Transformer V2 (Meta-SpikeFormer), BICLab/Spike-Driven-Transformer-V2
+# `classification/models.py`: the same module names, smaller channels.
+
+META = dict(channels=[16, 32, 64, 80], heads=8, mlp_ratio=4, input=[3, 64, 64], classes=10)
+
+
+class SepConv(nn.Module):
+    """LIF, 1×1 to 2C with BatchNorm, LIF, 7×7 depthwise, 1×1 back to C with BatchNorm."""
+
+    def __init__(self, d):
+        super().__init__()
+        m = 2 * d
+        self.lif1, self.pwconv1, self.bn1, self.lif2 = lif(), nn.Conv2d(d, m, 1, bias=False), nn.BatchNorm2d(m), lif()
+        self.dwconv = nn.Conv2d(m, m, 7, padding=3, groups=m, bias=False)
+        self.pwconv2, self.bn2 = nn.Conv2d(m, d, 1, bias=False), nn.BatchNorm2d(d)
+
+    def forward(self, x):
+        x = self.lif2(steps(lambda v: self.bn1(self.pwconv1(v)), self.lif1(x)))
+        return steps(lambda v: self.bn2(self.pwconv2(self.dwconv(v))), x)
+
+
+class ConvBlock(nn.Module):
+    """`MS_ConvBlock`: SepConv added to the stream, then LIF, 3×3 to 4C, LIF, 3×3 back, added."""
+
+    def __init__(self, d, r):
+        super().__init__()
+        self.Conv = SepConv(d)
+        self.lif1, self.conv1, self.bn1 = lif(), nn.Conv2d(d, r * d, 3, padding=1, bias=False), nn.BatchNorm2d(r * d)
+        self.lif2, self.conv2, self.bn2 = lif(), nn.Conv2d(r * d, d, 3, padding=1, bias=False), nn.BatchNorm2d(d)
+
+    def forward(self, x):
+        x = self.Conv(x) + x
+        y = steps(lambda v: self.bn1(self.conv1(v)), self.lif1(x))
+        return x + steps(lambda v: self.bn2(self.conv2(v)), self.lif2(y))
+
+
+class PadBN(nn.Module):
+    """`BNAndPadLayer`: BatchNorm, then one pixel of padding holding the BatchNorm's constant."""
+
+    def __init__(self, c):
+        super().__init__()
+        self.bn = nn.BatchNorm2d(c)
+
+    def forward(self, x):
+        y = self.bn(x)
+        bn = self.bn
+        const = (bn.bias - bn.running_mean * bn.weight / torch.sqrt(bn.running_var + bn.eps)).detach()
+        out = const.view(1, -1, 1, 1).expand(y.shape[0], -1, y.shape[2] + 2, y.shape[3] + 2).clone()
+        out[:, :, 1:-1, 1:-1] = y
+        return out
+
+
+class RepConv(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        self.body = nn.Sequential(nn.Conv2d(c, c, 1, bias=False), PadBN(c),
+                                  nn.Sequential(nn.Conv2d(c, c, 3, groups=c, bias=False), nn.Conv2d(c, c, 1, bias=False),
+                                                nn.BatchNorm2d(c)))
+
+    def forward(self, x):
+        return self.body(x)
+
+
+class MetaAttention(nn.Module):
+    """`MS_Attention_RepConv_qkv_id`: `head_lif` on the stream, RepConv Q, K, V through LIFs,
+    Kᵀ·V then Q·(KᵀV), `attn_lif`, the RepConv projection's current."""
+
+    def __init__(self, c, heads):
+        super().__init__()
+        self.heads = heads
+        self.head_lif = lif()
+        for n in ("q", "k", "v"):
+            setattr(self, f"{n}_conv", nn.Sequential(RepConv(c), nn.BatchNorm2d(c)))
+            setattr(self, f"{n}_lif", lif())
+        self.attn_lif = lif(0.5)
+        self.proj_conv = nn.Sequential(RepConv(c), nn.BatchNorm2d(c))
+
+    def forward(self, x):
+        t, b, c, h, w = x.shape
+        s = self.head_lif(x)
+        q, k, v = (getattr(self, f"{n}_lif")(steps(getattr(self, f"{n}_conv"), s)).flatten(3).transpose(-1, -2)
+                   .reshape(t, b, h * w, self.heads, c // self.heads).transpose(2, 3) for n in ("q", "k", "v"))
+        out = (q @ (k.transpose(-2, -1) @ v)) * 0.125
+        out = self.attn_lif(out.transpose(3, 4).reshape(t, b, c, h * w)).reshape(t, b, c, h, w)
+        return steps(self.proj_conv, out)
+
+
+class MetaMLP(nn.Module):
+    """`MS_MLP`: over tokens, LIF, Conv1d to 4C (bias, BatchNorm), LIF, Conv1d back."""
+
+    def __init__(self, c, hidden):
+        super().__init__()
+        self.fc1_conv, self.fc1_bn, self.fc1_lif = nn.Conv1d(c, hidden, 1), nn.BatchNorm1d(hidden), lif()
+        self.fc2_conv, self.fc2_bn, self.fc2_lif = nn.Conv1d(hidden, c, 1), nn.BatchNorm1d(c), lif()
+
+    def forward(self, x):
+        y = steps(lambda v: self.fc1_bn(self.fc1_conv(v)), self.fc1_lif(x.flatten(3)))
+        return steps(lambda v: self.fc2_bn(self.fc2_conv(v)), self.fc2_lif(y)).reshape(x.shape)
+
+
+class MetaBlock(nn.Module):
+    def __init__(self, c, heads, r):
+        super().__init__()
+        self.attn, self.mlp = MetaAttention(c, heads), MetaMLP(c, r * c)
+
+    def forward(self, x):
+        x = x + self.attn(x)
+        return x + self.mlp(x)
+
+
+class Down(nn.Module):
+    """`MS_DownSampling`: `encode_lif` (not before the image), convolution with bias, BatchNorm."""
+
+    def __init__(self, i, o, k, stride, first=False):
+        super().__init__()
+        self.encode_conv, self.encode_bn = nn.Conv2d(i, o, k, stride, k // 2), nn.BatchNorm2d(o)
+        if not first:
+            self.encode_lif = lif()
+
+    def forward(self, x):
+        if hasattr(self, "encode_lif"):
+            x = self.encode_lif(x)
+        return steps(lambda v: self.encode_bn(self.encode_conv(v)), x)
+
+
+class MetaSpikeFormer(nn.Module):
+    def __init__(self, channels, heads, mlp_ratio, classes, **_):
+        super().__init__()
+        c1, c2, c3, c4 = channels
+        r = mlp_ratio
+        self.downsample1_1 = Down(3, c1 // 2, 7, 2, first=True)
+        self.ConvBlock1_1 = nn.ModuleList([ConvBlock(c1 // 2, r)])
+        self.downsample1_2 = Down(c1 // 2, c1, 3, 2)
+        self.ConvBlock1_2 = nn.ModuleList([ConvBlock(c1, r)])
+        self.downsample2 = Down(c1, c2, 3, 2)
+        self.ConvBlock2_1 = nn.ModuleList([ConvBlock(c2, r)])
+        self.ConvBlock2_2 = nn.ModuleList([ConvBlock(c2, r)])
+        self.downsample3 = Down(c2, c3, 3, 2)
+        self.block3 = nn.ModuleList([MetaBlock(c3, heads, r) for _ in range(6)])
+        self.downsample4 = Down(c3, c4, 3, 1)
+        self.block4 = nn.ModuleList([MetaBlock(c4, heads, r) for _ in range(2)])
+        self.lif = lif()
+        self.head = nn.Linear(c4, classes)
+
+    def forward(self, image):
+        x = image.unsqueeze(0).repeat(T, 1, 1, 1, 1)
+        for stage in ("downsample1_1", "ConvBlock1_1", "downsample1_2", "ConvBlock1_2", "downsample2", "ConvBlock2_1",
+                      "ConvBlock2_2", "downsample3", "block3", "downsample4", "block4"):
+            module = getattr(self, stage)
+            for m in (module if isinstance(module, nn.ModuleList) else [module]):
+                x = m(x)
+        return self.head(self.lif(x.flatten(3).mean(3))).mean(0)
+
+
+def test_meta_spikformer_recorded_from_its_reference_module_structure_lands_on_the_workloads_layers(tmp_path):
+    w = snnergy.Workload("spike-driven-transformer-v2", **META)
+    m = model(None, META, build=lambda: MetaSpikeFormer(**META))
+    data = images()
+    profile = st.record(m, data, timesteps=T, loop="inside", workload=w)
+    assert [l.name for l in profile.layers] == w.network().neuron_layers
+    rates = {l.name: l for l in profile.layers}
+    # Each neuron belongs to the module that reads: the stream's LIF is its next reader's.
+    read = {
+        "ConvBlock1_1.0.Conv.lif1": "downsample1_1.encode_conv",
+        "ConvBlock1_1.0.Conv.lif2": "ConvBlock1_1.0.Conv.pwconv1",
+        "ConvBlock1_1.0.lif1": "ConvBlock1_1.0.add1",
+        "ConvBlock1_1.0.lif2": "ConvBlock1_1.0.conv1",
+        "downsample1_2.encode_lif": "ConvBlock1_1.0.add2",
+        "ConvBlock2_2.0.Conv.lif1": "ConvBlock2_1.0.add2",
+        "block3.0.attn.head_lif": "downsample3.encode_conv",
+        "block3.0.attn.q_lif": "block3.0.attn.q_conv.0.body.2.1",
+        "block3.0.attn.attn_lif": "block3.0.attn.attn",
+        "block3.0.mlp.fc1_lif": "block3.0.add1",
+        "block3.0.mlp.fc2_lif": "block3.0.mlp.fc1_conv",
+        "block3.1.attn.head_lif": "block3.0.add2",
+        "downsample4.encode_lif": "block3.5.add2",
+        "block4.1.attn.v_lif": "block4.1.attn.v_conv.0.body.2.1",
+        "lif": "mean",
+    }
+    means = spike_means(m, read, data)
+    for module, layer in read.items():
+        assert st.reference_neurons(w)[module] == layer
+        assert rates[layer].spike_rate == pytest.approx(means[module], rel=1e-6), (module, layer)
+    for l in profile.layers:
+        assert 0 < l.spike_rate < 1, l.name
+    # The RepConv's depthwise convolution reads the map its BatchNorm padded: not measured.
+    assert "block3.0.attn.q_conv.0.body.2.0" not in profile.inputs
+    assert profile.inputs["block3.0.attn.q_conv.0.body.0"].density == pytest.approx(rates["downsample3.encode_conv"]
+                                                                                  .spike_rate, rel=1e-6)
+    path = profile.save(tmp_path / "recorded.json")
+    report = snnergy.Pipeline(w, snnergy.Activity.profile(path), [snnergy.Architecture("classical")], timesteps=T,
+                              neuron="lif", leak=0.5).run()
+    assert report.comparisons[0].snn_pj > 0

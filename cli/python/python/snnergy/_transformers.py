@@ -1,5 +1,6 @@
 """Which module of the spiking transformers' reference PyTorch implementations fires on each
-neuron layer of snnergy's ``spikformer`` and ``spike-driven-transformer`` workloads.
+neuron layer of snnergy's ``spikformer``, ``spike-driven-transformer`` and
+``spike-driven-transformer-v2`` workloads.
 
 snnergy names a layer after the module that computes it (``block.0.attn.q_conv``) and marks it
 a neuron layer when a spiking neuron reads its output. The reference implementations
@@ -7,9 +8,12 @@ a neuron layer when a spiking neuron reads its output. The reference implementat
 instead, and in the Spike-driven Transformer the neuron that reads a layer sits in another
 module: the LIF on a residual sum is the next block's ``shortcut_lif`` or the MLP's
 ``fc1_lif``, the LIF on ``fc1_conv`` is ``fc2_lif``, the LIF on the fourth patch convolution's
-pooled current is ``proj_lif3`` and the one on the token mean is ``head_lif``. Neurons these
-models define but never call (the Spike-driven Transformer's ``attn_lif`` and ``rpe_lif``) are
-not in the map.
+pooled current is ``proj_lif3`` and the one on the token mean is ``head_lif``. In Meta-SpikeFormer
+(``BICLab/Spike-Driven-Transformer-V2``, ``classification/models.py``) every neuron belongs to the
+module that reads it: the LIF on a downsampling convolution or a residual sum is the next
+``SepConv``'s ``lif1``, the next downsampling's ``encode_lif`` or the next transformer block's
+``attn.head_lif``; the one on the token mean is ``lif``. Neurons these models define but never
+call (the Spike-driven Transformer's ``attn_lif`` and ``rpe_lif``) are not in the map.
 """
 
 from __future__ import annotations
@@ -21,7 +25,13 @@ from ._workload import Workload, as_workload
 
 SPIKFORMER = "spikformer"
 SPIKE_DRIVEN = "spike-driven-transformer"
-KINDS = (SPIKFORMER, SPIKE_DRIVEN)
+META = "spike-driven-transformer-v2"
+KINDS = (SPIKFORMER, SPIKE_DRIVEN, META)
+
+# Meta-SpikeFormer's stages in order: what reads each stage's output stream first.
+_META_STAGES = ["downsample1_1", "ConvBlock1_1.0", "downsample1_2", "ConvBlock1_2.0", "downsample2", "ConvBlock2_1.0",
+                "ConvBlock2_2.0", "downsample3"] + [f"block3.{j}" for j in range(6)] + ["downsample4", "block4.0",
+                                                                                        "block4.1"]
 
 # A weighted layer `…_conv`/`…_linear` (with an index: `proj_conv1`) fires through `…_lif`.
 _WEIGHTED = re.compile(r"^(?P<head>.*)_(?:conv|linear)(?P<index>\d*)$")
@@ -61,6 +71,40 @@ def _spike_driven(layer: str) -> Optional[str]:
     return by_role.get(rest)
 
 
+def _stream_reader(stage: str) -> str:
+    """The neuron with which Meta-SpikeFormer's ``stage`` reads the stream it is given."""
+    if stage.startswith("downsample"):
+        return f"{stage}.encode_lif"
+    if stage.startswith("ConvBlock"):
+        return f"{stage}.Conv.lif1"
+    return f"{stage}.attn.head_lif"
+
+
+def _meta(layer: str) -> Optional[str]:
+    if layer == "mean":
+        return "lif"
+    parts = layer.split(".")
+    # `downsample3.encode_conv`; `ConvBlock1_1.0.conv1`, `block3.2.attn.attn`: stage, then role.
+    cut = 1 if parts[0].startswith("downsample") else 2
+    stage, rest = ".".join(parts[:cut]), ".".join(parts[cut:])
+    if stage not in _META_STAGES:
+        return None
+    after = _META_STAGES[_META_STAGES.index(stage) + 1] if stage != _META_STAGES[-1] else None
+    if rest in ("encode_conv", "add2"):  # the stream handed on
+        return _stream_reader(after) if after else None
+    by_role = {
+        "Conv.pwconv1": f"{stage}.Conv.lif2",
+        "add1": f"{stage}.lif1" if stage.startswith("ConvBlock") else f"{stage}.mlp.fc1_lif",
+        "conv1": f"{stage}.lif2",
+        "attn.q_conv.0.body.2.1": f"{stage}.attn.q_lif",
+        "attn.k_conv.0.body.2.1": f"{stage}.attn.k_lif",
+        "attn.v_conv.0.body.2.1": f"{stage}.attn.v_lif",
+        "attn.attn": f"{stage}.attn.attn_lif",
+        "mlp.fc1_conv": f"{stage}.mlp.fc2_lif",
+    }
+    return by_role.get(rest)
+
+
 def reference_neurons(workload: Workload) -> Dict[str, str]:
     """``{neuron module: layer}`` for a ``spikformer`` or ``spike-driven-transformer``
     workload: the module of the reference implementation whose spikes are each neuron layer's
@@ -71,9 +115,11 @@ def reference_neurons(workload: Workload) -> Dict[str, str]:
         rule = _spikformer
     elif w.type == SPIKE_DRIVEN:
         rule = _spike_driven
+    elif w.type == META:
+        rule = _meta
     else:
         raise ValueError(f"workload type {w.type!r} has no reference implementation to map: "
-                         f"only {' and '.join(KINDS)} do")
+                         f"only {', '.join(KINDS)} do")
     out: Dict[str, str] = {}
     for layer in w.network().neuron_layers:
         module = rule(layer)

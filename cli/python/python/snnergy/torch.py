@@ -6,10 +6,10 @@ and its weights in the safetensors layout snnergy's engine reads.
 - :func:`record` runs a spiking network over a data loader with hooks on its spiking neuron
   modules (snnTorch, SpikingJelly, Norse, Sinabs, or any module with binary outputs) and
   returns per-layer spike rates, per-step rates and the spike-count histogram, with each
-  neuron model translated into snnergy's terms. Given a ``spikformer`` or
-  ``spike-driven-transformer`` workload it records the model built as their reference code
-  builds it (module names of ``ZK-Zhou/spikformer`` and ``BICLab/Spike-Driven-Transformer``,
-  spikingjelly's multi-step neurons): Q, K and V spikes, the attention's neurons, the MLP's
+  neuron model translated into snnergy's terms. Given a ``spikformer``,
+  ``spike-driven-transformer`` or ``spike-driven-transformer-v2`` workload it records the model
+  built as their reference code builds it (module names of ``ZK-Zhou/spikformer``,
+  ``BICLab/Spike-Driven-Transformer`` and ``-V2``, spikingjelly's multi-step neurons): Q, K and V spikes, the attention's neurons, the MLP's
   hidden layer and the residual stream, under the workload's layer names
   (:func:`reference_neurons`).
 - :func:`save_weights` writes a ``state_dict`` as safetensors under those names.
@@ -703,6 +703,11 @@ def _input_records(net, modules: Dict[str, nn.Module]) -> Dict[str, _InputRecord
         m = modules.get(l.name)
         if l.op not in ("conv2d", "linear") or m is None:
             continue
+        if isinstance(m, nn.Conv2d) and [list(m.kernel_size), list(m.stride), list(m.padding)] != \
+                [l.params.get("kernel"), l.params.get("stride"), l.params.get("padding")]:
+            # The module reads another map than the layer (Meta-SpikeFormer's RepConv pads it in
+            # the BatchNorm before): what reached the layer is not measured, the rates estimate it.
+            continue
         fan = _fan_out(m, l.input)
         if fan is not None:
             out[l.name] = _InputRecord(l.name, fan, {nn.Conv2d: 4, nn.Conv1d: 3}.get(type(m), 2))
@@ -772,10 +777,11 @@ def _check_timesteps(timesteps: Any) -> int:
 
 
 def reference_neurons(workload: Workload) -> Dict[str, str]:
-    """``{neuron module: layer}`` of a ``spikformer`` or ``spike-driven-transformer`` workload
-    in its reference PyTorch implementation (``ZK-Zhou/spikformer``,
-    ``BICLab/Spike-Driven-Transformer``): ``block.0.attn.q_lif`` fires on ``block.0.attn.q_conv``,
-    the Spike-driven Transformer's ``block.1.attn.shortcut_lif`` on ``block.0.add2``. :func:`record`
+    """``{neuron module: layer}`` of a ``spikformer``, ``spike-driven-transformer`` or
+    ``spike-driven-transformer-v2`` workload in its reference PyTorch implementation
+    (``ZK-Zhou/spikformer``, ``BICLab/Spike-Driven-Transformer``, ``-V2``): ``block.0.attn.q_lif``
+    fires on ``block.0.attn.q_conv``, the Spike-driven Transformer's ``block.1.attn.shortcut_lif``
+    on ``block.0.add2``. :func:`record`
     uses it when given such a workload."""
     return _transformers.reference_neurons(workload)
 
@@ -809,8 +815,8 @@ def record(model: nn.Module, loader: Iterable, timesteps: int, *, loop: str = "o
     (snnTorch's tutorial style) and is called once per batch. A neuron module whose output has
     a leading time dimension of size T (multi-step modules) is counted per step along it; such
     a model is traced as its single-step twin: pass ``workload=snnergy.torch.workload(twin, x)``
-    with the same module names. A ``spikformer`` or ``spike-driven-transformer`` ``workload``
-    needs no twin: the model is the reference implementation's (or one with its module
+    with the same module names. A ``spikformer``, ``spike-driven-transformer`` or
+    ``spike-driven-transformer-v2`` ``workload`` needs no twin: the model is the reference implementation's (or one with its module
     names), run with ``loop="inside"`` since its forward repeats the image over its own T,
     and each neuron module's spikes go to the layer :func:`reference_neurons` names.
 
