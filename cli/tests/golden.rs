@@ -305,8 +305,18 @@ fn the_spikformer_4_384_cifar10_pipeline_writes_its_golden_files() {
 }
 
 #[test]
+fn the_spikformer_8_512_imagenet_pipeline_writes_its_golden_files() {
+    check("spikformer-8-512-imagenet");
+}
+
+#[test]
 fn the_sdt_8_512_imagenet_pipeline_writes_its_golden_files() {
     check("sdt-8-512-imagenet");
+}
+
+#[test]
+fn the_sdt_v2_8_512_imagenet_pipeline_writes_its_golden_files() {
+    check("sdt-v2-8-512-imagenet");
 }
 
 #[test]

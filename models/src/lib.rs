@@ -1,9 +1,9 @@
 //! snnergy-models: the networks snnergy analyses.
 //!
 //! VGG11/13/16/19 and ResNet18/19/20/34, each for CIFAR-sized and ImageNet-sized inputs, the
-//! spiking transformers Spikformer and the Spike-driven Transformer, and a `custom` workload
-//! whose layers are listed in the pipeline. Layer names follow the PyTorch
-//! module paths (torchvision's for ImageNet models, the usual CIFAR ports otherwise), so
+//! spiking transformers Spikformer, the Spike-driven Transformer and its V2 (Meta-SpikeFormer),
+//! and a `custom` workload whose layers are listed in the pipeline. Layer names follow the
+//! PyTorch module paths (torchvision's for ImageNet models, the usual CIFAR ports otherwise), so
 //! activity profiles and weight files exported from PyTorch line up with them.
 //!
 //! Which variant is built follows the input size: inputs of 64×64 and larger get the ImageNet
@@ -14,11 +14,13 @@
 #![warn(missing_docs)]
 
 mod custom;
+mod meta_spikformer;
 mod resnet;
 mod transformer;
 mod vgg;
 
 pub use custom::{Custom, CustomLayer, CustomNeuron, NeuronField};
+pub use meta_spikformer::{MetaSpikformer, MetaSpikformerConfig, MetaSpikformerWorkload};
 pub use resnet::{ResNet, ResNetDepth, ResNetWorkload};
 pub use transformer::{Transformer, TransformerConfig, TransformerKind, TransformerWorkload};
 pub use vgg::{Vgg, VggDepth, VggWorkload};
@@ -136,6 +138,7 @@ fn register(r: &mut Registry) -> Result<(), RegistryError> {
     r.add::<ResNetWorkload<34>>()?;
     r.add::<TransformerWorkload<false>>()?;
     r.add::<TransformerWorkload<true>>()?;
+    r.add::<MetaSpikformerWorkload>()?;
     r.add::<Custom>()?;
     Ok(())
 }

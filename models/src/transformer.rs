@@ -5,7 +5,10 @@
 //! `imagenet/model.py`) and `BICLab/Spike-Driven-Transformer` (commit 3faa822:
 //! `module/sps.py`, `module/ms_conv.py`, `model/spikeformer.py`,
 //! `conf/imagenet/8_512_300E_t4.yml`). Layer names are those modules' paths, so profiles
-//! recorded from the PyTorch models line up.
+//! recorded from the PyTorch models line up: `snnergy.torch.record`, given one of these
+//! workloads, hooks the neuron module that fires on each neuron layer (`q_lif` on `q_conv`;
+//! in the Spike-driven Transformer the next block's `shortcut_lif` on a residual sum,
+//! `fc2_lif` on `fc1_conv`, `head_lif` on the token mean).
 //!
 //! What the code says, and snnergy keeps:
 //!
@@ -46,6 +49,21 @@
 //! `spikformer`: 8 blocks, 512 channels, 8 heads, MLP ratio 4, T = 4 in its `forward`), and
 //! the Spike-driven Transformer-8-512 on ImageNet (`8_512_300E_t4.yml`: 8 blocks, 512
 //! channels, 8 heads, MLP ratio 4, T = 4).
+//!
+//! Published figures for Spikformer-8-512 on ImageNet (T = 4): 29.68 M parameters, 11.09 G
+//! operations (synaptic operations at the trained model's firing rates) and 11.577 mJ
+//! (Zhou et al. 2023, Table 3). The paper itself is not readable here; these figures are as
+//! restated by the Spikingformer repository (`zhouchenlin2096/Spikingformer`, commit 4378623,
+//! `README.md`: the Spikformer rows of its ImageNet table, 29.68 M and 11.09 G), by TDFormer's
+//! ImageNet table (29.68 M, 11.58 mJ) and by a summary of the paper that gives the power to
+//! three decimals (11.577 mJ); the three agree. The energy is the estimate's form: 0.9 pJ per
+//! published operation plus 4.6 pJ per MAC of the first convolution, which reads the image
+//! at each of the T steps (`forward` repeats it T times): 0.9 pJ × 11.09 G + 4.6 pJ × 4 ×
+//! 86 704 128 = 11.576 mJ. The modules hold 29 689 384 parameters (29.69 M rounded, 9 384
+//! above what 29.68 M allows; the same table's 10-512 model, 36 005 416, rounds to its
+//! published 36.01 M). The paper publishes no per-tensor firing rates, so its 11.09 G
+//! operations cannot be recounted layer by layer: over the 8.27 G connections and product
+//! terms after the first convolution, T = 4 steps, they are a mean input density of 0.335.
 //!
 //! Not kept: modules defined but not used in `forward` (Spikformer's `norm1`/`norm2`
 //! LayerNorms, 4·C parameters per block; the Spike-driven Transformer's `talking_heads`,

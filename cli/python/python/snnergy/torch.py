@@ -6,7 +6,12 @@ and its weights in the safetensors layout snnergy's engine reads.
 - :func:`record` runs a spiking network over a data loader with hooks on its spiking neuron
   modules (snnTorch, SpikingJelly, Norse, Sinabs, or any module with binary outputs) and
   returns per-layer spike rates, per-step rates and the spike-count histogram, with each
-  neuron model translated into snnergy's terms.
+  neuron model translated into snnergy's terms. Given a ``spikformer``,
+  ``spike-driven-transformer`` or ``spike-driven-transformer-v2`` workload it records the model
+  built as their reference code builds it (module names of ``ZK-Zhou/spikformer``,
+  ``BICLab/Spike-Driven-Transformer`` and ``-V2``, spikingjelly's multi-step neurons): Q, K and V spikes, the attention's neurons, the MLP's
+  hidden layer and the residual stream, under the workload's layer names
+  (:func:`reference_neurons`).
 - :func:`save_weights` writes a ``state_dict`` as safetensors under those names.
 - :func:`analyze` goes from a model and a data loader to a report in one call (trace, record,
   analyse).
@@ -30,7 +35,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from . import TraceError
+from . import TraceError, _transformers
 from ._workload import Workload
 from ._profile import LayerInput, Profile, ProfileLayer
 
@@ -644,7 +649,6 @@ class _LayerRecord:
         self.batch_steps: List[torch.Tensor] = []  # spikes per step of the current batch
         self.calls = 0
         self.per_sample = 0  # neurons of the layer per image
-        self.multi_step_dims = 0  # dims of a multi-step output, [T, batch, …]
 
 
 class _InputRecord:
@@ -685,6 +689,10 @@ def _fan_out(m: nn.Module, shape: Sequence[int]) -> Optional[torch.Tensor]:
         return x.grad.flatten().round().to(torch.int64)  # type: ignore[union-attr]
     if isinstance(m, nn.Linear):
         return torch.full((math.prod(shape),), m.out_features, dtype=torch.int64)
+    if isinstance(m, nn.Conv1d) and m.kernel_size == (1,) and m.stride == (1,) and m.padding in ((0,), "valid"):
+        # A token-wise linear layer over [C, tokens] (Spikformer's ImageNet model): every value
+        # feeds each output channel once.
+        return torch.full((math.prod(shape),), m.out_channels // m.groups, dtype=torch.int64)
     return None
 
 
@@ -695,22 +703,30 @@ def _input_records(net, modules: Dict[str, nn.Module]) -> Dict[str, _InputRecord
         m = modules.get(l.name)
         if l.op not in ("conv2d", "linear") or m is None:
             continue
+        if isinstance(m, nn.Conv2d) and [list(m.kernel_size), list(m.stride), list(m.padding)] != \
+                [l.params.get("kernel"), l.params.get("stride"), l.params.get("padding")]:
+            # The module reads another map than the layer (Meta-SpikeFormer's RepConv pads it in
+            # the BatchNorm before): what reached the layer is not measured, the rates estimate it.
+            continue
         fan = _fan_out(m, l.input)
         if fan is not None:
-            out[l.name] = _InputRecord(l.name, fan, 4 if isinstance(m, nn.Conv2d) else 2)
+            out[l.name] = _InputRecord(l.name, fan, {nn.Conv2d: 4, nn.Conv1d: 3}.get(type(m), 2))
     return out
 
 
-def _count_input(rec: _InputRecord, x: torch.Tensor, timesteps: int, per_neuron: Optional[int]) -> None:
+def _count_input(rec: _InputRecord, x: torch.Tensor, timesteps: int, per_neuron: Optional[int],
+                 batch: int) -> None:
     """One call of a layer with weights: counts its input (one step, or T steps of a
-    multi-step module's [T, batch, …])."""
+    multi-step module's [T, batch, …] or of one that folds them, [T·batch, …], as the
+    spiking transformers' reference implementations do)."""
     # bool() marks the non-zero values, several times faster than `!= 0` in torch 1.13; the
     # per-value sums run in int32 (a value is counted at most steps × batch times).
     nz = x.detach().bool()
     if nz.numel() % rec.per_sample:
         raise TraceError(f"`{rec.layer}` reads {tuple(x.shape)}, not a multiple of its {rec.per_sample} input values")
-    steps = timesteps if nz.dim() == rec.dims + 1 and nz.shape[0] == timesteps else 1
     rows = nz.reshape(-1, rec.per_sample)
+    folded = timesteps > 1 and rows.shape[0] == timesteps * batch
+    steps = timesteps if folded or (nz.dim() == rec.dims + 1 and nz.shape[0] == timesteps) else 1
     rec.image_steps += rows.shape[0]
     rec.batch.append(rows.sum(0, dtype=torch.int32))
     if per_neuron != 0:
@@ -760,6 +776,26 @@ def _check_timesteps(timesteps: Any) -> int:
     return timesteps
 
 
+def reference_neurons(workload: Workload) -> Dict[str, str]:
+    """``{neuron module: layer}`` of a ``spikformer``, ``spike-driven-transformer`` or
+    ``spike-driven-transformer-v2`` workload in its reference PyTorch implementation
+    (``ZK-Zhou/spikformer``, ``BICLab/Spike-Driven-Transformer``, ``-V2``): ``block.0.attn.q_lif``
+    fires on ``block.0.attn.q_conv``, the Spike-driven Transformer's ``block.1.attn.shortcut_lif``
+    on ``block.0.add2``. :func:`record`
+    uses it when given such a workload."""
+    return _transformers.reference_neurons(workload)
+
+
+def _check_reference_modules(model: nn.Module, neuron_of: Dict[str, str], kind: str) -> None:
+    have = {name for name, _ in model.named_modules()}
+    missing = [m for m in neuron_of if m not in have]
+    if missing:
+        shown = ", ".join(f"`{m}` (on layer `{neuron_of[m]}`)" for m in missing[:4])
+        more = f" and {len(missing) - 4} more" if len(missing) > 4 else ""
+        raise TraceError(f"{type(model).__name__} has no module {shown}{more}: recording a {kind} workload needs the "
+                         f"module names of its reference implementation")
+
+
 def record(model: nn.Module, loader: Iterable, timesteps: int, *, loop: str = "outside",
            encode: Optional[Callable[[torch.Tensor, int], torch.Tensor]] = None,
            reset: Optional[Callable[[nn.Module], None]] = None, max_batches: Optional[int] = None,
@@ -779,7 +815,10 @@ def record(model: nn.Module, loader: Iterable, timesteps: int, *, loop: str = "o
     (snnTorch's tutorial style) and is called once per batch. A neuron module whose output has
     a leading time dimension of size T (multi-step modules) is counted per step along it; such
     a model is traced as its single-step twin: pass ``workload=snnergy.torch.workload(twin, x)``
-    with the same module names.
+    with the same module names. A ``spikformer``, ``spike-driven-transformer`` or
+    ``spike-driven-transformer-v2`` ``workload`` needs no twin: the model is the reference implementation's (or one with its module
+    names), run with ``loop="inside"`` since its forward repeats the image over its own T,
+    and each neuron module's spikes go to the layer :func:`reference_neurons` names.
 
     The QNN twin's non-zero fraction of a layer is the fraction of neurons that fired at least
     once in the T steps (a neuron firing k times is the twin's activation k/T), and its mean
@@ -803,6 +842,10 @@ def record(model: nn.Module, loader: Iterable, timesteps: int, *, loop: str = "o
     if workload is not None and getattr(workload, "neuron_modules", None):
         # A multi-step model (time folded into its tensors) is traced as its single-step twin.
         w, neuron_of = workload, dict(workload.neuron_modules)  # type: ignore[attr-defined]
+    elif workload is not None and workload.type in _transformers.KINDS:
+        # Spikformer and the Spike-driven Transformer as their reference code builds them.
+        w, neuron_of = workload, _transformers.reference_neurons(workload)
+        _check_reference_modules(model, neuron_of, workload.type)
     else:
         trace = _trace(model, first[:1])
         w = workload or Workload.custom(trace.layers, trace.input_shape if len(trace.input_shape) == 3
@@ -826,7 +869,7 @@ def record(model: nn.Module, loader: Iterable, timesteps: int, *, loop: str = "o
     # Looked up once: the hook runs every step of every batch.
     for rec in records.values():
         rec.per_sample = neurons[rec.layer]
-        rec.multi_step_dims = _out_dims(net, rec.layer) + 2
+    batch = [0]  # images in the batch being run, for the hooks
 
     def hook(mod, inp, out, rec: _LayerRecord):
         o = _first(out).detach()
@@ -840,8 +883,9 @@ def record(model: nn.Module, loader: Iterable, timesteps: int, *, loop: str = "o
                 raise TraceError(f"`{rec.module}` ({type(mod).__name__}) emits values other than 0 and 1: it is not a "
                                  f"spiking neuron, so record() cannot count its spikes")
         rows = o.reshape(-1, per_sample)
-        # A multi-step module returns [T, batch, …]: one call covers every step.
-        multi = o.dim() == rec.multi_step_dims and o.shape[0] == timesteps
+        # A multi-step module returns [T, batch, …] (the attention's neurons [T, batch, heads,
+        # …] or [T, batch, C, tokens]): one call covers every step.
+        multi = o.shape[0] == timesteps and rows.shape[0] == timesteps * batch[0]
         if multi:
             per_step = o.reshape(timesteps, -1, per_sample)
             counts = per_step.sum(0)
@@ -870,7 +914,7 @@ def record(model: nn.Module, loader: Iterable, timesteps: int, *, loop: str = "o
     handles = [modules[name].register_forward_hook(lambda mod, i, o, rec=rec: hook(mod, i, o, rec))
                for name, rec in records.items()]
     handles += [modules[name].register_forward_pre_hook(
-        lambda mod, i, rec=rec: _count_input(rec, _first(i), timesteps, per_neuron))
+        lambda mod, i, rec=rec: _count_input(rec, _first(i), timesteps, per_neuron, batch[0]))
         for name, rec in in_recs.items()]
     samples = 0
     was_training = model.training
@@ -882,6 +926,7 @@ def record(model: nn.Module, loader: Iterable, timesteps: int, *, loop: str = "o
                 if max_batches is not None and batch_index >= max_batches:
                     break
                 (reset or _reset_state)(model)
+                batch[0] = x.shape[0]
                 for rec in records.values():
                     rec.calls, rec.counts, rec.batch_steps = 0, None, []
                 if loop == "outside":
@@ -996,11 +1041,6 @@ def analyze(model: nn.Module, loader: Iterable, timesteps: Union[int, Sequence[i
         shutil.rmtree(folder, ignore_errors=True)
     report.notes = [f"activity recorded from {type(model).__name__} with PyTorch hooks ({s})" for s in sources]
     return report
-
-
-def _out_dims(net, layer: str) -> int:
-    c, h, wd = net[layer].output
-    return 1 if h == 1 and wd == 1 else 3
 
 
 def _add_hist(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
