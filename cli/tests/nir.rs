@@ -307,6 +307,26 @@ fn import_and_export_refuse_values_the_other_side_cannot_take() {
         );
         assert!(!dir.join("x.nir").exists());
     }
+    // A finite dt whose τ = dt/(1 − leak) overflows: import refused the τ = inf written.
+    let out = snnergy(&[
+        "export",
+        "--nir",
+        &s(&dir.join("x.nir")),
+        "--model",
+        &s(&repo().join("pipelines/engine-fashion-mnist.toml")),
+        "--weights",
+        &s(&repo().join("pipelines/weights/fmnist-vgg-t6.safetensors")),
+        "--dt=1e308",
+        "--leak",
+        "0.9",
+    ]);
+    assert_eq!(out.status.code(), Some(2), "--dt 1e308 --leak 0.9");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("`tau` = inf") && err.contains("smaller --dt"),
+        "{err}"
+    );
+    assert!(!dir.join("x.nir").exists());
     let out = snnergy(&[
         "import",
         &s(&nir),
