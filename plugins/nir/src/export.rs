@@ -211,7 +211,7 @@ fn neuron_node(
                 name,
                 n.model.name(),
                 format!(
-                    "`{key}` = {v} at dt = {dt} s overflows what NIR can store: choose a smaller --dt"
+                    "`{key}` = {v} at dt = {dt:e} s overflows what NIR can store: choose a smaller --dt"
                 ),
             ))
         }
