@@ -425,7 +425,8 @@ def largest():
             detail = err.strip()[-200:]
         print(f"largest accepted: {lo} {name}: {detail}", flush=True)
         r, dt, peak, err = measure(d, "l1", make(lo + 1))
-        print(f"  one more ({lo + 1}) refused: {r is None and 'analysis.budget' in err}", flush=True)
+        why = err.strip().splitlines()[-1][:200] if r is None and err.strip() else "ACCEPTED"
+        print(f"  one more ({lo + 1}): {why}", flush=True)
 
 
 # ---- NIR files -------------------------------------------------------------------------------
