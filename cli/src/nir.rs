@@ -156,6 +156,27 @@ fn check_timesteps(t: u32, with_data: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Refuses a T that the generated pipeline's architectures cannot take: the twin's bits grow
+/// with T, and a pipeline `snnergy run` then rejects (units too narrow at T ≥ 2^16 for the
+/// classical array) is no use written.
+fn check_runs(pipeline: &str, t: u32) -> anyhow::Result<()> {
+    let p = snnergy::analysis::Pipeline::from_toml(pipeline, None, &crate::registry()?)
+        .context("the imported pipeline")?;
+    for w in &p.workloads {
+        for a in &p.architectures {
+            for f in [p.settings.snn_format(t), p.settings.baseline_format(t)] {
+                a.arch.check(&w.network, &f).with_context(|| {
+                    format!(
+                        "-T {t}: the pipeline's architecture `{}` cannot run the network at this T; ask for fewer time steps",
+                        a.label
+                    )
+                })?;
+            }
+        }
+    }
+    Ok(())
+}
+
 pub fn import(a: ImportArgs) -> anyhow::Result<()> {
     check_timesteps(a.timesteps, a.dataset.is_some() || a.data.is_some())?;
     snnergy::files::record_input(&a.model);
@@ -194,6 +215,11 @@ pub fn import(a: ImportArgs) -> anyhow::Result<()> {
         None
     };
     let pipeline = imported.pipeline_toml("weights.safetensors", a.timesteps, data.as_ref());
+    // Without data, so that the weights (written below) are not read.
+    check_runs(
+        &imported.pipeline_toml("weights.safetensors", a.timesteps, None),
+        a.timesteps,
+    )?;
     let weights = imported.weights_bytes()?;
     write_folder(
         &a.out,

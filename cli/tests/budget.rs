@@ -1,6 +1,6 @@
 //! The run budget's estimates hold: over a spread of pipelines (many spike rates, many time
-//! steps, deep networks, every kind of architecture, a chip with a larger array, a
-//! sensitivity study) the estimated output and memory are above what the run measured, and
+//! steps, deep networks, every kind of architecture, a chip with a larger array, a long
+//! sweep of a deep network, a sensitivity study) the estimated output and memory are above what the run measured, and
 //! work the estimate puts over the budget is refused before it starts.
 
 use std::path::Path;
@@ -144,6 +144,18 @@ fn estimates_of_output_and_memory_are_above_what_runs_measure() {
                 1,
                 "6",
                 "sweep_points = 11",
+            ),
+        ),
+        (
+            // Every evaluation a sweep makes is remembered with its layers' activities: the
+            // memory grows with sweep points times layers, far beyond the report's size.
+            "sweep",
+            pipeline(
+                &linear(150),
+                &["type = \"paper-v1\"\nenergy = \"paper-v1\""],
+                1,
+                "6",
+                "sweep_points = 4001",
             ),
         ),
         (

@@ -142,3 +142,52 @@ fn levels_out_of_order_are_an_error_naming_the_order() {
         &["`GLB`", "after `spad`", "outermost first"],
     );
 }
+
+#[test]
+fn a_register_level_listed_first_is_reported_as_out_of_order_not_as_a_mesh_mistake() {
+    // The spad (a 14×12 mesh) listed first used to be refused for its mesh, as if the
+    // outermost level were meant to be an array: the order is what is wrong.
+    let blocks = |t: &str| {
+        let at = |s: &str| t.find(s).unwrap();
+        (
+            at("[[levels]]\nname = \"DRAM\""),
+            at("[[levels]]\nname = \"GLB\""),
+            at("[[levels]]\nname = \"spad\""),
+            at("[compute]"),
+        )
+    };
+    let text = chip(|t| {
+        let (dram, glb, spad, compute) = blocks(t);
+        format!(
+            "{}{}{}{}{}",
+            &t[..dram],
+            &t[spad..compute],
+            &t[glb..spad],
+            &t[dram..glb],
+            &t[compute..]
+        )
+    });
+    refused_at(
+        "order-spad-glb-dram",
+        &text,
+        "class = \"sram\"",
+        &["`GLB`", "after `spad`", "outermost first"],
+    );
+    let text = chip(|t| {
+        let (dram, glb, spad, compute) = blocks(t);
+        format!(
+            "{}{}{}{}{}",
+            &t[..dram],
+            &t[spad..compute],
+            &t[dram..glb],
+            &t[glb..spad],
+            &t[compute..]
+        )
+    });
+    refused_at(
+        "order-spad-dram-glb",
+        &text,
+        "class = \"dram\"",
+        &["`DRAM`", "after `spad`", "outermost first"],
+    );
+}

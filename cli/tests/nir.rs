@@ -307,6 +307,26 @@ fn import_and_export_refuse_values_the_other_side_cannot_take() {
         );
         assert!(!dir.join("x.nir").exists());
     }
+    // A finite dt whose τ = dt/(1 − leak) overflows: import refused the τ = inf written.
+    let out = snnergy(&[
+        "export",
+        "--nir",
+        &s(&dir.join("x.nir")),
+        "--model",
+        &s(&repo().join("pipelines/engine-fashion-mnist.toml")),
+        "--weights",
+        &s(&repo().join("pipelines/weights/fmnist-vgg-t6.safetensors")),
+        "--dt=1e308",
+        "--leak",
+        "0.9",
+    ]);
+    assert_eq!(out.status.code(), Some(2), "--dt 1e308 --leak 0.9");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("`tau` = inf") && err.contains("smaller --dt"),
+        "{err}"
+    );
+    assert!(!dir.join("x.nir").exists());
     let out = snnergy(&[
         "import",
         &s(&nir),
@@ -336,5 +356,44 @@ fn a_crafted_graph_with_a_zero_stride_is_an_error_not_a_panic() {
         assert!(err.contains("node `conv1` (Conv2d): `stride`"), "{err}");
         assert!(!err.contains("panicked"), "{err}");
     }
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn import_refuses_a_t_its_pipeline_architectures_cannot_run() {
+    // At T = 65536 the twin needs 17-bit operands, more than the classical array's units
+    // take: `run` refused the pipeline `import` had written.
+    let dir = temp_dir("t-units");
+    let s = |p: &Path| p.display().to_string();
+    let nir = mixed_nir(&dir);
+    let out = snnergy(&[
+        "import",
+        &s(&nir),
+        "--out",
+        &s(&dir.join("t")),
+        "-T",
+        "65536",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("-T 65536") && err.contains("`classical`") && err.contains("mac_bits"),
+        "{err}"
+    );
+    assert!(!dir.join("t").exists());
+    ok(&snnergy(&[
+        "import",
+        &s(&nir),
+        "--out",
+        &s(&dir.join("t")),
+        "-T",
+        "65535",
+    ]));
+    ok(&snnergy(&[
+        "run",
+        &s(&dir.join("t/pipeline.toml")),
+        "--out",
+        &s(&dir.join("report")),
+    ]));
     let _ = std::fs::remove_dir_all(dir);
 }

@@ -771,7 +771,26 @@ impl HardwareArchitecture {
 impl Architecture for HardwareArchitecture {
     fn check(&self, network: &Network, format: &Format) -> Result<(), ArchError> {
         check_format(&self.name, format)?;
-        self.plan(network, format).map(|_| ())
+        let plan = self.plan(network, format)?;
+        // Operand widths against the units, before any work: the twin's bits grow with T,
+        // and a layer that does not fit would otherwise stop the run at its first mapping.
+        for (i, layer) in network.layers.iter().enumerate() {
+            if !problem::is_mapped(layer) {
+                continue;
+            }
+            let hw = plan.hardware(&self.chip, i);
+            let fits = |analog| -> Result<(), ArchError> {
+                let pr =
+                    problem::problem(&self.name, network, i, format, analog, &self.layer_rules)?;
+                hw.check_problem(&pr)
+                    .map_err(|e| self.layer_error(network, i, e.to_string()))
+            };
+            // A layer reading the input gets the image (its own width) or spikes, as the
+            // activity's coding says, which is not known here: either may do.
+            let reads_input = layer.sources.contains(&snnergy_core::Source::Input);
+            fits(false).or_else(|e| if reads_input { fits(true) } else { Err(e) })?;
+        }
+        Ok(())
     }
 
     fn evaluate(

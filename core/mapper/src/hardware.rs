@@ -884,7 +884,14 @@ impl Hardware {
             if !names.insert(name) {
                 return Err(self.err(name, "name", "two levels have this name"));
             }
+        }
+        // Places first: a level listed in the wrong place breaks rules meant for another
+        // place (the outermost level's single instance), which would hide the order.
+        for i in 0..self.levels.len() {
             self.check_place(i)?;
+        }
+        for (i, l) in self.levels.iter().enumerate() {
+            let name = l.name.as_str();
             if l.word_bits == 0 {
                 return Err(self.err(name, "word_bits", "0: a word has at least one bit"));
             }

@@ -202,9 +202,23 @@ fn neuron_node(
     opts: &ExportOptions,
 ) -> Result<Node, NirError> {
     let dt = opts.dt;
+    // What import reads back: a τ, gain or input weight that overflows is refused there.
+    let finite = |key: &str, v: f64| {
+        if v.is_finite() {
+            Ok(v)
+        } else {
+            Err(NirError::node(
+                name,
+                n.model.name(),
+                format!(
+                    "`{key}` = {v} at dt = {dt:e} s overflows what NIR can store: choose a smaller --dt"
+                ),
+            ))
+        }
+    };
     let tau = |leak: f64| {
         if leak < 1.0 {
-            Ok(dt / (1.0 - leak))
+            finite("tau", dt / (1.0 - leak))
         } else {
             Err(NirError::node(
                 name,
@@ -220,7 +234,7 @@ fn neuron_node(
             let t = tau(leak)?;
             Node::new(name, if n.model.spiking() { "LIF" } else { "LI" })
                 .with("tau", full(shape, t))
-                .with("r", full(shape, n.gain * t / dt))
+                .with("r", full(shape, finite("r", n.gain * t / dt)?))
                 .with("v_leak", full(shape, 0.0))
         }
         Neuron::CubaLif {
@@ -231,8 +245,11 @@ fn neuron_node(
             Node::new(name, "CubaLIF")
                 .with("tau_mem", full(shape, t))
                 .with("tau_syn", full(shape, ts))
-                .with("r", full(shape, n.gain * t / dt))
-                .with("w_in", full(shape, n.synaptic_gain * ts / dt))
+                .with("r", full(shape, finite("r", n.gain * t / dt)?))
+                .with(
+                    "w_in",
+                    full(shape, finite("w_in", n.synaptic_gain * ts / dt)?),
+                )
                 .with("v_leak", full(shape, 0.0))
         }
     };
