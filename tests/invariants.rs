@@ -265,3 +265,35 @@ fn at_one_step_the_snn_and_its_one_bit_twin_cost_the_same() {
     }
     assert_eq!(archs.len(), 6, "{archs:?}");
 }
+
+#[test]
+fn at_one_step_a_spiking_transformer_and_its_one_bit_twin_cost_the_same() {
+    // Attention multiplies two activations: the sums one product hands the next (Kᵀ·V) are as
+    // wide in the one-bit twin as in the SNN at one step, whose values they are.
+    for file in [
+        "spikformer-4-384-cifar10.toml",
+        "sdt-8-512-imagenet.toml",
+        "sdt-v2-8-512-imagenet.toml",
+    ] {
+        let mut p = common::shipped(file, &[1], 0);
+        p.settings.sensitivity = None;
+        p.activity = std::sync::Arc::new(Uniform {
+            spike_rates: vec![0.15],
+            sparsity: Vec::new(),
+            nonzero: None,
+        });
+        let report = p.run().unwrap();
+        assert!(!report.comparisons.is_empty(), "{file}");
+        for c in &report.comparisons {
+            assert!(
+                rel(c.snn_pj, c.baseline_pj) < 1e-9,
+                "{file} on {}: SNN {} pJ, twin {} pJ (SNN by category {:?}, twin {:?})",
+                c.architecture,
+                c.snn_pj,
+                c.baseline_pj,
+                c.snn_breakdown,
+                c.baseline_breakdown
+            );
+        }
+    }
+}

@@ -106,6 +106,11 @@ pub(crate) fn problem(
         ..Problem::default()
     };
     set_format(&mut pr, l, format, analog, rules);
+    if !analog {
+        // A graded sum (a residual add or a product without neuron) is read at its width in
+        // both formats: a multiply where a spike would select its weight.
+        pr.input_bits = operand_bits(network, l.sources.first().copied(), format);
+    }
     // The taps on padding read zeros: the mapper treats them as zero operands, so it needs
     // the valid taps of every inference and step (the loop nest's N and T).
     pr.valid_ops = Some(l.synapses() as f64 * pr.n as f64 * pr.t as f64);
@@ -171,24 +176,32 @@ fn product(
 
 /// Bits of a product's operand from `source` in `format`: a spike (1 bit) or the twin's
 /// activation where a neuron or quantizer produced it; otherwise the graded value a layer
-/// without neuron hands on (a sum of `depth` spike products, of several spike sources, or
-/// the twin's unquantized sum).
+/// without neuron hands on: a sum of `depth` products or of several sources, as wide as its
+/// largest value (within the twin's accumulator). Both formats follow the same rule, so a
+/// one-bit twin holds the sums its SNN at one step holds.
 fn operand_bits(network: &Network, source: Option<Source>, format: &Format) -> u32 {
     let producer = match source {
         Some(Source::Layer(j)) => network.layers.get(j).filter(|p| !p.neuron),
         _ => None,
     };
-    let levels = producer.map(|p| match p.kind {
-        LayerKind::Product { depth, .. } => depth as u64,
-        LayerKind::Add => p.sources.len() as u64,
-        _ => 1,
+    let (activation_bits, ceiling) = match format {
+        Format::Snn(_) => (1, u32::MAX),
+        Format::Qnn(f) => (f.activation_bits, f.accumulator_bits),
+    };
+    let largest_activation = (1u64 << activation_bits.min(63)) - 1;
+    let largest = producer.and_then(|p| match p.kind {
+        LayerKind::Product { depth, .. } => Some(
+            (depth as u64)
+                .saturating_mul(largest_activation)
+                .saturating_mul(largest_activation),
+        ),
+        LayerKind::Add => Some((p.sources.len() as u64).saturating_mul(largest_activation)),
+        _ => None,
     });
-    match (format, levels) {
-        (Format::Snn(_), None) => 1,
-        // Values 0..=levels need ⌈log2(levels + 1)⌉ bits.
-        (Format::Snn(_), Some(n)) => 64 - n.leading_zeros(),
-        (Format::Qnn(f), Some(n)) if n > 1 => f.accumulator_bits,
-        (Format::Qnn(f), _) => f.activation_bits,
+    match largest {
+        // Values 0..=largest need ⌈log2(largest + 1)⌉ bits.
+        Some(n) if n > largest_activation => (64 - n.leading_zeros()).min(ceiling),
+        _ => activation_bits,
     }
 }
 

@@ -411,10 +411,11 @@ pub fn layer_activities_into(
                     depth,
                     [(input_rate, input_nonzero), (second_rate, second_nonzero)],
                 ),
-                // Every spike of every source is forwarded (Σ r events per element and step,
-                // a graded sum: Spikformer's shortcut); the twin's sum is non-zero when any
-                // source is (independent sources).
-                LayerKind::Add => (arr.rate, 1.0 - arr.all_zero),
+                // A graded sum (Spikformer's shortcut), read as one value where it is non-zero:
+                // when any source fires in the step, or for the twin any source is non-zero
+                // (independent sources). Both formats read it alike, so a one-step SNN and its
+                // one-bit twin see the same values.
+                LayerKind::Add => (1.0 - arr.all_silent, 1.0 - arr.all_zero),
                 _ => pooled(layer, input_rate, input_nonzero),
             }
         };
@@ -446,6 +447,8 @@ struct Arrivals {
     first_source: LayerRates,
     /// The twin's chance that every source is zero (independent sources).
     all_zero: f64,
+    /// The SNN's chance that no source fires in a step.
+    all_silent: f64,
     /// The layer reads the direct-coded image.
     analog: bool,
 }
@@ -469,6 +472,7 @@ fn arrivals(
             nonzero: 0.0,
         },
         all_zero: 1.0,
+        all_silent: 1.0,
         analog: false,
     };
     for (k, s) in layer.sources.iter().enumerate() {
@@ -499,6 +503,7 @@ fn arrivals(
         arr.src_rate += own.0;
         arr.src_nonzero += own.1;
         arr.all_zero *= 1.0 - arrived.1.clamp(0.0, 1.0);
+        arr.all_silent *= 1.0 - arrived.0.clamp(0.0, 1.0);
         if k < 2 {
             arr.each[k] = arrived;
         }
@@ -697,7 +702,7 @@ mod tests {
     }
 
     #[test]
-    fn a_residual_sum_of_spikes_forwards_every_spike_of_both_sources() {
+    fn a_residual_sum_of_spikes_is_read_where_either_source_fires() {
         let mut b = NetworkBuilder::new("n", Shape::new(4, 4, 4));
         let a = b.conv("a", 4, 1, 1, 0, false, None, true).unwrap();
         let c = b.conv("c", 4, 1, 1, 0, false, None, true).unwrap();
@@ -708,7 +713,8 @@ mod tests {
         p.layers[1].spike_rate = 0.3;
         p.layers[1].nonzero = 0.25;
         let acts = layer_activities(&net, &p, InputCoding::Direct);
-        assert!((acts[3].input_rate - 0.5).abs() < 1e-15);
+        // Per step: 1 − (1 − 0.2)(1 − 0.3), as the twin's 1 − (1 − 0.5)(1 − 0.25).
+        assert!((acts[3].input_rate - (1.0 - 0.8 * 0.7)).abs() < 1e-15);
         assert!((acts[3].input_nonzero - (1.0 - 0.5 * 0.75)).abs() < 1e-15);
     }
 
