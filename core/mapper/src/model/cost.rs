@@ -3,7 +3,7 @@
 //! the density), every transfer per hop, every operation; and the cycles, bound by compute
 //! or by a level's bandwidth.
 
-use super::counts::{AccessCount, Action, Counts, Scale, TransferCount};
+use super::counts::{AccessCount, Action, Counts, Scale, TransferCount, needed};
 use super::{Ctx, I_};
 use crate::hardware::Stored;
 use crate::mapping::{Compact, MAX_LEVELS};
@@ -128,44 +128,57 @@ impl Ctx<'_> {
     /// Energy and latency of counted mapping at densities: (dynamic pJ, cycles, leakage pJ).
     /// The same sums as [`Ctx::evaluate`]'s, in the same order, without the report.
     pub(crate) fn quick(&self, m: &Compact, counts: &Counts, dens: &Densities) -> (f64, f64, f64) {
-        let mut scales = [0.0; 5];
-        for s in [
-            Scale::One,
-            Scale::Input,
-            Scale::Output,
-            Scale::Valid,
-            Scale::EverInput,
-        ] {
-            scales[s as usize] = self.density(s, dens);
+        let mut one = [Anchor::new(self, *dens, false)];
+        let mut out = [(0.0, 0.0, 0.0)];
+        self.quick_all(m, counts, &mut one, &mut out);
+        out[0]
+    }
+
+    /// [`Ctx::quick`] at every anchor in one pass over the counts (what the search does per
+    /// candidate): what a count costs apart from the densities (its level, price, format) is
+    /// looked up once, and each anchor's sums still run in [`Ctx::quick`]'s order, so every
+    /// anchor's figures are the same bits as pricing it alone. `out[k]` gets anchor `k`'s.
+    pub(crate) fn quick_all(
+        &self,
+        m: &Compact,
+        counts: &Counts,
+        anchors: &mut [Anchor],
+        out: &mut [(f64, f64, f64)],
+    ) {
+        for an in anchors.iter_mut() {
+            an.energy = 0.0;
+            an.words = [[0.0; 2]; MAX_LEVELS];
+            an.stored = [[None; 2]; MAX_LEVELS];
         }
-        // A compressed tile's average bits, per level for inputs and outputs, once each.
-        let mut stored: [[Option<Stored>; 2]; MAX_LEVELS] = [[None; 2]; MAX_LEVELS];
-        let mut stored_at = |l: usize, ds: usize| {
-            *stored[l][(ds != I_) as usize]
-                .get_or_insert_with(|| self.stored(m, counts, l, ds, dens))
-        };
-        let mut energy = 0.0;
-        let mut words = [[0.0f64; 2]; MAX_LEVELS];
         for a in &counts.accesses {
             let (l, ds) = (a.level, a.data_space.index());
-            let n = a.elements
-                * match a.scale {
-                    Scale::Input | Scale::EverInput
-                        if a.meets > 1.0 || (!a.scatter && self.per_block[l][ds] > 1.0) =>
-                    {
-                        a.moved(dens, self.valid_frac, self.per_block[l][ds])
-                    }
-                    s => scales[s as usize],
-                };
+            let per_block = self.per_block[l][ds];
+            // The inputs one element's access waits on, when zeros can save it (else the
+            // scale's density alone), as [`AccessCount::moved`] counts them.
+            let meets = match a.scale {
+                Scale::Input | Scale::EverInput
+                    if a.meets > 1.0 || (!a.scatter && per_block > 1.0) =>
+                {
+                    a.meets * if a.scatter { 1.0 } else { per_block.max(1.0) }
+                }
+                _ => 1.0,
+            };
             let rw = (a.action != Action::Read) as usize;
             if self.compressed(m, l, ds) {
-                let (e, meta, acc) = self.compressed_access((l, ds, rw), n, stored_at(l, ds));
-                energy += e + meta;
-                words[l][rw] += acc;
+                for an in anchors.iter_mut() {
+                    let n = a.elements * an.needed(a.scale, meets);
+                    let stored = self.stored_for(an, m, counts, l, ds);
+                    let (e, meta, acc) = self.compressed_access((l, ds, rw), n, stored);
+                    an.energy += e + meta;
+                    an.words[l][rw] += acc;
+                }
             } else {
                 let p = self.prices.access[l][ds][a.scatter as usize][rw];
-                energy += n * p.pj;
-                words[l][rw] += n * p.words;
+                for an in anchors.iter_mut() {
+                    let n = a.elements * an.needed(a.scale, meets);
+                    an.energy += n * p.pj;
+                    an.words[l][rw] += n * p.words;
+                }
             }
         }
         for t in &counts.transfers {
@@ -174,25 +187,47 @@ impl Ctx<'_> {
             if hop_pj == 0.0 {
                 continue;
             }
-            let moved = if t.meets > 1.0 {
-                t.moved(dens, self.valid_frac)
-            } else {
-                scales[t.scale as usize]
+            let compressed_at = match t.format_level {
+                Some(l) if self.compressed(m, l, ds) => Some(l),
+                _ => None,
             };
-            let n = t.sends * moved * t.hops;
-            energy += match t.format_level {
-                Some(l) if self.compressed(m, l, ds) => {
-                    self.compressed_transfer(t.network, n, stored_at(l, ds))
-                }
-                _ => n * hop_pj,
-            };
+            for an in anchors.iter_mut() {
+                let n = t.sends * an.needed(t.scale, t.meets) * t.hops;
+                an.energy += match compressed_at {
+                    Some(l) => {
+                        let stored = self.stored_for(an, m, counts, l, ds);
+                        self.compressed_transfer(t.network, n, stored)
+                    }
+                    None => n * hop_pj,
+                };
+            }
         }
         for o in &counts.ops {
-            energy += o.count * scales[o.scale as usize] * self.prices.op(o.op);
+            let price = self.prices.op(o.op);
+            for an in anchors.iter_mut() {
+                an.energy += o.count * an.scales[o.scale as usize] * price;
+            }
         }
-        let (rd, wr) = (words.map(|w| w[0]), words.map(|w| w[1]));
-        let (cycles, _) = self.latency(counts, dens, &rd, &wr);
-        (energy, cycles, cycles * self.leak_pj_per_cycle)
+        for (an, out) in anchors.iter().zip(out.iter_mut()) {
+            let (rd, wr) = (an.words.map(|w| w[0]), an.words.map(|w| w[1]));
+            let (cycles, _) = self.latency(counts, &an.dens, &rd, &wr);
+            *out = (an.energy, cycles, cycles * self.leak_pj_per_cycle);
+        }
+    }
+
+    /// A compressed tile's average bits at an anchor, per level for inputs and outputs, once
+    /// per mapping.
+    fn stored_for(
+        &self,
+        an: &mut Anchor,
+        m: &Compact,
+        counts: &Counts,
+        l: usize,
+        ds: usize,
+    ) -> Stored {
+        let dens = an.dens;
+        *an.stored[l][(ds != I_) as usize]
+            .get_or_insert_with(|| self.stored(m, counts, l, ds, &dens))
     }
 
     /// Cycles at the densities and what bounds them: `None` for the compute, else the level
@@ -230,6 +265,77 @@ impl Ctx<'_> {
             }
         }
         (best, bound)
+    }
+}
+
+/// Slots of an anchor's memo of needed fractions (a power of two).
+const NEEDED_SLOTS: usize = 128;
+
+/// One set of densities a search prices every candidate at, with what pricing there reuses
+/// from one candidate to the next.
+#[derive(Clone, Debug)]
+pub(crate) struct Anchor {
+    pub dens: Densities,
+    /// The density of each [`Scale`], by its index.
+    scales: [f64; 5],
+    /// Fractions needed, 1 − (1 − d)^n, by (scale, n), direct-mapped: each is a `powf`, and a
+    /// search meets the same few n (products of tile factors) over and over. Empty: no memo.
+    memo: Vec<(u64, u8, f64)>,
+    energy: f64,
+    words: [[f64; 2]; MAX_LEVELS],
+    stored: [[Option<Stored>; 2]; MAX_LEVELS],
+}
+
+impl Anchor {
+    /// `dens` as `ctx` prices it; `memo`: remember the fractions needed (worth it over many
+    /// candidates, not for one).
+    pub(crate) fn new(ctx: &Ctx, dens: Densities, memo: bool) -> Anchor {
+        let mut scales = [0.0; 5];
+        for s in [
+            Scale::One,
+            Scale::Input,
+            Scale::Output,
+            Scale::Valid,
+            Scale::EverInput,
+        ] {
+            scales[s as usize] = ctx.density(s, &dens);
+        }
+        Anchor {
+            dens,
+            scales,
+            memo: if memo {
+                vec![(0, u8::MAX, 0.0); NEEDED_SLOTS]
+            } else {
+                Vec::new()
+            },
+            energy: 0.0,
+            words: [[0.0; 2]; MAX_LEVELS],
+            stored: [[None; 2]; MAX_LEVELS],
+        }
+    }
+
+    /// The fraction of a count of `scale` needed when each element waits on `meets` inputs
+    /// ([`needed`] at the scale's density), the same bits as computing it afresh.
+    #[inline]
+    fn needed(&mut self, scale: Scale, meets: f64) -> f64 {
+        let d = self.scales[scale as usize];
+        if meets <= 1.0 {
+            return d;
+        }
+        if self.memo.is_empty() {
+            return needed(d, meets);
+        }
+        let bits = meets.to_bits();
+        let tag = scale as u8;
+        let slot =
+            ((bits ^ tag as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 57) as usize % NEEDED_SLOTS;
+        let e = &mut self.memo[slot];
+        if e.0 == bits && e.1 == tag {
+            return e.2;
+        }
+        let v = needed(d, meets);
+        *e = (bits, tag, v);
+        v
     }
 }
 
