@@ -35,7 +35,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::MapperError;
 use crate::mapping::{Compact, Constraints, MAX_LEVELS};
-use crate::model::{Anchor, Counts, Ctx, Illegal};
+use crate::model::{AnchorSet, Counts, Ctx, Illegal, LANES};
 use crate::problem::{DataSpace, Densities, NDIMS};
 
 use constraints::{Resolved, resolve};
@@ -102,8 +102,8 @@ struct Search<'c, 'a> {
     /// The densities the search must serve: every mapping scored is priced at each, and the
     /// best at each is kept.
     anchors: Vec<Densities>,
-    /// The anchors as pricing reuses them from one candidate to the next.
-    priced: Vec<Anchor>,
+    /// The anchors, [`LANES`] to a set, as pricing reuses them from one candidate to the next.
+    priced: Vec<AnchorSet>,
     /// Per anchor, the last candidate's (dynamic pJ, cycles, leakage pJ).
     quotes: Vec<(f64, f64, f64)>,
     /// The anchor whose objective steers the moves being made.
@@ -149,8 +149,9 @@ impl<'c, 'a> Search<'c, 'a> {
                 // The counts do not depend on densities: one count prices the mapping at
                 // every anchor, and each anchor keeps its own best.
                 let mut at_focus = INF;
-                self.ctx
-                    .quick_all(&m2, &self.counts, &mut self.priced, &mut self.quotes);
+                for (set, quotes) in self.priced.iter_mut().zip(self.quotes.chunks_mut(LANES)) {
+                    self.ctx.quick_all(&m2, &self.counts, set, quotes);
+                }
                 for k in 0..self.anchors.len() {
                     let (e, cycles, leak) = self.quotes[k];
                     let v = match self.objective {
@@ -296,7 +297,10 @@ pub(crate) fn search(
         ctx,
         res,
         best: vec![None; anchors.len()],
-        priced: anchors.iter().map(|d| Anchor::new(ctx, *d, true)).collect(),
+        priced: anchors
+            .chunks(LANES)
+            .map(|c| AnchorSet::new(ctx, c))
+            .collect(),
         quotes: vec![(0.0, 0.0, 0.0); anchors.len()],
         anchors,
         focus: 0,
