@@ -273,15 +273,39 @@ impl Ctx<'_> {
                 set.energy[k] += o.count * f[k] * price;
             }
         }
+        let cycles = self.latency_lanes(counts, set);
         for (k, out) in out.iter_mut().enumerate().take(set.n) {
-            let (mut rd, mut wr) = ([0.0; MAX_LEVELS], [0.0; MAX_LEVELS]);
-            for l in 0..self.nlev {
-                rd[l] = set.words[l][0][k];
-                wr[l] = set.words[l][1][k];
-            }
-            let (cycles, _) = self.latency(counts, &set.dens[k], &rd, &wr);
-            *out = (set.energy[k], cycles, cycles * self.leak_pj_per_cycle);
+            *out = (set.energy[k], cycles[k], cycles[k] * self.leak_pj_per_cycle);
         }
+    }
+
+    /// [`Ctx::latency`]'s cycles at every anchor of `set`, from the words it summed: the same
+    /// quotients and the same maximum, level by level for all anchors at once.
+    fn latency_lanes(&self, counts: &Counts, set: &AnchorSet) -> [f64; LANES] {
+        let skipped = &set.scales[Scale::Input as usize];
+        let mut best = [0.0; LANES];
+        for k in 0..LANES {
+            best[k] = counts.cycles * if counts.skips { skipped[k] } else { 1.0 }
+                + counts.fill_drain_cycles
+                + counts.epilogue_steps / counts.units_used.max(1.0);
+        }
+        for (l, lvl) in self.hw.levels.iter().enumerate() {
+            let inst = counts.instances_used[l].max(1.0);
+            for (bw, words) in [
+                (lvl.read_bandwidth, &set.words[l][0]),
+                (lvl.write_bandwidth, &set.words[l][1]),
+            ] {
+                if let Some(bw) = bw {
+                    for k in 0..LANES {
+                        let c = words[k] / inst / bw;
+                        if c > best[k] {
+                            best[k] = c;
+                        }
+                    }
+                }
+            }
+        }
+        best
     }
 
     /// A compressed tile's average bits at each anchor of `set`, for inputs (`ds`) or

@@ -192,9 +192,10 @@ impl<'c, 'a> Search<'c, 'a> {
 
     fn sanitize(&self, m: &mut Compact) -> bool {
         let n = self.ctx.nlev;
+        // The innermost such level: found from the inside out, the first that qualifies.
         let Some(fin) = (0..n)
-            .filter(|&l| m.keep[l] & DataSpace::Accum.bit() != 0 && m.sums_finish_at(l))
-            .max()
+            .rev()
+            .find(|&l| m.keep[l] & DataSpace::Accum.bit() != 0 && m.sums_finish_at(l))
         else {
             return false;
         };
