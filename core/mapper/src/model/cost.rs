@@ -207,6 +207,11 @@ impl Ctx<'_> {
         set: &mut AnchorSet,
         out: &mut [(f64, f64, f64)],
     ) {
+        if set.n == 1 {
+            // One anchor: side by side would be lanes of nothing.
+            out[0] = self.quick(m, counts, &set.dens[0]);
+            return;
+        }
         set.energy = [0.0; LANES];
         set.words[..self.nlev].fill([[0.0; LANES]; 2]);
         set.stored_done = 0;
