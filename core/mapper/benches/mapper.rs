@@ -1,5 +1,6 @@
 //! Mapper speed and the VGG16 figures: mappings counted and priced per second per core, the
-//! search's mappings evaluated per second, wall time and peak memory of mapping VGG16
+//! search's mappings evaluated per second (at one density, and at seven anchors at once as
+//! an analysis searches), wall time and peak memory of mapping VGG16
 //! (CIFAR-10) on the three shipped chips for T = 1..16 and both formats, and per-chip energy
 //! by level. Run with `cargo bench -p snnergy-mapper`.
 //!
@@ -253,6 +254,38 @@ fn search_speed(chips: &[Hardware], seconds: f64) -> f64 {
     rate
 }
 
+/// The search's mappings evaluated per CPU second when, as an analysis does, each search
+/// serves seven anchors at once (spike rates every half decade from 0.1 % to 100 %): a
+/// mid-size layer in both formats on every chip, for at least `seconds`.
+fn anchored_speed(chips: &[Hardware], seconds: f64) -> f64 {
+    let net = vgg16();
+    let layers = [qnn(&net[5], 3), snn(&net[5], 6, false)];
+    let anchors: Vec<Densities> = (0..7)
+        .map(|i| Densities::uniform(10f64.powf(-3.0 + 0.5 * i as f64)))
+        .collect();
+    let t0 = Instant::now();
+    let c0 = thread_cpu_seconds();
+    let mut evaluated = 0;
+    while evaluated == 0 || thread_cpu_seconds() - c0 < seconds {
+        for hw in chips {
+            for p in &layers {
+                let found =
+                    map_anchored(p, hw, &anchors, &OwnPrices, &SearchOptions::default(), &[])
+                        .expect("maps");
+                evaluated += found.candidates[0].evaluated;
+            }
+        }
+    }
+    let cpu = thread_cpu_seconds() - c0;
+    let wall = t0.elapsed().as_secs_f64();
+    let rate = evaluated as f64 / cpu;
+    println!(
+        "anchored: {evaluated} mappings evaluated by searches at {} anchors in {cpu:.2} s CPU ({wall:.2} s wall) = {rate:.0} mappings/s/core",
+        anchors.len()
+    );
+    rate
+}
+
 /// The figure printed on a line starting with `label` just before ` mappings/s/core`.
 fn figure(output: &str, label: &str) -> Option<f64> {
     let line = output.lines().find(|l| l.starts_with(label))?;
@@ -262,7 +295,7 @@ fn figure(output: &str, label: &str) -> Option<f64> {
 
 /// This build's counter and search figures against a previous build's, measured in turn.
 fn against_baseline(baseline: &str, chips: &[Hardware], work: &[Workload]) {
-    let mut ratios: [Vec<f64>; 2] = [Vec::new(), Vec::new()];
+    let mut ratios: [Vec<f64>; 3] = [Vec::new(), Vec::new(), Vec::new()];
     for round in 0..3 {
         let out = Command::new(baseline)
             .env("SNNERGY_MAPPER_BENCH", "counter,search")
@@ -271,14 +304,21 @@ fn against_baseline(baseline: &str, chips: &[Hardware], work: &[Workload]) {
             .expect("the baseline bench runs");
         let text = String::from_utf8_lossy(&out.stdout);
         println!("baseline round {round}:\n{}", text.trim_end());
-        let ours = [counter_speed(chips, work, 1.0), search_speed(chips, 1.0)];
-        for (i, label) in ["counter:", "speed:"].iter().enumerate() {
+        let ours = [
+            counter_speed(chips, work, 1.0),
+            search_speed(chips, 1.0),
+            anchored_speed(chips, 1.0),
+        ];
+        for (i, label) in ["counter:", "speed:", "anchored:"].iter().enumerate() {
             if let Some(base) = figure(&text, label) {
                 ratios[i].push(ours[i] / base);
             }
         }
     }
-    for (i, what) in ["counter (count + pricing)", "search"].iter().enumerate() {
+    for (i, what) in ["counter (count + pricing)", "search", "search at 7 anchors"]
+        .iter()
+        .enumerate()
+    {
         let r = &mut ratios[i];
         if r.is_empty() {
             println!("vs baseline: {what}: the baseline printed no figure");
@@ -483,6 +523,7 @@ fn main() {
             }
             if runs("search") {
                 search_speed(&chips, 1.0);
+                anchored_speed(&chips, 1.0);
             }
         }
     }

@@ -39,6 +39,7 @@ mod report;
 mod reuse;
 mod tiles;
 
+pub(crate) use cost::{AnchorSet, LANES};
 pub use counts::{AccessCount, Action, Counts, OpCount, Purpose, Scale, TransferCount};
 pub(crate) use illegal::Illegal;
 pub(crate) use prices::Prices;

@@ -35,7 +35,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::MapperError;
 use crate::mapping::{Compact, Constraints, MAX_LEVELS};
-use crate::model::{Counts, Ctx, Illegal};
+use crate::model::{AnchorSet, Counts, Ctx, Illegal, LANES};
 use crate::problem::{DataSpace, Densities, NDIMS};
 
 use constraints::{Resolved, resolve};
@@ -102,6 +102,10 @@ struct Search<'c, 'a> {
     /// The densities the search must serve: every mapping scored is priced at each, and the
     /// best at each is kept.
     anchors: Vec<Densities>,
+    /// The anchors, [`LANES`] to a set, as pricing reuses them from one candidate to the next.
+    priced: Vec<AnchorSet>,
+    /// Per anchor, the last candidate's (dynamic pJ, cycles, leakage pJ).
+    quotes: Vec<(f64, f64, f64)>,
     /// The anchor whose objective steers the moves being made.
     focus: usize,
     objective: Objective,
@@ -145,8 +149,11 @@ impl<'c, 'a> Search<'c, 'a> {
                 // The counts do not depend on densities: one count prices the mapping at
                 // every anchor, and each anchor keeps its own best.
                 let mut at_focus = INF;
+                for (set, quotes) in self.priced.iter_mut().zip(self.quotes.chunks_mut(LANES)) {
+                    self.ctx.quick_all(&m2, &self.counts, set, quotes);
+                }
                 for k in 0..self.anchors.len() {
-                    let (e, cycles, leak) = self.ctx.quick(&m2, &self.counts, &self.anchors[k]);
+                    let (e, cycles, leak) = self.quotes[k];
                     let v = match self.objective {
                         Objective::Energy => e + leak,
                         Objective::Latency => cycles,
@@ -185,9 +192,10 @@ impl<'c, 'a> Search<'c, 'a> {
 
     fn sanitize(&self, m: &mut Compact) -> bool {
         let n = self.ctx.nlev;
+        // The innermost such level: found from the inside out, the first that qualifies.
         let Some(fin) = (0..n)
-            .filter(|&l| m.keep[l] & DataSpace::Accum.bit() != 0 && m.sums_finish_at(l))
-            .max()
+            .rev()
+            .find(|&l| m.keep[l] & DataSpace::Accum.bit() != 0 && m.sums_finish_at(l))
         else {
             return false;
         };
@@ -290,6 +298,11 @@ pub(crate) fn search(
         ctx,
         res,
         best: vec![None; anchors.len()],
+        priced: anchors
+            .chunks(LANES)
+            .map(|c| AnchorSet::new(ctx, c))
+            .collect(),
+        quotes: vec![(0.0, 0.0, 0.0); anchors.len()],
         anchors,
         focus: 0,
         objective: options.objective,
