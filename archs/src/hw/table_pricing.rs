@@ -3,9 +3,10 @@
 //! happens, and is priced by the same energy model that prices the report, so the search
 //! minimizes exactly what the report shows.
 
-use snnergy_core::{EnergyModel, Place, PriceError};
+use snnergy_core::{ActionKind, EnergyModel, Place, PriceError};
 use snnergy_mapper::{
-    AccessOp, Capacity, Compute, ComputeOp, DataSpace, HopPrice, Level, MapperError, Pricing,
+    AccessOp, Capacity, Compute, ComputeOp, DataSpace, Hardware, HopPrice, Level, MapperError,
+    Pricing,
 };
 
 use super::places::{COMPUTE, access_kind, hop_kind, level_place, network_place, op_kinds};
@@ -61,6 +62,24 @@ impl Pricing for TablePricing<'_> {
                 .pj;
         }
         Ok(pj)
+    }
+
+    /// Priced as the report prices it (the description's static power unless the table
+    /// answers for the place, scaled as every other price is), so the search minimizes the
+    /// leakage the report shows.
+    fn static_mw(&self, hw: &Hardware, level: Option<usize>) -> Result<f64, MapperError> {
+        let (stated, name) = match level {
+            Some(l) => (hw.levels[l].leakage_mw, hw.levels[l].name.as_str()),
+            None => (hw.compute.leakage_mw, COMPUTE),
+        };
+        // The report charges only the places that state a static power.
+        if stated <= 0.0 {
+            return Ok(0.0);
+        }
+        self.energy
+            .price_at(Place::new(name), &ActionKind::Leakage)
+            .map(|p| p.pj)
+            .map_err(|e| price_error(name, e))
     }
 
     fn hop_pj(&self, level: &Level, bits: u32) -> Result<f64, MapperError> {

@@ -6,7 +6,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::error::MapperError;
-use crate::hardware::{AccessEnergy, Capacity, Compute, ComputeEnergy, HopPrice, Level};
+use crate::hardware::{AccessEnergy, Capacity, Compute, ComputeEnergy, Hardware, HopPrice, Level};
 use crate::problem::DataSpace;
 
 /// A storage access direction.
@@ -64,6 +64,16 @@ pub trait Pricing {
     fn compute_pj(&self, compute: &Compute, op: ComputeOp) -> Result<f64, MapperError>;
     /// pJ of moving `bits` bits one hop on the network below `level`.
     fn hop_pj(&self, level: &Level, bits: u32) -> Result<f64, MapperError>;
+    /// Static power (mW) of every instance of level `level` of `hw` together, or of all its
+    /// compute units (`None`). By default what the description states; a pricing that scales
+    /// the energies it reports scales this too, so that the search minimizes what is
+    /// reported.
+    fn static_mw(&self, hw: &Hardware, level: Option<usize>) -> Result<f64, MapperError> {
+        Ok(match level {
+            Some(l) => hw.levels[l].leakage_mw * hw.instances(l) as f64,
+            None => hw.compute.leakage_mw * hw.total_units() as f64,
+        })
+    }
 }
 
 /// The energies written in the hardware description itself; `"table"` entries are an error

@@ -402,3 +402,43 @@ fn a_scored_candidate_costs_what_its_evaluation_reports_and_an_illegal_one_is_na
     let err = scorer.score(&c, &Densities::uniform(1.5)).unwrap_err();
     assert!(err.to_string().contains("densities.input"), "{err}");
 }
+
+/// Every price of the chip's own times a factor, static power included.
+struct Scaled(f64);
+
+impl Pricing for Scaled {
+    fn access_pj(
+        &self,
+        level: &Level,
+        ds: DataSpace,
+        op: AccessOp,
+        bits: u32,
+    ) -> Result<f64, MapperError> {
+        Ok(self.0 * OwnPrices.access_pj(level, ds, op, bits)?)
+    }
+    fn compute_pj(&self, compute: &Compute, op: ComputeOp) -> Result<f64, MapperError> {
+        Ok(self.0 * OwnPrices.compute_pj(compute, op)?)
+    }
+    fn hop_pj(&self, level: &Level, bits: u32) -> Result<f64, MapperError> {
+        Ok(self.0 * OwnPrices.hop_pj(level, bits)?)
+    }
+    fn static_mw(&self, hw: &Hardware, level: Option<usize>) -> Result<f64, MapperError> {
+        Ok(self.0 * OwnPrices.static_mw(hw, level)?)
+    }
+}
+
+#[test]
+fn a_pricing_that_doubles_every_price_and_the_static_power_doubles_the_leakage_and_keeps_the_mapping()
+ {
+    let hw = Hardware::shipped("output-stationary").unwrap();
+    let p = Problem::conv("conv", 64, 32, 8, 8, 3, 3, 1);
+    let d = Densities::uniform(0.3);
+    let opts = SearchOptions::default();
+    let one = map(&p, &hw, d, &Scaled(1.0), &opts).unwrap();
+    let two = map(&p, &hw, d, &Scaled(2.0), &opts).unwrap();
+    assert_eq!(one.mapping, two.mapping);
+    let (a, b) = (one.evaluate(d).unwrap(), two.evaluate(d).unwrap());
+    assert!(a.leakage_pj > 0.0);
+    assert_eq!(b.leakage_pj, 2.0 * a.leakage_pj);
+    assert_eq!(b.energy_pj, 2.0 * a.energy_pj);
+}

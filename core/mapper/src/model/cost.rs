@@ -192,7 +192,7 @@ impl Ctx<'_> {
         }
         let (rd, wr) = (words.map(|w| w[0]), words.map(|w| w[1]));
         let (cycles, _) = self.latency(counts, dens, &rd, &wr);
-        (energy, cycles, cycles * self.leak_pj_per_cycle)
+        (energy, cycles, cycles * self.prices.leak_pj_per_cycle)
     }
 
     /// [`Ctx::quick`] at up to [`LANES`] anchors in one pass over the counts (what the search

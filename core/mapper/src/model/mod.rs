@@ -139,7 +139,6 @@ pub(crate) struct Shape {
     /// Per level and data space, elements in one access block.
     per_block: Vec<[f64; NSPACES]>,
     unicast: Vec<f64>,
-    pub leak_pj_per_cycle: f64,
     /// Data spaces the problem has, as a mask.
     pub spaces: u8,
     /// Per level: data spaces it may hold (and the problem has).
@@ -217,11 +216,6 @@ impl Shape {
             binary[ds.index()] = problem.is_binary(ds);
             relevant[ds.index()] = ds.relevant_mask();
         }
-        let mut leak_mw = 0.0;
-        for (l, lvl) in hw.levels.iter().enumerate() {
-            leak_mw += lvl.leakage_mw * hw.instances(l) as f64;
-        }
-        leak_mw += hw.compute.leakage_mw * hw.total_units() as f64;
         Ok(Shape {
             nlev,
             dims: problem.dims(),
@@ -251,8 +245,6 @@ impl Shape {
                 .map(|l| DataSpace::ALL.map(|ds| l.per_block(problem.bits(ds))))
                 .collect(),
             unicast: (0..nlev).map(|l| Ctx::unicast_hops(hw, l)).collect(),
-            // mW × µs = nJ; one cycle lasts 1/clock_mhz µs.
-            leak_pj_per_cycle: leak_mw * 1000.0 / hw.compute.clock_mhz,
             spaces: problem.spaces().fold(0u8, |m, d| m | d.bit()),
             may_hold: hw
                 .levels

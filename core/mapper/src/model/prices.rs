@@ -36,6 +36,8 @@ pub(crate) struct Prices {
     pub(super) hop_msg_pj: Vec<Vec<f64>>,
     /// Priced operations.
     ops: Vec<(ComputeOp, f64)>,
+    /// Static energy of the whole chip per cycle (pJ).
+    pub(super) leak_pj_per_cycle: f64,
 }
 
 impl Prices {
@@ -89,6 +91,12 @@ impl Ctx<'_> {
         for op in Self::op_kinds(problem, hw) {
             prices.ops.push((op, pricing.compute_pj(&hw.compute, op)?));
         }
+        let mut leak_mw = pricing.static_mw(hw, None)?;
+        for l in 0..hw.levels.len() {
+            leak_mw += pricing.static_mw(hw, Some(l))?;
+        }
+        // mW × µs = nJ; one cycle lasts 1/clock_mhz µs.
+        prices.leak_pj_per_cycle = leak_mw * 1000.0 / hw.compute.clock_mhz;
         Ok(prices)
     }
 

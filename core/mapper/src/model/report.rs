@@ -27,7 +27,7 @@ impl Ctx<'_> {
                 if read { "read" } else { "write" }
             ),
         };
-        let leakage = cycles * self.leak_pj_per_cycle;
+        let leakage = cycles * self.prices.leak_pj_per_cycle;
         let dynamic = storage + compute_pj;
         let ops = self.problem.ops() as f64;
         Evaluation {

@@ -1,4 +1,5 @@
-//! The moves of the local search: one prime factor between two levels, another loop order,
+//! The moves of the local search: one prime factor between two levels or between a spatial
+//! and a temporal loop, another loop order,
 //! another storage format, another bypass choice; descents that repeat them while one helps,
 //! and the greedy bottom-up fill that starts them.
 
@@ -99,6 +100,83 @@ impl Search<'_, '_> {
         improved
     }
 
+    /// Moves of one prime factor of one dimension between a spatial loop and a temporal
+    /// one, either way; first improvement. The candidate unrollings hold one split of the
+    /// factors per set of unrolled dimensions (the fullest): these moves reach the others
+    /// (K10×C4 where the list had K2×C32), and trade idle units for reuse.
+    pub(super) fn improve_spatial(&mut self, m: &mut Compact, cur: &mut f64) -> bool {
+        let n = self.ctx.nlev;
+        let mut improved = false;
+        for l in 0..n {
+            for axis in 0..2 {
+                let (allow, fixed) = if axis == 0 {
+                    (self.res.allow_x[l], &self.res.sx[l])
+                } else {
+                    (self.res.allow_y[l], &self.res.sy[l])
+                };
+                let fixed = *fixed;
+                for d in 0..NDIMS {
+                    if allow & (1 << d) == 0 || fixed[d].is_some() {
+                        continue;
+                    }
+                    for b in 0..n {
+                        if self.res.tf[b][d].is_some() {
+                            continue;
+                        }
+                        for inward in [false, true] {
+                            if self.exhausted() {
+                                return improved;
+                            }
+                            if self.spatial_move(m, cur, (l, axis, d), b, inward) {
+                                improved = true;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        improved
+    }
+
+    /// One prime of `d` from the temporal loop at level `b` into the spatial loop of level
+    /// `l` on `axis` (`inward`), or back; the first prime that lowers the objective is kept.
+    fn spatial_move(
+        &mut self,
+        m: &mut Compact,
+        cur: &mut f64,
+        (l, axis, d): (usize, usize, usize),
+        b: usize,
+        inward: bool,
+    ) -> bool {
+        let s = |c: &Compact| if axis == 0 { c.sx[l][d] } else { c.sy[l][d] };
+        let from = if inward { m.tf[b][d] } else { s(m) };
+        let mut ps = primes(from as u64);
+        ps.dedup();
+        for p in ps {
+            let p = p as u32;
+            let mut c = *m;
+            let sp = if axis == 0 {
+                &mut c.sx[l][d]
+            } else {
+                &mut c.sy[l][d]
+            };
+            if inward {
+                *sp *= p;
+                c.tf[b][d] /= p;
+            } else {
+                *sp /= p;
+                c.tf[b][d] *= p;
+            }
+            let v = self.score(&c);
+            if v < *cur * (1.0 - 1e-12) {
+                *m = c;
+                *cur = v;
+                return true;
+            }
+        }
+        false
+    }
+
     pub(super) fn improve_formats(&mut self, m: &mut Compact, cur: &mut f64) -> bool {
         let mut improved = false;
         for l in 0..self.ctx.nlev {
@@ -169,7 +247,8 @@ impl Search<'_, '_> {
             let b = self.improve_orders(&mut m, &mut cur);
             let c = self.improve_formats(&mut m, &mut cur);
             let k = self.improve_keeps(&mut m, &mut cur);
-            if !(a || b || c || k) {
+            let s = self.improve_spatial(&mut m, &mut cur);
+            if !(a || b || c || k || s) {
                 break;
             }
         }
