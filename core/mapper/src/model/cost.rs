@@ -280,7 +280,11 @@ impl Ctx<'_> {
         }
         let cycles = self.latency_lanes(counts, set);
         for (k, out) in out.iter_mut().enumerate().take(set.n) {
-            *out = (set.energy[k], cycles[k], cycles[k] * self.leak_pj_per_cycle);
+            *out = (
+                set.energy[k],
+                cycles[k],
+                cycles[k] * self.prices.leak_pj_per_cycle,
+            );
         }
     }
 
