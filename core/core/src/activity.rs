@@ -396,7 +396,8 @@ pub fn layer_activities_into(
                 input_nonzero = m.nonzero.unwrap_or(m.density);
             } else {
                 // Spikes arriving are events as measured; graded values after an average pool
-                // or an add are forwarded as the spikes they sum, exact from the rates.
+                // or an add keep what their sources' rates give (the spikes a pool forwards,
+                // the steps in which an add's sum is non-zero).
                 if spikes[i] {
                     input_rate = m.density;
                 }
