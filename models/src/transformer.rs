@@ -360,6 +360,20 @@ fn spikformer_block(
         true,
     )?;
     let x = b.add_without_neuron(format!("block.{i}.add1"), &[x, proj])?;
+    let fc2 = mlp(b, d, i, x, lin, true)?;
+    b.add_without_neuron(format!("block.{i}.add2"), &[x, fc2])
+}
+
+/// Block `i`'s MLP on `x`: fc1 (to the hidden width, with its neuron) and fc2 (back to the
+/// model's width, with its neuron where `fc2_neuron`), token-wise layers named `…_{lin}`.
+fn mlp(
+    b: &mut NetworkBuilder,
+    d: &Dims,
+    i: u32,
+    x: Source,
+    lin: &str,
+    fc2_neuron: bool,
+) -> Result<Source, WorkloadError> {
     let m = format!("block.{i}.mlp");
     b.set_current(x);
     token_linear(
@@ -370,15 +384,14 @@ fn spikformer_block(
         &format!("{m}.fc1_bn"),
         true,
     )?;
-    let fc2 = token_linear(
+    token_linear(
         b,
         &format!("{m}.fc2_{lin}"),
-        c,
+        d.c,
         true,
         &format!("{m}.fc2_bn"),
-        true,
-    )?;
-    b.add_without_neuron(format!("block.{i}.add2"), &[x, fc2])
+        fc2_neuron,
+    )
 }
 
 fn sdt_block(b: &mut NetworkBuilder, d: &Dims, i: u32, x: Source) -> Result<Source, WorkloadError> {
@@ -424,24 +437,7 @@ fn sdt_block(b: &mut NetworkBuilder, d: &Dims, i: u32, x: Source) -> Result<Sour
         false,
     )?;
     let x = b.add(format!("block.{i}.add1"), &[proj, x])?;
-    let m = format!("block.{i}.mlp");
-    b.set_current(x);
-    token_linear(
-        b,
-        &format!("{m}.fc1_conv"),
-        d.hidden,
-        true,
-        &format!("{m}.fc1_bn"),
-        true,
-    )?;
-    let fc2 = token_linear(
-        b,
-        &format!("{m}.fc2_conv"),
-        c,
-        true,
-        &format!("{m}.fc2_bn"),
-        false,
-    )?;
+    let fc2 = mlp(b, d, i, x, "conv", false)?;
     b.add(format!("block.{i}.add2"), &[fc2, x])
 }
 
