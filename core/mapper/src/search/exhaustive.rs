@@ -82,22 +82,27 @@ impl Search<'_, '_> {
             }
             total = total.saturating_add(prod);
         }
-        // Every mapping is also tried with every allowed pair of formats at every level.
+        total.saturating_mul(self.format_choices())
+    }
+
+    /// Every mapping is also tried with every allowed pair of formats at every level.
+    fn format_choices(&self) -> u128 {
         let mut formats: u128 = 1;
-        for l in 0..n {
+        for l in 0..self.ctx.nlev {
             let nf = self.ctx.hw.levels[l].formats.len() as u128;
             let fin = if self.res.fin[l].is_some() { 1 } else { nf };
             let fout = if self.res.fout[l].is_some() { 1 } else { nf };
             formats = formats.saturating_mul(fin * fout);
         }
-        total.saturating_mul(formats)
+        formats
     }
 
-    pub(super) fn exhaustive(&mut self, keep: &[u8; MAX_LEVELS], spatial: &Spatial) {
+    /// Every split of each dimension's remaining factor over the levels free to take it, with
+    /// `spatial`'s unrolling in place (the temporal placements the enumeration visits).
+    fn factorizations(&self, base: &Compact) -> Factorizations {
         let n = self.ctx.nlev;
-        let base = self.base(keep, spatial, 0);
-        let mut per_dim: Vec<Vec<Vec<u64>>> = Vec::new();
-        let mut free_levels: Vec<Vec<usize>> = Vec::new();
+        let mut per_dim: Vec<Vec<Vec<u64>>> = Vec::with_capacity(NDIMS);
+        let mut free_levels: Vec<Vec<usize>> = Vec::with_capacity(NDIMS);
         for d in 0..NDIMS {
             let free: Vec<usize> = (0..n).filter(|&l| self.res.tf[l][d].is_none()).collect();
             let mut rem = self.ctx.dims[d];
@@ -114,30 +119,57 @@ impl Search<'_, '_> {
             });
             free_levels.push(free);
         }
-        let mut idx = [0usize; NDIMS];
-        loop {
+        Factorizations {
+            per_dim,
+            free_levels,
+            idx: [0; NDIMS],
+            done: false,
+        }
+    }
+
+    /// How many mappings the enumeration scores for `spatial` under `keeps` bypass choices:
+    /// every placement times the distinct loop orders of each level times the formats, counted
+    /// without scoring and given up once past `cap`. The size without orders
+    /// ([`Self::exhaustive_size`]) can be far below it (a level with six loops has up to 720
+    /// orders), and an enumeration that overran its budget would have been wasted.
+    pub(super) fn exhaustive_points(
+        &mut self,
+        keeps: &[[u8; MAX_LEVELS]],
+        spatial: &[Spatial],
+        cap: u128,
+    ) -> u128 {
+        let Some(keep) = keeps.first() else {
+            return 0;
+        };
+        let per_placement = self.format_choices();
+        let mut total: u128 = 0;
+        for sp in spatial {
+            let base = self.base(keep, sp, 0);
+            let mut places = self.factorizations(&base);
             let mut m = base;
-            for d in 0..NDIMS {
-                for (k, &l) in free_levels[d].iter().enumerate() {
-                    m.tf[l][d] = per_dim[d][idx[d]][k] as u32;
+            while places.next_into(&mut m) {
+                let mut orders: u128 = per_placement;
+                for l in 0..self.ctx.nlev {
+                    let mask = Self::mask(&m, l);
+                    orders = orders.saturating_mul(self.level_orders(mask, l).len() as u128);
+                }
+                total = total.saturating_add(orders.saturating_mul(keeps.len() as u128));
+                if total > cap {
+                    return total;
                 }
             }
+        }
+        total
+    }
+
+    pub(super) fn exhaustive(&mut self, keep: &[u8; MAX_LEVELS], spatial: &Spatial) {
+        let base = self.base(keep, spatial, 0);
+        let mut places = self.factorizations(&base);
+        let mut m = base;
+        while places.next_into(&mut m) {
             self.exhaustive_orders(m, 0);
             if self.exhausted() {
                 return;
-            }
-            // Next factorization.
-            let mut d = 0;
-            loop {
-                if d == NDIMS {
-                    return;
-                }
-                idx[d] += 1;
-                if idx[d] < per_dim[d].len() {
-                    break;
-                }
-                idx[d] = 0;
-                d += 1;
             }
         }
     }
@@ -180,6 +212,43 @@ impl Search<'_, '_> {
                 self.exhaustive_formats(c, l + 1);
             }
         }
+    }
+}
+
+/// The temporal placements of one unrolling, one after another (an odometer over each
+/// dimension's ordered factorizations).
+struct Factorizations {
+    per_dim: Vec<Vec<Vec<u64>>>,
+    free_levels: Vec<Vec<usize>>,
+    idx: [usize; NDIMS],
+    done: bool,
+}
+
+impl Factorizations {
+    /// Writes the next placement's temporal factors into `m`; false when there is none left.
+    fn next_into(&mut self, m: &mut Compact) -> bool {
+        if self.done || self.per_dim.iter().any(Vec::is_empty) {
+            return false;
+        }
+        for d in 0..NDIMS {
+            for (k, &l) in self.free_levels[d].iter().enumerate() {
+                m.tf[l][d] = self.per_dim[d][self.idx[d]][k] as u32;
+            }
+        }
+        let mut d = 0;
+        loop {
+            if d == NDIMS {
+                self.done = true;
+                break;
+            }
+            self.idx[d] += 1;
+            if self.idx[d] < self.per_dim[d].len() {
+                break;
+            }
+            self.idx[d] = 0;
+            d += 1;
+        }
+        true
     }
 }
 

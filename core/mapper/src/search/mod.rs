@@ -362,7 +362,12 @@ fn cold_start(s: &mut Search, options: &SearchOptions) -> bool {
         let space = s
             .exhaustive_size(&all_spatial)
             .saturating_mul(keeps.len() as u128);
-        if space <= options.exhaustive_limit as u128 {
+        // Loop orders multiply the space; an enumeration that would overrun the budget is not
+        // started (it would end as a partial list, and the heuristic search after it).
+        if space <= options.exhaustive_limit as u128
+            && s.exhaustive_points(&keeps, &all_spatial, options.max_evaluations as u128)
+                <= options.max_evaluations as u128
+        {
             exhaustive = true;
             for k in &keeps {
                 for sp in &all_spatial {
