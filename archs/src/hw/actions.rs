@@ -155,8 +155,7 @@ impl Layer<'_> {
         for a in &self.ml.counts.accesses {
             let level = &hw.levels[a.level];
             let ds = a.data_space;
-            let n =
-                a.elements * a.moved(self.dens, p.valid_fraction(), level.per_block(p.bits(ds)));
+            let n = a.elements * a.moved(self.dens, self.valid, level.per_block(p.bits(ds)));
             if n == 0.0 {
                 continue;
             }
