@@ -8,8 +8,9 @@
 //! inference (Table 1; the repository's five Loihi power logs give 0.270–0.273 mJ). The
 //! dynamic power holds the embedded x86 cores' work with the mesh every step and barrier
 //! synchronisation besides spike processing, and "approximately 70mW" of it is the difference
-//! between idling from boot and idling after a first run, which the authors ascribe to the x86
-//! cores: the neuromorphic cores' share is at most 11 mW, 37.2 µJ per inference.
+//! between idling from boot and idling after a first run, which the authors suppose is the x86
+//! cores idling on once a run woke them: the neuromorphic cores' share is at most 11 mW, 37.2 µJ
+//! per inference.
 //!
 //! Not published: the spike rates, and the steps per inference. We run the frame for 10 steps
 //! (the 10 ms frame at NengoLoihi's 1 ms step, as in NengoLoihi's own keyword-spotting example
