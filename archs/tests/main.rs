@@ -6,3 +6,4 @@ mod hardware;
 mod mapped;
 mod neurons;
 mod products;
+mod silicon;
