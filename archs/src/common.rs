@@ -78,11 +78,21 @@ pub(crate) fn bits_param(key: &str, v: u32) -> Result<u32, ConfigError> {
     }
 }
 
-/// The width at which an a-bit by b-bit multiplication is priced: an array multiplier's
-/// energy grows with the number of partial products a·b, and tables scale a multiplier's
-/// price with the square of its width, so √(a·b) (rounded up) keeps the product right.
-pub(crate) fn mul_bits(a: u32, b: u32) -> u32 {
-    ((a as f64 * b as f64).sqrt().ceil() as u32).max(1)
+/// The widths an a-bit by b-bit multiplication is priced at, each with its share of the
+/// operation. An array multiplier's energy grows with its a·b partial products, and tables
+/// price a square multiplier of width w (w² partial products); when a·b is not a square,
+/// the price is interpolated in partial products between the two widths whose squares
+/// enclose it, which is exact for tables scaling with the square of the width (rounding
+/// √(a·b) up overpriced an 8 × 5-bit multiply by 49/40).
+pub(crate) fn mul_widths(a: u32, b: u32) -> [(u32, f64); 2] {
+    let products = (a as u64 * b as u64).max(1);
+    let lo = products.isqrt();
+    if lo * lo == products {
+        return [(lo as u32, 1.0), (lo as u32 + 1, 0.0)];
+    }
+    let hi = lo + 1;
+    let upper = (products - lo * lo) as f64 / (hi * hi - lo * lo) as f64;
+    [(lo as u32, 1.0 - upper), (hi as u32, upper)]
 }
 
 /// What a layer does, independent of the hardware.
@@ -140,10 +150,24 @@ mod tests {
     use super::*;
 
     #[test]
-    fn mul_width_keeps_the_partial_product_count() {
-        assert_eq!(mul_bits(8, 8), 8);
-        assert_eq!(mul_bits(8, 2), 4);
-        assert_eq!(mul_bits(8, 3), 5);
-        assert_eq!(mul_bits(1, 1), 1);
+    fn a_multiply_is_priced_at_its_partial_product_count() {
+        assert_eq!(mul_widths(8, 8), [(8, 1.0), (9, 0.0)]);
+        assert_eq!(mul_widths(8, 2), [(4, 1.0), (5, 0.0)]);
+        assert_eq!(mul_widths(1, 1), [(1, 1.0), (2, 0.0)]);
+        // On a table whose price grows with the square of the width, the mix prices exactly
+        // a·b partial products.
+        for (a, b) in [(8, 3), (8, 4), (8, 5), (8, 6), (16, 5), (3, 1)] {
+            let priced: f64 = mul_widths(a, b)
+                .iter()
+                .map(|&(w, share)| share * (w * w) as f64)
+                .sum();
+            assert!(
+                (priced - (a * b) as f64).abs() < 1e-12,
+                "{a} x {b}: {priced}"
+            );
+            let [(lo, s_lo), (hi, s_hi)] = mul_widths(a, b);
+            assert_eq!(hi, lo + 1);
+            assert!((s_lo + s_hi - 1.0).abs() < 1e-15 && s_lo > 0.0 && s_hi > 0.0);
+        }
     }
 }

@@ -258,11 +258,11 @@ impl Layer<'_> {
             if n == 0.0 {
                 continue;
             }
-            for kind in op_kinds(o.op, self.ml.problem.accum_bits)
+            for (kind, share) in op_kinds(o.op, self.ml.problem.accum_bits)
                 .into_iter()
                 .flatten()
             {
-                out.push_at(compute, kind, Category::Compute, n / self.per);
+                out.push_at(compute, kind, Category::Compute, n * share / self.per);
             }
         }
     }

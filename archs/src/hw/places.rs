@@ -4,7 +4,7 @@
 use snnergy_core::{Access, ActionKind, ComputeOp as CoreOp, Interconnect, Memory, Place};
 use snnergy_mapper::{AccessOp, ComputeOp, DataSpace, Level, LevelClass, NetworkClass};
 
-use crate::common::mul_bits;
+use crate::common::mul_widths;
 
 /// The place of accesses to `ds` at a storage level: its bank's name if it has one, else the
 /// level's.
@@ -76,25 +76,40 @@ pub(crate) fn hop_kind(level: &Level, bits: u32) -> ActionKind {
     }
 }
 
-/// The snnergy actions of one mapper operation: a MAC is a multiply and an add of the
-/// accumulator's width (as every snnergy table prices it).
-pub(crate) fn op_kinds(op: ComputeOp, accum_bits: u32) -> [Option<ActionKind>; 2] {
+/// The snnergy actions of one mapper operation, each with its count per operation: a MAC
+/// is a multiply and an add of the accumulator's width (as every snnergy table prices it),
+/// and a multiply of unequal widths is a mix of the two square widths around its partial
+/// products ([`mul_widths`]).
+pub(crate) fn op_kinds(op: ComputeOp, accum_bits: u32) -> [Option<(ActionKind, f64)>; 3] {
+    let mul = |a: u32, b: u32| {
+        mul_widths(a, b)
+            .map(|(w, share)| (share > 0.0).then(|| (ActionKind::compute(CoreOp::Mul, w), share)))
+    };
     match op {
         ComputeOp::Mac {
             weight_bits,
             input_bits,
-        } => [
-            Some(ActionKind::compute(
-                CoreOp::Mul,
-                mul_bits(weight_bits, input_bits),
-            )),
-            Some(ActionKind::compute(CoreOp::Add, accum_bits)),
-        ],
-        ComputeOp::Add { bits } => [Some(ActionKind::compute(CoreOp::Add, bits)), None],
-        ComputeOp::Compare { bits } => [Some(ActionKind::compute(CoreOp::Compare, bits)), None],
-        ComputeOp::Mul { a_bits, b_bits } => [
-            Some(ActionKind::compute(CoreOp::Mul, mul_bits(a_bits, b_bits))),
+        } => {
+            let [lo, hi] = mul(weight_bits, input_bits);
+            [
+                lo,
+                hi,
+                Some((ActionKind::compute(CoreOp::Add, accum_bits), 1.0)),
+            ]
+        }
+        ComputeOp::Add { bits } => [
+            Some((ActionKind::compute(CoreOp::Add, bits), 1.0)),
+            None,
             None,
         ],
+        ComputeOp::Compare { bits } => [
+            Some((ActionKind::compute(CoreOp::Compare, bits), 1.0)),
+            None,
+            None,
+        ],
+        ComputeOp::Mul { a_bits, b_bits } => {
+            let [lo, hi] = mul(a_bits, b_bits);
+            [lo, hi, None]
+        }
     }
 }

@@ -54,12 +54,13 @@ impl Pricing for TablePricing<'_> {
     fn compute_pj(&self, _: &Compute, op: ComputeOp) -> Result<f64, MapperError> {
         let place = Place::new(COMPUTE);
         let mut pj = 0.0;
-        for kind in op_kinds(op, self.accum_bits).into_iter().flatten() {
-            pj += self
-                .energy
-                .price_at(place, &kind)
-                .map_err(|e| price_error(COMPUTE, e))?
-                .pj;
+        for (kind, share) in op_kinds(op, self.accum_bits).into_iter().flatten() {
+            pj += share
+                * self
+                    .energy
+                    .price_at(place, &kind)
+                    .map_err(|e| price_error(COMPUTE, e))?
+                    .pj;
         }
         Ok(pj)
     }
