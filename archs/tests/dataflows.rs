@@ -375,8 +375,10 @@ fn the_glue_reports_a_layers_format_as_the_mapper_counts_it() {
     let mut out = vec![Actions::new()];
     mapped.evaluate(&act, &mut out).unwrap();
     let a = &out[0];
-    // 72 MACs, 45 % of them on a non-zero input: a 5-bit-equivalent multiply and a 16-bit add.
-    assert!(close(ops(a, ComputeOp::Mul, 5), 72.0 * 0.45));
+    // 72 MACs, 45 % of them on a non-zero input: an 8 × 3-bit multiply (24 partial products:
+    // 1/9 of a 4-bit and 8/9 of a 5-bit square multiplier) and a 16-bit add.
+    assert!(close(ops(a, ComputeOp::Mul, 4), 72.0 * 0.45 / 9.0));
+    assert!(close(ops(a, ComputeOp::Mul, 5), 72.0 * 0.45 * 8.0 / 9.0));
     assert!(close(ops(a, ComputeOp::Add, 16), 72.0 * 0.45));
     // Priced by the core's own 4 pJ per access, not the table's SRAM.
     let kind = ActionKind::Memory {
