@@ -45,6 +45,7 @@ mod progress;
 mod run;
 mod tradeoff;
 mod train;
+mod zigzag_beside;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -54,7 +54,8 @@ pub struct MapArgs {
     #[arg(long, value_name = "DIR")]
     export_timeloop: Option<PathBuf>,
     /// Write the ZigZag documents (accelerator, workload, mapping YAML) and our counts of the
-    /// chosen layers into DIR.
+    /// chosen layers into DIR; with ZigZag installed for SNNERGY_PYTHON (else python3), print
+    /// its cost model's result on them beside ours.
     #[arg(long, value_name = "DIR")]
     export_zigzag: Option<PathBuf>,
     /// Print the mappings as JSON on stdout instead of tables.
@@ -440,6 +441,10 @@ fn export_all(
         }
         if !files.is_empty() {
             write_files(dir, &files)?;
+            // With --json, standard output holds the mappings' JSON alone.
+            if let (Tool::Zigzag, false) = (tool, args.json) {
+                crate::zigzag_beside::print_beside(dir, &files)?;
+            }
         }
     }
     if !refused.is_empty() {

@@ -446,12 +446,58 @@ fn zigzag_export_says_what_it_changed_on_the_terminal_and_in_its_counts() {
             changes.iter().any(|c| c.starts_with("padding written")),
             "{changes:?}"
         );
+        // The TPU-like chip keeps activations on chip between layers; ZigZag moves them.
+        for ds in ["inputs", "outputs"] {
+            assert!(
+                changes
+                    .iter()
+                    .any(|c| c.starts_with(&format!("{ds} are free at `DRAM` for us"))),
+                "{changes:?}"
+            );
+        }
         for c in &changes {
             let line = format!("note: ZigZag export of layer `features.3` ({key}): {c}");
             assert!(err.contains(&line), "{line} not in {err}");
         }
     }
     assert!(err.contains("time steps written as batch"), "{err}");
+}
+
+#[test]
+fn zigzag_export_without_a_python_that_has_zigzag_says_so_and_keeps_the_export() {
+    let dir = scratch("map-zigzag-no-python");
+    let pipeline = dir.join("tpu.toml");
+    std::fs::write(
+        &pipeline,
+        "[analysis]\ntimesteps = [4]\n\n[workload]\ntype = \"vgg16\"\ninput = \"cifar10\"\n\n\
+         [activity]\ntype = \"uniform\"\nspike_rates = [0.1]\n\n[[architecture]]\n\
+         type = \"hardware\"\nchip = \"tpu-like\"\nenergy = \"horowitz-45nm\"\n",
+    )
+    .unwrap();
+    let zz = dir.join("zigzag");
+    let missing = dir.join("no-such-python");
+    let out = Command::new(env!("CARGO_BIN_EXE_snnergy"))
+        .args(["map", pipeline.to_str().unwrap(), "--layer", "features.3"])
+        .arg("--export-zigzag")
+        .arg(&zz)
+        .current_dir(repo())
+        .env_remove("SNNERGY_LOG")
+        .env("SNNERGY_PYTHON", &missing)
+        .output()
+        .unwrap();
+    let err = text(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains(&format!(
+            "note: ZigZag's result is not printed beside ours: cannot run `{}`",
+            missing.display()
+        )),
+        "{err}"
+    );
+    assert!(!text(&out.stdout).contains("beside ZigZag"));
+    for key in ["snn", "qnn"] {
+        assert!(zz.join(format!("features.3-{key}.counts.json")).is_file());
+    }
 }
 
 #[test]

@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from conftest import REPO, need
+from conftest import REPO, need, snnergy_bin
 
 TOOLS = REPO / "core/mapper/tools"
 
@@ -82,3 +82,57 @@ def test_systolic_cycles_with_fill_and_drain_per_fold_are_scalesims(tmp_path):
         # Within 5 %: the stream and each fold's fill and drain are SCALE-Sim's cycle for cycle
         # (checked exactly above), the rest is our epilogue's steps.
         assert r["cycles_ratio"] == pytest.approx(1.0, rel=0.05), (r["layer"], r["dataflow"])
+
+
+def tpu_like(tmp_path):
+    """A pipeline on the shipped TPU-like chip, which streams dense data: ZigZag can take it."""
+    pipeline = tmp_path / "tpu.toml"
+    pipeline.write_text(
+        """[analysis]
+timesteps = [4]
+
+[workload]
+type = "vgg16"
+input = "cifar10"
+
+[activity]
+type = "uniform"
+spike_rates = [0.1]
+
+[[architecture]]
+type = "hardware"
+chip = "tpu-like"
+energy = "horowitz-45nm"
+"""
+    )
+    return pipeline
+
+
+def test_map_prints_zigzags_result_on_its_export_beside_its_own(tmp_path):
+    need("zigzag")
+    sys.path.insert(0, str(TOOLS))
+    import zigzag_eval
+
+    out = tmp_path / "zz"
+    proc = subprocess.run(
+        [snnergy_bin(), "map", str(tpu_like(tmp_path)), "--layer", "features.3", "--export-zigzag", str(out)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "SNNERGY_PYTHON": sys.executable, "COLUMNS": "200"},
+    )
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    for stem in ("features.3-snn", "features.3-qnn"):
+        assert f"{stem}: ours beside ZigZag's cost model" in proc.stdout, proc.stdout[-4000:]
+        ours = json.loads((out / f"{stem}.counts.json").read_text())["ours"]
+        theirs = zigzag_eval.result(str(out), stem)
+        # The printed ratios are the ones of the files and of ZigZag's own evaluation of them.
+        for label, key in (("storage pJ", "storage_pj"), ("cycles", "cycles")):
+            table = proc.stdout.split(f"{stem}: ours beside")[1]
+            row = next(line for line in table.splitlines() if line.strip("│ ").startswith(label))
+            assert f"{ours[key] / theirs[key]:.3f}" in row, (row, ours[key], theirs[key])
+        # Weights come from DRAM once per weight tile in both tools' counts of this mapping.
+        dram_w = [r for r in theirs["rows"] if r["memory"] == "DRAM" and r["operand"] == "W"][0]
+        ours_w = [r for r in ours["rows"] if r["memory"] == "DRAM" and r["operand"] == "W"][0]
+        assert ours_w["rd_out_to_low"] == pytest.approx(dram_w["rd_out_to_low"])
+        # Within the bounds the live validation holds every case to.
+        assert 0.6 <= ours["storage_pj"] / theirs["storage_pj"] <= 3.0

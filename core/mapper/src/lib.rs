@@ -221,7 +221,9 @@ pub use problem::{DataSpace, Densities, Dim, Handoff, Kind, NDIMS, NSPACES, Neur
 pub use scorer::{Candidate, Score, Scorer};
 pub use search::{Objective, SearchOptions};
 pub use timeloop::{TimeloopExport, to_timeloop, to_timeloop_at};
-pub use zigzag::{ZigzagCounts, ZigzagExport, ZigzagRow, to_zigzag, to_zigzag_at};
+pub use zigzag::{
+    ZIGZAG_EVALUATOR, ZigzagCounts, ZigzagExport, ZigzagRow, to_zigzag, to_zigzag_at,
+};
 
 use mapping::Compact;
 use model::{Ctx, Prices, Shape};

@@ -60,6 +60,13 @@ use crate::model::{Action, Ctx, Purpose};
 use crate::pricing::capacity_bits;
 use crate::problem::{DataSpace, Dim, NDIMS};
 
+/// The Python program that runs ZigZag's cost model (no search) on the files an export wrote:
+/// `python3 -c ZIGZAG_EVALUATOR DIR STEM...` prints one JSON object per stem (ZigZag's element
+/// moves, words and energy per memory and operand, its energy and cycles), exit status 3 when
+/// ZigZag is not installed. The validation (`tools/compare_zigzag.py`) evaluates with the same
+/// code.
+pub const ZIGZAG_EVALUATOR: &str = include_str!("../tools/zigzag_eval.py");
+
 /// ZigZag's inputs for one mapped layer and our counts in ZigZag's terms.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct ZigzagExport {
@@ -398,6 +405,20 @@ fn changes(layer: &MappedLayer, ours: &ZigzagCounts) -> Vec<String> {
                 ));
             }
         }
+    }
+    let c = layer.compact();
+    for ds in &p.free_backing {
+        let at = (0..hw.levels.len())
+            .find(|&l| c.keep[l] & ds.bit() != 0)
+            .map_or("?", |l| hw.levels[l].name.as_str());
+        let how = if *ds == DataSpace::Inputs {
+            "the previous layer leaves them on chip for this one"
+        } else {
+            "this layer leaves them on chip for the next"
+        };
+        out.push(format!(
+            "{ds} are free at `{at}` for us ({how}: that copy is neither read nor written); ZigZag reads and writes them there"
+        ));
     }
     if ours.fill_drain_cycles > 0.0 {
         out.push(format!(

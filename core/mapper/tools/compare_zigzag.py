@@ -45,83 +45,9 @@ from datetime import date
 
 logging.disable(logging.CRITICAL)
 
-from zigzag.cost_model.cost_model import CostModelEvaluation  # noqa: E402
-from zigzag.datatypes import LayerDim, LayerOperand  # noqa: E402
-from zigzag.mapping.data_movement import DataDirection, DataMoveAttr  # noqa: E402
-from zigzag.mapping.temporal_mapping import TemporalMapping, TemporalMappingType  # noqa: E402
-from zigzag.parser.workload_factory import WorkloadFactory  # noqa: E402
-from zigzag.parser.workload_validator import WorkloadValidator  # noqa: E402
-from zigzag.stages.evaluation.cost_model_evaluation import CostModelStage  # noqa: E402
-from zigzag.stages.mapping.spatial_mapping_conversion import SpatialMappingConversionStage  # noqa: E402
-from zigzag.stages.parser.accelerator_parser import AcceleratorParserStage  # noqa: E402
-from zigzag.stages.parser.workload_parser import WorkloadParserStage  # noqa: E402
-from zigzag.utils import open_yaml  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-DIRS = [
-    ("rd_out_to_low", DataDirection.RD_OUT_TO_LOW),
-    ("wr_in_by_high", DataDirection.WR_IN_BY_HIGH),
-    ("wr_in_by_low", DataDirection.WR_IN_BY_LOW),
-    ("rd_out_to_high", DataDirection.RD_OUT_TO_HIGH),
-]
-SHORT = {"rd_out_to_low": "rd↓", "wr_in_by_high": "wr↓", "wr_in_by_low": "wr↑", "rd_out_to_high": "rd↑"}
-
-
-def bit_granular(accelerator_yaml: str) -> str:
-    return re.sub(r"bandwidth_min: \d+", "bandwidth_min: 1", accelerator_yaml)
-
-
-def evaluate(export: dict, accelerator_key: str, same_data_no_access: bool, tmp: str):
-    """One ZigZag cost-model evaluation of the exported chip, layer and temporal mapping."""
-    paths = {}
-    texts = dict(export)
-    texts["accelerator_bits"] = bit_granular(export["accelerator_words"])
-    for key in (accelerator_key, "workload", "mapping"):
-        paths[key] = os.path.join(tmp, f"{key}.yaml")
-        with open(paths[key], "w") as f:
-            f.write(texts[key])
-    accelerator = AcceleratorParserStage.parse_accelerator(paths[accelerator_key])
-    validator = WorkloadValidator(open_yaml(paths["workload"]))
-    workload_data = validator.normalized_data
-    if not validator.validate():
-        raise ValueError("ZigZag rejects the workload")
-    mapping_data = WorkloadParserStage.parse_mapping_data(paths["mapping"])
-    # The layer evaluated is the last: a product's second operand is produced by the one before.
-    layer = list(WorkloadFactory(workload_data, mapping_data).create().node_list)[-1]
-    layer.spatial_mapping.initialize_oa_dims(accelerator.operational_array.dimension_sizes)
-    conversion = SpatialMappingConversionStage([CostModelStage], accelerator=accelerator, layer=layer)
-    spatial, spatial_int = conversion.convert_user_spatial_mapping(layer.spatial_mapping)
-    temporal = {
-        LayerOperand(op): [[(LayerDim(d), f) for d, f in level] for level in levels]
-        for op, levels in export["temporal_mapping"].items()
-    }
-    tm = TemporalMapping(temporal, layer, TemporalMappingType.UNEVEN)
-    return CostModelEvaluation(
-        accelerator=accelerator,
-        layer=layer,
-        spatial_mapping=spatial,
-        spatial_mapping_int=spatial_int,
-        temporal_mapping=tm,
-        access_same_data_considered_as_no_access=same_data_no_access,
-    )
-
-
-def zigzag_rows(export: dict, cme) -> list[dict]:
-    rows = []
-    for op, names in export["memories"].items():
-        layer_op = LayerOperand(op)
-        for lv, name in enumerate(names):
-            moves = cme.mapping.unit_mem_data_movement[layer_op][lv].get_attribute(DataMoveAttr.DATA_ELEM_MOVE_COUNT)
-            words = cme.memory_word_access[layer_op][lv]
-            energy = cme.mem_energy_breakdown_further[layer_op][lv]
-            row = {"memory": name, "operand": op}
-            for key, d in DIRS:
-                row[key] = float(moves.get(d))
-            row["read_words"] = float(words.get(DataDirection.RD_OUT_TO_LOW) + words.get(DataDirection.RD_OUT_TO_HIGH))
-            row["write_words"] = float(words.get(DataDirection.WR_IN_BY_HIGH) + words.get(DataDirection.WR_IN_BY_LOW))
-            row["energy_pj"] = float(sum(energy.get(d) for _, d in DIRS))
-            rows.append(row)
-    return rows
-
+from zigzag_eval import DIRS, evaluate, zigzag_rows  # noqa: E402
 
 def close(a: float, b: float) -> bool:
     return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-6)
