@@ -47,7 +47,7 @@
 //! models forward every input spike through the window as an accumulate (a comparison's
 //! `input_spike_rate`, r·k events per element for k inputs per window).
 
-use snnergy_core::activity::{LayerRates, OperatingPoint, layer_activities};
+use snnergy_core::activity::{LayerActivity, LayerRates, OperatingPoint, layer_activities};
 use snnergy_core::format::Format;
 use snnergy_core::network::{InputCoding, Layer, LayerKind, Network, Source};
 use snnergy_core::report::{FormatMetrics, LayerMetrics, Metrics};
@@ -209,29 +209,8 @@ pub fn operations(
         let c = connections(l) as f64;
         let mut s = layer_input(l, snn_in, &snn_out);
         let mut b = layer_input(l, base_in, &base_out);
-        // A measurement at this point (moved along with its sources, as the architectures
-        // see it) replaces the estimates.
         let a = &acts[i];
-        let source = LayerRates {
-            spike_rate: a.source_rate,
-            nonzero: a.source_nonzero,
-        };
-        let measured = point
-            .inputs
-            .get(i)
-            .copied()
-            .flatten()
-            .and_then(|m| m.moved(source, a.analog_input));
-        if let Some(m) = measured {
-            s.density = m.synapse_density.unwrap_or(m.density);
-            let twin = m.synapse_nonzero.or(m.nonzero);
-            b.density = match twin {
-                Some(v) => v,
-                // The twin reads the same image.
-                None if a.analog_input => s.density,
-                None => b.density,
-            };
-        }
+        let measured = measured_input(point, i, a, &mut s, &mut b);
         // A product's operations need both its operands.
         if l.is_product() {
             s = with_second(l, s, snn_in, &snn_out);
@@ -245,20 +224,8 @@ pub fn operations(
         } else {
             t
         };
-        let snn_ops = c * s.density * steps;
-        let base_ops = c * b.density;
-        snn.dense_synops += c * steps;
-        baseline.dense_synops += c;
-        if s.binary {
-            snn.effective_acs += snn_ops;
-        } else {
-            snn.effective_macs += snn_ops;
-        }
-        if b.binary {
-            baseline.effective_acs += base_ops;
-        } else {
-            baseline.effective_macs += base_ops;
-        }
+        let snn_ops = add(&mut snn, c * steps, c * s.density * steps, s.binary);
+        let base_ops = add(&mut baseline, c, c * b.density, b.binary);
         layers.push(LayerMetrics {
             layer: l.name.clone(),
             connections: c,
@@ -267,7 +234,7 @@ pub fn operations(
             baseline_input_density: b.density,
             snn_synops: snn_ops,
             baseline_synops: base_ops,
-            measured_input: measured.is_some(),
+            measured_input: measured,
         });
     }
     for m in [&mut snn, &mut baseline] {
@@ -284,6 +251,51 @@ pub fn operations(
         layers,
         accesses: Vec::new(),
     }
+}
+
+/// Replaces the estimated input densities of layer `i` with a measurement at `point` (moved
+/// along with its sources, as the architectures see it); whether there was one.
+fn measured_input(
+    point: &OperatingPoint,
+    i: usize,
+    a: &LayerActivity,
+    s: &mut Values,
+    b: &mut Values,
+) -> bool {
+    let source = LayerRates {
+        spike_rate: a.source_rate,
+        nonzero: a.source_nonzero,
+    };
+    let Some(m) = point
+        .inputs
+        .get(i)
+        .copied()
+        .flatten()
+        .and_then(|m| m.moved(source, a.analog_input))
+    else {
+        return false;
+    };
+    s.density = m.synapse_density.unwrap_or(m.density);
+    let twin = m.synapse_nonzero.or(m.nonzero);
+    b.density = match twin {
+        Some(v) => v,
+        // The twin reads the same image.
+        None if a.analog_input => s.density,
+        None => b.density,
+    };
+    true
+}
+
+/// Counts `dense` synaptic operations into `m`, of which `ops` are done, as accumulates when
+/// the inputs are `binary`; returns the operations done.
+fn add(m: &mut FormatMetrics, dense: f64, ops: f64, binary: bool) -> f64 {
+    m.dense_synops += dense;
+    if binary {
+        m.effective_acs += ops;
+    } else {
+        m.effective_macs += ops;
+    }
+    ops
 }
 
 #[cfg(test)]

@@ -152,16 +152,9 @@ fn conv_dense_generic(op: &ConvOp, x: &[f32], n: usize, out: &mut [f32], scratch
         op.input.h as usize,
         op.input.w as usize,
     );
-    let (co, ho, wo) = (
-        op.output.c as usize,
-        op.output.h as usize,
-        op.output.w as usize,
-    );
-    let [kh, kw] = op.kernel;
-    let [sh, sw] = op.stride;
-    let [ph, pw] = op.padding;
-    let k = ci * kh * kw;
-    let hw_out = ho * wo;
+    let co = op.output.c as usize;
+    let hw_out = op.output.h as usize * op.output.w as usize;
+    let k = ci * op.kernel[0] * op.kernel[1];
     let in_len = ci * h * w;
     let out_len = co * hw_out;
     let per_batch = (COL_BUDGET / (k * hw_out).max(1)).clamp(1, n.max(1));
@@ -174,89 +167,107 @@ fn conv_dense_generic(op: &ConvOp, x: &[f32], n: usize, out: &mut [f32], scratch
         k,
     );
     let Scratch { col, y, .. } = scratch;
-    {
-        {
-            let mut b0 = 0;
-            while b0 < n {
-                let nb = per_batch.min(n - b0);
-                let cols = nb * hw_out;
-                grow(col, k * cols);
-                grow(y, co * cols);
-                let same = sh == 1 && sw == 1 && ho == h && wo == w;
-                for c in 0..ci {
-                    for ky in 0..kh {
-                        for kx in 0..kw {
-                            let r = (c * kh + ky) * kw + kx;
-                            let row = &mut col[r * cols..(r + 1) * cols];
-                            if same {
-                                for b in 0..nb {
-                                    shifted_plane(
-                                        &mut row[b * hw_out..][..hw_out],
-                                        &x[(b0 + b) * in_len + c * h * w..][..h * w],
-                                        h,
-                                        w,
-                                        ky as isize - ph as isize,
-                                        kx as isize - pw as isize,
-                                    );
-                                }
-                                continue;
-                            }
-                            // Output columns whose input column ix = ox·sw + kx − pw is inside.
-                            let lo = pw.saturating_sub(kx).div_ceil(sw);
-                            let hi = if w + pw > kx {
-                                ((w + pw - kx - 1) / sw + 1).min(wo)
-                            } else {
-                                0
-                            };
-                            for b in 0..nb {
-                                let plane = &x[(b0 + b) * in_len + c * h * w..][..h * w];
-                                for oy in 0..ho {
-                                    let dst = &mut row[b * hw_out + oy * wo..][..wo];
-                                    let iy = (oy * sh + ky) as isize - ph as isize;
-                                    if iy < 0 || iy >= h as isize || lo >= hi {
-                                        zero_short(dst);
-                                        continue;
-                                    }
-                                    let src = &plane[iy as usize * w..][..w];
-                                    zero_short(&mut dst[..lo]);
-                                    zero_short(&mut dst[hi..]);
-                                    if sw == 1 {
-                                        let start = lo + kx - pw;
-                                        copy_short(&mut dst[lo..hi], &src[start..start + hi - lo]);
-                                    } else {
-                                        for (ox, d) in dst[lo..hi].iter_mut().enumerate() {
-                                            *d = src[(ox + lo) * sw + kx - pw];
-                                        }
-                                    }
-                                }
-                            }
-                        }
+    let mut b0 = 0;
+    while b0 < n {
+        let nb = per_batch.min(n - b0);
+        let cols = nb * hw_out;
+        grow(col, k * cols);
+        grow(y, co * cols);
+        im2col(
+            op,
+            &x[b0 * in_len..][..nb * in_len],
+            nb,
+            &mut col[..k * cols],
+        );
+        let colv = MatRef::rows(&col[..k * cols], k, cols);
+        if nb == 1 {
+            // One image: its NCHW output block is the GEMM's co × hw result.
+            let dst = &mut out[b0 * out_len..][..out_len];
+            matmul(wm, colv, dst, cols, false);
+            for (o, bias) in op.bias.iter().enumerate() {
+                for d in &mut dst[o * hw_out..][..hw_out] {
+                    *d += bias;
+                }
+            }
+        } else {
+            matmul(wm, colv, &mut y[..co * cols], cols, false);
+            for b in 0..nb {
+                let dst = &mut out[(b0 + b) * out_len..][..out_len];
+                for (o, bias) in op.bias.iter().enumerate() {
+                    let src = &y[o * cols + b * hw_out..][..hw_out];
+                    for (d, s) in dst[o * hw_out..][..hw_out].iter_mut().zip(src) {
+                        *d = s + bias;
                     }
                 }
-                let colv = MatRef::rows(&col[..k * cols], k, cols);
-                if nb == 1 {
-                    // One image: its NCHW output block is the GEMM's co × hw result.
-                    let dst = &mut out[b0 * out_len..][..out_len];
-                    matmul(wm, colv, dst, cols, false);
-                    for (o, bias) in op.bias.iter().enumerate() {
-                        for d in &mut dst[o * hw_out..][..hw_out] {
-                            *d += bias;
-                        }
+            }
+        }
+        b0 += nb;
+    }
+}
+
+/// The GEMM's right-hand matrix of `nb` images `x` (NCHW): one row per (input channel,
+/// kernel row, kernel column), one column per (image, output pixel), zero where the window
+/// lies on padding.
+fn im2col(op: &ConvOp, x: &[f32], nb: usize, col: &mut [f32]) {
+    let (ci, h, w) = (
+        op.input.c as usize,
+        op.input.h as usize,
+        op.input.w as usize,
+    );
+    let (ho, wo) = (op.output.h as usize, op.output.w as usize);
+    let [kh, kw] = op.kernel;
+    let [sh, sw] = op.stride;
+    let [ph, pw] = op.padding;
+    let (hw_out, in_len) = (ho * wo, ci * h * w);
+    let cols = nb * hw_out;
+    let same = sh == 1 && sw == 1 && ho == h && wo == w;
+    for c in 0..ci {
+        for ky in 0..kh {
+            for kx in 0..kw {
+                let r = (c * kh + ky) * kw + kx;
+                let row = &mut col[r * cols..(r + 1) * cols];
+                if same {
+                    for b in 0..nb {
+                        shifted_plane(
+                            &mut row[b * hw_out..][..hw_out],
+                            &x[b * in_len + c * h * w..][..h * w],
+                            h,
+                            w,
+                            ky as isize - ph as isize,
+                            kx as isize - pw as isize,
+                        );
                     }
-                    b0 += nb;
                     continue;
                 }
-                matmul(wm, colv, &mut y[..co * cols], cols, false);
+                // Output columns whose input column ix = ox·sw + kx − pw is inside.
+                let lo = pw.saturating_sub(kx).div_ceil(sw);
+                let hi = if w + pw > kx {
+                    ((w + pw - kx - 1) / sw + 1).min(wo)
+                } else {
+                    0
+                };
                 for b in 0..nb {
-                    let dst = &mut out[(b0 + b) * out_len..][..out_len];
-                    for (o, bias) in op.bias.iter().enumerate() {
-                        let src = &y[o * cols + b * hw_out..][..hw_out];
-                        for (d, s) in dst[o * hw_out..][..hw_out].iter_mut().zip(src) {
-                            *d = s + bias;
+                    let plane = &x[b * in_len + c * h * w..][..h * w];
+                    for oy in 0..ho {
+                        let dst = &mut row[b * hw_out + oy * wo..][..wo];
+                        let iy = (oy * sh + ky) as isize - ph as isize;
+                        if iy < 0 || iy >= h as isize || lo >= hi {
+                            zero_short(dst);
+                            continue;
+                        }
+                        let src = &plane[iy as usize * w..][..w];
+                        zero_short(&mut dst[..lo]);
+                        zero_short(&mut dst[hi..]);
+                        if sw == 1 {
+                            let start = lo + kx - pw;
+                            copy_short(&mut dst[lo..hi], &src[start..start + hi - lo]);
+                        } else {
+                            for (ox, d) in dst[lo..hi].iter_mut().enumerate() {
+                                *d = src[(ox + lo) * sw + kx - pw];
+                            }
                         }
                     }
                 }
-                b0 += nb;
             }
         }
     }
