@@ -45,17 +45,26 @@ fn zigzag_results(dir: &Path, stems: &[String]) -> anyhow::Result<Option<Vec<Val
             );
             return Ok(None);
         }
-        _ => anyhow::bail!(
-            "ZigZag's evaluation of the exports in {} failed ({}): {}",
-            dir.display(),
-            out.status,
-            String::from_utf8_lossy(&out.stderr).trim()
-        ),
+        _ => {
+            let err = String::from_utf8_lossy(&out.stderr);
+            anyhow::bail!(
+                "ZigZag's evaluation of the exports in {} by `{py}` failed ({}): {}",
+                dir.display(),
+                out.status,
+                if err.trim().is_empty() {
+                    "nothing on standard error"
+                } else {
+                    err.trim()
+                }
+            )
+        }
     }
-    let text = String::from_utf8(out.stdout).context("ZigZag's evaluation printed non-UTF-8")?;
+    let text = String::from_utf8(out.stdout)
+        .with_context(|| format!("ZigZag's evaluation by `{py}` printed non-UTF-8"))?;
     text.lines()
         .map(|l| {
-            serde_json::from_str(l).with_context(|| format!("ZigZag's evaluation printed `{l}`"))
+            serde_json::from_str(l)
+                .with_context(|| format!("ZigZag's evaluation by `{py}` printed `{l}`"))
         })
         .collect::<anyhow::Result<Vec<Value>>>()
         .map(Some)
