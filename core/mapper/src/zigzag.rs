@@ -318,6 +318,7 @@ pub fn to_zigzag_at(
 ) -> Result<ZigzagExport, MapperError> {
     crate::check_densities(&layer.problem, &densities)?;
     check_dense(layer)?;
+    layer.compact().refuse_uneven(&layer.problem, "ZigZag")?;
     let lay = layout(layer, layer.compact())?;
     let oa = operational_array(layer)?;
     let served = |l: usize| -> Vec<String> {
