@@ -250,3 +250,31 @@ fn a_pinned_uneven_mapping_counts_its_real_elements_and_a_wasteful_one_names_its
         assert!(m.contains("factors.K") && m.contains("multiply to"), "{m}");
     }
 }
+
+#[test]
+fn the_search_may_stretch_a_dimension_over_an_array_it_does_not_divide() {
+    // K = 10 over 4 PEs: its divisors fill 2 of them (5 folds), a ceil split all 4 (3 folds,
+    // the last with 2 idle); P, Q, R and S (3 each) fill 3.
+    let hw = chip([4, 1], true, false);
+    let p = qnn("k10", 10, 1, 3, 3, 3, 3);
+    let options = |uneven_spatial| SearchOptions {
+        objective: Objective::Latency,
+        exhaustive_limit: 0,
+        uneven_spatial,
+        ..SearchOptions::default()
+    };
+    let even = map(&p, &hw, dense(), &OwnPrices, &options(false)).unwrap();
+    let uneven = map(&p, &hw, dense(), &OwnPrices, &options(true)).unwrap();
+    assert_eq!(covered(&even.mapping, K), 10);
+    assert_eq!(covered(&uneven.mapping, K), 12);
+    assert!(
+        uneven.counts.cycles < even.counts.cycles,
+        "{} vs {}",
+        uneven.counts.cycles,
+        even.counts.cycles
+    );
+    // Its counts are those of the same mapping pinned.
+    let pinned = evaluate(&p, &hw, &uneven.mapping, dense(), &OwnPrices).unwrap();
+    assert_eq!(pinned.counts, uneven.counts);
+    assert_eq!(uneven.counts.ops[0].count, p.ops() as f64);
+}

@@ -76,6 +76,10 @@ pub struct SearchOptions {
     pub min_utilization_ratio: f64,
     /// Hard bound on the mappings one search evaluates.
     pub max_evaluations: u64,
+    /// Also propose uneven spatial unrollings: a dimension stretched over more of an array
+    /// axis than any of its divisors fills, the last fold partial (off by default: the
+    /// Timeloop export writes factors that divide the layer only).
+    pub uneven_spatial: bool,
 }
 
 impl Default for SearchOptions {
@@ -89,6 +93,7 @@ impl Default for SearchOptions {
             refined_twice: 4,
             min_utilization_ratio: 0.02,
             max_evaluations: 200_000,
+            uneven_spatial: false,
         }
     }
 }
@@ -228,7 +233,8 @@ impl<'c, 'a> Search<'c, 'a> {
         for d in 0..NDIMS {
             let mut rem = self.ctx.dims[d];
             for l in 0..n {
-                rem /= m.sp(l, d);
+                // An uneven spatial split leaves the ceil-divided rest to the temporal loops.
+                rem = rem.div_ceil(m.sp(l, d));
                 if let Some(f) = self.res.tf[l][d] {
                     m.tf[l][d] = f;
                     rem /= f as u64;
@@ -358,7 +364,7 @@ fn cold_start(s: &mut Search, options: &SearchOptions) -> bool {
     let lower = s.exhaustive_size(std::slice::from_ref(&none));
     let mut exhaustive = false;
     if lower.saturating_mul(keeps.len() as u128) <= options.exhaustive_limit as u128 {
-        let all_spatial = s.spatial_candidates(true, usize::MAX, 0.0, false);
+        let all_spatial = s.spatial_candidates(true, usize::MAX, 0.0, false, false);
         let space = s
             .exhaustive_size(&all_spatial)
             .saturating_mul(keeps.len() as u128);
@@ -404,6 +410,7 @@ fn heuristic(
             options.spatial_candidates,
             options.min_utilization_ratio,
             every_split,
+            options.uneven_spatial,
         );
         // Every unrolling gets a greedy bottom-up fill; the best `refined_candidates` of them
         // are then descended from it, and the best `refined_twice` also from every free factor
