@@ -278,3 +278,57 @@ fn the_search_may_stretch_a_dimension_over_an_array_it_does_not_divide() {
     assert_eq!(pinned.counts, uneven.counts);
     assert_eq!(uneven.counts.ops[0].count, p.ops() as f64);
 }
+
+/// K = 10 over 3 DRAM steps and 4 PEs, each PE running P4 × R3; or (`temporal_only`) the
+/// same split as K3 × K4 temporal with one PE.
+fn k10_over_four_pes(temporal_only: bool) -> MappedLayer {
+    let hw = chip([4, 1], true, false);
+    let p = qnn("k10", 10, 1, 4, 1, 3, 1);
+    let (buffer_t, buffer_s) = if temporal_only {
+        (vec![lp(K, 4)], vec![])
+    } else {
+        (vec![], vec![sl(K, 4, Axis::X)])
+    };
+    let m = Mapping {
+        levels: vec![
+            level(
+                "DRAM",
+                vec![lp(K, 3)],
+                vec![],
+                &[Weights, Inputs, Accum, Outputs],
+            ),
+            level("buffer", buffer_t, buffer_s, &[]),
+            level(
+                "reg",
+                vec![lp(P, 4), lp(R, 3)],
+                vec![],
+                &[Weights, Inputs, Accum],
+            ),
+        ],
+    };
+    evaluate(&p, &hw, &m, dense(), &OwnPrices).unwrap()
+}
+
+#[test]
+fn the_zigzag_export_writes_an_uneven_unrolling_as_zigzag_expresses_it_and_refuses_others() {
+    let x = to_zigzag(&k10_over_four_pes(false)).unwrap();
+    // The unrolling as written (ZigZag turns it into 10 / 3 itself) over the 3 DRAM steps.
+    assert!(x.mapping.contains("- K, 4"), "{}", x.mapping);
+    assert!(x.mapping.contains("- [K, 3]"), "{}", x.mapping);
+    assert!(x.workload.contains("10"), "{}", x.workload);
+    assert!(
+        x.changes
+            .iter()
+            .any(|c| c.contains("K = 10") && c.contains("3.3333")),
+        "{:?}",
+        x.changes
+    );
+    // Temporal remainder tiles have no ZigZag form.
+    let e = to_zigzag(&k10_over_four_pes(true)).unwrap_err().to_string();
+    assert!(e.contains("factors.K") && e.contains("ceil(10 / 1)"), "{e}");
+    // Nor have they a Timeloop one.
+    let e = to_timeloop(&k10_over_four_pes(false))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("factors.K") && e.contains("Timeloop"), "{e}");
+}
