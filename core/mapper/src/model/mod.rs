@@ -297,11 +297,12 @@ impl<'a> Ctx<'a> {
         out.clear();
         let mut nest = Nest::of(m);
         nest.unroll(self)?;
-        self.count_nest(nest, out)
+        self.count_nest(&mut nest, out)
     }
 
     /// Counts the unrolled nest of a mapping into a cleared `out`.
-    fn count_nest(&self, mut nest: Nest, out: &mut Counts) -> Result<(), Illegal> {
+    #[inline]
+    fn count_nest(&self, nest: &mut Nest, out: &mut Counts) -> Result<(), Illegal> {
         let m = nest.m;
         out.cycles = nest.cycles;
         out.fill_drain_cycles = self.fill_drain(m);
@@ -318,13 +319,13 @@ impl<'a> Ctx<'a> {
         let mut keepers = Keepers::of(self, m);
         keepers.settle(self, m)?;
         out.finalizing_level = keepers.fin;
-        self.tiles(&mut nest, &keepers, out)?;
-        self.operands(&nest, &keepers, W_, out);
-        self.operands(&nest, &keepers, I_, out);
-        self.partial_sums(&nest, &keepers, out);
+        self.tiles(nest, &keepers, out)?;
+        self.operands(nest, &keepers, W_, out);
+        self.operands(nest, &keepers, I_, out);
+        self.partial_sums(nest, &keepers, out);
         self.epilogue(&keepers, out);
         if self.problem.carries() {
-            self.membrane(&nest, &keepers, out);
+            self.membrane(nest, &keepers, out);
         }
         self.outputs(&keepers, out);
         Ok(())

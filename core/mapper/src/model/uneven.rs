@@ -488,7 +488,7 @@ mod tests {
             nest.unroll(&ctx).unwrap();
             nest.uneven = (1 << NDIMS) - 1;
             let mut forced = Counts::default();
-            ctx.count_nest(nest, &mut forced).unwrap();
+            ctx.count_nest(&mut nest, &mut forced).unwrap();
             assert_eq!(even, forced);
         }
     }
