@@ -301,7 +301,7 @@ impl<'a> Ctx<'a> {
     }
 
     /// Counts the unrolled nest of a mapping into a cleared `out`.
-    #[inline]
+    #[inline(always)]
     fn count_nest(&self, nest: &mut Nest, out: &mut Counts) -> Result<(), Illegal> {
         let m = nest.m;
         out.cycles = nest.cycles;

@@ -31,6 +31,7 @@ pub(super) struct Share {
 
 impl Share {
     /// The count `padded_count` of the padded nest with the real terms in place of the padded.
+    #[inline]
     pub fn of(self, padded_count: f64) -> f64 {
         if self.real == self.padded {
             padded_count
@@ -182,10 +183,15 @@ impl Ctx<'_> {
 
     /// The uneven terms of the refills of `ds` into every instance of level `c`: the
     /// temporal loops that change its tile and every spatial loop above it.
+    #[inline]
     pub(super) fn refill_share(&self, nest: &Nest, ds: usize, c: usize) -> Share {
         if nest.uneven == 0 {
             return EVEN;
         }
+        self.refill_share_uneven(nest, ds, c)
+    }
+
+    fn refill_share_uneven(&self, nest: &Nest, ds: usize, c: usize) -> Share {
         let walked = self.walked(nest, ds, c);
         self.share(nest, ds, |l, d, spatial| {
             l < c && (spatial || walked[l] & (1 << d) != 0)
@@ -194,10 +200,15 @@ impl Ctx<'_> {
 
     /// The uneven terms of parent `p`'s reads of `ds` for level `c`, one per multicast group
     /// of children: the multicast spatial loops between them merge the group's tiles.
+    #[inline]
     pub(super) fn group_share(&self, nest: &Nest, ds: usize, p: usize, c: usize) -> Share {
         if nest.uneven == 0 {
             return EVEN;
         }
+        self.group_share_uneven(nest, ds, p, c)
+    }
+
+    fn group_share_uneven(&self, nest: &Nest, ds: usize, p: usize, c: usize) -> Share {
         let walked = self.walked(nest, ds, c);
         self.share(nest, ds, |l, d, spatial| {
             if spatial {
@@ -210,10 +221,15 @@ impl Ctx<'_> {
 
     /// The uneven terms of the operand reads of `ds` at its innermost keeper `inner`: every
     /// temporal loop, every spatial loop but the multicast ones below `inner`.
+    #[inline]
     pub(super) fn operand_share(&self, nest: &Nest, ds: usize, inner: usize) -> Share {
         if nest.uneven == 0 {
             return EVEN;
         }
+        self.operand_share_uneven(nest, ds, inner)
+    }
+
+    fn operand_share_uneven(&self, nest: &Nest, ds: usize, inner: usize) -> Share {
         self.share(nest, ds, |l, _, spatial| {
             !spatial || l < inner || !self.hw.levels[l].network.multicast
         })
@@ -227,10 +243,15 @@ impl Ctx<'_> {
 
     /// The uneven terms of the partial-sum updates at the innermost keeper `ia`: one per
     /// operation but for the reducing spatial loops below it, whose products meet first.
+    #[inline]
     pub(super) fn update_share(&self, nest: &Nest, ia: usize) -> Share {
         if nest.uneven == 0 {
             return EVEN;
         }
+        self.update_share_uneven(nest, ia)
+    }
+
+    fn update_share_uneven(&self, nest: &Nest, ia: usize) -> Share {
         self.share(nest, A_, |l, d, spatial| {
             !spatial || !self.reduces(ia, l, d)
         })
@@ -238,10 +259,15 @@ impl Ctx<'_> {
 
     /// The uneven terms of the partial sums of all instances of level `c` arriving at parent
     /// `p`: the residencies of `c`, those of children a reducing network joins counted once.
+    #[inline]
     pub(super) fn arrival_share(&self, nest: &Nest, p: usize, c: usize) -> Share {
         if nest.uneven == 0 {
             return EVEN;
         }
+        self.arrival_share_uneven(nest, p, c)
+    }
+
+    fn arrival_share_uneven(&self, nest: &Nest, p: usize, c: usize) -> Share {
         let walked = self.walked(nest, A_, c);
         self.share(nest, A_, |l, d, spatial| {
             l < c
