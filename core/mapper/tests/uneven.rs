@@ -273,6 +273,19 @@ fn the_search_may_stretch_a_dimension_over_an_array_it_does_not_divide() {
         uneven.counts.cycles,
         even.counts.cycles
     );
+    // The uneven unrollings are refined beside the even ones: never a worse optimum.
+    for objective in [Objective::Energy, Objective::Edp] {
+        let opts = |uneven_spatial| SearchOptions {
+            objective,
+            exhaustive_limit: 0,
+            uneven_spatial,
+            ..SearchOptions::default()
+        };
+        let score = |m: &MappedLayer| m.objective_at(dense(), objective).unwrap();
+        let without = map(&p, &hw, dense(), &OwnPrices, &opts(false)).unwrap();
+        let with = map(&p, &hw, dense(), &OwnPrices, &opts(true)).unwrap();
+        assert!(score(&with) <= score(&without), "{objective:?}");
+    }
     // Its counts are those of the same mapping pinned.
     let pinned = evaluate(&p, &hw, &uneven.mapping, dense(), &OwnPrices).unwrap();
     assert_eq!(pinned.counts, uneven.counts);

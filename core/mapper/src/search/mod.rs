@@ -76,9 +76,11 @@ pub struct SearchOptions {
     pub min_utilization_ratio: f64,
     /// Hard bound on the mappings one search evaluates.
     pub max_evaluations: u64,
-    /// Also propose uneven spatial unrollings: a dimension stretched over more of an array
-    /// axis than any of its divisors fills, the last fold partial (off by default: the
-    /// Timeloop export writes factors that divide the layer only).
+    /// Also propose uneven spatial unrollings in the heuristic search: a dimension stretched
+    /// over more of an array axis than any of its divisors fills, the last fold partial,
+    /// refined beside the even unrollings (never in their place). Off by default: the
+    /// Timeloop export writes factors that divide the layer only, and the search takes
+    /// about a tenth longer.
     pub uneven_spatial: bool,
 }
 
@@ -364,7 +366,7 @@ fn cold_start(s: &mut Search, options: &SearchOptions) -> bool {
     let lower = s.exhaustive_size(std::slice::from_ref(&none));
     let mut exhaustive = false;
     if lower.saturating_mul(keeps.len() as u128) <= options.exhaustive_limit as u128 {
-        let all_spatial = s.spatial_candidates(true, usize::MAX, 0.0, false, false);
+        let all_spatial = s.spatial_candidates(true, usize::MAX, 0.0, false);
         let space = s
             .exhaustive_size(&all_spatial)
             .saturating_mul(keeps.len() as u128);
@@ -405,13 +407,16 @@ fn heuristic(
     every_split: bool,
 ) {
     {
-        let spatial = s.spatial_candidates(
+        let even = s.spatial_candidates(
             false,
             options.spatial_candidates,
             options.min_utilization_ratio,
             every_split,
-            options.uneven_spatial,
         );
+        let mut spatial = even.clone();
+        if options.uneven_spatial {
+            spatial.extend(s.stretched(&even, options.spatial_candidates.max(8) / 8));
+        }
         // Every unrolling gets a greedy bottom-up fill; the best `refined_candidates` of them
         // are then descended from it, and the best `refined_twice` also from every free factor
         // in the outermost level.
@@ -431,11 +436,20 @@ fn heuristic(
             }
         }
         staged.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
-        for (rank, (_, ki, si, g)) in staged
+        // The uneven unrollings are refined beside the even ones, never in their place: the
+        // even search is the same with them or without.
+        let n_even = even.len();
+        let (evens, unevens): (Vec<_>, Vec<_>) =
+            staged.into_iter().partition(|(_, _, si, _)| *si < n_even);
+        let refined = evens
             .into_iter()
             .take(options.refined_candidates.max(1))
-            .enumerate()
-        {
+            .chain(
+                unevens
+                    .into_iter()
+                    .take(options.refined_candidates.div_ceil(8)),
+            );
+        for (rank, (_, ki, si, g)) in refined.enumerate() {
             if s.exhausted() {
                 break;
             }

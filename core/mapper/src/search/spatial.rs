@@ -103,15 +103,13 @@ impl Search<'_, '_> {
 
     /// Spatial unrollings to try. Outside the exhaustive search one unrolling stands for each
     /// set of unrolled dimensions, unless `every_split` keeps each split of the factors among
-    /// them (K4×P32 and K64×P2 differ in what each instance holds). With `uneven`, the
-    /// heuristic search adds [`Self::stretched`] variants of its unrollings.
+    /// them (K4×P32 and K64×P2 differ in what each instance holds).
     pub(super) fn spatial_candidates(
         &mut self,
         exhaustive: bool,
         limit: usize,
         ratio: f64,
         every_split: bool,
-        uneven: bool,
     ) -> Vec<Spatial> {
         let mut combos: Vec<(Spatial, u64)> = vec![(Vec::new(), 1)];
         for l in 0..self.ctx.nlev {
@@ -127,10 +125,6 @@ impl Search<'_, '_> {
             if combos.len() > limit.max(1) {
                 self.fullest_and_most_reusing(&mut combos, limit.max(1));
             }
-            if uneven {
-                let stretched = self.stretched(&combos, limit.max(8) / 8);
-                combos.extend(stretched);
-            }
         }
         combos.into_iter().map(|(s, _)| s).collect()
     }
@@ -140,9 +134,9 @@ impl Search<'_, '_> {
     /// balanced ceil split of the axis (C = 64 on 14 PEs: 13 over 5 folds, not 8 over 8), the
     /// last fold partial. At most `limit`, those that fill their array most over the
     /// original first; only those that gain a quarter or more.
-    fn stretched(&self, combos: &[(Spatial, u64)], limit: usize) -> Vec<(Spatial, u64)> {
-        let mut out: Vec<(f64, (Spatial, u64))> = Vec::new();
-        for (s, used) in combos {
+    pub(super) fn stretched(&self, combos: &[Spatial], limit: usize) -> Vec<Spatial> {
+        let mut out: Vec<(f64, Spatial)> = Vec::new();
+        for s in combos {
             let mut best: Option<(f64, Spatial)> = None;
             for (l, (x, y)) in s.iter().enumerate() {
                 let fan = self.ctx.hw.fanout(l);
@@ -165,9 +159,7 @@ impl Search<'_, '_> {
                     }
                 }
             }
-            if let Some((gain, s2)) = best {
-                out.push((gain, (s2, (*used as f64 * gain) as u64)));
-            }
+            out.extend(best);
         }
         out.sort_by(|a, b| b.0.total_cmp(&a.0));
         out.into_iter().take(limit).map(|(_, c)| c).collect()
