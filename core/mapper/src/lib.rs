@@ -114,6 +114,17 @@
 //!   a cycle when they keep weights or inputs, then rows + columns − 2 cycles of skew and
 //!   drain), as SCALE-Sim times a fold. **Leakage** = static power of
 //!   every instance × latency. **EDP** = energy × cycles. The binding bound is reported.
+//! * **Uneven tiling**: the factors of a dimension of size D may multiply to D' > D, each
+//!   loop's factor being its trip count over ceil-divided tiles (the last one partial, as
+//!   ZigZag unrolls a dimension that does not divide its array). An index ≥ D is neither
+//!   stored, moved nor computed: every count walks the clamped tiles, clamp(D − o, 0, e)
+//!   elements at offset o, so operations are the real ones, a data space's counts over a
+//!   dimension it depends on cover its D elements, and a loop over one it does not depend on
+//!   counts only the positions that hold real data. Cycles are the padded trip counts (an
+//!   idle unit still takes its cycle; the units in use are the operations over the cycles);
+//!   capacity is checked on the full tile. A loop is refused (named by level and dimension)
+//!   when it is not needed to cover D: its last iteration starts past D, or the others cover
+//!   D without it. Uneven factors of P, Q, R and S (the input window) are refused.
 //! * **Padding**: the loop nest runs over the full (padded) index space, as every mapping
 //!   tool's does, and a tap on padding reads a zero (for an SNN, an input that never spikes).
 //!   A problem that states its valid taps ([`Problem::valid_ops`]) has them treated as zero

@@ -130,6 +130,35 @@ impl Compact {
         true
     }
 
+    /// The first dimension whose factors multiply past the layer's size (uneven tiling).
+    pub fn uneven_dim(&self, dims: &[u64; NDIMS]) -> Option<Dim> {
+        (0..NDIMS)
+            .find(|&d| {
+                let covered = (0..self.nlev)
+                    .map(|l| self.tf[l][d] as u128 * self.sp(l, d) as u128)
+                    .fold(1u128, u128::saturating_mul);
+                covered != dims[d] as u128
+            })
+            .map(|d| Dim::ALL[d])
+    }
+
+    /// Refuses an uneven mapping for an export whose tool (`tool`) is given factors that
+    /// must divide the layer.
+    pub fn refuse_uneven(&self, problem: &Problem, tool: &str) -> Result<(), MapperError> {
+        match self.uneven_dim(&problem.dims()) {
+            None => Ok(()),
+            Some(d) => Err(Refusal(problem).at(
+                "-",
+                None,
+                &format!("factors.{d}"),
+                format!(
+                    "the factors of {d} multiply past the layer's {d} = {} (uneven tiling); the {tool} export writes factors that divide the layer only",
+                    problem.dims()[d.index()]
+                ),
+            )),
+        }
+    }
+
     /// Back to the public form.
     pub fn to_mapping(self, hw: &Hardware) -> Mapping {
         let mut levels = Vec::with_capacity(self.nlev);
@@ -218,17 +247,18 @@ impl Compact {
         }
         let dims = problem.dims();
         for d in 0..NDIMS {
-            if product[d] != dims[d] as u128 {
+            // Uneven factors may cover a dimension past its size (the last tile partial), but
+            // every loop has a factor of at least 2, so a cover needing all of them stays
+            // below twice the size; the counter names the loop that is not needed.
+            let (dim, covered) = (dims[d] as u128, product[d]);
+            if covered < dim || covered >= dim.saturating_mul(2) {
                 return Err(err.at(
                     "-",
                     None,
                     &format!("factors.{}", Dim::ALL[d]),
                     format!(
-                        "the factors of {} multiply to {} but the layer's {} is {}",
-                        Dim::ALL[d],
-                        product[d],
-                        Dim::ALL[d],
-                        dims[d]
+                        "the factors of {dim_name} multiply to {covered} but the layer's {dim_name} is {dim}: they must cover it (uneven factors may multiply past it, by less than the size of their outermost tile)",
+                        dim_name = Dim::ALL[d],
                     ),
                 ));
             }

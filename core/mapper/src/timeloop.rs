@@ -90,6 +90,7 @@ pub fn to_timeloop_at(
     densities: crate::Densities,
 ) -> Result<TimeloopExport, crate::MapperError> {
     crate::check_densities(&layer.problem, &densities)?;
+    layer.compact().refuse_uneven(&layer.problem, "Timeloop")?;
     let comps = components(layer);
     Ok(TimeloopExport {
         architecture: architecture(layer, &comps),

@@ -225,6 +225,49 @@ fn unsupported(layer: &MappedLayer, key: &str, message: String) -> MapperError {
     }
 }
 
+/// The dimensions whose factors multiply past the layer's size, with their spatial and
+/// temporal products.
+fn uneven_dims(layer: &MappedLayer) -> Vec<(Dim, u64, u64)> {
+    let c = layer.compact();
+    let dims = layer.problem.dims();
+    (0..NDIMS)
+        .filter_map(|d| {
+            let n = layer.hardware.levels.len();
+            let spatial: u64 = (0..n).map(|l| c.sp(l, d)).product();
+            let temporal: u64 = (0..n).map(|l| c.tf[l][d] as u64).product();
+            (spatial * temporal != dims[d]).then_some((Dim::ALL[d], spatial, temporal))
+        })
+        .collect()
+}
+
+/// ZigZag expresses an uneven dimension as a spatial unrolling over an integer number of
+/// temporal iterations: it turns the unrolling of a dimension of size D spread `s` wide with
+/// `t = ceil(D / s)` temporal iterations into the fraction D / t. A dimension unrolled on one
+/// array axis whose temporal factors multiply to that ceiling is written as it is; any other
+/// uneven dimension is refused by name.
+fn check_uneven(layer: &MappedLayer) -> Result<(), MapperError> {
+    let c = layer.compact();
+    let n = layer.hardware.levels.len();
+    for (dim, spatial, temporal) in uneven_dims(layer) {
+        let d = dim.index();
+        let axes = (0..n)
+            .map(|l| (c.sx[l][d] > 1) as u32 + (c.sy[l][d] > 1) as u32)
+            .sum::<u32>();
+        let size = layer.problem.dims()[d];
+        if axes != 1 || temporal != size.div_ceil(spatial) {
+            return Err(unsupported(
+                layer,
+                &format!("factors.{dim}"),
+                format!(
+                    "the factors of {dim} multiply past the layer's {dim} = {size} ({spatial} spatial × {temporal} temporal); ZigZag expresses only an unrolling on one array axis over ceil({size} / {spatial}) = {} temporal iterations",
+                    size.div_ceil(spatial)
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
 fn layout(layer: &MappedLayer, c: &Compact) -> Result<Layout, MapperError> {
     let hw = &layer.hardware;
     let fin = layer.counts.finalizing_level;
@@ -325,6 +368,7 @@ pub fn to_zigzag_at(
 ) -> Result<ZigzagExport, MapperError> {
     crate::check_densities(&layer.problem, &densities)?;
     check_dense(layer)?;
+    check_uneven(layer)?;
     let lay = layout(layer, layer.compact())?;
     let oa = operational_array(layer)?;
     let served = |l: usize| -> Vec<String> {
@@ -418,6 +462,13 @@ fn changes(layer: &MappedLayer, ours: &ZigzagCounts) -> Vec<String> {
         };
         out.push(format!(
             "{ds} are free at `{at}` for us ({how}: that copy is neither read nor written); ZigZag reads and writes them there"
+        ));
+    }
+    for (dim, spatial, temporal) in uneven_dims(layer) {
+        let size = p.dims()[dim.index()];
+        out.push(format!(
+            "{dim} = {size} is unrolled {spatial} wide over {temporal} iterations: ZigZag spreads it {:.4} wide on average in every iteration (its fractional unrolling); we count the idle units of the last fold",
+            size as f64 / temporal as f64
         ));
     }
     if ours.fill_drain_cycles > 0.0 {

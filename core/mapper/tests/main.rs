@@ -11,4 +11,5 @@ mod padding;
 mod simulator;
 mod snn;
 mod timeloop;
+mod uneven;
 mod zigzag;

@@ -11,6 +11,8 @@
 //! parent and child) is served from one read per element of the union of what its children
 //! lack: an element one child already held is sent again to another child that needs it. Partial sums
 //! from children differing only in reduction loops on reducing networks arrive as one update.
+//! With uneven factors the loops run their full trip counts and an iteration whose index lies
+//! past a dimension touches nothing: tiles hold only elements that exist.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -63,9 +65,14 @@ fn flatten(m: &Mapping, drop_reduction: bool) -> Vec<L> {
     v
 }
 
-fn element(p: &Problem, ds: DataSpace, ix: &[u64; 9]) -> Key {
+/// The element of `ds` an iteration at `ix` touches; none when an index lies in the padding
+/// of an uneven dimension (such an iteration is not computed).
+fn element(p: &Problem, ds: DataSpace, ix: &[u64; 9]) -> Option<Key> {
+    if ix.iter().zip(p.dims()).any(|(&i, d)| i >= d) {
+        return None;
+    }
     let [n, g, k, c, pp, q, r, s, t] = ix.map(|x| x as i64);
-    match ds {
+    Some(match ds {
         DataSpace::Weights => [g, k, c, r, s, 0],
         DataSpace::Inputs => [
             n,
@@ -77,7 +84,7 @@ fn element(p: &Problem, ds: DataSpace, ix: &[u64; 9]) -> Key {
         ],
         DataSpace::Accum | DataSpace::Outputs => [n, g, k, pp, q, t],
         DataSpace::Membrane => [n, g, k, pp, q, 0],
-    }
+    })
 }
 
 /// All assignments of the given loops (odometer, first loop slowest).
@@ -119,7 +126,7 @@ fn tile(
     for a in assignments(&inner_loops) {
         let mut vals: Vec<(usize, u64)> = outer.to_vec();
         vals.extend(inner.iter().copied().zip(a));
-        set.insert(element(p, ds, &index(loops, &vals)));
+        set.extend(element(p, ds, &index(loops, &vals)));
     }
     set
 }
@@ -222,7 +229,7 @@ fn per_cycle(p: &Problem, loops: &[L], ds: DataSpace, merge: &dyn Fn(&L) -> bool
             groups
                 .entry(key)
                 .or_default()
-                .insert(element(p, ds, &index(loops, &vals)));
+                .extend(element(p, ds, &index(loops, &vals)));
         }
         total += groups.values().map(|g| g.len() as f64).sum::<f64>();
     }
@@ -265,14 +272,31 @@ fn primes(mut n: u64) -> Vec<u64> {
     v
 }
 
-fn random_mapping(rng: &mut Rng, p: &Problem, hw: &Hardware) -> Mapping {
+/// The factors that cover `size`: its primes, or (when `uneven`) an outer factor over
+/// ceil-divided tiles and the primes of the tile.
+fn cover(rng: &mut Rng, size: u64, uneven: bool) -> Vec<u64> {
+    if uneven && size >= 3 {
+        let outer = 2 + rng.below(size.min(4) - 1);
+        let tile = size.div_ceil(outer);
+        if outer * tile > size && (outer - 1) * tile < size {
+            let mut v = vec![outer];
+            v.extend(primes(tile));
+            return v;
+        }
+    }
+    primes(size)
+}
+
+/// A random mapping; with `uneven`, the factors of K and C may cover them unevenly.
+fn random_mapping(rng: &mut Rng, p: &Problem, hw: &Hardware, uneven: bool) -> Mapping {
     let n = hw.levels.len();
     let mut tf = vec![[1u64; 9]; n];
     let mut sx = vec![[1u64; 9]; n];
     let mut sy = vec![[1u64; 9]; n];
     let dims = p.dims();
     for d in 0..9 {
-        for pr in primes(dims[d]) {
+        let uneven = uneven && matches!(d, 2 | 3) && rng.below(3) != 0;
+        for pr in cover(rng, dims[d], uneven) {
             let l = rng.below(n as u64) as usize;
             let fan = hw.fanout(l);
             match rng.below(3) {
@@ -451,7 +475,7 @@ fn simulator_agrees_with_the_counter_on_random_qnn_mappings() {
             1 + rng.below(2),
         );
         p.stride_h = 1 + rng.below(2);
-        let m = random_mapping(&mut rng, &p, &hw);
+        let m = random_mapping(&mut rng, &p, &hw, false);
         if check(&p, &hw, &m) {
             checked += 1;
         }
@@ -475,10 +499,48 @@ fn simulator_agrees_with_the_counter_on_random_snn_mappings() {
             1,
         )
         .into_snn(1 + rng.below(3), 16);
-        let m = random_mapping(&mut rng, &p, &hw);
+        let m = random_mapping(&mut rng, &p, &hw, false);
         if check(&p, &hw, &m) {
             checked += 1;
         }
     }
     assert!(checked >= 60, "only {checked} legal random mappings");
+}
+
+#[test]
+fn simulator_agrees_with_the_counter_on_random_uneven_mappings() {
+    let mut rng = Rng(25);
+    let mut checked = 0;
+    for i in 0..600 {
+        let hw = random_chip(&mut rng);
+        let mut p = qnn(
+            &format!("uneven{i}"),
+            3 + rng.below(5),
+            1 + rng.below(4),
+            1 + rng.below(3),
+            1 + rng.below(2),
+            1 + rng.below(3),
+            1,
+        );
+        p.stride_h = 1 + rng.below(2);
+        if rng.below(2) == 0 {
+            p = p.into_snn(1 + rng.below(3), 16);
+        }
+        let m = random_mapping(&mut rng, &p, &hw, true);
+        let covered = |d: Dim| -> u64 {
+            m.levels
+                .iter()
+                .flat_map(|l| {
+                    let t = l.temporal.iter().filter(|x| x.dim == d).map(|x| x.factor);
+                    let s = l.spatial.iter().filter(|x| x.dim == d).map(|x| x.factor);
+                    t.chain(s).collect::<Vec<_>>()
+                })
+                .product()
+        };
+        let uneven = covered(Dim::K) != p.k || covered(Dim::C) != p.c;
+        if uneven && check(&p, &hw, &m) {
+            checked += 1;
+        }
+    }
+    assert!(checked >= 60, "only {checked} legal random uneven mappings");
 }

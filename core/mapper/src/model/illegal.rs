@@ -10,6 +10,10 @@ use crate::problem::{DataSpace, Dim};
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub(crate) enum Illegal {
     Factors(usize),
+    /// A loop over a dimension (level, dimension) wasteful beyond what covering it needs.
+    Wasteful(usize, usize),
+    /// Uneven factors of a dimension of the input window (level of its outermost loop).
+    UnevenWindow(usize, usize),
     Fit(usize, usize),
     NoKeeper(usize),
     PartialSumsEscape(usize),
@@ -30,9 +34,31 @@ impl Ctx<'_> {
                 data_space: None,
                 key: format!("factors.{}", Dim::ALL[d]),
                 message: format!(
-                    "the factors of {} do not multiply to {}",
+                    "the factors of {} multiply to less than the layer's {}",
                     Dim::ALL[d],
                     self.dims[d]
+                ),
+            },
+            Illegal::Wasteful(l, d) => MapperError::Mapping {
+                problem,
+                level: lname(l),
+                data_space: None,
+                key: format!("factors.{}", Dim::ALL[d]),
+                message: format!(
+                    "the factors of {dim} multiply to more than the layer's {dim} = {} and this level's loop over {dim} is not needed to cover it: its last iteration starts past {dim}, or the other loops cover {dim} without it",
+                    self.dims[d],
+                    dim = Dim::ALL[d],
+                ),
+            },
+            Illegal::UnevenWindow(l, d) => MapperError::Mapping {
+                problem,
+                level: lname(l),
+                data_space: Some("inputs".into()),
+                key: format!("factors.{}", Dim::ALL[d]),
+                message: format!(
+                    "the factors of {dim} multiply to more than the layer's {dim} = {}: uneven tiling of P, Q, R or S (the input window) is not supported; their factors must multiply to the layer's size",
+                    self.dims[d],
+                    dim = Dim::ALL[d],
                 ),
             },
             Illegal::Fit(l, ax) => MapperError::Mapping {

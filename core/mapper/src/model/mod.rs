@@ -17,6 +17,7 @@
 //! * [`fill_drain`]: the cycles a systolic array loads, skews and drains each fold;
 //! * [`membrane`]: the membrane chain of an SNN and the current that travels to it;
 //! * [`outputs`]: outputs, written once and drained to where they are backed;
+//! * [`uneven`]: remainder tiles of factors that multiply past a dimension;
 //! * [`prices`], [`cost`] and [`report`]: pricing counts at densities, quickly for the search
 //!   and in full for the report; [`illegal`]: why a mapping is refused, in words.
 
@@ -38,6 +39,7 @@ mod prices;
 mod report;
 mod reuse;
 mod tiles;
+mod uneven;
 
 pub(crate) use cost::{AnchorSet, LANES};
 pub use counts::{AccessCount, Action, Counts, OpCount, Purpose, Scale, TransferCount};
@@ -295,22 +297,35 @@ impl<'a> Ctx<'a> {
         out.clear();
         let mut nest = Nest::of(m);
         nest.unroll(self)?;
+        self.count_nest(&mut nest, out)
+    }
+
+    /// Counts the unrolled nest of a mapping into a cleared `out`.
+    #[inline(always)]
+    fn count_nest(&self, nest: &mut Nest, out: &mut Counts) -> Result<(), Illegal> {
+        let m = nest.m;
         out.cycles = nest.cycles;
         out.fill_drain_cycles = self.fill_drain(m);
-        out.units_used = nest.inst[self.nlev];
+        // Uneven spatial loops leave units idle in their last fold: the units in use are
+        // those the operations keep busy on average.
+        out.units_used = if nest.uneven == 0 {
+            nest.inst[self.nlev]
+        } else {
+            self.ops / nest.cycles
+        };
         out.instances_used
             .extend_from_slice(&nest.inst[..self.nlev]);
         out.skips = self.zero == ZeroHandling::Skip;
         let mut keepers = Keepers::of(self, m);
         keepers.settle(self, m)?;
         out.finalizing_level = keepers.fin;
-        self.tiles(&mut nest, &keepers, out)?;
-        self.operands(&nest, &keepers, W_, out);
-        self.operands(&nest, &keepers, I_, out);
-        self.partial_sums(&nest, &keepers, out);
+        self.tiles(nest, &keepers, out)?;
+        self.operands(nest, &keepers, W_, out);
+        self.operands(nest, &keepers, I_, out);
+        self.partial_sums(nest, &keepers, out);
         self.epilogue(&keepers, out);
         if self.problem.carries() {
-            self.membrane(&nest, &keepers, out);
+            self.membrane(nest, &keepers, out);
         }
         self.outputs(&keepers, out);
         Ok(())

@@ -1,6 +1,7 @@
 //! The mapping as a loop nest: each level's extents, the instances in use, the compute
-//! cycles, and the temporal loops above each level, innermost last. Factors that do not
-//! multiply to the layer's sizes and spatial loops wider than a fan-out are refused here.
+//! cycles, and the temporal loops above each level, innermost last. Factors that do not cover
+//! the layer's sizes (or cover them wastefully, see [`super::uneven`]) and spatial loops wider
+//! than a fan-out are refused here.
 
 use super::{Ctx, Illegal};
 use crate::mapping::{Compact, MAX_LEVELS};
@@ -37,6 +38,8 @@ pub(super) struct Nest<'m> {
     /// Elements of the tile of each data space each level keeps (set when the tiles are
     /// checked against capacities).
     pub tile: [[f64; NSPACES]; MAX_LEVELS],
+    /// Dimensions whose factors multiply past the layer's size (uneven tiling), as a mask.
+    pub uneven: u16,
     /// Temporal loops of factor > 1, outermost first.
     loops: [TemporalLoop; MAX_LEVELS * NDIMS],
     /// `loops[..above[l]]` are the loops above level `l`.
@@ -54,6 +57,7 @@ impl<'m> Nest<'m> {
             cycles: 1.0,
             sp: [[1.0; NDIMS]; MAX_LEVELS],
             tile: [[0.0; NSPACES]; MAX_LEVELS],
+            uneven: 0,
             loops: [TemporalLoop::default(); MAX_LEVELS * NDIMS],
             above: [0; MAX_LEVELS + 1],
         }
@@ -85,10 +89,19 @@ impl<'m> Nest<'m> {
                 self.ext[l][d] = self.ext[l + 1][d] * m.tf[l][d] as f64 * self.sp[l][d];
             }
         }
-        match (0..NDIMS).find(|&d| self.ext[0][d] != ctx.dims[d] as f64) {
-            Some(d) => Err(Illegal::Factors(d)),
-            None => Ok(()),
+        for d in 0..NDIMS {
+            let covered = self.ext[0][d];
+            if covered < ctx.dims[d] as f64 {
+                return Err(Illegal::Factors(d));
+            }
+            if covered > ctx.dims[d] as f64 {
+                self.uneven |= 1 << d;
+            }
         }
+        if self.uneven != 0 {
+            self.check_uneven(ctx)?;
+        }
+        Ok(())
     }
 
     /// Instances in use per level (spatial loops checked against the fan-outs) and cycles.

@@ -39,6 +39,7 @@ impl Ctx<'_> {
     fn serve(&self, nest: &Nest, ds: usize, p: usize, c: usize, free: bool, out: &mut Counts) {
         let changes = self.changes(nest, ds, c);
         let fills = self.refills(nest, ds, c, changes, Receiver::Child) * nest.inst[c];
+        let fills = self.refill_share(nest, ds, c).of(fills);
         // The children one multicast serves share one read: their tiles merge.
         let mut merged = nest.ext[c];
         let mut groups = nest.inst[c];
@@ -56,6 +57,7 @@ impl Ctx<'_> {
             merged: &merged,
         };
         let reads = self.refills(nest, ds, c, changes, group) * groups;
+        let reads = self.group_share(nest, ds, p, c).of(reads);
         let (scale, meets) = match self.fetch_skips_with_input(nest, ds, c, &merged) {
             Some(m) => (m.scale, m.inputs),
             None => (Scale::One, 1.0),
@@ -102,6 +104,7 @@ impl Ctx<'_> {
             }
         }
         let reads = nest.cycles * groups * self.foot(ds, &merged);
+        let reads = self.operand_share(nest, ds, inner).of(reads);
         // A weight read multicast to units working on several batch items, output positions
         // or steps is needed when any of their inputs is non-zero.
         let (scale, scatter, meets) = if ds == W_ {

@@ -7,6 +7,7 @@ use super::counts::{Action, Counts, Purpose, Scale, Why};
 use super::keepers::Keepers;
 use super::nest::Nest;
 use super::network::Route;
+use super::reuse::Receiver;
 use super::{A_, C, Ctx, R, S};
 use crate::pricing::ComputeOp;
 
@@ -15,7 +16,13 @@ impl Ctx<'_> {
     pub(super) fn partial_sums(&self, nest: &Nest, keepers: &Keepers, out: &mut Counts) {
         let chain = keepers.accum_chain();
         let ia = chain[chain.len() - 1];
-        let updates = self.ops / self.reduction(nest, ia, self.nlev);
+        let updates = if nest.uneven == 0 {
+            self.ops / self.reduction(nest, ia, self.nlev)
+        } else {
+            let padded_ops: f64 = nest.ext[0].iter().product();
+            let padded = padded_ops / self.reduction(nest, ia, self.nlev);
+            self.update_share(nest, ia).of(padded)
+        };
         let residencies = self.residencies(nest, ia);
         let op_scale = self.op_scale();
         let why = Why::scaled(Purpose::Accumulate, op_scale, self.scatters(ia, A_));
@@ -47,7 +54,14 @@ impl Ctx<'_> {
     /// Child `c` draining its finished residencies to parent `p`, which adds them up.
     fn drain_sums(&self, nest: &Nest, p: usize, c: usize, out: &mut Counts) {
         let drained = self.residencies(nest, c);
-        let arrivals = drained / self.reduction(nest, p, c);
+        let arrivals = if nest.uneven == 0 {
+            drained / self.reduction(nest, p, c)
+        } else {
+            let changes = self.changes(nest, A_, c);
+            let padded = self.refills(nest, A_, c, changes, Receiver::Child) * nest.inst[c];
+            self.arrival_share(nest, p, c)
+                .of(padded / self.reduction(nest, p, c))
+        };
         let first_arrivals = self.residencies(nest, p);
         out.access(c, A_, Action::Read, drained, Why::plain(Purpose::Drain));
         let accumulate = Why::plain(Purpose::Accumulate);

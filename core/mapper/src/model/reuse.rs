@@ -90,7 +90,8 @@ impl Ctx<'_> {
     /// Elements brought into all instances of level `c`'s tiles of `ds` over the layer.
     pub(super) fn all_refills(&self, nest: &Nest, ds: usize, c: usize) -> f64 {
         let changes = self.changes(nest, ds, c);
-        self.refills(nest, ds, c, changes, Receiver::Child) * nest.inst[c]
+        let padded = self.refills(nest, ds, c, changes, Receiver::Child) * nest.inst[c];
+        self.refill_share(nest, ds, c).of(padded)
     }
 
     /// Lines (rows for P, columns for Q) one step of the loop over `d` at level `j` brings

@@ -70,7 +70,7 @@ impl Search<'_, '_> {
                 let mut rem = self.ctx.dims[d];
                 let mut free = 0;
                 for l in 0..n {
-                    rem /= s[l].0[d] as u64 * s[l].1[d] as u64;
+                    rem = rem.div_ceil(s[l].0[d] as u64 * s[l].1[d] as u64);
                     match self.res.tf[l][d] {
                         Some(f) => rem /= f as u64,
                         None => free += 1,
@@ -107,7 +107,7 @@ impl Search<'_, '_> {
             let free: Vec<usize> = (0..n).filter(|&l| self.res.tf[l][d].is_none()).collect();
             let mut rem = self.ctx.dims[d];
             for l in 0..n {
-                rem /= base.sp(l, d);
+                rem = rem.div_ceil(base.sp(l, d));
                 if let Some(f) = self.res.tf[l][d] {
                     rem /= f as u64;
                 }

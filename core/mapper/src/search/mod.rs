@@ -76,6 +76,12 @@ pub struct SearchOptions {
     pub min_utilization_ratio: f64,
     /// Hard bound on the mappings one search evaluates.
     pub max_evaluations: u64,
+    /// Also propose uneven spatial unrollings in the heuristic search: a dimension stretched
+    /// over more of an array axis than any of its divisors fills, the last fold partial,
+    /// refined beside the even unrollings (never in their place). Off by default: the
+    /// Timeloop export writes factors that divide the layer only, and the search takes
+    /// about a tenth longer.
+    pub uneven_spatial: bool,
 }
 
 impl Default for SearchOptions {
@@ -89,6 +95,7 @@ impl Default for SearchOptions {
             refined_twice: 4,
             min_utilization_ratio: 0.02,
             max_evaluations: 200_000,
+            uneven_spatial: false,
         }
     }
 }
@@ -228,7 +235,8 @@ impl<'c, 'a> Search<'c, 'a> {
         for d in 0..NDIMS {
             let mut rem = self.ctx.dims[d];
             for l in 0..n {
-                rem /= m.sp(l, d);
+                // An uneven spatial split leaves the ceil-divided rest to the temporal loops.
+                rem = rem.div_ceil(m.sp(l, d));
                 if let Some(f) = self.res.tf[l][d] {
                     m.tf[l][d] = f;
                     rem /= f as u64;
@@ -404,12 +412,16 @@ fn heuristic(
     every_split: bool,
 ) {
     {
-        let spatial = s.spatial_candidates(
+        let even = s.spatial_candidates(
             false,
             options.spatial_candidates,
             options.min_utilization_ratio,
             every_split,
         );
+        let mut spatial = even.clone();
+        if options.uneven_spatial {
+            spatial.extend(s.stretched(&even, options.spatial_candidates.max(8) / 8));
+        }
         // Every unrolling gets a greedy bottom-up fill; the best `refined_candidates` of them
         // are then descended from it, and the best `refined_twice` also from every free factor
         // in the outermost level.
@@ -429,11 +441,20 @@ fn heuristic(
             }
         }
         staged.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
-        for (rank, (_, ki, si, g)) in staged
+        // The uneven unrollings are refined beside the even ones, never in their place: the
+        // even search is the same with them or without.
+        let n_even = even.len();
+        let (evens, unevens): (Vec<_>, Vec<_>) =
+            staged.into_iter().partition(|(_, _, si, _)| *si < n_even);
+        let refined = evens
             .into_iter()
             .take(options.refined_candidates.max(1))
-            .enumerate()
-        {
+            .chain(
+                unevens
+                    .into_iter()
+                    .take(options.refined_candidates.div_ceil(8)),
+            );
+        for (rank, (_, ki, si, g)) in refined.enumerate() {
             if s.exhausted() {
                 break;
             }

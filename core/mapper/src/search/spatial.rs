@@ -129,6 +129,69 @@ impl Search<'_, '_> {
         combos.into_iter().map(|(s, _)| s).collect()
     }
 
+    /// Uneven variants of the unrollings: where a dimension unrolled on one axis alone leaves
+    /// the axis partly idle because no divisor of it fits better, its factor stretched to the
+    /// balanced ceil split of the axis (C = 64 on 14 PEs: 13 over 5 folds, not 8 over 8), the
+    /// last fold partial. At most `limit`, those that fill their array most over the
+    /// original first; only those that gain a quarter or more.
+    pub(super) fn stretched(&self, combos: &[Spatial], limit: usize) -> Vec<Spatial> {
+        let mut out: Vec<(f64, Spatial)> = Vec::new();
+        for s in combos {
+            let mut best: Option<(f64, Spatial)> = None;
+            for (l, (x, y)) in s.iter().enumerate() {
+                let fan = self.ctx.hw.fanout(l);
+                for (axis, v) in [(0, x), (1, y)] {
+                    for d in 0..NDIMS {
+                        let Some(f) = self.stretch(s, v, fan[axis], d) else {
+                            continue;
+                        };
+                        let gain = f as f64 / v[d] as f64;
+                        if gain >= 1.25 && best.as_ref().is_none_or(|b| gain > b.0) {
+                            let mut s2 = s.clone();
+                            let factors = if axis == 0 {
+                                &mut s2[l].0
+                            } else {
+                                &mut s2[l].1
+                            };
+                            factors[d] = f as u32;
+                            best = Some((gain, s2));
+                        }
+                    }
+                }
+            }
+            out.extend(best);
+        }
+        out.sort_by(|a, b| b.0.total_cmp(&a.0));
+        out.into_iter().take(limit).map(|(_, c)| c).collect()
+    }
+
+    /// The balanced ceil split of dimension `d` over what an axis of `fan` children whose
+    /// factors are `v` leaves it, if `d` is unrolled there and nowhere else, free of fixed
+    /// factors, and the split does not divide it.
+    fn stretch(&self, s: &Spatial, v: &[u32; NDIMS], fan: u64, d: usize) -> Option<u64> {
+        let res = &self.res;
+        let f = v[d] as u64;
+        let elsewhere: u64 = s
+            .iter()
+            .map(|(a, b)| a[d] as u64 * b[d] as u64)
+            .product::<u64>()
+            / f;
+        let fixed = (0..self.ctx.nlev)
+            .any(|j| res.tf[j][d].is_some() || res.sx[j][d].is_some() || res.sy[j][d].is_some());
+        // Uneven factors of the input window's dimensions are not counted.
+        let window = (4..8).contains(&d);
+        if f <= 1 || elsewhere != 1 || fixed || window {
+            return None;
+        }
+        let others: u64 = v.iter().map(|&x| x as u64).product::<u64>() / f;
+        let (size, cap) = (self.ctx.dims[d], fan / others);
+        if cap <= f || size <= cap {
+            return None;
+        }
+        let balanced = size.div_ceil(size.div_ceil(cap));
+        (!size.is_multiple_of(balanced)).then_some(balanced)
+    }
+
     /// Every unrolling of levels `0..l` in `combos` extended by each of level `l`'s options
     /// whose factors, with those above, still divide every dimension.
     fn extend_unrollings(
