@@ -58,6 +58,10 @@ pub struct ChipConfig {
     pub input_bits: u32,
     /// how hard the mapper searches each layer: "quick", "default" or "thorough"
     pub effort: Effort,
+    /// whether the search also tries uneven spatial unrollings (a dimension stretched over more
+    /// of an array axis than its divisors fill, the last fold partial), as ZigZag unrolls;
+    /// default false. Never worse than without; a Timeloop export refuses such a mapping
+    pub uneven: bool,
     /// pins on every weighted layer's mapping, Timeloop-like: `[[constraints.levels]]` with
     /// `level`, `temporal_factors`, `permutation`, `outermost`, `spatial_x(_factors)`,
     /// `spatial_y(_factors)`, `keep`, `input_format`, `output_format`
@@ -77,6 +81,7 @@ impl Default for ChipConfig {
             direct_input: DirectInput::Once,
             input_bits: 8,
             effort: Effort::Default,
+            uneven: false,
             constraints: None,
         }
     }
@@ -180,6 +185,7 @@ impl Chip {
                 time_order: c.loop_order,
                 dataflow: c.dataflow,
                 effort: c.effort,
+                uneven: c.uneven,
                 activations_on_chip: c.activations_on_chip,
                 formats: Vec::new(),
                 pins: c.constraints.clone(),

@@ -228,6 +228,7 @@ impl Classical {
                 time_order: c.loop_order,
                 dataflow: c.dataflow,
                 effort: c.effort,
+                uneven: false,
                 activations_on_chip: c.activations_on_chip,
                 formats: c.activation_format.formats(),
                 pins: None,

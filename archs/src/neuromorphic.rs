@@ -137,6 +137,7 @@ impl Neuromorphic {
                 time_order: TimeOrder::TimestepMajor,
                 dataflow: c.dataflow,
                 effort: c.effort,
+                uneven: false,
                 activations_on_chip: false,
                 formats: Vec::new(),
                 pins: None,

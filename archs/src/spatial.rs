@@ -190,6 +190,7 @@ impl Spatial {
                 time_order: c.loop_order,
                 dataflow: c.dataflow,
                 effort: c.effort,
+                uneven: false,
                 activations_on_chip: false,
                 formats: Vec::new(),
                 pins: None,

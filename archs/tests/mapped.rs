@@ -649,3 +649,44 @@ keep = ["inputs"]
         "{err}"
     );
 }
+
+#[test]
+fn searching_uneven_unrollings_fills_eyeriss_array_on_vgg16_at_no_more_energy() {
+    let net = vgg16();
+    let table = tables::horowitz_45nm();
+    let settings = AnalysisSettings::default();
+    let point = OperatingPoint::uniform(&net, 0.05, 0.15);
+    let run = |uneven: bool, format: &snnergy_core::Format| {
+        let arch = Chip::new(
+            ChipConfig {
+                uneven,
+                ..ChipConfig::default()
+            },
+            Path::new("."),
+        )
+        .unwrap();
+        let said = arch
+            .assumptions()
+            .iter()
+            .any(|a| a.key == "uneven unrollings");
+        assert_eq!(
+            said, uneven,
+            "the report says whether uneven unrollings were searched"
+        );
+        let energy = arch.priced_by(&table);
+        let mut ev = Evaluator::new("a", &arch, energy.as_ref(), &net, InputCoding::Direct);
+        ev.total_and_latency(format, &point).unwrap()
+    };
+    for format in [settings.baseline_format(4), settings.snn_format(4)] {
+        let ((e0, l0), (e1, l1)) = (run(false, &format), run(true, &format));
+        assert!(e1 <= e0 * (1.0 + 1e-12), "{format:?}: {e1} pJ > {e0} pJ");
+        if matches!(format, snnergy_core::Format::Snn(_)) {
+            // The SNN's layers with 256 and 512 channels fill the 14 × 12 array only
+            // unevenly (measured: 0.09 % less energy, 8 % less time).
+            assert!(
+                e1 < e0 && l1 < 0.95 * l0,
+                "{format:?}: {e0} -> {e1} pJ, {l0} -> {l1} ns"
+            );
+        }
+    }
+}

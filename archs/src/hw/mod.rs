@@ -141,6 +141,8 @@ pub(crate) struct MapOptions {
     pub time_order: TimeOrder,
     pub dataflow: Dataflow,
     pub effort: Effort,
+    /// The search also tries uneven spatial unrollings.
+    pub uneven: bool,
     /// Activations stay in the on-chip buffer between layers when they fit it.
     pub activations_on_chip: bool,
     /// Formats the mapper may store inputs and outputs in off the PEs (empty: the
@@ -314,6 +316,7 @@ impl HardwareArchitecture {
         }
         let warm = warm_starts(request.warm, i);
         let mut options = self.options.effort.options(request.objective);
+        options.uneven_spatial = self.options.uneven;
         options.constraints = self.constraints(&hw, request.format, &pr);
         let pricing = table_pricing::TablePricing {
             energy: request.energy,
@@ -333,6 +336,7 @@ impl HardwareArchitecture {
             {
                 let mut wide = Effort::Thorough.options(request.objective);
                 wide.constraints = options.constraints.clone();
+                wide.uneven_spatial = options.uneven_spatial;
                 cached_map(&pr, &hw, &key, &pricing, &wide)
                     .map_err(|e| self.layer_error(net, i, e.to_string()))?
             }
@@ -859,6 +863,13 @@ impl Architecture for HardwareArchitecture {
             o.effort.name(),
             "how many candidate mappings the search refines per layer",
         ));
+        if o.uneven {
+            v.push(Assumption::new(
+                "uneven unrollings",
+                "searched",
+                "a dimension may be unrolled over more of an array axis than its divisors fill, the last fold partial (as ZigZag unrolls)",
+            ));
+        }
         v.push(Assumption::new(
             "activations between layers",
             if o.activations_on_chip {
