@@ -60,7 +60,8 @@ pub struct ChipConfig {
     pub effort: Effort,
     /// whether the search also tries uneven spatial unrollings (a dimension stretched over more
     /// of an array axis than its divisors fill, the last fold partial), as ZigZag unrolls;
-    /// default false. Never worse than without; a Timeloop export refuses such a mapping
+    /// default false. At the densities a layer is mapped for, never worse than without; a
+    /// Timeloop export refuses such a mapping
     pub uneven: bool,
     /// pins on every weighted layer's mapping, Timeloop-like: `[[constraints.levels]]` with
     /// `level`, `temporal_factors`, `permutation`, `outermost`, `spatial_x(_factors)`,
