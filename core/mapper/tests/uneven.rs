@@ -292,6 +292,49 @@ fn the_search_may_stretch_a_dimension_over_an_array_it_does_not_divide() {
     assert_eq!(uneven.counts.ops[0].count, p.ops() as f64);
 }
 
+#[test]
+fn an_uneven_mapping_pinned_as_constraints_is_mapped_as_evaluated() {
+    let hw = chip([4, 1], true, false);
+    let p = qnn("k10", 10, 1, 3, 3, 3, 3);
+    let options = SearchOptions {
+        objective: Objective::Latency,
+        exhaustive_limit: 0,
+        uneven_spatial: true,
+        ..SearchOptions::default()
+    };
+    let found = map(&p, &hw, dense(), &OwnPrices, &options).unwrap();
+    assert_eq!(covered(&found.mapping, K), 12);
+    // The searched uneven mapping, pinned as a user pins one, maps to itself.
+    let pinned = SearchOptions {
+        constraints: snnergy_mapper::Constraints::pin(&found.mapping),
+        ..SearchOptions::default()
+    };
+    let again = map(&p, &hw, dense(), &OwnPrices, &pinned).unwrap();
+    assert_eq!(again.mapping, found.mapping);
+    assert_eq!(again.counts, found.counts);
+    // Pinned factors of K that neither divide 10 nor cover it leave nothing to fill the rest.
+    let mut short = found.mapping.clone();
+    for l in &mut short.levels {
+        for s in &mut l.spatial {
+            if s.dim == K {
+                s.factor = 3;
+            }
+        }
+        l.temporal.retain(|t| t.dim != K);
+    }
+    let refused = SearchOptions {
+        constraints: snnergy_mapper::Constraints::pin(&short),
+        ..SearchOptions::default()
+    };
+    let e = map(&p, &hw, dense(), &OwnPrices, &refused)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("factors.K") && e.contains("nor covers it"),
+        "{e}"
+    );
+}
+
 /// K = 10 over 3 DRAM steps and 4 PEs, each PE running P4 × R3; or (`temporal_only`) the
 /// same split as K3 × K4 temporal with one PE.
 fn k10_over_four_pes(temporal_only: bool) -> MappedLayer {

@@ -179,13 +179,16 @@ impl Resolved {
                     fixed = fixed.saturating_mul(f as u128);
                 }
             }
-            if !(dims[d] as u128).is_multiple_of(fixed) {
+            // Fixed factors covering the whole dimension may split it unevenly (the last
+            // iteration partial, the counter refusing a wasteful loop by name); fewer must
+            // divide it, for the free factors to fill the rest.
+            if !(dims[d] as u128).is_multiple_of(fixed) && fixed < dims[d] as u128 {
                 return Err(mapping_error(
                     ctx,
                     "-",
                     &format!("factors.{}", Dim::ALL[d]),
                     format!(
-                        "the fixed factors of {} multiply to {fixed}, which does not divide the layer's {}",
+                        "the fixed factors of {} multiply to {fixed}, which neither divides the layer's {} nor covers it (an uneven split is pinned whole)",
                         Dim::ALL[d],
                         dims[d]
                     ),

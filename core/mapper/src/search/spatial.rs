@@ -211,9 +211,17 @@ impl Search<'_, '_> {
                     .product::<u64>()
             });
             for (x, y, uu) in &opts {
+                // A pinned factor may split a dimension unevenly (the constraints checked
+                // that the pinned factors cover it); a searched one divides what is left.
+                let pinned = |d: usize| {
+                    (x[d] == 1 || self.res.sx[l][d].is_some())
+                        && (y[d] == 1 || self.res.sy[l][d].is_some())
+                };
                 let ok = (0..NDIMS).all(|d| {
-                    let prod = above[d] * x[d] as u64 * y[d] as u64;
-                    self.ctx.dims[d].is_multiple_of(prod)
+                    let here = x[d] as u64 * y[d] as u64;
+                    let dim = self.ctx.dims[d];
+                    dim.is_multiple_of(above[d] * here)
+                        || (pinned(d) && (here > 1 || !dim.is_multiple_of(above[d])))
                 });
                 if ok {
                     let mut s2 = Vec::with_capacity(s.len() + 1);
