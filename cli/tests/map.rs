@@ -21,6 +21,22 @@ fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
+/// A VGG16 pipeline at T = 4 on the TPU-like chip (dense data, which ZigZag can take) in
+/// `dir`, with `extra` lines in its architecture.
+fn tpu_pipeline(dir: &Path, extra: &str) -> PathBuf {
+    let pipeline = dir.join("tpu.toml");
+    std::fs::write(
+        &pipeline,
+        format!(
+            "[analysis]\ntimesteps = [4]\n\n[workload]\ntype = \"vgg16\"\ninput = \"cifar10\"\n\n\
+             [activity]\ntype = \"uniform\"\nspike_rates = [0.1]\n\n[[architecture]]\n\
+             type = \"hardware\"\nchip = \"tpu-like\"\nenergy = \"horowitz-45nm\"\n{extra}"
+        ),
+    )
+    .unwrap();
+    pipeline
+}
+
 fn scratch(name: &str) -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);
     let _ = std::fs::remove_dir_all(&dir);
@@ -410,15 +426,8 @@ fn help_lists_the_map_command() {
 #[test]
 fn zigzag_export_says_what_it_changed_on_the_terminal_and_in_its_counts() {
     let dir = scratch("map-zigzag-changes");
-    let pipeline = dir.join("tpu.toml");
     // The TPU-like chip streams dense data, so ZigZag can take its mappings.
-    std::fs::write(
-        &pipeline,
-        "[analysis]\ntimesteps = [4]\n\n[workload]\ntype = \"vgg16\"\ninput = \"cifar10\"\n\n\
-         [activity]\ntype = \"uniform\"\nspike_rates = [0.1]\n\n[[architecture]]\n\
-         type = \"hardware\"\nchip = \"tpu-like\"\nenergy = \"horowitz-45nm\"\n",
-    )
-    .unwrap();
+    let pipeline = tpu_pipeline(&dir, "");
     let zz = dir.join("zigzag");
     let out = snnergy(&[
         "map",
@@ -466,14 +475,7 @@ fn zigzag_export_says_what_it_changed_on_the_terminal_and_in_its_counts() {
 #[test]
 fn zigzag_export_without_a_python_that_has_zigzag_says_so_and_keeps_the_export() {
     let dir = scratch("map-zigzag-no-python");
-    let pipeline = dir.join("tpu.toml");
-    std::fs::write(
-        &pipeline,
-        "[analysis]\ntimesteps = [4]\n\n[workload]\ntype = \"vgg16\"\ninput = \"cifar10\"\n\n\
-         [activity]\ntype = \"uniform\"\nspike_rates = [0.1]\n\n[[architecture]]\n\
-         type = \"hardware\"\nchip = \"tpu-like\"\nenergy = \"horowitz-45nm\"\n",
-    )
-    .unwrap();
+    let pipeline = tpu_pipeline(&dir, "");
     let zz = dir.join("zigzag");
     let missing = dir.join("no-such-python");
     let out = Command::new(env!("CARGO_BIN_EXE_snnergy"))
@@ -503,16 +505,9 @@ fn zigzag_export_without_a_python_that_has_zigzag_says_so_and_keeps_the_export()
 #[test]
 fn zigzag_export_of_a_dense_chip_parses_and_carries_the_evaluation_map_shows() {
     let dir = scratch("map-zigzag");
-    let pipeline = dir.join("tpu.toml");
     // The TPU-like chip streams dense data, so ZigZag can take its mappings; a batch of 2
     // makes the mapper's counts per batch while the report's energies stay per inference.
-    std::fs::write(
-        &pipeline,
-        "[analysis]\ntimesteps = [4]\n\n[workload]\ntype = \"vgg16\"\ninput = \"cifar10\"\n\n\
-         [activity]\ntype = \"uniform\"\nspike_rates = [0.1]\n\n[[architecture]]\n\
-         type = \"hardware\"\nchip = \"tpu-like\"\nenergy = \"horowitz-45nm\"\nbatch = 2\n",
-    )
-    .unwrap();
+    let pipeline = tpu_pipeline(&dir, "batch = 2\n");
     let zz = dir.join("zigzag");
     let out = snnergy(&[
         "map",

@@ -6,17 +6,6 @@ use DataSpace::*;
 use Dim::*;
 use snnergy_mapper::*;
 
-struct Rng(u64);
-impl Rng {
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        (self.0 >> 33) % n
-    }
-}
-
 fn random_legal(rng: &mut Rng, p: &Problem, hw: &Hardware) -> Mapping {
     let n = hw.levels.len();
     let dims = p.dims();
@@ -42,32 +31,7 @@ fn random_legal(rng: &mut Rng, p: &Problem, hw: &Hardware) -> Mapping {
             f += 1;
         }
     }
-    let levels = (0..n)
-        .map(|l| {
-            let mut order: Vec<usize> = (0..9).collect();
-            for i in (1..9).rev() {
-                order.swap(i, rng.below(i as u64 + 1) as usize);
-            }
-            let keep: Vec<DataSpace> = p
-                .spaces()
-                .filter(|ds| hw.may_hold(&hw.levels[l], *ds) && (l == 0 || rng.below(10) < 7))
-                .collect();
-            level(
-                &hw.levels[l].name,
-                order
-                    .iter()
-                    .filter(|&&d| tf[l][d] > 1)
-                    .map(|&d| lp(Dim::ALL[d], tf[l][d]))
-                    .collect(),
-                (0..9)
-                    .filter(|&d| sx[l][d] > 1)
-                    .map(|d| sl(Dim::ALL[d], sx[l][d], Axis::X))
-                    .collect(),
-                &keep,
-            )
-        })
-        .collect();
-    Mapping { levels }
+    random_levels(rng, p, hw, &tf, &sx)
 }
 
 #[test]

@@ -245,20 +245,6 @@ impl Rel for DataSpace {
     }
 }
 
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        self.0 >> 33
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
-
 fn primes(mut n: u64) -> Vec<u64> {
     let mut v = Vec::new();
     let mut d = 2;

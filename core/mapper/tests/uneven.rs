@@ -8,17 +8,6 @@ use DataSpace::*;
 use Dim::*;
 use snnergy_mapper::*;
 
-struct Rng(u64);
-impl Rng {
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        (self.0 >> 33) % n
-    }
-}
-
 /// The loops that cover `size`: prime factors, or (when `uneven`) an outer factor over
 /// ceil-divided tiles whose size is then split into its prime factors.
 fn factors(rng: &mut Rng, size: u64, uneven: bool) -> Vec<u64> {
@@ -62,32 +51,7 @@ fn random_uneven(rng: &mut Rng, p: &Problem, hw: &Hardware) -> Mapping {
             }
         }
     }
-    let levels = (0..n)
-        .map(|l| {
-            let mut order: Vec<usize> = (0..9).collect();
-            for i in (1..9).rev() {
-                order.swap(i, rng.below(i as u64 + 1) as usize);
-            }
-            let keep: Vec<DataSpace> = p
-                .spaces()
-                .filter(|ds| hw.may_hold(&hw.levels[l], *ds) && (l == 0 || rng.below(10) < 7))
-                .collect();
-            level(
-                &hw.levels[l].name,
-                order
-                    .iter()
-                    .filter(|&&d| tf[l][d] > 1)
-                    .map(|&d| lp(Dim::ALL[d], tf[l][d]))
-                    .collect(),
-                (0..9)
-                    .filter(|&d| sx[l][d] > 1)
-                    .map(|d| sl(Dim::ALL[d], sx[l][d], Axis::X))
-                    .collect(),
-                &keep,
-            )
-        })
-        .collect();
-    Mapping { levels }
+    random_levels(rng, p, hw, &tf, &sx)
 }
 
 /// The product of a dimension's factors in `m`.

@@ -140,3 +140,58 @@ pub fn count_for(
 pub fn dense() -> Densities {
     Densities::uniform(1.0)
 }
+
+/// A small deterministic generator for randomized tests (an LCG: the same cases on every run).
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn next(&mut self) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        self.0 >> 33
+    }
+
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+/// The mapping of temporal factors `tf` and X-axis spatial factors `sx` per level (indexed
+/// by dimension), each level's loops in a random order and a random choice of what the inner
+/// levels keep (the outermost keeps everything it may).
+pub fn random_levels(
+    rng: &mut Rng,
+    p: &Problem,
+    hw: &Hardware,
+    tf: &[[u64; 9]],
+    sx: &[[u64; 9]],
+) -> Mapping {
+    let levels = (0..hw.levels.len())
+        .map(|l| {
+            let mut order: Vec<usize> = (0..9).collect();
+            for i in (1..9).rev() {
+                order.swap(i, rng.below(i as u64 + 1) as usize);
+            }
+            let keep: Vec<DataSpace> = p
+                .spaces()
+                .filter(|ds| hw.may_hold(&hw.levels[l], *ds) && (l == 0 || rng.below(10) < 7))
+                .collect();
+            level(
+                &hw.levels[l].name,
+                order
+                    .iter()
+                    .filter(|&&d| tf[l][d] > 1)
+                    .map(|&d| lp(Dim::ALL[d], tf[l][d]))
+                    .collect(),
+                (0..9)
+                    .filter(|&d| sx[l][d] > 1)
+                    .map(|d| sl(Dim::ALL[d], sx[l][d], Axis::X))
+                    .collect(),
+                &keep,
+            )
+        })
+        .collect();
+    Mapping { levels }
+}
