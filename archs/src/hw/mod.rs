@@ -863,6 +863,11 @@ impl Architecture for HardwareArchitecture {
             o.effort.name(),
             "how many candidate mappings the search refines per layer",
         ));
+        v.push(Assumption::new(
+            "multiply of unequal widths",
+            "a·b partial products",
+            "an a-bit × b-bit multiply (the twin's weight by its activation) is priced between the square multipliers of ⌊√(a·b)⌋ and ⌈√(a·b)⌉ bits, weighted to its a·b partial products: exact where the table scales with the square of the width",
+        ));
         if o.uneven {
             v.push(Assumption::new(
                 "uneven unrollings",
