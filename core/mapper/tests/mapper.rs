@@ -406,3 +406,31 @@ fn a_pricing_that_doubles_every_price_and_the_static_power_doubles_the_leakage_a
     assert_eq!(b.leakage_pj, 2.0 * a.leakage_pj);
     assert_eq!(b.energy_pj, 2.0 * a.energy_pj);
 }
+
+#[test]
+fn an_enumeration_runs_exactly_when_its_points_with_loop_orders_fit_the_budget() {
+    let mut hw = chip([2, 1], true, true);
+    for l in 1..hw.levels.len() {
+        hw.levels[l].bypass = Bypass::Auto;
+    }
+    // Few placements, but four loops with factors at a level have up to 24 orders each.
+    let p = qnn("orders", 2, 2, 3, 2, 1, 1);
+    let d = Densities::uniform(0.5);
+    let with_budget = |max_evaluations| SearchOptions {
+        exhaustive_limit: 50_000,
+        max_evaluations,
+        ..SearchOptions::default()
+    };
+    let all = map(&p, &hw, d, &OwnPrices, &with_budget(10_000_000)).unwrap();
+    assert!(all.exhaustive);
+    let points = all.evaluated;
+    // Counted before it starts, the enumeration is the same whenever it leaves budget over.
+    let fits = map(&p, &hw, d, &OwnPrices, &with_budget(points + 1)).unwrap();
+    assert!(fits.exhaustive);
+    assert_eq!(fits.evaluated, points);
+    // A budget it would use up and it is not started: the heuristic search scores its own
+    // candidates instead of a budget's worth of an enumeration it would have abandoned.
+    let short = map(&p, &hw, d, &OwnPrices, &with_budget(points)).unwrap();
+    assert!(!short.exhaustive);
+    assert!(short.evaluated < points, "{} of {points}", short.evaluated);
+}

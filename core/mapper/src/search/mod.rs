@@ -374,7 +374,7 @@ fn cold_start(s: &mut Search, options: &SearchOptions) -> bool {
         // started (it would end as a partial list, and the heuristic search after it).
         if space <= options.exhaustive_limit as u128
             && s.exhaustive_points(&keeps, &all_spatial, options.max_evaluations as u128)
-                <= options.max_evaluations as u128
+                < options.max_evaluations as u128
         {
             exhaustive = true;
             for k in &keeps {
