@@ -7,7 +7,6 @@ use super::counts::{Action, Counts, Purpose, Scale, Why};
 use super::keepers::Keepers;
 use super::nest::Nest;
 use super::network::Route;
-use super::reuse::Receiver;
 use super::{A_, C, Ctx, R, S};
 use crate::pricing::ComputeOp;
 
@@ -57,8 +56,7 @@ impl Ctx<'_> {
         let arrivals = if nest.uneven == 0 {
             drained / self.reduction(nest, p, c)
         } else {
-            let changes = self.changes(nest, A_, c);
-            let padded = self.refills(nest, A_, c, changes, Receiver::Child) * nest.inst[c];
+            let padded = self.padded_refills(nest, A_, c);
             self.arrival_share(nest, p, c)
                 .of(padded / self.reduction(nest, p, c))
         };

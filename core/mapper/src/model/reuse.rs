@@ -89,9 +89,15 @@ impl Ctx<'_> {
 
     /// Elements brought into all instances of level `c`'s tiles of `ds` over the layer.
     pub(super) fn all_refills(&self, nest: &Nest, ds: usize, c: usize) -> f64 {
+        self.refill_share(nest, ds, c)
+            .of(self.padded_refills(nest, ds, c))
+    }
+
+    /// [`Self::all_refills`] of the padded nest: every position of an uneven dimension's loops
+    /// counted, as if the layer were as large as its factors.
+    pub(super) fn padded_refills(&self, nest: &Nest, ds: usize, c: usize) -> f64 {
         let changes = self.changes(nest, ds, c);
-        let padded = self.refills(nest, ds, c, changes, Receiver::Child) * nest.inst[c];
-        self.refill_share(nest, ds, c).of(padded)
+        self.refills(nest, ds, c, changes, Receiver::Child) * nest.inst[c]
     }
 
     /// Lines (rows for P, columns for Q) one step of the loop over `d` at level `j` brings
