@@ -256,6 +256,58 @@ impl<'c, 'a> Search<'c, 'a> {
     }
 }
 
+impl<'c, 'a> Search<'c, 'a> {
+    /// A search of `ctx`'s problem at `anchors` (the default densities when none), its
+    /// constraints resolved; nothing scored yet.
+    fn new(
+        ctx: &'c Ctx<'a>,
+        anchors: &[Densities],
+        options: &SearchOptions,
+    ) -> Result<Search<'c, 'a>, MapperError> {
+        let res = resolve(ctx, &options.constraints)?;
+        let start_order = (0..ctx.nlev)
+            .map(|l| {
+                if res.prefix[l].is_empty() && res.outer[l].is_empty() {
+                    None
+                } else {
+                    orders(
+                        (1u16 << NDIMS) - 1,
+                        &res.prefix[l],
+                        &res.outer[l],
+                        ctx.problem.searched_as(),
+                    )
+                    .first()
+                    .copied()
+                }
+            })
+            .collect();
+        let anchors: Vec<Densities> = if anchors.is_empty() {
+            vec![Densities::default()]
+        } else {
+            anchors.to_vec()
+        };
+        Ok(Search {
+            ctx,
+            res,
+            best: vec![None; anchors.len()],
+            priced: anchors
+                .chunks(LANES)
+                .map(|c| AnchorSet::new(ctx, c))
+                .collect(),
+            quotes: vec![(0.0, 0.0, 0.0); anchors.len()],
+            anchors,
+            focus: 0,
+            objective: options.objective,
+            counts: Counts::default(),
+            evaluated: 0,
+            budget: options.max_evaluations.max(1),
+            order_cache: HashMap::new(),
+            last_error: None,
+            start_order,
+        })
+    }
+}
+
 /// Result of a search: the best mapping at each anchor and how many mappings were evaluated.
 pub(crate) struct Found {
     /// Per anchor, the best mapping found for its densities.
@@ -280,47 +332,7 @@ pub(crate) fn search(
     options: &SearchOptions,
     warm: &[Compact],
 ) -> Result<Found, MapperError> {
-    let res = resolve(ctx, &options.constraints)?;
-    let start_order = (0..ctx.nlev)
-        .map(|l| {
-            if res.prefix[l].is_empty() && res.outer[l].is_empty() {
-                None
-            } else {
-                orders(
-                    (1u16 << NDIMS) - 1,
-                    &res.prefix[l],
-                    &res.outer[l],
-                    ctx.problem.searched_as(),
-                )
-                .first()
-                .copied()
-            }
-        })
-        .collect();
-    let anchors: Vec<Densities> = if anchors.is_empty() {
-        vec![Densities::default()]
-    } else {
-        anchors.to_vec()
-    };
-    let mut s = Search {
-        ctx,
-        res,
-        best: vec![None; anchors.len()],
-        priced: anchors
-            .chunks(LANES)
-            .map(|c| AnchorSet::new(ctx, c))
-            .collect(),
-        quotes: vec![(0.0, 0.0, 0.0); anchors.len()],
-        anchors,
-        focus: 0,
-        objective: options.objective,
-        counts: Counts::default(),
-        evaluated: 0,
-        budget: options.max_evaluations.max(1),
-        order_cache: HashMap::new(),
-        last_error: None,
-        start_order,
-    };
+    let mut s = Search::new(ctx, anchors, options)?;
     let mut exhaustive = false;
     if !warm.is_empty() {
         for m in warm {
