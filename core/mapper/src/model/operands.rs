@@ -45,11 +45,16 @@ impl Ctx<'_> {
         let mut groups = nest.inst[c];
         for j in p..c {
             if self.hw.levels[j].network.multicast {
+                // One division per level: the spatial factors and instances are integers
+                // below 2^53, so the quotient is the same exact integer as dividing by each
+                // factor in turn, without a chain of nine divisions.
+                let mut spread = 1.0;
                 for d in 0..NDIMS {
                     let s = nest.sp[j][d];
                     merged[d] *= s;
-                    groups /= s;
+                    spread *= s;
                 }
+                groups /= spread;
             }
         }
         let group = Receiver::Group {
