@@ -250,6 +250,19 @@ fn the_search_may_stretch_a_dimension_over_an_array_it_does_not_divide() {
         let with = map(&p, &hw, dense(), &OwnPrices, &opts(true)).unwrap();
         assert!(score(&with) <= score(&without), "{objective:?}");
     }
+    // A space this small is enumerated at the default limit: the stretched unrollings are
+    // enumerated with the even ones.
+    let enumerated = |uneven_spatial| SearchOptions {
+        objective: Objective::Latency,
+        uneven_spatial,
+        ..SearchOptions::default()
+    };
+    let all_even = map(&p, &hw, dense(), &OwnPrices, &enumerated(false)).unwrap();
+    let all = map(&p, &hw, dense(), &OwnPrices, &enumerated(true)).unwrap();
+    assert!(all_even.exhaustive && all.exhaustive);
+    assert_eq!(covered(&all_even.mapping, K), 10);
+    assert_eq!(covered(&all.mapping, K), 12);
+    assert_eq!(all.counts.cycles, uneven.counts.cycles);
     // Its counts are those of the same mapping pinned.
     let pinned = evaluate(&p, &hw, &uneven.mapping, dense(), &OwnPrices).unwrap();
     assert_eq!(pinned.counts, uneven.counts);

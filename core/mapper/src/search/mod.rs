@@ -76,9 +76,10 @@ pub struct SearchOptions {
     pub min_utilization_ratio: f64,
     /// Hard bound on the mappings one search evaluates.
     pub max_evaluations: u64,
-    /// Also propose uneven spatial unrollings in the heuristic search: a dimension stretched
-    /// over more of an array axis than any of its divisors fills, the last fold partial,
-    /// refined beside the even unrollings (never in their place). Off by default: the
+    /// Also propose uneven spatial unrollings: a dimension stretched over more of an array
+    /// axis than any of its divisors fills, the last fold partial, refined beside the even
+    /// unrollings in the heuristic search and enumerated beside them in a small space (never
+    /// in their place). Off by default: the
     /// Timeloop export writes factors that divide the layer only, and the search takes
     /// about a tenth longer.
     pub uneven_spatial: bool,
@@ -378,7 +379,13 @@ fn cold_start(s: &mut Search, options: &SearchOptions) -> bool {
     let lower = s.exhaustive_size(std::slice::from_ref(&none));
     let mut exhaustive = false;
     if lower.saturating_mul(keeps.len() as u128) <= options.exhaustive_limit as u128 {
-        let all_spatial = s.spatial_candidates(true, usize::MAX, 0.0, false);
+        let mut all_spatial = s.spatial_candidates(true, usize::MAX, 0.0, false);
+        if options.uneven_spatial {
+            // The stretched unrollings the heuristic would propose, enumerated beside the
+            // even ones: a small layer gets them too.
+            let stretched = s.stretched(&all_spatial, usize::MAX);
+            all_spatial.extend(stretched);
+        }
         let space = s
             .exhaustive_size(&all_spatial)
             .saturating_mul(keeps.len() as u128);
