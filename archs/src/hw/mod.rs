@@ -504,21 +504,21 @@ impl MappedLayerOf {
             .is_some_and(|c| c.problem.second_operand)
     }
 
-    /// The candidate with the least objective at `dens` (the first among equals).
+    /// The candidate the objective prefers at `dens` (see [`snnergy_mapper::preferred`]: for
+    /// energy, the fastest of those tied with the least), the primary when none prices.
     fn best_at(&self, dens: Densities) -> usize {
         if self.candidates.len() == 1 {
             return 0;
         }
-        let mut best = (f64::INFINITY, self.primary);
-        for (i, c) in self.candidates.iter().enumerate() {
-            let v = c
-                .objective_at(dens, self.objective)
-                .unwrap_or(f64::INFINITY);
-            if v < best.0 {
-                best = (v, i);
-            }
-        }
-        best.1
+        let scored: Vec<(f64, f64)> = self
+            .candidates
+            .iter()
+            .map(|c| {
+                c.scored_at(dens, self.objective)
+                    .unwrap_or((f64::INFINITY, f64::INFINITY))
+            })
+            .collect();
+        snnergy_mapper::preferred(self.objective, &scored).unwrap_or(self.primary)
     }
 
     fn record(&self, i: usize) -> LayerMapping {

@@ -230,7 +230,7 @@ pub use model::{
 pub use pricing::{AccessOp, ComputeOp, OwnPrices, Pricing, capacity_bits};
 pub use problem::{DataSpace, Densities, Dim, Handoff, Kind, NDIMS, NSPACES, Neuron, Problem};
 pub use scorer::{Candidate, Score, Scorer};
-pub use search::{Objective, SearchOptions};
+pub use search::{ENERGY_TIE, Objective, SearchOptions, preferred};
 pub use timeloop::{TimeloopExport, to_timeloop, to_timeloop_at};
 pub use zigzag::{
     ZIGZAG_EVALUATOR, ZigzagCounts, ZigzagExport, ZigzagRow, to_zigzag, to_zigzag_at,
@@ -280,14 +280,25 @@ impl MappedLayer {
         densities: Densities,
         objective: Objective,
     ) -> Result<f64, MapperError> {
+        Ok(self.scored_at(densities, objective)?.0)
+    }
+
+    /// [`MappedLayer::objective_at`] and the cycles at the densities: what [`preferred`]
+    /// chooses among a layer's candidates by.
+    pub fn scored_at(
+        &self,
+        densities: Densities,
+        objective: Objective,
+    ) -> Result<(f64, f64), MapperError> {
         check_densities(&self.problem, &densities)?;
         let ctx = self.ctx()?;
         let (e, cycles, leak) = ctx.quick(&self.compact, &self.counts, &densities);
-        Ok(match objective {
+        let v = match objective {
             Objective::Energy => e + leak,
             Objective::Latency => cycles,
             Objective::Edp => (e + leak) * cycles,
-        })
+        };
+        Ok((v, cycles))
     }
 
     /// The same mapping priced by another pricing (e.g. a sensitivity study).

@@ -45,13 +45,56 @@ use orders::orders;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema, Default)]
 #[serde(rename_all = "kebab-case")]
 pub enum Objective {
-    /// Dynamic plus leakage energy.
+    /// Dynamic plus leakage energy; among mappings within [`ENERGY_TIE`] of the lowest, the
+    /// fastest.
     #[default]
     Energy,
     /// Cycles.
     Latency,
     /// Energy × cycles.
     Edp,
+}
+
+/// Energies this close (relative) count as a tie that latency breaks: without it, a chip
+/// that prices no leakage lets an energy search trade 8× the cycles for 0.03 % of the energy,
+/// and a report's latency would follow which of two equal mappings was met first.
+pub const ENERGY_TIE: f64 = 1e-3;
+
+/// Of mappings scored (objective, cycles), the one `objective` prefers: the least objective,
+/// or for [`Objective::Energy`] the fewest cycles among those within [`ENERGY_TIE`] of the
+/// least energy (then the least energy); the first among equals. `None` when empty or none
+/// is finite.
+pub fn preferred(objective: Objective, scored: &[(f64, f64)]) -> Option<usize> {
+    let least = scored
+        .iter()
+        .map(|s| s.0)
+        .filter(|v| v.is_finite())
+        .fold(f64::INFINITY, f64::min);
+    if !least.is_finite() {
+        return None;
+    }
+    let tie = if objective == Objective::Energy {
+        least * (1.0 + ENERGY_TIE)
+    } else {
+        least
+    };
+    let mut pick: Option<usize> = None;
+    for (i, &(v, cycles)) in scored.iter().enumerate() {
+        if v.is_nan() || v > tie {
+            continue;
+        }
+        let better = match pick {
+            None => true,
+            Some(j) => {
+                let (bv, bc) = scored[j];
+                cycles < bc || (cycles == bc && v < bv)
+            }
+        };
+        if better {
+            pick = Some(i);
+        }
+    }
+    pick
 }
 
 /// How the mapper searches.
@@ -123,6 +166,9 @@ struct Search<'c, 'a> {
     order_cache: HashMap<(u16, usize), Rc<[[u8; NDIMS]]>>,
     /// Per anchor, the best mapping scored so far and its objective there.
     best: Vec<Option<(f64, Compact)>>,
+    /// Per anchor (energy searches only), the mappings within [`ENERGY_TIE`] of its best
+    /// that no other is both cheaper and faster than: where a tie is broken by latency.
+    ties: Vec<Ties>,
     last_error: Option<(Illegal, f64)>,
     /// Per level, an order honouring its constraint's prefix and outermost loops (computed
     /// once: generating orders is the search's most expensive step).
@@ -173,6 +219,11 @@ impl<'c, 'a> Search<'c, 'a> {
                     };
                     if better && v.is_finite() {
                         self.best[k] = Some((v, m2));
+                    }
+                    if self.objective == Objective::Energy
+                        && let Some((b, _)) = self.best[k]
+                    {
+                        self.ties[k].offer(v, cycles, &m2, b);
                     }
                     if k == self.focus {
                         at_focus = v;
@@ -291,6 +342,7 @@ impl<'c, 'a> Search<'c, 'a> {
             ctx,
             res,
             best: vec![None; anchors.len()],
+            ties: vec![Ties::default(); anchors.len()],
             priced: anchors
                 .chunks(LANES)
                 .map(|c| AnchorSet::new(ctx, c))
@@ -311,7 +363,7 @@ impl<'c, 'a> Search<'c, 'a> {
 
 /// Result of a search: the best mapping at each anchor and how many mappings were evaluated.
 pub(crate) struct Found {
-    /// Per anchor, the best mapping found for its densities.
+    /// Per anchor, the mapping the objective prefers there (see [`preferred`]).
     pub best: Vec<Compact>,
     pub evaluated: u64,
     pub exhaustive: bool,
@@ -489,7 +541,12 @@ fn heuristic(
 fn finish(ctx: &Ctx, s: Search, exhaustive: bool) -> Result<Found, MapperError> {
     if s.best.iter().all(Option::is_some) {
         return Ok(Found {
-            best: s.best.into_iter().flatten().map(|(_, m)| m).collect(),
+            best: s
+                .best
+                .into_iter()
+                .zip(&s.ties)
+                .flat_map(|(b, ties)| ties.fastest().or(b.map(|(_, m)| m)))
+                .collect(),
             evaluated: s.evaluated,
             exhaustive,
         });
@@ -507,4 +564,92 @@ fn finish(ctx: &Ctx, s: Search, exhaustive: bool) -> Result<Found, MapperError> 
         hardware: ctx.hw.name.clone(),
         message,
     })
+}
+
+/// The mappings of one anchor within [`ENERGY_TIE`] of the least energy found so far, each
+/// cheaper or faster than every other (a front of a few), so that the fastest of the final
+/// tie is known whichever order the search met them in.
+#[derive(Clone, Debug, Default)]
+struct Ties {
+    /// (energy, cycles, mapping).
+    front: Vec<(f64, f64, Compact)>,
+}
+
+impl Ties {
+    /// `m` scored `energy` and `cycles`; `least` is the least energy found, `m`'s included.
+    fn offer(&mut self, energy: f64, cycles: f64, m: &Compact, least: f64) {
+        let tie = least * (1.0 + ENERGY_TIE);
+        self.front.retain(|f| f.0 <= tie);
+        if !(energy.is_finite() && cycles.is_finite())
+            || energy > tie
+            || self.front.iter().any(|f| f.0 <= energy && f.1 <= cycles)
+        {
+            return;
+        }
+        self.front.retain(|f| !(energy <= f.0 && cycles <= f.1));
+        self.front.push((energy, cycles, *m));
+    }
+
+    /// The fastest of the tie (the cheaper of equally fast ones), as [`preferred`] picks.
+    fn fastest(&self) -> Option<Compact> {
+        let scored: Vec<(f64, f64)> = self.front.iter().map(|f| (f.0, f.1)).collect();
+        preferred(Objective::Energy, &scored).map(|i| self.front[i].2)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_energy_tie_goes_to_the_fastest_and_other_objectives_take_the_least() {
+        // 0.03 % more energy for an eighth of the cycles: a tie, broken by latency.
+        let scored = [
+            (1000.0, 800.0),
+            (1000.3, 100.0),
+            (1002.0, 10.0),
+            (f64::NAN, 1.0),
+        ];
+        assert_eq!(preferred(Objective::Energy, &scored), Some(1));
+        assert_eq!(preferred(Objective::Latency, &scored), Some(0));
+        assert_eq!(preferred(Objective::Edp, &scored[..3]), Some(0));
+        // Equally fast: the cheaper; equal in both: the first.
+        assert_eq!(
+            preferred(Objective::Energy, &[(1000.5, 5.0), (1000.0, 5.0)]),
+            Some(1)
+        );
+        assert_eq!(
+            preferred(Objective::Energy, &[(7.0, 5.0), (7.0, 5.0)]),
+            Some(0)
+        );
+        assert_eq!(preferred(Objective::Energy, &[]), None);
+        assert_eq!(preferred(Objective::Energy, &[(f64::INFINITY, 1.0)]), None);
+    }
+
+    #[test]
+    fn the_tie_kept_while_searching_picks_what_the_final_least_energy_allows() {
+        let m = |k: u32| {
+            let mut c = Compact::new(1);
+            c.tf[0][0] = k;
+            c
+        };
+        let mut ties = Ties::default();
+        let mut least = f64::INFINITY;
+        // Met in this order: a fast one near the first least, slower and cheaper ones, a
+        // dominated one, and a new least that leaves the first fast one out of the tie.
+        for (k, energy, cycles) in [
+            (1, 1000.0, 50.0),
+            (2, 1000.5, 10.0),
+            (3, 999.0, 40.0),
+            (4, 999.9, 45.0),
+            (5, 998.9, 60.0),
+        ] {
+            least = f64::min(least, energy);
+            ties.offer(energy, cycles, &m(k), least);
+        }
+        // Within 0.1 % of 998.9: 999.0 (40 cycles), 999.9 (45, dominated), 998.9 (60).
+        assert_eq!(ties.fastest(), Some(m(3)));
+        let kept: Vec<u32> = ties.front.iter().map(|f| f.2.tf[0][0]).collect();
+        assert_eq!(kept, vec![3, 5]);
+    }
 }
