@@ -15,6 +15,11 @@
 //!    between any two levels (first improvement), trying every distinct loop order per level,
 //!    every allowed format, and toggling bypass where it is automatic, until no pass helps;
 //!    the `refined_twice` best are descended again from every factor in the outermost level.
+//!    Half of the places go to the best fills, the rest first to the best fill of each reuse
+//!    class (what the unrolling multicasts or reduces) not yet among them: the greedy fill
+//!    ranks some dataflows systematically low;
+//! 4. the best found is split otherwise along each array axis (part of one dimension's
+//!    spatial factor traded for another's temporal one) and descended again, while that helps.
 //!
 //! Bounds: `max_evaluations` per search (default 200 000), at most 3 024 generated orders per
 //! level and dimension set, 256 bypass combinations, 200 descent rounds.
@@ -446,7 +451,8 @@ fn heuristic(
         let n_even = even.len();
         let (evens, unevens): (Vec<_>, Vec<_>) =
             staged.into_iter().partition(|(_, _, si, _)| *si < n_even);
-        let refined = evens
+        let refined = s
+            .diversified(evens, &spatial, options.refined_candidates / 2)
             .into_iter()
             .take(options.refined_candidates.max(1))
             .chain(
@@ -464,6 +470,14 @@ fn heuristic(
                 s.descend(start);
             }
         }
+    }
+    // The best found, its axes split otherwise between their dimensions while that helps.
+    while let Some((_, mut m)) = s.best[s.focus] {
+        let mut cur = s.score(&m);
+        if s.exhausted() || !s.rebalance(&mut m, &mut cur) {
+            break;
+        }
+        s.descend(m);
     }
 }
 
