@@ -471,10 +471,11 @@ fn heuristic(
             }
         }
     }
-    // The best found, its axes split otherwise between their dimensions while that helps.
+    // The best found, its axes split otherwise between their dimensions or a whole temporal
+    // factor moved, while that helps: moves the descent's one-prime steps cannot chain.
     while let Some((_, mut m)) = s.best[s.focus] {
         let mut cur = s.score(&m);
-        if s.exhausted() || !s.rebalance(&mut m, &mut cur) {
+        if s.exhausted() || !(s.rebalance(&mut m, &mut cur) || s.move_whole(&mut m, &mut cur)) {
             break;
         }
         s.descend(m);

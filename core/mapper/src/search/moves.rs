@@ -177,6 +177,38 @@ impl Search<'_, '_> {
         false
     }
 
+    /// Moves of a dimension's whole temporal factor between two levels, where it is a product
+    /// of primes: a time loop of 6 moved innermost keeps the membrane in the PEs, while
+    /// either of its primes alone still streams it. First improvement.
+    pub(super) fn move_whole(&mut self, m: &mut Compact, cur: &mut f64) -> bool {
+        let n = self.ctx.nlev;
+        for d in 0..NDIMS {
+            for a in 0..n {
+                if self.res.tf[a][d].is_some() || primes(m.tf[a][d] as u64).len() < 2 {
+                    continue;
+                }
+                for b in 0..n {
+                    if b == a || self.res.tf[b][d].is_some() {
+                        continue;
+                    }
+                    if self.exhausted() {
+                        return false;
+                    }
+                    let mut c = *m;
+                    c.tf[b][d] *= c.tf[a][d];
+                    c.tf[a][d] = 1;
+                    let v = self.score(&c);
+                    if v < *cur * (1.0 - 1e-12) {
+                        *m = c;
+                        *cur = v;
+                        return true;
+                    }
+                }
+            }
+        }
+        false
+    }
+
     /// Another split of one array axis between two dimensions: part of `d1`'s spatial factor
     /// back to a temporal loop and as much of `d2`'s temporal factor at the same level as the
     /// freed instances take (K2×C32 to K10×C4 on 64 PEs). Moves of one prime cannot get
