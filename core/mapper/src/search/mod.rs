@@ -15,9 +15,9 @@
 //!    between any two levels (first improvement), trying every distinct loop order per level,
 //!    every allowed format, and toggling bypass where it is automatic, until no pass helps;
 //!    the `refined_twice` best are descended again from every factor in the outermost level.
-//!    Half of the places go to the best fills, the rest first to the best fill of each reuse
-//!    class (what the unrolling multicasts or reduces) not yet among them: the greedy fill
-//!    ranks some dataflows systematically low;
+//!    Beside them, the best fill of each reuse class (what the unrolling multicasts or
+//!    reduces) not among them, up to half as many: the greedy fill ranks some dataflows
+//!    systematically low;
 //! 4. the best found is split otherwise along each array axis (part of one dimension's
 //!    spatial factor traded for another's temporal one) and descended again, while that helps.
 //!
@@ -452,9 +452,8 @@ fn heuristic(
         let (evens, unevens): (Vec<_>, Vec<_>) =
             staged.into_iter().partition(|(_, _, si, _)| *si < n_even);
         let refined = s
-            .diversified(evens, &spatial, options.refined_candidates / 2)
+            .diversified(evens, &spatial, options.refined_candidates.max(1))
             .into_iter()
-            .take(options.refined_candidates.max(1))
             .chain(
                 unevens
                     .into_iter()

@@ -389,27 +389,27 @@ impl Search<'_, '_> {
         class
     }
 
-    /// The greedy fills in refinement order: the best `half` in greedy order, then the best
-    /// of each reuse class not among them, then the others in greedy order.
+    /// The greedy fills to refine: the best `take` in greedy order, then the best of each
+    /// reuse class not among them (at most `take / 2` of those), beside them, never in
+    /// their place.
     pub(super) fn diversified(
         &self,
         staged: Vec<(f64, usize, usize, Compact)>,
         spatial: &[Spatial],
-        half: usize,
+        take: usize,
     ) -> Vec<(f64, usize, usize, Compact)> {
         let mut seen = std::collections::BTreeSet::new();
-        let (mut leaders, mut rest) = (Vec::new(), Vec::new());
+        let mut out = Vec::new();
+        let mut extra = 0;
         for (i, c) in staged.into_iter().enumerate() {
             let class = self.reuse_class(&spatial[c.2]);
-            if i < half || (c.0.is_finite() && !seen.contains(&class)) {
-                seen.insert(class);
-                leaders.push(c);
-            } else {
-                rest.push(c);
+            let leads = c.0.is_finite() && seen.insert(class);
+            if i < take || (leads && extra < take / 2) {
+                extra += usize::from(i >= take);
+                out.push(c);
             }
         }
-        leaders.extend(rest);
-        leaders
+        out
     }
 
     pub(super) fn keep_options(&self) -> Vec<[u8; MAX_LEVELS]> {
