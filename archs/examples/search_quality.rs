@@ -11,6 +11,7 @@
 //! cargo run --release -p snnergy-archs --example search_quality [-- CHIP ...]
 //! ```
 //!
+//! Then every layer whose default result is more than 2 % above the thorough one.
 //! `SEARCH_QUALITY_SHOW=<layer>` also prints that layer's mappings at both efforts (stderr).
 
 use std::path::Path;
@@ -265,6 +266,7 @@ fn main() {
     println!("|---|---|---|---|---|---|---|---|---|");
     let mut overall: f64 = 1.0;
     let mut seconds = [0.0; 2];
+    let mut misses: Vec<String> = Vec::new();
     for (name, build, table) in chips() {
         if !only.is_empty() && !only.contains(&name) {
             continue;
@@ -281,6 +283,9 @@ fn main() {
                 let (mut worst, mut worst_at) = (0.0f64, String::new());
                 for ((la, ea), (_, eb)) in a.iter().zip(&b) {
                     let r = ea / eb;
+                    if r > 1.02 {
+                        misses.push(format!("{name} {} {fname} {la}: {r:.4}", net.name));
+                    }
                     if r > worst {
                         (worst, worst_at) = (r, la.clone());
                     }
@@ -302,6 +307,10 @@ fn main() {
         }
     }
     println!("\nworst default / thorough over every layer: {overall:.4}");
+    println!("layers over 1.02: {}", misses.len());
+    for m in &misses {
+        println!("- {m}");
+    }
     println!(
         "wall time mapping: default {:.1} s, thorough {:.1} s",
         seconds[0], seconds[1]

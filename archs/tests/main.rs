@@ -6,4 +6,5 @@ mod hardware;
 mod mapped;
 mod neurons;
 mod products;
+mod search;
 mod silicon;

@@ -15,6 +15,11 @@
 //!    between any two levels (first improvement), trying every distinct loop order per level,
 //!    every allowed format, and toggling bypass where it is automatic, until no pass helps;
 //!    the `refined_twice` best are descended again from every factor in the outermost level.
+//!    Beside them, the best fill of each reuse class (what the unrolling multicasts or
+//!    reduces) not among them, up to half as many: the greedy fill ranks some dataflows
+//!    systematically low;
+//! 4. the best found is split otherwise along each array axis (part of one dimension's
+//!    spatial factor traded for another's temporal one) and descended again, while that helps.
 //!
 //! Bounds: `max_evaluations` per search (default 200 000), at most 3 024 generated orders per
 //! level and dimension set, 256 bypass combinations, 200 descent rounds.
@@ -517,9 +522,9 @@ fn heuristic(
         let n_even = even.len();
         let (evens, unevens): (Vec<_>, Vec<_>) =
             staged.into_iter().partition(|(_, _, si, _)| *si < n_even);
-        let refined = evens
+        let refined = s
+            .diversified(evens, &spatial, options.refined_candidates.max(1))
             .into_iter()
-            .take(options.refined_candidates.max(1))
             .chain(
                 unevens
                     .into_iter()
@@ -535,6 +540,15 @@ fn heuristic(
                 s.descend(start);
             }
         }
+    }
+    // The best found, its axes split otherwise between their dimensions or a whole temporal
+    // factor moved, while that helps: moves the descent's one-prime steps cannot chain.
+    while let Some((_, mut m)) = s.best[s.focus] {
+        let mut cur = s.score(&m);
+        if s.exhausted() || !(s.rebalance(&mut m, &mut cur) || s.move_whole(&mut m, &mut cur)) {
+            break;
+        }
+        s.descend(m);
     }
 }
 

@@ -6,7 +6,7 @@
 use std::rc::Rc;
 
 use super::Search;
-use super::orders::{orders, primes};
+use super::orders::{divisors, orders, primes};
 use crate::hardware::Bypass;
 use crate::mapping::Compact;
 use crate::problem::{NDIMS, NSPACES};
@@ -172,6 +172,101 @@ impl Search<'_, '_> {
                 *m = c;
                 *cur = v;
                 return true;
+            }
+        }
+        false
+    }
+
+    /// Moves of a dimension's whole temporal factor between two levels, where it is a product
+    /// of primes: a time loop of 6 moved innermost keeps the membrane in the PEs, while
+    /// either of its primes alone still streams it. First improvement.
+    pub(super) fn move_whole(&mut self, m: &mut Compact, cur: &mut f64) -> bool {
+        let n = self.ctx.nlev;
+        for d in 0..NDIMS {
+            for a in 0..n {
+                if self.res.tf[a][d].is_some() || primes(m.tf[a][d] as u64).len() < 2 {
+                    continue;
+                }
+                for b in 0..n {
+                    if b == a || self.res.tf[b][d].is_some() {
+                        continue;
+                    }
+                    if self.exhausted() {
+                        return false;
+                    }
+                    let mut c = *m;
+                    c.tf[b][d] *= c.tf[a][d];
+                    c.tf[a][d] = 1;
+                    let v = self.score(&c);
+                    if v < *cur * (1.0 - 1e-12) {
+                        *m = c;
+                        *cur = v;
+                        return true;
+                    }
+                }
+            }
+        }
+        false
+    }
+
+    /// Another split of one array axis between two dimensions: part of `d1`'s spatial factor
+    /// back to a temporal loop and as much of `d2`'s temporal factor at the same level as the
+    /// freed instances take (K2×C32 to K10×C4 on 64 PEs). Moves of one prime cannot get
+    /// there: each step alone idles units or overflows the axis. First improvement.
+    pub(super) fn rebalance(&mut self, m: &mut Compact, cur: &mut f64) -> bool {
+        let n = self.ctx.nlev;
+        for l in 0..n {
+            for axis in 0..2 {
+                let (allow, fixed) = if axis == 0 {
+                    (self.res.allow_x[l], self.res.sx[l])
+                } else {
+                    (self.res.allow_y[l], self.res.sy[l])
+                };
+                let free = |d: usize| allow & (1 << d) != 0 && fixed[d].is_none();
+                let fan = self.ctx.hw.fanout(l)[axis];
+                let v = if axis == 0 { m.sx[l] } else { m.sy[l] };
+                let used: u64 = v.iter().map(|&f| f as u64).product();
+                for d1 in (0..NDIMS).filter(|&d| v[d] > 1 && free(d)) {
+                    for d2 in (0..NDIMS).filter(|&d| d != d1 && free(d)) {
+                        for b in 0..n {
+                            if self.res.tf[b][d1].is_some()
+                                || self.res.tf[b][d2].is_some()
+                                || m.tf[b][d2] == 1
+                            {
+                                continue;
+                            }
+                            for f1 in divisors(v[d1] as u64).into_iter().skip(1) {
+                                let room = fan / (used / f1);
+                                let Some(f2) = divisors(m.tf[b][d2] as u64)
+                                    .into_iter()
+                                    .rfind(|&f| f <= room)
+                                    .filter(|&f| f > 1)
+                                else {
+                                    continue;
+                                };
+                                if self.exhausted() {
+                                    return false;
+                                }
+                                let mut c = *m;
+                                let sp = if axis == 0 {
+                                    &mut c.sx[l]
+                                } else {
+                                    &mut c.sy[l]
+                                };
+                                sp[d1] /= f1 as u32;
+                                sp[d2] *= f2 as u32;
+                                c.tf[b][d1] *= f1 as u32;
+                                c.tf[b][d2] /= f2 as u32;
+                                let val = self.score(&c);
+                                if val < *cur * (1.0 - 1e-12) {
+                                    *m = c;
+                                    *cur = val;
+                                    return true;
+                                }
+                            }
+                        }
+                    }
+                }
             }
         }
         false

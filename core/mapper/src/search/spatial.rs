@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use super::orders::divisors;
 use super::{Search, Spatial};
 use crate::hardware::Bypass;
-use crate::mapping::MAX_LEVELS;
+use crate::mapping::{Compact, MAX_LEVELS};
 use crate::model::{Counts, Illegal};
 use crate::problem::{DataSpace, Kind, NDIMS, NSPACES};
 
@@ -359,6 +359,57 @@ impl Search<'_, '_> {
         rest.sort_by(|a, b| score(&b.0, b.1).total_cmp(&score(&a.0, a.1)));
         rest.truncate(limit - half);
         combos.extend(rest);
+    }
+
+    /// What an unrolling reuses across its instances, per level: three bits (weights
+    /// multicast, inputs multicast, partial sums reduced) for each level that unrolls. The
+    /// greedy fill ranks some of these dataflows systematically low (a reduction over C
+    /// needs partial sums kept above the array, which the bottom-up fill reaches late), so
+    /// the refinement takes the best of each before the rest.
+    pub(super) fn reuse_class(&self, sp: &Spatial) -> u32 {
+        let mut class = 0u32;
+        for (l, (x, y)) in sp.iter().enumerate() {
+            for d in 0..NDIMS {
+                if x[d] as u64 * y[d] as u64 <= 1 {
+                    continue;
+                }
+                let mut bits = 0u32;
+                if DataSpace::Weights.relevant_mask() & (1 << d) == 0 {
+                    bits |= 1;
+                }
+                if DataSpace::Inputs.relevant_mask() & (1 << d) == 0 {
+                    bits |= 2;
+                }
+                if DataSpace::Accum.relevant_mask() & (1 << d) == 0 {
+                    bits |= 4;
+                }
+                class |= bits << (3 * l);
+            }
+        }
+        class
+    }
+
+    /// The greedy fills to refine: the best `take` in greedy order, then the best of each
+    /// reuse class not among them (at most `take / 2` of those), beside them, never in
+    /// their place.
+    pub(super) fn diversified(
+        &self,
+        staged: Vec<(f64, usize, usize, Compact)>,
+        spatial: &[Spatial],
+        take: usize,
+    ) -> Vec<(f64, usize, usize, Compact)> {
+        let mut seen = std::collections::BTreeSet::new();
+        let mut out = Vec::new();
+        let mut extra = 0;
+        for (i, c) in staged.into_iter().enumerate() {
+            let class = self.reuse_class(&spatial[c.2]);
+            let leads = c.0.is_finite() && seen.insert(class);
+            if i < take || (leads && extra < take / 2) {
+                extra += usize::from(i >= take);
+                out.push(c);
+            }
+        }
+        out
     }
 
     pub(super) fn keep_options(&self) -> Vec<[u8; MAX_LEVELS]> {
