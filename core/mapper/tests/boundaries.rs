@@ -1,0 +1,239 @@
+//! Per-operand boundaries: a data space's tile at a level that takes in loops above the
+//! level, counted by hand on small layers, and refused by name where the counter cannot
+//! count it.
+
+use crate::common::*;
+use DataSpace::*;
+use Dim::*;
+use snnergy_mapper::*;
+
+const ALL: [DataSpace; 4] = [Weights, Inputs, Accum, Outputs];
+
+/// K = 2, P = 4, R = 3: K2 at DRAM, P2 at the buffer, P2·R3 in the register, which keeps
+/// weights, inputs and partial sums; `raise` inputs past the buffer's P2.
+fn weight_register_below_the_input_register(raise: Option<u64>) -> MappedLayer {
+    let mut hw = chip([1, 1], false, false);
+    hw.levels[2].sliding_window = true;
+    let p = qnn("w-below-i", 2, 1, 4, 1, 3, 1);
+    let mut reg = level(
+        "reg",
+        vec![lp(P, 2), lp(R, 3)],
+        vec![],
+        &[Weights, Inputs, Accum],
+    );
+    if let Some(b) = raise {
+        reg.spans_above.insert(Inputs, b);
+    }
+    let m = Mapping {
+        levels: vec![
+            level("DRAM", vec![lp(K, 2)], vec![], &ALL),
+            level("buffer", vec![lp(P, 2)], vec![], &[Weights, Inputs]),
+            reg,
+        ],
+    };
+    evaluate(&p, &hw, &m, dense(), &OwnPrices).unwrap()
+}
+
+#[test]
+fn an_input_register_above_a_loop_the_weight_register_sits_below_is_filled_once() {
+    let even = weight_register_below_the_input_register(None);
+    let raised = weight_register_below_the_input_register(Some(1));
+    for r in [&even, &raised] {
+        // Weights: the register's tile R3 changes with K2 (the buffer's P2 leaves it in
+        // place): 3 × 2 = 6 fills, whatever the inputs do.
+        assert_eq!(count(r, 2, Weights, Action::Fill), 6.0);
+        assert_eq!(count_for(r, 1, Weights, Action::Read, Purpose::Fill), 6.0);
+        // One operand read of each per MAC: 2 · 4 · 3 = 24.
+        assert_eq!(
+            count_for(r, 2, Weights, Action::Read, Purpose::Operand),
+            24.0
+        );
+        assert_eq!(
+            count_for(r, 2, Inputs, Action::Read, Purpose::Operand),
+            24.0
+        );
+        // The buffer's inputs: the 6-row window of P4, R3, irrelevant K2 above: 6.
+        assert_eq!(count(r, 1, Inputs, Action::Fill), 6.0);
+    }
+    // At the level's boundary the input register holds the 4-row window of P2, R3; the
+    // buffer's P2 and DRAM's K2 change it 4 times, each P step sliding 2 new rows in:
+    // 2 · (4 + 2) = 12.
+    assert_eq!(count(&even, 2, Inputs, Action::Fill), 12.0);
+    assert_eq!(
+        count_for(&even, 1, Inputs, Action::Read, Purpose::Fill),
+        12.0
+    );
+    // Raised past P2 the tile is the whole 6-row window; only K2 (irrelevant) lies above it.
+    assert_eq!(count(&raised, 2, Inputs, Action::Fill), 6.0);
+    assert_eq!(
+        count_for(&raised, 1, Inputs, Action::Read, Purpose::Fill),
+        6.0
+    );
+    // Capacity: 3 weights, 4 or 6 input rows and 2 partial sums, one word each.
+    assert_eq!(even.counts.tile_bits[2][1], 4.0 * 16.0);
+    assert_eq!(raised.counts.tile_bits[2][1], 6.0 * 16.0);
+    assert_eq!(raised.counts.tile_bits[2][0], 3.0 * 16.0);
+    // The mapping reads back with its boundary.
+    assert_eq!(raised.mapping.levels[2].spans_above.get(&Inputs), Some(&1));
+}
+
+/// K = 1, C = 2, P = 2, R = 3: C2 at DRAM, P2 at the buffer, R3 in the register.
+fn sums_over_c(raise: Option<u64>) -> MappedLayer {
+    let hw = chip([1, 1], false, false);
+    let p = qnn("sums-over-c", 1, 2, 2, 1, 3, 1);
+    let mut reg = level("reg", vec![lp(R, 3)], vec![], &[Weights, Inputs, Accum]);
+    if let Some(b) = raise {
+        reg.spans_above.insert(Accum, b);
+    }
+    let m = Mapping {
+        levels: vec![
+            level("DRAM", vec![lp(C, 2)], vec![], &ALL),
+            level("buffer", vec![lp(P, 2)], vec![], &[Weights, Inputs]),
+            reg,
+        ],
+    };
+    evaluate(&p, &hw, &m, dense(), &OwnPrices).unwrap()
+}
+
+#[test]
+fn a_partial_sum_register_raised_above_a_reduction_loop_finishes_its_sums() {
+    let even = sums_over_c(None);
+    // At the level's boundary one sum per (c, p): 4 residencies in the register, whose sums
+    // are not finished (C2 lies above the relevant P2); they drain to DRAM, where sums
+    // finish: 4 arrivals, 2 of them the first of their sum.
+    assert_eq!(even.counts.finalizing_level, 0);
+    assert_eq!(count(&even, 2, Accum, Action::Update), 12.0);
+    assert_eq!(
+        count_for(&even, 2, Accum, Action::Read, Purpose::Accumulate),
+        12.0 - 4.0
+    );
+    assert_eq!(
+        count_for(&even, 2, Accum, Action::Read, Purpose::Drain),
+        4.0
+    );
+    assert_eq!(count(&even, 0, Accum, Action::Update), 4.0);
+    // Raised past P2 and C2, the register's tile P2 stays through both: 2 residencies, each
+    // a finished sum; nothing drains and the register is where sums finish.
+    let raised = sums_over_c(Some(2));
+    assert_eq!(raised.counts.finalizing_level, 2);
+    assert_eq!(count(&raised, 2, Accum, Action::Update), 12.0);
+    assert_eq!(
+        count_for(&raised, 2, Accum, Action::Read, Purpose::Accumulate),
+        12.0 - 2.0
+    );
+    assert_eq!(
+        count_for(&raised, 2, Accum, Action::Read, Purpose::Drain),
+        0.0
+    );
+    assert_eq!(count(&raised, 0, Accum, Action::Update), 0.0);
+    assert_eq!(raised.counts.tile_bits[2][2], 2.0 * 16.0);
+    // Raised past P2 alone, C2 lies directly above the tile and leaves it in place: the
+    // same counts.
+    let half = sums_over_c(Some(1));
+    assert_eq!(half.counts.finalizing_level, 2);
+    assert_eq!(half.counts.accesses, raised.counts.accesses);
+}
+
+/// The error of evaluating `m` on the tiny chip, as text.
+fn refusal(p: &Problem, levels: Vec<LevelMapping>) -> String {
+    let hw = chip([2, 1], false, false);
+    let m = Mapping { levels };
+    match evaluate(p, &hw, &m, dense(), &OwnPrices) {
+        Ok(_) => panic!("the mapping was counted"),
+        Err(e) => e.to_string(),
+    }
+}
+
+#[test]
+fn a_boundary_the_counter_cannot_count_is_refused_naming_level_data_space_and_key() {
+    let p = qnn("refused", 2, 1, 4, 1, 3, 1);
+    let with = |lm: LevelMapping, ds: DataSpace, b: u64| {
+        let mut lm = lm;
+        lm.spans_above.insert(ds, b);
+        lm
+    };
+    let dram = || level("DRAM", vec![lp(K, 2)], vec![], &ALL);
+    let buffer = || level("buffer", vec![lp(P, 2)], vec![], &[Weights, Inputs]);
+    let reg = || {
+        level(
+            "reg",
+            vec![lp(P, 2), lp(R, 3)],
+            vec![],
+            &[Weights, Inputs, Accum],
+        )
+    };
+    let cases = [
+        // Three loops asked for where two lie above the register.
+        (
+            vec![dram(), buffer(), with(reg(), Inputs, 3)],
+            ["`reg`", "spans_above.inputs", "only 2 temporal loops"],
+        ),
+        // Outputs end at their level's boundary.
+        (
+            vec![with(dram(), Outputs, 0), buffer(), reg()],
+            [
+                "`DRAM`",
+                "spans_above.outputs",
+                "weights, inputs and partial sums",
+            ],
+        ),
+        // A data space the level does not keep.
+        (
+            vec![dram(), with(buffer(), Accum, 1), reg()],
+            ["`buffer`", "spans_above.accum", "does not keep"],
+        ),
+        // The register's inputs above the buffer's, which keeps them too.
+        (
+            vec![dram(), buffer(), with(reg(), Inputs, 2)],
+            ["`reg`", "spans_above.inputs", "next level out"],
+        ),
+    ];
+    for (levels, words) in cases {
+        let e = refusal(&p, levels);
+        for w in words {
+            assert!(e.contains(w), "`{w}` not in: {e}");
+        }
+    }
+    // Uneven factors (K = 3 covered by 2 · 2) with a boundary.
+    let p3 = qnn("uneven", 3, 1, 4, 1, 3, 1);
+    let e = refusal(
+        &p3,
+        vec![
+            level("DRAM", vec![lp(K, 2)], vec![], &ALL),
+            level(
+                "buffer",
+                vec![lp(K, 2), lp(P, 2)],
+                vec![],
+                &[Weights, Inputs],
+            ),
+            with(reg(), Inputs, 1),
+        ],
+    );
+    assert!(
+        e.contains("spans_above.inputs") && e.contains("uneven"),
+        "{e}"
+    );
+    // The buffer's P2 taken into the registers' input tiles outside the spatial P2 across
+    // them: each register's outputs would be two apart, its window strided.
+    let e = refusal(
+        &p,
+        vec![
+            dram(),
+            level(
+                "buffer",
+                vec![lp(P, 2)],
+                vec![sl(P, 2, Axis::X)],
+                &[Weights, Inputs],
+            ),
+            with(
+                level("reg", vec![lp(R, 3)], vec![], &[Weights, Inputs, Accum]),
+                Inputs,
+                1,
+            ),
+        ],
+    );
+    assert!(
+        e.contains("`reg`") && e.contains("spans_above.inputs") && e.contains("strided"),
+        "{e}"
+    );
+}
