@@ -535,6 +535,11 @@ pub struct LevelConstraint {
     pub input_format: Option<SparseFormat>,
     /// Format of the outputs here (absent: the mapper chooses).
     pub output_format: Option<SparseFormat>,
+    /// Per-operand boundaries (e.g. `{ inputs = 2 }`): the tile of a data space kept here
+    /// (weights, inputs or accum, listed in `keep`) takes in that many of the temporal loops
+    /// directly above this level, innermost first, as ZigZag's per-operand temporal mapping
+    /// assigns them (absent: every tile ends at this level's own loops).
+    pub spans_above: BTreeMap<DataSpace, u64>,
 }
 
 /// Constraints on a mapping: any subset of levels, any subset of choices.
@@ -579,6 +584,7 @@ impl Constraints {
                     keep: Some(lm.keep.clone()),
                     input_format: Some(lm.input_format.clone()),
                     output_format: Some(lm.output_format.clone()),
+                    spans_above: lm.spans_above.clone(),
                 }
             })
             .collect();

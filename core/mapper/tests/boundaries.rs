@@ -237,3 +237,91 @@ fn a_boundary_the_counter_cannot_count_is_refused_naming_level_data_space_and_ke
         "{e}"
     );
 }
+
+/// The input-register case of [`weight_register_below_the_input_register`] as a user pins
+/// it in a pipeline's `[[constraints.levels]]`.
+const PINNED: &str = r#"
+[[levels]]
+level = "DRAM"
+temporal_factors = { K = 2, C = 1, P = 1, R = 1 }
+keep = ["weights", "inputs", "accum", "outputs"]
+[[levels]]
+level = "buffer"
+temporal_factors = { K = 1, C = 1, P = 2, R = 1 }
+keep = ["weights", "inputs"]
+[[levels]]
+level = "reg"
+temporal_factors = { K = 1, C = 1, P = 2, R = 3 }
+permutation = "RP"
+keep = ["weights", "inputs", "accum"]
+spans_above = { inputs = 1 }
+"#;
+
+fn map_pinned(toml_text: &str) -> Result<MappedLayer, String> {
+    let mut hw = chip([1, 1], false, false);
+    hw.levels[2].sliding_window = true;
+    let p = qnn("w-below-i", 2, 1, 4, 1, 3, 1);
+    let constraints: Constraints = toml::from_str(toml_text).map_err(|e| e.to_string())?;
+    let options = SearchOptions {
+        constraints,
+        ..SearchOptions::default()
+    };
+    map(&p, &hw, dense(), &OwnPrices, &options).map_err(|e| e.to_string())
+}
+
+#[test]
+fn a_boundary_pinned_in_constraints_is_mapped_as_evaluated() {
+    let found = map_pinned(PINNED).unwrap();
+    let evaluated = weight_register_below_the_input_register(Some(1));
+    assert_eq!(found.mapping.levels[2].spans_above.get(&Inputs), Some(&1));
+    assert_eq!(found.counts, evaluated.counts);
+    assert_eq!(count(&found, 2, Inputs, Action::Fill), 6.0);
+    // A mapping pinned whole keeps its boundaries.
+    let options = SearchOptions {
+        constraints: Constraints::pin(&evaluated.mapping),
+        ..SearchOptions::default()
+    };
+    let hw = evaluated.hardware.clone();
+    let again = map(&evaluated.problem, &hw, dense(), &OwnPrices, &options).unwrap();
+    // (The search drops the partial sums DRAM would keep above where they finish.)
+    assert_eq!(again.mapping.levels[2], evaluated.mapping.levels[2]);
+    assert_eq!(again.counts, evaluated.counts);
+}
+
+#[test]
+fn a_bad_pinned_boundary_is_refused_naming_its_level_and_key() {
+    let bad = |from: &str, to: &str| {
+        let text = PINNED.replace(from, to);
+        assert_ne!(text, PINNED);
+        map_pinned(&text).unwrap_err()
+    };
+    let e = bad(
+        "spans_above = { inputs = 1 }",
+        "spans_above = { outputs = 1 }",
+    );
+    assert!(
+        e.contains("`reg`") && e.contains("spans_above.outputs"),
+        "{e}"
+    );
+    let e = bad(
+        "keep = [\"weights\", \"inputs\", \"accum\"]\nspans",
+        "keep = [\"weights\", \"accum\"]\nspans",
+    );
+    assert!(
+        e.contains("`reg`") && e.contains("spans_above.inputs") && e.contains("keep"),
+        "{e}"
+    );
+    let e = bad(
+        "spans_above = { inputs = 1 }",
+        "spans_above = { inputs = 99 }",
+    );
+    assert!(
+        e.contains("`reg`") && e.contains("spans_above.inputs") && e.contains("99"),
+        "{e}"
+    );
+    let e = bad(
+        "spans_above = { inputs = 1 }",
+        "spans_above = { inputs = -1 }",
+    );
+    assert!(e.contains("spans_above"), "{e}");
+}

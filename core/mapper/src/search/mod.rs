@@ -222,6 +222,7 @@ impl<'c, 'a> Search<'c, 'a> {
         let n = self.ctx.nlev;
         let mut m = Compact::new(n);
         m.keep = *keep;
+        m.raise = self.res.raise;
         for l in 0..n {
             m.sx[l] = spatial[l].0;
             m.sy[l] = spatial[l].1;
