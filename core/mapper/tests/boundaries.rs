@@ -325,3 +325,34 @@ fn a_bad_pinned_boundary_is_refused_naming_its_level_and_key() {
     );
     assert!(e.contains("spans_above"), "{e}");
 }
+
+#[test]
+fn the_zigzag_export_assigns_the_loops_a_boundary_takes_in_to_its_memory() {
+    let loops = |x: &ZigzagExport, op: &str, i: usize| -> Vec<(String, u64)> {
+        x.temporal_mapping[op][i].clone()
+    };
+    let own = |v: &[(&str, u64)]| -> Vec<(String, u64)> {
+        v.iter().map(|(d, f)| (d.to_string(), *f)).collect()
+    };
+    let even = to_zigzag(&weight_register_below_the_input_register(None)).unwrap();
+    let raised = to_zigzag(&weight_register_below_the_input_register(Some(1))).unwrap();
+    // The register's loops innermost first (R3 inside P2), then the buffer's P2 and DRAM's K2.
+    assert_eq!(loops(&even, "I", 0), own(&[("FY", 3), ("OY", 2)]));
+    assert_eq!(loops(&even, "I", 1), own(&[("OY", 2)]));
+    // Raised past the buffer's P2, the inputs' register takes it; the weights' does not.
+    assert_eq!(
+        loops(&raised, "I", 0),
+        own(&[("FY", 3), ("OY", 2), ("OY", 2)])
+    );
+    assert_eq!(loops(&raised, "I", 1), own(&[]));
+    assert_eq!(loops(&raised, "W", 0), loops(&even, "W", 0));
+    assert_eq!(loops(&raised, "W", 1), own(&[("OY", 2)]));
+    // The Timeloop export has one boundary per level and refuses it by name.
+    let e = to_timeloop(&weight_register_below_the_input_register(Some(1)))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("`reg`") && e.contains("spans_above.inputs"),
+        "{e}"
+    );
+}
