@@ -195,6 +195,8 @@ def compare_case(doc: dict) -> dict:
         "layer": exp["layer"],
         "hardware": exp["hardware"],
         "kind": doc["kind"],
+        # Whether the mapping gives an operand a boundary of its own (`spans_above`).
+        "per_operand_boundaries": any(lv.get("spans_above") for lv in doc["mapping"]["levels"]),
         "rows": rows,
         "sizes": s,
         "unexplained": problems,
