@@ -126,14 +126,15 @@
 //!   when it is not needed to cover D: its last iteration starts past D, or the others cover
 //!   D without it. Uneven factors of P, Q, R and S (the input window) are refused.
 //! * **Per-operand boundaries** (`spans_above`, as ZigZag's per-operand temporal mapping
-//!   and Timeloop's per-data-space keeps express them): weights, inputs or partial sums kept at
+//!   expresses them): weights, inputs or partial sums kept at
 //!   ℓ may take in the innermost b temporal loops above ℓ, so that at ℓ one operand's tile
 //!   sits above loops another's sits below. Every count above reads that data space's tile and
 //!   loops from its own boundary: the tile spans the taken loops too (capacity), and only the
 //!   loops above it change it (fills, parent reads, the skipped fetches, residencies); for
 //!   partial sums the taken loops lie inside the tile, so a boundary above a reduction loop
 //!   can make ℓ the finalizing level. Refused by name: a boundary above the next keeper's
-//!   outward, on membranes or outputs, with uneven factors, or an input tile that would take
+//!   outward, on membranes or outputs, with uneven factors, at the PEs of a systolic array
+//!   (its fill and drain are timed on their own tiles), or an input tile that would take
 //!   in a loop over P, Q, R or S outside a spatial loop over the same dimension (a strided
 //!   window).
 //! * **Padding**: the loop nest runs over the full (padded) index space, as every mapping

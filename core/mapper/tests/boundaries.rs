@@ -327,6 +327,34 @@ fn a_bad_pinned_boundary_is_refused_naming_its_level_and_key() {
 }
 
 #[test]
+fn a_boundary_at_the_pes_of_a_systolic_array_is_refused() {
+    let mut hw = chip([1, 1], false, false);
+    hw.levels[1].network.topology = Topology::Systolic;
+    let p = qnn("systolic", 2, 1, 4, 1, 3, 1);
+    let mut reg = level(
+        "reg",
+        vec![lp(P, 2), lp(R, 3)],
+        vec![],
+        &[Weights, Inputs, Accum],
+    );
+    reg.spans_above.insert(Weights, 1);
+    let m = Mapping {
+        levels: vec![
+            level("DRAM", vec![lp(K, 2)], vec![], &ALL),
+            level("buffer", vec![lp(P, 2)], vec![], &[Weights, Inputs]),
+            reg,
+        ],
+    };
+    let e = evaluate(&p, &hw, &m, dense(), &OwnPrices)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("`reg`") && e.contains("spans_above.weights") && e.contains("systolic"),
+        "{e}"
+    );
+}
+
+#[test]
 fn the_zigzag_export_assigns_the_loops_a_boundary_takes_in_to_its_memory() {
     let loops = |x: &ZigzagExport, op: &str, i: usize| -> Vec<(String, u64)> {
         x.temporal_mapping[op][i].clone()

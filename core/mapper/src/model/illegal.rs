@@ -39,6 +39,9 @@ pub(crate) enum Boundary {
     /// The inputs' tile takes in a loop over this window dimension outside a spatial loop
     /// over it.
     Strided(u8),
+    /// At the PEs of a systolic array, whose fill and drain per fold is timed on the tiles
+    /// they keep at their own level.
+    Systolic,
 }
 
 impl Ctx<'_> {
@@ -131,6 +134,7 @@ impl Ctx<'_> {
                     Boundary::Uneven => "per-operand boundaries are not counted together with uneven factors (factors that multiply past a dimension)".into(),
                     Boundary::TooHigh => "more loops asked for than the temporal loops (of factor > 1) above this level".into(),
                     Boundary::AboveParent => "the boundary sits above the boundary of the next level out that keeps this data space: the tile would outlive its parent's".into(),
+                    Boundary::Systolic => "the level is fed by a systolic network, whose fill and drain per fold is timed on the tiles its PEs keep at their own boundary".into(),
                     Boundary::Strided(d) => format!(
                         "the tile would take in a temporal loop over {d} that lies outside a spatial loop over {d} (at that level or between it and this one): its input window would be strided, which is not counted",
                         d = Dim::ALL[d as usize]

@@ -6,6 +6,7 @@
 use super::illegal::Boundary;
 use super::keepers::Keepers;
 use super::{A_, Ctx, I_, Illegal, M_, O_, P, Q, R, S, W_};
+use crate::hardware::Topology;
 use crate::mapping::{Compact, MAX_LEVELS};
 use crate::problem::{NDIMS, NSPACES};
 
@@ -192,8 +193,8 @@ impl<'m> Nest<'m> {
 
     /// Where the loops above each level's tile of each data space begin: the level's own
     /// boundary moved out past the loops the tile takes in (for kept weights, inputs and
-    /// partial sums; the counter does not count raised membranes, outputs or uneven
-    /// factors, and those are refused).
+    /// partial sums; the counter does not count raised membranes, outputs, uneven factors or
+    /// the PEs of a systolic array, and those are refused).
     fn raise(&mut self, ctx: &Ctx) -> Result<(), Illegal> {
         let m = self.m;
         let mut r = Box::new(Raised {
@@ -215,6 +216,10 @@ impl<'m> Nest<'m> {
                 }
                 if b > self.above[l] {
                     return Err(Illegal::Boundary(l, ds, Boundary::TooHigh));
+                }
+                // A systolic array's folds are timed on the tiles its PEs keep at their level.
+                if b > 0 && l > 0 && ctx.hw.levels[l - 1].network.topology == Topology::Systolic {
+                    return Err(Illegal::Boundary(l, ds, Boundary::Systolic));
                 }
                 let start = self.above[l] - b;
                 let mut e = self.ext[l];
