@@ -133,7 +133,7 @@
 //!   loops above it change it (fills, parent reads, the skipped fetches, residencies); for
 //!   partial sums the taken loops lie inside the tile, so a boundary above a reduction loop
 //!   can make ℓ the finalizing level. Refused by name: a boundary above the next keeper's
-//!   outward, on membranes or outputs, with uneven factors, at the PEs of a systolic array
+//!   outward, on membranes or outputs, at the PEs of a systolic array
 //!   (its fill and drain are timed on their own tiles), or an input tile that would take
 //!   in a loop over P, Q, R or S outside a spatial loop over the same dimension (a strided
 //!   window).

@@ -194,25 +194,6 @@ fn a_boundary_the_counter_cannot_count_is_refused_naming_level_data_space_and_ke
             assert!(e.contains(w), "`{w}` not in: {e}");
         }
     }
-    // Uneven factors (K = 3 covered by 2 · 2) with a boundary.
-    let p3 = qnn("uneven", 3, 1, 4, 1, 3, 1);
-    let e = refusal(
-        &p3,
-        vec![
-            level("DRAM", vec![lp(K, 2)], vec![], &ALL),
-            level(
-                "buffer",
-                vec![lp(K, 2), lp(P, 2)],
-                vec![],
-                &[Weights, Inputs],
-            ),
-            with(reg(), Inputs, 1),
-        ],
-    );
-    assert!(
-        e.contains("spans_above.inputs") && e.contains("uneven"),
-        "{e}"
-    );
     // The buffer's P2 taken into the registers' input tiles outside the spatial P2 across
     // them: each register's outputs would be two apart, its window strided.
     let e = refusal(

@@ -578,13 +578,13 @@ fn raise_randomly(rng: &mut Rng, m: &mut Mapping) {
 #[test]
 fn simulator_agrees_with_the_counter_on_random_mappings_with_per_operand_boundaries() {
     let mut rng = Rng(31);
-    let (mut checked, mut raised) = (0, 0);
+    let (mut checked, mut raised, mut raised_uneven) = (0, 0, 0);
     for i in 0..1200 {
         let hw = random_chip(&mut rng);
         let mut p = qnn(
             &format!("raised{i}"),
-            1 + rng.below(4),
-            1 + rng.below(3),
+            1 + rng.below(7),
+            1 + rng.below(5),
             1 + rng.below(4),
             1 + rng.below(2),
             1 + rng.below(3),
@@ -594,17 +594,27 @@ fn simulator_agrees_with_the_counter_on_random_mappings_with_per_operand_boundar
         if rng.below(3) == 0 {
             p = p.into_snn(1 + rng.below(3), 16);
         }
-        let mut m = random_mapping(&mut rng, &p, &hw, false);
+        let uneven = rng.below(2) == 0;
+        let mut m = random_mapping(&mut rng, &p, &hw, uneven);
         raise_randomly(&mut rng, &mut m);
         let any = m.levels.iter().any(|l| !l.spans_above.is_empty());
+        let covers_past = [Dim::K, Dim::C].into_iter().any(|d| {
+            let factors = m.levels.iter().flat_map(|l| {
+                let t = l.temporal.iter().filter(|x| x.dim == d).map(|x| x.factor);
+                let s = l.spatial.iter().filter(|x| x.dim == d).map(|x| x.factor);
+                t.chain(s).collect::<Vec<_>>()
+            });
+            factors.product::<u64>() != p.dims()[d.index()]
+        });
         if check(&p, &hw, &m) {
             checked += 1;
             raised += any as u32;
+            raised_uneven += (any && covers_past) as u32;
         }
     }
     assert!(
-        raised >= 100,
-        "only {raised} legal random mappings with boundaries ({checked} in all)"
+        raised >= 100 && raised_uneven >= 40,
+        "only {raised} legal random mappings with boundaries, {raised_uneven} of them uneven ({checked} in all)"
     );
 }
 
@@ -640,7 +650,8 @@ fn no_level_is_filled_with_less_than_the_unique_elements_its_data_space_needs() 
             1 + rng.below(3),
         );
         p.stride_h = 1 + rng.below(3);
-        let mut m = random_mapping(&mut rng, &p, &hw, false);
+        let uneven = rng.below(2) == 0;
+        let mut m = random_mapping(&mut rng, &p, &hw, uneven);
         raise_randomly(&mut rng, &mut m);
         let Ok(r) = evaluate(&p, &hw, &m, dense(), &OwnPrices) else {
             continue;

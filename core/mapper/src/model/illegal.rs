@@ -30,8 +30,6 @@ pub(crate) enum Illegal {
 pub(crate) enum Boundary {
     /// Membranes and outputs end at their level's boundary.
     Space,
-    /// Combined with uneven factors.
-    Uneven,
     /// More loops than lie above the level.
     TooHigh,
     /// Above the boundary of the next level out that keeps the data space.
@@ -131,7 +129,6 @@ impl Ctx<'_> {
                 key: format!("spans_above.{}", DataSpace::ALL[ds].name()),
                 message: match why {
                     Boundary::Space => "a boundary of its own is counted for weights, inputs and partial sums (accum) only".into(),
-                    Boundary::Uneven => "per-operand boundaries are not counted together with uneven factors (factors that multiply past a dimension)".into(),
                     Boundary::TooHigh => "more loops asked for than the temporal loops (of factor > 1) above this level".into(),
                     Boundary::AboveParent => "the boundary sits above the boundary of the next level out that keeps this data space: the tile would outlive its parent's".into(),
                     Boundary::Systolic => "the level is fed by a systolic network, whose fill and drain per fold is timed on the tiles its PEs keep at their own boundary".into(),

@@ -193,8 +193,8 @@ impl<'m> Nest<'m> {
 
     /// Where the loops above each level's tile of each data space begin: the level's own
     /// boundary moved out past the loops the tile takes in (for kept weights, inputs and
-    /// partial sums; the counter does not count raised membranes, outputs, uneven factors or
-    /// the PEs of a systolic array, and those are refused).
+    /// partial sums; the counter does not count raised membranes, outputs or the PEs of a
+    /// systolic array, and those are refused).
     fn raise(&mut self, ctx: &Ctx) -> Result<(), Illegal> {
         let m = self.m;
         let mut r = Box::new(Raised {
@@ -210,9 +210,6 @@ impl<'m> Nest<'m> {
                 };
                 if b > 0 && (ds == M_ || ds == O_) {
                     return Err(Illegal::Boundary(l, ds, Boundary::Space));
-                }
-                if b > 0 && self.uneven != 0 {
-                    return Err(Illegal::Boundary(l, ds, Boundary::Uneven));
                 }
                 if b > self.above[l] {
                     return Err(Illegal::Boundary(l, ds, Boundary::TooHigh));
