@@ -165,6 +165,13 @@ fn problem(x: &Layer, activation_bits: u32) -> Problem {
     p
 }
 
+/// A layer and the mapping ZigZag's own search chose for it (`tools/zigzag_search.py`).
+#[derive(serde::Deserialize)]
+struct Choice {
+    problem: Problem,
+    mapping: Mapping,
+}
+
 /// One case: our mapping of a layer exported, with our counts on the chip with ZigZag's
 /// semantics (every tap and valid taps) beside it.
 fn write_case(
@@ -186,6 +193,7 @@ fn write_case(
         "set": "live",
         "aligned": false,
         "kind": kind,
+        "zero_handling": m.hardware.compute.zero_handling,
         "t": p.t,
         "macs": p.ops() as f64,
         "problem": &m.problem,
@@ -266,6 +274,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 }
             }
         }
+    }
+    // Mappings ZigZag's own search chose on its Eyeriss-like example, pinned on that chip.
+    let stacked = Hardware::from_toml(include_str!("../tests/data/stacked-rf.toml"))?;
+    let aligned = zigzags_semantics(&stacked);
+    let choices: Vec<Choice> =
+        serde_json::from_str(include_str!("../tests/data/zigzag_choices.json"))?;
+    for x in &choices {
+        let m = evaluate(&x.problem, &stacked, &x.mapping, dense, &OwnPrices)?;
+        let stem = format!("{}--{}--qnn8-zigzag-choice", x.problem.name, stacked.name);
+        write_case(&out, &stem, "qnn8", &m, &aligned)?;
+        n += 1;
     }
     println!("{n} cases written to {}", out.display());
     Ok(())

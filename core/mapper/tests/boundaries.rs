@@ -365,3 +365,108 @@ fn the_zigzag_export_assigns_the_loops_a_boundary_takes_in_to_its_memory() {
         "{e}"
     );
 }
+
+/// ZigZag's Eyeriss-like example as snnergy levels.
+pub fn stacked_rf() -> Hardware {
+    Hardware::from_toml(include_str!("data/stacked-rf.toml")).expect("the stacked chip parses")
+}
+
+/// K256 C128 8 × 8 outputs, 3 × 3 taps (VGG16's CONV3-1 on CIFAR-10, unpadded), 8-bit.
+pub fn conv3_1() -> Problem {
+    Problem {
+        weight_bits: 8,
+        input_bits: 8,
+        output_bits: 8,
+        accum_bits: 24,
+        ..qnn("vgg16c-conv3-1", 256, 128, 8, 8, 3, 3)
+    }
+}
+
+/// The mapping ZigZag 3.9.1's own search (`tools/zigzag_search.py`, energy) chooses for
+/// [`conv3_1`] on its Eyeriss-like example: C14 over the array's 14 columns and K12 over its
+/// 12 rows (both uneven: 140 and 264 covered), and per operand, innermost first, W: register
+/// [FX3 FY3 OY8], weight buffer [K22 OX8], DRAM [C10]; I: register [FX3 FY3 OY8 K22], 1 MB
+/// buffer [OX8 C10]; O: register [FX3 FY3], 8 KB buffer [OY8], 1 MB buffer [K22 OX8 C10].
+/// Each loop sits at the outermost level any operand's memory of it has below it; the
+/// operands whose memory lies further in take it in with `spans_above`.
+pub fn zigzags_choice() -> Mapping {
+    let raise = |mut lm: LevelMapping, spans: &[(DataSpace, u64)]| {
+        lm.spans_above.extend(spans.iter().copied());
+        lm
+    };
+    Mapping {
+        levels: vec![
+            level("dram", vec![lp(C, 10)], vec![], &[Weights, Inputs, Outputs]),
+            raise(
+                level(
+                    "sram_1M",
+                    vec![lp(Q, 8), lp(K, 22)],
+                    vec![],
+                    &[Inputs, Accum, Outputs],
+                ),
+                &[(Inputs, 1), (Accum, 1)],
+            ),
+            raise(
+                level("sram_64KB", vec![], vec![], &[Weights]),
+                &[(Weights, 2)],
+            ),
+            level(
+                "sram_8KB",
+                vec![lp(P, 8)],
+                vec![sl(C, 14, Axis::X), sl(K, 12, Axis::Y)],
+                &[Accum],
+            ),
+            level("rf_16B", vec![lp(R, 3), lp(S, 3)], vec![], &[Accum]),
+            raise(
+                level("rf_64B_W", vec![], vec![], &[Weights]),
+                &[(Weights, 3)],
+            ),
+            raise(level("rf_64B_A", vec![], vec![], &[Inputs]), &[(Inputs, 4)]),
+        ],
+    }
+}
+
+#[test]
+fn zigzags_chosen_mapping_pins_and_exports_back_as_zigzag_chose_it() {
+    let r = evaluate(
+        &conv3_1(),
+        &stacked_rf(),
+        &zigzags_choice(),
+        dense(),
+        &OwnPrices,
+    )
+    .unwrap();
+    let x = to_zigzag(&r).unwrap();
+    let lists = |v: &[&[(&str, u64)]]| -> Vec<Vec<(String, u64)>> {
+        v.iter()
+            .map(|l| l.iter().map(|(d, f)| (d.to_string(), *f)).collect())
+            .collect()
+    };
+    let (fx, fy, oy, k, ox, c) = (
+        ("FX", 3),
+        ("FY", 3),
+        ("OY", 8),
+        ("K", 22),
+        ("OX", 8),
+        ("C", 10),
+    );
+    assert_eq!(
+        x.temporal_mapping["W"],
+        lists(&[&[fx, fy, oy], &[k, ox], &[c]])
+    );
+    assert_eq!(
+        x.temporal_mapping["I"],
+        lists(&[&[fx, fy, oy, k], &[ox, c], &[]])
+    );
+    assert_eq!(
+        x.temporal_mapping["O"],
+        lists(&[&[fx, fy], &[oy], &[k, ox, c], &[]])
+    );
+    // Where partial sums finish: the 1 MB buffer, its tile taking in DRAM's C10.
+    assert_eq!(r.counts.finalizing_level, 1);
+    // The live validation's copy, which ZigZag's cost model evaluates, is this mapping.
+    let choices: Vec<serde_json::Value> =
+        serde_json::from_str(include_str!("data/zigzag_choices.json")).unwrap();
+    let stored: Mapping = serde_json::from_value(choices[0]["mapping"].clone()).unwrap();
+    assert_eq!(stored, zigzags_choice());
+}
