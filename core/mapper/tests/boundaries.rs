@@ -470,3 +470,50 @@ fn zigzags_chosen_mapping_pins_and_exports_back_as_zigzag_chose_it() {
     let stored: Mapping = serde_json::from_value(choices[0]["mapping"].clone()).unwrap();
     assert_eq!(stored, zigzags_choice());
 }
+
+#[test]
+fn the_search_proposes_per_operand_boundaries_only_when_asked_and_never_worse() {
+    let on_options = SearchOptions {
+        per_operand_boundaries: true,
+        ..SearchOptions::default()
+    };
+    let energy = |m: &MappedLayer| m.evaluate(dense()).unwrap().energy_pj;
+    let raised = |m: &MappedLayer| m.mapping.levels.iter().any(|l| !l.spans_above.is_empty());
+    // A 3 × 3 layer of 256 × 128 channels over 14 × 14 outputs on the output-stationary chip:
+    // the buffer's inputs take in DRAM's P7, which the weights there sit below.
+    let hw = Hardware::shipped("output-stationary").unwrap();
+    let p = Problem {
+        weight_bits: 8,
+        input_bits: 8,
+        output_bits: 8,
+        accum_bits: 24,
+        ..qnn("l3", 256, 128, 14, 14, 3, 3)
+    };
+    let off = map(&p, &hw, dense(), &OwnPrices, &SearchOptions::default()).unwrap();
+    let on = map(&p, &hw, dense(), &OwnPrices, &on_options).unwrap();
+    assert!(!raised(&off) && raised(&on));
+    assert!(
+        energy(&on) < energy(&off) * 0.9,
+        "{} {}",
+        energy(&on),
+        energy(&off)
+    );
+    // Never worse, and a boundary only where it lowers the objective.
+    let mut rng = Rng(5);
+    for i in 0..8 {
+        let hw = chip([1 + rng.below(2), 1], rng.below(2) == 0, false);
+        let p = qnn(
+            &format!("l{i}"),
+            1 + rng.below(8),
+            1 + rng.below(8),
+            2 + rng.below(8),
+            1 + rng.below(4),
+            1 + rng.below(3),
+            1 + rng.below(3),
+        );
+        let off = map(&p, &hw, dense(), &OwnPrices, &SearchOptions::default()).unwrap();
+        let on = map(&p, &hw, dense(), &OwnPrices, &on_options).unwrap();
+        assert!(energy(&on) <= energy(&off), "{}", p.name);
+        assert!(!raised(&on) || energy(&on) < energy(&off), "{}", p.name);
+    }
+}

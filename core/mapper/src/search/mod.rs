@@ -21,6 +21,7 @@
 //! Deterministic: moves are tried in a fixed order and taken only if they lower the objective
 //! by more than a relative 1e-12, so ties keep the earlier mapping.
 
+mod boundaries;
 mod constraints;
 mod exhaustive;
 mod moves;
@@ -82,6 +83,11 @@ pub struct SearchOptions {
     /// Timeloop export writes factors that divide the layer only, and the search takes
     /// about a tenth longer.
     pub uneven_spatial: bool,
+    /// Also let the weights, inputs or partial sums kept at a level take in loops directly
+    /// above it (per-operand boundaries, `spans_above`), greedily from the best mapping found,
+    /// while the objective improves. Off by default: the Timeloop export writes one boundary
+    /// per level.
+    pub per_operand_boundaries: bool,
 }
 
 impl Default for SearchOptions {
@@ -96,6 +102,7 @@ impl Default for SearchOptions {
             min_utilization_ratio: 0.02,
             max_evaluations: 200_000,
             uneven_spatial: false,
+            per_operand_boundaries: false,
         }
     }
 }
@@ -344,6 +351,9 @@ pub(crate) fn search(
             s.budget = s.evaluated.saturating_add(options.max_evaluations.max(1));
             s.descend(start);
         }
+    }
+    if options.per_operand_boundaries {
+        s.raise_boundaries(options.max_evaluations);
     }
     tracing::debug!(
         problem = %ctx.problem.name,
