@@ -65,7 +65,10 @@ pub struct ChipConfig {
     pub uneven: bool,
     /// pins on every weighted layer's mapping, Timeloop-like: `[[constraints.levels]]` with
     /// `level`, `temporal_factors`, `permutation`, `outermost`, `spatial_x(_factors)`,
-    /// `spatial_y(_factors)`, `keep`, `input_format`, `output_format`
+    /// `spatial_y(_factors)`, `keep`, `input_format`, `output_format`, and `spans_above`
+    /// (per-operand boundaries, e.g. `{ inputs = 2 }`: that kept data space's tile takes in
+    /// the 2 temporal loops directly above the level, as ZigZag's per-operand temporal
+    /// mapping; needs `keep` pinned)
     #[serde(skip_serializing_if = "Option::is_none")]
     pub constraints: Option<Constraints>,
 }

@@ -59,6 +59,7 @@ fn level(name: &str, temporal: Vec<Loop>, keep: &[snnergy_mapper::DataSpace]) ->
         keep: keep.to_vec(),
         input_format: SparseFormat::Dense,
         output_format: SparseFormat::Dense,
+        ..LevelMapping::default()
     }
 }
 

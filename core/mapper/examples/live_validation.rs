@@ -165,6 +165,76 @@ fn problem(x: &Layer, activation_bits: u32) -> Problem {
     p
 }
 
+/// A layer and the mapping ZigZag's own search chose for it (`tools/zigzag_search.py`).
+#[derive(serde::Deserialize)]
+struct Choice {
+    problem: Problem,
+    mapping: Mapping,
+}
+
+/// One case: our mapping of a layer exported, with our counts on the chip with ZigZag's
+/// semantics (every tap and valid taps) beside it.
+fn write_case(
+    out: &std::path::Path,
+    stem: &str,
+    kind: &str,
+    m: &MappedLayer,
+    aligned: &Hardware,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let (p, dense) = (&m.problem, m.mapped_for);
+    let export = to_zigzag(m)?;
+    let same = evaluate(p, aligned, &m.mapping, dense, &OwnPrices)?;
+    let all_taps_problem = Problem {
+        valid_ops: None,
+        ..p.clone()
+    };
+    let all_taps = evaluate(&all_taps_problem, aligned, &m.mapping, dense, &OwnPrices)?;
+    let doc = serde_json::json!({
+        "set": "live",
+        "aligned": false,
+        "kind": kind,
+        "zero_handling": m.hardware.compute.zero_handling,
+        "t": p.t,
+        "macs": p.ops() as f64,
+        "problem": &m.problem,
+        "mapping": &m.mapping,
+        "loop_nest": m.loop_nest(),
+        "export": export,
+        "ours_aligned": to_zigzag(&same)?.ours,
+        "ours_all_taps": to_zigzag(&all_taps)?.ours,
+    });
+    std::fs::write(
+        out.join(format!("{stem}.json")),
+        serde_json::to_string(&doc)?,
+    )?;
+    Ok(())
+}
+
+/// `m` with the innermost keeper of inputs, weights or partial sums (the first that gives
+/// one) given a boundary of its own past one or two loops above it, where that is legal and
+/// changes the counts.
+fn raised(m: &MappedLayer) -> Option<(&'static str, MappedLayer)> {
+    let levels = &m.mapping.levels;
+    for ds in [DataSpace::Inputs, DataSpace::Weights, DataSpace::Accum] {
+        let Some(l) = (1..levels.len())
+            .rev()
+            .find(|&l| levels[l].keep.contains(&ds))
+        else {
+            continue;
+        };
+        for b in 1..=2 {
+            let mut mapping = m.mapping.clone();
+            mapping.levels[l].spans_above.insert(ds, b);
+            if let Ok(r) = evaluate(&m.problem, &m.hardware, &mapping, m.mapped_for, &OwnPrices)
+                && r.counts != m.counts
+            {
+                return Some((ds.name(), r));
+            }
+        }
+    }
+    None
+}
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let out = PathBuf::from(
         std::env::args()
@@ -192,32 +262,29 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             let name = q8.name.clone();
             for (kind, p) in [("qnn8", q8), ("qnn3", q3), ("snn", snn)] {
                 let m = map(&p, &hw, dense, &OwnPrices, &opts)?;
-                let export = to_zigzag(&m)?;
-                let same = evaluate(&p, &aligned, &m.mapping, dense, &OwnPrices)?;
-                let all_taps_problem = Problem {
-                    valid_ops: None,
-                    ..p.clone()
-                };
-                let all_taps =
-                    evaluate(&all_taps_problem, &aligned, &m.mapping, dense, &OwnPrices)?;
-                let doc = serde_json::json!({
-                    "set": "live",
-                    "aligned": false,
-                    "kind": kind,
-                    "t": p.t,
-                    "macs": p.ops() as f64,
-                    "problem": &m.problem,
-                    "mapping": &m.mapping,
-                    "loop_nest": m.loop_nest(),
-                    "export": export,
-                    "ours_aligned": to_zigzag(&same)?.ours,
-                    "ours_all_taps": to_zigzag(&all_taps)?.ours,
-                });
-                let file = out.join(format!("{name}--{chip}--{kind}.json"));
-                std::fs::write(&file, serde_json::to_string(&doc)?)?;
+                let stem = format!("{name}--{chip}--{kind}");
+                write_case(&out, &stem, kind, &m, &aligned)?;
                 n += 1;
+                // The same mapping with a per-operand boundary, where one changes the counts.
+                if kind == "qnn8"
+                    && let Some((ds, r)) = raised(&m)
+                {
+                    write_case(&out, &format!("{stem}-{ds}-raised"), kind, &r, &aligned)?;
+                    n += 1;
+                }
             }
         }
+    }
+    // Mappings ZigZag's own search chose on its Eyeriss-like example, pinned on that chip.
+    let stacked = Hardware::from_toml(include_str!("../tests/data/stacked-rf.toml"))?;
+    let aligned = zigzags_semantics(&stacked);
+    let choices: Vec<Choice> =
+        serde_json::from_str(include_str!("../tests/data/zigzag_choices.json"))?;
+    for x in &choices {
+        let m = evaluate(&x.problem, &stacked, &x.mapping, dense, &OwnPrices)?;
+        let stem = format!("{}--{}--qnn8-zigzag-choice", x.problem.name, stacked.name);
+        write_case(&out, &stem, "qnn8", &m, &aligned)?;
+        n += 1;
     }
     println!("{n} cases written to {}", out.display());
     Ok(())

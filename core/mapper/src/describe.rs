@@ -190,9 +190,14 @@ pub(crate) fn loop_nest(problem: &Problem, hw: &Hardware, mapping: &Mapping) -> 
     let mut indent = 0;
     for lm in &mapping.levels {
         let keep: Vec<&str> = lm.keep.iter().map(|d| d.name()).collect();
+        let raised: String = lm
+            .spans_above
+            .iter()
+            .map(|(ds, b)| format!(" ({} spans {b} loops above)", ds.name()))
+            .collect();
         let _ = writeln!(
             s,
-            "{}{} [ {} ]",
+            "{}{} [ {} ]{raised}",
             "  ".repeat(indent),
             lm.level,
             keep.join(" ")

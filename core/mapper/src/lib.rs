@@ -125,6 +125,18 @@
 //!   capacity is checked on the full tile. A loop is refused (named by level and dimension)
 //!   when it is not needed to cover D: its last iteration starts past D, or the others cover
 //!   D without it. Uneven factors of P, Q, R and S (the input window) are refused.
+//! * **Per-operand boundaries** (`spans_above`, as ZigZag's per-operand temporal mapping
+//!   expresses them): weights, inputs or partial sums kept at
+//!   ℓ may take in the innermost b temporal loops above ℓ, so that at ℓ one operand's tile
+//!   sits above loops another's sits below. Every count above reads that data space's tile and
+//!   loops from its own boundary: the tile spans the taken loops too (capacity), and only the
+//!   loops above it change it (fills, parent reads, the skipped fetches, residencies); for
+//!   partial sums the taken loops lie inside the tile, so a boundary above a reduction loop
+//!   can make ℓ the finalizing level. Refused by name: a boundary above the next keeper's
+//!   outward, on membranes or outputs, at the PEs of a systolic array
+//!   (its fill and drain are timed on their own tiles), or an input tile that would take
+//!   in a loop over P, Q, R or S outside a spatial loop over the same dimension (a strided
+//!   window).
 //! * **Padding**: the loop nest runs over the full (padded) index space, as every mapping
 //!   tool's does, and a tap on padding reads a zero (for an SNN, an input that never spikes).
 //!   A problem that states its valid taps ([`Problem::valid_ops`]) has them treated as zero

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::MapperError;
 use crate::hardware::{Hardware, SparseFormat};
-use crate::problem::{DataSpace, Dim, NDIMS, Problem};
+use crate::problem::{DataSpace, Dim, NDIMS, NSPACES, Problem};
 
 /// An axis of a level's instance array.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema, Default)]
@@ -55,6 +55,13 @@ pub struct LevelMapping {
     pub input_format: SparseFormat,
     /// Storage format of the outputs here.
     pub output_format: SparseFormat,
+    /// Per-operand boundaries: for a data space kept here (weights, inputs or partial sums),
+    /// how many of the temporal loops directly above this level (those of factor > 1 at the
+    /// levels above, innermost first) its tile takes in. Its boundary sits that many loops
+    /// higher: the tile is that much larger and stays in place across them. Unlisted data
+    /// spaces end at this level's own loops.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub spans_above: BTreeMap<DataSpace, u64>,
 }
 
 /// A mapping of one problem onto one chip: one entry per storage level, outermost first.
@@ -84,6 +91,9 @@ pub(crate) struct Compact {
     /// Format indices into the level's `formats`, for inputs and outputs.
     pub fin: [u8; MAX_LEVELS],
     pub fout: [u8; MAX_LEVELS],
+    /// Per level and data space, the temporal loops (factor > 1) directly above the level
+    /// that the data space's tile there takes in (its own boundary; 0: the level's).
+    pub raise: [[u8; NSPACES]; MAX_LEVELS],
 }
 
 impl Compact {
@@ -97,6 +107,7 @@ impl Compact {
             keep: [0; MAX_LEVELS],
             fin: [0; MAX_LEVELS],
             fout: [0; MAX_LEVELS],
+            raise: [[0; NSPACES]; MAX_LEVELS],
         }
     }
 
@@ -107,17 +118,23 @@ impl Compact {
     /// Whether a partial sum kept at level `l` is complete when its tile leaves: no reduction
     /// loop (C, R, S) above `l` is spatial, and every temporal one lies in the run of loops
     /// irrelevant to partial sums directly above `l`, which leave its tile in place, so the
-    /// sum finishes there before the tile changes.
+    /// sum finishes there before the tile changes. Loops a raised boundary of the partial
+    /// sums takes in ([`Compact::raise`]) are inside the tile and do not count.
     pub fn sums_finish_at(&self, l: usize) -> bool {
         const REDUCTION: [usize; 3] = [3, 6, 7];
         if (0..l).any(|j| REDUCTION.iter().any(|&d| self.sp(j, d) > 1)) {
             return false;
         }
         let mut past_the_run = false;
+        let mut inside = self.raise[l][DataSpace::Accum.index()];
         for j in (0..l).rev() {
             for &d in self.order[j].iter().rev() {
                 let d = d as usize;
                 if self.tf[j][d] == 1 {
+                    continue;
+                }
+                if inside > 0 {
+                    inside -= 1;
                     continue;
                 }
                 if !REDUCTION.contains(&d) {
@@ -159,6 +176,32 @@ impl Compact {
         }
     }
 
+    /// Refuses a mapping with per-operand boundaries for an export whose tool (`tool`) is
+    /// given one boundary per level.
+    pub fn refuse_raised(
+        &self,
+        hw: &Hardware,
+        problem: &Problem,
+        tool: &str,
+    ) -> Result<(), MapperError> {
+        for l in 0..self.nlev {
+            if let Some(ds) = DataSpace::ALL
+                .into_iter()
+                .find(|ds| self.raise[l][ds.index()] > 0)
+            {
+                return Err(Refusal(problem).at(
+                    &hw.levels[l].name,
+                    Some(ds.name()),
+                    &format!("spans_above.{}", ds.name()),
+                    format!(
+                        "a per-operand boundary; the {tool} export writes one boundary per level"
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// Back to the public form.
     pub fn to_mapping(self, hw: &Hardware) -> Mapping {
         let mut levels = Vec::with_capacity(self.nlev);
@@ -189,6 +232,11 @@ impl Compact {
                 .into_iter()
                 .filter(|ds| self.keep[l] & ds.bit() != 0)
                 .collect();
+            let spans_above = DataSpace::ALL
+                .into_iter()
+                .filter(|ds| self.raise[l][ds.index()] > 0)
+                .map(|ds| (ds, self.raise[l][ds.index()] as u64))
+                .collect();
             levels.push(LevelMapping {
                 level: lvl.name.clone(),
                 temporal,
@@ -196,6 +244,7 @@ impl Compact {
                 keep,
                 input_format: lvl.formats[self.fin[l] as usize].clone(),
                 output_format: lvl.formats[self.fout[l] as usize].clone(),
+                spans_above,
             });
         }
         Mapping { levels }
@@ -244,6 +293,7 @@ impl Compact {
             c.set_temporal(l, lm, &mut product, err)?;
             c.set_spatial(l, lm, hw, &mut product, err)?;
             c.set_keep_and_formats(l, lm, hw, err)?;
+            c.set_boundaries(l, lm, err)?;
         }
         let dims = problem.dims();
         for d in 0..NDIMS {
@@ -404,6 +454,43 @@ impl Compact {
     }
 }
 
+impl Compact {
+    /// Level `l`'s per-operand boundaries: only for weights, inputs and partial sums kept
+    /// here, and at most as many loops as lie above the level.
+    fn set_boundaries(
+        &mut self,
+        l: usize,
+        lm: &LevelMapping,
+        err: Refusal,
+    ) -> Result<(), MapperError> {
+        let above = (0..l)
+            .map(|j| self.tf[j].iter().filter(|&&f| f > 1).count() as u64)
+            .sum::<u64>();
+        for (&ds, &b) in &lm.spans_above {
+            let key = format!("spans_above.{}", ds.name());
+            let refuse = |message: String| Err(err.at(&lm.level, Some(ds.name()), &key, message));
+            if !matches!(
+                ds,
+                DataSpace::Weights | DataSpace::Inputs | DataSpace::Accum
+            ) {
+                return refuse("a boundary of its own is counted for weights, inputs and partial sums (accum) only".into());
+            }
+            if !lm.keep.contains(&ds) {
+                return refuse(
+                    "the level does not keep this data space, so it has no tile to raise".into(),
+                );
+            }
+            if b > above {
+                return refuse(format!(
+                    "{b} loops above this level asked for, but only {above} temporal loops (of factor > 1) lie above it"
+                ));
+            }
+            self.raise[l][ds.index()] = b as u8;
+        }
+        Ok(())
+    }
+}
+
 /// Builds the errors of a mapping of one problem that cannot be counted.
 #[derive(Clone, Copy)]
 struct Refusal<'p>(&'p Problem);
@@ -448,6 +535,11 @@ pub struct LevelConstraint {
     pub input_format: Option<SparseFormat>,
     /// Format of the outputs here (absent: the mapper chooses).
     pub output_format: Option<SparseFormat>,
+    /// Per-operand boundaries (e.g. `{ inputs = 2 }`): the tile of a data space kept here
+    /// (weights, inputs or accum, listed in `keep`) takes in that many of the temporal loops
+    /// directly above this level, innermost first, as ZigZag's per-operand temporal mapping
+    /// assigns them (absent: every tile ends at this level's own loops).
+    pub spans_above: BTreeMap<DataSpace, u64>,
 }
 
 /// Constraints on a mapping: any subset of levels, any subset of choices.
@@ -492,6 +584,7 @@ impl Constraints {
                     keep: Some(lm.keep.clone()),
                     input_format: Some(lm.input_format.clone()),
                     output_format: Some(lm.output_format.clone()),
+                    spans_above: lm.spans_above.clone(),
                 }
             })
             .collect();

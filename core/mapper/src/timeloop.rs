@@ -91,6 +91,9 @@ pub fn to_timeloop_at(
 ) -> Result<TimeloopExport, crate::MapperError> {
     crate::check_densities(&layer.problem, &densities)?;
     layer.compact().refuse_uneven(&layer.problem, "Timeloop")?;
+    layer
+        .compact()
+        .refuse_raised(&layer.hardware, &layer.problem, "Timeloop")?;
     let comps = components(layer);
     Ok(TimeloopExport {
         architecture: architecture(layer, &comps),

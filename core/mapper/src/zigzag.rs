@@ -45,7 +45,9 @@
 //! memory allocator then assigns loops to memories greedily; `temporal_mapping` gives the
 //! assignment of our mapping (per operand, per memory from the innermost, loops innermost
 //! first: the loops of a level that bypasses the operand go to the next level out that keeps
-//! it), which the comparison hands to ZigZag's cost model directly.
+//! it; a per-operand boundary, `spans_above`, moves the loops it takes in down to its level,
+//! ZigZag's uneven temporal mapping), which the comparison hands to ZigZag's cost model
+//! directly.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -709,26 +711,45 @@ type PerOperand = (
 
 fn temporal_mappings(layer: &MappedLayer, lay: &Layout) -> Result<PerOperand, MapperError> {
     let (hw, c) = (&layer.hardware, layer.compact());
+    // The temporal loops innermost first, each with its level.
+    let mut loops: Vec<(usize, u8)> = Vec::new();
+    for l in (0..hw.levels.len()).rev() {
+        for &d in c.order[l].iter().rev() {
+            if c.tf[l][d as usize] > 1 {
+                loops.push((l, d));
+            }
+        }
+    }
     let mut temporal_mapping = BTreeMap::new();
     let mut memories = BTreeMap::new();
     for op in OPERANDS {
         let ks = lay.keepers.get(op).cloned().unwrap_or_default();
         let inner_first: Vec<usize> = ks.iter().rev().copied().collect();
+        // Loops inside each keeper's tile of the operand: those at its level and below, and
+        // the ones its per-operand boundary takes in (ZigZag's uneven temporal mapping).
+        let ds = match op {
+            "W" => DataSpace::Weights,
+            "I" => DataSpace::Inputs,
+            _ => DataSpace::Accum,
+        };
+        let inside: Vec<usize> = inner_first
+            .iter()
+            .map(|&k| {
+                let own = loops.iter().filter(|(l, _)| *l >= k).count();
+                own + c.raise[k][ds.index()] as usize
+            })
+            .collect();
         let mut per: Vec<Vec<(String, u64)>> = vec![Vec::new(); inner_first.len()];
-        for l in (0..hw.levels.len()).rev() {
-            let Some(k) = ks.iter().rev().position(|&k| k <= l) else {
+        for (g, &(l, d)) in loops.iter().enumerate() {
+            let Some(k) = inside.iter().position(|&n| g < n) else {
                 return Err(unsupported(
                     layer,
                     "keep",
                     format!("no level at or above `{}` keeps {op}", hw.levels[l].name),
                 ));
             };
-            for &d in c.order[l].iter().rev() {
-                let f = c.tf[l][d as usize];
-                if f > 1 {
-                    per[k].push((zz_dim(Dim::ALL[d as usize]).to_string(), f as u64));
-                }
-            }
+            let f = c.tf[l][d as usize];
+            per[k].push((zz_dim(Dim::ALL[d as usize]).to_string(), f as u64));
         }
         let names = inner_first
             .iter()

@@ -1,5 +1,6 @@
 //! The integration tests of `core/mapper`, one binary: each module is one area.
 
+mod boundaries;
 mod calibration;
 mod common;
 mod errors;

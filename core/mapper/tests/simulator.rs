@@ -112,15 +112,29 @@ fn index(loops: &[L], vals: &[(usize, u64)]) -> [u64; 9] {
     ix
 }
 
-/// The tile of `ds` held by the level-`c` instance for the given outer assignment.
+/// Whether each loop lies inside the tile of a level-`c` instance whose boundary takes in
+/// the innermost `b` temporal loops above the level.
+fn inside(loops: &[L], c: usize, b: usize) -> Vec<bool> {
+    let above: Vec<usize> = (0..loops.len())
+        .filter(|&i| loops[i].level < c && !loops[i].spatial)
+        .collect();
+    let taken = &above[above.len() - b..];
+    (0..loops.len())
+        .map(|i| loops[i].level >= c || taken.contains(&i))
+        .collect()
+}
+
+/// The tile of `ds` held by the level-`c` instance (boundary raised past `b` loops) for the
+/// given outer assignment.
 fn tile(
     p: &Problem,
     loops: &[L],
-    c: usize,
+    (c, b): (usize, usize),
     ds: DataSpace,
     outer: &[(usize, u64)],
 ) -> BTreeSet<Key> {
-    let inner: Vec<usize> = (0..loops.len()).filter(|&i| loops[i].level >= c).collect();
+    let within = inside(loops, c, b);
+    let inner: Vec<usize> = (0..loops.len()).filter(|&i| within[i]).collect();
     let inner_loops: Vec<L> = inner.iter().map(|&i| loops[i]).collect();
     let mut set = BTreeSet::new();
     for a in assignments(&inner_loops) {
@@ -131,18 +145,20 @@ fn tile(
     set
 }
 
-/// Transfers into level `c` for `ds`: (per-instance fills summed, group reads summed) where a
-/// group merges the spatial loops at levels in `merge_levels`.
+/// Transfers into level `c` (the boundary of `ds` raised past `b` loops) for `ds`:
+/// (per-instance fills summed, group reads summed) where a group merges the spatial loops
+/// `merge` accepts.
 fn transfers(
     p: &Problem,
     loops: &[L],
-    c: usize,
+    (c, b): (usize, usize),
     ds: DataSpace,
     sliding: bool,
     merge: &dyn Fn(&L) -> bool,
 ) -> (f64, f64) {
+    let within = inside(loops, c, b);
     let outer_t: Vec<usize> = (0..loops.len())
-        .filter(|&i| loops[i].level < c && !loops[i].spatial)
+        .filter(|&i| !within[i] && !loops[i].spatial)
         .collect();
     let outer_s: Vec<usize> = (0..loops.len())
         .filter(|&i| loops[i].level < c && loops[i].spatial)
@@ -180,7 +196,7 @@ fn transfers(
             let mut outer: Vec<(usize, u64)> =
                 outer_t.iter().copied().zip(tv.iter().copied()).collect();
             outer.extend(outer_s.iter().copied().zip(sv.iter().copied()));
-            let t = tile(p, loops, c, ds, &outer);
+            let t = tile(p, loops, (c, b), ds, &outer);
             let need: BTreeSet<Key> = match prev.get(&si) {
                 None => t.clone(),
                 Some(old) if changed => {
@@ -340,14 +356,23 @@ fn check(p: &Problem, hw: &Hardware, m: &Mapping) -> bool {
         (0..n).filter(|&l| m.levels[l].keep.contains(&ds)).collect()
     };
     let mc = |l: &L| hw.levels[l.level].network.multicast;
-    let ctx = format!("{}\n{:?}", snnergy_mapper_loop_nest(&r), p);
+    let ctx = format!(
+        "{}\n{:?}\n{:?}",
+        snnergy_mapper_loop_nest(&r),
+        p,
+        m.levels.iter().map(|l| &l.spans_above).collect::<Vec<_>>()
+    );
+    let raised = |c: usize, ds: DataSpace| -> (usize, usize) {
+        let b = m.levels[c].spans_above.get(&ds).copied().unwrap_or(0);
+        (c, b as usize)
+    };
     for ds in [DataSpace::Weights, DataSpace::Inputs] {
         let ks = keepers(ds);
         for w in ks.windows(2) {
             let (pa, c) = (w[0], w[1]);
             let sliding = hw.levels[c].sliding_window;
             let merge = |l: &L| l.level >= pa && l.level < c && mc(l);
-            let (fills, reads) = transfers(p, &loops, c, ds, sliding, &merge);
+            let (fills, reads) = transfers(p, &loops, raised(c, ds), ds, sliding, &merge);
             assert_eq!(
                 count(&r, c, ds, Action::Fill),
                 fills,
@@ -379,7 +404,10 @@ fn check(p: &Problem, hw: &Hardware, m: &Mapping) -> bool {
     let updates = per_cycle(p, &loops, DataSpace::Accum, &|l: &L| {
         l.level >= ia && red(l)
     });
-    let residencies = |c: usize| transfers(p, &loops, c, DataSpace::Accum, false, &|_: &L| false).0;
+    let residencies = |c: usize| {
+        let at = raised(c, DataSpace::Accum);
+        transfers(p, &loops, at, DataSpace::Accum, false, &|_: &L| false).0
+    };
     assert_eq!(
         count(&r, ia, DataSpace::Accum, Action::Update),
         updates,
@@ -392,7 +420,8 @@ fn check(p: &Problem, hw: &Hardware, m: &Mapping) -> bool {
     );
     for w in ach.windows(2) {
         let (pa, c) = (w[0], w[1]);
-        let (wc, u) = transfers(p, &loops, c, DataSpace::Accum, false, &|l: &L| {
+        let at = raised(c, DataSpace::Accum);
+        let (wc, u) = transfers(p, &loops, at, DataSpace::Accum, false, &|l: &L| {
             l.level >= pa && l.level < c && red(l)
         });
         assert_eq!(
@@ -419,7 +448,7 @@ fn check(p: &Problem, hw: &Hardware, m: &Mapping) -> bool {
         let dm = (p.n * p.g * p.k * p.p * p.q) as f64;
         for w in mch.windows(2) {
             let c = w[1];
-            let wm = transfers(p, &proj, c, DataSpace::Membrane, false, &|_: &L| false).0;
+            let wm = transfers(p, &proj, (c, 0), DataSpace::Membrane, false, &|_: &L| false).0;
             assert_eq!(
                 count(&r, c, DataSpace::Membrane, Action::Fill),
                 wm - dm,
@@ -529,4 +558,134 @@ fn simulator_agrees_with_the_counter_on_random_uneven_mappings() {
         }
     }
     assert!(checked >= 60, "only {checked} legal random uneven mappings");
+}
+
+/// Gives some kept weights, inputs and partial sums below the outermost level a boundary of
+/// their own, taking in up to all the temporal loops above their level.
+fn raise_randomly(rng: &mut Rng, m: &mut Mapping) {
+    let mut above = 0u64;
+    for l in 0..m.levels.len() {
+        let lm = &mut m.levels[l];
+        for ds in [DataSpace::Weights, DataSpace::Inputs, DataSpace::Accum] {
+            if l > 0 && above > 0 && lm.keep.contains(&ds) && rng.below(2) == 0 {
+                lm.spans_above.insert(ds, 1 + rng.below(above));
+            }
+        }
+        above += lm.temporal.len() as u64;
+    }
+}
+
+#[test]
+fn simulator_agrees_with_the_counter_on_random_mappings_with_per_operand_boundaries() {
+    let mut rng = Rng(31);
+    let (mut checked, mut raised, mut raised_uneven) = (0, 0, 0);
+    for i in 0..1200 {
+        let hw = random_chip(&mut rng);
+        let mut p = qnn(
+            &format!("raised{i}"),
+            1 + rng.below(7),
+            1 + rng.below(5),
+            1 + rng.below(4),
+            1 + rng.below(2),
+            1 + rng.below(3),
+            1,
+        );
+        p.stride_h = 1 + rng.below(2);
+        if rng.below(3) == 0 {
+            p = p.into_snn(1 + rng.below(3), 16);
+        }
+        let uneven = rng.below(2) == 0;
+        let mut m = random_mapping(&mut rng, &p, &hw, uneven);
+        raise_randomly(&mut rng, &mut m);
+        let any = m.levels.iter().any(|l| !l.spans_above.is_empty());
+        let covers_past = [Dim::K, Dim::C].into_iter().any(|d| {
+            let factors = m.levels.iter().flat_map(|l| {
+                let t = l.temporal.iter().filter(|x| x.dim == d).map(|x| x.factor);
+                let s = l.spatial.iter().filter(|x| x.dim == d).map(|x| x.factor);
+                t.chain(s).collect::<Vec<_>>()
+            });
+            factors.product::<u64>() != p.dims()[d.index()]
+        });
+        if check(&p, &hw, &m) {
+            checked += 1;
+            raised += any as u32;
+            raised_uneven += (any && covers_past) as u32;
+        }
+    }
+    assert!(
+        raised >= 100 && raised_uneven >= 40,
+        "only {raised} legal random mappings with boundaries, {raised_uneven} of them uneven ({checked} in all)"
+    );
+}
+
+/// Distinct input elements the layer touches: the rows and columns its outputs' taps reach.
+fn unique_inputs(p: &Problem) -> f64 {
+    let lines = |out: u64, taps: u64, stride: u64, dil: u64| -> f64 {
+        let mut set = BTreeSet::new();
+        for o in 0..out {
+            for t in 0..taps {
+                set.insert(o * stride + t * dil);
+            }
+        }
+        set.len() as f64
+    };
+    let h = lines(p.p, p.r, p.stride_h, p.dilation_h);
+    let w = lines(p.q, p.s, p.stride_w, p.dilation_w);
+    (p.n * p.g * p.c * p.t) as f64 * h * w
+}
+
+#[test]
+fn no_level_is_filled_with_less_than_the_unique_elements_its_data_space_needs() {
+    let mut rng = Rng(37);
+    let mut checked = 0;
+    for i in 0..1500 {
+        let hw = random_chip(&mut rng);
+        let mut p = qnn(
+            &format!("footprint{i}"),
+            1 + rng.below(8),
+            1 + rng.below(6),
+            1 + rng.below(8),
+            1 + rng.below(4),
+            1 + rng.below(3),
+            1 + rng.below(3),
+        );
+        p.stride_h = 1 + rng.below(3);
+        let uneven = rng.below(2) == 0;
+        let mut m = random_mapping(&mut rng, &p, &hw, uneven);
+        raise_randomly(&mut rng, &mut m);
+        let Ok(r) = evaluate(&p, &hw, &m, dense(), &OwnPrices) else {
+            continue;
+        };
+        checked += 1;
+        let unique = [
+            (DataSpace::Weights, (p.g * p.k * p.c * p.r * p.s) as f64),
+            (DataSpace::Inputs, unique_inputs(&p)),
+        ];
+        for (ds, need) in unique {
+            let ks: Vec<usize> = (0..hw.levels.len())
+                .filter(|&l| m.levels[l].keep.contains(&ds))
+                .collect();
+            for w in ks.windows(2) {
+                let (pa, c) = (w[0], w[1]);
+                let fills = count(&r, c, ds, Action::Fill);
+                let reads = count_for(&r, pa, ds, Action::Read, Purpose::Fill);
+                assert!(fills >= need, "{ds} fills of {c}: {fills} < {need}");
+                assert!(reads >= need, "{ds} reads of {pa}: {reads} < {need}");
+            }
+            let inner = *ks.last().unwrap();
+            let operands = count_for(&r, inner, ds, Action::Read, Purpose::Operand);
+            assert!(operands >= need, "{ds} operand reads: {operands} < {need}");
+        }
+        // Every output's sum has at least one residency where sums finish.
+        let fin = r.counts.finalizing_level;
+        let updates = count(&r, fin, DataSpace::Accum, Action::Update);
+        let rmw = count_for(&r, fin, DataSpace::Accum, Action::Read, Purpose::Accumulate);
+        let outputs = (p.n * p.g * p.k * p.p * p.q * p.t) as f64;
+        assert!(
+            updates - rmw >= outputs,
+            "finished sums {} < {outputs}",
+            updates - rmw
+        );
+    }
+    assert!(checked >= 200, "only {checked} legal random mappings");
 }

@@ -21,6 +21,25 @@ pub(crate) enum Illegal {
     SpatialT(usize),
     Capacity(usize, usize, u128, u128),
     Unbacked(usize, usize),
+    /// A per-operand boundary (level, data space) the counter cannot count.
+    Boundary(usize, usize, Boundary),
+}
+
+/// Why a per-operand boundary is refused.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) enum Boundary {
+    /// Membranes and outputs end at their level's boundary.
+    Space,
+    /// More loops than lie above the level.
+    TooHigh,
+    /// Above the boundary of the next level out that keeps the data space.
+    AboveParent,
+    /// The inputs' tile takes in a loop over this window dimension outside a spatial loop
+    /// over it.
+    Strided(u8),
+    /// At the PEs of a systolic array, whose fill and drain per fold is timed on the tiles
+    /// they keep at their own level.
+    Systolic,
 }
 
 impl Ctx<'_> {
@@ -102,6 +121,22 @@ impl Ctx<'_> {
                 data_space: Some(DataSpace::ALL[ds].name().into()),
                 key: "keep".into(),
                 message: "a loop over a dimension of this data space lies at this level, above every level that keeps it: its tiles would come from (or go to) nowhere".into(),
+            },
+            Illegal::Boundary(l, ds, why) => MapperError::Mapping {
+                problem,
+                level: lname(l),
+                data_space: Some(DataSpace::ALL[ds].name().into()),
+                key: format!("spans_above.{}", DataSpace::ALL[ds].name()),
+                message: match why {
+                    Boundary::Space => "a boundary of its own is counted for weights, inputs and partial sums (accum) only".into(),
+                    Boundary::TooHigh => "more loops asked for than the temporal loops (of factor > 1) above this level".into(),
+                    Boundary::AboveParent => "the boundary sits above the boundary of the next level out that keeps this data space: the tile would outlive its parent's".into(),
+                    Boundary::Systolic => "the level is fed by a systolic network, whose fill and drain per fold is timed on the tiles its PEs keep at their own boundary".into(),
+                    Boundary::Strided(d) => format!(
+                        "the tile would take in a temporal loop over {d} that lies outside a spatial loop over {d} (at that level or between it and this one): its input window would be strided, which is not counted",
+                        d = Dim::ALL[d as usize]
+                    ),
+                },
             },
             Illegal::Capacity(l, ds, need, have) => MapperError::Capacity {
                 problem,

@@ -3,7 +3,8 @@
 //! documentation; the files here implement them one concern each, in the order a count runs:
 //!
 //! * [`nest`]: the mapping as a loop nest: extents, instances in use, cycles, the temporal
-//!   loops above each level (factors and fan-outs checked);
+//!   loops above each level (factors and fan-outs checked), and per data space the extents of
+//!   its tile and the loops above it where a per-operand boundary moves them;
 //! * [`keepers`]: which levels keep each data space, the finalizing level, and the rules a
 //!   keeping choice must satisfy;
 //! * [`tiles`]: what a level holds: tile footprints (input windows) and capacity;

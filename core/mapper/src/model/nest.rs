@@ -3,7 +3,10 @@
 //! the layer's sizes (or cover them wastefully, see [`super::uneven`]) and spatial loops wider
 //! than a fan-out are refused here.
 
-use super::{Ctx, Illegal};
+use super::illegal::Boundary;
+use super::keepers::Keepers;
+use super::{A_, Ctx, I_, Illegal, M_, O_, P, Q, R, S, W_};
+use crate::hardware::Topology;
 use crate::mapping::{Compact, MAX_LEVELS};
 use crate::problem::{NDIMS, NSPACES};
 
@@ -44,6 +47,17 @@ pub(super) struct Nest<'m> {
     loops: [TemporalLoop; MAX_LEVELS * NDIMS],
     /// `loops[..above[l]]` are the loops above level `l`.
     above: [usize; MAX_LEVELS + 1],
+    /// Per-operand boundaries, when the mapping has any (none: every data space's tile ends
+    /// at its level's boundary, and the per-space accessors return the level's).
+    raised: Option<Box<Raised>>,
+}
+
+/// The tiles whose boundary sits above their level's: per level and data space, where the
+/// loops above the tile begin and the tile's extents.
+#[derive(Debug)]
+struct Raised {
+    above: [[usize; NSPACES]; MAX_LEVELS],
+    ext: [[[f64; NDIMS]; NSPACES]; MAX_LEVELS],
 }
 
 impl<'m> Nest<'m> {
@@ -60,6 +74,7 @@ impl<'m> Nest<'m> {
             uneven: 0,
             loops: [TemporalLoop::default(); MAX_LEVELS * NDIMS],
             above: [0; MAX_LEVELS + 1],
+            raised: None,
         }
     }
 
@@ -70,6 +85,9 @@ impl<'m> Nest<'m> {
         self.extents(ctx)?;
         self.instances(ctx)?;
         self.temporal_loops(ctx.nlev);
+        if m_raises(self.m, ctx.nlev) {
+            self.raise(ctx)?;
+        }
         Ok(())
     }
 
@@ -154,6 +172,96 @@ impl<'m> Nest<'m> {
     pub fn loops_above(&self, l: usize) -> &[TemporalLoop] {
         &self.loops[..self.above[l]]
     }
+
+    /// The temporal loops above the boundary of `ds`'s tile at level `l`, outermost first.
+    #[inline]
+    pub fn loops_above_of(&self, l: usize, ds: usize) -> &[TemporalLoop] {
+        match &self.raised {
+            None => self.loops_above(l),
+            Some(r) => &self.loops[..r.above[l][ds]],
+        }
+    }
+
+    /// The extents of `ds`'s tile at level `l`.
+    #[inline]
+    pub fn ext_of(&self, l: usize, ds: usize) -> &[f64; NDIMS] {
+        match &self.raised {
+            None => &self.ext[l],
+            Some(r) => &r.ext[l][ds],
+        }
+    }
+
+    /// Where the loops above each level's tile of each data space begin: the level's own
+    /// boundary moved out past the loops the tile takes in (for kept weights, inputs and
+    /// partial sums; the counter does not count raised membranes, outputs or the PEs of a
+    /// systolic array, and those are refused).
+    fn raise(&mut self, ctx: &Ctx) -> Result<(), Illegal> {
+        let m = self.m;
+        let mut r = Box::new(Raised {
+            above: [[0; NSPACES]; MAX_LEVELS],
+            ext: [[[1.0; NDIMS]; NSPACES]; MAX_LEVELS],
+        });
+        for l in 0..ctx.nlev {
+            for ds in 0..NSPACES {
+                let b = if m.keep[l] & (1 << ds) != 0 {
+                    m.raise[l][ds] as usize
+                } else {
+                    0
+                };
+                if b > 0 && (ds == M_ || ds == O_) {
+                    return Err(Illegal::Boundary(l, ds, Boundary::Space));
+                }
+                if b > self.above[l] {
+                    return Err(Illegal::Boundary(l, ds, Boundary::TooHigh));
+                }
+                // A systolic array's folds are timed on the tiles its PEs keep at their level.
+                if b > 0 && l > 0 && ctx.hw.levels[l - 1].network.topology == Topology::Systolic {
+                    return Err(Illegal::Boundary(l, ds, Boundary::Systolic));
+                }
+                let start = self.above[l] - b;
+                let mut e = self.ext[l];
+                for lp in &self.loops[start..self.above[l]] {
+                    let d = lp.dim as usize;
+                    // A spatial loop over the same window dimension between the loop and the
+                    // level would stride the tile's rows: its window is not one run.
+                    if ds == I_
+                        && matches!(d, P | Q | R | S)
+                        && (lp.level as usize..l).any(|i| self.sp[i][d] > 1.0)
+                    {
+                        return Err(Illegal::Boundary(l, ds, Boundary::Strided(lp.dim)));
+                    }
+                    e[d] *= lp.factor();
+                }
+                r.above[l][ds] = start;
+                r.ext[l][ds] = e;
+            }
+        }
+        self.raised = Some(r);
+        Ok(())
+    }
+
+    /// Refuses a child tile of `ds` whose boundary sits above its parent keeper's: the child
+    /// would hold what its parent has already replaced.
+    pub fn check_boundaries(&self, keepers: &Keepers) -> Result<(), Illegal> {
+        let Some(r) = &self.raised else {
+            return Ok(());
+        };
+        for ds in [W_, I_, A_] {
+            for pair in keepers.chain(ds).windows(2) {
+                let (p, c) = (pair[0], pair[1]);
+                if r.above[c][ds] < r.above[p][ds] {
+                    return Err(Illegal::Boundary(c, ds, Boundary::AboveParent));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Whether any level of `m` gives a data space a boundary of its own.
+#[inline]
+fn m_raises(m: &Compact, nlev: usize) -> bool {
+    m.raise[..nlev].iter().any(|r| *r != [0; NSPACES])
 }
 
 #[cfg(test)]

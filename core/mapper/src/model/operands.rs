@@ -41,7 +41,7 @@ impl Ctx<'_> {
         let fills = self.refills(nest, ds, c, changes, Receiver::Child) * nest.inst[c];
         let fills = self.refill_share(nest, ds, c).of(fills);
         // The children one multicast serves share one read: their tiles merge.
-        let mut merged = nest.ext[c];
+        let mut merged = *nest.ext_of(c, ds);
         let mut groups = nest.inst[c];
         for j in p..c {
             if self.hw.levels[j].network.multicast {
@@ -151,7 +151,7 @@ impl Ctx<'_> {
         if ds != W_ || self.zero == ZeroHandling::None {
             return None;
         }
-        let loops = nest.loops_above(c);
+        let loops = nest.loops_above_of(c, ds);
         let held = match loops
             .iter()
             .rposition(|lp| self.relevant(ds, lp.dim as usize))

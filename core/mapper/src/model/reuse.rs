@@ -37,7 +37,7 @@ impl Ctx<'_> {
     /// How often the tile of `ds` at level `c` changes. The membrane is counted on the nest
     /// projected onto the non-reduction dimensions (C, R, S dropped).
     pub(super) fn changes(&self, nest: &Nest, ds: usize, c: usize) -> Changes {
-        let loops = nest.loops_above(c);
+        let loops = nest.loops_above_of(c, ds);
         let Some(first) = loops
             .iter()
             .rposition(|lp| self.relevant(ds, lp.dim as usize))
@@ -72,7 +72,7 @@ impl Ctx<'_> {
         to: Receiver,
     ) -> f64 {
         let (e, tile) = match to {
-            Receiver::Child => (&nest.ext[c], nest.tile[c][ds]),
+            Receiver::Child => (nest.ext_of(c, ds), nest.tile[c][ds]),
             Receiver::Group { merged, .. } => (merged, self.foot(ds, merged)),
         };
         let Some(lp) = changes.first else {
@@ -120,7 +120,7 @@ impl Ctx<'_> {
         // Each child keeps the overlap of its own window; what it lacks after a step is
         // the new rows of its own window, and a multicast read serves the union of those
         // (a child cannot take over rows another child held: nothing forwards them).
-        let own = self.rows(&nest.ext[c], d);
+        let own = self.rows(nest.ext_of(c, I_), d);
         let new_rows = own.min(inner * stride);
         if new_rows >= own {
             return w;

@@ -65,13 +65,16 @@ impl Ctx<'_> {
         out: &mut Counts,
     ) -> Result<(), Illegal> {
         let m = nest.m;
+        // The first count that sees both the nest and the keepers: per-operand boundaries
+        // are checked against the chains here.
+        nest.check_boundaries(keepers)?;
         for l in 0..self.nlev {
             let mut tb = [0.0; NSPACES];
             for ds in 0..NSPACES {
                 let kept = self.spaces & m.keep[l] & (1 << ds) != 0;
                 // Partial sums kept above the finalizing level are never there.
                 if kept && (ds != A_ || l >= keepers.fin) {
-                    let elems = self.foot(ds, &nest.ext[l]);
+                    let elems = self.foot(ds, nest.ext_of(l, ds));
                     nest.tile[l][ds] = elems;
                     tb[ds] = self.tile_bits(m, l, ds, elems);
                 }

@@ -163,7 +163,7 @@ impl Ctx<'_> {
     /// Per level, the dimensions (as a mask) of the temporal loops from the first one
     /// relevant to `ds` above level `c` outward: those that change its tile there.
     pub(super) fn walked(&self, nest: &Nest, ds: usize, c: usize) -> [u16; MAX_LEVELS] {
-        let loops = nest.loops_above(c);
+        let loops = nest.loops_above_of(c, ds);
         let mut mask = [0u16; MAX_LEVELS];
         if let Some(first) = loops
             .iter()

@@ -5,7 +5,7 @@
 use crate::error::MapperError;
 use crate::mapping::{Constraints, LevelConstraint, MAX_LEVELS};
 use crate::model::Ctx;
-use crate::problem::{Dim, NDIMS};
+use crate::problem::{DataSpace, Dim, NDIMS, NSPACES};
 
 /// Constraints resolved against the chip.
 #[derive(Clone, Debug)]
@@ -21,6 +21,8 @@ pub(super) struct Resolved {
     pub keep: [Option<u8>; MAX_LEVELS],
     pub fin: [Option<u8>; MAX_LEVELS],
     pub fout: [Option<u8>; MAX_LEVELS],
+    /// Per-operand boundaries, as [`crate::mapping::Compact::raise`].
+    pub raise: [[u8; NSPACES]; MAX_LEVELS],
 }
 
 fn mapping_error(ctx: &Ctx, level: &str, key: &str, message: String) -> MapperError {
@@ -46,6 +48,7 @@ pub(super) fn resolve(ctx: &Ctx, cons: &Constraints) -> Result<Resolved, MapperE
         keep: [None; MAX_LEVELS],
         fin: [None; MAX_LEVELS],
         fout: [None; MAX_LEVELS],
+        raise: [[0; NSPACES]; MAX_LEVELS],
     };
     for lc in &cons.levels {
         let l = ctx.hw.level_index(&lc.level).ok_or_else(|| {
@@ -59,6 +62,7 @@ pub(super) fn resolve(ctx: &Ctx, cons: &Constraints) -> Result<Resolved, MapperE
         r.factors_and_order(ctx, l, lc)?;
         r.unrolling(l, lc);
         r.keep_and_formats(ctx, l, lc)?;
+        r.boundaries(ctx, l, lc)?;
     }
     r.check_fixed_factors(ctx)?;
     Ok(r)
@@ -162,6 +166,42 @@ impl Resolved {
                 })?;
                 *slot = Some(i as u8);
             }
+        }
+        Ok(())
+    }
+
+    /// A level's per-operand boundaries: for weights, inputs or partial sums the level is
+    /// pinned to keep, past at most the loops a chip's levels can hold. Whether that many
+    /// loops lie above the level is the counter's check, on the factors the search chooses.
+    fn boundaries(&mut self, ctx: &Ctx, l: usize, lc: &LevelConstraint) -> Result<(), MapperError> {
+        for (&ds, &b) in &lc.spans_above {
+            let refuse = |message: &str| MapperError::Mapping {
+                problem: ctx.problem.name.clone(),
+                level: lc.level.clone(),
+                data_space: Some(ds.name().into()),
+                key: format!("spans_above.{}", ds.name()),
+                message: message.into(),
+            };
+            if !matches!(
+                ds,
+                DataSpace::Weights | DataSpace::Inputs | DataSpace::Accum
+            ) {
+                return Err(refuse(
+                    "a boundary of its own is counted for weights, inputs and partial sums (accum) only",
+                ));
+            }
+            if !lc.keep.as_ref().is_some_and(|k| k.contains(&ds)) {
+                return Err(refuse(
+                    "a per-operand boundary needs the level's `keep` pinned and listing this data space",
+                ));
+            }
+            if b > (l * NDIMS) as u64 {
+                return Err(refuse(&format!(
+                    "{b} loops asked for, but at most {} temporal loops lie above this level",
+                    l * NDIMS
+                )));
+            }
+            self.raise[l][ds.index()] = b as u8;
         }
         Ok(())
     }

@@ -26,6 +26,7 @@
 //! Deterministic: moves are tried in a fixed order and taken only if they lower the objective
 //! by more than a relative 1e-12, so ties keep the earlier mapping.
 
+mod boundaries;
 mod constraints;
 mod exhaustive;
 mod moves;
@@ -131,6 +132,11 @@ pub struct SearchOptions {
     /// Timeloop export writes factors that divide the layer only, and the search takes
     /// about a tenth longer.
     pub uneven_spatial: bool,
+    /// Also let the weights, inputs or partial sums kept at a level take in loops directly
+    /// above it (per-operand boundaries, `spans_above`), greedily from the best mapping found,
+    /// while the objective improves. Off by default: the Timeloop export writes one boundary
+    /// per level.
+    pub per_operand_boundaries: bool,
 }
 
 impl Default for SearchOptions {
@@ -145,6 +151,7 @@ impl Default for SearchOptions {
             min_utilization_ratio: 0.02,
             max_evaluations: 200_000,
             uneven_spatial: false,
+            per_operand_boundaries: false,
         }
     }
 }
@@ -279,6 +286,7 @@ impl<'c, 'a> Search<'c, 'a> {
         let n = self.ctx.nlev;
         let mut m = Compact::new(n);
         m.keep = *keep;
+        m.raise = self.res.raise;
         for l in 0..n {
             m.sx[l] = spatial[l].0;
             m.sy[l] = spatial[l].1;
@@ -413,6 +421,9 @@ pub(crate) fn search(
             s.budget = s.evaluated.saturating_add(options.max_evaluations.max(1));
             s.descend(start);
         }
+    }
+    if options.per_operand_boundaries {
+        s.raise_boundaries(options.max_evaluations);
     }
     tracing::debug!(
         problem = %ctx.problem.name,
