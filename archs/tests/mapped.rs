@@ -679,7 +679,11 @@ fn searching_uneven_unrollings_fills_eyeriss_array_on_vgg16_at_no_more_energy() 
     };
     for format in [settings.baseline_format(4), settings.snn_format(4)] {
         let ((e0, l0), (e1, l1)) = (run(false, &format), run(true, &format));
-        assert!(e1 <= e0 * (1.0 + 1e-12), "{format:?}: {e1} pJ > {e0} pJ");
+        // More unrollings never cost energy beyond a tie (which the faster one wins).
+        assert!(
+            e1 <= e0 * (1.0 + snnergy_mapper::ENERGY_TIE),
+            "{format:?}: {e1} pJ > {e0} pJ"
+        );
         if matches!(format, snnergy_core::Format::Snn(_)) {
             // The SNN's layers with 256 and 512 channels fill the 14 × 12 array only
             // unevenly (measured: 0.09 % less energy, 8 % less time).
