@@ -146,7 +146,7 @@ fn one_network_at_one_point_is_one_number_however_it_is_reached() {
 }
 
 #[test]
-fn every_tornado_side_agrees_with_its_own_winning_intervals() {
+fn every_tornado_side_agrees_with_its_own_winning_intervals_and_a_run_making_its_choice() {
     // The classical chip's study at T = 6: each side's verdict at the operating point is the
     // one its break-even intervals give there (a row reads "holds" only when the re-mapped
     // point comparison agrees), integer parameters are swept over their meaningful range, and
@@ -189,6 +189,42 @@ fn every_tornado_side_agrees_with_its_own_winning_intervals() {
     assert!(
         d.ratio_low <= t.nominal.ratio && t.nominal.ratio <= d.ratio_high,
         "{d:?}"
+    );
+    // A structural choice's side is what a pipeline stating that choice gives: its layers are
+    // mapped under the choice's own pins (the nominal mappings, which break them, are no
+    // starting point there).
+    let side = t
+        .rows
+        .iter()
+        .find(|row| row.name == "dataflow = reuse-free")
+        .and_then(|row| row.low.as_ref())
+        .expect("a reuse-free side");
+    let dir = common::temp_dir("reuse-free");
+    let file = dir.join("reuse-free.toml");
+    let text = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("pipelines/vgg16-cifar10.toml"),
+    )
+    .unwrap()
+    .replace(
+        "loop_order = \"layer-major\"",
+        "loop_order = \"layer-major\"\ndataflow = \"reuse-free\"",
+    );
+    std::fs::write(&file, text).unwrap();
+    let mut direct = snnergy::analysis::Pipeline::from_file(&file, &registry).unwrap();
+    direct.settings.timesteps = vec![6];
+    direct.settings.sensitivity = None;
+    direct.architectures.retain(|a| a.label == "classical");
+    let direct = direct.run_with(Some(&registry)).unwrap();
+    let c = direct
+        .comparisons
+        .iter()
+        .find(|c| (c.spike_rate - r).abs() < 1e-12)
+        .expect("the operating point");
+    assert!(
+        rel(side.ratio, c.ratio) < 1e-9,
+        "tornado side {} vs a reuse-free run {}",
+        side.ratio,
+        c.ratio
     );
     let never = t.rows.iter().any(|row| {
         [&row.low, &row.high]

@@ -2,8 +2,9 @@
 //! factors, the loop order's fixed innermost and outermost dimensions, the dimensions each
 //! array axis may unroll, bypass and formats; every name checked against the chip.
 
+use super::orders::orders;
 use crate::error::MapperError;
-use crate::mapping::{Constraints, LevelConstraint, MAX_LEVELS};
+use crate::mapping::{Compact, Constraints, LevelConstraint, MAX_LEVELS};
 use crate::model::Ctx;
 use crate::problem::{DataSpace, Dim, NDIMS, NSPACES};
 
@@ -204,6 +205,59 @@ impl Resolved {
             self.raise[l][ds.index()] = b as u8;
         }
         Ok(())
+    }
+
+    /// Whether `m` keeps every pin: fixed factors, unrollable dimensions, kept data spaces
+    /// (partial sums may be dropped below where they finish, as every scored mapping's are),
+    /// formats, per-operand boundaries (free ones only when `free_boundaries`), and the loop
+    /// orders a level's `permutation` and `outermost` allow. A warm start from a search under
+    /// other pins (a sensitivity study's dataflow or loop order) is not a start of this one.
+    pub fn admits(&self, ctx: &Ctx, m: &Compact, free_boundaries: bool) -> bool {
+        let accum = DataSpace::Accum.bit();
+        (0..ctx.nlev).all(|l| {
+            let factors = (0..NDIMS).all(|d| {
+                self.tf[l][d].is_none_or(|f| m.tf[l][d] == f)
+                    && self.sx[l][d].is_none_or(|f| m.sx[l][d] == f)
+                    && self.sy[l][d].is_none_or(|f| m.sy[l][d] == f)
+                    && (m.sx[l][d] <= 1 || self.allow_x[l] & (1 << d) != 0)
+                    && (m.sy[l][d] <= 1 || self.allow_y[l] & (1 << d) != 0)
+            });
+            let keep = self.keep[l].is_none_or(|k| {
+                m.keep[l] & !accum == k & !accum && (m.keep[l] & accum == 0 || k & accum != 0)
+            });
+            let formats = self.fin[l].is_none_or(|f| m.fin[l] == f)
+                && self.fout[l].is_none_or(|f| m.fout[l] == f);
+            let boundaries = (0..NSPACES).all(|ds| {
+                m.raise[l][ds] == self.raise[l][ds] || (free_boundaries && self.raise[l][ds] == 0)
+            });
+            factors && keep && formats && boundaries && self.order_allowed(ctx, m, l)
+        })
+    }
+
+    /// Whether level `l`'s order of `m` is one its `permutation` and `outermost` allow:
+    /// one of the generated orders, compared on the loops that run (factor above 1).
+    fn order_allowed(&self, ctx: &Ctx, m: &Compact, l: usize) -> bool {
+        if self.prefix[l].is_empty() && self.outer[l].is_empty() {
+            return true;
+        }
+        let mask = (0..NDIMS)
+            .filter(|&d| m.tf[l][d] > 1)
+            .fold(0u16, |a, d| a | (1 << d));
+        let running = |o: &[u8; NDIMS]| -> Vec<u8> {
+            o.iter()
+                .copied()
+                .filter(|&d| mask & (1 << d) != 0)
+                .collect()
+        };
+        let mine = running(&m.order[l]);
+        orders(
+            mask,
+            &self.prefix[l],
+            &self.outer[l],
+            ctx.problem.searched_as(),
+        )
+        .iter()
+        .any(|o| running(o) == mine)
     }
 
     /// Fixed factors must be able to multiply to the dimensions.

@@ -402,7 +402,7 @@ pub(crate) fn search(
     let mut exhaustive = false;
     if !warm.is_empty() {
         for m in warm {
-            if m.nlev == ctx.nlev {
+            if m.nlev == ctx.nlev && s.res.admits(ctx, m, options.per_operand_boundaries) {
                 s.score(m);
             }
         }
