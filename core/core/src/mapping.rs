@@ -60,8 +60,9 @@ pub struct MapRequest<'a> {
     /// that every rate is priced at each format's best, whichever rates a pipeline lists.
     pub anchors: &'a [Vec<LayerActivity>],
     /// A network mapped before for a related request (other prices, other parameters of the
-    /// same chip): its mappings are the search's starting points, which it proves locally
-    /// optimal or improves, instead of searching from scratch. `None`: search from scratch.
+    /// same chip): its mappings that keep this request's pins are the search's starting
+    /// points, which it proves locally optimal or improves, instead of searching from scratch
+    /// (from scratch when none does). `None`: search from scratch.
     pub warm: Option<&'a dyn Mapped>,
     /// The prices that will price the result, so the search minimizes what is reported.
     pub energy: &'a dyn EnergyModel,

@@ -447,8 +447,8 @@ pub fn price_fingerprint(
 /// Searches the best mapping of `problem` on `hardware` at each of `anchors` in one search
 /// (each mapping counted once, priced at every anchor, then each anchor's best descended with
 /// its own objective). `warm` mappings (of a related search: other prices, other anchors)
-/// replace the heuristic's starting candidates when any of them is legal; the descents then
-/// prove them locally optimal or improve them.
+/// replace the heuristic's starting candidates when any of them is legal and keeps this
+/// search's pins; the descents then prove them locally optimal or improve them.
 pub fn map_anchored(
     problem: &Problem,
     hardware: &Hardware,

@@ -388,8 +388,8 @@ pub(crate) struct Found {
 ///
 /// Without `warm` starts, the space is enumerated when small, else searched heuristically
 /// with the first anchor's objective steering; with them (the best mappings of a related
-/// search: another price table, another anchor set), they are the starting points instead of
-/// the heuristic's candidates. Either way each anchor's best is then descended with that
+/// search: another price table, another anchor set), those that keep this search's pins are
+/// the starting points instead of the heuristic's candidates. Either way each anchor's best is then descended with that
 /// anchor's own objective until no move helps, so every anchor's mapping is a local optimum
 /// for its own densities.
 pub(crate) fn search(
