@@ -231,6 +231,7 @@ impl<'c, 'a> Search<'c, 'a> {
                     };
                     if better && v.is_finite() {
                         self.best[k] = Some((v, m2));
+                        self.ties[k].prune(v);
                     }
                     if self.objective == Objective::Energy
                         && let Some((b, _)) = self.best[k]
@@ -389,9 +390,9 @@ pub(crate) struct Found {
 /// Without `warm` starts, the space is enumerated when small, else searched heuristically
 /// with the first anchor's objective steering; with them (the best mappings of a related
 /// search: another price table, another anchor set), those that keep this search's pins are
-/// the starting points instead of the heuristic's candidates. Either way each anchor's best is then descended with that
-/// anchor's own objective until no move helps, so every anchor's mapping is a local optimum
-/// for its own densities.
+/// the starting points instead of the heuristic's candidates. Either way each anchor's best
+/// is then descended with that anchor's own objective until no move helps, so every anchor's
+/// mapping is a local optimum for its own densities.
 pub(crate) fn search(
     ctx: &Ctx,
     anchors: &[Densities],
@@ -601,10 +602,17 @@ struct Ties {
 }
 
 impl Ties {
-    /// `m` scored `energy` and `cycles`; `least` is the least energy found, `m`'s included.
-    fn offer(&mut self, energy: f64, cycles: f64, m: &Compact, least: f64) {
+    /// Drops what a new least energy `least` leaves out of the tie (done only when the least
+    /// falls, not for every mapping scored).
+    fn prune(&mut self, least: f64) {
         let tie = least * (1.0 + ENERGY_TIE);
         self.front.retain(|f| f.0 <= tie);
+    }
+
+    /// `m` scored `energy` and `cycles`; `least` is the least energy found, `m`'s included,
+    /// and the front was pruned to it.
+    fn offer(&mut self, energy: f64, cycles: f64, m: &Compact, least: f64) {
+        let tie = least * (1.0 + ENERGY_TIE);
         if !(energy.is_finite() && cycles.is_finite())
             || energy > tie
             || self.front.iter().any(|f| f.0 <= energy && f.1 <= cycles)
@@ -669,7 +677,10 @@ mod tests {
             (4, 999.9, 45.0),
             (5, 998.9, 60.0),
         ] {
-            least = f64::min(least, energy);
+            if energy < least {
+                least = energy;
+                ties.prune(least);
+            }
             ties.offer(energy, cycles, &m(k), least);
         }
         // Within 0.1 % of 998.9: 999.0 (40 cycles), 999.9 (45, dominated), 998.9 (60).
